@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layering (dependencies point one way):
+// CLMDB (C) → LMDB (thin wrapper) → CredLedgerCore (events, codec, chain, domain)
+//   → CredLedgerProjections (Projections/) → CredLedger (engine) → credledger (Tools/)
+let package = Package(
+    name: "credledger",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "CredLedger", targets: ["CredLedger"]),
+        .executable(name: "credledger", targets: ["credledger"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLMDB",
+            path: "Sources/CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        // SHA-256 compression with the CPU's SHA extensions, chosen at run time.
+        .target(name: "CSHA256", path: "Sources/CSHA256"),
+        .target(name: "LMDB", dependencies: ["CLMDB"], path: "Sources/LMDB"),
+        .target(name: "CredLedgerCrypto", dependencies: ["CSHA256"], path: "Sources/CredLedgerCrypto"),
+        .target(name: "CredLedgerCore", dependencies: ["CredLedgerCrypto"], path: "Sources/CredLedgerCore"),
+        .target(
+            name: "CredLedgerProjections",
+            dependencies: ["CredLedgerCore"],
+            path: "Projections"
+        ),
+        .target(
+            name: "CredLedger",
+            dependencies: ["LMDB", "CredLedgerCore", "CredLedgerProjections"],
+            path: "Sources/CredLedger"
+        ),
+        .target(
+            name: "CredLedgerTools",
+            dependencies: ["CredLedger"],
+            path: "Tools/CredLedgerTools"
+        ),
+        .executableTarget(
+            name: "credledger",
+            dependencies: ["CredLedgerTools"],
+            path: "Tools/credledger"
+        ),
+        .testTarget(name: "LMDBTests", dependencies: ["LMDB"], path: "Tests/LMDBTests"),
+        .testTarget(name: "CredLedgerCryptoTests", dependencies: ["CredLedgerCrypto"], path: "Tests/CredLedgerCryptoTests"),
+        .testTarget(name: "CredLedgerCoreTests", dependencies: ["CredLedgerCore", "CredLedgerProjections"], path: "Tests/CredLedgerCoreTests"),
+        .testTarget(
+            name: "CredLedgerTests",
+            dependencies: ["CredLedger", "CredLedgerTools"],
+            path: "Tests/CredLedgerTests"
+        ),
+    ]
+)

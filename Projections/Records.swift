@@ -1,0 +1,350 @@
+import CredLedgerCore
+
+/// A projection row that cannot be decoded: the projection is corrupt (verify and rebuild fix it).
+public struct ProjectionError: Error, CustomStringConvertible {
+    public let table: Table
+    public let detail: String
+    public init(_ table: Table, _ detail: String) {
+        self.table = table
+        self.detail = detail
+    }
+    public var description: String { "projection table \(table.rawValue): \(detail)" }
+}
+
+/// Row codec shared by all records: fixed fields first, so the hot path can read them in place.
+public protocol ProjectionRow {
+    static var table: Table { get }
+    func encode(into w: inout ByteWriter)
+    init?(reader r: inout ByteReader)
+}
+
+extension ProjectionRow {
+    public var bytes: [UInt8] {
+        var w = ByteWriter(capacity: 64)
+        encode(into: &w)
+        return w.bytes
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws -> Self {
+        let value: Self? = bytes.withUnsafeBytes { raw in
+            var r = ByteReader(raw)
+            guard let v = Self(reader: &r), r.isAtEnd else { return nil }
+            return v
+        }
+        guard let value else { throw ProjectionError(table, "undecodable row of \(bytes.count) bytes") }
+        return value
+    }
+}
+
+/// `companies`: company number → record.
+public struct CompanyRecord: ProjectionRow, Sendable {
+    public static let table = Table.companies
+    public var number: UInt32
+    public var apiEnabled: Bool
+    public var registeredAt: Timestamp
+    public var slug: String
+    public var name: String
+    public var mailDomain: String
+
+    public func encode(into w: inout ByteWriter) {
+        w.write(UInt8(apiEnabled ? 1 : 0)); w.write(number); w.write(registeredAt)
+        w.write(string: slug); w.write(string: name); w.write(string: mailDomain)
+    }
+
+    public init?(reader r: inout ByteReader) {
+        guard let enabled = r.read(UInt8.self), let number = r.read(UInt32.self), let at = r.read(Int64.self),
+              let slug = r.readString(), let name = r.readString(), let domain = r.readString() else { return nil }
+        self.init(number: number, apiEnabled: enabled == 1, registeredAt: at, slug: slug, name: name, mailDomain: domain)
+    }
+
+    public init(number: UInt32, apiEnabled: Bool, registeredAt: Timestamp, slug: String, name: String, mailDomain: String) {
+        self.number = number
+        self.apiEnabled = apiEnabled
+        self.registeredAt = registeredAt
+        self.slug = slug
+        self.name = name
+        self.mailDomain = mailDomain
+    }
+}
+
+/// `members`: company + user → role.
+public struct MemberRecord: ProjectionRow, Sendable {
+    public static let table = Table.members
+    public var role: CompanyRole
+    public var since: Timestamp
+
+    public func encode(into w: inout ByteWriter) { w.write(role.rawValue); w.write(since) }
+    public init?(reader r: inout ByteReader) {
+        guard let raw = r.read(UInt8.self), let role = CompanyRole(rawValue: raw), let since = r.read(Int64.self) else { return nil }
+        self.init(role: role, since: since)
+    }
+    public init(role: CompanyRole, since: Timestamp) {
+        self.role = role
+        self.since = since
+    }
+}
+
+/// `projects`: project number → record.
+public struct ProjectRecord: ProjectionRow, Sendable {
+    public static let table = Table.projects
+    public var company: UInt32
+    public var archived: Bool
+    public var number: UInt32
+    public var createdAt: Timestamp
+    public var slug: String
+    public var name: String
+
+    public func encode(into w: inout ByteWriter) {
+        w.write(company); w.write(UInt8(archived ? 1 : 0)); w.write(number); w.write(createdAt)
+        w.write(string: slug); w.write(string: name)
+    }
+    public init?(reader r: inout ByteReader) {
+        guard let company = r.read(UInt32.self), let archived = r.read(UInt8.self), let number = r.read(UInt32.self),
+              let at = r.read(Int64.self), let slug = r.readString(), let name = r.readString() else { return nil }
+        self.init(company: company, archived: archived == 1, number: number, createdAt: at, slug: slug, name: name)
+    }
+    public init(company: UInt32, archived: Bool, number: UInt32, createdAt: Timestamp, slug: String, name: String) {
+        self.company = company
+        self.archived = archived
+        self.number = number
+        self.createdAt = createdAt
+        self.slug = slug
+        self.name = name
+    }
+}
+
+/// `credentials`: credential number → the row behind the API keys table (never the secret).
+public struct CredentialRecord: ProjectionRow, Sendable {
+    public static let table = Table.credentials
+    public var company: UInt32
+    public var type: CredentialType
+    public var scope: Scope
+    public var deleted: Bool
+    public var expiresAt: Timestamp
+    public var number: UInt32
+    public var createdAt: Timestamp
+    public var deletedAt: Timestamp
+    public var createdBy: UInt32
+    public var rotatedAt: Timestamp
+    public var publicID: String
+    public var name: String
+    public var serviceUser: String
+    public var displayPrefix: String
+    public var clientID: String
+    public var redirectURIs: [String]
+    /// Hashes of secrets that may still be valid (current first); lookups go through `secrets`.
+    public var secretHashes: [SHA256Digest]
+
+    /// Byte offsets of the fixed prefix read in place by the authorization hot path.
+    public enum Fixed {
+        public static let company = 0, type = 4, scope = 5, deleted = 6, expiresAt = 7, size = 15
+    }
+
+    public func encode(into w: inout ByteWriter) {
+        w.write(company); w.write(type.rawValue); w.write(scope.rawValue); w.write(UInt8(deleted ? 1 : 0)); w.write(expiresAt)
+        w.write(number); w.write(createdAt); w.write(deletedAt); w.write(createdBy); w.write(rotatedAt)
+        w.write(string: publicID); w.write(string: name); w.write(string: serviceUser); w.write(string: displayPrefix)
+        w.write(string: clientID)
+        w.write(UInt8(redirectURIs.count))
+        for uri in redirectURIs { w.write(string: uri) }
+        w.write(UInt8(secretHashes.count))
+        for h in secretHashes { h.withUnsafeBytes { w.write(bytes: $0) } }
+    }
+
+    public init?(reader r: inout ByteReader) {
+        guard let company = r.read(UInt32.self), let t = r.read(UInt8.self), let type = CredentialType(rawValue: t),
+              let s = r.read(UInt8.self), let scope = Scope(rawValue: s), let deleted = r.read(UInt8.self),
+              let expires = r.read(Int64.self), let number = r.read(UInt32.self), let created = r.read(Int64.self),
+              let deletedAt = r.read(Int64.self), let createdBy = r.read(UInt32.self), let rotatedAt = r.read(Int64.self),
+              let publicID = r.readString(), let name = r.readString(), let serviceUser = r.readString(),
+              let prefix = r.readString(), let clientID = r.readString(), let uriCount = r.read(UInt8.self)
+        else { return nil }
+        var uris: [String] = []
+        for _ in 0..<uriCount {
+            guard let u = r.readString() else { return nil }
+            uris.append(u)
+        }
+        guard let hashCount = r.read(UInt8.self) else { return nil }
+        var hashes: [SHA256Digest] = []
+        for _ in 0..<hashCount {
+            guard let raw = r.readBytes(32), let d = SHA256Digest(bytes: raw) else { return nil }
+            hashes.append(d)
+        }
+        self.init(company: company, type: type, scope: scope, deleted: deleted == 1, expiresAt: expires, number: number,
+                  createdAt: created, deletedAt: deletedAt, createdBy: createdBy, rotatedAt: rotatedAt, publicID: publicID,
+                  name: name, serviceUser: serviceUser, displayPrefix: prefix, clientID: clientID, redirectURIs: uris,
+                  secretHashes: hashes)
+    }
+
+    public init(company: UInt32, type: CredentialType, scope: Scope, deleted: Bool, expiresAt: Timestamp, number: UInt32,
+                createdAt: Timestamp, deletedAt: Timestamp, createdBy: UInt32, rotatedAt: Timestamp, publicID: String,
+                name: String, serviceUser: String, displayPrefix: String, clientID: String, redirectURIs: [String],
+                secretHashes: [SHA256Digest]) {
+        self.company = company
+        self.type = type
+        self.scope = scope
+        self.deleted = deleted
+        self.expiresAt = expiresAt
+        self.number = number
+        self.createdAt = createdAt
+        self.deletedAt = deletedAt
+        self.createdBy = createdBy
+        self.rotatedAt = rotatedAt
+        self.publicID = publicID
+        self.name = name
+        self.serviceUser = serviceUser
+        self.displayPrefix = displayPrefix
+        self.clientID = clientID
+        self.redirectURIs = redirectURIs
+        self.secretHashes = secretHashes
+    }
+}
+
+/// `secrets`: first 16 bytes of SHA-256(secret) → which credential, until when, and the full hash.
+public struct SecretEntry: ProjectionRow, Sendable {
+    public static let table = Table.secrets
+    public var credential: UInt32
+    /// 0 = no end (the current secret); otherwise the end of a rotation grace period.
+    public var validUntil: Timestamp
+    public var hash: SHA256Digest
+
+    public static let size = 44
+
+    public func encode(into w: inout ByteWriter) {
+        w.write(credential); w.write(validUntil); hash.withUnsafeBytes { w.write(bytes: $0) }
+    }
+    public init?(reader r: inout ByteReader) {
+        guard let c = r.read(UInt32.self), let v = r.read(Int64.self), let raw = r.readBytes(32), let h = SHA256Digest(bytes: raw) else { return nil }
+        self.init(credential: c, validUntil: v, hash: h)
+    }
+    public init(credential: UInt32, validUntil: Timestamp, hash: SHA256Digest) {
+        self.credential = credential
+        self.validUntil = validUntil
+        self.hash = hash
+    }
+}
+
+/// `tokens`: first 16 bytes of SHA-256(token) → token state.
+public struct TokenRecord: ProjectionRow, Sendable {
+    public static let table = Table.tokens
+    public enum Kind: UInt8, Sendable { case access = 1, refresh = 2 }
+    public enum Status: UInt8, Sendable { case active = 1, spent = 2, revoked = 3 }
+
+    public var kind: Kind
+    public var status: Status
+    public var credential: UInt32
+    public var user: UInt32
+    public var family: UInt64
+    public var expiresAt: Timestamp
+    public var issuedAt: Timestamp
+    public var hash: SHA256Digest
+
+    public func encode(into w: inout ByteWriter) {
+        w.write(kind.rawValue); w.write(status.rawValue); w.write(credential); w.write(user); w.write(family)
+        w.write(expiresAt); w.write(issuedAt); hash.withUnsafeBytes { w.write(bytes: $0) }
+    }
+    public init?(reader r: inout ByteReader) {
+        guard let k = r.read(UInt8.self), let kind = Kind(rawValue: k), let s = r.read(UInt8.self), let status = Status(rawValue: s),
+              let c = r.read(UInt32.self), let u = r.read(UInt32.self), let f = r.read(UInt64.self), let e = r.read(Int64.self),
+              let i = r.read(Int64.self), let raw = r.readBytes(32), let h = SHA256Digest(bytes: raw) else { return nil }
+        self.init(kind: kind, status: status, credential: c, user: u, family: f, expiresAt: e, issuedAt: i, hash: h)
+    }
+    public init(kind: Kind, status: Status, credential: UInt32, user: UInt32, family: UInt64, expiresAt: Timestamp, issuedAt: Timestamp, hash: SHA256Digest) {
+        self.kind = kind
+        self.status = status
+        self.credential = credential
+        self.user = user
+        self.family = family
+        self.expiresAt = expiresAt
+        self.issuedAt = issuedAt
+        self.hash = hash
+    }
+}
+
+/// `codes`: first 16 bytes of SHA-256(authorization code) → the pending grant.
+public struct CodeRecord: ProjectionRow, Sendable {
+    public static let table = Table.codes
+    public var credential: UInt32
+    public var user: UInt32
+    public var used: Bool
+    /// The token family issued from this code (0 until redeemed), revoked if the code is replayed.
+    public var family: UInt64
+    public var expiresAt: Timestamp
+    public var challenge: SHA256Digest
+    public var hash: SHA256Digest
+    public var redirectURI: String
+
+    public func encode(into w: inout ByteWriter) {
+        w.write(credential); w.write(user); w.write(UInt8(used ? 1 : 0)); w.write(family); w.write(expiresAt)
+        challenge.withUnsafeBytes { w.write(bytes: $0) }; hash.withUnsafeBytes { w.write(bytes: $0) }; w.write(string: redirectURI)
+    }
+    public init?(reader r: inout ByteReader) {
+        guard let c = r.read(UInt32.self), let u = r.read(UInt32.self), let used = r.read(UInt8.self), let f = r.read(UInt64.self),
+              let e = r.read(Int64.self), let ch = r.readBytes(32), let challenge = SHA256Digest(bytes: ch),
+              let hr = r.readBytes(32), let hash = SHA256Digest(bytes: hr), let uri = r.readString() else { return nil }
+        self.init(credential: c, user: u, used: used == 1, family: f, expiresAt: e, challenge: challenge, hash: hash, redirectURI: uri)
+    }
+    public init(credential: UInt32, user: UInt32, used: Bool, family: UInt64, expiresAt: Timestamp, challenge: SHA256Digest, hash: SHA256Digest, redirectURI: String) {
+        self.credential = credential
+        self.user = user
+        self.used = used
+        self.family = family
+        self.expiresAt = expiresAt
+        self.challenge = challenge
+        self.hash = hash
+        self.redirectURI = redirectURI
+    }
+}
+
+/// `access` / `user_roles`: a project role and since when.
+public struct RoleGrant: ProjectionRow, Sendable, Equatable {
+    public static let table = Table.access
+    public var role: ProjectRole
+    public var since: Timestamp
+
+    public func encode(into w: inout ByteWriter) { w.write(role.rawValue); w.write(since) }
+    public init?(reader r: inout ByteReader) {
+        guard let raw = r.read(UInt8.self), let role = ProjectRole(rawValue: raw), let since = r.read(Int64.self) else { return nil }
+        self.init(role: role, since: since)
+    }
+    public init(role: ProjectRole, since: Timestamp) {
+        self.role = role
+        self.since = since
+    }
+}
+
+/// `usage`: exact counters of one credential. Used counts allowed uses; denied ones are counted apart.
+public struct UsageRecord: ProjectionRow, Sendable, Equatable {
+    public static let table = Table.usage
+    public var used: UInt64 = 0
+    public var denied: UInt64 = 0
+    /// 0 = never.
+    public var lastUsed: Timestamp = 0
+    public var firstUsed: Timestamp = 0
+    public var lastDenied: Timestamp = 0
+
+    public init() {}
+
+    public func encode(into w: inout ByteWriter) {
+        w.write(used); w.write(denied); w.write(lastUsed); w.write(firstUsed); w.write(lastDenied)
+    }
+    public init?(reader r: inout ByteReader) {
+        guard let u = r.read(UInt64.self), let d = r.read(UInt64.self), let l = r.read(Int64.self), let f = r.read(Int64.self),
+              let ld = r.read(Int64.self) else { return nil }
+        used = u; denied = d; lastUsed = l; firstUsed = f; lastDenied = ld
+    }
+}
+
+/// `usage_daily`: credential + day + project → allowed and denied counts that day.
+public struct DailyUsage: ProjectionRow, Sendable, Equatable {
+    public static let table = Table.usageDaily
+    public var allowed: UInt64 = 0
+    public var denied: UInt64 = 0
+
+    public init() {}
+    public func encode(into w: inout ByteWriter) { w.write(allowed); w.write(denied) }
+    public init?(reader r: inout ByteReader) {
+        guard let a = r.read(UInt64.self), let d = r.read(UInt64.self) else { return nil }
+        allowed = a; denied = d
+    }
+}

@@ -1,0 +1,154 @@
+import CredLedgerCore
+
+/// Typed reads of the projections, over any store (an LMDB transaction, or memory for as-of).
+public struct StateReader<Store: KeyValueStore> {
+    public let store: Store
+
+    public init(_ store: Store) { self.store = store }
+
+    private func row<R: ProjectionRow>(_: R.Type, _ table: Table, _ key: [UInt8]) throws -> R? {
+        try store.get(table, key).map(R.decode)
+    }
+
+    private func number(_ table: Table, _ key: [UInt8]) throws -> UInt32? {
+        try store.get(table, key).flatMap { UInt32(bigEndianBytes: $0) }
+    }
+
+    public func company(slug: String) throws -> CompanyRecord? {
+        guard let n = try number(.companySlugs, Keys.companySlug(slug)) else { return nil }
+        return try company(n)
+    }
+    public func company(_ n: UInt32) throws -> CompanyRecord? { try row(CompanyRecord.self, .companies, Keys.company(n)) }
+
+    public func user(email: String) throws -> UInt32? { try number(.users, Keys.userByEmail(email)) }
+    public func email(user: UInt32) throws -> String? {
+        try store.get(.users, Keys.emailByUser(user)).map { String(decoding: $0, as: UTF8.self) }
+    }
+    public func member(company: UInt32, user: UInt32) throws -> MemberRecord? {
+        try row(MemberRecord.self, .members, Keys.member(company, user))
+    }
+    /// Members of a company (role `removed` included), by user number.
+    public func members(company: UInt32) throws -> [(user: UInt32, member: MemberRecord)] {
+        var out: [(UInt32, MemberRecord)] = []
+        try store.scan(.members, prefix: company.bigEndianBytes) { key, value in
+            out.append((UInt32(bigEndianBytes: Array(key.suffix(4))) ?? 0, try MemberRecord.decode(value)))
+            return true
+        }
+        return out
+    }
+
+    public func project(company: UInt32, slug: String) throws -> ProjectRecord? {
+        guard let n = try number(.projectSlugs, Keys.projectSlug(company, slug)) else { return nil }
+        return try project(n)
+    }
+    public func project(_ n: UInt32) throws -> ProjectRecord? { try row(ProjectRecord.self, .projects, Keys.project(n)) }
+    public func projects(company: UInt32) throws -> [ProjectRecord] {
+        var numbers: [UInt32] = []
+        try store.scan(.projectSlugs, prefix: company.bigEndianBytes) { _, value in
+            numbers.append(UInt32(bigEndianBytes: value) ?? 0)
+            return true
+        }
+        return try numbers.compactMap { try project($0) }.sorted { $0.number < $1.number }
+    }
+
+    public func credential(_ n: UInt32) throws -> CredentialRecord? { try row(CredentialRecord.self, .credentials, Keys.credential(n)) }
+    public func credential(publicID: String) throws -> CredentialRecord? {
+        guard let n = try number(.credentialIDs, Keys.credentialID(publicID)) else { return nil }
+        return try credential(n)
+    }
+    public func credential(clientID: String) throws -> CredentialRecord? {
+        guard let n = try number(.clientIDs, Keys.credentialID(clientID)) else { return nil }
+        return try credential(n)
+    }
+    /// All credentials (deleted ones included) of a company, oldest first.
+    public func credentials(company: UInt32) throws -> [CredentialRecord] {
+        var out: [CredentialRecord] = []
+        try store.scan(.credentials, from: []) { _, value in
+            let record = try CredentialRecord.decode(value)
+            if record.company == company { out.append(record) }
+            return true
+        }
+        return out
+    }
+
+    /// The secret entry whose full hash equals `hash` (compared in constant time), if any.
+    public func secret(hash: SHA256Digest) throws -> SecretEntry? {
+        guard let entry = try row(SecretEntry.self, .secrets, Keys.hashPrefix(hash)), constantTimeEquals(entry.hash, hash) else { return nil }
+        return entry
+    }
+    public func token(hash: SHA256Digest) throws -> TokenRecord? {
+        guard let t = try row(TokenRecord.self, .tokens, Keys.hashPrefix(hash)), constantTimeEquals(t.hash, hash) else { return nil }
+        return t
+    }
+    public func code(hash: SHA256Digest) throws -> CodeRecord? {
+        guard let c = try row(CodeRecord.self, .codes, Keys.hashPrefix(hash)), constantTimeEquals(c.hash, hash) else { return nil }
+        return c
+    }
+
+    /// The last number assigned of a kind (0 = none yet).
+    public func counter(_ kind: Keys.Counter) throws -> UInt32 { try number(.counters, [kind.rawValue]) ?? 0 }
+
+    public func access(credential: UInt32, project: UInt32) throws -> RoleGrant? {
+        try row(RoleGrant.self, .access, Keys.pair(credential, project))
+    }
+    public func accesses(credential: UInt32) throws -> [(project: UInt32, grant: RoleGrant)] {
+        try pairs(.access, credential)
+    }
+    public func accesses(project: UInt32) throws -> [(credential: UInt32, grant: RoleGrant)] {
+        try pairs(.accessByProject, project)
+    }
+    public func userRole(user: UInt32, project: UInt32) throws -> RoleGrant? {
+        try row(RoleGrant.self, .userRoles, Keys.pair(user, project))
+    }
+    public func userRoles(project: UInt32) throws -> [(user: UInt32, grant: RoleGrant)] {
+        try pairs(.userRolesByProject, project)
+    }
+
+    private func pairs(_ table: Table, _ first: UInt32) throws -> [(UInt32, RoleGrant)] {
+        var out: [(UInt32, RoleGrant)] = []
+        try store.scan(table, prefix: first.bigEndianBytes) { key, value in
+            out.append((UInt32(bigEndianBytes: Array(key.suffix(4))) ?? 0, try RoleGrant.decode(value)))
+            return true
+        }
+        return out
+    }
+
+    public func usage(credential: UInt32) throws -> UsageRecord {
+        try row(UsageRecord.self, .usage, Keys.credential(credential)) ?? UsageRecord()
+    }
+
+    /// Daily rollups of a credential: (day, project, counts).
+    public func dailyUsage(credential: UInt32) throws -> [(day: UInt32, project: UInt32, usage: DailyUsage)] {
+        var out: [(UInt32, UInt32, DailyUsage)] = []
+        try store.scan(.usageDaily, prefix: credential.bigEndianBytes) { key, value in
+            let day = UInt32(bigEndianBytes: Array(key[4..<8])) ?? 0
+            let project = UInt32(bigEndianBytes: Array(key[8..<12])) ?? 0
+            out.append((day, project, try DailyUsage.decode(value)))
+            return true
+        }
+        return out
+    }
+}
+
+/// Digest of a projection's tables: SHA-256 over, per table in declaration order, the table name and
+/// every (key, value) in key order, each length-prefixed (u32). Equal digests = byte-identical tables.
+public enum ProjectionDigest {
+    public static func compute(_ projection: ProjectionName, in store: some KeyValueStore) throws -> SHA256Digest {
+        var hasher = SHA256()
+        for table in projection.tables {
+            hasher.update(Array(table.rawValue.utf8).count.bigEndianU32 + Array(table.rawValue.utf8))
+            try store.scan(table, from: []) { key, value in
+                hasher.update(key.count.bigEndianU32)
+                hasher.update(key)
+                hasher.update(value.count.bigEndianU32)
+                hasher.update(value)
+                return true
+            }
+        }
+        return hasher.finalize()
+    }
+}
+
+extension Int {
+    fileprivate var bigEndianU32: [UInt8] { UInt32(truncatingIfNeeded: self).bigEndianBytes }
+}

@@ -1,0 +1,41 @@
+import CredLedgerCore
+
+/// A parsed `Authorization` header value: `Apikey <key>` or `Bearer <token>`.
+public enum AuthorizationHeader: Sendable, Equatable {
+    case apiKey(String)
+    case bearer(String)
+
+    /// Longest header value accepted (a secret is 46 bytes; this leaves room for whitespace).
+    public static let maxLength = 256
+
+    /// Parses without touching storage: scheme (case-insensitive), one secret, prefix and checksum.
+    /// A failure is the specific reason to deny with.
+    public static func parse(_ value: String) -> Result<AuthorizationHeader, DenialReason> {
+        var copy = value
+        return copy.withUTF8 { raw -> Result<AuthorizationHeader, DenialReason> in
+            guard !raw.isEmpty, raw.count <= maxLength else { return .failure(.malformedHeader) }
+            guard raw.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else { return .failure(.malformedHeader) }
+            var start = 0, end = raw.count
+            while start < end, raw[start] == 0x20 { start += 1 }
+            while end > start, raw[end - 1] == 0x20 { end -= 1 }
+            var space = start
+            while space < end, raw[space] != 0x20 { space += 1 }
+            guard space < end else { return .failure(start == end ? .malformedHeader : .malformedHeader) }
+            let scheme = String(decoding: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(raw)[start..<space]), as: UTF8.self).lowercased()
+            var secretStart = space
+            while secretStart < end, raw[secretStart] == 0x20 { secretStart += 1 }
+            let secretBytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(raw)[secretStart..<end])
+            guard !secretBytes.isEmpty, !secretBytes.contains(0x20) else { return .failure(.malformedHeader) }
+            let kinds: [SecretKind]
+            switch scheme {
+            case "apikey": kinds = [.apiKey]
+            case "bearer": kinds = [.accessToken]
+            default: return .failure(.unsupportedScheme)
+            }
+            let check = SecretFormat.validate(secretBytes, expecting: kinds)
+            if let problem = check.problem { return .failure(problem) }
+            let secret = String(decoding: secretBytes, as: UTF8.self)
+            return .success(kinds[0] == .apiKey ? .apiKey(secret) : .bearer(secret))
+        }
+    }
+}

@@ -1,0 +1,263 @@
+import CredLedgerCore
+import Foundation
+import CredLedgerProjections
+
+/// An OAuth error response (RFC 6749 §5.2): the RFC's `error`, our specific reason, and the fix.
+/// The failed request is recorded in the log (`oauth_request_denied`) before this is thrown.
+public struct OAuthError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var reason: DenialReason
+
+    /// The RFC 6749 / 7009 error code.
+    public var error: String {
+        switch reason {
+        case .invalidClient, .unknownCredential, .revoked: "invalid_client"
+        case .unauthorizedClient, .wrongCredentialType, .apiModuleDisabled, .expired: "unauthorized_client"
+        case .invalidRequest, .unsupportedChallengeMethod, .malformedHeader, .badChecksum: "invalid_request"
+        case .accessDenied, .userNotMember: "access_denied"
+        default: "invalid_grant"
+        }
+    }
+
+    public var description: String { "\(error) (\(reason.code)): \(reason.fix)" }
+}
+
+/// A token endpoint success response (RFC 6749 §5.1). The tokens are shown once.
+public struct TokenResponse: Sendable {
+    public var accessToken: String
+    public var tokenType = "Bearer"
+    public var expiresIn: Int64
+    public var refreshToken: String?
+    public var scope: String
+}
+
+/// The result of an approved authorization request.
+public struct AuthorizationGrant: Sendable {
+    public var code: String
+    public var state: String?
+    public var redirectURI: String
+    /// `redirect_uri?code=…&state=…`.
+    public var location: String
+}
+
+/// RFC 7662 introspection response.
+public struct Introspection: Sendable {
+    public var active: Bool
+    public var clientID: String?
+    public var credentialID: String?
+    /// The service user or the approving user.
+    public var username: String?
+    public var scope: String?
+    public var tokenType: String?
+    public var expiresAt: Timestamp?
+    public var issuedAt: Timestamp?
+}
+
+extension Ledger {
+    /// Runs an OAuth step on the writer: a denial is recorded as an event, then thrown as OAuthError.
+    private func oauth<T>(_ grant: GrantKind, _ body: @escaping (inout BatchContext, inout OAuthAttempt) throws -> T) throws -> T {
+        let outcome: Result<T, OAuthError> = try requireWriter().perform { ctx in
+            var attempt = OAuthAttempt()
+            do {
+                return .success(try body(&ctx, &attempt))
+            } catch let denial as OAuthDenial {
+                ctx.staged.removeAll()
+                ctx.emit(company: attempt.company, actor: attempt.credential == 0 ? .system : .credential(attempt.credential),
+                         .oauthRequestDenied(credential: attempt.credential, user: attempt.user, grant: grant, reason: denial.reason))
+                for extra in denial.alsoEmit { ctx.emit(company: attempt.company, actor: .system, extra) }
+                return .failure(OAuthError(reason: denial.reason))
+            }
+        }
+        return try outcome.get()
+    }
+
+    /// Who the attempt is about, for the denial event.
+    struct OAuthAttempt {
+        var company: UInt32 = 0
+        var credential: UInt32 = 0
+        var user: UInt32 = 0
+    }
+
+    struct OAuthDenial: Error {
+        var reason: DenialReason
+        var alsoEmit: [EventPayload] = []
+        init(_ reason: DenialReason, alsoEmit: [EventPayload] = []) {
+            self.reason = reason
+            self.alsoEmit = alsoEmit
+        }
+    }
+
+    /// Finds the client and authenticates it: confidential clients need their secret, public ones must not send one.
+    private static func authenticateClient(_ clientID: String, secret: String?, ctx: BatchContext, attempt: inout OAuthAttempt,
+                                           allowed: Set<CredentialType>) throws -> CredentialRecord {
+        guard clientID.utf8.count <= 64, let client = try ctx.state.credential(clientID: clientID) else { throw OAuthDenial(.invalidClient) }
+        attempt.company = client.company
+        attempt.credential = client.number
+        if client.type.hasSecret {
+            guard let secret, SecretFormat.validate(secret, expecting: [.clientSecret]).problem == nil,
+                  let entry = try ctx.state.secret(hash: SecretFormat.hash(secret)), entry.credential == client.number
+            else { throw OAuthDenial(.invalidClient) }
+            if entry.validUntil != 0 && ctx.now >= entry.validUntil { throw OAuthDenial(.invalidClient) }
+        } else if secret != nil {
+            throw OAuthDenial(.invalidClient)
+        }
+        guard !client.deleted else { throw OAuthDenial(.revoked) }
+        if client.expiresAt != 0 && ctx.now >= client.expiresAt { throw OAuthDenial(.expired) }
+        guard allowed.contains(client.type) else { throw OAuthDenial(.unauthorizedClient) }
+        guard let company = try ctx.state.company(client.company), company.apiEnabled else { throw OAuthDenial(.apiModuleDisabled) }
+        return client
+    }
+
+    private func newToken(_ kind: SecretKind) -> (String, SHA256Digest) {
+        let token = SecretFormat.generate(kind, using: options.random)
+        return (token, SecretFormat.hash(token))
+    }
+
+    /// client_credentials grant (RFC 6749 §4.4) for OAuth API users: an access token, no refresh token.
+    public func clientCredentialsToken(clientID: String, clientSecret: String) throws -> TokenResponse {
+        let (access, accessHash) = newToken(.accessToken)
+        let lifetime = options.accessTokenLifetime
+        return try oauth(.clientCredentials) { ctx, attempt in
+            let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt, allowed: [.oauth])
+            ctx.emit(company: client.company, actor: .credential(client.number), .tokenIssued(TokenIssued(
+                credential: client.number, user: 0, grant: .clientCredentials, accessHash: accessHash,
+                accessExpiresAt: ctx.now + lifetime, refreshHash: nil, refreshExpiresAt: 0, codeHash: nil)))
+            return TokenResponse(accessToken: access, expiresIn: lifetime / 1_000_000, refreshToken: nil, scope: client.scope.name)
+        }
+    }
+
+    /// Authorization request (RFC 6749 §4.1.1 + RFC 7636): `user` approves the PKCE client; consent is an event.
+    public func authorize(company slug: String, clientID: String, user email: String, redirectURI: String,
+                          codeChallenge: String, codeChallengeMethod: String, state: String?) throws -> AuthorizationGrant {
+        let (code, codeHash) = newToken(.authorizationCode)
+        let lifetime = options.authorizationCodeLifetime
+        return try oauth(.authorize) { ctx, attempt in
+            guard let client = try ctx.state.credential(clientID: clientID) else { throw OAuthDenial(.invalidClient) }
+            attempt.company = client.company
+            attempt.credential = client.number
+            guard let company = try ctx.state.company(slug: slug), company.number == client.company else { throw OAuthDenial(.invalidClient) }
+            guard !client.deleted else { throw OAuthDenial(.revoked) }
+            guard client.type.isUserDelegated else { throw OAuthDenial(.unauthorizedClient) }
+            guard client.redirectURIs.contains(redirectURI) else { throw OAuthDenial(.redirectURIMismatch) }
+            guard codeChallengeMethod == "S256" else { throw OAuthDenial(.unsupportedChallengeMethod) }
+            guard let challenge = PKCE.decodeChallenge(codeChallenge) else { throw OAuthDenial(.invalidRequest) }
+            guard (state?.utf8.count ?? 0) <= 512 else { throw OAuthDenial(.invalidRequest) }
+            guard company.apiEnabled else { throw OAuthDenial(.apiModuleDisabled) }
+            guard let user = try ctx.state.user(email: email) else { throw OAuthDenial(.accessDenied) }
+            attempt.user = user
+            guard let member = try ctx.state.member(company: company.number, user: user), member.role != .removed else {
+                throw OAuthDenial(.accessDenied)
+            }
+            ctx.emit(company: company.number, actor: .user(user), .consentGiven(ConsentGiven(
+                credential: client.number, user: user, codeHash: codeHash, challenge: challenge, redirectURI: redirectURI,
+                expiresAt: ctx.now + lifetime)))
+            var location = redirectURI + (redirectURI.contains("?") ? "&" : "?") + "code=" + code
+            if let state { location += "&state=" + (state.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") }
+            return AuthorizationGrant(code: code, state: state, redirectURI: redirectURI, location: location)
+        }
+    }
+
+    /// authorization_code grant with PKCE: exchanges a single-use code for an access and a refresh token.
+    public func exchangeCode(clientID: String, clientSecret: String?, code: String, codeVerifier: String, redirectURI: String) throws -> TokenResponse {
+        let (access, accessHash) = newToken(.accessToken)
+        let (refresh, refreshHash) = newToken(.refreshToken)
+        let accessLifetime = options.accessTokenLifetime, refreshLifetime = options.refreshTokenLifetime
+        return try oauth(.authorizationCode) { ctx, attempt in
+            let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt, allowed: [.pkce, .pkcePublic])
+            guard SecretFormat.validate(code, expecting: [.authorizationCode]).problem == nil,
+                  let grant = try ctx.state.code(hash: SecretFormat.hash(code)), grant.credential == client.number
+            else { throw OAuthDenial(.invalidGrant) }
+            attempt.user = grant.user
+            if grant.used {
+                // RFC 6749 §4.1.2: a replayed code revokes the tokens issued from it.
+                let revoke: [EventPayload] = grant.family == 0 ? [] : [.tokenRevoked(TokenRevoked(
+                    credential: client.number, family: grant.family, tokenHash: grant.hash, wholeFamily: true, reason: .codeReuse))]
+                throw OAuthDenial(.codeReused, alsoEmit: revoke)
+            }
+            guard ctx.now < grant.expiresAt else { throw OAuthDenial(.codeExpired) }
+            guard grant.redirectURI == redirectURI else { throw OAuthDenial(.redirectURIMismatch) }
+            guard PKCE.isValidVerifier(codeVerifier) else { throw OAuthDenial(.pkceVerifierMismatch) }
+            guard constantTimeEquals(SHA256.hash(codeVerifier), grant.challenge) else { throw OAuthDenial(.pkceVerifierMismatch) }
+            guard let member = try ctx.state.member(company: client.company, user: grant.user), member.role != .removed else {
+                throw OAuthDenial(.accessDenied)
+            }
+            ctx.emit(company: client.company, actor: .credential(client.number), .tokenIssued(TokenIssued(
+                credential: client.number, user: grant.user, grant: .authorizationCode, accessHash: accessHash,
+                accessExpiresAt: ctx.now + accessLifetime, refreshHash: refreshHash, refreshExpiresAt: ctx.now + refreshLifetime,
+                codeHash: grant.hash)))
+            return TokenResponse(accessToken: access, expiresIn: accessLifetime / 1_000_000, refreshToken: refresh, scope: client.scope.name)
+        }
+    }
+
+    /// refresh_token grant: rotates the refresh token; a reused (spent) one revokes its whole family.
+    public func refresh(clientID: String, clientSecret: String?, refreshToken: String) throws -> TokenResponse {
+        let (access, accessHash) = newToken(.accessToken)
+        let (refresh, refreshHash) = newToken(.refreshToken)
+        let accessLifetime = options.accessTokenLifetime, refreshLifetime = options.refreshTokenLifetime
+        return try oauth(.refreshToken) { ctx, attempt in
+            let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt, allowed: [.pkce, .pkcePublic])
+            guard SecretFormat.validate(refreshToken, expecting: [.refreshToken]).problem == nil,
+                  let token = try ctx.state.token(hash: SecretFormat.hash(refreshToken)), token.kind == .refresh,
+                  token.credential == client.number
+            else { throw OAuthDenial(.invalidGrant) }
+            attempt.user = token.user
+            switch token.status {
+            case .spent:
+                throw OAuthDenial(.refreshTokenReused, alsoEmit: [.tokenRevoked(TokenRevoked(
+                    credential: client.number, family: token.family, tokenHash: token.hash, wholeFamily: true, reason: .refreshReuse))])
+            case .revoked:
+                throw OAuthDenial(.tokenRevoked)
+            case .active:
+                break
+            }
+            guard ctx.now < token.expiresAt else { throw OAuthDenial(.tokenExpired) }
+            guard let member = try ctx.state.member(company: client.company, user: token.user), member.role != .removed else {
+                throw OAuthDenial(.accessDenied)
+            }
+            ctx.emit(company: client.company, actor: .credential(client.number), .tokenRefreshed(TokenRefreshed(
+                credential: client.number, family: token.family, spentRefreshHash: token.hash, accessHash: accessHash,
+                accessExpiresAt: ctx.now + accessLifetime, refreshHash: refreshHash, refreshExpiresAt: ctx.now + refreshLifetime)))
+            return TokenResponse(accessToken: access, expiresIn: accessLifetime / 1_000_000, refreshToken: refresh, scope: client.scope.name)
+        }
+    }
+
+    /// Token revocation (RFC 7009): the client revokes its own token; a refresh token takes its family with it.
+    /// Unknown tokens succeed silently, as the RFC asks.
+    public func revokeToken(_ token: String, clientID: String, clientSecret: String?) throws {
+        _ = try oauth(.none) { ctx, attempt -> Bool in
+            let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt,
+                                                       allowed: [.oauth, .pkce, .pkcePublic])
+            guard SecretFormat.validate(token, expecting: [.accessToken, .refreshToken]).problem == nil,
+                  let record = try ctx.state.token(hash: SecretFormat.hash(token)), record.credential == client.number,
+                  record.status == .active
+            else { return false }
+            ctx.emit(company: client.company, actor: .credential(client.number), .tokenRevoked(TokenRevoked(
+                credential: client.number, family: record.family, tokenHash: record.hash, wholeFamily: record.kind == .refresh,
+                reason: .clientRequest)))
+            return true
+        }
+    }
+
+    /// Token introspection (RFC 7662): active only if known, unexpired, not revoked, its credential alive and its company's module on.
+    public func introspect(_ token: String) throws -> Introspection {
+        let now = options.clock.now()
+        return try withState { state in
+            let inactive = Introspection(active: false)
+            guard SecretFormat.validate(token, expecting: [.accessToken, .refreshToken]).problem == nil,
+                  let record = try state.token(hash: SecretFormat.hash(token)), record.status == .active, now < record.expiresAt,
+                  let credential = try state.credential(record.credential), !credential.deleted,
+                  credential.expiresAt == 0 || now < credential.expiresAt,
+                  let company = try state.company(credential.company), company.apiEnabled
+            else { return inactive }
+            let username = record.user == 0 ? credential.serviceUser : try state.email(user: record.user)
+            return Introspection(active: true, clientID: credential.clientID, credentialID: credential.publicID, username: username,
+                                 scope: credential.scope.name, tokenType: record.kind == .access ? "access_token" : "refresh_token",
+                                 expiresAt: record.expiresAt, issuedAt: record.issuedAt)
+        }
+    }
+}
+
+extension Introspection {
+    init(active: Bool) {
+        self.init(active: active, clientID: nil, credentialID: nil, username: nil, scope: nil, tokenType: nil, expiresAt: nil, issuedAt: nil)
+    }
+}

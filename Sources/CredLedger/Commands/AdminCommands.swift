@@ -1,0 +1,244 @@
+import CredLedgerCore
+import CredLedgerProjections
+
+/// A company as registered.
+public struct CompanyInfo: Sendable, Equatable {
+    public var slug: String
+    public var name: String
+    public var mailDomain: String
+    public var apiEnabled: Bool
+}
+
+/// What a create or rotate shows exactly once.
+public struct IssuedCredential: Sendable {
+    public var id: String
+    public var name: String
+    public var type: CredentialType
+    public var scope: Scope
+    /// `apiservice+…@domain` for static keys and OAuth API users.
+    public var serviceUser: String?
+    /// The static API key (static type only).
+    public var secret: String?
+    public var clientID: String?
+    /// The OAuth client secret (oauth and pkce types).
+    public var clientSecret: String?
+    public var displayPrefix: String
+}
+
+/// Parameters of a new credential.
+public struct NewCredential: Sendable {
+    public var name: String
+    public var type: CredentialType
+    public var scope: Scope
+    public var redirectURIs: [String]
+    /// Absolute expiry (µs), or nil for none.
+    public var expiresAt: Timestamp?
+
+    public init(name: String, type: CredentialType, scope: Scope, redirectURIs: [String] = [], expiresAt: Timestamp? = nil) {
+        self.name = name
+        self.type = type
+        self.scope = scope
+        self.redirectURIs = redirectURIs
+        self.expiresAt = expiresAt
+    }
+}
+
+/// The result of a grant: a new membership, a changed role, or nothing to do.
+public enum GrantOutcome: String, Sendable {
+    case granted, changed, unchanged
+}
+
+extension Ledger {
+    /// Registers a company with its first admin (platform action; no actor check).
+    @discardableResult
+    public func registerCompany(_ slug: String, admin: String, name: String? = nil, mailDomain: String? = nil) throws -> CompanyInfo {
+        try Validation.slug(slug, field: "company")
+        try Validation.email(admin)
+        let displayName = name ?? slug
+        try Validation.name(displayName)
+        let domain = (mailDomain ?? "cxplanner.com").lowercased()
+        try Validation.mailDomain(domain)
+        return try requireWriter().perform { ctx in
+            guard try ctx.state.company(slug: slug) == nil else { throw LedgerError.companyExists(slug) }
+            let company = try ctx.state.counter(.company) + 1
+            let user = try ctx.state.user(email: admin) ?? (try ctx.state.counter(.user) + 1)
+            ctx.emit(company: company, actor: .system, .companyRegistered(slug: slug, name: displayName, mailDomain: domain))
+            ctx.emit(company: company, actor: .system, .memberRoleSet(user: user, email: admin.lowercased(), role: .admin))
+            return CompanyInfo(slug: slug, name: displayName, mailDomain: domain, apiEnabled: false)
+        }
+    }
+
+    /// Enables or disables the API key module (enterprise feature). Returns false when already so.
+    @discardableResult
+    public func setAPIModule(_ slug: String, enabled: Bool, as actor: String) throws -> Bool {
+        try requireWriter().perform { ctx in
+            let company = try ctx.state.requireCompany(slug)
+            let user = try ctx.state.requireAdmin(company, actor)
+            guard company.apiEnabled != enabled else { return false }
+            ctx.emit(company: company.number, actor: .user(user), enabled ? .apiModuleEnabled : .apiModuleDisabled)
+            return true
+        }
+    }
+
+    /// Sets a member's company role (`removed` takes them out). A company keeps at least one admin.
+    public func setMemberRole(_ slug: String, email: String, role: CompanyRole, as actor: String) throws {
+        try Validation.email(email)
+        try requireWriter().perform { ctx in
+            let company = try ctx.state.requireCompany(slug)
+            let actorUser = try ctx.state.requireAdmin(company, actor)
+            let existing = try ctx.state.user(email: email)
+            if role != .admin, let existing, try ctx.state.member(company: company.number, user: existing)?.role == .admin {
+                let admins = try ctx.state.members(company: company.number).filter { $0.member.role == .admin }
+                if admins.count <= 1 { throw LedgerError.lastAdmin }
+            }
+            if role == .removed, existing.flatMap({ try? ctx.state.member(company: company.number, user: $0) }) == nil {
+                throw LedgerError.notCompanyMember
+            }
+            let user = try existing ?? (try ctx.state.counter(.user) + 1)
+            ctx.emit(company: company.number, actor: .user(actorUser), .memberRoleSet(user: user, email: email.lowercased(), role: role))
+        }
+    }
+
+    /// Creates a project in a company.
+    public func createProject(_ slug: String, project: String, name: String? = nil, as actor: String) throws {
+        try Validation.slug(project, field: "project")
+        let displayName = name ?? project
+        try Validation.name(displayName)
+        try requireWriter().perform { ctx in
+            let company = try ctx.state.requireCompany(slug)
+            let user = try ctx.state.requireAdmin(company, actor)
+            guard try ctx.state.project(company: company.number, slug: project) == nil else { throw LedgerError.projectExists(project) }
+            let number = try ctx.state.counter(.project) + 1
+            ctx.emit(company: company.number, actor: .user(user), .projectCreated(project: number, slug: project, name: displayName))
+        }
+    }
+
+    /// Archives a project: no credential or user can act on it afterwards.
+    public func archiveProject(_ slug: String, project: String, as actor: String) throws {
+        try requireWriter().perform { ctx in
+            let company = try ctx.state.requireCompany(slug)
+            let user = try ctx.state.requireAdmin(company, actor)
+            let record = try ctx.state.requireProject(company, project)
+            guard !record.archived else { throw LedgerError.projectArchived }
+            ctx.emit(company: company.number, actor: .user(user), .projectArchived(project: record.number))
+        }
+    }
+
+    /// Gives a company member a project role (what PKCE credentials act with); nil removes it.
+    public func setUserProjectRole(_ slug: String, project: String, email: String, role: ProjectRole?, as actor: String) throws {
+        try requireWriter().perform { ctx in
+            let company = try ctx.state.requireCompany(slug)
+            let actorUser = try ctx.state.requireAdmin(company, actor)
+            let record = try ctx.state.requireProject(company, project)
+            guard let user = try ctx.state.user(email: email),
+                  let member = try ctx.state.member(company: company.number, user: user), member.role != .removed
+            else { throw LedgerError.notCompanyMember }
+            if role == nil, try ctx.state.userRole(user: user, project: record.number) == nil { throw LedgerError.accessNotGranted }
+            ctx.emit(company: company.number, actor: .user(actorUser), .userProjectRoleSet(user: user, project: record.number, role: role))
+        }
+    }
+
+    /// Creates a credential; the returned secret is shown once and never stored.
+    public func createCredential(_ slug: String, _ request: NewCredential, as actor: String) throws -> IssuedCredential {
+        try Validation.name(request.name)
+        if request.type.isUserDelegated {
+            guard !request.redirectURIs.isEmpty else {
+                throw LedgerError.invalid("redirect_uri", "PKCE credentials need at least one --redirect-uri")
+            }
+        } else if !request.redirectURIs.isEmpty {
+            throw LedgerError.invalid("redirect_uri", "only PKCE credentials take redirect URIs")
+        }
+        guard request.redirectURIs.count <= Validation.maxRedirectURIs else {
+            throw LedgerError.invalid("redirect_uri", "at most \(Validation.maxRedirectURIs) redirect URIs")
+        }
+        for uri in request.redirectURIs { try Validation.redirectURI(uri) }
+        let random = options.random
+        return try requireWriter().perform { ctx in
+            let (company, user) = try ctx.state.requireAPIArea(slug, actor)
+            if let expiresAt = request.expiresAt, expiresAt <= ctx.now {
+                throw LedgerError.invalid("expires", "the expiry is in the past")
+            }
+            let number = try ctx.state.counter(.credential) + 1
+            let publicID = Identifier.credentialID(using: random)
+            let secret = request.type.hasSecret
+                ? SecretFormat.generate(request.type == .staticKey ? .apiKey : .clientSecret, using: random) : nil
+            let clientID = request.type.isOAuthClient ? Identifier.clientID(using: random) : ""
+            let serviceUser = request.type.hasServiceUser
+                ? "apiservice+\(Identifier.serviceUserID(using: random))@\(company.mailDomain)" : ""
+            let displayPrefix = request.type == .staticKey ? SecretFormat.displayPrefix(of: secret ?? "") : clientID
+            ctx.emit(company: company.number, actor: .user(user), .credentialCreated(CredentialCreated(
+                credential: number, type: request.type, scope: request.scope, publicID: publicID, name: request.name,
+                serviceUser: serviceUser, displayPrefix: displayPrefix, clientID: clientID,
+                secretHash: secret.map(SecretFormat.hash), expiresAt: request.expiresAt ?? 0, redirectURIs: request.redirectURIs)))
+            return IssuedCredential(
+                id: publicID, name: request.name, type: request.type, scope: request.scope,
+                serviceUser: serviceUser.isEmpty ? nil : serviceUser,
+                secret: request.type == .staticKey ? secret : nil,
+                clientID: clientID.isEmpty ? nil : clientID,
+                clientSecret: request.type == .staticKey ? nil : secret, displayPrefix: displayPrefix)
+        }
+    }
+
+    /// Replaces a credential's secret; the old one keeps working for `grace` µs (0 = stops now).
+    public func rotateSecret(_ slug: String, credential id: String, grace: Int64, as actor: String) throws -> IssuedCredential {
+        guard grace >= 0, grace <= 30 * 86_400_000_000 else { throw LedgerError.invalid("grace", "grace must be between 0 and 30d") }
+        let random = options.random
+        return try requireWriter().perform { ctx in
+            let (company, user) = try ctx.state.requireAPIArea(slug, actor)
+            let record = try ctx.state.requireCredential(company, id)
+            guard !record.deleted else { throw LedgerError.credentialDeleted }
+            guard record.type.hasSecret else { throw LedgerError.noSecretToRotate }
+            let secret = SecretFormat.generate(record.type == .staticKey ? .apiKey : .clientSecret, using: random)
+            let prefix = record.type == .staticKey ? SecretFormat.displayPrefix(of: secret) : record.displayPrefix
+            ctx.emit(company: company.number, actor: .user(user), .secretRotated(
+                credential: record.number, secretHash: SecretFormat.hash(secret), displayPrefix: prefix, graceUntil: ctx.now + grace))
+            return IssuedCredential(
+                id: record.publicID, name: record.name, type: record.type, scope: record.scope,
+                serviceUser: record.serviceUser.isEmpty ? nil : record.serviceUser,
+                secret: record.type == .staticKey ? secret : nil, clientID: record.clientID.isEmpty ? nil : record.clientID,
+                clientSecret: record.type == .staticKey ? nil : secret, displayPrefix: prefix)
+        }
+    }
+
+    /// Deletes (revokes) a credential at once: its secrets and every token issued from it stop working.
+    public func deleteCredential(_ slug: String, credential id: String, as actor: String) throws {
+        try requireWriter().perform { ctx in
+            let (company, user) = try ctx.state.requireAPIArea(slug, actor)
+            let record = try ctx.state.requireCredential(company, id)
+            guard !record.deleted else { throw LedgerError.credentialDeleted }
+            ctx.emit(company: company.number, actor: .user(user), .credentialDeleted(credential: record.number))
+        }
+    }
+
+    /// Adds a credential's API user to a project with a role, or changes its role.
+    @discardableResult
+    public func grantAccess(_ slug: String, credential id: String, project: String, role: ProjectRole, as actor: String) throws -> GrantOutcome {
+        try requireWriter().perform { ctx in
+            let (company, user) = try ctx.state.requireAPIArea(slug, actor)
+            let record = try ctx.state.requireCredential(company, id)
+            guard !record.deleted else { throw LedgerError.credentialDeleted }
+            guard record.type.hasServiceUser else { throw LedgerError.userDelegatedNoGrant }
+            guard record.scope != .global else { throw LedgerError.globalScopeNeedsNoGrant }
+            let target = try ctx.state.requireProject(company, project)
+            guard !target.archived else { throw LedgerError.projectArchived }
+            let existing = try ctx.state.access(credential: record.number, project: target.number)
+            if existing?.role == role { return .unchanged }
+            let payload: EventPayload = existing == nil
+                ? .projectAccessGranted(credential: record.number, project: target.number, role: role)
+                : .projectAccessChanged(credential: record.number, project: target.number, role: role)
+            ctx.emit(company: company.number, actor: .user(user), payload)
+            return existing == nil ? .granted : .changed
+        }
+    }
+
+    /// Removes a credential's API user from a project.
+    public func revokeAccess(_ slug: String, credential id: String, project: String, as actor: String) throws {
+        try requireWriter().perform { ctx in
+            let (company, user) = try ctx.state.requireAPIArea(slug, actor)
+            let record = try ctx.state.requireCredential(company, id)
+            let target = try ctx.state.requireProject(company, project)
+            guard try ctx.state.access(credential: record.number, project: target.number) != nil else { throw LedgerError.accessNotGranted }
+            ctx.emit(company: company.number, actor: .user(user), .projectAccessRevoked(credential: record.number, project: target.number))
+        }
+    }
+}

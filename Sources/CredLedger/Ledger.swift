@@ -1,0 +1,200 @@
+import CredLedgerCore
+import CredLedgerProjections
+import Foundation
+import LMDB
+
+/// An open credential ledger: the event log, its projections, and the single writer.
+public final class Ledger: @unchecked Sendable {
+    /// How a ledger is opened.
+    public struct Options: Sendable {
+        public var clock: any LedgerClock = SystemClock()
+        public var random: any RandomBytesGenerator = SystemRandom()
+        public var durability: Durability = .sync
+        public var initialMapSize: Int = 64 << 20
+        public var maxMapSize: Int = 1 << 40
+        /// Most requests committed in one transaction.
+        public var maxBatch: Int = 4096
+        public var readOnly = false
+        /// Lifetimes of OAuth artefacts.
+        public var accessTokenLifetime: Int64 = 3_600_000_000
+        public var refreshTokenLifetime: Int64 = 30 * 86_400_000_000
+        public var authorizationCodeLifetime: Int64 = 60_000_000
+        public init() {}
+    }
+
+    public let path: String
+    public let options: Options
+    let environment: Environment
+    let schema: Schema
+    let writer: GroupCommitWriter?
+
+    /// Opens (creating if needed) the ledger in directory `path`.
+    public init(path: String, options: Options = Options()) throws {
+        self.path = path
+        self.options = options
+        var configuration = Environment.Configuration()
+        configuration.mapSize = options.initialMapSize
+        configuration.maxMapSize = options.maxMapSize
+        configuration.maxDatabases = UInt32(Table.allCases.count + 4)
+        if options.readOnly { configuration.flags.insert(.readOnly) }
+        if options.durability == .ackBeforeSync { configuration.flags.insert(.noSync) }
+        let environment: Environment
+        do {
+            environment = try Environment(path: path, configuration: configuration)
+        } catch let error as LMDBError {
+            throw LedgerError.storage(error, "cannot open the ledger at \(path)")
+        }
+        self.environment = environment
+        let schema: Schema
+        do {
+            schema = try Schema(environment: environment)
+        } catch let error as LMDBError {
+            environment.close()
+            if error == .notFound {
+                throw LedgerError("not_a_ledger", "\(path) holds no credledger databases", kind: .badInput)
+            }
+            throw LedgerError.storage(error, "cannot open the ledger databases")
+        }
+        self.schema = schema
+        let head: ChainHead
+        do {
+            head = try environment.read { txn in try EventLog.head(schema: schema, in: txn) }
+            try Ledger.checkFormat(environment: environment, schema: schema, readOnly: options.readOnly)
+        } catch {
+            environment.close()
+            throw error
+        }
+        if options.readOnly {
+            writer = nil
+        } else {
+            let writer = GroupCommitWriter(environment: environment, schema: schema, head: head, clock: options.clock,
+                                           random: options.random, durability: options.durability, maxBatch: options.maxBatch)
+            writer.start()
+            self.writer = writer
+            if try needsRebuild() { _ = try rebuildProjections() }
+        }
+    }
+
+    deinit { close() }
+
+    /// Stops the writer (finishing queued work) and closes the environment.
+    public func close() {
+        writer?.stop()
+        environment.close()
+    }
+
+    /// The format version this code writes; a newer one on disk is refused.
+    public static var formatVersion: UInt32 { Schema.formatVersion }
+
+    private static func checkFormat(environment: Environment, schema: Schema, readOnly: Bool) throws {
+        let stored = try environment.read { txn in try txn.get(schema.meta, Meta.formatKey).flatMap { UInt32(bigEndianBytes: $0) } }
+        switch stored {
+        case nil where !readOnly:
+            try environment.write { txn in try txn.put(schema.meta, Meta.formatKey, Schema.formatVersion.bigEndianBytes) }
+        case let v? where v > Schema.formatVersion:
+            throw LedgerError("newer_format", "the ledger uses format version \(v); this build reads up to \(Schema.formatVersion): upgrade credledger", kind: .badInput)
+        default:
+            break
+        }
+    }
+
+    /// True when a projection's stored code version differs from this build's (or its checkpoint lags the log).
+    private func needsRebuild() throws -> Bool {
+        let head = self.head
+        return try environment.read { txn in
+            for p in ProjectionName.allCases {
+                guard let raw = try txn.get(schema.meta, Meta.projectionKey(p)), let c = Meta.Checkpoint(raw) else {
+                    if head.seq == 0 { continue }
+                    return true
+                }
+                if c.codeVersion != p.codeVersion || c.lastSeq != head.seq { return true }
+            }
+            return false
+        }
+    }
+
+    /// The chain head: last seq, its hash and time.
+    public var head: ChainHead {
+        if let writer { return writer.head }
+        return (try? environment.read { txn in try EventLog.head(schema: schema, in: txn) }) ?? .empty
+    }
+
+    func requireWriter() throws -> GroupCommitWriter {
+        guard let writer else { throw LedgerError("read_only", "the ledger was opened read-only", kind: .badInput) }
+        return writer
+    }
+
+    /// Runs `body` on a read snapshot of the projections.
+    public func withState<R>(_ body: (StateReader<LMDBStore>) throws -> R) throws -> R {
+        try environment.read { txn in try body(StateReader(LMDBStore(txn: txn, schema: schema))) }
+    }
+
+    /// Reads one event.
+    public func event(_ seq: UInt64) throws -> StoredEvent? {
+        try environment.read { txn in try EventLog.event(seq, schema: schema, in: txn) }
+    }
+
+    /// Events with seq ≥ `from`, at most `limit`.
+    public func events(from: UInt64 = 1, limit: Int = Int.max) throws -> [StoredEvent] {
+        var out: [StoredEvent] = []
+        try environment.read { txn in
+            try EventLog.scanRaw(from: max(from, 1), schema: schema, in: txn) { seq, record in
+                guard out.count < limit else { return false }
+                out.append(try EventLog.decodeOrThrow(seq: seq, record: record))
+                return out.count < limit
+            }
+        }
+        return out
+    }
+
+    /// Visits events with seq ≥ `from` in order without keeping them, until `body` returns false.
+    public func forEachEvent(from: UInt64 = 1, _ body: (StoredEvent) throws -> Bool) throws {
+        try environment.read { txn in
+            try EventLog.scanRaw(from: max(from, 1), schema: schema, in: txn) { seq, record in
+                try body(try EventLog.decodeOrThrow(seq: seq, record: record))
+            }
+        }
+    }
+
+    /// The first seq whose time is after `time` (timestamps never decrease along the log).
+    public func firstSeq(after time: Timestamp) throws -> UInt64 {
+        let head = self.head
+        return try environment.read { txn in try EventLog.firstSeq(after: time, head: head.seq, schema: schema, in: txn) }
+    }
+
+    /// Disk use: the environment's file size and entry counts.
+    public func storageInfo() throws -> (fileBytes: Int, events: Int) {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path + "/data.mdb")
+        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        let events = try environment.read { txn in try txn.entryCount(schema.events) }
+        return (size, events)
+    }
+
+    /// A compacted copy of the environment (freed pages, which may hold old bytes, are not copied).
+    public func backup(to directory: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try environment.copy(to: directory, compact: true)
+        } catch let error as LMDBError {
+            throw LedgerError.storage(error, "backup to \(directory) failed")
+        }
+    }
+}
+
+extension LedgerError {
+    /// An LMDB or file-system failure, with the C code and message.
+    static func storage(_ error: LMDBError, _ context: String) -> LedgerError {
+        switch error {
+        case .mapFull:
+            return LedgerError("map_full", "\(context): the ledger reached its maximum size (\(error.message))", kind: .badInput)
+        case .accessDenied, .readOnlyFS:
+            return LedgerError("read_only_storage", "\(context): \(error.message)", kind: .badInput)
+        case .busy:
+            return LedgerError("locked", "\(context): the ledger is locked by another process (\(error.message))", kind: .badInput)
+        case .versionMismatch, .invalid, .corrupted:
+            return LedgerError("corrupt_storage", "\(context): \(error.message)", kind: .integrity)
+        default:
+            return LedgerError("storage_error", "\(context): \(error.message) (code \(error.code))", kind: .badInput)
+        }
+    }
+}

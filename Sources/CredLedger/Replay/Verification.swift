@@ -1,0 +1,102 @@
+import CredLedgerCore
+import CredLedgerProjections
+import Foundation
+import LMDB
+
+/// One projection compared with a rebuild from the log.
+public struct ProjectionStatus: Sendable, Equatable {
+    public var name: String
+    public var lastSeq: UInt64
+    public var live: SHA256Digest
+    public var rebuilt: SHA256Digest
+    public var matches: Bool { live == rebuilt }
+}
+
+/// What `verify` found.
+public struct VerificationReport: Sendable {
+    public var events: UInt64
+    public var head: ChainHead
+    public var chainFailure: ChainFailure?
+    public var projections: [ProjectionStatus]
+    public var seconds: Double
+    public var ok: Bool { chainFailure == nil && projections.allSatisfy(\.matches) }
+}
+
+extension Ledger {
+    /// Verifies sequence, hash chain and time order of the whole log, then rebuilds every projection into a
+    /// scratch environment and compares digests with the live projections.
+    public func verify(projections checkProjections: Bool = true) throws -> VerificationReport {
+        let started = DispatchTime.now()
+        let scratchPath = NSTemporaryDirectory() + "credledger-verify-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        defer { try? FileManager.default.removeItem(atPath: scratchPath) }
+        var report = VerificationReport(events: 0, head: .empty, chainFailure: nil, projections: [], seconds: 0)
+        try environment.read { txn in
+            let live = LMDBStore(txn: txn, schema: schema)
+            guard checkProjections else {
+                switch try Replayer.stream(schema: schema, txn: txn, { _ in }) {
+                case .success(let head): report.head = head
+                case .failure(let f): report.chainFailure = f
+                }
+                return
+            }
+            var configuration = Environment.Configuration()
+            configuration.flags = [.noSync]
+            configuration.mapSize = max(environment.mapSize, 64 << 20)
+            configuration.maxDatabases = UInt32(Table.allCases.count + 4)
+            let scratch = try Environment(path: scratchPath, configuration: configuration)
+            defer { scratch.close() }
+            let scratchSchema = try Schema(environment: scratch)
+            try scratch.write { dst in
+                let store = LMDBStore(txn: dst, schema: scratchSchema)
+                var projector = Projector()
+                switch try Replayer.project(schema: schema, source: txn, into: store, projector: &projector) {
+                case .success(let head): report.head = head
+                case .failure(let f): report.chainFailure = f
+                }
+                for p in ProjectionName.allCases {
+                    let checkpoint = try txn.get(schema.meta, Meta.projectionKey(p)).flatMap(Meta.Checkpoint.init)
+                    report.projections.append(ProjectionStatus(
+                        name: p.rawValue, lastSeq: checkpoint?.lastSeq ?? 0,
+                        live: try ProjectionDigest.compute(p, in: live),
+                        rebuilt: try ProjectionDigest.compute(p, in: store)))
+                }
+            }
+        }
+        report.events = report.head.seq
+        if report.chainFailure == nil, report.head != self.head, writer == nil || report.head.seq > self.head.seq {
+            report.chainFailure = ChainFailure(seq: report.head.seq, reason: "head differs from the writer's")
+        }
+        report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        return report
+    }
+
+    /// Rebuilds every projection from the log in one write transaction (readers keep their snapshot),
+    /// and records each projection's digest in its checkpoint.
+    @discardableResult
+    public func rebuildProjections() throws -> (events: UInt64, digests: [String: SHA256Digest]) {
+        let writer = try requireWriter()
+        let box = ResultBox<(UInt64, [String: SHA256Digest])>()
+        let schema = self.schema
+        try writer.maintain { store, projector in
+            try Replayer.emptyProjections(txn: store.txn, schema: schema)
+            projector.discard()
+            var fresh = Projector()
+            let head: ChainHead
+            switch try Replayer.project(schema: schema, source: store.txn, into: store, projector: &fresh) {
+            case .success(let h): head = h
+            case .failure(let f):
+                throw LedgerError("chain_broken", "cannot rebuild: \(f.description)", kind: .integrity)
+            }
+            var digests: [String: SHA256Digest] = [:]
+            for p in ProjectionName.allCases {
+                let digest = try ProjectionDigest.compute(p, in: store)
+                digests[p.rawValue] = digest
+                let checkpoint = Meta.Checkpoint(codeVersion: p.codeVersion, lastSeq: head.seq, digestSeq: head.seq, digest: digest)
+                try store.txn.put(schema.meta, Meta.projectionKey(p), checkpoint.bytes)
+            }
+            box.value = (head.seq, digests)
+        }
+        guard let value = box.value else { throw LedgerError("internal", "rebuild produced no result", kind: .integrity) }
+        return value
+    }
+}

@@ -1,0 +1,112 @@
+/// Why an API request or OAuth request was denied. Stable codes: they are stored in the log.
+public enum DenialReason: UInt8, Error, Sendable, CaseIterable {
+    // Header and secret format (checked before any lookup).
+    case malformedHeader = 1
+    case unsupportedScheme = 2
+    case badChecksum = 3
+    // Credential state.
+    case unknownCredential = 10
+    case revoked = 11
+    case expired = 12
+    case wrongCredentialType = 13
+    // Company and project.
+    case apiModuleDisabled = 20
+    case unknownCompany = 21
+    case unknownProject = 22
+    case projectArchived = 23
+    case otherCompany = 24
+    // Access rules from the seeds' troubleshooting table.
+    case projectAccessMissing = 30
+    case readOnlyScope = 31
+    case readOnlyRole = 32
+    case userNotMember = 33
+    // Tokens and OAuth (RFC 6749 / 7636).
+    case tokenExpired = 40
+    case tokenRevoked = 41
+    case invalidClient = 42
+    case invalidGrant = 43
+    case pkceVerifierMismatch = 44
+    case redirectURIMismatch = 45
+    case codeReused = 46
+    case codeExpired = 47
+    case refreshTokenReused = 48
+    case unsupportedChallengeMethod = 49
+    case unauthorizedClient = 50
+    case invalidRequest = 51
+    case accessDenied = 52
+
+    /// Stable snake_case code printed by the CLI and stored in exports.
+    public var code: String {
+        switch self {
+        case .malformedHeader: "malformed_header"
+        case .unsupportedScheme: "unsupported_scheme"
+        case .badChecksum: "bad_checksum"
+        case .unknownCredential: "unknown_credential"
+        case .revoked: "revoked"
+        case .expired: "expired"
+        case .wrongCredentialType: "wrong_credential_type"
+        case .apiModuleDisabled: "api_module_disabled"
+        case .unknownCompany: "unknown_company"
+        case .unknownProject: "unknown_project"
+        case .projectArchived: "project_archived"
+        case .otherCompany: "other_company"
+        case .projectAccessMissing: "project_access_missing"
+        case .readOnlyScope: "read_only_scope"
+        case .readOnlyRole: "read_only_role"
+        case .userNotMember: "user_not_member"
+        case .tokenExpired: "token_expired"
+        case .tokenRevoked: "token_revoked"
+        case .invalidClient: "invalid_client"
+        case .invalidGrant: "invalid_grant"
+        case .pkceVerifierMismatch: "pkce_verifier_mismatch"
+        case .redirectURIMismatch: "redirect_uri_mismatch"
+        case .codeReused: "code_reused"
+        case .codeExpired: "code_expired"
+        case .refreshTokenReused: "refresh_token_reused"
+        case .unsupportedChallengeMethod: "unsupported_challenge_method"
+        case .unauthorizedClient: "unauthorized_client"
+        case .invalidRequest: "invalid_request"
+        case .accessDenied: "access_denied"
+        }
+    }
+
+    /// The fix, in the words of the seeds' troubleshooting tables.
+    public var fix: String {
+        switch self {
+        case .malformedHeader: "send `Authorization: Apikey <key>` or `Authorization: Bearer <token>`"
+        case .unsupportedScheme: "use the Apikey or Bearer scheme"
+        case .badChecksum: "the key is mistyped or truncated: copy it again from where it was stored"
+        case .unknownCredential: "the secret is not known: create a new key and delete the old one"
+        case .revoked: "the credential was deleted: create a new one"
+        case .expired: "the secret or credential has expired: rotate or create a new one"
+        case .wrongCredentialType: "this credential type cannot be used this way"
+        case .apiModuleDisabled: "ask an admin to enable the API key module for the company"
+        case .unknownCompany: "check the company id"
+        case .unknownProject: "check the project id"
+        case .projectArchived: "the project is archived"
+        case .otherCompany: "the credential belongs to another company"
+        case .projectAccessMissing: "add the API user to the project with a project role, or use GLOBAL API"
+        case .readOnlyScope: "the credential has a read-only scope: use READ-WRITE API"
+        case .readOnlyRole: "the project role is read-only: give the API user a role that can write"
+        case .userNotMember: "the approving user has no access to this project"
+        case .tokenExpired: "the access token expired: obtain a new one"
+        case .tokenRevoked: "the token was revoked: authorize again"
+        case .invalidClient: "client authentication failed: check client_id and client_secret"
+        case .invalidGrant: "the grant is invalid: start the authorization again"
+        case .pkceVerifierMismatch: "the code_verifier does not match the code_challenge"
+        case .redirectURIMismatch: "the redirect_uri must match a registered one exactly"
+        case .codeReused: "authorization codes are single-use: authorize again"
+        case .codeExpired: "the authorization code expired: authorize again"
+        case .refreshTokenReused: "a spent refresh token was presented: the token family is revoked, authorize again"
+        case .unsupportedChallengeMethod: "use code_challenge_method=S256"
+        case .unauthorizedClient: "this client type may not use this grant"
+        case .invalidRequest: "a parameter is missing or malformed"
+        case .accessDenied: "the user may not approve this client"
+        }
+    }
+
+    public init?(code: String) {
+        guard let match = DenialReason.allCases.first(where: { $0.code == code }) else { return nil }
+        self = match
+    }
+}

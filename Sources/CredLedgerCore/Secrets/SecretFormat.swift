@@ -1,0 +1,98 @@
+/// Kinds of secret the ledger issues; the prefix makes leaked secrets findable by scanners.
+public enum SecretKind: UInt8, Sendable, CaseIterable {
+    case apiKey = 1
+    case clientSecret = 2
+    case accessToken = 3
+    case refreshToken = 4
+    case authorizationCode = 5
+
+    /// The 4-byte prefix, e.g. `cxk_`.
+    public var prefix: String {
+        switch self {
+        case .apiKey: "cxk_"
+        case .clientSecret: "cxs_"
+        case .accessToken: "cxa_"
+        case .refreshToken: "cxr_"
+        case .authorizationCode: "cxo_"
+        }
+    }
+
+    fileprivate var letter: UInt8 { Array(prefix.utf8)[2] }
+}
+
+/// Secret layout: `cx` + kind letter + `_` + 36 random base62 chars (214 bits) + 6 base62 chars of CRC-32
+/// over everything before them. A typo fails the checksum without a lookup. See docs/SECRETS.md.
+public enum SecretFormat {
+    public static let prefixLength = 4
+    public static let bodyLength = 36
+    public static let checksumLength = 6
+    public static let length = prefixLength + bodyLength + checksumLength
+    /// Characters of the body shown in the table (36 bits of 214; the rest stays secret).
+    public static let displayedBodyLength = 6
+
+    /// A fresh secret of `kind` from `random` (rejection sampling keeps the base62 digits uniform).
+    public static func generate(_ kind: SecretKind, using random: some RandomBytesGenerator) -> String {
+        var out = Array(kind.prefix.utf8)
+        out.reserveCapacity(length)
+        while out.count < prefixLength + bodyLength {
+            for byte in random.bytes(48) where byte < 248 && out.count < prefixLength + bodyLength {
+                out.append(Base62.alphabet[Int(byte % 62)])
+            }
+        }
+        let crc = out.withUnsafeBytes { CRC32.checksum($0) }
+        out.append(contentsOf: Base62.encode(crc, width: checksumLength).utf8)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Checks prefix, length, alphabet and checksum; nil means well-formed.
+    public static func validate(_ bytes: UnsafeRawBufferPointer, expecting kinds: [SecretKind]) -> (kind: SecretKind?, problem: DenialReason?) {
+        guard bytes.count == length, bytes[0] == 0x63, bytes[1] == 0x78, bytes[3] == 0x5F else {
+            return (nil, .malformedHeader)
+        }
+        guard let kind = kinds.first(where: { $0.letter == bytes[2] }) else { return (nil, .malformedHeader) }
+        for i in prefixLength..<length where !Base62.isValid(bytes[i]) { return (kind, .malformedHeader) }
+        let crc = CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<(prefixLength + bodyLength)]))
+        let expected = Base62.encode(crc, width: checksumLength)
+        var matches = true
+        for (i, c) in expected.utf8.enumerated() where bytes[prefixLength + bodyLength + i] != c { matches = false }
+        return matches ? (kind, nil) : (kind, .badChecksum)
+    }
+
+    public static func validate(_ secret: String, expecting kinds: [SecretKind]) -> (kind: SecretKind?, problem: DenialReason?) {
+        var copy = secret
+        return copy.withUTF8 { validate(UnsafeRawBufferPointer($0), expecting: kinds) }
+    }
+
+    /// The non-secret part shown in tables, e.g. `cxk_Ab3dEf…`.
+    public static func displayPrefix(of secret: String) -> String {
+        String(secret.utf8.prefix(prefixLength + displayedBodyLength))!
+    }
+
+    /// SHA-256 of the whole secret string: the only thing the ledger keeps.
+    public static func hash(_ secret: String) -> SHA256Digest { SHA256.hash(secret) }
+}
+
+/// Non-secret random identifiers.
+public enum Identifier {
+    /// `cred_` + 16 base62 characters.
+    public static func credentialID(using random: some RandomBytesGenerator) -> String { "cred_" + base62(16, random) }
+    /// OAuth client id: `cxc_` + 24 base62 characters.
+    public static func clientID(using random: some RandomBytesGenerator) -> String { "cxc_" + base62(24, random) }
+    /// Unique part of `apiservice+<id>@domain`: 12 lowercase alphanumerics.
+    public static func serviceUserID(using random: some RandomBytesGenerator) -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        var out: [UInt8] = []
+        while out.count < 12 {
+            for b in random.bytes(24) where b < 252 && out.count < 12 { out.append(alphabet[Int(b % 36)]) }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func base62(_ count: Int, _ random: some RandomBytesGenerator) -> String {
+        var out: [UInt8] = []
+        while out.count < count {
+            for b in random.bytes(count + 8) where b < 248 && out.count < count { out.append(Base62.alphabet[Int(b % 62)]) }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

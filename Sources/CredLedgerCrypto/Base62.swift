@@ -1,0 +1,73 @@
+/// Base62 with alphabet 0-9A-Za-z (in that order).
+public enum Base62 {
+    /// The 62 digit characters as ASCII bytes, digit value = index.
+    public static let alphabet: [UInt8] = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+
+    // A value needing more than `width` digits is written in full rather than truncated,
+    // so the result never silently denotes a different number.
+    /// fixed-width big-endian base62 of a UInt32, left-padded with "0" (width 6 holds any UInt32).
+    public static func encode(_ value: UInt32, width: Int) -> String {
+        precondition(width >= 0, "Base62.encode: negative width")
+        // 6 digits cover UInt32.max (62^6 > 2^32).
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { raw in
+            var v = value
+            repeat {
+                raw[count] = UInt8(v % 62)
+                v /= 62
+                count += 1
+            } while v > 0
+        }
+        let length = Swift.max(width, count)
+        return String(unsafeUninitializedCapacity: length) { out in
+            withUnsafeBytes(of: &digits) { raw in
+                for i in 0..<length {
+                    // Least significant digit last; positions beyond the digits are padding.
+                    let place = length - 1 - i
+                    out[i] = place < count ? digitCharacter(raw[place]) : UInt8(ascii: "0")
+                }
+            }
+            return length
+        }
+    }
+
+    /// Parses big-endian base62; nil on an empty string, a non-alphabet byte, or a value above UInt32.max.
+    public static func decodeUInt32(_ text: Substring) -> UInt32? {
+        var result: UInt32 = 0
+        var sawDigit = false
+        for byte in text.utf8 {
+            guard let digit = digitValue(byte) else { return nil }
+            let (shifted, overflow1) = result.multipliedReportingOverflow(by: 62)
+            let (sum, overflow2) = shifted.addingReportingOverflow(UInt32(digit))
+            guard !overflow1, !overflow2 else { return nil }
+            result = sum
+            sawDigit = true
+        }
+        return sawDigit ? result : nil
+    }
+
+    /// true for 0-9, A-Z and a-z.
+    public static func isValid(_ byte: UInt8) -> Bool {
+        digitValue(byte) != nil
+    }
+
+    @inline(__always)
+    private static func digitCharacter(_ digit: UInt8) -> UInt8 {
+        switch digit {
+        case 0..<10: return UInt8(ascii: "0") &+ digit
+        case 10..<36: return UInt8(ascii: "A") &+ (digit &- 10)
+        default: return UInt8(ascii: "a") &+ (digit &- 36)
+        }
+    }
+
+    @inline(__always)
+    private static func digitValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte &- UInt8(ascii: "0")
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): return byte &- UInt8(ascii: "A") &+ 10
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): return byte &- UInt8(ascii: "a") &+ 36
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,597 @@
+import CLMDB
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One LMDB environment (`MDB_env`): a memory-mapped data file holding named databases.
+///
+/// Keep exactly one `Environment` per real path per process: LMDB's locks belong to the
+/// process, so closing a second handle would silently drop the first one's locks. The
+/// initializer enforces this with a process-wide registry keyed by `realpath`.
+///
+/// Transactions are closure-scoped (``read(_:)``, ``write(_:)``): the closure runs
+/// synchronously on the calling thread, which is the only thread the transaction may be used
+/// on, and a thread has at most one transaction of an environment at a time (nesting throws
+/// ``LMDBError/badTransaction``). Never hold a closure open across an `await`; run all write
+/// transactions on one dedicated thread.
+///
+/// The memory map grows on demand: every transaction holds a readers-writer lock shared for
+/// its whole lifetime, and growth (`mdb_env_set_mapsize`) takes it exclusively, because LMDB
+/// requires that no transaction of the process is active then. Long-running read closures
+/// therefore delay growth (and stop page reuse): keep them short.
+public final class Environment: @unchecked Sendable {
+    /// The longest key LMDB 0.9.24 accepts (`mdb_env_get_maxkeysize`). Keys are 1...511 bytes.
+    public static let maxKeySize = 511
+
+    /// The path given to ``init(path:configuration:)`` (like `mdb_env_get_path`).
+    public let path: String
+
+    /// The configuration the environment was opened with.
+    public let configuration: Configuration
+
+    /// Whether the environment was opened with ``EnvironmentFlags/readOnly``.
+    public let isReadOnly: Bool
+
+    /// Process-unique identity, stamped on ``Database`` handles.
+    let id: UInt64
+
+    /// The registry key (`realpath`) of the environment.
+    let realPath: String
+
+    /// Read under `mapLock` shared, written (closed) under `mapLock` exclusive.
+    private var handle: OpaquePointer?
+
+    /// Held shared by every transaction (and map access), exclusively by growth and close.
+    private let mapLock = PosixRWLock()
+
+    /// Guards the properties below.
+    private let stateMutex = PosixMutex()
+    private var currentMapSize: Int
+    private var injector: (@Sendable (LMDBCall) -> Int32?)?
+    private var transactionThreads: Set<UInt> = []
+    private var databases: [String: Database] = [:]
+
+    /// Serializes `mdb_dbi_open` (LMDB forbids concurrent calls from one process).
+    private let databaseMutex = PosixMutex()
+
+    // MARK: - Opening and closing
+
+    /// Opens (creating if needed) the environment at `path`.
+    ///
+    /// Creates the directory if missing (unless read-only), checks `mdb_version()` ≥ 0.9, and
+    /// calls `mdb_env_create`, `mdb_env_set_maxdbs`, `mdb_env_set_maxreaders`,
+    /// `mdb_env_open` (always with `MDB_NOTLS`), `mdb_reader_check` and `mdb_env_set_mapsize`
+    /// (keeping the larger of the recorded and the configured size).
+    ///
+    /// - Throws: ``LMDBError/alreadyOpen`` (this real path is already open in the process),
+    ///   ``LMDBError/invalidArgument`` (invalid configuration), ``LMDBError/noEntry`` (read-only
+    ///   and missing), ``LMDBError/accessDenied``, ``LMDBError/readOnlyFS``,
+    ///   ``LMDBError/busy`` (locked by another process), ``LMDBError/versionMismatch``,
+    ///   ``LMDBError/invalid`` (not an LMDB file), ``LMDBError/corrupted``, ``LMDBError/panic``.
+    public init(path: String, configuration: Configuration = .init()) throws {
+        try configuration.validate()
+        let version = Environment.version
+        guard version.major > 0 || version.minor >= 9 else {
+            throw LMDBError(
+                code: MDB_VERSION_MISMATCH, function: "mdb_version",
+                detail: "LMDB \(version.major).\(version.minor).\(version.patch) is older than 0.9")
+        }
+        let flags = configuration.flags.intersection(.supported)
+        let readOnly = flags.contains(.readOnly)
+        let noSubdir = flags.contains(.noSubdir)
+        if !readOnly {
+            let directory = noSubdir ? FilePaths.parentDirectory(of: path) : path
+            try FilePaths.createDirectory(directory, mode: configuration.directoryMode)
+        }
+        let key = try FilePaths.environmentKey(path, noSubdir: noSubdir)
+        try EnvironmentRegistry.shared.register(key)
+        let opened: (handle: OpaquePointer, mapSize: Int)
+        do {
+            opened = try Environment.openHandle(path: path, configuration: configuration, flags: flags)
+        } catch {
+            EnvironmentRegistry.shared.unregister(key)
+            throw error
+        }
+        self.path = path
+        self.configuration = configuration
+        self.isReadOnly = readOnly
+        self.id = EnvironmentRegistry.shared.nextID()
+        self.realPath = key
+        self.handle = opened.handle
+        self.currentMapSize = opened.mapSize
+    }
+
+    /// `mdb_env_create` … `mdb_env_open`, `mdb_reader_check`, `mdb_env_set_mapsize`; closes the
+    /// handle on failure.
+    private static func openHandle(path: String, configuration: Configuration, flags: EnvironmentFlags) throws -> (handle: OpaquePointer, mapSize: Int) {
+        var created: OpaquePointer?
+        try LMDBError.check(mdb_env_create(&created), "mdb_env_create").get()
+        guard let env = created else {
+            throw LMDBError(code: ENOMEM, function: "mdb_env_create", detail: "no environment returned")
+        }
+        do {
+            try LMDBError.check(mdb_env_set_maxdbs(env, configuration.maxDatabases), "mdb_env_set_maxdbs").get()
+            try LMDBError.check(mdb_env_set_maxreaders(env, configuration.maxReaders), "mdb_env_set_maxreaders").get()
+            let openFlags = flags.rawValue | UInt32(MDB_NOTLS)
+            let openCode = mdb_env_open(env, path, openFlags, configuration.fileMode)
+            guard openCode == MDB_SUCCESS else {
+                throw LMDBError(code: openCode, function: "mdb_env_open", detail: path)
+            }
+            var dead: Int32 = 0
+            try LMDBError.check(mdb_reader_check(env, &dead), "mdb_reader_check").get()
+            // No size was set before mdb_env_open, so LMDB used the recorded one (1 MiB for a new
+            // file). Keep the larger of it and the configured size; no transaction is active yet.
+            let recorded = mapSize(of: env)
+            let wanted = max(recorded, roundUpToPage(configuration.mapSize, limit: Int.max))
+            if wanted != recorded {
+                try LMDBError.check(mdb_env_set_mapsize(env, wanted), "mdb_env_set_mapsize").get()
+            }
+            return (env, mapSize(of: env))
+        } catch {
+            mdb_env_close(env)
+            throw error
+        }
+    }
+
+    /// Closes the environment (`mdb_env_close`), waiting for running transactions of other
+    /// threads to end. Idempotent; also called by `deinit`. Database handles become invalid and
+    /// later calls throw ``LMDBError/invalidArgument``. Wraps `mdb_env_close`.
+    ///
+    /// Calling it inside one of this environment's transaction closures is a programming error
+    /// (it would deadlock) and traps.
+    public func close() {
+        precondition(
+            !currentThreadHasTransaction,
+            "Environment.close() called inside a transaction of the environment at \(path)")
+        let wasOpen: Bool = mapLock.withExclusive {
+            guard let env = handle else { return false }
+            handle = nil
+            mdb_env_close(env)
+            return true
+        }
+        if wasOpen {
+            EnvironmentRegistry.shared.unregister(realPath)
+        }
+    }
+
+    deinit {
+        close()
+    }
+
+    // MARK: - Databases
+
+    /// Opens (and with ``DatabaseFlags/create`` creates) the named databases, in one committed
+    /// write transaction — a read transaction when the environment is read-only. Handles are
+    /// cached: names opened before are not opened again. Wraps `mdb_dbi_open`.
+    ///
+    /// Call it once at start-up: a transaction that began before the databases were opened
+    /// cannot use them.
+    ///
+    /// - Returns: one handle per name, in order.
+    /// - Throws: ``LMDBError/notFound`` (missing database without `.create`, or read-only),
+    ///   ``LMDBError/dbsFull`` (more than `maxDatabases`), ``LMDBError/incompatible`` (the name
+    ///   is a key of the main database, or its flags differ), ``LMDBError/invalidArgument``
+    ///   (empty name), ``LMDBError/badTransaction`` (called inside a transaction closure), and
+    ///   the errors of ``write(_:)``.
+    public func openDatabases(_ names: [String], flags: DatabaseFlags = [.create]) throws -> [Database] {
+        let function = "mdb_dbi_open"
+        if names.contains(where: \.isEmpty) {
+            throw LMDBError(
+                code: EINVAL, function: function,
+                detail: "database names must be non-empty (the unnamed main database lists the named ones)")
+        }
+        try refuseNested("Environment.openDatabases")
+        return try databaseMutex.withLock {
+            var missing: [String] = []
+            stateMutex.withLock {
+                for name in names where databases[name] == nil && !missing.contains(name) {
+                    missing.append(name)
+                }
+            }
+            if !missing.isEmpty {
+                let openFlags = isReadOnly ? 0 : flags.intersection(.supported).rawValue
+                let environmentID = id
+                let readOnly = isReadOnly
+                let opened: [Database] = try runTransaction(
+                    readOnly: readOnly, commitReadOnly: true, function: "Environment.openDatabases"
+                ) { txn in
+                    try missing.map { name in
+                        var dbi: MDB_dbi = 0
+                        let code = mdb_dbi_open(txn.pointer, name, openFlags, &dbi)
+                        guard code == MDB_SUCCESS else {
+                            let detail = code == MDB_NOTFOUND
+                                ? "database '\(name)' does not exist" + (readOnly ? " (read-only environment: it cannot be created)" : "")
+                                : "database '\(name)'"
+                            throw txn.state.record(LMDBError(code: code, function: function, detail: detail))
+                        }
+                        return Database(name: name, dbi: dbi, environmentID: environmentID)
+                    }
+                }
+                stateMutex.withLock {
+                    for database in opened { databases[database.name] = database }
+                }
+            }
+            return try stateMutex.withLock {
+                try names.map { name in
+                    guard let database = databases[name] else {
+                        throw LMDBError(code: MDB_NOTFOUND, function: function, detail: "database '\(name)'")
+                    }
+                    return database
+                }
+            }
+        }
+    }
+
+    // MARK: - Transactions
+
+    /// Runs `body` in a read-only transaction (`mdb_txn_begin(MDB_RDONLY)`), aborted
+    /// (`mdb_txn_abort`) when `body` returns or throws.
+    ///
+    /// On `MDB_MAP_RESIZED` (another process grew the map) it adopts the new size and retries;
+    /// on `MDB_READERS_FULL` it runs `mdb_reader_check` and retries once.
+    ///
+    /// - Returns: what `body` returns.
+    /// - Throws: the error thrown by `body`, unchanged; ``LMDBError/readersFull``,
+    ///   ``LMDBError/badTransaction`` (this thread already has a transaction of this
+    ///   environment), ``LMDBError/invalidArgument`` (closed), ``LMDBError/panic``.
+    @discardableResult
+    public func read<R>(_ body: (borrowing Transaction) throws -> R) throws -> R {
+        try runTransaction(readOnly: true, commitReadOnly: false, function: "Environment.read", body)
+    }
+
+    /// Runs `body` in a write transaction (`mdb_txn_begin`): returning commits
+    /// (`mdb_txn_commit`), throwing aborts (`mdb_txn_abort`).
+    ///
+    /// On `MDB_MAP_FULL` — from a put or from the commit — the transaction is aborted, the map
+    /// grows (× `growthFactor`, up to `maxMapSize`) and **`body` runs again from the start**, so
+    /// it must be safe to re-run (compute from what it reads, keep no side effects outside the
+    /// transaction). If a put failed in a way that left the transaction unusable and `body`
+    /// swallowed the error, that first error is thrown instead of committing. On
+    /// `MDB_MAP_RESIZED` from `mdb_txn_begin` it adopts the new size and retries.
+    ///
+    /// - Returns: what `body` returns.
+    /// - Throws: the error thrown by `body`, unchanged (after the abort);
+    ///   ``LMDBError/mapFull`` (the map reached `maxMapSize`; nothing was written),
+    ///   ``LMDBError/accessDenied`` (read-only environment), ``LMDBError/noSpace`` and other
+    ///   errno codes from the commit's writes and fsync, ``LMDBError/txnFull``,
+    ///   ``LMDBError/readersFull``, ``LMDBError/badTransaction`` (nested on this thread),
+    ///   ``LMDBError/invalidArgument`` (closed), ``LMDBError/panic``.
+    @discardableResult
+    public func write<R>(_ body: (borrowing Transaction) throws -> R) throws -> R {
+        guard !isReadOnly else {
+            throw LMDBError(
+                code: EACCES, function: "Environment.write",
+                detail: "the environment at \(path) was opened read-only (EnvironmentFlags.readOnly); write transactions are refused")
+        }
+        return try runTransaction(readOnly: false, commitReadOnly: false, function: "Environment.write", body)
+    }
+
+    /// What one attempt at a transaction came to.
+    private enum Attempt<R> {
+        case finished(R)
+        case growMap(observedMapSize: Int)
+        case adoptResizedMap
+        case readersFull
+    }
+
+    /// The retry loop shared by ``read(_:)``, ``write(_:)`` and ``openDatabases(_:flags:)``.
+    private func runTransaction<R>(
+        readOnly: Bool, commitReadOnly: Bool, function: String, _ body: (borrowing Transaction) throws -> R
+    ) throws -> R {
+        try enterTransactionScope(function)
+        defer { leaveTransactionScope() }
+        var checkedReaders = false
+        var adoptedSizes = 0
+        while true {
+            let attempt = try mapLock.withShared {
+                try attemptTransaction(readOnly: readOnly, commitReadOnly: commitReadOnly, body)
+            }
+            switch attempt {
+            case .finished(let result):
+                return result
+            case .growMap(let observedMapSize):
+                try growMap(after: observedMapSize)
+            case .adoptResizedMap:
+                adoptedSizes += 1
+                guard adoptedSizes <= 8 else {
+                    throw LMDBError(
+                        code: MDB_MAP_RESIZED, function: "mdb_txn_begin",
+                        detail: "the map kept being resized by another process")
+                }
+                try adoptResizedMap()
+            case .readersFull:
+                guard !checkedReaders else {
+                    throw LMDBError(
+                        code: MDB_READERS_FULL, function: "mdb_txn_begin",
+                        detail: "all \(configuration.maxReaders) reader slots are in use, even after mdb_reader_check")
+                }
+                checkedReaders = true
+                _ = try readerCheck()
+            }
+        }
+    }
+
+    /// One attempt, with `mapLock` held shared by the caller.
+    private func attemptTransaction<R>(
+        readOnly: Bool, commitReadOnly: Bool, _ body: (borrowing Transaction) throws -> R
+    ) throws -> Attempt<R> {
+        guard let env = handle else { throw closedError("mdb_txn_begin") }
+        let observedMapSize = stateMutex.withLock { currentMapSize }
+        let state = TransactionState(environment: self, isReadOnly: readOnly)
+
+        var begun: OpaquePointer?
+        let beginCode: Int32
+        if let injected = state.injectedFault(.txnBegin) {
+            beginCode = injected
+        } else {
+            beginCode = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &begun)
+        }
+        switch beginCode {
+        case MDB_SUCCESS: break
+        case MDB_MAP_RESIZED: return .adoptResizedMap
+        case MDB_READERS_FULL: return .readersFull
+        default: throw LMDBError(code: beginCode, function: "mdb_txn_begin")
+        }
+        guard let txn = begun else {
+            throw LMDBError(code: EINVAL, function: "mdb_txn_begin", detail: "no transaction returned")
+        }
+
+        let result: R
+        do {
+            result = try body(Transaction(pointer: txn, state: state))
+        } catch {
+            mdb_txn_abort(txn)
+            if !readOnly, LMDBError.mapFull ~= error {
+                return .growMap(observedMapSize: observedMapSize)
+            }
+            throw error
+        }
+
+        // The body returned, but swallowed an error after which LMDB only allows an abort.
+        if let poisoned = state.firstError {
+            mdb_txn_abort(txn)
+            if !readOnly, poisoned.code == MDB_MAP_FULL {
+                return .growMap(observedMapSize: observedMapSize)
+            }
+            throw poisoned
+        }
+
+        if readOnly && !commitReadOnly {
+            mdb_txn_abort(txn)
+            return .finished(result)
+        }
+
+        let commitCode: Int32
+        if let injected = state.injectedFault(.commit) {
+            // A failed mdb_txn_commit has freed the transaction; do the same for an injected one.
+            mdb_txn_abort(txn)
+            commitCode = injected
+        } else {
+            // On failure the transaction is already freed: it must not be aborted again.
+            commitCode = mdb_txn_commit(txn)
+        }
+        switch commitCode {
+        case MDB_SUCCESS:
+            return .finished(result)
+        case MDB_MAP_FULL where !readOnly:
+            return .growMap(observedMapSize: observedMapSize)
+        default:
+            throw LMDBError(code: commitCode, function: "mdb_txn_commit")
+        }
+    }
+
+    // MARK: - Map size
+
+    /// The current map size in bytes.
+    public var mapSize: Int {
+        stateMutex.withLock { currentMapSize }
+    }
+
+    /// Grows the map after `MDB_MAP_FULL` (`mdb_env_set_mapsize`), with no transaction of this
+    /// process active. Does nothing if another thread already grew it past `observed`.
+    ///
+    /// - Throws: ``LMDBError/mapFull`` once `maxMapSize` is reached; errno codes from `mmap`.
+    private func growMap(after observed: Int) throws {
+        try mapLock.withExclusive {
+            guard let env = handle else { throw closedError("mdb_env_set_mapsize") }
+            let current = stateMutex.withLock { currentMapSize }
+            guard current <= observed else { return }
+            let limit = configuration.maxMapSize
+            guard current < limit else {
+                throw LMDBError(
+                    code: MDB_MAP_FULL, function: "mdb_env_set_mapsize",
+                    detail: "the map of \(path) is \(current) bytes and may not grow beyond maxMapSize (\(limit) bytes)")
+            }
+            let grown = Double(current) * configuration.growthFactor
+            var target = grown >= Double(limit) ? limit : Int(grown)
+            target = max(target, current + FilePaths.pageSize)
+            target = Environment.roundUpToPage(target, limit: limit)
+            let code = mdb_env_set_mapsize(env, target)
+            guard code == MDB_SUCCESS else {
+                throw LMDBError(code: code, function: "mdb_env_set_mapsize", detail: "growing to \(target) bytes")
+            }
+            let newSize = Environment.mapSize(of: env)
+            stateMutex.withLock { currentMapSize = newSize }
+        }
+    }
+
+    /// Adopts the size another process grew the map to (`mdb_env_set_mapsize(0)`), with no
+    /// transaction of this process active. Never shrinks below the current size.
+    private func adoptResizedMap() throws {
+        try mapLock.withExclusive {
+            guard let env = handle else { throw closedError("mdb_env_set_mapsize") }
+            let previous = stateMutex.withLock { currentMapSize }
+            try LMDBError.check(mdb_env_set_mapsize(env, 0), "mdb_env_set_mapsize").get()
+            if Environment.mapSize(of: env) < previous {
+                try LMDBError.check(mdb_env_set_mapsize(env, previous), "mdb_env_set_mapsize").get()
+            }
+            let newSize = Environment.mapSize(of: env)
+            stateMutex.withLock { currentMapSize = newSize }
+        }
+    }
+
+    /// `me_mapsize` from `mdb_env_info`.
+    private static func mapSize(of env: OpaquePointer) -> Int {
+        var info = MDB_envinfo()
+        guard mdb_env_info(env, &info) == MDB_SUCCESS else { return 0 }
+        return info.me_mapsize
+    }
+
+    /// `size` rounded up to the OS page size, without exceeding `limit`.
+    private static func roundUpToPage(_ size: Int, limit: Int) -> Int {
+        let page = FilePaths.pageSize
+        let remainder = size % page
+        guard remainder != 0 else { return min(size, limit) }
+        let (rounded, overflow) = size.addingReportingOverflow(page - remainder)
+        return overflow ? limit : min(rounded, limit)
+    }
+
+    // MARK: - Maintenance
+
+    /// Flushes the data buffers to disk. Wraps `mdb_env_sync`.
+    ///
+    /// - Parameter force: flush even if the environment was opened with ``EnvironmentFlags/noSync``.
+    /// - Throws: ``LMDBError/accessDenied`` (read-only environment), ``LMDBError/invalidArgument``
+    ///   (closed), errno codes from `fsync`/`msync` (for example ``LMDBError/noSpace``).
+    public func sync(force: Bool) throws {
+        try withMapAccess("mdb_env_sync") { env in
+            try LMDBError.check(mdb_env_sync(env, force ? 1 : 0), "mdb_env_sync").get()
+        }
+    }
+
+    /// Copies the environment into `directory` (created if missing; it must not already hold
+    /// a `data.mdb`). With `compact`, free pages are omitted and pages renumbered: the copy is
+    /// smaller and holds no stale bytes of freed pages — good for backups.
+    /// Wraps `mdb_env_copy2` (with `MDB_CP_COMPACT`).
+    ///
+    /// With ``EnvironmentFlags/noSubdir``, `directory` names the destination file instead.
+    ///
+    /// - Throws: `EEXIST` (the destination file exists), ``LMDBError/accessDenied``,
+    ///   ``LMDBError/noSpace``, ``LMDBError/badTransaction`` (called inside a transaction
+    ///   closure), ``LMDBError/invalidArgument`` (closed).
+    public func copy(to directory: String, compact: Bool) throws {
+        let function = "mdb_env_copy2"
+        try refuseNested("Environment.copy")
+        let noSubdir = configuration.flags.contains(.noSubdir)
+        try FilePaths.createDirectory(
+            noSubdir ? FilePaths.parentDirectory(of: directory) : directory, mode: configuration.directoryMode)
+        try mapLock.withShared {
+            guard let env = handle else { throw closedError(function) }
+            let code = mdb_env_copy2(env, directory, compact ? UInt32(MDB_CP_COMPACT) : 0)
+            guard code == MDB_SUCCESS else {
+                throw LMDBError(code: code, function: function, detail: directory)
+            }
+        }
+    }
+
+    /// Environment information. Wraps `mdb_env_info`. All zero once closed.
+    public func info() -> (mapSize: Int, lastPage: Int, lastTxnID: Int, maxReaders: Int, readers: Int) {
+        let info = try? withMapAccess("mdb_env_info") { env -> MDB_envinfo in
+            var info = MDB_envinfo()
+            try LMDBError.check(mdb_env_info(env, &info), "mdb_env_info").get()
+            return info
+        }
+        guard let info else { return (0, 0, 0, 0, 0) }
+        return (
+            mapSize: info.me_mapsize, lastPage: info.me_last_pgno, lastTxnID: info.me_last_txnid,
+            maxReaders: Int(info.me_maxreaders), readers: Int(info.me_numreaders))
+    }
+
+    /// B-tree statistics of `db`, in a read transaction of its own. Wraps `mdb_stat`.
+    ///
+    /// - Throws: ``LMDBError/badDBI``, ``LMDBError/badTransaction`` (called inside a
+    ///   transaction closure: use ``Transaction/stat(_:)``), and the errors of ``read(_:)``.
+    public func stat(_ db: Database) throws -> (entries: Int, depth: Int, branchPages: Int, leafPages: Int, overflowPages: Int, pageSize: Int) {
+        try read { txn in try txn.stat(db) }
+    }
+
+    /// Clears reader slots left by dead processes or threads. Wraps `mdb_reader_check`.
+    ///
+    /// - Returns: the number of stale slots cleared.
+    /// - Throws: ``LMDBError/invalidArgument`` (closed), errno codes.
+    public func readerCheck() throws -> Int {
+        try withMapAccess("mdb_reader_check") { env in
+            var dead: Int32 = 0
+            try LMDBError.check(mdb_reader_check(env, &dead), "mdb_reader_check").get()
+            return Int(dead)
+        }
+    }
+
+    /// The version of the linked LMDB library. Wraps `mdb_version`.
+    public static var version: (major: Int, minor: Int, patch: Int, string: String) {
+        var major: Int32 = 0
+        var minor: Int32 = 0
+        var patch: Int32 = 0
+        let string = mdb_version(&major, &minor, &patch).map { String(cString: $0) }
+        return (Int(major), Int(minor), Int(patch), string ?? "LMDB \(major).\(minor).\(patch)")
+    }
+
+    // MARK: - Fault injection
+
+    /// Test hook (swift-system style shim): when set, called before each `mdb_txn_begin`,
+    /// `mdb_put`/`mdb_cursor_put`, `mdb_txn_commit`, `mdb_get`/`mdb_cursor_get` and
+    /// `mdb_del`/`mdb_cursor_del`/`mdb_drop` with the call; a non-nil, non-zero return is
+    /// treated as that C error code *from* the call, which is then not made. An injected
+    /// commit failure frees the transaction, as a real one does.
+    public var faultInjector: (@Sendable (LMDBCall) -> Int32?)? {
+        get { stateMutex.withLock { injector } }
+        set { stateMutex.withLock { injector = newValue } }
+    }
+
+    // MARK: - Thread bookkeeping
+
+    /// Whether the calling thread is inside a transaction closure of this environment (and so
+    /// already holds `mapLock` shared).
+    private var currentThreadHasTransaction: Bool {
+        let thread = CurrentThread.id
+        return stateMutex.withLock { transactionThreads.contains(thread) }
+    }
+
+    /// Marks the calling thread as having a transaction; throws ``LMDBError/badTransaction`` if
+    /// it already has one (LMDB: one transaction per thread; also, the growth lock is not
+    /// recursive).
+    private func enterTransactionScope(_ function: String) throws {
+        let thread = CurrentThread.id
+        try stateMutex.withLock {
+            guard transactionThreads.insert(thread).inserted else { throw nestedError(function) }
+        }
+    }
+
+    private func leaveTransactionScope() {
+        let thread = CurrentThread.id
+        stateMutex.withLock { _ = transactionThreads.remove(thread) }
+    }
+
+    private func refuseNested(_ function: String) throws {
+        if currentThreadHasTransaction { throw nestedError(function) }
+    }
+
+    /// Runs `body` with the map guaranteed not to be remapped or closed: under `mapLock`
+    /// shared, unless this thread's transaction already holds it.
+    private func withMapAccess<R>(_ function: String, _ body: (OpaquePointer) throws -> R) throws -> R {
+        if currentThreadHasTransaction {
+            guard let env = handle else { throw closedError(function) }
+            return try body(env)
+        }
+        return try mapLock.withShared {
+            guard let env = handle else { throw closedError(function) }
+            return try body(env)
+        }
+    }
+
+    private func nestedError(_ function: String) -> LMDBError {
+        LMDBError(
+            code: MDB_BAD_TXN, function: function,
+            detail: "this thread already has a transaction on \(path); LMDB allows one transaction per thread "
+                + "(do not call read/write/openDatabases/stat/copy inside a transaction closure)")
+    }
+
+    private func closedError(_ function: String) -> LMDBError {
+        LMDBError(code: EINVAL, function: function, detail: "the environment at \(path) is closed")
+    }
+}

@@ -1,0 +1,82 @@
+import CLMDB
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Bookkeeping shared by a ``Transaction`` and its cursors. Internal, never Sendable.
+///
+/// It remembers the first error that *poisoned* the LMDB transaction (after which LMDB only
+/// allows an abort), so that the environment reports that error — or, for `MDB_MAP_FULL`,
+/// grows the map and re-runs the body — instead of committing and getting `MDB_BAD_TXN`.
+final class TransactionState {
+    let environment: Environment
+    let isReadOnly: Bool
+    private(set) var firstError: LMDBError?
+
+    init(environment: Environment, isReadOnly: Bool) {
+        self.environment = environment
+        self.isReadOnly = isReadOnly
+    }
+
+    /// The fault injector's code for `call`, if it wants the call to fail (`nil` and `0` mean
+    /// "perform the real call").
+    func injectedFault(_ call: LMDBCall) -> Int32? {
+        guard let injector = environment.faultInjector, let code = injector(call), code != MDB_SUCCESS else {
+            return nil
+        }
+        return code
+    }
+
+    /// Records `error` if it leaves the transaction unusable, and returns it.
+    ///
+    /// Errors LMDB reports without flagging the transaction (`MDB_KEYEXIST`, `MDB_NOTFOUND`,
+    /// `MDB_BAD_VALSIZE`, `MDB_BAD_DBI`, `MDB_INCOMPATIBLE`, `EINVAL`, `EACCES`) do not poison it.
+    @discardableResult
+    func record(_ error: LMDBError) -> LMDBError {
+        switch error.code {
+        case MDB_KEYEXIST, MDB_NOTFOUND, MDB_BAD_VALSIZE, MDB_BAD_DBI, MDB_INCOMPATIBLE, EINVAL, EACCES:
+            break
+        default:
+            if firstError == nil { firstError = error }
+        }
+        return error
+    }
+
+    /// Throws ``LMDBError/badDBI`` if `database` was opened by another environment.
+    func check(_ database: Database, _ function: String) -> Result<Void, LMDBError> {
+        guard database.environmentID == environment.id else {
+            return .failure(LMDBError(
+                code: MDB_BAD_DBI, function: function,
+                detail: "database '\(database.name)' belongs to another environment"))
+        }
+        return .success(())
+    }
+
+    /// Throws ``LMDBError/badValueSize`` for an empty key or one longer than
+    /// ``Environment/maxKeySize`` bytes, before LMDB sees it.
+    func check(key: UnsafeRawBufferPointer, _ function: String) -> Result<Void, LMDBError> {
+        guard key.count >= 1, key.count <= Environment.maxKeySize else {
+            return .failure(LMDBError(
+                code: MDB_BAD_VALSIZE, function: function,
+                detail: "keys must be 1...\(Environment.maxKeySize) bytes (got \(key.count))"))
+        }
+        return .success(())
+    }
+
+    /// Throws ``LMDBError/accessDenied`` when writing in a read-only transaction.
+    func checkWritable(_ function: String) -> Result<Void, LMDBError> {
+        guard !isReadOnly else {
+            return .failure(LMDBError(
+                code: EACCES, function: function,
+                detail: environment.isReadOnly
+                    ? "the environment at \(environment.path) was opened read-only"
+                    : "write attempted in a read-only transaction (use Environment.write)"))
+        }
+        return .success(())
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import XCTest
+
+import CredLedgerCore
+
+// Shared helpers of the core tests: hex fixtures, record encoding, a python3 oracle,
+// a trap probe, and one sample event per event type.
+
+/// Bytes from a hex literal; whitespace and `_` are ignored so fixtures can be laid out field by field.
+func hexBytes(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> [UInt8] {
+    let digits = Array(text.utf8.filter { !($0 == 0x20 || $0 == 0x0A || $0 == 0x5F) })
+    precondition(digits.count % 2 == 0, "odd number of hex digits")
+    func nibble(_ c: UInt8) -> UInt8 {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x61...0x66: return c - 0x61 + 10
+        case 0x41...0x46: return c - 0x41 + 10
+        default: preconditionFailure("not a hex digit: \(c)")
+        }
+    }
+    return stride(from: 0, to: digits.count, by: 2).map { nibble(digits[$0]) << 4 | nibble(digits[$0 + 1]) }
+}
+
+extension Array where Element == UInt8 {
+    var hex: String { map { String(format: "%02x", $0) }.joined() }
+}
+
+func digest(_ text: String) -> SHA256Digest { SHA256Digest(hex: text)! }
+
+/// A digest whose 32 bytes are `fill`, `fill+1`, … (recognisable in hex dumps).
+func sampleDigest(_ fill: UInt8) -> SHA256Digest {
+    SHA256Digest(bytes: (0..<32).map { fill &+ UInt8($0) })!
+}
+
+/// The hashed body of `event` (record without its hash).
+func body(_ event: Event) -> [UInt8] {
+    var w = ByteWriter()
+    EventCodec.encodeBody(event, into: &w)
+    return w.bytes
+}
+
+/// The stored record of `event`: body + hash, the hash linked to `previous`.
+func record(_ event: Event, previous: SHA256Digest = HashChain.genesis) -> (record: [UInt8], hash: SHA256Digest) {
+    let b = body(event)
+    let h = b.withUnsafeBytes { HashChain.link(previous: previous, seq: event.seq, body: $0) }
+    return (b + h.bytes, h)
+}
+
+func decode(_ bytes: [UInt8], seq: UInt64) throws(EventCodecError) -> StoredEvent {
+    try bytes.withUnsafeBytes { raw throws(EventCodecError) in try EventCodec.decode(seq: seq, record: raw) }
+}
+
+/// The reason `decode` fails with, or nil when it succeeds.
+func decodeFailure(_ bytes: [UInt8], seq: UInt64 = 1) -> EventCodecError? {
+    do {
+        _ = try decode(bytes, seq: seq)
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// Runs `body` in a forked child process and reports whether it finished without trapping
+/// (a Swift runtime trap would otherwise kill the whole test run).
+func runsWithoutTrapping(_ body: () -> Void) -> Bool {
+    fflush(stdout)
+    fflush(stderr)
+    let pid = fork()
+    if pid == 0 {
+        // Child: turn a trap into a distinctive exit status, quickly and without a backtrace.
+        for sig in [SIGILL, SIGTRAP, SIGABRT, SIGSEGV, SIGBUS, SIGFPE] { signal(sig) { _ in _exit(86) } }
+        body()
+        _exit(0)
+    }
+    precondition(pid > 0, "fork failed")
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    // WIFEXITED && WEXITSTATUS == 0
+    return status & 0x7F == 0 && (status >> 8) & 0xFF == 0
+}
+
+/// python3 as an independent oracle: runs `script` with `input` on stdin, returns stdout lines.
+func python(_ script: String, input: String) throws -> [String] {
+    let inputURL = FileManager.default.temporaryDirectory.appendingPathComponent("credledger-core-oracle-\(UUID().uuidString).txt")
+    try input.write(to: inputURL, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(at: inputURL) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", script]
+    process.standardInput = try FileHandle(forReadingFrom: inputURL)
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let output = out.fileHandleForReading.readDataToEndOfFile()
+    let errors = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw NSError(domain: "python3", code: Int(process.terminationStatus),
+                      userInfo: [NSLocalizedDescriptionKey: String(decoding: errors, as: UTF8.self)])
+    }
+    return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
+}
+
+/// 2026-01-01T00:00:00Z in µs.
+let t2026: Timestamp = 1_767_225_600_000_000
+
+/// One or more sample payloads per event type, covering optional fields present and absent and every enum.
+enum Samples {
+    static let payloads: [EventPayload] = {
+        var out: [EventPayload] = [
+            .companyRegistered(slug: "acme", name: "Acme AB — Ünïcödé ✓", mailDomain: "acme.example"),
+            .companyRegistered(slug: "", name: "", mailDomain: ""),
+            .apiModuleEnabled,
+            .apiModuleDisabled,
+            .projectCreated(project: 7, slug: "site-a", name: "Site A"),
+            .projectArchived(project: 0xFFFF_FFFF),
+            .credentialCreated(CredentialCreated(
+                credential: 1, type: .staticKey, scope: .read, publicID: "cred_0123456789abcdef", name: "CI key",
+                serviceUser: "apiservice+abc123def456@acme.example", displayPrefix: "cxk_Ab3dEf", clientID: "",
+                secretHash: sampleDigest(0x10), expiresAt: 0, redirectURIs: [])),
+            .credentialCreated(CredentialCreated(
+                credential: 2, type: .oauth, scope: .global, publicID: "cred_x", name: "Sync", serviceUser: "apiservice+x@a.b",
+                displayPrefix: "cxc_abc", clientID: "cxc_abc", secretHash: sampleDigest(0x20), expiresAt: t2026 + 1, redirectURIs: [])),
+            .credentialCreated(CredentialCreated(
+                credential: 3, type: .pkce, scope: .readWrite, publicID: "cred_y", name: "App", serviceUser: "",
+                displayPrefix: "cxc_def", clientID: "cxc_def", secretHash: sampleDigest(0x30), expiresAt: -1,
+                redirectURIs: ["https://app.example/cb", "http://localhost:8080/cb"])),
+            .credentialCreated(CredentialCreated(
+                credential: 4, type: .pkcePublic, scope: .read, publicID: "cred_z", name: "SPA", serviceUser: "",
+                displayPrefix: "cxc_ghi", clientID: "cxc_ghi", secretHash: nil, expiresAt: Int64.max,
+                redirectURIs: ["https://spa.example/cb"])),
+            .secretRotated(credential: 1, secretHash: sampleDigest(0x40), displayPrefix: "cxk_Zz9yXw", graceUntil: t2026 + 86_400_000_000),
+            .credentialDeleted(credential: 9),
+            .userProjectRoleSet(user: 5, project: 6, role: nil),
+            .consentGiven(ConsentGiven(credential: 3, user: 5, codeHash: sampleDigest(0x50), challenge: sampleDigest(0x60),
+                                       redirectURI: "https://app.example/cb", expiresAt: t2026 + 60_000_000)),
+            .tokenIssued(TokenIssued(credential: 2, user: 0, grant: .clientCredentials, accessHash: sampleDigest(0x70),
+                                     accessExpiresAt: t2026 + 3_600_000_000, refreshHash: nil, refreshExpiresAt: 0, codeHash: nil)),
+            .tokenIssued(TokenIssued(credential: 3, user: 5, grant: .authorizationCode, accessHash: sampleDigest(0x80),
+                                     accessExpiresAt: t2026 + 3_600_000_000, refreshHash: sampleDigest(0x90),
+                                     refreshExpiresAt: t2026 + 86_400_000_000, codeHash: sampleDigest(0x50))),
+            .tokenRefreshed(TokenRefreshed(credential: 3, family: 0x0102_0304_0506_0708, spentRefreshHash: sampleDigest(0x90),
+                                           accessHash: sampleDigest(0xA0), accessExpiresAt: t2026 + 7_200_000_000,
+                                           refreshHash: sampleDigest(0xB0), refreshExpiresAt: t2026 + 2 * 86_400_000_000)),
+            .tokenRevoked(TokenRevoked(credential: 3, family: 77, tokenHash: sampleDigest(0xC0), wholeFamily: true, reason: .refreshReuse)),
+            .tokenRevoked(TokenRevoked(credential: 3, family: 78, tokenHash: sampleDigest(0xC1), wholeFamily: false, reason: .clientRequest)),
+            .tokenRevoked(TokenRevoked(credential: 3, family: 79, tokenHash: sampleDigest(0xC2), wholeFamily: true, reason: .codeReuse)),
+            .credentialUsed(CredentialUse(credential: 0, project: 0, operation: .read, denial: .unknownCredential)),
+        ]
+        for role in CompanyRole.allCases {
+            out.append(.memberRoleSet(user: 42, email: "first.last+\(role.name)@acme.example", role: role))
+        }
+        for role in ProjectRole.allCases {
+            out.append(.projectAccessGranted(credential: 1, project: 7, role: role))
+            out.append(.projectAccessChanged(credential: 1, project: 8, role: role))
+            out.append(.userProjectRoleSet(user: 5, project: 7, role: role))
+        }
+        out.append(.projectAccessRevoked(credential: 1, project: 7))
+        for op in Operation.allCases {
+            out.append(.credentialUsed(CredentialUse(credential: 1, project: 7, operation: op, denial: nil)))
+            for reason in DenialReason.allCases {
+                out.append(.credentialUsed(CredentialUse(credential: 1, project: 7, operation: op, denial: reason)))
+            }
+        }
+        for grant in GrantKind.allCases {
+            out.append(.oauthRequestDenied(credential: 3, user: 5, grant: grant, reason: .pkceVerifierMismatch))
+        }
+        for reason in DenialReason.allCases {
+            out.append(.oauthRequestDenied(credential: 0, user: 0, grant: .none, reason: reason))
+        }
+        return out
+    }()
+
+    static let actors: [Actor] = [.system, .user(1), .user(0xFFFF_FFFF), .credential(3)]
+
+    /// Events with varied headers around the sample payloads.
+    static let events: [Event] = payloads.enumerated().map { i, payload in
+        Event(seq: UInt64(i + 1) * 0x0101_0101, timestamp: t2026 + Int64(i) * 1_234_567 - (i % 5 == 0 ? 2 * t2026 : 0),
+              company: UInt32(i % 3), actor: actors[i % actors.count], payload: payload)
+    }
+}

@@ -1,0 +1,168 @@
+import Dispatch
+import Foundation
+import LMDB
+import XCTest
+
+/// Readers on other threads while a writer commits; reader slots.
+final class ConcurrencyTests: LMDBTestCase {
+    /// Two keys always written together: every snapshot must see them equal, and never go back.
+    func testReadersSeeConsistentSnapshotsWhileAWriterCommits() throws {
+        let (env, _) = try makeEnvironment()
+        let db = try env.openDatabases(["pair"])[0]
+        try env.write { txn in
+            try txn.put(db, Array("a".utf8), key(0))
+            try txn.put(db, Array("b".utf8), key(0))
+        }
+        let failures = Locked<[String]>([])
+        let writerDone = Locked(false)
+        let snapshots = Locked(0)
+        let group = DispatchGroup()
+        let commits: UInt64 = 400
+
+        DispatchQueue.global().async(group: group) {
+            do {
+                for value in 1...commits {
+                    try env.write { txn in
+                        try txn.put(db, Array("a".utf8), key(value))
+                        try txn.put(db, Array("b".utf8), pattern(size: 2_000, seed: value))  // force page churn
+                        try txn.put(db, Array("b".utf8), key(value))
+                    }
+                }
+            } catch {
+                failures.withLock { $0.append("writer: \(error)") }
+            }
+            writerDone.withLock { $0 = true }
+        }
+        for reader in 0..<2 {
+            DispatchQueue.global().async(group: group) {
+                var last: UInt64 = 0
+                while true {
+                    let finished = writerDone.current
+                    do {
+                        let (a, b) = try env.read { txn -> (UInt64?, UInt64?) in
+                            let a = try txn.get(db, Array("a".utf8)).flatMap { bytes in bytes.withUnsafeBytes(decodeKey) }
+                            let b = try txn.get(db, Array("b".utf8)).flatMap { bytes in bytes.withUnsafeBytes(decodeKey) }
+                            return (a, b)
+                        }
+                        snapshots.withLock { $0 += 1 }
+                        guard let a, let b, a == b else {
+                            failures.withLock { $0.append("reader \(reader): torn snapshot a=\(String(describing: a)) b=\(String(describing: b))") }
+                            return
+                        }
+                        if a < last {
+                            failures.withLock { $0.append("reader \(reader): went back from \(last) to \(a)") }
+                            return
+                        }
+                        last = a
+                    } catch {
+                        failures.withLock { $0.append("reader \(reader): \(error)") }
+                        return
+                    }
+                    if finished { break }
+                }
+                if last != commits {
+                    failures.withLock { $0.append("reader \(reader): final value \(last)") }
+                }
+            }
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 120), .success, "threads did not finish")
+        XCTAssertEqual(failures.current, [])
+        XCTAssertGreaterThan(snapshots.current, 2)
+    }
+
+    /// A read transaction keeps its snapshot while another thread commits.
+    func testLongReadKeepsItsSnapshot() throws {
+        let (env, _) = try makeEnvironment()
+        let db = try env.openDatabases(["kv"])[0]
+        try env.write { txn in try txn.put(db, [1], [1]) }
+        let readerStarted = DispatchSemaphore(value: 0)
+        let writerCommitted = DispatchSemaphore(value: 0)
+        let group = DispatchGroup()
+        let observed = Locked<[[UInt8]?]>([])
+        let failures = Locked<[String]>([])
+
+        DispatchQueue.global().async(group: group) {
+            do {
+                try env.read { txn in
+                    observed.withLock { $0.append(try? txn.get(db, [1])) }
+                    readerStarted.signal()
+                    if writerCommitted.wait(timeout: .now() + 30) == .timedOut {
+                        failures.withLock { $0.append("writer never committed") }
+                    }
+                    observed.withLock { $0.append(try? txn.get(db, [1])) }
+                }
+                observed.withLock { $0.append(try? env.read { txn in try txn.get(db, [1]) }) }
+            } catch {
+                failures.withLock { $0.append("reader: \(error)") }
+            }
+        }
+        XCTAssertEqual(readerStarted.wait(timeout: .now() + 30), .success)
+        try env.write { txn in try txn.put(db, [1], [2]) }
+        writerCommitted.signal()
+        XCTAssertEqual(group.wait(timeout: .now() + 30), .success)
+        XCTAssertEqual(failures.current, [])
+        XCTAssertEqual(observed.current, [[1], [1], [2]])
+    }
+
+    /// With every reader slot held by live threads, a read throws readersFull (after one
+    /// mdb_reader_check) instead of hanging; it works again once a slot is free.
+    func testReaderSlotsExhausted() throws {
+        var configuration = Environment.Configuration()
+        configuration.maxReaders = 2
+        let (env, _) = try makeEnvironment(configuration)
+        let db = try env.openDatabases(["kv"])[0]
+        try env.write { txn in try txn.put(db, [1], [1]) }
+        let holding = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let group = DispatchGroup()
+        for _ in 0..<2 {
+            DispatchQueue.global().async(group: group) {
+                _ = try? env.read { _ in
+                    holding.signal()
+                    _ = release.wait(timeout: .now() + 30)
+                }
+            }
+        }
+        XCTAssertEqual(holding.wait(timeout: .now() + 30), .success)
+        XCTAssertEqual(holding.wait(timeout: .now() + 30), .success)
+        XCTAssertEqual(env.info().readers, 2)
+        assertLMDBError(.readersFull) { try env.read { txn in try txn.get(db, [1]) } }
+        release.signal()
+        release.signal()
+        XCTAssertEqual(group.wait(timeout: .now() + 30), .success)
+        XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [1])
+    }
+
+    /// Growth waits for readers of other threads, then proceeds.
+    func testGrowthWaitsForReadersOnOtherThreads() throws {
+        var configuration = Environment.Configuration()
+        configuration.mapSize = 1 << 20
+        let (env, _) = try makeEnvironment(configuration)
+        let db = try env.openDatabases(["kv"])[0]
+        try env.write { txn in try txn.put(db, [0], [0]) }
+        let stop = Locked(false)
+        let failures = Locked<[String]>([])
+        let group = DispatchGroup()
+        for _ in 0..<2 {
+            DispatchQueue.global().async(group: group) {
+                while !stop.current {
+                    do {
+                        let value = try env.read { txn in try txn.get(db, [0]) }
+                        if value != [0] { failures.withLock { $0.append("read \(String(describing: value))") } }
+                    } catch {
+                        failures.withLock { $0.append("\(error)") }
+                        return
+                    }
+                }
+            }
+        }
+        for index in UInt64(1)...40 {
+            try env.write { txn in try txn.put(db, key(index), pattern(size: 256 << 10, seed: index)) }
+        }
+        stop.withLock { $0 = true }
+        XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
+        XCTAssertEqual(failures.current, [])
+        XCTAssertGreaterThanOrEqual(env.mapSize, 8 << 20)
+        XCTAssertEqual(try env.stat(db).entries, 41)
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import LMDB
+import XCTest
+
+/// Shared fixtures: every test gets its own temporary directory, removed at tear-down.
+class LMDBTestCase: XCTestCase {
+    /// A new temporary directory, removed when the test ends.
+    func makeDirectory(_ label: String = "lmdb") throws -> TemporaryDirectory {
+        let directory = try TemporaryDirectory(label)
+        addTeardownBlock { directory.remove() }
+        return directory
+    }
+
+    /// An environment with `configuration` in a new temporary directory, closed at tear-down.
+    func makeEnvironment(_ configuration: Environment.Configuration = .init(), name: String = "env") throws -> (Environment, TemporaryDirectory) {
+        let directory = try makeDirectory()
+        let path = configuration.flags.contains(.noSubdir) ? directory.appending("\(name).mdb") : directory.appending(name)
+        let environment = try Environment(path: path, configuration: configuration)
+        addTeardownBlock { environment.close() }
+        return (environment, directory)
+    }
+
+    /// Asserts that `body` throws an ``LMDBError`` equal to `expected`, and returns it.
+    @discardableResult
+    func assertLMDBError<R>(
+        _ expected: LMDBError, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> R
+    ) -> LMDBError? {
+        do {
+            _ = try body()
+            XCTFail("expected \(expected), nothing thrown", file: file, line: line)
+            return nil
+        } catch let error as LMDBError {
+            XCTAssertEqual(error, expected, "got \(error)", file: file, line: line)
+            return error
+        } catch {
+            XCTFail("expected \(expected), got \(error)", file: file, line: line)
+            return nil
+        }
+    }
+}

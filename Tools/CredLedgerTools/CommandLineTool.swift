@@ -1,0 +1,106 @@
+import CredLedger
+import CredLedgerCore
+import Foundation
+
+/// The `credledger` command line: parses, calls the library, prints. No domain logic here.
+public enum CommandLineTool {
+    /// Every command, in help order. Each group lives in Commands/.
+    static var commands: [CommandSpec] {
+        AdminCommands.all + KeyCommands.all + AuthCommands.all + LogCommands.all
+    }
+
+    static let globalHelp = """
+        credledger — an event-sourced, hash-chained ledger of API credentials
+
+        Global options: --db DIR (default ./credledger-data or $CREDLEDGER_DB), --json, --help
+        Exit codes: 0 ok, 1 refused by a rule (the error code is printed), 2 bad usage or input, 3 integrity failure
+        """
+
+    /// Runs one command line (without the program name) and returns the exit code.
+    public static func run(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
+                           options: Ledger.Options = Ledger.Options()) -> Int32 {
+        var words: [String] = []
+        var json = false
+        var help = false
+        var database = environment["CREDLEDGER_DB"] ?? "./credledger-data"
+        var i = 0
+        while i < arguments.count {
+            let word = arguments[i]
+            switch word {
+            case "--json": json = true
+            case "--help", "-h": help = true
+            case "--db":
+                guard i + 1 < arguments.count else { return usageError("--db needs a directory", nil, json: json) }
+                database = arguments[i + 1]
+                i += 1
+            default:
+                if word.hasPrefix("--db=") { database = String(word.dropFirst(5)) } else { words.append(word) }
+            }
+            i += 1
+        }
+        guard let command = match(words) else {
+            if help || words.isEmpty {
+                printHelp(prefix: words)
+                return words.isEmpty && !help ? ExitCode.usage : ExitCode.ok
+            }
+            let prefixMatches = commands.filter { $0.path.starts(with: words.prefix(1)) }
+            if !prefixMatches.isEmpty, words.count >= 1 {
+                printHelp(prefix: Array(words.prefix(1)))
+                return usageError("unknown command '\(words.joined(separator: " "))'", nil, json: json)
+            }
+            return usageError("unknown command '\(words.first ?? "")'; see credledger --help", nil, json: json)
+        }
+        if help {
+            Output.line("usage: \(command.usage)\n\n\(command.summary)")
+            return ExitCode.ok
+        }
+        let context = ToolContext(databasePath: database, json: json, options: options)
+        defer { context.close() }
+        do {
+            let invocation = try command.parse(Array(words.dropFirst(command.path.count)))
+            return try command.run(invocation, context)
+        } catch let error as UsageError {
+            return usageError(error.message, command, json: json)
+        } catch let error as LedgerError {
+            return report(error, json: json)
+        } catch {
+            return report(LedgerError("internal_error", "\(error)", kind: .badInput), json: json)
+        }
+    }
+
+    static func match(_ words: [String]) -> CommandSpec? {
+        commands.filter { words.starts(with: $0.path) }.max { $0.path.count < $1.path.count }
+    }
+
+    static func printHelp(prefix: [String]) {
+        Output.line(globalHelp)
+        Output.line("\nCommands:")
+        for c in commands where c.path.starts(with: prefix) {
+            Output.line("  \(c.usage)\n      \(c.summary)")
+        }
+    }
+
+    static func usageError(_ message: String, _ command: CommandSpec?, json: Bool) -> Int32 {
+        if json {
+            Output.json(["error": "usage", "message": message])
+        } else {
+            Output.error("error: \(message)")
+            if let command { Output.error("usage: \(command.usage)") }
+        }
+        return ExitCode.usage
+    }
+
+    /// Prints a refused/bad-input/integrity error with its stable code and returns its exit code.
+    public static func report(_ error: LedgerError, json: Bool) -> Int32 {
+        if json {
+            Output.json(["error": error.code, "message": error.message])
+        } else {
+            Output.error("error: \(error.code): \(error.message)")
+        }
+        switch error.kind {
+        case .refused: return ExitCode.refused
+        case .badInput: return ExitCode.usage
+        case .integrity: return ExitCode.integrity
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import CredLedger
+import CredLedgerCore
+import Foundation
+
+/// `auth check`, `token …`, `oauth …`: the authentication side, with RFC response shapes in --json.
+enum AuthCommands {
+    static var all: [CommandSpec] {
+        [
+            CommandSpec("auth check", positionals: ["company"], options: ["header", "project", "op"],
+                        summary: "Decide whether an Authorization header value may --op read|write on --project, and record the use. Exit 0 allowed, 1 denied (prints the reason code).") { inv, ctx in
+                let opName = try inv.required("op")
+                guard let op = Operation(name: opName) else { throw UsageError("--op must be read or write, not '\(opName)'") }
+                let decision = try ctx.ledger().check(header: try inv.required("header"), company: inv.positional(0),
+                                                      project: try inv.required("project"), operation: op)
+                if ctx.json {
+                    var object: [String: Any] = ["allowed": decision.allowed, "result": decision.code, "capability": decision.capability.name]
+                    if let c = decision.credentialID { object["credential"] = c }
+                    if let p = decision.principal { object["principal"] = p }
+                    if let d = decision.denial { object["fix"] = d.fix }
+                    Output.json(object)
+                } else if let denial = decision.denial {
+                    Output.line("denied: \(denial.code) — \(denial.fix)")
+                } else {
+                    Output.line("allowed: \(decision.principal ?? "?") via \(decision.credentialID ?? "?") (\(decision.capability.name))")
+                }
+                return decision.allowed ? ExitCode.ok : ExitCode.refused
+            },
+            CommandSpec("token client-credentials", options: ["client-id", "client-secret"],
+                        summary: "client_credentials grant for an OAuth API user: prints an access token (shown once).") { inv, ctx in
+                try oauthCall(ctx) {
+                    try ctx.ledger().clientCredentialsToken(clientID: try inv.required("client-id"), clientSecret: try inv.required("client-secret"))
+                }
+            },
+            CommandSpec("oauth authorize", positionals: ["company"],
+                        options: ["client-id", "user", "redirect-uri", "code-challenge", "code-challenge-method", "state"],
+                        summary: "A company user approves a PKCE client (S256 only; exact redirect URI). Prints the code and the redirect location.") { inv, ctx in
+                do {
+                    let grant = try ctx.ledger().authorize(
+                        company: inv.positional(0), clientID: try inv.required("client-id"), user: try inv.required("user"),
+                        redirectURI: try inv.required("redirect-uri"), codeChallenge: try inv.required("code-challenge"),
+                        codeChallengeMethod: inv.option("code-challenge-method") ?? "plain", state: inv.option("state"))
+                    if ctx.json {
+                        var object: [String: Any] = ["code": grant.code, "redirect_uri": grant.redirectURI, "location": grant.location]
+                        if let s = grant.state { object["state"] = s }
+                        Output.json(object)
+                    } else {
+                        Output.line("approved; redirect to: \(grant.location)")
+                    }
+                    return ExitCode.ok
+                } catch let error as OAuthError {
+                    return report(error, ctx)
+                }
+            },
+            CommandSpec("oauth token", options: ["grant", "client-id", "client-secret", "code", "code-verifier", "redirect-uri", "refresh-token"],
+                        summary: "Token endpoint: --grant authorization_code (with --code --code-verifier --redirect-uri) or refresh_token (with --refresh-token).") { inv, ctx in
+                let grant = try inv.required("grant")
+                switch grant {
+                case "authorization_code":
+                    return try oauthCall(ctx) {
+                        try ctx.ledger().exchangeCode(clientID: try inv.required("client-id"), clientSecret: inv.option("client-secret"),
+                                                      code: try inv.required("code"), codeVerifier: try inv.required("code-verifier"),
+                                                      redirectURI: try inv.required("redirect-uri"))
+                    }
+                case "refresh_token":
+                    return try oauthCall(ctx) {
+                        try ctx.ledger().refresh(clientID: try inv.required("client-id"), clientSecret: inv.option("client-secret"),
+                                                 refreshToken: try inv.required("refresh-token"))
+                    }
+                case "client_credentials":
+                    return try oauthCall(ctx) {
+                        try ctx.ledger().clientCredentialsToken(clientID: try inv.required("client-id"), clientSecret: try inv.required("client-secret"))
+                    }
+                default:
+                    throw UsageError("--grant must be authorization_code, refresh_token or client_credentials (unsupported_grant_type)")
+                }
+            },
+            CommandSpec("token introspect", options: ["token"], summary: "RFC 7662 introspection: active or not, with client, user, scope, expiry.") { inv, ctx in
+                let info = try ctx.readOnlyLedger().introspect(try inv.required("token"))
+                if ctx.json {
+                    var object: [String: Any] = ["active": info.active]
+                    if info.active {
+                        object["client_id"] = info.clientID ?? NSNull()
+                        object["credential"] = info.credentialID ?? NSNull()
+                        object["username"] = info.username ?? NSNull()
+                        object["scope"] = info.scope ?? NSNull()
+                        object["token_type"] = info.tokenType ?? NSNull()
+                        object["exp"] = (info.expiresAt ?? 0) / 1_000_000
+                        object["iat"] = (info.issuedAt ?? 0) / 1_000_000
+                    }
+                    Output.json(object)
+                } else if info.active {
+                    Output.line("active \(info.tokenType ?? "") of \(info.credentialID ?? "?") for \(info.username ?? "?"), scope \(info.scope ?? "?"), expires \(Format.time(info.expiresAt))")
+                } else {
+                    Output.line("inactive")
+                }
+                return ExitCode.ok
+            },
+            CommandSpec("token revoke", options: ["token", "client-id", "client-secret"],
+                        summary: "RFC 7009 revocation by the client; a refresh token revokes its whole family.") { inv, ctx in
+                do {
+                    try ctx.ledger().revokeToken(try inv.required("token"), clientID: try inv.required("client-id"), clientSecret: inv.option("client-secret"))
+                } catch let error as OAuthError {
+                    return report(error, ctx)
+                }
+                if ctx.json { Output.json([String: Any]()) }
+                ctx.say("revoked (or already unusable)")
+                return ExitCode.ok
+            },
+        ]
+    }
+
+    private static func oauthCall(_ ctx: ToolContext, _ body: () throws -> TokenResponse) throws -> Int32 {
+        do {
+            let response = try body()
+            if ctx.json {
+                var object: [String: Any] = ["access_token": response.accessToken, "token_type": response.tokenType,
+                                             "expires_in": response.expiresIn, "scope": response.scope]
+                if let r = response.refreshToken { object["refresh_token"] = r }
+                Output.json(object)
+            } else {
+                Output.line("access_token:  \(response.accessToken)  (Bearer, expires in \(response.expiresIn) s, scope \(response.scope))")
+                if let r = response.refreshToken { Output.line("refresh_token: \(r)") }
+                Output.line("Store them now: they are shown only once.")
+            }
+            return ExitCode.ok
+        } catch let error as OAuthError {
+            return report(error, ctx)
+        }
+    }
+
+    private static func report(_ error: OAuthError, _ ctx: ToolContext) -> Int32 {
+        if ctx.json {
+            Output.json(["error": error.error, "error_description": error.reason.fix, "reason": error.reason.code])
+        } else {
+            Output.error("error: \(error.reason.code) (\(error.error)): \(error.reason.fix)")
+        }
+        return ExitCode.refused
+    }
+}

@@ -1,0 +1,142 @@
+import CredLedger
+import CredLedgerCore
+import Foundation
+
+/// `key` and `access` commands: the API keys page.
+enum KeyCommands {
+    static var all: [CommandSpec] {
+        [
+            CommandSpec("key create", positionals: ["company"], options: ["name", "type", "scope", "as", "redirect-uri", "expires-in"],
+                        summary: "Create an API key or OAuth client. Prints the secret ONCE. --type static|oauth|pkce|pkce-public, --scope read|read-write|global. --redirect-uri may list several, comma-separated.") { inv, ctx in
+                let typeName = try inv.required("type"), scopeName = try inv.required("scope")
+                guard let type = CredentialType(name: typeName) else { throw UsageError("--type must be static, oauth, pkce or pkce-public, not '\(typeName)'") }
+                guard let scope = Scope(name: scopeName) else { throw UsageError("--scope must be read, read-write or global, not '\(scopeName)'") }
+                let uris = inv.option("redirect-uri").map { $0.split(separator: ",").map(String.init) } ?? []
+                var expiresAt: Timestamp?
+                if let text = inv.option("expires-in") {
+                    guard let d = TimeFormat.parseDuration(text), d > 0 else { throw UsageError("--expires-in takes a duration like 90d, 12h, 30m") }
+                    expiresAt = ctx.options.clock.now() + d
+                }
+                let issued = try ctx.ledger().createCredential(inv.positional(0),
+                    NewCredential(name: try inv.required("name"), type: type, scope: scope, redirectURIs: uris, expiresAt: expiresAt),
+                    as: try inv.required("as"))
+                printIssued(issued, ctx, verb: "created")
+                return ExitCode.ok
+            },
+            CommandSpec("key list", positionals: ["company"], options: ["as"], flags: ["all"],
+                        summary: "The API keys table: Name, Scope, Type, Last used, Used. --all includes deleted credentials.") { inv, ctx in
+                let rows = try ctx.readOnlyLedger().credentialTable(inv.positional(0), as: try inv.required("as"), includeDeleted: inv.flag("all"))
+                printTable(rows, ctx)
+                return ExitCode.ok
+            },
+            CommandSpec("key show", positionals: ["company", "id"], options: ["as"],
+                        summary: "One credential in detail (never its secret).") { inv, ctx in
+                let row = try ctx.readOnlyLedger().credentialDetail(inv.positional(0), credential: inv.positional(1), as: try inv.required("as"))
+                if ctx.json {
+                    Output.json(rowJSON(row))
+                } else {
+                    for (k, v) in rowPairs(row) { Output.line("\(k.padding(toLength: 13, withPad: " ", startingAt: 0)) \(v)") }
+                }
+                return ExitCode.ok
+            },
+            CommandSpec("key rotate", positionals: ["company", "id"], options: ["grace", "as"],
+                        summary: "Issue a new secret; the old one keeps working for --grace (e.g. 24h, 0 = stops now). Prints the new secret ONCE.") { inv, ctx in
+                let text = try inv.required("grace")
+                guard let grace = TimeFormat.parseDuration(text) else { throw UsageError("--grace takes a duration like 0, 30m, 24h, 7d") }
+                let issued = try ctx.ledger().rotateSecret(inv.positional(0), credential: inv.positional(1), grace: grace, as: try inv.required("as"))
+                printIssued(issued, ctx, verb: "rotated")
+                if !ctx.json { Output.line(grace == 0 ? "The old secret stopped working." : "The old secret keeps working for \(text).") }
+                return ExitCode.ok
+            },
+            CommandSpec("key delete", positionals: ["company", "id"], options: ["as"], flags: ["yes"],
+                        summary: "Delete (revoke) a credential now: its secret and all its tokens stop working. Asks for confirmation on a terminal; otherwise needs --yes.") { inv, ctx in
+                let company = inv.positional(0), id = inv.positional(1), actor = try inv.required("as")
+                if !inv.flag("yes") {
+                    guard Output.stdinIsTerminal, !ctx.json else { throw LedgerError.confirmationRequired }
+                    Output.standardError("Delete API key \(id)? It stops working immediately and cannot be restored. Type 'delete' to confirm: ")
+                    guard readLine(strippingNewline: true) == "delete" else {
+                        Output.error("not deleted")
+                        return ExitCode.refused
+                    }
+                }
+                try ctx.ledger().deleteCredential(company, credential: id, as: actor)
+                if ctx.json { Output.json(["id": id, "deleted": true]) }
+                ctx.say("credential \(id) deleted; its secret and tokens no longer work")
+                return ExitCode.ok
+            },
+            CommandSpec("access grant", positionals: ["company", "id", "project"], options: ["role", "as"],
+                        summary: "Add the credential's API user to a project with a role (viewer, editor, project-admin).") { inv, ctx in
+                let roleName = try inv.required("role")
+                guard let role = ProjectRole(name: roleName) else { throw UsageError("--role must be viewer, editor or project-admin, not '\(roleName)'") }
+                let outcome = try ctx.ledger().grantAccess(inv.positional(0), credential: inv.positional(1), project: inv.positional(2),
+                                                           role: role, as: try inv.required("as"))
+                if ctx.json { Output.json(["id": inv.positional(1), "project": inv.positional(2), "role": role.name, "result": outcome.rawValue]) }
+                ctx.say("access \(outcome.rawValue): \(inv.positional(1)) → \(inv.positional(2)) as \(role.name)")
+                return ExitCode.ok
+            },
+            CommandSpec("access revoke", positionals: ["company", "id", "project"], options: ["as"],
+                        summary: "Remove the credential's API user from a project.") { inv, ctx in
+                try ctx.ledger().revokeAccess(inv.positional(0), credential: inv.positional(1), project: inv.positional(2), as: try inv.required("as"))
+                if ctx.json { Output.json(["id": inv.positional(1), "project": inv.positional(2), "result": "revoked"]) }
+                ctx.say("access revoked: \(inv.positional(1)) ✕ \(inv.positional(2))")
+                return ExitCode.ok
+            },
+        ]
+    }
+
+    static func printIssued(_ issued: IssuedCredential, _ ctx: ToolContext, verb: String) {
+        if ctx.json {
+            var object: [String: Any] = ["id": issued.id, "name": issued.name, "type": issued.type.name, "scope": issued.scope.name]
+            if let s = issued.serviceUser { object["service_user"] = s }
+            if let s = issued.secret { object["secret"] = s }
+            if let c = issued.clientID { object["client_id"] = c }
+            if let s = issued.clientSecret { object["client_secret"] = s }
+            Output.json(object)
+            return
+        }
+        Output.line("\(issued.type.label) \(verb): \(issued.id) (\(issued.name), \(issued.scope.tableLabel))")
+        if let s = issued.serviceUser { Output.line("API user:      \(s)") }
+        if let c = issued.clientID { Output.line("Client ID:     \(c)") }
+        if let s = issued.secret { Output.line("API key:       \(s)") }
+        if let s = issued.clientSecret { Output.line("Client secret: \(s)") }
+        if issued.secret != nil || issued.clientSecret != nil {
+            Output.line("Store it now: it is shown only once and cannot be recovered.")
+        }
+        if issued.type.hasServiceUser && issued.scope != .global && verb == "created" {
+            Output.line("Next: add the API user to each project (credledger access grant …), or use GLOBAL scope.")
+        }
+    }
+
+    static func printTable(_ rows: [CredentialRow], _ ctx: ToolContext) {
+        if ctx.json {
+            Output.json(rows.map(rowJSON))
+            return
+        }
+        Output.table(["Name", "Scope", "Type", "Last used", "Used", "ID", "Key / client"], rows.map { r in
+            [r.name + (r.deleted ? " (deleted)" : ""), r.scope.tableLabel, r.type.label, Format.shortTime(r.lastUsed), String(r.used), r.id,
+             r.type == .staticKey ? r.displayPrefix + "…" : r.displayPrefix]
+        })
+    }
+
+    static func rowJSON(_ r: CredentialRow) -> [String: Any] {
+        var object: [String: Any] = [
+            "id": r.id, "name": r.name, "scope": r.scope.name, "scope_label": r.scope.tableLabel, "type": r.type.name,
+            "last_used": Format.jsonTime(r.lastUsed), "used": r.used, "denied": r.denied, "created_at": Format.jsonTime(r.createdAt),
+            "created_by": r.createdBy, "deleted": r.deleted, "projects": r.projects.map { ["project": $0.project, "role": $0.role] },
+        ]
+        if r.type == .staticKey { object["key_prefix"] = r.displayPrefix } else { object["client_id"] = r.displayPrefix }
+        if let s = r.serviceUser { object["service_user"] = s }
+        if let d = r.deletedAt { object["deleted_at"] = Format.jsonTime(d) }
+        if let e = r.expiresAt { object["expires_at"] = Format.jsonTime(e) }
+        return object
+    }
+
+    static func rowPairs(_ r: CredentialRow) -> [(String, String)] {
+        [("ID", r.id), ("Name", r.name), ("Scope", r.scope.tableLabel), ("Type", r.type.label),
+         (r.type == .staticKey ? "Key prefix" : "Client ID", r.displayPrefix), ("API user", r.serviceUser ?? "(acts as the approving user)"),
+         ("Created", "\(Format.time(r.createdAt)) by \(r.createdBy)"), ("Last used", Format.time(r.lastUsed)),
+         ("Used", "\(r.used) (denied \(r.denied))"), ("Expires", r.expiresAt.map(Format.time) ?? "never"),
+         ("Status", r.deleted ? "deleted \(Format.time(r.deletedAt))" : "active"),
+         ("Projects", r.scope == .global ? "all (GLOBAL)" : (r.projects.isEmpty ? "none" : r.projects.map { "\($0.project) (\($0.role))" }.joined(separator: ", ")))]
+    }
+}

@@ -1,0 +1,4 @@
+import CredLedgerTools
+import Foundation
+
+exit(CommandLineTool.run(Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The main job, end to end, on a local default ledger (./credledger-data, or $CREDLEDGER_DB):
+# a company, keys of each type, grants, uses (allowed and denied), OAuth tokens, a delete, and verify.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash Tools/setup.sh
+swift build -c release --product credledger >/dev/null
+CL=".build/release/credledger"
+export CREDLEDGER_DB="${CREDLEDGER_DB:-./credledger-data}"
+rm -rf "$CREDLEDGER_DB"
+say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+run() { say "credledger $*"; "$CL" "$@"; }
+runq() { say "credledger $*"; "$CL" "$@" || echo "(exit $?)"; }
+json() { "$CL" --json "$@"; }
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+
+run company create acme --admin alice@acme.example --name "Acme Corp" --mail-domain acme.example
+runq key create acme --name "Nightly sync" --type static --scope read --as alice@acme.example
+run company enable-api acme --as alice@acme.example
+run project create acme bridge --name "Bridge build" --as alice@acme.example
+run project create acme tunnel --as alice@acme.example
+run member set acme bob@acme.example --role member --as alice@acme.example
+run project member acme bridge bob@acme.example --role editor --as alice@acme.example
+
+say "credledger --json key create acme --name 'Nightly sync' --type static --scope read --as alice@acme.example"
+STATIC=$(json key create acme --name "Nightly sync" --type static --scope read --as alice@acme.example)
+STATIC_ID=$(echo "$STATIC" | field id); STATIC_KEY=$(echo "$STATIC" | field secret)
+echo "$STATIC" | sed -E 's/cxk_[0-9A-Za-z]{42}/cxk_…(shown once)/'
+OAUTH=$(json key create acme --name "ERP connector" --type oauth --scope read-write --as alice@acme.example)
+OAUTH_ID=$(echo "$OAUTH" | field id); OAUTH_CLIENT=$(echo "$OAUTH" | field client_id); OAUTH_SECRET=$(echo "$OAUTH" | field client_secret)
+run key create acme --name "Reporting" --type static --scope global --as alice@acme.example | sed -E 's/cxk_[0-9A-Za-z]{42}/cxk_…(shown once)/'
+PKCE=$(json key create acme --name "Claude MCP" --type pkce --scope read-write --redirect-uri https://claude.ai/api/mcp/auth_callback --as alice@acme.example)
+PKCE_CLIENT=$(echo "$PKCE" | field client_id); PKCE_SECRET=$(echo "$PKCE" | field client_secret)
+
+run access grant acme "$STATIC_ID" bridge --role viewer --as alice@acme.example
+run access grant acme "$OAUTH_ID" bridge --role editor --as alice@acme.example
+
+run auth check acme --header "Apikey $STATIC_KEY" --project bridge --op read
+runq auth check acme --header "Apikey $STATIC_KEY" --project bridge --op write
+runq auth check acme --header "Apikey $STATIC_KEY" --project tunnel --op read
+runq auth check acme --header "Apikey cxk_thisIsNotARealKeyAtAll0000000000000000000000" --project bridge --op read
+
+say "credledger --json token client-credentials --client-id … --client-secret …"
+TOKEN=$(json token client-credentials --client-id "$OAUTH_CLIENT" --client-secret "$OAUTH_SECRET")
+ACCESS=$(echo "$TOKEN" | field access_token)
+echo "$TOKEN" | sed -E 's/cx[ar]_[0-9A-Za-z]{42}/cx?_…/g'
+run auth check acme --header "Bearer $ACCESS" --project bridge --op write
+
+VERIFIER=$(python3 -c "import secrets; print(secrets.token_urlsafe(48))")
+CHALLENGE=$(python3 -c "import hashlib,base64,sys; print(base64.urlsafe_b64encode(hashlib.sha256(sys.argv[1].encode()).digest()).rstrip(b'=').decode())" "$VERIFIER")
+say "credledger oauth authorize (bob approves Claude) … then oauth token --grant authorization_code"
+CODE=$(json oauth authorize acme --client-id "$PKCE_CLIENT" --user bob@acme.example --redirect-uri https://claude.ai/api/mcp/auth_callback --code-challenge "$CHALLENGE" --code-challenge-method S256 --state xyz | field code)
+PAIR=$(json oauth token --grant authorization_code --client-id "$PKCE_CLIENT" --client-secret "$PKCE_SECRET" --code "$CODE" --code-verifier "$VERIFIER" --redirect-uri https://claude.ai/api/mcp/auth_callback)
+USER_ACCESS=$(echo "$PAIR" | field access_token)
+run auth check acme --header "Bearer $USER_ACCESS" --project bridge --op write
+runq auth check acme --header "Bearer $USER_ACCESS" --project tunnel --op read
+
+run key list acme --as alice@acme.example
+run key delete acme "$OAUTH_ID" --yes --as alice@acme.example
+runq auth check acme --header "Bearer $ACCESS" --project bridge --op read
+run log --limit 8
+run verify
+say "grep for the plaintext secrets in the LMDB files (must find nothing)"
+if grep -rqF -e "$STATIC_KEY" -e "$OAUTH_SECRET" -e "$ACCESS" -e "$PKCE_SECRET" "$CREDLEDGER_DB"; then echo "FOUND A SECRET ON DISK"; exit 1; else echo "no plaintext secret in $CREDLEDGER_DB"; fi
