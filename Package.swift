@@ -46,10 +46,9 @@ let package = Package(
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"], path: "Tests/LMDBTests"),
         .testTarget(name: "CredLedgerCryptoTests", dependencies: ["CredLedgerCrypto"], path: "Tests/CredLedgerCryptoTests"),
         .testTarget(name: "CredLedgerCoreTests", dependencies: ["CredLedgerCore", "CredLedgerProjections"], path: "Tests/CredLedgerCoreTests"),
-        .testTarget(
-            name: "CredLedgerTests",
-            dependencies: ["CredLedger", "CredLedgerTools"],
-            path: "Tests/CredLedgerTests"
-        ),
+        .testTarget(name: "CredLedgerTests", dependencies: ["CredLedger", "CredLedgerTools"], path: "Tests/CredLedgerTests"),
+        .testTarget(name: "AuditTests", dependencies: ["CredLedger", "CredLedgerTools"], path: "Tests/AuditTests"),
+        .testTarget(name: "ReliabilityTests", dependencies: ["CredLedger", "CredLedgerTools"], path: "Tests/ReliabilityTests"),
+        .testTarget(name: "BenchTests", dependencies: ["CredLedger", "CredLedgerTools"], path: "Tests/BenchTests"),
     ]
 )

@@ -4,11 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Tools/setup.sh
-swift build -c release --product credledger >/dev/null
-CL=".build/release/credledger"
+if [ -z "${CREDLEDGER_BIN:-}" ]; then
+  echo "building credledger (release)…" >&2
+  swift build -c release --product credledger >/dev/null
+fi
+CL="${CREDLEDGER_BIN:-.build/release/credledger}"
 export CREDLEDGER_DB="${CREDLEDGER_DB:-./credledger-data}"
 rm -rf "$CREDLEDGER_DB"
-say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+# Secrets are masked in what the demo echoes (they are printed once, by the create commands only).
+mask() { sed -E 's/(cx[kscaro]_[0-9A-Za-z]{6})[0-9A-Za-z]{36}/\1…/g'; }
+say() { printf '\n\033[1m$ %s\033[0m\n' "$*" | mask; }
 run() { say "credledger $*"; "$CL" "$@"; }
 runq() { say "credledger $*"; "$CL" "$@" || echo "(exit $?)"; }
 json() { "$CL" --json "$@"; }
@@ -38,7 +43,8 @@ run access grant acme "$OAUTH_ID" bridge --role editor --as alice@acme.example
 run auth check acme --header "Apikey $STATIC_KEY" --project bridge --op read
 runq auth check acme --header "Apikey $STATIC_KEY" --project bridge --op write
 runq auth check acme --header "Apikey $STATIC_KEY" --project tunnel --op read
-runq auth check acme --header "Apikey cxk_thisIsNotARealKeyAtAll0000000000000000000000" --project bridge --op read
+TYPO="${STATIC_KEY:0:20}$( [ "${STATIC_KEY:20:1}" = "x" ] && echo y || echo x )${STATIC_KEY:21}"
+runq auth check acme --header "Apikey $TYPO" --project bridge --op read
 
 say "credledger --json token client-credentials --client-id … --client-secret …"
 TOKEN=$(json token client-credentials --client-id "$OAUTH_CLIENT" --client-secret "$OAUTH_SECRET")

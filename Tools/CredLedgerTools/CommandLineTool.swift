@@ -6,7 +6,8 @@ import Foundation
 public enum CommandLineTool {
     /// Every command, in help order. Each group lives in Commands/.
     static var commands: [CommandSpec] {
-        AdminCommands.all + KeyCommands.all + AuthCommands.all + LogCommands.all
+        AdminCommands.all + KeyCommands.all + AuthCommands.all + LogCommands.all + AuditCommands.all + ExportCommands.all
+            + BenchCommands.all + StressCommands.all
     }
 
     static let globalHelp = """

@@ -1,0 +1,305 @@
+import XCTest
+
+import CredLedgerCore
+
+/// The two hand-written records of docs/FORMAT.md §"Worked example" (seq 1 and 2 of one chain).
+enum Fixture {
+    /// seq 1: `company_registered` acme / "Acme AB" / acme.example, by the system, company 1, at 2026-01-01T00:00:00Z.
+    static let companyRegisteredEvent = Event(
+        seq: 1, timestamp: 1_767_225_600_000_000, company: 1, actor: .system,
+        payload: .companyRegistered(slug: "acme", name: "Acme AB", mailDomain: "acme.example"))
+    static let companyRegisteredBody = hexBytes("""
+        01 01 01 00 00000000 0006474846204000 00000001 001d
+        0004 61636d65 0007 41636d65204142 000c 61636d652e6578616d706c65
+        """)
+    static let companyRegisteredHash = "998c8e6596082617d47b184ee75a5a19340daf00569d1c617f13c53a6064cfe1"
+
+    /// seq 2: `credential_used` by credential 3 on project 2, write, denied read_only_scope (31), 1.5 s later.
+    static let credentialUsedEvent = Event(
+        seq: 2, timestamp: 1_767_225_601_500_000, company: 1, actor: .credential(3),
+        payload: .credentialUsed(CredentialUse(credential: 3, project: 2, operation: .write, denial: .readOnlyScope)))
+    static let credentialUsedBody = hexBytes("""
+        01 12 01 02 00000003 0006474846372360 00000001 000a
+        00000003 00000002 02 1f
+        """)
+    static let credentialUsedHash = "5304f2a97d45d19b6855422123a412d87fda02414b0617b6faf2df68c7c2c3b7"
+}
+
+final class EventCodecTests: XCTestCase {
+    // MARK: round trips
+
+    func testSamplesCoverEveryEventTypeAndEnumValue() {
+        let types = Set(Samples.payloads.map(\.type))
+        XCTAssertEqual(types.count, EventType.allCases.count)
+        XCTAssertEqual(EventType.allCases.count, 19)
+        for type in EventType.allCases { XCTAssertTrue(types.contains(type), "no sample for \(type.name)") }
+    }
+
+    func testEveryPayloadRoundTrips() throws {
+        for event in Samples.events {
+            let (bytes, hash) = record(event)
+            let stored = try decode(bytes, seq: event.seq)
+            XCTAssertEqual(stored.event, event, "\(event.type.name)")
+            XCTAssertEqual(stored.hash, hash)
+            XCTAssertEqual(bytes.count, EventCodec.headerSize + Int(UInt16(bytes[20]) << 8 | UInt16(bytes[21])) + EventCodec.hashSize)
+            // Re-encoding the decoded event gives the same bytes.
+            XCTAssertEqual(body(stored.event) + stored.hash.bytes, bytes)
+        }
+    }
+
+    func testHeaderFieldsAreReadWithoutThePayload() throws {
+        for event in Samples.events {
+            let bytes = record(event).record
+            let header = try bytes.withUnsafeBytes { raw throws(EventCodecError) in try EventCodec.decodeHeader(seq: event.seq, record: raw) }
+            XCTAssertEqual(header.type, event.type)
+            XCTAssertEqual(header.schema, 1)
+            XCTAssertEqual(header.actor, event.actor)
+            XCTAssertEqual(header.timestamp, event.timestamp)
+            XCTAssertEqual(header.company, event.company)
+            XCTAssertEqual(header.bodyLength, bytes.count - 32)
+        }
+    }
+
+    func testEventTypeCodesAndNamesAreStable() {
+        let expected: [(UInt8, String)] = [
+            (1, "company_registered"), (2, "api_module_enabled"), (3, "api_module_disabled"), (4, "member_role_set"),
+            (5, "project_created"), (6, "project_archived"), (7, "credential_created"), (8, "secret_rotated"),
+            (9, "credential_deleted"), (10, "project_access_granted"), (11, "project_access_changed"),
+            (12, "project_access_revoked"), (13, "user_project_role_set"), (14, "consent_given"), (15, "token_issued"),
+            (16, "token_refreshed"), (17, "token_revoked"), (18, "credential_used"), (19, "oauth_request_denied"),
+        ]
+        XCTAssertEqual(EventType.allCases.map { ($0.rawValue) }, expected.map(\.0))
+        XCTAssertEqual(EventType.allCases.map(\.name), expected.map(\.1))
+        for type in EventType.allCases { XCTAssertEqual(EventType(name: type.name), type) }
+        XCTAssertNil(EventType(name: "CredentialUsed"))
+    }
+
+    // MARK: hand-made fixtures
+
+    func testCredentialUsedFixtureBytes() throws {
+        let event = Fixture.credentialUsedEvent
+        XCTAssertEqual(Fixture.credentialUsedBody.count, 22 + 10)
+        XCTAssertEqual(body(event), Fixture.credentialUsedBody)
+        let previous = digest(Fixture.companyRegisteredHash)
+        let (bytes, hash) = record(event, previous: previous)
+        XCTAssertEqual(hash.hex, Fixture.credentialUsedHash)
+        XCTAssertEqual(bytes, Fixture.credentialUsedBody + hexBytes(Fixture.credentialUsedHash))
+        let stored = try decode(Fixture.credentialUsedBody + hexBytes(Fixture.credentialUsedHash), seq: 2)
+        XCTAssertEqual(stored.event, event)
+        XCTAssertEqual(stored.hash.hex, Fixture.credentialUsedHash)
+    }
+
+    func testCompanyRegisteredFixtureBytes() throws {
+        let event = Fixture.companyRegisteredEvent
+        XCTAssertEqual(Fixture.companyRegisteredBody.count, 22 + 29)
+        XCTAssertEqual(body(event), Fixture.companyRegisteredBody)
+        let (bytes, hash) = record(event)
+        XCTAssertEqual(hash.hex, Fixture.companyRegisteredHash)
+        XCTAssertEqual(bytes, Fixture.companyRegisteredBody + hexBytes(Fixture.companyRegisteredHash))
+        let stored = try decode(bytes, seq: 1)
+        XCTAssertEqual(stored.event, event)
+    }
+
+    func testOptionalDigestAndListFixtureBytes() throws {
+        // token_issued with refresh present and code absent; credential_created with two redirect URIs.
+        let a = sampleDigest(0), r = sampleDigest(0x20)
+        let issued = Event(seq: 9, timestamp: 0, company: 0, actor: .system, payload: .tokenIssued(TokenIssued(
+            credential: 2, user: 0, grant: .refreshToken, accessHash: a, accessExpiresAt: 16, refreshHash: r, refreshExpiresAt: -1, codeHash: nil)))
+        let payload = hexBytes("00000002 00000000 03") + a.bytes + hexBytes("0000000000000010 01") + r.bytes
+            + hexBytes("ffffffffffffffff 00")
+        XCTAssertEqual(body(issued), hexBytes("01 0f 01 00 00000000 0000000000000000 00000000") + [0, UInt8(payload.count)] + payload)
+
+        let created = Event(seq: 9, timestamp: 0, company: 0, actor: .user(7), payload: .credentialCreated(CredentialCreated(
+            credential: 5, type: .pkcePublic, scope: .global, publicID: "p", name: "n", serviceUser: "", displayPrefix: "d",
+            clientID: "c", secretHash: nil, expiresAt: 0, redirectURIs: ["u1", "u2"])))
+        let createdPayload = hexBytes("00000005 04 03 0001 70 0001 6e 0000 0001 64 0001 63 00 0000000000000000 02 0002 7531 0002 7532")
+        XCTAssertEqual(body(created), hexBytes("01 07 01 01 00000007 0000000000000000 00000000") + [0, UInt8(createdPayload.count)] + createdPayload)
+    }
+
+    // MARK: malformed input
+
+    func testEveryTruncatedPrefixThrows() {
+        for event in Samples.events.prefix(40) + [Fixture.companyRegisteredEvent, Fixture.credentialUsedEvent] {
+            let bytes = record(event).record
+            for n in 0..<bytes.count {
+                let error = decodeFailure(Array(bytes[0..<n]), seq: event.seq)
+                XCTAssertNotNil(error, "\(event.type.name): prefix of \(n) bytes decoded")
+                if let error {
+                    XCTAssertEqual(error.seq, event.seq)
+                    XCTAssertEqual(error.reason, n < 22 ? .truncated : .lengthMismatch, "\(event.type.name) prefix \(n)")
+                }
+            }
+        }
+    }
+
+    /// A payload cut short, with the length field made consistent: the payload decoder itself must notice.
+    func testEveryTruncatedPayloadWithConsistentLengthThrows() {
+        for event in Samples.events {
+            let full = body(event)
+            for cut in 22..<full.count {
+                var bytes = Array(full[0..<cut])
+                let length = UInt16(cut - 22)
+                bytes[20] = UInt8(length >> 8); bytes[21] = UInt8(length & 0xFF)
+                bytes += [UInt8](repeating: 0xAB, count: 32)
+                let error = decodeFailure(bytes, seq: event.seq)
+                XCTAssertNotNil(error, "\(event.type.name): payload cut at \(cut) decoded")
+            }
+        }
+    }
+
+    func testTrailingByteAfterTheHashIsALengthMismatch() {
+        for event in Samples.events {
+            let bytes = record(event).record + [0]
+            XCTAssertEqual(decodeFailure(bytes)?.reason, .lengthMismatch)
+        }
+    }
+
+    func testTrailingByteInsideThePayloadIsReported() {
+        for event in Samples.events {
+            var bytes = body(event) + [0x00]
+            let length = UInt16(bytes.count - 22)
+            bytes[20] = UInt8(length >> 8); bytes[21] = UInt8(length & 0xFF)
+            let error = decodeFailure(bytes + [UInt8](repeating: 0, count: 32), seq: 5)
+            XCTAssertEqual(error?.reason, .trailingBytes, "\(event.type.name)")
+            XCTAssertEqual(error?.offset, bytes.count - 1)
+        }
+    }
+
+    func testLengthFieldThatDisagreesIsALengthMismatch() {
+        let bytes = record(Fixture.credentialUsedEvent).record
+        for length: UInt16 in [0, 9, 11, 0xFFFF] {
+            var patched = bytes
+            patched[20] = UInt8(length >> 8); patched[21] = UInt8(length & 0xFF)
+            let error = decodeFailure(patched, seq: 2)
+            XCTAssertEqual(error?.reason, .lengthMismatch)
+            XCTAssertEqual(error?.offset, 20)
+        }
+    }
+
+    func testHeaderErrorsHaveSpecificReasons() {
+        let good = record(Fixture.credentialUsedEvent).record
+        func patched(_ changes: [Int: UInt8]) -> [UInt8] {
+            var b = good
+            for (i, v) in changes { b[i] = v }
+            return b
+        }
+        XCTAssertNil(decodeFailure(good))
+        for version: UInt8 in [0, 2, 0xFF] {
+            XCTAssertEqual(decodeFailure(patched([0: version])), EventCodecError(.unknownFormatVersion, seq: 1, offset: 0))
+        }
+        for type: UInt8 in [0, 20, 0x7F, 0xFF] {
+            XCTAssertEqual(decodeFailure(patched([1: type])), EventCodecError(.unknownType, seq: 1, offset: 1))
+        }
+        for schema: UInt8 in [0, 2, 0xFF] {
+            XCTAssertEqual(decodeFailure(patched([2: schema])), EventCodecError(.unknownSchemaVersion, seq: 1, offset: 2))
+        }
+        // kind 3; system with an id; user and credential without one.
+        XCTAssertEqual(decodeFailure(patched([3: 3]))?.reason, .badActor)
+        XCTAssertEqual(decodeFailure(patched([3: 0]))?.reason, .badActor)
+        XCTAssertEqual(decodeFailure(patched([3: 1, 7: 0]))?.reason, .badActor)
+        XCTAssertEqual(decodeFailure(patched([3: 2, 7: 0]))?.reason, .badActor)
+        XCTAssertNil(decodeFailure(patched([3: 0, 7: 0])), "system actor with id 0 is valid")
+    }
+
+    func testBadEnumBytesAreReported() {
+        let used = record(Fixture.credentialUsedEvent).record
+        // operation at 22+8, denial at 22+9.
+        for (offset, value) in [(30, 0), (30, 3), (31, 4), (31, 99), (31, 0xFF)] as [(Int, UInt8)] {
+            var b = used
+            b[offset] = value
+            let error = decodeFailure(b)
+            XCTAssertEqual(error?.reason, .badEnum, "byte \(offset) = \(value)")
+            XCTAssertEqual(error?.offset, offset + 1, "offset just past the bad byte")
+        }
+        var allowed = used
+        allowed[31] = 0
+        XCTAssertNil(decodeFailure(allowed), "denial 0 means allowed")
+
+        func mutated(_ payload: EventPayload, at payloadOffset: Int, to value: UInt8) -> EventCodecError? {
+            var b = record(Event(seq: 1, timestamp: 0, company: 1, actor: .system, payload: payload)).record
+            b[22 + payloadOffset] = value
+            return decodeFailure(b)
+        }
+        let created = Samples.payloads.first { if case .credentialCreated = $0 { true } else { false } }!
+        XCTAssertEqual(mutated(created, at: 4, to: 0)?.reason, .badEnum, "credential type 0")
+        XCTAssertEqual(mutated(created, at: 4, to: 5)?.reason, .badEnum, "credential type 5")
+        XCTAssertEqual(mutated(created, at: 5, to: 0)?.reason, .badEnum, "scope 0")
+        XCTAssertEqual(mutated(created, at: 5, to: 4)?.reason, .badEnum, "scope 4")
+        XCTAssertEqual(mutated(.memberRoleSet(user: 1, email: "a@b.c", role: .admin), at: 4 + 2 + 5, to: 3)?.reason, .badEnum)
+        XCTAssertEqual(mutated(.projectAccessGranted(credential: 1, project: 2, role: .viewer), at: 8, to: 0)?.reason, .badEnum)
+        XCTAssertEqual(mutated(.projectAccessChanged(credential: 1, project: 2, role: .viewer), at: 8, to: 4)?.reason, .badEnum)
+        XCTAssertEqual(mutated(.userProjectRoleSet(user: 1, project: 2, role: nil), at: 8, to: 4)?.reason, .badEnum)
+        let revoke = EventPayload.tokenRevoked(TokenRevoked(credential: 1, family: 2, tokenHash: .zero, wholeFamily: false, reason: .clientRequest))
+        XCTAssertEqual(mutated(revoke, at: 44, to: 2)?.reason, .badEnum, "wholeFamily 2")
+        XCTAssertEqual(mutated(revoke, at: 45, to: 0)?.reason, .badEnum, "reason 0")
+        XCTAssertEqual(mutated(revoke, at: 45, to: 4)?.reason, .badEnum, "reason 4")
+        let issued = EventPayload.tokenIssued(TokenIssued(credential: 1, user: 0, grant: .clientCredentials, accessHash: .zero,
+                                                          accessExpiresAt: 0, refreshHash: nil, refreshExpiresAt: 0, codeHash: nil))
+        XCTAssertEqual(mutated(issued, at: 8, to: 5)?.reason, .badEnum, "grant 5")
+        XCTAssertEqual(mutated(issued, at: 49, to: 2)?.reason, .badEnum, "optional-digest flag 2")
+        let denied = EventPayload.oauthRequestDenied(credential: 1, user: 2, grant: .authorize, reason: .accessDenied)
+        XCTAssertEqual(mutated(denied, at: 8, to: 9)?.reason, .badEnum)
+        XCTAssertEqual(mutated(denied, at: 9, to: 0)?.reason, .badEnum, "oauth_request_denied always has a reason")
+    }
+
+    func testBadUTF8IsABadString() {
+        let good = record(Fixture.companyRegisteredEvent).record
+        // slug "acme" at payload offset 2…5; put invalid sequences there.
+        for bad: [UInt8] in [[0xFF, 0x61, 0x61, 0x61], [0xC3, 0x28, 0x61, 0x61], [0xED, 0xA0, 0x80, 0x61], [0xC0, 0xAF, 0x61, 0x61]] {
+            var b = good
+            b.replaceSubrange(24..<28, with: bad)
+            let error = decodeFailure(b)
+            XCTAssertEqual(error?.reason, .badString, "\(bad)")
+            XCTAssertEqual(error?.offset, 22, "offset of the string's length prefix")
+        }
+    }
+
+    /// A string whose length prefix runs past the end of the payload is a truncation, not bad UTF-8.
+    func testStringCutShortIsTruncatedNotBadString() {
+        // company_registered whose payload ends two bytes into the slug "acme".
+        var bytes = Array(Fixture.companyRegisteredBody[0..<26])
+        bytes[20] = 0; bytes[21] = 4
+        let error = decodeFailure(bytes + [UInt8](repeating: 0, count: 32))
+        XCTAssertEqual(error?.reason, .truncated)
+    }
+
+    // MARK: fuzz
+
+    /// 20,000 seeded mutations (flip / insert / delete / overwrite, sometimes with the length field fixed up):
+    /// decoding throws, or returns an event that re-encodes to exactly the mutated bytes.
+    func testRandomMutationsNeverDecodeToAWrongValue() {
+        let random = SeededRandom(seed: 0xC0DEC)
+        let originals = Samples.events.map { record($0).record }
+        var decodedCount = 0
+        for _ in 0..<20_000 {
+            var b = originals[Int(random.next() % UInt64(originals.count))]
+            let mutations = 1 + Int(random.next() % 3)
+            for _ in 0..<mutations {
+                let at = Int(random.next() % UInt64(b.count))
+                switch random.next() % 4 {
+                case 0: b[at] ^= UInt8(1 << (random.next() % 8))
+                case 1: b.insert(UInt8(truncatingIfNeeded: random.next()), at: at)
+                case 2: if b.count > 1 { b.remove(at: at) }
+                default: b[at] = UInt8(truncatingIfNeeded: random.next())
+                }
+            }
+            if random.next() % 2 == 0, b.count >= 22 + 32 {
+                let length = UInt16(clamping: b.count - 22 - 32)
+                b[20] = UInt8(length >> 8); b[21] = UInt8(length & 0xFF)
+            }
+            let seq = random.next() % 1000 + 1
+            do {
+                let stored = try decode(b, seq: seq)
+                decodedCount += 1
+                XCTAssertEqual(stored.event.seq, seq)
+                XCTAssertEqual(body(stored.event) + stored.hash.bytes, b, "decoded to a value that is not these bytes")
+            } catch {
+                XCTAssertEqual(error.seq, seq)
+                XCTAssertTrue((0...b.count).contains(error.offset), "offset \(error.offset) outside the record")
+            }
+        }
+        // The loop must exercise both outcomes to mean anything.
+        XCTAssertGreaterThan(decodedCount, 500)
+        XCTAssertLessThan(decodedCount, 19_000)
+    }
+}

@@ -1,0 +1,8 @@
+import CredLedger
+import CredLedgerCore
+import Foundation
+
+/// `export` commands (filled in by their issue).
+enum ExportCommands {
+    static var all: [CommandSpec] { [] }
+}
