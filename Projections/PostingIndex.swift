@@ -91,6 +91,70 @@ public enum PostingIndex {
         try store.put(.index, prefix + blockFirst.bigEndianBytes, block)
     }
 
+    /// `append` over a raw store: the same blocks, built in `block` (reused) and written from it without
+    /// an array per key. Keeps the reference path's rules exactly: the list's last block is extended while it
+    /// holds fewer than `capacity` entries and offsets stay below 2^30; otherwise a block starts at the entry.
+    static func appendRaw(_ entries: [Entry], to list: ListKey, in store: some RawKeyValueStore, block: inout [UInt8]) throws {
+        guard let firstNew = entries.first else { return }
+        // key = prefix (5 bytes, or 2 for `type`) + first seq of the block (u64 BE).
+        var keyWords: (UInt64, UInt64) = (0, 0)
+        try withUnsafeMutableBytes(of: &keyWords) { keyBuffer in
+            let key = keyBuffer.baseAddress!
+            key.storeBytes(of: list.kind.rawValue, as: UInt8.self)
+            let prefixLength: Int
+            if list.kind == .type {
+                key.storeBytes(of: UInt8(truncatingIfNeeded: list.id), toByteOffset: 1, as: UInt8.self)
+                prefixLength = 2
+            } else {
+                key.storeBytes(of: list.id.bigEndian, toByteOffset: 1, as: UInt32.self)
+                prefixLength = 5
+            }
+            let keyLength = prefixLength + 8
+            let keyBytes = UnsafeRawBufferPointer(start: key, count: keyLength)
+            key.storeBytes(of: UInt64.max.bigEndian, toByteOffset: prefixLength, as: UInt64.self)
+
+            var blockFirst: UInt64 = 0
+            block.removeAll(keepingCapacity: true)
+            try store.withLastEntry(.index, atMost: keyBytes) { last in
+                guard let last, last.key.count == keyLength else { return }
+                for i in 0..<prefixLength where last.key[i] != key.load(fromByteOffset: i, as: UInt8.self) { return }
+                blockFirst = UInt64(bigEndian: last.key.loadUnaligned(fromByteOffset: prefixLength, as: UInt64.self))
+                block.append(contentsOf: last.value)
+            }
+            var count = block.count >= 2 ? Int(UInt16(block[0]) << 8 | UInt16(block[1])) : 0
+            if block.isEmpty || count >= capacity || firstNew.seq - blockFirst >= maxOffset {
+                block.removeAll(keepingCapacity: true)
+                block.append(0)
+                block.append(0)
+                blockFirst = firstNew.seq
+                count = 0
+            }
+            func put() throws {
+                block[0] = UInt8(truncatingIfNeeded: count >> 8)
+                block[1] = UInt8(truncatingIfNeeded: count)
+                key.storeBytes(of: blockFirst.bigEndian, toByteOffset: prefixLength, as: UInt64.self)
+                try block.withUnsafeBytes { try store.put(.index, keyBytes, $0) }
+            }
+            for entry in entries {
+                if count >= capacity || entry.seq - blockFirst >= maxOffset {
+                    try put()
+                    block.removeAll(keepingCapacity: true)
+                    block.append(0)
+                    block.append(0)
+                    blockFirst = entry.seq
+                    count = 0
+                }
+                let word = UInt32(entry.seq - blockFirst) | (entry.flag.rawValue << 30)
+                block.append(UInt8(truncatingIfNeeded: word >> 24))
+                block.append(UInt8(truncatingIfNeeded: word >> 16))
+                block.append(UInt8(truncatingIfNeeded: word >> 8))
+                block.append(UInt8(truncatingIfNeeded: word))
+                count += 1
+            }
+            try put()
+        }
+    }
+
     /// Visits a list's entries with seq in `range`, ascending or descending, until `body` returns false.
     public static func visit(_ list: ListKey, in store: some KeyValueStore, range: ClosedRange<UInt64> = 1...UInt64.max,
                              descending: Bool = false, _ body: (Entry) throws -> Bool) throws {

@@ -1,12 +1,42 @@
 import CredLedgerCore
 
+/// A store that lends values in place and takes raw keys and values: the writer's allocation-free path.
+/// `Projector.flush` uses it when the store has it (the LMDB store does) and writes exactly the bytes the
+/// `KeyValueStore` path writes — live projections and rebuilds stay byte-identical whichever store is used.
+public protocol RawKeyValueStore: KeyValueStore {
+    /// Calls `body` with the value under `key`, or nil; the buffer is valid only during the call.
+    func withValue<R>(_ table: Table, _ key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R
+    /// Stores `value` under `key`.
+    func put(_ table: Table, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws
+    /// Calls `body` with the entry of the largest key ≤ `key`, or nil; the buffers are valid only during the call.
+    func withLastEntry<R>(_ table: Table, atMost key: UnsafeRawBufferPointer,
+                          _ body: ((key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)?) throws -> R) throws -> R
+}
+
 /// Applies events to every projection. State changes are written at once; use counters and index
 /// postings are accumulated and written by `flush` (once per batch), with the same bytes either way.
 public struct Projector {
+    /// `usage_daily` key parts: credential, day, project.
+    struct DailyKey: Hashable {
+        var credential: UInt32
+        var day: UInt32
+        var project: UInt32
+    }
+
+    /// The pending entries of one posting list; slots are reused from batch to batch.
+    struct PendingList {
+        var key: PostingIndex.ListKey
+        var entries: [PostingIndex.Entry]
+    }
+
     private var usage: [UInt32: UsageRecord] = [:]
-    private var daily: [[UInt8]: DailyUsage] = [:]
-    private var postings: [PostingIndex.ListKey: [PostingIndex.Entry]] = [:]
+    private var daily: [DailyKey: DailyUsage] = [:]
+    private var listSlots: [PostingIndex.ListKey: Int] = [:]
+    private var lists: [PendingList] = []
+    private var listCount = 0
     private var scratch: [(PostingIndex.ListKey, PostingIndex.Flag)] = []
+    /// Reused block buffer of the raw flush.
+    private var block: [UInt8] = []
     public private(set) var lastApplied: UInt64 = 0
 
     public init() {}
@@ -16,7 +46,7 @@ public struct Projector {
         scratch.removeAll(keepingCapacity: true)
         PostingIndex.lists(for: event, into: &scratch)
         for (list, flag) in scratch {
-            postings[list, default: []].append(PostingIndex.Entry(seq: event.seq, flag: flag))
+            addPosting(list, PostingIndex.Entry(seq: event.seq, flag: flag))
         }
         if case .credentialUsed(let use) = event.payload {
             accumulate(use, at: event.timestamp)
@@ -26,55 +56,172 @@ public struct Projector {
         lastApplied = event.seq
     }
 
+    @inline(__always)
+    private mutating func addPosting(_ list: PostingIndex.ListKey, _ entry: PostingIndex.Entry) {
+        if let slot = listSlots[list] {
+            lists[slot].entries.append(entry)
+            return
+        }
+        if listCount < lists.count {
+            lists[listCount].key = list
+            lists[listCount].entries.append(entry)
+        } else {
+            lists.append(PendingList(key: list, entries: [entry]))
+        }
+        listSlots[list] = listCount
+        listCount += 1
+    }
+
     private mutating func accumulate(_ use: CredentialUse, at t: Timestamp) {
         guard use.credential != 0 else { return }
-        var row = usage[use.credential] ?? UsageRecord()
-        var dayRow = daily[Keys.daily(use.credential, TimeFormat.day(t), use.project)] ?? DailyUsage()
+        let dayKey = DailyKey(credential: use.credential, day: TimeFormat.day(t), project: use.project)
         if use.allowed {
-            row.used += 1
-            row.lastUsed = t
-            if row.firstUsed == 0 { row.firstUsed = t }
-            dayRow.allowed += 1
+            usage[use.credential, default: UsageRecord()].countAllowed(at: t)
+            daily[dayKey, default: DailyUsage()].allowed += 1
         } else {
-            row.denied += 1
-            row.lastDenied = t
-            dayRow.denied += 1
+            usage[use.credential, default: UsageRecord()].countDenied(at: t)
+            daily[dayKey, default: DailyUsage()].denied += 1
         }
-        usage[use.credential] = row
-        daily[Keys.daily(use.credential, TimeFormat.day(t), use.project)] = dayRow
     }
 
     /// Writes accumulated counters and postings, merging with what the store holds.
     public mutating func flush(to store: some KeyValueStore) throws {
+        if let raw = store as? any RawKeyValueStore {
+            try flushRaw(raw)
+        } else {
+            try flushRows(store)
+        }
+        discard()
+    }
+
+    /// The reference path, over any store: rows through their `ProjectionRow` codecs.
+    private func flushRows(_ store: some KeyValueStore) throws {
         for (credential, delta) in usage {
             let key = Keys.credential(credential)
             var row = try store.get(.usage, key).map(UsageRecord.decode) ?? UsageRecord()
-            row.used += delta.used
-            row.denied += delta.denied
-            if delta.lastUsed != 0 { row.lastUsed = delta.lastUsed }
-            if row.firstUsed == 0 { row.firstUsed = delta.firstUsed }
-            if delta.lastDenied != 0 { row.lastDenied = delta.lastDenied }
+            row.merge(delta)
             try store.put(.usage, key, row.bytes)
         }
-        for (key, delta) in daily {
+        for (day, delta) in daily {
+            let key = Keys.daily(day.credential, day.day, day.project)
             var row = try store.get(.usageDaily, key).map(DailyUsage.decode) ?? DailyUsage()
             row.allowed += delta.allowed
             row.denied += delta.denied
             try store.put(.usageDaily, key, row.bytes)
         }
-        for (list, entries) in postings {
-            try PostingIndex.append(entries, to: list, in: store)
+        for slot in 0..<listCount {
+            try PostingIndex.append(lists[slot].entries, to: lists[slot].key, in: store)
         }
-        usage.removeAll(keepingCapacity: true)
-        daily.removeAll(keepingCapacity: true)
-        postings.removeAll(keepingCapacity: true)
     }
 
-    /// Forgets everything accumulated (the batch was rolled back).
+    /// The same rows, read in place and written from stack buffers: no array per row.
+    private mutating func flushRaw(_ store: any RawKeyValueStore) throws {
+        try withUnsafeTemporaryAllocation(byteCount: 64, alignment: 8) { buffer in
+            let key = buffer.baseAddress!
+            let value = key + 16
+            for (credential, delta) in usage {
+                key.storeBytes(of: credential.bigEndian, as: UInt32.self)
+                let keyBytes = UnsafeRawBufferPointer(start: key, count: 4)
+                var row = try store.withValue(.usage, keyBytes) { raw -> UsageRecord in
+                    guard let raw else { return UsageRecord() }
+                    return try UsageRecord.decodeFixed(raw)
+                }
+                row.merge(delta)
+                row.encodeFixed(into: value)
+                try store.put(.usage, keyBytes, UnsafeRawBufferPointer(start: value, count: UsageRecord.fixedSize))
+            }
+            for (day, delta) in daily {
+                key.storeBytes(of: day.credential.bigEndian, toByteOffset: 0, as: UInt32.self)
+                key.storeBytes(of: day.day.bigEndian, toByteOffset: 4, as: UInt32.self)
+                key.storeBytes(of: day.project.bigEndian, toByteOffset: 8, as: UInt32.self)
+                let keyBytes = UnsafeRawBufferPointer(start: key, count: 12)
+                var row = try store.withValue(.usageDaily, keyBytes) { raw -> DailyUsage in
+                    guard let raw else { return DailyUsage() }
+                    return try DailyUsage.decodeFixed(raw)
+                }
+                row.allowed += delta.allowed
+                row.denied += delta.denied
+                row.encodeFixed(into: value)
+                try store.put(.usageDaily, keyBytes, UnsafeRawBufferPointer(start: value, count: DailyUsage.fixedSize))
+            }
+        }
+        for slot in 0..<listCount {
+            try PostingIndex.appendRaw(lists[slot].entries, to: lists[slot].key, in: store, block: &block)
+        }
+    }
+
+    /// Forgets everything accumulated (the batch was rolled back, or it was flushed).
     public mutating func discard() {
         usage.removeAll(keepingCapacity: true)
         daily.removeAll(keepingCapacity: true)
-        postings.removeAll(keepingCapacity: true)
+        for slot in 0..<listCount { lists[slot].entries.removeAll(keepingCapacity: true) }
+        listSlots.removeAll(keepingCapacity: true)
+        listCount = 0
+    }
+}
+
+extension UsageRecord {
+    /// Bytes of the row: used, denied, lastUsed, firstUsed, lastDenied, each 8 bytes big-endian.
+    static let fixedSize = 40
+
+    mutating func countAllowed(at t: Timestamp) {
+        used += 1
+        lastUsed = t
+        if firstUsed == 0 { firstUsed = t }
+    }
+
+    mutating func countDenied(at t: Timestamp) {
+        denied += 1
+        lastDenied = t
+    }
+
+    /// Adds a batch's counts (`delta`) to the stored row.
+    mutating func merge(_ delta: UsageRecord) {
+        used += delta.used
+        denied += delta.denied
+        if delta.lastUsed != 0 { lastUsed = delta.lastUsed }
+        if firstUsed == 0 { firstUsed = delta.firstUsed }
+        if delta.lastDenied != 0 { lastDenied = delta.lastDenied }
+    }
+
+    /// Reads the row in place; any other length goes through the row codec (which reports it).
+    static func decodeFixed(_ raw: UnsafeRawBufferPointer) throws -> UsageRecord {
+        guard raw.count == fixedSize else { return try decode(Array(raw)) }
+        var row = UsageRecord()
+        row.used = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        row.denied = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        row.lastUsed = Int64(bigEndian: raw.loadUnaligned(fromByteOffset: 16, as: Int64.self))
+        row.firstUsed = Int64(bigEndian: raw.loadUnaligned(fromByteOffset: 24, as: Int64.self))
+        row.lastDenied = Int64(bigEndian: raw.loadUnaligned(fromByteOffset: 32, as: Int64.self))
+        return row
+    }
+
+    /// Writes the same 40 bytes as `bytes`.
+    func encodeFixed(into p: UnsafeMutableRawPointer) {
+        p.storeBytes(of: used.bigEndian, toByteOffset: 0, as: UInt64.self)
+        p.storeBytes(of: denied.bigEndian, toByteOffset: 8, as: UInt64.self)
+        p.storeBytes(of: lastUsed.bigEndian, toByteOffset: 16, as: Int64.self)
+        p.storeBytes(of: firstUsed.bigEndian, toByteOffset: 24, as: Int64.self)
+        p.storeBytes(of: lastDenied.bigEndian, toByteOffset: 32, as: Int64.self)
+    }
+}
+
+extension DailyUsage {
+    /// Bytes of the row: allowed, denied, each 8 bytes big-endian.
+    static let fixedSize = 16
+
+    static func decodeFixed(_ raw: UnsafeRawBufferPointer) throws -> DailyUsage {
+        guard raw.count == fixedSize else { return try decode(Array(raw)) }
+        var row = DailyUsage()
+        row.allowed = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        row.denied = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        return row
+    }
+
+    /// Writes the same 16 bytes as `bytes`.
+    func encodeFixed(into p: UnsafeMutableRawPointer) {
+        p.storeBytes(of: allowed.bigEndian, toByteOffset: 0, as: UInt64.self)
+        p.storeBytes(of: denied.bigEndian, toByteOffset: 8, as: UInt64.self)
     }
 }
 

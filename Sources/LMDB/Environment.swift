@@ -343,6 +343,7 @@ public final class Environment: @unchecked Sendable {
 
         let result: R
         do {
+            defer { state.finish() }
             result = try body(Transaction(pointer: txn, state: state))
         } catch {
             mdb_txn_abort(txn)

@@ -14,7 +14,9 @@ import Darwin
 /// A transaction belongs to one thread and is valid only inside its closure. It is not
 /// `Sendable`, so it cannot cross to another thread or task; it is copyable so that thin views
 /// (the projections' key-value store) can wrap it, but no copy may outlive the closure.
-/// The environment commits or aborts it; there is no `commit()` to call.
+/// The environment commits or aborts it; there is no `commit()` to call. Every call checks
+/// that it comes from the transaction's thread while its closure runs, and throws
+/// ``LMDBError/badTransaction`` otherwise (instead of touching a freed `MDB_txn`).
 ///
 /// Buffers returned by ``get(_:_:)-(_,UnsafeRawBufferPointer)`` and by cursors point into the
 /// memory map: they are valid only until the next write in this transaction or its end. Copy
@@ -59,6 +61,7 @@ public struct Transaction {
 
     func _get(_ db: Database, _ key: UnsafeRawBufferPointer) -> Result<UnsafeRawBufferPointer?, LMDBError> {
         let function = "mdb_get"
+        if case .failure(let error) = state.checkUsable(function) { return .failure(error) }
         if case .failure(let error) = state.check(db, function) { return .failure(error) }
         if case .failure(let error) = state.check(key: key, function) { return .failure(error) }
         var keyValue = MDB_val(key)
@@ -107,6 +110,7 @@ public struct Transaction {
 
     func _put(_ db: Database, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, flags: WriteFlags) -> Result<Void, LMDBError> {
         let function = "mdb_put"
+        if case .failure(let error) = state.checkUsable(function) { return .failure(error) }
         if case .failure(let error) = state.checkWritable(function) { return .failure(error) }
         if case .failure(let error) = state.check(db, function) { return .failure(error) }
         if case .failure(let error) = state.check(key: key, function) { return .failure(error) }
@@ -151,6 +155,7 @@ public struct Transaction {
 
     func _delete(_ db: Database, _ key: UnsafeRawBufferPointer) -> Result<Bool, LMDBError> {
         let function = "mdb_del"
+        if case .failure(let error) = state.checkUsable(function) { return .failure(error) }
         if case .failure(let error) = state.checkWritable(function) { return .failure(error) }
         if case .failure(let error) = state.check(db, function) { return .failure(error) }
         if case .failure(let error) = state.check(key: key, function) { return .failure(error) }
@@ -174,6 +179,7 @@ public struct Transaction {
     ///   ``LMDBError/badTransaction``, `EINVAL`.
     public func empty(_ db: Database) throws {
         let function = "mdb_drop"
+        try state.checkUsable(function).get()
         try state.checkWritable(function).get()
         try state.check(db, function).get()
         let code: Int32
@@ -202,6 +208,7 @@ public struct Transaction {
     /// - Throws: ``LMDBError/badDBI``, `EINVAL`.
     public func stat(_ db: Database) throws -> (entries: Int, depth: Int, branchPages: Int, leafPages: Int, overflowPages: Int, pageSize: Int) {
         let function = "mdb_stat"
+        try state.checkUsable(function).get()
         try state.check(db, function).get()
         var stat = MDB_stat()
         let code = mdb_stat(pointer, db.dbi, &stat)
@@ -220,6 +227,7 @@ public struct Transaction {
     ///   `mdb_cursor_open`.
     public func withCursor<R>(_ db: Database, _ body: (inout Cursor) throws -> R) throws -> R {
         let function = "mdb_cursor_open"
+        try state.checkUsable(function).get()
         try state.check(db, function).get()
         var cursorPointer: OpaquePointer?
         let code = mdb_cursor_open(pointer, db.dbi, &cursorPointer)
@@ -234,7 +242,4 @@ public struct Transaction {
 }
 
 @available(*, unavailable, message: "a transaction belongs to one thread")
-extension Transaction: Sendable {}
-
-@available(*, unavailable)
 extension Transaction: Sendable {}

@@ -17,10 +17,37 @@ final class TransactionState {
     let environment: Environment
     let isReadOnly: Bool
     private(set) var firstError: LMDBError?
+    /// The thread that began the transaction: the only one allowed to use it.
+    let thread: UInt
+    /// Set by the environment before it commits or aborts: copies of the (copyable)
+    /// ``Transaction`` that escaped their closure must not reach LMDB's freed `MDB_txn`.
+    private(set) var isFinished = false
 
     init(environment: Environment, isReadOnly: Bool) {
         self.environment = environment
         self.isReadOnly = isReadOnly
+        self.thread = CurrentThread.id
+    }
+
+    /// Marks the transaction as ended; later use throws ``LMDBError/badTransaction``.
+    func finish() {
+        isFinished = true
+    }
+
+    /// Throws ``LMDBError/badTransaction`` when the transaction is used after its closure
+    /// returned, or from another thread than the one that began it.
+    func checkUsable(_ function: String) -> Result<Void, LMDBError> {
+        if isFinished {
+            return .failure(LMDBError(
+                code: MDB_BAD_TXN, function: function,
+                detail: "the transaction was used after its read/write closure returned"))
+        }
+        if CurrentThread.id != thread {
+            return .failure(LMDBError(
+                code: MDB_BAD_TXN, function: function,
+                detail: "the transaction was used from another thread than the one that began it"))
+        }
+        return .success(())
     }
 
     /// The fault injector's code for `call`, if it wants the call to fail (`nil` and `0` mean

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 import CredLedgerCore
+import CredLedgerProjections
 
 // Shared helpers of the core tests: hex fixtures, record encoding, a python3 oracle,
 // a trap probe, and one sample event per event type.
@@ -47,7 +48,10 @@ func record(_ event: Event, previous: SHA256Digest = HashChain.genesis) -> (reco
 }
 
 func decode(_ bytes: [UInt8], seq: UInt64) throws(EventCodecError) -> StoredEvent {
-    try bytes.withUnsafeBytes { raw throws(EventCodecError) in try EventCodec.decode(seq: seq, record: raw) }
+    let result = bytes.withUnsafeBytes { raw in
+        Result { () throws(EventCodecError) in try EventCodec.decode(seq: seq, record: raw) }
+    }
+    return try result.get()
 }
 
 /// The reason `decode` fails with, or nil when it succeeds.
@@ -63,8 +67,8 @@ func decodeFailure(_ bytes: [UInt8], seq: UInt64 = 1) -> EventCodecError? {
 /// Runs `body` in a forked child process and reports whether it finished without trapping
 /// (a Swift runtime trap would otherwise kill the whole test run).
 func runsWithoutTrapping(_ body: () -> Void) -> Bool {
-    fflush(stdout)
-    fflush(stderr)
+    #if os(Linux)
+    fflush(nil)
     let pid = fork()
     if pid == 0 {
         // Child: turn a trap into a distinctive exit status, quickly and without a backtrace.
@@ -75,8 +79,13 @@ func runsWithoutTrapping(_ body: () -> Void) -> Bool {
     precondition(pid > 0, "fork failed")
     var status: Int32 = 0
     while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-    // WIFEXITED && WEXITSTATUS == 0
+    // WIFEXITED(status) && WEXITSTATUS(status) == 0
     return status & 0x7F == 0 && (status >> 8) & 0xFF == 0
+    #else
+    // No fork on this platform: run in process (a trap ends the run, which still fails loudly).
+    body()
+    return true
+    #endif
 }
 
 /// python3 as an independent oracle: runs `script` with `input` on stdin, returns stdout lines.
@@ -178,5 +187,77 @@ enum Samples {
     static let events: [Event] = payloads.enumerated().map { i, payload in
         Event(seq: UInt64(i + 1) * 0x0101_0101, timestamp: t2026 + Int64(i) * 1_234_567 - (i % 5 == 0 ? 2 * t2026 : 0),
               company: UInt32(i % 3), actor: actors[i % actors.count], payload: payload)
+    }
+}
+
+/// A KeyValueStore over sorted arrays (binary search), so the big projection tests stay fast; it also
+/// serves as a second implementation of the scan semantics MemoryStore and the LMDB store share.
+final class SortedStore: KeyValueStore {
+    private(set) var rows: [Table: (keys: [[UInt8]], values: [[UInt8]])] = [:]
+
+    /// The first index whose key is ≥ `key`.
+    private func lowerBound(_ keys: [[UInt8]], _ key: [UInt8]) -> Int {
+        var low = 0, high = keys.count
+        while low < high {
+            let mid = (low + high) / 2
+            if keys[mid].lexicographicallyPrecedes(key) { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    func get(_ table: Table, _ key: [UInt8]) -> [UInt8]? {
+        guard let t = rows[table] else { return nil }
+        let i = lowerBound(t.keys, key)
+        return i < t.keys.count && t.keys[i] == key ? t.values[i] : nil
+    }
+
+    func put(_ table: Table, _ key: [UInt8], _ value: [UInt8]) {
+        var t = rows.removeValue(forKey: table) ?? ([], [])
+        let i = lowerBound(t.keys, key)
+        if i < t.keys.count && t.keys[i] == key {
+            t.values[i] = value
+        } else {
+            t.keys.insert(key, at: i)
+            t.values.insert(value, at: i)
+        }
+        rows[table] = t
+    }
+
+    func delete(_ table: Table, _ key: [UInt8]) {
+        guard var t = rows.removeValue(forKey: table) else { return }
+        let i = lowerBound(t.keys, key)
+        if i < t.keys.count && t.keys[i] == key {
+            t.keys.remove(at: i)
+            t.values.remove(at: i)
+        }
+        rows[table] = t
+    }
+
+    func scan(_ table: Table, from start: [UInt8], _ body: ([UInt8], [UInt8]) throws -> Bool) throws {
+        guard let t = rows[table] else { return }
+        var i = lowerBound(t.keys, start)
+        while i < t.keys.count {
+            guard try body(t.keys[i], t.values[i]) else { return }
+            i += 1
+        }
+    }
+
+    func scanBackward(_ table: Table, from start: [UInt8], _ body: ([UInt8], [UInt8]) throws -> Bool) throws {
+        guard let t = rows[table] else { return }
+        let lb = lowerBound(t.keys, start)
+        var i = lb < t.keys.count && t.keys[lb] == start ? lb : lb - 1
+        while i >= 0 {
+            guard try body(t.keys[i], t.values[i]) else { return }
+            i -= 1
+        }
+    }
+
+    /// The same content as MemoryStore's `tables`, for direct comparison.
+    var tables: [Table: [[UInt8]: [UInt8]]] {
+        var out: [Table: [[UInt8]: [UInt8]]] = [:]
+        for (table, t) in rows where !t.keys.isEmpty {
+            out[table] = Dictionary(uniqueKeysWithValues: zip(t.keys, t.values))
+        }
+        return out
     }
 }

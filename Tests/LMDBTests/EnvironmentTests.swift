@@ -117,6 +117,23 @@ final class EnvironmentTests: LMDBTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path))
     }
 
+    func testDeinitClosesAndReleasesThePath() throws {
+        let directory = try makeDirectory()
+        let path = directory.appending("env")
+        weak var released: Environment?
+        do {
+            let env = try Environment(path: path)
+            released = env
+            let db = try env.openDatabases(["kv"])[0]
+            try env.write { txn in try txn.put(db, [1], [1]) }
+        }
+        XCTAssertNil(released, "no transaction or cursor keeps the environment alive")
+        let env = try Environment(path: path)  // deinit unregistered the path
+        defer { env.close() }
+        let db = try env.openDatabases(["kv"])[0]
+        XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [1])
+    }
+
     func testInvalidConfigurationIsRefused() throws {
         let directory = try makeDirectory()
         var configuration = Environment.Configuration()

@@ -16,7 +16,7 @@ class LMDBTestCase: XCTestCase {
         let directory = try makeDirectory()
         let path = configuration.flags.contains(.noSubdir) ? directory.appending("\(name).mdb") : directory.appending(name)
         let environment = try Environment(path: path, configuration: configuration)
-        addTeardownBlock { environment.close() }
+        addTeardownBlock { [weak environment] in environment?.close() }
         return (environment, directory)
     }
 

@@ -17,7 +17,12 @@ final class TransactionTests: LMDBTestCase {
         noSubdir.flags = [.noSubdir]
         var tiny = plain
         tiny.mapSize = 64 << 10  // grows during the test
-        return [("default", plain), ("writeMap", writeMap), ("noSync", noSync), ("noSubdir", noSubdir), ("tinyMap", tiny)]
+        var tinyWriteMap = tiny
+        tinyWriteMap.flags = [.writeMap]
+        return [
+            ("default", plain), ("writeMap", writeMap), ("noSync", noSync), ("noSubdir", noSubdir),
+            ("tinyMap", tiny), ("tinyWriteMap", tinyWriteMap),
+        ]
     }
 
     /// Runs `body` once per configuration, each in its own temporary directory.
@@ -269,6 +274,42 @@ final class TransactionTests: LMDBTestCase {
         let big = pattern(size: 3 << 20, seed: 9)
         try env.write { txn in try txn.put(db, [9], big) }
         XCTAssertEqual(try env.read { txn in try txn.get(db, [9]) }, big)
+    }
+
+    /// `Transaction` is copyable (so views can wrap it) but not Sendable: a copy used after its
+    /// closure, or on another thread, is refused instead of reaching a freed `MDB_txn`.
+    func testTransactionOutsideItsClosureOrThreadIsRefused() throws {
+        final class Box: @unchecked Sendable { var transaction: Transaction? }
+        let (env, _) = try makeEnvironment()
+        let db = try env.openDatabases(["kv"])[0]
+        try env.write { txn in try txn.put(db, [1], [1]) }
+
+        let escaped = Box()
+        try env.read { txn in escaped.transaction = copy txn }
+        let error = assertLMDBError(.badTransaction) { try escaped.transaction?.get(db, [1]) }
+        XCTAssertTrue(error?.description.contains("after its read/write closure returned") ?? false)
+        try env.write { txn in escaped.transaction = copy txn }
+        assertLMDBError(.badTransaction) { try escaped.transaction?.put(db, [2], [2]) }
+        assertLMDBError(.badTransaction) { try escaped.transaction?.withCursor(db) { try $0.first() } }
+
+        let crossThread = Locked<LMDBError?>(nil)
+        try env.read { txn in
+            escaped.transaction = copy txn
+            let done = DispatchSemaphore(value: 0)
+            DispatchQueue.global().async {
+                do {
+                    _ = try escaped.transaction?.get(db, [1])
+                } catch {
+                    crossThread.withLock { $0 = error as? LMDBError }
+                }
+                done.signal()
+            }
+            XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
+            XCTAssertEqual(try txn.get(db, [1]), [1], "the owning thread may still use it")
+        }
+        XCTAssertEqual(crossThread.current, .badTransaction)
+        XCTAssertTrue(crossThread.current?.description.contains("another thread") ?? false)
+        escaped.transaction = nil
     }
 
     func testWritesInReadTransactionAreRefused() throws {

@@ -74,6 +74,47 @@ extension Ledger {
         writer.submit(WriteRequest(.use(company: decision.company, use: decision.use), completion: completion))
     }
 
+    /// Records many decisions with one acknowledgement: returns once all of them are durable (or throws, and then
+    /// none of them was recorded). For auth layers that answer many requests at once; each decision is still its
+    /// own `credential_used` event.
+    public func record(batch decisions: [Decision]) throws {
+        guard !decisions.isEmpty else { return }
+        let ack = Acknowledgement()
+        try requireWriter().submit(WriteRequest(.uses(decisions.map { ($0.company, $0.use) })) { ack.signal($0) })
+        try ack.wait()
+    }
+
+    /// Records many decisions; `completion` runs on the writer thread once all are durable (or failed).
+    public func record(batch decisions: [Decision], completion: @escaping @Sendable (Error?) -> Void) {
+        guard let writer else {
+            completion(LedgerError("read_only", "the ledger was opened read-only", kind: .badInput))
+            return
+        }
+        guard !decisions.isEmpty else {
+            completion(nil)
+            return
+        }
+        writer.submit(WriteRequest(.uses(decisions.map { ($0.company, $0.use) }), completion: completion))
+    }
+
+    /// Async form of `record`: suspends (no thread blocked) until the use is durable.
+    public func record(_ decision: Decision) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            record(decision) { error in
+                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+            }
+        }
+    }
+
+    /// Async form of `record(batch:)`.
+    public func record(batch decisions: [Decision]) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            record(batch: decisions) { error in
+                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+            }
+        }
+    }
+
     /// Async form of `check`: suspends (no thread blocked) until the use is durable.
     public func check(header: String, company: String, project: String, operation: Operation) async throws -> Decision {
         let decision = try authorize(header: header, company: company, project: project, operation: operation)

@@ -23,50 +23,15 @@ public struct VerificationReport: Sendable {
 }
 
 extension Ledger {
-    /// Verifies sequence, hash chain and time order of the whole log, then rebuilds every projection into a
-    /// scratch environment and compares digests with the live projections.
+    /// Verifies sequence, hash chain and time order of the whole log (links checked on every core), then
+    /// rebuilds every projection into a scratch environment and compares digests with the live projections.
     public func verify(projections checkProjections: Bool = true) throws -> VerificationReport {
-        let started = DispatchTime.now()
-        let scratchPath = NSTemporaryDirectory() + "credledger-verify-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        defer { try? FileManager.default.removeItem(atPath: scratchPath) }
-        var report = VerificationReport(events: 0, head: .empty, chainFailure: nil, projections: [], seconds: 0)
-        try environment.read { txn in
-            let live = LMDBStore(txn: txn, schema: schema)
-            guard checkProjections else {
-                switch try Replayer.stream(schema: schema, txn: txn, { _ in }) {
-                case .success(let head): report.head = head
-                case .failure(let f): report.chainFailure = f
-                }
-                return
-            }
-            var configuration = Environment.Configuration()
-            configuration.flags = [.noSync]
-            configuration.mapSize = max(environment.mapSize, 64 << 20)
-            configuration.maxDatabases = UInt32(Table.allCases.count + 4)
-            let scratch = try Environment(path: scratchPath, configuration: configuration)
-            defer { scratch.close() }
-            let scratchSchema = try Schema(environment: scratch)
-            try scratch.write { dst in
-                let store = LMDBStore(txn: dst, schema: scratchSchema)
-                var projector = Projector()
-                switch try Replayer.project(schema: schema, source: txn, into: store, projector: &projector) {
-                case .success(let head): report.head = head
-                case .failure(let f): report.chainFailure = f
-                }
-                for p in ProjectionName.allCases {
-                    let checkpoint = try txn.get(schema.meta, Meta.projectionKey(p)).flatMap(Meta.Checkpoint.init)
-                    report.projections.append(ProjectionStatus(
-                        name: p.rawValue, lastSeq: checkpoint?.lastSeq ?? 0,
-                        live: try ProjectionDigest.compute(p, in: live),
-                        rebuilt: try ProjectionDigest.compute(p, in: store)))
-                }
-            }
-        }
-        report.events = report.head.seq
+        let replayed = try replay(from: 1, projections: checkProjections)
+        var report = VerificationReport(events: replayed.lastGood.seq, head: replayed.lastGood, chainFailure: replayed.chainFailure,
+                                        projections: replayed.projections, seconds: replayed.seconds)
         if report.chainFailure == nil, report.head != self.head, writer == nil || report.head.seq > self.head.seq {
             report.chainFailure = ChainFailure(seq: report.head.seq, reason: "head differs from the writer's")
         }
-        report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         return report
     }
 

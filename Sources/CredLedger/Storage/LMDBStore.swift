@@ -45,3 +45,28 @@ public struct LMDBStore: KeyValueStore {
         }
     }
 }
+
+/// The projector's allocation-free path: values are read in place from the map and written from the caller's buffers.
+extension LMDBStore: RawKeyValueStore {
+    public func withValue<R>(_ table: Table, _ key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
+        try body(try txn.get(schema.database(table), key))
+    }
+
+    public func put(_ table: Table, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
+        try txn.put(schema.database(table), key, value)
+    }
+
+    public func withLastEntry<R>(_ table: Table, atMost key: UnsafeRawBufferPointer,
+                                 _ body: ((key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)?) throws -> R) throws -> R {
+        try txn.withCursor(schema.database(table)) { cursor in
+            // Like scanBackward: the first key ≥ `key`, stepping back unless it is equal.
+            let entry: Cursor.Entry?
+            if let e = try cursor.seek(atLeast: key) {
+                entry = e.key.elementsEqual(key) ? e : try cursor.previous()
+            } else {
+                entry = try cursor.last()
+            }
+            return try body(entry.map { (key: $0.key, value: $0.value) })
+        }
+    }
+}

@@ -33,8 +33,9 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let headLock = NSLock()
     private var committedHead: ChainHead
 
-    /// Batches committed and events written, for benchmarks.
-    private(set) var batches = 0
+    /// Batches committed, requests and events written (under `headLock`).
+    private var counters = WriterStatistics()
+    var statistics: WriterStatistics { headLock.withLock { counters } }
 
     init(environment: Environment, schema: Schema, head: ChainHead, clock: any LedgerClock,
          random: any RandomBytesGenerator, durability: Durability, maxBatch: Int) {
@@ -97,12 +98,20 @@ final class GroupCommitWriter: @unchecked Sendable {
         defer { condition.unlock() }
         while queue.isEmpty && !stopping { condition.wait() }
         if queue.isEmpty { return nil }
-        if queue.count <= maxBatch {
+        // Take requests while their events fit in maxBatch (always at least one request).
+        var taken = 0, weight = 0
+        while taken < queue.count {
+            let w = queue[taken].weight
+            if taken > 0 && weight + w > maxBatch { break }
+            weight += w
+            taken += 1
+        }
+        if taken == queue.count {
             defer { queue.removeAll(keepingCapacity: true) }
             return queue
         }
-        let batch = Array(queue.prefix(maxBatch))
-        queue.removeFirst(maxBatch)
+        let batch = Array(queue.prefix(taken))
+        queue.removeFirst(taken)
         return batch
     }
 
@@ -111,11 +120,14 @@ final class GroupCommitWriter: @unchecked Sendable {
             var outcomes: [Error?] = []
             var newHead = head
             var hasCommand = false
+            var startSeq: UInt64 = 0
             do {
                 try environment.write { txn in
                     // Re-run from scratch if LMDB asks (map growth): state lives only in these locals.
                     outcomes = []
-                    newHead = head
+                    // Another process may have appended since our last batch: the txn's own view is the truth.
+                    newHead = try EventLog.head(schema: schema, in: txn)
+                    startSeq = newHead.seq
                     hasCommand = false
                     projector.discard()
                     let store = LMDBStore(txn: txn, schema: schema)
@@ -124,6 +136,12 @@ final class GroupCommitWriter: @unchecked Sendable {
                         case .use(let company, let use):
                             let actor: Actor = use.credential == 0 ? .system : .credential(use.credential)
                             try append(company: company, actor: actor, .credentialUsed(use), head: &newHead, store: store)
+                            outcomes.append(nil)
+                        case .uses(let list):
+                            for (company, use) in list {
+                                let actor: Actor = use.credential == 0 ? .system : .credential(use.credential)
+                                try append(company: company, actor: actor, .credentialUsed(use), head: &newHead, store: store)
+                            }
                             outcomes.append(nil)
                         case .command(let body):
                             hasCommand = true
@@ -149,8 +167,13 @@ final class GroupCommitWriter: @unchecked Sendable {
                     try writeCheckpoints(newHead.seq, txn: txn)
                 }
                 if durability == .ackBeforeSync && hasCommand { try environment.sync(force: true) }
-                headLock.withLock { committedHead = newHead }
-                batches += 1
+                let appended = newHead.seq &- startSeq
+                headLock.withLock {
+                    committedHead = newHead
+                    counters.batches += 1
+                    counters.requests += batch.count
+                    counters.events += appended
+                }
             } catch {
                 projector.discard()
                 outcomes = Array(repeating: error, count: batch.count)

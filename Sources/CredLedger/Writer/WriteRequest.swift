@@ -7,6 +7,8 @@ final class WriteRequest: @unchecked Sendable {
     enum Job {
         /// A recorded authorization answer: appended as `credential_used`.
         case use(company: UInt32, use: CredentialUse)
+        /// Several recorded answers acknowledged together (one request, one acknowledgement).
+        case uses([(company: UInt32, use: CredentialUse)])
         /// An admin or OAuth command: decides from the state it reads, then stages events.
         case command((inout BatchContext) throws -> Void)
         /// Operator work on the raw projections (rebuild); runs alone in its transaction.
@@ -22,6 +24,12 @@ final class WriteRequest: @unchecked Sendable {
     }
 
     func complete(_ error: Error?) { completion(error) }
+
+    /// How many events the request may append, at least 1: what `maxBatch` counts.
+    var weight: Int {
+        if case .uses(let list) = job { return max(1, list.count) }
+        return 1
+    }
 }
 
 /// A one-shot latch a synchronous caller waits on.

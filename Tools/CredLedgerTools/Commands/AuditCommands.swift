@@ -2,7 +2,264 @@ import CredLedger
 import CredLedgerCore
 import Foundation
 
-/// `audit` commands (filled in by their issue).
+/// `replay`, as-of views (`usage`, `memberships`; `key list --at` uses `AsOfOption`), and `audit` queries.
 enum AuditCommands {
-    static var all: [CommandSpec] { [] }
+    static var all: [CommandSpec] {
+        [
+            CommandSpec("replay", options: ["from", "threads"], flags: ["chain-only"],
+                        summary: "Stream the log verifying sequence, hash links and time order (on every core; --from SEQ starts the check there), rebuild every projection from event 1 into a scratch environment at the same time, and compare digests with the live ones. Exit 3 names the first bad event.") { inv, ctx in
+                let from = try inv.integer("from", default: 1, range: 1...Int.max)
+                let threads = try inv.integer("threads", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...64)
+                let report = try ctx.readOnlyLedger().replay(from: UInt64(from), threads: threads, projections: !inv.flag("chain-only"))
+                printReplay(report, ctx)
+                return report.ok ? ExitCode.ok : ExitCode.integrity
+            },
+            CommandSpec("usage", positionals: ["company"], options: ["at", "seq"],
+                        summary: "Exact usage counters per credential (used, denied, first/last used), live or as of --at <RFC 3339 time> / --seq N.") { inv, ctx in
+                let ledger = try ctx.readOnlyLedger()
+                let slug = inv.positional(0)
+                let rows: [UsageRow]
+                var point: (seq: UInt64, time: Timestamp)?
+                if let asOf = try AsOfOption.parse(inv) {
+                    _ = try ledger.usage(slug)   // the company must exist (now)
+                    let state = try ledger.state(asOf: asOf, company: slug)
+                    rows = try state.usage(company: slug)
+                    point = (state.seq, state.time)
+                } else {
+                    rows = try ledger.usage(slug)
+                }
+                if ctx.json {
+                    var object: [String: Any] = ["company": slug, "credentials": rows.map { r in
+                        ["id": r.id, "name": r.name, "used": r.used, "denied": r.denied, "last_used": Format.jsonTime(r.lastUsed),
+                         "first_used": Format.jsonTime(r.firstUsed), "last_denied": Format.jsonTime(r.lastDenied), "deleted": r.deleted] as [String: Any]
+                    }]
+                    if let point { object["as_of"] = ["seq": point.seq, "time": Format.jsonTime(point.time)] }
+                    Output.json(object)
+                } else {
+                    if let point { Output.line(AsOfOption.banner(point)) }
+                    Output.table(["Name", "ID", "Used", "Denied", "Last used", "First used", "Last denied"], rows.map { r in
+                        [r.name + (r.deleted ? " (deleted)" : ""), r.id, String(r.used), String(r.denied), Format.shortTime(r.lastUsed),
+                         Format.shortTime(r.firstUsed), Format.shortTime(r.lastDenied)]
+                    })
+                }
+                return ExitCode.ok
+            },
+            CommandSpec("memberships", positionals: ["company"], options: ["at", "seq"],
+                        summary: "Company members, API users' project access and users' own project roles, live or as of --at <time> / --seq N.") { inv, ctx in
+                let ledger = try ctx.readOnlyLedger()
+                let slug = inv.positional(0)
+                let m: Memberships
+                var point: (seq: UInt64, time: Timestamp)?
+                if let asOf = try AsOfOption.parse(inv) {
+                    _ = try ledger.memberships(slug)   // the company must exist (now)
+                    let state = try ledger.state(asOf: asOf, company: slug)
+                    m = try state.memberships(company: slug)
+                    point = (state.seq, state.time)
+                } else {
+                    m = try ledger.memberships(slug)
+                }
+                printMemberships(m, slug: slug, point: point, ctx)
+                return ExitCode.ok
+            },
+            CommandSpec("audit access", positionals: ["company", "project"], options: ["at", "seq", "op"],
+                        summary: "Who could act on a project at --at <time> / --seq N (default now): every service user or user, through which credential, scope and role, since when. --op read|write (default: anyone who could at least read).") { inv, ctx in
+                var operation: CredLedgerCore.Operation?
+                if let op = inv.option("op") {
+                    guard let parsed = CredLedgerCore.Operation(name: op) else { throw UsageError("--op must be read or write, not '\(op)'") }
+                    operation = parsed
+                }
+                let answer = try ctx.readOnlyLedger().whoCouldAct(company: inv.positional(0), project: inv.positional(1), operation: operation,
+                                                                  at: try AsOfOption.parse(inv) ?? .head)
+                printAccess(answer, ctx)
+                return ExitCode.ok
+            },
+            CommandSpec("audit events", options: ["company", "credential", "project", "actor", "type", "since", "until", "outcome",
+                                                   "limit", "order", "before", "after"],
+                        summary: "Events filtered by --company --credential --project --actor (email, credential id, system) --type (comma list) --since/--until <time> --outcome allowed|denied, newest first (--order oldest for the other way), --limit per page (default 50); the next page is --before/--after the last seq shown. Uses the posting indexes.") { inv, ctx in
+                var query = AuditQuery()
+                query.company = inv.option("company")
+                query.credential = inv.option("credential")
+                query.project = inv.option("project")
+                query.actor = inv.option("actor")
+                if let text = inv.option("type") {
+                    query.types = try text.split(separator: ",").map { name in
+                        guard let t = EventType(name: String(name)) else {
+                            throw UsageError("unknown --type '\(name)'; types: \(EventType.allCases.map(\.name).joined(separator: ", "))")
+                        }
+                        return t
+                    }
+                }
+                query.since = try AsOfOption.time(inv, "since")
+                query.until = try AsOfOption.time(inv, "until")
+                if let text = inv.option("outcome") {
+                    guard let o = AuditQuery.Outcome(rawValue: text) else { throw UsageError("--outcome must be allowed or denied") }
+                    query.outcome = o
+                }
+                query.limit = try inv.integer("limit", default: 50, range: 1...100_000)
+                switch inv.option("order") ?? "newest" {
+                case "newest": query.newestFirst = true
+                case "oldest": query.newestFirst = false
+                default: throw UsageError("--order must be newest or oldest")
+                }
+                if inv.option("before") != nil { query.before = UInt64(try inv.integer("before", default: 0, range: 1...Int.max)) }
+                if inv.option("after") != nil { query.after = UInt64(try inv.integer("after", default: 0, range: 0...Int.max)) }
+                let ledger = try ctx.readOnlyLedger()
+                let page = try ledger.auditEvents(query)
+                let fields = try EventFields(ledger: ledger)
+                let cursor = query.newestFirst ? "before" : "after"
+                if ctx.json {
+                    Output.json([
+                        "events": zip(page.events, page.previousHashes).map { fields.json($0, previousHash: $1) },
+                        "next": page.next.map { ["\(cursor)": $0] as Any } ?? NSNull(),
+                        "plan": page.plan, "examined": page.examined,
+                    ] as [String: Any])
+                } else {
+                    for stored in page.events { Output.line(fields.line(stored)) }
+                    if page.events.isEmpty { Output.line("no matching events") }
+                    Output.error("(\(page.events.count) events; \(page.plan); \(page.examined) read)")
+                    if let next = page.next { Output.error("next page: --\(cursor) \(next)") }
+                }
+                return ExitCode.ok
+            },
+            CommandSpec("audit review", positionals: ["company"], options: ["stale-days", "many-projects"],
+                        summary: "Access review of the live credentials: unused for --stale-days (default 90), never used, GLOBAL scope, write access to --many-projects (default 5) or more, created by members who are no longer admins, expired; a recommendation per line.") { inv, ctx in
+                let staleDays = try inv.integer("stale-days", default: 90, range: 1...36_500)
+                let many = try inv.integer("many-projects", default: 5, range: 1...1_000_000)
+                let findings = try ctx.readOnlyLedger().accessReview(inv.positional(0), staleDays: staleDays, manyProjects: many)
+                if ctx.json {
+                    Output.json(["company": inv.positional(0), "stale_days": staleDays, "findings": findings.map { f in
+                        ["finding": f.kind.rawValue, "id": f.credentialID, "name": f.name, "type": f.type.name, "scope": f.scope.name,
+                         "detail": f.detail, "recommendation": f.recommendation]
+                    }] as [String: Any])
+                } else if findings.isEmpty {
+                    Output.line("no findings: every live credential is in use, narrowly scoped and owned by a current admin")
+                } else {
+                    Output.table(["Finding", "Name", "ID", "Scope", "Detail", "Recommendation"], findings.map { f in
+                        [f.kind.rawValue, f.name, f.credentialID, f.scope.tableLabel, f.detail, f.recommendation]
+                    })
+                }
+                return ExitCode.ok
+            },
+        ]
+    }
+
+    static func printReplay(_ r: ReplayReport, _ ctx: ToolContext) {
+        if ctx.json {
+            var object: [String: Any] = [
+                "ok": r.ok, "from": r.from, "head_seq": r.head.seq, "head_hash": r.head.hash.hex,
+                "events_verified": r.eventsVerified, "events_projected": r.eventsProjected, "threads": r.threads,
+                "verify_seconds": r.verifySeconds, "verify_events_per_second": r.verifyRate.rounded(),
+                "rebuild_seconds": r.projectSeconds, "seconds": r.seconds, "events_per_second": r.rate.rounded(),
+                "projections": r.projections.map { ["name": $0.name, "ok": $0.matches, "last_seq": $0.lastSeq, "live": $0.live.hex, "rebuilt": $0.rebuilt.hex] },
+            ]
+            if let f = r.chainFailure { object["first_bad_seq"] = f.seq; object["reason"] = f.reason }
+            if let note = r.projectionNote { object["projections_note"] = note }
+            Output.json(object)
+            return
+        }
+        Output.line("replay of events \(r.from)…\(r.head.seq) (head \(r.head.hash.hex.prefix(16))…)")
+        if let f = r.chainFailure {
+            Output.line("chain: BROKEN at event \(f.seq): \(f.reason)")
+            if r.lastGood.seq > 0 { Output.line("       last good event \(r.lastGood.seq), hash \(r.lastGood.hash.hex)") }
+        } else {
+            Output.line("chain: ok — \(r.eventsVerified) links verified on \(r.threads) thread(s) in \(seconds(r.verifySeconds)) (\(rate(r.verifyRate)) events/s)")
+        }
+        if r.eventsProjected > 0 || !r.projections.isEmpty {
+            let projectRate = r.projectSeconds > 0 ? Double(r.eventsProjected) / r.projectSeconds : 0
+            Output.line("rebuild: \(r.eventsProjected) events replayed into a scratch environment in \(seconds(r.projectSeconds)) (\(rate(projectRate)) events/s)")
+        }
+        for p in r.projections {
+            Output.line("projection \(p.name): \(p.matches ? "ok" : "DIFFERS from the rebuild") (live \(p.live.hex.prefix(16))…, rebuilt \(p.rebuilt.hex.prefix(16))…, last seq \(p.lastSeq))")
+        }
+        if let note = r.projectionNote { Output.line("projections: \(note)") }
+        Output.line("events read: \(max(r.eventsVerified, r.eventsProjected)) in \(seconds(r.seconds)) (\(rate(r.rate)) events/s)")
+    }
+
+    static func printMemberships(_ m: Memberships, slug: String, point: (seq: UInt64, time: Timestamp)?, _ ctx: ToolContext) {
+        if ctx.json {
+            var object: [String: Any] = [
+                "company": slug,
+                "members": m.members.map { ["email": $0.email, "role": $0.role.name, "since": Format.jsonTime($0.since)] },
+                "service_access": m.serviceAccess.map {
+                    ["id": $0.credentialID, "name": $0.credentialName, "service_user": $0.serviceUser, "project": $0.project,
+                     "role": $0.role.name, "since": Format.jsonTime($0.since)]
+                },
+                "user_roles": m.userRoles.map { ["email": $0.email, "project": $0.project, "role": $0.role.name, "since": Format.jsonTime($0.since)] },
+            ]
+            if let point { object["as_of"] = ["seq": point.seq, "time": Format.jsonTime(point.time)] }
+            Output.json(object)
+            return
+        }
+        if let point { Output.line(AsOfOption.banner(point)) }
+        Output.line("Members")
+        Output.table(["Email", "Role", "Since"], m.members.map { [$0.email, $0.role.name, Format.shortTime($0.since)] })
+        Output.line("\nAPI users' project access")
+        Output.table(["Credential", "ID", "API user", "Project", "Role", "Since"], m.serviceAccess.map {
+            [$0.credentialName, $0.credentialID, $0.serviceUser, $0.project, $0.role.name, Format.shortTime($0.since)]
+        })
+        Output.line("\nUsers' project roles (PKCE credentials act with these)")
+        Output.table(["Email", "Project", "Role", "Since"], m.userRoles.map { [$0.email, $0.project, $0.role.name, Format.shortTime($0.since)] })
+    }
+
+    static func printAccess(_ a: AccessAnswer, _ ctx: ToolContext) {
+        if ctx.json {
+            Output.json([
+                "company": a.company, "project": a.project, "operation": a.operation?.name ?? NSNull(),
+                "as_of": ["seq": a.seq, "time": Format.jsonTime(a.time)], "notes": a.notes,
+                "principals": a.paths.map { p in
+                    [
+                        "principal": p.principal, "kind": p.kind.rawValue, "credential": p.credentialID, "credential_name": p.credentialName,
+                        "type": p.type.name, "scope": p.scope.name, "role": p.role?.name ?? NSNull(), "via": p.via,
+                        "capability": p.capability.name, "since": Format.jsonTime(p.since), "grant": p.grant,
+                        "grant_until": Format.jsonTime(p.grantUntil),
+                    ] as [String: Any]
+                },
+            ] as [String: Any])
+            return
+        }
+        let what = a.operation.map { "could \($0.name)" } ?? "could act on"
+        Output.line("Who \(what) \(a.company)/\(a.project) at \(Format.time(a.time)) (after event \(a.seq))")
+        for note in a.notes { Output.line("note: \(note)") }
+        if a.paths.isEmpty {
+            Output.line("nobody")
+            return
+        }
+        Output.table(["Principal", "Credential", "ID", "Type", "Scope", "Via", "Can", "Since", "Grant"], a.paths.map { p in
+            [p.principal, p.credentialName, p.credentialID, p.type.label, p.scope.tableLabel, p.via, p.capability.name,
+             Format.shortTime(p.since), p.grantUntil.map { "\(p.grant) until \(Format.shortTime($0))" } ?? p.grant]
+        })
+    }
+
+    static func seconds(_ s: Double) -> String { String(format: "%.2f s", s) }
+
+    static func rate(_ r: Double) -> String {
+        r >= 1_000_000 ? String(format: "%.2fM", r / 1_000_000) : r >= 1_000 ? String(format: "%.0fk", r / 1_000) : String(format: "%.0f", r)
+    }
+}
+
+/// The `--at <RFC 3339 time>` / `--seq N` options of as-of views.
+enum AsOfOption {
+    static func parse(_ inv: Invocation) throws -> AsOfPoint? {
+        let at = try time(inv, "at")
+        let seq = inv.option("seq")
+        switch (at, seq) {
+        case (nil, nil): return nil
+        case (_?, _?): throw UsageError("give --at or --seq, not both")
+        case (let t?, nil): return .time(t)
+        case (nil, _?): return .seq(UInt64(try inv.integer("seq", default: 0, range: 0...Int.max)))
+        }
+    }
+
+    /// A time option in RFC 3339 (e.g. 2026-01-31T12:00:00Z).
+    static func time(_ inv: Invocation, _ name: String) throws -> Timestamp? {
+        guard let text = inv.option(name) else { return nil }
+        guard let t = TimeFormat.parseRFC3339(text) else {
+            throw UsageError("--\(name) takes an RFC 3339 time like 2026-01-31T12:00:00Z, not '\(text)'")
+        }
+        return t
+    }
+
+    static func banner(_ point: (seq: UInt64, time: Timestamp)) -> String {
+        "as of \(Format.time(point.time)) (after event \(point.seq))"
+    }
 }

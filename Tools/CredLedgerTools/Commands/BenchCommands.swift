@@ -2,7 +2,53 @@ import CredLedger
 import CredLedgerCore
 import Foundation
 
-/// `bench` commands (filled in by their issue).
+/// `bench`: the performance figures of SPEC §6, each beside a baseline measured in the same run.
 enum BenchCommands {
-    static var all: [CommandSpec] { [] }
+    static var all: [CommandSpec] {
+        [
+            CommandSpec("bench", options: ["events", "decisions", "companies", "projects", "credentials", "seconds", "callers", "dir"],
+                        flags: ["quick", "keep"],
+                        summary: "Benchmark a fresh ledger in a temporary directory (release build!): raw LMDB baseline, durable use recording "
+                            + "with 1…256 callers, authorization latency, admin ops, replay, disk. --quick runs in under a minute; "
+                            + "--events N sizes the replayed ledger (default 1,000,000); --keep leaves the files.") { inv, ctx in
+                let quick = inv.flag("quick")
+                var config = BenchConfig.standard(quick: quick)
+                config.events = try inv.integer("events", default: config.events, range: 0...1_000_000_000)
+                config.decisions = try inv.integer("decisions", default: config.decisions, range: 1...1_000_000_000)
+                config.companies = try inv.integer("companies", default: config.companies, range: 1...100_000)
+                config.projects = try inv.integer("projects", default: config.projects, range: 1...1_000_000)
+                config.credentials = try inv.integer("credentials", default: config.credentials, range: 1...10_000_000)
+                if let text = inv.option("seconds") {
+                    guard let s = Double(text), s > 0, s <= 600 else { throw UsageError("--seconds must be a number of seconds in (0, 600]") }
+                    config.seconds = s
+                    config.baselineSeconds = min(config.baselineSeconds, s)
+                }
+                if let text = inv.option("callers") {
+                    let counts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+                    guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 4096 }) else {
+                        throw UsageError("--callers takes a comma-separated list of counts in 1…4096, e.g. 1,8,64,256")
+                    }
+                    config.callers = counts.map { $0! }
+                    config.asyncCallers = config.callers
+                }
+                config.directory = inv.option("dir")
+                config.keep = inv.flag("keep")
+                config.commandLine = (["credledger", "bench"] + CommandLine.arguments.drop { $0 != "bench" }.dropFirst()).joined(separator: " ")
+                if !CommandLine.arguments.contains("bench") {
+                    config.commandLine = "credledger bench" + (quick ? " --quick" : "")
+                }
+                let showProgress = !ctx.json || Output.stderrIsTerminal
+                let runner = BenchRunner(config: config, options: ctx.options) { line in
+                    if showProgress { Output.error("bench: " + line) }
+                }
+                let report = try runner.run()
+                if ctx.json {
+                    Output.json(report.json)
+                } else {
+                    report.printTables()
+                }
+                return report.integrityOK ? ExitCode.ok : ExitCode.integrity
+            },
+        ]
+    }
 }

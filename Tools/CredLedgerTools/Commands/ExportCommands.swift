@@ -2,7 +2,71 @@ import CredLedger
 import CredLedgerCore
 import Foundation
 
-/// `export` commands (filled in by their issue).
+/// `export <company>` and `export --all`: compliance exports (docs/EXPORT.md), checked by Tools/verify_export.py.
 enum ExportCommands {
-    static var all: [CommandSpec] { [] }
+    static var all: [CommandSpec] {
+        let options = ["format", "out", "since", "until"]
+        let summary = "Compliance export: events (seq, time, type, company, actor, payload, prev_hash, hash, record) of the range, a snapshot of the credential table and memberships at its end, and manifest.json (range, counts, head hash, SHA-256 of each file). --format jsonl|csv, --out DIR (new or empty), --since/--until <RFC 3339>. Streams; progress on a terminal. Verify with Tools/verify_export.py DIR."
+        return [
+            CommandSpec("export", positionals: ["company"], options: options, summary: summary + " One company's events (the chain is then sparse).") { inv, ctx in
+                try run(company: inv.positional(0), inv, ctx)
+            },
+            // `export --all …`: the whole log (every company), a contiguous chain.
+            CommandSpec("export --all", options: options, summary: "Export every company: the whole log in the range, a contiguous chain.") { inv, ctx in
+                try run(company: nil, inv, ctx)
+            },
+        ]
+    }
+
+    static func run(company: String?, _ inv: Invocation, _ ctx: ToolContext) throws -> Int32 {
+        let formatName = inv.option("format") ?? "jsonl"
+        guard let format = ExportRequest.Format(rawValue: formatName) else { throw UsageError("--format must be jsonl or csv, not '\(formatName)'") }
+        let request = ExportRequest(company: company, format: format, directory: try inv.required("out"),
+                                    since: try AsOfOption.time(inv, "since"), until: try AsOfOption.time(inv, "until"))
+        let ledger = try ctx.readOnlyLedger()
+        let meter = ProgressMeter(enabled: Output.stderrIsTerminal)
+        let summary = try ledger.export(request) { meter.update($0) }
+        meter.finish()
+        if ctx.json {
+            Output.json([
+                "directory": summary.directory, "events": summary.events, "from_seq": summary.fromSeq, "to_seq": summary.toSeq,
+                "head_seq": summary.head.map { $0.seq as Any } ?? NSNull(), "head_hash": summary.head?.hash.hex ?? NSNull(),
+                "seconds": summary.seconds, "events_per_second": summary.rate.rounded(),
+                "files": summary.files.map { ["name": $0.name, "sha256": $0.sha256.hex, "bytes": $0.bytes, "lines": $0.lines] },
+            ] as [String: Any])
+        } else {
+            Output.line("exported \(summary.events) events (seq \(summary.fromSeq)…\(summary.toSeq)) to \(summary.directory) in \(AuditCommands.seconds(summary.seconds)) (\(AuditCommands.rate(summary.rate)) events/s)")
+            if let head = summary.head { Output.line("head: event \(head.seq), hash \(head.hash.hex)") }
+            Output.table(["File", "Bytes", "Lines", "SHA-256"], summary.files.map { [$0.name, String($0.bytes), String($0.lines), $0.sha256.hex] } +
+                         [["manifest.json", "", "", "(lists the digests above)"]])
+            Output.line("check it with: python3 Tools/verify_export.py \(summary.directory)")
+        }
+        return ExitCode.ok
+    }
+}
+
+/// A one-line progress display on standard error, redrawn at most five times a second (terminals only).
+final class ProgressMeter {
+    private let enabled: Bool
+    private var last = DispatchTime.now()
+    private let started = DispatchTime.now()
+    private var drawn = false
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(_ p: ExportProgress) {
+        guard enabled else { return }
+        let now = DispatchTime.now()
+        guard now.uptimeNanoseconds - last.uptimeNanoseconds >= 200_000_000 else { return }
+        last = now
+        let elapsed = Double(now.uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        let rate = elapsed > 0 ? Double(p.events) / elapsed : 0
+        let percent = String(format: "%3.0f", p.fraction * 100)
+        Output.standardError("\rexporting: \(p.events) events, \(percent)% of the range, \(AuditCommands.rate(rate)) events/s   ")
+        drawn = true
+    }
+
+    func finish() {
+        if drawn { Output.standardError("\r\u{1B}[K") }
+    }
 }

@@ -23,9 +23,13 @@ enum KeyCommands {
                 printIssued(issued, ctx, verb: "created")
                 return ExitCode.ok
             },
-            CommandSpec("key list", positionals: ["company"], options: ["as"], flags: ["all"],
-                        summary: "The API keys table: Name, Scope, Type, Last used, Used. --all includes deleted credentials.") { inv, ctx in
-                let rows = try ctx.readOnlyLedger().credentialTable(inv.positional(0), as: try inv.required("as"), includeDeleted: inv.flag("all"))
+            CommandSpec("key list", positionals: ["company"], options: ["as", "at", "seq"], flags: ["all"],
+                        summary: "The API keys table: Name, Scope, Type, Last used, Used. --all includes deleted credentials. --at <RFC 3339 time> or --seq N: the table exactly as it was then.") { inv, ctx in
+                let rows = if let point = try AsOfOption.parse(inv) {
+                    try ctx.readOnlyLedger().credentialTable(inv.positional(0), as: try inv.required("as"), includeDeleted: inv.flag("all"), asOf: point)
+                } else {
+                    try ctx.readOnlyLedger().credentialTable(inv.positional(0), as: try inv.required("as"), includeDeleted: inv.flag("all"))
+                }
                 printTable(rows, ctx)
                 return ExitCode.ok
             },

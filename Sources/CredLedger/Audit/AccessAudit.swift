@@ -1,0 +1,170 @@
+import CredLedgerCore
+import CredLedgerProjections
+
+/// One way a principal could act on a project at a moment: who, through which credential, scope and role.
+public struct AccessPath: Sendable, Equatable {
+    public enum Principal: String, Sendable {
+        /// An API service user (static key or OAuth API user).
+        case serviceUser = "service_user"
+        /// A company user, through a PKCE credential they approved.
+        case user
+    }
+
+    /// Email of the service user or the user.
+    public var principal: String
+    public var kind: Principal
+    public var credentialID: String
+    public var credentialName: String
+    public var type: CredentialType
+    public var scope: Scope
+    /// The project role that gives the access; nil for GLOBAL service credentials and company admins.
+    public var role: ProjectRole?
+    /// "GLOBAL scope", the role name, or "company admin".
+    public var via: String
+    /// What the path allows on the project: scope ∩ role.
+    public var capability: Capability
+    /// Since when this path has continuously allowed the asked operation (read when none was asked).
+    public var since: Timestamp
+    /// How it authenticates then: "api key", "client credentials", or the user's live grant.
+    public var grant: String
+    /// When the user's live grant ends (user-delegated paths only; refresh extends it).
+    public var grantUntil: Timestamp?
+}
+
+/// The answer to "who could act on project P at T?".
+public struct AccessAnswer: Sendable {
+    public var company: String
+    public var project: String
+    /// The operation asked about; nil = any (read or write).
+    public var operation: Operation?
+    public var seq: UInt64
+    public var time: Timestamp
+    public var paths: [AccessPath]
+    /// Why nobody could act at all (company or project missing, archived, module off), if so.
+    public var notes: [String]
+}
+
+extension Ledger {
+    /// Every principal that could `operation` (read when nil: anyone with at least read) project `project` of
+    /// company `company` at `point`, through which credential, scope and role, and since when.
+    ///
+    /// "Could act" is decided with the hot path's rules (`AccessPolicy`) on the state then:
+    /// - the company's API module is on, the project exists and is not archived;
+    /// - the credential exists, is not deleted and not expired at that time;
+    /// - static keys and OAuth API users act as their service user: GLOBAL scope reaches every project
+    ///   (present and future); other scopes need a project access grant, capability = scope ∩ role;
+    /// - PKCE credentials act as a user who approved them *and still held a live grant then*: an unexpired,
+    ///   unrevoked access or refresh token of that credential issued to them, or an approved, unused,
+    ///   unexpired authorization code. Capability = scope ∩ the user's own access then (company admin: all
+    ///   projects; member: their project role; removed: none). Users who never approved the credential, or
+    ///   whose tokens had all expired or been revoked, could not act through it without a new consent.
+    public func whoCouldAct(company slug: String, project projectSlug: String, operation: Operation?,
+                            at point: AsOfPoint) throws -> AccessAnswer {
+        try withState { state in _ = try state.requireCompany(slug) }
+        let asOf = try state(asOf: point, company: slug)
+        return try asOf.whoCouldAct(company: slug, project: projectSlug, operation: operation)
+    }
+}
+
+extension AsOfState {
+    /// See `Ledger.whoCouldAct`.
+    public func whoCouldAct(company slug: String, project projectSlug: String, operation: Operation?) throws -> AccessAnswer {
+        var answer = AccessAnswer(company: slug, project: projectSlug, operation: operation, seq: seq, time: time, paths: [], notes: [])
+        let state = reader
+        let t = time
+        guard let company = try state.company(slug: slug) else {
+            answer.notes.append("company \(slug) was not registered yet")
+            return answer
+        }
+        guard let project = try state.project(company: company.number, slug: projectSlug) else {
+            answer.notes.append("project \(projectSlug) did not exist yet")
+            return answer
+        }
+        if project.archived { answer.notes.append("project \(projectSlug) was archived: nobody could act on it") }
+        if !company.apiEnabled { answer.notes.append("the API module of \(slug) was disabled: no credential could act") }
+        guard !project.archived, company.apiEnabled else { return answer }
+
+        let wanted = operation ?? .read
+        let apiSince = history.apiSince[company.number] ?? company.registeredAt
+        let grants = try liveDelegatedGrants(at: t)
+        for c in try state.credentials(company: company.number) {
+            guard !c.deleted, c.expiresAt == 0 || t < c.expiresAt else { continue }
+            let base = max(c.createdAt, project.createdAt, apiSince)
+            if c.type.hasServiceUser {
+                let role: ProjectRole?
+                var since = base
+                if c.scope == .global {
+                    role = nil
+                } else {
+                    guard let grant = try state.access(credential: c.number, project: project.number) else { continue }
+                    role = grant.role
+                    let key = AccessHistory.key(c.number, project.number)
+                    let roleSince = (wanted == .write ? history.serviceWrite[key] : history.serviceRead[key]) ?? grant.since
+                    since = max(since, roleSince)
+                }
+                let capability = AccessPolicy.serviceUser(scope: c.scope, role: role)
+                guard capability.allows(wanted) else { continue }
+                answer.paths.append(AccessPath(
+                    principal: c.serviceUser, kind: .serviceUser, credentialID: c.publicID, credentialName: c.name, type: c.type,
+                    scope: c.scope, role: role, via: role?.name ?? "GLOBAL scope", capability: capability, since: since,
+                    grant: c.type == .staticKey ? "api key" : "client credentials", grantUntil: nil))
+            } else {
+                for (user, grant) in grants[c.number] ?? [:] {
+                    let member = try state.member(company: company.number, user: user)
+                    let role = try state.userRole(user: user, project: project.number)
+                    let capability = AccessPolicy.delegatedUser(scope: c.scope, companyRole: member?.role, projectRole: role?.role)
+                    guard capability.allows(wanted) else { continue }
+                    let isAdmin = member?.role == .admin
+                    let key = AccessHistory.key(user, project.number)
+                    let ownSince: Timestamp = isAdmin
+                        ? history.adminSince[AccessHistory.key(company.number, user)] ?? member?.since ?? base
+                        : (wanted == .write ? history.userWrite[key] : history.userRead[key]) ?? role?.since ?? base
+                    answer.paths.append(AccessPath(
+                        principal: try state.email(user: user) ?? "#\(user)", kind: .user, credentialID: c.publicID,
+                        credentialName: c.name, type: c.type, scope: c.scope, role: isAdmin ? nil : role?.role,
+                        via: isAdmin ? "company admin" : role?.role.name ?? "none", capability: capability,
+                        since: max(base, grant.since, ownSince), grant: grant.kind, grantUntil: grant.until))
+                }
+            }
+        }
+        answer.paths.sort { ($0.principal, $0.credentialID) < ($1.principal, $1.credentialID) }
+        return answer
+    }
+
+    /// A user's live grant from a PKCE credential: since when, until when, and what it is.
+    struct DelegatedGrant {
+        var since: Timestamp
+        var until: Timestamp
+        var kind: String
+    }
+
+    /// credential → user → the user's live grants merged: tokens (access or refresh) active and unexpired at
+    /// `t`, and approved codes not yet redeemed and unexpired.
+    func liveDelegatedGrants(at t: Timestamp) throws -> [UInt32: [UInt32: DelegatedGrant]] {
+        var out: [UInt32: [UInt32: DelegatedGrant]] = [:]
+        func add(_ credential: UInt32, _ user: UInt32, since: Timestamp, until: Timestamp, kind: String) {
+            var grant = out[credential]?[user] ?? DelegatedGrant(since: since, until: until, kind: kind)
+            grant.since = min(grant.since, since)
+            if until > grant.until {
+                grant.until = until
+                grant.kind = kind
+            }
+            out[credential, default: [:]][user] = grant
+        }
+        try store.scan(.tokens, from: []) { _, value in
+            let token = try TokenRecord.decode(value)
+            guard token.user != 0, token.status == .active, t < token.expiresAt else { return true }
+            let since = history.familyStart[token.family] ?? token.issuedAt
+            add(token.credential, token.user, since: since, until: token.expiresAt,
+                kind: token.kind == .access ? "access token" : "refresh token")
+            return true
+        }
+        try store.scan(.codes, from: []) { _, value in
+            let code = try CodeRecord.decode(value)
+            guard !code.used, t < code.expiresAt else { return true }
+            add(code.credential, code.user, since: history.consentTime[code.hash] ?? t, until: code.expiresAt, kind: "authorization code")
+            return true
+        }
+        return out
+    }
+}

@@ -1,0 +1,437 @@
+import CredLedgerCore
+import CredLedgerProjections
+import Foundation
+import LMDB
+
+/// What to export (docs/EXPORT.md describes the files).
+public struct ExportRequest: Sendable {
+    public enum Format: String, Sendable, CaseIterable {
+        case jsonl, csv
+    }
+
+    /// Company slug; nil exports every company (the whole log, a contiguous chain).
+    public var company: String?
+    public var format: Format
+    /// Output directory: created if missing, must be empty.
+    public var directory: String
+    /// Inclusive time bounds of the events exported; the snapshot is taken at the end of the range.
+    public var since: Timestamp?
+    public var until: Timestamp?
+
+    public init(company: String?, format: Format, directory: String, since: Timestamp? = nil, until: Timestamp? = nil) {
+        self.company = company
+        self.format = format
+        self.directory = directory
+        self.since = since
+        self.until = until
+    }
+}
+
+/// Where an export is, for progress reports.
+public struct ExportProgress: Sendable {
+    /// Events written so far.
+    public var events: UInt64
+    /// Fraction of the seq range done (0…1).
+    public var fraction: Double
+}
+
+/// One file of an export, as listed in the manifest.
+public struct ExportedFile: Sendable, Equatable {
+    public var name: String
+    public var kind: String
+    public var sha256: SHA256Digest
+    public var bytes: UInt64
+    public var lines: UInt64
+}
+
+/// What an export wrote.
+public struct ExportSummary: Sendable {
+    public var directory: String
+    public var events: UInt64
+    public var fromSeq: UInt64
+    public var toSeq: UInt64
+    /// The last exported event (seq and hash), nil when the range held none.
+    public var head: ChainHead?
+    public var files: [ExportedFile]
+    public var seconds: Double
+    public var rate: Double { seconds > 0 ? Double(events) / seconds : 0 }
+}
+
+extension Ledger {
+    /// The export format version written in every manifest.
+    public static let exportFormatVersion = 1
+
+    /// Writes a compliance export: the events of the range (with chain hashes and the exact hashed record
+    /// bytes), a snapshot of the credential table and memberships at the end of the range, and `manifest.json`.
+    /// Streams in constant memory; each event's link is checked while it is written (a broken chain stops
+    /// the export with an integrity error naming the event).
+    public func export(_ request: ExportRequest, progress: ((ExportProgress) -> Void)? = nil) throws -> ExportSummary {
+        let started = DispatchTime.now()
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: request.directory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw LedgerError.invalid("out", "\(request.directory) is a file, not a directory") }
+            guard (try fm.contentsOfDirectory(atPath: request.directory)).isEmpty else {
+                throw LedgerError.invalid("out", "\(request.directory) is not empty: export into a new directory")
+            }
+        } else {
+            do {
+                try fm.createDirectory(atPath: request.directory, withIntermediateDirectories: true)
+            } catch {
+                throw LedgerError("export_failed", "cannot create \(request.directory): \(error.localizedDescription)", kind: .badInput)
+            }
+        }
+
+        // Range and names (before any long read: a thread holds one transaction at a time).
+        let ledgerHead = self.head
+        var low: UInt64 = 1, high = ledgerHead.seq
+        if let since = request.since { low = max(low, try firstSeq(after: since - 1)) }
+        if let until = request.until { high = min(high, try firstSeq(after: until) - 1) }
+        let companyNumber: UInt32? = try request.company.map { slug in
+            try withState { state in try state.requireCompany(slug).number }
+        }
+        let fields = try EventFields(ledger: self)
+        let ext = request.format.rawValue
+        var files: [ExportedFile] = []
+
+        // Snapshot of the projections at the end of the range.
+        let snapshotSeq = low <= high ? high : (low > 1 ? low - 1 : 0)
+        let snapshot = try state(asOf: .seq(min(snapshotSeq, ledgerHead.seq)), company: request.company)
+        let snapshotCounts = try writeSnapshot(snapshot, company: request.company, format: request.format, directory: request.directory,
+                                               files: &files)
+
+        // Events.
+        let sink = try ExportSink(directory: request.directory, name: "events.\(ext)")
+        var writer = EventRowWriter(sink: sink, fields: fields, format: request.format)
+        if request.format == .csv {
+            sink.ascii("seq,time,type,company,actor,payload,prev_hash,hash,record")
+            try sink.endLine()
+        }
+        var first: UInt64?
+        var last: ChainHead?
+        var anchor: SHA256Digest?
+        var byType = [UInt64](repeating: 0, count: 256)
+        var rangeEndHash: SHA256Digest?
+        let schema = self.schema
+        if low <= high {
+            try environment.read { txn in
+                let span = Double(high - low + 1)
+                var count: UInt64 = 0
+                func emit(_ seq: UInt64, _ record: UnsafeRawBufferPointer, previous: SHA256Digest) throws {
+                    let stored = try EventLog.decodeOrThrow(seq: seq, record: record)
+                    let bodyLength = record.count - EventCodec.hashSize
+                    let body = UnsafeRawBufferPointer(rebasing: record[0..<bodyLength])
+                    guard HashChain.link(previous: previous, seq: seq, body: body) == stored.hash else {
+                        throw LedgerError("chain_broken", "event \(seq): hash does not match its content and predecessor; nothing after it was exported (run `credledger replay`)", kind: .integrity)
+                    }
+                    try writer.write(stored, body: body, previous: previous)
+                    if first == nil {
+                        first = seq
+                        anchor = previous
+                    }
+                    last = ChainHead(seq: seq, hash: stored.hash, timestamp: stored.event.timestamp)
+                    byType[Int(stored.event.type.rawValue)] += 1
+                    count += 1
+                    if count & 0x3FFF == 0, let progress {
+                        progress(ExportProgress(events: count, fraction: Double(seq - low + 1) / span))
+                    }
+                }
+                if let companyNumber {
+                    // The company's posting list gives its events; each line's prev_hash is the stored hash of seq − 1.
+                    try PostingReader(schema: schema).visit(PostingIndex.ListKey(.company, companyNumber), range: low...high,
+                                                            descending: false, txn: txn) { seq, _ in
+                        let previous = try Ledger.storedHash(seq - 1, schema: schema, txn: txn)
+                        var key = seq.bigEndian
+                        try withUnsafeBytes(of: &key) { k in
+                            guard let record = try txn.get(schema.events, k) else {
+                                throw LedgerError("corrupt_index", "the company index points at event \(seq), which does not exist", kind: .integrity)
+                            }
+                            try emit(seq, record, previous: previous)
+                        }
+                        return true
+                    }
+                } else {
+                    var previous = try Ledger.storedHash(low - 1, schema: schema, txn: txn)
+                    var expected = low
+                    try EventLog.scanRaw(from: low, schema: schema, in: txn) { seq, record in
+                        guard seq <= high else { return false }
+                        guard seq == expected else {
+                            throw LedgerError("chain_broken", "event \(expected) is missing (next stored is \(seq))", kind: .integrity)
+                        }
+                        try emit(seq, record, previous: previous)
+                        previous = last!.hash
+                        expected += 1
+                        return true
+                    }
+                    guard expected == high + 1 else {
+                        throw LedgerError("chain_broken", "event \(expected) is missing (the log ends before \(high))", kind: .integrity)
+                    }
+                }
+                rangeEndHash = try Ledger.storedHash(high, schema: schema, txn: txn)
+                progress?(ExportProgress(events: count, fraction: 1))
+            }
+        }
+        let eventsDigest = try sink.finish()
+        let eventCount = byType.reduce(0, +)
+        files.insert(ExportedFile(name: sink.name, kind: "events", sha256: eventsDigest, bytes: sink.bytes, lines: sink.lines), at: 0)
+
+        // Manifest.
+        func time(_ t: Timestamp?) -> Any { t.map(TimeFormat.rfc3339) ?? NSNull() }
+        var typeCounts: [String: UInt64] = [:]
+        for type in EventType.allCases where byType[Int(type.rawValue)] > 0 { typeCounts[type.name] = byType[Int(type.rawValue)] }
+        let manifest: [String: Any] = [
+            "format": "credledger-export",
+            "format_version": Ledger.exportFormatVersion,
+            "created_at": TimeFormat.rfc3339(options.clock.now()),
+            "scope": request.company == nil ? "all" : "company",
+            "company": request.company ?? NSNull(),
+            "event_format": ext,
+            "hash_rule": "hash = SHA-256(prev_hash || 0x45 || seq as 8-byte big-endian || record); record = the stored event bytes before its hash (docs/EXPORT.md)",
+            "range": [
+                "since": time(request.since), "until": time(request.until),
+                "from_seq": low, "to_seq": high,
+                "first_seq": first.map { $0 as Any } ?? NSNull(), "last_seq": last.map { $0.seq as Any } ?? NSNull(),
+            ] as [String: Any],
+            "chain": [
+                "contiguous": request.company == nil,
+                "anchor_prev_hash": anchor?.hex ?? NSNull(),
+                "head_seq": last.map { $0.seq as Any } ?? NSNull(),
+                "head_hash": last?.hash.hex ?? NSNull(),
+                "range_end_hash": rangeEndHash?.hex ?? NSNull(),
+            ] as [String: Any],
+            "ledger_head": ["seq": ledgerHead.seq, "hash": ledgerHead.hash.hex, "time": time(ledgerHead.seq == 0 ? nil : ledgerHead.timestamp)] as [String: Any],
+            "snapshot": ["seq": snapshot.seq, "time": time(snapshot.seq == 0 ? nil : snapshot.time)] as [String: Any],
+            "counts": ["events": eventCount, "events_by_type": typeCounts, "credentials": snapshotCounts.credentials,
+                       "memberships": snapshotCounts.memberships] as [String: Any],
+            "files": files.map { ["name": $0.name, "kind": $0.kind, "sha256": $0.sha256.hex, "bytes": $0.bytes, "lines": $0.lines] },
+        ]
+        let data = try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+        let manifestPath = (request.directory as NSString).appendingPathComponent("manifest.json")
+        do {
+            try (data + Data("\n".utf8)).write(to: URL(fileURLWithPath: manifestPath), options: .atomic)
+        } catch {
+            throw LedgerError("export_failed", "cannot write \(manifestPath): \(error.localizedDescription)", kind: .badInput)
+        }
+        return ExportSummary(directory: request.directory, events: eventCount, fromSeq: low, toSeq: high, head: last, files: files,
+                             seconds: Ledger.seconds(since: started))
+    }
+
+    /// The stored hash of event `seq` (genesis for 0).
+    static func storedHash(_ seq: UInt64, schema: Schema, txn: borrowing Transaction) throws -> SHA256Digest {
+        guard seq > 0 else { return HashChain.genesis }
+        var key = seq.bigEndian
+        return try withUnsafeBytes(of: &key) { k in
+            guard let record = try txn.get(schema.events, k), record.count > EventCodec.hashSize,
+                  let hash = SHA256Digest(bytes: UnsafeRawBufferPointer(rebasing: record[(record.count - EventCodec.hashSize)...]))
+            else {
+                throw LedgerError("chain_broken", "event \(seq) is missing or unreadable", kind: .integrity)
+            }
+            return hash
+        }
+    }
+
+    /// Writes `credentials.*` and `memberships.*` from the snapshot.
+    private func writeSnapshot(_ snapshot: AsOfState, company: String?, format: ExportRequest.Format, directory: String,
+                               files: inout [ExportedFile]) throws -> (credentials: Int, memberships: Int) {
+        let state = snapshot.reader
+        var companies: [CompanyRecord] = []
+        if let company {
+            if let c = try state.company(slug: company) { companies = [c] }
+        } else {
+            try snapshot.store.scan(.companies, from: []) { _, value in
+                companies.append(try CompanyRecord.decode(value))
+                return true
+            }
+        }
+        let credentialColumns = ["company", "id", "name", "type", "scope", "scope_label", "key_prefix_or_client_id", "service_user",
+                                 "created_at", "created_by", "deleted", "deleted_at", "expires_at", "last_used", "used", "denied", "projects"]
+        let credentials = try SnapshotTable(directory: directory, name: "credentials.\(format.rawValue)", columns: credentialColumns, format: format)
+        let membershipColumns = ["company", "kind", "principal", "credential", "project", "role", "since"]
+        let memberships = try SnapshotTable(directory: directory, name: "memberships.\(format.rawValue)", columns: membershipColumns, format: format)
+        for company in companies {
+            for record in try state.credentials(company: company.number) {
+                let r = try state.row(for: record)
+                try credentials.row([
+                    .string(company.slug), .string(r.id), .string(r.name), .string(r.type.name), .string(r.scope.name),
+                    .string(r.scope.tableLabel), .string(r.displayPrefix), r.serviceUser.map(SnapshotValue.string) ?? .null,
+                    .time(r.createdAt), .string(r.createdBy), .bool(r.deleted), r.deletedAt.map(SnapshotValue.time) ?? .null,
+                    r.expiresAt.map(SnapshotValue.time) ?? .null, r.lastUsed.map(SnapshotValue.time) ?? .null,
+                    .number(r.used), .number(r.denied),
+                    .string(r.projects.map { "\($0.project)=\($0.role)" }.joined(separator: " ")),
+                ])
+            }
+            let m = try state.memberships(company: company.number)
+            for member in m.members {
+                try memberships.row([.string(company.slug), .string("member"), .string(member.email), .null, .null,
+                                     .string(member.role.name), .time(member.since)])
+            }
+            for access in m.serviceAccess {
+                try memberships.row([.string(company.slug), .string("service_access"), .string(access.serviceUser),
+                                     .string(access.credentialID), .string(access.project), .string(access.role.name), .time(access.since)])
+            }
+            for role in m.userRoles {
+                try memberships.row([.string(company.slug), .string("user_role"), .string(role.email), .null, .string(role.project),
+                                     .string(role.role.name), .time(role.since)])
+            }
+        }
+        files.append(try credentials.finish(kind: "snapshot"))
+        files.append(try memberships.finish(kind: "snapshot"))
+        return (Int(credentials.rows), Int(memberships.rows))
+    }
+}
+
+/// A value of a snapshot row.
+enum SnapshotValue {
+    case string(String)
+    case number(UInt64)
+    case bool(Bool)
+    case time(Timestamp)
+    case null
+}
+
+/// A snapshot file: JSONL objects with fixed keys, or CSV with a header row.
+final class SnapshotTable {
+    let sink: ExportSink
+    let columns: [String]
+    let format: ExportRequest.Format
+    private(set) var rows: UInt64 = 0
+
+    init(directory: String, name: String, columns: [String], format: ExportRequest.Format) throws {
+        sink = try ExportSink(directory: directory, name: name)
+        self.columns = columns
+        self.format = format
+        if format == .csv {
+            for (i, c) in columns.enumerated() {
+                if i > 0 { sink.byte(0x2C) }
+                sink.raw(c)
+            }
+            try sink.endLine()
+        }
+    }
+
+    func row(_ values: [SnapshotValue]) throws {
+        precondition(values.count == columns.count, "snapshot row does not match its columns")
+        if format == .jsonl { sink.byte(0x7B) }
+        for (i, value) in values.enumerated() {
+            if i > 0 { sink.byte(0x2C) }
+            if format == .jsonl {
+                sink.jsonString(columns[i])
+                sink.byte(0x3A)
+                switch value {
+                case .string(let s): sink.jsonString(s)
+                case .number(let n): sink.number(n)
+                case .bool(let b): b ? sink.ascii("true") : sink.ascii("false")
+                case .time(let t): sink.jsonString(TimeFormat.rfc3339(t))
+                case .null: sink.ascii("null")
+                }
+            } else {
+                switch value {
+                case .string(let s): sink.csvField(s)
+                case .number(let n): sink.number(n)
+                case .bool(let b): b ? sink.ascii("true") : sink.ascii("false")
+                case .time(let t): sink.raw(TimeFormat.rfc3339(t))
+                case .null: break
+                }
+            }
+        }
+        if format == .jsonl { sink.byte(0x7D) }
+        rows += 1
+        try sink.endLine()
+    }
+
+    func finish(kind: String) throws -> ExportedFile {
+        let digest = try sink.finish()
+        return ExportedFile(name: sink.name, kind: kind, sha256: digest, bytes: sink.bytes, lines: sink.lines)
+    }
+}
+
+/// Writes one event as a JSONL object or a CSV row (fixed key / column order, docs/EXPORT.md).
+struct EventRowWriter {
+    let sink: ExportSink
+    let fields: EventFields
+    let format: ExportRequest.Format
+    private var time = FastTimeFormatter()
+
+    init(sink: ExportSink, fields: EventFields, format: ExportRequest.Format) {
+        self.sink = sink
+        self.fields = fields
+        self.format = format
+    }
+
+    mutating func write(_ stored: StoredEvent, body: UnsafeRawBufferPointer, previous: SHA256Digest) throws {
+        let e = stored.event
+        if format == .jsonl {
+            sink.ascii("{\"seq\":")
+            sink.number(e.seq)
+            sink.ascii(",\"time\":\"")
+            time.write(e.timestamp, to: sink)
+            sink.ascii("\",\"type\":\"")
+            sink.raw(e.type.name)
+            sink.ascii("\",\"company\":")
+            sink.jsonString(fields.company(e.company))
+            sink.ascii(",\"actor\":")
+            sink.jsonString(fields.actor(e.actor))
+            sink.ascii(",\"payload\":")
+            payload(e.payload)
+            sink.ascii(",\"prev_hash\":\"")
+            sink.hex(previous)
+            sink.ascii("\",\"hash\":\"")
+            sink.hex(stored.hash)
+            sink.ascii("\",\"record\":\"")
+            sink.hex(body)
+            sink.ascii("\"}")
+        } else {
+            sink.number(e.seq)
+            sink.byte(0x2C)
+            time.write(e.timestamp, to: sink)
+            sink.byte(0x2C)
+            sink.raw(e.type.name)
+            sink.byte(0x2C)
+            sink.csvField(fields.company(e.company))
+            sink.byte(0x2C)
+            sink.csvField(fields.actor(e.actor))
+            sink.byte(0x2C)
+            // The payload as JSON in one quoted field (quotes doubled).
+            let mark = sink.mark
+            payload(e.payload)
+            let json = sink.cut(from: mark)
+            sink.byte(0x22)
+            for c in json {
+                if c == 0x22 { sink.byte(0x22) }
+                sink.byte(c)
+            }
+            sink.byte(0x22)
+            sink.byte(0x2C)
+            sink.hex(previous)
+            sink.byte(0x2C)
+            sink.hex(stored.hash)
+            sink.byte(0x2C)
+            sink.hex(body)
+        }
+        try sink.endLine()
+    }
+
+    /// The payload object; uses (most of the log) take a direct path with the same keys as `EventFields.payload`.
+    private func payload(_ p: EventPayload) {
+        if case .credentialUsed(let u) = p {
+            sink.ascii("{\"credential\":")
+            sink.jsonString(u.credential == 0 ? "" : fields.credential(u.credential))
+            sink.ascii(",\"project\":")
+            sink.jsonString(fields.project(u.project))
+            sink.ascii(",\"operation\":\"")
+            sink.raw(u.operation.name)
+            sink.ascii("\",\"outcome\":\"")
+            sink.raw(u.denial?.code ?? "allowed")
+            sink.ascii("\"}")
+            return
+        }
+        sink.byte(0x7B)
+        for (i, (key, value)) in fields.payload(p).enumerated() {
+            if i > 0 { sink.byte(0x2C) }
+            sink.jsonString(key)
+            sink.byte(0x3A)
+            sink.jsonValue(value)
+        }
+        sink.byte(0x7D)
+    }
+}

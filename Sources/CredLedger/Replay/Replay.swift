@@ -1,0 +1,229 @@
+import CredLedgerCore
+import CredLedgerProjections
+import Foundation
+import LMDB
+
+/// What `replay` found: the chain check of a range, and every projection rebuilt from the log and
+/// compared with the live one.
+public struct ReplayReport: Sendable {
+    /// First event whose link was checked.
+    public var from: UInt64
+    /// The last event of the snapshot replayed (the end of the range).
+    public var head: ChainHead
+    /// The last event whose link checked out (equals `head` when the chain is intact).
+    public var lastGood: ChainHead
+    /// Links checked and found good.
+    public var eventsVerified: UInt64
+    /// Events replayed into the scratch projections.
+    public var eventsProjected: UInt64
+    /// The first bad event, if any.
+    public var chainFailure: ChainFailure?
+    /// Each projection, live against rebuilt; empty when not compared (see `projectionNote`).
+    public var projections: [ProjectionStatus]
+    /// Why projections were not compared (chain-only run, or a broken chain).
+    public var projectionNote: String?
+    /// Threads that verified links.
+    public var threads: Int
+    public var verifySeconds: Double
+    public var projectSeconds: Double
+    /// Wall time of the whole replay (verification and rebuild run at the same time).
+    public var seconds: Double
+
+    public var ok: Bool { chainFailure == nil && projections.allSatisfy(\.matches) }
+    /// Links verified per second of verification.
+    public var verifyRate: Double { verifySeconds > 0 ? Double(eventsVerified) / verifySeconds : 0 }
+    /// Events read per second of wall time (verification and rebuild together).
+    public var rate: Double { seconds > 0 ? Double(max(eventsVerified, eventsProjected)) / seconds : 0 }
+}
+
+extension Ledger {
+    /// Streams the log: verifies sequence, hash links and time order of events `from…head` on `threads` threads
+    /// and, at the same time (unless `projections` is false), rebuilds every projection from event 1 into a
+    /// scratch environment and compares each projection's digest with the live one. Read-only; the live
+    /// ledger keeps working. The range is the snapshot the rebuild reads, so live and rebuilt agree on the head.
+    public func replay(from: UInt64 = 1, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                       projections: Bool = true) throws -> ReplayReport {
+        try replay(from: from, threads: threads, projections: projections, chunkSize: ChainVerifier.chunkSize)
+    }
+
+    /// `replay` with the verification chunk size chosen (tests put breaks on chunk boundaries with small chunks).
+    func replay(from: UInt64, threads: Int, projections: Bool, chunkSize: UInt64) throws -> ReplayReport {
+        let started = DispatchTime.now()
+        let threads = max(1, threads)
+        var report = ReplayReport(from: max(from, 1), head: .empty, lastGood: .empty, eventsVerified: 0, eventsProjected: 0,
+                                  chainFailure: nil, projections: [], projectionNote: nil, threads: threads,
+                                  verifySeconds: 0, projectSeconds: 0, seconds: 0)
+        let rebuild = projections ? ProjectionRebuild(ledger: self) : nil
+        let head: ChainHead
+        if let rebuild {
+            rebuild.start()
+            head = try rebuild.waitForHead()
+        } else {
+            head = try environment.read { txn in try EventLog.head(schema: schema, in: txn) }
+        }
+        report.head = head
+
+        let verifyStarted = DispatchTime.now()
+        report.lastGood = report.from > 1 ? head : .empty
+        if head.seq >= report.from {
+            let outcome: ChainVerifier.Outcome
+            do {
+                outcome = try ChainVerifier.verify(environment: environment, schema: schema, range: report.from...head.seq, threads: threads,
+                                                   chunkSize: chunkSize)
+            } catch {
+                rebuild?.cancel()
+                _ = try? rebuild?.wait()
+                throw error
+            }
+            report.eventsVerified = outcome.verified
+            report.chainFailure = outcome.failure
+            report.lastGood = outcome.failure == nil ? head : outcome.last
+        } else {
+            report.lastGood = head
+        }
+        report.verifySeconds = Ledger.seconds(since: verifyStarted)
+        if report.chainFailure != nil { rebuild?.cancel() }
+
+        if let rebuild {
+            let result = try rebuild.wait()
+            report.eventsProjected = result.projected
+            report.projectSeconds = result.seconds
+            if let failure = result.failure, report.chainFailure.map({ failure.seq < $0.seq }) ?? true {
+                report.chainFailure = failure
+            }
+            if let failure = report.chainFailure {
+                report.projectionNote = "not compared: chain broken at event \(failure.seq)"
+            } else {
+                report.projections = result.statuses
+            }
+        } else {
+            report.projectionNote = "not compared: chain-only run"
+        }
+        report.seconds = Ledger.seconds(since: started)
+        return report
+    }
+
+    static func seconds(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+}
+
+/// Rebuilds every projection into a scratch environment on its own thread, from the snapshot of one read
+/// transaction, and digests live and rebuilt tables in that same snapshot.
+final class ProjectionRebuild: @unchecked Sendable {
+    struct Result {
+        var projected: UInt64 = 0
+        var failure: ChainFailure?
+        var statuses: [ProjectionStatus] = []
+        var seconds: Double = 0
+    }
+
+    private let ledger: Ledger
+    private let lock = NSLock()
+    private let headReady = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private var head: ChainHead?
+    private var result = Result()
+    private var error: Error?
+    private var cancelled = false
+
+    init(ledger: Ledger) { self.ledger = ledger }
+
+    func start() {
+        let thread = Thread { [self] in
+            do {
+                try run()
+            } catch {
+                lock.withLock { self.error = error }
+            }
+            headReady.signal()   // in case run() failed before publishing the head
+            finished.signal()
+        }
+        thread.name = "credledger-rebuild"
+        thread.stackSize = 4 << 20
+        thread.start()
+    }
+
+    func cancel() { lock.withLock { cancelled = true } }
+    private var isCancelled: Bool { lock.withLock { cancelled } }
+
+    func waitForHead() throws -> ChainHead {
+        headReady.wait()
+        return try lock.withLock {
+            if let head { return head }
+            throw error ?? LedgerError("internal", "rebuild thread ended without a head", kind: .integrity)
+        }
+    }
+
+    func wait() throws -> Result {
+        finished.wait()
+        return try lock.withLock {
+            if let error { throw error }
+            return result
+        }
+    }
+
+    private func run() throws {
+        let environment = ledger.environment, schema = ledger.schema
+        let scratchPath = NSTemporaryDirectory() + "credledger-replay-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        defer { try? FileManager.default.removeItem(atPath: scratchPath) }
+        try environment.read { source in
+            let head = try EventLog.head(schema: schema, in: source)
+            lock.withLock { self.head = head }
+            headReady.signal()
+            let started = DispatchTime.now()
+            var configuration = Environment.Configuration()
+            configuration.flags = [.noSync]
+            configuration.mapSize = max(environment.mapSize, 64 << 20)
+            configuration.maxDatabases = UInt32(Table.allCases.count + 4)
+            let scratch = try Environment(path: scratchPath, configuration: configuration)
+            defer { scratch.close() }
+            let scratchSchema = try Schema(environment: scratch)
+            var outcome = Result()
+            try scratch.write { destination in
+                // This closure re-runs from scratch if the map has to grow: all state is local to it.
+                outcome = Result()
+                let store = LMDBStore(txn: destination, schema: scratchSchema)
+                var projector = Projector()
+                var pending = 0
+                var expected: UInt64 = 1
+                try EventLog.scanRaw(from: 1, schema: schema, in: source) { seq, record in
+                    guard seq <= head.seq else { return false }
+                    if seq & 0xFFF == 0, isCancelled { return false }
+                    guard seq == expected else {
+                        outcome.failure = ChainFailure(seq: expected, reason: "missing (next stored is \(seq))")
+                        return false
+                    }
+                    let stored: StoredEvent
+                    do {
+                        stored = try EventCodec.decode(seq: seq, record: record)
+                    } catch {
+                        outcome.failure = ChainFailure(seq: seq, reason: "\(error)")
+                        return false
+                    }
+                    try projector.apply(stored.event, to: store)
+                    outcome.projected += 1
+                    expected += 1
+                    pending += 1
+                    if pending >= 200_000 {
+                        try projector.flush(to: store)
+                        pending = 0
+                    }
+                    return true
+                }
+                try projector.flush(to: store)
+                guard outcome.failure == nil, !isCancelled, outcome.projected == head.seq else { return }
+                let live = LMDBStore(txn: source, schema: schema)
+                for p in ProjectionName.allCases {
+                    let checkpoint = try source.get(schema.meta, Meta.projectionKey(p)).flatMap(Meta.Checkpoint.init)
+                    outcome.statuses.append(ProjectionStatus(
+                        name: p.rawValue, lastSeq: checkpoint?.lastSeq ?? 0,
+                        live: try ProjectionDigest.compute(p, in: live),
+                        rebuilt: try ProjectionDigest.compute(p, in: store)))
+                }
+            }
+            outcome.seconds = Ledger.seconds(since: started)
+            lock.withLock { result = outcome }
+        }
+    }
+}

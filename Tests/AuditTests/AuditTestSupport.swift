@@ -1,0 +1,339 @@
+@testable import CredLedger
+import CredLedgerCore
+import CredLedgerProjections
+@testable import CredLedgerTools
+import Foundation
+import XCTest
+
+// Helpers of the replay/audit/export tests: a ledger in its own temporary directory driven by a ManualClock
+// and a SeededRandom, a randomized history over the public API, and a CLI runner with captured output.
+
+/// A ledger in a fresh temporary directory (removed by `remove()`).
+final class AuditLedger {
+    let directory: String
+    let clock: ManualClock
+    let options: Ledger.Options
+    private(set) var ledger: Ledger!
+
+    var path: String { directory + "/ledger" }
+
+    init(_ label: String, seed: UInt64 = 1, configure: (inout Ledger.Options) -> Void = { _ in }) throws {
+        var template = Array((NSTemporaryDirectory() + "/credledger-audit-\(label).XXXXXX").utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+        }
+        directory = String(cString: made)
+        clock = ManualClock()
+        var options = Ledger.Options()
+        options.clock = clock
+        options.random = SeededRandom(seed: seed)
+        options.initialMapSize = 32 << 20
+        configure(&options)
+        self.options = options
+        ledger = try Ledger(path: directory + "/ledger", options: options)
+    }
+
+    func close() {
+        ledger?.close()
+        ledger = nil
+    }
+
+    func reopen(readOnly: Bool = false) throws {
+        close()
+        var options = self.options
+        options.readOnly = readOnly
+        ledger = try Ledger(path: path, options: options)
+    }
+
+    func remove() {
+        close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Advances the clock so that the next events are strictly later than anything so far.
+    func tick(_ seconds: Double = 1) { clock.advance(seconds: seconds) }
+}
+
+enum Names {
+    static let acme = "acme"
+    static let beta = "beta"
+    static let alice = "alice@acme.example"
+    static let bob = "bob@acme.example"
+    static let carol = "carol@acme.example"
+    static let dave = "dave@acme.example"
+    static let bea = "bea@beta.example"
+    static let redirect = "https://client.example/callback"
+    static let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+}
+
+extension AuditLedger {
+    /// acme (API module on, projects bridge + tunnel, members bob, carol, dave) and beta (project pb).
+    func makeWorld() throws {
+        try ledger.registerCompany(Names.acme, admin: Names.alice, mailDomain: "acme.example")
+        try ledger.setAPIModule(Names.acme, enabled: true, as: Names.alice)
+        try ledger.createProject(Names.acme, project: "bridge", as: Names.alice)
+        try ledger.createProject(Names.acme, project: "tunnel", as: Names.alice)
+        for user in [Names.bob, Names.carol, Names.dave] { try ledger.setMemberRole(Names.acme, email: user, role: .member, as: Names.alice) }
+        try ledger.registerCompany(Names.beta, admin: Names.bea)
+        try ledger.setAPIModule(Names.beta, enabled: true, as: Names.bea)
+        try ledger.createProject(Names.beta, project: "pb", as: Names.bea)
+    }
+
+    func create(_ type: CredentialType, _ scope: Scope, name: String, company: String = Names.acme,
+                as actor: String = Names.alice) throws -> IssuedCredential {
+        try ledger.createCredential(company, NewCredential(name: name, type: type, scope: scope,
+                                                           redirectURIs: type.isUserDelegated ? [Names.redirect] : []), as: actor)
+    }
+
+    /// authorize (by `user`) + code exchange for a PKCE client.
+    func pkceTokens(_ issued: IssuedCredential, user: String, company: String = Names.acme) throws -> TokenResponse {
+        let grant = try ledger.authorize(company: company, clientID: issued.clientID!, user: user, redirectURI: Names.redirect,
+                                         codeChallenge: PKCE.challenge(for: Names.verifier), codeChallengeMethod: "S256", state: nil)
+        return try ledger.exchangeCode(clientID: issued.clientID!, clientSecret: issued.clientSecret, code: grant.code,
+                                       codeVerifier: Names.verifier, redirectURI: Names.redirect)
+    }
+
+    @discardableResult
+    func use(_ header: String, _ project: String, _ op: CredLedgerCore.Operation, company: String = Names.acme) throws -> Decision {
+        try ledger.check(header: header, company: company, project: project, operation: op)
+    }
+
+    /// The live credential table of a company (deleted rows included), without the admin gate.
+    func liveRows(_ slug: String) throws -> [CredentialRow] {
+        try ledger.withState { state in
+            guard let c = try state.company(slug: slug) else { return [] }
+            return try state.credentialRows(company: c.number, includeDeleted: true)
+        }
+    }
+}
+
+/// A small deterministic generator for test choices (independent of the ledger's SeededRandom).
+struct TestRNG {
+    private var state: UInt64
+    init(_ seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
+    mutating func next() -> UInt64 {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return state
+    }
+    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    mutating func pick<T>(_ items: [T]) -> T { items[int(items.count)] }
+    mutating func chance(_ percent: Int) -> Bool { int(100) < percent }
+}
+
+/// A randomized history over the public API: valid and invalid admin commands, OAuth flows and uses of
+/// every credential type, on two companies, with the clock moving. Refusals are expected and ignored.
+final class RandomHistory {
+    struct Key {
+        var issued: IssuedCredential
+        var company: String
+    }
+
+    let t: AuditLedger
+    var rng: TestRNG
+    var keys: [Key] = []
+    /// Access tokens (and refresh tokens) obtained, by key index.
+    var tokens: [(key: Int, access: String, refresh: String?)] = []
+    var projects: [String: [String]] = [Names.acme: ["bridge", "tunnel"], Names.beta: ["pb"]]
+    let users: [String: [String]] = [Names.acme: [Names.alice, Names.bob, Names.carol, Names.dave], Names.beta: [Names.bea]]
+    let admins: [String: String] = [Names.acme: Names.alice, Names.beta: Names.bea]
+    private var projectCounter = 0
+
+    init(_ t: AuditLedger, seed: UInt64) throws {
+        self.t = t
+        rng = TestRNG(seed)
+        try t.makeWorld()
+        // A starting set: every type and scope in acme, two keys in beta, some grants and tokens.
+        for type in CredentialType.allCases {
+            for scope in Scope.allCases where rng.chance(70) || scope == .readWrite {
+                keys.append(Key(issued: try t.create(type, scope, name: "\(type.name)-\(scope.name)"), company: Names.acme))
+            }
+        }
+        keys.append(Key(issued: try t.create(.staticKey, .read, name: "beta-read", company: Names.beta, as: Names.bea), company: Names.beta))
+        keys.append(Key(issued: try t.create(.oauth, .global, name: "beta-global", company: Names.beta, as: Names.bea), company: Names.beta))
+        for (index, key) in keys.enumerated() {
+            let issued = key.issued
+            if issued.type.hasServiceUser, issued.scope != .global {
+                for project in projects[key.company]! where rng.chance(60) {
+                    try ledger.grantAccess(key.company, credential: issued.id, project: project, role: rng.pick(ProjectRole.allCases),
+                                           as: admins[key.company]!)
+                }
+            }
+            if issued.type == .oauth {
+                tokens.append((index, try ledger.clientCredentialsToken(clientID: issued.clientID!, clientSecret: issued.clientSecret!).accessToken, nil))
+            }
+        }
+        try ledger.setUserProjectRole(Names.acme, project: "bridge", email: Names.bob, role: .editor, as: Names.alice)
+        try ledger.setUserProjectRole(Names.acme, project: "tunnel", email: Names.carol, role: .viewer, as: Names.alice)
+        for (index, key) in keys.enumerated() where key.issued.type.isUserDelegated {
+            let response = try t.pkceTokens(key.issued, user: rng.pick([Names.alice, Names.bob, Names.carol]))
+            tokens.append((index, response.accessToken, response.refreshToken))
+        }
+    }
+
+    var ledger: Ledger { t.ledger }
+
+    func run(steps: Int, every: Int = 0, _ checkpoint: () throws -> Void = {}) throws {
+        for i in 0..<steps {
+            try step()
+            if every > 0, i % every == every - 1 { try checkpoint() }
+        }
+    }
+
+    /// One random action; refusals (rule errors, OAuth denials) are part of the history.
+    func step() throws {
+        t.clock.advance(seconds: Double(rng.int(120)) + 0.000_001 * Double(rng.int(1000)))
+        let company = rng.chance(80) ? Names.acme : Names.beta
+        let admin = admins[company]!
+        let roll = rng.int(100)
+        do {
+            switch roll {
+            case 0..<38:
+                try use()
+            case 38..<45:
+                let type = rng.pick(CredentialType.allCases)
+                let scope = rng.pick(Scope.allCases)
+                keys.append(Key(issued: try t.create(type, scope, name: "k\(keys.count)", company: company, as: admin), company: company))
+            case 45..<55:
+                guard let key = pickKey(company) else { return }
+                try ledger.grantAccess(company, credential: key.issued.id, project: rng.pick(projects[company]!),
+                                       role: rng.pick(ProjectRole.allCases), as: admin)
+            case 55..<59:
+                guard let key = pickKey(company) else { return }
+                try ledger.revokeAccess(company, credential: key.issued.id, project: rng.pick(projects[company]!), as: admin)
+            case 59..<64:
+                try ledger.setUserProjectRole(company, project: rng.pick(projects[company]!), email: rng.pick(users[company]!),
+                                              role: rng.chance(25) ? nil : rng.pick(ProjectRole.allCases), as: admin)
+            case 64..<67:
+                let others = users[company]!.filter { $0 != admin }
+                guard !others.isEmpty else { return }
+                let user = rng.pick(others)
+                try ledger.setMemberRole(company, email: user, role: rng.pick([CompanyRole.member, .admin, .removed]), as: admin)
+            case 67..<73:
+                guard let index = pickKeyIndex(company, where: { $0.issued.type.isUserDelegated }) else { return }
+                let response = try t.pkceTokens(keys[index].issued, user: rng.pick(users[company]!), company: company)
+                tokens.append((index, response.accessToken, response.refreshToken))
+            case 73..<76:
+                guard let token = tokens.filter({ $0.refresh != nil }).randomElement(using: &rng) else { return }
+                let issued = keys[token.key].issued
+                let response = try ledger.refresh(clientID: issued.clientID!, clientSecret: issued.clientSecret, refreshToken: token.refresh!)
+                tokens.append((token.key, response.accessToken, response.refreshToken))
+            case 76..<78:
+                guard let token = tokens.randomElement(using: &rng) else { return }
+                let issued = keys[token.key].issued
+                try ledger.revokeToken(rng.chance(50) ? token.access : (token.refresh ?? token.access), clientID: issued.clientID!,
+                                       clientSecret: issued.clientSecret)
+            case 78..<81:
+                guard let key = pickKey(company) else { return }
+                try ledger.deleteCredential(company, credential: key.issued.id, as: admin)
+            case 81..<84:
+                guard let index = pickKeyIndex(company, where: { $0.issued.type.hasSecret }) else { return }
+                let rotated = try ledger.rotateSecret(company, credential: keys[index].issued.id, grace: Int64(rng.int(2)) * 600_000_000, as: admin)
+                if let s = rotated.secret { keys[index].issued.secret = s }
+                if let s = rotated.clientSecret { keys[index].issued.clientSecret = s }
+            case 84..<88:
+                projectCounter += 1
+                try ledger.createProject(company, project: "p\(projectCounter)", as: admin)
+                projects[company]!.append("p\(projectCounter)")
+            case 88..<89:
+                try ledger.archiveProject(company, project: rng.pick(projects[company]!), as: admin)
+            case 89..<90:
+                let enabled = try ledger.withState { try $0.company(slug: company)!.apiEnabled }
+                try ledger.setAPIModule(company, enabled: !enabled, as: admin)
+            case 90..<95:
+                guard let index = pickKeyIndex(company, where: { $0.issued.type == .oauth }) else { return }
+                let issued = keys[index].issued
+                let response = try ledger.clientCredentialsToken(clientID: issued.clientID!, clientSecret: issued.clientSecret!)
+                tokens.append((index, response.accessToken, nil))
+            default:
+                // A header that matches nothing, or garbage.
+                try t.use(rng.chance(50) ? "Apikey cxk_notakeyatall" : "Bearer nope", rng.pick(projects[company]!), .read, company: company)
+            }
+        } catch is LedgerError {
+        } catch is OAuthError {
+        }
+    }
+
+    private func use() throws {
+        guard !keys.isEmpty else { return }
+        let index = rng.int(keys.count)
+        let key = keys[index]
+        let header: String
+        switch key.issued.type {
+        case .staticKey:
+            header = "Apikey " + key.issued.secret!
+        case .oauth, .pkce, .pkcePublic:
+            guard let token = tokens.filter({ $0.key == index }).randomElement(using: &rng) else { return }
+            header = "Bearer " + token.access
+        }
+        let project = rng.chance(95) ? rng.pick(projects[key.company]!) : "nope"
+        let count = 1 + rng.int(3)
+        for _ in 0..<count {
+            try t.use(header, project, rng.chance(60) ? .read : .write, company: key.company)
+        }
+    }
+
+    private func pickKey(_ company: String) -> Key? {
+        pickKeyIndex(company, where: { _ in true }).map { keys[$0] }
+    }
+
+    private func pickKeyIndex(_ company: String, where predicate: (Key) -> Bool) -> Int? {
+        let candidates = keys.indices.filter { keys[$0].company == company && predicate(keys[$0]) }
+        return candidates.isEmpty ? nil : candidates[rng.int(candidates.count)]
+    }
+}
+
+extension Array {
+    func randomElement(using rng: inout TestRNG) -> Element? { isEmpty ? nil : self[rng.int(count)] }
+}
+
+/// Runs the CLI in-process with captured standard output and error.
+struct CLIResult {
+    var code: Int32
+    var out: String
+    var err: String
+    var all: String { out + err }
+    var json: Any? { try? JSONSerialization.jsonObject(with: Data(out.utf8), options: [.fragmentsAllowed]) }
+    var object: [String: Any] { json as? [String: Any] ?? [:] }
+}
+
+/// Serializes CLI runs (Output's sinks are process-wide).
+let cliLock = NSLock()
+
+func runCLI(_ t: AuditLedger, _ args: [String]) -> CLIResult {
+    cliLock.lock()
+    defer { cliLock.unlock() }
+    final class Buffer: @unchecked Sendable { var out = ""; var err = "" }
+    let buffer = Buffer()
+    let savedOut = Output.standardOutput, savedErr = Output.standardError
+    Output.standardOutput = { buffer.out += $0 }
+    Output.standardError = { buffer.err += $0 }
+    defer {
+        Output.standardOutput = savedOut
+        Output.standardError = savedErr
+    }
+    let code = CommandLineTool.run(["--db", t.path] + args, environment: [:], options: t.options)
+    return CLIResult(code: code, out: buffer.out, err: buffer.err)
+}
+
+/// Tools/verify_export.py of this repository (found from this file's real location).
+var verifierScript: String {
+    let here = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+    return here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Tools/verify_export.py").path
+}
+
+/// Runs `python3 Tools/verify_export.py dir`; returns the exit code and its output.
+func runVerifier(_ directory: String) throws -> (code: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", verifierScript, directory]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}

@@ -1,0 +1,241 @@
+import XCTest
+
+import CredLedgerCore
+import CredLedgerProjections
+import Foundation
+
+final class SecretFormatTests: XCTestCase {
+    private static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+
+    /// Bitwise CRC-32 (IEEE, reflected 0xEDB88320), written here independently of the table-driven one.
+    private func crc32(_ bytes: some Sequence<UInt8>) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return ~crc
+    }
+
+    /// Fixed-width 6-digit big-endian base62 over 0-9A-Za-z.
+    private func base62(_ value: UInt32) -> [UInt8] {
+        var v = value
+        var out = [UInt8](repeating: 0, count: 6)
+        for i in (0..<6).reversed() {
+            out[i] = Self.alphabet[Int(v % 62)]
+            v /= 62
+        }
+        XCTAssertEqual(v, 0)
+        return out
+    }
+
+    private func validate(_ s: [UInt8], _ kinds: [SecretKind] = SecretKind.allCases) -> (kind: SecretKind?, problem: DenialReason?) {
+        s.withUnsafeBytes { SecretFormat.validate($0, expecting: kinds) }
+    }
+
+    func testConstants() {
+        XCTAssertEqual(SecretFormat.length, 46)
+        XCTAssertEqual(SecretFormat.bodyLength, 36)
+        XCTAssertEqual(SecretFormat.checksumLength, 6)
+        XCTAssertEqual(SecretKind.allCases.map(\.prefix), ["cxk_", "cxs_", "cxa_", "cxr_", "cxo_"])
+        // 36 base62 digits carry floor(36 · log2 62) = 214 bits.
+        XCTAssertEqual(Int((36 * log2(62.0)).rounded(.down)), 214)
+    }
+
+    func testGeneratedSecretsHaveTheDocumentedShape() {
+        let random = SeededRandom(seed: 2026)
+        for kind in SecretKind.allCases {
+            for _ in 0..<200 {
+                let secret = SecretFormat.generate(kind, using: random)
+                let bytes = Array(secret.utf8)
+                XCTAssertEqual(bytes.count, 46)
+                XCTAssertTrue(secret.hasPrefix(kind.prefix))
+                XCTAssertTrue(bytes[4..<40].allSatisfy(Self.alphabet.contains), secret)
+                XCTAssertEqual(Array(bytes[40..<46]), base62(crc32(bytes[0..<40])), "checksum of \(secret)")
+                let result = SecretFormat.validate(secret, expecting: [kind])
+                XCTAssertEqual(result.kind, kind)
+                XCTAssertNil(result.problem)
+                XCTAssertNil(validate(bytes).problem)
+            }
+        }
+    }
+
+    func testChecksumAgainstPythonZlib() throws {
+        let random = SeededRandom(seed: 5)
+        let secrets = (0..<20).map { _ in SecretFormat.generate(.apiKey, using: random) }
+        let script = """
+            import sys, zlib
+            A = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+            for s in sys.stdin.read().split():
+                c = zlib.crc32(s[:40].encode()); d = ''
+                for _ in range(6): d = A[c % 62] + d; c //= 62
+                print('ok' if d == s[40:] else 'BAD ' + s)
+            """
+        XCTAssertEqual(try python(script, input: secrets.joined(separator: "\n")), Array(repeating: "ok", count: 20))
+    }
+
+    func testEverySingleCharacterSubstitutionIsABadChecksum() {
+        let secret = Array(SecretFormat.generate(.apiKey, using: SeededRandom(seed: 1)).utf8)
+        for position in 4..<46 {
+            for c in Self.alphabet where c != secret[position] {
+                var typo = secret
+                typo[position] = c
+                let result = validate(typo)
+                XCTAssertEqual(result.problem, .badChecksum, "position \(position) → \(UnicodeScalar(c))")
+                XCTAssertEqual(result.kind, .apiKey)
+            }
+        }
+    }
+
+    func testEveryAdjacentTranspositionIsABadChecksum() {
+        let random = SeededRandom(seed: 3)
+        for _ in 0..<20 {
+            let secret = Array(SecretFormat.generate(.clientSecret, using: random).utf8)
+            for i in 4..<45 where secret[i] != secret[i + 1] {
+                var typo = secret
+                typo.swapAt(i, i + 1)
+                XCTAssertEqual(validate(typo).problem, .badChecksum, "swap \(i)")
+            }
+        }
+    }
+
+    func testNonAlphabetCharacterIsMalformed() {
+        let secret = Array(SecretFormat.generate(.accessToken, using: SeededRandom(seed: 2)).utf8)
+        for position in 4..<46 {
+            for c: UInt8 in [0x2D, 0x5F, 0x2B, 0x2F, 0x3D, 0x20, 0x00, 0xC3] {
+                var bad = secret
+                bad[position] = c
+                XCTAssertEqual(validate(bad).problem, .malformedHeader)
+            }
+        }
+    }
+
+    func testWrongPrefixOrLengthIsMalformed() {
+        let random = SeededRandom(seed: 9)
+        let key = SecretFormat.generate(.apiKey, using: random)
+        let bytes = Array(key.utf8)
+        // The prefix must be one of the expected kinds.
+        XCTAssertEqual(SecretFormat.validate(key, expecting: [.clientSecret, .accessToken]).problem, .malformedHeader)
+        XCTAssertNil(SecretFormat.validate(key, expecting: [.clientSecret, .apiKey]).problem)
+        XCTAssertEqual(SecretFormat.validate(key, expecting: []).problem, .malformedHeader)
+        for (i, c) in [(0, "C"), (1, "X"), (2, "z"), (3, "-"), (0, "d")] as [(Int, Character)] {
+            var bad = bytes
+            bad[i] = c.asciiValue!
+            XCTAssertEqual(validate(bad).problem, .malformedHeader, "byte \(i) = \(c)")
+            XCTAssertNil(validate(bad).kind)
+        }
+        XCTAssertEqual(validate(Array(bytes.dropLast())).problem, .malformedHeader)
+        XCTAssertEqual(validate(bytes + [0x41]).problem, .malformedHeader)
+        XCTAssertEqual(validate([]).problem, .malformedHeader)
+        XCTAssertEqual(SecretFormat.validate("Apikey " + key, expecting: [.apiKey]).problem, .malformedHeader)
+        XCTAssertEqual(SecretFormat.validate(String(key.dropFirst()), expecting: [.apiKey]).problem, .malformedHeader)
+        // Each kind is recognised by its own letter only.
+        for kind in SecretKind.allCases {
+            let s = SecretFormat.generate(kind, using: random)
+            for other in SecretKind.allCases where other != kind {
+                XCTAssertEqual(SecretFormat.validate(s, expecting: [other]).problem, .malformedHeader)
+            }
+        }
+    }
+
+    func testSeededGenerationIsDeterministic() {
+        for kind in SecretKind.allCases {
+            let a = SecretFormat.generate(kind, using: SeededRandom(seed: 77))
+            XCTAssertEqual(a, SecretFormat.generate(kind, using: SeededRandom(seed: 77)))
+            XCTAssertNotEqual(a, SecretFormat.generate(kind, using: SeededRandom(seed: 78)))
+        }
+        let random = SeededRandom(seed: 77)
+        XCTAssertNotEqual(SecretFormat.generate(.apiKey, using: random), SecretFormat.generate(.apiKey, using: random))
+    }
+
+    /// Rejection sampling: every base62 digit equally likely (plain `byte % 62` would favour 0-7 by 25 %).
+    func testBodyDigitsAreUniform() {
+        let random = SeededRandom(seed: 11)
+        var counts = [Int](repeating: 0, count: 128)
+        let secrets = 2_000
+        for _ in 0..<secrets {
+            for c in SecretFormat.generate(.refreshToken, using: random).utf8.dropFirst(4).prefix(36) { counts[Int(c)] += 1 }
+        }
+        let expected = Double(secrets * 36) / 62
+        for c in Self.alphabet {
+            XCTAssertEqual(Double(counts[Int(c)]), expected, accuracy: expected * 0.12, "digit \(UnicodeScalar(c))")
+        }
+        let firstEight = Self.alphabet.prefix(8).map { counts[Int($0)] }.reduce(0, +)
+        let lastEight = Self.alphabet.suffix(8).map { counts[Int($0)] }.reduce(0, +)
+        XCTAssertEqual(Double(firstEight) / Double(lastEight), 1, accuracy: 0.08)
+    }
+
+    func testDisplayPrefixRevealsOnlyPrefixAndSixCharacters() {
+        let random = SeededRandom(seed: 4)
+        for kind in SecretKind.allCases {
+            let secret = SecretFormat.generate(kind, using: random)
+            let shown = SecretFormat.displayPrefix(of: secret)
+            XCTAssertEqual(shown.utf8.count, 10)
+            XCTAssertEqual(shown, String(secret.prefix(10)))
+            XCTAssertTrue(shown.hasPrefix(kind.prefix))
+            XCTAssertFalse(shown.contains(String(secret.dropFirst(10).prefix(4))))
+        }
+    }
+
+    /// displayPrefix is a public function over any String: it must not trap on input that is not a generated secret.
+    func testDisplayPrefixOfNonASCIIInputDoesNotTrap() {
+        XCTAssertTrue(runsWithoutTrapping { _ = SecretFormat.displayPrefix(of: "cxk_abcde€fghij") })
+        XCTAssertTrue(runsWithoutTrapping { _ = SecretFormat.displayPrefix(of: "short") })
+    }
+
+    func testHashIsSHA256OfTheWholeString() throws {
+        let random = SeededRandom(seed: 6)
+        let secrets = (0..<5).map { _ in SecretFormat.generate(.apiKey, using: random) }
+        for s in secrets {
+            XCTAssertEqual(SecretFormat.hash(s), SHA256.hash(Array(s.utf8), implementation: .portable))
+            XCTAssertNotEqual(SecretFormat.hash(s), SHA256.hash(Array(s.utf8.dropFirst(4)), implementation: .portable))
+        }
+        let script = "import sys, hashlib\nfor s in sys.stdin.read().split(): print(hashlib.sha256(s.encode()).hexdigest())"
+        XCTAssertEqual(try python(script, input: secrets.joined(separator: "\n")), secrets.map { SecretFormat.hash($0).hex })
+    }
+
+    /// The worked example and the scanner regex of docs/SECRETS.md.
+    func testDocumentedExample() throws {
+        let secret = "cxk_7U2DojALfoIdbHn4WNoqcNBF4qKA7pzv1NUM1D1S98"
+        XCTAssertEqual(SecretFormat.generate(.apiKey, using: SeededRandom(seed: 1)), secret)
+        XCTAssertEqual(CRC32.checksum(Array(secret.utf8.prefix(40))), 0x4213_764E)
+        XCTAssertEqual(Base62.encode(0x4213_764E, width: 6), "1D1S98")
+        XCTAssertEqual(SecretFormat.hash(secret).hex, "42e8c3ecbf6e96243b241581a65d9d2a8684667e9f616dfc7b003b7ab505f787")
+        XCTAssertEqual(Keys.hashPrefix(SecretFormat.hash(secret)).hex, "42e8c3ecbf6e96243b241581a65d9d2a")
+        XCTAssertEqual(SecretFormat.displayPrefix(of: secret), "cxk_7U2Doj")
+        XCTAssertNil(SecretFormat.validate(secret, expecting: [.apiKey]).problem)
+
+        let regex = try NSRegularExpression(pattern: "(?<![0-9A-Za-z_])cx[ksaro]_[0-9A-Za-z]{42}(?![0-9A-Za-z])")
+        let random = SeededRandom(seed: 12)
+        var text = "Authorization: Apikey \(secret)\n"
+        var planted = [secret]
+        for kind in SecretKind.allCases {
+            let s = SecretFormat.generate(kind, using: random)
+            planted.append(s)
+            text += "token=\(s)&x=1 \"\(s.dropLast())\" cxc_\(s.dropFirst(4)) \(s)A\n"
+        }
+        let found = regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).map { String(text[Range($0.range, in: text)!]) }
+        XCTAssertEqual(found, planted, "exactly the complete secrets, not truncated, longer or client-id lookalikes")
+    }
+
+    func testIdentifiers() {
+        let random = SeededRandom(seed: 8)
+        let lower = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        for _ in 0..<100 {
+            let cred = Identifier.credentialID(using: random)
+            XCTAssertTrue(cred.hasPrefix("cred_"))
+            XCTAssertEqual(cred.utf8.count, 21)
+            XCTAssertTrue(cred.utf8.dropFirst(5).allSatisfy(Self.alphabet.contains))
+            let client = Identifier.clientID(using: random)
+            XCTAssertTrue(client.hasPrefix("cxc_"))
+            XCTAssertEqual(client.utf8.count, 28)
+            XCTAssertTrue(client.utf8.dropFirst(4).allSatisfy(Self.alphabet.contains))
+            let user = Identifier.serviceUserID(using: random)
+            XCTAssertEqual(user.utf8.count, 12)
+            XCTAssertTrue(user.utf8.allSatisfy(lower.contains))
+            // A client id is never a valid secret (no checksum, different length).
+            XCTAssertEqual(SecretFormat.validate(client, expecting: SecretKind.allCases).problem, .malformedHeader)
+        }
+        XCTAssertEqual(Identifier.credentialID(using: SeededRandom(seed: 1)), Identifier.credentialID(using: SeededRandom(seed: 1)))
+    }
+}

@@ -1,0 +1,337 @@
+import CredLedger
+import CredLedgerCore
+import CredLedgerProjections
+@testable import CredLedgerTools
+import Foundation
+import XCTest
+
+// Shared helpers of the ledger tests: a temporary ledger with a manual clock and a seeded random
+// source, a small company fixture, refusal assertions that prove the log did not move, OAuth helpers,
+// and a CLI runner that captures standard output and error.
+
+/// A fresh directory under the system temporary directory; `remove()` deletes it.
+final class TemporaryDirectory: Sendable {
+    let path: String
+
+    init(_ label: String) throws {
+        var template = Array((NSTemporaryDirectory() + "/credledger-t34-\(label).XXXXXX").utf8CString)
+        let created = template.withUnsafeMutableBufferPointer { buffer -> UnsafeMutablePointer<CChar>? in
+            mkdtemp(buffer.baseAddress!)
+        }
+        guard let created else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        path = String(cString: created)
+    }
+
+    func appending(_ name: String) -> String { path + "/" + name }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// An open ledger in its own temporary directory, driven by a `ManualClock` and a `SeededRandom`.
+final class TestLedger {
+    let directory: TemporaryDirectory
+    let clock: ManualClock
+    let random: SeededRandom
+    let options: Ledger.Options
+    private(set) var ledger: Ledger!
+
+    /// The ledger's own directory (inside the temporary one, so a verify scratch or backup can sit beside it).
+    var path: String { directory.appending("ledger") }
+
+    init(_ label: String, seed: UInt64 = 1, configure: (inout Ledger.Options) -> Void = { _ in }) throws {
+        directory = try TemporaryDirectory(label)
+        clock = ManualClock()
+        random = SeededRandom(seed: seed)
+        var options = Ledger.Options()
+        options.clock = clock
+        options.random = random
+        options.initialMapSize = 32 << 20
+        configure(&options)
+        self.options = options
+        ledger = try Ledger(path: directory.appending("ledger"), options: options)
+    }
+
+    func reopen() throws {
+        ledger.close()
+        ledger = nil
+        ledger = try Ledger(path: path, options: options)
+    }
+
+    /// Closes the ledger (the directory stays until `remove`).
+    func close() {
+        ledger?.close()
+        ledger = nil
+    }
+
+    func remove() {
+        close()
+        directory.remove()
+    }
+
+    var head: ChainHead { ledger.head }
+}
+
+// MARK: - A standard world
+
+/// Names used by most tests.
+enum World {
+    static let acme = "acme"
+    static let alice = "alice@acme.example"      // acme's admin
+    static let bob = "bob@acme.example"          // acme member
+    static let carol = "carol@acme.example"      // acme member (second approving user)
+    static let mallory = "mallory@evil.example"  // no company at all
+    static let beta = "beta"
+    static let bea = "bea@beta.example"          // beta's admin
+    static let bridge = "bridge"
+    static let tunnel = "tunnel"
+    static let betaProject = "pb"
+    static let redirect = "https://client.example/callback"
+    static let redirect2 = "https://client.example/other"
+    static let loopback = "http://127.0.0.1:8765/cb"
+}
+
+extension TestLedger {
+    /// acme (mail domain acme.example, API module on, projects bridge + tunnel, members bob and carol) and
+    /// beta (default mail domain, API module on, project pb).
+    func makeWorld(enableAPI: Bool = true) throws {
+        try ledger.registerCompany(World.acme, admin: World.alice, name: "Acme Corp", mailDomain: "acme.example")
+        if enableAPI { try ledger.setAPIModule(World.acme, enabled: true, as: World.alice) }
+        try ledger.createProject(World.acme, project: World.bridge, name: "Bridge build", as: World.alice)
+        try ledger.createProject(World.acme, project: World.tunnel, as: World.alice)
+        try ledger.setMemberRole(World.acme, email: World.bob, role: .member, as: World.alice)
+        try ledger.setMemberRole(World.acme, email: World.carol, role: .member, as: World.alice)
+        try ledger.registerCompany(World.beta, admin: World.bea)
+        if enableAPI { try ledger.setAPIModule(World.beta, enabled: true, as: World.bea) }
+        try ledger.createProject(World.beta, project: World.betaProject, as: World.bea)
+    }
+
+    /// Creates a credential in acme as alice (PKCE types get the standard redirect URIs).
+    func create(_ type: CredentialType, _ scope: Scope, name: String? = nil, company: String = World.acme,
+                as actor: String = World.alice) throws -> IssuedCredential {
+        let uris = type.isUserDelegated ? [World.redirect, World.redirect2, World.loopback] : []
+        return try ledger.createCredential(company, NewCredential(name: name ?? "\(type.name) \(scope.name)", type: type, scope: scope,
+                                                                   redirectURIs: uris), as: actor)
+    }
+
+    /// The credential's row of the API keys table (deleted ones included).
+    func row(_ id: String, company: String = World.acme, as actor: String = World.alice) throws -> CredentialRow {
+        let rows = try ledger.credentialTable(company, as: actor, includeDeleted: true)
+        guard let row = rows.first(where: { $0.id == id }) else { throw LedgerError("test", "no row \(id)") }
+        return row
+    }
+
+    /// Events appended after `seq`.
+    func events(after seq: UInt64) throws -> [StoredEvent] { try ledger.events(from: seq + 1) }
+}
+
+// MARK: - OAuth helpers
+
+/// A fixed, valid PKCE verifier and its challenge (different from the RFC example so both are exercised).
+enum PKCEPair {
+    static let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    static let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    static let otherVerifier = "Zm9vYmFyLWJhei1xdXV4LWNvcmdlLWdyYXVsdC1nYXJwbHk"
+}
+
+extension TestLedger {
+    /// authorize (as `user`) + exchange for a PKCE client; returns the token response.
+    func pkceTokens(_ issued: IssuedCredential, user: String, company: String = World.acme,
+                    redirect: String = World.redirect) throws -> TokenResponse {
+        let grant = try ledger.authorize(company: company, clientID: issued.clientID!, user: user, redirectURI: redirect,
+                                         codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256", state: "s1")
+        return try ledger.exchangeCode(clientID: issued.clientID!, clientSecret: issued.clientSecret, code: grant.code,
+                                       codeVerifier: PKCEPair.verifier, redirectURI: redirect)
+    }
+
+    /// The header that authenticates as this credential: `Apikey` for static keys, a Bearer token otherwise
+    /// (client_credentials for OAuth API users, authorize + exchange by `user` for PKCE types).
+    func header(for issued: IssuedCredential, user: String = World.bob) throws -> String {
+        switch issued.type {
+        case .staticKey: return "Apikey " + issued.secret!
+        case .oauth: return "Bearer " + (try ledger.clientCredentialsToken(clientID: issued.clientID!, clientSecret: issued.clientSecret!).accessToken)
+        case .pkce, .pkcePublic: return "Bearer " + (try pkceTokens(issued, user: user).accessToken)
+        }
+    }
+
+    @discardableResult
+    func check(_ header: String, _ project: String, _ op: CredLedgerCore.Operation, company: String = World.acme) throws -> Decision {
+        try ledger.check(header: header, company: company, project: project, operation: op)
+    }
+}
+
+// MARK: - Assertions
+
+/// Runs `body`, expecting a `LedgerError` with `code` (and `kind` when given), and proves the log did not move:
+/// the head's seq and hash are identical before and after.
+func assertRefused(_ code: String, kind: LedgerError.Kind? = nil, _ t: TestLedger, file: StaticString = #filePath, line: UInt = #line,
+                   _ body: () throws -> Void) {
+    let before = t.head
+    do {
+        try body()
+        XCTFail("expected \(code), but the call succeeded", file: file, line: line)
+    } catch let error as LedgerError {
+        XCTAssertEqual(error.code, code, "wrong code: \(error)", file: file, line: line)
+        if let kind { XCTAssertEqual(error.kind, kind, "wrong kind for \(error.code)", file: file, line: line) }
+        XCTAssertFalse(error.message.isEmpty, file: file, line: line)
+    } catch {
+        XCTFail("expected LedgerError \(code), got \(error)", file: file, line: line)
+    }
+    let after = t.head
+    XCTAssertEqual(after.seq, before.seq, "a refused call (\(code)) appended events", file: file, line: line)
+    XCTAssertEqual(after.hash, before.hash, "a refused call (\(code)) moved the chain head", file: file, line: line)
+}
+
+/// Runs an OAuth call expecting `OAuthError` with `reason`, then checks the log gained exactly one
+/// `oauth_request_denied` event with that reason (plus any revocation it triggers).
+@discardableResult
+func assertOAuthDenied(_ reason: DenialReason, _ t: TestLedger, file: StaticString = #filePath, line: UInt = #line,
+                       _ body: () throws -> Void) -> [StoredEvent] {
+    let before = t.head
+    do {
+        try body()
+        XCTFail("expected OAuth denial \(reason.code), but the call succeeded", file: file, line: line)
+    } catch let error as OAuthError {
+        XCTAssertEqual(error.reason, reason, "wrong reason: \(error)", file: file, line: line)
+    } catch {
+        XCTFail("expected OAuthError \(reason.code), got \(error)", file: file, line: line)
+    }
+    let added = (try? t.events(after: before.seq)) ?? []
+    let denials = added.compactMap { stored -> DenialReason? in
+        if case .oauthRequestDenied(_, _, _, let r) = stored.event.payload { return r }
+        return nil
+    }
+    XCTAssertEqual(denials, [reason], "the denial must be recorded once as oauth_request_denied", file: file, line: line)
+    XCTAssertFalse(added.contains { if case .tokenIssued = $0.event.payload { true } else if case .tokenRefreshed = $0.event.payload { true } else { false } },
+                   "a denied request issued tokens", file: file, line: line)
+    return added
+}
+
+/// Asserts a decision is a denial with `reason`.
+func assertDenied(_ decision: Decision, _ reason: DenialReason, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertFalse(decision.allowed, "expected \(reason.code), got allowed", file: file, line: line)
+    XCTAssertEqual(decision.denial?.code, reason.code, file: file, line: line)
+    XCTAssertEqual(decision.code, reason.code, file: file, line: line)
+}
+
+func assertAllowed(_ decision: Decision, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertTrue(decision.allowed, "expected allowed, got \(decision.code)", file: file, line: line)
+    XCTAssertEqual(decision.code, "allowed", file: file, line: line)
+}
+
+// MARK: - CLI runner
+
+struct CLIResult {
+    var code: Int32
+    var out: String
+    var err: String
+    var all: String { out + err }
+    /// Standard output parsed as one JSON value.
+    var json: Any? { try? JSONSerialization.jsonObject(with: Data(out.utf8), options: [.fragmentsAllowed]) }
+    var object: [String: Any] { json as? [String: Any] ?? [:] }
+}
+
+/// Runs `credledger` in-process against one database directory with a manual clock and a seeded random source.
+final class CLI {
+    let directory: TemporaryDirectory
+    let clock = ManualClock()
+    let random: SeededRandom
+    var db: String { directory.appending("db") }
+
+    init(_ label: String, seed: UInt64 = 7) throws {
+        directory = try TemporaryDirectory(label)
+        random = SeededRandom(seed: seed)
+    }
+
+    var options: Ledger.Options {
+        var o = Ledger.Options()
+        o.clock = clock
+        o.random = random
+        o.initialMapSize = 32 << 20
+        return o
+    }
+
+    @discardableResult
+    func run(_ arguments: [String]) -> CLIResult {
+        let box = OutputBox()
+        let savedOut = Output.standardOutput, savedErr = Output.standardError
+        Output.standardOutput = { box.append(out: $0) }
+        Output.standardError = { box.append(err: $0) }
+        defer {
+            Output.standardOutput = savedOut
+            Output.standardError = savedErr
+        }
+        let code = CommandLineTool.run(["--db", db] + arguments, environment: [:], options: options)
+        return CLIResult(code: code, out: box.out, err: box.err)
+    }
+
+    @discardableResult
+    func run(_ words: String...) -> CLIResult { run(words) }
+
+    /// The chain head, read with a short-lived read-only ledger (the CLI opens and closes its own).
+    func head() throws -> ChainHead {
+        var o = options
+        o.readOnly = true
+        let ledger = try Ledger(path: db, options: o)
+        defer { ledger.close() }
+        return ledger.head
+    }
+
+    func remove() { directory.remove() }
+}
+
+final class OutputBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var o = "", e = ""
+    func append(out text: String) { lock.withLock { o += text } }
+    func append(err text: String) { lock.withLock { e += text } }
+    var out: String { lock.withLock { o } }
+    var err: String { lock.withLock { e } }
+}
+
+/// Runs `body` with standard input redirected from /dev/null (so "is stdin a terminal?" is false even
+/// when the tests run in a terminal).
+func withStdinFromDevNull<T>(_ body: () throws -> T) rethrows -> T {
+    let saved = dup(0)
+    let null = open("/dev/null", O_RDONLY)
+    dup2(null, 0)
+    close(null)
+    defer {
+        dup2(saved, 0)
+        close(saved)
+    }
+    return try body()
+}
+
+// MARK: - Secrets
+
+extension String {
+    /// The random body and checksum of a secret (everything after `cxk_` etc.).
+    var secretBody: String { String(dropFirst(SecretFormat.prefixLength)) }
+    /// The random part alone (36 characters, no prefix, no checksum).
+    var secretRandomPart: String { String(dropFirst(SecretFormat.prefixLength).prefix(SecretFormat.bodyLength)) }
+}
+
+/// Deterministic choices for randomized tests (SplitMix64; independent of the ledger's random source).
+struct Dice {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    mutating func chance(_ percent: Int) -> Bool { int(100) < percent }
+    mutating func pick<T>(_ items: [T]) -> T { items[int(items.count)] }
+}
+
+/// Live digests of every projection, computed from a read snapshot.
+func liveDigests(_ ledger: Ledger) throws -> [String: SHA256Digest] {
+    try ledger.withState { state in
+        var out: [String: SHA256Digest] = [:]
+        for p in ProjectionName.allCases { out[p.rawValue] = try ProjectionDigest.compute(p, in: state.store) }
+        return out
+    }
+}

@@ -1,0 +1,84 @@
+import CredLedger
+import CredLedgerCore
+import Foundation
+
+/// One API request as the auth layer sees it.
+struct AuthRequest: Sendable {
+    var header: String
+    var company: String
+    var project: String
+    var operation: CredLedgerCore.Operation
+    var isBearer: Bool
+}
+
+/// Builds request pools (Zipf over credentials) and times `Ledger.authorize` one decision at a time.
+enum AuthorizationBench {
+    /// `count` requests of credentials chosen Zipf(1) over those that have a header of the wanted kind:
+    /// mostly on projects the principal has a role on, some on other projects of the company, 3/4 reads,
+    /// and a few well-formed unknown secrets.
+    static func pool(_ fixture: LedgerFixture, count: Int, bearer: Bool?, seed: UInt64) -> [AuthRequest] {
+        var random = BenchRandom(seed: seed)
+        let usable = fixture.credentials.indices.filter { i in
+            let c = fixture.credentials[i]
+            return c.header != nil && (bearer == nil || c.isBearer == bearer!)
+        }
+        guard !usable.isEmpty else { return [] }
+        let zipf = Zipf(count: usable.count, exponent: 1.0, random: &random)
+        let unknownKey = "Apikey " + SecretFormat.generate(.apiKey, using: SystemRandom())
+        var out: [AuthRequest] = []
+        out.reserveCapacity(count)
+        for _ in 0..<count {
+            let c = fixture.credentials[usable[zipf.sample(&random)]]
+            let company = fixture.companies[c.company]
+            let project: Int = !c.projects.isEmpty && random.unit() < 0.85
+                ? c.projects[random.below(c.projects.count)]
+                : company.projects[random.below(company.projects.count)]
+            let operation: CredLedgerCore.Operation = random.unit() < 0.75 ? .read : .write
+            let unknown = !c.isBearer && random.unit() < 0.005
+            out.append(AuthRequest(header: unknown ? unknownKey : c.header!, company: company.slug,
+                                   project: fixture.projects[project].slug, operation: operation, isBearer: c.isBearer))
+        }
+        return out
+    }
+
+    struct Result {
+        var latency: LatencySummary
+        var allowed: Int
+        var denied: Int
+        var seconds: Double
+        var perSecond: Double { seconds > 0 ? Double(latency.count) / seconds : 0 }
+
+        var json: [String: Any] {
+            var object = latency.json
+            object["allowed"] = allowed
+            object["denied"] = denied
+            object["decisions_per_s"] = BenchFormat.round(perSecond, 0)
+            return object
+        }
+    }
+
+    /// Times `count` decisions cycling through `pool` on the calling thread (no write).
+    static func run(_ ledger: Ledger, pool: [AuthRequest], count: Int) throws -> Result {
+        var samples = LatencySamples(capacity: count)
+        var allowed = 0
+        let start = BenchClock.nanos()
+        var i = 0
+        for _ in 0..<count {
+            let r = pool[i]
+            i += 1
+            if i == pool.count { i = 0 }
+            let t0 = BenchClock.nanos()
+            let decision = try ledger.authorize(header: r.header, company: r.company, project: r.project, operation: r.operation)
+            let t1 = BenchClock.nanos()
+            samples.add(nanos: t1 &- t0)
+            if decision.allowed { allowed += 1 }
+        }
+        let seconds = BenchClock.seconds(since: start)
+        return Result(latency: samples.summary(), allowed: allowed, denied: count - allowed, seconds: seconds)
+    }
+
+    /// The decisions of `pool` (what the recording benchmarks record).
+    static func decisions(_ ledger: Ledger, pool: [AuthRequest]) throws -> [Decision] {
+        try pool.map { r in try ledger.authorize(header: r.header, company: r.company, project: r.project, operation: r.operation) }
+    }
+}

@@ -1,0 +1,214 @@
+import CredLedger
+import CredLedgerCore
+import Foundation
+
+/// Every figure of one `credledger bench` run, printable as tables or as one JSON object.
+struct BenchReport {
+    struct Fill {
+        var uses: Int
+        var seconds: Double
+        var bytesBefore: Int
+        var bytesAfter: Int
+        var eventsAfter: Int
+        var tables: [TableStatistics]
+        var usesPerSecond: Double { seconds > 0 ? Double(uses) / seconds : 0 }
+        /// Growth of data.mdb per use event appended (log + every projection and index, free pages included).
+        var bytesPerUse: Double? { uses >= 10_000 ? Double(bytesAfter - bytesBefore) / Double(uses) : nil }
+        var bytesPerEvent: Double { eventsAfter > 0 ? Double(bytesAfter) / Double(eventsAfter) : 0 }
+    }
+
+    struct Replay {
+        var name: String
+        var events: Int
+        var seconds: Double
+        var ok: Bool
+        var perSecond: Double { seconds > 0 ? Double(events) / seconds : 0 }
+    }
+
+    struct Target {
+        var name: String
+        var goal: String
+        var measured: String
+        var met: Bool?
+        var note: String
+    }
+
+    var machine: [String: Any] = [:]
+    var config: BenchConfig?
+    var baselineDurable: [RawAppendBaseline.Result] = []
+    var baselineNoSync: [RawAppendBaseline.Result] = []
+    var admin: [LedgerFixture.AdminRate] = []
+    var recording: [RecordingBench.Result] = []
+    var fill: Fill?
+    var authorizeApikey: AuthorizationBench.Result?
+    var authorizeBearer: AuthorizationBench.Result?
+    var replay: [Replay] = []
+    var todo: [String: String] = [:]
+    var totalEvents = 0
+
+    /// False when a verification failed (live projections differ from a rebuild, or the chain broke).
+    var integrityOK: Bool { replay.allSatisfy(\.ok) }
+
+    // MARK: - Targets (SPEC §6)
+
+    /// The per-request recording row judged against the target: the best of the per-request modes at the most callers.
+    var judgedRecording: RecordingBench.Result? {
+        let perRequest = recording.filter { r in
+            switch r.mode {
+            case .threads, .tasks: true
+            default: false
+            }
+        }
+        let most = perRequest.map(\.callers).max() ?? 0
+        return perRequest.filter { $0.callers >= min(most, 256) }.max { $0.usesPerSecond < $1.usesPerSecond }
+    }
+
+    var targets: [Target] {
+        var out: [Target] = []
+        if let r = judgedRecording {
+            out.append(Target(name: "recording_uses_per_s", goal: "≥ 300,000 uses/s", measured: BenchFormat.count(r.usesPerSecond),
+                              met: r.usesPerSecond >= 300_000, note: "\(r.mode.name), \(r.callers) callers, batch \(BenchFormat.fixed(r.batchMean, 0))"))
+            if let ratio = r.ratio {
+                out.append(Target(name: "recording_ratio_to_baseline", goal: "≥ 0.5× raw durable append", measured: BenchFormat.fixed(ratio, 2) + "×",
+                                  met: ratio >= 0.5, note: "baseline at batch \(r.baseline?.batch ?? 0): \(BenchFormat.count(r.baseline?.eventsPerSecond ?? 0))/s"))
+            }
+        }
+        for (name, result) in [("authorize_apikey_p99", authorizeApikey), ("authorize_bearer_p99", authorizeBearer)] {
+            guard let result else { continue }
+            out.append(Target(name: name, goal: "≤ 10 µs", measured: BenchFormat.micros(result.latency.p99) + " µs",
+                              met: result.latency.p99 <= 10, note: "\(BenchFormat.count(Double(result.latency.count))) decisions"))
+        }
+        for r in replay where r.name != "verify_full" {
+            out.append(Target(name: r.name + "_events_per_s", goal: "≥ 1,000,000 events/s", measured: BenchFormat.count(r.perSecond),
+                              met: r.perSecond >= 1_000_000, note: "\(BenchFormat.count(Double(r.events))) events"))
+        }
+        out.append(Target(name: "export_events_per_s", goal: "≥ 500,000 events/s", measured: "-", met: nil, note: "not measured: no export API yet"))
+        out.append(Target(name: "as_of_latency", goal: "< 1 s at 10M events", measured: "-", met: nil, note: "not measured: no as-of API yet"))
+        if let fill, let perUse = fill.bytesPerUse {
+            out.append(Target(name: "disk_bytes_per_use_event", goal: "≤ 160 B", measured: BenchFormat.fixed(perUse, 1) + " B",
+                              met: perUse <= 160, note: "data.mdb growth over \(BenchFormat.count(Double(fill.uses))) uses"))
+        }
+        return out
+    }
+
+    // MARK: - JSON
+
+    var json: [String: Any] {
+        var object: [String: Any] = [:]
+        object["machine"] = machine
+        if let config {
+            object["config"] = [
+                "command": config.commandLine, "quick": config.quick, "events": config.events, "decisions": config.decisions,
+                "companies": config.companies, "projects": config.projects, "credentials": config.credentials,
+                "seconds_per_run": config.seconds, "use_event_bytes": RawAppendBaseline.valueSize,
+            ] as [String: Any]
+        }
+        object["baseline"] = [
+            "value_bytes": RawAppendBaseline.valueSize,
+            "durable": baselineDurable.map(\.json),
+            "nosync": baselineNoSync.map(\.json),
+        ] as [String: Any]
+        object["recording"] = recording.map(\.json)
+        var authorize: [String: Any] = [:]
+        if let a = authorizeApikey { authorize["apikey"] = a.json }
+        if let b = authorizeBearer { authorize["bearer"] = b.json }
+        object["authorize"] = authorize
+        var admin: [String: Any] = [:]
+        for rate in self.admin { admin[rate.name] = rate.json }
+        object["admin"] = admin
+        var replay: [String: Any] = [:]
+        for r in self.replay {
+            replay[r.name] = ["events": r.events, "seconds": BenchFormat.round(r.seconds, 4),
+                              "events_per_s": BenchFormat.round(r.perSecond, 0), "ok": r.ok] as [String: Any]
+        }
+        object["replay"] = replay
+        object["export"] = ["todo": todo["export"] ?? ""]
+        object["as_of"] = ["todo": todo["as_of"] ?? ""]
+        var disk: [String: Any] = ["total_events": totalEvents]
+        if let fill {
+            disk["fill_uses"] = fill.uses
+            disk["fill_seconds"] = BenchFormat.round(fill.seconds, 4)
+            disk["fill_uses_per_s"] = BenchFormat.round(fill.usesPerSecond, 0)
+            disk["data_mdb_bytes"] = fill.bytesAfter
+            disk["bytes_per_use_event"] = fill.bytesPerUse.map { BenchFormat.round($0, 1) } ?? NSNull()
+            disk["bytes_per_event_overall"] = BenchFormat.round(fill.bytesPerEvent, 1)
+            var tables: [String: Any] = [:]
+            for t in fill.tables { tables[t.name] = ["entries": t.entries, "bytes": t.bytes] }
+            disk["tables"] = tables
+        }
+        object["disk"] = disk
+        object["targets"] = targets.map { t -> [String: Any] in
+            ["name": t.name, "goal": t.goal, "measured": t.measured, "met": t.met.map { $0 as Any } ?? NSNull(), "note": t.note]
+        }
+        object["integrity_ok"] = integrityOK
+        return object
+    }
+
+    // MARK: - Tables
+
+    func printTables() {
+        let m = machine
+        Output.line("credledger bench — \(m["date"] ?? "") — \(m["cpu"] ?? "?"), \(m["cores"] ?? "?") cores, \(m["filesystem"] ?? "?"), "
+            + "\(m["lmdb"] ?? "?"), SHA extensions: \((m["sha_extensions"] as? Bool ?? false) ? "yes" : "no"), \(m["build"] ?? "")")
+        if let loads = m["load_average"] as? [Double] { Output.line("load average at start: \(loads.map { BenchFormat.fixed($0, 2) }.joined(separator: " "))") }
+        if let config { Output.line("command: \(config.commandLine)") }
+
+        Output.line("\n1. Baseline: raw LMDB MDB_APPEND of \(RawAppendBaseline.valueSize)-byte values (same size as a use event)")
+        var rows: [[String]] = []
+        for d in baselineDurable {
+            let n = baselineNoSync.first { $0.batch == d.batch }
+            rows.append(["\(d.batch)", BenchFormat.count(d.eventsPerSecond), BenchFormat.fixed(d.commitMillis, 3),
+                         n.map { BenchFormat.count($0.eventsPerSecond) } ?? "-"])
+        }
+        Output.table(["batch", "durable/s", "durable commit ms", "no-sync/s"], rows)
+
+        Output.line("\n2. Durable use recording through the group-commit writer (latency: call → durable ack)")
+        rows = recording.map { r in
+            [r.mode.name, "\(r.callers)", BenchFormat.count(r.usesPerSecond), BenchFormat.fixed(r.batchMean, 1),
+             BenchFormat.micros(r.latency.p50), BenchFormat.micros(r.latency.p99), BenchFormat.micros(r.latency.p999),
+             r.baseline.map { "\(BenchFormat.count($0.eventsPerSecond)) @\($0.batch)" } ?? "-",
+             r.ratio.map { BenchFormat.fixed($0, 2) + "×" } ?? "-"]
+        }
+        Output.table(["mode", "callers", "uses/s", "batch", "p50 µs", "p99 µs", "p999 µs", "baseline/s @batch", "ratio"], rows)
+
+        Output.line("\n3. Authorization decision (authorize: lookup + checks, no write)")
+        rows = []
+        for (name, result) in [("Apikey", authorizeApikey), ("Bearer", authorizeBearer)] {
+            guard let r = result else { continue }
+            rows.append([name, BenchFormat.count(Double(r.latency.count)), BenchFormat.count(r.perSecond), BenchFormat.micros(r.latency.p50),
+                         BenchFormat.micros(r.latency.p99), BenchFormat.micros(r.latency.p999), BenchFormat.micros(r.latency.max),
+                         BenchFormat.fixed(100 * Double(r.allowed) / Double(max(1, r.latency.count)), 1) + "%"])
+        }
+        Output.table(["header", "decisions", "per s (1 thread)", "p50 µs", "p99 µs", "p999 µs", "max µs", "allowed"], rows)
+
+        Output.line("\n4. Admin operations (durable; concurrent callers batch through group commit)")
+        rows = admin.map { [$0.name, "\($0.callers)", BenchFormat.count(Double($0.operations)), BenchFormat.count($0.perSecond)] }
+        Output.table(["operation", "callers", "ops", "ops/s"], rows)
+
+        Output.line("\n5. Replay with chain verification (\(BenchFormat.count(Double(totalEvents))) events)")
+        rows = replay.map { [$0.name, BenchFormat.count(Double($0.events)), BenchFormat.fixed($0.seconds, 3), BenchFormat.count($0.perSecond), $0.ok ? "ok" : "FAILED"] }
+        Output.table(["what", "events", "seconds", "events/s", "result"], rows)
+
+        Output.line("\n6. Export: \(todo["export"] ?? "-")")
+        Output.line("7. As-of / who-could-act: \(todo["as_of"] ?? "-")")
+
+        if let fill {
+            Output.line("\n8. Disk")
+            Output.line("fill: \(BenchFormat.count(Double(fill.uses))) uses in \(BenchFormat.fixed(fill.seconds, 2)) s "
+                + "(\(BenchFormat.count(fill.usesPerSecond))/s, callback API, 1024 per call)")
+            Output.line("data.mdb: \(BenchFormat.bytes(fill.bytesAfter)) for \(BenchFormat.count(Double(fill.eventsAfter))) events = "
+                + "\(BenchFormat.fixed(fill.bytesPerEvent, 1)) B/event overall; growth per use event: "
+                + (fill.bytesPerUse.map { BenchFormat.fixed($0, 1) + " B" } ?? "- (fewer than 10,000 uses)"))
+            rows = fill.tables.filter { $0.entries > 0 }.sorted { $0.bytes > $1.bytes }.map {
+                [$0.name, BenchFormat.count(Double($0.entries)), BenchFormat.bytes($0.bytes),
+                 fill.eventsAfter > 0 ? BenchFormat.fixed(Double($0.bytes) / Double(fill.eventsAfter), 1) : "-"]
+            }
+            Output.table(["table", "entries", "pages", "B/event"], rows)
+        }
+
+        Output.line("\nTargets (SPEC §6)")
+        rows = targets.map { [$0.name, $0.goal, $0.measured, $0.met.map { $0 ? "met" : "MISSED" } ?? "n/a", $0.note] }
+        Output.table(["target", "goal", "measured", "", "note"], rows)
+        if !integrityOK { Output.line("\nINTEGRITY FAILURE: verify found a broken chain or live projections that differ from a rebuild") }
+    }
+}

@@ -1,0 +1,191 @@
+import CredLedger
+import CredLedgerCore
+import Foundation
+import LMDB
+
+/// What `credledger bench` measures and how much of it.
+struct BenchConfig {
+    var events: Int
+    /// Authorization decisions timed per header kind.
+    var decisions: Int
+    var companies: Int
+    var projects: Int
+    var credentials: Int
+    /// Seconds per recording configuration.
+    var seconds: Double
+    /// Seconds per baseline measurement.
+    var baselineSeconds: Double
+    var callers: [Int]
+    var asyncCallers: [Int]
+    var batchSizes: [Int]
+    var baselineBatches: [Int]
+    var quick: Bool
+    var directory: String?
+    var keep: Bool
+    var commandLine: String
+
+    static func standard(quick: Bool) -> BenchConfig {
+        quick
+            ? BenchConfig(events: 100_000, decisions: 100_000, companies: 20, projects: 200, credentials: 2_000, seconds: 0.6,
+                          baselineSeconds: 0.25, callers: [1, 8, 64, 256], asyncCallers: [64, 256], batchSizes: [64],
+                          baselineBatches: [1, 8, 64, 256, 1024], quick: true, directory: nil, keep: false, commandLine: "")
+            : BenchConfig(events: 1_000_000, decisions: 1_000_000, companies: 100, projects: 1_000, credentials: 10_000, seconds: 2,
+                          baselineSeconds: 0.6, callers: [1, 8, 64, 256], asyncCallers: [8, 64, 256, 1024], batchSizes: [64, 256],
+                          baselineBatches: [1, 8, 64, 256, 1024, 4096], quick: false, directory: nil, keep: false, commandLine: "")
+    }
+}
+
+/// Runs every benchmark in order on a fresh ledger in a temporary directory and collects the report.
+final class BenchRunner {
+    let config: BenchConfig
+    let options: Ledger.Options
+    let progress: (String) -> Void
+    var report = BenchReport()
+
+    init(config: BenchConfig, options: Ledger.Options, progress: @escaping (String) -> Void) {
+        self.config = config
+        self.options = options
+        self.progress = progress
+    }
+
+    func run() throws -> BenchReport {
+        let root = config.directory
+            ?? (NSTemporaryDirectory() + "credledger-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { if !config.keep { try? FileManager.default.removeItem(atPath: root) } }
+        report.machine = BenchMachine.describe(directory: root)
+        report.config = config
+
+        // 1. Raw LMDB baseline.
+        progress("baseline: raw LMDB appends of \(RawAppendBaseline.valueSize)-byte values")
+        let baseline = try RawAppendBaseline(directory: root + "/baseline")
+        defer { baseline.close() }
+        for batch in config.baselineBatches {
+            report.baselineDurable.append(try baseline.measure(batch: batch, durable: true, seconds: config.baselineSeconds))
+            report.baselineNoSync.append(try baseline.measure(batch: batch, durable: false, seconds: config.baselineSeconds / 2))
+        }
+
+        // The ledger, with a map large enough that growth does not interrupt measurements.
+        var options = self.options
+        options.durability = .sync
+        options.initialMapSize = max(options.initialMapSize, 4 << 30)
+        options.maxMapSize = max(options.maxMapSize, options.initialMapSize)
+        let ledger = try Ledger(path: root + "/ledger", options: options)
+        defer { ledger.close() }
+
+        // 4. Admin operations (building the realistic shape).
+        progress("admin: building \(config.companies) companies, \(config.projects) projects, \(config.credentials) credentials")
+        let fixture = LedgerFixture(ledger: ledger, shape: .init(
+            companies: config.companies, projects: config.projects, credentials: config.credentials,
+            sequentialSample: config.quick ? 20 : 50))
+        try fixture.build(progress: progress)
+        report.admin = fixture.rates
+
+        // Decisions to record: authorize a Zipf pool once.
+        let pool = AuthorizationBench.pool(fixture, count: config.quick ? 16_384 : 65_536, bearer: nil, seed: 7)
+        guard !pool.isEmpty else { throw LedgerError("bench_failed", "the fixture has no usable credential", kind: .badInput) }
+        let decisions = try AuthorizationBench.decisions(ledger, pool: pool)
+
+        // 2. Durable use recording.
+        progress("recording: warm-up")
+        _ = try RecordingBench.run(ledger, mode: .tasks, callers: 64, seconds: min(0.3, config.seconds), decisions: decisions, requests: pool)
+        var modes: [(RecordingBench.Mode, [Int])] = [(.threads, config.callers), (.tasks, config.asyncCallers)]
+        for size in config.batchSizes { modes.append((.batch(size: size), [1, 8])) }
+        modes.append((.checkTasks, [256]))
+        for (mode, callerCounts) in modes {
+            for callers in callerCounts {
+                progress("recording: \(mode.name), \(callers) callers")
+                var result = try RecordingBench.run(ledger, mode: mode, callers: callers, seconds: config.seconds,
+                                                    decisions: decisions, requests: pool)
+                // The same-run baseline at the batch size the writer achieved, measured right after.
+                let batch = max(1, Int(result.batchMean.rounded()))
+                result.baseline = try baseline.measure(batch: batch, durable: true, seconds: config.baselineSeconds)
+                report.recording.append(result)
+            }
+        }
+
+        // Fill the ledger to --events through the writer, measuring the disk growth per use event.
+        let before = try ledger.storageInfo()
+        let missing = max(0, config.events - Int(ledger.head.seq))
+        progress("fill: recording \(missing) uses to reach \(config.events) events")
+        let fillSeconds = try RecordingBench.fill(ledger, count: missing, decisions: decisions) { n in
+            self.progress("  \(n) / \(missing)")
+        }
+        let after = try ledger.storageInfo()
+        report.fill = BenchReport.Fill(uses: missing, seconds: fillSeconds, bytesBefore: before.fileBytes, bytesAfter: after.fileBytes,
+                                       eventsAfter: after.events, tables: try ledger.tableStatistics())
+
+        // 3. Authorization decisions, per header kind, on the full ledger.
+        for bearer in [false, true] {
+            let kindPool = AuthorizationBench.pool(fixture, count: config.quick ? 16_384 : 65_536, bearer: bearer, seed: bearer ? 11 : 13)
+            guard !kindPool.isEmpty else { continue }
+            progress("authorize: \(config.decisions) \(bearer ? "Bearer" : "Apikey") decisions")
+            _ = try AuthorizationBench.run(ledger, pool: kindPool, count: min(config.decisions, 20_000))
+            let result = try AuthorizationBench.run(ledger, pool: kindPool, count: config.decisions)
+            if bearer { report.authorizeBearer = result } else { report.authorizeApikey = result }
+        }
+
+        // 5. Replay: chain verification alone, full verify (chain + rebuild into scratch + compare), live rebuild.
+        progress("replay: verify chain")
+        let chain = try BenchClock.time { try ledger.verify(projections: false) }
+        report.replay.append(.init(name: "verify_chain", events: Int(chain.0.events), seconds: chain.1, ok: chain.0.ok))
+        progress("replay: verify chain + projections")
+        let full = try BenchClock.time { try ledger.verify() }
+        report.replay.append(.init(name: "verify_full", events: Int(full.0.events), seconds: full.1, ok: full.0.ok))
+        progress("replay: rebuild projections")
+        let rebuild = try BenchClock.time { try ledger.rebuildProjections() }
+        report.replay.append(.init(name: "rebuild", events: Int(rebuild.0.events), seconds: rebuild.1, ok: true))
+
+        // 6/7. Export and as-of queries: their APIs belong to the replay/audit issue.
+        report.todo["export"] = "TODO(issue 7): no export API in the library yet; wire Ledger's JSONL export here when it lands (target ≥ 500,000 events/s)"
+        report.todo["as_of"] = "TODO(issue 7): no as-of / who-could-act API in the library yet; time it here at a random time when it lands (target < 1 s at 10M events)"
+        report.totalEvents = Int(ledger.head.seq)
+        return report
+    }
+}
+
+/// Where the numbers come from.
+enum BenchMachine {
+    static func describe(directory: String) -> [String: Any] {
+        var info: [String: Any] = [:]
+        info["date"] = TimeFormat.rfc3339(SystemClock().now())
+        info["cores"] = ProcessInfo.processInfo.activeProcessorCount
+        info["memory_gib"] = BenchFormat.round(Double(ProcessInfo.processInfo.physicalMemory) / Double(1 << 30), 1)
+        if let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+           let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+           let colon = line.firstIndex(of: ":") {
+            info["cpu"] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        var name = utsname()
+        uname(&name)
+        info["os"] = withUnsafeBytes(of: &name.sysname) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) } + " "
+            + withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        info["sha_extensions"] = SHA256.isAccelerated
+        info["lmdb"] = Environment.version.string
+        info["filesystem"] = filesystem(of: directory)
+        info["directory"] = directory
+        var loads = [Double](repeating: 0, count: 3)
+        if getloadavg(&loads, 3) == 3 { info["load_average"] = loads.map { BenchFormat.round($0, 2) } }
+        #if DEBUG
+        info["build"] = "debug (numbers are meaningless: use swift build -c release)"
+        #else
+        info["build"] = "release"
+        #endif
+        return info
+    }
+
+    /// The type of the file system holding `path`, from the longest matching mount point in /proc/mounts.
+    static func filesystem(of path: String) -> String {
+        guard let mounts = try? String(contentsOfFile: "/proc/mounts", encoding: .utf8) else { return "unknown" }
+        let real = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? path
+        var best = (length: -1, type: "unknown")
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 3 else { continue }
+            let point = String(fields[1])
+            let matches = real == point || real.hasPrefix(point == "/" ? "/" : point + "/")
+            if matches && point.count > best.length { best = (point.count, String(fields[2])) }
+        }
+        return best.type == "tmpfs" ? "tmpfs (fsync is free: durable figures mean little)" : best.type
+    }
+}

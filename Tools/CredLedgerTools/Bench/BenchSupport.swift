@@ -1,0 +1,237 @@
+import Foundation
+
+/// Monotonic time for measurements (`clock_gettime(CLOCK_MONOTONIC)`), in nanoseconds.
+enum BenchClock {
+    @inline(__always)
+    static func nanos() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
+    /// Seconds elapsed since `start` (a `nanos()` value).
+    static func seconds(since start: UInt64) -> Double {
+        Double(nanos() &- start) / 1e9
+    }
+
+    /// Runs `body` and returns its result and the seconds it took.
+    static func time<R>(_ body: () throws -> R) rethrows -> (R, Double) {
+        let start = nanos()
+        let result = try body()
+        return (result, seconds(since: start))
+    }
+}
+
+/// Latency samples in nanoseconds (a preallocated buffer; appending never allocates until full).
+struct LatencySamples {
+    private(set) var values: [UInt32] = []
+
+    init(capacity: Int = 0) { values.reserveCapacity(capacity) }
+
+    var count: Int { values.count }
+
+    @inline(__always)
+    mutating func add(nanos: UInt64) {
+        values.append(UInt32(clamping: nanos))
+    }
+
+    mutating func merge(_ other: LatencySamples) { values.append(contentsOf: other.values) }
+
+    /// Percentiles (nearest rank) in microseconds.
+    func summary() -> LatencySummary {
+        guard !values.isEmpty else { return LatencySummary(count: 0, p50: 0, p99: 0, p999: 0, max: 0, mean: 0) }
+        let sorted = values.sorted()
+        func rank(_ q: Double) -> Double {
+            let index = min(sorted.count - 1, max(0, Int((q * Double(sorted.count)).rounded(.up)) - 1))
+            return Double(sorted[index]) / 1000
+        }
+        var total: UInt64 = 0
+        for v in sorted { total &+= UInt64(v) }
+        return LatencySummary(count: sorted.count, p50: rank(0.50), p99: rank(0.99), p999: rank(0.999),
+                              max: Double(sorted[sorted.count - 1]) / 1000, mean: Double(total) / Double(sorted.count) / 1000)
+    }
+}
+
+/// Latency percentiles in microseconds.
+struct LatencySummary {
+    var count: Int
+    var p50: Double
+    var p99: Double
+    var p999: Double
+    var max: Double
+    var mean: Double
+
+    var json: [String: Any] {
+        ["count": count, "p50_us": BenchFormat.round(p50, 3), "p99_us": BenchFormat.round(p99, 3),
+         "p999_us": BenchFormat.round(p999, 3), "max_us": BenchFormat.round(max, 3), "mean_us": BenchFormat.round(mean, 3)]
+    }
+}
+
+/// SplitMix64: a tiny deterministic generator so every run builds the same shapes. Not cryptographic.
+struct BenchRandom: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in 0..<bound.
+    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+
+    /// Uniform in [0, 1).
+    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}
+
+/// Zipf(s) over `count` items: item k (0-based rank) has weight 1/(k+1)^s. Ranks map to items
+/// through a shuffled permutation so that popular items are spread over the id space.
+struct Zipf {
+    private let cumulative: [Double]
+    private let items: [Int]
+
+    init(count: Int, exponent: Double = 1.0, random: inout BenchRandom) {
+        precondition(count > 0)
+        var total = 0.0
+        var cumulative: [Double] = []
+        cumulative.reserveCapacity(count)
+        for k in 0..<count {
+            total += 1 / pow(Double(k + 1), exponent)
+            cumulative.append(total)
+        }
+        self.cumulative = cumulative.map { $0 / total }
+        var items = Array(0..<count)
+        items.shuffle(using: &random)
+        self.items = items
+    }
+
+    func sample(_ random: inout BenchRandom) -> Int {
+        let u = random.unit()
+        var low = 0, high = cumulative.count - 1
+        while low < high {
+            let mid = (low + high) / 2
+            if cumulative[mid] < u { low = mid + 1 } else { high = mid }
+        }
+        return items[low]
+    }
+
+    /// The item of rank `rank` (0 = most popular).
+    func item(rank: Int) -> Int { items[rank] }
+}
+
+/// Runs `body(i)` for i in 0..<count on `workers` threads (blocking calls such as durable admin
+/// commands need more threads than cores for group commit to batch them). Rethrows the first error.
+enum BenchParallel {
+    static func forEach(_ count: Int, workers: Int, _ body: @escaping @Sendable (Int) throws -> Void) throws {
+        guard count > 0 else { return }
+        let state = SharedCounter()
+        let threads = max(1, min(workers, count))
+        let group = DispatchGroup()
+        for _ in 0..<threads {
+            group.enter()
+            let thread = Thread {
+                while let i = state.take(limit: count) {
+                    do { try body(i) } catch {
+                        state.fail(error)
+                        break
+                    }
+                }
+                group.leave()
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+        group.wait()
+        if let error = state.error { throw error }
+    }
+
+    /// Starts `threads` threads running `body(thread index)` together and waits for all.
+    static func run(threads: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let group = DispatchGroup()
+        let gate = DispatchSemaphore(value: 0)
+        for t in 0..<threads {
+            group.enter()
+            let thread = Thread {
+                gate.wait()
+                body(t)
+                group.leave()
+            }
+            thread.stackSize = 512 << 10
+            thread.start()
+        }
+        for _ in 0..<threads { gate.signal() }
+        group.wait()
+    }
+}
+
+/// A locked counter handing out work items, remembering the first error.
+final class SharedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+    private var firstError: Error?
+
+    func take(limit: Int) -> Int? {
+        lock.withLock {
+            guard firstError == nil, next < limit else { return nil }
+            defer { next += 1 }
+            return next
+        }
+    }
+
+    func fail(_ error: Error) { lock.withLock { if firstError == nil { firstError = error } } }
+    var error: Error? { lock.withLock { firstError } }
+}
+
+/// A value shared between threads under a lock (collecting per-thread results).
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}
+
+enum BenchFormat {
+    static func round(_ value: Double, _ digits: Int) -> Double {
+        guard value.isFinite else { return 0 }
+        let scale = pow(10, Double(digits))
+        return (value * scale).rounded() / scale
+    }
+
+    /// 1234567 → "1,234,567"; fractional rates are rounded.
+    static func count(_ value: Double) -> String {
+        guard value.isFinite else { return "-" }
+        let n = Int(value.rounded())
+        let digits = String(abs(n))
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return n < 0 ? "-" + out : out
+    }
+
+    static func fixed(_ value: Double, _ digits: Int) -> String {
+        guard value.isFinite else { return "-" }
+        return String(format: "%.\(digits)f", value)
+    }
+
+    static func micros(_ value: Double) -> String {
+        value >= 100 ? fixed(value, 0) : value >= 10 ? fixed(value, 1) : fixed(value, 2)
+    }
+
+    static func bytes(_ value: Int) -> String {
+        let v = Double(value)
+        let kib = 1024.0, mib = kib * 1024, gib = mib * 1024
+        if v >= gib { return fixed(v / gib, 2) + " GiB" }
+        if v >= mib { return fixed(v / mib, 1) + " MiB" }
+        if v >= kib { return fixed(v / kib, 1) + " KiB" }
+        return "\(value) B"
+    }
+}

@@ -1,0 +1,216 @@
+import CredLedger
+import CredLedgerCore
+import Foundation
+
+/// Durable use recording through the group-commit writer, by concurrent callers of several kinds.
+enum RecordingBench {
+    enum Mode: Sendable {
+        /// Threads each calling `Ledger.record(_:)` (blocking until durable) in a loop.
+        case threads
+        /// Swift tasks each awaiting `Ledger.record(_:) async` in a loop (no thread blocked per caller).
+        case tasks
+        /// Threads each recording `size` decisions per call with one acknowledgement (`Ledger.record(batch:)`).
+        case batch(size: Int)
+        /// Swift tasks each awaiting `Ledger.check(…) async`: decide + record, end to end.
+        case checkTasks
+
+        var name: String {
+            switch self {
+            case .threads: "record, threads"
+            case .tasks: "record async, tasks"
+            case .batch(let size): "record(batch: \(size)), threads"
+            case .checkTasks: "check async (decide+record), tasks"
+            }
+        }
+
+        var key: String {
+            switch self {
+            case .threads: "threads"
+            case .tasks: "tasks"
+            case .batch(let size): "batch\(size)"
+            case .checkTasks: "check_tasks"
+            }
+        }
+
+        var decisionsPerCall: Int {
+            if case .batch(let size) = self { return size }
+            return 1
+        }
+    }
+
+    struct Result {
+        var mode: Mode
+        var callers: Int
+        var uses: Int
+        var calls: Int
+        var seconds: Double
+        var batches: Int
+        var latency: LatencySummary
+        var baseline: RawAppendBaseline.Result?
+
+        var usesPerSecond: Double { seconds > 0 ? Double(uses) / seconds : 0 }
+        var batchMean: Double { batches > 0 ? Double(uses) / Double(batches) : 0 }
+        var ratio: Double? { baseline.map { $0.eventsPerSecond > 0 ? usesPerSecond / $0.eventsPerSecond : 0 } }
+
+        var json: [String: Any] {
+            var object: [String: Any] = [
+                "mode": mode.key, "description": mode.name, "callers": callers, "decisions_per_call": mode.decisionsPerCall,
+                "uses": uses, "calls": calls, "seconds": BenchFormat.round(seconds, 4),
+                "uses_per_s": BenchFormat.round(usesPerSecond, 0), "batches": batches,
+                "batch_mean": BenchFormat.round(batchMean, 1), "ack_latency": latency.json,
+            ]
+            if let baseline {
+                object["baseline_batch"] = baseline.batch
+                object["baseline_events_per_s"] = BenchFormat.round(baseline.eventsPerSecond, 0)
+                object["ratio_to_baseline"] = BenchFormat.round(ratio ?? 0, 3)
+            }
+            return object
+        }
+    }
+
+    /// Runs `callers` callers of `mode` for about `seconds`; latency is per call (submit → durable ack).
+    static func run(_ ledger: Ledger, mode: Mode, callers: Int, seconds: Double, decisions: [Decision],
+                    requests: [AuthRequest]) throws -> Result {
+        let before = ledger.writerStatistics
+        let merged = Locked((samples: LatencySamples(), calls: 0, uses: 0, error: String?.none))
+        let start = BenchClock.nanos()
+        let deadline = start + UInt64(seconds * 1e9)
+        switch mode {
+        case .threads, .batch:
+            let perCall = mode.decisionsPerCall
+            BenchParallel.run(threads: callers) { t in
+                var samples = LatencySamples(capacity: 4096)
+                var i = (t &* 7919) % decisions.count
+                var calls = 0
+                var failure: String?
+                var chunk: [Decision] = []
+                chunk.reserveCapacity(perCall)
+                while BenchClock.nanos() < deadline {
+                    do {
+                        if perCall == 1 {
+                            let d = decisions[i]
+                            i = i + 1 == decisions.count ? 0 : i + 1
+                            let t0 = BenchClock.nanos()
+                            try ledger.record(d)
+                            samples.add(nanos: BenchClock.nanos() &- t0)
+                        } else {
+                            chunk.removeAll(keepingCapacity: true)
+                            for _ in 0..<perCall {
+                                chunk.append(decisions[i])
+                                i = i + 1 == decisions.count ? 0 : i + 1
+                            }
+                            let t0 = BenchClock.nanos()
+                            try ledger.record(batch: chunk)
+                            samples.add(nanos: BenchClock.nanos() &- t0)
+                        }
+                        calls += 1
+                    } catch {
+                        failure = "\(error)"
+                        break
+                    }
+                }
+                let done = calls
+                let finalSamples = samples
+                let finalFailure = failure
+                merged.withLock {
+                    $0.samples.merge(finalSamples)
+                    $0.calls += done
+                    $0.uses += done * perCall
+                    if $0.error == nil { $0.error = finalFailure }
+                }
+            }
+        case .tasks, .checkTasks:
+            let isCheck: Bool = if case .checkTasks = mode { true } else { false }
+            let finished = DispatchSemaphore(value: 0)
+            Task.detached {
+                await withTaskGroup(of: Void.self) { group in
+                    for t in 0..<callers {
+                        group.addTask {
+                            var samples = LatencySamples(capacity: 1024)
+                            var i = (t &* 7919) % decisions.count
+                            var calls = 0
+                            var failure: String?
+                            while BenchClock.nanos() < deadline {
+                                let t0 = BenchClock.nanos()
+                                do {
+                                    if isCheck {
+                                        let r = requests[i % requests.count]
+                                        _ = try await ledger.check(header: r.header, company: r.company, project: r.project, operation: r.operation)
+                                    } else {
+                                        try await ledger.record(decisions[i])
+                                    }
+                                } catch {
+                                    failure = "\(error)"
+                                    break
+                                }
+                                samples.add(nanos: BenchClock.nanos() &- t0)
+                                i = i + 1 == decisions.count ? 0 : i + 1
+                                calls += 1
+                            }
+                            let done = calls
+                            let finalSamples = samples
+                            let finalFailure = failure
+                            merged.withLock {
+                                $0.samples.merge(finalSamples)
+                                $0.calls += done
+                                $0.uses += done
+                                if $0.error == nil { $0.error = finalFailure }
+                            }
+                        }
+                    }
+                }
+                finished.signal()
+            }
+            finished.wait()
+        }
+        let elapsed = BenchClock.seconds(since: start)
+        let after = ledger.writerStatistics
+        let result = merged.withLock { $0 }
+        if let error = result.error { throw LedgerError("bench_failed", "recording (\(mode.name)) failed: \(error)", kind: .badInput) }
+        return Result(mode: mode, callers: callers, uses: result.uses, calls: result.calls, seconds: elapsed,
+                      batches: after.batches - before.batches, latency: result.samples.summary(), baseline: nil)
+    }
+
+    /// Appends `count` uses as fast as the writer takes them: callers of the async callback API keep up to
+    /// `window` decisions in flight (how a server's event loop would record). Returns the seconds taken.
+    static func fill(_ ledger: Ledger, count: Int, decisions: [Decision], chunk: Int = 1024, window: Int = 65_536,
+                     progress: (Int) -> Void) throws -> Double {
+        guard count > 0 else { return 0 }
+        let inFlight = DispatchSemaphore(value: max(1, window / chunk))
+        let failure = Locked(String?.none)
+        let start = BenchClock.nanos()
+        var submitted = 0
+        var i = 0
+        var nextReport = count / 10
+        while submitted < count {
+            let n = min(chunk, count - submitted)
+            var batch: [Decision] = []
+            batch.reserveCapacity(n)
+            for _ in 0..<n {
+                batch.append(decisions[i])
+                i = i + 1 == decisions.count ? 0 : i + 1
+            }
+            inFlight.wait()
+            if let error = failure.withLock({ $0 }) {
+                throw LedgerError("bench_failed", "filling the ledger failed: \(error)", kind: .badInput)
+            }
+            ledger.record(batch: batch) { error in
+                if let error { failure.withLock { if $0 == nil { $0 = "\(error)" } } }
+                inFlight.signal()
+            }
+            submitted += n
+            if submitted >= nextReport {
+                progress(submitted)
+                nextReport += max(1, count / 10)
+            }
+        }
+        let slots = max(1, window / chunk)
+        for _ in 0..<slots { inFlight.wait() }
+        // libdispatch traps when a semaphore is released below its initial value: give the slots back.
+        for _ in 0..<slots { inFlight.signal() }
+        if let error = failure.withLock({ $0 }) {
+            throw LedgerError("bench_failed", "filling the ledger failed: \(error)", kind: .badInput)
+        }
+        return BenchClock.seconds(since: start)
+    }
+}
