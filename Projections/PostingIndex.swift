@@ -38,6 +38,10 @@ public enum PostingIndex {
     public struct Entry: Equatable, Sendable {
         public var seq: UInt64
         public var flag: Flag
+        public init(seq: UInt64, flag: Flag) {
+            self.seq = seq
+            self.flag = flag
+        }
     }
 
     /// The lists an event belongs to.

@@ -285,6 +285,10 @@ enum RegistryProjection {
                     kept.append(old)
                 }
             }
+            // At most `maxLiveSecrets` stay valid (the command refuses more); the oldest go first.
+            while kept.count >= CredentialRecord.maxLiveSecrets, let oldest = kept.popLast() {
+                try store.delete(.secrets, Keys.hashPrefix(oldest))
+            }
             try store.put(.secrets, Keys.hashPrefix(hash), SecretEntry(credential: credential, validUntil: 0, hash: hash).bytes)
             record.secretHashes = [hash] + kept
             record.displayPrefix = record.type == .staticKey ? prefix : record.displayPrefix

@@ -135,6 +135,9 @@ public struct CredentialRecord: ProjectionRow, Sendable {
     /// Hashes of secrets that may still be valid (current first); lookups go through `secrets`.
     public var secretHashes: [SHA256Digest]
 
+    /// Most secrets valid at once (current + those in a rotation grace period).
+    public static let maxLiveSecrets = 16
+
     /// Byte offsets of the fixed prefix read in place by the authorization hot path.
     public enum Fixed {
         public static let company = 0, type = 4, scope = 5, deleted = 6, expiresAt = 7, size = 15

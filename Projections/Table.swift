@@ -55,27 +55,82 @@ extension KeyValueStore {
     }
 }
 
-/// Projections kept in memory (as-of queries, tests): sorted on demand.
+/// Projections kept in memory (as-of queries, tests): per table a key-sorted array, binary-searched.
 public final class MemoryStore: KeyValueStore {
-    public private(set) var tables: [Table: [[UInt8]: [UInt8]]] = [:]
+    private struct Rows {
+        var keys: [[UInt8]] = []
+        var values: [[UInt8]] = []
+
+        /// Index of the first key ≥ `key`.
+        func lowerBound(_ key: [UInt8]) -> Int {
+            var low = 0, high = keys.count
+            while low < high {
+                let mid = (low + high) / 2
+                if keys[mid].lexicographicallyPrecedes(key) { low = mid + 1 } else { high = mid }
+            }
+            return low
+        }
+    }
+
+    private var storage: [Table: Rows] = [:]
+
+    /// All rows by table, as dictionaries (for tests and comparisons).
+    public var tables: [Table: [[UInt8]: [UInt8]]] {
+        storage.mapValues { Dictionary(uniqueKeysWithValues: zip($0.keys, $0.values)) }
+    }
 
     public init() {}
 
-    public func get(_ table: Table, _ key: [UInt8]) -> [UInt8]? { tables[table]?[key] }
-    public func put(_ table: Table, _ key: [UInt8], _ value: [UInt8]) { tables[table, default: [:]][key] = value }
-    public func delete(_ table: Table, _ key: [UInt8]) { tables[table]?[key] = nil }
+    /// Every (key, value) of a table in key order.
+    public func rows(_ table: Table) -> [(key: [UInt8], value: [UInt8])] {
+        guard let rows = storage[table] else { return [] }
+        return Array(zip(rows.keys, rows.values))
+    }
+
+    public func get(_ table: Table, _ key: [UInt8]) -> [UInt8]? {
+        guard let rows = storage[table] else { return nil }
+        let i = rows.lowerBound(key)
+        return i < rows.keys.count && rows.keys[i] == key ? rows.values[i] : nil
+    }
+
+    public func put(_ table: Table, _ key: [UInt8], _ value: [UInt8]) {
+        var rows = storage.removeValue(forKey: table) ?? Rows()
+        let i = rows.lowerBound(key)
+        if i < rows.keys.count && rows.keys[i] == key {
+            rows.values[i] = value
+        } else {
+            rows.keys.insert(key, at: i)
+            rows.values.insert(value, at: i)
+        }
+        storage[table] = rows
+    }
+
+    public func delete(_ table: Table, _ key: [UInt8]) {
+        guard var rows = storage.removeValue(forKey: table) else { return }
+        let i = rows.lowerBound(key)
+        if i < rows.keys.count && rows.keys[i] == key {
+            rows.keys.remove(at: i)
+            rows.values.remove(at: i)
+        }
+        storage[table] = rows
+    }
 
     public func scan(_ table: Table, from start: [UInt8], _ body: ([UInt8], [UInt8]) throws -> Bool) throws {
-        guard let rows = tables[table] else { return }
-        for key in rows.keys.filter({ !$0.lexicographicallyPrecedes(start) }).sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            guard try body(key, rows[key]!) else { return }
+        guard let rows = storage[table] else { return }
+        var i = rows.lowerBound(start)
+        while i < rows.keys.count {
+            guard try body(rows.keys[i], rows.values[i]) else { return }
+            i += 1
         }
     }
 
     public func scanBackward(_ table: Table, from start: [UInt8], _ body: ([UInt8], [UInt8]) throws -> Bool) throws {
-        guard let rows = tables[table] else { return }
-        for key in rows.keys.filter({ !start.lexicographicallyPrecedes($0) }).sorted(by: { $1.lexicographicallyPrecedes($0) }) {
-            guard try body(key, rows[key]!) else { return }
+        guard let rows = storage[table] else { return }
+        var i = rows.lowerBound(start)
+        if i == rows.keys.count || rows.keys[i] != start { i -= 1 }
+        while i >= 0 {
+            guard try body(rows.keys[i], rows.values[i]) else { return }
+            i -= 1
         }
     }
 }

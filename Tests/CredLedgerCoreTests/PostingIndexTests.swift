@@ -119,7 +119,7 @@ final class PostingIndexTests: XCTestCase {
             all[list] = randomEntries(700, random)
             try PostingIndex.append(all[list]!, to: list, in: store)
         }
-        for _ in 0..<400 {
+        for _ in 0..<250 {
             let list = lists[Int(random.next() % UInt64(lists.count))]
             let entries = all[list]!
             let maxSeq = entries.last!.seq

@@ -491,7 +491,7 @@ final class ProjectorTests: XCTestCase {
     /// The same history through MemoryStore (the in-memory store as-of queries use), batched differently:
     /// identical rows and digests.
     func testMemoryStoreGivesTheSameProjections() throws {
-        let events = Array(Self.history.events.prefix(1_500))
+        let events = Array(Self.history.events.prefix(1_000))
         let random = SeededRandom(seed: 8)
         let memory = try project(events, into: MemoryStore()) { _ in random.next() % 4 == 0 }
         let sorted = try project(events) { _ in false }

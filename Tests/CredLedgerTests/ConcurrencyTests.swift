@@ -10,7 +10,14 @@ final class ConcurrencyTests: XCTestCase {
     private var subjects: [(id: String, header: String)] = []
 
     override func setUpWithError() throws {
-        t = try TestLedger("concurrency", seed: 16)
+        try makeLedger()
+    }
+
+    private func makeLedger(mapSize: Int? = nil) throws {
+        t?.remove()
+        t = try TestLedger("concurrency", seed: 16) { options in
+            if let mapSize { options.initialMapSize = mapSize }
+        }
         try t.makeWorld()
         let ledger = t.ledger!
         try ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
@@ -74,12 +81,11 @@ final class ConcurrencyTests: XCTestCase {
         XCTAssertTrue(report.ok, "\(String(describing: report.chainFailure))", file: file, line: line)
     }
 
-    func testSixteenThreadsOfFiveHundredChecks() throws {
+    /// `threads` threads of `perThread` synchronous checks each, over every subject, reads and writes, two projects.
+    private func hammer(threads: Int, perThread: Int, whileDoing work: () throws -> Void = {}) throws -> [String: (allowed: Int, denied: Int)] {
         let ledger = t.ledger!
         let subjects = self.subjects
         let tally = Tally()
-        let start = t.head.seq
-        let threads = 16, perThread = 500
         let done = DispatchGroup()
         for n in 0..<threads {
             done.enter()
@@ -106,16 +112,35 @@ final class ConcurrencyTests: XCTestCase {
             thread.stackSize = 1 << 20
             thread.start()
         }
-        // An admin changing access meanwhile: decisions change, the accounting must not.
-        let oauthID = subjects[3].id
-        for i in 0..<40 {
-            try ledger.grantAccess(World.acme, credential: oauthID, project: World.bridge, role: i % 2 == 0 ? .editor : .viewer, as: World.alice)
-        }
+        try work()
         done.wait()
         let (counts, failures) = tally.snapshot
         XCTAssertEqual(failures, [], "every check must be acknowledged and attributed")
-        try assertCountersMatch(counts, start: start, expectedUses: threads * perThread)
+        return counts
+    }
+
+    func testSixteenThreadsOfFiveHundredChecks() throws {
+        let start = t.head.seq
+        let oauthID = subjects[3].id
+        let counts = try hammer(threads: 16, perThread: 500) {
+            // An admin changing access meanwhile: decisions change, the accounting must not.
+            for i in 0..<40 {
+                try t.ledger.grantAccess(World.acme, credential: oauthID, project: World.bridge, role: i % 2 == 0 ? .editor : .viewer, as: World.alice)
+            }
+        }
+        try assertCountersMatch(counts, start: start, expectedUses: 16 * 500)
         XCTAssertTrue(counts.values.contains { $0.allowed > 0 } && counts.values.contains { $0.denied > 0 })
+    }
+
+    /// The same while the memory map starts tiny and must grow (MDB_MAP_FULL → grow → re-run the batch) under readers.
+    func testChecksWhileTheMapGrows() throws {
+        try makeLedger(mapSize: 256 << 10)
+        let start = t.head.seq
+        let counts = try hammer(threads: 8, perThread: 500) {
+            for i in 0..<20 { try t.ledger.createProject(World.acme, project: "grow-\(i)", name: String(repeating: "g", count: 100), as: World.alice) }
+        }
+        try assertCountersMatch(counts, start: start, expectedUses: 8 * 500)
+        XCTAssertGreaterThan(try t.ledger.storageInfo().fileBytes, 256 << 10, "the map did not have to grow")
     }
 
     func testAsyncChecksFromATaskGroup() async throws {

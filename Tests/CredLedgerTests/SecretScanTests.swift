@@ -104,4 +104,49 @@ final class SecretScanTests: XCTestCase {
             }
         }
     }
+
+    /// SPEC §7: no plaintext secret in error messages. The likeliest way one gets there: an admin pastes the key
+    /// itself where its id goes ("delete this key"). The refusal must not print it back (terminals, CI logs).
+    func testASecretPastedAsACredentialIDIsNotEchoed() throws {
+        let t = try TestLedger("echo", seed: 5)
+        defer { t.remove() }
+        try t.makeWorld()
+        let key = try t.create(.staticKey, .read)
+        let client = try t.create(.oauth, .read)
+        let ledger = t.ledger!
+        for secret in [key.secret!, client.clientSecret!] {
+            let calls: [() throws -> Void] = [
+                { try ledger.deleteCredential(World.acme, credential: secret, as: World.alice) },
+                { _ = try ledger.rotateSecret(World.acme, credential: secret, grace: 0, as: World.alice) },
+                { _ = try ledger.credentialDetail(World.acme, credential: secret, as: World.alice) },
+                { try ledger.grantAccess(World.acme, credential: secret, project: World.bridge, role: .viewer, as: World.alice) },
+                { try ledger.revokeAccess(World.acme, credential: secret, project: World.bridge, as: World.alice) },
+            ]
+            for call in calls {
+                assertRefused("unknown_credential", kind: .badInput, t) {
+                    do {
+                        try call()
+                    } catch let error as LedgerError {
+                        XCTAssertFalse(error.description.contains(secret.secretRandomPart), "the error message repeats the secret: \(error.code)")
+                        throw error
+                    }
+                }
+            }
+        }
+        t.close()
+        // The same through the CLI.
+        let cli = try CLI("echo-cli")
+        defer { cli.remove() }
+        XCTAssertEqual(cli.run("company", "create", "acme", "--admin", World.alice).code, 0)
+        XCTAssertEqual(cli.run("company", "enable-api", "acme", "--as", World.alice).code, 0)
+        let created = cli.run("--json", "key", "create", "acme", "--name", "K", "--type", "static", "--scope", "global", "--as", World.alice)
+        let secret = try XCTUnwrap(created.object["secret"] as? String)
+        for args in [["key", "delete", "acme", secret, "--yes", "--as", World.alice], ["key", "show", "acme", secret, "--as", World.alice],
+                     ["--json", "key", "rotate", "acme", secret, "--grace", "0", "--as", World.alice]] {
+            let r = cli.run(args)
+            XCTAssertEqual(r.code, 2)
+            XCTAssertTrue(r.all.contains("unknown_credential"), r.all)
+            XCTAssertFalse(r.all.contains(secret.secretRandomPart), "printed the secret back: \(r.all)")
+        }
+    }
 }

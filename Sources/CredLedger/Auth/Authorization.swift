@@ -60,12 +60,11 @@ extension Ledger {
 
     /// Records a decision made by `authorize` (durable before returning).
     public func record(_ decision: Decision) throws {
-        let ack = Acknowledgement()
-        try requireWriter().submit(WriteRequest(.use(company: decision.company, use: decision.use)) { ack.signal($0) })
-        try ack.wait()
+        try requireWriter().submitAndWait(WriteRequest(.use(company: decision.company, use: decision.use)))
     }
 
-    /// Records a decision; `completion` runs on the writer thread once it is durable (or failed).
+    /// Records a decision; `completion` runs on the writer's acknowledgement thread once it is durable (or failed).
+    /// Keep it short: acknowledgements of later batches wait for it.
     public func record(_ decision: Decision, completion: @escaping @Sendable (Error?) -> Void) {
         guard let writer else {
             completion(LedgerError("read_only", "the ledger was opened read-only", kind: .badInput))
@@ -79,12 +78,10 @@ extension Ledger {
     /// own `credential_used` event.
     public func record(batch decisions: [Decision]) throws {
         guard !decisions.isEmpty else { return }
-        let ack = Acknowledgement()
-        try requireWriter().submit(WriteRequest(.uses(decisions.map { ($0.company, $0.use) })) { ack.signal($0) })
-        try ack.wait()
+        try requireWriter().submitAndWait(WriteRequest(.uses(decisions.map { ($0.company, $0.use) })))
     }
 
-    /// Records many decisions; `completion` runs on the writer thread once all are durable (or failed).
+    /// Records many decisions; `completion` runs on the writer's acknowledgement thread once all are durable (or failed).
     public func record(batch decisions: [Decision], completion: @escaping @Sendable (Error?) -> Void) {
         guard let writer else {
             completion(LedgerError("read_only", "the ledger was opened read-only", kind: .badInput))

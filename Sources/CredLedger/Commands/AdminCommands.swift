@@ -188,6 +188,10 @@ extension Ledger {
             let record = try ctx.state.requireCredential(company, id)
             guard !record.deleted else { throw LedgerError.credentialDeleted }
             guard record.type.hasSecret else { throw LedgerError.noSecretToRotate }
+            // Each live secret is a lookup row; bound them (the record stores their count in a byte).
+            guard grace == 0 || record.secretHashes.count < CredentialRecord.maxLiveSecrets else {
+                throw LedgerError("too_many_live_secrets", "16 secrets of this credential are still in their grace period: rotate with --grace 0 or wait")
+            }
             let secret = SecretFormat.generate(record.type == .staticKey ? .apiKey : .clientSecret, using: random)
             let prefix = record.type == .staticKey ? SecretFormat.displayPrefix(of: secret) : record.displayPrefix
             ctx.emit(company: company.number, actor: .user(user), .secretRotated(

@@ -13,6 +13,10 @@ public enum Durability: Sendable {
 
 /// The single LMDB writer: one dedicated thread, many callers, one durable commit per batch.
 /// Every write transaction begins and commits on this thread (LMDB's rule).
+///
+/// Acknowledgements run on a second thread: once a batch has committed (durably), the writer hands it over and
+/// starts the next batch, so waking callers (one broadcast per batch for blocking callers, one completion call per
+/// request for async ones) overlaps the next batch's work and fsync instead of delaying it.
 final class GroupCommitWriter: @unchecked Sendable {
     private let environment: Environment
     private let schema: Schema
@@ -26,6 +30,15 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var stopping = false
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
+    /// The signal of blocking requests queued since the writer last took the whole queue (under `condition`).
+    private var openSignal: CommitSignal?
+    private var openSignalCount = 0
+
+    /// Committed batches waiting for their acknowledgements, and the thread that sends them.
+    private let ackCondition = NSCondition()
+    private var ackQueue: [CommittedBatch] = []
+    private var ackStopping = false
+    private let ackFinished = DispatchSemaphore(value: 0)
 
     /// Only touched on the writer thread (and read under `headLock`).
     private var log: EventLog
@@ -33,9 +46,15 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let headLock = NSLock()
     private var committedHead: ChainHead
 
-    /// Batches committed, requests and events written (under `headLock`).
+    /// Batches committed, requests and events written, time spent (under `headLock`).
     private var counters = WriterStatistics()
     var statistics: WriterStatistics { headLock.withLock { counters } }
+
+    /// A batch whose transaction ended: its requests and their outcomes (nil = success).
+    private struct CommittedBatch {
+        var requests: [WriteRequest]
+        var outcomes: [Error?]
+    }
 
     init(environment: Environment, schema: Schema, head: ChainHead, clock: any LedgerClock,
          random: any RandomBytesGenerator, durability: Durability, maxBatch: Int) {
@@ -52,6 +71,10 @@ final class GroupCommitWriter: @unchecked Sendable {
     var head: ChainHead { headLock.withLock { committedHead } }
 
     func start() {
+        let acker = Thread { [self] in acknowledge() }
+        acker.name = "credledger-ack"
+        acker.stackSize = 1 << 20
+        acker.start()
         let thread = Thread { [self] in run() }
         thread.name = "credledger-writer"
         thread.stackSize = 4 << 20
@@ -59,7 +82,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         thread.start()
     }
 
-    /// Finishes queued work, then stops the thread.
+    /// Finishes queued work (and its acknowledgements), then stops the threads.
     func stop() {
         condition.lock()
         let wasRunning = thread != nil && !stopping
@@ -69,11 +92,14 @@ final class GroupCommitWriter: @unchecked Sendable {
         if wasRunning { finished.wait() }
     }
 
+    // MARK: - Submitting
+
+    /// Queues a request whose caller gets its completion closure.
     func submit(_ request: WriteRequest) {
         condition.lock()
         if stopping {
             condition.unlock()
-            request.complete(LedgerError("ledger_closed", "the ledger is closed", kind: .badInput))
+            request.complete(GroupCommitWriter.closedError)
             return
         }
         queue.append(request)
@@ -81,17 +107,45 @@ final class GroupCommitWriter: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Queues requests whose callers get their completion closures.
     func submit(_ requests: [WriteRequest]) {
         condition.lock()
         if stopping {
             condition.unlock()
-            for r in requests { r.complete(LedgerError("ledger_closed", "the ledger is closed", kind: .badInput)) }
+            for r in requests { r.complete(GroupCommitWriter.closedError) }
             return
         }
         queue.append(contentsOf: requests)
         condition.signal()
         condition.unlock()
     }
+
+    /// Queues a request made with `WriteRequest(_:)` and blocks until its batch is durable (or failed).
+    func submitAndWait(_ request: WriteRequest) throws {
+        condition.lock()
+        if stopping {
+            condition.unlock()
+            throw GroupCommitWriter.closedError
+        }
+        let signal: CommitSignal
+        if let open = openSignal {
+            signal = open
+        } else {
+            signal = CommitSignal()
+            openSignal = signal
+        }
+        openSignalCount += 1
+        request.signal = signal
+        queue.append(request)
+        condition.signal()
+        condition.unlock()
+        signal.wait()
+        if let error = request.error { throw error }
+    }
+
+    private static var closedError: LedgerError { LedgerError("ledger_closed", "the ledger is closed", kind: .badInput) }
+
+    // MARK: - The writer thread
 
     private func nextBatch() -> [WriteRequest]? {
         condition.lock()
@@ -107,6 +161,12 @@ final class GroupCommitWriter: @unchecked Sendable {
             taken += 1
         }
         if taken == queue.count {
+            // Everything queued so far is taken: the open generation of blocking callers is complete in size.
+            if let signal = openSignal {
+                signal.close(total: openSignalCount)
+                openSignal = nil
+                openSignalCount = 0
+            }
             defer { queue.removeAll(keepingCapacity: true) }
             return queue
         }
@@ -117,6 +177,8 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     private func run() {
         while let batch = nextBatch() {
+            let started = DispatchTime.now().uptimeNanoseconds
+            var bodyEnded = started
             var outcomes: [Error?] = []
             var newHead = head
             var hasCommand = false
@@ -124,7 +186,8 @@ final class GroupCommitWriter: @unchecked Sendable {
             do {
                 try environment.write { txn in
                     // Re-run from scratch if LMDB asks (map growth): state lives only in these locals.
-                    outcomes = []
+                    outcomes.removeAll(keepingCapacity: true)
+                    outcomes.reserveCapacity(batch.count)
                     // Another process may have appended since our last batch: the txn's own view is the truth.
                     newHead = try EventLog.head(schema: schema, in: txn)
                     startSeq = newHead.seq
@@ -134,13 +197,11 @@ final class GroupCommitWriter: @unchecked Sendable {
                     for request in batch {
                         switch request.job {
                         case .use(let company, let use):
-                            let actor: Actor = use.credential == 0 ? .system : .credential(use.credential)
-                            try append(company: company, actor: actor, .credentialUsed(use), head: &newHead, store: store)
+                            try appendUse(company: company, use, head: &newHead, store: store)
                             outcomes.append(nil)
                         case .uses(let list):
                             for (company, use) in list {
-                                let actor: Actor = use.credential == 0 ? .system : .credential(use.credential)
-                                try append(company: company, actor: actor, .credentialUsed(use), head: &newHead, store: store)
+                                try appendUse(company: company, use, head: &newHead, store: store)
                             }
                             outcomes.append(nil)
                         case .command(let body):
@@ -165,23 +226,40 @@ final class GroupCommitWriter: @unchecked Sendable {
                     }
                     try projector.flush(to: store)
                     try writeCheckpoints(newHead.seq, txn: txn)
+                    bodyEnded = DispatchTime.now().uptimeNanoseconds
                 }
                 if durability == .ackBeforeSync && hasCommand { try environment.sync(force: true) }
+                let committed = DispatchTime.now().uptimeNanoseconds
                 let appended = newHead.seq &- startSeq
                 headLock.withLock {
                     committedHead = newHead
                     counters.batches += 1
                     counters.requests += batch.count
                     counters.events += appended
+                    counters.applyNanos += bodyEnded &- started
+                    counters.commitNanos += committed &- bodyEnded
                 }
             } catch {
                 projector.discard()
                 outcomes = Array(repeating: error, count: batch.count)
             }
-            for (request, outcome) in zip(batch, outcomes) { request.complete(outcome) }
+            enqueueAcknowledgements(CommittedBatch(requests: batch, outcomes: outcomes))
             if durability == .ackBeforeSync { try? environment.sync(force: true) }
         }
+        // Drain the acknowledgements before reporting the writer stopped.
+        ackCondition.lock()
+        ackStopping = true
+        ackCondition.signal()
+        ackCondition.unlock()
+        ackFinished.wait()
         finished.signal()
+    }
+
+    /// A recorded decision: one `credential_used` event.
+    @inline(__always)
+    private func appendUse(company: UInt32, _ use: CredentialUse, head: inout ChainHead, store: LMDBStore) throws {
+        let actor: Actor = use.credential == 0 ? .system : .credential(use.credential)
+        try append(company: company, actor: actor, .credentialUsed(use), head: &head, store: store)
     }
 
     private func append(company: UInt32, actor: Actor, _ payload: EventPayload, head: inout ChainHead, store: LMDBStore,
@@ -202,19 +280,61 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
+    // MARK: - The acknowledgement thread
+
+    private func enqueueAcknowledgements(_ batch: CommittedBatch) {
+        ackCondition.lock()
+        ackQueue.append(batch)
+        ackCondition.signal()
+        ackCondition.unlock()
+    }
+
+    /// Completes committed batches in order: completion closures are called, blocking callers' outcomes stored
+    /// and their signals told how many of their requests are done.
+    private func acknowledge() {
+        var pending: [CommittedBatch] = []
+        while true {
+            ackCondition.lock()
+            while ackQueue.isEmpty && !ackStopping { ackCondition.wait() }
+            if ackQueue.isEmpty {
+                ackCondition.unlock()
+                break
+            }
+            swap(&pending, &ackQueue)
+            ackCondition.unlock()
+            let started = DispatchTime.now().uptimeNanoseconds
+            for batch in pending {
+                var run: (signal: CommitSignal, count: Int)?
+                for (request, outcome) in zip(batch.requests, batch.outcomes) {
+                    request.complete(outcome)
+                    guard let signal = request.signal else { continue }
+                    if let current = run, current.signal === signal {
+                        run!.count += 1
+                    } else {
+                        if let current = run { current.signal.complete(current.count) }
+                        run = (signal, 1)
+                    }
+                }
+                if let current = run { current.signal.complete(current.count) }
+            }
+            pending.removeAll(keepingCapacity: true)
+            let spent = DispatchTime.now().uptimeNanoseconds &- started
+            headLock.withLock { counters.ackNanos += spent }
+        }
+        ackFinished.signal()
+    }
+
+    // MARK: - Commands
+
     /// Runs operator work on the writer thread in its own batch position and waits for the commit.
     func maintain(_ body: @escaping (LMDBStore, inout Projector) throws -> Void) throws {
-        let ack = Acknowledgement()
-        submit(WriteRequest(.maintenance(body)) { ack.signal($0) })
-        try ack.wait()
+        try submitAndWait(WriteRequest(.maintenance(body)))
     }
 
     /// Runs one command and waits for its batch to be durable; the command's own result comes back.
     func perform<R>(_ body: @escaping (inout BatchContext) throws -> R) throws -> R {
         let box = ResultBox<R>()
-        let ack = Acknowledgement()
-        submit(WriteRequest(.command { context in box.value = try body(&context) }) { ack.signal($0) })
-        try ack.wait()
+        try submitAndWait(WriteRequest(.command { context in box.value = try body(&context) }))
         guard let value = box.value else { throw LedgerError("internal", "command finished without a result", kind: .integrity) }
         return value
     }

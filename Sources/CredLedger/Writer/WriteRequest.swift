@@ -3,6 +3,10 @@ import CredLedgerProjections
 import Foundation
 
 /// One unit of work for the writer thread, acknowledged when its batch is durable (or failed).
+///
+/// Two ways to be acknowledged: a `completion` closure (async callers), or — for callers that block —
+/// the `CommitSignal` shared by every blocking request queued since the writer last took the queue,
+/// so one broadcast wakes them all instead of one condition variable per request.
 final class WriteRequest: @unchecked Sendable {
     enum Job {
         /// A recorded authorization answer: appended as `credential_used`.
@@ -16,14 +20,33 @@ final class WriteRequest: @unchecked Sendable {
     }
 
     let job: Job
-    private let completion: @Sendable (Error?) -> Void
+    private let completion: (@Sendable (Error?) -> Void)?
+    /// The signal a blocking caller waits on; set when the request is queued.
+    var signal: CommitSignal?
+    /// The outcome of a blocking request, written before its signal fires.
+    private(set) var error: Error?
 
+    /// A request whose caller gets `completion` (on the writer's acknowledgement thread).
     init(_ job: Job, completion: @escaping @Sendable (Error?) -> Void) {
         self.job = job
         self.completion = completion
     }
 
-    func complete(_ error: Error?) { completion(error) }
+    /// A request whose caller blocks in `GroupCommitWriter.submitAndWait`.
+    init(_ job: Job) {
+        self.job = job
+        self.completion = nil
+    }
+
+    /// Records the outcome: calls the completion, or stores the error for the blocked caller
+    /// (whose signal fires once every request it covers is complete).
+    func complete(_ error: Error?) {
+        if let completion {
+            completion(error)
+        } else {
+            self.error = error
+        }
+    }
 
     /// How many events the request may append, at least 1: what `maxBatch` counts.
     var weight: Int {
@@ -32,25 +55,42 @@ final class WriteRequest: @unchecked Sendable {
     }
 }
 
-/// A one-shot latch a synchronous caller waits on.
-final class Acknowledgement: @unchecked Sendable {
+/// Wakes, with one broadcast, the blocking callers of one generation of requests: those queued between
+/// two moments the writer took the whole queue. It fires once the writer has closed the generation (its
+/// size is then known) and the acknowledgement thread has completed that many of its requests.
+final class CommitSignal: @unchecked Sendable {
     private let condition = NSCondition()
+    private var total: Int?
+    private var completed = 0
     private var done = false
-    private var error: Error?
 
-    func signal(_ error: Error?) {
+    /// The generation holds `count` requests; no more will join.
+    func close(total count: Int) {
         condition.lock()
-        self.error = error
-        done = true
-        condition.signal()
+        total = count
+        fireIfComplete()
         condition.unlock()
     }
 
-    func wait() throws {
+    /// `count` more of its requests are complete (their outcomes stored).
+    func complete(_ count: Int) {
+        condition.lock()
+        completed += count
+        fireIfComplete()
+        condition.unlock()
+    }
+
+    private func fireIfComplete() {
+        if let total, completed >= total, !done {
+            done = true
+            condition.broadcast()
+        }
+    }
+
+    /// Blocks until the generation is complete.
+    func wait() {
         condition.lock()
         while !done { condition.wait() }
-        let error = self.error
         condition.unlock()
-        if let error { throw error }
     }
 }

@@ -6,11 +6,28 @@ public struct WriterStatistics: Sendable, Equatable {
     public var requests: Int
     /// Events appended by this process.
     public var events: UInt64
+    /// Time spent building the batches' transactions (encode, hash, append, project), in nanoseconds.
+    public var applyNanos: UInt64
+    /// Time spent committing them (`mdb_txn_commit`, which includes the fsync), in nanoseconds.
+    public var commitNanos: UInt64
+    /// Time the acknowledgement thread spent waking callers, in nanoseconds.
+    public var ackNanos: UInt64
 
-    public init(batches: Int = 0, requests: Int = 0, events: UInt64 = 0) {
+    public init(batches: Int = 0, requests: Int = 0, events: UInt64 = 0, applyNanos: UInt64 = 0, commitNanos: UInt64 = 0,
+                ackNanos: UInt64 = 0) {
         self.batches = batches
         self.requests = requests
         self.events = events
+        self.applyNanos = applyNanos
+        self.commitNanos = commitNanos
+        self.ackNanos = ackNanos
+    }
+
+    /// The counters accumulated since `earlier`.
+    public func since(_ earlier: WriterStatistics) -> WriterStatistics {
+        WriterStatistics(batches: batches - earlier.batches, requests: requests - earlier.requests, events: events &- earlier.events,
+                         applyNanos: applyNanos &- earlier.applyNanos, commitNanos: commitNanos &- earlier.commitNanos,
+                         ackNanos: ackNanos &- earlier.ackNanos)
     }
 }
 

@@ -33,8 +33,9 @@ public final class ManualClock: LedgerClock, @unchecked Sendable {
 public enum TimeFormat {
     /// RFC 3339 UTC with microseconds, e.g. 2026-01-01T00:00:00.000000Z.
     public static func rfc3339(_ t: Timestamp) -> String {
-        let seconds = t >= 0 ? t / 1_000_000 : (t - 999_999) / 1_000_000
-        let micros = t - seconds * 1_000_000
+        let (q, r) = t.quotientAndRemainder(dividingBy: 1_000_000)
+        let seconds = r < 0 ? q - 1 : q
+        let micros = r < 0 ? r + 1_000_000 : r
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
@@ -72,19 +73,22 @@ public enum TimeFormat {
                 i += 1
             }
             guard digits > 0 else { return nil }
-            for _ in digits..<6 where digits < 6 { micros *= 10 }
+            if digits < 6 { for _ in digits..<6 { micros *= 10 } }
         }
         var offset = 0
         guard i < s.count else { return nil }
         if s[i] == 90 || s[i] == 122 {
             i += 1
-        } else if s[i] == 43 || s[i] == 45, let oh = num(i + 1, 2), s.count > i + 3, s[i + 3] == 58, let om = num(i + 4, 2) {
+        } else if s[i] == 43 || s[i] == 45, let oh = num(i + 1, 2), s.count > i + 3, s[i + 3] == 58, let om = num(i + 4, 2),
+                  oh < 24, om < 60 {
             offset = (oh * 60 + om) * 60 * (s[i] == 43 ? 1 : -1)
             i += 6
         } else {
             return nil
         }
         guard i == s.count else { return nil }
+        let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+        guard d <= [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1] else { return nil }
         // Days from civil (Howard Hinnant's algorithm): no locale or calendar objects involved.
         let yy = mo <= 2 ? y - 1 : y
         let era = (yy >= 0 ? yy : yy - 399) / 400
@@ -99,18 +103,23 @@ public enum TimeFormat {
     /// Parses durations like `30s`, `15m`, `24h`, `7d`, `0`; returns microseconds.
     public static func parseDuration(_ text: String) -> Int64? {
         if text == "0" { return 0 }
-        guard let unit = text.last, let value = Int64(text.dropLast()), value >= 0, value <= 3_650 * 86_400 else { return nil }
+        guard let unit = text.last, let value = Int64(text.dropLast()), value >= 0 else { return nil }
+        let scale: Int64
         switch unit {
-        case "s": return value * 1_000_000
-        case "m": return value * 60_000_000
-        case "h": return value * 3_600_000_000
-        case "d": return value * 86_400_000_000
+        case "s": scale = 1_000_000
+        case "m": scale = 60_000_000
+        case "h": scale = 3_600_000_000
+        case "d": scale = 86_400_000_000
         default: return nil
         }
+        let (micros, overflow) = value.multipliedReportingOverflow(by: scale)
+        guard !overflow, micros <= 3_650 * 86_400_000_000 else { return nil }
+        return micros
     }
 
     /// Day number since the epoch (UTC), used for daily rollups.
     public static func day(_ t: Timestamp) -> UInt32 {
-        UInt32(clamping: (t >= 0 ? t : t - 86_399_999_999) / 86_400_000_000)
+        let (q, r) = t.quotientAndRemainder(dividingBy: 86_400_000_000)
+        return UInt32(clamping: r < 0 ? q - 1 : q)
     }
 }

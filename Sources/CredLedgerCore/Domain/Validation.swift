@@ -52,8 +52,16 @@ public enum Validation {
         guard uri.utf8.allSatisfy({ $0 > 32 && $0 < 127 }), !uri.contains("#") else {
             throw .invalid("redirect_uri", "redirect URI '\(uri)' has spaces, non-ASCII or a fragment")
         }
-        let loopback = uri.hasPrefix("http://localhost") || uri.hasPrefix("http://127.0.0.1") || uri.hasPrefix("http://[::1]")
-        guard uri.hasPrefix("https://") || loopback, uri.count > 8 else {
+        // The authority ends at the first '/', '?' (no fragment allowed); userinfo ('@') is never accepted.
+        let afterScheme = uri.hasPrefix("https://") ? uri.dropFirst(8) : uri.hasPrefix("http://") ? uri.dropFirst(7) : nil
+        let authority = afterScheme.map { $0.prefix { $0 != "/" && $0 != "?" } } ?? ""
+        guard !authority.contains("@") else {
+            throw .invalid("redirect_uri", "redirect URI must not carry user information: '\(uri)'")
+        }
+        let loopback = uri.hasPrefix("http://") && ["localhost", "127.0.0.1", "[::1]"].contains { host in
+            authority == host || authority.hasPrefix(host + ":")
+        }
+        guard (uri.hasPrefix("https://") && !authority.isEmpty) || loopback else {
             throw .invalid("redirect_uri", "redirect URI must be https (or http on localhost): '\(uri)'")
         }
     }

@@ -126,6 +126,7 @@ public enum EventCodec {
         guard record.count == headerSize + Int(length) + hashSize else {
             throw EventCodecError(.lengthMismatch, seq: seq, offset: 20)
         }
+        guard Int(length) <= maxPayload else { throw EventCodecError(.fieldTooLong, seq: seq, offset: 20) }
         return Header(type: type, schema: schema, actor: actor, timestamp: time, company: company, payloadLength: Int(length))
     }
 
@@ -151,8 +152,9 @@ public enum EventCodec {
         func u64() throws(EventCodecError) -> UInt64 { guard let v = r.read(UInt64.self) else { throw fail(.truncated) }; return v }
         func i64() throws(EventCodecError) -> Int64 { guard let v = r.read(Int64.self) else { throw fail(.truncated) }; return v }
         func str() throws(EventCodecError) -> String {
-            guard r.remaining >= 2 else { throw fail(.truncated) }
-            guard let s = r.readString() else { throw fail(r.remaining >= 2 ? .badString : .truncated) }
+            var peek = r
+            guard let length = peek.read(UInt16.self), peek.remaining >= Int(length) else { throw fail(.truncated) }
+            guard let s = r.readString() else { throw fail(.badString) }
             return s
         }
         func digest() throws(EventCodecError) -> SHA256Digest {

@@ -65,7 +65,7 @@ public enum SecretFormat {
 
     /// The non-secret part shown in tables, e.g. `cxk_Ab3dEf…`.
     public static func displayPrefix(of secret: String) -> String {
-        String(secret.utf8.prefix(prefixLength + displayedBodyLength))!
+        String(decoding: secret.utf8.prefix(prefixLength + displayedBodyLength), as: UTF8.self)
     }
 
     /// SHA-256 of the whole secret string: the only thing the ledger keeps.

@@ -1754,7 +1754,7 @@ enum FuzzEngine {
 
     /// The Python side of `fuzzExport` (standard library only). argv: verifier export-dir work-dir count seed.
     static let exportHarness = #"""
-    import hashlib, importlib.util, json, os, random, shutil, sys, traceback
+    import copy, hashlib, importlib.util, json, os, random, shutil, sys, traceback
     spec = importlib.util.spec_from_file_location("verify_export", sys.argv[1])
     ve = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ve)
@@ -1766,8 +1766,12 @@ enum FuzzEngine {
     csv_mode = events.endswith(".csv")
     stats = {"inputs": 0, "accepted": 0, "detected": 0, "crashed": 0, "missed": 0, "derived_field_edits_accepted": 0, "problems": []}
 
-    def problem(text):
-        if len(stats["problems"]) < 20:
+    seen = set()
+
+    def problem(text, signature=None):
+        signature = signature or text
+        if signature not in seen and len(stats["problems"]) < 20:
+            seen.add(signature)
             stats["problems"].append(text)
 
     def redigest(contents, m):
@@ -1836,22 +1840,23 @@ enum FuzzEngine {
 
     def mutate_manifest(m):
         keys = ["format", "format_version", "event_format", "files", "chain", "counts", "range"]
-        junk = [None, [], {}, [1], "x", 1, -1, 1 << 70, 1.5, True, {"a": 1}, [{"name": 3}], [None], ["events.jsonl"]]
+        junk_values = [None, [], {}, [1], "x", 1, -1, 1 << 70, 1.5, True, {"a": 1}, [{"name": 3}], [None], ["events.jsonl"]]
+        junk = lambda: copy.deepcopy(rng.choice(junk_values))
         for _ in range(rng.randint(1, 3)):
             choice = rng.randrange(4)
             if choice == 0:
-                m[rng.choice(keys)] = rng.choice(junk)
+                m[rng.choice(keys)] = junk()
             elif choice == 1:
                 m.pop(rng.choice(keys), None)
             elif choice == 2 and isinstance(m.get("files"), list) and m["files"]:
                 entry = rng.choice(m["files"])
                 if isinstance(entry, dict):
-                    entry[rng.choice(["name", "sha256", "bytes", "lines", "kind"])] = rng.choice(junk + ["../x", "manifest.json", events])
+                    entry[rng.choice(["name", "sha256", "bytes", "lines", "kind"])] = rng.choice([junk(), "../x", "manifest.json", events])
             else:
                 for section in ("chain", "counts", "range"):
                     if isinstance(m.get(section), dict) and m[section]:
                         key = rng.choice(list(m[section]))
-                        m[section][key] = rng.choice(junk)
+                        m[section][key] = junk()
         return m
 
     for n in range(count):
@@ -1927,8 +1932,9 @@ enum FuzzEngine {
             stats["detected"] += 1
         except Exception as e:
             stats["crashed"] += 1
-            problem("mode %d: uncaught %s: %s (at %s)" % (mode, type(e).__name__, e,
-                    traceback.extract_tb(e.__traceback__)[-1].lineno))
+            frames = [f for f in traceback.extract_tb(e.__traceback__) if os.path.basename(f.filename) == os.path.basename(sys.argv[1])]
+            where = "%s:%d" % (os.path.basename(sys.argv[1]), frames[-1].lineno) if frames else "?"
+            problem("mode %d: uncaught %s at %s: %s" % (mode, type(e).__name__, where, str(e)[:160]), (type(e).__name__, where))
     shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(stats))
     """#

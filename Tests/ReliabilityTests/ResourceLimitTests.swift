@@ -1,0 +1,364 @@
+@testable import CredLedger
+import CredLedgerCore
+@testable import CredLedgerTools
+import Foundation
+import LMDB
+import XCTest
+
+/// Full map, full disk, read-only storage, missing and locked files, a newer format: a clear error, no partial
+/// event, and the ledger still verifies (SPEC §7).
+final class ResourceLimitTests: ReliabilityTestCase {
+    // MARK: helpers
+
+    /// Runs a system command (mount, chattr, …); returns its exit status (127 when it cannot start).
+    @discardableResult
+    private func system(_ tool: String, _ arguments: [String]) -> Int32 {
+        guard let r = try? ChildProcess.run(tool, arguments, timeout: 30) else { return 127 }
+        return r.signaled ? 128 + r.status : r.status
+    }
+
+    /// Mounts a tmpfs of `size` at a new directory (unmounted at tear-down), or nil if not permitted.
+    private func smallFileSystem(_ size: String) throws -> String? {
+        let mountPoint = try makeDirectory("tmpfs")
+        guard system("/bin/mount", ["-t", "tmpfs", "-o", "size=\(size),mode=0700", "tmpfs", mountPoint]) == 0 else { return nil }
+        addTeardownBlock { [self] in _ = system("/bin/umount", ["-l", mountPoint]) }
+        return mountPoint
+    }
+
+    private func countUses(_ ledger: Ledger) throws -> Int {
+        var n = 0
+        try ledger.forEachEvent { e in
+            if e.event.type == .credentialUsed { n += 1 }
+            return true
+        }
+        return n
+    }
+
+    // MARK: map full
+
+    /// A map that may not grow: recording fails with `map_full`, the failed batch leaves no event, the ledger
+    /// verifies and reopens; with growth allowed the same writes succeed.
+    func testFullMapGivesMapFullAndNoPartialEvent() throws {
+        let path = try makeDirectory("mapfull") + "/ledger"
+        var options = testOptions(durability: .ackBeforeSync)
+        options.initialMapSize = 1 << 20
+        options.maxMapSize = 1 << 20
+        var failure: Error?
+        var acknowledged = 0
+        do {
+            let ledger = try Ledger(path: path, options: options)
+            defer { ledger.close() }
+            let header = try StressSetup.prepare(ledger, company: "acme", admin: "a@acme.example", projects: ["p"])
+            for i in 0..<200_000 {
+                do {
+                    _ = try ledger.check(header: header, company: "acme", project: "p", operation: i % 2 == 0 ? .read : .write)
+                    acknowledged += 1
+                } catch {
+                    failure = error
+                    break
+                }
+            }
+            XCTAssertNotNil(failure, "1 MiB cannot hold 200k uses")
+            // Nothing partial: the log holds exactly the acknowledged uses, and the live state agrees with a rebuild.
+            XCTAssertEqual(try countUses(ledger), acknowledged)
+            let report = try ledger.verify()
+            XCTAssertTrue(report.ok, "\(String(describing: report.chainFailure))")
+            // Admin commands are refused the same way and change nothing.
+            let head = ledger.head.seq
+            XCTAssertThrowsError(try ledger.createProject("acme", project: "more", as: "a@acme.example"))
+            XCTAssertEqual(ledger.head.seq, head)
+        }
+        let error = try XCTUnwrap(failure)
+        XCTAssertEqual((error as? LedgerError)?.code, "map_full",
+                       "a full map must surface as LedgerError map_full, got \(type(of: error)): \(error)")
+        // The CLI reports it with a stable code, not as an internal error.
+        var cliOptions = Ledger.Options()
+        cliOptions.initialMapSize = 1 << 20
+        cliOptions.maxMapSize = 1 << 20
+        let r = cli(["company", "create", "bigger", "--admin", "a@acme.example"], db: path, options: cliOptions)
+        XCTAssertEqual(r.code, ExitCode.usage, r.all)
+        XCTAssertTrue(r.all.contains("map_full"), "CLI said: \(r.all)")
+
+        // Growth allowed: the same ledger takes more.
+        var grown = testOptions()
+        grown.initialMapSize = 1 << 20
+        let ledger = try Ledger(path: path, options: grown)
+        defer { ledger.close() }
+        let header = try StressSetup.prepare(ledger, company: "acme", admin: "a@acme.example", projects: ["p"])
+        for _ in 0..<2_000 { _ = try ledger.check(header: header, company: "acme", project: "p", operation: .read) }
+        XCTAssertGreaterThan(ledger.environment.mapSize, 1 << 20)
+        XCTAssertTrue(try ledger.verify().ok)
+    }
+
+    /// The map grows on demand from 1 MiB under many concurrent callers (group commit re-runs the batch).
+    func testMapGrowsOnDemandUnderConcurrentCallers() throws {
+        let path = try makeDirectory("grow") + "/ledger"
+        var options = testOptions(durability: .ackBeforeSync)
+        options.initialMapSize = 1 << 20
+        let ledger = try Ledger(path: path, options: options)
+        defer { ledger.close() }
+        let header = try StressSetup.prepare(ledger, company: "acme", admin: "a@acme.example", projects: ["p0", "p1", "p2", "p3"])
+        let errors = StressLocked(0)
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            for _ in 0..<2_500 {
+                do { _ = try ledger.check(header: header, company: "acme", project: "p\(worker)", operation: .write) } catch { errors.withLock { $0 += 1 } }
+            }
+        }
+        XCTAssertEqual(errors.current, 0)
+        XCTAssertGreaterThanOrEqual(ledger.environment.mapSize, 4 << 20)
+        XCTAssertEqual(try countUses(ledger), 10_000)
+        XCTAssertTrue(try ledger.verify().ok)
+    }
+
+    // MARK: disk full
+
+    /// ENOSPC injected at commit (swift-system style shim): the batch fails with a clear error, nothing is written,
+    /// and once space is back the ledger works and verifies.
+    func testInjectedDiskFullFailsTheBatchAndWritesNothing() throws {
+        let path = try makeDirectory("enospc") + "/ledger"
+        let ledger = try Ledger(path: path, options: testOptions())
+        defer { ledger.close() }
+        let header = try StressSetup.prepare(ledger, company: "acme", admin: "a@acme.example", projects: ["p"])
+        let head = ledger.head.seq
+        ledger.environment.faultInjector = { call in call == .commit ? ENOSPC : nil }
+        var failure: Error?
+        do { _ = try ledger.check(header: header, company: "acme", project: "p", operation: .read) } catch { failure = error }
+        XCTAssertThrowsError(try ledger.createProject("acme", project: "q", as: "a@acme.example"))
+        ledger.environment.faultInjector = nil
+        let error = try XCTUnwrap(failure, "an ENOSPC commit must fail the use")
+        XCTAssertTrue("\(error)".contains("No space left on device"), "unclear: \(error)")
+        XCTAssertTrue(error is LedgerError, "storage failures should surface as a LedgerError with a stable code, got \(type(of: error)): \(error)")
+        XCTAssertEqual(ledger.head.seq, head, "a failed commit must not move the head")
+        _ = try ledger.check(header: header, company: "acme", project: "p", operation: .read)
+        XCTAssertEqual(ledger.head.seq, head + 1)
+        XCTAssertTrue(try ledger.verify().ok)
+        ledger.close()
+        XCTAssertEqual(try eventCount(path), head + 1)
+    }
+
+    /// A real full disk: `stress record` on a 2 MiB tmpfs stops with a clear error (not a signal); every use it
+    /// acknowledged is in the log, which verifies; after the file system grows, recording resumes.
+    func testRealDiskFullOnASmallTmpfs() throws {
+        let binary = try credledgerBinary()
+        guard let mountPoint = try smallFileSystem("2m") else {
+            throw XCTSkip("cannot mount a tmpfs here (not root, or no CAP_SYS_ADMIN); the injected ENOSPC test covers the path")
+        }
+        let path = mountPoint + "/ledger"
+        let header: String
+        do {
+            let ledger = try Ledger(path: path, options: CrashDriver.options())
+            defer { ledger.close() }
+            header = try StressSetup.prepare(ledger, company: "acme", admin: "a@acme.example", projects: ["w0", "w1"])
+        }
+        let before = try eventCount(path)
+        let r = try ChildProcess.run(binary, ["stress", "record", "--db", path, "--company", "acme", "--header", header,
+                                              "--threads", "2", "--window", "8", "--count", "1000000"], timeout: 120)
+        XCTAssertFalse(r.timedOut)
+        XCTAssertFalse(r.signaled, "the writer died on signal \(r.status) when the disk filled: \(r.stderr.prefix(600))")
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("No space left on device"), "unclear: \(r.stderr.prefix(600))")
+        let acked = r.stdout.split(separator: "\n").filter { $0.hasPrefix("ack ") }.count
+        XCTAssertGreaterThan(acked, 100)
+        do {
+            let ledger = try Ledger(path: path, options: readOnlyOptions())
+            defer { ledger.close() }
+            XCTAssertGreaterThanOrEqual(ledger.head.seq, before + UInt64(acked))
+            let report = try ledger.verify()
+            XCTAssertTrue(report.ok, "\(String(describing: report.chainFailure))")
+        }
+        // More space: recording resumes.
+        XCTAssertEqual(system("/bin/mount", ["-o", "remount,size=16m", mountPoint]), 0)
+        let ledger = try Ledger(path: path, options: CrashDriver.options())
+        defer { ledger.close() }
+        _ = try ledger.check(header: header, company: "acme", project: "w0", operation: .read)
+        XCTAssertTrue(try ledger.verify().ok)
+    }
+
+    // MARK: read-only storage
+
+    /// A read-only bind mount (root ignores chmod, so permissions alone prove nothing here): opening for writing is
+    /// refused with `read_only_storage`; reading and `credledger verify` work.
+    func testReadOnlyMountRefusesWritesAndAllowsVerify() throws {
+        let directory = try makeDirectory("ro")
+        let path = directory + "/ledger"
+        do {
+            let ledger = try Ledger(path: path, options: testOptions())
+            defer { ledger.close() }
+            _ = try StressScenario.populate(ledger)
+        }
+        let view = try makeDirectory("ro-view")
+        guard system("/bin/mount", ["--bind", path, view]) == 0 else { throw XCTSkip("cannot bind-mount here (not root)") }
+        addTeardownBlock { [self] in _ = system("/bin/umount", ["-l", view]) }
+        XCTAssertEqual(system("/bin/mount", ["-o", "remount,bind,ro", view]), 0)
+        assertLedgerError("read_only_storage") { try Ledger(path: view, options: testOptions()) }
+        let readOnly = try Ledger(path: view, options: readOnlyOptions())
+        XCTAssertTrue(try readOnly.verify().ok)
+        readOnly.close()
+        let verify = cli(["verify", "--json"], db: view)
+        XCTAssertEqual(verify.code, 0, verify.all)
+        let write = cli(["project", "create", "acme", "more", "--as", "alice@acme.example"], db: view)
+        XCTAssertEqual(write.code, ExitCode.usage, write.all)
+        XCTAssertTrue(write.all.contains("read_only_storage"), write.all)
+    }
+
+    /// An immutable data file (chattr +i; also stops root): a clear refusal to open for writing.
+    func testImmutableDataFileIsAClearError() throws {
+        let path = try makeDirectory("immutable") + "/ledger"
+        do {
+            let ledger = try Ledger(path: path, options: testOptions())
+            defer { ledger.close() }
+            _ = try StressScenario.populate(ledger)
+        }
+        guard system("/usr/bin/chattr", ["+i", path + "/data.mdb"]) == 0 else { throw XCTSkip("chattr +i is not supported here") }
+        defer { system("/usr/bin/chattr", ["-i", path + "/data.mdb"]) }
+        let error = assertLedgerError("read_only_storage") { try Ledger(path: path, options: testOptions()) }
+        XCTAssertTrue("\(String(describing: error))".contains(path), "the message should name the ledger: \(String(describing: error))")
+        let readOnly = try Ledger(path: path, options: readOnlyOptions())
+        defer { readOnly.close() }
+        XCTAssertTrue(try readOnly.verify().ok)
+    }
+
+    /// Permissions as a normal user (setpriv to nobody): a directory without write permission is a clear error.
+    func testDirectoryWithoutWritePermissionForANormalUser() throws {
+        let binary = try credledgerBinary()
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
+            throw XCTSkip("needs root to switch to an unprivileged user with setpriv")
+        }
+        let directory = try makeDirectory("perm")
+        let path = directory + "/ledger"
+        do {
+            let ledger = try Ledger(path: path, options: testOptions())
+            defer { ledger.close() }
+            _ = try StressScenario.populate(ledger)
+        }
+        // nobody must reach the binary and the ledger; read but not write.
+        _ = chmod(directory, 0o755)
+        _ = chmod(path, 0o555)
+        _ = chmod(path + "/data.mdb", 0o444)
+        _ = chmod(path + "/lock.mdb", 0o444)
+        let probe = try ChildProcess.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary, "--help"])
+        guard probe.status == 0 else { throw XCTSkip("the unprivileged user cannot run \(binary): \(probe.stderr.prefix(200))") }
+        let write = try ChildProcess.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary,
+                                                              "project", "create", "acme", "x", "--as", "alice@acme.example", "--db", path])
+        XCTAssertFalse(write.signaled)
+        XCTAssertEqual(write.status, ExitCode.usage, write.stdout + write.stderr)
+        XCTAssertTrue(write.stderr.contains("read_only_storage") || write.stderr.contains("Permission denied"), write.stderr)
+        let verify = try ChildProcess.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary, "verify", "--db", path])
+        XCTAssertFalse(verify.signaled)
+        // Readers need the lock file writable (LMDB's reader table) unless the file system is read-only.
+        XCTAssertTrue(verify.status == 0 || verify.stderr.contains("read_only_storage") || verify.stderr.contains("Permission denied"),
+                      "exit \(verify.status): \(verify.stdout) \(verify.stderr)")
+    }
+
+    // MARK: missing, locked, foreign files
+
+    func testMissingFilesAreClearErrors() throws {
+        let directory = try makeDirectory("missing")
+        let path = directory + "/ledger"
+        // No ledger at all: read-only commands refuse; nothing is created.
+        let r = cli(["verify"], db: path)
+        XCTAssertEqual(r.code, ExitCode.usage)
+        XCTAssertTrue(r.all.contains("no_ledger"), r.all)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path), "verify must not create a ledger")
+        XCTAssertThrowsError(try Ledger(path: path, options: readOnlyOptions())) { error in
+            XCTAssertTrue(error is LedgerError, "\(type(of: error)): \(error)")
+        }
+        do {
+            let ledger = try Ledger(path: path, options: testOptions())
+            defer { ledger.close() }
+            _ = try StressScenario.populate(ledger)
+        }
+        // A lost lock file is recreated.
+        try FileManager.default.removeItem(atPath: path + "/lock.mdb")
+        do {
+            let ledger = try Ledger(path: path, options: readOnlyOptions())
+            defer { ledger.close() }
+            XCTAssertTrue(try ledger.verify().ok)
+        }
+        // A lost data file: refused, not silently replaced by an empty ledger, for read-only commands.
+        try FileManager.default.removeItem(atPath: path + "/data.mdb")
+        let gone = cli(["log"], db: path)
+        XCTAssertEqual(gone.code, ExitCode.usage)
+        XCTAssertTrue(gone.all.contains("no_ledger"), gone.all)
+        // A regular file where the directory should be.
+        let file = directory + "/file"
+        FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
+        XCTAssertThrowsError(try Ledger(path: file, options: testOptions())) { error in
+            XCTAssertTrue(error is LedgerError, "\(type(of: error)): \(error)")
+        }
+    }
+
+    /// The same ledger twice in one process is refused (closing either would drop the other's LMDB locks),
+    /// also through another path to the same directory; the first stays usable.
+    func testSecondOpenInTheSameProcessIsRefused() throws {
+        let directory = try makeDirectory("twice")
+        let path = directory + "/ledger"
+        let first = try Ledger(path: path, options: testOptions())
+        defer { first.close() }
+        let header = try StressSetup.prepare(first, company: "acme", admin: "a@acme.example", projects: ["p"])
+        XCTAssertThrowsError(try Ledger(path: path, options: testOptions())) { error in
+            XCTAssertTrue(error is LedgerError, "\(type(of: error)): \(error)")
+            XCTAssertTrue("\(error)".contains(path), "the message should name the ledger: \(error)")
+        }
+        try FileManager.default.createSymbolicLink(atPath: directory + "/alias", withDestinationPath: path)
+        XCTAssertThrowsError(try Ledger(path: directory + "/alias", options: readOnlyOptions()))
+        XCTAssertThrowsError(try Ledger(path: path + "/./", options: readOnlyOptions()))
+        _ = try first.check(header: header, company: "acme", project: "p", operation: .read)
+        XCTAssertTrue(try first.verify().ok)
+    }
+
+    /// Files that are not a ledger: a clear error from `credledger verify` in a child process, never a crash.
+    func testForeignAndGarbageFilesAreRefused() throws {
+        let binary = try credledgerBinary()
+        let directory = try makeDirectory("foreign")
+        var rng = StressRandom(seed: Self.seed)
+        let cases: [(String, (String) throws -> Void)] = [
+            ("empty data file", { try TamperDriver.writeCopy([], to: $0) }),
+            ("random bytes", { try TamperDriver.writeCopy(rng.bytes(64 << 10), to: $0) }),
+            ("zeros", { try TamperDriver.writeCopy(Array(repeating: 0, count: 16 << 10), to: $0) }),
+            ("an LMDB environment of another application", { path in
+                let env = try Environment(path: path)
+                let db = try env.openDatabases(["other"])[0]
+                try env.write { txn in try txn.put(db, [1], [2]) }
+                env.close()
+            }),
+        ]
+        for (name, make) in cases {
+            let path = directory + "/" + name.replacingOccurrences(of: " ", with: "-")
+            try make(path)
+            let r = try ChildProcess.run(binary, ["verify", "--db", path])
+            XCTAssertFalse(r.signaled, "\(name): verify crashed with signal \(r.status): \(r.stderr.prefix(300))")
+            XCTAssertNotEqual(r.status, 0, "\(name): verify passed")
+            XCTAssertTrue(r.stderr.hasPrefix("error: "), "\(name): unclear: \(r.stdout) \(r.stderr.prefix(300))")
+            XCTAssertFalse(r.stderr.contains("internal_error"), "\(name): \(r.stderr.prefix(300))")
+        }
+    }
+
+    // MARK: newer format
+
+    /// A ledger written by a newer build (format version in `meta` above ours) is refused with `newer_format`,
+    /// for reading and writing, and nothing is written to it.
+    func testNewerFormatVersionIsRefused() throws {
+        let path = try makeDirectory("newer") + "/ledger"
+        do {
+            let ledger = try Ledger(path: path, options: testOptions())
+            defer { ledger.close() }
+            _ = try StressScenario.populate(ledger)
+        }
+        do {
+            let env = try Environment(path: path)
+            defer { env.close() }
+            let meta = try env.openDatabases(["meta"], flags: [])[0]
+            try env.write { txn in try txn.put(meta, Array("format".utf8), (Ledger.formatVersion + 1).bigEndianBytes) }
+        }
+        let before = try Data(contentsOf: URL(fileURLWithPath: path + "/data.mdb"))
+        assertLedgerError("newer_format") { try Ledger(path: path, options: testOptions()) }
+        assertLedgerError("newer_format") { try Ledger(path: path, options: readOnlyOptions()) }
+        for arguments in [["verify"], ["log"], ["company", "create", "x", "--admin", "a@x.example"]] {
+            let r = cli(arguments, db: path)
+            XCTAssertEqual(r.code, ExitCode.usage, "\(arguments): \(r.all)")
+            XCTAssertTrue(r.all.contains("newer_format") && r.all.contains("upgrade"), "\(arguments): \(r.all)")
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path + "/data.mdb")), before, "a refused open wrote to the file")
+    }
+}
