@@ -10,7 +10,7 @@ public final class Ledger: @unchecked Sendable {
         public var clock: any LedgerClock = SystemClock()
         public var random: any RandomBytesGenerator = SystemRandom()
         public var durability: Durability = .sync
-        public var initialMapSize: Int = 64 << 20
+        public var initialMapSize: Int = 1 << 30
         public var maxMapSize: Int = 1 << 40
         /// Most requests committed in one transaction.
         public var maxBatch: Int = 4096

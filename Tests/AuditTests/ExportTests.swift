@@ -100,22 +100,20 @@ final class ExportTests: XCTestCase {
         // A line changed and the digests recomputed: the per-line checks name the line.
         var eventLines = try lines(eventsPath)
         let target = eventLines.count / 2
-        for (label, edit) in [
-            ("record", { (line: String) in line.replacingOccurrences(of: "\"record\":\"01", with: "\"record\":\"02") }),
-            ("type", { (line: String) in line.replacingOccurrences(of: "\"type\":\"", with: "\"type\":\"x") }),
-            ("time", { (line: String) in line.replacingOccurrences(of: "Z\",\"type\"", with: "1Z\",\"type\"") }),
-            ("prev", { (line: String) in line.replacingOccurrences(of: "\"prev_hash\":\"", with: "\"prev_hash\":\"f") .replacingOccurrences(of: "\"prev_hash\":\"f", with: "\"prev_hash\":\"", options: [], range: nil) }),
-        ] {
+        func field(_ line: String, _ name: String) -> String {
+            String(line.components(separatedBy: "\"\(name)\":\"")[1].prefix(64))
+        }
+        let edits: [(String, (String) -> String)] = [
+            ("record", { $0.replacingOccurrences(of: "\"record\":\"01", with: "\"record\":\"02") }),
+            ("type", { $0.replacingOccurrences(of: "\"type\":\"", with: "\"type\":\"x") }),
+            ("time", { $0.replacingOccurrences(of: "Z\",\"type\"", with: "1Z\",\"type\"") }),
+            // The hash of another line as prev_hash: the link to the line before must fail.
+            ("prev", { $0.replacingOccurrences(of: field($0, "prev_hash"), with: field(eventLines[target - 2], "hash")) }),
+        ]
+        for (label, edit) in edits {
             let bad = try copy(all, to: "bad-line-\(label)")
             var edited = eventLines
             edited[target] = edit(edited[target])
-            if label == "prev" {
-                // Swap in the hash of a different line as prev_hash: the link check must fail.
-                let other = edited[target - 2]
-                let otherHash = other.components(separatedBy: "\"hash\":\"")[1].prefix(64)
-                let mine = edited[target].components(separatedBy: "\"prev_hash\":\"")[1].prefix(64)
-                edited[target] = edited[target].replacingOccurrences(of: "\"prev_hash\":\"\(mine)", with: "\"prev_hash\":\"\(otherHash)")
-            }
             XCTAssertNotEqual(edited[target], eventLines[target], label)
             try (edited.joined(separator: "\n") + "\n").write(toFile: bad + "/events.jsonl", atomically: true, encoding: .utf8)
             try rewriteManifestDigests(bad)
@@ -143,55 +141,42 @@ final class ExportTests: XCTestCase {
         let (csv, _) = try export(t, "csv", format: .csv)
         var result = try runVerifier(csv)
         XCTAssertEqual(result.code, 0, result.output)
-        FileHandle.standardError.write(Data("MARK 1\n".utf8))
         XCTAssertEqual(try lines(csv + "/events.csv").count, events.count + 1)
-        FileHandle.standardError.write(Data("MARK 2\n".utf8))
         let badCSV = try copy(csv, to: "bad-csv")
         try flipByte(badCSV + "/events.csv", at: 200)
         XCTAssertEqual(try runVerifier(badCSV).code, 1)
-        FileHandle.standardError.write(Data("MARK 3\n".utf8))
 
         // One company: a sparse chain, every line still checks.
         let (company, summary) = try export(t, "acme", company: Names.acme)
         result = try runVerifier(company)
         XCTAssertEqual(result.code, 0, result.output)
-        FileHandle.standardError.write(Data("MARK 4\n".utf8))
         let acmeSeqs = events.filter { $0.event.company == acme }.map(\.event.seq)
         XCTAssertEqual(summary.events, UInt64(acmeSeqs.count))
-        FileHandle.standardError.write(Data("MARK 5\n".utf8))
         let exported = try lines(company + "/events.jsonl").map { line -> UInt64 in
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
             XCTAssertEqual(object["company"] as? String, Names.acme)
             return (object["seq"] as! NSNumber).uint64Value
         }
         XCTAssertEqual(exported, acmeSeqs)
-        FileHandle.standardError.write(Data("MARK 6\n".utf8))
         XCTAssertEqual((try manifest(company)["chain"] as! [String: Any])["contiguous"] as? Bool, false)
-        FileHandle.standardError.write(Data("MARK 7\n".utf8))
 
         // A time range: exactly the events inside it; the snapshot is the state at its end.
-        let since = events[events.count / 4].event.timestamp
-        let until = events[events.count / 2].event.timestamp
+        let moments = Array(Set(events.map(\.event.timestamp))).sorted()
+        let since = moments[moments.count / 4], until = moments[moments.count / 2]
+        XCTAssertGreaterThan(since, events[0].event.timestamp, "the range should start after the first event")
         let (range, ranged) = try export(t, "range", since: since, until: until)
         result = try runVerifier(range)
         XCTAssertEqual(result.code, 0, result.output)
-        FileHandle.standardError.write(Data("MARK 8\n".utf8))
         let inside = events.filter { $0.event.timestamp >= since && $0.event.timestamp <= until }
-        print("DEBUG", since, until, inside.count, ranged.events, ranged.fromSeq, ranged.toSeq, try lines(range + "/events.jsonl").count)
         XCTAssertEqual(ranged.events, UInt64(inside.count))
-        FileHandle.standardError.write(Data("MARK 9\n".utf8))
         XCTAssertEqual(ranged.fromSeq, inside.first!.event.seq)
-        FileHandle.standardError.write(Data("MARK 10\n".utf8))
         XCTAssertEqual(ranged.toSeq, inside.last!.event.seq)
-        FileHandle.standardError.write(Data("MARK 11\n".utf8))
         let first = try JSONSerialization.jsonObject(with: Data(try lines(range + "/events.jsonl")[0].utf8)) as! [String: Any]
         XCTAssertEqual(first["prev_hash"] as? String, events[Int(inside.first!.event.seq) - 2].hash.hex, "the first line links to the event before the range")
-        FileHandle.standardError.write(Data("MARK 12\n".utf8))
         let snapshotState = try t.ledger.state(asOf: .seq(ranged.toSeq))
         let expectedRows = try snapshotState.credentialRows(company: Names.acme, includeDeleted: true).count
             + snapshotState.credentialRows(company: Names.beta, includeDeleted: true).count
         XCTAssertEqual(try lines(range + "/credentials.jsonl").count, expectedRows)
-        FileHandle.standardError.write(Data("MARK 13\n".utf8))
         let snapshotRows = try lines(range + "/credentials.jsonl").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         for row in try snapshotState.credentialRows(company: Names.acme, includeDeleted: true) {
             let exportedRow = snapshotRows.first { $0["id"] as? String == row.id }
@@ -202,14 +187,11 @@ final class ExportTests: XCTestCase {
         // An empty range still verifies.
         let (empty, emptySummary) = try export(t, "empty", since: events.last!.event.timestamp + 1)
         XCTAssertEqual(emptySummary.events, 0)
-        FileHandle.standardError.write(Data("MARK 14\n".utf8))
         result = try runVerifier(empty)
         XCTAssertEqual(result.code, 0, result.output)
-        FileHandle.standardError.write(Data("MARK 15\n".utf8))
 
         // No secret ever reaches an export.
         XCTAssertGreaterThan(secrets.count, 10)
-        FileHandle.standardError.write(Data("MARK 16\n".utf8))
         for key in secrets {
             for dir in [csv, company, range] {
                 for file in try FileManager.default.contentsOfDirectory(atPath: dir) {
@@ -220,9 +202,7 @@ final class ExportTests: XCTestCase {
         }
         // Refused: a non-empty directory, an unknown company.
         XCTAssertThrowsError(try t.ledger.export(ExportRequest(company: nil, format: .jsonl, directory: csv)))
-        FileHandle.standardError.write(Data("MARK 17\n".utf8))
         XCTAssertThrowsError(try t.ledger.export(ExportRequest(company: "nope", format: .jsonl, directory: t.directory + "/nope")))
-        FileHandle.standardError.write(Data("MARK 18\n".utf8))
     }
 
     func testExportCommand() throws {

@@ -18,8 +18,13 @@ final class ConcurrencyTests: LMDBTestCase {
         let snapshots = Locked(0)
         let group = DispatchGroup()
         let commits: UInt64 = 400
+        let readersReady = DispatchSemaphore(value: 0)
 
-        DispatchQueue.global().async(group: group) {
+        startThread(group) {
+            // Start only once both readers are reading, so the commits really overlap them.
+            for _ in 0..<2 where readersReady.wait(timeout: .now() + 30) == .timedOut {
+                failures.withLock { $0.append("readers never started") }
+            }
             do {
                 for value in 1...commits {
                     try env.write { txn in
@@ -34,8 +39,9 @@ final class ConcurrencyTests: LMDBTestCase {
             writerDone.withLock { $0 = true }
         }
         for reader in 0..<2 {
-            DispatchQueue.global().async(group: group) {
+            startThread(group) {
                 var last: UInt64 = 0
+                var announced = false
                 while true {
                     let finished = writerDone.current
                     do {
@@ -45,6 +51,10 @@ final class ConcurrencyTests: LMDBTestCase {
                             return (a, b)
                         }
                         snapshots.withLock { $0 += 1 }
+                        if !announced {
+                            announced = true
+                            readersReady.signal()
+                        }
                         guard let a, let b, a == b else {
                             failures.withLock { $0.append("reader \(reader): torn snapshot a=\(String(describing: a)) b=\(String(describing: b))") }
                             return
@@ -67,7 +77,7 @@ final class ConcurrencyTests: LMDBTestCase {
         }
         XCTAssertEqual(group.wait(timeout: .now() + 120), .success, "threads did not finish")
         XCTAssertEqual(failures.current, [])
-        XCTAssertGreaterThan(snapshots.current, 2)
+        XCTAssertGreaterThanOrEqual(snapshots.current, 4, "each reader read before and after the writer")
     }
 
     /// A read transaction keeps its snapshot while another thread commits.
@@ -81,7 +91,7 @@ final class ConcurrencyTests: LMDBTestCase {
         let observed = Locked<[[UInt8]?]>([])
         let failures = Locked<[String]>([])
 
-        DispatchQueue.global().async(group: group) {
+        startThread(group) {
             do {
                 try env.read { txn in
                     observed.withLock { $0.append(try? txn.get(db, [1])) }
@@ -116,7 +126,7 @@ final class ConcurrencyTests: LMDBTestCase {
         let release = DispatchSemaphore(value: 0)
         let group = DispatchGroup()
         for _ in 0..<2 {
-            DispatchQueue.global().async(group: group) {
+            startThread(group) {
                 _ = try? env.read { _ in
                     holding.signal()
                     _ = release.wait(timeout: .now() + 30)
@@ -144,7 +154,7 @@ final class ConcurrencyTests: LMDBTestCase {
         let failures = Locked<[String]>([])
         let group = DispatchGroup()
         for _ in 0..<2 {
-            DispatchQueue.global().async(group: group) {
+            startThread(group) {
                 while !stop.current {
                     do {
                         let value = try env.read { txn in try txn.get(db, [0]) }

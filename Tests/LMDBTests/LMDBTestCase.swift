@@ -20,6 +20,17 @@ class LMDBTestCase: XCTestCase {
         return (environment, directory)
     }
 
+    /// Runs `body` on a new dedicated thread (not the GCD pool, whose width on a 2-core machine
+    /// must not decide whether blocking test threads get to run), entering `group` until it ends.
+    func startThread(_ group: DispatchGroup, _ body: @escaping @Sendable () -> Void) {
+        group.enter()
+        let thread = Thread {
+            body()
+            group.leave()
+        }
+        thread.start()
+    }
+
     /// Asserts that `body` throws an ``LMDBError`` equal to `expected`, and returns it.
     @discardableResult
     func assertLMDBError<R>(

@@ -295,14 +295,13 @@ final class TransactionTests: LMDBTestCase {
         let crossThread = Locked<LMDBError?>(nil)
         try env.read { txn in
             escaped.transaction = copy txn
-            let done = DispatchSemaphore(value: 0)
-            DispatchQueue.global().async {
+            let done = DispatchGroup()
+            self.startThread(done) {
                 do {
                     _ = try escaped.transaction?.get(db, [1])
                 } catch {
                     crossThread.withLock { $0 = error as? LMDBError }
                 }
-                done.signal()
             }
             XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
             XCTAssertEqual(try txn.get(db, [1]), [1], "the owning thread may still use it")

@@ -57,7 +57,7 @@ final class FuzzTests: ReliabilityTestCase {
 
     /// `Tools/verify_export.py` on mutated exports (jsonl and csv).
     func testExportReader() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let verifier = root.appendingPathComponent("Tools/verify_export.py").path
         guard FileManager.default.fileExists(atPath: verifier) else { throw XCTSkip("Tools/verify_export.py does not exist in this tree") }
         guard (try? ChildProcess.run("/usr/bin/env", ["python3", "--version"]))?.status == 0 else { throw XCTSkip("python3 is not installed") }

@@ -36,6 +36,7 @@ final class SecretHygieneTests: ReliabilityTestCase {
         }
 
         /// Runs a one-time command with --json and keeps the secrets it printed.
+        @discardableResult
         func issue(_ arguments: [String], keys: [String], file: StaticString = #filePath, line: UInt = #line) -> [String: Any] {
             let r = run(arguments + ["--json"], oneTime: true, file: file, line: line)
             let object = test.lastJSON(r.stdout) ?? [:]
@@ -165,6 +166,13 @@ final class SecretHygieneTests: ReliabilityTestCase {
             try ledger.backup(to: directory + "/backup")
         }
 
+        // Whatever the one-time commands printed in human form counts as issued too.
+        let pattern = try NSRegularExpression(pattern: "cx[kscaro]_[0-9A-Za-z]{\(SecretFormat.length - SecretFormat.prefixLength)}")
+        for output in s.outputs where output.oneTime {
+            for match in pattern.matches(in: output.text, range: NSRange(output.text.startIndex..., in: output.text)) {
+                s.secrets.append((output.text as NSString).substring(with: match.range))
+            }
+        }
         let secrets = Set(s.secrets.filter { !$0.isEmpty })
         XCTAssertGreaterThanOrEqual(secrets.count, 14, "the session should have issued every kind of secret")
         for kind in SecretKind.allCases {
@@ -249,7 +257,7 @@ final class SecretHygieneTests: ReliabilityTestCase {
     /// places that compare secret-derived bytes use constantTimeEquals. Secrets themselves are never compared:
     /// they are looked up by their SHA-256 (docs/RELIABILITY.md lists the call sites).
     func testSecretComparisonsAreConstantTime() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let sources = root.appendingPathComponent("Sources")
         guard let files = FileManager.default.enumerator(atPath: sources.path) else { throw XCTSkip("sources not found at \(sources.path)") }
         let suspicious = try NSRegularExpression(pattern:

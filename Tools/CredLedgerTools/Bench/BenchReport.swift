@@ -158,18 +158,21 @@ struct BenchReport {
         for d in baselineDurable {
             let n = baselineNoSync.first { $0.batch == d.batch }
             rows.append(["\(d.batch)", BenchFormat.count(d.eventsPerSecond), BenchFormat.fixed(d.commitMillis, 3),
-                         n.map { BenchFormat.count($0.eventsPerSecond) } ?? "-"])
+                         BenchFormat.fixed(d.pagesPerCommit, 1), n.map { BenchFormat.count($0.eventsPerSecond) } ?? "-"])
         }
-        Output.table(["batch", "durable/s", "durable commit ms", "no-sync/s"], rows)
+        Output.table(["batch", "durable/s", "durable commit ms", "pages/commit", "no-sync/s"], rows)
 
         Output.line("\n2. Durable use recording through the group-commit writer (latency: call → durable ack)")
         rows = recording.map { r in
             [r.mode.name, "\(r.callers)", BenchFormat.count(r.usesPerSecond), BenchFormat.fixed(r.batchMean, 1),
              BenchFormat.micros(r.latency.p50), BenchFormat.micros(r.latency.p99), BenchFormat.micros(r.latency.p999),
              r.baseline.map { "\(BenchFormat.count($0.eventsPerSecond)) @\($0.batch)" } ?? "-",
-             r.ratio.map { BenchFormat.fixed($0, 2) + "×" } ?? "-"]
+             r.ratio.map { BenchFormat.fixed($0, 2) + "×" } ?? "-",
+             BenchFormat.fixed(r.applyMicrosPerEvent, 2), BenchFormat.fixed(r.commitMillisPerBatch, 2), BenchFormat.fixed(r.ackMicrosPerEvent, 2),
+             BenchFormat.fixed(r.pagesWrittenPerBatch, 0)]
         }
-        Output.table(["mode", "callers", "uses/s", "batch", "p50 µs", "p99 µs", "p999 µs", "baseline/s @batch", "ratio"], rows)
+        Output.table(["mode", "callers", "uses/s", "batch", "p50 µs", "p99 µs", "p999 µs", "baseline/s @batch", "ratio",
+                      "build µs/ev", "commit ms", "ack µs/ev", "pages/commit"], rows)
 
         Output.line("\n3. Authorization decision (authorize: lookup + checks, no write)")
         rows = []

@@ -22,6 +22,18 @@ enum BenchClock {
     }
 }
 
+/// Bytes this process has passed to write(2)/pwrite(2) so far (`wchar` in /proc/self/io): LMDB writes every
+/// dirty page of a commit that way, so a difference over a run is the commits' write volume.
+enum ProcessIO {
+    static func bytesWritten() -> UInt64 {
+        guard let text = try? String(contentsOfFile: "/proc/self/io", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("wchar:") {
+            return UInt64(line.dropFirst(6).trimmingCharacters(in: .whitespaces)) ?? 0
+        }
+        return 0
+    }
+}
+
 /// Latency samples in nanoseconds (a preallocated buffer; appending never allocates until full).
 struct LatencySamples {
     private(set) var values: [UInt32] = []

@@ -12,12 +12,15 @@ final class RawAppendBaseline {
         var events: Int
         var commits: Int
         var seconds: Double
+        var bytesWritten: UInt64 = 0
+        var pagesPerCommit: Double { commits > 0 ? Double(bytesWritten) / 4096 / Double(commits) : 0 }
         var eventsPerSecond: Double { seconds > 0 ? Double(events) / seconds : 0 }
         var commitMillis: Double { commits > 0 ? seconds * 1000 / Double(commits) : 0 }
 
         var json: [String: Any] {
             ["batch": batch, "durable": durable, "events": events, "commits": commits,
-             "events_per_s": BenchFormat.round(eventsPerSecond, 0), "commit_ms": BenchFormat.round(commitMillis, 4)]
+             "events_per_s": BenchFormat.round(eventsPerSecond, 0), "commit_ms": BenchFormat.round(commitMillis, 4),
+             "pages_written_per_commit": BenchFormat.round(pagesPerCommit, 1)]
         }
     }
 
@@ -65,6 +68,7 @@ final class RawAppendBaseline {
         let database = durable ? durableDatabase : noSyncDatabase
         var next = durable ? durableNext : noSyncNext
         var events = 0, commits = 0
+        let written = ProcessIO.bytesWritten()
         let start = BenchClock.nanos()
         let deadline = start + UInt64(seconds * 1e9)
         repeat {
@@ -89,6 +93,7 @@ final class RawAppendBaseline {
         } while (BenchClock.nanos() < deadline || commits < minCommits) && events + batch <= maxEvents
         let elapsed = BenchClock.seconds(since: start)
         if durable { durableNext = next } else { noSyncNext = next }
-        return Result(batch: batch, durable: durable, events: events, commits: commits, seconds: elapsed)
+        return Result(batch: batch, durable: durable, events: events, commits: commits, seconds: elapsed,
+                      bytesWritten: ProcessIO.bytesWritten() &- written)
     }
 }

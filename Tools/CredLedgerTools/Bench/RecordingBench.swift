@@ -45,12 +45,25 @@ enum RecordingBench {
         var calls: Int
         var seconds: Double
         var batches: Int
+        /// Writer counters over the run (time building batches, committing, acknowledging).
+        var writer: WriterStatistics
         var latency: LatencySummary
+        /// Bytes written by the process during the run (the commits' dirty pages).
+        var bytesWritten: UInt64
         var baseline: RawAppendBaseline.Result?
+
+        var bytesWrittenPerUse: Double { uses > 0 ? Double(bytesWritten) / Double(uses) : 0 }
+        var pagesWrittenPerBatch: Double { batches > 0 ? Double(bytesWritten) / 4096 / Double(batches) : 0 }
 
         var usesPerSecond: Double { seconds > 0 ? Double(uses) / seconds : 0 }
         var batchMean: Double { batches > 0 ? Double(uses) / Double(batches) : 0 }
         var ratio: Double? { baseline.map { $0.eventsPerSecond > 0 ? usesPerSecond / $0.eventsPerSecond : 0 } }
+        /// Writer time building the transaction, per event (µs).
+        var applyMicrosPerEvent: Double { writer.events > 0 ? Double(writer.applyNanos) / 1000 / Double(writer.events) : 0 }
+        /// Commit (with fsync) per batch (ms).
+        var commitMillisPerBatch: Double { writer.batches > 0 ? Double(writer.commitNanos) / 1e6 / Double(writer.batches) : 0 }
+        /// Acknowledgement thread time per event (µs).
+        var ackMicrosPerEvent: Double { writer.events > 0 ? Double(writer.ackNanos) / 1000 / Double(writer.events) : 0 }
 
         var json: [String: Any] {
             var object: [String: Any] = [
@@ -58,6 +71,11 @@ enum RecordingBench {
                 "uses": uses, "calls": calls, "seconds": BenchFormat.round(seconds, 4),
                 "uses_per_s": BenchFormat.round(usesPerSecond, 0), "batches": batches,
                 "batch_mean": BenchFormat.round(batchMean, 1), "ack_latency": latency.json,
+                "writer_apply_us_per_event": BenchFormat.round(applyMicrosPerEvent, 3),
+                "writer_commit_ms_per_batch": BenchFormat.round(commitMillisPerBatch, 3),
+                "ack_us_per_event": BenchFormat.round(ackMicrosPerEvent, 3),
+                "bytes_written_per_use": BenchFormat.round(bytesWrittenPerUse, 1),
+                "pages_written_per_batch": BenchFormat.round(pagesWrittenPerBatch, 1),
             ]
             if let baseline {
                 object["baseline_batch"] = baseline.batch
@@ -72,6 +90,7 @@ enum RecordingBench {
     static func run(_ ledger: Ledger, mode: Mode, callers: Int, seconds: Double, decisions: [Decision],
                     requests: [AuthRequest]) throws -> Result {
         let before = ledger.writerStatistics
+        let written = ProcessIO.bytesWritten()
         let merged = Locked((samples: LatencySamples(), calls: 0, uses: 0, error: String?.none))
         let start = BenchClock.nanos()
         let deadline = start + UInt64(seconds * 1e9)
@@ -164,11 +183,13 @@ enum RecordingBench {
             finished.wait()
         }
         let elapsed = BenchClock.seconds(since: start)
-        let after = ledger.writerStatistics
+        let writer = ledger.writerStatistics.since(before)
+        let bytesWritten = ProcessIO.bytesWritten() &- written
         let result = merged.withLock { $0 }
         if let error = result.error { throw LedgerError("bench_failed", "recording (\(mode.name)) failed: \(error)", kind: .badInput) }
         return Result(mode: mode, callers: callers, uses: result.uses, calls: result.calls, seconds: elapsed,
-                      batches: after.batches - before.batches, latency: result.samples.summary(), baseline: nil)
+                      batches: writer.batches, writer: writer, latency: result.samples.summary(),
+                      bytesWritten: bytesWritten, baseline: nil)
     }
 
     /// Appends `count` uses as fast as the writer takes them: callers of the async callback API keep up to

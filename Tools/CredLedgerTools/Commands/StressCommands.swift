@@ -514,7 +514,10 @@ enum StressRecord {
                         inFlight.signal()
                     }
                 }
+                // Wait for every use in flight, then give the semaphore back its initial value
+                // (libdispatch traps when a semaphore is released below the value it was created with).
                 for _ in 0..<window { inFlight.wait() }
+                for _ in 0..<window { inFlight.signal() }
             }
             thread.start()
         }
