@@ -45,6 +45,12 @@ public final class Ledger: @unchecked Sendable {
             throw LedgerError.storage(error, "cannot open the ledger at \(path)")
         }
         self.environment = environment
+        do {
+            try Ledger.checkFileLength(environment: environment, path: path)
+        } catch {
+            environment.close()
+            throw error
+        }
         let schema: Schema
         do {
             schema = try Schema(environment: environment)
@@ -95,6 +101,20 @@ public final class Ledger: @unchecked Sendable {
             throw LedgerError("newer_format", "the ledger uses format version \(v); this build reads up to \(Schema.formatVersion): upgrade credledger", kind: .badInput)
         default:
             break
+        }
+    }
+
+    /// A data file shorter than the pages LMDB's meta page claims would fault (SIGBUS) when read:
+    /// refuse it with a clear integrity error instead.
+    private static func checkFileLength(environment: Environment, path: String) throws {
+        // LMDB creates files with the OS page size and reads them only with it.
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let needed = (environment.info().lastPage + 1) * pageSize
+        let file = environment.configuration.flags.contains(.noSubdir) ? path : path + "/data.mdb"
+        let attributes = try? FileManager.default.attributesOfItem(atPath: file)
+        let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
+        guard size >= needed else {
+            throw LedgerError("corrupt_storage", "\(file) is truncated: \(size) bytes, but the ledger's pages reach \(needed) bytes", kind: .integrity)
         }
     }
 

@@ -337,6 +337,25 @@ final class DomainRulesTests: XCTestCase {
         XCTAssertEqual(row.denied, 1)
     }
 
+    func testDenialCodesAreDistinctStableAndNameAFix() {
+        let codes = DenialReason.allCases.map(\.code)
+        XCTAssertEqual(Set(codes).count, codes.count)
+        XCTAssertEqual(Set(DenialReason.allCases.map(\.rawValue)).count, codes.count)
+        for reason in DenialReason.allCases {
+            XCTAssertEqual(DenialReason(code: reason.code), reason)
+            XCTAssertFalse(reason.fix.isEmpty)
+            XCTAssertNotNil(reason.code.wholeMatch(of: #/[a-z]+(_[a-z]+)*/#), reason.code)
+        }
+        // Codes are stored in the log: pin a few byte values and names.
+        XCTAssertEqual(DenialReason.readOnlyScope.rawValue, 31)
+        XCTAssertEqual(DenialReason.projectAccessMissing.code, "project_access_missing")
+        XCTAssertEqual(DenialReason.refreshTokenReused.rawValue, 48)
+        let errors: [LedgerError] = [.apiModuleDisabled, .notCompanyAdmin, .notCompanyMember, .lastAdmin, .credentialDeleted, .globalScopeNeedsNoGrant,
+                                     .userDelegatedNoGrant, .accessNotGranted, .noSecretToRotate, .projectArchived, .confirmationRequired]
+        XCTAssertEqual(Set(errors.map(\.code)).count, errors.count)
+        for error in errors { XCTAssertGreaterThan(error.message.count, 15, error.code) }
+    }
+
     func testReadOnlyLedgerRefusesWrites() throws {
         t.close()
         var options = t.options

@@ -206,6 +206,30 @@ final class OAuthTests: XCTestCase {
         assertOAuthDenied(.accessDenied, t) { _ = try self.exchange(self.pkce, grant.code) }
     }
 
+    func testStateIsPercentEncodedIntoAnASCIILocation() throws {
+        let state = "naïve state&x=1/€"
+        let grant = try ledger.authorize(company: World.acme, clientID: pub.clientID!, user: World.bob, redirectURI: World.redirect,
+                                         codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256", state: state)
+        XCTAssertEqual(grant.state, state)
+        // RFC 3986: a URI is ASCII; the state must come back intact after decoding, and must not break the query.
+        XCTAssertTrue(grant.location.unicodeScalars.allSatisfy(\.isASCII), "non-ASCII in \(grant.location)")
+        let query = try XCTUnwrap(grant.location.split(separator: "?", maxSplits: 1).last)
+        let pairs = query.split(separator: "&").map { $0.split(separator: "=", maxSplits: 1).map(String.init) }
+        XCTAssertEqual(pairs.map { $0.first }, ["code", "state"])
+        XCTAssertEqual(pairs.last?.last?.removingPercentEncoding, state)
+    }
+
+    func testAnExpiredClientCannotStartAnAuthorization() throws {
+        let expiring = try ledger.createCredential(World.acme, NewCredential(name: "short-lived", type: .pkcePublic, scope: .read,
+                                                                             redirectURIs: [World.redirect], expiresAt: t.clock.now() + 60_000_000),
+                                                   as: World.alice)
+        let early = try authorize(expiring)
+        t.clock.advance(seconds: 60)
+        assertOAuthDenied(.expired, t) { _ = try self.exchange(expiring, early.code) }
+        // An expired client is as dead as a deleted one: no consent, no code.
+        assertOAuthDenied(.expired, t) { _ = try self.authorize(expiring) }
+    }
+
     // MARK: refresh tokens
 
     func testRefreshRotationAndReuseRevokesTheFamily() throws {

@@ -458,6 +458,13 @@ private final class History {
                 XCTAssertEqual(row.lastUsed, mine.lastUsed, "seed \(seed): Last used of \(row.name)")
                 XCTAssertEqual(row.deleted, credentials.first { $0.issued.id == row.id }?.deleted, "seed \(seed): deleted flag of \(row.name)")
                 attributed += row.used + row.denied
+                // The daily rollups add up to the same counts.
+                let daily = try ledger.withState { state -> (UInt64, UInt64) in
+                    let number = try XCTUnwrap(try state.credential(publicID: row.id)).number
+                    return try state.dailyUsage(credential: number).reduce((0, 0)) { ($0.0 + $1.usage.allowed, $0.1 + $1.usage.denied) }
+                }
+                XCTAssertEqual(daily.0, mine.used, "seed \(seed): daily allowed of \(row.name)")
+                XCTAssertEqual(daily.1, mine.denied, "seed \(seed): daily denied of \(row.name)")
             }
         }
         XCTAssertEqual(attributed + UInt64(unattributed), UInt64(checks), "seed \(seed)")

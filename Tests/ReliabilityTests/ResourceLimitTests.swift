@@ -87,12 +87,23 @@ final class ResourceLimitTests: ReliabilityTestCase {
         XCTAssertTrue(r.all.contains("map_full"), "CLI said: \(r.all)")
 
         // Growth allowed: the same ledger takes more.
-        var grown = testOptions()
+        var grown = testOptions(durability: .ackBeforeSync)
         grown.initialMapSize = 1 << 20
         let ledger = try Ledger(path: path, options: grown)
         defer { ledger.close() }
         let header = try StressSetup.prepare(ledger, company: "acme", admin: "a@acme.example", projects: ["p"])
-        for _ in 0..<2_000 { _ = try ledger.check(header: header, company: "acme", project: "p", operation: .read) }
+        let errors = StressLocked(0)
+        let group = DispatchGroup()
+        for _ in 0..<4_000 {
+            let decision = try ledger.authorize(header: header, company: "acme", project: "p", operation: .read)
+            group.enter()
+            ledger.record(decision) { error in
+                if error != nil { errors.withLock { $0 += 1 } }
+                group.leave()
+            }
+        }
+        group.wait()
+        XCTAssertEqual(errors.current, 0)
         XCTAssertGreaterThan(ledger.environment.mapSize, 1 << 20)
         XCTAssertTrue(try ledger.verify().ok)
     }
@@ -108,7 +119,7 @@ final class ResourceLimitTests: ReliabilityTestCase {
         let errors = StressLocked([String]())
         DispatchQueue.concurrentPerform(iterations: 4) { worker in
             let group = DispatchGroup()
-            for i in 0..<10_000 {
+            for i in 0..<5_000 {
                 guard let decision = try? ledger.authorize(header: header, company: "acme", project: "p\(worker)", operation: i % 3 == 0 ? .write : .read) else {
                     errors.withLock { $0.append("authorize failed") }
                     return
@@ -123,7 +134,7 @@ final class ResourceLimitTests: ReliabilityTestCase {
         }
         XCTAssertEqual(errors.current.prefix(3), [])
         XCTAssertGreaterThan(ledger.environment.mapSize, 1 << 20)
-        XCTAssertEqual(try countUses(ledger), 40_000)
+        XCTAssertEqual(try countUses(ledger), 20_000)
         XCTAssertTrue(try ledger.verify().ok)
     }
 
@@ -173,7 +184,9 @@ final class ResourceLimitTests: ReliabilityTestCase {
         XCTAssertFalse(r.timedOut)
         XCTAssertFalse(r.signaled, "the writer died on signal \(r.status) when the disk filled: \(r.stderr.prefix(600))")
         XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("No space left on device"), "unclear: \(r.stderr.prefix(600))")
+        // LMDB turns a short write into EIO; the message must still tell the operator the disk is full.
+        XCTAssertTrue(r.stderr.contains("No space left on device") || r.stderr.contains("disk_full") || r.stderr.contains("disk is full"),
+                      "a full disk must be named as such: \(r.stderr.prefix(600))")
         let acked = r.stdout.split(separator: "\n").filter { $0.hasPrefix("ack ") }.count
         XCTAssertGreaterThan(acked, 100)
         do {

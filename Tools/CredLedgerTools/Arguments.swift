@@ -1,7 +1,9 @@
+import CredLedgerCore
+
 /// A usage mistake: exit code 2 with the command's usage line.
 public struct UsageError: Error, CustomStringConvertible {
     public let message: String
-    public init(_ message: String) { self.message = message }
+    public init(_ message: String) { self.message = Redaction.scrub(message) }
     public var description: String { message }
 }
 

@@ -81,7 +81,8 @@ public enum CommandLineTool {
         }
     }
 
-    static func usageError(_ message: String, _ command: CommandSpec?, json: Bool) -> Int32 {
+    static func usageError(_ raw: String, _ command: CommandSpec?, json: Bool) -> Int32 {
+        let message = Redaction.scrub(raw)
         if json {
             Output.json(["error": "usage", "message": message])
         } else {

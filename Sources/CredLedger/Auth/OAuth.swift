@@ -136,6 +136,7 @@ extension Ledger {
             attempt.credential = client.number
             guard let company = try ctx.state.company(slug: slug), company.number == client.company else { throw OAuthDenial(.invalidClient) }
             guard !client.deleted else { throw OAuthDenial(.revoked) }
+            if client.expiresAt != 0 && ctx.now >= client.expiresAt { throw OAuthDenial(.expired) }
             guard client.type.isUserDelegated else { throw OAuthDenial(.unauthorizedClient) }
             guard client.redirectURIs.contains(redirectURI) else { throw OAuthDenial(.redirectURIMismatch) }
             guard codeChallengeMethod == "S256" else { throw OAuthDenial(.unsupportedChallengeMethod) }

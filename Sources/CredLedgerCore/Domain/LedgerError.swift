@@ -10,9 +10,10 @@ public struct LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
     public let message: String
     public let kind: Kind
 
+    /// The message is scrubbed of anything shaped like a secret (a pasted key must never be echoed).
     public init(_ code: String, _ message: String, kind: Kind = .refused) {
         self.code = code
-        self.message = message
+        self.message = Redaction.scrub(message)
         self.kind = kind
     }
 

@@ -54,7 +54,7 @@ enum StressCommands {
                 config.threads = try inv.integer("threads", default: config.threads, range: 1...32)
                 config.window = try inv.integer("window", default: config.window, range: 1...4096)
                 config.killsPerLedger = try inv.integer("kills-per-ledger", default: config.killsPerLedger, range: 1...1_000_000)
-                if !ctx.json { config.log = { Output.error($0) } }
+                config.log = { Output.error($0) }
                 let summary = CrashDriver.run(config)
                 if !inv.flag("keep") { try? FileManager.default.removeItem(atPath: config.directory) }
                 if ctx.json { Output.json(summary.json) } else { Output.line(summary.text) }
@@ -67,7 +67,7 @@ enum StressCommands {
                 config.trialsPerKind = try inv.integer("trials", default: 100, range: 1...10_000_000)
                 config.seed = UInt64(try inv.integer("seed", default: 1))
                 config.extraUses = try inv.integer("uses", default: 300, range: 0...10_000_000)
-                if !ctx.json { config.log = { Output.error($0) } }
+                config.log = { Output.error($0) }
                 let summary = TamperDriver.run(config)
                 if !inv.flag("keep") { try? FileManager.default.removeItem(atPath: config.directory) }
                 if ctx.json { Output.json(summary.json) } else { Output.line(summary.text) }
@@ -89,7 +89,7 @@ enum StressCommands {
                     }
                     config.targets = targets
                 }
-                if !ctx.json { config.log = { Output.error($0) } }
+                config.log = { Output.error($0) }
                 let summary = FuzzEngine.run(config)
                 try? FileManager.default.removeItem(atPath: config.directory)
                 if ctx.json { Output.json(summary.json) } else { Output.line(summary.text) }
@@ -1658,6 +1658,18 @@ enum FuzzEngine {
                       "admin", "member", "removed", "0", "24h", "-1", "31d", "S256", "plain", StressScenario.redirect, "https://evil.example/cb",
                       "authorization_code", "refresh_token", "client_credentials", "x", "", String(repeating: "n", count: 120)]
             + secrets.prefix(6) + [scenario.header]
+        // Values that fit an option's name, so that most generated commands get past the parser into the ledger.
+        let fitting: [String: [String]] = [
+            "as": [scenario.admin, scenario.admin, scenario.member, "eve@acme.example"], "admin": [scenario.admin, "new@fz.example"],
+            "type": ["static", "oauth", "pkce", "pkce-public", "bogus"], "scope": ["read", "read-write", "global", "all"],
+            "role": ["viewer", "editor", "project-admin", "admin", "member", "removed", "none"], "op": ["read", "write", "delete"],
+            "project": ["bridge", "tunnel", "attic", "nope"], "grace": ["0", "1h", "24h", "31d", "-1", "x"],
+            "header": [scenario.header, "Apikey x", "Bearer " + (secrets.first ?? "x"), ""], "name": ["fuzz key", "", String(repeating: "n", count: 120)],
+            "redirect-uri": [StressScenario.redirect, StressScenario.loopback, "https://evil.example/cb", "ftp://x"],
+            "code-challenge-method": ["S256", "plain"], "grant": ["authorization_code", "refresh_token", "client_credentials", "password"],
+            "limit": ["1", "5", "0", "-3", "100000000"], "from": ["1", "3", "0", "999999"], "expires-in": ["90d", "1h", "0", "-1d"],
+            "mail-domain": ["fz.example", "bad domain"], "token": Array(secrets.prefix(4)) + ["x"], "client-secret": Array(secrets.prefix(4)),
+        ]
         var options = Ledger.Options()
         options.durability = .ackBeforeSync
         let interactive = isatty(0) == 1
@@ -1669,8 +1681,13 @@ enum FuzzEngine {
                 let spec = rng.pick(specs)
                 words = spec.path
                 if rng.chance(0.1) { words.removeLast() }
-                for _ in spec.positionals where rng.chance(0.9) { words.append(rng.pick(values)) }
-                for o in spec.options where rng.chance(0.7) { words += ["--" + o, rng.chance(0.9) ? rng.pick(values) : randomWord(&rng, spec: spec)] }
+                for p in spec.positionals where rng.chance(0.95) {
+                    words.append(p == "company" && rng.chance(0.8) ? scenario.company : rng.pick(values))
+                }
+                for o in spec.options where rng.chance(0.7) {
+                    let value = rng.chance(0.8) ? (fitting[o].map { rng.pick($0) } ?? rng.pick(values)) : (rng.chance(0.7) ? rng.pick(values) : randomWord(&rng, spec: spec))
+                    words += ["--" + o, value]
+                }
                 for f in spec.flags where rng.chance(0.5) { words.append("--" + f) }
                 if rng.chance(0.2) { words.append(randomWord(&rng, spec: spec)) }
                 if rng.chance(0.3) { words.append("--json") }
