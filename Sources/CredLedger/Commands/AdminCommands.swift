@@ -130,6 +130,7 @@ extension Ledger {
             let company = try ctx.state.requireCompany(slug)
             let actorUser = try ctx.state.requireAdmin(company, actor)
             let record = try ctx.state.requireProject(company, project)
+            guard !record.archived || role == nil else { throw LedgerError.projectArchived }
             guard let user = try ctx.state.user(email: email),
                   let member = try ctx.state.member(company: company.number, user: user), member.role != .removed
             else { throw LedgerError.notCompanyMember }
@@ -240,6 +241,7 @@ extension Ledger {
         try requireWriter().perform { ctx in
             let (company, user) = try ctx.state.requireAPIArea(slug, actor)
             let record = try ctx.state.requireCredential(company, id)
+            guard !record.deleted else { throw LedgerError.credentialDeleted }
             let target = try ctx.state.requireProject(company, project)
             guard try ctx.state.access(credential: record.number, project: target.number) != nil else { throw LedgerError.accessNotGranted }
             ctx.emit(company: company.number, actor: .user(user), .projectAccessRevoked(credential: record.number, project: target.number))
