@@ -29,11 +29,16 @@ public struct Projector {
         var entries: [PostingIndex.Entry]
     }
 
-    private var usage: [UInt32: UsageRecord] = [:]
-    private var daily: [DailyKey: DailyUsage] = [:]
-    private var listSlots: [PostingIndex.ListKey: Int] = [:]
+    // Per-batch accumulators: a slot table per kind maps a key to a dense slot of the arrays beside it
+    // (slots past `count` are stale storage kept for the next batch).
+    private var usageSlots = SlotTable()
+    private var usageKeys: [UInt32] = []
+    private var usageRows: [UsageRecord] = []
+    private var dailySlots = SlotTable()
+    private var dailyKeys: [DailyKey] = []
+    private var dailyRows: [DailyUsage] = []
+    private var listSlots = SlotTable()
     private var lists: [PendingList] = []
-    private var listCount = 0
     private var scratch: [(PostingIndex.ListKey, PostingIndex.Flag)] = []
     /// Reused block buffer of the raw flush.
     private var block: [UInt8] = []
@@ -58,29 +63,47 @@ public struct Projector {
 
     @inline(__always)
     private mutating func addPosting(_ list: PostingIndex.ListKey, _ entry: PostingIndex.Entry) {
-        if let slot = listSlots[list] {
-            lists[slot].entries.append(entry)
-            return
+        let (slot, isNew) = listSlots.slot(UInt64(list.kind.rawValue) << 32 | UInt64(list.id), 0)
+        if isNew {
+            if slot < lists.count {
+                lists[slot].key = list
+            } else {
+                lists.append(PendingList(key: list, entries: []))
+            }
         }
-        if listCount < lists.count {
-            lists[listCount].key = list
-            lists[listCount].entries.append(entry)
-        } else {
-            lists.append(PendingList(key: list, entries: [entry]))
-        }
-        listSlots[list] = listCount
-        listCount += 1
+        lists[slot].entries.append(entry)
     }
 
     private mutating func accumulate(_ use: CredentialUse, at t: Timestamp) {
         guard use.credential != 0 else { return }
-        let dayKey = DailyKey(credential: use.credential, day: TimeFormat.day(t), project: use.project)
+        let (u, newUsage) = usageSlots.slot(UInt64(use.credential), 0)
+        if newUsage {
+            if u < usageRows.count {
+                usageKeys[u] = use.credential
+                usageRows[u] = UsageRecord()
+            } else {
+                usageKeys.append(use.credential)
+                usageRows.append(UsageRecord())
+            }
+        }
+        let day = TimeFormat.day(t)
+        let (d, newDaily) = dailySlots.slot(UInt64(use.credential) << 32 | UInt64(use.project), UInt64(day))
+        if newDaily {
+            let key = DailyKey(credential: use.credential, day: day, project: use.project)
+            if d < dailyRows.count {
+                dailyKeys[d] = key
+                dailyRows[d] = DailyUsage()
+            } else {
+                dailyKeys.append(key)
+                dailyRows.append(DailyUsage())
+            }
+        }
         if use.allowed {
-            usage[use.credential, default: UsageRecord()].countAllowed(at: t)
-            daily[dayKey, default: DailyUsage()].allowed += 1
+            usageRows[u].countAllowed(at: t)
+            dailyRows[d].allowed += 1
         } else {
-            usage[use.credential, default: UsageRecord()].countDenied(at: t)
-            daily[dayKey, default: DailyUsage()].denied += 1
+            usageRows[u].countDenied(at: t)
+            dailyRows[d].denied += 1
         }
     }
 
@@ -96,20 +119,21 @@ public struct Projector {
 
     /// The reference path, over any store: rows through their `ProjectionRow` codecs.
     private func flushRows(_ store: some KeyValueStore) throws {
-        for (credential, delta) in usage {
-            let key = Keys.credential(credential)
+        for u in 0..<usageSlots.count {
+            let key = Keys.credential(usageKeys[u])
             var row = try store.get(.usage, key).map(UsageRecord.decode) ?? UsageRecord()
-            row.merge(delta)
+            row.merge(usageRows[u])
             try store.put(.usage, key, row.bytes)
         }
-        for (day, delta) in daily {
+        for d in 0..<dailySlots.count {
+            let day = dailyKeys[d], delta = dailyRows[d]
             let key = Keys.daily(day.credential, day.day, day.project)
             var row = try store.get(.usageDaily, key).map(DailyUsage.decode) ?? DailyUsage()
             row.allowed += delta.allowed
             row.denied += delta.denied
             try store.put(.usageDaily, key, row.bytes)
         }
-        for slot in 0..<listCount {
+        for slot in 0..<listSlots.count {
             try PostingIndex.append(lists[slot].entries, to: lists[slot].key, in: store)
         }
     }
@@ -119,18 +143,19 @@ public struct Projector {
         try withUnsafeTemporaryAllocation(byteCount: 64, alignment: 8) { buffer in
             let key = buffer.baseAddress!
             let value = key + 16
-            for (credential, delta) in usage {
-                key.storeBytes(of: credential.bigEndian, as: UInt32.self)
+            for u in 0..<usageSlots.count {
+                key.storeBytes(of: usageKeys[u].bigEndian, as: UInt32.self)
                 let keyBytes = UnsafeRawBufferPointer(start: key, count: 4)
                 var row = try store.withValue(.usage, keyBytes) { raw -> UsageRecord in
                     guard let raw else { return UsageRecord() }
                     return try UsageRecord.decodeFixed(raw)
                 }
-                row.merge(delta)
+                row.merge(usageRows[u])
                 row.encodeFixed(into: value)
                 try store.put(.usage, keyBytes, UnsafeRawBufferPointer(start: value, count: UsageRecord.fixedSize))
             }
-            for (day, delta) in daily {
+            for d in 0..<dailySlots.count {
+                let day = dailyKeys[d], delta = dailyRows[d]
                 key.storeBytes(of: day.credential.bigEndian, toByteOffset: 0, as: UInt32.self)
                 key.storeBytes(of: day.day.bigEndian, toByteOffset: 4, as: UInt32.self)
                 key.storeBytes(of: day.project.bigEndian, toByteOffset: 8, as: UInt32.self)
@@ -145,18 +170,17 @@ public struct Projector {
                 try store.put(.usageDaily, keyBytes, UnsafeRawBufferPointer(start: value, count: DailyUsage.fixedSize))
             }
         }
-        for slot in 0..<listCount {
+        for slot in 0..<listSlots.count {
             try PostingIndex.appendRaw(lists[slot].entries, to: lists[slot].key, in: store, block: &block)
         }
     }
 
     /// Forgets everything accumulated (the batch was rolled back, or it was flushed).
     public mutating func discard() {
-        usage.removeAll(keepingCapacity: true)
-        daily.removeAll(keepingCapacity: true)
-        for slot in 0..<listCount { lists[slot].entries.removeAll(keepingCapacity: true) }
-        listSlots.removeAll(keepingCapacity: true)
-        listCount = 0
+        usageSlots.removeAll()
+        dailySlots.removeAll()
+        for slot in 0..<listSlots.count { lists[slot].entries.removeAll(keepingCapacity: true) }
+        listSlots.removeAll()
     }
 }
 
@@ -380,5 +404,80 @@ enum RegistryProjection {
         let key = [counter.rawValue]
         let current = try store.get(.counters, key).flatMap { UInt32(bigEndianBytes: $0) } ?? 0
         if value > current { try store.put(.counters, key, value.bigEndianBytes) }
+    }
+}
+
+/// A small open-addressing hash table from 128-bit keys to dense slot numbers (0, 1, 2, … in insertion order),
+/// for the projector's per-batch accumulators: a multiply-and-shift hash per lookup instead of SipHash, no
+/// allocation once warm, and clearing touches only the used buckets.
+struct SlotTable {
+    private var keys0: [UInt64] = []
+    private var keys1: [UInt64] = []
+    /// Slot + 1 per bucket; 0 = empty.
+    private var slots: [Int32] = []
+    private var used: [Int] = []
+    private var shift: UInt64 = 64
+
+    /// Slots handed out since the last `removeAll`.
+    private(set) var count = 0
+
+    init() { resize(buckets: 64) }
+
+    private mutating func resize(buckets: Int) {
+        let oldKeys0 = keys0, oldKeys1 = keys1, oldSlots = slots, oldUsed = used
+        keys0 = Array(repeating: 0, count: buckets)
+        keys1 = Array(repeating: 0, count: buckets)
+        slots = Array(repeating: 0, count: buckets)
+        used = []
+        used.reserveCapacity(buckets / 2 + 1)
+        shift = UInt64(64 - buckets.trailingZeroBitCount)
+        for b in oldUsed { insert(oldKeys0[b], oldKeys1[b], slot: oldSlots[b]) }
+    }
+
+    @inline(__always)
+    private func bucket(_ k0: UInt64, _ k1: UInt64) -> Int {
+        var h = k0 &* 0x9E37_79B9_7F4A_7C15
+        h ^= (k1 &+ 0x632B_E59B_D9B4_E019) &* 0xC2B2_AE3D_27D4_EB4F
+        h ^= h >> 29
+        h = h &* 0xBF58_476D_1CE4_E5B9
+        return Int(truncatingIfNeeded: h >> shift)
+    }
+
+    private mutating func insert(_ k0: UInt64, _ k1: UInt64, slot: Int32) {
+        let mask = slots.count - 1
+        var b = bucket(k0, k1)
+        while slots[b] != 0 { b = (b + 1) & mask }
+        keys0[b] = k0
+        keys1[b] = k1
+        slots[b] = slot
+        used.append(b)
+    }
+
+    /// The slot of the key, and whether it was just created (the caller then initialises the slot's data).
+    @inline(__always)
+    mutating func slot(_ k0: UInt64, _ k1: UInt64) -> (slot: Int, isNew: Bool) {
+        let mask = slots.count - 1
+        var b = bucket(k0, k1)
+        while true {
+            let s = slots[b]
+            if s == 0 { break }
+            if keys0[b] == k0 && keys1[b] == k1 { return (Int(s) - 1, false) }
+            b = (b + 1) & mask
+        }
+        let slot = count
+        count += 1
+        keys0[b] = k0
+        keys1[b] = k1
+        slots[b] = Int32(truncatingIfNeeded: slot + 1)
+        used.append(b)
+        if used.count * 2 > slots.count { resize(buckets: slots.count * 2) }
+        return (slot, true)
+    }
+
+    /// Forgets every key, keeping the storage.
+    mutating func removeAll() {
+        for b in used { slots[b] = 0 }
+        used.removeAll(keepingCapacity: true)
+        count = 0
     }
 }

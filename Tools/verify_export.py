@@ -70,11 +70,20 @@ def file_digest(path):
     return h.hexdigest(), size
 
 
+def text_lines(f):
+    """Decodes a binary file line by line; invalid UTF-8 is a failure naming the line."""
+    for number, raw in enumerate(f, 1):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise Failure("line %d: not UTF-8 (%s)" % (number, e.reason))
+
+
 def event_rows(path, fmt):
     """Yields (line number, dict of the nine event fields) from events.jsonl or events.csv."""
-    with open(path, "r", encoding="utf-8", newline="") as f:
+    with open(path, "rb") as f:
         if fmt == "jsonl":
-            for number, line in enumerate(f, 1):
+            for number, line in enumerate(text_lines(f), 1):
                 if not line.endswith("\n"):
                     raise Failure("line %d: not terminated by a newline" % number)
                 try:
@@ -85,25 +94,38 @@ def event_rows(path, fmt):
                     raise Failure("line %d: not a JSON object" % number)
                 yield number, row
         else:
-            reader = csv.reader(f)
-            header = next(reader, None)
-            if header != EVENT_FIELDS:
-                raise Failure("line 1: the CSV header is not %s" % ",".join(EVENT_FIELDS))
-            for row in reader:
-                number = reader.line_num
-                if len(row) != len(EVENT_FIELDS):
-                    raise Failure("line %d: %d columns, expected %d" % (number, len(row), len(EVENT_FIELDS)))
-                values = dict(zip(EVENT_FIELDS, row))
-                try:
-                    values["seq"] = int(values["seq"])
-                    values["payload"] = json.loads(values["payload"])
-                except ValueError as e:
-                    raise Failure("line %d: bad seq or payload (%s)" % (number, e))
-                yield number, values
+            reader = csv.reader(text_lines(f))
+            try:
+                header = next(reader, None)
+                if header != EVENT_FIELDS:
+                    raise Failure("line 1: the CSV header is not %s" % ",".join(EVENT_FIELDS))
+                for row in reader:
+                    number = reader.line_num
+                    if len(row) != len(EVENT_FIELDS):
+                        raise Failure("line %d: %d columns, expected %d" % (number, len(row), len(EVENT_FIELDS)))
+                    values = dict(zip(EVENT_FIELDS, row))
+                    try:
+                        values["seq"] = int(values["seq"])
+                        values["payload"] = json.loads(values["payload"])
+                    except ValueError as e:
+                        raise Failure("line %d: bad seq or payload (%s)" % (number, e))
+                    yield number, values
+            except csv.Error as e:
+                raise Failure("line %d: not CSV (%s)" % (reader.line_num, e))
+
+
+def section(manifest, name):
+    """A manifest member that must be a JSON object."""
+    value = manifest.get(name)
+    if not isinstance(value, dict):
+        raise Failure("manifest.json: %s is missing or not an object" % name)
+    return value
 
 
 def check_events(path, fmt, manifest):
-    chain = manifest.get("chain", {})
+    chain = section(manifest, "chain")
+    counts = section(manifest, "counts")
+    span = section(manifest, "range")
     contiguous = chain.get("contiguous") is True
     previous_seq = None
     previous_hash = None
@@ -163,12 +185,10 @@ def check_events(path, fmt, manifest):
         by_type[type_name] = by_type.get(type_name, 0) + 1
 
     # The whole against the manifest.
-    counts = manifest.get("counts", {})
     if counts.get("events") != count:
         raise Failure("%s: %d events, the manifest says %r" % (os.path.basename(path), count, counts.get("events")))
     if counts.get("events_by_type", {}) != by_type:
         raise Failure("%s: event counts by type differ from the manifest" % os.path.basename(path))
-    span = manifest.get("range", {})
     if span.get("first_seq") != first_seq or span.get("last_seq") != previous_seq:
         raise Failure("%s: first/last seq %r/%r, the manifest says %r/%r" % (
             os.path.basename(path), first_seq, previous_seq, span.get("first_seq"), span.get("last_seq")))
@@ -186,26 +206,45 @@ def check_events(path, fmt, manifest):
 
 
 def verify(directory):
+    """Checks an export directory; returns (events, first seq, last seq, head hash) or raises Failure."""
+    try:
+        return verify_checked(directory)
+    except (Failure, OSError):
+        raise
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError, RecursionError) as e:
+        # Malformed input the checks above did not anticipate is still a failure, never a traceback.
+        raise Failure("malformed export (%s: %s)" % (type(e).__name__, e))
+
+
+def verify_checked(directory):
     manifest_path = os.path.join(directory, "manifest.json")
     try:
-        with open(manifest_path, "r", encoding="utf-8") as f:
-            manifest = json.load(f)
+        with open(manifest_path, "rb") as f:
+            manifest = json.loads(f.read().decode("utf-8"))
     except (OSError, ValueError) as e:
         raise Failure("manifest.json: cannot read (%s)" % e)
+    if not isinstance(manifest, dict):
+        raise Failure("manifest.json: not a JSON object")
     if manifest.get("format") != "credledger-export" or manifest.get("format_version") != FORMAT_VERSION:
         raise Failure("manifest.json: not a credledger export of format version %d" % FORMAT_VERSION)
     fmt = manifest.get("event_format")
     if fmt not in ("jsonl", "csv"):
-        raise Failure("manifest.json: unknown event_format %r" % fmt)
+        raise Failure("manifest.json: unknown event_format %r" % (fmt,))
 
     files = manifest.get("files")
     if not isinstance(files, list) or not files:
         raise Failure("manifest.json: no files listed")
     events_file = None
+    seen = set()
     for entry in files:
-        name = entry.get("name", "")
-        if not name or os.path.basename(name) != name:
-            raise Failure("manifest.json: bad file name %r" % name)
+        if not isinstance(entry, dict):
+            raise Failure("manifest.json: a files entry is not an object")
+        name = entry.get("name")
+        if not isinstance(name, str) or not name or os.path.basename(name) != name or name in ("manifest.json", ".", ".."):
+            raise Failure("manifest.json: bad file name %r" % (name,))
+        if name in seen:
+            raise Failure("manifest.json: %s is listed twice" % name)
+        seen.add(name)
         path = os.path.join(directory, name)
         if not os.path.isfile(path):
             raise Failure("%s: listed in the manifest but missing" % name)
@@ -213,7 +252,7 @@ def verify(directory):
         if size != entry.get("bytes"):
             raise Failure("%s: %d bytes, the manifest says %r" % (name, size, entry.get("bytes")))
         if digest != entry.get("sha256"):
-            raise Failure("%s: SHA-256 %s does not match the manifest's %s" % (name, digest, entry.get("sha256")))
+            raise Failure("%s: SHA-256 %s does not match the manifest's %r" % (name, digest, entry.get("sha256")))
         with open(path, "rb") as f:
             lines = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
         if lines != entry.get("lines"):
@@ -225,7 +264,8 @@ def verify(directory):
     try:
         return check_events(os.path.join(directory, events_file), fmt, manifest)
     except Failure as e:
-        raise Failure("%s: %s" % (events_file, e) if not str(e).startswith(events_file) else str(e))
+        message = str(e)
+        raise Failure(message if message.startswith(events_file) or message.startswith("manifest.json") else "%s: %s" % (events_file, message))
 
 
 def main(argv):

@@ -118,6 +118,40 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(report.lastGood.seq, target - 1)
     }
 
+    func testSwappedEventsAndADeletedTailAreNamed() throws {
+        let t = try AuditLedger("replay-swap")
+        defer { t.remove() }
+        try RandomHistory(t, seed: 11).run(steps: 80)
+        let head = t.ledger.head.seq
+        t.close()
+        // Two events swapped: the earlier position is the first bad event (the rebuild cannot even apply it).
+        let (a, b) = (head / 3, 2 * head / 3)
+        try rawEvents(t) { txn, events in
+            let ra = try txn.get(events, a.bigEndianBytes)!, rb = try txn.get(events, b.bigEndianBytes)!
+            try txn.put(events, a.bigEndianBytes, rb)
+            try txn.put(events, b.bigEndianBytes, ra)
+        }
+        try t.reopen(readOnly: true)
+        for projections in [true, false] {
+            let report = try t.ledger.replay(from: 1, threads: 2, projections: projections, chunkSize: 6)
+            XCTAssertEqual(report.chainFailure?.seq, a, "\(String(describing: report.chainFailure))")
+        }
+        t.close()
+        try rawEvents(t) { txn, events in   // undo, then drop the last two events
+            let ra = try txn.get(events, a.bigEndianBytes)!, rb = try txn.get(events, b.bigEndianBytes)!
+            try txn.put(events, a.bigEndianBytes, rb)
+            try txn.put(events, b.bigEndianBytes, ra)
+            _ = try txn.delete(events, head.bigEndianBytes)
+            _ = try txn.delete(events, (head - 1).bigEndianBytes)
+        }
+        try t.reopen(readOnly: true)
+        for projections in [true, false] {
+            let report = try t.ledger.replay(from: 1, threads: 2, projections: projections, chunkSize: 6)
+            XCTAssertEqual(report.chainFailure?.seq, head - 1, "the checkpoints remember events up to \(head)")
+            XCTAssertTrue(report.chainFailure?.reason.contains("missing") ?? false)
+        }
+    }
+
     func testReplayCommandReportsAndExitsThreeOnABreak() throws {
         let t = try AuditLedger("replay-cli")
         defer { t.remove() }

@@ -73,11 +73,11 @@ extension Ledger {
                     more = true
                     return false
                 }
-                guard let (stored, previous) = try Ledger.eventAndPrevious(seq, schema: schema, txn: txn) else { return true }
+                guard let stored = try EventLog.event(seq, schema: schema, in: txn) else { return true }
                 page.examined += 1
                 if plan.matches(stored.event) {
                     page.events.append(stored)
-                    page.previousHashes.append(previous)
+                    page.previousHashes.append(try Ledger.storedHash(seq - 1, schema: schema, txn: txn))
                 }
                 return true
             }
@@ -96,16 +96,6 @@ extension Ledger {
             if more, let last = page.events.last { page.next = last.event.seq }
         }
         return page
-    }
-
-    /// Event `seq` and the stored hash of the event before it.
-    static func eventAndPrevious(_ seq: UInt64, schema: Schema, txn: borrowing Transaction) throws -> (StoredEvent, SHA256Digest)? {
-        guard let stored = try EventLog.event(seq, schema: schema, in: txn) else { return nil }
-        if seq == 1 { return (stored, HashChain.genesis) }
-        guard let previous = try EventLog.event(seq - 1, schema: schema, in: txn) else {
-            throw LedgerError("corrupt_log", "event \(seq - 1) is missing", kind: .integrity)
-        }
-        return (stored, previous.hash)
     }
 }
 

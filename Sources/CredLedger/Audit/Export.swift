@@ -101,11 +101,11 @@ extension Ledger {
                                                files: &files)
 
         // Events.
-        let sink = try ExportSink(directory: request.directory, name: "events.\(ext)")
-        var writer = EventRowWriter(sink: sink, fields: fields, format: request.format)
+        var writer = EventRowWriter(sink: try ExportSink(directory: request.directory, name: "events.\(ext)"), fields: fields,
+                                    format: request.format)
         if request.format == .csv {
-            sink.ascii("seq,time,type,company,actor,payload,prev_hash,hash,record")
-            try sink.endLine()
+            writer.sink.ascii("seq,time,type,company,actor,payload,prev_hash,hash,record")
+            try writer.sink.endLine()
         }
         var first: UInt64?
         var last: ChainHead?
@@ -140,7 +140,13 @@ extension Ledger {
                     // The company's posting list gives its events; each line's prev_hash is the stored hash of seq − 1.
                     try PostingReader(schema: schema).visit(PostingIndex.ListKey(.company, companyNumber), range: low...high,
                                                             descending: false, txn: txn) { seq, _ in
-                        let previous = try Ledger.storedHash(seq - 1, schema: schema, txn: txn)
+                        // Consecutive company events link to the line before; otherwise read the stored hash.
+                        let previous: SHA256Digest
+                        if let last, last.seq == seq - 1 {
+                            previous = last.hash
+                        } else {
+                            previous = try Ledger.storedHash(seq - 1, schema: schema, txn: txn)
+                        }
                         var key = seq.bigEndian
                         try withUnsafeBytes(of: &key) { k in
                             guard let record = try txn.get(schema.events, k) else {
@@ -171,9 +177,10 @@ extension Ledger {
                 progress?(ExportProgress(events: count, fraction: 1))
             }
         }
-        let eventsDigest = try sink.finish()
+        let eventsDigest = try writer.sink.finish()
         let eventCount = byType.reduce(0, +)
-        files.insert(ExportedFile(name: sink.name, kind: "events", sha256: eventsDigest, bytes: sink.bytes, lines: sink.lines), at: 0)
+        files.insert(ExportedFile(name: writer.sink.name, kind: "events", sha256: eventsDigest, bytes: writer.sink.bytes,
+                                  lines: writer.sink.lines), at: 0)
 
         // Manifest.
         func time(_ t: Timestamp?) -> Any { t.map(TimeFormat.rfc3339) ?? NSNull() }
@@ -291,7 +298,7 @@ enum SnapshotValue {
 
 /// A snapshot file: JSONL objects with fixed keys, or CSV with a header row.
 final class SnapshotTable {
-    let sink: ExportSink
+    var sink: ExportSink
     let columns: [String]
     let format: ExportRequest.Format
     private(set) var rows: UInt64 = 0
@@ -347,7 +354,7 @@ final class SnapshotTable {
 
 /// Writes one event as a JSONL object or a CSV row (fixed key / column order, docs/EXPORT.md).
 struct EventRowWriter {
-    let sink: ExportSink
+    var sink: ExportSink
     let fields: EventFields
     let format: ExportRequest.Format
     private var time = FastTimeFormatter()
@@ -364,7 +371,7 @@ struct EventRowWriter {
             sink.ascii("{\"seq\":")
             sink.number(e.seq)
             sink.ascii(",\"time\":\"")
-            time.write(e.timestamp, to: sink)
+            time.write(e.timestamp, to: &sink)
             sink.ascii("\",\"type\":\"")
             sink.raw(e.type.name)
             sink.ascii("\",\"company\":")
@@ -383,7 +390,7 @@ struct EventRowWriter {
         } else {
             sink.number(e.seq)
             sink.byte(0x2C)
-            time.write(e.timestamp, to: sink)
+            time.write(e.timestamp, to: &sink)
             sink.byte(0x2C)
             sink.raw(e.type.name)
             sink.byte(0x2C)
@@ -394,13 +401,7 @@ struct EventRowWriter {
             // The payload as JSON in one quoted field (quotes doubled).
             let mark = sink.mark
             payload(e.payload)
-            let json = sink.cut(from: mark)
-            sink.byte(0x22)
-            for c in json {
-                if c == 0x22 { sink.byte(0x22) }
-                sink.byte(c)
-            }
-            sink.byte(0x22)
+            sink.csvQuoteTail(from: mark)
             sink.byte(0x2C)
             sink.hex(previous)
             sink.byte(0x2C)
@@ -412,7 +413,7 @@ struct EventRowWriter {
     }
 
     /// The payload object; uses (most of the log) take a direct path with the same keys as `EventFields.payload`.
-    private func payload(_ p: EventPayload) {
+    private mutating func payload(_ p: EventPayload) {
         if case .credentialUsed(let u) = p {
             sink.ascii("{\"credential\":")
             sink.jsonString(u.credential == 0 ? "" : fields.credential(u.credential))

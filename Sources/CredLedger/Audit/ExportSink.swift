@@ -1,13 +1,67 @@
 import CredLedgerCore
 import Foundation
 
-/// A file written through a large buffer, SHA-256'd as it is written: exports stream in constant memory
-/// and know each file's digest without reading it back.
-final class ExportSink {
+/// The open file behind an `ExportSink`: full buffers are SHA-256'd and written on a serial queue of its own,
+/// so formatting (the caller's thread) and hashing + writing (the queue) use both cores. At most three
+/// buffers are in flight, so memory stays constant. Closed when the sink goes.
+final class ExportFile: @unchecked Sendable {
+    let fd: Int32
     let name: String
-    private let fd: Int32
-    private var buffer: [UInt8] = []
+    private let queue: DispatchQueue
+    private let slots = DispatchSemaphore(value: 3)
+    // Touched only on `queue` (and read after it drained).
     private var hasher = SHA256()
+    private var failure: LedgerError?
+
+    init(_ fd: Int32, name: String) {
+        self.fd = fd
+        self.name = name
+        queue = DispatchQueue(label: "credledger-export-\(name)")
+    }
+
+    deinit { close(fd) }
+
+    /// Hands a full buffer over; blocks while three are still being written.
+    func submit(_ chunk: [UInt8]) throws {
+        if let failure = queue.sync(execute: { self.failure }) { throw failure }
+        slots.wait()
+        queue.async { [self] in
+            defer { slots.signal() }
+            guard failure == nil else { return }
+            chunk.withUnsafeBytes { raw in
+                hasher.update(raw)
+                var offset = 0
+                while offset < raw.count {
+                    let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        failure = LedgerError("export_failed", "writing \(name) failed: \(String(cString: strerror(errno)))", kind: .badInput)
+                        return
+                    }
+                    offset += n
+                }
+            }
+        }
+    }
+
+    /// Waits for every buffer, syncs the file and returns its SHA-256.
+    func finish() throws -> SHA256Digest {
+        let (digest, failure) = queue.sync { (hasher.finalize(), self.failure) }
+        if let failure { throw failure }
+        guard fsync(fd) == 0 else {
+            throw LedgerError("export_failed", "syncing \(name) failed: \(String(cString: strerror(errno)))", kind: .badInput)
+        }
+        return digest
+    }
+}
+
+/// A file written through a large buffer, SHA-256'd as it is written: exports stream in constant memory
+/// and know each file's digest without reading it back. A struct, so the per-byte appends of the hot loop
+/// get static exclusivity checking (a class's stored buffer would be checked at run time on every access).
+struct ExportSink {
+    let name: String
+    private let file: ExportFile
+    private var buffer: [UInt8] = []
     private(set) var bytes: UInt64 = 0
     private(set) var lines: UInt64 = 0
     private static let flushAt = 1 << 20
@@ -15,34 +69,33 @@ final class ExportSink {
     init(directory: String, name: String) throws {
         self.name = name
         let path = (directory as NSString).appendingPathComponent(name)
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw LedgerError("export_failed", "cannot create \(path): \(String(cString: strerror(errno)))", kind: .badInput)
         }
+        file = ExportFile(fd, name: name)
         buffer.reserveCapacity(ExportSink.flushAt + 64 * 1024)
     }
 
-    deinit { if fd >= 0 { close(fd) } }
-
     // MARK: Writing
 
-    @inline(__always) func byte(_ b: UInt8) { buffer.append(b) }
-    @inline(__always) func ascii(_ s: StaticString) {
+    @inline(__always) mutating func byte(_ b: UInt8) { buffer.append(b) }
+    @inline(__always) mutating func ascii(_ s: StaticString) {
         s.withUTF8Buffer { buffer.append(contentsOf: $0) }
     }
-    func raw(_ s: String) {
+    mutating func raw(_ s: String) {
         var s = s
         s.withUTF8 { buffer.append(contentsOf: $0) }
     }
 
     /// Ends a line (a JSONL object or a CSV row) and flushes when the buffer is full.
-    func endLine() throws {
+    mutating func endLine() throws {
         buffer.append(0x0A)
         lines += 1
         if buffer.count >= ExportSink.flushAt { try flush() }
     }
 
-    func number(_ v: UInt64) {
+    mutating func number(_ v: UInt64) {
         if v < 10 {
             buffer.append(0x30 + UInt8(v))
             return
@@ -57,7 +110,7 @@ final class ExportSink {
         buffer[start...].reverse()
     }
 
-    func number(_ v: Int64) {
+    mutating func number(_ v: Int64) {
         if v < 0 {
             buffer.append(0x2D)
             number(UInt64(bitPattern: 0 &- v))
@@ -68,7 +121,7 @@ final class ExportSink {
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    func hex(_ bytes: UnsafeRawBufferPointer) {
+    mutating func hex(_ bytes: UnsafeRawBufferPointer) {
         ExportSink.hexDigits.withUnsafeBufferPointer { digits in
             for b in bytes {
                 buffer.append(digits[Int(b >> 4)])
@@ -77,13 +130,19 @@ final class ExportSink {
         }
     }
 
-    func hex(_ digest: SHA256Digest) { digest.withUnsafeBytes { hex($0) } }
+    mutating func hex(_ digest: SHA256Digest) { digest.withUnsafeBytes { hex($0) } }
 
-    /// A JSON string literal (RFC 8259 escapes; non-ASCII UTF-8 passes through).
-    func jsonString(_ s: String) {
+    /// A JSON string literal in the canonical form of docs/EXPORT.md: `"`, `\` and the short escapes \b \t \n \f \r,
+    /// other controls as \u00xx (lowercase hex), everything else (non-ASCII UTF-8 included) as is.
+    mutating func jsonString(_ s: String) {
         buffer.append(0x22)
         var s = s
         s.withUTF8 { utf8 in
+            // Most strings (ids, slugs, emails, codes) need no escape: copy them whole.
+            guard utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else {
+                buffer.append(contentsOf: utf8)
+                return
+            }
             for c in utf8 {
                 switch c {
                 case 0x22: buffer.append(0x5C); buffer.append(0x22)
@@ -91,12 +150,12 @@ final class ExportSink {
                 case 0x0A: buffer.append(0x5C); buffer.append(0x6E)
                 case 0x0D: buffer.append(0x5C); buffer.append(0x72)
                 case 0x09: buffer.append(0x5C); buffer.append(0x74)
+                case 0x08: buffer.append(0x5C); buffer.append(0x62)
+                case 0x0C: buffer.append(0x5C); buffer.append(0x66)
                 case 0..<0x20:
-                    ascii("\\u00")
-                    ExportSink.hexDigits.withUnsafeBufferPointer { d in
-                        buffer.append(d[Int(c >> 4)])
-                        buffer.append(d[Int(c & 0x0F)])
-                    }
+                    buffer.append(contentsOf: [0x5C, 0x75, 0x30, 0x30])   // \u00
+                    buffer.append(ExportSink.hexDigits[Int(c >> 4)])
+                    buffer.append(ExportSink.hexDigits[Int(c & 0x0F)])
                 default: buffer.append(c)
                 }
             }
@@ -105,7 +164,7 @@ final class ExportSink {
     }
 
     /// A JSON value of the kinds `EventFields.payload` produces: String, integers, Bool.
-    func jsonValue(_ value: Any) {
+    mutating func jsonValue(_ value: Any) {
         switch value {
         case let v as String: jsonString(v)
         case let v as Bool: v ? ascii("true") : ascii("false")
@@ -119,7 +178,7 @@ final class ExportSink {
     }
 
     /// A CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF; quotes doubled.
-    func csvField(_ s: String) {
+    mutating func csvField(_ s: String) {
         var s = s
         let needsQuotes = s.withUTF8 { $0.contains { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D } }
         guard needsQuotes else { return raw(s) }
@@ -133,41 +192,52 @@ final class ExportSink {
         buffer.append(0x22)
     }
 
-    /// Takes what was appended since `mark` out of the buffer (to re-emit it in another form).
-    func cut(from mark: Int) -> [UInt8] {
-        defer { buffer.removeSubrange(mark...) }
-        return Array(buffer[mark...])
-    }
+    /// Where the next byte goes (to quote what follows as one CSV field, see `csvQuoteTail`).
     var mark: Int { buffer.count }
-    func append(_ bytes: [UInt8]) { buffer.append(contentsOf: bytes) }
+
+    /// Turns the bytes appended since `mark` into one quoted CSV field, in place: quotes doubled, wrapped in quotes.
+    mutating func csvQuoteTail(from mark: Int) {
+        var quotes = 0
+        for i in mark..<buffer.count where buffer[i] == 0x22 { quotes += 1 }
+        let oldEnd = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: quotes + 2))
+        buffer.withUnsafeMutableBufferPointer { b in
+            // Right to left, so nothing is overwritten before it is moved.
+            var dst = b.count - 1
+            b[dst] = 0x22
+            dst -= 1
+            var src = oldEnd - 1
+            while src >= mark {
+                let c = b[src]
+                b[dst] = c
+                dst -= 1
+                if c == 0x22 {
+                    b[dst] = 0x22
+                    dst -= 1
+                }
+                src -= 1
+            }
+            b[dst] = 0x22   // dst == mark
+        }
+    }
+
+    mutating func append(_ bytes: [UInt8]) { buffer.append(contentsOf: bytes) }
 
     // MARK: Output
 
-    func flush() throws {
+    mutating func flush() throws {
         guard !buffer.isEmpty else { return }
-        try buffer.withUnsafeBytes { raw in
-            hasher.update(raw)
-            var offset = 0
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw LedgerError("export_failed", "writing \(name) failed: \(String(cString: strerror(errno)))", kind: .badInput)
-                }
-                offset += n
-            }
-        }
         bytes += UInt64(buffer.count)
-        buffer.removeAll(keepingCapacity: true)
+        var full: [UInt8] = []
+        full.reserveCapacity(ExportSink.flushAt + 64 * 1024)
+        swap(&full, &buffer)
+        try file.submit(full)
     }
 
-    /// Flushes, syncs and closes; returns the file's SHA-256.
-    func finish() throws -> SHA256Digest {
+    /// Flushes, waits for the writes, syncs and closes; returns the file's SHA-256.
+    mutating func finish() throws -> SHA256Digest {
         try flush()
-        guard fsync(fd) == 0 else {
-            throw LedgerError("export_failed", "syncing \(name) failed: \(String(cString: strerror(errno)))", kind: .badInput)
-        }
-        return hasher.finalize()
+        return try file.finish()
     }
 }
 
@@ -177,7 +247,7 @@ struct FastTimeFormatter {
     private var second: Int64 = .min
     private var prefix: [UInt8] = []   // "YYYY-MM-DDTHH:MM:SS."
 
-    mutating func write(_ t: Timestamp, to sink: ExportSink) {
+    mutating func write(_ t: Timestamp, to sink: inout ExportSink) {
         let s = t >= 0 ? t / 1_000_000 : (t - 999_999) / 1_000_000
         if s != second {
             second = s

@@ -1,5 +1,6 @@
 import CredLedgerCore
 import CredLedgerProjections
+import LMDB
 
 /// The answer to "may this Authorization header do `operation` on project P of company C?".
 public struct Decision: Sendable, Equatable {
@@ -48,7 +49,18 @@ extension Ledger {
     public func authorize(header: String, company: String, project: String, operation: Operation) throws -> Decision {
         let now = options.clock.now()
         let parsed = AuthorizationHeader.parse(header)
-        return try withState { state in try Ledger.decide(parsed, company: company, project: project, operation: operation, now: now, state: state) }
+        return try withState { state in
+            // The hot path reads the few fields it needs in place; unusual rows or inputs take the reference path.
+            if let fast = try Ledger.decideInPlace(parsed, company: company, project: project, operation: operation, now: now,
+                                                   store: state.store) {
+                #if DEBUG
+                let reference = try Ledger.decide(parsed, company: company, project: project, operation: operation, now: now, state: state)
+                assert(fast == reference, "authorize: in-place decision \(fast) differs from the reference \(reference)")
+                #endif
+                return fast
+            }
+            return try Ledger.decide(parsed, company: company, project: project, operation: operation, now: now, state: state)
+        }
     }
 
     /// Decides and records the answer as a `credential_used` event; returns once that event is durable.
@@ -95,8 +107,10 @@ extension Ledger {
     }
 
     /// Async form of `record`: suspends (no thread blocked) until the use is durable.
+    /// (The async forms use unchecked continuations: the writer completes every request exactly once —
+    /// after its batch, or at once when the ledger is closed.)
     public func record(_ decision: Decision) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, Error>) in
             record(decision) { error in
                 if let error { continuation.resume(throwing: error) } else { continuation.resume() }
             }
@@ -105,7 +119,7 @@ extension Ledger {
 
     /// Async form of `record(batch:)`.
     public func record(batch decisions: [Decision]) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, Error>) in
             record(batch: decisions) { error in
                 if let error { continuation.resume(throwing: error) } else { continuation.resume() }
             }
@@ -115,7 +129,7 @@ extension Ledger {
     /// Async form of `check`: suspends (no thread blocked) until the use is durable.
     public func check(header: String, company: String, project: String, operation: Operation) async throws -> Decision {
         let decision = try authorize(header: header, company: company, project: project, operation: operation)
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, Error>) in
             record(decision) { error in
                 if let error { continuation.resume(throwing: error) } else { continuation.resume() }
             }
@@ -187,6 +201,238 @@ extension Ledger {
         }
         if let reason = AccessPolicy.denial(for: operation, capability: decision.capability, scope: credential.scope,
                                             delegated: credential.type.isUserDelegated) {
+            let capability = decision.capability
+            var denied = deny(reason)
+            denied.capability = capability
+            return denied
+        }
+        return decision
+    }
+}
+
+// MARK: - The hot path
+
+/// What `decideInPlace` found for one lookup.
+private enum Lookup<T> {
+    case missing
+    case found(T)
+    /// The row does not have the exact shape its codec writes: let the reference path decide (and report it).
+    case unusual
+}
+
+/// The fields of a `credentials` row the decision needs (offsets: `CredentialRecord.Fixed`, then the codec's order).
+private struct CredentialFields {
+    var company: UInt32
+    var type: CredentialType
+    var scope: Scope
+    var deleted: Bool
+    var expiresAt: Timestamp
+    var number: UInt32
+    var publicID: String
+    /// Only read for service-user types.
+    var serviceUser: String?
+
+    /// Checks the whole row's structure like `CredentialRecord.init(reader:)` + `decode` (exact length) do.
+    init?(_ row: RowView) {
+        guard let company = row.u32(CredentialRecord.Fixed.company),
+              let t = row.u8(CredentialRecord.Fixed.type), let type = CredentialType(rawValue: t),
+              let s = row.u8(CredentialRecord.Fixed.scope), let scope = Scope(rawValue: s),
+              let deleted = row.u8(CredentialRecord.Fixed.deleted), let expiresAt = row.i64(CredentialRecord.Fixed.expiresAt),
+              let number = row.u32(15), row.count >= 47,
+              let publicID = row.asciiString(47), let name = row.asciiString(publicID.end),
+              let serviceUser = row.asciiString(name.end), let afterStrings = row.skipStrings(2, from: serviceUser.end),
+              let uriCount = row.u8(afterStrings), let afterURIs = row.skipStrings(Int(uriCount), from: afterStrings + 1),
+              let hashCount = row.u8(afterURIs), afterURIs + 1 + 32 * Int(hashCount) == row.count
+        else { return nil }
+        self.company = company
+        self.type = type
+        self.scope = scope
+        self.deleted = deleted == 1
+        self.expiresAt = expiresAt
+        self.number = number
+        self.publicID = String(ascii: publicID.bytes)
+        self.serviceUser = type.isUserDelegated ? nil : String(ascii: serviceUser.bytes)
+    }
+}
+
+extension Ledger {
+    /// `decide`, reading only the fields it needs straight from the map: no row is decoded, no key array built.
+    /// Returns nil — and the caller runs `decide` — when an input or a row is unusual (a key LMDB would refuse,
+    /// a row whose shape differs from what its codec writes), so both paths agree on every input.
+    static func decideInPlace(_ parsed: Result<AuthorizationHeader, DenialReason>, company slug: String, project projectSlug: String,
+                              operation: Operation, now: Timestamp, store: LMDBStore) throws -> Decision? {
+        let companyLength = slug.utf8.count, projectLength = projectSlug.utf8.count
+        guard companyLength >= 1, companyLength <= Environment.maxKeySize, projectLength + 4 <= Environment.maxKeySize else { return nil }
+        let reads = RawReads(store)
+        var decision = Decision(denial: nil, credentialID: nil, principal: nil, capability: .none, company: 0,
+                                use: CredentialUse(credential: 0, project: 0, operation: operation, denial: nil))
+        func deny(_ reason: DenialReason) -> Decision {
+            decision.denial = reason
+            decision.use.denial = reason
+            decision.capability = .none
+            return decision
+        }
+
+        // Company: slug → number → row (number at 1, API module flag at 0; three strings after byte 13).
+        guard let companyNumber = try reads.get(.companySlugs, prefix: nil, text: slug, { $0?.leadingU32 }) else {
+            return deny(.unknownCompany)
+        }
+        let companyLookup = try reads.get(.companies, companyNumber) { row -> Lookup<(number: UInt32, apiEnabled: Bool)> in
+            guard let row else { return .missing }
+            guard let enabled = row.u8(0), let number = row.u32(1), row.skipStrings(3, from: 13) == row.count else { return .unusual }
+            return .found((number, enabled == 1))
+        }
+        let company: (number: UInt32, apiEnabled: Bool)
+        switch companyLookup {
+        case .missing: return deny(.unknownCompany)
+        case .unusual: return nil
+        case .found(let c): company = c
+        }
+        decision.company = company.number
+
+        // Project: (company, slug) → number → row (archived at 4, number at 5; two strings after byte 17).
+        var project: (number: UInt32, archived: Bool)?
+        if let projectNumber = try reads.get(.projectSlugs, prefix: company.number, text: projectSlug, { $0?.leadingU32 }) {
+            let lookup = try reads.get(.projects, projectNumber) { row -> Lookup<(number: UInt32, archived: Bool)> in
+                guard let row else { return .missing }
+                guard let archived = row.u8(4), let number = row.u32(5), row.skipStrings(2, from: 17) == row.count else { return .unusual }
+                return .found((number, archived == 1))
+            }
+            switch lookup {
+            case .missing: project = nil
+            case .unusual: return nil
+            case .found(let p): project = p
+            }
+        }
+        decision.use.project = project?.number ?? 0
+
+        let header: AuthorizationHeader
+        switch parsed {
+        case .failure(let reason): return deny(reason)
+        case .success(let h): header = h
+        }
+
+        // The credential, from the secret's or the token's hash.
+        func credential(_ number: UInt32) throws -> Lookup<CredentialFields> {
+            try reads.get(.credentials, number) { row in
+                guard let row else { return .missing }
+                guard let fields = CredentialFields(row) else { return .unusual }
+                return .found(fields)
+            }
+        }
+        let found: CredentialFields
+        var delegatedUser: UInt32 = 0
+        switch header {
+        case .apiKey(let key):
+            let hash = SecretFormat.hash(key)
+            // `secrets` row: credential u32, validUntil i64, full hash (44 bytes).
+            let entry = try reads.get(.secrets, hashPrefixOf: hash) { row -> Lookup<(credential: UInt32, validUntil: Timestamp)> in
+                guard let row else { return .missing }
+                guard row.count == SecretEntry.size, let c = row.u32(0), let until = row.i64(4), let stored = row.slice(12, 32) else {
+                    return .unusual
+                }
+                let matches = hash.withUnsafeBytes { constantTimeEquals($0, stored) }
+                return matches ? .found((c, until)) : .missing
+            }
+            let secret: (credential: UInt32, validUntil: Timestamp)
+            switch entry {
+            case .missing: return deny(.unknownCredential)
+            case .unusual: return nil
+            case .found(let e): secret = e
+            }
+            switch try credential(secret.credential) {
+            case .missing: return deny(.unknownCredential)
+            case .unusual: return nil
+            case .found(let c): found = c
+            }
+            decision.use.credential = found.number
+            decision.credentialID = found.publicID
+            if found.deleted { return deny(.revoked) }
+            if secret.validUntil != 0 && now >= secret.validUntil { return deny(.expired) }
+            guard found.type == .staticKey else { return deny(.wrongCredentialType) }
+        case .bearer(let token):
+            let hash = SecretFormat.hash(token)
+            // `tokens` row: kind, status, credential, user, family, expiresAt, issuedAt, full hash (66 bytes).
+            typealias Token = (kind: TokenRecord.Kind, status: TokenRecord.Status, credential: UInt32, user: UInt32, expiresAt: Timestamp)
+            let lookup = try reads.get(.tokens, hashPrefixOf: hash) { row -> Lookup<Token> in
+                guard let row else { return .missing }
+                guard row.count == 66, let k = row.u8(0), let kind = TokenRecord.Kind(rawValue: k),
+                      let s = row.u8(1), let status = TokenRecord.Status(rawValue: s), let c = row.u32(2), let u = row.u32(6),
+                      let expires = row.i64(18), let stored = row.slice(34, 32) else { return .unusual }
+                let matches = hash.withUnsafeBytes { constantTimeEquals($0, stored) }
+                return matches ? .found((kind, status, c, u, expires)) : .missing
+            }
+            let t: Token
+            switch lookup {
+            case .missing: return deny(.unknownCredential)
+            case .unusual: return nil
+            case .found(let token): t = token
+            }
+            guard t.kind == .access else { return deny(.unknownCredential) }
+            switch try credential(t.credential) {
+            case .missing: return deny(.unknownCredential)
+            case .unusual: return nil
+            case .found(let c): found = c
+            }
+            decision.use.credential = found.number
+            decision.credentialID = found.publicID
+            if found.deleted { return deny(.revoked) }
+            if t.status != .active { return deny(.tokenRevoked) }
+            if now >= t.expiresAt { return deny(.tokenExpired) }
+            delegatedUser = t.user
+        }
+        if found.expiresAt != 0 && now >= found.expiresAt { return deny(.expired) }
+        if found.company != company.number { return deny(.otherCompany) }
+        if !company.apiEnabled { return deny(.apiModuleDisabled) }
+        guard let project else { return deny(.unknownProject) }
+        if project.archived { return deny(.projectArchived) }
+
+        /// A `RoleGrant` row (role u8, since i64).
+        func role(_ table: Table, _ a: UInt32, _ b: UInt32) throws -> Lookup<ProjectRole> {
+            try reads.get(table, a, b) { row in
+                guard let row else { return .missing }
+                guard row.count == 9, let raw = row.u8(0), let role = ProjectRole(rawValue: raw) else { return .unusual }
+                return .found(role)
+            }
+        }
+        if found.type.isUserDelegated {
+            // `members` row: role u8, since i64.
+            let member = try reads.get(.members, company.number, delegatedUser) { row -> Lookup<CompanyRole> in
+                guard let row else { return .missing }
+                guard row.count == 9, let raw = row.u8(0), let role = CompanyRole(rawValue: raw) else { return .unusual }
+                return .found(role)
+            }
+            let companyRole: CompanyRole?
+            switch member {
+            case .missing: companyRole = nil
+            case .unusual: return nil
+            case .found(let r): companyRole = r
+            }
+            let projectRole: ProjectRole?
+            switch try role(.userRoles, delegatedUser, project.number) {
+            case .missing: projectRole = nil
+            case .unusual: return nil
+            case .found(let r): projectRole = r
+            }
+            decision.principal = try reads.get(.users, keyLength: 5, {
+                $0.storeBytes(of: UInt8(0x6E), as: UInt8.self)
+                $0.storeBytes(of: delegatedUser.bigEndian, toByteOffset: 1, as: UInt32.self)
+            }) { row in row.map { String(decoding: $0.bytes, as: UTF8.self) } }
+            decision.capability = AccessPolicy.delegatedUser(scope: found.scope, companyRole: companyRole, projectRole: projectRole)
+        } else {
+            var projectRole: ProjectRole?
+            if found.scope != .global {
+                switch try role(.access, found.number, project.number) {
+                case .missing: projectRole = nil
+                case .unusual: return nil
+                case .found(let r): projectRole = r
+                }
+            }
+            decision.principal = found.serviceUser
+            decision.capability = AccessPolicy.serviceUser(scope: found.scope, role: projectRole)
+        }
+        if let reason = AccessPolicy.denial(for: operation, capability: decision.capability, scope: found.scope,
+                                            delegated: found.type.isUserDelegated) {
             let capability = decision.capability
             var denied = deny(reason)
             denied.capability = capability

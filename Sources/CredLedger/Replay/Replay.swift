@@ -55,11 +55,15 @@ extension Ledger {
                                   verifySeconds: 0, projectSeconds: 0, seconds: 0)
         let rebuild = projections ? ProjectionRebuild(ledger: self) : nil
         let head: ChainHead
+        let tailFailure: ChainFailure?
         if let rebuild {
             rebuild.start()
-            head = try rebuild.waitForHead()
+            (head, tailFailure) = try rebuild.waitForHead()
         } else {
-            head = try environment.read { txn in try EventLog.head(schema: schema, in: txn) }
+            (head, tailFailure) = try environment.read { txn in
+                let head = try EventLog.head(schema: schema, in: txn)
+                return (head, try Ledger.missingTail(head: head, schema: schema, txn: txn))
+            }
         }
         report.head = head
 
@@ -82,6 +86,7 @@ extension Ledger {
             report.lastGood = head
         }
         report.verifySeconds = Ledger.seconds(since: verifyStarted)
+        if report.chainFailure == nil, let tailFailure { report.chainFailure = tailFailure }
         if report.chainFailure != nil { rebuild?.cancel() }
 
         if let rebuild {
@@ -103,6 +108,19 @@ extension Ledger {
         return report
     }
 
+    /// Events deleted from the end of the log leave a shorter chain that links perfectly; the projection
+    /// checkpoints, written in the same transactions as the events, still record the last seq they applied.
+    static func missingTail(head: ChainHead, schema: Schema, txn: borrowing Transaction) throws -> ChainFailure? {
+        var applied: UInt64 = 0
+        for p in ProjectionName.allCases {
+            if let checkpoint = try txn.get(schema.meta, Meta.projectionKey(p)).flatMap(Meta.Checkpoint.init) {
+                applied = max(applied, checkpoint.lastSeq)
+            }
+        }
+        guard applied > head.seq else { return nil }
+        return ChainFailure(seq: head.seq + 1, reason: "missing: the log ends at event \(head.seq) but the projections had applied events up to \(applied) (events were removed from the end)")
+    }
+
     static func seconds(since start: DispatchTime) -> Double {
         Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     }
@@ -122,7 +140,7 @@ final class ProjectionRebuild: @unchecked Sendable {
     private let lock = NSLock()
     private let headReady = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
-    private var head: ChainHead?
+    private var head: (ChainHead, ChainFailure?)?
     private var result = Result()
     private var error: Error?
     private var cancelled = false
@@ -147,7 +165,8 @@ final class ProjectionRebuild: @unchecked Sendable {
     func cancel() { lock.withLock { cancelled = true } }
     private var isCancelled: Bool { lock.withLock { cancelled } }
 
-    func waitForHead() throws -> ChainHead {
+    /// The head of the snapshot being rebuilt, and a missing tail if the checkpoints show one.
+    func waitForHead() throws -> (ChainHead, ChainFailure?) {
         headReady.wait()
         return try lock.withLock {
             if let head { return head }
@@ -169,7 +188,8 @@ final class ProjectionRebuild: @unchecked Sendable {
         defer { try? FileManager.default.removeItem(atPath: scratchPath) }
         try environment.read { source in
             let head = try EventLog.head(schema: schema, in: source)
-            lock.withLock { self.head = head }
+            let tail = try Ledger.missingTail(head: head, schema: schema, txn: source)
+            lock.withLock { self.head = (head, tail) }
             headReady.signal()
             let started = DispatchTime.now()
             var configuration = Environment.Configuration()
@@ -201,7 +221,16 @@ final class ProjectionRebuild: @unchecked Sendable {
                         outcome.failure = ChainFailure(seq: seq, reason: "\(error)")
                         return false
                     }
-                    try projector.apply(stored.event, to: store)
+                    do {
+                        try projector.apply(stored.event, to: store)
+                    } catch let error as LMDBError {
+                        throw error   // storage trouble (e.g. a full map) is not the log's fault
+                    } catch {
+                        // The event does not fit the state before it (e.g. events swapped): report it here; the
+                        // chain check names an earlier break if there is one.
+                        outcome.failure = ChainFailure(seq: seq, reason: "cannot be applied to the state before it: \(error)")
+                        return false
+                    }
                     outcome.projected += 1
                     expected += 1
                     pending += 1

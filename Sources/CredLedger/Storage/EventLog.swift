@@ -20,6 +20,10 @@ struct EventLog {
     /// Encodes `event` (its seq and timestamp already set from `head`), links it and appends it with MDB_APPEND.
     mutating func append(_ event: Event, head: inout ChainHead, in txn: borrowing Transaction) throws {
         precondition(event.seq == head.seq + 1, "sequence must be dense")
+        if UseRecord.isExact, case .credentialUsed(let use) = event.payload {
+            try UseRecord.append(event, use, head: &head, in: txn, events: schema.events)
+            return
+        }
         buffer.removeAll()
         EventCodec.encodeBody(event, into: &buffer)
         let hash = buffer.bytes.withUnsafeBytes { HashChain.link(previous: head.hash, seq: event.seq, body: $0) }
@@ -97,5 +101,83 @@ struct EventLog {
             if t <= time { low = mid + 1 } else { high = mid }
         }
         return low
+    }
+}
+
+/// The hot path's `credential_used` record, built on the stack: the hashed bytes are laid out contiguously
+/// (previous hash, domain byte, seq, body), hashed in one call, and the record (body + hash) stored from the
+/// same buffer. The layout is EventCodec's; `isExact` checks at start-up that both write the same bytes and
+/// the same link for sample uses, and the codec path is used otherwise.
+enum UseRecord {
+    /// Body: the 22-byte header + credential u32, project u32, operation u8, denial u8.
+    static let bodySize = EventCodec.headerSize + 10
+    /// previous hash (32) ‖ 0x45 ‖ seq (8): what precedes the body in the hashed bytes.
+    static let linkPrefix = 41
+
+    /// Whether this encoder reproduces `EventCodec.encodeBody` and `HashChain.link` exactly.
+    static let isExact: Bool = {
+        let samples: [(Actor, UInt32, CredentialUse)] = [
+            (.credential(7), 3, CredentialUse(credential: 7, project: 11, operation: .read, denial: nil)),
+            (.credential(0xFFFF_FFFE), 0xFFFF_FFFF, CredentialUse(credential: 0xFFFF_FFFE, project: 0, operation: .write, denial: .readOnlyScope)),
+            (.system, 0, CredentialUse(credential: 0, project: 0, operation: .write, denial: .badChecksum)),
+        ]
+        var previous = SHA256.hash([1, 2, 3])
+        for (i, (actor, company, use)) in samples.enumerated() {
+            let event = Event(seq: UInt64(1) << 40 | UInt64(i + 1), timestamp: 1_767_225_600_123_456 + Int64(i), company: company,
+                              actor: actor, payload: .credentialUsed(use))
+            var w = ByteWriter(capacity: 64)
+            EventCodec.encodeBody(event, into: &w)
+            let link = w.bytes.withUnsafeBytes { HashChain.link(previous: previous, seq: event.seq, body: $0) }
+            let expected = w.bytes + link.bytes
+            var ok = false
+            withRecord(event, use, previous: previous) { record, hash in
+                ok = hash == link && Array(record) == expected
+            }
+            guard ok else { return false }
+            previous = link
+        }
+        return true
+    }()
+
+    /// Builds the record of `event` in a stack buffer and calls `body` with it and its hash.
+    @inline(__always)
+    static func withRecord<R>(_ event: Event, _ use: CredentialUse, previous: SHA256Digest,
+                              _ body: (UnsafeRawBufferPointer, SHA256Digest) throws -> R) rethrows -> R {
+        var storage: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        return try withUnsafeMutableBytes(of: &storage) { raw in
+            let p = raw.baseAddress!
+            previous.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: 32) }
+            p.storeBytes(of: HashChain.domainByte, toByteOffset: 32, as: UInt8.self)
+            p.storeBytes(of: event.seq.bigEndian, toByteOffset: 33, as: UInt64.self)
+            let b = p + linkPrefix
+            b.storeBytes(of: EventCodec.formatVersion, toByteOffset: 0, as: UInt8.self)
+            b.storeBytes(of: EventType.credentialUsed.rawValue, toByteOffset: 1, as: UInt8.self)
+            b.storeBytes(of: EventType.credentialUsed.currentSchema, toByteOffset: 2, as: UInt8.self)
+            b.storeBytes(of: event.actor.kind, toByteOffset: 3, as: UInt8.self)
+            b.storeBytes(of: event.actor.id.bigEndian, toByteOffset: 4, as: UInt32.self)
+            b.storeBytes(of: event.timestamp.bigEndian, toByteOffset: 8, as: Int64.self)
+            b.storeBytes(of: event.company.bigEndian, toByteOffset: 16, as: UInt32.self)
+            b.storeBytes(of: UInt16(10).bigEndian, toByteOffset: 20, as: UInt16.self)
+            b.storeBytes(of: use.credential.bigEndian, toByteOffset: 22, as: UInt32.self)
+            b.storeBytes(of: use.project.bigEndian, toByteOffset: 26, as: UInt32.self)
+            b.storeBytes(of: use.operation.rawValue, toByteOffset: 30, as: UInt8.self)
+            b.storeBytes(of: use.denial?.rawValue ?? 0, toByteOffset: 31, as: UInt8.self)
+            let hash = SHA256.hash(UnsafeRawBufferPointer(start: p, count: linkPrefix + bodySize))
+            hash.withUnsafeBytes { (b + bodySize).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+            return try body(UnsafeRawBufferPointer(start: b, count: bodySize + EventCodec.hashSize), hash)
+        }
+    }
+
+    /// Appends the use with MDB_APPEND and moves `head` past it.
+    @inline(__always)
+    static func append(_ event: Event, _ use: CredentialUse, head: inout ChainHead, in txn: borrowing Transaction,
+                       events: Database) throws {
+        let hash = try withRecord(event, use, previous: head.hash) { record, hash in
+            var key = event.seq.bigEndian
+            try withUnsafeBytes(of: &key) { k in try txn.put(events, k, record, flags: .append) }
+            return hash
+        }
+        head = ChainHead(seq: event.seq, hash: hash, timestamp: event.timestamp)
     }
 }

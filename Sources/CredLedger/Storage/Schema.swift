@@ -3,7 +3,8 @@ import CredLedgerProjections
 import LMDB
 
 /// The named databases of a ledger environment and their handles (opened once at start-up).
-struct Schema {
+/// A class: every store and reader holds it, and one reference is cheaper to pass around than the handles.
+final class Schema: @unchecked Sendable {
     static let formatVersion: UInt32 = 1
     static let eventsName = "events"
     static let metaName = "meta"
@@ -18,14 +19,44 @@ struct Schema {
         events = handles[0]
         meta = handles[1]
         tables = Array(handles[2...])
+        precondition(Table.indexMatchesDeclarationOrder, "Table.index(of:) must follow the order of Table.allCases")
     }
 
     @inline(__always) func database(_ table: Table) -> Database { tables[Table.index(of: table)] }
 }
 
 extension Table {
-    private static let order: [Table: Int] = Dictionary(uniqueKeysWithValues: Table.allCases.enumerated().map { ($1, $0) })
-    static func index(of table: Table) -> Int { order[table]! }
+    /// The table's position in `Table.allCases` (the order of `Schema.tables`). A switch, not a dictionary: a
+    /// `String`-backed enum hashes its raw value, and this runs on every read and write.
+    @inline(__always)
+    static func index(of table: Table) -> Int {
+        switch table {
+        case .companies: 0
+        case .companySlugs: 1
+        case .users: 2
+        case .members: 3
+        case .projects: 4
+        case .projectSlugs: 5
+        case .credentials: 6
+        case .credentialIDs: 7
+        case .clientIDs: 8
+        case .secrets: 9
+        case .tokens: 10
+        case .tokenFamilies: 11
+        case .codes: 12
+        case .counters: 13
+        case .access: 14
+        case .accessByProject: 15
+        case .userRoles: 16
+        case .userRolesByProject: 17
+        case .usage: 18
+        case .usageDaily: 19
+        case .index: 20
+        }
+    }
+
+    /// Whether `index(of:)` agrees with the declaration order (checked when a schema opens).
+    static let indexMatchesDeclarationOrder: Bool = Table.allCases.enumerated().allSatisfy { index(of: $1) == $0 }
 }
 
 /// Rows of the `meta` database.
@@ -35,6 +66,11 @@ enum Meta {
 
     /// Checkpoint of one projection: code version, last applied seq, and the digest computed at `digestSeq`.
     struct Checkpoint: Equatable {
+        /// Bytes of a row: code version u32, last seq u64, digest seq u64, digest (32).
+        static let size = 52
+        /// Where `lastSeq` sits in the row.
+        static let lastSeqOffset = 4
+
         var codeVersion: UInt32
         var lastSeq: UInt64
         var digestSeq: UInt64

@@ -270,9 +270,24 @@ final class GroupCommitWriter: @unchecked Sendable {
         try projector.apply(event, to: store)
     }
 
+    /// The `meta` keys of the projections' checkpoints, built once.
+    private static let checkpointKeys: [(ProjectionName, [UInt8])] = ProjectionName.allCases.map { ($0, Meta.projectionKey($0)) }
+
+    /// Moves every projection's checkpoint to `seq`. A well-formed checkpoint row is patched in place (its
+    /// `lastSeq` field only, as the decode/encode round trip would); anything else goes through the codec.
     private func writeCheckpoints(_ seq: UInt64, txn: borrowing Transaction) throws {
-        for p in ProjectionName.allCases {
-            let key = Meta.projectionKey(p)
+        for (p, key) in GroupCommitWriter.checkpointKeys {
+            let patched: Bool = try key.withUnsafeBytes { k in
+                guard let stored = try txn.get(schema.meta, k), stored.count == Meta.Checkpoint.size else { return false }
+                var row: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
+                return try withUnsafeMutableBytes(of: &row) { raw in
+                    raw.baseAddress!.copyMemory(from: stored.baseAddress!, byteCount: Meta.Checkpoint.size)
+                    raw.storeBytes(of: seq.bigEndian, toByteOffset: Meta.Checkpoint.lastSeqOffset, as: UInt64.self)
+                    try txn.put(schema.meta, k, UnsafeRawBufferPointer(rebasing: raw[0..<Meta.Checkpoint.size]))
+                    return true
+                }
+            }
+            if patched { continue }
             var checkpoint = try txn.get(schema.meta, key).flatMap(Meta.Checkpoint.init)
                 ?? Meta.Checkpoint(codeVersion: p.codeVersion, lastSeq: 0, digestSeq: 0, digest: .zero)
             checkpoint.lastSeq = seq

@@ -125,7 +125,12 @@ final class BenchRunner {
             if bearer { report.authorizeBearer = result } else { report.authorizeApikey = result }
         }
 
-        // 5. Replay: chain verification alone, full verify (chain + rebuild into scratch + compare), live rebuild.
+        // 5. Replay: the replay API (chain verified on every core while the projections are rebuilt into a scratch
+        // environment and compared), chain verification alone, full verify, and the live rebuild.
+        progress("replay: chain verification + rebuild and compare (Ledger.replay)")
+        let replay = try BenchClock.time { try ledger.replay() }
+        report.replay.append(.init(name: "replay", events: Int(max(replay.0.eventsVerified, replay.0.eventsProjected)),
+                                   seconds: replay.1, ok: replay.0.ok))
         progress("replay: verify chain")
         let chain = try BenchClock.time { try ledger.verify(projections: false) }
         report.replay.append(.init(name: "verify_chain", events: Int(chain.0.events), seconds: chain.1, ok: chain.0.ok))
@@ -136,9 +141,15 @@ final class BenchRunner {
         let rebuild = try BenchClock.time { try ledger.rebuildProjections() }
         report.replay.append(.init(name: "rebuild", events: Int(rebuild.0.events), seconds: rebuild.1, ok: true))
 
-        // 6/7. Export and as-of queries: their APIs belong to the replay/audit issue.
-        report.todo["export"] = "TODO(issue 7): no export API in the library yet; wire Ledger's JSONL export here when it lands (target ≥ 500,000 events/s)"
-        report.todo["as_of"] = "TODO(issue 7): no as-of / who-could-act API in the library yet; time it here at a random time when it lands (target < 1 s at 10M events)"
+        // 6. Export of the whole log.
+        for format in [ExportRequest.Format.jsonl, .csv] {
+            progress("export: \(format.rawValue)")
+            report.exports.append(try AuditBench.export(ledger, format: format, directory: root + "/export-\(format.rawValue)"))
+        }
+
+        // 7. State as of a random time, and who could act then.
+        progress("as-of: state and who-could-act at random times")
+        report.pointInTime = try AuditBench.pointInTime(ledger, fixture: fixture, samples: config.quick ? 3 : 5)
         report.totalEvents = Int(ledger.head.seq)
         return report
     }

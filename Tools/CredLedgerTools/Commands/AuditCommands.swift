@@ -62,7 +62,7 @@ enum AuditCommands {
                 return ExitCode.ok
             },
             CommandSpec("audit access", positionals: ["company", "project"], options: ["at", "seq", "op"],
-                        summary: "Who could act on a project at --at <time> / --seq N (default now): every service user or user, through which credential, scope and role, since when. --op read|write (default: anyone who could at least read).") { inv, ctx in
+                        summary: "Who could act on a project at --at <time> / --seq N (default now): every service user or user, through which credential, scope and role, since when. --op read|write (default: anyone who could at least read). Service users act through GLOBAL scope or a project grant (scope ∩ role); users act through a PKCE credential only while they hold a live grant they approved (unexpired, unrevoked access or refresh token, or unused code), with their own access (admin: all projects; member: project role) capped by the scope.") { inv, ctx in
                 var operation: CredLedgerCore.Operation?
                 if let op = inv.option("op") {
                     guard let parsed = CredLedgerCore.Operation(name: op) else { throw UsageError("--op must be read or write, not '\(op)'") }

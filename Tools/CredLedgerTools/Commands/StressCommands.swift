@@ -624,6 +624,7 @@ enum CrashDriver {
         var path = ""
         var header = ""
         var headBefore: UInt64 = 0
+        var readyTime = 0.1  // seconds from spawn to `ready`, learned as the runs go
         for run in 0..<config.killPoints {
             if run % config.killsPerLedger == 0 || path.isEmpty {
                 path = config.directory + "/ledger-\(run / config.killsPerLedger)"
@@ -654,13 +655,18 @@ enum CrashDriver {
             }
             let early = rng.chance(config.earlyKillShare)
             if early {
-                StressSupport.sleep(seconds: rng.unit() * 0.15)
+                // Somewhere between the spawn and the moment the child usually becomes ready (open, recovery).
+                StressSupport.sleep(seconds: rng.unit() * readyTime)
             } else {
                 guard child.waitForLine(timeout: 60, { $0.hasPrefix("ready") }) else {
                     child.kill()
                     child.waitForExit()
                     summary.failures.append("run \(run): the child never became ready; stderr: \(child.stderrText.prefix(500))")
                     continue
+                }
+                if let ready = child.stampedLines.first(where: { $0.text.hasPrefix("ready") }) {
+                    let seconds = Double(ready.time - child.started.uptimeNanoseconds) / 1e9
+                    readyTime = readyTime * 0.8 + seconds * 0.2
                 }
                 StressSupport.sleep(seconds: config.minDelay + rng.unit() * (config.maxDelay - config.minDelay))
             }
