@@ -5,9 +5,11 @@ usage: python3 Tools/verify_export.py EXPORT_DIR
 
 Checks, streaming (constant memory):
   1. manifest.json: known format and version;
-  2. every file the manifest lists: size and SHA-256 match;
+  2. every file the manifest lists: size, line count and SHA-256 match;
   3. every event line: hash == SHA-256(prev_hash || 0x45 || seq as 8-byte big-endian || record);
-     the record's header agrees with the line (format version, length, type, time);
+     the line is in canonical form, and every field agrees with the hashed record: type, time, company,
+     actor and each payload field are decoded from the record (names of companies, users, projects and
+     credentials are proven by their creation events in the export, otherwise checked for consistency);
      seqs strictly increase; where two lines have consecutive seqs, the second's prev_hash is the first's
      hash; a whole-log export ("contiguous") has no gaps and starts from the manifest's anchor;
   4. counts, first/last seq and head hash agree with the manifest.
@@ -34,11 +36,237 @@ EVENT_TYPES = {
     16: "token_refreshed", 17: "token_revoked", 18: "credential_used", 19: "oauth_request_denied",
 }
 EVENT_FIELDS = ["seq", "time", "type", "company", "actor", "payload", "prev_hash", "hash", "record"]
+CSV_HEADER = ",".join(EVENT_FIELDS) + "\n"
+
+# Codes stored in records (docs/EXPORT.md) and their names in exports.
+CREDENTIAL_TYPES = {1: "static", 2: "oauth", 3: "pkce", 4: "pkce-public"}
+SCOPES = {1: "read", 2: "read-write", 3: "global"}
+PROJECT_ROLES = {1: "viewer", 2: "editor", 3: "project-admin"}
+COMPANY_ROLES = {0: "removed", 1: "member", 2: "admin"}
+OPERATIONS = {1: "read", 2: "write"}
+GRANTS = {0: "none", 1: "client_credentials", 2: "authorization_code", 3: "refresh_token", 4: "authorize"}
+REVOKE_REASONS = {1: "client_request", 2: "refresh_token_reused", 3: "code_reused"}
+DENIALS = {
+    1: "malformed_header", 2: "unsupported_scheme", 3: "bad_checksum", 10: "unknown_credential", 11: "revoked",
+    12: "expired", 13: "wrong_credential_type", 20: "api_module_disabled", 21: "unknown_company",
+    22: "unknown_project", 23: "project_archived", 24: "other_company", 30: "project_access_missing",
+    31: "read_only_scope", 32: "read_only_role", 33: "user_not_member", 40: "token_expired", 41: "token_revoked",
+    42: "invalid_client", 43: "invalid_grant", 44: "pkce_verifier_mismatch", 45: "redirect_uri_mismatch",
+    46: "code_reused", 47: "code_expired", 48: "refresh_token_reused", 49: "unsupported_challenge_method",
+    50: "unauthorized_client", 51: "invalid_request", 52: "access_denied",
+}
 EPOCH = datetime.datetime(1970, 1, 1)
 
 
 class Failure(Exception):
     pass
+
+
+class Ref:
+    """A name the line resolved from a number of the record (a company, user, project or credential)."""
+    def __init__(self, kind, number):
+        self.kind = kind
+        self.number = number
+
+
+class Record:
+    """Reads a record's payload fields in order; running past the end or leaving bytes over is a failure."""
+    def __init__(self, payload):
+        self.b = payload
+        self.i = 0
+
+    def take(self, n):
+        if self.i + n > len(self.b):
+            raise Failure("the record's payload is truncated")
+        v = self.b[self.i:self.i + n]
+        self.i += n
+        return v
+
+    def u(self, n):
+        return int.from_bytes(self.take(n), "big")
+
+    def i64(self):
+        return int.from_bytes(self.take(8), "big", signed=True)
+
+    def str(self):
+        try:
+            return self.take(self.u(2)).decode("utf-8")
+        except UnicodeDecodeError:
+            raise Failure("a string of the record is not UTF-8")
+
+    def digest(self):
+        return self.take(32).hex()
+
+    def optional_digest(self):
+        flag = self.u(1)
+        if flag not in (0, 1):
+            raise Failure("bad optional-hash flag in the record")
+        return self.digest() if flag else None
+
+    def code(self, table):
+        value = self.u(1)
+        if value not in table:
+            raise Failure("unknown code %d in the record" % value)
+        return table[value]
+
+    def end(self):
+        if self.i != len(self.b):
+            raise Failure("the record's payload has %d bytes left over" % (len(self.b) - self.i))
+
+
+def name_ref(kind, number):
+    """How a reference to a number appears in a line: "" for 0, else the resolved name."""
+    return "" if number == 0 else Ref(kind, number)
+
+
+def expected_payload(type_name, r):
+    """The payload fields the exporter writes for a record: [(key, value or Ref)], and what the record proves
+    (kind, number, name) for the name registry."""
+    out, proves = [], []
+    if type_name == "company_registered":
+        slug, name, domain = r.str(), r.str(), r.str()
+        out = [("slug", slug), ("name", name), ("mail_domain", domain)]
+        proves.append(("company", None, slug))   # the number is the header's company
+    elif type_name == "member_role_set":
+        user, email, role = r.u(4), r.str(), r.code(COMPANY_ROLES)
+        out = [("email", email), ("role", role)]
+        proves.append(("user", user, email))
+    elif type_name == "project_created":
+        project, slug, name = r.u(4), r.str(), r.str()
+        out = [("project", slug), ("name", name)]
+        proves.append(("project", project, slug))
+    elif type_name == "project_archived":
+        out = [("project", name_ref("project", r.u(4)))]
+    elif type_name == "credential_created":
+        number, ctype, scope = r.u(4), r.code(CREDENTIAL_TYPES), r.code(SCOPES)
+        public_id, name, service_user, prefix, client_id = r.str(), r.str(), r.str(), r.str(), r.str()
+        secret, expires = r.optional_digest(), r.i64()
+        uris = [r.str() for _ in range(r.u(1))]
+        out = [("credential", public_id), ("name", name), ("type", ctype), ("scope", scope)]
+        if service_user:
+            out.append(("service_user", service_user))
+        out.append(("key_prefix" if ctype == "static" else "client_id", prefix))
+        if secret is not None:
+            out.append(("secret_sha256", secret))
+        if expires != 0:
+            out.append(("expires_at", rfc3339(expires)))
+        if uris:
+            out.append(("redirect_uris", " ".join(uris)))
+        proves.append(("credential", number, public_id))
+    elif type_name == "secret_rotated":
+        out = [("credential", name_ref("credential", r.u(4))), ("secret_sha256", r.digest()), ("key_prefix", r.str()),
+               ("old_secret_valid_until", rfc3339(r.i64()))]
+    elif type_name == "credential_deleted":
+        out = [("credential", name_ref("credential", r.u(4)))]
+    elif type_name in ("project_access_granted", "project_access_changed"):
+        out = [("credential", name_ref("credential", r.u(4))), ("project", name_ref("project", r.u(4))),
+               ("role", r.code(PROJECT_ROLES))]
+    elif type_name == "project_access_revoked":
+        out = [("credential", name_ref("credential", r.u(4))), ("project", name_ref("project", r.u(4)))]
+    elif type_name == "user_project_role_set":
+        user, project = r.u(4), r.u(4)
+        out = [("user", name_ref("user", user)), ("project", name_ref("project", project)),
+               ("role", r.code({**PROJECT_ROLES, 0: "none"}))]
+    elif type_name == "consent_given":
+        credential, user, code = r.u(4), r.u(4), r.digest()
+        r.digest()   # the S256 challenge is not exported
+        out = [("credential", name_ref("credential", credential)), ("user", name_ref("user", user)), ("code_sha256", code),
+               ("redirect_uri", r.str()), ("expires_at", rfc3339(r.i64()))]
+    elif type_name == "token_issued":
+        credential, user, grant, access, access_expires = r.u(4), r.u(4), r.code(GRANTS), r.digest(), r.i64()
+        refresh = r.optional_digest()
+        r.i64()
+        r.optional_digest()   # refresh expiry and the code hash are not exported
+        out = [("credential", name_ref("credential", credential)), ("grant", grant), ("access_sha256", access),
+               ("access_expires_at", rfc3339(access_expires))]
+        if user != 0:
+            out.append(("user", name_ref("user", user)))
+        if refresh is not None:
+            out.append(("refresh_sha256", refresh))
+    elif type_name == "token_refreshed":
+        credential, family, spent, access = r.u(4), r.u(8), r.digest(), r.digest()
+        r.i64()
+        refresh = r.digest()
+        r.i64()
+        out = [("credential", name_ref("credential", credential)), ("family", family), ("spent_refresh_sha256", spent),
+               ("access_sha256", access), ("refresh_sha256", refresh)]
+    elif type_name == "token_revoked":
+        credential, family, token, whole = r.u(4), r.u(8), r.digest(), r.u(1)
+        if whole not in (0, 1):
+            raise Failure("bad whole-family flag in the record")
+        out = [("credential", name_ref("credential", credential)), ("family", family), ("token_sha256", token),
+               ("whole_family", whole == 1), ("reason", r.code(REVOKE_REASONS))]
+    elif type_name == "credential_used":
+        credential, project, operation, denial = r.u(4), r.u(4), r.code(OPERATIONS), r.u(1)
+        if denial != 0 and denial not in DENIALS:
+            raise Failure("unknown denial code %d in the record" % denial)
+        out = [("credential", name_ref("credential", credential)), ("project", name_ref("project", project)),
+               ("operation", operation), ("outcome", DENIALS[denial] if denial else "allowed")]
+    elif type_name == "oauth_request_denied":
+        credential, user, grant = r.u(4), r.u(4), r.code(GRANTS)
+        reason = r.u(1)
+        if reason not in DENIALS:
+            raise Failure("unknown denial code %d in the record" % reason)
+        out = [("credential", name_ref("credential", credential)), ("grant", grant), ("reason", DENIALS[reason])]
+        if user != 0:
+            out.append(("user", name_ref("user", user)))
+    r.end()
+    return out, proves
+
+
+class Names:
+    """Number → name of companies, users, projects and credentials: proven by the creation events in the
+    export (company_registered, member_role_set, project_created, credential_created), otherwise fixed by
+    their first use so that every line must agree."""
+    def __init__(self):
+        self.known = {}
+
+    def prove(self, kind, number, name):
+        seen = self.known.get((kind, number))
+        if seen is not None and seen[0] != name:
+            raise Failure("%s %d is named %r here but %r on line %d" % (kind, number, name, seen[0], seen[1]))
+        self.known[(kind, number)] = (name, seen[1] if seen else 0)
+
+    def check(self, ref, name, number_of_line):
+        if not isinstance(name, str) or not name:
+            raise Failure("%s %d: expected its name, found %r" % (ref.kind, ref.number, name))
+        seen = self.known.get((ref.kind, ref.number))
+        if seen is None:
+            self.known[(ref.kind, ref.number)] = (name, number_of_line)
+        elif seen[0] != name:
+            where = "its creation event" if seen[1] == 0 else "line %d" % seen[1]
+            raise Failure("%s %d is named %r, but %r by %s" % (ref.kind, ref.number, name, seen[0], where))
+
+    def same(self, expected, actual, what, number_of_line):
+        if isinstance(expected, Ref):
+            try:
+                self.check(expected, actual, number_of_line)
+            except Failure as e:
+                raise Failure("%s: %s" % (what, e))
+        elif expected != actual or type(expected) is not type(actual):
+            raise Failure("%s is %r but the record says %r" % (what, actual, expected))
+
+
+def json_text(value):
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def canonical_jsonl(row):
+    """The exact line the exporter writes for these values."""
+    return '{"seq":%d,"time":%s,"type":%s,"company":%s,"actor":%s,"payload":%s,"prev_hash":%s,"hash":%s,"record":%s}\n' % (
+        row["seq"], json_text(row["time"]), json_text(row["type"]), json_text(row["company"]), json_text(row["actor"]),
+        json_text(row["payload"]), json_text(row["prev_hash"]), json_text(row["hash"]), json_text(row["record"]))
+
+
+def csv_field(text):
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def canonical_csv(row):
+    return ",".join([str(row["seq"]), row["time"], row["type"], csv_field(row["company"]), csv_field(row["actor"]),
+                     '"' + json_text(row["payload"]).replace('"', '""') + '"', row["prev_hash"], row["hash"], row["record"]]) + "\n"
 
 
 def rfc3339(micros):
@@ -80,38 +308,37 @@ def text_lines(f):
 
 
 def event_rows(path, fmt):
-    """Yields (line number, dict of the nine event fields) from events.jsonl or events.csv."""
+    """Yields (line number, dict of the nine event fields, the line's text) from events.jsonl or events.csv."""
     with open(path, "rb") as f:
-        if fmt == "jsonl":
-            for number, line in enumerate(text_lines(f), 1):
-                if not line.endswith("\n"):
-                    raise Failure("line %d: not terminated by a newline" % number)
+        lines = text_lines(f)
+        if fmt == "csv":
+            header = next(lines, None)
+            if header != CSV_HEADER:
+                raise Failure("line 1: the CSV header is not %s" % CSV_HEADER.strip())
+        for number, line in enumerate(lines, 1 if fmt == "jsonl" else 2):
+            if not line.endswith("\n"):
+                raise Failure("line %d: not terminated by a newline" % number)
+            if fmt == "jsonl":
                 try:
                     row = json.loads(line)
                 except ValueError as e:
                     raise Failure("line %d: not JSON (%s)" % (number, e))
                 if not isinstance(row, dict):
                     raise Failure("line %d: not a JSON object" % number)
-                yield number, row
-        else:
-            reader = csv.reader(text_lines(f))
-            try:
-                header = next(reader, None)
-                if header != EVENT_FIELDS:
-                    raise Failure("line 1: the CSV header is not %s" % ",".join(EVENT_FIELDS))
-                for row in reader:
-                    number = reader.line_num
-                    if len(row) != len(EVENT_FIELDS):
-                        raise Failure("line %d: %d columns, expected %d" % (number, len(row), len(EVENT_FIELDS)))
-                    values = dict(zip(EVENT_FIELDS, row))
-                    try:
-                        values["seq"] = int(values["seq"])
-                        values["payload"] = json.loads(values["payload"])
-                    except ValueError as e:
-                        raise Failure("line %d: bad seq or payload (%s)" % (number, e))
-                    yield number, values
-            except csv.Error as e:
-                raise Failure("line %d: not CSV (%s)" % (reader.line_num, e))
+            else:
+                try:
+                    fields = list(csv.reader([line[:-1]], strict=True))
+                except csv.Error as e:
+                    raise Failure("line %d: not CSV (%s)" % (number, e))
+                if len(fields) != 1 or len(fields[0]) != len(EVENT_FIELDS):
+                    raise Failure("line %d: not one row of %d columns" % (number, len(EVENT_FIELDS)))
+                row = dict(zip(EVENT_FIELDS, fields[0]))
+                try:
+                    row["seq"] = int(row["seq"])
+                    row["payload"] = json.loads(row["payload"])
+                except ValueError as e:
+                    raise Failure("line %d: bad seq or payload (%s)" % (number, e))
+            yield number, row, line
 
 
 def section(manifest, name):
@@ -120,6 +347,32 @@ def section(manifest, name):
     if not isinstance(value, dict):
         raise Failure("manifest.json: %s is missing or not an object" % name)
     return value
+
+
+def check_fields(row, record, type_name, names, number):
+    """company, actor and payload of a line against its record."""
+    actor_kind, actor_id = record[3], int.from_bytes(record[4:8], "big")
+    company = int.from_bytes(record[16:20], "big")
+    payload = row["payload"]
+    if not isinstance(payload, dict):
+        raise Failure("payload is not an object")
+    expected, proves = expected_payload(type_name, Record(record[HEADER_SIZE:]))
+    for kind, n, name in proves:
+        names.prove(kind, company if n is None else n, name)
+    if actor_kind == 0 and actor_id == 0:
+        actor = "system"
+    elif actor_kind == 1 and actor_id != 0:
+        actor = Ref("user", actor_id)
+    elif actor_kind == 2 and actor_id != 0:
+        actor = Ref("credential", actor_id)
+    else:
+        raise Failure("bad actor in the record")
+    names.same(name_ref("company", company), row["company"], "company", number)
+    names.same(actor, row["actor"], "actor", number)
+    if list(payload) != [key for key, _ in expected]:
+        raise Failure("payload fields %s, the record gives %s" % (list(payload), [key for key, _ in expected]))
+    for key, value in expected:
+        names.same(value, payload[key], "payload %s" % key, number)
 
 
 def check_events(path, fmt, manifest):
@@ -133,7 +386,8 @@ def check_events(path, fmt, manifest):
     by_type = {}
     first_seq = None
     first_prev = None
-    for number, row in event_rows(path, fmt):
+    names = Names()
+    for number, row, line in event_rows(path, fmt):
         where = "line %d" % number
         for field in EVENT_FIELDS:
             if field not in row:
@@ -165,6 +419,16 @@ def check_events(path, fmt, manifest):
         micros = int.from_bytes(record[8:16], "big", signed=True)
         if rfc3339(micros) != row["time"]:
             raise Failure("%s: time %r does not match the record's %s" % (where, row["time"], rfc3339(micros)))
+
+        # Every other field, decoded from the record; then the exact bytes of the line.
+        try:
+            check_fields(row, record, type_name, names, number)
+        except Failure as e:
+            raise Failure("%s: %s" % (where, e))
+        if not isinstance(row["payload"], dict):
+            raise Failure("%s: payload is not an object" % where)
+        if (canonical_jsonl(row) if fmt == "jsonl" else canonical_csv(row)) != line:
+            raise Failure("%s: not in the canonical form the exporter writes (extra bytes, spacing or escapes)" % where)
 
         # Order and chain links between lines.
         if previous_seq is not None:

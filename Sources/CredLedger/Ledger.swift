@@ -207,7 +207,11 @@ extension LedgerError {
         switch error {
         case .mapFull:
             return LedgerError("map_full", "\(context): the ledger reached its maximum size (\(error.message))", kind: .badInput)
-        case .accessDenied, .readOnlyFS:
+        case .noSpace:
+            return LedgerError("disk_full", "\(context): no space left on the device (\(error.message)); free disk space and retry", kind: .badInput)
+        case LMDBError(code: EIO):
+            return LedgerError("io_error", "\(context): input/output error: the disk is full or failing (\(error.message)); LMDB reports a short write this way", kind: .badInput)
+        case .accessDenied, .readOnlyFS, LMDBError(code: EPERM):
             return LedgerError("read_only_storage", "\(context): \(error.message)", kind: .badInput)
         case .busy:
             return LedgerError("locked", "\(context): the ledger is locked by another process (\(error.message))", kind: .badInput)

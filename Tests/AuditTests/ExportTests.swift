@@ -121,6 +121,29 @@ final class ExportTests: XCTestCase {
             XCTAssertEqual(result.code, 1, "\(label): \(result.output)")
             XCTAssertTrue(result.output.contains("line \(target + 1)"), "\(label): \(result.output)")
         }
+        // Fields decoded from the record (names, payload) and the exact bytes of a line are checked too.
+        let useLine = eventLines.firstIndex { $0.contains("\"type\":\"credential_used\"") && $0.contains("\"outcome\":\"allowed\"") }!
+        let createdLine = eventLines.firstIndex { $0.contains("\"type\":\"credential_created\"") }!
+        let lineEdits: [(String, Int, (String) -> String)] = [
+            ("company", useLine, { $0.replacingOccurrences(of: "\"company\":\"acme\"", with: "\"company\":\"beta\"") }),
+            ("actor", useLine, { $0.replacingOccurrences(of: "\"actor\":\"cred_", with: "\"actor\":\"cred_x") }),
+            ("outcome", useLine, { $0.replacingOccurrences(of: "\"outcome\":\"allowed\"", with: "\"outcome\":\"revoked\"") }),
+            ("name", createdLine, { $0.replacingOccurrences(of: "\"name\":\"", with: "\"name\":\"X") }),
+            ("extra field", useLine, { $0.replacingOccurrences(of: "\"outcome\":", with: "\"note\":\"hi\",\"outcome\":") }),
+            ("space", useLine, { $0.replacingOccurrences(of: "{\"seq\":", with: "{ \"seq\":") }),
+            ("escape", createdLine, { $0.replacingOccurrences(of: "\"type\":\"credential_created\"", with: "\"type\":\"credential\\u005fcreated\"") }),
+        ]
+        for (label, line, edit) in lineEdits {
+            let bad = try copy(all, to: "bad-field-\(label.replacingOccurrences(of: " ", with: "-"))")
+            var edited = eventLines
+            edited[line] = edit(edited[line])
+            XCTAssertNotEqual(edited[line], eventLines[line], label)
+            try (edited.joined(separator: "\n") + "\n").write(toFile: bad + "/events.jsonl", atomically: true, encoding: .utf8)
+            try rewriteManifestDigests(bad)
+            result = try runVerifier(bad)
+            XCTAssertEqual(result.code, 1, "\(label): \(result.output)")
+            XCTAssertTrue(result.output.contains("line \(line + 1)"), "\(label): \(result.output)")
+        }
         // A dropped line in a contiguous export.
         let dropped = try copy(all, to: "bad-dropped")
         eventLines.remove(at: target)

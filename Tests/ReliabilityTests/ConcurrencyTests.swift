@@ -158,6 +158,24 @@ final class ConcurrencyTests: ReliabilityTestCase {
         }
     }
 
+    /// A process with its own (idle) writer verifies while another process appends: the log legitimately runs
+    /// ahead of this process's writer, which is not a chain failure.
+    func testVerifyInOneWriterProcessWhileAnotherAppends() throws {
+        let binary = try credledgerBinary()
+        let f = try makeLedger(threads: 2, extraUses: 200)
+        let ledger = try Ledger(path: f.path, options: testOptions())
+        defer { ledger.close() }
+        let writer = try startWriter(binary, f)
+        defer { writer.kill(); writer.waitForExit() }
+        for round in 0..<3 {
+            let before = ledger.head.seq
+            XCTAssertTrue(writer.waitForLine(timeout: 30) { $0.hasPrefix("ack ") }, "the other writer does not acknowledge")
+            let report = try ledger.verify(projections: round != 0)
+            XCTAssertNil(report.chainFailure, "round \(round): \(String(describing: report.chainFailure)) (this writer's head \(before))")
+            XCTAssertTrue(report.ok)
+        }
+    }
+
     /// The writer starts on a 1 MiB map and must grow it several times while reader processes hold snapshots
     /// (they adopt the new size on MDB_MAP_RESIZED).
     func testMapGrowsUnderAWriterWhileReadersRead() throws {

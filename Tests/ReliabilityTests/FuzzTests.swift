@@ -9,6 +9,7 @@ import XCTest
 /// Every target checks properties (see FuzzEngine): a rejected input gets its specific error, an accepted one is
 /// exactly what a valid input gives, nothing traps, no single input takes long.
 final class FuzzTests: ReliabilityTestCase {
+    @discardableResult
     private func fuzz(_ targets: [FuzzEngine.Target], inputs: Int, exportVerifier: String? = nil,
                       file: StaticString = #filePath, line: UInt = #line) throws -> FuzzEngine.Summary {
         var config = FuzzEngine.Config(directory: try makeDirectory("fuzz"))

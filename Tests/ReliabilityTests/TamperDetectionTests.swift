@@ -12,6 +12,7 @@ import XCTest
 /// verify must name the damaged event as the first bad one — never crash, never pass. Offsets, masks and victims
 /// come from the seed.
 final class TamperDetectionTests: ReliabilityTestCase {
+    @discardableResult
     private func runKinds(_ kinds: [TamperDriver.Kind], trials: Int, binary: String? = nil,
                           file: StaticString = #filePath, line: UInt = #line) throws -> TamperDriver.Summary {
         var config = TamperDriver.Config(directory: try makeDirectory("tamper"))

@@ -122,10 +122,17 @@ struct ExportSink {
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     mutating func hex(_ bytes: UnsafeRawBufferPointer) {
-        ExportSink.hexDigits.withUnsafeBufferPointer { digits in
-            for b in bytes {
-                buffer.append(digits[Int(b >> 4)])
-                buffer.append(digits[Int(b & 0x0F)])
+        // One capacity check for the whole field, then plain stores.
+        let start = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: 2 * bytes.count))
+        buffer.withUnsafeMutableBufferPointer { out in
+            ExportSink.hexDigits.withUnsafeBufferPointer { digits in
+                var i = start
+                for b in bytes {
+                    out[i] = digits[Int(b >> 4)]
+                    out[i + 1] = digits[Int(b & 0x0F)]
+                    i += 2
+                }
             }
         }
     }

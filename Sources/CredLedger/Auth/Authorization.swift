@@ -76,7 +76,7 @@ extension Ledger {
     }
 
     /// Records a decision; `completion` runs on the writer's acknowledgement thread once it is durable (or failed).
-    /// Keep it short: acknowledgements of later batches wait for it.
+    /// Keep it short and never call a blocking ledger method from it: acknowledgements of later batches wait for it.
     public func record(_ decision: Decision, completion: @escaping @Sendable (Error?) -> Void) {
         guard let writer else {
             completion(LedgerError("read_only", "the ledger was opened read-only", kind: .badInput))

@@ -241,7 +241,8 @@ final class GroupCommitWriter: @unchecked Sendable {
                 }
             } catch {
                 projector.discard()
-                outcomes = Array(repeating: error, count: batch.count)
+                let reported: Error = (error as? LMDBError).map { LedgerError.storage($0, "the batch was not written") } ?? error
+                outcomes = Array(repeating: reported, count: batch.count)
             }
             enqueueAcknowledgements(CommittedBatch(requests: batch, outcomes: outcomes))
             if durability == .ackBeforeSync { try? environment.sync(force: true) }
