@@ -17,12 +17,12 @@ final class AccessReviewTests: XCTestCase {
 
         let active = try t.create(.staticKey, .read, name: "active")
         let stale = try t.create(.staticKey, .read, name: "stale")
-        let never = try t.create(.staticKey, .readWrite, name: "never")
+        _ = try t.create(.staticKey, .readWrite, name: "never")
         let global = try t.create(.staticKey, .global, name: "global")
         let broad = try t.create(.staticKey, .readWrite, name: "broad")
         let byBob = try t.create(.oauth, .read, name: "by-bob", as: Names.bob)
         let byCarol = try t.create(.staticKey, .read, name: "by-carol", as: Names.carol)
-        let expiring = try l.createCredential(Names.acme, NewCredential(name: "expiring", type: .staticKey, scope: .read,
+        _ = try l.createCredential(Names.acme, NewCredential(name: "expiring", type: .staticKey, scope: .read,
                                                                         expiresAt: t.clock.now() + 86_400_000_000), as: Names.alice)
         let gone = try t.create(.staticKey, .global, name: "gone")
         for key in [active, stale, byCarol, byBob] {

@@ -91,7 +91,7 @@ final class ExportTests: XCTestCase {
         let badManifest = try copy(all, to: "bad-manifest")
         let manifestText = try String(contentsOfFile: badManifest + "/manifest.json", encoding: .utf8)
         let headHex = head.hash.hex
-        var changed = manifestText.replacingOccurrences(of: "\"head_hash\" : \"\(headHex)\"",
+        let changed = manifestText.replacingOccurrences(of: "\"head_hash\" : \"\(headHex)\"",
                                                         with: "\"head_hash\" : \"\(String(headHex.dropLast()))\(headHex.last == "0" ? "1" : "0")\"")
         XCTAssertNotEqual(changed, manifestText)
         try changed.write(toFile: badManifest + "/manifest.json", atomically: true, encoding: .utf8)

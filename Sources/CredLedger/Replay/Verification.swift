@@ -27,7 +27,7 @@ extension Ledger {
     /// rebuilds every projection into a scratch environment and compares digests with the live projections.
     public func verify(projections checkProjections: Bool = true) throws -> VerificationReport {
         let replayed = try replay(from: 1, projections: checkProjections)
-        var report = VerificationReport(events: replayed.lastGood.seq, head: replayed.lastGood, chainFailure: replayed.chainFailure,
+        let report = VerificationReport(events: replayed.lastGood.seq, head: replayed.lastGood, chainFailure: replayed.chainFailure,
                                         projections: replayed.projections, seconds: replayed.seconds)
         // No comparison with this process's writer head: other processes may append at any time, and the
         // snapshot the replay read is self-consistent on its own.
