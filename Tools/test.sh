@@ -1,7 +1,25 @@
 #!/usr/bin/env bash
-# The test command: installs liblmdb-dev when missing, then runs the whole suite (short fault/fuzz versions included).
-set -euo pipefail
+# The test command: installs liblmdb-dev when missing, builds, then runs every suite (short fault,
+# crash and fuzz versions included) on both cores, and closes with one "N passed, N failed" line.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-bash Tools/setup.sh
-swift build --build-tests
-swift test --skip-build --parallel --num-workers 2 2>&1 | tee /tmp/credledger-test.log
+bash Tools/setup.sh || exit 1
+swift build --build-tests || exit 1
+report=.build/xunit.xml
+rm -f "$report"
+swift test --skip-build --parallel --num-workers 2 --disable-swift-testing --xunit-output "$report"
+status=$?
+if [ -f "$report" ]; then
+  python3 - "$report" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+cases = root.iter("testcase")
+passed = failed = skipped = 0
+for c in cases:
+    if c.find("failure") is not None or c.find("error") is not None: failed += 1
+    elif c.find("skipped") is not None: skipped += 1
+    else: passed += 1
+print(f"Tests: {passed} passed, {failed} failed, {skipped} skipped")
+PY
+fi
+exit $status
