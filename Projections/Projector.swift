@@ -48,14 +48,27 @@ public struct Projector {
 
     /// Applies one event; `event.seq` must follow the previous one.
     public mutating func apply(_ event: Event, to store: some KeyValueStore) throws {
-        scratch.removeAll(keepingCapacity: true)
-        PostingIndex.lists(for: event, into: &scratch)
-        for (list, flag) in scratch {
-            addPosting(list, PostingIndex.Entry(seq: event.seq, flag: flag))
-        }
         if case .credentialUsed(let use) = event.payload {
+            // The hot path: a use's lists (what `PostingIndex.lists(for:)` returns for it), without the generic walk.
+            let entry = PostingIndex.Entry(seq: event.seq, flag: use.allowed ? .allowedUse : .deniedUse)
+            if event.company != 0 { addPosting(PostingIndex.ListKey(.company, event.company), entry) }
+            if use.credential != 0 { addPosting(PostingIndex.ListKey(.credential, use.credential), entry) }
+            if use.project != 0 { addPosting(PostingIndex.ListKey(.project, use.project), entry) }
+            #if DEBUG
+            scratch.removeAll(keepingCapacity: true)
+            PostingIndex.lists(for: event, into: &scratch)
+            let expected = [event.company != 0 ? PostingIndex.ListKey(.company, event.company) : nil,
+                            use.credential != 0 ? PostingIndex.ListKey(.credential, use.credential) : nil,
+                            use.project != 0 ? PostingIndex.ListKey(.project, use.project) : nil].compactMap { $0 }
+            assert(scratch.map(\.0) == expected && scratch.allSatisfy { $0.1 == entry.flag }, "use postings differ from PostingIndex.lists")
+            #endif
             accumulate(use, at: event.timestamp)
         } else {
+            scratch.removeAll(keepingCapacity: true)
+            PostingIndex.lists(for: event, into: &scratch)
+            for (list, flag) in scratch {
+                addPosting(list, PostingIndex.Entry(seq: event.seq, flag: flag))
+            }
             try RegistryProjection.apply(event, to: store)
         }
         lastApplied = event.seq

@@ -65,6 +65,12 @@ run key list acme --as alice@acme.example
 run key delete acme "$OAUTH_ID" --yes --as alice@acme.example
 runq auth check acme --header "Bearer $ACCESS" --project bridge --op read
 run log --limit 8
+run audit access acme bridge --op write
+run audit review acme
+run audit events --company acme --outcome denied --limit 5
+EXPORT_DIR="$(mktemp -d)/export"
+run export --all --format jsonl --out "$EXPORT_DIR"
+say "python3 Tools/verify_export.py $EXPORT_DIR"; python3 Tools/verify_export.py "$EXPORT_DIR"
 run verify
-say "grep for the plaintext secrets in the LMDB files (must find nothing)"
-if grep -rqF -e "$STATIC_KEY" -e "$OAUTH_SECRET" -e "$ACCESS" -e "$PKCE_SECRET" "$CREDLEDGER_DB"; then echo "FOUND A SECRET ON DISK"; exit 1; else echo "no plaintext secret in $CREDLEDGER_DB"; fi
+say "grep for the plaintext secrets in the LMDB files and the export (must find nothing)"
+if grep -rqF -e "$STATIC_KEY" -e "$OAUTH_SECRET" -e "$ACCESS" -e "$PKCE_SECRET" "$CREDLEDGER_DB" "$EXPORT_DIR"; then echo "FOUND A SECRET ON DISK"; exit 1; else echo "no plaintext secret in $CREDLEDGER_DB or $EXPORT_DIR"; fi

@@ -13,8 +13,11 @@ struct BenchReport {
         var tables: [TableStatistics]
         var usesPerSecond: Double { seconds > 0 ? Double(uses) / seconds : 0 }
         /// Growth of data.mdb per use event appended (log + every projection and index, free pages included).
+        /// (Over a small sample this includes LMDB's free-page slack — a few commits' worth of copied pages.)
         var bytesPerUse: Double? { uses >= 10_000 ? Double(bytesAfter - bytesBefore) / Double(uses) : nil }
         var bytesPerEvent: Double { eventsAfter > 0 ? Double(bytesAfter) / Double(eventsAfter) : 0 }
+        /// Pages of every B-tree (log and projections, without LMDB's free pages) per event.
+        var treeBytesPerEvent: Double { eventsAfter > 0 ? Double(tables.reduce(0) { $0 + $1.bytes }) / Double(eventsAfter) : 0 }
     }
 
     struct Replay {
@@ -146,6 +149,7 @@ struct BenchReport {
             disk["data_mdb_bytes"] = fill.bytesAfter
             disk["bytes_per_use_event"] = fill.bytesPerUse.map { BenchFormat.round($0, 1) } ?? NSNull()
             disk["bytes_per_event_overall"] = BenchFormat.round(fill.bytesPerEvent, 1)
+            disk["btree_bytes_per_event"] = BenchFormat.round(fill.treeBytesPerEvent, 1)
             var tables: [String: Any] = [:]
             for t in fill.tables { tables[t.name] = ["entries": t.entries, "bytes": t.bytes] }
             disk["tables"] = tables
@@ -226,7 +230,7 @@ struct BenchReport {
             Output.line("fill: \(BenchFormat.count(Double(fill.uses))) uses in \(BenchFormat.fixed(fill.seconds, 2)) s "
                 + "(\(BenchFormat.count(fill.usesPerSecond))/s, callback API, 1024 per call)")
             Output.line("data.mdb: \(BenchFormat.bytes(fill.bytesAfter)) for \(BenchFormat.count(Double(fill.eventsAfter))) events = "
-                + "\(BenchFormat.fixed(fill.bytesPerEvent, 1)) B/event overall; growth per use event: "
+                + "\(BenchFormat.fixed(fill.bytesPerEvent, 1)) B/event overall (B-trees alone: \(BenchFormat.fixed(fill.treeBytesPerEvent, 1)) B/event); growth per use event: "
                 + (fill.bytesPerUse.map { BenchFormat.fixed($0, 1) + " B" } ?? "- (fewer than 10,000 uses)"))
             rows = fill.tables.filter { $0.entries > 0 }.sorted { $0.bytes > $1.bytes }.map {
                 [$0.name, BenchFormat.count(Double($0.entries)), BenchFormat.bytes($0.bytes),
