@@ -98,7 +98,7 @@ public enum PostingIndex {
     /// `append` over a raw store: the same blocks, built in `block` (reused) and written from it without
     /// an array per key. Keeps the reference path's rules exactly: the list's last block is extended while it
     /// holds fewer than `capacity` entries and offsets stay below 2^30; otherwise a block starts at the entry.
-    static func appendRaw(_ entries: [Entry], to list: ListKey, in store: some RawKeyValueStore, block: inout [UInt8]) throws {
+    static func appendRaw(_ entries: [Entry], to list: ListKey, cursor: any RawCursor, block: inout [UInt8]) throws {
         guard let firstNew = entries.first else { return }
         // key = prefix (5 bytes, or 2 for `type`) + first seq of the block (u64 BE).
         var keyWords: (UInt64, UInt64) = (0, 0)
@@ -119,9 +119,8 @@ public enum PostingIndex {
 
             var blockFirst: UInt64 = 0
             block.removeAll(keepingCapacity: true)
-            try store.withLastEntry(.index, atMost: keyBytes) { last in
-                guard let last, last.key.count == keyLength else { return }
-                for i in 0..<prefixLength where last.key[i] != key.load(fromByteOffset: i, as: UInt8.self) { return }
+            if let last = try cursor.lastEntry(atMost: keyBytes), last.key.count == keyLength,
+               (0..<prefixLength).allSatisfy({ last.key[$0] == key.load(fromByteOffset: $0, as: UInt8.self) }) {
                 blockFirst = UInt64(bigEndian: last.key.loadUnaligned(fromByteOffset: prefixLength, as: UInt64.self))
                 block.append(contentsOf: last.value)
             }
@@ -137,7 +136,7 @@ public enum PostingIndex {
                 block[0] = UInt8(truncatingIfNeeded: count >> 8)
                 block[1] = UInt8(truncatingIfNeeded: count)
                 key.storeBytes(of: blockFirst.bigEndian, toByteOffset: prefixLength, as: UInt64.self)
-                try block.withUnsafeBytes { try store.put(.index, keyBytes, $0) }
+                try block.withUnsafeBytes { try cursor.put(keyBytes, $0, atCurrent: false) }
             }
             for entry in entries {
                 if count >= capacity || entry.seq - blockFirst >= maxOffset {

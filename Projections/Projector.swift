@@ -4,13 +4,21 @@ import CredLedgerCore
 /// `Projector.flush` uses it when the store has it (the LMDB store does) and writes exactly the bytes the
 /// `KeyValueStore` path writes — live projections and rebuilds stay byte-identical whichever store is used.
 public protocol RawKeyValueStore: KeyValueStore {
-    /// Calls `body` with the value under `key`, or nil; the buffer is valid only during the call.
-    func withValue<R>(_ table: Table, _ key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R
-    /// Stores `value` under `key`.
-    func put(_ table: Table, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws
-    /// Calls `body` with the entry of the largest key ≤ `key`, or nil; the buffers are valid only during the call.
-    func withLastEntry<R>(_ table: Table, atMost key: UnsafeRawBufferPointer,
-                          _ body: ((key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)?) throws -> R) throws -> R
+    /// Runs `body` with a cursor on `table`, valid only during the call. Keys visited in ascending order keep
+    /// the cursor near its last position (the LMDB cursor then searches the current page first).
+    func withCursor<R>(_ table: Table, _ body: (any RawCursor) throws -> R) throws -> R
+}
+
+/// A positioned cursor over one table (see `RawKeyValueStore.withCursor`). Buffers it returns point into the
+/// store and are valid only until the next call.
+public protocol RawCursor: AnyObject {
+    /// The value under exactly `key`, or nil; on success the cursor sits on `key`.
+    func value(at key: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer?
+    /// The entry with the largest key ≤ `key`, or nil.
+    func lastEntry(atMost key: UnsafeRawBufferPointer) throws -> (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)?
+    /// Stores `value` under `key`. `atCurrent`: the cursor sits on `key` (found by `value(at:)` just before) and the
+    /// entry is replaced where it is.
+    func put(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, atCurrent: Bool) throws
 }
 
 /// Applies events to every projection. State changes are written at once; use counters and index
@@ -40,8 +48,9 @@ public struct Projector {
     private var listSlots = SlotTable()
     private var lists: [PendingList] = []
     private var scratch: [(PostingIndex.ListKey, PostingIndex.Flag)] = []
-    /// Reused block buffer of the raw flush.
+    /// Reused buffers of the raw flush: a posting block, and the order slots are written in.
     private var block: [UInt8] = []
+    private var order: [Int] = []
     public private(set) var lastApplied: UInt64 = 0
 
     public init() {}
@@ -151,40 +160,61 @@ public struct Projector {
         }
     }
 
-    /// The same rows, read in place and written from stack buffers: no array per row.
+    /// The same rows, read in place and written from stack buffers: no array per row. Keys are visited in ascending
+    /// order with one cursor per table, so consecutive rows are found from the cursor's page.
     private mutating func flushRaw(_ store: any RawKeyValueStore) throws {
+        order.removeAll(keepingCapacity: true)
+        order.append(contentsOf: 0..<usageSlots.count)
+        order.sort { usageKeys[$0] < usageKeys[$1] }
         try withUnsafeTemporaryAllocation(byteCount: 64, alignment: 8) { buffer in
             let key = buffer.baseAddress!
             let value = key + 16
-            for u in 0..<usageSlots.count {
-                key.storeBytes(of: usageKeys[u].bigEndian, as: UInt32.self)
-                let keyBytes = UnsafeRawBufferPointer(start: key, count: 4)
-                var row = try store.withValue(.usage, keyBytes) { raw -> UsageRecord in
-                    guard let raw else { return UsageRecord() }
-                    return try UsageRecord.decodeFixed(raw)
+            try store.withCursor(.usage) { cursor in
+                for u in order {
+                    key.storeBytes(of: usageKeys[u].bigEndian, as: UInt32.self)
+                    let keyBytes = UnsafeRawBufferPointer(start: key, count: 4)
+                    let stored = try cursor.value(at: keyBytes)
+                    var row = try stored.map(UsageRecord.decodeFixed) ?? UsageRecord()
+                    row.merge(usageRows[u])
+                    row.encodeFixed(into: value)
+                    try cursor.put(keyBytes, UnsafeRawBufferPointer(start: value, count: UsageRecord.fixedSize),
+                                   atCurrent: stored?.count == UsageRecord.fixedSize)
                 }
-                row.merge(usageRows[u])
-                row.encodeFixed(into: value)
-                try store.put(.usage, keyBytes, UnsafeRawBufferPointer(start: value, count: UsageRecord.fixedSize))
             }
-            for d in 0..<dailySlots.count {
-                let day = dailyKeys[d], delta = dailyRows[d]
-                key.storeBytes(of: day.credential.bigEndian, toByteOffset: 0, as: UInt32.self)
-                key.storeBytes(of: day.day.bigEndian, toByteOffset: 4, as: UInt32.self)
-                key.storeBytes(of: day.project.bigEndian, toByteOffset: 8, as: UInt32.self)
-                let keyBytes = UnsafeRawBufferPointer(start: key, count: 12)
-                var row = try store.withValue(.usageDaily, keyBytes) { raw -> DailyUsage in
-                    guard let raw else { return DailyUsage() }
-                    return try DailyUsage.decodeFixed(raw)
+            order.removeAll(keepingCapacity: true)
+            order.append(contentsOf: 0..<dailySlots.count)
+            order.sort {
+                let a = dailyKeys[$0], b = dailyKeys[$1]
+                return (a.credential, a.day, a.project) < (b.credential, b.day, b.project)
+            }
+            try store.withCursor(.usageDaily) { cursor in
+                for d in order {
+                    let day = dailyKeys[d], delta = dailyRows[d]
+                    key.storeBytes(of: day.credential.bigEndian, toByteOffset: 0, as: UInt32.self)
+                    key.storeBytes(of: day.day.bigEndian, toByteOffset: 4, as: UInt32.self)
+                    key.storeBytes(of: day.project.bigEndian, toByteOffset: 8, as: UInt32.self)
+                    let keyBytes = UnsafeRawBufferPointer(start: key, count: 12)
+                    let stored = try cursor.value(at: keyBytes)
+                    var row = try stored.map(DailyUsage.decodeFixed) ?? DailyUsage()
+                    row.allowed += delta.allowed
+                    row.denied += delta.denied
+                    row.encodeFixed(into: value)
+                    try cursor.put(keyBytes, UnsafeRawBufferPointer(start: value, count: DailyUsage.fixedSize),
+                                   atCurrent: stored?.count == DailyUsage.fixedSize)
                 }
-                row.allowed += delta.allowed
-                row.denied += delta.denied
-                row.encodeFixed(into: value)
-                try store.put(.usageDaily, keyBytes, UnsafeRawBufferPointer(start: value, count: DailyUsage.fixedSize))
             }
         }
-        for slot in 0..<listSlots.count {
-            try PostingIndex.appendRaw(lists[slot].entries, to: lists[slot].key, in: store, block: &block)
+        // Posting lists in key order: kind byte, then the id (big-endian, or one byte for `type` ids < 256).
+        order.removeAll(keepingCapacity: true)
+        order.append(contentsOf: 0..<listSlots.count)
+        order.sort {
+            let a = lists[$0].key, b = lists[$1].key
+            return (a.kind.rawValue, a.id) < (b.kind.rawValue, b.id)
+        }
+        try store.withCursor(.index) { cursor in
+            for slot in order {
+                try PostingIndex.appendRaw(lists[slot].entries, to: lists[slot].key, cursor: cursor, block: &block)
+            }
         }
     }
 

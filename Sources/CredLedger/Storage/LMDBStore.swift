@@ -46,27 +46,49 @@ public struct LMDBStore: KeyValueStore {
     }
 }
 
-/// The projector's allocation-free path: values are read in place from the map and written from the caller's buffers.
+/// The projector's allocation-free path: values are read in place from the map and written from the caller's buffers,
+/// through one LMDB cursor per table and flush.
 extension LMDBStore: RawKeyValueStore {
-    public func withValue<R>(_ table: Table, _ key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
-        try body(try txn.get(schema.database(table), key))
-    }
-
-    public func put(_ table: Table, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
-        try txn.put(schema.database(table), key, value)
-    }
-
-    public func withLastEntry<R>(_ table: Table, atMost key: UnsafeRawBufferPointer,
-                                 _ body: ((key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)?) throws -> R) throws -> R {
+    public func withCursor<R>(_ table: Table, _ body: (any RawCursor) throws -> R) throws -> R {
         try txn.withCursor(schema.database(table)) { cursor in
-            // Like scanBackward: the first key ≥ `key`, stepping back unless it is equal.
-            let entry: Cursor.Entry?
-            if let e = try cursor.seek(atLeast: key) {
-                entry = e.key.elementsEqual(key) ? e : try cursor.previous()
-            } else {
-                entry = try cursor.last()
+            try withUnsafeMutablePointer(to: &cursor) { pointer in
+                let raw = LMDBRawCursor(pointer)
+                defer { raw.invalidate() }
+                return try body(raw)
             }
-            return try body(entry.map { (key: $0.key, value: $0.value) })
         }
+    }
+}
+
+/// A `RawCursor` over the LMDB cursor lent to `LMDBStore.withCursor`; unusable once that call returns.
+final class LMDBRawCursor: RawCursor {
+    private var cursor: UnsafeMutablePointer<Cursor>?
+
+    init(_ cursor: UnsafeMutablePointer<Cursor>) { self.cursor = cursor }
+
+    func invalidate() { cursor = nil }
+
+    private var live: UnsafeMutablePointer<Cursor> {
+        guard let cursor else { preconditionFailure("RawCursor used after its withCursor call returned") }
+        return cursor
+    }
+
+    func value(at key: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer? {
+        try live.pointee.seek(exactly: key)?.value
+    }
+
+    func lastEntry(atMost key: UnsafeRawBufferPointer) throws -> (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)? {
+        // Like scanBackward: the first key ≥ `key`, stepping back unless it is equal.
+        let entry: Cursor.Entry?
+        if let e = try live.pointee.seek(atLeast: key) {
+            entry = e.key.elementsEqual(key) ? e : try live.pointee.previous()
+        } else {
+            entry = try live.pointee.last()
+        }
+        return entry.map { (key: $0.key, value: $0.value) }
+    }
+
+    func put(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, atCurrent: Bool) throws {
+        try live.pointee.put(key, value, flags: atCurrent ? .current : [])
     }
 }
