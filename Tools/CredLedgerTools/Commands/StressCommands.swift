@@ -159,16 +159,10 @@ struct StressRandom: RandomNumberGenerator {
     mutating func pick<T>(_ items: [T]) -> T { items[int(0..<items.count)] }
 }
 
-/// A value behind a lock, for closures that run on other threads.
-final class StressLocked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
+/// The stress drivers share the bench's lock-guarded box.
+typealias StressLocked = Locked
+
+extension Locked {
     var current: Value { withLock { $0 } }
 }
 
