@@ -18,6 +18,13 @@ public struct Decision: Sendable, Equatable {
 
     /// The stable code: `allowed` or the denial reason.
     public var code: String { denial?.code ?? "allowed" }
+
+    /// Applies the access rule for `operation` to the capability found; a denial keeps that capability for reporting.
+    mutating func settle(_ operation: Operation, scope: Scope, delegated: Bool) {
+        guard let reason = AccessPolicy.denial(for: operation, capability: capability, scope: scope, delegated: delegated) else { return }
+        denial = reason
+        use.denial = reason
+    }
 }
 
 /// Effective access, as one pure rule: scope capability ∩ project-role capability; GLOBAL needs no role.
@@ -199,13 +206,7 @@ extension Ledger {
             decision.principal = credential.serviceUser
             decision.capability = AccessPolicy.serviceUser(scope: credential.scope, role: role)
         }
-        if let reason = AccessPolicy.denial(for: operation, capability: decision.capability, scope: credential.scope,
-                                            delegated: credential.type.isUserDelegated) {
-            let capability = decision.capability
-            var denied = deny(reason)
-            denied.capability = capability
-            return denied
-        }
+        decision.settle(operation, scope: credential.scope, delegated: credential.type.isUserDelegated)
         return decision
     }
 }
@@ -431,13 +432,7 @@ extension Ledger {
             decision.principal = found.serviceUser
             decision.capability = AccessPolicy.serviceUser(scope: found.scope, role: projectRole)
         }
-        if let reason = AccessPolicy.denial(for: operation, capability: decision.capability, scope: found.scope,
-                                            delegated: found.type.isUserDelegated) {
-            let capability = decision.capability
-            var denied = deny(reason)
-            denied.capability = capability
-            return denied
-        }
+        decision.settle(operation, scope: found.scope, delegated: found.type.isUserDelegated)
         return decision
     }
 }
