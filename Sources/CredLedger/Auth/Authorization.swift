@@ -165,31 +165,26 @@ extension Ledger {
         }
 
         // Find the credential (and, for tokens, the approving user) from the secret's hash.
-        let credential: CredentialRecord
+        let credentialNumber: UInt32
+        var secretProblem: DenialReason?
         var delegatedUser: UInt32 = 0
         switch header {
         case .apiKey(let key):
-            guard let entry = try state.secret(hash: SecretFormat.hash(key)), let c = try state.credential(entry.credential) else {
-                return deny(.unknownCredential)
-            }
-            decision.use.credential = c.number
-            decision.credentialID = c.publicID
-            if c.deleted { return deny(.revoked) }
-            if entry.validUntil != 0 && now >= entry.validUntil { return deny(.expired) }
-            guard c.type == .staticKey else { return deny(.wrongCredentialType) }
-            credential = c
+            guard let entry = try state.secret(hash: SecretFormat.hash(key)) else { return deny(.unknownCredential) }
+            credentialNumber = entry.credential
+            if entry.validUntil != 0 && now >= entry.validUntil { secretProblem = .expired }
         case .bearer(let token):
-            guard let t = try state.token(hash: SecretFormat.hash(token)), t.kind == .access, let c = try state.credential(t.credential) else {
-                return deny(.unknownCredential)
-            }
-            decision.use.credential = c.number
-            decision.credentialID = c.publicID
-            if c.deleted { return deny(.revoked) }
-            if t.status != .active { return deny(.tokenRevoked) }
-            if now >= t.expiresAt { return deny(.tokenExpired) }
-            credential = c
+            guard let t = try state.token(hash: SecretFormat.hash(token)), t.kind == .access else { return deny(.unknownCredential) }
+            credentialNumber = t.credential
+            secretProblem = t.status != .active ? .tokenRevoked : now >= t.expiresAt ? .tokenExpired : nil
             delegatedUser = t.user
         }
+        guard let credential = try state.credential(credentialNumber) else { return deny(.unknownCredential) }
+        decision.use.credential = credential.number
+        decision.credentialID = credential.publicID
+        if credential.deleted { return deny(.revoked) }
+        if let secretProblem { return deny(secretProblem) }
+        if case .apiKey = header, credential.type != .staticKey { return deny(.wrongCredentialType) }
         if credential.expiresAt != 0 && now >= credential.expiresAt { return deny(.expired) }
         if credential.company != company.number { return deny(.otherCompany) }
         if !company.apiEnabled { return deny(.apiModuleDisabled) }
@@ -321,7 +316,10 @@ extension Ledger {
                 return .found(fields)
             }
         }
-        let found: CredentialFields
+        // Each scheme finds its credential number and what may be wrong with the secret itself (reported
+        // after the credential's own state, so a deleted credential always answers `revoked`).
+        let credentialNumber: UInt32
+        var secretProblem: DenialReason?
         var delegatedUser: UInt32 = 0
         switch header {
         case .apiKey(let key):
@@ -335,22 +333,13 @@ extension Ledger {
                 let matches = hash.withUnsafeBytes { constantTimeEquals($0, stored) }
                 return matches ? .found((c, until)) : .missing
             }
-            let secret: (credential: UInt32, validUntil: Timestamp)
             switch entry {
             case .missing: return deny(.unknownCredential)
             case .unusual: return nil
-            case .found(let e): secret = e
+            case .found(let e):
+                credentialNumber = e.credential
+                if e.validUntil != 0 && now >= e.validUntil { secretProblem = .expired }
             }
-            switch try credential(secret.credential) {
-            case .missing: return deny(.unknownCredential)
-            case .unusual: return nil
-            case .found(let c): found = c
-            }
-            decision.use.credential = found.number
-            decision.credentialID = found.publicID
-            if found.deleted { return deny(.revoked) }
-            if secret.validUntil != 0 && now >= secret.validUntil { return deny(.expired) }
-            guard found.type == .staticKey else { return deny(.wrongCredentialType) }
         case .bearer(let token):
             let hash = SecretFormat.hash(token)
             // `tokens` row: kind, status, credential, user, family, expiresAt, issuedAt, full hash (66 bytes).
@@ -370,18 +359,21 @@ extension Ledger {
             case .found(let token): t = token
             }
             guard t.kind == .access else { return deny(.unknownCredential) }
-            switch try credential(t.credential) {
-            case .missing: return deny(.unknownCredential)
-            case .unusual: return nil
-            case .found(let c): found = c
-            }
-            decision.use.credential = found.number
-            decision.credentialID = found.publicID
-            if found.deleted { return deny(.revoked) }
-            if t.status != .active { return deny(.tokenRevoked) }
-            if now >= t.expiresAt { return deny(.tokenExpired) }
+            credentialNumber = t.credential
+            secretProblem = t.status != .active ? .tokenRevoked : now >= t.expiresAt ? .tokenExpired : nil
             delegatedUser = t.user
         }
+        let found: CredentialFields
+        switch try credential(credentialNumber) {
+        case .missing: return deny(.unknownCredential)
+        case .unusual: return nil
+        case .found(let c): found = c
+        }
+        decision.use.credential = found.number
+        decision.credentialID = found.publicID
+        if found.deleted { return deny(.revoked) }
+        if let secretProblem { return deny(secretProblem) }
+        if case .apiKey = header, found.type != .staticKey { return deny(.wrongCredentialType) }
         if found.expiresAt != 0 && now >= found.expiresAt { return deny(.expired) }
         if found.company != company.number { return deny(.otherCompany) }
         if !company.apiEnabled { return deny(.apiModuleDisabled) }
