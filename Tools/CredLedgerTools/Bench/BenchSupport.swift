@@ -1,3 +1,4 @@
+import CredLedgerCore
 import Foundation
 
 /// Monotonic time for measurements (`clock_gettime(CLOCK_MONOTONIC)`), in nanoseconds.
@@ -81,16 +82,10 @@ struct LatencySummary {
 
 /// SplitMix64: a tiny deterministic generator so every run builds the same shapes. Not cryptographic.
 struct BenchRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
+    private var generator: SplitMix64
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { generator.next() }
 
     /// Uniform in 0..<bound.
     mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
