@@ -1,14 +1,24 @@
 import CredLedgerCore
 
-/// Posting lists of sequence numbers in the `ix` table, packed in blocks so an index entry costs ~4 bytes.
+/// Posting lists: the seqs of the events that belong to a company, credential, project, acting user or type.
 ///
-/// Key: kind u8 + id (u32, or u8 for event types) + first seq of the block u64.
-/// Value: count u16, then `count` u32 entries: bits 0…29 = seq − first seq, bits 30…31 = `Flag`.
-/// A block holds at most `capacity` entries and offsets below 2^30, so block boundaries depend only on the
-/// sequence numbers appended — live writes and a rebuild produce identical bytes.
+/// The log is cut into segments of 65,536 seqs (`segment(of:)`). The entries of closed segments live in `ix`, one
+/// row per list and segment, written once when the segment is folded (by the batch holding the first event of a
+/// later segment); the open segment's entries live in `ix_recent`, one row per event, appended with the event. So a
+/// batch appends at the end of `ix_recent` and a fold appends at the end of each kind's range in `ix`: the commit
+/// writes few pages however many lists a batch touches. Every row depends only on the log, never on how events
+/// were batched — live writes and a rebuild produce identical bytes. Readers merge both tables (docs/FORMAT.md §6.6).
 public enum PostingIndex {
-    public static let capacity = 128
-    static let maxOffset: UInt64 = 1 << 30
+    /// log2 of the segment size: a folded row stores seq offsets as `u16`.
+    public static let segmentShift: UInt64 = 16
+
+    /// The segment holding `seq`.
+    @inline(__always)
+    public static func segment(of seq: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: seq >> segmentShift) }
+
+    /// The first seq of a segment (offsets in its rows count from here).
+    @inline(__always)
+    public static func firstSeq(of segment: UInt32) -> UInt64 { UInt64(segment) << segmentShift }
 
     public enum Kind: UInt8, Sendable, CaseIterable {
         case company = 0x43      // 'C'
@@ -20,7 +30,7 @@ public enum PostingIndex {
     }
 
     /// What an entry points at: as-of counters count allowed uses without reading events.
-    public enum Flag: UInt32, Sendable {
+    public enum Flag: UInt8, Sendable {
         case allowedUse = 0, deniedUse = 1, other = 2
     }
 
@@ -31,8 +41,15 @@ public enum PostingIndex {
             self.kind = kind
             self.id = id
         }
-        var prefix: [UInt8] { kind == .type ? [kind.rawValue, UInt8(id)] : [kind.rawValue] + id.bigEndianBytes }
-        var prefixLength: Int { kind == .type ? 2 : 5 }
+
+        /// kind << 32 | id: the list's identity in buffers and sort keys.
+        @inline(__always) public var packed: UInt64 { UInt64(kind.rawValue) << 32 | UInt64(id) }
+
+        /// The list of a packed value, or nil for an unknown kind byte.
+        public init?(packed: UInt64) {
+            guard let kind = Kind(rawValue: UInt8(truncatingIfNeeded: packed >> 32)) else { return nil }
+            self.init(kind, UInt32(truncatingIfNeeded: packed))
+        }
     }
 
     public struct Entry: Equatable, Sendable {
@@ -60,143 +77,284 @@ public enum PostingIndex {
         if let p = event.payload.project { out.append((ListKey(.project, p), flag)) }
     }
 
-    /// Appends entries (ascending seqs) to a list, filling its last block first.
-    public static func append(_ entries: [Entry], to list: ListKey, in store: some KeyValueStore) throws {
-        guard let firstNew = entries.first else { return }
-        let prefix = list.prefix
-        var blockFirst: UInt64 = 0
-        var block: [UInt8] = []
-        try store.scanBackward(.index, from: prefix + UInt64.max.bigEndianBytes) { key, value in
-            if key.starts(with: prefix), key.count == prefix.count + 8, let first = UInt64(bigEndianBytes: Array(key.suffix(8))) {
-                blockFirst = first
-                block = value
+    // MARK: - `ix`: one row per list and closed segment
+
+    /// Bytes of an `ix` key: kind u8 ‖ segment u32 ‖ id u32 (big-endian).
+    public static let segmentKeyLength = 9
+
+    public static func segmentKey(_ list: ListKey, _ segment: UInt32) -> [UInt8] {
+        [list.kind.rawValue] + segment.bigEndianBytes + list.id.bigEndianBytes
+    }
+
+    /// One `ix` row read in place: count u32 n (≥ 1), n × u16 offsets (seq − first seq of the segment, strictly
+    /// ascending), then ⌈n/4⌉ bytes of 2-bit flags, entry i in byte i/4 at bits 7−2(i%4)…6−2(i%4).
+    public struct SegmentRow {
+        public let first: UInt64
+        public let count: Int
+        private let offsets: UnsafeRawBufferPointer
+        private let flags: UnsafeRawBufferPointer
+
+        /// Nil when the value is not a well-formed row (wrong length, offsets not ascending, flag 3).
+        public init?(segment: UInt32, value: UnsafeRawBufferPointer) {
+            guard value.count >= 4 else { return nil }
+            let n = Int(UInt32(bigEndian: value.loadUnaligned(as: UInt32.self)))
+            guard n >= 1, n <= 1 << Int(PostingIndex.segmentShift), value.count == 4 + 2 * n + (n + 3) / 4 else { return nil }
+            first = PostingIndex.firstSeq(of: segment)
+            count = n
+            offsets = UnsafeRawBufferPointer(rebasing: value[4..<(4 + 2 * n)])
+            flags = UnsafeRawBufferPointer(rebasing: value[(4 + 2 * n)...])
+            var previous = -1
+            for i in 0..<n {
+                let o = Int(offset(i))
+                guard o > previous, rawFlag(i) != 3 else { return nil }
+                previous = o
             }
+        }
+
+        @inline(__always) func offset(_ i: Int) -> UInt16 { UInt16(bigEndian: offsets.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+        @inline(__always) public func seq(_ i: Int) -> UInt64 { first + UInt64(offset(i)) }
+        @inline(__always) public func rawFlag(_ i: Int) -> UInt8 { (flags[i >> 2] >> (6 - 2 * UInt8(i & 3))) & 3 }
+        @inline(__always) public func flag(_ i: Int) -> Flag { Flag(rawValue: rawFlag(i)) ?? .other }
+        public var lastSeq: UInt64 { seq(count - 1) }
+
+        /// The first index whose seq is ≥ `seq` (count if none).
+        public func lowerBound(_ seq: UInt64) -> Int {
+            var low = 0, high = count
+            while low < high {
+                let mid = (low + high) / 2
+                if self.seq(mid) < seq { low = mid + 1 } else { high = mid }
+            }
+            return low
+        }
+
+        /// Allowed and denied uses among entries `range` (flags only).
+        public func countUses(_ range: Range<Int>) -> (allowed: UInt64, denied: UInt64) {
+            var allowed: UInt64 = 0, denied: UInt64 = 0
+            for i in range {
+                switch rawFlag(i) {
+                case Flag.allowedUse.rawValue: allowed += 1
+                case Flag.deniedUse.rawValue: denied += 1
+                default: break
+                }
+            }
+            return (allowed, denied)
+        }
+    }
+
+    /// Folds the postings of one segment (`buffer` holds every event of it that has postings, ascending) into `ix`
+    /// rows, handed to `emit` in key order.
+    public static func foldRows(_ buffer: PostingBuffer, segment: UInt32, into sortKeys: inout [UInt64],
+                                _ emit: (_ key: [UInt8], _ value: [UInt8]) throws -> Void) throws {
+        // Sort key: list (40 bits) ‖ offset (16) ‖ flag (2). Sorting orders rows by kind then id — key order, since
+        // the segment is the same for all — and entries by seq within a row.
+        sortKeys.removeAll(keepingCapacity: true)
+        let first = firstSeq(of: segment)
+        for e in 0..<buffer.count {
+            let seq = buffer.seqs[e]
+            precondition(PostingIndex.segment(of: seq) == segment, "fold: seq \(seq) is outside segment \(segment)")
+            let tail = (seq - first) << 2 | UInt64(buffer.flags[e])
+            for l in buffer.listRange(e) { sortKeys.append(buffer.lists[l] << 18 | tail) }
+        }
+        sortKeys.sort()
+        var start = 0
+        while start < sortKeys.count {
+            let list = sortKeys[start] >> 18
+            var end = start + 1
+            while end < sortKeys.count, sortKeys[end] >> 18 == list { end += 1 }
+            let n = end - start
+            var value = [UInt8](repeating: 0, count: 4 + 2 * n + (n + 3) / 4)
+            value[0] = UInt8(truncatingIfNeeded: n >> 24)
+            value[1] = UInt8(truncatingIfNeeded: n >> 16)
+            value[2] = UInt8(truncatingIfNeeded: n >> 8)
+            value[3] = UInt8(truncatingIfNeeded: n)
+            for i in 0..<n {
+                let k = sortKeys[start + i]
+                let offset = UInt16(truncatingIfNeeded: k >> 2)
+                value[4 + 2 * i] = UInt8(offset >> 8)
+                value[5 + 2 * i] = UInt8(truncatingIfNeeded: offset)
+                value[4 + 2 * n + i >> 2] |= UInt8(truncatingIfNeeded: k & 3) << (6 - 2 * UInt8(i & 3))
+            }
+            let key = [UInt8(truncatingIfNeeded: list >> 32)] + segment.bigEndianBytes + UInt32(truncatingIfNeeded: list).bigEndianBytes
+            try emit(key, value)
+            start = end
+        }
+    }
+
+    // MARK: - `ix_recent`: one row per event of the open segment
+
+    /// Bytes of an `ix_recent` key: seq u64 (big-endian).
+    public static let recentKeyLength = 8
+
+    /// One `ix_recent` row read in place: flag u8, n u8 (≥ 1), n × (kind u8 ‖ id u32).
+    public struct RecentRow {
+        public let seq: UInt64
+        public let flag: Flag
+        public let count: Int
+        private let lists: UnsafeRawBufferPointer
+
+        /// Nil when the key or value is malformed.
+        public init?(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+            guard key.count == PostingIndex.recentKeyLength, value.count >= 2, let flag = Flag(rawValue: value[0]) else { return nil }
+            let n = Int(value[1])
+            guard n >= 1, value.count == 2 + 5 * n else { return nil }
+            seq = UInt64(bigEndian: key.loadUnaligned(as: UInt64.self))
+            self.flag = flag
+            count = n
+            lists = UnsafeRawBufferPointer(rebasing: value[2...])
+            for i in 0..<n where Kind(rawValue: lists[5 * i]) == nil { return nil }
+        }
+
+        /// The i-th list, packed (`ListKey.packed`).
+        @inline(__always) public func list(_ i: Int) -> UInt64 {
+            UInt64(lists[5 * i]) << 32 | UInt64(UInt32(bigEndian: lists.loadUnaligned(fromByteOffset: 5 * i + 1, as: UInt32.self)))
+        }
+
+        public func contains(_ packed: UInt64) -> Bool {
+            for i in 0..<count where list(i) == packed { return true }
             return false
         }
-        var count = block.count >= 2 ? Int(UInt16(block[0]) << 8 | UInt16(block[1])) : 0
-        if block.isEmpty || count >= capacity || firstNew.seq - blockFirst >= maxOffset {
-            block = [0, 0]
-            blockFirst = firstNew.seq
-            count = 0
-        }
-        for entry in entries {
-            if count >= capacity || entry.seq - blockFirst >= maxOffset {
-                try store.put(.index, prefix + blockFirst.bigEndianBytes, block)
-                block = [0, 0]
-                blockFirst = entry.seq
-                count = 0
-            }
-            let word = UInt32(entry.seq - blockFirst) | (entry.flag.rawValue << 30)
-            block.append(contentsOf: word.bigEndianBytes)
-            count += 1
-            block[0] = UInt8(count >> 8)
-            block[1] = UInt8(count & 0xFF)
-        }
-        try store.put(.index, prefix + blockFirst.bigEndianBytes, block)
     }
 
-    /// `append` over a raw store: the same blocks, built in `block` (reused) and written from it without
-    /// an array per key. Keeps the reference path's rules exactly: the list's last block is extended while it
-    /// holds fewer than `capacity` entries and offsets stay below 2^30; otherwise a block starts at the entry.
-    static func appendRaw(_ entries: [Entry], to list: ListKey, cursor: any RawCursor, block: inout [UInt8]) throws {
-        guard let firstNew = entries.first else { return }
-        // key = prefix (5 bytes, or 2 for `type`) + first seq of the block (u64 BE).
-        var keyWords: (UInt64, UInt64) = (0, 0)
-        try withUnsafeMutableBytes(of: &keyWords) { keyBuffer in
-            let key = keyBuffer.baseAddress!
-            key.storeBytes(of: list.kind.rawValue, as: UInt8.self)
-            let prefixLength: Int
-            if list.kind == .type {
-                key.storeBytes(of: UInt8(truncatingIfNeeded: list.id), toByteOffset: 1, as: UInt8.self)
-                prefixLength = 2
-            } else {
-                key.storeBytes(of: list.id.bigEndian, toByteOffset: 1, as: UInt32.self)
-                prefixLength = 5
-            }
-            let keyLength = prefixLength + 8
-            let keyBytes = UnsafeRawBufferPointer(start: key, count: keyLength)
-            key.storeBytes(of: UInt64.max.bigEndian, toByteOffset: prefixLength, as: UInt64.self)
-
-            var blockFirst: UInt64 = 0
-            block.removeAll(keepingCapacity: true)
-            if let last = try cursor.lastEntry(atMost: keyBytes), last.key.count == keyLength,
-               (0..<prefixLength).allSatisfy({ last.key[$0] == key.load(fromByteOffset: $0, as: UInt8.self) }) {
-                blockFirst = UInt64(bigEndian: last.key.loadUnaligned(fromByteOffset: prefixLength, as: UInt64.self))
-                block.append(contentsOf: last.value)
-            }
-            var count = block.count >= 2 ? Int(UInt16(block[0]) << 8 | UInt16(block[1])) : 0
-            if block.isEmpty || count >= capacity || firstNew.seq - blockFirst >= maxOffset {
-                block.removeAll(keepingCapacity: true)
-                block.append(0)
-                block.append(0)
-                blockFirst = firstNew.seq
-                count = 0
-            }
-            func put() throws {
-                block[0] = UInt8(truncatingIfNeeded: count >> 8)
-                block[1] = UInt8(truncatingIfNeeded: count)
-                key.storeBytes(of: blockFirst.bigEndian, toByteOffset: prefixLength, as: UInt64.self)
-                try block.withUnsafeBytes { try cursor.put(keyBytes, $0, atCurrent: false) }
-            }
-            for entry in entries {
-                if count >= capacity || entry.seq - blockFirst >= maxOffset {
-                    try put()
-                    block.removeAll(keepingCapacity: true)
-                    block.append(0)
-                    block.append(0)
-                    blockFirst = entry.seq
-                    count = 0
-                }
-                let word = UInt32(entry.seq - blockFirst) | (entry.flag.rawValue << 30)
-                block.append(UInt8(truncatingIfNeeded: word >> 24))
-                block.append(UInt8(truncatingIfNeeded: word >> 16))
-                block.append(UInt8(truncatingIfNeeded: word >> 8))
-                block.append(UInt8(truncatingIfNeeded: word))
-                count += 1
-            }
-            try put()
+    /// Writes the `ix_recent` value of event `e` of `buffer` into `out` (room for `2 + 5 × 255` bytes); returns its length.
+    static func encodeRecent(_ buffer: PostingBuffer, _ e: Int, into out: UnsafeMutableRawPointer) -> Int {
+        let range = buffer.listRange(e)
+        out.storeBytes(of: buffer.flags[e], as: UInt8.self)
+        out.storeBytes(of: UInt8(truncatingIfNeeded: range.count), toByteOffset: 1, as: UInt8.self)
+        var at = 2
+        for l in range {
+            let list = buffer.lists[l]
+            out.storeBytes(of: UInt8(truncatingIfNeeded: list >> 32), toByteOffset: at, as: UInt8.self)
+            out.storeBytes(of: UInt32(truncatingIfNeeded: list).bigEndian, toByteOffset: at + 1, as: UInt32.self)
+            at += 5
         }
+        return at
     }
+
+    // MARK: - Reading through any store
 
     /// Visits a list's entries with seq in `range`, ascending or descending, until `body` returns false.
+    /// (The LMDB reader, `PostingReader`, does the same in place.)
     public static func visit(_ list: ListKey, in store: some KeyValueStore, range: ClosedRange<UInt64> = 1...UInt64.max,
                              descending: Bool = false, _ body: (Entry) throws -> Bool) throws {
-        let prefix = list.prefix
-        var keepGoing = true
-        func entries(_ key: [UInt8], _ value: [UInt8]) -> [Entry]? {
-            guard key.starts(with: prefix), key.count == prefix.count + 8, value.count >= 2,
-                  let first = UInt64(bigEndianBytes: Array(key.suffix(8))) else { return nil }
-            let count = Int(UInt16(value[0]) << 8 | UInt16(value[1]))
-            guard value.count == 2 + 4 * count else { return nil }
-            return (0..<count).map { i in
-                let w = UInt32(value[2 + 4 * i]) << 24 | UInt32(value[3 + 4 * i]) << 16 | UInt32(value[4 + 4 * i]) << 8 | UInt32(value[5 + 4 * i])
-                return Entry(seq: first + UInt64(w & 0x3FFF_FFFF), flag: Flag(rawValue: w >> 30) ?? .other)
+        let packed = list.packed
+        func recent(_ key: [UInt8], _ value: [UInt8]) throws -> RecentRow {
+            try key.withUnsafeBytes { k in
+                try value.withUnsafeBytes { v in
+                    guard let row = RecentRow(key: k, value: v) else { throw ProjectionError(.indexRecent, "malformed row \(key)") }
+                    return row
+                }
             }
+        }
+        // Segments to look at: those overlapping `range`, up to the last folded segment of this kind.
+        var lastFolded: UInt32?
+        try store.scanBackward(.index, from: [list.kind.rawValue] + [UInt8](repeating: 0xFF, count: 8)) { key, _ in
+            if key.count == segmentKeyLength, key[0] == list.kind.rawValue { lastFolded = UInt32(bigEndianBytes: Array(key[1..<5])) }
+            return false
+        }
+        let low = segment(of: range.lowerBound)
+        let segments: [UInt32] = lastFolded.map { last in
+            let high = min(segment(of: range.upperBound), last)
+            return low <= high ? Array(low...high) : []
+        } ?? []
+        var keepGoing = true
+        func visitSegment(_ s: UInt32) throws {
+            guard keepGoing, let value = try store.get(.index, segmentKey(list, s)) else { return }
+            try value.withUnsafeBytes { v in
+                guard let row = SegmentRow(segment: s, value: v) else { throw ProjectionError(.index, "malformed row for \(list) in segment \(s)") }
+                if descending {
+                    var i = row.lowerBound(range.upperBound == .max ? .max : range.upperBound + 1) - 1
+                    while i >= 0, row.seq(i) >= range.lowerBound {
+                        keepGoing = try body(Entry(seq: row.seq(i), flag: row.flag(i)))
+                        if !keepGoing { return }
+                        i -= 1
+                    }
+                } else {
+                    var i = row.lowerBound(range.lowerBound)
+                    while i < row.count, row.seq(i) <= range.upperBound {
+                        keepGoing = try body(Entry(seq: row.seq(i), flag: row.flag(i)))
+                        if !keepGoing { return }
+                        i += 1
+                    }
+                }
+            }
+        }
+        func visitRecent(_ key: [UInt8], _ value: [UInt8]) throws -> Bool {
+            let row = try recent(key, value)
+            guard range.contains(row.seq) else { return false }
+            if row.contains(packed) { keepGoing = try body(Entry(seq: row.seq, flag: row.flag)) }
+            return keepGoing
         }
         if descending {
-            try store.scanBackward(.index, from: prefix + range.upperBound.bigEndianBytes) { key, value in
-                guard let list = entries(key, value) else { return false }
-                for e in list.reversed() where range.contains(e.seq) {
-                    keepGoing = try body(e)
-                    if !keepGoing { return false }
-                }
-                return (list.first?.seq ?? 0) > range.lowerBound
-            }
+            try store.scanBackward(.indexRecent, from: range.upperBound.bigEndianBytes, visitRecent)
+            for s in segments.reversed() where keepGoing { try visitSegment(s) }
         } else {
-            // Start at the block that may contain range.lowerBound: the last block whose first seq ≤ it.
-            var start = prefix + UInt64(0).bigEndianBytes
-            try store.scanBackward(.index, from: prefix + range.lowerBound.bigEndianBytes) { key, _ in
-                if key.starts(with: prefix) { start = key }
-                return false
-            }
-            try store.scan(.index, from: start) { key, value in
-                guard let list = entries(key, value) else { return false }
-                for e in list where range.contains(e.seq) {
-                    keepGoing = try body(e)
-                    if !keepGoing { return false }
-                }
-                return (list.last?.seq ?? UInt64.max) < range.upperBound
-            }
+            for s in segments where keepGoing { try visitSegment(s) }
+            if keepGoing { try store.scan(.indexRecent, from: range.lowerBound.bigEndianBytes, visitRecent) }
         }
+    }
+}
+
+/// Postings of consecutive events, flat: the projector's per-batch buffer and the input of a fold.
+public struct PostingBuffer {
+    /// Seq of each event with at least one posting, ascending.
+    public private(set) var seqs: [UInt64] = []
+    /// `PostingIndex.Flag` raw value per event.
+    public private(set) var flags: [UInt8] = []
+    /// Event e's lists are `lists[ends[e − 1] ..< ends[e]]`.
+    private var ends: [Int] = []
+    /// `ListKey.packed` values.
+    public private(set) var lists: [UInt64] = []
+
+    public init() {}
+
+    public var count: Int { seqs.count }
+    public var isEmpty: Bool { seqs.isEmpty }
+
+    @inline(__always) public func listRange(_ e: Int) -> Range<Int> { (e == 0 ? 0 : ends[e - 1])..<ends[e] }
+
+    /// Starts an event; add its lists with `addList` (an event left without lists must be dropped with `dropEmptyLast`).
+    @inline(__always)
+    public mutating func startEvent(_ seq: UInt64, _ flag: PostingIndex.Flag) {
+        precondition(seqs.last.map { $0 < seq } ?? true, "postings must be added in seq order")
+        seqs.append(seq)
+        flags.append(flag.rawValue)
+        ends.append(lists.count)
+    }
+
+    @inline(__always)
+    public mutating func addList(_ list: PostingIndex.ListKey) {
+        lists.append(list.packed)
+        ends[ends.count - 1] = lists.count
+    }
+
+    /// Removes the last event if it got no list.
+    public mutating func dropEmptyLast() {
+        guard let end = ends.last, end == (ends.count >= 2 ? ends[ends.count - 2] : 0) else { return }
+        seqs.removeLast()
+        flags.removeLast()
+        ends.removeLast()
+    }
+
+    /// Appends a stored `ix_recent` row.
+    public mutating func append(_ row: PostingIndex.RecentRow) {
+        startEvent(row.seq, row.flag)
+        for i in 0..<row.count { lists.append(row.list(i)) }
+        ends[ends.count - 1] = lists.count
+    }
+
+    /// Appends events `range` of another buffer.
+    public mutating func append(_ other: PostingBuffer, _ range: Range<Int>) {
+        for e in range {
+            startEvent(other.seqs[e], PostingIndex.Flag(rawValue: other.flags[e]) ?? .other)
+            lists.append(contentsOf: other.lists[other.listRange(e)])
+            ends[ends.count - 1] = lists.count
+        }
+    }
+
+    public mutating func removeAll() {
+        seqs.removeAll(keepingCapacity: true)
+        flags.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        lists.removeAll(keepingCapacity: true)
     }
 }

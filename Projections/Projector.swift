@@ -19,6 +19,11 @@ public protocol RawCursor: AnyObject {
     /// Stores `value` under `key`. `atCurrent`: the cursor sits on `key` (found by `value(at:)` just before) and the
     /// entry is replaced where it is.
     func put(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, atCurrent: Bool) throws
+    /// Stores `value` under `key`, which sorts after every key of the table (LMDB's `MDB_APPEND`).
+    func append(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws
+    /// Visits entries with key ≥ `key` (every entry for an empty key) ascending, in place, until `body` returns false.
+    func forEach(from key: UnsafeRawBufferPointer,
+                 _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool) throws
 }
 
 /// Applies events to every projection. State changes are written at once; use counters and index
@@ -31,12 +36,6 @@ public struct Projector {
         var project: UInt32
     }
 
-    /// The pending entries of one posting list; slots are reused from batch to batch.
-    struct PendingList {
-        var key: PostingIndex.ListKey
-        var entries: [PostingIndex.Entry]
-    }
-
     // Per-batch accumulators: a slot table per kind maps a key to a dense slot of the arrays beside it
     // (slots past `count` are stale storage kept for the next batch).
     private var usageSlots = SlotTable()
@@ -45,11 +44,12 @@ public struct Projector {
     private var dailySlots = SlotTable()
     private var dailyKeys: [DailyKey] = []
     private var dailyRows: [DailyUsage] = []
-    private var listSlots = SlotTable()
-    private var lists: [PendingList] = []
+    /// The batch's postings, per event; `flush` appends them to `ix_recent` or folds them into `ix`.
+    private var postings = PostingBuffer()
     private var scratch: [(PostingIndex.ListKey, PostingIndex.Flag)] = []
-    /// Reused buffers of the raw flush: a posting block, and the order slots are written in.
-    private var block: [UInt8] = []
+    /// Reused buffers: a fold's input and sort keys, and the order the raw flush writes usage rows in.
+    private var foldInput = PostingBuffer()
+    private var foldKeys: [UInt64] = []
     private var order: [Int] = []
     public private(set) var lastApplied: UInt64 = 0
 
@@ -59,41 +59,32 @@ public struct Projector {
     public mutating func apply(_ event: Event, to store: some KeyValueStore) throws {
         if case .credentialUsed(let use) = event.payload {
             // The hot path: a use's lists (what `PostingIndex.lists(for:)` returns for it), without the generic walk.
-            let entry = PostingIndex.Entry(seq: event.seq, flag: use.allowed ? .allowedUse : .deniedUse)
-            if event.company != 0 { addPosting(PostingIndex.ListKey(.company, event.company), entry) }
-            if use.credential != 0 { addPosting(PostingIndex.ListKey(.credential, use.credential), entry) }
-            if use.project != 0 { addPosting(PostingIndex.ListKey(.project, use.project), entry) }
+            let flag: PostingIndex.Flag = use.allowed ? .allowedUse : .deniedUse
+            if event.company != 0 || use.credential != 0 || use.project != 0 {
+                postings.startEvent(event.seq, flag)
+                if event.company != 0 { postings.addList(PostingIndex.ListKey(.company, event.company)) }
+                if use.credential != 0 { postings.addList(PostingIndex.ListKey(.credential, use.credential)) }
+                if use.project != 0 { postings.addList(PostingIndex.ListKey(.project, use.project)) }
+            }
             #if DEBUG
             scratch.removeAll(keepingCapacity: true)
             PostingIndex.lists(for: event, into: &scratch)
             let expected = [event.company != 0 ? PostingIndex.ListKey(.company, event.company) : nil,
                             use.credential != 0 ? PostingIndex.ListKey(.credential, use.credential) : nil,
                             use.project != 0 ? PostingIndex.ListKey(.project, use.project) : nil].compactMap { $0 }
-            assert(scratch.map(\.0) == expected && scratch.allSatisfy { $0.1 == entry.flag }, "use postings differ from PostingIndex.lists")
+            assert(scratch.map(\.0) == expected && scratch.allSatisfy { $0.1 == flag }, "use postings differ from PostingIndex.lists")
             #endif
             accumulate(use, at: event.timestamp)
         } else {
             scratch.removeAll(keepingCapacity: true)
             PostingIndex.lists(for: event, into: &scratch)
-            for (list, flag) in scratch {
-                addPosting(list, PostingIndex.Entry(seq: event.seq, flag: flag))
+            if !scratch.isEmpty {
+                postings.startEvent(event.seq, .other)
+                for (list, _) in scratch { postings.addList(list) }
             }
             try RegistryProjection.apply(event, to: store)
         }
         lastApplied = event.seq
-    }
-
-    @inline(__always)
-    private mutating func addPosting(_ list: PostingIndex.ListKey, _ entry: PostingIndex.Entry) {
-        let (slot, isNew) = listSlots.slot(UInt64(list.kind.rawValue) << 32 | UInt64(list.id), 0)
-        if isNew {
-            if slot < lists.count {
-                lists[slot].key = list
-            } else {
-                lists.append(PendingList(key: list, entries: []))
-            }
-        }
-        lists[slot].entries.append(entry)
     }
 
     private mutating func accumulate(_ use: CredentialUse, at t: Timestamp) {
@@ -131,11 +122,13 @@ public struct Projector {
 
     /// Writes accumulated counters and postings, merging with what the store holds.
     public mutating func flush(to store: some KeyValueStore) throws {
-        if let raw = store as? any RawKeyValueStore {
+        let raw = store as? any RawKeyValueStore
+        if let raw {
             try flushRaw(raw)
         } else {
             try flushRows(store)
         }
+        try flushPostings(store, raw: raw)
         discard()
     }
 
@@ -154,9 +147,6 @@ public struct Projector {
             row.allowed += delta.allowed
             row.denied += delta.denied
             try store.put(.usageDaily, key, row.bytes)
-        }
-        for slot in 0..<listSlots.count {
-            try PostingIndex.append(lists[slot].entries, to: lists[slot].key, in: store)
         }
     }
 
@@ -204,16 +194,88 @@ public struct Projector {
                 }
             }
         }
-        // Posting lists in key order: kind byte, then the id (big-endian, or one byte for `type` ids < 256).
-        order.removeAll(keepingCapacity: true)
-        order.append(contentsOf: 0..<listSlots.count)
-        order.sort {
-            let a = lists[$0].key, b = lists[$1].key
-            return (a.kind.rawValue, a.id) < (b.kind.rawValue, b.id)
+    }
+
+    /// Writes the batch's postings (docs/FORMAT.md §6.6): events of a segment that a later event closes are folded
+    /// into `ix` together with the stored `ix_recent` rows of that segment; the open segment's events are appended
+    /// to `ix_recent`. The rows depend only on the seqs, so any batching gives the same bytes.
+    private mutating func flushPostings(_ store: some KeyValueStore, raw: (any RawKeyValueStore)?) throws {
+        guard !postings.isEmpty else { return }
+        var open: UInt32?   // segment of the stored `ix_recent` rows
+        try store.scan(.indexRecent, from: []) { key, _ in
+            if let seq = UInt64(bigEndianBytes: key) { open = PostingIndex.segment(of: seq) }
+            return false
         }
-        try store.withCursor(.index) { cursor in
-            for slot in order {
-                try PostingIndex.appendRaw(lists[slot].entries, to: lists[slot].key, cursor: cursor, block: &block)
+        var start = 0
+        while start < postings.count {
+            let segment = PostingIndex.segment(of: postings.seqs[start])
+            var end = start + 1
+            while end < postings.count, PostingIndex.segment(of: postings.seqs[end]) == segment { end += 1 }
+            if let stored = open, stored != segment {
+                try fold(stored, withStoredRows: true, plus: start..<start, store, raw: raw)
+                open = nil
+            }
+            if end < postings.count {
+                try fold(segment, withStoredRows: open == segment, plus: start..<end, store, raw: raw)
+                open = nil
+            } else {
+                try appendRecent(start..<end, store, raw: raw)
+                open = segment
+            }
+            start = end
+        }
+    }
+
+    /// Writes the `ix` rows of a closed segment from its stored `ix_recent` rows (which are then removed) and the
+    /// batch's events `batch`.
+    private mutating func fold(_ segment: UInt32, withStoredRows: Bool, plus batch: Range<Int>, _ store: some KeyValueStore,
+                               raw: (any RawKeyValueStore)?) throws {
+        foldInput.removeAll()
+        if withStoredRows {
+            func add(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
+                guard let row = PostingIndex.RecentRow(key: key, value: value) else {
+                    throw ProjectionError(.indexRecent, "malformed row \(Array(key))")
+                }
+                foldInput.append(row)
+            }
+            if let raw {
+                try raw.withCursor(.indexRecent) { cursor in
+                    try cursor.forEach(from: UnsafeRawBufferPointer(start: nil, count: 0)) { key, value in
+                        try add(key, value)
+                        return true
+                    }
+                }
+            } else {
+                try store.scan(.indexRecent, from: []) { key, value in
+                    try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try add(k, v) } }
+                    return true
+                }
+            }
+            try store.removeAll(.indexRecent)
+        }
+        foldInput.append(postings, batch)
+        try PostingIndex.foldRows(foldInput, segment: segment, into: &foldKeys) { key, value in
+            try store.put(.index, key, value)
+        }
+    }
+
+    /// Appends `ix_recent` rows for the batch's events `batch` (their seqs follow every stored row).
+    private func appendRecent(_ batch: Range<Int>, _ store: some KeyValueStore, raw: (any RawKeyValueStore)?) throws {
+        try withUnsafeTemporaryAllocation(byteCount: 8 + 2 + 5 * 255, alignment: 8) { buffer in
+            let key = buffer.baseAddress!
+            let value = key + 8
+            func each(_ write: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) throws {
+                for e in batch {
+                    precondition(postings.listRange(e).count <= 255, "an event belongs to at most a few lists")
+                    key.storeBytes(of: postings.seqs[e].bigEndian, as: UInt64.self)
+                    let length = PostingIndex.encodeRecent(postings, e, into: value)
+                    try write(UnsafeRawBufferPointer(start: key, count: 8), UnsafeRawBufferPointer(start: value, count: length))
+                }
+            }
+            if let raw {
+                try raw.withCursor(.indexRecent) { cursor in try each { try cursor.append($0, $1) } }
+            } else {
+                try each { try store.put(.indexRecent, Array($0), Array($1)) }
             }
         }
     }
@@ -222,8 +284,7 @@ public struct Projector {
     public mutating func discard() {
         usageSlots.removeAll()
         dailySlots.removeAll()
-        for slot in 0..<listSlots.count { lists[slot].entries.removeAll(keepingCapacity: true) }
-        listSlots.removeAll()
+        postings.removeAll()
     }
 }
 

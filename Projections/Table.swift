@@ -9,8 +9,8 @@ public enum Table: String, CaseIterable, Sendable {
     case access, accessByProject = "access_by_project", userRoles = "user_roles", userRolesByProject = "user_roles_by_project"
     // usage: exact counters and daily rollups
     case usage, usageDaily = "usage_daily"
-    // indexes: posting lists by company, credential, project, actor, type
-    case index = "ix"
+    // indexes: posting lists by company, credential, project, actor, type (closed segments, then the open one)
+    case index = "ix", indexRecent = "ix_recent"
 
     public var projection: ProjectionName {
         switch self {
@@ -19,7 +19,7 @@ public enum Table: String, CaseIterable, Sendable {
             .registry
         case .access, .accessByProject, .userRoles, .userRolesByProject: .memberships
         case .usage, .usageDaily: .usage
-        case .index: .indexes
+        case .index, .indexRecent: .indexes
         }
     }
 }
@@ -31,7 +31,12 @@ public enum ProjectionName: String, CaseIterable, Sendable {
     public var tables: [Table] { Table.allCases.filter { $0.projection == self } }
 
     /// Bumped when the projection's code changes what it writes; a mismatch at open triggers a rebuild.
-    public var codeVersion: UInt32 { 1 }
+    public var codeVersion: UInt32 {
+        switch self {
+        case .registry, .memberships, .usage: 1
+        case .indexes: 2   // 2: segmented posting lists (`ix` + `ix_recent`)
+        }
+    }
 }
 
 /// The key-value operations projections need; implemented over an LMDB transaction and in memory.
@@ -43,9 +48,21 @@ public protocol KeyValueStore {
     func scan(_ table: Table, from start: [UInt8], _ body: (_ key: [UInt8], _ value: [UInt8]) throws -> Bool) throws
     /// Visits entries with key ≤ `start` in descending order until `body` returns false.
     func scanBackward(_ table: Table, from start: [UInt8], _ body: (_ key: [UInt8], _ value: [UInt8]) throws -> Bool) throws
+    /// Deletes every row of `table`.
+    func removeAll(_ table: Table) throws
 }
 
 extension KeyValueStore {
+    /// Row by row; stores that can empty a table at once implement it themselves.
+    public func removeAll(_ table: Table) throws {
+        var keys: [[UInt8]] = []
+        try scan(table, from: []) { key, _ in
+            keys.append(key)
+            return true
+        }
+        for key in keys { try delete(table, key) }
+    }
+
     /// Visits every entry whose key starts with `prefix`, ascending.
     public func scan(_ table: Table, prefix: [UInt8], _ body: (_ key: [UInt8], _ value: [UInt8]) throws -> Bool) throws {
         try scan(table, from: prefix) { key, value in
@@ -122,6 +139,10 @@ public final class MemoryStore: KeyValueStore {
             guard try body(rows.keys[i], rows.values[i]) else { return }
             i += 1
         }
+    }
+
+    public func removeAll(_ table: Table) {
+        storage[table] = nil
     }
 
     public func scanBackward(_ table: Table, from start: [UInt8], _ body: ([UInt8], [UInt8]) throws -> Bool) throws {

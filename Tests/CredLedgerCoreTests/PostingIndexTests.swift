@@ -7,23 +7,67 @@ final class PostingIndexTests: XCTestCase {
     typealias Entry = PostingIndex.Entry
     typealias ListKey = PostingIndex.ListKey
 
-    /// Lists whose keys sit next to each other in the `ix` table, to catch a scan crossing into a neighbour.
-    private let lists: [ListKey] = [
-        ListKey(.company, 1), ListKey(.company, 2), ListKey(.company, 0xFFFF_FFFF), ListKey(.credential, 1),
-        ListKey(.project, 0), ListKey(.type, 5), ListKey(.type, 6), ListKey(.type, 255), ListKey(.admin, 0), ListKey(.user, 7),
-    ]
+    private static let segmentSize = Int(PostingIndex.firstSeq(of: 1))
 
-    /// Ascending seqs with random gaps: mostly small, sometimes ≥ 2^30 so the offset limit splits blocks too.
-    private func randomEntries(_ count: Int, _ random: SeededRandom, start: UInt64 = 1) -> [Entry] {
-        var seq = start
-        var out: [Entry] = []
-        for _ in 0..<count {
+    /// A synthetic log crossing a segment boundary: uses (allowed and denied, some of no company or
+    /// project) over 5 companies, 300 credentials and 40 projects, with grants by users in between.
+    private static let events: [Event] = {
+        let random = SeededRandom(seed: 77)
+        var out: [Event] = []
+        let count = segmentSize + 9_000
+        out.reserveCapacity(count)
+        for i in 1...count {
             let r = random.next()
-            seq += r % 50 == 0 ? (1 << 30) - 1 + r % 3 : 1 + r % 4
-            out.append(Entry(seq: seq, flag: [.allowedUse, .deniedUse, .other][Int(r >> 60) % 3]))
+            let company: UInt32 = r % 97 == 0 ? 0 : UInt32(r % 5) + 1
+            let credential = UInt32((r >> 8) % 300 + 1)
+            let project = UInt32((r >> 20) % 41)
+            let payload: EventPayload
+            var actor = Actor.credential(credential)
+            if (r >> 40) % 33 == 0 {
+                payload = .projectAccessGranted(credential: credential, project: max(project, 1), role: .viewer)
+                actor = .user(UInt32((r >> 50) % 7 + 1))
+            } else {
+                let denial: DenialReason? = (r >> 32) % 5 == 0 ? .badChecksum : nil
+                payload = .credentialUsed(CredentialUse(credential: r % 211 == 0 ? 0 : credential, project: project, operation: .read, denial: denial))
+            }
+            out.append(Event(seq: UInt64(i), timestamp: t2026 + Int64(i) * 1_000, company: company, actor: actor, payload: payload))
         }
         return out
+    }()
+
+    /// Every list's entries, straight from the events.
+    private static let expected: [ListKey: [Entry]] = {
+        var lists: [ListKey: [Entry]] = [:]
+        var scratch: [(ListKey, PostingIndex.Flag)] = []
+        for e in events {
+            scratch.removeAll()
+            PostingIndex.lists(for: e, into: &scratch)
+            for (list, flag) in scratch { lists[list, default: []].append(Entry(seq: e.seq, flag: flag)) }
+        }
+        return lists
+    }()
+
+    private func project(_ events: ArraySlice<Event>, into store: MemoryStore = MemoryStore(), freshProjector: Bool = false,
+                         flushAfter: (Int) -> Bool) throws -> MemoryStore {
+        var projector = Projector()
+        for (i, event) in events.enumerated() {
+            try projector.apply(event, to: store)
+            if flushAfter(i) {
+                try projector.flush(to: store)
+                if freshProjector { projector = Projector() }
+            }
+        }
+        try projector.flush(to: store)
+        return store
     }
+
+    nonisolated(unsafe) private static let once: MemoryStore = {   // built once, then only read
+        var projector = Projector()
+        let store = MemoryStore()
+        for e in events { try! projector.apply(e, to: store) }
+        try! projector.flush(to: store)
+        return store
+    }()
 
     private func collect(_ list: ListKey, _ store: MemoryStore, range: ClosedRange<UInt64> = 1...UInt64.max,
                          descending: Bool = false, limit: Int = .max) throws -> [Entry] {
@@ -35,126 +79,138 @@ final class PostingIndexTests: XCTestCase {
         return out
     }
 
-    func testBlockBytesMatchTheDocumentedLayout() throws {
-        let store = MemoryStore()
-        try PostingIndex.append([Entry(seq: 5, flag: .allowedUse), Entry(seq: 6, flag: .deniedUse), Entry(seq: 9, flag: .other)],
-                                to: ListKey(.company, 1), in: store)
-        try PostingIndex.append([Entry(seq: 300, flag: .other)], to: ListKey(.type, 18), in: store)
-        XCTAssertEqual(store.tables[.index], [
-            hexBytes("43 00000001 0000000000000005"): hexBytes("0003 00000000 40000001 80000004"),
-            hexBytes("54 12 000000000000012c"): hexBytes("0001 80000000"),
+    func testRowBytesMatchTheDocumentedLayout() throws {
+        // docs/FORMAT.md §6.6: company 1 with seq 5 (allowed use), 6 (denied use), 9 (other); type 18 at seq 300.
+        var buffer = PostingBuffer()
+        buffer.startEvent(5, .allowedUse); buffer.addList(ListKey(.company, 1))
+        buffer.startEvent(6, .deniedUse); buffer.addList(ListKey(.company, 1))
+        buffer.startEvent(9, .other); buffer.addList(ListKey(.company, 1))
+        buffer.startEvent(300, .other); buffer.addList(ListKey(.type, 18))
+        var rows: [[UInt8]: [UInt8]] = [:]
+        var order: [[UInt8]] = []
+        var keys: [UInt64] = []
+        try PostingIndex.foldRows(buffer, segment: 0, into: &keys) { key, value in
+            rows[key] = value
+            order.append(key)
+        }
+        XCTAssertEqual(rows, [
+            hexBytes("43 00000000 00000001"): hexBytes("00000003 0005 0006 0009 18"),
+            hexBytes("54 00000000 00000012"): hexBytes("00000001 012c 80"),
         ])
+        XCTAssertEqual(order, order.sorted { $0.lexicographicallyPrecedes($1) }, "rows come in key order")
+
+        // The open segment: one `ix_recent` row per event, written by the projector.
+        let store = MemoryStore()
+        var projector = Projector()
+        try projector.apply(Event(seq: 1, timestamp: t2026, company: 2, actor: .credential(3),
+                                  payload: .credentialUsed(CredentialUse(credential: 3, project: 4, operation: .read, denial: .badChecksum))), to: store)
+        try projector.flush(to: store)
+        XCTAssertEqual(store.tables[.indexRecent], [
+            hexBytes("0000000000000001"): hexBytes("01 03 43 00000002 4b 00000003 50 00000004"),
+        ])
+        XCTAssertEqual(store.tables[.index] ?? [:], [:], "nothing is folded while the first segment is open")
     }
 
-    /// Core guarantee: live writes (many small appends) and a rebuild (one append) give byte-identical rows.
-    func testBatchedAppendsEqualOneAppend() throws {
-        for seed: UInt64 in [1, 2, 3] {
-            let random = SeededRandom(seed: seed)
-            var all: [ListKey: [Entry]] = [:]
-            for list in lists { all[list] = randomEntries(1_000, random) }
-
-            let once = MemoryStore()
-            for list in lists { try PostingIndex.append(all[list]!, to: list, in: once) }
-
-            let batched = MemoryStore()
-            var cursor: [ListKey: Int] = [:]
-            // Interleave lists, each in random batch sizes (1 … 300), as a live writer would.
-            while cursor.values.reduce(0, +) < 1_000 * lists.count {
-                let list = lists[Int(random.next() % UInt64(lists.count))]
-                let from = cursor[list, default: 0]
-                guard from < 1_000 else { continue }
-                let size = random.next() % 4 == 0 ? 1 : 1 + Int(random.next() % 300)
-                let to = min(1_000, from + size)
-                try PostingIndex.append(Array(all[list]![from..<to]), to: list, in: batched)
-                cursor[list] = to
-            }
-            XCTAssertEqual(batched.tables[.index], once.tables[.index], "seed \(seed)")
-            XCTAssertEqual(try ProjectionDigest.compute(.indexes, in: batched), try ProjectionDigest.compute(.indexes, in: once))
-
-            for list in lists { XCTAssertEqual(try collect(list, batched), all[list]!, "\(list)") }
-            try checkBlockInvariants(once)
+    /// Core guarantee: however events are batched (and whether the projector survives between batches), the
+    /// folded rows and the open segment's rows are byte-identical.
+    func testBatchingNeverChangesTheRows() throws {
+        let events = Self.events[...]
+        let random = SeededRandom(seed: 3)
+        let variants: [(String, MemoryStore)] = [
+            ("every 1,000", try project(events) { $0 % 1_000 == 999 }),
+            ("random sizes, fresh projector", try project(events, freshProjector: true) { _ in random.next() % 1_500 == 0 }),
+            ("flush just before and after each boundary", try project(events) {
+                let seq = $0 + 1
+                return [Self.segmentSize - 2, Self.segmentSize - 1, Self.segmentSize].contains(seq)
+            }),
+        ]
+        let reference = Self.once
+        XCTAssertEqual(Set((reference.tables[.index] ?? [:]).keys.map { $0[1..<5] }).count, 1, "the first segment is folded")
+        XCTAssertFalse((reference.tables[.indexRecent] ?? [:]).isEmpty)
+        for (name, store) in variants {
+            XCTAssertEqual(store.tables[.index], reference.tables[.index], name)
+            XCTAssertEqual(store.tables[.indexRecent], reference.tables[.indexRecent], name)
+            XCTAssertEqual(try ProjectionDigest.compute(.indexes, in: store), try ProjectionDigest.compute(.indexes, in: reference), name)
         }
     }
 
-    private func checkBlockInvariants(_ store: MemoryStore) throws {
-        var blocks = 0
+    func testRowInvariants() throws {
+        let store = Self.once
+        let open = PostingIndex.segment(of: Self.events.last!.seq)
+        var entries = 0
         for (key, value) in store.tables[.index] ?? [:] {
-            blocks += 1
-            let prefixLength = key[0] == PostingIndex.Kind.type.rawValue ? 2 : 5
-            XCTAssertEqual(key.count, prefixLength + 8)
-            let first = UInt64(bigEndianBytes: Array(key.suffix(8)))!
-            let count = Int(value[0]) << 8 | Int(value[1])
-            XCTAssertGreaterThan(count, 0)
-            XCTAssertLessThanOrEqual(count, PostingIndex.capacity)
-            XCTAssertLessThanOrEqual(count, 128)
-            XCTAssertEqual(value.count, 2 + 4 * count)
-            var previous: UInt32? = nil
-            for i in 0..<count {
-                let w = UInt32(bigEndianBytes: Array(value[(2 + 4 * i)..<(6 + 4 * i)]))!
-                let offset = w & 0x3FFF_FFFF
-                XCTAssertNotEqual(w >> 30, 3, "flag 3 is not defined")
-                if i == 0 { XCTAssertEqual(offset, 0, "a block's key is its first seq") }
-                if let previous { XCTAssertGreaterThan(offset, previous) }
-                previous = offset
-                XCTAssertLessThan(first + UInt64(offset), first + (1 << 30))
-            }
+            XCTAssertEqual(key.count, PostingIndex.segmentKeyLength)
+            XCTAssertNotNil(PostingIndex.Kind(rawValue: key[0]))
+            let segment = UInt32(bigEndianBytes: Array(key[1..<5]))!
+            XCTAssertLessThan(segment, open, "only closed segments are folded")
+            let row = try XCTUnwrap(value.withUnsafeBytes { PostingIndex.SegmentRow(segment: segment, value: $0) })
+            XCTAssertEqual(PostingIndex.segment(of: row.lastSeq), segment)
+            entries += row.count
         }
-        XCTAssertGreaterThan(blocks, lists.count * 1_000 / 128, "lists span many blocks")
+        for (key, value) in store.tables[.indexRecent] ?? [:] {
+            let row = try XCTUnwrap(key.withUnsafeBytes { k in value.withUnsafeBytes { PostingIndex.RecentRow(key: k, value: $0) } })
+            XCTAssertEqual(PostingIndex.segment(of: row.seq), open, "recent rows are the open segment's")
+            entries += row.count
+        }
+        XCTAssertEqual(entries, Self.expected.values.map(\.count).reduce(0, +), "every posting is stored exactly once")
     }
 
-    func testFullBlocksHoldExactly128Entries() throws {
-        let store = MemoryStore()
-        let list = ListKey(.credential, 9)
-        let entries = (1...1_000).map { Entry(seq: UInt64($0), flag: .allowedUse) }
-        for chunk in stride(from: 0, to: 1_000, by: 7) { try PostingIndex.append(Array(entries[chunk..<min(chunk + 7, 1_000)]), to: list, in: store) }
-        let counts = (store.tables[.index] ?? [:]).sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { Int($0.value[0]) << 8 | Int($0.value[1]) }
-        XCTAssertEqual(counts, [128, 128, 128, 128, 128, 128, 128, 104])
-    }
-
-    func testVisitRangesAscendingAndDescending() throws {
+    func testVisitMatchesTheEventsInBothDirections() throws {
+        let store = Self.once
         let random = SeededRandom(seed: 99)
-        let store = MemoryStore()
-        var all: [ListKey: [Entry]] = [:]
-        for list in lists {
-            all[list] = randomEntries(700, random)
-            try PostingIndex.append(all[list]!, to: list, in: store)
-        }
-        for _ in 0..<250 {
+        let lists = Array(Self.expected.keys).sorted { $0.packed < $1.packed }
+        let maxSeq = UInt64(Self.events.count)
+        let boundaries = [UInt64(Self.segmentSize), UInt64(Self.segmentSize)]
+        for _ in 0..<300 {
             let list = lists[Int(random.next() % UInt64(lists.count))]
-            let entries = all[list]!
-            let maxSeq = entries.last!.seq
-            // Bounds anywhere, often exactly on an entry or a block edge.
+            let entries = Self.expected[list]!
+            // Bounds anywhere, often on an entry or next to a segment boundary.
             func bound() -> UInt64 {
                 switch random.next() % 4 {
                 case 0: return entries[Int(random.next() % UInt64(entries.count))].seq
-                case 1: return entries[min(entries.count - 1, Int(random.next() % 6) * 128)].seq &- (random.next() % 2)
+                case 1: return boundaries[Int(random.next() % 2)] &+ random.next() % 3 &- 1
                 default: return 1 + random.next() % (maxSeq + 10)
                 }
             }
             var (a, b) = (bound(), bound())
             if a > b { swap(&a, &b) }
             let range = max(a, 1)...b
-            let expected = entries.filter { range.contains($0.seq) }
-            XCTAssertEqual(try collect(list, store, range: range), expected, "\(list) \(range)")
-            XCTAssertEqual(try collect(list, store, range: range, descending: true), expected.reversed(), "\(list) \(range) desc")
+            let inRange = entries.filter { range.contains($0.seq) }
+            XCTAssertEqual(try collect(list, store, range: range), inRange, "\(list) \(range)")
+            XCTAssertEqual(try collect(list, store, range: range, descending: true), inRange.reversed(), "\(list) \(range) desc")
             let limit = 1 + Int(random.next() % 20)
-            XCTAssertEqual(try collect(list, store, range: range, limit: limit), Array(expected.prefix(limit)))
-            XCTAssertEqual(try collect(list, store, range: range, descending: true, limit: limit), Array(expected.reversed().prefix(limit)))
+            XCTAssertEqual(try collect(list, store, range: range, limit: limit), Array(inRange.prefix(limit)))
+            XCTAssertEqual(try collect(list, store, range: range, descending: true, limit: limit), Array(inRange.reversed().prefix(limit)))
         }
-        // Whole list, both directions; an empty list; a range before / after every entry.
         for list in lists {
-            XCTAssertEqual(try collect(list, store), all[list]!)
-            XCTAssertEqual(try collect(list, store, descending: true), all[list]!.reversed())
-            let first = all[list]!.first!.seq, last = all[list]!.last!.seq
-            XCTAssertEqual(try collect(list, store, range: 1...(first - 1)), [])
-            XCTAssertEqual(try collect(list, store, range: 1...(first - 1), descending: true), [])
-            XCTAssertEqual(try collect(list, store, range: (last + 1)...UInt64.max), [])
-            XCTAssertEqual(try collect(list, store, range: (last + 1)...UInt64.max, descending: true), [])
-            XCTAssertEqual(try collect(list, store, range: first...first), [all[list]!.first!])
-            XCTAssertEqual(try collect(list, store, range: last...last, descending: true), [all[list]!.last!])
+            XCTAssertEqual(try collect(list, store), Self.expected[list]!, "\(list)")
+            XCTAssertEqual(try collect(list, store, descending: true), Self.expected[list]!.reversed(), "\(list) desc")
         }
-        XCTAssertEqual(try collect(ListKey(.company, 3), store), [])
+        XCTAssertEqual(try collect(ListKey(.company, 99), store), [])
         XCTAssertEqual(try collect(ListKey(.type, 7), store, descending: true), [])
+        XCTAssertEqual(try collect(ListKey(.company, 1), store, range: (maxSeq + 1)...UInt64.max), [])
+    }
+
+    func testMalformedRowsAreRejected() {
+        func segmentRow(_ hex: String) -> Bool {
+            hexBytes(hex).withUnsafeBytes { PostingIndex.SegmentRow(segment: 0, value: $0) != nil }
+        }
+        XCTAssertTrue(segmentRow("00000002 0001 0002 00"))
+        XCTAssertFalse(segmentRow("00000000"), "empty row")
+        XCTAssertFalse(segmentRow("00000002 0001 0002"), "flags missing")
+        XCTAssertFalse(segmentRow("00000002 0002 0001 00"), "offsets not ascending")
+        XCTAssertFalse(segmentRow("00000002 0001 0001 00"), "offset repeated")
+        XCTAssertFalse(segmentRow("00000001 0001 c0"), "flag 3")
+        XCTAssertFalse(segmentRow("000000"), "short")
+        func recentRow(_ key: String, _ value: String) -> Bool {
+            hexBytes(key).withUnsafeBytes { k in hexBytes(value).withUnsafeBytes { PostingIndex.RecentRow(key: k, value: $0) != nil } }
+        }
+        XCTAssertTrue(recentRow("0000000000000001", "00 01 43 00000001"))
+        XCTAssertFalse(recentRow("00000001", "00 01 43 00000001"), "short key")
+        XCTAssertFalse(recentRow("0000000000000001", "03 01 43 00000001"), "flag 3")
+        XCTAssertFalse(recentRow("0000000000000001", "00 00"), "no list")
+        XCTAssertFalse(recentRow("0000000000000001", "00 02 43 00000001"), "length")
+        XCTAssertFalse(recentRow("0000000000000001", "00 01 99 00000001"), "unknown kind")
     }
 
     func testListsForAnEvent() {

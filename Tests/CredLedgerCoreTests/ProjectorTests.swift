@@ -322,7 +322,7 @@ final class ProjectorTests: XCTestCase {
             }
         }
         // The digests are not vacuous: every projection has rows, and they differ from each other.
-        for table in [Table.companies, .credentials, .secrets, .tokens, .codes, .access, .userRoles, .usage, .usageDaily, .index] {
+        for table in [Table.companies, .credentials, .secrets, .tokens, .codes, .access, .userRoles, .usage, .usageDaily, .indexRecent] {
             XCTAssertFalse((once.tables[table] ?? [:]).isEmpty, "\(table) is empty")
         }
         XCTAssertEqual(Set(reference.values).count, ProjectionName.allCases.count)
@@ -421,8 +421,9 @@ final class ProjectorTests: XCTestCase {
             XCTAssertEqual(seen.map(\.1), entries.map(\.1), "\(list)")
         }
         // No list exists that the events do not imply.
-        let blocks = (store.tables[.index] ?? [:]).values.map { Int($0[0]) << 8 | Int($0[1]) }.reduce(0, +)
-        XCTAssertEqual(blocks, expected.values.map(\.count).reduce(0, +))
+        let folded = (store.tables[.index] ?? [:]).values.map { Int(UInt32(bigEndianBytes: Array($0.prefix(4)))!) }.reduce(0, +)
+        let recent = (store.tables[.indexRecent] ?? [:]).values.map { Int($0[1]) }.reduce(0, +)
+        XCTAssertEqual(folded + recent, expected.values.map(\.count).reduce(0, +))
     }
 
     func testRegistryAndMembershipsMatchTheModel() throws {
@@ -499,7 +500,7 @@ final class ProjectorTests: XCTestCase {
         for table in Table.allCases {
             XCTAssertEqual(memory.tables[table] ?? [:], sorted.tables[table] ?? [:], table.rawValue)
         }
-        XCTAssertGreaterThan(memory.tables[.index]?.count ?? 0, 100)
+        XCTAssertGreaterThan(memory.tables[.indexRecent]?.count ?? 0, 100)
     }
 
     /// Many rotations inside one grace period keep every old secret valid; the credential row must still be
@@ -548,9 +549,10 @@ final class ProjectorTests: XCTestCase {
         message += u32(12) + [0, 0, 0, 1, 0, 0, 0, 5, 0, 0, 0, 0] + u32(0)
         XCTAssertEqual(try ProjectionDigest.compute(.usage, in: store), SHA256.hash(message, implementation: .portable))
         // An empty projection still hashes its table names.
-        let empty = u32(2) + Array("ix".utf8)
+        let empty = u32(2) + Array("ix".utf8) + u32(9) + Array("ix_recent".utf8)
         XCTAssertEqual(try ProjectionDigest.compute(.indexes, in: store), SHA256.hash(empty, implementation: .portable))
         XCTAssertEqual(ProjectionName.usage.tables, [.usage, .usageDaily])
+        XCTAssertEqual(ProjectionName.indexes.tables, [.index, .indexRecent])
         XCTAssertEqual(ProjectionName.memberships.tables, [.access, .accessByProject, .userRoles, .userRolesByProject])
     }
 }

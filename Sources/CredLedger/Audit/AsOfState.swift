@@ -244,50 +244,59 @@ extension Ledger {
             let snapshotHead = try EventLog.head(schema: schema, in: txn)
             let live = LMDBStore(txn: txn, schema: schema)
             let companyFilter = try company.map { slug in try StateReader(store).company(slug: slug)?.number ?? UInt32.max }
+            var numbers: [UInt32] = []
             try store.scan(.credentials, from: []) { _, value in
                 let c = try CredentialRecord.decode(value)
-                if let companyFilter, c.company != companyFilter { return true }
-                let usage = try Ledger.usage(credential: c.number, at: seq, head: snapshotHead.seq, live: live, reader: reader, schema: schema, txn: txn)
-                if usage != UsageRecord() { store.put(.usage, Keys.credential(c.number), usage.bytes) }
+                if companyFilter == nil || c.company == companyFilter { numbers.append(c.number) }
                 return true
+            }
+            let usage = try Ledger.usage(credentials: numbers, at: seq, head: snapshotHead.seq, live: live, reader: reader, schema: schema, txn: txn)
+            for number in numbers {
+                if let u = usage[number], u != UsageRecord() { store.put(.usage, Keys.credential(number), u.bytes) }
             }
             return AsOfState(seq: seq, time: time ?? eventTime, store: store, eventsReplayed: replayed, history: history)
         }
     }
 
-    /// A credential's counters at seq `n` from its posting list (see `AsOfState`).
-    static func usage(credential: UInt32, at n: UInt64, head: UInt64, live: LMDBStore, reader: PostingReader, schema: Schema,
-                      txn: borrowing Transaction) throws -> UsageRecord {
-        let current = try StateReader(live).usage(credential: credential)
+    /// Credentials' counters at seq `n` from the credential posting lists (see `AsOfState`): counts from the flags of
+    /// the uses after `n` subtracted from the live counters (or of the uses up to `n`, whichever range is shorter), last
+    /// used / denied from the newest use of each kind up to `n`.
+    static func usage(credentials: [UInt32], at n: UInt64, head: UInt64, live: LMDBStore, reader: PostingReader, schema: Schema,
+                      txn: borrowing Transaction) throws -> [UInt32: UsageRecord] {
+        var current: [UInt32: UsageRecord] = [:]
+        for c in credentials { current[c] = try StateReader(live).usage(credential: c) }
         if n >= head { return current }
-        let list = PostingIndex.ListKey(.credential, credential)
-        var record = UsageRecord()
+        let ids = Set(credentials)
+        var records: [UInt32: UsageRecord] = [:]
         if n > head / 2 {
-            let tail = try reader.countUses(list, range: (n + 1)...head, txn: txn)
-            guard tail.allowed <= current.used, tail.denied <= current.denied else {
-                throw LedgerError("corrupt_index", "credential \(credential): the posting list holds more uses than the counters: run `credledger rebuild`", kind: .integrity)
+            let tail = try reader.countUses(.credential, ids: ids, range: (n + 1)...head, txn: txn)
+            for c in credentials {
+                let now = current[c] ?? UsageRecord(), after = tail[c] ?? (0, 0)
+                guard after.allowed <= now.used, after.denied <= now.denied else {
+                    throw LedgerError("corrupt_index", "credential \(c): the posting list holds more uses than the counters: run `credledger rebuild`", kind: .integrity)
+                }
+                var r = UsageRecord()
+                r.used = now.used - after.allowed
+                r.denied = now.denied - after.denied
+                records[c] = r
             }
-            record.used = current.used - tail.allowed
-            record.denied = current.denied - tail.denied
         } else {
-            let counted = try reader.countUses(list, range: 1...n, txn: txn)
-            record.used = counted.allowed
-            record.denied = counted.denied
-        }
-        guard record.used > 0 || record.denied > 0 else { return record }
-        var needUsed = record.used > 0, needDenied = record.denied > 0
-        try reader.visit(list, range: 1...n, descending: true, txn: txn) { seq, flag in
-            if needUsed, flag == .allowedUse {
-                record.lastUsed = try Ledger.readTimestamp(seq, schema: schema, txn: txn)
-                needUsed = false
-            } else if needDenied, flag == .deniedUse {
-                record.lastDenied = try Ledger.readTimestamp(seq, schema: schema, txn: txn)
-                needDenied = false
+            let counted = try reader.countUses(.credential, ids: ids, range: 1...n, txn: txn)
+            for c in credentials {
+                var r = UsageRecord()
+                r.used = counted[c]?.allowed ?? 0
+                r.denied = counted[c]?.denied ?? 0
+                records[c] = r
             }
-            return needUsed || needDenied
         }
-        if record.used > 0 { record.firstUsed = current.firstUsed }
-        return record
+        let wantAllowed = Set(records.filter { $0.value.used > 0 }.keys), wantDenied = Set(records.filter { $0.value.denied > 0 }.keys)
+        let last = try reader.lastUses(.credential, ids: ids, atMost: n, wantAllowed: wantAllowed, wantDenied: wantDenied, txn: txn)
+        for (c, seqs) in last {
+            if let s = seqs.allowed { records[c]?.lastUsed = try Ledger.readTimestamp(s, schema: schema, txn: txn) }
+            if let s = seqs.denied { records[c]?.lastDenied = try Ledger.readTimestamp(s, schema: schema, txn: txn) }
+        }
+        for c in wantAllowed { records[c]?.firstUsed = current[c]?.firstUsed ?? 0 }
+        return records
     }
 
     static func readEvent(_ seq: UInt64, schema: Schema, txn: borrowing Transaction) throws -> StoredEvent {

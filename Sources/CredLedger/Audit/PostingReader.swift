@@ -2,131 +2,240 @@ import CredLedgerCore
 import CredLedgerProjections
 import LMDB
 
-/// Reads posting lists (`ix` table) in place, without copying blocks: the audit tool's fast path.
-///
-/// Layout (Projections/PostingIndex.swift): key = kind u8 + id (u32 BE, or u8 for `type`) + first seq of the
-/// block u64 BE; value = count u16 BE, then `count` u32 BE words: bits 0…29 = seq − first seq, bits 30…31 = flag.
+/// Reads posting lists in place from one read transaction: closed segments from `ix` (one row per list and
+/// segment), the open segment from `ix_recent` (one row per event). Layout: docs/FORMAT.md §6.6 and
+/// `Projections/PostingIndex.swift`, which owns the row formats (`SegmentRow`, `RecentRow`).
 struct PostingReader {
     let schema: Schema
 
-    /// The key prefix of a list.
-    static func prefix(_ list: PostingIndex.ListKey) -> [UInt8] {
-        list.kind == .type ? [list.kind.rawValue, UInt8(truncatingIfNeeded: list.id)] : [list.kind.rawValue] + list.id.bigEndianBytes
+    /// One folded row of a list (valid only inside the visit).
+    typealias Row = PostingIndex.SegmentRow
+
+    private func corrupt(_ what: String) -> LedgerError {
+        LedgerError("corrupt_index", "\(what) is malformed: run `credledger rebuild`", kind: .integrity)
     }
 
-    /// One block of a list, pointing into the map (valid only inside the visit).
-    struct Block {
-        var first: UInt64
-        var words: UnsafeRawBufferPointer
-        var count: Int { words.count / 4 }
-
-        @inline(__always) func word(_ i: Int) -> UInt32 {
-            UInt32(bigEndian: words.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+    /// The last folded segment holding any list of `kind`, or nil.
+    func lastFoldedSegment(_ kind: PostingIndex.Kind, txn: borrowing Transaction) throws -> UInt32? {
+        try txn.withCursor(schema.database(.index)) { cursor in
+            let bound = [kind.rawValue] + [UInt8](repeating: 0xFF, count: 8)
+            let entry: Cursor.Entry? = if let e = try cursor.seek(atLeast: bound) {
+                e.key.elementsEqual(bound) ? e : try cursor.previous()
+            } else {
+                try cursor.last()
+            }
+            guard let e = entry, e.key.count == PostingIndex.segmentKeyLength, e.key[0] == kind.rawValue else { return nil }
+            return UInt32(bigEndian: e.key.loadUnaligned(fromByteOffset: 1, as: UInt32.self))
         }
-        @inline(__always) func seq(_ i: Int) -> UInt64 { first + UInt64(word(i) & 0x3FFF_FFFF) }
-        @inline(__always) func flag(_ i: Int) -> UInt32 { word(i) >> 30 }
-        var lastSeq: UInt64 { count == 0 ? first : seq(count - 1) }
     }
 
-    /// Visits the blocks of `list` that may hold seqs in `range`, ascending or descending, until `body` returns false.
-    func visitBlocks(_ list: PostingIndex.ListKey, range: ClosedRange<UInt64>, descending: Bool, txn: borrowing Transaction,
-                     _ body: (Block) throws -> Bool) throws {
-        let prefix = PostingReader.prefix(list)
-        let database = schema.database(.index)
-        try txn.withCursor(database) { cursor in
-            func block(_ e: Cursor.Entry) throws -> Block? {
-                guard e.key.count == prefix.count + 8, e.key.starts(with: prefix) else { return nil }
-                let first = UInt64(bigEndian: e.key.loadUnaligned(fromByteOffset: prefix.count, as: UInt64.self))
-                guard e.value.count >= 2 else { throw corrupt(list) }
-                let count = Int(e.value[0]) << 8 | Int(e.value[1])
-                guard e.value.count == 2 + 4 * count else { throw corrupt(list) }
-                return Block(first: first, words: UnsafeRawBufferPointer(rebasing: e.value[2...]))
+    /// Visits the `ix_recent` rows with seq in `range`, ascending or descending, until `body` returns false.
+    func visitRecent(range: ClosedRange<UInt64>, descending: Bool, txn: borrowing Transaction,
+                     _ body: (PostingIndex.RecentRow) throws -> Bool) throws {
+        try txn.withCursor(schema.database(.indexRecent)) { cursor in
+            func row(_ e: Cursor.Entry) throws -> PostingIndex.RecentRow {
+                guard let row = PostingIndex.RecentRow(key: e.key, value: e.value) else { throw corrupt("a recent posting row") }
+                return row
             }
             if descending {
-                // The last block whose first seq ≤ upper bound.
                 var entry: Cursor.Entry?
-                let start = prefix + range.upperBound.bigEndianBytes
+                let start = range.upperBound.bigEndianBytes
                 if let e = try cursor.seek(atLeast: start) {
                     entry = e.key.elementsEqual(start) ? e : try cursor.previous()
                 } else {
                     entry = try cursor.last()
                 }
-                while let e = entry, let b = try block(e) {
-                    guard try body(b) else { return }
-                    if b.first <= range.lowerBound { return }
+                while let e = entry {
+                    let r = try row(e)
+                    guard r.seq >= range.lowerBound, try body(r) else { return }
                     entry = try cursor.previous()
                 }
             } else {
-                // Start at the last block whose first seq ≤ lower bound (it may hold it), else the first block after.
-                let start = prefix + range.lowerBound.bigEndianBytes
-                var entry = try cursor.seek(atLeast: start)
-                if entry.map({ !$0.key.elementsEqual(start) }) ?? true {
-                    if let before = try (entry == nil ? cursor.last() : cursor.previous()), try block(before) != nil {
-                        entry = before
-                    } else {
-                        entry = try cursor.seek(atLeast: start)
-                    }
-                }
-                while let e = entry, let b = try block(e) {
-                    if b.first > range.upperBound { return }
-                    guard try body(b) else { return }
+                var entry = try cursor.seek(atLeast: range.lowerBound.bigEndianBytes)
+                while let e = entry {
+                    let r = try row(e)
+                    guard r.seq <= range.upperBound, try body(r) else { return }
                     entry = try cursor.next()
                 }
             }
         }
     }
 
-    /// Visits the entries of `list` with seq in `range`, in the given order, until `body` returns false.
-    func visit(_ list: PostingIndex.ListKey, range: ClosedRange<UInt64>, descending: Bool, txn: borrowing Transaction,
-               _ body: (_ seq: UInt64, _ flag: PostingIndex.Flag) throws -> Bool) throws {
-        try visitBlocks(list, range: range, descending: descending, txn: txn) { block in
-            let n = block.count
-            if descending {
-                var i = n - 1
-                while i >= 0 {
-                    let seq = block.seq(i)
-                    if seq < range.lowerBound { return false }
-                    if seq <= range.upperBound, try !body(seq, PostingIndex.Flag(rawValue: block.flag(i)) ?? .other) { return false }
-                    i -= 1
-                }
-            } else {
-                for i in 0..<n {
-                    let seq = block.seq(i)
-                    if seq > range.upperBound { return false }
-                    if seq >= range.lowerBound, try !body(seq, PostingIndex.Flag(rawValue: block.flag(i)) ?? .other) { return false }
-                }
+    /// Visits the folded rows of `list` for the segments overlapping `range`, in order, until `body` returns false.
+    func visitRows(_ list: PostingIndex.ListKey, range: ClosedRange<UInt64>, descending: Bool, txn: borrowing Transaction,
+                   _ body: (Row) throws -> Bool) throws {
+        guard let last = try lastFoldedSegment(list.kind, txn: txn) else { return }
+        let low = PostingIndex.segment(of: range.lowerBound), high = min(PostingIndex.segment(of: range.upperBound), last)
+        guard low <= high else { return }
+        let database = schema.database(.index)
+        var key = PostingIndex.segmentKey(list, 0)
+        var segment = descending ? high : low
+        while true {
+            key.replaceSubrange(1..<5, with: segment.bigEndianBytes)
+            let goOn: Bool = try key.withUnsafeBytes { k in
+                guard let value = try txn.get(database, k) else { return true }
+                guard let row = Row(segment: segment, value: value) else { throw corrupt("the row of posting list \(list.kind) \(list.id) in segment \(segment)") }
+                return try body(row)
             }
-            return true
+            guard goOn, descending ? segment > low : segment < high else { return }
+            segment = descending ? segment - 1 : segment + 1
         }
     }
 
-    /// Counts allowed and denied uses in `range` (flags only: no event is read).
+    /// Visits the entries of `list` with seq in `range`, in the given order, until `body` returns false.
+    func visit(_ list: PostingIndex.ListKey, range: ClosedRange<UInt64>, descending: Bool, txn: borrowing Transaction,
+               _ body: (_ seq: UInt64, _ flag: PostingIndex.Flag) throws -> Bool) throws {
+        var keepGoing = true
+        func rows() throws {
+            try visitRows(list, range: range, descending: descending, txn: txn) { row in
+                if descending {
+                    var i = row.lowerBound(range.upperBound == .max ? .max : range.upperBound + 1) - 1
+                    while i >= 0, row.seq(i) >= range.lowerBound {
+                        keepGoing = try body(row.seq(i), row.flag(i))
+                        if !keepGoing { return false }
+                        i -= 1
+                    }
+                } else {
+                    var i = row.lowerBound(range.lowerBound)
+                    while i < row.count, row.seq(i) <= range.upperBound {
+                        keepGoing = try body(row.seq(i), row.flag(i))
+                        if !keepGoing { return false }
+                        i += 1
+                    }
+                }
+                return true
+            }
+        }
+        func recent() throws {
+            let packed = list.packed
+            try visitRecent(range: range, descending: descending, txn: txn) { row in
+                if row.contains(packed) { keepGoing = try body(row.seq, row.flag) }
+                return keepGoing
+            }
+        }
+        if descending {
+            try recent()
+            if keepGoing { try rows() }
+        } else {
+            try rows()
+            if keepGoing { try recent() }
+        }
+    }
+
+    /// Counts allowed and denied uses of `list` in `range` (flags only: no event is read).
     func countUses(_ list: PostingIndex.ListKey, range: ClosedRange<UInt64>, txn: borrowing Transaction) throws -> (allowed: UInt64, denied: UInt64) {
         var allowed: UInt64 = 0, denied: UInt64 = 0
-        let allowedFlag = PostingIndex.Flag.allowedUse.rawValue, deniedFlag = PostingIndex.Flag.deniedUse.rawValue
-        try visitBlocks(list, range: range, descending: false, txn: txn) { block in
-            let n = block.count
-            if block.first >= range.lowerBound, block.lastSeq <= range.upperBound {
-                // Whole block inside the range: count flags only.
-                for i in 0..<n {
-                    let f = block.flag(i)
-                    if f == allowedFlag { allowed += 1 } else if f == deniedFlag { denied += 1 }
-                }
-            } else {
-                for i in 0..<n {
-                    let seq = block.seq(i)
-                    guard seq >= range.lowerBound else { continue }
-                    if seq > range.upperBound { return false }
-                    let f = block.flag(i)
-                    if f == allowedFlag { allowed += 1 } else if f == deniedFlag { denied += 1 }
-                }
+        try visitRows(list, range: range, descending: false, txn: txn) { row in
+            let counted = row.countUses(row.lowerBound(range.lowerBound)..<row.lowerBound(range.upperBound == .max ? .max : range.upperBound + 1))
+            allowed += counted.allowed
+            denied += counted.denied
+            return true
+        }
+        let packed = list.packed
+        try visitRecent(range: range, descending: false, txn: txn) { row in
+            if row.contains(packed) {
+                if row.flag == .allowedUse { allowed += 1 } else if row.flag == .deniedUse { denied += 1 }
             }
             return true
         }
         return (allowed, denied)
     }
 
-    private func corrupt(_ list: PostingIndex.ListKey) -> LedgerError {
-        LedgerError("corrupt_index", "a block of posting list \(list.kind) \(list.id) is malformed: run `credledger rebuild`", kind: .integrity)
+    /// Allowed and denied uses in `range` of every list of `kind` whose id is in `ids`, in one pass over the kind's
+    /// folded rows and the recent rows (as-of state counts thousands of credentials this way).
+    func countUses(_ kind: PostingIndex.Kind, ids: Set<UInt32>, range: ClosedRange<UInt64>,
+                   txn: borrowing Transaction) throws -> [UInt32: (allowed: UInt64, denied: UInt64)] {
+        var counts: [UInt32: (allowed: UInt64, denied: UInt64)] = [:]
+        guard !ids.isEmpty else { return counts }
+        if let last = try lastFoldedSegment(kind, txn: txn) {
+            let low = PostingIndex.segment(of: range.lowerBound), high = min(PostingIndex.segment(of: range.upperBound), last)
+            if low <= high {
+                try txn.withCursor(schema.database(.index)) { cursor in
+                    var entry = try cursor.seek(atLeast: [kind.rawValue] + low.bigEndianBytes + UInt32(0).bigEndianBytes)
+                    while let e = entry, e.key.count == PostingIndex.segmentKeyLength, e.key[0] == kind.rawValue {
+                        let segment = UInt32(bigEndian: e.key.loadUnaligned(fromByteOffset: 1, as: UInt32.self))
+                        if segment > high { break }
+                        let id = UInt32(bigEndian: e.key.loadUnaligned(fromByteOffset: 5, as: UInt32.self))
+                        if ids.contains(id) {
+                            guard let row = Row(segment: segment, value: e.value) else { throw corrupt("a row of posting list \(kind) \(id)") }
+                            let from = row.first >= range.lowerBound ? 0 : row.lowerBound(range.lowerBound)
+                            let to = row.lastSeq <= range.upperBound ? row.count : row.lowerBound(range.upperBound + 1)
+                            let counted = row.countUses(from..<to)
+                            counts[id, default: (0, 0)].allowed += counted.allowed
+                            counts[id, default: (0, 0)].denied += counted.denied
+                        }
+                        entry = try cursor.next()
+                    }
+                }
+            }
+        }
+        try visitRecent(range: range, descending: false, txn: txn) { row in
+            guard row.flag != .other else { return true }
+            for i in 0..<row.count {
+                let list = row.list(i)
+                guard list >> 32 == UInt64(kind.rawValue), ids.contains(UInt32(truncatingIfNeeded: list)) else { continue }
+                let id = UInt32(truncatingIfNeeded: list)
+                if row.flag == .allowedUse { counts[id, default: (0, 0)].allowed += 1 } else { counts[id, default: (0, 0)].denied += 1 }
+            }
+            return true
+        }
+        return counts
+    }
+
+    /// The seq of the last allowed and of the last denied use ≤ `seq` of each list of `kind` in `ids` (nil if none):
+    /// newest first through the recent rows, then the folded segments downwards, stopping once every wanted seq is
+    /// found. Few lists are looked up row by row, many in one walk per segment.
+    func lastUses(_ kind: PostingIndex.Kind, ids: Set<UInt32>, atMost seq: UInt64, wantAllowed: Set<UInt32>, wantDenied: Set<UInt32>,
+                  txn: borrowing Transaction) throws -> [UInt32: (allowed: UInt64?, denied: UInt64?)] {
+        var found: [UInt32: (allowed: UInt64?, denied: UInt64?)] = [:]
+        var needAllowed = wantAllowed.intersection(ids), needDenied = wantDenied.intersection(ids)
+        func take(_ id: UInt32, _ s: UInt64, _ flag: PostingIndex.Flag) {
+            if flag == .allowedUse, needAllowed.remove(id) != nil { found[id, default: (nil, nil)].allowed = s }
+            if flag == .deniedUse, needDenied.remove(id) != nil { found[id, default: (nil, nil)].denied = s }
+        }
+        try visitRecent(range: 1...seq, descending: true, txn: txn) { row in
+            guard row.flag != .other else { return true }
+            for i in 0..<row.count {
+                let list = row.list(i)
+                if list >> 32 == UInt64(kind.rawValue) { take(UInt32(truncatingIfNeeded: list), row.seq, row.flag) }
+            }
+            return !needAllowed.isEmpty || !needDenied.isEmpty
+        }
+        guard !needAllowed.isEmpty || !needDenied.isEmpty, let last = try lastFoldedSegment(kind, txn: txn) else { return found }
+        var segment = min(PostingIndex.segment(of: seq), last)
+        func scanRow(_ id: UInt32, _ row: Row) {
+            var i = row.lowerBound(seq == .max ? .max : seq + 1) - 1
+            while i >= 0, needAllowed.contains(id) || needDenied.contains(id) {
+                take(id, row.seq(i), row.flag(i))
+                i -= 1
+            }
+        }
+        try txn.withCursor(schema.database(.index)) { cursor in
+            while !needAllowed.isEmpty || !needDenied.isEmpty {
+                let wanted = needAllowed.union(needDenied)
+                if wanted.count <= 16 {
+                    for id in wanted.sorted() {
+                        let key = PostingIndex.segmentKey(PostingIndex.ListKey(kind, id), segment)
+                        guard let e = try cursor.seek(atLeast: key), e.key.elementsEqual(key) else { continue }
+                        guard let row = Row(segment: segment, value: e.value) else { throw corrupt("a row of posting list \(kind) \(id)") }
+                        scanRow(id, row)
+                    }
+                } else {
+                    var entry = try cursor.seek(atLeast: [kind.rawValue] + segment.bigEndianBytes + UInt32(0).bigEndianBytes)
+                    while let e = entry, e.key.count == PostingIndex.segmentKeyLength, e.key[0] == kind.rawValue,
+                          UInt32(bigEndian: e.key.loadUnaligned(fromByteOffset: 1, as: UInt32.self)) == segment {
+                        let id = UInt32(bigEndian: e.key.loadUnaligned(fromByteOffset: 5, as: UInt32.self))
+                        if wanted.contains(id) {
+                            guard let row = Row(segment: segment, value: e.value) else { throw corrupt("a row of posting list \(kind) \(id)") }
+                            scanRow(id, row)
+                        }
+                        entry = try cursor.next()
+                    }
+                }
+                if segment == 0 { break }
+                segment -= 1
+            }
+        }
+        return found
     }
 }

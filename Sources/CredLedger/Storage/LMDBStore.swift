@@ -29,6 +29,10 @@ public struct LMDBStore: KeyValueStore {
         }
     }
 
+    public func removeAll(_ table: Table) throws {
+        try txn.empty(schema.database(table))
+    }
+
     public func scanBackward(_ table: Table, from start: [UInt8], _ body: ([UInt8], [UInt8]) throws -> Bool) throws {
         try txn.withCursor(schema.database(table)) { cursor in
             // Position on the last key ≤ start: seek to the first ≥ start, step back unless equal.
@@ -90,5 +94,18 @@ final class LMDBRawCursor: RawCursor {
 
     func put(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, atCurrent: Bool) throws {
         try live.pointee.put(key, value, flags: atCurrent ? .current : [])
+    }
+
+    func append(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
+        try live.pointee.put(key, value, flags: .append)
+    }
+
+    func forEach(from key: UnsafeRawBufferPointer,
+                 _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool) throws {
+        var entry = key.isEmpty ? try live.pointee.first() : try live.pointee.seek(atLeast: key)
+        while let e = entry {
+            guard try body(e.key, e.value) else { return }
+            entry = try live.pointee.next()
+        }
     }
 }

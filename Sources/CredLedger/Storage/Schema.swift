@@ -52,6 +52,7 @@ extension Table {
         case .usage: 18
         case .usageDaily: 19
         case .index: 20
+        case .indexRecent: 21
         }
     }
 
