@@ -266,6 +266,7 @@ extension Ledger {
         var current: [UInt32: UsageRecord] = [:]
         for c in credentials { current[c] = try StateReader(live).usage(credential: c) }
         if n >= head { return current }
+        guard n > 0, !credentials.isEmpty else { return Dictionary(uniqueKeysWithValues: credentials.map { ($0, UsageRecord()) }) }
         let ids = Set(credentials)
         var records: [UInt32: UsageRecord] = [:]
         if n > head / 2 {
