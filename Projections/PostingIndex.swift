@@ -79,11 +79,11 @@ public enum PostingIndex {
 
     // MARK: - `ix`: one row per list and closed segment
 
-    /// Bytes of an `ix` key: kind u8 ‖ segment u32 ‖ id u32 (big-endian).
+    /// Bytes of an `ix` key: segment u32 ‖ kind u8 ‖ id u32 (big-endian). Segment first: a fold appends at the end.
     public static let segmentKeyLength = 9
 
     public static func segmentKey(_ list: ListKey, _ segment: UInt32) -> [UInt8] {
-        [list.kind.rawValue] + segment.bigEndianBytes + list.id.bigEndianBytes
+        segment.bigEndianBytes + [list.kind.rawValue] + list.id.bigEndianBytes
     }
 
     /// One `ix` row read in place: count u32 n (≥ 1), n × u16 offsets (seq − first seq of the segment, strictly
@@ -141,42 +141,84 @@ public enum PostingIndex {
         }
     }
 
+    /// Reused storage of `foldRows` (a fold sees up to 65,536 events and a few hundred thousand postings).
+    public struct FoldScratch {
+        var slots = SlotTable()
+        var listOfSlot: [UInt64] = []
+        var counts: [Int] = []
+        var next: [Int] = []
+        var slotOfPosting: [Int32] = []
+        var order: [Int] = []
+        var entries: [UInt32] = []   // per list, contiguous: offset << 2 | flag
+        var value: [UInt8] = []
+        public init() {}
+    }
+
     /// Folds the postings of one segment (`buffer` holds every event of it that has postings, ascending) into `ix`
-    /// rows, handed to `emit` in key order.
-    public static func foldRows(_ buffer: PostingBuffer, segment: UInt32, into sortKeys: inout [UInt64],
-                                _ emit: (_ key: [UInt8], _ value: [UInt8]) throws -> Void) throws {
-        // Sort key: list (40 bits) ‖ offset (16) ‖ flag (2). Sorting orders rows by kind then id — key order, since
-        // the segment is the same for all — and entries by seq within a row.
-        sortKeys.removeAll(keepingCapacity: true)
+    /// rows, handed to `emit` in key order (so they can be appended). Two passes, no sort of the postings: count
+    /// per list, then place each posting at its list's next position; entries stay in seq order.
+    public static func foldRows(_ buffer: PostingBuffer, segment: UInt32, scratch s: inout FoldScratch,
+                                _ emit: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) throws {
+        s.slots.removeAll()
+        s.counts.removeAll(keepingCapacity: true)
+        s.slotOfPosting.removeAll(keepingCapacity: true)
         let first = firstSeq(of: segment)
         for e in 0..<buffer.count {
-            let seq = buffer.seqs[e]
-            precondition(PostingIndex.segment(of: seq) == segment, "fold: seq \(seq) is outside segment \(segment)")
-            let tail = (seq - first) << 2 | UInt64(buffer.flags[e])
-            for l in buffer.listRange(e) { sortKeys.append(buffer.lists[l] << 18 | tail) }
-        }
-        sortKeys.sort()
-        var start = 0
-        while start < sortKeys.count {
-            let list = sortKeys[start] >> 18
-            var end = start + 1
-            while end < sortKeys.count, sortKeys[end] >> 18 == list { end += 1 }
-            let n = end - start
-            var value = [UInt8](repeating: 0, count: 4 + 2 * n + (n + 3) / 4)
-            value[0] = UInt8(truncatingIfNeeded: n >> 24)
-            value[1] = UInt8(truncatingIfNeeded: n >> 16)
-            value[2] = UInt8(truncatingIfNeeded: n >> 8)
-            value[3] = UInt8(truncatingIfNeeded: n)
-            for i in 0..<n {
-                let k = sortKeys[start + i]
-                let offset = UInt16(truncatingIfNeeded: k >> 2)
-                value[4 + 2 * i] = UInt8(offset >> 8)
-                value[5 + 2 * i] = UInt8(truncatingIfNeeded: offset)
-                value[4 + 2 * n + i >> 2] |= UInt8(truncatingIfNeeded: k & 3) << (6 - 2 * UInt8(i & 3))
+            precondition(PostingIndex.segment(of: buffer.seqs[e]) == segment, "fold: seq \(buffer.seqs[e]) is outside segment \(segment)")
+            for l in buffer.listRange(e) {
+                let (slot, isNew) = s.slots.slot(buffer.lists[l], 0)
+                if isNew {
+                    if slot < s.listOfSlot.count { s.listOfSlot[slot] = buffer.lists[l] } else { s.listOfSlot.append(buffer.lists[l]) }
+                    s.counts.append(0)
+                }
+                s.counts[slot] += 1
+                s.slotOfPosting.append(Int32(truncatingIfNeeded: slot))
             }
-            let key = [UInt8(truncatingIfNeeded: list >> 32)] + segment.bigEndianBytes + UInt32(truncatingIfNeeded: list).bigEndianBytes
-            try emit(key, value)
-            start = end
+        }
+        let lists = s.counts.count
+        s.order.removeAll(keepingCapacity: true)
+        s.order.append(contentsOf: 0..<lists)
+        s.order.sort { [listOfSlot = s.listOfSlot] in listOfSlot[$0] < listOfSlot[$1] }
+        s.next = Array(repeating: 0, count: lists)
+        var at = 0
+        for slot in s.order {
+            s.next[slot] = at
+            at += s.counts[slot]
+        }
+        if s.entries.count < at { s.entries = Array(repeating: 0, count: at) }
+        var posting = 0
+        for e in 0..<buffer.count {
+            let entry = UInt32(truncatingIfNeeded: buffer.seqs[e] - first) << 2 | UInt32(buffer.flags[e])
+            for _ in buffer.listRange(e) {
+                let slot = Int(s.slotOfPosting[posting])
+                s.entries[s.next[slot]] = entry
+                s.next[slot] += 1
+                posting += 1
+            }
+        }
+        var key = [UInt8](repeating: 0, count: segmentKeyLength)
+        key.replaceSubrange(0..<4, with: segment.bigEndianBytes)
+        var start = 0
+        for slot in s.order {
+            let n = s.counts[slot], list = s.listOfSlot[slot]
+            key[4] = UInt8(truncatingIfNeeded: list >> 32)
+            key.replaceSubrange(5..<9, with: UInt32(truncatingIfNeeded: list).bigEndianBytes)
+            s.value.removeAll(keepingCapacity: true)
+            s.value.append(contentsOf: UInt32(n).bigEndianBytes)
+            for i in start..<(start + n) {
+                let offset = s.entries[i] >> 2
+                s.value.append(UInt8(truncatingIfNeeded: offset >> 8))
+                s.value.append(UInt8(truncatingIfNeeded: offset))
+            }
+            var i = start
+            while i < start + n {
+                var byte: UInt8 = 0
+                for j in 0..<4 where i + j < start + n { byte |= UInt8(truncatingIfNeeded: s.entries[i + j] & 3) << (6 - 2 * UInt8(j)) }
+                s.value.append(byte)
+                i += 4
+            }
+            try key.withUnsafeBytes { k in try s.value.withUnsafeBytes { v in try emit(k, v) } }
+            start += n
         }
     }
 
@@ -245,10 +287,10 @@ public enum PostingIndex {
                 }
             }
         }
-        // Segments to look at: those overlapping `range`, up to the last folded segment of this kind.
+        // Segments to look at: those overlapping `range`, up to the last folded one.
         var lastFolded: UInt32?
-        try store.scanBackward(.index, from: [list.kind.rawValue] + [UInt8](repeating: 0xFF, count: 8)) { key, _ in
-            if key.count == segmentKeyLength, key[0] == list.kind.rawValue { lastFolded = UInt32(bigEndianBytes: Array(key[1..<5])) }
+        try store.scanBackward(.index, from: [UInt8](repeating: 0xFF, count: segmentKeyLength)) { key, _ in
+            if key.count == segmentKeyLength { lastFolded = UInt32(bigEndianBytes: Array(key[0..<4])) }
             return false
         }
         let low = segment(of: range.lowerBound)

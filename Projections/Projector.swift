@@ -49,7 +49,7 @@ public struct Projector {
     private var scratch: [(PostingIndex.ListKey, PostingIndex.Flag)] = []
     /// Reused buffers: a fold's input and sort keys, and the order the raw flush writes usage rows in.
     private var foldInput = PostingBuffer()
-    private var foldKeys: [UInt64] = []
+    private var foldScratch = PostingIndex.FoldScratch()
     private var order: [Int] = []
     public private(set) var lastApplied: UInt64 = 0
 
@@ -254,8 +254,12 @@ public struct Projector {
             try store.removeAll(.indexRecent)
         }
         foldInput.append(postings, batch)
-        try PostingIndex.foldRows(foldInput, segment: segment, into: &foldKeys) { key, value in
-            try store.put(.index, key, value)
+        if let raw {
+            try raw.withCursor(.index) { cursor in
+                try PostingIndex.foldRows(foldInput, segment: segment, scratch: &foldScratch) { try cursor.append($0, $1) }
+            }
+        } else {
+            try PostingIndex.foldRows(foldInput, segment: segment, scratch: &foldScratch) { try store.put(.index, Array($0), Array($1)) }
         }
     }
 

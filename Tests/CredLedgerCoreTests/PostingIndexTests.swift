@@ -88,14 +88,14 @@ final class PostingIndexTests: XCTestCase {
         buffer.startEvent(300, .other); buffer.addList(ListKey(.type, 18))
         var rows: [[UInt8]: [UInt8]] = [:]
         var order: [[UInt8]] = []
-        var keys: [UInt64] = []
-        try PostingIndex.foldRows(buffer, segment: 0, into: &keys) { key, value in
-            rows[key] = value
-            order.append(key)
+        var scratch = PostingIndex.FoldScratch()
+        try PostingIndex.foldRows(buffer, segment: 0, scratch: &scratch) { key, value in
+            rows[Array(key)] = Array(value)
+            order.append(Array(key))
         }
         XCTAssertEqual(rows, [
-            hexBytes("43 00000000 00000001"): hexBytes("00000003 0005 0006 0009 18"),
-            hexBytes("54 00000000 00000012"): hexBytes("00000001 012c 80"),
+            hexBytes("00000000 43 00000001"): hexBytes("00000003 0005 0006 0009 18"),
+            hexBytes("00000000 54 00000012"): hexBytes("00000001 012c 80"),
         ])
         XCTAssertEqual(order, order.sorted { $0.lexicographicallyPrecedes($1) }, "rows come in key order")
 
@@ -125,7 +125,7 @@ final class PostingIndexTests: XCTestCase {
             }),
         ]
         let reference = Self.once
-        XCTAssertEqual(Set((reference.tables[.index] ?? [:]).keys.map { $0[1..<5] }).count, 1, "the first segment is folded")
+        XCTAssertEqual(Set((reference.tables[.index] ?? [:]).keys.map { $0[0..<4] }).count, 1, "the first segment is folded")
         XCTAssertFalse((reference.tables[.indexRecent] ?? [:]).isEmpty)
         for (name, store) in variants {
             XCTAssertEqual(store.tables[.index], reference.tables[.index], name)
@@ -140,8 +140,8 @@ final class PostingIndexTests: XCTestCase {
         var entries = 0
         for (key, value) in store.tables[.index] ?? [:] {
             XCTAssertEqual(key.count, PostingIndex.segmentKeyLength)
-            XCTAssertNotNil(PostingIndex.Kind(rawValue: key[0]))
-            let segment = UInt32(bigEndianBytes: Array(key[1..<5]))!
+            XCTAssertNotNil(PostingIndex.Kind(rawValue: key[4]))
+            let segment = UInt32(bigEndianBytes: Array(key[0..<4]))!
             XCTAssertLessThan(segment, open, "only closed segments are folded")
             let row = try XCTUnwrap(value.withUnsafeBytes { PostingIndex.SegmentRow(segment: segment, value: $0) })
             XCTAssertEqual(PostingIndex.segment(of: row.lastSeq), segment)

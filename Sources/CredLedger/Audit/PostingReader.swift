@@ -15,18 +15,24 @@ struct PostingReader {
         LedgerError("corrupt_index", "\(what) is malformed: run `credledger rebuild`", kind: .integrity)
     }
 
-    /// The last folded segment holding any list of `kind`, or nil.
-    func lastFoldedSegment(_ kind: PostingIndex.Kind, txn: borrowing Transaction) throws -> UInt32? {
+    /// The last folded segment, or nil.
+    func lastFoldedSegment(txn: borrowing Transaction) throws -> UInt32? {
         try txn.withCursor(schema.database(.index)) { cursor in
-            let bound = [kind.rawValue] + [UInt8](repeating: 0xFF, count: 8)
-            let entry: Cursor.Entry? = if let e = try cursor.seek(atLeast: bound) {
-                e.key.elementsEqual(bound) ? e : try cursor.previous()
-            } else {
-                try cursor.last()
-            }
-            guard let e = entry, e.key.count == PostingIndex.segmentKeyLength, e.key[0] == kind.rawValue else { return nil }
-            return UInt32(bigEndian: e.key.loadUnaligned(fromByteOffset: 1, as: UInt32.self))
+            guard let e = try cursor.last(), e.key.count == PostingIndex.segmentKeyLength else { return nil }
+            return UInt32(bigEndian: e.key.loadUnaligned(as: UInt32.self))
         }
+    }
+
+    /// Visits the folded rows of `kind` in one segment, in id order, until `body` returns false (then returns false).
+    private func visitSegment(_ segment: UInt32, _ kind: PostingIndex.Kind, cursor: inout Cursor,
+                              _ body: (_ id: UInt32, _ value: UnsafeRawBufferPointer) throws -> Bool) throws -> Bool {
+        var entry = try cursor.seek(atLeast: segment.bigEndianBytes + [kind.rawValue] + UInt32(0).bigEndianBytes)
+        while let e = entry, e.key.count == PostingIndex.segmentKeyLength, e.key[4] == kind.rawValue,
+              UInt32(bigEndian: e.key.loadUnaligned(as: UInt32.self)) == segment {
+            guard try body(UInt32(bigEndian: e.key.loadUnaligned(fromByteOffset: 5, as: UInt32.self)), e.value) else { return false }
+            entry = try cursor.next()
+        }
+        return true
     }
 
     /// Visits the `ix_recent` rows with seq in `range`, ascending or descending, until `body` returns false.
@@ -64,7 +70,7 @@ struct PostingReader {
     /// Visits the folded rows of `list` for the segments overlapping `range`, in order, until `body` returns false.
     func visitRows(_ list: PostingIndex.ListKey, range: ClosedRange<UInt64>, descending: Bool, txn: borrowing Transaction,
                    _ body: (Row) throws -> Bool) throws {
-        guard let last = try lastFoldedSegment(list.kind, txn: txn) else { return }
+        guard let last = try lastFoldedSegment(txn: txn) else { return }
         let low = PostingIndex.segment(of: range.lowerBound), high = min(PostingIndex.segment(of: range.upperBound), last)
         guard low <= high else { return }
         let database = schema.database(.index)
@@ -147,24 +153,21 @@ struct PostingReader {
                    txn: borrowing Transaction) throws -> [UInt32: (allowed: UInt64, denied: UInt64)] {
         var counts: [UInt32: (allowed: UInt64, denied: UInt64)] = [:]
         guard !ids.isEmpty else { return counts }
-        if let last = try lastFoldedSegment(kind, txn: txn) {
+        if let last = try lastFoldedSegment(txn: txn) {
             let low = PostingIndex.segment(of: range.lowerBound), high = min(PostingIndex.segment(of: range.upperBound), last)
             if low <= high {
                 try txn.withCursor(schema.database(.index)) { cursor in
-                    var entry = try cursor.seek(atLeast: [kind.rawValue] + low.bigEndianBytes + UInt32(0).bigEndianBytes)
-                    while let e = entry, e.key.count == PostingIndex.segmentKeyLength, e.key[0] == kind.rawValue {
-                        let segment = UInt32(bigEndian: e.key.loadUnaligned(fromByteOffset: 1, as: UInt32.self))
-                        if segment > high { break }
-                        let id = UInt32(bigEndian: e.key.loadUnaligned(fromByteOffset: 5, as: UInt32.self))
-                        if ids.contains(id) {
-                            guard let row = Row(segment: segment, value: e.value) else { throw corrupt("a row of posting list \(kind) \(id)") }
+                    for segment in low...high {
+                        _ = try visitSegment(segment, kind, cursor: &cursor) { id, value in
+                            guard ids.contains(id) else { return true }
+                            guard let row = Row(segment: segment, value: value) else { throw corrupt("a row of posting list \(kind) \(id)") }
                             let from = row.first >= range.lowerBound ? 0 : row.lowerBound(range.lowerBound)
                             let to = row.lastSeq <= range.upperBound ? row.count : row.lowerBound(range.upperBound + 1)
                             let counted = row.countUses(from..<to)
                             counts[id, default: (0, 0)].allowed += counted.allowed
                             counts[id, default: (0, 0)].denied += counted.denied
+                            return true
                         }
-                        entry = try cursor.next()
                     }
                 }
             }
@@ -201,7 +204,7 @@ struct PostingReader {
             }
             return !needAllowed.isEmpty || !needDenied.isEmpty
         }
-        guard !needAllowed.isEmpty || !needDenied.isEmpty, let last = try lastFoldedSegment(kind, txn: txn) else { return found }
+        guard !needAllowed.isEmpty || !needDenied.isEmpty, let last = try lastFoldedSegment(txn: txn) else { return found }
         var segment = min(PostingIndex.segment(of: seq), last)
         func scanRow(_ id: UInt32, _ row: Row) {
             var i = row.lowerBound(seq == .max ? .max : seq + 1) - 1
@@ -221,15 +224,11 @@ struct PostingReader {
                         scanRow(id, row)
                     }
                 } else {
-                    var entry = try cursor.seek(atLeast: [kind.rawValue] + segment.bigEndianBytes + UInt32(0).bigEndianBytes)
-                    while let e = entry, e.key.count == PostingIndex.segmentKeyLength, e.key[0] == kind.rawValue,
-                          UInt32(bigEndian: e.key.loadUnaligned(fromByteOffset: 1, as: UInt32.self)) == segment {
-                        let id = UInt32(bigEndian: e.key.loadUnaligned(fromByteOffset: 5, as: UInt32.self))
-                        if wanted.contains(id) {
-                            guard let row = Row(segment: segment, value: e.value) else { throw corrupt("a row of posting list \(kind) \(id)") }
-                            scanRow(id, row)
-                        }
-                        entry = try cursor.next()
+                    _ = try visitSegment(segment, kind, cursor: &cursor) { id, value in
+                        guard wanted.contains(id) else { return true }
+                        guard let row = Row(segment: segment, value: value) else { throw corrupt("a row of posting list \(kind) \(id)") }
+                        scanRow(id, row)
+                        return true
                     }
                 }
                 if segment == 0 { break }
