@@ -154,16 +154,18 @@ public enum PostingIndex {
         public init() {}
     }
 
-    /// Folds the postings of one segment (`buffer` holds every event of it that has postings, ascending) into `ix`
+    /// Folds the postings of one segment (`events` of `buffer`, default all: every event of the segment that has postings,
+    /// ascending) into `ix`
     /// rows, handed to `emit` in key order (so they can be appended). Two passes, no sort of the postings: count
     /// per list, then place each posting at its list's next position; entries stay in seq order.
-    public static func foldRows(_ buffer: PostingBuffer, segment: UInt32, scratch s: inout FoldScratch,
+    public static func foldRows(_ buffer: PostingBuffer, events: Range<Int>? = nil, segment: UInt32, scratch s: inout FoldScratch,
                                 _ emit: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) throws {
         s.slots.removeAll()
         s.counts.removeAll(keepingCapacity: true)
         s.slotOfPosting.removeAll(keepingCapacity: true)
         let first = firstSeq(of: segment)
-        for e in 0..<buffer.count {
+        let events = events ?? 0..<buffer.count
+        for e in events {
             precondition(PostingIndex.segment(of: buffer.seqs[e]) == segment, "fold: seq \(buffer.seqs[e]) is outside segment \(segment)")
             for l in buffer.listRange(e) {
                 let (slot, isNew) = s.slots.slot(buffer.lists[l], 0)
@@ -187,7 +189,7 @@ public enum PostingIndex {
         }
         if s.entries.count < at { s.entries = Array(repeating: 0, count: at) }
         var posting = 0
-        for e in 0..<buffer.count {
+        for e in events {
             let entry = UInt32(truncatingIfNeeded: buffer.seqs[e] - first) << 2 | UInt32(buffer.flags[e])
             for _ in buffer.listRange(e) {
                 let slot = Int(s.slotOfPosting[posting])

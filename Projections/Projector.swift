@@ -44,6 +44,8 @@ public struct Projector {
     private var dailySlots = SlotTable()
     private var dailyKeys: [DailyKey] = []
     private var dailyRows: [DailyUsage] = []
+    /// The batch's uses of credentials; `flush` appends them to `usage_recent` or folds them into the counters.
+    private var uses: [RecentUse] = []
     /// The batch's postings, per event; `flush` appends them to `ix_recent` or folds them into `ix`.
     private var postings = PostingBuffer()
     private var scratch: [(PostingIndex.ListKey, PostingIndex.Flag)] = []
@@ -74,7 +76,9 @@ public struct Projector {
                             use.project != 0 ? PostingIndex.ListKey(.project, use.project) : nil].compactMap { $0 }
             assert(scratch.map(\.0) == expected && scratch.allSatisfy { $0.1 == flag }, "use postings differ from PostingIndex.lists")
             #endif
-            accumulate(use, at: event.timestamp)
+            if use.credential != 0 {
+                uses.append(RecentUse(seq: event.seq, credential: use.credential, project: use.project, allowed: use.allowed, time: event.timestamp))
+            }
         } else {
             scratch.removeAll(keepingCapacity: true)
             PostingIndex.lists(for: event, into: &scratch)
@@ -87,8 +91,8 @@ public struct Projector {
         lastApplied = event.seq
     }
 
-    private mutating func accumulate(_ use: CredentialUse, at t: Timestamp) {
-        guard use.credential != 0 else { return }
+    private mutating func accumulate(_ use: RecentUse) {
+        let t = use.time
         let (u, newUsage) = usageSlots.slot(UInt64(use.credential), 0)
         if newUsage {
             if u < usageRows.count {
@@ -123,17 +127,67 @@ public struct Projector {
     /// Writes accumulated counters and postings, merging with what the store holds.
     public mutating func flush(to store: some KeyValueStore) throws {
         let raw = store as? any RawKeyValueStore
-        if let raw {
-            try flushRaw(raw)
-        } else {
-            try flushRows(store)
-        }
+        try flushUses(store, raw: raw)
         try flushPostings(store, raw: raw)
         discard()
     }
 
+    /// The uses of the batch (docs/FORMAT.md §6.4): those of segments that close are added to `usage` and
+    /// `usage_daily` together with the stored `usage_recent` rows of their segment; the open segment's are appended
+    /// to `usage_recent`.
+    private mutating func flushUses(_ store: some KeyValueStore, raw: (any RawKeyValueStore)?) throws {
+        guard !uses.isEmpty else { return }
+        var open: UInt32?
+        try store.scan(.usageRecent, from: []) { key, _ in
+            if let seq = UInt64(bigEndianBytes: key) { open = PostingIndex.segment(of: seq) }
+            return false
+        }
+        for step in SegmentStep.plan(count: uses.count, seq: { uses[$0].seq }, open: open) {
+            switch step {
+            case .fold(_, let withStored, let events):
+                usageSlots.removeAll()
+                dailySlots.removeAll()
+                if withStored {
+                    if let raw {
+                        try raw.withCursor(.usageRecent) { cursor in
+                            try cursor.forEach(from: UnsafeRawBufferPointer(start: nil, count: 0)) { key, value in
+                                guard let use = RecentUse(key: key, value: value) else { throw ProjectionError(.usageRecent, "malformed row \(Array(key))") }
+                                accumulate(use)
+                                return true
+                            }
+                        }
+                    } else {
+                        try RecentUse.scan(store) { accumulate($0); return true }
+                    }
+                    try store.removeAll(.usageRecent)
+                }
+                for e in events { accumulate(uses[e]) }
+                if let raw { try writeUsageRaw(raw) } else { try writeUsageRows(store) }
+            case .append(let events):
+                try withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { buffer in
+                    let key = buffer.baseAddress!, value = key + 8
+                    let keyBytes = UnsafeRawBufferPointer(start: key, count: 8)
+                    let valueBytes = UnsafeRawBufferPointer(start: value, count: RecentUse.valueLength)
+                    if let raw {
+                        try raw.withCursor(.usageRecent) { cursor in
+                            for e in events {
+                                uses[e].encode(key: key, value: value)
+                                try cursor.append(keyBytes, valueBytes)
+                            }
+                        }
+                    } else {
+                        for e in events {
+                            uses[e].encode(key: key, value: value)
+                            try store.put(.usageRecent, Array(keyBytes), Array(valueBytes))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The reference path, over any store: rows through their `ProjectionRow` codecs.
-    private func flushRows(_ store: some KeyValueStore) throws {
+    private func writeUsageRows(_ store: some KeyValueStore) throws {
         for u in 0..<usageSlots.count {
             let key = Keys.credential(usageKeys[u])
             var row = try store.get(.usage, key).map(UsageRecord.decode) ?? UsageRecord()
@@ -152,7 +206,7 @@ public struct Projector {
 
     /// The same rows, read in place and written from stack buffers: no array per row. Keys are visited in ascending
     /// order with one cursor per table, so consecutive rows are found from the cursor's page.
-    private mutating func flushRaw(_ store: any RawKeyValueStore) throws {
+    private mutating func writeUsageRaw(_ store: any RawKeyValueStore) throws {
         order.removeAll(keepingCapacity: true)
         order.append(contentsOf: 0..<usageSlots.count)
         order.sort { usageKeys[$0] < usageKeys[$1] }
@@ -206,23 +260,13 @@ public struct Projector {
             if let seq = UInt64(bigEndianBytes: key) { open = PostingIndex.segment(of: seq) }
             return false
         }
-        var start = 0
-        while start < postings.count {
-            let segment = PostingIndex.segment(of: postings.seqs[start])
-            var end = start + 1
-            while end < postings.count, PostingIndex.segment(of: postings.seqs[end]) == segment { end += 1 }
-            if let stored = open, stored != segment {
-                try fold(stored, withStoredRows: true, plus: start..<start, store, raw: raw)
-                open = nil
+        for step in SegmentStep.plan(count: postings.count, seq: { postings.seqs[$0] }, open: open) {
+            switch step {
+            case .fold(let segment, let withStored, let events):
+                try fold(segment, withStoredRows: withStored, plus: events, store, raw: raw)
+            case .append(let events):
+                try appendRecent(events, store, raw: raw)
             }
-            if end < postings.count {
-                try fold(segment, withStoredRows: open == segment, plus: start..<end, store, raw: raw)
-                open = nil
-            } else {
-                try appendRecent(start..<end, store, raw: raw)
-                open = segment
-            }
-            start = end
         }
     }
 
@@ -231,6 +275,7 @@ public struct Projector {
     private mutating func fold(_ segment: UInt32, withStoredRows: Bool, plus batch: Range<Int>, _ store: some KeyValueStore,
                                raw: (any RawKeyValueStore)?) throws {
         foldInput.removeAll()
+        let input: PostingBuffer, events: Range<Int>
         if withStoredRows {
             func add(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
                 guard let row = PostingIndex.RecentRow(key: key, value: value) else {
@@ -252,14 +297,17 @@ public struct Projector {
                 }
             }
             try store.removeAll(.indexRecent)
+            foldInput.append(postings, batch)
+            (input, events) = (foldInput, 0..<foldInput.count)
+        } else {
+            (input, events) = (postings, batch)   // a rebuild's whole segment: no copy
         }
-        foldInput.append(postings, batch)
         if let raw {
             try raw.withCursor(.index) { cursor in
-                try PostingIndex.foldRows(foldInput, segment: segment, scratch: &foldScratch) { try cursor.append($0, $1) }
+                try PostingIndex.foldRows(input, events: events, segment: segment, scratch: &foldScratch) { try cursor.append($0, $1) }
             }
         } else {
-            try PostingIndex.foldRows(foldInput, segment: segment, scratch: &foldScratch) { try store.put(.index, Array($0), Array($1)) }
+            try PostingIndex.foldRows(input, events: events, segment: segment, scratch: &foldScratch) { try store.put(.index, Array($0), Array($1)) }
         }
     }
 
@@ -288,6 +336,7 @@ public struct Projector {
     public mutating func discard() {
         usageSlots.removeAll()
         dailySlots.removeAll()
+        uses.removeAll(keepingCapacity: true)
         postings.removeAll()
     }
 }

@@ -3,8 +3,17 @@ import CredLedgerCore
 /// Typed reads of the projections, over any store (an LMDB transaction, or memory for as-of).
 public struct StateReader<Store: KeyValueStore> {
     public let store: Store
+    /// The open segment's uses, read once per reader on the first usage query.
+    private let recentUsage = RecentUsageBox()
 
     public init(_ store: Store) { self.store = store }
+
+    private func recent() throws -> RecentUsage {
+        if let r = recentUsage.value { return r }
+        let r = try RecentUsage(store)
+        recentUsage.value = r
+        return r
+    }
 
     private func row<R: ProjectionRow>(_: R.Type, _ table: Table, _ key: [UInt8]) throws -> R? {
         try store.get(table, key).map(R.decode)
@@ -113,21 +122,33 @@ public struct StateReader<Store: KeyValueStore> {
         return out
     }
 
+    /// A credential's exact counters: its folded `usage` row plus the open segment's uses.
     public func usage(credential: UInt32) throws -> UsageRecord {
-        try row(UsageRecord.self, .usage, Keys.credential(credential)) ?? UsageRecord()
+        var record = try row(UsageRecord.self, .usage, Keys.credential(credential)) ?? UsageRecord()
+        if let delta = try recent().counters[credential] { record.merge(delta) }
+        return record
     }
 
-    /// Daily rollups of a credential: (day, project, counts).
+    /// Daily rollups of a credential: (day, project, counts), folded rows plus the open segment's uses, by day then project.
     public func dailyUsage(credential: UInt32) throws -> [(day: UInt32, project: UInt32, usage: DailyUsage)] {
-        var out: [(UInt32, UInt32, DailyUsage)] = []
+        var rows: [DailyUsage.Key: DailyUsage] = [:]
         try store.scan(.usageDaily, prefix: credential.bigEndianBytes) { key, value in
             let day = UInt32(bigEndianBytes: Array(key[4..<8])) ?? 0
             let project = UInt32(bigEndianBytes: Array(key[8..<12])) ?? 0
-            out.append((day, project, try DailyUsage.decode(value)))
+            rows[DailyUsage.Key(day: day, project: project)] = try DailyUsage.decode(value)
             return true
         }
-        return out
+        for (key, delta) in try recent().daily[credential] ?? [:] {
+            rows[key, default: DailyUsage()].allowed += delta.allowed
+            rows[key, default: DailyUsage()].denied += delta.denied
+        }
+        return rows.sorted { $0.key < $1.key }.map { ($0.key.day, $0.key.project, $0.value) }
     }
+}
+
+/// Holder of a reader's `RecentUsage`, so the value-type reader can fill it lazily.
+final class RecentUsageBox {
+    var value: RecentUsage?
 }
 
 /// Digest of a projection's tables: SHA-256 over, per table in declaration order, the table name and

@@ -7,8 +7,8 @@ public enum Table: String, CaseIterable, Sendable {
     case credentials, credentialIDs = "credential_ids", clientIDs = "client_ids", secrets, tokens, tokenFamilies = "token_families", codes, counters
     // memberships: API service users' and users' own project roles
     case access, accessByProject = "access_by_project", userRoles = "user_roles", userRolesByProject = "user_roles_by_project"
-    // usage: exact counters and daily rollups
-    case usage, usageDaily = "usage_daily"
+    // usage: exact counters and daily rollups (closed segments), then the open segment's uses
+    case usage, usageDaily = "usage_daily", usageRecent = "usage_recent"
     // indexes: posting lists by company, credential, project, actor, type (closed segments, then the open one)
     case index = "ix", indexRecent = "ix_recent"
 
@@ -18,7 +18,7 @@ public enum Table: String, CaseIterable, Sendable {
              .clientIDs, .secrets, .tokens, .tokenFamilies, .codes, .counters:
             .registry
         case .access, .accessByProject, .userRoles, .userRolesByProject: .memberships
-        case .usage, .usageDaily: .usage
+        case .usage, .usageDaily, .usageRecent: .usage
         case .index, .indexRecent: .indexes
         }
     }
@@ -33,7 +33,8 @@ public enum ProjectionName: String, CaseIterable, Sendable {
     /// Bumped when the projection's code changes what it writes; a mismatch at open triggers a rebuild.
     public var codeVersion: UInt32 {
         switch self {
-        case .registry, .memberships, .usage: 1
+        case .registry, .memberships: 1
+        case .usage: 2     // 2: counters folded per segment (`usage_recent` holds the open one)
         case .indexes: 2   // 2: segmented posting lists (`ix` + `ix_recent`)
         }
     }

@@ -11,20 +11,436 @@ import XCTest
 /// fold of segment 1 happens in the middle of a `record(batch:)`). Every answer is checked against a model kept
 /// from what was recorded (and checked once against a walk of the log).
 final class SegmentBoundaryTests: XCTestCase {
-    /// The ledger and its model, built once per process (every test method runs in its own process under
-    /// `swift test --parallel`, so the build is kept short).
-    static func world() throws -> SegmentWorld {
-        try SegmentWorld.shared()
-    }
+    private typealias Kind = PostingIndex.Kind
+    private typealias ListKey = PostingIndex.ListKey
+    private static let b1 = SegmentWorld.b1, b2 = SegmentWorld.b2
 
     override class func tearDown() {
         SegmentWorld.removeShared()
         super.tearDown()
     }
 
-    func testBuild() throws {
-        let w = try Self.world()
-        print("built \(w.recs.count) events in \(w.buildSeconds) s; marks \(w.marks.sorted { $0.value < $1.value })")
+    private func world() throws -> SegmentWorld {
+        let w = try SegmentWorld.shared()
+        XCTAssertGreaterThan(w.head, 2 * Self.b1, "the history must reach the third segment")
+        return w
+    }
+
+    // MARK: 1. audit events
+
+    func testAuditEventsAcrossSegmentBoundaries() throws {
+        let w = try world()
+        // The model is what the log holds (walked once, every event).
+        var walked: UInt64 = 0
+        try w.ledger.forEachEvent { stored in
+            walked += 1
+            let rec = SegmentRec(stored.event)
+            if rec != w.recs[Int(stored.event.seq) - 1] {
+                XCTFail("the model differs from the log at seq \(stored.event.seq): \(rec) vs \(w.recs[Int(stored.event.seq) - 1])")
+                return false
+            }
+            return true
+        }
+        XCTAssertEqual(walked, w.head)
+        let checked = try checkAuditQueries(w, quick: false)
+        XCTAssertGreaterThan(checked.queries, 500)
+        XCTAssertGreaterThan(checked.events, 100_000)
+    }
+
+    // MARK: 2. as-of state
+
+    func testAsOfCountersAcrossSegmentBoundaries() throws {
+        let w = try world()
+        let checked = try checkAsOf(w, quick: false)
+        XCTAssertGreaterThan(checked, 600)
+    }
+
+    // MARK: 3. replay, rebuild, reopen
+
+    func testRebuildAndReopenGiveIdenticalAnswers() throws {
+        let w = try world()
+        let head = w.ledger.head
+        let before = try readerAnswers(w)
+
+        let report = try w.ledger.replay()
+        XCTAssertNil(report.chainFailure, "\(report.chainFailure!)")
+        XCTAssertTrue(report.ok)
+        XCTAssertEqual(report.head, head)
+        XCTAssertEqual(report.eventsVerified, head.seq)
+        XCTAssertEqual(report.eventsProjected, head.seq)
+        XCTAssertEqual(report.projections.map(\.name), ProjectionName.allCases.map(\.rawValue))
+        for p in report.projections {
+            XCTAssertEqual(p.live, p.rebuilt, "projection \(p.name): live rows (written batch by batch, folded when a later segment began) differ from the rebuild")
+            XCTAssertEqual(p.lastSeq, head.seq)
+        }
+        let chunked = try w.ledger.replay(from: 1, threads: 2, projections: false, chunkSize: 40_000)
+        XCTAssertTrue(chunked.ok)
+        XCTAssertEqual(chunked.eventsVerified, head.seq)
+
+        let rebuilt = try w.ledger.rebuildProjections()
+        XCTAssertEqual(rebuilt.events, head.seq)
+        for p in report.projections { XCTAssertEqual(rebuilt.digests[p.name], p.rebuilt, "projection \(p.name) after the in-place rebuild") }
+        XCTAssertEqual(w.ledger.head, head)
+        XCTAssertEqual(try readerAnswers(w), before, "the posting readers answer the same after a rebuild")
+        _ = try checkAuditQueries(w, quick: true)
+        _ = try checkAsOf(w, quick: true)
+        try checkReaders(w, quick: true)
+
+        // Reopened (read-only: no writer, the head read from the log): same answers.
+        try w.t.reopen(readOnly: true)
+        defer { try? w.t.reopen() }
+        XCTAssertEqual(try readerAnswers(w), before, "the posting readers answer the same after a reopen")
+        _ = try checkAuditQueries(w, quick: true)
+        _ = try checkAsOf(w, quick: true)
+        XCTAssertTrue(try w.ledger.verify().ok)
+    }
+
+    // MARK: 4. export
+
+    func testSingleCompanyExportsAcrossBoundaries() throws {
+        let w = try world()
+        let acme = w.companies[Names.acme]!, beta = w.companies[Names.beta]!
+        let cases: [(String, String, UInt32, Timestamp, Timestamp)] = [
+            // beta from a batch in segment 0 to a batch in segment 1.
+            ("beta-b1", Names.beta, beta, w.time(60_000), w.time(72_000)),
+            // acme: exactly the three admin events at 65,535…65,537.
+            ("acme-b1", Names.acme, acme, w.time(Self.b1 - 1), w.time(Self.b1 + 1)),
+            // acme: the straddling batch and the admin events on either side of it.
+            ("acme-b2", Names.acme, acme, w.time(129_499), w.time(132_500)),
+            // beta: from segment 0 to the head.
+            ("beta-all", Names.beta, beta, w.time(30_000), w.time(w.head)),
+        ]
+        for (name, slug, number, since, until) in cases {
+            let dir = w.t.directory + "/export-" + name
+            let summary = try w.ledger.export(ExportRequest(company: slug, format: .jsonl, directory: dir, since: since, until: until))
+            let expected = w.recs.filter { $0.company == number && $0.time >= since && $0.time <= until }.map(\.seq)
+            XCTAssertTrue(expected.contains { $0 < Self.b1 } != expected.contains { $0 >= Self.b1 } || name == "acme-b2" || expected.count == 3,
+                          "\(name) should cross a boundary")
+            let text = try String(contentsOfFile: dir + "/events.jsonl", encoding: .utf8)
+            let seqs = try text.split(separator: "\n").map { line -> UInt64 in
+                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+                XCTAssertEqual(object["company"] as? String, slug)
+                return (object["seq"] as! NSNumber).uint64Value
+            }
+            assertSeqs(seqs, expected, "export \(name)")
+            XCTAssertEqual(summary.events, UInt64(expected.count), name)
+            XCTAssertEqual(summary.fromSeq, expected.first ?? 0, name)
+            XCTAssertEqual(summary.toSeq, expected.last ?? 0, name)
+            if name == "acme-b1" { XCTAssertEqual(seqs, [Self.b1 - 1, Self.b1, Self.b1 + 1]) }
+            if name == "acme-b2" { XCTAssertTrue(seqs.contains(Self.b2 - 1) || seqs.contains(Self.b2) || seqs.contains(Self.b2 + 1)) }
+            let verified = try runVerifier(dir)
+            XCTAssertEqual(verified.code, 0, "\(name): \(verified.output)")
+        }
+    }
+
+    // MARK: 5. the readers themselves
+
+    /// `PostingReader` (visit, countUses, bulk countUses, lastUses) and the generic `PostingIndex.visit`, on every
+    /// list and on ranges that start and end at and around the boundaries.
+    func testPostingReadersAcrossSegmentBoundaries() throws {
+        let w = try world()
+        try checkReaders(w, quick: false)
+    }
+
+    // MARK: - Checks shared by the tests
+
+    /// Seq points around the boundaries.
+    private func points(_ w: SegmentWorld) -> [UInt64] {
+        let b1 = Self.b1, b2 = Self.b2, head = w.head
+        return [0, 1, 2, 40_000, 40_001, b1 - 2, b1 - 1, b1, b1 + 1, b1 + 2, head / 2, head / 2 + 1, 100_000,
+                b2 - 2, b2 - 1, b2, b2 + 1, 132_499, 132_500, head - 1, head]
+    }
+
+    /// Seq ranges for the readers: the whole log, each segment, and ranges that start or end at and around the boundaries.
+    private func ranges(_ w: SegmentWorld, quick: Bool) -> [ClosedRange<UInt64>] {
+        let b1 = Self.b1, b2 = Self.b2, head = w.head, max = UInt64.max
+        var r: [ClosedRange<UInt64>] = [1...max, 0...max, 1...(b1 - 1), b1...(b2 - 1), b2...max, (b1 - 1)...b1, b1...b1,
+                                        (b1 - 1)...(b1 - 1), (b2 - 1)...(b2 + 1), b2...b2, (b1 + 1)...(b2 - 2), (b1 - 1)...b2,
+                                        40_000...140_000, head...max, (head + 1)...max, (head - 1)...head, 1...1, 0...0]
+        if !quick {
+            r += [1...b1, (b1 - 2)...(b1 + 2), b1...max, (b1 + 1)...max, 1...(b2 - 1), 1...b2, (b2 - 1)...max, (b2 + 1)...(head - 1),
+                  129_499...132_500, 65_000...66_000]
+        }
+        return r
+    }
+
+    /// The audit queries of test 1 (`quick`: a subset), each page by page, against the model.
+    @discardableResult
+    private func checkAuditQueries(_ w: SegmentWorld, quick: Bool) throws -> (queries: Int, events: Int) {
+        let b1 = Self.b1, b2 = Self.b2
+        func id(_ label: String) -> String { w.keys[label]!.id }
+        // (label, filter, few events: also asked over the whole log)
+        let filters: [(String, (inout AuditQuery) -> Void, Bool)] = [
+            ("credential hotR", { $0.credential = id("hotR") }, false),
+            ("credential hotRW denied", { $0.credential = id("hotRW"); $0.outcome = .denied }, false),
+            ("credential fresh", { $0.credential = id("fresh") }, false),
+            ("credential hotG", { $0.credential = id("hotG") }, false),
+            ("credential cold5", { $0.credential = id("cold5") }, true),
+            ("credential cold0 (denied only)", { $0.credential = id("cold0"); $0.outcome = .allowed }, true),
+            ("credential bK2", { $0.credential = id("bK2") }, false),
+            ("credential bNew", { $0.credential = id("bNew") }, true),
+            ("actor alice", { $0.actor = Names.alice }, true),
+            ("actor bea", { $0.actor = Names.bea }, true),
+            ("actor hotRW", { $0.actor = id("hotRW") }, false),
+            ("actor system", { $0.actor = "system" }, false),
+            ("project acme/tunnel", { $0.company = Names.acme; $0.project = "tunnel" }, false),
+            ("project acme/bridge allowed", { $0.company = Names.acme; $0.project = "bridge"; $0.outcome = .allowed }, false),
+            ("project beta/pc", { $0.company = Names.beta; $0.project = "pc" }, false),
+            ("type project_access_granted", { $0.types = [.projectAccessGranted] }, true),
+            ("type credential_deleted", { $0.types = [.credentialDeleted] }, true),
+            ("types created+deleted", { $0.types = [.credentialCreated, .credentialDeleted] }, false),
+            ("company beta", { $0.company = Names.beta }, false),
+            ("company beta non-use type", { $0.company = Names.beta; $0.types = [.projectAccessGranted] }, true),
+            ("company acme uses allowed", { $0.company = Names.acme; $0.types = [.credentialUsed]; $0.outcome = .allowed }, false),
+            ("company acme denied", { $0.company = Names.acme; $0.outcome = .denied }, false),
+            ("no filter", { _ in }, false),
+        ]
+        // (label, range, few events)
+        let ranges: [(String, (inout AuditQuery) -> Void, Bool)] = [
+            ("seq from b1", { $0.after = b1 - 1; $0.before = b1 + 1_500 }, false),
+            ("seq to b1 - 1", { $0.after = b1 - 1_500; $0.before = b1 }, false),
+            ("seq to b1", { $0.after = b1 - 1_500; $0.before = b1 + 1 }, false),
+            ("seq b1-1…b1+1", { $0.after = b1 - 2; $0.before = b1 + 2 }, true),
+            ("seq around b2", { $0.after = b2 - 1_500; $0.before = b2 + 1_500 }, false),
+            ("seq b2", { $0.after = b2 - 1; $0.before = b2 + 1 }, true),
+            ("seq b2-40…b2+40", { $0.after = b2 - 41; $0.before = b2 + 41 }, true),
+            ("time 65,535…65,537", { $0.since = w.time(b1 - 1); $0.until = w.time(b1 + 1) }, true),
+            ("time from 65,536", { $0.since = w.time(b1); $0.before = b1 + 900 }, false),
+            ("time to 65,535", { $0.until = w.time(b1 - 1); $0.after = b1 - 900 }, false),
+            ("time of the straddling batch", { $0.since = w.time(b2); $0.until = w.time(b2) }, false),
+            ("time 129,499…132,500", { $0.since = w.time(129_499); $0.until = w.time(132_500) }, false),
+        ]
+        var queries = 0, events = 0
+        for (fi, (fname, filter, sparse)) in filters.enumerated() {
+            var variants = ranges.enumerated().filter { !quick || ($0.offset + fi) % 4 == 0 }.map(\.element)
+            if sparse { variants.append(("whole log", { _ in }, false)) }
+            for (rname, range, tiny) in variants {
+                for newestFirst in [false, true] {
+                    for limit in tiny ? [1, 3, 1_000] : (sparse ? [4, 1_000] : [1_000, 97]) {
+                        if quick && limit != (tiny ? 3 : 97) && limit != 4 && !(sparse && !tiny && limit == 1_000 && rname == "whole log") { continue }
+                        var q = AuditQuery()
+                        filter(&q)
+                        range(&q)
+                        q.newestFirst = newestFirst
+                        q.limit = limit
+                        let expected = w.select(q)
+                        let got = try allPages(w, q)
+                        assertSeqs(got.seqs, expected, "\(fname), \(rname), \(newestFirst ? "newest" : "oldest") first, limit \(limit)")
+                        let indexed = q.credential != nil || q.project != nil || (q.actor != nil && q.actor != "system")
+                            || q.types.count == 1 && q.types != [.credentialUsed] || q.company != nil
+                        if indexed {
+                            XCTAssertTrue(got.plans.allSatisfy { $0.hasPrefix("index") }, "\(fname), \(rname): \(got.plans)")
+                        }
+                        queries += 1
+                        events += expected.count
+                    }
+                }
+            }
+        }
+        return (queries, events)
+    }
+
+    /// All pages of a query, following the cursor.
+    private func allPages(_ w: SegmentWorld, _ query: AuditQuery) throws -> (seqs: [UInt64], plans: Set<String>) {
+        var q = query
+        var seqs: [UInt64] = []
+        var plans = Set<String>()
+        for _ in 0..<100_000 {
+            let page = try w.ledger.auditEvents(q)
+            XCTAssertLessThanOrEqual(page.events.count, q.limit)
+            seqs += page.events.map(\.event.seq)
+            plans.insert(page.plan)
+            for (e, previous) in zip(page.events, page.previousHashes) where e.event.seq == Self.b1 || e.event.seq == Self.b2 {
+                XCTAssertEqual(previous, try w.ledger.event(e.event.seq - 1)!.hash, "prev_hash of \(e.event.seq)")
+            }
+            guard let next = page.next else { break }
+            XCTAssertEqual(page.events.count, q.limit, "a page with a next cursor is full")
+            if q.newestFirst { q.before = next } else { q.after = next }
+        }
+        return (seqs, plans)
+    }
+
+    /// As-of state at the points around the boundaries (`quick`: fewer points) against the model: which credentials
+    /// exist and are deleted, their counters, and how many non-use events were replayed.
+    private func checkAsOf(_ w: SegmentWorld, quick: Bool) throws -> Int {
+        var checked = 0
+        let all = quick ? [0, 1, Self.b1 - 1, Self.b1, w.head / 2, w.head / 2 + 1, Self.b2, w.head - 1, w.head] : points(w)
+        let betaNumber = w.companies[Names.beta]!
+        for n in all {
+            let state = try w.ledger.state(asOf: .seq(n))
+            XCTAssertEqual(state.seq, n)
+            XCTAssertEqual(state.eventsReplayed, w.recs.prefix(Int(n)).filter { $0.type != .credentialUsed }.count, "non-use events replayed at \(n)")
+            if n > 0 { XCTAssertEqual(state.time, w.time(n), "time at \(n)") }
+            checked += try compareUsage(w, state.reader, at: n, label: "seq \(n)")
+            // Counters limited to beta (few credentials: last uses are looked up row by row).
+            let betaOnly = try w.ledger.state(asOf: .seq(n), company: Names.beta)
+            checked += try compareUsage(w, betaOnly.reader, at: n, label: "seq \(n) (beta only)", only: betaNumber)
+            // The same through the credential table of a company.
+            let rows = try state.credentialRows(company: Names.acme, includeDeleted: true)
+            for row in rows {
+                let number = w.numberOfID[row.id]!
+                let u = w.usage(number, at: n)
+                XCTAssertEqual(row.used, u.used, "\(w.label(number)) row at \(n)")
+                XCTAssertEqual(row.denied, u.denied, "\(w.label(number)) row at \(n)")
+                XCTAssertEqual(row.lastUsed, u.lastUsed == 0 ? nil : u.lastUsed, "\(w.label(number)) row at \(n)")
+                XCTAssertEqual(row.deleted, w.deletedAt[number].map { $0 <= n } ?? false, "\(w.label(number)) row at \(n)")
+            }
+            XCTAssertEqual(rows.count, w.createdAt.filter { $0.value <= n && w.company(of: $0.key) == w.companies[Names.acme]! }.count, "acme rows at \(n)")
+        }
+        // By time: after every event with a timestamp ≤ t.
+        for n in quick ? [Self.b1, Self.b2] : [Self.b1 - 1, Self.b1, Self.b1 + 1, 100_000, Self.b2, 132_500, w.head] {
+            let t = w.time(n)
+            let last = w.recs.lastIndex { $0.time <= t }.map { UInt64($0 + 1) } ?? 0
+            let state = try w.ledger.state(asOf: .time(t))
+            XCTAssertEqual(state.seq, last, "as of the time of \(n)")
+            checked += try compareUsage(w, state.reader, at: last, label: "time of \(n)")
+        }
+        return checked
+    }
+
+    private func compareUsage(_ w: SegmentWorld, _ reader: StateReader<AsOfStore>, at n: UInt64, label: String, only company: UInt32? = nil) throws -> Int {
+        var checked = 0
+        for (name, number) in w.numbers.sorted(by: { $0.value < $1.value }) {
+            let exists = w.createdAt[number]! <= n
+            let record = try reader.credential(number)
+            XCTAssertEqual(record != nil, exists, "\(name) exists at \(label)")
+            guard let record else { continue }
+            XCTAssertEqual(record.deleted, w.deletedAt[number].map { $0 <= n } ?? false, "\(name) deleted at \(label)")
+            let expected = company == nil || company == w.company(of: number) ? w.usage(number, at: n) : UsageRecord()
+            let got = try reader.usage(credential: number)
+            XCTAssertEqual(got, expected, "usage of \(name) at \(label)")
+            checked += 1
+        }
+        return checked
+    }
+
+    /// Checks every reader on every list of the model.
+    private func checkReaders(_ w: SegmentWorld, quick: Bool) throws {
+        let schema = w.ledger.schema
+        let reader = PostingReader(schema: schema)
+        let lists = w.lists
+        XCTAssertGreaterThan(lists.count, 40)
+        let ranges = self.ranges(w, quick: quick)
+        for (packed, entries) in lists.sorted(by: { $0.key < $1.key }) {
+            let list = ListKey(packed: packed)!
+            let name = w.listName(list)
+            for range in ranges {
+                let lo = entries.seqs.partitionPoint { $0 < range.lowerBound }
+                let hi = entries.seqs.partitionPoint { $0 <= range.upperBound }
+                let expectedSeqs = lo < hi ? Array(entries.seqs[lo..<hi]) : []
+                let expectedFlags = lo < hi ? Array(entries.flags[lo..<hi]) : []
+                for descending in [false, true] {
+                    var seqs: [UInt64] = [], flags: [PostingIndex.Flag] = []
+                    try w.ledger.environment.read { txn in
+                        try reader.visit(list, range: range, descending: descending, txn: txn) { seq, flag in
+                            seqs.append(seq)
+                            flags.append(flag)
+                            return true
+                        }
+                    }
+                    assertSeqs(seqs, descending ? expectedSeqs.reversed() : expectedSeqs, "PostingReader.visit \(name) \(range) \(descending ? "desc" : "asc")")
+                    XCTAssertEqual(flags, descending ? expectedFlags.reversed() : expectedFlags, "flags of \(name) \(range)")
+                    // The generic reader (through any store) agrees.
+                    var generic: [UInt64] = [], genericFlags: [PostingIndex.Flag] = []
+                    try w.ledger.withState { state in
+                        try PostingIndex.visit(list, in: state.store, range: range, descending: descending) { entry in
+                            generic.append(entry.seq)
+                            genericFlags.append(entry.flag)
+                            return true
+                        }
+                    }
+                    XCTAssertTrue(generic == seqs && genericFlags == flags, "PostingIndex.visit \(name) \(range) \(descending ? "desc" : "asc")")
+                    // Stopping early: the first 5 in that order.
+                    var firstFive: [UInt64] = []
+                    try w.ledger.environment.read { txn in
+                        try reader.visit(list, range: range, descending: descending, txn: txn) { seq, _ in
+                            firstFive.append(seq)
+                            return firstFive.count < 5
+                        }
+                    }
+                    XCTAssertEqual(firstFive, Array(seqs.prefix(5)), "early stop \(name) \(range)")
+                }
+                let counted = try w.ledger.environment.read { txn in try reader.countUses(list, range: range, txn: txn) }
+                XCTAssertEqual(counted.allowed, UInt64(expectedFlags.filter { $0 == .allowedUse }.count), "countUses \(name) \(range)")
+                XCTAssertEqual(counted.denied, UInt64(expectedFlags.filter { $0 == .deniedUse }.count), "countUses \(name) \(range)")
+            }
+        }
+        // Bulk counts per kind, all ids and a few.
+        for kind in [Kind.credential, .project, .company] {
+            let ids = Set(lists.keys.compactMap { ListKey(packed: $0) }.filter { $0.kind == kind }.map(\.id))
+            let few = Set(ids.sorted().enumerated().filter { $0.offset % 3 == 0 }.map(\.element)).union([999_999])
+            for range in ranges {
+                for subset in [ids, few] {
+                    let counts = try w.ledger.environment.read { txn in try reader.countUses(kind, ids: subset, range: range, txn: txn) }
+                    for id in subset {
+                        let e = lists[ListKey(kind, id).packed]
+                        var allowed: UInt64 = 0, denied: UInt64 = 0
+                        if let e {
+                            let lo = e.seqs.partitionPoint { $0 < range.lowerBound }, hi = e.seqs.partitionPoint { $0 <= range.upperBound }
+                            for i in lo..<max(lo, hi) {
+                                if e.flags[i] == .allowedUse { allowed += 1 } else if e.flags[i] == .deniedUse { denied += 1 }
+                            }
+                        }
+                        let got = counts[id] ?? (0, 0)
+                        XCTAssertTrue(got.allowed == allowed && got.denied == denied,
+                                      "bulk countUses \(kind) \(w.listName(ListKey(kind, id))) \(range) (\(subset.count) ids): got \(got), expected \((allowed, denied))")
+                    }
+                    XCTAssertTrue(Set(counts.keys).isSubset(of: subset), "bulk countUses returns only asked ids")
+                }
+            }
+        }
+        // Last allowed / denied use ≤ n: many ids (one walk per folded segment) and few (row by row).
+        let credentials = Set(w.numbers.values)
+        let hot = Set(["hotR", "cold3", "cold0", "bCold1", "fresh", "bNew"].map { w.numbers[$0]! })
+        let seqs = (quick ? [1, Self.b1 - 1, Self.b1, Self.b2, w.head] : points(w).filter { $0 > 0 }) + [UInt64.max]
+        for n in seqs {
+            for ids in [credentials, hot] {
+                for (wantAllowed, wantDenied) in [(ids, ids), (ids, Set()), (Set(), ids)] {
+                    let found = try w.ledger.environment.read { txn in
+                        try reader.lastUses(.credential, ids: ids, atMost: n, wantAllowed: wantAllowed, wantDenied: wantDenied, txn: txn)
+                    }
+                    for id in ids {
+                        let e = lists[ListKey(.credential, id).packed]
+                        let upTo = e.map { $0.seqs.partitionPoint { $0 <= n } } ?? 0
+                        let lastAllowed = wantAllowed.contains(id) ? (0..<upTo).reversed().first { e!.flags[$0] == .allowedUse }.map { e!.seqs[$0] } : nil
+                        let lastDenied = wantDenied.contains(id) ? (0..<upTo).reversed().first { e!.flags[$0] == .deniedUse }.map { e!.seqs[$0] } : nil
+                        let got = found[id]
+                        XCTAssertTrue(got?.allowed == lastAllowed && got?.denied == lastDenied,
+                                      "lastUses \(w.label(id)) ≤ \(n) (\(ids.count) ids, want \(wantAllowed.count)/\(wantDenied.count)): got \(String(describing: got)), expected \(String(describing: (lastAllowed, lastDenied)))")
+                    }
+                }
+            }
+        }
+    }
+
+    /// A fingerprint of many reader answers (compared before and after a rebuild or reopen).
+    private func readerAnswers(_ w: SegmentWorld) throws -> [String] {
+        let reader = PostingReader(schema: w.ledger.schema)
+        var out: [String] = []
+        try w.ledger.environment.read { txn in
+            for (packed, _) in w.lists.sorted(by: { $0.key < $1.key }) {
+                let list = ListKey(packed: packed)!
+                for range in self.ranges(w, quick: true) {
+                    var sum: UInt64 = 0, count = 0
+                    try reader.visit(list, range: range, descending: false, txn: txn) { seq, flag in
+                        sum = sum &* 31 &+ seq &+ UInt64(flag.rawValue)
+                        count += 1
+                        return true
+                    }
+                    let c = try reader.countUses(list, range: range, txn: txn)
+                    out.append("\(w.listName(list)) \(range): \(count) \(sum) \(c.allowed) \(c.denied)")
+                }
+            }
+        }
+        return out
+    }
+
+    /// Equal seq lists, reported by their first difference.
+    private func assertSeqs(_ got: [UInt64], _ expected: [UInt64], _ label: String, file: StaticString = #filePath, line: UInt = #line) {
+        guard got != expected else { return }
+        let i = (0..<min(got.count, expected.count)).first { got[$0] != expected[$0] } ?? min(got.count, expected.count)
+        XCTFail("\(label): \(got.count) seqs, expected \(expected.count); first difference at index \(i): got \(got.dropFirst(i).prefix(5).map { $0 }), expected \(expected.dropFirst(i).prefix(5).map { $0 })",
+                file: file, line: line)
     }
 }
 
@@ -95,6 +511,7 @@ final class SegmentWorld: @unchecked Sendable {
     /// Named seqs of the admin events placed on purpose.
     var marks: [String: UInt64] = [:]
     var buildSeconds = 0.0
+    fileprivate var cachedLists: [UInt64: Entries]?
 
     private var rng = TestRNG(20_260_101)
     /// What the uses are drawn from: (label, header, company, project, operation, weight).
@@ -306,5 +723,113 @@ final class SegmentWorld: @unchecked Sendable {
     /// Uses in batches of 1,000–4,000 until the head is `target`.
     private func fill(to target: UInt64) throws {
         while head < target { try uses(min(1_000 + rng.int(3_001), Int(target - head))) }
+    }
+}
+
+// MARK: - Expected answers from the model
+
+extension SegmentWorld {
+    struct Entries {
+        var seqs: [UInt64] = []
+        var flags: [PostingIndex.Flag] = []
+    }
+
+    /// Every posting list of the model (ListKey.packed → entries, ascending).
+    var lists: [UInt64: Entries] {
+        if let cachedLists { return cachedLists }
+        var out: [UInt64: Entries] = [:]
+        for r in recs {
+            for list in r.lists {
+                out[list.packed, default: Entries()].seqs.append(r.seq)
+                out[list.packed, default: Entries()].flags.append(r.flag)
+            }
+        }
+        cachedLists = out
+        return out
+    }
+
+    func time(_ seq: UInt64) -> Timestamp { recs[Int(seq) - 1].time }
+
+    var numberOfID: [String: UInt32] { Dictionary(uniqueKeysWithValues: keys.map { ($0.value.id, numbers[$0.key]!) }) }
+
+    func label(_ number: UInt32) -> String { numbers.first { $0.value == number }?.key ?? "#\(number)" }
+
+    func company(of credential: UInt32) -> UInt32 {
+        recs.first { $0.type == .credentialCreated && $0.credential == credential }!.company
+    }
+
+    func listName(_ list: PostingIndex.ListKey) -> String {
+        switch list.kind {
+        case .credential: "credential \(label(list.id))"
+        case .company: "company \(companies.first { $0.value == list.id }?.key ?? "#\(list.id)")"
+        case .project: "project \(projects.first { $0.value == list.id }?.key ?? "#\(list.id)")"
+        case .user: "user \(users.first { $0.value == list.id }?.key ?? "#\(list.id)")"
+        case .type: "type \(EventType(rawValue: UInt8(list.id)).map(\.name) ?? "#\(list.id)")"
+        case .admin: "admin"
+        }
+    }
+
+    /// A credential's counters after event `n`, counted from the model.
+    func usage(_ credential: UInt32, at n: UInt64) -> UsageRecord {
+        var u = UsageRecord()
+        guard let e = lists[PostingIndex.ListKey(.credential, credential).packed] else { return u }
+        for i in 0..<e.seqs.partitionPoint({ $0 <= n }) {
+            switch e.flags[i] {
+            case .allowedUse:
+                u.used += 1
+                u.lastUsed = time(e.seqs[i])
+                if u.firstUsed == 0 { u.firstUsed = u.lastUsed }
+            case .deniedUse:
+                u.denied += 1
+                u.lastDenied = time(e.seqs[i])
+            case .other:
+                break
+            }
+        }
+        return u
+    }
+
+    /// The seqs an audit query must return: every event of the log filtered (independently of the planner).
+    func select(_ q: AuditQuery) -> [UInt64] {
+        let company = q.company.map { companies[$0]! }
+        let credential = q.credential.map { numberOfID[$0]! }
+        let project = q.project.map { projects["\(q.company!)/\($0)"]! }
+        var actor: Actor?
+        if let a = q.actor {
+            if a == "system" { actor = .system } else if let u = users[a] { actor = .user(u) } else { actor = .credential(numberOfID[a]!) }
+        }
+        var low: UInt64 = 1, high = head
+        if let after = q.after { low = max(low, after + 1) }
+        if let before = q.before { high = min(high, before - 1) }
+        guard low <= high else { return [] }
+        var out: [UInt64] = []
+        for r in recs[Int(low - 1)..<Int(high)] {
+            if let company, r.company != company { continue }
+            if let credential, r.credential != credential { continue }
+            if let project, r.project != project { continue }
+            if let actor, r.actor != actor { continue }
+            if !q.types.isEmpty, !q.types.contains(r.type) { continue }
+            if let since = q.since, r.time < since { continue }
+            if let until = q.until, r.time > until { continue }
+            switch q.outcome {
+            case .allowed?: if r.flag != .allowedUse { continue }
+            case .denied?: if r.flag != .deniedUse && r.type != .oauthRequestDenied { continue }
+            case nil: break
+            }
+            out.append(r.seq)
+        }
+        return q.newestFirst ? out.reversed() : out
+    }
+}
+
+extension Array {
+    /// The first index whose element fails `belongsBefore` (the array is partitioned by it).
+    func partitionPoint(_ belongsBefore: (Element) -> Bool) -> Int {
+        var low = 0, high = count
+        while low < high {
+            let mid = (low + high) / 2
+            if belongsBefore(self[mid]) { low = mid + 1 } else { high = mid }
+        }
+        return low
     }
 }

@@ -127,11 +127,59 @@ final class PostingIndexTests: XCTestCase {
         let reference = Self.once
         XCTAssertEqual(Set((reference.tables[.index] ?? [:]).keys.map { $0[0..<4] }).count, 1, "the first segment is folded")
         XCTAssertFalse((reference.tables[.indexRecent] ?? [:]).isEmpty)
+        XCTAssertFalse((reference.tables[.usage] ?? [:]).isEmpty, "the first segment's uses are folded into counters")
+        XCTAssertFalse((reference.tables[.usageRecent] ?? [:]).isEmpty)
         for (name, store) in variants {
-            XCTAssertEqual(store.tables[.index], reference.tables[.index], name)
-            XCTAssertEqual(store.tables[.indexRecent], reference.tables[.indexRecent], name)
-            XCTAssertEqual(try ProjectionDigest.compute(.indexes, in: store), try ProjectionDigest.compute(.indexes, in: reference), name)
+            for table in [Table.index, .indexRecent, .usage, .usageDaily, .usageRecent] {
+                XCTAssertEqual(store.tables[table], reference.tables[table], "\(name): \(table)")
+            }
+            for projection in [ProjectionName.indexes, .usage] {
+                XCTAssertEqual(try ProjectionDigest.compute(projection, in: store), try ProjectionDigest.compute(projection, in: reference), name)
+            }
         }
+    }
+
+    /// Counters and daily rollups read through `StateReader` are exact across the fold: folded rows plus the open
+    /// segment's `usage_recent` rows; the folded rows alone hold exactly the closed segment's uses.
+    func testUsageAcrossTheBoundaryIsExact() throws {
+        var all: [UInt32: UsageRecord] = [:], closed: [UInt32: UsageRecord] = [:]
+        var daily: [UInt32: [DailyUsage.Key: DailyUsage]] = [:]
+        var recentUses = 0
+        for e in Self.events {
+            guard case .credentialUsed(let use) = e.payload, use.credential != 0 else { continue }
+            let key = DailyUsage.Key(day: TimeFormat.day(e.timestamp), project: use.project)
+            for isClosed in [false, true] where !isClosed || PostingIndex.segment(of: e.seq) == 0 {
+                var record = (isClosed ? closed : all)[use.credential] ?? UsageRecord()
+                if use.allowed {
+                    record.used += 1
+                    record.lastUsed = e.timestamp
+                    if record.firstUsed == 0 { record.firstUsed = e.timestamp }
+                } else {
+                    record.denied += 1
+                    record.lastDenied = e.timestamp
+                }
+                if isClosed { closed[use.credential] = record } else { all[use.credential] = record }
+            }
+            if use.allowed { daily[use.credential, default: [:]][key, default: DailyUsage()].allowed += 1 } else {
+                daily[use.credential, default: [:]][key, default: DailyUsage()].denied += 1
+            }
+            if PostingIndex.segment(of: e.seq) == 1 { recentUses += 1 }
+        }
+        let store = Self.once
+        let reader = StateReader(store)
+        for (credential, expected) in all {
+            XCTAssertEqual(try reader.usage(credential: credential), expected, "credential \(credential)")
+            let days = try reader.dailyUsage(credential: credential)
+            XCTAssertEqual(days.map { DailyUsage.Key(day: $0.day, project: $0.project) }, daily[credential]!.keys.sorted())
+            for d in days { XCTAssertEqual(d.usage, daily[credential]![DailyUsage.Key(day: d.day, project: d.project)]) }
+        }
+        XCTAssertEqual(try reader.usage(credential: 9_999), UsageRecord())
+        // The folded `usage` rows are the closed segment's counts exactly; the rest is in `usage_recent`.
+        XCTAssertEqual(store.tables[.usage]?.count, closed.count)
+        for (credential, expected) in closed {
+            XCTAssertEqual(try store.get(.usage, Keys.credential(credential)).map(UsageRecord.decode), expected)
+        }
+        XCTAssertEqual(store.tables[.usageRecent]?.count, recentUses)
     }
 
     func testRowInvariants() throws {

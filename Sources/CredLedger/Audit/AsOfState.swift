@@ -264,7 +264,8 @@ extension Ledger {
     static func usage(credentials: [UInt32], at n: UInt64, head: UInt64, live: LMDBStore, reader: PostingReader, schema: Schema,
                       txn: borrowing Transaction) throws -> [UInt32: UsageRecord] {
         var current: [UInt32: UsageRecord] = [:]
-        for c in credentials { current[c] = try StateReader(live).usage(credential: c) }
+        let state = StateReader(live)
+        for c in credentials { current[c] = try state.usage(credential: c) }
         if n >= head { return current }
         guard n > 0, !credentials.isEmpty else { return Dictionary(uniqueKeysWithValues: credentials.map { ($0, UsageRecord()) }) }
         let ids = Set(credentials)

@@ -51,8 +51,9 @@ extension Table {
         case .userRolesByProject: 17
         case .usage: 18
         case .usageDaily: 19
-        case .index: 20
-        case .indexRecent: 21
+        case .usageRecent: 20
+        case .index: 21
+        case .indexRecent: 22
         }
     }
 
