@@ -5,9 +5,9 @@ import Foundation
 import XCTest
 
 /// Posting lists across segment boundaries (docs/FORMAT.md §6.6, `Projections/PostingIndex.swift`): a ledger of
-/// ~150,000 events, so that segments 0 and 1 are folded into `ix` and segment 2 is still open in `ix_recent`.
+/// 140,001 events, so that segments 0 and 1 are folded into `ix` and segment 2 is still open in `ix_recent`.
 /// Admin events sit right at the first boundary (seqs 65,535, 65,536 and 65,537: the fold of segment 0 is done
-/// by a command batch) and on both sides of the second one, which a single batch of 3,000 uses straddles (the
+/// by a command batch) and on both sides of the second one, which a single batch of 1,200 uses straddles (the
 /// fold of segment 1 happens in the middle of a `record(batch:)`). Every answer is checked against a model kept
 /// from what was recorded (and checked once against a walk of the log).
 final class SegmentBoundaryTests: XCTestCase {
@@ -20,8 +20,16 @@ final class SegmentBoundaryTests: XCTestCase {
         super.tearDown()
     }
 
+    /// Runs `body`, printing how long it took.
+    @discardableResult
+    private func timed<R>(_ label: String, _ body: () throws -> R) rethrows -> R {
+        let started = Date()
+        defer { print(String(format: "SegmentBoundaryTests: %@ took %.2f s", label, Date().timeIntervalSince(started))) }
+        return try body()
+    }
+
     private func world() throws -> SegmentWorld {
-        let w = try SegmentWorld.shared()
+        let w = try timed("building the ledger") { try SegmentWorld.shared() }
         XCTAssertGreaterThan(w.head, 2 * Self.b1, "the history must reach the third segment")
         return w
     }
@@ -32,7 +40,7 @@ final class SegmentBoundaryTests: XCTestCase {
         let w = try world()
         // The model is what the log holds (walked once, every event).
         var walked: UInt64 = 0
-        try w.ledger.forEachEvent { stored in
+        try timed("walking the log") { try w.ledger.forEachEvent { stored in
             walked += 1
             let rec = SegmentRec(stored.event)
             if rec != w.recs[Int(stored.event.seq) - 1] {
@@ -40,15 +48,18 @@ final class SegmentBoundaryTests: XCTestCase {
                 return false
             }
             return true
-        }
+        } }
         XCTAssertEqual(walked, w.head)
-        let checked = try checkAuditQueries(w, quick: false)
+        let checked = try timed("audit queries") { try checkAuditQueries(w, quick: false) }
+        print("SegmentBoundaryTests: \(checked.queries) audit queries, \(checked.events) events")
         XCTAssertGreaterThan(checked.queries, 500)
-        XCTAssertGreaterThan(checked.events, 100_000)
+        XCTAssertGreaterThan(checked.events, 30_000)
     }
 
     // MARK: 2. as-of state
 
+    /// Counters at 0/1, around both boundaries, mid-segment, head − 1 and head: seqs ≤ head/2 count forward from the
+    /// start, later ones subtract the uses after the seq from the live counters; both cross folded segments.
     func testAsOfCountersAcrossSegmentBoundaries() throws {
         let w = try world()
         let checked = try checkAsOf(w, quick: false)
@@ -60,9 +71,8 @@ final class SegmentBoundaryTests: XCTestCase {
     func testRebuildAndReopenGiveIdenticalAnswers() throws {
         let w = try world()
         let head = w.ledger.head
-        let before = try readerAnswers(w)
-
-        let report = try w.ledger.replay()
+        // The live projections (written batch by batch, folded when a later segment began) equal a rebuild from the log.
+        let report = try timed("replay") { try w.ledger.replay() }
         XCTAssertNil(report.chainFailure, "\(report.chainFailure!)")
         XCTAssertTrue(report.ok)
         XCTAssertEqual(report.head, head)
@@ -70,29 +80,24 @@ final class SegmentBoundaryTests: XCTestCase {
         XCTAssertEqual(report.eventsProjected, head.seq)
         XCTAssertEqual(report.projections.map(\.name), ProjectionName.allCases.map(\.rawValue))
         for p in report.projections {
-            XCTAssertEqual(p.live, p.rebuilt, "projection \(p.name): live rows (written batch by batch, folded when a later segment began) differ from the rebuild")
+            XCTAssertEqual(p.live, p.rebuilt, "projection \(p.name): the live tables differ from their rebuild")
             XCTAssertEqual(p.lastSeq, head.seq)
         }
-        let chunked = try w.ledger.replay(from: 1, threads: 2, projections: false, chunkSize: 40_000)
-        XCTAssertTrue(chunked.ok)
-        XCTAssertEqual(chunked.eventsVerified, head.seq)
-
-        let rebuilt = try w.ledger.rebuildProjections()
+        // In place: same digests, and the same answers afterwards.
+        let rebuilt = try timed("rebuild") { try w.ledger.rebuildProjections() }
         XCTAssertEqual(rebuilt.events, head.seq)
         for p in report.projections { XCTAssertEqual(rebuilt.digests[p.name], p.rebuilt, "projection \(p.name) after the in-place rebuild") }
         XCTAssertEqual(w.ledger.head, head)
-        XCTAssertEqual(try readerAnswers(w), before, "the posting readers answer the same after a rebuild")
-        _ = try checkAuditQueries(w, quick: true)
-        _ = try checkAsOf(w, quick: true)
-        try checkReaders(w, quick: true)
+        try timed("readers after the rebuild") { try checkReaders(w, quick: true) }
+        try timed("audit after the rebuild") { _ = try checkAuditQueries(w, quick: true) }
+        try timed("as-of after the rebuild") { _ = try checkAsOf(w, quick: true) }
 
-        // Reopened (read-only: no writer, the head read from the log): same answers.
+        // Reopened read-only (no writer; the head comes from the log): same answers.
         try w.t.reopen(readOnly: true)
         defer { try? w.t.reopen() }
-        XCTAssertEqual(try readerAnswers(w), before, "the posting readers answer the same after a reopen")
-        _ = try checkAuditQueries(w, quick: true)
-        _ = try checkAsOf(w, quick: true)
-        XCTAssertTrue(try w.ledger.verify().ok)
+        XCTAssertEqual(w.ledger.head, head)
+        try timed("readers after a reopen") { try checkReaders(w, quick: true) }
+        try timed("as-of after a reopen") { _ = try checkAsOf(w, quick: true) }
     }
 
     // MARK: 4. export
@@ -106,16 +111,16 @@ final class SegmentBoundaryTests: XCTestCase {
             // acme: exactly the three admin events at 65,535…65,537.
             ("acme-b1", Names.acme, acme, w.time(Self.b1 - 1), w.time(Self.b1 + 1)),
             // acme: the straddling batch and the admin events on either side of it.
-            ("acme-b2", Names.acme, acme, w.time(129_499), w.time(132_500)),
-            // beta: from segment 0 to the head.
-            ("beta-all", Names.beta, beta, w.time(30_000), w.time(w.head)),
+            ("acme-b2", Names.acme, acme, w.time(130_499), w.time(131_700)),
+            // beta: the straddling batch and the admin events on either side of it.
+            ("beta-b2", Names.beta, beta, w.time(130_499), w.time(131_700)),
         ]
         for (name, slug, number, since, until) in cases {
             let dir = w.t.directory + "/export-" + name
-            let summary = try w.ledger.export(ExportRequest(company: slug, format: .jsonl, directory: dir, since: since, until: until))
+            let summary = try timed("export \(name)") { try w.ledger.export(ExportRequest(company: slug, format: .jsonl, directory: dir, since: since, until: until)) }
             let expected = w.recs.filter { $0.company == number && $0.time >= since && $0.time <= until }.map(\.seq)
-            XCTAssertTrue(expected.contains { $0 < Self.b1 } != expected.contains { $0 >= Self.b1 } || name == "acme-b2" || expected.count == 3,
-                          "\(name) should cross a boundary")
+            let boundary = name.hasSuffix("b2") ? Self.b2 : Self.b1
+            XCTAssertTrue(expected.first! < boundary && expected.last! >= boundary, "\(name) should cross a boundary")
             let text = try String(contentsOfFile: dir + "/events.jsonl", encoding: .utf8)
             let seqs = try text.split(separator: "\n").map { line -> UInt64 in
                 let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
@@ -124,11 +129,12 @@ final class SegmentBoundaryTests: XCTestCase {
             }
             assertSeqs(seqs, expected, "export \(name)")
             XCTAssertEqual(summary.events, UInt64(expected.count), name)
-            XCTAssertEqual(summary.fromSeq, expected.first ?? 0, name)
-            XCTAssertEqual(summary.toSeq, expected.last ?? 0, name)
+            // The range in seqs is that of the times, whatever the company.
+            XCTAssertEqual(summary.fromSeq, UInt64(w.recs.partitionPoint { $0.time < since } + 1), name)
+            XCTAssertEqual(summary.toSeq, UInt64(w.recs.partitionPoint { $0.time <= until }), name)
             if name == "acme-b1" { XCTAssertEqual(seqs, [Self.b1 - 1, Self.b1, Self.b1 + 1]) }
             if name == "acme-b2" { XCTAssertTrue(seqs.contains(Self.b2 - 1) || seqs.contains(Self.b2) || seqs.contains(Self.b2 + 1)) }
-            let verified = try runVerifier(dir)
+            let verified = try timed("verify_export.py \(name)") { try runVerifier(dir) }
             XCTAssertEqual(verified.code, 0, "\(name): \(verified.output)")
         }
     }
@@ -148,20 +154,18 @@ final class SegmentBoundaryTests: XCTestCase {
     private func points(_ w: SegmentWorld) -> [UInt64] {
         let b1 = Self.b1, b2 = Self.b2, head = w.head
         return [0, 1, 2, 40_000, 40_001, b1 - 2, b1 - 1, b1, b1 + 1, b1 + 2, head / 2, head / 2 + 1, 100_000,
-                b2 - 2, b2 - 1, b2, b2 + 1, 132_499, 132_500, head - 1, head]
+                b2 - 2, b2 - 1, b2, b2 + 1, 131_699, 131_700, head - 1, head]
     }
 
-    /// Seq ranges for the readers: the whole log, each segment, and ranges that start or end at and around the boundaries.
-    private func ranges(_ w: SegmentWorld, quick: Bool) -> [ClosedRange<UInt64>] {
+    /// Seq ranges for the readers: the whole log, each segment, and ranges that start or end at and around the boundaries
+    /// (`short`: a few of them; `quick`: fewer still).
+    private func ranges(_ w: SegmentWorld, short: Bool = false, quick: Bool = false) -> [ClosedRange<UInt64>] {
         let b1 = Self.b1, b2 = Self.b2, head = w.head, max = UInt64.max
-        var r: [ClosedRange<UInt64>] = [1...max, 0...max, 1...(b1 - 1), b1...(b2 - 1), b2...max, (b1 - 1)...b1, b1...b1,
-                                        (b1 - 1)...(b1 - 1), (b2 - 1)...(b2 + 1), b2...b2, (b1 + 1)...(b2 - 2), (b1 - 1)...b2,
-                                        40_000...140_000, head...max, (head + 1)...max, (head - 1)...head, 1...1, 0...0]
-        if !quick {
-            r += [1...b1, (b1 - 2)...(b1 + 2), b1...max, (b1 + 1)...max, 1...(b2 - 1), 1...b2, (b2 - 1)...max, (b2 + 1)...(head - 1),
-                  129_499...132_500, 65_000...66_000]
-        }
-        return r
+        if short { return [1...max, (b1 - 1)...b1, b1...(b2 - 1), (b2 - 1)...(b2 + 1), (head - 1)...max] }
+        if quick { return [1...max, (b1 - 1)...b1, (b2 - 1)...(b2 + 1)] }
+        return [1...max, 1...(b1 - 1), b1...(b2 - 1), b2...max, (b1 - 1)...b1, b1...b1, (b1 - 1)...(b1 - 1), (b2 - 1)...(b2 + 1), b2...b2,
+                (b1 + 1)...(b2 - 2), (b1 - 1)...b2, 40_000...135_000, head...max, (head + 1)...max, (head - 1)...head, 1...1, 0...0, 1...b1,
+                (b1 - 2)...(b1 + 2), b1...max, (b2 - 1)...max, (b2 + 1)...(head - 1), 130_499...131_700]
     }
 
     /// The audit queries of test 1 (`quick`: a subset), each page by page, against the model.
@@ -182,13 +186,11 @@ final class SegmentBoundaryTests: XCTestCase {
             ("actor alice", { $0.actor = Names.alice }, true),
             ("actor bea", { $0.actor = Names.bea }, true),
             ("actor hotRW", { $0.actor = id("hotRW") }, false),
-            ("actor system", { $0.actor = "system" }, false),
             ("project acme/tunnel", { $0.company = Names.acme; $0.project = "tunnel" }, false),
             ("project acme/bridge allowed", { $0.company = Names.acme; $0.project = "bridge"; $0.outcome = .allowed }, false),
             ("project beta/pc", { $0.company = Names.beta; $0.project = "pc" }, false),
             ("type project_access_granted", { $0.types = [.projectAccessGranted] }, true),
             ("type credential_deleted", { $0.types = [.credentialDeleted] }, true),
-            ("types created+deleted", { $0.types = [.credentialCreated, .credentialDeleted] }, false),
             ("company beta", { $0.company = Names.beta }, false),
             ("company beta non-use type", { $0.company = Names.beta; $0.types = [.projectAccessGranted] }, true),
             ("company acme uses allowed", { $0.company = Names.acme; $0.types = [.credentialUsed]; $0.outcome = .allowed }, false),
@@ -197,18 +199,17 @@ final class SegmentBoundaryTests: XCTestCase {
         ]
         // (label, range, few events)
         let ranges: [(String, (inout AuditQuery) -> Void, Bool)] = [
-            ("seq from b1", { $0.after = b1 - 1; $0.before = b1 + 1_500 }, false),
-            ("seq to b1 - 1", { $0.after = b1 - 1_500; $0.before = b1 }, false),
-            ("seq to b1", { $0.after = b1 - 1_500; $0.before = b1 + 1 }, false),
+            ("seq from b1", { $0.after = b1 - 1; $0.before = b1 + 600 }, false),
+            ("seq to b1 - 1", { $0.after = b1 - 600; $0.before = b1 }, false),
+            ("seq to b1", { $0.after = b1 - 600; $0.before = b1 + 1 }, false),
             ("seq b1-1…b1+1", { $0.after = b1 - 2; $0.before = b1 + 2 }, true),
-            ("seq around b2", { $0.after = b2 - 1_500; $0.before = b2 + 1_500 }, false),
+            ("seq around b2", { $0.after = b2 - 600; $0.before = b2 + 600 }, false),
             ("seq b2", { $0.after = b2 - 1; $0.before = b2 + 1 }, true),
             ("seq b2-40…b2+40", { $0.after = b2 - 41; $0.before = b2 + 41 }, true),
             ("time 65,535…65,537", { $0.since = w.time(b1 - 1); $0.until = w.time(b1 + 1) }, true),
-            ("time from 65,536", { $0.since = w.time(b1); $0.before = b1 + 900 }, false),
-            ("time to 65,535", { $0.until = w.time(b1 - 1); $0.after = b1 - 900 }, false),
-            ("time of the straddling batch", { $0.since = w.time(b2); $0.until = w.time(b2) }, false),
-            ("time 129,499…132,500", { $0.since = w.time(129_499); $0.until = w.time(132_500) }, false),
+            ("time from 65,536", { $0.since = w.time(b1); $0.before = b1 + 400 }, false),
+            ("time to 65,535", { $0.until = w.time(b1 - 1); $0.after = b1 - 400 }, false),
+            ("time 130,499…131,700", { $0.since = w.time(130_499); $0.until = w.time(131_700) }, false),
         ]
         var queries = 0, events = 0
         for (fi, (fname, filter, sparse)) in filters.enumerated() {
@@ -216,8 +217,11 @@ final class SegmentBoundaryTests: XCTestCase {
             if sparse { variants.append(("whole log", { _ in }, false)) }
             for (rname, range, tiny) in variants {
                 for newestFirst in [false, true] {
-                    for limit in tiny ? [1, 3, 1_000] : (sparse ? [4, 1_000] : [1_000, 97]) {
-                        if quick && limit != (tiny ? 3 : 97) && limit != 4 && !(sparse && !tiny && limit == 1_000 && rname == "whole log") { continue }
+                    // Small pages (the cursor crosses the boundaries) one way, large ones the other, alternating by filter.
+                    let smallPages = newestFirst == (fi % 2 == 1)
+                    let limits = tiny ? (smallPages ? [1, 3] : [1_000]) : rname == "whole log" ? [smallPages ? 4 : 1_000] : [smallPages ? 97 : 1_000]
+                    for limit in limits {
+                        if quick && !smallPages { continue }
                         var q = AuditQuery()
                         filter(&q)
                         range(&q)
@@ -288,7 +292,7 @@ final class SegmentBoundaryTests: XCTestCase {
             XCTAssertEqual(rows.count, w.createdAt.filter { $0.value <= n && w.company(of: $0.key) == w.companies[Names.acme]! }.count, "acme rows at \(n)")
         }
         // By time: after every event with a timestamp ≤ t.
-        for n in quick ? [Self.b1, Self.b2] : [Self.b1 - 1, Self.b1, Self.b1 + 1, 100_000, Self.b2, 132_500, w.head] {
+        for n in quick ? [Self.b1, Self.b2] : [Self.b1 - 1, Self.b1, Self.b1 + 1, 100_000, Self.b2, 131_700, w.head] {
             let t = w.time(n)
             let last = w.recs.lastIndex { $0.time <= t }.map { UInt64($0 + 1) } ?? 0
             let state = try w.ledger.state(asOf: .time(t))
@@ -320,16 +324,26 @@ final class SegmentBoundaryTests: XCTestCase {
         let reader = PostingReader(schema: schema)
         let lists = w.lists
         XCTAssertGreaterThan(lists.count, 40)
-        let ranges = self.ranges(w, quick: quick)
+        let ranges = self.ranges(w, quick: quick), short = self.ranges(w, short: true)
+        let genericRanges: Set<ClosedRange<UInt64>> = quick ? [1...UInt64.max] : [1...UInt64.max, 0...0, (Self.b1 - 1)...Self.b1, Self.b1...(Self.b2 - 1),
+                                                                                 (Self.b2 - 1)...(Self.b2 + 1), w.head...UInt64.max]
+        // Every list on the short set of ranges; a few lists (of every kind, sparse and busy) on all of them. Both
+        // readers: `PostingReader` (in place, in the read transaction) and `PostingIndex.visit` (through any store).
+        let rich: Set<String> = ["admin", "company beta", "credential hotR", "credential cold3", "credential fresh", "credential bNew",
+                                 "project acme/tunnel", "user alice@acme.example", "type credential_deleted", "type project_access_granted"]
         for (packed, entries) in lists.sorted(by: { $0.key < $1.key }) {
             let list = ListKey(packed: packed)!
             let name = w.listName(list)
-            for range in ranges {
+            let isRich = rich.contains(name)
+            if quick && !isRich { continue }
+            for range in isRich ? ranges : short {
                 let lo = entries.seqs.partitionPoint { $0 < range.lowerBound }
                 let hi = entries.seqs.partitionPoint { $0 <= range.upperBound }
                 let expectedSeqs = lo < hi ? Array(entries.seqs[lo..<hi]) : []
                 let expectedFlags = lo < hi ? Array(entries.flags[lo..<hi]) : []
                 for descending in [false, true] {
+                    let wantSeqs = descending ? expectedSeqs.reversed() : expectedSeqs
+                    let wantFlags = descending ? expectedFlags.reversed() : expectedFlags
                     var seqs: [UInt64] = [], flags: [PostingIndex.Flag] = []
                     try w.ledger.environment.read { txn in
                         try reader.visit(list, range: range, descending: descending, txn: txn) { seq, flag in
@@ -338,19 +352,23 @@ final class SegmentBoundaryTests: XCTestCase {
                             return true
                         }
                     }
-                    assertSeqs(seqs, descending ? expectedSeqs.reversed() : expectedSeqs, "PostingReader.visit \(name) \(range) \(descending ? "desc" : "asc")")
-                    XCTAssertEqual(flags, descending ? expectedFlags.reversed() : expectedFlags, "flags of \(name) \(range)")
-                    // The generic reader (through any store) agrees.
-                    var generic: [UInt64] = [], genericFlags: [PostingIndex.Flag] = []
-                    try w.ledger.withState { state in
-                        try PostingIndex.visit(list, in: state.store, range: range, descending: descending) { entry in
-                            generic.append(entry.seq)
-                            genericFlags.append(entry.flag)
-                            return true
+                    assertSeqs(seqs, wantSeqs, "PostingReader.visit \(name) \(range) \(descending ? "desc" : "asc")")
+                    if seqs == wantSeqs { XCTAssertEqual(flags, wantFlags, "PostingReader.visit flags of \(name) \(range)") }
+                    // The generic reader (through any store; it copies every row, so on a few lists and ranges).
+                    if isRich && genericRanges.contains(range) {
+                        var generic: [UInt64] = [], genericFlags: [PostingIndex.Flag] = []
+                        try w.ledger.withState { state in
+                            try PostingIndex.visit(list, in: state.store, range: range, descending: descending) { entry in
+                                generic.append(entry.seq)
+                                genericFlags.append(entry.flag)
+                                return true
+                            }
                         }
+                        assertSeqs(generic, wantSeqs, "PostingIndex.visit \(name) \(range) \(descending ? "desc" : "asc")")
+                        if generic == wantSeqs { XCTAssertEqual(genericFlags, wantFlags, "PostingIndex.visit flags of \(name) \(range)") }
                     }
-                    XCTAssertTrue(generic == seqs && genericFlags == flags, "PostingIndex.visit \(name) \(range) \(descending ? "desc" : "asc")")
                     // Stopping early: the first 5 in that order.
+                    guard !quick, short.contains(range) else { continue }
                     var firstFive: [UInt64] = []
                     try w.ledger.environment.read { txn in
                         try reader.visit(list, range: range, descending: descending, txn: txn) { seq, _ in
@@ -358,11 +376,12 @@ final class SegmentBoundaryTests: XCTestCase {
                             return firstFive.count < 5
                         }
                     }
-                    XCTAssertEqual(firstFive, Array(seqs.prefix(5)), "early stop \(name) \(range)")
+                    assertSeqs(firstFive, Array(wantSeqs.prefix(5)), "PostingReader.visit stopped after 5, \(name) \(range) \(descending ? "desc" : "asc")")
                 }
                 let counted = try w.ledger.environment.read { txn in try reader.countUses(list, range: range, txn: txn) }
-                XCTAssertEqual(counted.allowed, UInt64(expectedFlags.filter { $0 == .allowedUse }.count), "countUses \(name) \(range)")
-                XCTAssertEqual(counted.denied, UInt64(expectedFlags.filter { $0 == .deniedUse }.count), "countUses \(name) \(range)")
+                let allowed = UInt64(expectedFlags.filter { $0 == .allowedUse }.count), denied = UInt64(expectedFlags.filter { $0 == .deniedUse }.count)
+                XCTAssertTrue(counted.allowed == allowed && counted.denied == denied,
+                              "PostingReader.countUses \(name) \(range): got \(counted), expected \((allowed, denied))")
             }
         }
         // Bulk counts per kind, all ids and a few.
@@ -392,7 +411,7 @@ final class SegmentBoundaryTests: XCTestCase {
         // Last allowed / denied use ≤ n: many ids (one walk per folded segment) and few (row by row).
         let credentials = Set(w.numbers.values)
         let hot = Set(["hotR", "cold3", "cold0", "bCold1", "fresh", "bNew"].map { w.numbers[$0]! })
-        let seqs = (quick ? [1, Self.b1 - 1, Self.b1, Self.b2, w.head] : points(w).filter { $0 > 0 }) + [UInt64.max]
+        let seqs = (quick ? [Self.b1 - 1, Self.b2] : points(w).filter { $0 > 0 } + [UInt64.max])
         for n in seqs {
             for ids in [credentials, hot] {
                 for (wantAllowed, wantDenied) in [(ids, ids), (ids, Set()), (Set(), ids)] {
@@ -411,28 +430,6 @@ final class SegmentBoundaryTests: XCTestCase {
                 }
             }
         }
-    }
-
-    /// A fingerprint of many reader answers (compared before and after a rebuild or reopen).
-    private func readerAnswers(_ w: SegmentWorld) throws -> [String] {
-        let reader = PostingReader(schema: w.ledger.schema)
-        var out: [String] = []
-        try w.ledger.environment.read { txn in
-            for (packed, _) in w.lists.sorted(by: { $0.key < $1.key }) {
-                let list = ListKey(packed: packed)!
-                for range in self.ranges(w, quick: true) {
-                    var sum: UInt64 = 0, count = 0
-                    try reader.visit(list, range: range, descending: false, txn: txn) { seq, flag in
-                        sum = sum &* 31 &+ seq &+ UInt64(flag.rawValue)
-                        count += 1
-                        return true
-                    }
-                    let c = try reader.countUses(list, range: range, txn: txn)
-                    out.append("\(w.listName(list)) \(range): \(count) \(sum) \(c.allowed) \(c.denied)")
-                }
-            }
-        }
-        return out
     }
 
     /// Equal seq lists, reported by their first difference.
@@ -510,7 +507,6 @@ final class SegmentWorld: @unchecked Sendable {
     var deletedAt: [UInt32: UInt64] = [:]
     /// Named seqs of the admin events placed on purpose.
     var marks: [String: UInt64] = [:]
-    var buildSeconds = 0.0
     fileprivate var cachedLists: [UInt64: Entries]?
 
     private var rng = TestRNG(20_260_101)
@@ -543,7 +539,6 @@ final class SegmentWorld: @unchecked Sendable {
     // MARK: building
 
     private init() throws {
-        let started = Date()
         t = try AuditLedger("segments", seed: 77) { options in
             options.initialMapSize = 256 << 20
             options.accessTokenLifetime = 1_000_000_000_000
@@ -554,7 +549,6 @@ final class SegmentWorld: @unchecked Sendable {
             t.remove()
             throw error
         }
-        buildSeconds = Date().timeIntervalSince(started)
     }
 
     private func build() throws {
@@ -615,7 +609,7 @@ final class SegmentWorld: @unchecked Sendable {
             ("-", key("hotR"), "nosuchcompany", "bridge", .read, 1),            // no list at all
             ("bK1", key("bK1"), Names.beta, "pb", .read, 4),
             ("bK1", key("bK1"), Names.beta, "pb", .write, 2),
-            ("bK2", key("bK2"), Names.beta, "pc", .read, 2),             // granted at 129,499
+            ("bK2", key("bK2"), Names.beta, "pc", .read, 2),             // granted at 130,499
             ("bK1", key("bK1"), Names.acme, "bridge", .read, 1),         // other company: in acme's list
         ]
         specs += (0..<18).map { ("cold\($0)", key("cold\($0)"), Names.acme, "bridge", $0 == 0 ? .write : .read, 1) }
@@ -642,24 +636,24 @@ final class SegmentWorld: @unchecked Sendable {
         try fill(to: 110_000)
         try admin(mark: "deleteHotG") { try ledger.deleteCredential(Names.acme, credential: keys["hotG"]!.id, as: Names.alice) }
         try refreshPool()
-        try fill(to: 129_498)
-        try grant("bK2", "pc", .viewer, company: Names.beta, as: Names.bea, mark: "grant@129499")
+        try fill(to: 130_498)
+        try grant("bK2", "pc", .viewer, company: Names.beta, as: Names.bea, mark: "grant@130499")
         try refreshPool()
-        // One batch of 3,000 uses straddles the second boundary: it closes segment 1 in the middle.
-        try uses(3_000)
-        try require(head == 132_499, "the straddling batch ends at \(head)")
-        marks["straddle"] = 129_500
-        try create("bNew", .staticKey, .read, company: Names.beta, as: Names.bea, mark: "created@132500")
+        // One batch of 1,200 uses straddles the second boundary: it closes segment 1 in the middle.
+        try uses(1_200)
+        try require(head == 131_699, "the straddling batch ends at \(head)")
+        marks["straddle"] = 130_500
+        try create("bNew", .staticKey, .read, company: Names.beta, as: Names.bea, mark: "created@131700")
         specs.append(("bNew", key("bNew"), Names.beta, "pb", .read, 2))   // never granted: denied
         try refreshPool()
-        try fill(to: 145_000)
+        try fill(to: 138_000)
         try admin(mark: "deleteFresh") { try ledger.deleteCredential(Names.acme, credential: keys["fresh"]!.id, as: Names.alice) }
         try refreshPool()
-        try fill(to: 150_000)
+        try fill(to: 140_000)
         try admin(mark: "last") { try ledger.setUserProjectRole(Names.acme, project: "tunnel", email: Names.carol, role: .viewer, as: Names.alice) }
         try require(ledger.head.seq == head, "ledger head \(ledger.head.seq), model \(head)")
-        for (mark, seq) in [("grant@65535", 65_535), ("created@65536", 65_536), ("grant@65537", 65_537), ("grant@129499", 129_499),
-                            ("created@132500", 132_500)] as [(String, UInt64)] {
+        for (mark, seq) in [("grant@65535", 65_535), ("created@65536", 65_536), ("grant@65537", 65_537), ("grant@130499", 130_499),
+                            ("created@131700", 131_700)] as [(String, UInt64)] {
             try require(marks[mark] == seq, "\(mark) landed at \(String(describing: marks[mark]))")
         }
     }
@@ -822,7 +816,7 @@ extension SegmentWorld {
     }
 }
 
-extension Array {
+fileprivate extension Array {
     /// The first index whose element fails `belongsBefore` (the array is partitioned by it).
     func partitionPoint(_ belongsBefore: (Element) -> Bool) -> Int {
         var low = 0, high = count

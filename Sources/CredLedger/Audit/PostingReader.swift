@@ -74,10 +74,9 @@ struct PostingReader {
         let low = PostingIndex.segment(of: range.lowerBound), high = min(PostingIndex.segment(of: range.upperBound), last)
         guard low <= high else { return }
         let database = schema.database(.index)
-        var key = PostingIndex.segmentKey(list, 0)
         var segment = descending ? high : low
         while true {
-            key.replaceSubrange(1..<5, with: segment.bigEndianBytes)
+            let key = PostingIndex.segmentKey(list, segment)
             let goOn: Bool = try key.withUnsafeBytes { k in
                 guard let value = try txn.get(database, k) else { return true }
                 guard let row = Row(segment: segment, value: value) else { throw corrupt("the row of posting list \(list.kind) \(list.id) in segment \(segment)") }
