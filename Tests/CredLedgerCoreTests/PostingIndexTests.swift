@@ -111,6 +111,28 @@ final class PostingIndexTests: XCTestCase {
         XCTAssertEqual(store.tables[.index] ?? [:], [:], "nothing is folded while the first segment is open")
     }
 
+    func testRecentUseBytesMatchTheDocumentedLayout() throws {
+        // docs/FORMAT.md §6.4: an allowed use of credential 3 in project 4 at time 1, seq 9.
+        let use = RecentUse(seq: 9, credential: 3, project: 4, allowed: true, time: 1)
+        var key = [UInt8](repeating: 0, count: 8), value = [UInt8](repeating: 0, count: RecentUse.valueLength)
+        key.withUnsafeMutableBytes { k in value.withUnsafeMutableBytes { use.encode(key: k.baseAddress!, value: $0.baseAddress!) } }
+        XCTAssertEqual(key, hexBytes("0000000000000009"))
+        XCTAssertEqual(value, hexBytes("00000003 00000004 00 0000000000000001"))
+        let decoded: RecentUse? = key.withUnsafeBytes { k in value.withUnsafeBytes { RecentUse(key: k, value: $0) } }
+        XCTAssertEqual(decoded, use)
+        // The projector writes exactly these rows.
+        let store = MemoryStore()
+        var projector = Projector()
+        try projector.apply(Event(seq: 9, timestamp: 1, company: 2, actor: .credential(3),
+                                  payload: .credentialUsed(CredentialUse(credential: 3, project: 4, operation: .read, denial: nil))), to: store)
+        try projector.flush(to: store)
+        XCTAssertEqual(store.tables[.usageRecent], [key: value])
+        func rejects(_ hex: String) -> Bool { key.withUnsafeBytes { k in hexBytes(hex).withUnsafeBytes { RecentUse(key: k, value: $0) == nil } } }
+        XCTAssertTrue(rejects("00000000 00000004 00 0000000000000001"), "credential 0")
+        XCTAssertTrue(rejects("00000003 00000004 02 0000000000000001"), "outcome 2")
+        XCTAssertTrue(rejects("00000003 00000004 00 00000000000001"), "short")
+    }
+
     /// Core guarantee: however events are batched (and whether the projector survives between batches), the
     /// folded rows and the open segment's rows are byte-identical.
     func testBatchingNeverChangesTheRows() throws {
