@@ -1,39 +1,45 @@
 /// Reads big-endian fields from a byte buffer; a read past the end returns nil and moves nothing.
+/// Inlinable: decoders in other modules (replay, export) then read fields with specialised loads, not through
+/// generic witness calls.
 public struct ByteReader {
     public let bytes: UnsafeRawBufferPointer
-    public private(set) var offset: Int = 0
+    @usableFromInline var position: Int = 0
 
-    public init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    @inlinable public init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
-    public var remaining: Int { bytes.count - offset }
-    public var isAtEnd: Bool { offset == bytes.count }
+    @inlinable public var offset: Int { position }
+    @inlinable public var remaining: Int { bytes.count - position }
+    @inlinable public var isAtEnd: Bool { position == bytes.count }
 
+    @inlinable
     public mutating func read<T: FixedWidthInteger>(_: T.Type = T.self) -> T? {
         let size = MemoryLayout<T>.size
         guard remaining >= size else { return nil }
-        var value: T = 0
-        for i in 0..<size { value = (value << 8) | T(truncatingIfNeeded: bytes[offset + i]) }
-        offset += size
+        let value = T(bigEndian: bytes.loadUnaligned(fromByteOffset: position, as: T.self))
+        position += size
         return value
     }
 
+    @inlinable
     public mutating func readBytes(_ count: Int) -> [UInt8]? {
         guard count >= 0, remaining >= count else { return nil }
-        defer { offset += count }
-        return Array(bytes[offset..<(offset + count)])
+        defer { position += count }
+        return Array(bytes[position..<(position + count)])
     }
 
     /// Reads a UInt16-length-prefixed UTF-8 string; nil if short or not valid UTF-8.
+    @inlinable
     public mutating func readString() -> String? {
-        let start = offset
-        guard let length = read(UInt16.self), let raw = readBytes(Int(length)) else {
-            offset = start
+        let start = position
+        guard let length = read(UInt16.self), remaining >= Int(length) else {
+            position = start
             return nil
         }
-        guard let string = String(validating: raw, as: UTF8.self) else {
-            offset = start
+        guard let string = String(validating: UnsafeRawBufferPointer(rebasing: bytes[position..<(position + Int(length))]), as: UTF8.self) else {
+            position = start
             return nil
         }
+        position += Int(length)
         return string
     }
 }
