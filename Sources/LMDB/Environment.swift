@@ -538,7 +538,8 @@ public final class Environment: @unchecked Sendable {
     /// `mdb_put`/`mdb_cursor_put`, `mdb_txn_commit`, `mdb_get`/`mdb_cursor_get` and
     /// `mdb_del`/`mdb_cursor_del`/`mdb_drop` with the call; a non-nil, non-zero return is
     /// treated as that C error code *from* the call, which is then not made. An injected
-    /// commit failure frees the transaction, as a real one does.
+    /// commit failure frees the transaction, as a real one does. A transaction uses the hook that
+    /// was set when it began.
     public var faultInjector: (@Sendable (LMDBCall) -> Int32?)? {
         get { stateMutex.withLock { injector } }
         set { stateMutex.withLock { injector = newValue } }

@@ -22,11 +22,14 @@ final class TransactionState {
     /// Set by the environment before it commits or aborts: copies of the (copyable)
     /// ``Transaction`` that escaped their closure must not reach LMDB's freed `MDB_txn`.
     private(set) var isFinished = false
+    /// The environment's fault injector when the transaction began: read once (it sits behind a mutex), not per call.
+    private let injector: (@Sendable (LMDBCall) -> Int32?)?
 
     init(environment: Environment, isReadOnly: Bool) {
         self.environment = environment
         self.isReadOnly = isReadOnly
         self.thread = CurrentThread.id
+        self.injector = environment.faultInjector
     }
 
     /// Marks the transaction as ended; later use throws ``LMDBError/badTransaction``.
@@ -53,7 +56,7 @@ final class TransactionState {
     /// The fault injector's code for `call`, if it wants the call to fail (`nil` and `0` mean
     /// "perform the real call").
     func injectedFault(_ call: LMDBCall) -> Int32? {
-        guard let injector = environment.faultInjector, let code = injector(call), code != MDB_SUCCESS else {
+        guard let injector, let code = injector(call), code != MDB_SUCCESS else {
             return nil
         }
         return code
