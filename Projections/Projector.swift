@@ -14,8 +14,6 @@ public protocol RawKeyValueStore: KeyValueStore {
 public protocol RawCursor: AnyObject {
     /// The value under exactly `key`, or nil; on success the cursor sits on `key`.
     func value(at key: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer?
-    /// The entry with the largest key ≤ `key`, or nil.
-    func lastEntry(atMost key: UnsafeRawBufferPointer) throws -> (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)?
     /// Stores `value` under `key`. `atCurrent`: the cursor sits on `key` (found by `value(at:)` just before) and the
     /// entry is replaced where it is.
     func put(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, atCurrent: Bool) throws

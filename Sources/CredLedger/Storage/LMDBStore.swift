@@ -81,17 +81,6 @@ final class LMDBRawCursor: RawCursor {
         try live.pointee.seek(exactly: key)?.value
     }
 
-    func lastEntry(atMost key: UnsafeRawBufferPointer) throws -> (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)? {
-        // Like scanBackward: the first key ≥ `key`, stepping back unless it is equal.
-        let entry: Cursor.Entry?
-        if let e = try live.pointee.seek(atLeast: key) {
-            entry = e.key.elementsEqual(key) ? e : try live.pointee.previous()
-        } else {
-            entry = try live.pointee.last()
-        }
-        return entry.map { (key: $0.key, value: $0.value) }
-    }
-
     func put(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, atCurrent: Bool) throws {
         try live.pointee.put(key, value, flags: atCurrent ? .current : [])
     }
