@@ -29,6 +29,25 @@ final class CrashSafetyTests: ReliabilityTestCase {
         XCTAssertGreaterThan(summary.acknowledgedCommands, 10, summary.text)
     }
 
+    /// The same on one ledger that grows past a segment boundary (65,536 seqs), so kills also land around the fold of
+    /// the usage and index projections' open segment (docs/FORMAT.md §6.0); `verify()` after every reopen compares
+    /// the projections with a rebuild.
+    func testKillNineAcrossASegmentFoldLosesNothing() throws {
+        let binary = try credledgerBinary()
+        var config = CrashDriver.Config(binary: binary, directory: try makeDirectory("crash-fold"))
+        config.killPoints = 20
+        config.killsPerLedger = 20
+        config.minDelay = 0.4
+        config.maxDelay = 1.2
+        config.earlyKillShare = 0.05
+        config.seed = Self.seed
+        let summary = CrashDriver.run(config)
+        print(summary.text + " (seed \(config.seed))")
+        XCTAssertEqual(summary.failures, [], "seed \(config.seed)")
+        XCTAssertEqual(summary.ledgers, 1)
+        XCTAssertGreaterThan(summary.acknowledgedUses, 70_000, "the ledger must cross seq 65,536: \(summary.text)")
+    }
+
     /// The checker itself: an acknowledgement that is not in the log, or an out-of-order one, must be reported.
     func testCheckerReportsALostAcknowledgement() throws {
         let path = try makeDirectory("checker") + "/ledger"
