@@ -4,10 +4,26 @@ import CredLedgerProjections
 /// Turns events into named fields for people and exports, resolving numbers to public names
 /// (companies, projects, credentials and users are never removed from the registry, so current names are right).
 public final class EventFields {
-    private var companies: [UInt32: String] = [:]
-    private var projects: [UInt32: String] = [:]
-    private var credentials: [UInt32: String] = [:]
-    private var users: [UInt32: String] = [:]
+    /// Names by number. Numbers come from dense counters (1, 2, 3, …), so an array indexed by number is the
+    /// lookup an export does four times per event; a number outside it (none in a sound ledger) prints as `#n`.
+    struct Names {
+        private var byNumber: [String?] = []
+
+        subscript(n: UInt32) -> String? {
+            get { Int(n) < byNumber.count ? byNumber[Int(n)] : nil }
+            set {
+                // Past a million entries beyond what is held, stop growing: keeps a corrupt number from allocating.
+                guard Int(n) < byNumber.count + 1_000_000 else { return }
+                if Int(n) >= byNumber.count { byNumber.append(contentsOf: repeatElement(nil, count: Int(n) + 1 - byNumber.count)) }
+                byNumber[Int(n)] = newValue
+            }
+        }
+    }
+
+    private var companies = Names()
+    private var projects = Names()
+    private var credentials = Names()
+    private var users = Names()
 
     /// Loads every name once (a thread holds one transaction at a time, so no lookups happen while a log scan is open).
     public init(ledger: Ledger) throws {
@@ -34,7 +50,7 @@ public final class EventFields {
         }
     }
 
-    private func name(_ cache: [UInt32: String], _ n: UInt32) -> String { n == 0 ? "" : cache[n] ?? "#\(n)" }
+    private func name(_ cache: Names, _ n: UInt32) -> String { n == 0 ? "" : cache[n] ?? "#\(n)" }
 
     public func company(_ n: UInt32) -> String { name(companies, n) }
     public func project(_ n: UInt32) -> String { name(projects, n) }
