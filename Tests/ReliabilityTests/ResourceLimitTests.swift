@@ -405,4 +405,77 @@ final class ResourceLimitTests: ReliabilityTestCase {
         }
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path + "/data.mdb")), before, "a refused open wrote to the file")
     }
+
+    /// A ledger whose usage and index projections were written by older projection code (code version 1: posting
+    /// blocks keyed by list, counters updated per batch, no `…_recent` tables) is rebuilt at the first read-write
+    /// open: the old rows are gone, the checkpoints carry this build's versions and `verify` passes. The log is
+    /// untouched.
+    func testOlderProjectionCodeIsRebuiltAtOpen() throws {
+        let path = try makeDirectory("older") + "/ledger"
+        let head: ChainHead
+        let liveBefore: [String: SHA256Digest]
+        do {
+            let ledger = try Ledger(path: path, options: testOptions())
+            defer { ledger.close() }
+            _ = try StressScenario.populate(ledger)
+            head = ledger.head
+            liveBefore = Dictionary(uniqueKeysWithValues: try ledger.verify().projections.map { ($0.name, $0.live) })
+        }
+        // What version-1 code left behind: its checkpoints, an `ix` block keyed kind ‖ id ‖ first seq, and a `usage`
+        // row that still counts the open segment's uses (which now live in `usage_recent`).
+        do {
+            let env = try Environment(path: path, configuration: { var c = Environment.Configuration(); c.maxDatabases = 64; return c }())
+            defer { env.close() }
+            let dbs = try env.openDatabases(["meta", "ix", "usage", "events"], flags: [])
+            try env.write { txn in
+                for name in ["usage", "indexes"] {
+                    let key = Array("projection/\(name)".utf8)
+                    var checkpoint = try XCTUnwrap(try txn.get(dbs[0], key))
+                    checkpoint.replaceSubrange(0..<4, with: UInt32(1).bigEndianBytes)
+                    try txn.put(dbs[0], key, checkpoint)
+                }
+                try txn.put(dbs[1], [0x43] + UInt32(1).bigEndianBytes + UInt64(5).bigEndianBytes, [0, 1, 0, 0, 0, 0])
+                try txn.put(dbs[2], UInt32(1).bigEndianBytes, [UInt8](repeating: 7, count: 40))
+            }
+        }
+        let eventsBefore = try eventBytes(path)
+        let ledger = try Ledger(path: path, options: testOptions())
+        defer { ledger.close() }
+        let report = try ledger.verify()
+        XCTAssertTrue(report.ok, "\(report.projections.filter { !$0.matches }.map(\.name))")
+        XCTAssertEqual(ledger.head, head)
+        for p in report.projections {
+            XCTAssertEqual(p.live, liveBefore[p.name], "\(p.name): the rebuild must give what the current code wrote live")
+        }
+        ledger.close()
+        XCTAssertEqual(try eventBytes(path), eventsBefore, "the rebuild must not touch the log")
+        let env = try Environment(path: path, configuration: { var c = Environment.Configuration(); c.maxDatabases = 64; return c }())
+        defer { env.close() }
+        let dbs = try env.openDatabases(["meta", "ix"], flags: [])
+        try env.read { txn in
+            for name in ["registry", "memberships", "usage", "indexes"] {
+                let checkpoint = try XCTUnwrap(try txn.get(dbs[0], Array("projection/\(name)".utf8)))
+                XCTAssertEqual(UInt32(bigEndianBytes: Array(checkpoint.prefix(4))), name == "usage" || name == "indexes" ? 2 : 1, name)
+            }
+            XCTAssertNil(try txn.get(dbs[1], [0x43] + UInt32(1).bigEndianBytes + UInt64(5).bigEndianBytes), "the old block is gone")
+        }
+    }
+
+    /// Every stored event record, in seq order.
+    private func eventBytes(_ path: String) throws -> [[UInt8]] {
+        let env = try Environment(path: path, configuration: { var c = Environment.Configuration(); c.maxDatabases = 64; return c }())
+        defer { env.close() }
+        let events = try env.openDatabases(["events"], flags: [])[0]
+        return try env.read { txn in
+            var out: [[UInt8]] = []
+            try txn.withCursor(events) { cursor in
+                var entry = try cursor.first()
+                while let e = entry {
+                    out.append(Array(e.value))
+                    entry = try cursor.next()
+                }
+            }
+            return out
+        }
+    }
 }
