@@ -135,48 +135,27 @@ public struct Projector {
     /// to `usage_recent`.
     private mutating func flushUses(_ store: some KeyValueStore, raw: (any RawKeyValueStore)?) throws {
         guard !uses.isEmpty else { return }
-        var open: UInt32?
-        try store.scan(.usageRecent, from: []) { key, _ in
-            if let seq = UInt64(bigEndianBytes: key) { open = PostingIndex.segment(of: seq) }
-            return false
-        }
+        let open = try Self.openSegment(.usageRecent, store)
         for step in SegmentStep.plan(count: uses.count, seq: { uses[$0].seq }, open: open) {
             switch step {
             case .fold(_, let withStored, let events):
                 usageSlots.removeAll()
                 dailySlots.removeAll()
                 if withStored {
-                    if let raw {
-                        try raw.withCursor(.usageRecent) { cursor in
-                            try cursor.forEach(from: UnsafeRawBufferPointer(start: nil, count: 0)) { key, value in
-                                guard let use = RecentUse(key: key, value: value) else { throw ProjectionError(.usageRecent, "malformed row \(Array(key))") }
-                                accumulate(use)
-                                return true
-                            }
-                        }
-                    } else {
-                        try RecentUse.scan(store) { accumulate($0); return true }
+                    try Self.takeStoredRows(.usageRecent, store, raw: raw) { key, value in
+                        guard let use = RecentUse(key: key, value: value) else { throw ProjectionError(.usageRecent, "malformed row \(Array(key))") }
+                        accumulate(use)
                     }
-                    try store.removeAll(.usageRecent)
                 }
                 for e in events { accumulate(uses[e]) }
                 if let raw { try writeUsageRaw(raw) } else { try writeUsageRows(store) }
             case .append(let events):
-                try withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { buffer in
-                    let key = buffer.baseAddress!, value = key + 8
-                    let keyBytes = UnsafeRawBufferPointer(start: key, count: 8)
-                    let valueBytes = UnsafeRawBufferPointer(start: value, count: RecentUse.valueLength)
-                    if let raw {
-                        try raw.withCursor(.usageRecent) { cursor in
-                            for e in events {
-                                uses[e].encode(key: key, value: value)
-                                try cursor.append(keyBytes, valueBytes)
-                            }
-                        }
-                    } else {
+                try Self.appendRows(.usageRecent, store, raw: raw) { write in
+                    try withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { buffer in
+                        let key = buffer.baseAddress!, value = key + 8
                         for e in events {
                             uses[e].encode(key: key, value: value)
-                            try store.put(.usageRecent, Array(keyBytes), Array(valueBytes))
+                            try write(UnsafeRawBufferPointer(start: key, count: 8), UnsafeRawBufferPointer(start: value, count: RecentUse.valueLength))
                         }
                     }
                 }
@@ -253,11 +232,7 @@ public struct Projector {
     /// to `ix_recent`. The rows depend only on the seqs, so any batching gives the same bytes.
     private mutating func flushPostings(_ store: some KeyValueStore, raw: (any RawKeyValueStore)?) throws {
         guard !postings.isEmpty else { return }
-        var open: UInt32?   // segment of the stored `ix_recent` rows
-        try store.scan(.indexRecent, from: []) { key, _ in
-            if let seq = UInt64(bigEndianBytes: key) { open = PostingIndex.segment(of: seq) }
-            return false
-        }
+        let open = try Self.openSegment(.indexRecent, store)
         for step in SegmentStep.plan(count: postings.count, seq: { postings.seqs[$0] }, open: open) {
             switch step {
             case .fold(let segment, let withStored, let events):
@@ -275,26 +250,12 @@ public struct Projector {
         foldInput.removeAll()
         let input: PostingBuffer, events: Range<Int>
         if withStoredRows {
-            func add(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
+            try Self.takeStoredRows(.indexRecent, store, raw: raw) { key, value in
                 guard let row = PostingIndex.RecentRow(key: key, value: value) else {
                     throw ProjectionError(.indexRecent, "malformed row \(Array(key))")
                 }
                 foldInput.append(row)
             }
-            if let raw {
-                try raw.withCursor(.indexRecent) { cursor in
-                    try cursor.forEach(from: UnsafeRawBufferPointer(start: nil, count: 0)) { key, value in
-                        try add(key, value)
-                        return true
-                    }
-                }
-            } else {
-                try store.scan(.indexRecent, from: []) { key, value in
-                    try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try add(k, v) } }
-                    return true
-                }
-            }
-            try store.removeAll(.indexRecent)
             foldInput.append(postings, batch)
             (input, events) = (foldInput, 0..<foldInput.count)
         } else {
@@ -311,10 +272,9 @@ public struct Projector {
 
     /// Appends `ix_recent` rows for the batch's events `batch` (their seqs follow every stored row).
     private func appendRecent(_ batch: Range<Int>, _ store: some KeyValueStore, raw: (any RawKeyValueStore)?) throws {
-        try withUnsafeTemporaryAllocation(byteCount: 8 + 2 + 5 * 255, alignment: 8) { buffer in
-            let key = buffer.baseAddress!
-            let value = key + 8
-            func each(_ write: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) throws {
+        try Self.appendRows(.indexRecent, store, raw: raw) { write in
+            try withUnsafeTemporaryAllocation(byteCount: 8 + 2 + 5 * 255, alignment: 8) { buffer in
+                let key = buffer.baseAddress!, value = key + 8
                 for e in batch {
                     precondition(postings.listRange(e).count <= 255, "an event belongs to at most a few lists")
                     key.storeBytes(of: postings.seqs[e].bigEndian, as: UInt64.self)
@@ -322,11 +282,49 @@ public struct Projector {
                     try write(UnsafeRawBufferPointer(start: key, count: 8), UnsafeRawBufferPointer(start: value, count: length))
                 }
             }
-            if let raw {
-                try raw.withCursor(.indexRecent) { cursor in try each { try cursor.append($0, $1) } }
-            } else {
-                try each { try store.put(.indexRecent, Array($0), Array($1)) }
+        }
+    }
+
+    // MARK: - `…_recent` tables (docs/FORMAT.md §6.0)
+
+    typealias RowWriter = (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void
+
+    /// The segment of a `…_recent` table's rows (they all belong to one), or nil when it is empty.
+    private static func openSegment(_ table: Table, _ store: some KeyValueStore) throws -> UInt32? {
+        var open: UInt32?
+        try store.scan(table, from: []) { key, _ in
+            if let seq = UInt64(bigEndianBytes: key) { open = PostingIndex.segment(of: seq) }
+            return false
+        }
+        return open
+    }
+
+    /// Hands every row of a `…_recent` table to `body` (in place on the raw path), then deletes them all.
+    private static func takeStoredRows(_ table: Table, _ store: some KeyValueStore, raw: (any RawKeyValueStore)?,
+                                       _ body: RowWriter) throws {
+        if let raw {
+            try raw.withCursor(table) { cursor in
+                try cursor.forEach(from: UnsafeRawBufferPointer(start: nil, count: 0)) { key, value in
+                    try body(key, value)
+                    return true
+                }
             }
+        } else {
+            try store.scan(table, from: []) { key, value in
+                try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try body(k, v) } }
+                return true
+            }
+        }
+        try store.removeAll(table)
+    }
+
+    /// Runs `rows`, whose `write` appends one row after every stored one (`MDB_APPEND` on the raw path).
+    private static func appendRows(_ table: Table, _ store: some KeyValueStore, raw: (any RawKeyValueStore)?,
+                                   _ rows: (_ write: RowWriter) throws -> Void) throws {
+        if let raw {
+            try raw.withCursor(table) { cursor in try rows { try cursor.append($0, $1) } }
+        } else {
+            try rows { try store.put(table, Array($0), Array($1)) }
         }
     }
 
