@@ -27,6 +27,20 @@ public enum PostingIndex {
         case user = 0x55         // 'U' (events a user did)
         case type = 0x54         // 'T' (non-use event types)
         case admin = 0x41        // 'A' (every non-use event: as-of replays read only these)
+
+        /// Position of a kind byte in `allCases`, or nil for an unknown byte.
+        @inline(__always)
+        static func index(of byte: UInt8) -> Int? {
+            switch byte {
+            case 0x43: 0
+            case 0x4B: 1
+            case 0x50: 2
+            case 0x55: 3
+            case 0x54: 4
+            case 0x41: 5
+            default: nil
+            }
+        }
     }
 
     /// What an entry points at: as-of counters count allowed uses without reading events.
@@ -143,7 +157,14 @@ public enum PostingIndex {
 
     /// Reused storage of `foldRows` (a fold sees up to 65,536 events and a few hundred thousand postings).
     public struct FoldScratch {
+        /// Ids below this get their slot from `direct`; larger ones (none in a sound ledger) from a hash table.
+        static let directLimit = 1 << 22
+        /// Slot + 1 of each list by kind (`Kind.index(of:)`) and id, 0 = not seen: ids are dense counters, so this is
+        /// an array read per posting instead of a hash lookup.
+        var direct: [[Int32]] = Array(repeating: [], count: Kind.allCases.count)
+        var touched: [(kind: Int, id: Int)] = []
         var slots = SlotTable()
+        var hashedSlot: [Int] = []
         var listOfSlot: [UInt64] = []
         var counts: [Int] = []
         var next: [Int] = []
@@ -152,6 +173,42 @@ public enum PostingIndex {
         var entries: [UInt32] = []   // per list, contiguous: offset << 2 | flag
         var value: [UInt8] = []
         public init() {}
+
+        mutating func reset() {
+            for (kind, id) in touched { direct[kind][id] = 0 }
+            touched.removeAll(keepingCapacity: true)
+            slots.removeAll()
+            hashedSlot.removeAll(keepingCapacity: true)
+            counts.removeAll(keepingCapacity: true)
+            slotOfPosting.removeAll(keepingCapacity: true)
+        }
+
+        /// The dense slot of `list` (0, 1, 2, … in first-seen order), created on first sight.
+        @inline(__always)
+        mutating func slot(of list: UInt64) -> Int {
+            let id = Int(UInt32(truncatingIfNeeded: list))
+            if id < Self.directLimit, let kind = Kind.index(of: UInt8(truncatingIfNeeded: list >> 32)) {
+                if id >= direct[kind].count {
+                    direct[kind].append(contentsOf: repeatElement(0, count: max(id + 1, 2 * direct[kind].count) - direct[kind].count))
+                }
+                let stored = Int(direct[kind][id])
+                if stored != 0 { return stored - 1 }
+                let slot = newSlot(list)
+                direct[kind][id] = Int32(truncatingIfNeeded: slot + 1)
+                touched.append((kind, id))
+                return slot
+            }
+            let (hashed, isNew) = slots.slot(list, 0)
+            if isNew { hashedSlot.append(newSlot(list)) }
+            return hashedSlot[hashed]
+        }
+
+        private mutating func newSlot(_ list: UInt64) -> Int {
+            let slot = counts.count
+            if slot < listOfSlot.count { listOfSlot[slot] = list } else { listOfSlot.append(list) }
+            counts.append(0)
+            return slot
+        }
     }
 
     /// Folds the postings of one segment (`events` of `buffer`, default all: every event of the segment that has postings,
@@ -160,19 +217,13 @@ public enum PostingIndex {
     /// per list, then place each posting at its list's next position; entries stay in seq order.
     public static func foldRows(_ buffer: PostingBuffer, events: Range<Int>? = nil, segment: UInt32, scratch s: inout FoldScratch,
                                 _ emit: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) throws {
-        s.slots.removeAll()
-        s.counts.removeAll(keepingCapacity: true)
-        s.slotOfPosting.removeAll(keepingCapacity: true)
+        s.reset()
         let first = firstSeq(of: segment)
         let events = events ?? 0..<buffer.count
         for e in events {
             precondition(PostingIndex.segment(of: buffer.seqs[e]) == segment, "fold: seq \(buffer.seqs[e]) is outside segment \(segment)")
             for l in buffer.listRange(e) {
-                let (slot, isNew) = s.slots.slot(buffer.lists[l], 0)
-                if isNew {
-                    if slot < s.listOfSlot.count { s.listOfSlot[slot] = buffer.lists[l] } else { s.listOfSlot.append(buffer.lists[l]) }
-                    s.counts.append(0)
-                }
+                let slot = s.slot(of: buffer.lists[l])
                 s.counts[slot] += 1
                 s.slotOfPosting.append(Int32(truncatingIfNeeded: slot))
             }

@@ -111,6 +111,49 @@ final class PostingIndexTests: XCTestCase {
         XCTAssertEqual(store.tables[.index] ?? [:], [:], "nothing is folded while the first segment is open")
     }
 
+    /// A fold reuses its scratch from segment to segment, and lists with huge ids take the hash-table path: rows must
+    /// equal a plain group-and-sort of the postings either way.
+    func testFoldRowsEqualAGroupAndSortWithReusedScratch() throws {
+        let random = SeededRandom(seed: 41)
+        var scratch = PostingIndex.FoldScratch()
+        for round in 0..<6 {
+            let segment = UInt32(round % 3)
+            var buffer = PostingBuffer()
+            var expected: [UInt64: [(UInt64, UInt8)]] = [:]
+            var seq = PostingIndex.firstSeq(of: segment) + (segment == 0 ? 1 : 0)
+            for _ in 0..<2_000 {
+                seq += 1 + random.next() % 20
+                guard PostingIndex.segment(of: seq) == segment else { break }
+                let flag = PostingIndex.Flag(rawValue: UInt8(random.next() % 3))!
+                buffer.startEvent(seq, flag)
+                var used: Set<UInt64> = []
+                for _ in 0..<(1 + random.next() % 4) {
+                    let kind = PostingIndex.Kind.allCases[Int(random.next() % 6)]
+                    let id: UInt32 = random.next() % 5 == 0 ? UInt32.max - UInt32(random.next() % 4) : UInt32(random.next() % 300)
+                    let list = ListKey(kind, id)
+                    guard used.insert(list.packed).inserted else { continue }
+                    buffer.addList(list)
+                    expected[list.packed, default: []].append((seq - PostingIndex.firstSeq(of: segment), flag.rawValue))
+                }
+            }
+            var rows: [([UInt8], [UInt8])] = []
+            try PostingIndex.foldRows(buffer, segment: segment, scratch: &scratch) { rows.append((Array($0), Array($1))) }
+            var fresh = PostingIndex.FoldScratch()
+            var freshRows: [([UInt8], [UInt8])] = []
+            try PostingIndex.foldRows(buffer, segment: segment, scratch: &fresh) { freshRows.append((Array($0), Array($1))) }
+            XCTAssertEqual(rows.map(\.0), freshRows.map(\.0), "round \(round)")
+            XCTAssertEqual(rows.map(\.1), freshRows.map(\.1), "round \(round)")
+            XCTAssertEqual(rows.map(\.0), expected.keys.sorted().map { PostingIndex.segmentKey(ListKey(packed: $0)!, segment) }, "round \(round)")
+            for (key, value) in rows {
+                let list = ListKey(PostingIndex.Kind(rawValue: key[4])!, UInt32(bigEndianBytes: Array(key[5..<9]))!)
+                let row = try XCTUnwrap(value.withUnsafeBytes { PostingIndex.SegmentRow(segment: segment, value: $0) })
+                let got = (0..<row.count).map { (row.seq($0) - PostingIndex.firstSeq(of: segment), row.rawFlag($0)) }
+                XCTAssertEqual(got.map(\.0), expected[list.packed]!.map(\.0), "round \(round) \(list)")
+                XCTAssertEqual(got.map(\.1), expected[list.packed]!.map(\.1), "round \(round) \(list)")
+            }
+        }
+    }
+
     func testRecentUseBytesMatchTheDocumentedLayout() throws {
         // docs/FORMAT.md §6.4: an allowed use of credential 3 in project 4 at time 1, seq 9.
         let use = RecentUse(seq: 9, credential: 3, project: 4, allowed: true, time: 1)
