@@ -55,8 +55,12 @@ public final class Ledger: @unchecked Sendable {
         do {
             schema = try Schema(environment: environment)
         } catch let error as LMDBError {
-            environment.close()
+            defer { environment.close() }
             if error == .notFound {
+                // A read-only open cannot create the tables a newer projection code added; the log may still be there.
+                if options.readOnly, (try? environment.openDatabases([Schema.eventsName, Schema.metaName], flags: [])) != nil {
+                    throw Ledger.staleProjections(path)
+                }
                 throw LedgerError("not_a_ledger", "\(path) holds no credledger databases", kind: .badInput)
             }
             throw LedgerError.storage(error, "cannot open the ledger databases")
@@ -72,6 +76,11 @@ public final class Ledger: @unchecked Sendable {
         }
         if options.readOnly {
             writer = nil
+            // Projections of another code version would be read with the wrong layout.
+            if try needsRebuild() {
+                environment.close()
+                throw Ledger.staleProjections(path)
+            }
         } else {
             let writer = GroupCommitWriter(environment: environment, schema: schema, head: head, clock: options.clock,
                                            random: options.random, durability: options.durability, maxBatch: options.maxBatch)
@@ -118,10 +127,15 @@ public final class Ledger: @unchecked Sendable {
         }
     }
 
+    private static func staleProjections(_ path: String) -> LedgerError {
+        LedgerError("stale_projections", "the projections in \(path) were written by another version of credledger and a read-only open cannot rebuild them: open it once read-write (any command that writes, or `credledger rebuild`)", kind: .badInput)
+    }
+
     /// True when a projection's stored code version differs from this build's (or its checkpoint lags the log).
     private func needsRebuild() throws -> Bool {
-        let head = self.head
-        return try environment.read { txn in
+        try environment.read { txn in
+            // Head and checkpoints from one snapshot: another process may be appending meanwhile.
+            let head = try EventLog.head(schema: schema, in: txn)
             for p in ProjectionName.allCases {
                 guard let raw = try txn.get(schema.meta, Meta.projectionKey(p)), let c = Meta.Checkpoint(raw) else {
                     if head.seq == 0 { continue }

@@ -439,6 +439,8 @@ final class ResourceLimitTests: ReliabilityTestCase {
             }
         }
         let eventsBefore = try eventBytes(path)
+        // Read-only, the stale projections cannot be rebuilt: a clear refusal, not reads with the wrong layout.
+        assertLedgerError("stale_projections") { try Ledger(path: path, options: readOnlyOptions()) }
         let ledger = try Ledger(path: path, options: testOptions())
         defer { ledger.close() }
         let report = try ledger.verify()
