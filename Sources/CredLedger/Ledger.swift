@@ -76,8 +76,9 @@ public final class Ledger: @unchecked Sendable {
         }
         if options.readOnly {
             writer = nil
-            // Projections of another code version would be read with the wrong layout.
-            if try needsRebuild() {
+            // Projections of another code version would be read with the wrong layout. (A checkpoint that
+            // disagrees with the log is left for `verify` to report: it is what tampering looks like.)
+            if try needsRebuild(versionsOnly: true) {
                 environment.close()
                 throw Ledger.staleProjections(path)
             }
@@ -132,16 +133,16 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// True when a projection's stored code version differs from this build's (or its checkpoint lags the log).
-    private func needsRebuild() throws -> Bool {
+    private func needsRebuild(versionsOnly: Bool = false) throws -> Bool {
         try environment.read { txn in
             // Head and checkpoints from one snapshot: another process may be appending meanwhile.
             let head = try EventLog.head(schema: schema, in: txn)
             for p in ProjectionName.allCases {
                 guard let raw = try txn.get(schema.meta, Meta.projectionKey(p)), let c = Meta.Checkpoint(raw) else {
-                    if head.seq == 0 { continue }
+                    if head.seq == 0 || versionsOnly { continue }
                     return true
                 }
-                if c.codeVersion != p.codeVersion || c.lastSeq != head.seq { return true }
+                if c.codeVersion != p.codeVersion || (!versionsOnly && c.lastSeq != head.seq) { return true }
             }
             return false
         }
