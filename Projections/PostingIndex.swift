@@ -407,7 +407,7 @@ public struct PostingBuffer {
 
     @inline(__always) public func listRange(_ e: Int) -> Range<Int> { (e == 0 ? 0 : ends[e - 1])..<ends[e] }
 
-    /// Starts an event; add its lists with `addList` (an event left without lists must be dropped with `dropEmptyLast`).
+    /// Starts an event; add its lists with `addList` (callers start only events that belong to at least one list).
     @inline(__always)
     public mutating func startEvent(_ seq: UInt64, _ flag: PostingIndex.Flag) {
         precondition(seqs.last.map { $0 < seq } ?? true, "postings must be added in seq order")
@@ -420,14 +420,6 @@ public struct PostingBuffer {
     public mutating func addList(_ list: PostingIndex.ListKey) {
         lists.append(list.packed)
         ends[ends.count - 1] = lists.count
-    }
-
-    /// Removes the last event if it got no list.
-    public mutating func dropEmptyLast() {
-        guard let end = ends.last, end == (ends.count >= 2 ? ends[ends.count - 2] : 0) else { return }
-        seqs.removeLast()
-        flags.removeLast()
-        ends.removeLast()
     }
 
     /// Appends a stored `ix_recent` row.

@@ -154,6 +154,22 @@ final class PostingIndexTests: XCTestCase {
         }
     }
 
+    /// The fold/append plan of a batch, on hand-made seqs (segment size S = 65,536).
+    func testSegmentPlan() {
+        let S = PostingIndex.firstSeq(of: 1)
+        func plan(_ seqs: [UInt64], open: UInt32?) -> [SegmentStep] { SegmentStep.plan(count: seqs.count, seq: { seqs[$0] }, open: open) }
+        XCTAssertEqual(plan([1, 2, 3], open: nil), [.append(events: 0..<3)])
+        XCTAssertEqual(plan([10, 11], open: 0), [.append(events: 0..<2)], "the open segment keeps growing")
+        XCTAssertEqual(plan([S - 1, S, S + 1], open: 0), [.fold(segment: 0, withStored: true, events: 0..<1), .append(events: 1..<3)],
+                       "the batch closes the open segment with its own first event")
+        XCTAssertEqual(plan([S, S + 1], open: 0), [.fold(segment: 0, withStored: true, events: 0..<0), .append(events: 0..<2)],
+                       "the stored rows alone are folded")
+        XCTAssertEqual(plan([5, S + 3, 2 * S + 7], open: nil),
+                       [.fold(segment: 0, withStored: false, events: 0..<1), .fold(segment: 1, withStored: false, events: 1..<2),
+                        .append(events: 2..<3)], "a rebuild's batch folds whole segments from memory")
+        XCTAssertEqual(plan([], open: 3), [])
+    }
+
     func testRecentUseBytesMatchTheDocumentedLayout() throws {
         // docs/FORMAT.md §6.4: an allowed use of credential 3 in project 4 at time 1, seq 9.
         let use = RecentUse(seq: 9, credential: 3, project: 4, allowed: true, time: 1)
