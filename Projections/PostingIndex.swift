@@ -14,7 +14,7 @@ public enum PostingIndex {
 
     /// The segment holding `seq`.
     @inline(__always)
-    public static func segment(of seq: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: seq >> segmentShift) }
+    public static func segment(of seq: UInt64) -> UInt32 { UInt32(min(seq >> segmentShift, UInt64(UInt32.max))) }
 
     /// The first seq of a segment (offsets in its rows count from here).
     @inline(__always)

@@ -1,7 +1,8 @@
-/// How a batch's events are written to a projection that keeps its open segment apart (`ix_recent`, `usage_recent`):
+/// How a batch's entries are written to a projection that keeps its open segment apart (`ix_recent`, `usage_recent`):
 /// the log is cut into segments of 65,536 seqs (`PostingIndex.segment(of:)`); a segment is folded into the
-/// projection's main tables by the batch that holds the first event of a later segment; until then its events are
-/// rows of the `…_recent` table. Because the plan depends only on the seqs, any batching gives the same bytes.
+/// projection's main tables by the batch that holds the projection's first entry of a later segment (each projection
+/// plans from its own entries: uses for usage, events with postings for indexes); until then its entries are rows of
+/// the `…_recent` table. Because the plan depends only on the seqs, any batching gives the same bytes.
 enum SegmentStep: Equatable {
     /// Fold segment `segment`: its stored recent rows (if `withStored`), then the batch's events `events`; the
     /// stored recent rows are removed.

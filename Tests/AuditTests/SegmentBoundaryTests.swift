@@ -378,10 +378,6 @@ final class SegmentBoundaryTests: XCTestCase {
                     }
                     assertSeqs(firstFive, Array(wantSeqs.prefix(5)), "PostingReader.visit stopped after 5, \(name) \(range) \(descending ? "desc" : "asc")")
                 }
-                let counted = try w.ledger.environment.read { txn in try reader.countUses(list, range: range, txn: txn) }
-                let allowed = UInt64(expectedFlags.filter { $0 == .allowedUse }.count), denied = UInt64(expectedFlags.filter { $0 == .deniedUse }.count)
-                XCTAssertTrue(counted.allowed == allowed && counted.denied == denied,
-                              "PostingReader.countUses \(name) \(range): got \(counted), expected \((allowed, denied))")
             }
         }
         // Bulk counts per kind, all ids and a few.

@@ -127,25 +127,6 @@ struct PostingReader {
         }
     }
 
-    /// Counts allowed and denied uses of `list` in `range` (flags only: no event is read).
-    func countUses(_ list: PostingIndex.ListKey, range: ClosedRange<UInt64>, txn: borrowing Transaction) throws -> (allowed: UInt64, denied: UInt64) {
-        var allowed: UInt64 = 0, denied: UInt64 = 0
-        try visitRows(list, range: range, descending: false, txn: txn) { row in
-            let counted = row.countUses(row.lowerBound(range.lowerBound)..<row.lowerBound(range.upperBound == .max ? .max : range.upperBound + 1))
-            allowed += counted.allowed
-            denied += counted.denied
-            return true
-        }
-        let packed = list.packed
-        try visitRecent(range: range, descending: false, txn: txn) { row in
-            if row.contains(packed) {
-                if row.flag == .allowedUse { allowed += 1 } else if row.flag == .deniedUse { denied += 1 }
-            }
-            return true
-        }
-        return (allowed, denied)
-    }
-
     /// Allowed and denied uses in `range` of every list of `kind` whose id is in `ids`, in one pass over the kind's
     /// folded rows and the recent rows (as-of state counts thousands of credentials this way).
     func countUses(_ kind: PostingIndex.Kind, ids: Set<UInt32>, range: ClosedRange<UInt64>,
