@@ -20,13 +20,15 @@ public final class EventFields {
         }
     }
 
-    private var companies = Names()
-    private var projects = Names()
-    private var credentials = Names()
-    private var users = Names()
+    // `let`: read four times per exported event, and a class's `var` would be checked for exclusive access each time.
+    private let companies: Names
+    private let projects: Names
+    private let credentials: Names
+    private let users: Names
 
     /// Loads every name once (a thread holds one transaction at a time, so no lookups happen while a log scan is open).
     public init(ledger: Ledger) throws {
+        var companies = Names(), projects = Names(), credentials = Names(), users = Names()
         try ledger.withState { state in
             try state.store.scan(.companies, from: []) { _, value in
                 let c = try CompanyRecord.decode(value)
@@ -48,6 +50,7 @@ public final class EventFields {
                 return true
             }
         }
+        (self.companies, self.projects, self.credentials, self.users) = (companies, projects, credentials, users)
     }
 
     private func name(_ cache: Names, _ n: UInt32) -> String { n == 0 ? "" : cache[n] ?? "#\(n)" }
