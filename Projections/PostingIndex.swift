@@ -141,6 +141,24 @@ public enum PostingIndex {
             return low
         }
 
+        /// The indices whose seqs lie in `range`.
+        public func indices(in range: ClosedRange<UInt64>) -> Range<Int> {
+            let from = lowerBound(range.lowerBound)
+            let to = range.upperBound == .max ? count : lowerBound(range.upperBound + 1)
+            return from..<max(from, to)
+        }
+
+        /// Visits the entries with seq in `range`, ascending or descending, until `body` returns false (then returns false).
+        public func visit(_ range: ClosedRange<UInt64>, descending: Bool, _ body: (_ seq: UInt64, _ flag: Flag) throws -> Bool) rethrows -> Bool {
+            let indices = indices(in: range)
+            if descending {
+                for i in indices.reversed() where try !body(seq(i), flag(i)) { return false }
+            } else {
+                for i in indices where try !body(seq(i), flag(i)) { return false }
+            }
+            return true
+        }
+
         /// Allowed and denied uses among entries `range` (flags only).
         public func countUses(_ range: Range<Int>) -> (allowed: UInt64, denied: UInt64) {
             var allowed: UInt64 = 0, denied: UInt64 = 0
@@ -356,21 +374,7 @@ public enum PostingIndex {
             guard keepGoing, let value = try store.get(.index, segmentKey(list, s)) else { return }
             try value.withUnsafeBytes { v in
                 guard let row = SegmentRow(segment: s, value: v) else { throw ProjectionError(.index, "malformed row for \(list) in segment \(s)") }
-                if descending {
-                    var i = row.lowerBound(range.upperBound == .max ? .max : range.upperBound + 1) - 1
-                    while i >= 0, row.seq(i) >= range.lowerBound {
-                        keepGoing = try body(Entry(seq: row.seq(i), flag: row.flag(i)))
-                        if !keepGoing { return }
-                        i -= 1
-                    }
-                } else {
-                    var i = row.lowerBound(range.lowerBound)
-                    while i < row.count, row.seq(i) <= range.upperBound {
-                        keepGoing = try body(Entry(seq: row.seq(i), flag: row.flag(i)))
-                        if !keepGoing { return }
-                        i += 1
-                    }
-                }
+                keepGoing = try row.visit(range, descending: descending) { try body(Entry(seq: $0, flag: $1)) }
             }
         }
         func visitRecent(_ key: [UInt8], _ value: [UInt8]) throws -> Bool {

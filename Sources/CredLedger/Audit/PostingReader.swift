@@ -93,22 +93,8 @@ struct PostingReader {
         var keepGoing = true
         func rows() throws {
             try visitRows(list, range: range, descending: descending, txn: txn) { row in
-                if descending {
-                    var i = row.lowerBound(range.upperBound == .max ? .max : range.upperBound + 1) - 1
-                    while i >= 0, row.seq(i) >= range.lowerBound {
-                        keepGoing = try body(row.seq(i), row.flag(i))
-                        if !keepGoing { return false }
-                        i -= 1
-                    }
-                } else {
-                    var i = row.lowerBound(range.lowerBound)
-                    while i < row.count, row.seq(i) <= range.upperBound {
-                        keepGoing = try body(row.seq(i), row.flag(i))
-                        if !keepGoing { return false }
-                        i += 1
-                    }
-                }
-                return true
+                keepGoing = try row.visit(range, descending: descending, body)
+                return keepGoing
             }
         }
         func recent() throws {
@@ -141,9 +127,7 @@ struct PostingReader {
                         _ = try visitSegment(segment, kind, cursor: &cursor) { id, value in
                             guard ids.contains(id) else { return true }
                             guard let row = Row(segment: segment, value: value) else { throw corrupt("a row of posting list \(kind) \(id)") }
-                            let from = row.first >= range.lowerBound ? 0 : row.lowerBound(range.lowerBound)
-                            let to = row.lastSeq <= range.upperBound ? row.count : row.lowerBound(range.upperBound + 1)
-                            let counted = row.countUses(from..<to)
+                            let counted = row.countUses(row.indices(in: range))
                             counts[id, default: (0, 0)].allowed += counted.allowed
                             counts[id, default: (0, 0)].denied += counted.denied
                             return true
@@ -187,10 +171,9 @@ struct PostingReader {
         guard !needAllowed.isEmpty || !needDenied.isEmpty, let last = try lastFoldedSegment(txn: txn) else { return found }
         var segment = min(PostingIndex.segment(of: seq), last)
         func scanRow(_ id: UInt32, _ row: Row) {
-            var i = row.lowerBound(seq == .max ? .max : seq + 1) - 1
-            while i >= 0, needAllowed.contains(id) || needDenied.contains(id) {
-                take(id, row.seq(i), row.flag(i))
-                i -= 1
+            _ = row.visit(0...seq, descending: true) { s, flag in
+                take(id, s, flag)
+                return needAllowed.contains(id) || needDenied.contains(id)
             }
         }
         try txn.withCursor(schema.database(.index)) { cursor in
