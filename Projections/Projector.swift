@@ -90,7 +90,6 @@ public struct Projector {
     }
 
     private mutating func accumulate(_ use: RecentUse) {
-        let t = use.time
         let (u, newUsage) = usageSlots.slot(UInt64(use.credential), 0)
         if newUsage {
             if u < usageRows.count {
@@ -101,7 +100,7 @@ public struct Projector {
                 usageRows.append(UsageRecord())
             }
         }
-        let day = TimeFormat.day(t)
+        let day = TimeFormat.day(use.time)
         let (d, newDaily) = dailySlots.slot(UInt64(use.credential) << 32 | UInt64(use.project), UInt64(day))
         if newDaily {
             let key = DailyKey(credential: use.credential, day: day, project: use.project)
@@ -113,13 +112,8 @@ public struct Projector {
                 dailyRows.append(DailyUsage())
             }
         }
-        if use.allowed {
-            usageRows[u].countAllowed(at: t)
-            dailyRows[d].allowed += 1
-        } else {
-            usageRows[u].countDenied(at: t)
-            dailyRows[d].denied += 1
-        }
+        usageRows[u].count(use)
+        dailyRows[d].count(use)
     }
 
     /// Writes accumulated counters and postings, merging with what the store holds.
@@ -341,15 +335,16 @@ extension UsageRecord {
     /// Bytes of the row: used, denied, lastUsed, firstUsed, lastDenied, each 8 bytes big-endian.
     static let fixedSize = 40
 
-    mutating func countAllowed(at t: Timestamp) {
-        used += 1
-        lastUsed = t
-        if firstUsed == 0 { firstUsed = t }
-    }
-
-    mutating func countDenied(at t: Timestamp) {
-        denied += 1
-        lastDenied = t
+    /// Counts one use: the fold rule of docs/FORMAT.md §6.4, shared by the writer's folds and the readers' open segment.
+    mutating func count(_ use: RecentUse) {
+        if use.allowed {
+            used += 1
+            lastUsed = use.time
+            if firstUsed == 0 { firstUsed = use.time }
+        } else {
+            denied += 1
+            lastDenied = use.time
+        }
     }
 
     /// Adds a batch's counts (`delta`) to the stored row.
@@ -386,6 +381,10 @@ extension UsageRecord {
 extension DailyUsage {
     /// Bytes of the row: allowed, denied, each 8 bytes big-endian.
     static let fixedSize = 16
+
+    mutating func count(_ use: RecentUse) {
+        if use.allowed { allowed += 1 } else { denied += 1 }
+    }
 
     static func decodeFixed(_ raw: UnsafeRawBufferPointer) throws -> DailyUsage {
         guard raw.count == fixedSize else { return try decode(Array(raw)) }

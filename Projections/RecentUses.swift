@@ -59,13 +59,8 @@ final class RecentUsage {
     init(_ store: some KeyValueStore) throws {
         try RecentUse.scan(store) { use in
             let day = DailyUsage.Key(day: TimeFormat.day(use.time), project: use.project)
-            if use.allowed {
-                counters[use.credential, default: UsageRecord()].countAllowed(at: use.time)
-                daily[use.credential, default: [:]][day, default: DailyUsage()].allowed += 1
-            } else {
-                counters[use.credential, default: UsageRecord()].countDenied(at: use.time)
-                daily[use.credential, default: [:]][day, default: DailyUsage()].denied += 1
-            }
+            counters[use.credential, default: UsageRecord()].count(use)
+            daily[use.credential, default: [:]][day, default: DailyUsage()].count(use)
             return true
         }
     }
