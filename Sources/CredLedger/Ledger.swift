@@ -15,6 +15,11 @@ public final class Ledger: @unchecked Sendable {
         /// Most requests committed in one transaction.
         public var maxBatch: Int = 4096
         public var readOnly = false
+        /// Whether a missing ledger (no directory, or a directory without `data.mdb`) is created. The library
+        /// default keeps `Ledger(path:)` an open-or-create for embedders and tests; the CLI passes false for every
+        /// command but `company create`, so a mistyped path is `no_ledger` and creates nothing. Read-only opens
+        /// never create.
+        public var createIfMissing = true
         /// Lifetimes of OAuth artefacts.
         public var accessTokenLifetime: Int64 = 3_600_000_000
         public var refreshTokenLifetime: Int64 = 30 * 86_400_000_000
@@ -28,10 +33,13 @@ public final class Ledger: @unchecked Sendable {
     let schema: Schema
     let writer: GroupCommitWriter?
 
-    /// Opens (creating if needed) the ledger in directory `path`.
+    /// Opens the ledger in directory `path`, creating it if missing when `options.createIfMissing` (the default).
+    /// A damaged data file (empty, cut, not LMDB's) is `corrupt_storage` and is never replaced by a new ledger.
     public init(path: String, options: Options = Options()) throws {
         self.path = path
         self.options = options
+        // Before LMDB sees the files: it would start a new environment over an empty data file, or create a missing one.
+        try LedgerFiles.check(path: path, createIfMissing: options.createIfMissing && !options.readOnly)
         var configuration = Environment.Configuration()
         configuration.mapSize = options.initialMapSize
         configuration.maxMapSize = options.maxMapSize
@@ -74,11 +82,19 @@ public final class Ledger: @unchecked Sendable {
             environment.close()
             throw error
         }
+        let checkpoints: CheckpointStatus
+        do {
+            // Head and checkpoints from one snapshot: another process may be appending meanwhile.
+            checkpoints = try environment.read { txn in try CheckpointStatus.read(schema: schema, txn: txn) }
+        } catch {
+            environment.close()
+            throw error
+        }
         if options.readOnly {
             writer = nil
             // Projections of another code version would be read with the wrong layout. (A checkpoint that
             // disagrees with the log is left for `verify` to report: it is what tampering looks like.)
-            if try needsRebuild(versionsOnly: true) {
+            if checkpoints.otherCodeVersion {
                 environment.close()
                 throw Ledger.staleProjections(path)
             }
@@ -87,7 +103,13 @@ public final class Ledger: @unchecked Sendable {
                                            random: options.random, durability: options.durability, maxBatch: options.maxBatch)
             writer.start()
             self.writer = writer
-            if try needsRebuild() { _ = try rebuildProjections() }
+            // Projections of another code version (or one this build added) are rebuilt: the log is fine. Checkpoints
+            // that disagree with the log head are not: the log was cut or extended behind the writer's back, and a
+            // silent rebuild would absorb it. Writes refuse (the writer checks every batch) until an operator's
+            // `rebuild` accepts the log as it is.
+            if checkpoints.disagreement == nil, checkpoints.otherCodeVersion || checkpoints.missing {
+                _ = try rebuildProjections()
+            }
         }
     }
 
@@ -130,22 +152,6 @@ public final class Ledger: @unchecked Sendable {
 
     private static func staleProjections(_ path: String) -> LedgerError {
         LedgerError("stale_projections", "the projections in \(path) were written by another version of credledger and a read-only open cannot rebuild them: open it once read-write (any command that writes, or `credledger rebuild`)", kind: .badInput)
-    }
-
-    /// True when a projection's stored code version differs from this build's (or its checkpoint lags the log).
-    private func needsRebuild(versionsOnly: Bool = false) throws -> Bool {
-        try environment.read { txn in
-            // Head and checkpoints from one snapshot: another process may be appending meanwhile.
-            let head = try EventLog.head(schema: schema, in: txn)
-            for p in ProjectionName.allCases {
-                guard let raw = try txn.get(schema.meta, Meta.projectionKey(p)), let c = Meta.Checkpoint(raw) else {
-                    if head.seq == 0 || versionsOnly { continue }
-                    return true
-                }
-                if c.codeVersion != p.codeVersion || (!versionsOnly && c.lastSeq != head.seq) { return true }
-            }
-            return false
-        }
     }
 
     /// The chain head: last seq, its hash and time.

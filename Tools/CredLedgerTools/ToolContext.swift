@@ -26,25 +26,35 @@ public final class ToolContext {
         self.options = options
     }
 
-    /// The ledger, opened on first use (created if missing).
+    /// The ledger opened read-write on first use. It must exist: a missing one is `no_ledger` (exit 2) and
+    /// nothing is created, so a mistyped `--db` or the wrong working directory cannot start a new ledger.
     public func ledger() throws -> Ledger {
-        if let opened { return opened }
-        let ledger = try Ledger(path: databasePath, options: options)
-        opened = ledger
-        return ledger
+        try open(create: false, readOnly: false)
+    }
+
+    /// The ledger opened read-write, created if missing: only for commands that start a ledger (`company create`).
+    public func creatingLedger() throws -> Ledger {
+        try open(create: true, readOnly: false)
     }
 
     /// The ledger opened read-only (it must exist).
     public func readOnlyLedger() throws -> Ledger {
+        try open(create: false, readOnly: true)
+    }
+
+    private func open(create: Bool, readOnly: Bool) throws -> Ledger {
         if let opened { return opened }
-        guard FileManager.default.fileExists(atPath: databasePath + "/data.mdb") else {
-            throw LedgerError("no_ledger", "no ledger at \(databasePath): create a company first or pass --db", kind: .badInput)
+        var options = self.options
+        options.createIfMissing = create
+        if readOnly { options.readOnly = true }
+        do {
+            let ledger = try Ledger(path: databasePath, options: options)
+            opened = ledger
+            return ledger
+        } catch let error as LedgerError where error.code == "no_ledger" {
+            throw LedgerError("no_ledger", "no ledger at \(databasePath) (nothing was created): pass --db with the ledger's directory, "
+                + "or start a ledger with `credledger company create`", kind: .badInput)
         }
-        var readOnly = options
-        readOnly.readOnly = true
-        let ledger = try Ledger(path: databasePath, options: readOnly)
-        opened = ledger
-        return ledger
     }
 
     func close() {

@@ -26,15 +26,17 @@ enum ChainVerifier {
 
     /// Verifies events `range` (inclusive). `range.lowerBound` ≥ 1; events after `range.upperBound` are not read.
     /// The link of the first event is checked against the stored hash of the event before it (genesis for seq 1).
+    /// With `decodePayloads`, every payload is decoded too (§3.2 rule 7); `replay` leaves that to its rebuild.
     static func verify(environment: Environment, schema: Schema, range: ClosedRange<UInt64>, threads: Int,
-                       chunkSize: UInt64 = ChainVerifier.chunkSize) throws -> Outcome {
+                       chunkSize: UInt64 = ChainVerifier.chunkSize, decodePayloads: Bool = true) throws -> Outcome {
         let first = max(range.lowerBound, 1)
         guard first <= range.upperBound else { return Outcome(verified: 0, failure: nil, last: .empty) }
         let total = range.upperBound - first + 1
         let chunkSize = max(chunkSize, 1)
         let chunkCount = Int((total + chunkSize - 1) / chunkSize)
         let shared = SharedProgress(chunks: chunkCount)
-        let job = Job(environment: environment, schema: schema, first: first, last: range.upperBound, chunkSize: chunkSize, shared: shared)
+        let job = Job(environment: environment, schema: schema, first: first, last: range.upperBound, chunkSize: chunkSize,
+                      decodePayloads: decodePayloads, shared: shared)
         let workers = max(1, min(threads, chunkCount))
         if workers == 1 {
             job.work()
@@ -64,14 +66,17 @@ enum ChainVerifier {
         let first: UInt64
         let last: UInt64
         let chunkSize: UInt64
+        let decodePayloads: Bool
         let shared: SharedProgress
 
-        init(environment: Environment, schema: Schema, first: UInt64, last: UInt64, chunkSize: UInt64, shared: SharedProgress) {
+        init(environment: Environment, schema: Schema, first: UInt64, last: UInt64, chunkSize: UInt64, decodePayloads: Bool,
+             shared: SharedProgress) {
             self.environment = environment
             self.schema = schema
             self.first = first
             self.last = last
             self.chunkSize = chunkSize
+            self.decodePayloads = decodePayloads
             self.shared = shared
         }
 
@@ -82,8 +87,10 @@ enum ChainVerifier {
                 // A break already found before this chunk makes it irrelevant.
                 if let stop = shared.firstFailureSeq, stop < lo { continue }
                 do {
-                    let schema = self.schema
-                    let result = try environment.read { txn in try ChainVerifier.verifyChunk(lo...hi, schema: schema, txn: txn) }
+                    let schema = self.schema, decode = decodePayloads
+                    let result = try environment.read { txn in
+                        try ChainVerifier.verifyChunk(lo...hi, schema: schema, txn: txn, decodePayloads: decode)
+                    }
                     shared.finish(index, result)
                 } catch {
                     shared.fail(error)
@@ -100,7 +107,7 @@ enum ChainVerifier {
     }
 
     /// Verifies one chunk in one read transaction.
-    static func verifyChunk(_ range: ClosedRange<UInt64>, schema: Schema, txn: borrowing Transaction) throws -> ChunkResult {
+    static func verifyChunk(_ range: ClosedRange<UInt64>, schema: Schema, txn: borrowing Transaction, decodePayloads: Bool) throws -> ChunkResult {
         try txn.withCursor(schema.events) { cursor in
             var previous = ChainHead.empty
             var entry: Cursor.Entry?
@@ -144,6 +151,14 @@ enum ChainVerifier {
                     return stop(seq, "hash does not match its content and predecessor")
                 }
                 guard header.timestamp >= previous.timestamp else { return stop(seq, "timestamp goes backwards") }
+                if decodePayloads {
+                    do {
+                        _ = try EventCodec.decodePayload(header.type, schema: header.schema, seq: seq,
+                                                         bytes: UnsafeRawBufferPointer(rebasing: e.value[EventCodec.headerSize..<header.bodyLength]))
+                    } catch {
+                        return stop(seq, "\(error)")
+                    }
+                }
                 previous = ChainHead(seq: seq, hash: computed, timestamp: header.timestamp)
                 verified += 1
                 expected += 1

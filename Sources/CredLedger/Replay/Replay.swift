@@ -18,6 +18,9 @@ public struct ReplayReport: Sendable {
     public var eventsProjected: UInt64
     /// The first bad event, if any.
     public var chainFailure: ChainFailure?
+    /// Checkpoints that disagree with the log head: a cut tail (also the chain failure at its first missing event,
+    /// unless an earlier one exists) or events appended behind the writer's back.
+    public var checkpoints: ProjectionDisagreement?
     /// Each projection, live against rebuilt; empty when not compared (see `projectionNote`).
     public var projections: [ProjectionStatus]
     /// Why projections were not compared (chain-only run, or a broken chain).
@@ -29,7 +32,7 @@ public struct ReplayReport: Sendable {
     /// Wall time of the whole replay (verification and rebuild run at the same time).
     public var seconds: Double
 
-    public var ok: Bool { chainFailure == nil && projections.allSatisfy(\.matches) }
+    public var ok: Bool { chainFailure == nil && checkpoints == nil && projections.allSatisfy(\.matches) }
     /// Links verified per second of verification.
     public var verifyRate: Double { verifySeconds > 0 ? Double(eventsVerified) / verifySeconds : 0 }
     /// Events read per second of wall time (verification and rebuild together).
@@ -41,6 +44,9 @@ extension Ledger {
     /// and, at the same time (unless `projections` is false), rebuilds every projection from event 1 into a
     /// scratch environment and compares each projection's digest with the live one. Read-only; the live
     /// ledger keeps working. The range is the snapshot the rebuild reads, so live and rebuilt agree on the head.
+    ///
+    /// Every payload is decoded: by the rebuild, or (chain-only) by the verifying threads. The failure reported
+    /// is the first bad event of the log, whichever check found it, and `lastGood` is the event before it.
     public func replay(from: UInt64 = 1, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
                        projections: Bool = true) throws -> ReplayReport {
         try replay(from: from, threads: threads, projections: projections, chunkSize: ChainVerifier.chunkSize)
@@ -55,25 +61,29 @@ extension Ledger {
                                   verifySeconds: 0, projectSeconds: 0, seconds: 0)
         let rebuild = projections ? ProjectionRebuild(ledger: self) : nil
         let head: ChainHead
-        let tailFailure: ChainFailure?
+        let disagreement: ProjectionDisagreement?
         if let rebuild {
             rebuild.start()
-            (head, tailFailure) = try rebuild.waitForHead()
+            (head, disagreement) = try rebuild.waitForHead()
         } else {
-            (head, tailFailure) = try environment.read { txn in
-                let head = try EventLog.head(schema: schema, in: txn)
-                return (head, try Ledger.missingTail(head: head, schema: schema, txn: txn))
+            (head, disagreement) = try environment.read { txn in
+                (try EventLog.head(schema: schema, in: txn), try CheckpointStatus.read(schema: schema, txn: txn).disagreement)
             }
         }
         report.head = head
+        report.checkpoints = disagreement
+        // Events deleted from the end of the log leave a shorter chain that links perfectly; the checkpoints,
+        // written in the same transactions as the events, still record the last seq they applied.
+        let tailFailure = disagreement.flatMap { $0.tailMissing ? ChainFailure(seq: $0.firstSeq, reason: $0.description) : nil }
 
         let verifyStarted = DispatchTime.now()
         report.lastGood = report.from > 1 ? head : .empty
         if head.seq >= report.from {
             let outcome: ChainVerifier.Outcome
             do {
+                // Without a rebuild (which decodes every payload), the verifying threads decode them.
                 outcome = try ChainVerifier.verify(environment: environment, schema: schema, range: report.from...head.seq, threads: threads,
-                                                   chunkSize: chunkSize)
+                                                   chunkSize: chunkSize, decodePayloads: rebuild == nil)
             } catch {
                 rebuild?.cancel()
                 _ = try? rebuild?.wait()
@@ -87,7 +97,8 @@ extension Ledger {
         }
         report.verifySeconds = Ledger.seconds(since: verifyStarted)
         if report.chainFailure == nil, let tailFailure { report.chainFailure = tailFailure }
-        if report.chainFailure != nil { rebuild?.cancel() }
+        // The rebuild goes on up to the break: an earlier event whose payload does not decode or apply is the first bad one.
+        if let failure = report.chainFailure { rebuild?.stop(after: failure.seq) }
 
         if let rebuild {
             let result = try rebuild.wait()
@@ -104,21 +115,27 @@ extension Ledger {
         } else {
             report.projectionNote = "not compared: chain-only run"
         }
+        if let failure = report.chainFailure {
+            // The last good event is the one before the first bad one, whichever check found it.
+            if report.lastGood.seq != failure.seq - 1 { report.lastGood = try storedHead(failure.seq - 1) }
+            if failure.seq >= report.from { report.eventsVerified = min(report.eventsVerified, failure.seq - report.from) }
+        }
         report.seconds = Ledger.seconds(since: started)
         return report
     }
 
-    /// Events deleted from the end of the log leave a shorter chain that links perfectly; the projection
-    /// checkpoints, written in the same transactions as the events, still record the last seq they applied.
-    static func missingTail(head: ChainHead, schema: Schema, txn: borrowing Transaction) throws -> ChainFailure? {
-        var applied: UInt64 = 0
-        for p in ProjectionName.allCases {
-            if let checkpoint = try txn.get(schema.meta, Meta.projectionKey(p)).flatMap(Meta.Checkpoint.init) {
-                applied = max(applied, checkpoint.lastSeq)
+    /// The stored seq, hash and time of event `seq` (`.empty` for 0).
+    private func storedHead(_ seq: UInt64) throws -> ChainHead {
+        guard seq > 0 else { return .empty }
+        return try environment.read { txn in
+            try txn.withCursor(schema.events) { cursor in
+                guard let entry = try cursor.seek(exactly: seq.bigEndianBytes),
+                      let header = try? EventCodec.decodeHeader(seq: seq, record: entry.value),
+                      let hash = SHA256Digest(bytes: UnsafeRawBufferPointer(rebasing: entry.value[header.bodyLength...]))
+                else { return ChainHead(seq: seq, hash: .zero, timestamp: 0) }
+                return ChainHead(seq: seq, hash: hash, timestamp: header.timestamp)
             }
         }
-        guard applied > head.seq else { return nil }
-        return ChainFailure(seq: head.seq + 1, reason: "missing: the log ends at event \(head.seq) but the projections had applied events up to \(applied) (events were removed from the end)")
     }
 
     static func seconds(since start: DispatchTime) -> Double {
@@ -140,10 +157,12 @@ final class ProjectionRebuild: @unchecked Sendable {
     private let lock = NSLock()
     private let headReady = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
-    private var head: (ChainHead, ChainFailure?)?
+    private var head: (ChainHead, ProjectionDisagreement?)?
     private var result = Result()
     private var error: Error?
     private var cancelled = false
+    /// Events after this seq need not be replayed (a break was found there).
+    private var limit = UInt64.max
 
     init(ledger: Ledger) { self.ledger = ledger }
 
@@ -165,8 +184,13 @@ final class ProjectionRebuild: @unchecked Sendable {
     func cancel() { lock.withLock { cancelled = true } }
     private var isCancelled: Bool { lock.withLock { cancelled } }
 
-    /// The head of the snapshot being rebuilt, and a missing tail if the checkpoints show one.
-    func waitForHead() throws -> (ChainHead, ChainFailure?) {
+    /// Stops the replay once it is past `seq`; the events before it are still decoded and applied (one of them
+    /// may be the first bad event).
+    func stop(after seq: UInt64) { lock.withLock { limit = min(limit, seq) } }
+    private func isPastLimit(_ seq: UInt64) -> Bool { lock.withLock { seq > limit } }
+
+    /// The head of the snapshot being rebuilt, and the checkpoints' disagreement with it if there is one.
+    func waitForHead() throws -> (ChainHead, ProjectionDisagreement?) {
         headReady.wait()
         return try lock.withLock {
             if let head { return head }
@@ -188,8 +212,8 @@ final class ProjectionRebuild: @unchecked Sendable {
         defer { try? FileManager.default.removeItem(atPath: scratchPath) }
         try environment.read { source in
             let head = try EventLog.head(schema: schema, in: source)
-            let tail = try Ledger.missingTail(head: head, schema: schema, txn: source)
-            lock.withLock { self.head = (head, tail) }
+            let disagreement = try CheckpointStatus.read(schema: schema, txn: source).disagreement
+            lock.withLock { self.head = (head, disagreement) }
             headReady.signal()
             let started = DispatchTime.now()
             var configuration = Environment.Configuration()
@@ -209,7 +233,7 @@ final class ProjectionRebuild: @unchecked Sendable {
                 var expected: UInt64 = 1
                 try EventLog.scanRaw(from: 1, schema: schema, in: source) { seq, record in
                     guard seq <= head.seq else { return false }
-                    if seq & 0xFFF == 0, isCancelled { return false }
+                    if seq & 0xFFF == 0, isCancelled || isPastLimit(seq) { return false }
                     guard seq == expected else {
                         outcome.failure = ChainFailure(seq: expected, reason: "missing (next stored is \(seq))")
                         return false
@@ -241,7 +265,7 @@ final class ProjectionRebuild: @unchecked Sendable {
                     return true
                 }
                 try projector.flush(to: store)
-                guard outcome.failure == nil, !isCancelled, outcome.projected == head.seq else { return }
+                guard outcome.failure == nil, !isCancelled, !isPastLimit(head.seq), outcome.projected == head.seq else { return }
                 let live = LMDBStore(txn: source, schema: schema)
                 for p in ProjectionName.allCases {
                     let checkpoint = try source.get(schema.meta, Meta.projectionKey(p)).flatMap(Meta.Checkpoint.init)

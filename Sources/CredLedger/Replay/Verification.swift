@@ -17,9 +17,11 @@ public struct VerificationReport: Sendable {
     public var events: UInt64
     public var head: ChainHead
     public var chainFailure: ChainFailure?
+    /// Checkpoints that disagree with the log head (a cut tail is also the chain failure at its first missing event).
+    public var checkpoints: ProjectionDisagreement?
     public var projections: [ProjectionStatus]
     public var seconds: Double
-    public var ok: Bool { chainFailure == nil && projections.allSatisfy(\.matches) }
+    public var ok: Bool { chainFailure == nil && checkpoints == nil && projections.allSatisfy(\.matches) }
 }
 
 extension Ledger {
@@ -28,20 +30,23 @@ extension Ledger {
     public func verify(projections checkProjections: Bool = true) throws -> VerificationReport {
         let replayed = try replay(from: 1, projections: checkProjections)
         let report = VerificationReport(events: replayed.lastGood.seq, head: replayed.lastGood, chainFailure: replayed.chainFailure,
-                                        projections: replayed.projections, seconds: replayed.seconds)
+                                        checkpoints: replayed.checkpoints, projections: replayed.projections, seconds: replayed.seconds)
         // No comparison with this process's writer head: other processes may append at any time, and the
         // snapshot the replay read is self-consistent on its own.
         return report
     }
 
     /// Rebuilds every projection from the log in one write transaction (readers keep their snapshot),
-    /// and records each projection's digest in its checkpoint.
+    /// and records each projection's digest in its checkpoint. This accepts the log as it is: checkpoints that
+    /// disagreed with its head (a cut or forged tail, which makes every write refuse) are reported in the result
+    /// and moved to the head.
     @discardableResult
-    public func rebuildProjections() throws -> (events: UInt64, digests: [String: SHA256Digest]) {
+    public func rebuildProjections() throws -> RebuildResult {
         let writer = try requireWriter()
-        let box = ResultBox<(UInt64, [String: SHA256Digest])>()
+        let box = ResultBox<RebuildResult>()
         let schema = self.schema
         try writer.maintain { store, projector in
+            let before = try CheckpointStatus.read(schema: schema, txn: store.txn)
             try Replayer.emptyProjections(txn: store.txn, schema: schema)
             projector.discard()
             var fresh = Projector()
@@ -58,9 +63,19 @@ extension Ledger {
                 let checkpoint = Meta.Checkpoint(codeVersion: p.codeVersion, lastSeq: head.seq, digestSeq: head.seq, digest: digest)
                 try store.txn.put(schema.meta, Meta.projectionKey(p), checkpoint.bytes)
             }
-            box.value = (head.seq, digests)
+            box.value = RebuildResult(events: head.seq, digests: digests, accepted: before.disagreement)
         }
         guard let value = box.value else { throw LedgerError("internal", "rebuild produced no result", kind: .integrity) }
         return value
     }
+}
+
+/// What `rebuildProjections` did.
+public struct RebuildResult: Sendable {
+    /// Events replayed (the log head).
+    public var events: UInt64
+    /// Each projection's digest after the rebuild.
+    public var digests: [String: SHA256Digest]
+    /// The checkpoints' disagreement with the log that the rebuild accepted, if there was one.
+    public var accepted: ProjectionDisagreement?
 }

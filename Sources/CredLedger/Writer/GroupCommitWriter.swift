@@ -156,7 +156,8 @@ final class GroupCommitWriter: @unchecked Sendable {
         var taken = 0, weight = 0
         while taken < queue.count {
             let w = queue[taken].weight
-            if taken > 0 && weight + w > maxBatch { break }
+            // Maintenance (an operator's rebuild) runs in a batch of its own: it skips the checkpoint check it repairs.
+            if taken > 0 && (weight + w > maxBatch || queue[0].isMaintenance || queue[taken].isMaintenance) { break }
             weight += w
             taken += 1
         }
@@ -191,6 +192,11 @@ final class GroupCommitWriter: @unchecked Sendable {
                     // Another process may have appended since our last batch: the txn's own view is the truth.
                     newHead = try EventLog.head(schema: schema, in: txn)
                     startSeq = newHead.seq
+                    // Checkpoints that disagree with the head mean the log was cut or extended behind the writer's
+                    // back: refuse rather than append on top of it (a few meta reads per batch, nothing per event).
+                    if !(batch.count == 1 && batch[0].isMaintenance) {
+                        try CheckpointStatus.requireAgreement(head: newHead.seq, keys: GroupCommitWriter.checkpointKeys, schema: schema, txn: txn)
+                    }
                     hasCommand = false
                     projector.discard()
                     let store = LMDBStore(txn: txn, schema: schema)

@@ -7,8 +7,8 @@ enum AdminCommands {
     static var all: [CommandSpec] {
         [
             CommandSpec("company create", positionals: ["company"], options: ["admin", "name", "mail-domain"],
-                        summary: "Register a company with its first admin (service users get @mail-domain, default cxplanner.com).") { inv, ctx in
-                let info = try ctx.ledger().registerCompany(inv.positional(0), admin: try inv.required("admin"),
+                        summary: "Register a company with its first admin (service users get @mail-domain, default cxplanner.com). The only command that starts a new ledger when --db holds none.") { inv, ctx in
+                let info = try ctx.creatingLedger().registerCompany(inv.positional(0), admin: try inv.required("admin"),
                                                             name: inv.option("name"), mailDomain: inv.option("mail-domain"))
                 if ctx.json {
                     Output.json(["company": info.slug, "name": info.name, "mail_domain": info.mailDomain, "api_enabled": info.apiEnabled])

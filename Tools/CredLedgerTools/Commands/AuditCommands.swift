@@ -7,7 +7,7 @@ enum AuditCommands {
     static var all: [CommandSpec] {
         [
             CommandSpec("replay", options: ["from", "threads"], flags: ["chain-only"],
-                        summary: "Stream the log verifying sequence, hash links and time order (on every core; --from SEQ starts the check there), rebuild every projection from event 1 into a scratch environment at the same time, and compare digests with the live ones. Exit 3 names the first bad event.") { inv, ctx in
+                        summary: "Stream the log verifying sequence, hash links, time order and (--chain-only) payload decoding (on every core; --from SEQ starts the check there), check the projections' checkpoints against the log head, rebuild every projection from event 1 into a scratch environment at the same time, and compare digests with the live ones. Exit 3 names the first bad event.") { inv, ctx in
                 let from = try inv.integer("from", default: 1, range: 1...Int.max)
                 let threads = try inv.integer("threads", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...64)
                 let report = try ctx.readOnlyLedger().replay(from: UInt64(from), threads: threads, projections: !inv.flag("chain-only"))
@@ -152,7 +152,8 @@ enum AuditCommands {
                 "rebuild_seconds": r.projectSeconds, "seconds": r.seconds, "events_per_second": r.rate.rounded(),
                 "projections": r.projections.map { ["name": $0.name, "ok": $0.matches, "last_seq": $0.lastSeq, "live": $0.live.hex, "rebuilt": $0.rebuilt.hex] },
             ]
-            if let f = r.chainFailure { object["first_bad_seq"] = f.seq; object["reason"] = f.reason }
+            if let f = r.chainFailure { object["first_bad_seq"] = f.seq; object["reason"] = f.reason; object["last_good_seq"] = r.lastGood.seq }
+            if let d = r.checkpoints { object["checkpoints"] = LogCommands.checkpointsJSON(d) }
             if let note = r.projectionNote { object["projections_note"] = note }
             Output.json(object)
             return
@@ -164,6 +165,7 @@ enum AuditCommands {
         } else {
             Output.line("chain: ok — \(r.eventsVerified) links verified on \(r.threads) thread(s) in \(seconds(r.verifySeconds)) (\(rate(r.verifyRate)) events/s)")
         }
+        if let line = LogCommands.checkpointsLine(r.checkpoints, chainFailure: r.chainFailure) { Output.line(line) }
         if r.eventsProjected > 0 || !r.projections.isEmpty {
             let projectRate = r.projectSeconds > 0 ? Double(r.eventsProjected) / r.projectSeconds : 0
             Output.line("rebuild: \(r.eventsProjected) events replayed into a scratch environment in \(seconds(r.projectSeconds)) (\(rate(projectRate)) events/s)")

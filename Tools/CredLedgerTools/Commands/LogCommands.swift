@@ -25,7 +25,7 @@ enum LogCommands {
                 }
                 return ExitCode.ok
             },
-            CommandSpec("verify", flags: ["chain-only"], summary: "Check sequence, hash chain, time order, indexes and projections against a rebuild. Exit 3 names the first bad event.") { inv, ctx in
+            CommandSpec("verify", flags: ["chain-only"], summary: "Check sequence, hash chain, time order, every payload's decoding, the projections' checkpoints against the log head, and the projections against a rebuild (--chain-only: all but the rebuild). Exit 3 names the first bad event.") { inv, ctx in
                 let report = try ctx.readOnlyLedger().verify(projections: !inv.flag("chain-only"))
                 if ctx.json {
                     var object: [String: Any] = [
@@ -33,6 +33,7 @@ enum LogCommands {
                         "projections": report.projections.map { ["name": $0.name, "ok": $0.matches, "last_seq": $0.lastSeq, "live": $0.live.hex, "rebuilt": $0.rebuilt.hex] },
                     ]
                     if let f = report.chainFailure { object["first_bad_seq"] = f.seq; object["reason"] = f.reason }
+                    if let d = report.checkpoints { object["checkpoints"] = checkpointsJSON(d) }
                     Output.json(object)
                 } else {
                     if let f = report.chainFailure {
@@ -40,6 +41,7 @@ enum LogCommands {
                     } else {
                         Output.line("chain: ok — \(report.events) events, head \(report.head.hash.hex)")
                     }
+                    if let line = checkpointsLine(report.checkpoints, chainFailure: report.chainFailure) { Output.line(line) }
                     for p in report.projections {
                         Output.line("projection \(p.name): \(p.matches ? "ok" : "DIFFERS from a rebuild") (digest \(p.live.hex.prefix(16))…, last seq \(p.lastSeq))")
                     }
@@ -47,16 +49,33 @@ enum LogCommands {
                 }
                 return report.ok ? ExitCode.ok : ExitCode.integrity
             },
-            CommandSpec("rebuild", summary: "Rebuild every projection from the log in one transaction (readers keep their snapshot).") { _, ctx in
+            CommandSpec("rebuild", summary: "Rebuild every projection from the log in one transaction (readers keep their snapshot). Accepts the log as it is: checkpoints that disagree with its head (a cut or forged tail, which makes writes refuse) are reported and moved to it.") { _, ctx in
                 let result = try ctx.ledger().rebuildProjections()
                 if ctx.json {
-                    Output.json(["events": result.events, "digests": result.digests.mapValues(\.hex)])
+                    var object: [String: Any] = ["events": result.events, "digests": result.digests.mapValues(\.hex)]
+                    if let d = result.accepted { object["accepted"] = checkpointsJSON(d) }
+                    Output.json(object)
                 } else {
+                    if let d = result.accepted {
+                        Output.line("accepting the log as it is: head \(d.logHead); projections were at \(d.checkpoints) (\(d))")
+                    }
                     Output.line("rebuilt projections from \(result.events) events")
                     for (name, digest) in result.digests.sorted(by: { $0.key < $1.key }) { Output.line("  \(name): \(digest.hex)") }
                 }
                 return ExitCode.ok
             },
         ]
+    }
+
+    /// The JSON of checkpoints that disagree with the log head (`verify`, `replay`, `rebuild`).
+    static func checkpointsJSON(_ d: ProjectionDisagreement) -> [String: Any] {
+        ["log_head": d.logHead, "checkpoints": d.checkpoints, "tail_missing": d.tailMissing, "first_seq": d.firstSeq,
+         "last_seq": d.lastSeq, "message": d.description]
+    }
+
+    /// The human line for disagreeing checkpoints, unless the chain failure already says it (a cut tail).
+    static func checkpointsLine(_ d: ProjectionDisagreement?, chainFailure: ChainFailure?) -> String? {
+        guard let d, chainFailure?.reason != d.description else { return nil }
+        return "checkpoints: DISAGREE with the log: \(d)"
     }
 }

@@ -34,7 +34,7 @@ enum StressCommands {
                 let company = try inv.required("company"), admin = try inv.required("admin")
                 let prefix = inv.option("project-prefix") ?? "w"
                 let threads = try inv.integer("threads", default: 3, range: 1...256)
-                let header = try StressSetup.prepare(try ctx.ledger(), company: company, admin: admin,
+                let header = try StressSetup.prepare(try ctx.creatingLedger(), company: company, admin: admin,
                                                      projects: (0..<threads).map { "\(prefix)\($0)" })
                 if ctx.json { Output.json(["company": company, "header": header]) } else { Output.line(header) }
                 return ExitCode.ok
