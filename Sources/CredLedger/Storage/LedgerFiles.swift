@@ -43,8 +43,8 @@ enum LedgerFiles {
         guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return }
         let size = Int(status.st_size)
         func corrupt(_ why: String) -> LedgerError {
-            LedgerError("corrupt_storage", "\(file) \(why). Refusing to open it: LMDB would start a new, empty ledger over it. "
-                + "Nothing was written; restore the ledger from a backup", kind: .integrity)
+            LedgerError("corrupt_storage", "\(file) \(why). It was refused before LMDB opened it (a damaged data file must never "
+                + "become a new, empty ledger) and nothing was written: restore the ledger from a backup", kind: .integrity)
         }
         guard size > 0 else { throw corrupt("is empty (0 bytes); a ledger's data file starts with two LMDB meta pages") }
         guard let pageSize = metaPageSize(fd, offset: 0, pageNumber: 0) else {
