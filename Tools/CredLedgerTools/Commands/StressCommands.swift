@@ -455,7 +455,7 @@ enum StressRecord {
     }
 
     static func run(_ inv: Invocation, _ ctx: ToolContext) throws -> Int32 {
-        let company = try inv.required("company"), header = try inv.required("header")
+        let company = try inv.required("company"), header = try inv.requiredSecret("header")
         let prefix = inv.option("project-prefix") ?? "w"
         let threads = try inv.integer("threads", default: 3, range: 1...64)
         let window = try inv.integer("window", default: 8, range: 1...4096)
