@@ -1,6 +1,5 @@
 import CredLedger
 import CredLedgerCore
-@testable import CredLedgerTools
 import Foundation
 import XCTest
 
@@ -23,20 +22,9 @@ final class StdinSecretFeed: @unchecked Sendable {
 }
 
 extension CLI {
-    /// Runs `credledger` with `stdin` as its standard input.
+    /// Runs `credledger` with `feed` as its standard input.
     @discardableResult
-    func run(_ arguments: [String], stdin feed: StdinSecretFeed) -> CLIResult {
-        let box = OutputBox()
-        let savedOut = Output.standardOutput, savedErr = Output.standardError
-        Output.standardOutput = { box.append(out: $0) }
-        Output.standardError = { box.append(err: $0) }
-        defer {
-            Output.standardOutput = savedOut
-            Output.standardError = savedErr
-        }
-        let code = CommandLineTool.run(["--db", db] + arguments, environment: [:], options: options, standardInput: feed.readLine)
-        return CLIResult(code: code, out: box.out, err: box.err)
-    }
+    func run(_ arguments: [String], stdin feed: StdinSecretFeed) -> CLIResult { run(arguments, standardInput: feed.readLine) }
 }
 
 /// Issue 11, item 8: every option that takes a secret accepts `-`, meaning "read it from standard input" (one line,

@@ -202,7 +202,9 @@ enum CapturedCLI {
             Output.standardOutput = savedOut
             Output.standardError = savedErr
         }
-        let code = CommandLineTool.run(arguments + ["--db", database], environment: ["CREDLEDGER_DB": database], options: options)
+        // In-process runs never read the process's standard input: a fuzzed `--token -` finds it empty.
+        let code = CommandLineTool.run(arguments + ["--db", database], environment: ["CREDLEDGER_DB": database], options: options,
+                                       standardInput: { nil })
         return Result(code: code, stdout: out.current, stderr: err.current)
     }
 }
