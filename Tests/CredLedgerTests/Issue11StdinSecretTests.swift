@@ -1,5 +1,6 @@
 import CredLedger
 import CredLedgerCore
+@testable import CredLedgerTools
 import Foundation
 import XCTest
 
@@ -153,6 +154,26 @@ final class Issue11StdinSecretTests: XCTestCase {
             XCTAssertEqual(i.code, 2, i.all)
             XCTAssertEqual(try cli.head(), head)
         }
+    }
+
+    /// The one implementation: `Invocation.secret` reads one line once (asking again gives the same value), strips
+    /// LF and CRLF only, and leaves any other value alone.
+    func testInvocationSecretReadsOneLineOnce() throws {
+        let feed = StdinSecretFeed(" Apikey x \r\nnext\n")
+        var invocation = Invocation(positionals: [], options: ["header": "-", "name": "plain"], flags: [])
+        invocation.standardInput = StandardInput(readLine: feed.readLine)
+        XCTAssertNoThrow(try invocation.checkStandardInputUse())
+        XCTAssertEqual(try invocation.secret("header"), " Apikey x ", "spaces are part of the value")
+        XCTAssertEqual(try invocation.requiredSecret("header"), " Apikey x ")
+        XCTAssertEqual(feed.reads, 1)
+        XCTAssertEqual(try invocation.secret("name"), "plain")
+        XCTAssertNil(try invocation.secret("token"))
+        XCTAssertThrowsError(try invocation.requiredSecret("token"))
+        // Without a reader (an Invocation not made by `CommandLineTool.run`), `-` finds standard input empty.
+        let unplugged = Invocation(positionals: [], options: ["token": "-"], flags: [])
+        XCTAssertThrowsError(try unplugged.secret("token")) { XCTAssertTrue("\($0)".contains("empty"), "\($0)") }
+        let two = Invocation(positionals: [], options: ["token": "-", "code": "-"], flags: [])
+        XCTAssertThrowsError(try two.checkStandardInputUse()) { XCTAssertTrue("\($0)".contains("--code and --token"), "\($0)") }
     }
 
     /// A secret read from standard input is never echoed, even when it is wrong.

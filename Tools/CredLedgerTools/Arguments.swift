@@ -12,8 +12,8 @@ public struct Invocation {
     public var positionals: [String]
     public var options: [String: String]
     public var flags: Set<String>
-    /// Where a secret option given as `-` is read from (set by `CommandLineTool.run`).
-    var standardInput = StandardInput()
+    /// Where a secret option given as `-` is read from: set by `CommandLineTool.run`; empty until then.
+    var standardInput = StandardInput(readLine: { nil })
 
     /// A value-taking option, if given.
     public func option(_ name: String) -> String? { options[name] }
@@ -63,23 +63,28 @@ final class StandardInput {
     static let marker = "-"
     /// Reads one line including its newline, or nil at end of input.
     private let readLine: () -> String?
-    private var consumedBy: String?
+    /// The option that read standard input, and what it read (asking again returns the same value).
+    private var consumed: (option: String, value: String)?
 
-    init(readLine: @escaping () -> String? = { Swift.readLine(strippingNewline: false) }) {
+    init(readLine: @escaping () -> String?) {
         self.readLine = readLine
     }
 
     /// The first line of standard input without its line ending; empty input is a usage error.
     func readSecret(for option: String) throws -> String {
-        if let consumedBy, consumedBy != option {
-            throw UsageError("only one option can read standard input ('-'), but --\(consumedBy) and --\(option) ask for it")
+        if let consumed {
+            guard consumed.option == option else {
+                throw UsageError("only one option can read standard input ('-'), but --\(consumed.option) and --\(option) ask for it")
+            }
+            return consumed.value
         }
-        consumedBy = option
         var bytes = Array((readLine() ?? "").utf8)
         if bytes.last == 10 { bytes.removeLast() }
         if bytes.last == 13 { bytes.removeLast() }
         guard !bytes.isEmpty else { throw UsageError("--\(option) - reads the value from standard input, which is empty") }
-        return String(decoding: bytes, as: UTF8.self)
+        let value = String(decoding: bytes, as: UTF8.self)
+        consumed = (option, value)
+        return value
     }
 }
 
