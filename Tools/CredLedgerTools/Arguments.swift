@@ -1,4 +1,5 @@
 import CredLedgerCore
+import Foundation
 
 /// A usage mistake: exit code 2 with the command's usage line.
 public struct UsageError: Error, CustomStringConvertible {
@@ -68,6 +69,22 @@ final class StandardInput {
 
     init(readLine: @escaping () -> String?) {
         self.readLine = readLine
+    }
+
+    /// One line of the process's standard input. On a terminal it prompts on standard error and turns echo off
+    /// while the secret is typed, so it does not stay on the screen or in the scrollback.
+    static func processLine() -> String? {
+        var saved = termios()
+        guard isatty(0) == 1, tcgetattr(0, &saved) == 0 else { return Swift.readLine(strippingNewline: false) }
+        var silent = saved
+        silent.c_lflag &= ~tcflag_t(ECHO)
+        Output.standardError("secret (not echoed): ")
+        _ = tcsetattr(0, TCSANOW, &silent)
+        defer {
+            _ = tcsetattr(0, TCSANOW, &saved)
+            Output.standardError("\n")
+        }
+        return Swift.readLine(strippingNewline: false)
     }
 
     /// The first line of standard input without its line ending; empty input is a usage error.

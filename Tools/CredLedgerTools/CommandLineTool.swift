@@ -18,10 +18,9 @@ public enum CommandLineTool {
         """
 
     /// Runs one command line (without the program name) and returns the exit code. `standardInput` reads one line
-    /// (with its newline) for a secret option given as `-`; tests feed it.
+    /// (with its newline) for a secret option given as `-`: the process's standard input unless given (tests feed it).
     public static func run(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
-                           options: Ledger.Options = Ledger.Options(),
-                           standardInput: @escaping () -> String? = { readLine(strippingNewline: false) }) -> Int32 {
+                           options: Ledger.Options = Ledger.Options(), standardInput: (() -> String?)? = nil) -> Int32 {
         var words: [String] = []
         var json = false
         var help = false
@@ -62,7 +61,7 @@ public enum CommandLineTool {
         do {
             var invocation = try command.parse(Array(words.dropFirst(command.path.count)))
             try invocation.checkStandardInputUse()
-            invocation.standardInput = StandardInput(readLine: standardInput)
+            invocation.standardInput = StandardInput(readLine: standardInput ?? StandardInput.processLine)
             return try command.run(invocation, context)
         } catch let error as UsageError {
             return usageError(error.message, command, json: json)
