@@ -153,6 +153,31 @@ final class Issue11RevocationTests: XCTestCase {
         XCTAssertEqual(t.head, before)
     }
 
+    /// A stolen refresh token was rotated by the thief: the client's own (now spent) refresh token still ends the
+    /// whole grant, the thief's pair included. Before, that was "success" with no effect.
+    func testRevokingASpentRefreshTokenEndsItsFamily() throws {
+        let client = try t.pkceTokens(pkce, user: World.bob)
+        let thief = try ledger.refresh(clientID: pkce.clientID!, clientSecret: pkce.clientSecret, refreshToken: client.refreshToken!)
+        assertAllowed(try bearer(thief.accessToken))
+        let before = t.head
+        XCTAssertEqual(try revoke(client.refreshToken!, by: pkce), .revoked)
+        let added = try t.events(after: before.seq)
+        XCTAssertEqual(added.map(\.event.type), [.tokenRevoked])
+        if case .tokenRevoked(let r) = added.first?.event.payload { XCTAssertTrue(r.wholeFamily) }
+        assertDenied(try bearer(thief.accessToken), .tokenRevoked)
+        assertOAuthDenied(.tokenRevoked, t) {
+            _ = try self.ledger.refresh(clientID: self.pkce.clientID!, clientSecret: self.pkce.clientSecret, refreshToken: thief.refreshToken!)
+        }
+        // Nothing is left alive: asking again changes nothing.
+        let head = t.head
+        XCTAssertEqual(try revoke(client.refreshToken!, by: pkce), .alreadyInactive)
+        XCTAssertEqual(try revoke(thief.refreshToken!, by: pkce), .alreadyInactive)
+        XCTAssertEqual(t.head, head)
+        // Another family of the same client is untouched.
+        let other = try t.pkceTokens(pkce, user: World.bob)
+        assertAllowed(try bearer(other.accessToken))
+    }
+
     // MARK: command line
 
     func testCommandLineSaysExactlyWhatHappened() throws {

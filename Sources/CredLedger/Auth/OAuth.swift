@@ -228,7 +228,7 @@ extension Ledger {
     }
 
     /// Token revocation (RFC 7009 §2.1): the client authenticates (a public client by its client_id alone) and may revoke
-    /// only tokens issued to it; a refresh token takes its family with it. A token of another client or company is refused
+    /// only tokens issued to it; a refresh token (even a spent one) takes its family with it. A token of another client or company is refused
     /// (`unauthorized_client`), a static key or other secret is `unsupported_token_type`; both denials are recorded.
     /// A string that is no known token is answered with success, as the RFC asks (§2.2), but as `.unknown`,
     /// and only a real revocation is an event.
@@ -243,12 +243,29 @@ extension Ledger {
             guard let record = try ctx.state.token(hash: SecretFormat.hash(token)) else { return .unknown }
             guard record.credential == client.number else { throw OAuthDenial(.unauthorizedClient) }
             attempt.user = record.user
-            guard record.status == .active, ctx.now < record.expiresAt else { return .alreadyInactive }
+            let live = record.status == .active && ctx.now < record.expiresAt
+            // A refresh token ends its whole grant (RFC 7009 §2.1), even one already spent: its successor may be in
+            // someone else's hands (RFC 6749 §10.4), and the client asking to end the grant must not be told "nothing to do".
+            let family = try record.kind == .refresh && !live && Ledger.familyIsLive(record.family, state: ctx.state, now: ctx.now)
+            guard live || family else { return .alreadyInactive }
             ctx.emit(company: client.company, actor: .credential(client.number), .tokenRevoked(TokenRevoked(
                 credential: client.number, family: record.family, tokenHash: record.hash, wholeFamily: record.kind == .refresh,
                 reason: .clientRequest)))
             return .revoked
         }
+    }
+
+    /// Whether any token of a family is still active and unexpired.
+    private static func familyIsLive(_ family: UInt64, state: StateReader<LMDBStore>, now: Timestamp) throws -> Bool {
+        var live = false
+        try state.store.scan(.tokenFamilies, prefix: family.bigEndianBytes) { key, _ in
+            if let raw = try state.store.get(.tokens, Array(key.suffix(16))) {
+                let token = try TokenRecord.decode(raw)
+                live = token.status == .active && now < token.expiresAt
+            }
+            return !live
+        }
+        return live
     }
 
     /// Token introspection (RFC 7662 §2.1), for a confidential client (OAuth API user or confidential PKCE client) that
@@ -292,7 +309,8 @@ extension Ledger {
 public enum RevocationOutcome: String, Sendable {
     /// The token (and, for a refresh token, its family) was revoked now: a `token_revoked` event.
     case revoked
-    /// The client's own token was already spent, revoked or expired: nothing to do, no event.
+    /// The client's own token was already spent, revoked or expired (for a refresh token: with nothing of its family
+    /// left alive): nothing to do, no event.
     case alreadyInactive = "already_inactive"
     /// No token with this value exists (or the text is not a token at all): nothing to do, no event.
     case unknown = "unknown_token"
