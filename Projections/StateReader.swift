@@ -20,7 +20,10 @@ public struct StateReader<Store: KeyValueStore> {
     }
 
     private func number(_ table: Table, _ key: [UInt8]) throws -> UInt32? {
-        try store.get(table, key).flatMap { UInt32(bigEndianBytes: $0) }
+        // No stored id is empty or longer than a key can be (1…511 bytes): such a lookup (an empty or huge client id,
+        // slug or credential id from a caller) finds nothing, instead of failing in the store.
+        guard !key.isEmpty, key.count <= 511 else { return nil }
+        return try store.get(table, key).flatMap { UInt32(bigEndianBytes: $0) }
     }
 
     public func company(slug: String) throws -> CompanyRecord? {

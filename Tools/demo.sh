@@ -17,6 +17,11 @@ say() { printf '\n\033[1m$ %s\033[0m\n' "$*" | mask; }
 run() { say "credledger $*"; "$CL" "$@"; }
 runq() { say "credledger $*"; "$CL" "$@" || echo "(exit $?)"; }
 json() { "$CL" --json "$@"; }
+# Secrets go in on standard input (`--option -`), never in argv, where the process list and the shell history show them.
+# The *_in helpers take the secret first; printf is a shell builtin, so no process carries it.
+run_in() { local secret="$1"; shift; say "printf '%s\n' … | credledger $*"; printf '%s\n' "$secret" | "$CL" "$@"; }
+runq_in() { local secret="$1"; shift; say "printf '%s\n' … | credledger $*"; printf '%s\n' "$secret" | "$CL" "$@" || echo "(exit $?)"; }
+json_in() { local secret="$1"; shift; printf '%s\n' "$secret" | "$CL" --json "$@"; }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
 run company create acme --admin alice@acme.example --name "Acme Corp" --mail-domain acme.example
@@ -40,30 +45,32 @@ PKCE_CLIENT=$(echo "$PKCE" | field client_id); PKCE_SECRET=$(echo "$PKCE" | fiel
 run access grant acme "$STATIC_ID" bridge --role viewer --as alice@acme.example
 run access grant acme "$OAUTH_ID" bridge --role editor --as alice@acme.example
 
-run auth check acme --header "Apikey $STATIC_KEY" --project bridge --op read
-runq auth check acme --header "Apikey $STATIC_KEY" --project bridge --op write
-runq auth check acme --header "Apikey $STATIC_KEY" --project tunnel --op read
+run_in "Apikey $STATIC_KEY" auth check acme --header - --project bridge --op read
+runq_in "Apikey $STATIC_KEY" auth check acme --header - --project bridge --op write
+runq_in "Apikey $STATIC_KEY" auth check acme --header - --project tunnel --op read
 TYPO="${STATIC_KEY:0:20}$( [ "${STATIC_KEY:20:1}" = "x" ] && echo y || echo x )${STATIC_KEY:21}"
-runq auth check acme --header "Apikey $TYPO" --project bridge --op read
+runq_in "Apikey $TYPO" auth check acme --header - --project bridge --op read
 
-say "credledger --json token client-credentials --client-id … --client-secret …"
-TOKEN=$(json token client-credentials --client-id "$OAUTH_CLIENT" --client-secret "$OAUTH_SECRET")
+say "printf '%s\\n' … | credledger --json token client-credentials --client-id … --client-secret -"
+TOKEN=$(json_in "$OAUTH_SECRET" token client-credentials --client-id "$OAUTH_CLIENT" --client-secret -)
 ACCESS=$(echo "$TOKEN" | field access_token)
 echo "$TOKEN" | sed -E 's/cx[ar]_[0-9A-Za-z]{42}/cx?_…/g'
-run auth check acme --header "Bearer $ACCESS" --project bridge --op write
+run_in "Bearer $ACCESS" auth check acme --header - --project bridge --op write
 
 VERIFIER=$(python3 -c "import secrets; print(secrets.token_urlsafe(48))")
 CHALLENGE=$(python3 -c "import hashlib,base64,sys; print(base64.urlsafe_b64encode(hashlib.sha256(sys.argv[1].encode()).digest()).rstrip(b'=').decode())" "$VERIFIER")
 say "credledger oauth authorize (bob approves Claude) … then oauth token --grant authorization_code"
 CODE=$(json oauth authorize acme --client-id "$PKCE_CLIENT" --user bob@acme.example --redirect-uri https://claude.ai/api/mcp/auth_callback --code-challenge "$CHALLENGE" --code-challenge-method S256 --state xyz | field code)
-PAIR=$(json oauth token --grant authorization_code --client-id "$PKCE_CLIENT" --client-secret "$PKCE_SECRET" --code "$CODE" --code-verifier "$VERIFIER" --redirect-uri https://claude.ai/api/mcp/auth_callback)
+# One option per call can read standard input: the long-lived client secret goes there; the code (single use, 60 s)
+# and the verifier are useless without it.
+PAIR=$(json_in "$PKCE_SECRET" oauth token --grant authorization_code --client-id "$PKCE_CLIENT" --client-secret - --code "$CODE" --code-verifier "$VERIFIER" --redirect-uri https://claude.ai/api/mcp/auth_callback)
 USER_ACCESS=$(echo "$PAIR" | field access_token)
-run auth check acme --header "Bearer $USER_ACCESS" --project bridge --op write
-runq auth check acme --header "Bearer $USER_ACCESS" --project tunnel --op read
+run_in "Bearer $USER_ACCESS" auth check acme --header - --project bridge --op write
+runq_in "Bearer $USER_ACCESS" auth check acme --header - --project tunnel --op read
 
 run key list acme --as alice@acme.example
 run key delete acme "$OAUTH_ID" --yes --as alice@acme.example
-runq auth check acme --header "Bearer $ACCESS" --project bridge --op read
+runq_in "Bearer $ACCESS" auth check acme --header - --project bridge --op read
 run log --limit 8
 run audit access acme bridge --op write
 run audit review acme

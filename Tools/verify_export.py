@@ -44,7 +44,8 @@ SCOPES = {1: "read", 2: "read-write", 3: "global"}
 PROJECT_ROLES = {1: "viewer", 2: "editor", 3: "project-admin"}
 COMPANY_ROLES = {0: "removed", 1: "member", 2: "admin"}
 OPERATIONS = {1: "read", 2: "write"}
-GRANTS = {0: "none", 1: "client_credentials", 2: "authorization_code", 3: "refresh_token", 4: "authorize"}
+GRANTS = {0: "none", 1: "client_credentials", 2: "authorization_code", 3: "refresh_token", 4: "authorize",
+          5: "introspection", 6: "revocation"}
 REVOKE_REASONS = {1: "client_request", 2: "refresh_token_reused", 3: "code_reused"}
 DENIALS = {
     1: "malformed_header", 2: "unsupported_scheme", 3: "bad_checksum", 10: "unknown_credential", 11: "revoked",
@@ -53,7 +54,7 @@ DENIALS = {
     31: "read_only_scope", 32: "read_only_role", 33: "user_not_member", 40: "token_expired", 41: "token_revoked",
     42: "invalid_client", 43: "invalid_grant", 44: "pkce_verifier_mismatch", 45: "redirect_uri_mismatch",
     46: "code_reused", 47: "code_expired", 48: "refresh_token_reused", 49: "unsupported_challenge_method",
-    50: "unauthorized_client", 51: "invalid_request", 52: "access_denied",
+    50: "unauthorized_client", 51: "invalid_request", 52: "access_denied", 53: "unsupported_token_type",
 }
 EPOCH = datetime.datetime(1970, 1, 1)
 

@@ -235,7 +235,7 @@ final class EventCodecTests: XCTestCase {
         XCTAssertEqual(mutated(revoke, at: 45, to: 4)?.reason, .badEnum, "reason 4")
         let issued = EventPayload.tokenIssued(TokenIssued(credential: 1, user: 0, grant: .clientCredentials, accessHash: .zero,
                                                           accessExpiresAt: 0, refreshHash: nil, refreshExpiresAt: 0, codeHash: nil))
-        XCTAssertEqual(mutated(issued, at: 8, to: 5)?.reason, .badEnum, "grant 5")
+        XCTAssertEqual(mutated(issued, at: 8, to: 7)?.reason, .badEnum, "grant 7 (5 introspection and 6 revocation exist since issue 11)")
         XCTAssertEqual(mutated(issued, at: 49, to: 2)?.reason, .badEnum, "optional-digest flag 2")
         let denied = EventPayload.oauthRequestDenied(credential: 1, user: 2, grant: .authorize, reason: .accessDenied)
         XCTAssertEqual(mutated(denied, at: 8, to: 9)?.reason, .badEnum)

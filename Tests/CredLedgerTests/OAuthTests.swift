@@ -41,6 +41,12 @@ final class OAuthTests: XCTestCase {
         try ledger.refresh(clientID: client.clientID!, clientSecret: client.clientSecret, refreshToken: token)
     }
 
+    /// Introspection by a confidential client (the confidential PKCE client unless told): a client sees only its own tokens.
+    private func introspect(_ token: String, as client: IssuedCredential? = nil) throws -> Introspection {
+        let caller = client ?? pkce!
+        return try ledger.introspect(token, clientID: caller.clientID!, clientSecret: caller.clientSecret)
+    }
+
     private func bearer(_ token: String, _ op: CredLedgerCore.Operation = .read) throws -> Decision {
         try t.check("Bearer " + token, World.bridge, op)
     }
@@ -140,7 +146,7 @@ final class OAuthTests: XCTestCase {
         assertDenied(try bearer(first.accessToken), .tokenRevoked)
         assertDenied(try bearer(refreshed.accessToken), .tokenRevoked)
         assertOAuthDenied(.tokenRevoked, t) { _ = try self.refresh(self.pkce, refreshed.refreshToken!) }
-        XCTAssertFalse(try ledger.introspect(refreshed.accessToken).active)
+        XCTAssertFalse(try introspect(refreshed.accessToken).active)
         // Replaying again is still refused.
         assertOAuthDenied(.codeReused, t) { _ = try self.exchange(self.pkce, grant.code) }
         // Another code for the same client is unaffected.
@@ -240,8 +246,8 @@ final class OAuthTests: XCTestCase {
         assertAllowed(try bearer(second.accessToken))
         let third = try refresh(pkce, second.refreshToken!)
         assertAllowed(try bearer(third.accessToken, .write))
-        XCTAssertFalse(try ledger.introspect(first.refreshToken!).active, "a spent refresh token is inactive")
-        XCTAssertTrue(try ledger.introspect(third.refreshToken!).active)
+        XCTAssertFalse(try introspect(first.refreshToken!).active, "a spent refresh token is inactive")
+        XCTAssertTrue(try introspect(third.refreshToken!).active)
 
         // Presenting a spent refresh token: refused, and the whole family dies.
         let added = assertOAuthDenied(.refreshTokenReused, t) { _ = try self.refresh(self.pkce, first.refreshToken!) }
@@ -255,8 +261,8 @@ final class OAuthTests: XCTestCase {
         assertDenied(try bearer(second.accessToken), .tokenRevoked)
         assertDenied(try bearer(first.accessToken), .tokenRevoked)
         assertOAuthDenied(.tokenRevoked, t) { _ = try self.refresh(self.pkce, third.refreshToken!) }
-        XCTAssertFalse(try ledger.introspect(third.refreshToken!).active)
-        XCTAssertFalse(try ledger.introspect(third.accessToken).active)
+        XCTAssertFalse(try introspect(third.refreshToken!).active)
+        XCTAssertFalse(try introspect(third.accessToken).active)
         // Other families of the same client live on.
         let other = try exchange(pkce, try authorize(pkce).code)
         assertAllowed(try bearer(other.accessToken))
@@ -272,7 +278,6 @@ final class OAuthTests: XCTestCase {
         assertAllowed(try bearer(tokens.accessToken))
         t.clock.advance(seconds: 1)
         assertDenied(try bearer(tokens.accessToken), .tokenExpired)
-        XCTAssertFalse(try ledger.introspect(tokens.accessToken).active)
         // The refresh token outlives the access token.
         let renewed = try refresh(pub, tokens.refreshToken!)
         assertAllowed(try bearer(renewed.accessToken))
@@ -289,7 +294,7 @@ final class OAuthTests: XCTestCase {
 
     func testIntrospection() throws {
         let tokens = try exchange(pkce, try authorize(pkce).code)
-        let access = try ledger.introspect(tokens.accessToken)
+        let access = try introspect(tokens.accessToken)
         XCTAssertTrue(access.active)
         XCTAssertEqual(access.tokenType, "access_token")
         XCTAssertEqual(access.username, World.bob)
@@ -298,27 +303,30 @@ final class OAuthTests: XCTestCase {
         XCTAssertEqual(access.scope, "read-write")
         XCTAssertEqual(access.expiresAt, t.clock.now() + 3_600_000_000)
         XCTAssertEqual(access.issuedAt, t.clock.now())
-        let refresh = try ledger.introspect(tokens.refreshToken!)
+        let refresh = try introspect(tokens.refreshToken!)
         XCTAssertTrue(refresh.active)
         XCTAssertEqual(refresh.tokenType, "refresh_token")
         let api = try t.create(.oauth, .read)
         let cc = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
-        XCTAssertEqual(try ledger.introspect(cc.accessToken).username, api.serviceUser)
+        XCTAssertEqual(try introspect(cc.accessToken, as: api).username, api.serviceUser)
 
         // Inactive: garbage, unknown, not a token, module off.
         for text in ["", "garbage", api.clientSecret!, SecretFormat.generate(.accessToken, using: SeededRandom(seed: 5)),
                      String(tokens.accessToken.dropLast()) + (tokens.accessToken.hasSuffix("A") ? "B" : "A")] {
-            let i = try ledger.introspect(text)
+            let i = try introspect(text)
             XCTAssertFalse(i.active, text)
             XCTAssertNil(i.username)
             XCTAssertNil(i.clientID)
         }
         let before = t.head
+        XCTAssertTrue(try introspect(tokens.accessToken).active)
+        XCTAssertEqual(t.head, before, "a successful introspection writes nothing")
+        // Module off: no client of the company can authenticate, so the caller is refused (and that is recorded).
         try ledger.setAPIModule(World.acme, enabled: false, as: World.alice)
-        XCTAssertFalse(try ledger.introspect(tokens.accessToken).active)
+        assertOAuthDenied(.apiModuleDisabled, t) { _ = try self.introspect(tokens.accessToken) }
         try ledger.setAPIModule(World.acme, enabled: true, as: World.alice)
-        XCTAssertTrue(try ledger.introspect(tokens.accessToken).active)
-        XCTAssertEqual(t.head.seq, before.seq + 2, "introspection writes nothing")
+        XCTAssertTrue(try introspect(tokens.accessToken).active)
+        XCTAssertEqual(t.head.seq, before.seq + 3, "two module switches and one recorded refusal")
     }
 
     func testRevocationOfAccessAndRefreshTokens() throws {
@@ -326,8 +334,8 @@ final class OAuthTests: XCTestCase {
         // Revoking the access token kills only it.
         try ledger.revokeToken(a.accessToken, clientID: pkce.clientID!, clientSecret: pkce.clientSecret)
         assertDenied(try bearer(a.accessToken), .tokenRevoked)
-        XCTAssertFalse(try ledger.introspect(a.accessToken).active)
-        XCTAssertTrue(try ledger.introspect(a.refreshToken!).active)
+        XCTAssertFalse(try introspect(a.accessToken).active)
+        XCTAssertTrue(try introspect(a.refreshToken!).active)
         let renewed = try refresh(pkce, a.refreshToken!)
         assertAllowed(try bearer(renewed.accessToken))
 
@@ -343,14 +351,16 @@ final class OAuthTests: XCTestCase {
         XCTAssertEqual(events.map(\.wholeFamily), [false, true])
         XCTAssertEqual(events.map(\.reason), [.clientRequest, .clientRequest])
 
-        // Unknown, already revoked, or another client's tokens: success without effect (RFC 7009 §2.2).
+        // Unknown or already revoked tokens: success without effect (RFC 7009 §2.2), saying which.
         let c = try exchange(pkce, try authorize(pkce).code)
         let head = t.head
-        try ledger.revokeToken(SecretFormat.generate(.accessToken, using: SeededRandom(seed: 8)), clientID: pkce.clientID!, clientSecret: pkce.clientSecret)
-        try ledger.revokeToken("nonsense", clientID: pkce.clientID!, clientSecret: pkce.clientSecret)
-        try ledger.revokeToken(a.accessToken, clientID: pkce.clientID!, clientSecret: pkce.clientSecret)
-        try ledger.revokeToken(c.accessToken, clientID: pub.clientID!, clientSecret: nil)
+        XCTAssertEqual(try ledger.revokeToken(SecretFormat.generate(.accessToken, using: SeededRandom(seed: 8)), clientID: pkce.clientID!,
+                                              clientSecret: pkce.clientSecret), .unknown)
+        XCTAssertEqual(try ledger.revokeToken("nonsense", clientID: pkce.clientID!, clientSecret: pkce.clientSecret), .unknown)
+        XCTAssertEqual(try ledger.revokeToken(a.accessToken, clientID: pkce.clientID!, clientSecret: pkce.clientSecret), .alreadyInactive)
         XCTAssertEqual(t.head, head)
+        // Another client's token is refused (issue 11, item 5; Issue11RevocationTests has the full set).
+        assertOAuthDenied(.unauthorizedClient, t) { try self.ledger.revokeToken(c.accessToken, clientID: self.pub.clientID!, clientSecret: nil) }
         assertAllowed(try bearer(c.accessToken))
         // The client must authenticate to revoke.
         assertOAuthDenied(.invalidClient, t) { try self.ledger.revokeToken(c.accessToken, clientID: self.pkce.clientID!, clientSecret: nil) }
@@ -372,9 +382,10 @@ final class OAuthTests: XCTestCase {
         XCTAssertEqual(try t.events(after: before).map(\.event.type), [.credentialDeleted, .credentialDeleted], "one event each, no per-token work")
         for token in [cc1.accessToken, cc2.accessToken, user1.accessToken, user2.accessToken] {
             assertDenied(try bearer(token), .revoked)
-            XCTAssertFalse(try ledger.introspect(token).active)
         }
-        XCTAssertFalse(try ledger.introspect(user1.refreshToken!).active)
+        // A deleted client cannot even introspect its old tokens.
+        assertOAuthDenied(.revoked, t) { _ = try self.introspect(user1.refreshToken!) }
+        assertOAuthDenied(.revoked, t) { _ = try self.introspect(cc1.accessToken, as: api) }
         assertOAuthDenied(.revoked, t) { _ = try self.refresh(self.pkce, user1.refreshToken!) }
         assertOAuthDenied(.revoked, t) { _ = try self.exchange(self.pkce, pending.code) }
         assertOAuthDenied(.revoked, t) { _ = try self.authorize(self.pkce) }

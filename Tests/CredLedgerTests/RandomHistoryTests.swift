@@ -400,13 +400,20 @@ private final class History {
         }
     }
 
+    /// Introspection by a confidential client, half the time the token's own: only its own tokens can be active,
+    /// and only a refused caller writes (one oauth_request_denied, checked by `attempt`).
     private func introspect() throws {
+        guard let token = (accessTokens + refreshTokens.map(\.token)).randomElement(using: &dice) else { return }
+        let callers = credentials.filter { $0.clientSecret != nil && $0.issued.clientID != nil }
+        let own = callers.first { $0.issued.id == owner[token] }
+            ?? refreshTokens.first { $0.token == token }.map { credentials[$0.credential] }.flatMap { $0.clientSecret == nil ? nil : $0 }
+        guard let caller = dice.chance(50) ? (own ?? callers.randomElement(using: &dice)) : callers.randomElement(using: &dice) else { return }
         let before = t.head
-        if let token = (accessTokens + refreshTokens.map(\.token)).randomElement(using: &dice) {
-            let info = try ledger.introspect(token)
-            if info.active { XCTAssertNotNil(info.credentialID) }
+        attempt("introspect") {
+            let info = try ledger.introspect(token, clientID: caller.issued.clientID!, clientSecret: caller.clientSecret)
+            if info.active { XCTAssertEqual(info.clientID, caller.issued.clientID, "seed \(seed): a client saw another client's token") }
+            XCTAssertEqual(t.head, before, "seed \(seed): a successful introspection wrote to the log")
         }
-        XCTAssertEqual(t.head, before, "introspection wrote to the log")
     }
 
     // MARK: the end

@@ -250,8 +250,10 @@ final class CLI {
         return o
     }
 
+    /// Runs one command line; `standardInput` feeds a secret option given as `-` (none by default: the tests' own
+    /// standard input is never read).
     @discardableResult
-    func run(_ arguments: [String]) -> CLIResult {
+    func run(_ arguments: [String], standardInput: @escaping () -> String? = { nil }) -> CLIResult {
         let box = OutputBox()
         let savedOut = Output.standardOutput, savedErr = Output.standardError
         Output.standardOutput = { box.append(out: $0) }
@@ -260,7 +262,7 @@ final class CLI {
             Output.standardOutput = savedOut
             Output.standardError = savedErr
         }
-        let code = CommandLineTool.run(["--db", db] + arguments, environment: [:], options: options)
+        let code = CommandLineTool.run(["--db", db] + arguments, environment: [:], options: options, standardInput: standardInput)
         return CLIResult(code: code, out: box.out, err: box.err)
     }
 

@@ -113,8 +113,8 @@ final class SecretHygieneTests: ReliabilityTestCase {
                             "--code", code, "--code-verifier", verifier, "--redirect-uri", redirect], keys: ["access_token", "refresh_token"])
         let refresh = pair["refresh_token"] as? String ?? "", access = pair["access_token"] as? String ?? ""
         s.run(["auth", "check", "acme", "--header", "Bearer \(access)", "--project", "bridge", "--op", "write"], expect: nil)
-        s.run(["token", "introspect", "--token", access])
-        s.run(["token", "introspect", "--token", access, "--json"])
+        s.run(["token", "introspect", "--token", access, "--client-id", pkceClient, "--client-secret", pkceSecret])
+        s.run(["token", "introspect", "--token", access, "--client-id", pkceClient, "--client-secret", pkceSecret, "--json"])
         let next = s.issue(["oauth", "token", "--grant", "refresh_token", "--client-id", pkceClient, "--client-secret", pkceSecret,
                             "--refresh-token", refresh], keys: ["access_token", "refresh_token"])
         s.run(["oauth", "token", "--grant", "refresh_token", "--client-id", pkceClient, "--client-secret", pkceSecret,

@@ -1,4 +1,5 @@
 import CredLedgerCore
+import Foundation
 
 /// A usage mistake: exit code 2 with the command's usage line.
 public struct UsageError: Error, CustomStringConvertible {
@@ -12,6 +13,8 @@ public struct Invocation {
     public var positionals: [String]
     public var options: [String: String]
     public var flags: Set<String>
+    /// Where a secret option given as `-` is read from: set by `CommandLineTool.run`; empty until then.
+    var standardInput = StandardInput(readLine: { nil })
 
     /// A value-taking option, if given.
     public func option(_ name: String) -> String? { options[name] }
@@ -23,6 +26,28 @@ public struct Invocation {
 
     public func flag(_ name: String) -> Bool { flags.contains(name) }
 
+    /// A secret-taking option, if given. The value `-` means "read it from standard input": one line, its newline
+    /// (and a CR before it) stripped, so the secret stays out of the process list and the shell history.
+    public func secret(_ name: String) throws -> String? {
+        guard let value = options[name] else { return nil }
+        guard value == StandardInput.marker else { return value }
+        return try standardInput.readSecret(for: name)
+    }
+
+    /// A required secret-taking option; `-` reads it from standard input.
+    public func requiredSecret(_ name: String) throws -> String {
+        guard let value = try secret(name) else { throw UsageError("missing --\(name)") }
+        return value
+    }
+
+    /// At most one option may be `-` (standard input holds one secret); checked before the command runs.
+    func checkStandardInputUse() throws {
+        let readers = options.filter { $0.value == StandardInput.marker }.keys.sorted()
+        guard readers.count <= 1 else {
+            throw UsageError("only one option can read standard input ('-'), but \(readers.map { "--" + $0 }.joined(separator: " and ")) ask for it")
+        }
+    }
+
     public func positional(_ i: Int) -> String { positionals[i] }
 
     /// An integer option within bounds.
@@ -30,6 +55,53 @@ public struct Invocation {
         guard let text = options[name] else { return value }
         guard let n = Int(text), range.contains(n) else { throw UsageError("--\(name) must be a whole number in \(range.lowerBound)…\(range.upperBound)") }
         return n
+    }
+}
+
+/// Standard input as the source of one secret (`--option -`). The reader is injectable so tests can feed it.
+final class StandardInput {
+    /// The option value that means "read it from standard input".
+    static let marker = "-"
+    /// Reads one line including its newline, or nil at end of input.
+    private let readLine: () -> String?
+    /// The option that read standard input, and what it read (asking again returns the same value).
+    private var consumed: (option: String, value: String)?
+
+    init(readLine: @escaping () -> String?) {
+        self.readLine = readLine
+    }
+
+    /// One line of the process's standard input. On a terminal it prompts on standard error and turns echo off
+    /// while the secret is typed, so it does not stay on the screen or in the scrollback.
+    static func processLine() -> String? {
+        var saved = termios()
+        guard isatty(0) == 1, tcgetattr(0, &saved) == 0 else { return Swift.readLine(strippingNewline: false) }
+        var silent = saved
+        silent.c_lflag &= ~tcflag_t(ECHO)
+        Output.standardError("secret (not echoed): ")
+        _ = tcsetattr(0, TCSANOW, &silent)
+        defer {
+            _ = tcsetattr(0, TCSANOW, &saved)
+            Output.standardError("\n")
+        }
+        return Swift.readLine(strippingNewline: false)
+    }
+
+    /// The first line of standard input without its line ending; empty input is a usage error.
+    func readSecret(for option: String) throws -> String {
+        if let consumed {
+            guard consumed.option == option else {
+                throw UsageError("only one option can read standard input ('-'), but --\(consumed.option) and --\(option) ask for it")
+            }
+            return consumed.value
+        }
+        var bytes = Array((readLine() ?? "").utf8)
+        if bytes.last == 10 { bytes.removeLast() }
+        if bytes.last == 13 { bytes.removeLast() }
+        guard !bytes.isEmpty else { throw UsageError("--\(option) - reads the value from standard input, which is empty") }
+        let value = String(decoding: bytes, as: UTF8.self)
+        consumed = (option, value)
+        return value
     }
 }
 

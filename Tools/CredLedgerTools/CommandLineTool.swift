@@ -17,9 +17,10 @@ public enum CommandLineTool {
         Exit codes: 0 ok, 1 refused by a rule (the error code is printed), 2 bad usage or input, 3 integrity failure
         """
 
-    /// Runs one command line (without the program name) and returns the exit code.
+    /// Runs one command line (without the program name) and returns the exit code. `standardInput` reads one line
+    /// (with its newline) for a secret option given as `-`: the process's standard input unless given (tests feed it).
     public static func run(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
-                           options: Ledger.Options = Ledger.Options()) -> Int32 {
+                           options: Ledger.Options = Ledger.Options(), standardInput: (() -> String?)? = nil) -> Int32 {
         var words: [String] = []
         var json = false
         var help = false
@@ -58,7 +59,9 @@ public enum CommandLineTool {
         let context = ToolContext(databasePath: database, json: json, options: options)
         defer { context.close() }
         do {
-            let invocation = try command.parse(Array(words.dropFirst(command.path.count)))
+            var invocation = try command.parse(Array(words.dropFirst(command.path.count)))
+            try invocation.checkStandardInputUse()
+            invocation.standardInput = StandardInput(readLine: standardInput ?? StandardInput.processLine)
             return try command.run(invocation, context)
         } catch let error as UsageError {
             return usageError(error.message, command, json: json)

@@ -14,6 +14,7 @@ public struct OAuthError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unauthorizedClient, .wrongCredentialType, .apiModuleDisabled, .expired: "unauthorized_client"
         case .invalidRequest, .unsupportedChallengeMethod, .malformedHeader, .badChecksum: "invalid_request"
         case .accessDenied, .userNotMember: "access_denied"
+        case .unsupportedTokenType: "unsupported_token_type"
         default: "invalid_grant"
         }
     }
@@ -138,7 +139,11 @@ extension Ledger {
             guard !client.deleted else { throw OAuthDenial(.revoked) }
             if client.expiresAt != 0 && ctx.now >= client.expiresAt { throw OAuthDenial(.expired) }
             guard client.type.isUserDelegated else { throw OAuthDenial(.unauthorizedClient) }
-            guard client.redirectURIs.contains(redirectURI) else { throw OAuthDenial(.redirectURIMismatch) }
+            // Exact, except a loopback IP redirect URI, which matches with any port (RFC 8252 §7.3). The URI as
+            // requested (with the port actually used) is kept with the code, and the exchange must repeat it exactly.
+            guard client.redirectURIs.contains(where: { RedirectURI.matches(registered: $0, requested: redirectURI) }) else {
+                throw OAuthDenial(.redirectURIMismatch)
+            }
             guard codeChallengeMethod == "S256" else { throw OAuthDenial(.unsupportedChallengeMethod) }
             guard let challenge = PKCE.decodeChallenge(codeChallenge) else { throw OAuthDenial(.invalidRequest) }
             guard (state?.utf8.count ?? 0) <= 512 else { throw OAuthDenial(.invalidRequest) }
@@ -175,6 +180,7 @@ extension Ledger {
                 throw OAuthDenial(.codeReused, alsoEmit: revoke)
             }
             guard ctx.now < grant.expiresAt else { throw OAuthDenial(.codeExpired) }
+            // RFC 6749 §4.1.3: the same redirect_uri as the authorization request, byte for byte (port included).
             guard grant.redirectURI == redirectURI else { throw OAuthDenial(.redirectURIMismatch) }
             guard PKCE.isValidVerifier(codeVerifier) else { throw OAuthDenial(.pkceVerifierMismatch) }
             guard constantTimeEquals(SHA256.hash(codeVerifier), grant.challenge) else { throw OAuthDenial(.pkceVerifierMismatch) }
@@ -221,40 +227,93 @@ extension Ledger {
         }
     }
 
-    /// Token revocation (RFC 7009): the client revokes its own token; a refresh token takes its family with it.
-    /// Unknown tokens succeed silently, as the RFC asks.
-    public func revokeToken(_ token: String, clientID: String, clientSecret: String?) throws {
-        _ = try oauth(.none) { ctx, attempt -> Bool in
+    /// Token revocation (RFC 7009 §2.1): the client authenticates (a public client by its client_id alone) and may revoke
+    /// only tokens issued to it; a refresh token (even a spent one) takes its family with it. A token of another client or company is refused
+    /// (`unauthorized_client`), a static key or other secret is `unsupported_token_type`; both denials are recorded.
+    /// A string that is no known token is answered with success, as the RFC asks (§2.2), but as `.unknown`,
+    /// and only a real revocation is an event.
+    @discardableResult
+    public func revokeToken(_ token: String, clientID: String, clientSecret: String?) throws -> RevocationOutcome {
+        try oauth(.revocation) { ctx, attempt -> RevocationOutcome in
             let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt,
                                                        allowed: [.oauth, .pkce, .pkcePublic])
-            guard SecretFormat.validate(token, expecting: [.accessToken, .refreshToken]).problem == nil,
-                  let record = try ctx.state.token(hash: SecretFormat.hash(token)), record.credential == client.number,
-                  record.status == .active
-            else { return false }
+            let shape = SecretFormat.validate(token, expecting: SecretKind.allCases)
+            guard let kind = shape.kind, shape.problem == nil else { return .unknown }
+            guard kind == .accessToken || kind == .refreshToken else { throw OAuthDenial(.unsupportedTokenType) }
+            guard let record = try ctx.state.token(hash: SecretFormat.hash(token)) else { return .unknown }
+            guard record.credential == client.number else { throw OAuthDenial(.unauthorizedClient) }
+            attempt.user = record.user
+            let live = record.status == .active && ctx.now < record.expiresAt
+            // A refresh token ends its whole grant (RFC 7009 §2.1), even one already spent: its successor may be in
+            // someone else's hands (RFC 6749 §10.4), and the client asking to end the grant must not be told "nothing to do".
+            let family = try record.kind == .refresh && !live && Ledger.familyIsLive(record.family, state: ctx.state, now: ctx.now)
+            guard live || family else { return .alreadyInactive }
             ctx.emit(company: client.company, actor: .credential(client.number), .tokenRevoked(TokenRevoked(
                 credential: client.number, family: record.family, tokenHash: record.hash, wholeFamily: record.kind == .refresh,
                 reason: .clientRequest)))
-            return true
+            return .revoked
         }
     }
 
-    /// Token introspection (RFC 7662): active only if known, unexpired, not revoked, its credential alive and its company's module on.
-    public func introspect(_ token: String) throws -> Introspection {
-        let now = options.clock.now()
-        return try withState { state in
-            let inactive = Introspection(active: false)
-            guard SecretFormat.validate(token, expecting: [.accessToken, .refreshToken]).problem == nil,
-                  let record = try state.token(hash: SecretFormat.hash(token)), record.status == .active, now < record.expiresAt,
-                  let credential = try state.credential(record.credential), !credential.deleted,
-                  credential.expiresAt == 0 || now < credential.expiresAt,
-                  let company = try state.company(credential.company), company.apiEnabled
-            else { return inactive }
-            let username = record.user == 0 ? credential.serviceUser : try state.email(user: record.user)
-            return Introspection(active: true, clientID: credential.clientID, credentialID: credential.publicID, username: username,
-                                 scope: credential.scope.name, tokenType: record.kind == .access ? "access_token" : "refresh_token",
-                                 expiresAt: record.expiresAt, issuedAt: record.issuedAt)
+    /// Whether any token of a family is still active and unexpired.
+    private static func familyIsLive(_ family: UInt64, state: StateReader<LMDBStore>, now: Timestamp) throws -> Bool {
+        var live = false
+        try state.store.scan(.tokenFamilies, prefix: family.bigEndianBytes) { key, _ in
+            if let raw = try state.store.get(.tokens, Array(key.suffix(16))) {
+                let token = try TokenRecord.decode(raw)
+                live = token.status == .active && now < token.expiresAt
+            }
+            return !live
+        }
+        return live
+    }
+
+    /// Token introspection (RFC 7662 §2.1), for a confidential client (OAuth API user or confidential PKCE client) that
+    /// authenticates with a live secret; anything else is `invalid_client` (a public client has nothing to authenticate
+    /// with), recorded as `oauth_request_denied`. A client sees only tokens issued to itself: any other token, of its
+    /// own company or another, is `{"active": false}`, exactly like an unknown one (RFC 7662 §4 lets the server limit
+    /// what a caller may learn, and no client here is the registered audience of another client's tokens).
+    /// It runs on the writer so that client authentication is the one `authenticateClient` of the token endpoint and a
+    /// refusal is recorded atomically with it; a successful introspection appends nothing. The CLI and a future HTTP
+    /// endpoint share these rules.
+    public func introspect(_ token: String, clientID: String, clientSecret: String?) throws -> Introspection {
+        try oauth(.introspection) { ctx, attempt in
+            let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt,
+                                                       allowed: [.oauth, .pkce, .pkcePublic])
+            // A public client passes `authenticateClient` by sending no secret: that is no authentication here.
+            guard client.type.hasSecret else { throw OAuthDenial(.invalidClient) }
+            return try Ledger.introspection(of: token, for: client, state: ctx.state, now: ctx.now)
         }
     }
+
+    /// What `client` may learn about `token`: active only if the token was issued to that client, is known, unexpired,
+    /// not revoked, and its credential and company are alive.
+    private static func introspection<S>(of token: String, for client: CredentialRecord, state: StateReader<S>,
+                                         now: Timestamp) throws -> Introspection {
+        let inactive = Introspection(active: false)
+        guard SecretFormat.validate(token, expecting: [.accessToken, .refreshToken]).problem == nil,
+              let record = try state.token(hash: SecretFormat.hash(token)), record.credential == client.number,
+              record.status == .active, now < record.expiresAt,
+              let credential = try state.credential(record.credential), !credential.deleted,
+              credential.expiresAt == 0 || now < credential.expiresAt,
+              let company = try state.company(credential.company), company.apiEnabled
+        else { return inactive }
+        let username = record.user == 0 ? credential.serviceUser : try state.email(user: record.user)
+        return Introspection(active: true, clientID: credential.clientID, credentialID: credential.publicID, username: username,
+                             scope: credential.scope.name, tokenType: record.kind == .access ? "access_token" : "refresh_token",
+                             expiresAt: record.expiresAt, issuedAt: record.issuedAt)
+    }
+}
+
+/// What a revocation request did (RFC 7009 answers all three with HTTP 200; the CLI says which).
+public enum RevocationOutcome: String, Sendable {
+    /// The token (and, for a refresh token, its family) was revoked now: a `token_revoked` event.
+    case revoked
+    /// The client's own token was already spent, revoked or expired (for a refresh token: with nothing of its family
+    /// left alive): nothing to do, no event.
+    case alreadyInactive = "already_inactive"
+    /// No token with this value exists (or the text is not a token at all): nothing to do, no event.
+    case unknown = "unknown_token"
 }
 
 extension Introspection {

@@ -152,7 +152,7 @@ extension Ledger {
         guard request.redirectURIs.count <= Validation.maxRedirectURIs else {
             throw LedgerError.invalid("redirect_uri", "at most \(Validation.maxRedirectURIs) redirect URIs")
         }
-        for uri in request.redirectURIs { try Validation.redirectURI(uri) }
+        for uri in request.redirectURIs { try Validation.redirectURI(uri, publicClient: request.type == .pkcePublic) }
         let random = options.random
         return try requireWriter().perform { ctx in
             let (company, user) = try ctx.state.requireAPIArea(slug, actor)

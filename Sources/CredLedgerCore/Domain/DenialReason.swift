@@ -34,6 +34,7 @@ public enum DenialReason: UInt8, Error, Sendable, CaseIterable {
     case unauthorizedClient = 50
     case invalidRequest = 51
     case accessDenied = 52
+    case unsupportedTokenType = 53
 
     /// Stable snake_case code printed by the CLI and stored in exports.
     public var code: String {
@@ -67,6 +68,7 @@ public enum DenialReason: UInt8, Error, Sendable, CaseIterable {
         case .unauthorizedClient: "unauthorized_client"
         case .invalidRequest: "invalid_request"
         case .accessDenied: "access_denied"
+        case .unsupportedTokenType: "unsupported_token_type"
         }
     }
 
@@ -94,7 +96,7 @@ public enum DenialReason: UInt8, Error, Sendable, CaseIterable {
         case .invalidClient: "client authentication failed: check client_id and client_secret"
         case .invalidGrant: "the grant is invalid: start the authorization again"
         case .pkceVerifierMismatch: "the code_verifier does not match the code_challenge"
-        case .redirectURIMismatch: "the redirect_uri must match a registered one exactly"
+        case .redirectURIMismatch: "the redirect_uri must match a registered one exactly (a loopback IP one with any port) and, at the token endpoint, the one of the authorization request"
         case .codeReused: "authorization codes are single-use: authorize again"
         case .codeExpired: "the authorization code expired: authorize again"
         case .refreshTokenReused: "a spent refresh token was presented: the token family is revoked, authorize again"
@@ -102,6 +104,7 @@ public enum DenialReason: UInt8, Error, Sendable, CaseIterable {
         case .unauthorizedClient: "this client type may not use this grant"
         case .invalidRequest: "a parameter is missing or malformed"
         case .accessDenied: "the user may not approve this client"
+        case .unsupportedTokenType: "only access and refresh tokens can be revoked here: delete a key or client with `key delete`"
         }
     }
 

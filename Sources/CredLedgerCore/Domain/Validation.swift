@@ -46,24 +46,10 @@ public enum Validation {
         guard ok else { throw .invalid(field, "'\(d)' is not a valid mail domain") }
     }
 
-    /// Redirect URIs are registered and later matched exactly: https, or http only on loopback.
-    public static func redirectURI(_ uri: String) throws(LedgerError) {
-        guard uri.utf8.count <= maxRedirectURILength else { throw .invalid("redirect_uri", "redirect URI is longer than \(maxRedirectURILength) characters") }
-        guard uri.utf8.allSatisfy({ $0 > 32 && $0 < 127 }), !uri.contains("#") else {
-            throw .invalid("redirect_uri", "redirect URI '\(uri)' has spaces, non-ASCII or a fragment")
-        }
-        // The authority ends at the first '/', '?' (no fragment allowed); userinfo ('@') is never accepted.
-        let afterScheme = uri.hasPrefix("https://") ? uri.dropFirst(8) : uri.hasPrefix("http://") ? uri.dropFirst(7) : nil
-        let authority = afterScheme.map { $0.prefix { $0 != "/" && $0 != "?" } } ?? ""
-        guard !authority.contains("@") else {
-            throw .invalid("redirect_uri", "redirect URI must not carry user information: '\(uri)'")
-        }
-        let loopback = uri.hasPrefix("http://") && ["localhost", "127.0.0.1", "[::1]"].contains { host in
-            authority == host || authority.hasPrefix(host + ":")
-        }
-        guard (uri.hasPrefix("https://") && !authority.isEmpty) || loopback else {
-            throw .invalid("redirect_uri", "redirect URI must be https (or http on localhost): '\(uri)'")
-        }
+    /// A redirect URI a client may register (the rules and the matching are in `RedirectURI`); a private-use scheme
+    /// (`com.example.app:/cb`) only for a public client.
+    public static func redirectURI(_ uri: String, publicClient: Bool = false) throws(LedgerError) {
+        _ = try RedirectURI(parsing: uri, allowPrivateUseScheme: publicClient)
     }
 }
 

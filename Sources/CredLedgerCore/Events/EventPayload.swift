@@ -117,6 +117,10 @@ public enum GrantKind: UInt8, Sendable, CaseIterable {
     case authorizationCode = 2
     case refreshToken = 3
     case authorize = 4
+    /// Token introspection (RFC 7662): only its denials are recorded.
+    case introspection = 5
+    /// Token revocation (RFC 7009).
+    case revocation = 6
 
     public var name: String {
         switch self {
@@ -125,6 +129,8 @@ public enum GrantKind: UInt8, Sendable, CaseIterable {
         case .authorizationCode: "authorization_code"
         case .refreshToken: "refresh_token"
         case .authorize: "authorize"
+        case .introspection: "introspection"
+        case .revocation: "revocation"
         }
     }
 }

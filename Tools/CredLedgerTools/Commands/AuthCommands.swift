@@ -7,10 +7,11 @@ enum AuthCommands {
     static var all: [CommandSpec] {
         [
             CommandSpec("auth check", positionals: ["company"], options: ["header", "project", "op"],
-                        summary: "Decide whether an Authorization header value may --op read|write on --project, and record the use. Exit 0 allowed, 1 denied (prints the reason code).") { inv, ctx in
+                        summary: "Decide whether an Authorization header value may --op read|write on --project, and record the use. Exit 0 allowed, 1 denied (prints the reason code). --header - reads the header value from standard input.") { inv, ctx in
                 let opName = try inv.required("op")
                 guard let op = Operation(name: opName) else { throw UsageError("--op must be read or write, not '\(opName)'") }
-                let decision = try ctx.ledger().check(header: try inv.required("header"), company: inv.positional(0),
+                let header = try inv.requiredSecret("header")
+                let decision = try ctx.ledger().check(header: header, company: inv.positional(0),
                                                       project: try inv.required("project"), operation: op)
                 if ctx.json {
                     var object: [String: Any] = ["allowed": decision.allowed, "result": decision.code, "capability": decision.capability.name]
@@ -26,10 +27,9 @@ enum AuthCommands {
                 return decision.allowed ? ExitCode.ok : ExitCode.refused
             },
             CommandSpec("token client-credentials", options: ["client-id", "client-secret"],
-                        summary: "client_credentials grant for an OAuth API user: prints an access token (shown once).") { inv, ctx in
-                try oauthCall(ctx) {
-                    try ctx.ledger().clientCredentialsToken(clientID: try inv.required("client-id"), clientSecret: try inv.required("client-secret"))
-                }
+                        summary: "client_credentials grant for an OAuth API user: prints an access token (shown once). --client-secret - reads it from standard input.") { inv, ctx in
+                let clientID = try inv.required("client-id"), clientSecret = try inv.requiredSecret("client-secret")
+                return try oauthCall(ctx) { try ctx.ledger().clientCredentialsToken(clientID: clientID, clientSecret: clientSecret) }
             },
             CommandSpec("oauth authorize", positionals: ["company"],
                         options: ["client-id", "user", "redirect-uri", "code-challenge", "code-challenge-method", "state"],
@@ -52,30 +52,39 @@ enum AuthCommands {
                 }
             },
             CommandSpec("oauth token", options: ["grant", "client-id", "client-secret", "code", "code-verifier", "redirect-uri", "refresh-token"],
-                        summary: "Token endpoint: --grant authorization_code (with --code --code-verifier --redirect-uri) or refresh_token (with --refresh-token).") { inv, ctx in
+                        summary: "Token endpoint: --grant authorization_code (with --code --code-verifier --redirect-uri) or refresh_token (with --refresh-token). Any secret option given as - is read from standard input (one per call).") { inv, ctx in
                 let grant = try inv.required("grant")
+                let clientID = try inv.required("client-id")
                 switch grant {
                 case "authorization_code":
+                    let secret = try inv.secret("client-secret"), code = try inv.requiredSecret("code")
+                    let verifier = try inv.requiredSecret("code-verifier"), redirectURI = try inv.required("redirect-uri")
                     return try oauthCall(ctx) {
-                        try ctx.ledger().exchangeCode(clientID: try inv.required("client-id"), clientSecret: inv.option("client-secret"),
-                                                      code: try inv.required("code"), codeVerifier: try inv.required("code-verifier"),
-                                                      redirectURI: try inv.required("redirect-uri"))
+                        try ctx.ledger().exchangeCode(clientID: clientID, clientSecret: secret, code: code, codeVerifier: verifier,
+                                                      redirectURI: redirectURI)
                     }
                 case "refresh_token":
+                    let secret = try inv.secret("client-secret"), refreshToken = try inv.requiredSecret("refresh-token")
                     return try oauthCall(ctx) {
-                        try ctx.ledger().refresh(clientID: try inv.required("client-id"), clientSecret: inv.option("client-secret"),
-                                                 refreshToken: try inv.required("refresh-token"))
+                        try ctx.ledger().refresh(clientID: clientID, clientSecret: secret, refreshToken: refreshToken)
                     }
                 case "client_credentials":
-                    return try oauthCall(ctx) {
-                        try ctx.ledger().clientCredentialsToken(clientID: try inv.required("client-id"), clientSecret: try inv.required("client-secret"))
-                    }
+                    let secret = try inv.requiredSecret("client-secret")
+                    return try oauthCall(ctx) { try ctx.ledger().clientCredentialsToken(clientID: clientID, clientSecret: secret) }
                 default:
                     throw UsageError("--grant must be authorization_code, refresh_token or client_credentials (unsupported_grant_type)")
                 }
             },
-            CommandSpec("token introspect", options: ["token"], summary: "RFC 7662 introspection: active or not, with client, user, scope, expiry.") { inv, ctx in
-                let info = try ctx.readOnlyLedger().introspect(try inv.required("token"))
+            CommandSpec("token introspect", options: ["token", "client-id", "client-secret"],
+                        summary: "RFC 7662 introspection by a confidential client (--client-id and --client-secret; - reads a secret from standard input): active or not, with client, user, scope, expiry. A client sees only its own tokens.") { inv, ctx in
+                let token = try inv.requiredSecret("token"), clientID = try inv.required("client-id")
+                let clientSecret = try inv.secret("client-secret")
+                let info: Introspection
+                do {
+                    info = try ctx.ledger().introspect(token, clientID: clientID, clientSecret: clientSecret)
+                } catch let error as OAuthError {
+                    return report(error, ctx)
+                }
                 if ctx.json {
                     var object: [String: Any] = ["active": info.active]
                     if info.active {
@@ -96,14 +105,21 @@ enum AuthCommands {
                 return ExitCode.ok
             },
             CommandSpec("token revoke", options: ["token", "client-id", "client-secret"],
-                        summary: "RFC 7009 revocation by the client; a refresh token revokes its whole family.") { inv, ctx in
+                        summary: "RFC 7009 revocation by the client the token was issued to; a refresh token revokes its whole family. Says what happened: revoked, already inactive, or unknown token. - reads a secret from standard input.") { inv, ctx in
+                let token = try inv.requiredSecret("token"), clientID = try inv.required("client-id")
+                let clientSecret = try inv.secret("client-secret")
+                let outcome: RevocationOutcome
                 do {
-                    try ctx.ledger().revokeToken(try inv.required("token"), clientID: try inv.required("client-id"), clientSecret: inv.option("client-secret"))
+                    outcome = try ctx.ledger().revokeToken(token, clientID: clientID, clientSecret: clientSecret)
                 } catch let error as OAuthError {
                     return report(error, ctx)
                 }
-                if ctx.json { Output.json([String: Any]()) }
-                ctx.say("revoked (or already unusable)")
+                if ctx.json { Output.json(["result": outcome.rawValue]) }
+                switch outcome {
+                case .revoked: ctx.say("revoked")
+                case .alreadyInactive: ctx.say("already inactive: the token was spent, revoked or expired; nothing changed")
+                case .unknown: ctx.say("unknown token: nothing to revoke")
+                }
                 return ExitCode.ok
             },
         ]

@@ -202,7 +202,9 @@ enum CapturedCLI {
             Output.standardOutput = savedOut
             Output.standardError = savedErr
         }
-        let code = CommandLineTool.run(arguments + ["--db", database], environment: ["CREDLEDGER_DB": database], options: options)
+        // In-process runs never read the process's standard input: a fuzzed `--token -` finds it empty.
+        let code = CommandLineTool.run(arguments + ["--db", database], environment: ["CREDLEDGER_DB": database], options: options,
+                                       standardInput: { nil })
         return Result(code: code, stdout: out.current, stderr: err.current)
     }
 }
@@ -455,7 +457,7 @@ enum StressRecord {
     }
 
     static func run(_ inv: Invocation, _ ctx: ToolContext) throws -> Int32 {
-        let company = try inv.required("company"), header = try inv.required("header")
+        let company = try inv.required("company"), header = try inv.requiredSecret("header")
         let prefix = inv.option("project-prefix") ?? "w"
         let threads = try inv.integer("threads", default: 3, range: 1...64)
         let window = try inv.integer("window", default: 8, range: 1...4096)
