@@ -29,7 +29,7 @@ import Darwin
 enum StressCommands {
     static var all: [CommandSpec] {
         [
-            CommandSpec("stress setup", options: ["company", "admin", "project-prefix", "threads"],
+            CommandSpec("stress setup", options: ["company", "admin", "project-prefix", "threads"], required: ["company", "admin"],
                         summary: "(testing helper) Company, API module, projects <prefix>0… and a GLOBAL static key; prints the Authorization header once.") { inv, ctx in
                 let company = try inv.required("company"), admin = try inv.required("admin")
                 let prefix = inv.option("project-prefix") ?? "w"
@@ -42,6 +42,7 @@ enum StressCommands {
             CommandSpec("stress record",
                         options: ["company", "header", "project-prefix", "threads", "window", "count", "durability", "map-size",
                                   "max-map-size", "admin", "tag"],
+                        required: ["company", "header"],
                         summary: "(testing helper) Record uses from --threads workers (--window in flight each) on projects <prefix><worker>; prints `ack <worker> <ordinal> <head>` per durable use.") { inv, ctx in
                 try StressRecord.run(inv, ctx)
             },
