@@ -48,6 +48,9 @@ final class Issue11ReservedIdentityTests: XCTestCase {
             _ = try ledger.authorize(company: World.acme, clientID: pkce.clientID!, user: intruder, redirectURI: World.redirect,
                                      codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256", state: nil)
         }
+        // Made admin by that older version, it still cannot act as one.
+        assertRefused("not_company_admin", t) { _ = try t.create(.staticKey, .global, name: "Backdoor", as: intruder) }
+        assertRefused("not_company_admin", t) { _ = try ledger.credentialTable(World.acme, as: intruder) }
         // An admin can take it out again (re-adding is refused).
         try ledger.setMemberRole(World.acme, email: intruder, role: .removed, as: World.alice)
         assertRefused("reserved_identity", t) { try ledger.setMemberRole(World.acme, email: intruder, role: .admin, as: World.alice) }

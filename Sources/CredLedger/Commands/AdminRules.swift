@@ -9,9 +9,10 @@ extension StateReader {
         return company
     }
 
-    /// The acting user's number; throws `not_company_admin` unless they are an admin of `company`.
+    /// The acting user's number; throws `not_company_admin` unless they are an admin of `company` (never an
+    /// `apiservice+…` address, even one an older version made admin).
     func requireAdmin(_ company: CompanyRecord, _ email: String) throws -> UInt32 {
-        guard let user = try user(email: email), let member = try member(company: company.number, user: user), member.role == .admin else {
+        guard !Validation.isReservedIdentity(email), let user = try user(email: email), let member = try member(company: company.number, user: user), member.role == .admin else {
             throw LedgerError.notCompanyAdmin
         }
         return user

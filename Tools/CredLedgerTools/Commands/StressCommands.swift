@@ -338,7 +338,10 @@ enum StressSetup {
         if !exists { try ledger.registerCompany(company, admin: admin) }
         try ledger.setAPIModule(company, enabled: true, as: admin)
         try createProjects(ledger, company: company, admin: admin, projects)
-        let issued = try ledger.createCredential(company, NewCredential(name: "stress key", type: .staticKey, scope: .global), as: admin)
+        // Names are unique per company (issue 11): a second setup of the same ledger gets "stress key 2", ….
+        let existing = try ledger.credentialTable(company, as: admin, includeDeleted: true).count
+        let name = existing == 0 ? "stress key" : "stress key \(existing + 1)"
+        let issued = try ledger.createCredential(company, NewCredential(name: name, type: .staticKey, scope: .global), as: admin)
         guard let secret = issued.secret else { throw LedgerError("internal", "a static key came back without a secret", kind: .integrity) }
         return "Apikey \(secret)"
     }
