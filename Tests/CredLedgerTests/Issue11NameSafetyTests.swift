@@ -44,8 +44,13 @@ final class Issue11NameSafetyTests: XCTestCase {
             assertRefused("invalid_email", kind: .badInput, t) { try ledger.setMemberRole(World.acme, email: email, role: .member, as: World.alice) }
             assertRefused("invalid_email", kind: .badInput, t) { try ledger.registerCompany("gamma", admin: email) }
         }
+        // Variation selectors only right after a visible character (emoji presentation), never as hidden runs.
+        for hidden in ["Key\u{FE0F}\u{FE0E}\u{FE0F}", "\u{FE0F}Key", "Key \u{FE0F}"] {
+            assertRefused("invalid_name", t) { _ = try t.create(.staticKey, .read, name: hidden) }
+        }
         // Ordinary international names are fine.
         _ = try t.create(.staticKey, .read, name: "Zoë’s 日本 key 🔑")
+        _ = try t.create(.staticKey, .read, name: "Loved ❤️ key 1️⃣")
     }
 
     func testDuplicateCredentialNamesAreRefusedWithinACompany() throws {

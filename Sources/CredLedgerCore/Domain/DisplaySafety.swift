@@ -21,6 +21,19 @@ public enum DisplaySafety {
         }
     }
 
+    /// Whether a variation selector (U+FE00–FE0F) stands anywhere but right after a visible character: one picks
+    /// the glyph of the character before it (`❤️`); a run of them, or one after a space or at the start, shows
+    /// nothing and only carries hidden data.
+    public static func hasStrayVariationSelector(_ text: String) -> Bool {
+        var afterVisible = false
+        for scalar in text.unicodeScalars {
+            let isSelector = scalar.value >= 0xFE00 && scalar.value <= 0xFE0F
+            if isSelector && !afterVisible { return true }
+            afterVisible = !isSelector && !scalar.properties.isWhitespace
+        }
+        return false
+    }
+
     /// Whether `text` holds any unsafe character.
     public static func containsUnsafe(_ text: String) -> Bool {
         text.unicodeScalars.contains(where: isUnsafe)

@@ -25,7 +25,7 @@ public enum Validation {
         let trimmed = s.trimmingWhitespace
         guard !trimmed.isEmpty else { throw .invalid(field, "\(field) must not be empty") }
         guard s.count <= maxNameLength, s.utf8.count <= 400 else { throw .invalid(field, "\(field) is longer than \(maxNameLength) characters") }
-        guard !DisplaySafety.containsUnsafe(s) else {
+        guard !DisplaySafety.containsUnsafe(s), !DisplaySafety.hasStrayVariationSelector(s) else {
             throw .invalid(field, "\(field) must not contain control, bidi-override, zero-width or other invisible characters")
         }
     }
@@ -52,7 +52,9 @@ public enum Validation {
 
     /// A plain ASCII email address `local@domain.tld`, lowercase-insensitive, ≤ 254 bytes, no secret-shaped text.
     public static func email(_ s: String) throws(LedgerError) {
+        // Emails are stored lower-cased: a key with its prefix typed in capitals would still be stored as one.
         try noSecret(s, field: "email")
+        try noSecret(s.lowercased(), field: "email")
         guard s.utf8.count <= maxEmailLength else { throw .invalid("email", "email is longer than \(maxEmailLength) characters") }
         let parts = s.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, s.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else {
