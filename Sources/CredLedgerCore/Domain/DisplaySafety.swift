@@ -36,7 +36,8 @@ public enum DisplaySafety {
 
     /// Whether `text` holds any unsafe character.
     public static func containsUnsafe(_ text: String) -> Bool {
-        text.unicodeScalars.contains(where: isUnsafe)
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return false }  // printable ASCII: the common case
+        return text.unicodeScalars.contains(where: isUnsafe)
     }
 
     /// `text` with every unsafe character written as `\u{XX}` (uppercase hex), so it shows instead of acting.
