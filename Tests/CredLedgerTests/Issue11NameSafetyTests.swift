@@ -141,3 +141,14 @@ final class Issue11NameSafetyTests: XCTestCase {
         XCTAssertNotNil(id)
     }
 }
+
+extension Issue11NameSafetyTests {
+    /// The ASCII fast path of `Validation.nameKey` gives exactly what the general rule gives.
+    func testNameKeyFastPathAgreesWithTheGeneralRule() {
+        let samples = ["Deploy key", "  Deploy   KEY  ", "a\tb\r\nc", "ABC-xyz_09", "", "   ", "x", "Mixed Case\u{0B}\u{0C}End", "\r\n"]
+        for s in samples {
+            XCTAssertEqual(Validation.nameKey(s), s.split(whereSeparator: \.isWhitespace).joined(separator: " ").lowercased(), s.debugDescription)
+        }
+        XCTAssertEqual(Validation.nameKey("  Ключ  КЛЮЧ "), "ключ ключ")
+    }
+}
