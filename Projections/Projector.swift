@@ -440,6 +440,7 @@ enum RegistryProjection {
                 secretHashes: c.secretHash.map { [$0] } ?? [])
             try store.put(.credentials, Keys.credential(c.credential), record.bytes)
             try store.put(.credentialIDs, Keys.credentialID(c.publicID), c.credential.bigEndianBytes)
+            try store.put(.credentialNames, Keys.pair(event.company, c.credential), Array(c.name.utf8))
             if !c.clientID.isEmpty { try store.put(.clientIDs, Keys.credentialID(c.clientID), c.credential.bigEndianBytes) }
             if let hash = c.secretHash {
                 try store.put(.secrets, Keys.hashPrefix(hash), SecretEntry(credential: c.credential, validUntil: 0, hash: hash).bytes)
@@ -475,6 +476,7 @@ enum RegistryProjection {
             record.deleted = true
             record.deletedAt = t
             try store.put(.credentials, Keys.credential(credential), record.bytes)
+            try store.delete(.credentialNames, Keys.pair(record.company, credential))
         case .projectAccessGranted(let credential, let project, let role), .projectAccessChanged(let credential, let project, let role):
             let grant = RoleGrant(role: role, since: t).bytes
             try store.put(.access, Keys.pair(credential, project), grant)

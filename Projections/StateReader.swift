@@ -83,6 +83,27 @@ public struct StateReader<Store: KeyValueStore> {
         return out
     }
 
+    /// Names of a company's credentials that are not deleted, by credential number (`credential_names`).
+    public func liveCredentialNames(company: UInt32) throws -> [(credential: UInt32, name: String)] {
+        var out: [(UInt32, String)] = []
+        try store.scan(.credentialNames, prefix: company.bigEndianBytes) { key, value in
+            out.append((UInt32(bigEndianBytes: Array(key.suffix(4))) ?? 0, String(decoding: value, as: UTF8.self)))
+            return true
+        }
+        return out
+    }
+
+    /// The company whose mail domain is `domain` (the `companies` table is scanned: companies are few).
+    public func companyUsing(mailDomain domain: String) throws -> CompanyRecord? {
+        var found: CompanyRecord?
+        try store.scan(.companies, from: []) { _, value in
+            let record = try CompanyRecord.decode(value)
+            if record.mailDomain == domain { found = record }
+            return found == nil
+        }
+        return found
+    }
+
     /// The secret entry whose full hash equals `hash` (compared in constant time), if any.
     public func secret(hash: SHA256Digest) throws -> SecretEntry? {
         guard let entry = try row(SecretEntry.self, .secrets, Keys.hashPrefix(hash)), constantTimeEquals(entry.hash, hash) else { return nil }

@@ -11,11 +11,13 @@ public enum Table: String, CaseIterable, Sendable {
     case usage, usageDaily = "usage_daily", usageRecent = "usage_recent"
     // indexes: posting lists by company, credential, project, actor, type (closed segments, then the open one)
     case index = "ix", indexRecent = "ix_recent"
+    // registry (issue 11): live credential names per company, so `duplicate_name` needs no scan of every credential
+    case credentialNames = "credential_names"
 
     public var projection: ProjectionName {
         switch self {
         case .companies, .companySlugs, .users, .members, .projects, .projectSlugs, .credentials, .credentialIDs,
-             .clientIDs, .secrets, .tokens, .tokenFamilies, .codes, .counters:
+             .clientIDs, .secrets, .tokens, .tokenFamilies, .codes, .counters, .credentialNames:
             .registry
         case .access, .accessByProject, .userRoles, .userRolesByProject: .memberships
         case .usage, .usageDaily, .usageRecent: .usage
@@ -33,7 +35,8 @@ public enum ProjectionName: String, CaseIterable, Sendable {
     /// Bumped when the projection's code changes what it writes; a mismatch at open triggers a rebuild.
     public var codeVersion: UInt32 {
         switch self {
-        case .registry, .memberships: 1
+        case .registry: 2  // 2: `credential_names` (issue 11)
+        case .memberships: 1
         case .usage: 2     // 2: counters folded per segment (`usage_recent` holds the open one)
         case .indexes: 2   // 2: segmented posting lists (`ix` + `ix_recent`)
         }

@@ -49,9 +49,9 @@ GRANTS = {0: "none", 1: "client_credentials", 2: "authorization_code", 3: "refre
 REVOKE_REASONS = {1: "client_request", 2: "refresh_token_reused", 3: "code_reused"}
 DENIALS = {
     1: "malformed_header", 2: "unsupported_scheme", 3: "bad_checksum", 10: "unknown_credential", 11: "revoked",
-    12: "expired", 13: "wrong_credential_type", 20: "api_module_disabled", 21: "unknown_company",
+    12: "expired", 13: "wrong_credential_type", 14: "secret_superseded", 20: "api_module_disabled", 21: "unknown_company",
     22: "unknown_project", 23: "project_archived", 24: "other_company", 30: "project_access_missing",
-    31: "read_only_scope", 32: "read_only_role", 33: "user_not_member", 40: "token_expired", 41: "token_revoked",
+    31: "read_only_scope", 32: "read_only_role", 33: "user_not_member", 34: "reserved_identity", 40: "token_expired", 41: "token_revoked",
     42: "invalid_client", 43: "invalid_grant", 44: "pkce_verifier_mismatch", 45: "redirect_uri_mismatch",
     46: "code_reused", 47: "code_expired", 48: "refresh_token_reused", 49: "unsupported_challenge_method",
     50: "unauthorized_client", 51: "invalid_request", 52: "access_denied", 53: "unsupported_token_type",

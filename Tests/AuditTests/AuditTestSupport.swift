@@ -102,7 +102,7 @@ extension AuditLedger {
     func liveRows(_ slug: String) throws -> [CredentialRow] {
         try ledger.withState { state in
             guard let c = try state.company(slug: slug) else { return [] }
-            return try state.credentialRows(company: c.number, includeDeleted: true)
+            return try state.credentialRows(company: c.number, includeDeleted: true, at: ledger.options.clock.now())
         }
     }
 }

@@ -27,8 +27,9 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(cli.run("member", "set", "acme", World.bob, "--role", "member", "--as", alice).code, 0)
     }
 
-    private func createKey(_ type: String, _ scope: String, name: String = "Key", extra: [String] = []) -> [String: Any] {
-        let r = cli.run(["--json", "key", "create", "acme", "--name", name, "--type", type, "--scope", scope, "--as", alice] + extra)
+    private func createKey(_ type: String, _ scope: String, name: String? = nil, extra: [String] = []) -> [String: Any] {
+        // Names are unique per company (issue 11): the default one names the type and scope.
+        let r = cli.run(["--json", "key", "create", "acme", "--name", name ?? "Key \(type) \(scope)", "--type", type, "--scope", scope, "--as", alice] + extra)
         XCTAssertEqual(r.code, 0, r.all)
         return r.object
     }

@@ -95,14 +95,14 @@ final class CredentialLifecycleTests: XCTestCase {
         assertAllowed(try t.check(new, World.bridge, .write))
         t.clock.advance(seconds: 3_599)
         assertAllowed(try t.check(old, World.bridge, .read))
-        // At the end of the grace period the old one has expired; the new one works on.
+        // At the end of the grace period the old one is superseded (`secret_superseded`, issue 11); the new one works on.
         t.clock.advance(seconds: 1)
         let expired = try t.check(old, World.bridge, .read)
-        assertDenied(expired, .expired)
+        assertDenied(expired, .secretSuperseded)
         XCTAssertEqual(expired.credentialID, key.id, "uses of the old secret are still attributed to the credential")
         assertAllowed(try t.check(new, World.bridge, .read))
         t.clock.advance(seconds: 86_400)
-        assertDenied(try t.check(old, World.bridge, .read), .expired)
+        assertDenied(try t.check(old, World.bridge, .read), .secretSuperseded)
         // The table shows the new prefix and counts every answer.
         let row = try t.row(key.id)
         XCTAssertEqual(row.displayPrefix, String(rotated.secret!.prefix(10)))

@@ -120,14 +120,15 @@ final class DomainRulesTests: XCTestCase {
         let a = World.alice
         let cases: [() throws -> Void] = [
             { _ = try self.ledger.createCredential(World.acme, NewCredential(name: "k", type: .staticKey, scope: .read), as: a) },
-            { _ = try self.ledger.credentialTable(World.acme, as: a) },
-            { _ = try self.ledger.credentialDetail(World.acme, credential: key.id, as: a) },
             { _ = try self.ledger.rotateSecret(World.acme, credential: key.id, grace: 0, as: a) },
-            { try self.ledger.deleteCredential(World.acme, credential: key.id, as: a) },
             { try self.ledger.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .viewer, as: a) },
             { try self.ledger.revokeAccess(World.acme, credential: oauth.id, project: World.bridge, as: a) },
         ]
         for call in cases { assertRefused("api_module_disabled", kind: .refused, t) { try call() } }
+        // Issue 11: listing, showing (and deleting, Issue11ModuleDisabledTests) stay open to admins, so a leaked key
+        // can be revoked without re-enabling the module.
+        XCTAssertEqual(try ledger.credentialTable(World.acme, as: a).count, 2)
+        XCTAssertEqual(try ledger.credentialDetail(World.acme, credential: key.id, as: a).id, key.id)
         // The admin check comes first: a member hears "not admin", not "module disabled".
         assertRefused("not_company_admin", t) { _ = try self.ledger.credentialTable(World.acme, as: World.bob) }
         // Credentials stop working while the module is off (denied and recorded).
@@ -285,8 +286,10 @@ final class DomainRulesTests: XCTestCase {
     }
 
     func testInvalidRedirectURIs() throws {
+        var created = 0  // names are unique per company (issue 11)
         func create(_ type: CredentialType, _ uris: [String]) throws {
-            _ = try ledger.createCredential(World.acme, NewCredential(name: "r", type: type, scope: .read, redirectURIs: uris), as: World.alice)
+            created += 1
+            _ = try ledger.createCredential(World.acme, NewCredential(name: "r\(created)", type: type, scope: .read, redirectURIs: uris), as: World.alice)
         }
         // Missing for PKCE types.
         for type in [CredentialType.pkce, .pkcePublic] {

@@ -109,16 +109,21 @@ final class StandardInput {
 public struct CommandSpec {
     public var path: [String]
     public var positionals: [String]
+    /// Every value-taking option, each single-valued (given at most once), in usage order.
     public var options: [String]
+    /// The options every run needs (a subset of `options`): shown without brackets, checked by `parse`.
+    /// Options needed only in some modes (e.g. `oauth token --code`) stay optional here.
+    public var required: [String]
     public var flags: [String]
     public var summary: String
     public var run: (Invocation, ToolContext) throws -> Int32
 
-    public init(_ path: String, positionals: [String] = [], options: [String] = [], flags: [String] = [], summary: String,
-                run: @escaping (Invocation, ToolContext) throws -> Int32) {
+    public init(_ path: String, positionals: [String] = [], options: [String] = [], required: [String] = [], flags: [String] = [],
+                summary: String, run: @escaping (Invocation, ToolContext) throws -> Int32) {
         self.path = path.split(separator: " ").map(String.init)
         self.positionals = positionals
         self.options = options
+        self.required = required
         self.flags = flags
         self.summary = summary
         self.run = run
@@ -126,7 +131,7 @@ public struct CommandSpec {
 
     public var usage: String {
         var parts = ["credledger"] + path + positionals.map { "<\($0)>" }
-        parts += options.map { "[--\($0) <value>]" }
+        parts += options.map { required.contains($0) ? "--\($0) <value>" : "[--\($0) <value>]" }
         parts += flags.map { "[--\($0)]" }
         return parts.joined(separator: " ")
     }
@@ -148,6 +153,8 @@ public struct CommandSpec {
                     name = String(name[..<eq])
                 }
                 if options.contains(name) {
+                    // Single-valued: a second value would silently win (`--scope read … --scope global`).
+                    guard invocation.options[name] == nil else { throw UsageError("--\(name) given more than once") }
                     if let inline {
                         invocation.options[name] = inline
                     } else {
@@ -172,6 +179,7 @@ public struct CommandSpec {
             }
             throw UsageError("unexpected argument '\(invocation.positionals[positionals.count])'")
         }
+        for name in required where invocation.options[name] == nil { throw UsageError("missing --\(name)") }
         return invocation
     }
 }

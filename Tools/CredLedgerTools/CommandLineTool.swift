@@ -85,7 +85,8 @@ public enum CommandLineTool {
     }
 
     static func usageError(_ raw: String, _ command: CommandSpec?, json: Bool) -> Int32 {
-        let message = Redaction.scrub(raw)
+        // A message is one line: a line feed from an argument is escaped too.
+        let message = DisplaySafety.escaped(Redaction.scrub(raw))
         if json {
             Output.json(["error": "usage", "message": message])
         } else {
@@ -100,7 +101,7 @@ public enum CommandLineTool {
         if json {
             Output.json(["error": error.code, "message": error.message])
         } else {
-            Output.error("error: \(error.code): \(error.message)")
+            Output.error("error: \(error.code): \(DisplaySafety.escaped(error.message))")
         }
         switch error.kind {
         case .refused: return ExitCode.refused

@@ -1,6 +1,9 @@
+import CredLedgerCore
 import Foundation
 
-/// Writing to the terminal: aligned tables for people, JSON for machines.
+/// Writing to the terminal: aligned tables for people, JSON for machines. Every line, table cell and JSON
+/// document goes through `DisplaySafety`, so no name, message or argument — whatever version stored it —
+/// can put a control, bidi or invisible character on the terminal: it prints as `\u{…}` (in JSON as `\uXXXX`).
 public enum Output {
     nonisolated(unsafe) static var standardOutput: (String) -> Void = { text in
         FileHandle.standardOutput.write(Data(text.utf8))
@@ -9,11 +12,15 @@ public enum Output {
         FileHandle.standardError.write(Data(text.utf8))
     }
 
-    public static func line(_ text: String = "") { standardOutput(text + "\n") }
-    public static func error(_ text: String) { standardError(text + "\n") }
+    /// One line (our own line feeds inside it are kept; nothing else unsafe is).
+    public static func line(_ text: String = "") { standardOutput(DisplaySafety.escaped(text, keepingNewlines: true) + "\n") }
+    public static func error(_ text: String) { standardError(DisplaySafety.escaped(text, keepingNewlines: true) + "\n") }
+    /// A question on standard error, without a line feed (the answer is typed after it).
+    public static func prompt(_ text: String) { standardError(DisplaySafety.escaped(text)) }
 
-    /// A left-aligned text table with a header row.
-    public static func table(_ headers: [String], _ rows: [[String]]) {
+    /// A left-aligned text table with a header row. A cell is one line: even a line feed in it is escaped.
+    public static func table(_ headers: [String], _ rawRows: [[String]]) {
+        let rows = rawRows.map { $0.map { DisplaySafety.escaped($0) } }
         var widths = headers.map(\.count)
         for row in rows {
             for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
@@ -37,7 +44,25 @@ public enum Output {
         guard JSONSerialization.isValidJSONObject(value) || value is String || value is NSNumber || value is NSNull,
               let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
         else { return "null" }
-        return String(decoding: data, as: UTF8.self)
+        return jsonEscaped(String(decoding: data, as: UTF8.self))
+    }
+
+    /// JSON text with every unsafe character `JSONSerialization` leaves raw (DEL, C1, bidi, zero-width, …)
+    /// written as a `\uXXXX` escape: outside strings JSON is ASCII, so this changes no parsed value.
+    static func jsonEscaped(_ text: String) -> String {
+        guard DisplaySafety.containsUnsafe(text) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            guard DisplaySafety.isUnsafe(scalar) else {
+                out.append(scalar)
+                continue
+            }
+            for unit in String(scalar).utf16 {
+                let hex = String(unit, radix: 16, uppercase: false)
+                out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).unicodeScalars)
+            }
+        }
+        return String(out)
     }
 
     /// Whether standard input / output are terminals.

@@ -48,10 +48,10 @@ public final class AsOfState {
     /// The company's number then, or nil if it was not registered yet.
     public func companyNumber(_ slug: String) throws -> UInt32? { try reader.company(slug: slug)?.number }
 
-    /// The API keys table of a company then (deleted credentials only if asked).
+    /// The API keys table of a company then (deleted credentials only if asked; expired as of `time`).
     public func credentialRows(company slug: String, includeDeleted: Bool) throws -> [CredentialRow] {
         guard let number = try companyNumber(slug) else { return [] }
-        return try reader.credentialRows(company: number, includeDeleted: includeDeleted)
+        return try reader.credentialRows(company: number, includeDeleted: includeDeleted, at: time)
     }
 
     /// Exact usage counters of a company's credentials then.

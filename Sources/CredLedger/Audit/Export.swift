@@ -257,7 +257,7 @@ extension Ledger {
         let memberships = try SnapshotTable(directory: directory, name: "memberships.\(format.rawValue)", columns: membershipColumns, format: format)
         for company in companies {
             for record in try state.credentials(company: company.number) {
-                let r = try state.row(for: record)
+                let r = try state.row(for: record, at: snapshot.time)
                 try credentials.row([
                     .string(company.slug), .string(r.id), .string(r.name), .string(r.type.name), .string(r.scope.name),
                     .string(r.scope.tableLabel), .string(r.displayPrefix), r.serviceUser.map(SnapshotValue.string) ?? .null,

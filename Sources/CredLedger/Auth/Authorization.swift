@@ -172,7 +172,7 @@ extension Ledger {
         case .apiKey(let key):
             guard let entry = try state.secret(hash: SecretFormat.hash(key)) else { return deny(.unknownCredential) }
             credentialNumber = entry.credential
-            if entry.validUntil != 0 && now >= entry.validUntil { secretProblem = .expired }
+            if entry.validUntil != 0 && now >= entry.validUntil { secretProblem = .secretSuperseded }
         case .bearer(let token):
             guard let t = try state.token(hash: SecretFormat.hash(token)), t.kind == .access else { return deny(.unknownCredential) }
             credentialNumber = t.credential
@@ -338,7 +338,7 @@ extension Ledger {
             case .unusual: return nil
             case .found(let e):
                 credentialNumber = e.credential
-                if e.validUntil != 0 && now >= e.validUntil { secretProblem = .expired }
+                if e.validUntil != 0 && now >= e.validUntil { secretProblem = .secretSuperseded }
             }
         case .bearer(let token):
             let hash = SecretFormat.hash(token)

@@ -13,7 +13,7 @@ public struct OAuthError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidClient, .unknownCredential, .revoked: "invalid_client"
         case .unauthorizedClient, .wrongCredentialType, .apiModuleDisabled, .expired: "unauthorized_client"
         case .invalidRequest, .unsupportedChallengeMethod, .malformedHeader, .badChecksum: "invalid_request"
-        case .accessDenied, .userNotMember: "access_denied"
+        case .accessDenied, .userNotMember, .reservedIdentity: "access_denied"
         case .unsupportedTokenType: "unsupported_token_type"
         default: "invalid_grant"
         }
@@ -148,6 +148,11 @@ extension Ledger {
             guard let challenge = PKCE.decodeChallenge(codeChallenge) else { throw OAuthDenial(.invalidRequest) }
             guard (state?.utf8.count ?? 0) <= 512 else { throw OAuthDenial(.invalidRequest) }
             guard company.apiEnabled else { throw OAuthDenial(.apiModuleDisabled) }
+            // A service user never approves, even one an older version made a member.
+            guard !Validation.isReservedIdentity(email) else {
+                attempt.user = try ctx.state.user(email: email) ?? 0
+                throw OAuthDenial(.reservedIdentity)
+            }
             guard let user = try ctx.state.user(email: email) else { throw OAuthDenial(.accessDenied) }
             attempt.user = user
             guard let member = try ctx.state.member(company: company.number, user: user), member.role != .removed else {

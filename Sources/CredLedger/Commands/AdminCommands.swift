@@ -54,12 +54,18 @@ extension Ledger {
     public func registerCompany(_ slug: String, admin: String, name: String? = nil, mailDomain: String? = nil) throws -> CompanyInfo {
         try Validation.slug(slug, field: "company")
         try Validation.email(admin)
+        guard !Validation.isReservedIdentity(admin) else { throw LedgerError.reservedIdentity }
         let displayName = name ?? slug
         try Validation.name(displayName)
-        let domain = (mailDomain ?? "cxplanner.com").lowercased()
+        let domain = (mailDomain ?? Validation.defaultMailDomain).lowercased()
+        try Validation.noSecret(domain, field: "mail_domain")
         try Validation.mailDomain(domain)
         return try requireWriter().perform { ctx in
             guard try ctx.state.company(slug: slug) == nil else { throw LedgerError.companyExists(slug) }
+            // Service users are told apart by their random id, so only the platform default domain is shared.
+            if domain != Validation.defaultMailDomain, try ctx.state.companyUsing(mailDomain: domain) != nil {
+                throw LedgerError.mailDomainTaken(domain)
+            }
             let company = try ctx.state.counter(.company) + 1
             let user = try ctx.state.user(email: admin) ?? (try ctx.state.counter(.user) + 1)
             ctx.emit(company: company, actor: .system, .companyRegistered(slug: slug, name: displayName, mailDomain: domain))
@@ -83,6 +89,8 @@ extension Ledger {
     /// Sets a member's company role (`removed` takes them out). A company keeps at least one admin.
     public func setMemberRole(_ slug: String, email: String, role: CompanyRole, as actor: String) throws {
         try Validation.email(email)
+        // Removing stays possible, for a service address an older version let in.
+        guard role == .removed || !Validation.isReservedIdentity(email) else { throw LedgerError.reservedIdentity }
         try requireWriter().perform { ctx in
             let company = try ctx.state.requireCompany(slug)
             let actorUser = try ctx.state.requireAdmin(company, actor)
@@ -152,12 +160,20 @@ extension Ledger {
         guard request.redirectURIs.count <= Validation.maxRedirectURIs else {
             throw LedgerError.invalid("redirect_uri", "at most \(Validation.maxRedirectURIs) redirect URIs")
         }
-        for uri in request.redirectURIs { try Validation.redirectURI(uri, publicClient: request.type == .pkcePublic) }
+        for uri in request.redirectURIs {
+            try Validation.noSecret(uri, field: "redirect_uri")
+            try Validation.redirectURI(uri, publicClient: request.type == .pkcePublic)
+        }
         let random = options.random
         return try requireWriter().perform { ctx in
             let (company, user) = try ctx.state.requireAPIArea(slug, actor)
             if let expiresAt = request.expiresAt, expiresAt <= ctx.now {
                 throw LedgerError.invalid("expires", "the expiry is in the past")
+            }
+            // The API keys page is read by name: live names are unique per company (a deleted one's may be reused).
+            let key = Validation.nameKey(request.name)
+            if try ctx.state.liveCredentialNames(company: company.number).contains(where: { Validation.nameKey($0.name) == key }) {
+                throw LedgerError.duplicateName(request.name)
             }
             let number = try ctx.state.counter(.credential) + 1
             let publicID = Identifier.credentialID(using: random)
@@ -189,6 +205,10 @@ extension Ledger {
             let record = try ctx.state.requireCredential(company, id)
             guard !record.deleted else { throw LedgerError.credentialDeleted }
             guard record.type.hasSecret else { throw LedgerError.noSecretToRotate }
+            // A new secret of an expired credential would be useless from its first use: never print one.
+            if record.expiresAt != 0 && ctx.now >= record.expiresAt {
+                throw LedgerError.credentialExpired(TimeFormat.rfc3339(record.expiresAt))
+            }
             // Each live secret is a lookup row; bound them (the record stores their count in a byte).
             guard grace == 0 || record.secretHashes.count < CredentialRecord.maxLiveSecrets else {
                 throw LedgerError("too_many_live_secrets", "16 secrets of this credential are still in their grace period: rotate with --grace 0 or wait")
@@ -206,9 +226,10 @@ extension Ledger {
     }
 
     /// Deletes (revokes) a credential at once: its secrets and every token issued from it stop working.
+    /// Works while the API module is disabled (and leaves the module as it is): re-enabling never revives it.
     public func deleteCredential(_ slug: String, credential id: String, as actor: String) throws {
         try requireWriter().perform { ctx in
-            let (company, user) = try ctx.state.requireAPIArea(slug, actor)
+            let (company, user) = try ctx.state.requireAPIAdmin(slug, actor)
             let record = try ctx.state.requireCredential(company, id)
             guard !record.deleted else { throw LedgerError.credentialDeleted }
             ctx.emit(company: company.number, actor: .user(user), .credentialDeleted(credential: record.number))

@@ -9,20 +9,28 @@ extension StateReader {
         return company
     }
 
-    /// The acting user's number; throws `not_company_admin` unless they are an admin of `company`.
+    /// The acting user's number; throws `not_company_admin` unless they are an admin of `company` (never an
+    /// `apiservice+…` address, even one an older version made admin).
     func requireAdmin(_ company: CompanyRecord, _ email: String) throws -> UInt32 {
-        guard let user = try user(email: email), let member = try member(company: company.number, user: user), member.role == .admin else {
+        guard !Validation.isReservedIdentity(email), let user = try user(email: email), let member = try member(company: company.number, user: user), member.role == .admin else {
             throw LedgerError.notCompanyAdmin
         }
         return user
     }
 
-    /// Admin of a company whose API module is enabled: the gate of the whole API area.
+    /// Admin of a company whose API module is enabled: the gate of the API area's creating actions
+    /// (create, rotate, grant, revoke access).
     func requireAPIArea(_ slug: String, _ email: String) throws -> (CompanyRecord, UInt32) {
-        let company = try requireCompany(slug)
-        let user = try requireAdmin(company, email)
+        let (company, user) = try requireAPIAdmin(slug, email)
         guard company.apiEnabled else { throw LedgerError.apiModuleDisabled }
         return (company, user)
+    }
+
+    /// Admin of the company, module enabled or not: the gate of listing, showing and deleting credentials,
+    /// so a leaked key can be revoked without first re-enabling the module (which would revive every key).
+    func requireAPIAdmin(_ slug: String, _ email: String) throws -> (CompanyRecord, UInt32) {
+        let company = try requireCompany(slug)
+        return (company, try requireAdmin(company, email))
     }
 
     func requireCredential(_ company: CompanyRecord, _ id: String) throws -> CredentialRecord {

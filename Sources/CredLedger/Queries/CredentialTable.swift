@@ -1,6 +1,14 @@
 import CredLedgerCore
 import CredLedgerProjections
 
+/// Whether a credential works, judged at the row's moment (now, or the as-of point).
+public enum CredentialStatus: String, Sendable {
+    case active
+    /// Past its `--expires-in`: every secret and token of it is refused (`expired`); it cannot be rotated.
+    case expired
+    case deleted
+}
+
 /// One row of the API keys page (never a secret).
 public struct CredentialRow: Sendable, Equatable {
     public var id: String
@@ -18,6 +26,8 @@ public struct CredentialRow: Sendable, Equatable {
     public var deleted: Bool
     public var deletedAt: Timestamp?
     public var expiresAt: Timestamp?
+    /// Deleted, else expired once `expiresAt` ≤ the moment the row was read for, else active.
+    public var status: CredentialStatus
     /// Projects the API user was added to, with the role name.
     public var projects: [(project: String, role: String)]
 
@@ -25,18 +35,19 @@ public struct CredentialRow: Sendable, Equatable {
         a.id == b.id && a.name == b.name && a.scope == b.scope && a.type == b.type && a.lastUsed == b.lastUsed
             && a.used == b.used && a.denied == b.denied && a.createdAt == b.createdAt && a.createdBy == b.createdBy
             && a.displayPrefix == b.displayPrefix && a.serviceUser == b.serviceUser && a.deleted == b.deleted
-            && a.deletedAt == b.deletedAt && a.expiresAt == b.expiresAt
+            && a.deletedAt == b.deletedAt && a.expiresAt == b.expiresAt && a.status == b.status
             && a.projects.map { "\($0.project)=\($0.role)" } == b.projects.map { "\($0.project)=\($0.role)" }
     }
 }
 
 extension StateReader {
-    /// The credential table of a company from this state (live or as-of).
-    public func credentialRows(company: UInt32, includeDeleted: Bool) throws -> [CredentialRow] {
-        try credentials(company: company).filter { includeDeleted || !$0.deleted }.map { try row(for: $0) }
+    /// The credential table of a company from this state (live or as-of), with each status judged at `now`.
+    public func credentialRows(company: UInt32, includeDeleted: Bool, at now: Timestamp) throws -> [CredentialRow] {
+        try credentials(company: company).filter { includeDeleted || !$0.deleted }.map { try row(for: $0, at: now) }
     }
 
-    public func row(for c: CredentialRecord) throws -> CredentialRow {
+    /// One credential's row; `now` decides whether it shows as expired.
+    public func row(for c: CredentialRecord, at now: Timestamp) throws -> CredentialRow {
         let usage = try usage(credential: c.number)
         let projects = try accesses(credential: c.number).map { access in
             ((try project(access.project)?.slug) ?? "#\(access.project)", access.grant.role.name)
@@ -46,24 +57,26 @@ extension StateReader {
             used: usage.used, denied: usage.denied, createdAt: c.createdAt,
             createdBy: (try email(user: c.createdBy)) ?? "system", displayPrefix: c.displayPrefix,
             serviceUser: c.serviceUser.isEmpty ? nil : c.serviceUser, deleted: c.deleted,
-            deletedAt: c.deleted ? c.deletedAt : nil, expiresAt: c.expiresAt == 0 ? nil : c.expiresAt, projects: projects)
+            deletedAt: c.deleted ? c.deletedAt : nil, expiresAt: c.expiresAt == 0 ? nil : c.expiresAt,
+            status: c.deleted ? .deleted : (c.expiresAt != 0 && now >= c.expiresAt ? .expired : .active), projects: projects)
     }
 }
 
 extension Ledger {
-    /// The API keys page of a company (admin only, module enabled). Deleted credentials are left out unless asked.
+    /// The API keys page of a company (admin only; also while the API module is disabled, so leaked keys can be
+    /// found and deleted). Deleted credentials are left out unless asked.
     public func credentialTable(_ slug: String, as actor: String, includeDeleted: Bool = false) throws -> [CredentialRow] {
         try withState { state in
-            let (company, _) = try state.requireAPIArea(slug, actor)
-            return try state.credentialRows(company: company.number, includeDeleted: includeDeleted)
+            let (company, _) = try state.requireAPIAdmin(slug, actor)
+            return try state.credentialRows(company: company.number, includeDeleted: includeDeleted, at: options.clock.now())
         }
     }
 
-    /// One credential's row (admin only).
+    /// One credential's row (admin only; module enabled or not).
     public func credentialDetail(_ slug: String, credential id: String, as actor: String) throws -> CredentialRow {
         try withState { state in
-            let (company, _) = try state.requireAPIArea(slug, actor)
-            return try state.row(for: try state.requireCredential(company, id))
+            let (company, _) = try state.requireAPIAdmin(slug, actor)
+            return try state.row(for: try state.requireCredential(company, id), at: options.clock.now())
         }
     }
 }

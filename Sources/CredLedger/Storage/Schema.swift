@@ -54,6 +54,7 @@ extension Table {
         case .usageRecent: 20
         case .index: 21
         case .indexRecent: 22
+        case .credentialNames: 23
         }
     }
 

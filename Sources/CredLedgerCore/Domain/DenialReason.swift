@@ -9,6 +9,8 @@ public enum DenialReason: UInt8, Error, Sendable, CaseIterable {
     case revoked = 11
     case expired = 12
     case wrongCredentialType = 13
+    /// A rotated-out secret whose grace period ended (the credential itself may be fine): issue 11.
+    case secretSuperseded = 14
     // Company and project.
     case apiModuleDisabled = 20
     case unknownCompany = 21
@@ -20,6 +22,8 @@ public enum DenialReason: UInt8, Error, Sendable, CaseIterable {
     case readOnlyScope = 31
     case readOnlyRole = 32
     case userNotMember = 33
+    /// An `apiservice+…` address tried to act as a company user (approve a client): issue 11.
+    case reservedIdentity = 34
     // Tokens and OAuth (RFC 6749 / 7636).
     case tokenExpired = 40
     case tokenRevoked = 41
@@ -46,6 +50,7 @@ public enum DenialReason: UInt8, Error, Sendable, CaseIterable {
         case .revoked: "revoked"
         case .expired: "expired"
         case .wrongCredentialType: "wrong_credential_type"
+        case .secretSuperseded: "secret_superseded"
         case .apiModuleDisabled: "api_module_disabled"
         case .unknownCompany: "unknown_company"
         case .unknownProject: "unknown_project"
@@ -55,6 +60,7 @@ public enum DenialReason: UInt8, Error, Sendable, CaseIterable {
         case .readOnlyScope: "read_only_scope"
         case .readOnlyRole: "read_only_role"
         case .userNotMember: "user_not_member"
+        case .reservedIdentity: "reserved_identity"
         case .tokenExpired: "token_expired"
         case .tokenRevoked: "token_revoked"
         case .invalidClient: "invalid_client"
@@ -80,8 +86,9 @@ public enum DenialReason: UInt8, Error, Sendable, CaseIterable {
         case .badChecksum: "the key is mistyped or truncated: copy it again from where it was stored"
         case .unknownCredential: "the secret is not known: create a new key and delete the old one"
         case .revoked: "the credential was deleted: create a new one"
-        case .expired: "the secret or credential has expired: rotate or create a new one"
+        case .expired: "the credential has expired (it cannot be rotated): create a new credential and delete this one"
         case .wrongCredentialType: "this credential type cannot be used this way"
+        case .secretSuperseded: "this secret was replaced by a rotation and its grace period is over: use the current secret"
         case .apiModuleDisabled: "ask an admin to enable the API key module for the company"
         case .unknownCompany: "check the company id"
         case .unknownProject: "check the project id"
@@ -91,6 +98,7 @@ public enum DenialReason: UInt8, Error, Sendable, CaseIterable {
         case .readOnlyScope: "the credential has a read-only scope: use READ-WRITE API"
         case .readOnlyRole: "the project role is read-only: give the API user a role that can write"
         case .userNotMember: "the approving user has no access to this project"
+        case .reservedIdentity: "API service users (apiservice+…) act only through their credential: a person must approve"
         case .tokenExpired: "the access token expired: obtain a new one"
         case .tokenRevoked: "the token was revoked: authorize again"
         case .invalidClient: "client authentication failed: check client_id and client_secret"

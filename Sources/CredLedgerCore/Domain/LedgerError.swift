@@ -46,4 +46,18 @@ public struct LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
     public static func companyExists(_ id: String) -> LedgerError { LedgerError("company_exists", "company '\(id)' already exists", kind: .badInput) }
     public static func projectExists(_ id: String) -> LedgerError { LedgerError("project_exists", "project '\(id)' already exists", kind: .badInput) }
     public static func invalid(_ field: String, _ why: String) -> LedgerError { LedgerError("invalid_\(field)", why, kind: .badInput) }
+    /// A field to be stored holds secret-shaped text (never echoed: the message names only the field).
+    public static func secretInField(_ field: String) -> LedgerError {
+        LedgerError("secret_in_field", "the \(field) contains text shaped like a credledger secret (cxk_/cxs_/cxa_/cxr_/cxo_ + 12 or more letters and digits), and stored text is kept forever: remove it (if it is a real secret, rotate or delete its credential)", kind: .badInput)
+    }
+    public static let reservedIdentity = LedgerError("reserved_identity", "apiservice+… addresses belong to API service users, which act only through their credential: they cannot be company members", kind: .badInput)
+    public static func mailDomainTaken(_ domain: String) -> LedgerError {
+        LedgerError("mail_domain_taken", "another company already uses the mail domain '\(domain)': choose the company's own domain (only the platform default cxplanner.com is shared)", kind: .badInput)
+    }
+    public static func duplicateName(_ name: String) -> LedgerError {
+        LedgerError("duplicate_name", "the company already has a credential named '\(name)' (names are compared ignoring case and spacing): choose another name, or delete the old credential first", kind: .badInput)
+    }
+    public static func credentialExpired(_ at: String) -> LedgerError {
+        LedgerError("credential_expired", "the credential expired at \(at): a new secret would not work either; create a new credential and delete this one")
+    }
 }

@@ -5,6 +5,8 @@ public enum Validation {
     public static let maxEmailLength = 254
     public static let maxRedirectURILength = 2048
     public static let maxRedirectURIs = 5
+    /// The platform's mail domain for service users: shared by every company that has no domain of its own.
+    public static let defaultMailDomain = "cxplanner.com"
 
     /// Company and project ids: lowercase letters, digits and '-', 1…63, starting alphanumeric.
     public static func slug(_ s: String, field: String) throws(LedgerError) {
@@ -16,18 +18,60 @@ public enum Validation {
         guard ok else { throw .invalid(field, "\(field) '\(s)' may use only a-z, 0-9 and '-' (not first)") }
     }
 
-    /// Display names: 1…100 characters, no control characters.
+    /// Display names: 1…100 characters, no secret-shaped text, no control, format or invisible characters
+    /// (`DisplaySafety.isUnsafe`: C0, DEL, C1, bidi overrides and isolates, LRM/RLM/ALM, zero-width characters, …).
     public static func name(_ s: String, field: String = "name") throws(LedgerError) {
+        try noSecret(s, field: field)
         let trimmed = s.trimmingWhitespace
         guard !trimmed.isEmpty else { throw .invalid(field, "\(field) must not be empty") }
         guard s.count <= maxNameLength, s.utf8.count <= 400 else { throw .invalid(field, "\(field) is longer than \(maxNameLength) characters") }
-        guard !s.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw .invalid(field, "\(field) must not contain control characters")
+        guard !DisplaySafety.containsUnsafe(s), !DisplaySafety.hasStrayVariationSelector(s) else {
+            throw .invalid(field, "\(field) must not contain control, bidi-override, zero-width or other invisible characters")
         }
     }
 
-    /// A plain ASCII email address `local@domain.tld`, lowercase-insensitive, ≤ 254 bytes.
+    /// Refuses text that would be stored for good while carrying something shaped like one of our secrets
+    /// (`SecretShape`, also percent-encoded): the log cannot be purged, so such text never gets in.
+    public static func noSecret(_ s: String, field: String) throws(LedgerError) {
+        guard !SecretShape.occurs(in: s) else { throw .secretInField(field) }
+    }
+
+    /// The local-part prefix of API service users (`apiservice+<id>@<domain>`): never a company member.
+    public static let reservedIdentityPrefix = "apiservice+"
+
+    /// Whether `email` is an API service user's address (any domain, any case).
+    public static func isReservedIdentity(_ email: String) -> Bool {
+        email.lowercased().hasPrefix(reservedIdentityPrefix)
+    }
+
+    /// What two credential names are compared by for `duplicate_name`: whitespace trimmed and runs of it
+    /// collapsed to one space, then lower-cased (Unicode); `==` then also equates canonically equivalent forms.
+    public static func nameKey(_ name: String) -> String {
+        // ASCII names (nearly all) take a byte loop that gives the same result: this runs for every live
+        // credential of the company on each create.
+        if name.utf8.allSatisfy({ $0 < 0x80 }) {
+            var out: [UInt8] = []
+            out.reserveCapacity(name.utf8.count)
+            var space = false
+            for c in name.utf8 {
+                if c == 0x20 || (c >= 0x09 && c <= 0x0D) {
+                    space = !out.isEmpty
+                    continue
+                }
+                if space { out.append(0x20) }
+                space = false
+                out.append(c >= 0x41 && c <= 0x5A ? c + 0x20 : c)
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+        return name.split(whereSeparator: \.isWhitespace).joined(separator: " ").lowercased()
+    }
+
+    /// A plain ASCII email address `local@domain.tld`, lowercase-insensitive, ≤ 254 bytes, no secret-shaped text.
     public static func email(_ s: String) throws(LedgerError) {
+        // Emails are stored lower-cased: a key with its prefix typed in capitals would still be stored as one.
+        try noSecret(s, field: "email")
+        try noSecret(s.lowercased(), field: "email")
         guard s.utf8.count <= maxEmailLength else { throw .invalid("email", "email is longer than \(maxEmailLength) characters") }
         let parts = s.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, s.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else {

@@ -4,31 +4,48 @@ public enum Redaction {
     /// Longest message kept whole.
     public static let maxLength = 600
 
-    /// `text` with every secret-like token (`cx[ksaro]_` + ≥ 12 base62 chars) cut to prefix + 6 chars + `…`.
+    /// `text` with every secret-shaped run (`SecretShape`) cut to prefix + 6 chars + `…`; a word that carries
+    /// one only once percent-decoded (`cxk%5F…`, `%63xk_…`) is replaced by `[redacted]` whole.
     public static func scrub(_ text: String) -> String {
-        var bytes = Array(text.utf8)
-        var i = 0
+        let bytes = Array(text.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
-        while i < bytes.count {
-            if i + 4 <= bytes.count, bytes[i] == 0x63, bytes[i + 1] == 0x78, [0x6B, 0x73, 0x61, 0x72, 0x6F].contains(bytes[i + 2]),
-               bytes[i + 3] == 0x5F {
-                var end = i + 4
-                while end < bytes.count, Base62.isValid(bytes[end]) { end += 1 }
-                if end - (i + 4) >= 12 {
-                    out.append(contentsOf: bytes[i..<(i + 4 + SecretFormat.displayedBodyLength)])
-                    out.append(contentsOf: Array("…".utf8))
-                    i = end
-                    continue
-                }
-            }
-            out.append(bytes[i])
-            i += 1
+        var at = 0
+        for match in SecretShape.matches(in: bytes) {
+            out.append(contentsOf: bytes[at..<match.lowerBound])
+            out.append(contentsOf: bytes[match.lowerBound..<(match.lowerBound + SecretFormat.prefixLength + SecretFormat.displayedBodyLength)])
+            out.append(contentsOf: Array("…".utf8))
+            at = match.upperBound
         }
+        out.append(contentsOf: bytes[at...])
+        if out.contains(0x25) { out = redactEncodedWords(out) }
         if out.count > maxLength {
             out = Array(out.prefix(maxLength)) + Array("…".utf8)
         }
-        bytes = out
-        return String(decoding: bytes, as: UTF8.self)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Words (runs without spaces or quotes) that hide a secret behind percent-encoding, replaced whole.
+    private static func redactEncodedWords(_ bytes: [UInt8]) -> [UInt8] {
+        func isBreak(_ c: UInt8) -> Bool { c <= 0x20 || c == 0x27 || c == 0x22 }
+        var out: [UInt8] = []
+        var i = 0
+        while i < bytes.count {
+            if isBreak(bytes[i]) {
+                out.append(bytes[i])
+                i += 1
+                continue
+            }
+            var end = i
+            while end < bytes.count, !isBreak(bytes[end]) { end += 1 }
+            let word = Array(bytes[i..<end])
+            if word.contains(0x25), SecretShape.occurs(in: String(decoding: word, as: UTF8.self)) {
+                out.append(contentsOf: Array("[redacted]".utf8))
+            } else {
+                out.append(contentsOf: word)
+            }
+            i = end
+        }
+        return out
     }
 }

@@ -6,7 +6,7 @@ import Foundation
 enum AdminCommands {
     static var all: [CommandSpec] {
         [
-            CommandSpec("company create", positionals: ["company"], options: ["admin", "name", "mail-domain"],
+            CommandSpec("company create", positionals: ["company"], options: ["admin", "name", "mail-domain"], required: ["admin"],
                         summary: "Register a company with its first admin (service users get @mail-domain, default cxplanner.com). The only command that starts a new ledger when --db holds none.") { inv, ctx in
                 let info = try ctx.creatingLedger().registerCompany(inv.positional(0), admin: try inv.required("admin"),
                                                             name: inv.option("name"), mailDomain: inv.option("mail-domain"))
@@ -17,15 +17,15 @@ enum AdminCommands {
                 }
                 return ExitCode.ok
             },
-            CommandSpec("company enable-api", positionals: ["company"], options: ["as"],
+            CommandSpec("company enable-api", positionals: ["company"], options: ["as"], required: ["as"],
                         summary: "Enable the API key module (enterprise feature) for a company. Admins only.") { inv, ctx in
                 try moduleToggle(inv, ctx, enabled: true)
             },
-            CommandSpec("company disable-api", positionals: ["company"], options: ["as"],
+            CommandSpec("company disable-api", positionals: ["company"], options: ["as"], required: ["as"],
                         summary: "Disable the API key module: every credential of the company stops working.") { inv, ctx in
                 try moduleToggle(inv, ctx, enabled: false)
             },
-            CommandSpec("member set", positionals: ["company", "email"], options: ["role", "as"],
+            CommandSpec("member set", positionals: ["company", "email"], options: ["role", "as"], required: ["role", "as"],
                         summary: "Set a member's company role: admin, member, or removed.") { inv, ctx in
                 let roleName = try inv.required("role")
                 guard let role = CompanyRole(name: roleName) else { throw UsageError("--role must be admin, member or removed, not '\(roleName)'") }
@@ -34,21 +34,21 @@ enum AdminCommands {
                 ctx.say("\(inv.positional(1)) is now \(role.name) of \(inv.positional(0))")
                 return ExitCode.ok
             },
-            CommandSpec("project create", positionals: ["company", "project"], options: ["name", "as"],
+            CommandSpec("project create", positionals: ["company", "project"], options: ["name", "as"], required: ["as"],
                         summary: "Create a project in a company.") { inv, ctx in
                 try ctx.ledger().createProject(inv.positional(0), project: inv.positional(1), name: inv.option("name"), as: try inv.required("as"))
                 if ctx.json { Output.json(["company": inv.positional(0), "project": inv.positional(1)]) }
                 ctx.say("project \(inv.positional(1)) created in \(inv.positional(0))")
                 return ExitCode.ok
             },
-            CommandSpec("project archive", positionals: ["company", "project"], options: ["as"],
+            CommandSpec("project archive", positionals: ["company", "project"], options: ["as"], required: ["as"],
                         summary: "Archive a project: nobody can act on it afterwards.") { inv, ctx in
                 try ctx.ledger().archiveProject(inv.positional(0), project: inv.positional(1), as: try inv.required("as"))
                 if ctx.json { Output.json(["company": inv.positional(0), "project": inv.positional(1), "archived": true]) }
                 ctx.say("project \(inv.positional(1)) archived")
                 return ExitCode.ok
             },
-            CommandSpec("project member", positionals: ["company", "project", "email"], options: ["role", "as"],
+            CommandSpec("project member", positionals: ["company", "project", "email"], options: ["role", "as"], required: ["role", "as"],
                         summary: "Give a company user a project role (viewer, editor, project-admin, none); PKCE credentials act with it.") { inv, ctx in
                 let roleName = try inv.required("role")
                 let role: ProjectRole?

@@ -6,7 +6,7 @@ import Foundation
 enum AuthCommands {
     static var all: [CommandSpec] {
         [
-            CommandSpec("auth check", positionals: ["company"], options: ["header", "project", "op"],
+            CommandSpec("auth check", positionals: ["company"], options: ["header", "project", "op"], required: ["header", "project", "op"],
                         summary: "Decide whether an Authorization header value may --op read|write on --project, and record the use. Exit 0 allowed, 1 denied (prints the reason code). --header - reads the header value from standard input.") { inv, ctx in
                 let opName = try inv.required("op")
                 guard let op = Operation(name: opName) else { throw UsageError("--op must be read or write, not '\(opName)'") }
@@ -26,13 +26,14 @@ enum AuthCommands {
                 }
                 return decision.allowed ? ExitCode.ok : ExitCode.refused
             },
-            CommandSpec("token client-credentials", options: ["client-id", "client-secret"],
+            CommandSpec("token client-credentials", options: ["client-id", "client-secret"], required: ["client-id", "client-secret"],
                         summary: "client_credentials grant for an OAuth API user: prints an access token (shown once). --client-secret - reads it from standard input.") { inv, ctx in
                 let clientID = try inv.required("client-id"), clientSecret = try inv.requiredSecret("client-secret")
                 return try oauthCall(ctx) { try ctx.ledger().clientCredentialsToken(clientID: clientID, clientSecret: clientSecret) }
             },
             CommandSpec("oauth authorize", positionals: ["company"],
                         options: ["client-id", "user", "redirect-uri", "code-challenge", "code-challenge-method", "state"],
+                        required: ["client-id", "user", "redirect-uri", "code-challenge"],
                         summary: "A company user approves a PKCE client (S256 only; exact redirect URI). Prints the code and the redirect location.") { inv, ctx in
                 do {
                     let grant = try ctx.ledger().authorize(
@@ -52,6 +53,7 @@ enum AuthCommands {
                 }
             },
             CommandSpec("oauth token", options: ["grant", "client-id", "client-secret", "code", "code-verifier", "redirect-uri", "refresh-token"],
+                        required: ["grant", "client-id"],
                         summary: "Token endpoint: --grant authorization_code (with --code --code-verifier --redirect-uri) or refresh_token (with --refresh-token). Any secret option given as - is read from standard input (one per call).") { inv, ctx in
                 let grant = try inv.required("grant")
                 let clientID = try inv.required("client-id")
@@ -75,7 +77,7 @@ enum AuthCommands {
                     throw UsageError("--grant must be authorization_code, refresh_token or client_credentials (unsupported_grant_type)")
                 }
             },
-            CommandSpec("token introspect", options: ["token", "client-id", "client-secret"],
+            CommandSpec("token introspect", options: ["token", "client-id", "client-secret"], required: ["token", "client-id"],
                         summary: "RFC 7662 introspection by a confidential client (--client-id and --client-secret; - reads a secret from standard input): active or not, with client, user, scope, expiry. A client sees only its own tokens.") { inv, ctx in
                 let token = try inv.requiredSecret("token"), clientID = try inv.required("client-id")
                 let clientSecret = try inv.secret("client-secret")
@@ -104,7 +106,7 @@ enum AuthCommands {
                 }
                 return ExitCode.ok
             },
-            CommandSpec("token revoke", options: ["token", "client-id", "client-secret"],
+            CommandSpec("token revoke", options: ["token", "client-id", "client-secret"], required: ["token", "client-id"],
                         summary: "RFC 7009 revocation by the client the token was issued to; a refresh token revokes its whole family. Says what happened: revoked, already inactive, or unknown token. - reads a secret from standard input.") { inv, ctx in
                 let token = try inv.requiredSecret("token"), clientID = try inv.required("client-id")
                 let clientSecret = try inv.secret("client-secret")

@@ -8,11 +8,11 @@ enum ExportCommands {
         let options = ["format", "out", "since", "until"]
         let summary = "Compliance export: events (seq, time, type, company, actor, payload, prev_hash, hash, record) of the range, a snapshot of the credential table and memberships at its end, and manifest.json (range, counts, head hash, SHA-256 of each file). --format jsonl|csv, --out DIR (new or empty), --since/--until <RFC 3339>. Streams; progress on a terminal. Verify with Tools/verify_export.py DIR."
         return [
-            CommandSpec("export", positionals: ["company"], options: options, summary: summary + " One company's events (the chain is then sparse).") { inv, ctx in
+            CommandSpec("export", positionals: ["company"], options: options, required: ["out"], summary: summary + " One company's events (the chain is then sparse).") { inv, ctx in
                 try run(company: inv.positional(0), inv, ctx)
             },
             // `export --all …`: the whole log (every company), a contiguous chain.
-            CommandSpec("export --all", options: options, summary: "Export every company: the whole log in the range, a contiguous chain.") { inv, ctx in
+            CommandSpec("export --all", options: options, required: ["out"], summary: "Export every company: the whole log in the range, a contiguous chain.") { inv, ctx in
                 try run(company: nil, inv, ctx)
             },
         ]

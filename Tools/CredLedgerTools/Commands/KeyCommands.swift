@@ -7,6 +7,7 @@ enum KeyCommands {
     static var all: [CommandSpec] {
         [
             CommandSpec("key create", positionals: ["company"], options: ["name", "type", "scope", "as", "redirect-uri", "expires-in"],
+                        required: ["name", "type", "scope", "as"],
                         summary: "Create an API key or OAuth client. Prints the secret ONCE. --type static|oauth|pkce|pkce-public, --scope read|read-write|global. --redirect-uri may list several, comma-separated.") { inv, ctx in
                 let typeName = try inv.required("type"), scopeName = try inv.required("scope")
                 guard let type = CredentialType(name: typeName) else { throw UsageError("--type must be static, oauth, pkce or pkce-public, not '\(typeName)'") }
@@ -23,7 +24,7 @@ enum KeyCommands {
                 printIssued(issued, ctx, verb: "created")
                 return ExitCode.ok
             },
-            CommandSpec("key list", positionals: ["company"], options: ["as", "at", "seq"], flags: ["all"],
+            CommandSpec("key list", positionals: ["company"], options: ["as", "at", "seq"], required: ["as"], flags: ["all"],
                         summary: "The API keys table: Name, Scope, Type, Last used, Used. --all includes deleted credentials. --at <RFC 3339 time> or --seq N: the table exactly as it was then.") { inv, ctx in
                 let rows = if let point = try AsOfOption.parse(inv) {
                     try ctx.readOnlyLedger().credentialTable(inv.positional(0), as: try inv.required("as"), includeDeleted: inv.flag("all"), asOf: point)
@@ -33,7 +34,7 @@ enum KeyCommands {
                 printTable(rows, ctx)
                 return ExitCode.ok
             },
-            CommandSpec("key show", positionals: ["company", "id"], options: ["as"],
+            CommandSpec("key show", positionals: ["company", "id"], options: ["as"], required: ["as"],
                         summary: "One credential in detail (never its secret).") { inv, ctx in
                 let row = try ctx.readOnlyLedger().credentialDetail(inv.positional(0), credential: inv.positional(1), as: try inv.required("as"))
                 if ctx.json {
@@ -43,7 +44,7 @@ enum KeyCommands {
                 }
                 return ExitCode.ok
             },
-            CommandSpec("key rotate", positionals: ["company", "id"], options: ["grace", "as"],
+            CommandSpec("key rotate", positionals: ["company", "id"], options: ["grace", "as"], required: ["grace", "as"],
                         summary: "Issue a new secret; the old one keeps working for --grace (e.g. 24h, 0 = stops now). Prints the new secret ONCE.") { inv, ctx in
                 let text = try inv.required("grace")
                 guard let grace = TimeFormat.parseDuration(text) else { throw UsageError("--grace takes a duration like 0, 30m, 24h, 7d") }
@@ -52,12 +53,12 @@ enum KeyCommands {
                 if !ctx.json { Output.line(grace == 0 ? "The old secret stopped working." : "The old secret keeps working for \(text).") }
                 return ExitCode.ok
             },
-            CommandSpec("key delete", positionals: ["company", "id"], options: ["as"], flags: ["yes"],
+            CommandSpec("key delete", positionals: ["company", "id"], options: ["as"], required: ["as"], flags: ["yes"],
                         summary: "Delete (revoke) a credential now: its secret and all its tokens stop working. Asks for confirmation on a terminal; otherwise needs --yes.") { inv, ctx in
                 let company = inv.positional(0), id = inv.positional(1), actor = try inv.required("as")
                 if !inv.flag("yes") {
                     guard Output.stdinIsTerminal, !ctx.json else { throw LedgerError.confirmationRequired }
-                    Output.standardError("Delete API key \(id)? It stops working immediately and cannot be restored. Type 'delete' to confirm: ")
+                    Output.prompt("Delete API key \(id)? It stops working immediately and cannot be restored. Type 'delete' to confirm: ")
                     guard readLine(strippingNewline: true) == "delete" else {
                         Output.error("not deleted")
                         return ExitCode.refused
@@ -68,7 +69,7 @@ enum KeyCommands {
                 ctx.say("credential \(id) deleted; its secret and tokens no longer work")
                 return ExitCode.ok
             },
-            CommandSpec("access grant", positionals: ["company", "id", "project"], options: ["role", "as"],
+            CommandSpec("access grant", positionals: ["company", "id", "project"], options: ["role", "as"], required: ["role", "as"],
                         summary: "Add the credential's API user to a project with a role (viewer, editor, project-admin).") { inv, ctx in
                 let roleName = try inv.required("role")
                 guard let role = ProjectRole(name: roleName) else { throw UsageError("--role must be viewer, editor or project-admin, not '\(roleName)'") }
@@ -78,7 +79,7 @@ enum KeyCommands {
                 ctx.say("access \(outcome.rawValue): \(inv.positional(1)) → \(inv.positional(2)) as \(role.name)")
                 return ExitCode.ok
             },
-            CommandSpec("access revoke", positionals: ["company", "id", "project"], options: ["as"],
+            CommandSpec("access revoke", positionals: ["company", "id", "project"], options: ["as"], required: ["as"],
                         summary: "Remove the credential's API user from a project.") { inv, ctx in
                 try ctx.ledger().revokeAccess(inv.positional(0), credential: inv.positional(1), project: inv.positional(2), as: try inv.required("as"))
                 if ctx.json { Output.json(["id": inv.positional(1), "project": inv.positional(2), "result": "revoked"]) }
@@ -116,9 +117,9 @@ enum KeyCommands {
             Output.json(rows.map(rowJSON))
             return
         }
-        Output.table(["Name", "Scope", "Type", "Last used", "Used", "ID", "Key / client"], rows.map { r in
-            [r.name + (r.deleted ? " (deleted)" : ""), r.scope.tableLabel, r.type.label, Format.shortTime(r.lastUsed), String(r.used), r.id,
-             r.type == .staticKey ? r.displayPrefix + "…" : r.displayPrefix]
+        Output.table(["Name", "Scope", "Type", "Last used", "Used", "Status", "Expires", "ID", "Key / client"], rows.map { r in
+            [r.name, r.scope.tableLabel, r.type.label, Format.shortTime(r.lastUsed), String(r.used), r.status.rawValue,
+             r.expiresAt.map { Format.shortTime($0) } ?? "never", r.id, r.type == .staticKey ? r.displayPrefix + "…" : r.displayPrefix]
         })
     }
 
@@ -126,13 +127,21 @@ enum KeyCommands {
         var object: [String: Any] = [
             "id": r.id, "name": r.name, "scope": r.scope.name, "scope_label": r.scope.tableLabel, "type": r.type.name,
             "last_used": Format.jsonTime(r.lastUsed), "used": r.used, "denied": r.denied, "created_at": Format.jsonTime(r.createdAt),
-            "created_by": r.createdBy, "deleted": r.deleted, "projects": r.projects.map { ["project": $0.project, "role": $0.role] },
+            "created_by": r.createdBy, "deleted": r.deleted, "status": r.status.rawValue, "expires_at": Format.jsonTime(r.expiresAt), "projects": r.projects.map { ["project": $0.project, "role": $0.role] },
         ]
         if r.type == .staticKey { object["key_prefix"] = r.displayPrefix } else { object["client_id"] = r.displayPrefix }
         if let s = r.serviceUser { object["service_user"] = s }
         if let d = r.deletedAt { object["deleted_at"] = Format.jsonTime(d) }
-        if let e = r.expiresAt { object["expires_at"] = Format.jsonTime(e) }
         return object
+    }
+
+    /// `active`, `expired <time>` or `deleted <time>`.
+    static func statusText(_ r: CredentialRow) -> String {
+        switch r.status {
+        case .active: "active"
+        case .expired: "expired \(Format.time(r.expiresAt))"
+        case .deleted: "deleted \(Format.time(r.deletedAt))"
+        }
     }
 
     static func rowPairs(_ r: CredentialRow) -> [(String, String)] {
@@ -140,7 +149,7 @@ enum KeyCommands {
          (r.type == .staticKey ? "Key prefix" : "Client ID", r.displayPrefix), ("API user", r.serviceUser ?? "(acts as the approving user)"),
          ("Created", "\(Format.time(r.createdAt)) by \(r.createdBy)"), ("Last used", Format.time(r.lastUsed)),
          ("Used", "\(r.used) (denied \(r.denied))"), ("Expires", r.expiresAt.map(Format.time) ?? "never"),
-         ("Status", r.deleted ? "deleted \(Format.time(r.deletedAt))" : "active"),
+         ("Status", statusText(r)),
          ("Projects", r.scope == .global ? "all (GLOBAL)" : (r.projects.isEmpty ? "none" : r.projects.map { "\($0.project) (\($0.role))" }.joined(separator: ", ")))]
     }
 }

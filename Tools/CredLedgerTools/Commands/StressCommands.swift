@@ -29,7 +29,7 @@ import Darwin
 enum StressCommands {
     static var all: [CommandSpec] {
         [
-            CommandSpec("stress setup", options: ["company", "admin", "project-prefix", "threads"],
+            CommandSpec("stress setup", options: ["company", "admin", "project-prefix", "threads"], required: ["company", "admin"],
                         summary: "(testing helper) Company, API module, projects <prefix>0… and a GLOBAL static key; prints the Authorization header once.") { inv, ctx in
                 let company = try inv.required("company"), admin = try inv.required("admin")
                 let prefix = inv.option("project-prefix") ?? "w"
@@ -42,6 +42,7 @@ enum StressCommands {
             CommandSpec("stress record",
                         options: ["company", "header", "project-prefix", "threads", "window", "count", "durability", "map-size",
                                   "max-map-size", "admin", "tag"],
+                        required: ["company", "header"],
                         summary: "(testing helper) Record uses from --threads workers (--window in flight each) on projects <prefix><worker>; prints `ack <worker> <ordinal> <head>` per durable use.") { inv, ctx in
                 try StressRecord.run(inv, ctx)
             },
@@ -339,7 +340,10 @@ enum StressSetup {
         if !exists { try ledger.registerCompany(company, admin: admin) }
         try ledger.setAPIModule(company, enabled: true, as: admin)
         try createProjects(ledger, company: company, admin: admin, projects)
-        let issued = try ledger.createCredential(company, NewCredential(name: "stress key", type: .staticKey, scope: .global), as: admin)
+        // Names are unique per company (issue 11): a second setup of the same ledger gets "stress key 2", ….
+        let existing = try ledger.credentialTable(company, as: admin, includeDeleted: true).count
+        let name = existing == 0 ? "stress key" : "stress key \(existing + 1)"
+        let issued = try ledger.createCredential(company, NewCredential(name: name, type: .staticKey, scope: .global), as: admin)
         guard let secret = issued.secret else { throw LedgerError("internal", "a static key came back without a secret", kind: .integrity) }
         return "Apikey \(secret)"
     }
