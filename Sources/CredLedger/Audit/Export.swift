@@ -423,7 +423,13 @@ struct EventRowWriter {
             sink.raw(u.operation.name)
             sink.ascii("\",\"outcome\":\"")
             sink.raw(u.denial?.code ?? "allowed")
-            sink.ascii("\"}")
+            if u.targetCompany != 0 {
+                sink.ascii("\",\"target_company\":")
+                sink.jsonString(fields.company(u.targetCompany))
+                sink.ascii("}")
+            } else {
+                sink.ascii("\"}")
+            }
             return
         }
         sink.byte(0x7B)
