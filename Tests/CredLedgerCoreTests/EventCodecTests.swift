@@ -292,7 +292,10 @@ final class EventCodecTests: XCTestCase {
                 let stored = try decode(b, seq: seq)
                 decodedCount += 1
                 XCTAssertEqual(stored.event.seq, seq)
-                XCTAssertEqual(body(stored.event) + stored.hash.bytes, b, "decoded to a value that is not these bytes")
+                // An older schema (credential_used 1) upcasts: its bytes are the current encoding but for byte 2.
+                var current = b
+                current[2] = stored.event.type.currentSchema
+                XCTAssertEqual(body(stored.event) + stored.hash.bytes, current, "decoded to a value that is not these bytes")
             } catch {
                 XCTAssertEqual(error.seq, seq)
                 XCTAssertTrue((0...b.count).contains(error.offset), "offset \(error.offset) outside the record")
