@@ -155,6 +155,12 @@ final class Issue11CrossCompanyTests: XCTestCase {
         XCTAssertTrue(try t.ledger.verify().ok)
     }
 
+    /// The common, same-company use keeps the allocation-free stack record (its bytes equal the codec's).
+    func testTheSameCompanyUseKeepsTheStackRecordPath() {
+        XCTAssertTrue(UseRecord.isExact)
+        XCTAssertEqual(UseRecord.bodySize, 22 + 10)
+    }
+
     /// The invariant on a mixed history: in every export (all, and each company; JSONL and CSV) each credential's
     /// `used` / `denied` equals its allowed / denied `credential_used` events in the same export; the verifier
     /// checks it too.
