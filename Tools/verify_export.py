@@ -486,7 +486,10 @@ def snapshot_rows(path, fmt):
     """The rows of a snapshot file as dicts (JSONL objects, or CSV with its header row)."""
     with open(path, "r", encoding="utf-8", newline="") as f:
         if fmt == "csv":
-            yield from csv.DictReader(f, strict=True)
+            try:
+                yield from csv.DictReader(f, strict=True)
+            except csv.Error as e:
+                raise Failure("%s: not CSV (%s)" % (os.path.basename(path), e))
         else:
             for line in f:
                 yield json.loads(line)
