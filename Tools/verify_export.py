@@ -12,7 +12,9 @@ Checks, streaming (constant memory):
      credentials are proven by their creation events in the export, otherwise checked for consistency);
      seqs strictly increase; where two lines have consecutive seqs, the second's prev_hash is the first's
      hash; a whole-log export ("contiguous") has no gaps and starts from the manifest's anchor;
-  4. counts, first/last seq and head hash agree with the manifest.
+  4. counts, first/last seq and head hash agree with the manifest;
+  5. when the range starts at the first event, each credential's `used` / `denied` in the credentials
+     snapshot equals its allowed / denied `credential_used` events in the events file.
 Exit 0 when everything holds; 1 naming the first bad file/line; 2 when the directory cannot be read.
 """
 import csv
@@ -50,7 +52,8 @@ REVOKE_REASONS = {1: "client_request", 2: "refresh_token_reused", 3: "code_reuse
 DENIALS = {
     1: "malformed_header", 2: "unsupported_scheme", 3: "bad_checksum", 10: "unknown_credential", 11: "revoked",
     12: "expired", 13: "wrong_credential_type", 14: "secret_superseded", 20: "api_module_disabled", 21: "unknown_company",
-    22: "unknown_project", 23: "project_archived", 24: "other_company", 30: "project_access_missing",
+    22: "unknown_project", 23: "project_archived", 24: "other_company", 25: "cross_company", 26: "foreign_credential",
+    30: "project_access_missing",
     31: "read_only_scope", 32: "read_only_role", 33: "user_not_member", 34: "reserved_identity", 40: "token_expired", 41: "token_revoked",
     42: "invalid_client", 43: "invalid_grant", 44: "pkce_verifier_mismatch", 45: "redirect_uri_mismatch",
     46: "code_reused", 47: "code_expired", 48: "refresh_token_reused", 49: "unsupported_challenge_method",
@@ -120,7 +123,7 @@ def name_ref(kind, number):
     return "" if number == 0 else Ref(kind, number)
 
 
-def expected_payload(type_name, r):
+def expected_payload(type_name, r, schema=1):
     """The payload fields the exporter writes for a record: [(key, value or Ref)], and what the record proves
     (kind, number, name) for the name registry."""
     out, proves = [], []
@@ -203,6 +206,12 @@ def expected_payload(type_name, r):
             raise Failure("unknown denial code %d in the record" % denial)
         out = [("credential", name_ref("credential", credential)), ("project", name_ref("project", project)),
                ("operation", operation), ("outcome", DENIALS[denial] if denial else "allowed")]
+        # Schema 2: a use at another company carries the target company (never 0) after the 10 bytes.
+        if schema >= 2 and r.i < len(r.b):
+            target = r.u(4)
+            if target == 0:
+                raise Failure("a stored target company of 0 in the record")
+            out.append(("target_company", name_ref("company", target)))
     elif type_name == "oauth_request_denied":
         credential, user, grant = r.u(4), r.u(4), r.code(GRANTS)
         reason = r.u(1)
@@ -357,7 +366,7 @@ def check_fields(row, record, type_name, names, number):
     payload = row["payload"]
     if not isinstance(payload, dict):
         raise Failure("payload is not an object")
-    expected, proves = expected_payload(type_name, Record(record[HEADER_SIZE:]))
+    expected, proves = expected_payload(type_name, Record(record[HEADER_SIZE:]), schema=record[2])
     for kind, n, name in proves:
         names.prove(kind, company if n is None else n, name)
     if actor_kind == 0 and actor_id == 0:
@@ -388,6 +397,7 @@ def check_events(path, fmt, manifest):
     first_seq = None
     first_prev = None
     names = Names()
+    uses = {}   # credential id -> [allowed, denied] among the credential_used lines
     for number, row, line in event_rows(path, fmt):
         where = "line %d" % number
         for field in EVENT_FIELDS:
@@ -448,6 +458,9 @@ def check_events(path, fmt, manifest):
         previous_hash = stored_hash
         count += 1
         by_type[type_name] = by_type.get(type_name, 0) + 1
+        if type_name == "credential_used" and row["payload"].get("credential"):
+            tally = uses.setdefault(row["payload"]["credential"], [0, 0])
+            tally[0 if row["payload"].get("outcome") == "allowed" else 1] += 1
 
     # The whole against the manifest.
     if counts.get("events") != count:
@@ -467,7 +480,36 @@ def check_events(path, fmt, manifest):
         raise Failure("%s: a contiguous export must start at the range's first seq %r" % (os.path.basename(path), span.get("from_seq")))
     if contiguous and count and span.get("to_seq") != previous_seq:
         raise Failure("%s: a contiguous export must end at the range's last seq %r" % (os.path.basename(path), span.get("to_seq")))
-    return count, first_seq, previous_seq, head_hash
+    return count, first_seq, previous_seq, head_hash, uses
+
+
+def snapshot_rows(path, fmt):
+    """The rows of a snapshot file as dicts (JSONL objects, or CSV with its header row)."""
+    with open(path, "r", encoding="utf-8", newline="") as f:
+        if fmt == "csv":
+            try:
+                yield from csv.DictReader(f, strict=True)
+            except csv.Error as e:
+                raise Failure("%s: not CSV (%s)" % (os.path.basename(path), e))
+        else:
+            for line in f:
+                yield json.loads(line)
+
+
+def check_use_counts(path, fmt, uses):
+    """Every credential's used / denied counts equal its use events in the export (a range from the first event)."""
+    name = os.path.basename(path)
+    for number, row in enumerate(snapshot_rows(path, fmt), start=1):
+        if not isinstance(row, dict) or "id" not in row or "used" not in row or "denied" not in row:
+            raise Failure("%s: line %d has no id / used / denied" % (name, number))
+        used, denied = int(row["used"]), int(row["denied"])
+        seen = uses.pop(row["id"], [0, 0])
+        if [used, denied] != seen:
+            raise Failure("%s: credential %s counts used=%d denied=%d, but the events file has %d allowed and %d denied uses of it" % (
+                name, row["id"], used, denied, seen[0], seen[1]))
+    if uses:
+        credential = sorted(uses)[0]
+        raise Failure("%s: the events file has uses of credential %s, which the snapshot does not list" % (name, credential))
 
 
 def verify(directory):
@@ -500,6 +542,7 @@ def verify_checked(directory):
     if not isinstance(files, list) or not files:
         raise Failure("manifest.json: no files listed")
     events_file = None
+    credentials_file = None
     seen = set()
     for entry in files:
         if not isinstance(entry, dict):
@@ -524,13 +567,19 @@ def verify_checked(directory):
             raise Failure("%s: %d lines, the manifest says %r" % (name, lines, entry.get("lines")))
         if entry.get("kind") == "events":
             events_file = name
+        if name == "credentials." + fmt:
+            credentials_file = name
     if events_file != "events." + fmt:
         raise Failure("manifest.json: the events file events.%s is not listed" % fmt)
     try:
-        return check_events(os.path.join(directory, events_file), fmt, manifest)
+        count, first, last, head, uses = check_events(os.path.join(directory, events_file), fmt, manifest)
     except Failure as e:
         message = str(e)
         raise Failure(message if message.startswith(events_file) or message.startswith("manifest.json") else "%s: %s" % (events_file, message))
+    # The snapshot counts every use up to its seq; the events file holds them all when the range starts at seq 1.
+    if credentials_file is not None and section(manifest, "range").get("from_seq") == 1:
+        check_use_counts(os.path.join(directory, credentials_file), fmt, uses)
+    return count, first, last, head
 
 
 def main(argv):

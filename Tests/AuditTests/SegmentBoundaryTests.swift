@@ -606,7 +606,7 @@ final class SegmentWorld: @unchecked Sendable {
             ("bK1", key("bK1"), Names.beta, "pb", .read, 4),
             ("bK1", key("bK1"), Names.beta, "pb", .write, 2),
             ("bK2", key("bK2"), Names.beta, "pc", .read, 2),             // granted at 130,499
-            ("bK1", key("bK1"), Names.acme, "bridge", .read, 1),         // other company: in acme's list
+            ("bK1", key("bK1"), Names.acme, "bridge", .read, 1),         // other company: in beta's list, anonymous in acme's
         ]
         specs += (0..<18).map { ("cold\($0)", key("cold\($0)"), Names.acme, "bridge", $0 == 0 ? .write : .read, 1) }
         specs += (0..<2).map { ("bCold\($0)", key("bCold\($0)"), Names.beta, "pb", .read, 1) }
@@ -700,13 +700,22 @@ final class SegmentWorld: @unchecked Sendable {
         let now = t.clock.now()
         var batch: [Decision] = []
         batch.reserveCapacity(count)
-        for _ in 0..<count { batch.append(pool[rng.int(pool.count)]) }
+        // `count` events: a use at another company records two (issue 11), so near the end only one-event uses fit.
+        var events = 0
+        while events < count {
+            let d = pool[rng.int(pool.count)]
+            let weight = d.notice == nil ? 1 : 2
+            guard events + weight <= count else { continue }
+            batch.append(d)
+            events += weight
+        }
         try ledger.record(batch: batch)
-        for d in batch {
-            let u = d.use
-            recs.append(SegmentRec(seq: head + 1, time: now, company: d.company, actor: u.credential == 0 ? .system : .credential(u.credential),
+        var entries: [(company: UInt32, use: CredentialUse)] = []
+        for d in batch { d.entries(into: &entries) }
+        for (company, u) in entries {
+            recs.append(SegmentRec(seq: head + 1, time: now, company: company, actor: u.credential == 0 ? .system : .credential(u.credential),
                                    type: .credentialUsed, credential: u.credential == 0 ? nil : u.credential,
-                                   project: u.project == 0 ? nil : u.project, flag: d.allowed ? .allowedUse : .deniedUse))
+                                   project: u.project == 0 ? nil : u.project, flag: u.allowed ? .allowedUse : .deniedUse))
         }
     }
 

@@ -19,10 +19,10 @@ enum Fixture {
         seq: 2, timestamp: 1_767_225_601_500_000, company: 1, actor: .credential(3),
         payload: .credentialUsed(CredentialUse(credential: 3, project: 2, operation: .write, denial: .readOnlyScope)))
     static let credentialUsedBody = hexBytes("""
-        01 12 01 02 00000003 0006474846372360 00000001 000a
+        01 12 02 02 00000003 0006474846372360 00000001 000a
         00000003 00000002 02 1f
         """)
-    static let credentialUsedHash = "5304f2a97d45d19b6855422123a412d87fda02414b0617b6faf2df68c7c2c3b7"
+    static let credentialUsedHash = "6618ab108c158e2a948a53ced1ef35e4312e563670354528f9c72ab6d4826535"
 }
 
 final class EventCodecTests: XCTestCase {
@@ -52,7 +52,7 @@ final class EventCodecTests: XCTestCase {
             let bytes = record(event).record
             let header = try bytes.withUnsafeBytes { raw throws(EventCodecError) in try EventCodec.decodeHeader(seq: event.seq, record: raw) }
             XCTAssertEqual(header.type, event.type)
-            XCTAssertEqual(header.schema, 1)
+            XCTAssertEqual(header.schema, event.type.currentSchema)
             XCTAssertEqual(header.actor, event.actor)
             XCTAssertEqual(header.timestamp, event.timestamp)
             XCTAssertEqual(header.company, event.company)
@@ -190,7 +190,7 @@ final class EventCodecTests: XCTestCase {
         for type: UInt8 in [0, 20, 0x7F, 0xFF] {
             XCTAssertEqual(decodeFailure(patched([1: type])), EventCodecError(.unknownType, seq: 1, offset: 1))
         }
-        for schema: UInt8 in [0, 2, 0xFF] {
+        for schema: UInt8 in [0, 3, 0xFF] {   // credential_used is at schema 2 (docs/FORMAT.md §7)
             XCTAssertEqual(decodeFailure(patched([2: schema])), EventCodecError(.unknownSchemaVersion, seq: 1, offset: 2))
         }
         // kind 3; system with an id; user and credential without one.
@@ -292,7 +292,10 @@ final class EventCodecTests: XCTestCase {
                 let stored = try decode(b, seq: seq)
                 decodedCount += 1
                 XCTAssertEqual(stored.event.seq, seq)
-                XCTAssertEqual(body(stored.event) + stored.hash.bytes, b, "decoded to a value that is not these bytes")
+                // An older schema (credential_used 1) upcasts: its bytes are the current encoding but for byte 2.
+                var current = b
+                current[2] = stored.event.type.currentSchema
+                XCTAssertEqual(body(stored.event) + stored.hash.bytes, current, "decoded to a value that is not these bytes")
             } catch {
                 XCTAssertEqual(error.seq, seq)
                 XCTAssertTrue((0...b.count).contains(error.offset), "offset \(error.offset) outside the record")

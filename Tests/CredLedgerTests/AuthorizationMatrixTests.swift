@@ -124,18 +124,37 @@ final class AuthorizationMatrixTests: XCTestCase {
             XCTAssertEqual(row.used + row.denied, 18, row.name)
             XCTAssertEqual(row.lastUsed == nil, c.allowed == 0, row.name)
         }
-        // And in the log, in order: one credential_used per answer, with its operation and reason.
-        let uses = try t.events(after: start).map(\.event)
-        XCTAssertEqual(uses.count, asked.count)
-        for (event, (label, op, decision)) in zip(uses, asked) {
-            guard case .credentialUsed(let use) = event.payload else {
-                XCTFail("\(label): expected credential_used, got \(event.type.name)")
+        // And in the log, in order: one credential_used per answer in acme (the credential's company), with its
+        // operation and reason; an answer at beta is `cross_company` with beta as the target, followed by beta's
+        // anonymous `foreign_credential` attempt (issue 11).
+        let (acme, beta) = try ledger.withState { (try $0.company(slug: World.acme)!.number, try $0.company(slug: World.beta)!.number) }
+        let crossAnswers = asked.filter { $0.label.hasSuffix("/otherCompany") }.count
+        XCTAssertEqual(crossAnswers, 12 * 3 * 2)
+        var uses = try t.events(after: start).map(\.event)[...]
+        XCTAssertEqual(uses.count, asked.count + crossAnswers)
+        for (label, op, decision) in asked {
+            guard let event = uses.popFirst(), case .credentialUsed(let use) = event.payload else {
+                XCTFail("\(label): expected credential_used")
                 continue
             }
-            XCTAssertEqual(use.denial?.code, decision.denial?.code, label)
+            let cross = label.hasSuffix("/otherCompany")
+            XCTAssertEqual(use.denial?.code, cross ? "cross_company" : decision.denial?.code, label)
             XCTAssertEqual(use.operation, op, label)
             XCTAssertNotEqual(use.credential, 0, label)
             XCTAssertEqual(event.actor, .credential(use.credential), label)
+            XCTAssertEqual(event.company, acme, label)
+            XCTAssertEqual(use.targetCompany, cross ? beta : 0, label)
+            if cross {
+                XCTAssertEqual(use.project, 0, label)
+                guard let notice = uses.popFirst(), case .credentialUsed(let anonymous) = notice.payload else {
+                    XCTFail("\(label): expected beta's anonymous credential_used")
+                    continue
+                }
+                XCTAssertEqual(notice.company, beta, label)
+                XCTAssertEqual(notice.actor, .system, label)
+                XCTAssertEqual(anonymous, CredentialUse(credential: 0, project: anonymous.project, operation: op, denial: .foreignCredential), label)
+                XCTAssertNotEqual(anonymous.project, 0, label)
+            }
         }
         XCTAssertTrue(try ledger.verify().ok)
     }

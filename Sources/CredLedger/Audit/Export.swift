@@ -357,12 +357,15 @@ struct EventRowWriter {
     var sink: ExportSink
     let fields: EventFields
     let format: ExportRequest.Format
+    /// Whether JSONL objects end with the `record` hex (exports); `log --json` leaves it out.
+    let includeRecord: Bool
     private var time = FastTimeFormatter()
 
-    init(sink: ExportSink, fields: EventFields, format: ExportRequest.Format) {
+    init(sink: ExportSink, fields: EventFields, format: ExportRequest.Format, includeRecord: Bool = true) {
         self.sink = sink
         self.fields = fields
         self.format = format
+        self.includeRecord = includeRecord
     }
 
     mutating func write(_ stored: StoredEvent, body: UnsafeRawBufferPointer, previous: SHA256Digest) throws {
@@ -384,8 +387,10 @@ struct EventRowWriter {
             sink.hex(previous)
             sink.ascii("\",\"hash\":\"")
             sink.hex(stored.hash)
-            sink.ascii("\",\"record\":\"")
-            sink.hex(body)
+            if includeRecord {
+                sink.ascii("\",\"record\":\"")
+                sink.hex(body)
+            }
             sink.ascii("\"}")
         } else {
             sink.number(e.seq)
@@ -423,7 +428,13 @@ struct EventRowWriter {
             sink.raw(u.operation.name)
             sink.ascii("\",\"outcome\":\"")
             sink.raw(u.denial?.code ?? "allowed")
-            sink.ascii("\"}")
+            if u.targetCompany != 0 {
+                sink.ascii("\",\"target_company\":")
+                sink.jsonString(fields.company(u.targetCompany))
+                sink.ascii("}")
+            } else {
+                sink.ascii("\"}")
+            }
             return
         }
         sink.byte(0x7B)

@@ -58,9 +58,12 @@ final class ExportFile: @unchecked Sendable {
 /// A file written through a large buffer, SHA-256'd as it is written: exports stream in constant memory
 /// and know each file's digest without reading it back. A struct, so the per-byte appends of the hot loop
 /// get static exclusivity checking (a class's stored buffer would be checked at run time on every access).
+/// A sink can instead hand its full buffers to a consumer (`log --json` streams to standard output this way).
 struct ExportSink {
     let name: String
-    private let file: ExportFile
+    private let file: ExportFile?
+    /// Receives each full buffer, on the caller's thread, when the sink has no file.
+    private let consumer: ((UnsafeRawBufferPointer) throws -> Void)?
     private var buffer: [UInt8] = []
     private(set) var bytes: UInt64 = 0
     private(set) var lines: UInt64 = 0
@@ -74,6 +77,15 @@ struct ExportSink {
             throw LedgerError("export_failed", "cannot create \(path): \(String(cString: strerror(errno)))", kind: .badInput)
         }
         file = ExportFile(fd, name: name)
+        consumer = nil
+        buffer.reserveCapacity(ExportSink.flushAt + 64 * 1024)
+    }
+
+    /// A sink whose buffers (about 1 MiB, whole lines) go to `consumer`; end it with `flush()`, not `finish()`.
+    init(name: String, consumer: @escaping (UnsafeRawBufferPointer) throws -> Void) {
+        self.name = name
+        file = nil
+        self.consumer = consumer
         buffer.reserveCapacity(ExportSink.flushAt + 64 * 1024)
     }
 
@@ -235,15 +247,21 @@ struct ExportSink {
     mutating func flush() throws {
         guard !buffer.isEmpty else { return }
         bytes += UInt64(buffer.count)
+        guard let file else {
+            try buffer.withUnsafeBytes { try consumer?($0) }
+            buffer.removeAll(keepingCapacity: true)
+            return
+        }
         var full: [UInt8] = []
         full.reserveCapacity(ExportSink.flushAt + 64 * 1024)
         swap(&full, &buffer)
         try file.submit(full)
     }
 
-    /// Flushes, waits for the writes, syncs and closes; returns the file's SHA-256.
+    /// Flushes, waits for the writes, syncs and closes; returns the file's SHA-256. File sinks only.
     mutating func finish() throws -> SHA256Digest {
         try flush()
+        guard let file else { preconditionFailure("finish() is for file sinks: flush() a consumer sink") }
         return try file.finish()
     }
 }

@@ -12,12 +12,49 @@ public struct Decision: Sendable, Equatable {
     public var principal: String?
     /// What the principal may do on the project (scope ∩ role).
     public var capability: Capability
-    /// What gets recorded.
+    /// What gets recorded: `use`, in `company` — the credential's own company once a credential is found.
     var company: UInt32
     var use: CredentialUse
+    /// When the credential belongs to another company than the one addressed: the anonymous use recorded in the
+    /// addressed company (`use.targetCompany`), which learns that a foreign credential was presented and nothing
+    /// about it. nil in the common case, which stays one event.
+    var notice: CredentialUse?
 
     /// The stable code: `allowed` or the denial reason.
     public var code: String { denial?.code ?? "allowed" }
+
+    /// The credential found belongs to `owner`, not to the company addressed (`company` so far): the use goes to
+    /// the owner's trail with the addressed company as `targetCompany` and no project (the project numbers are
+    /// the target's), and the target gets an anonymous `foreign_credential` notice for its project.
+    mutating func attribute(to owner: UInt32) {
+        guard owner != company else { return }
+        notice = CredentialUse(credential: 0, project: use.project, operation: use.operation, denial: .foreignCredential)
+        use.targetCompany = company
+        use.project = 0
+        company = owner
+    }
+
+    /// Denies with `reason`. The answer to the caller keeps the reason; in the owner's trail a use at another
+    /// company records `cross_company` (a reason found first, like `revoked`, is recorded as it is).
+    mutating func deny(_ reason: DenialReason) {
+        denial = reason
+        use.denial = reason == .otherCompany && notice != nil ? .crossCompany : reason
+        capability = .none
+    }
+
+    /// The events this decision records, appended to `list` (one, or two for a use at another company).
+    func entries(into list: inout [(company: UInt32, use: CredentialUse)]) {
+        list.append((company, use))
+        if let notice { list.append((use.targetCompany, notice)) }
+    }
+
+    /// The writer's job for this decision: the common case stays the single, allocation-free `.use`.
+    var job: WriteRequest.Job {
+        guard notice != nil else { return .use(company: company, use: use) }
+        var list: [(company: UInt32, use: CredentialUse)] = []
+        entries(into: &list)
+        return .uses(list)
+    }
 
     /// Applies the access rule for `operation` to the capability found; a denial keeps that capability for reporting.
     mutating func settle(_ operation: Operation, scope: Scope, delegated: Bool) {
@@ -70,7 +107,8 @@ extension Ledger {
         }
     }
 
-    /// Decides and records the answer as a `credential_used` event; returns once that event is durable.
+    /// Decides and records the answer as a `credential_used` event (two for a credential of another company:
+    /// one in its own company's trail, one anonymous in the company addressed); returns once durable.
     public func check(header: String, company: String, project: String, operation: Operation) throws -> Decision {
         let decision = try authorize(header: header, company: company, project: project, operation: operation)
         try record(decision)
@@ -79,7 +117,7 @@ extension Ledger {
 
     /// Records a decision made by `authorize` (durable before returning).
     public func record(_ decision: Decision) throws {
-        try requireWriter().submitAndWait(WriteRequest(.use(company: decision.company, use: decision.use)))
+        try requireWriter().submitAndWait(WriteRequest(decision.job))
     }
 
     /// Records a decision; `completion` runs on the writer's acknowledgement thread once it is durable (or failed).
@@ -89,15 +127,23 @@ extension Ledger {
             completion(LedgerError("read_only", "the ledger was opened read-only", kind: .badInput))
             return
         }
-        writer.submit(WriteRequest(.use(company: decision.company, use: decision.use), completion: completion))
+        writer.submit(WriteRequest(decision.job, completion: completion))
     }
 
     /// Records many decisions with one acknowledgement: returns once all of them are durable (or throws, and then
     /// none of them was recorded). For auth layers that answer many requests at once; each decision is still its
-    /// own `credential_used` event.
+    /// own `credential_used` event (two for a use at another company).
     public func record(batch decisions: [Decision]) throws {
         guard !decisions.isEmpty else { return }
-        try requireWriter().submitAndWait(WriteRequest(.uses(decisions.map { ($0.company, $0.use) })))
+        try requireWriter().submitAndWait(WriteRequest(.uses(Ledger.entries(decisions))))
+    }
+
+    /// The events of `decisions`, in order.
+    static func entries(_ decisions: [Decision]) -> [(company: UInt32, use: CredentialUse)] {
+        var list: [(company: UInt32, use: CredentialUse)] = []
+        list.reserveCapacity(decisions.count)
+        for decision in decisions { decision.entries(into: &list) }
+        return list
     }
 
     /// Records many decisions; `completion` runs on the writer's acknowledgement thread once all are durable (or failed).
@@ -110,7 +156,7 @@ extension Ledger {
             completion(nil)
             return
         }
-        writer.submit(WriteRequest(.uses(decisions.map { ($0.company, $0.use) }), completion: completion))
+        writer.submit(WriteRequest(.uses(Ledger.entries(decisions)), completion: completion))
     }
 
     /// Async form of `record`: suspends (no thread blocked) until the use is durable.
@@ -149,9 +195,7 @@ extension Ledger {
         var decision = Decision(denial: nil, credentialID: nil, principal: nil, capability: .none, company: 0,
                                 use: CredentialUse(credential: 0, project: 0, operation: operation, denial: nil))
         func deny(_ reason: DenialReason) -> Decision {
-            decision.denial = reason
-            decision.use.denial = reason
-            decision.capability = .none
+            decision.deny(reason)
             return decision
         }
         guard let company = try state.company(slug: slug) else { return deny(.unknownCompany) }
@@ -182,6 +226,7 @@ extension Ledger {
         guard let credential = try state.credential(credentialNumber) else { return deny(.unknownCredential) }
         decision.use.credential = credential.number
         decision.credentialID = credential.publicID
+        decision.attribute(to: credential.company)
         if credential.deleted { return deny(.revoked) }
         if let secretProblem { return deny(secretProblem) }
         if case .apiKey = header, credential.type != .staticKey { return deny(.wrongCredentialType) }
@@ -263,9 +308,7 @@ extension Ledger {
         var decision = Decision(denial: nil, credentialID: nil, principal: nil, capability: .none, company: 0,
                                 use: CredentialUse(credential: 0, project: 0, operation: operation, denial: nil))
         func deny(_ reason: DenialReason) -> Decision {
-            decision.denial = reason
-            decision.use.denial = reason
-            decision.capability = .none
+            decision.deny(reason)
             return decision
         }
 
@@ -371,6 +414,7 @@ extension Ledger {
         }
         decision.use.credential = found.number
         decision.credentialID = found.publicID
+        decision.attribute(to: found.company)
         if found.deleted { return deny(.revoked) }
         if let secretProblem { return deny(secretProblem) }
         if case .apiKey = header, found.type != .staticKey { return deny(.wrongCredentialType) }

@@ -115,8 +115,11 @@ public final class EventFields {
             return [("credential", credential(t.credential)), ("family", t.family), ("token_sha256", t.tokenHash.hex),
                     ("whole_family", t.wholeFamily), ("reason", t.reason == .refreshReuse ? "refresh_token_reused" : t.reason == .codeReuse ? "code_reused" : "client_request")]
         case .credentialUsed(let u):
-            return [("credential", u.credential == 0 ? "" : credential(u.credential)), ("project", project(u.project)),
-                    ("operation", u.operation.name), ("outcome", u.denial?.code ?? "allowed")]
+            var out: [(String, Any)] = [("credential", u.credential == 0 ? "" : credential(u.credential)), ("project", project(u.project)),
+                                        ("operation", u.operation.name), ("outcome", u.denial?.code ?? "allowed")]
+            // A use at another company (recorded in the credential's own): where it was presented.
+            if u.targetCompany != 0 { out.append(("target_company", company(u.targetCompany))) }
+            return out
         case .oauthRequestDenied(let c, let u, let grant, let reason):
             var out: [(String, Any)] = [("credential", c == 0 ? "" : credential(c)), ("grant", grant.name), ("reason", reason.code)]
             if u != 0 { out.append(("user", user(u))) }

@@ -20,7 +20,7 @@ struct EventLog {
     /// Encodes `event` (its seq and timestamp already set from `head`), links it and appends it with MDB_APPEND.
     mutating func append(_ event: Event, head: inout ChainHead, in txn: borrowing Transaction) throws {
         precondition(event.seq == head.seq + 1, "sequence must be dense")
-        if UseRecord.isExact, case .credentialUsed(let use) = event.payload {
+        if UseRecord.isExact, case .credentialUsed(let use) = event.payload, use.targetCompany == 0 {
             try UseRecord.append(event, use, head: &head, in: txn, events: schema.events)
             return
         }
@@ -106,8 +106,9 @@ struct EventLog {
 
 /// The hot path's `credential_used` record, built on the stack: the hashed bytes are laid out contiguously
 /// (previous hash, domain byte, seq, body), hashed in one call, and the record (body + hash) stored from the
-/// same buffer. The layout is EventCodec's; `isExact` checks at start-up that both write the same bytes and
-/// the same link for sample uses, and the codec path is used otherwise.
+/// same buffer (a use at another company, with its 4-byte target, takes the codec path). The layout is
+/// EventCodec's; `isExact` checks at start-up that both write the same bytes and the same link for sample
+/// uses, and the codec path is used otherwise.
 enum UseRecord {
     /// Body: the 22-byte header + credential u32, project u32, operation u8, denial u8.
     static let bodySize = EventCodec.headerSize + 10

@@ -17,6 +17,10 @@ public enum DenialReason: UInt8, Error, Sendable, CaseIterable {
     case unknownProject = 22
     case projectArchived = 23
     case otherCompany = 24
+    /// Recorded in the credential's own company: it was presented to another company (`target_company`).
+    case crossCompany = 25
+    /// Recorded, anonymously (credential 0), in the company a credential of another company was presented to.
+    case foreignCredential = 26
     // Access rules from the seeds' troubleshooting table.
     case projectAccessMissing = 30
     case readOnlyScope = 31
@@ -56,6 +60,8 @@ public enum DenialReason: UInt8, Error, Sendable, CaseIterable {
         case .unknownProject: "unknown_project"
         case .projectArchived: "project_archived"
         case .otherCompany: "other_company"
+        case .crossCompany: "cross_company"
+        case .foreignCredential: "foreign_credential"
         case .projectAccessMissing: "project_access_missing"
         case .readOnlyScope: "read_only_scope"
         case .readOnlyRole: "read_only_role"
@@ -94,6 +100,8 @@ public enum DenialReason: UInt8, Error, Sendable, CaseIterable {
         case .unknownProject: "check the project id"
         case .projectArchived: "the project is archived"
         case .otherCompany: "the credential belongs to another company"
+        case .crossCompany: "this company's credential was presented to another company: find out who holds it, rotate or delete it"
+        case .foreignCredential: "a credential of another company was presented here: the caller uses the wrong credential"
         case .projectAccessMissing: "add the API user to the project with a project role, or use GLOBAL API"
         case .readOnlyScope: "the credential has a read-only scope: use READ-WRITE API"
         case .readOnlyRole: "the project role is read-only: give the API user a role that can write"

@@ -83,6 +83,8 @@ public enum EventCodec {
             w.write(UInt8(t.wholeFamily ? 1 : 0)); w.write(t.reason.rawValue)
         case .credentialUsed(let u):
             w.write(u.credential); w.write(u.project); w.write(u.operation.rawValue); w.write(u.denial?.rawValue ?? 0)
+            // Only the rare use at another company carries it: the common 10-byte record stays as it was.
+            if u.targetCompany != 0 { w.write(u.targetCompany) }
         case .oauthRequestDenied(let credential, let user, let grant, let reason):
             w.write(credential); w.write(user); w.write(grant.rawValue); w.write(reason.rawValue)
         }
@@ -238,7 +240,15 @@ public enum EventCodec {
             let op = try enumValue(Operation.self)
             let raw = try u8()
             guard raw == 0 || DenialReason(rawValue: raw) != nil else { throw fail(.badEnum) }
-            payload = .credentialUsed(CredentialUse(credential: credential, project: project, operation: op, denial: DenialReason(rawValue: raw)))
+            // Schema 1 has no target (upcast: 0). Schema 2 has one only when 4 more bytes follow (fewer are
+            // trailing bytes); a stored 0 would be a second encoding of "none", so it is refused.
+            var target: UInt32 = 0
+            if schema >= 2, r.remaining >= 4 {
+                target = try u32()
+                guard target != 0 else { throw fail(.badEnum) }
+            }
+            payload = .credentialUsed(CredentialUse(credential: credential, project: project, operation: op, denial: DenialReason(rawValue: raw),
+                                                    targetCompany: target))
         case .oauthRequestDenied:
             payload = .oauthRequestDenied(
                 credential: try u32(), user: try u32(), grant: try enumValue(GrantKind.self), reason: try enumValue(DenialReason.self))

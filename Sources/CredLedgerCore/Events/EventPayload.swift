@@ -228,21 +228,25 @@ public struct TokenRevoked: Equatable, Sendable {
     }
 }
 
-/// Payload of `credential_used`: one authorization answer. 10 bytes on disk.
+/// Payload of `credential_used`: one authorization answer. 10 bytes on disk, 14 with a target company.
 public struct CredentialUse: Equatable, Sendable {
     /// 0 when the presented secret matched no credential.
     public var credential: UInt32
-    /// 0 when the project is unknown.
+    /// 0 when the project is unknown (or belongs to `targetCompany`).
     public var project: UInt32
     public var operation: Operation
     /// nil = allowed.
     public var denial: DenialReason?
+    /// The company the credential was presented to, when that is not the event's company (the credential's
+    /// own); 0 for a use in the event's company. Schema 2; schema-1 records upcast to 0.
+    public var targetCompany: UInt32
 
-    public init(credential: UInt32, project: UInt32, operation: Operation, denial: DenialReason?) {
+    public init(credential: UInt32, project: UInt32, operation: Operation, denial: DenialReason?, targetCompany: UInt32 = 0) {
         self.credential = credential
         self.project = project
         self.operation = operation
         self.denial = denial
+        self.targetCompany = targetCompany
     }
 
     public var allowed: Bool { denial == nil }

@@ -44,8 +44,14 @@ public enum EventType: UInt8, Sendable, CaseIterable {
         }
     }
 
-    /// The schema version this code writes; older versions are upcast on decode.
-    public var currentSchema: UInt8 { 1 }
+    /// The schema version this code writes; older versions are upcast on decode (docs/FORMAT.md §7).
+    public var currentSchema: UInt8 {
+        switch self {
+        // 2: an optional trailing target company (a use at another company, recorded in the credential's own).
+        case .credentialUsed: 2
+        default: 1
+        }
+    }
 
     public init?(name: String) {
         guard let match = EventType.allCases.first(where: { $0.name == name }) else { return nil }

@@ -6,20 +6,21 @@ import Foundation
 enum LogCommands {
     static var all: [CommandSpec] {
         [
-            CommandSpec("log", options: ["from", "limit"], summary: "Print events from --from (default 1), at most --limit (default 100). --json: one object per line.") { inv, ctx in
+            CommandSpec("log", options: ["from", "limit"], summary: "Print events from --from (default 1), at most --limit (default 100). --json: one object per line (docs/EXPORT.md events.jsonl without record).") { inv, ctx in
                 let from = try inv.integer("from", default: 1, range: 1...Int.max)
                 let limit = try inv.integer("limit", default: 100, range: 1...10_000_000)
                 let ledger = try ctx.readOnlyLedger()
+                if ctx.json {
+                    // Streamed like an export (docs/EXPORT.md `events.jsonl` lines without `record`).
+                    _ = try ledger.writeEventLines(from: UInt64(from), limit: limit) { chunk in
+                        Output.standardOutput(String(decoding: chunk, as: UTF8.self))
+                    }
+                    return ExitCode.ok
+                }
                 let fields = try EventFields(ledger: ledger)
-                var previous: SHA256Digest? = from == 1 ? HashChain.genesis : try ledger.event(UInt64(from - 1))?.hash
                 var printed = 0
                 try ledger.forEachEvent(from: UInt64(from)) { stored in
-                    if ctx.json {
-                        Output.json(fields.json(stored, previousHash: previous))
-                    } else {
-                        Output.line(fields.line(stored))
-                    }
-                    previous = stored.hash
+                    Output.line(fields.line(stored))
                     printed += 1
                     return printed < limit
                 }

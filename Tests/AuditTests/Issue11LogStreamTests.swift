@@ -1,0 +1,118 @@
+@testable import CredLedger
+import CredLedgerCore
+@testable import CredLedgerTools
+import Foundation
+import XCTest
+
+/// Issue 11, item 18: `log --json` streams at export speed (it serialized a dictionary per event: 20 s for 71k
+/// events), and prints the same content as before: every line a JSON object with the same fields and values.
+final class Issue11LogStreamTests: XCTestCase {
+    /// What `log --json` printed before, for each event from `from` (the old code path: `EventFields.json`
+    /// through JSONSerialization), parsed back.
+    private func reference(_ t: AuditLedger, from: UInt64, limit: Int) throws -> [NSDictionary] {
+        let fields = try EventFields(ledger: t.ledger)
+        var previous: SHA256Digest? = from == 1 ? HashChain.genesis : try t.ledger.event(from - 1)?.hash
+        var out: [NSDictionary] = []
+        try t.ledger.forEachEvent(from: from) { stored in
+            let data = try JSONSerialization.data(withJSONObject: fields.json(stored, previousHash: previous), options: [.sortedKeys])
+            out.append(try JSONSerialization.jsonObject(with: data) as! NSDictionary)
+            previous = stored.hash
+            return out.count < limit
+        }
+        return out
+    }
+
+    /// The lines of `log --json …`, each parsed as one JSON object.
+    private func streamed(_ t: AuditLedger, _ args: [String]) throws -> [NSDictionary] {
+        // The CLI opens the ledger itself (one environment per path and process).
+        t.close()
+        defer { try? t.reopen() }
+        let result = runCLI(t, ["log", "--json"] + args)
+        XCTAssertEqual(result.code, 0, result.all)
+        XCTAssertTrue(result.out.isEmpty || result.out.hasSuffix("\n"))
+        return try result.out.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { line in
+            XCTAssertTrue(line.hasPrefix("{\"seq\":"), String(line))
+            return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? NSDictionary, String(line))
+        }
+    }
+
+    func testStreamedLinesEqualWhatLogPrintedBeforeFieldByField() throws {
+        let t = try AuditLedger("i11-log", seed: 18)
+        defer { t.remove() }
+        let history = try RandomHistory(t, seed: 18)
+        // Names that need escaping or are not ASCII, uses at another company, a deleted key, a rotation.
+        let odd = try t.create(.staticKey, .readWrite, name: #"Ünïcødé "quoted" \ back/slash ✓"#)
+        try t.ledger.grantAccess(Names.acme, credential: odd.id, project: "bridge", role: .editor, as: Names.alice)
+        try t.use("Apikey " + odd.secret!, "bridge", .write)
+        try t.use("Apikey " + odd.secret!, "pb", .read, company: Names.beta)
+        _ = try t.ledger.rotateSecret(Names.acme, credential: odd.id, grace: 0, as: Names.alice)
+        try history.run(steps: 120)
+        try t.ledger.deleteCredential(Names.acme, credential: odd.id, as: Names.alice)
+        let head = t.ledger.head.seq
+        XCTAssertGreaterThan(head, 150)
+
+        for (from, limit) in [(UInt64(1), 10_000_000), (7, 5), (head, 3), (head - 40, 100)] {
+            let lines = try streamed(t, ["--from", "\(from)", "--limit", "\(limit)"])
+            let expected = try reference(t, from: from, limit: limit)
+            XCTAssertEqual(lines.count, expected.count, "from \(from) limit \(limit)")
+            XCTAssertEqual(lines.count, Int(min(UInt64(limit), head - from + 1)))
+            for (line, want) in zip(lines, expected) {
+                XCTAssertEqual(Set(line.allKeys as! [String]), Set(want.allKeys as! [String]), "keys of \(want["seq"]!)")
+                for key in want.allKeys as! [String] {
+                    XCTAssertEqual(line[key] as? NSObject, want[key] as? NSObject, "seq \(want["seq"]!): \(key)")
+                }
+            }
+        }
+        // Past the head: nothing, exit 0 (as before).
+        XCTAssertEqual(try streamed(t, ["--from", "\(head + 5)"]).count, 0)
+        // Default limit 100.
+        XCTAssertEqual(try streamed(t, []).count, 100)
+        // The escaped name comes back intact.
+        t.close()
+        let all = runCLI(t, ["log", "--json", "--limit", "10000000"]).out
+        XCTAssertTrue(all.contains(#""name":"Ünïcødé \"quoted\" \\ back/slash ✓""#), "canonical escaping")
+    }
+
+    /// The defect: 20 s for 71k events, 100× the export. Now within a small factor of exporting the same events.
+    func testLogJSONStreamsAtExportSpeed() throws {
+        let t = try AuditLedger("i11-logspeed", seed: 3) { $0.initialMapSize = 128 << 20 }
+        defer { t.remove() }
+        try t.makeWorld()
+        let key = try t.create(.staticKey, .global, name: "hot")
+        let decisions = try ["bridge", "tunnel", "nope"].flatMap { project in
+            try CredLedgerCore.Operation.allCases.map {
+                try t.ledger.authorize(header: "Apikey " + key.secret!, company: Names.acme, project: project, operation: $0)
+            }
+        }
+        for _ in 0..<20 { try t.ledger.record(batch: (0..<1_000).map { decisions[$0 % decisions.count] }) }
+        let events = Int(t.ledger.head.seq)
+        XCTAssertGreaterThan(events, 20_000)
+
+        var start = Date()
+        _ = try t.ledger.export(ExportRequest(company: nil, format: .jsonl, directory: t.directory + "/x"))
+        let export = Date().timeIntervalSince(start)
+        t.close()
+        // Run the CLI counting its writes to standard output: it wrote (and, on a terminal or pipe, made a
+        // system call) once per event; now once per MiB of lines.
+        final class Capture: @unchecked Sendable { var writes = 0; var bytes = 0; var newlines = 0 }
+        let capture = Capture()
+        cliLock.lock()
+        let savedOut = Output.standardOutput
+        Output.standardOutput = { text in
+            capture.writes += 1
+            capture.bytes += text.utf8.count
+            capture.newlines += text.utf8.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        }
+        start = Date()
+        let code = CommandLineTool.run(["--db", t.path, "log", "--json", "--limit", "10000000"], environment: [:], options: t.options)
+        let log = Date().timeIntervalSince(start)
+        Output.standardOutput = savedOut
+        cliLock.unlock()
+        XCTAssertEqual(code, 0)
+        XCTAssertEqual(capture.newlines, events)
+        print("log --json: \(events) events in \(log) s (\(capture.writes) writes of \(capture.bytes) bytes); export \(export) s")
+        XCTAssertLessThanOrEqual(capture.writes, capture.bytes / (1 << 20) + 1, "log --json writes per event, not per buffer")
+        // Debug build: the export's per-event work dominates both; before, log --json took 2.6× the export here.
+        XCTAssertLessThan(log, 1.5 * export + 0.5, "log --json took \(log) s, the export \(export) s")
+    }
+}
