@@ -11,11 +11,14 @@ public enum Table: String, CaseIterable, Sendable {
     case usage, usageDaily = "usage_daily", usageRecent = "usage_recent"
     // indexes: posting lists by company, credential, project, actor, type (closed segments, then the open one)
     case index = "ix", indexRecent = "ix_recent"
+    // registry (declared last, so the tables above keep their positions): who holds which token families and codes,
+    // so a removal or a rotation finds what it ends without scanning `tokens` or `codes`
+    case userFamilies = "user_families", credentialFamilies = "credential_families", userCodes = "user_codes"
 
     public var projection: ProjectionName {
         switch self {
         case .companies, .companySlugs, .users, .members, .projects, .projectSlugs, .credentials, .credentialIDs,
-             .clientIDs, .secrets, .tokens, .tokenFamilies, .codes, .counters:
+             .clientIDs, .secrets, .tokens, .tokenFamilies, .codes, .counters, .userFamilies, .credentialFamilies, .userCodes:
             .registry
         case .access, .accessByProject, .userRoles, .userRolesByProject: .memberships
         case .usage, .usageDaily, .usageRecent: .usage
@@ -33,7 +36,8 @@ public enum ProjectionName: String, CaseIterable, Sendable {
     /// Bumped when the projection's code changes what it writes; a mismatch at open triggers a rebuild.
     public var codeVersion: UInt32 {
         switch self {
-        case .registry, .memberships: 1
+        case .registry: 2  // 2: token approval time, code state, the family and code indexes; removal and rotation end tokens
+        case .memberships: 1
         case .usage: 2     // 2: counters folded per segment (`usage_recent` holds the open one)
         case .indexes: 2   // 2: segmented posting lists (`ix` + `ix_recent`)
         }

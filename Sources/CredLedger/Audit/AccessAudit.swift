@@ -161,7 +161,7 @@ extension AsOfState {
         }
         try store.scan(.codes, from: []) { _, value in
             let code = try CodeRecord.decode(value)
-            guard !code.used, t < code.expiresAt else { return true }
+            guard code.status == .unused, t < code.expiresAt else { return true }
             add(code.credential, code.user, since: history.consentTime[code.hash] ?? t, until: code.expiresAt, kind: "authorization code")
             return true
         }

@@ -54,6 +54,9 @@ extension Table {
         case .usageRecent: 20
         case .index: 21
         case .indexRecent: 22
+        case .userFamilies: 23
+        case .credentialFamilies: 24
+        case .userCodes: 25
         }
     }
 
