@@ -37,7 +37,7 @@ public enum ProjectionName: String, CaseIterable, Sendable {
     public var codeVersion: UInt32 {
         switch self {
         case .registry: 2  // 2: token approval time, code state, the family and code indexes; removal and rotation end tokens
-        case .memberships: 1
+        case .memberships: 2  // 2: a removal deletes the user's project roles in the company
         case .usage: 2     // 2: counters folded per segment (`usage_recent` holds the open one)
         case .indexes: 2   // 2: segmented posting lists (`ix` + `ix_recent`)
         }
