@@ -76,11 +76,11 @@ extension Ledger {
         var credential: UInt32 = 0
         var user: UInt32 = 0
         /// The end of the rotation grace period of the client secret presented (0 = the current secret, or none).
-        var secretValidUntil: Timestamp = 0
+        var graceEnd: Timestamp = 0
 
         /// A token's expiry: `now + lifetime`, but a token obtained with a secret in its grace period ends with it.
         func expiry(_ now: Timestamp, _ lifetime: Int64) -> Timestamp {
-            secretValidUntil == 0 ? now + lifetime : min(now + lifetime, secretValidUntil)
+            graceEnd == 0 ? now + lifetime : min(now + lifetime, graceEnd)
         }
     }
 
@@ -104,7 +104,7 @@ extension Ledger {
                   let entry = try ctx.state.secret(hash: SecretFormat.hash(secret)), entry.credential == client.number
             else { throw OAuthDenial(.invalidClient) }
             if entry.validUntil != 0 && ctx.now >= entry.validUntil { throw OAuthDenial(.invalidClient) }
-            attempt.secretValidUntil = entry.validUntil
+            attempt.graceEnd = entry.validUntil
         } else if secret != nil {
             throw OAuthDenial(.invalidClient)
         }
