@@ -106,6 +106,13 @@ final class Issue11AccessEndTests: XCTestCase {
         let fields = try EventFields(ledger: ledger)
         let exported = added.map { fields.line($0) }.joined(separator: "\n")
         XCTAssertTrue(exported.contains("reason=user_removed"), exported)
+        // History stays answerable: as of just before the removal bob held both roles and could act; now neither.
+        let then = try ledger.state(asOf: .seq(before), company: World.acme)
+        XCTAssertEqual(try then.memberships(company: World.acme).userRoles.filter { $0.email == World.bob }.count, 2)
+        XCTAssertTrue(try then.whoCouldAct(company: World.acme, project: World.bridge, operation: .write).paths.contains { $0.principal == World.bob })
+        XCTAssertEqual(try ledger.memberships(World.acme).userRoles.filter { $0.email == World.bob }.count, 0)
+        XCTAssertFalse(try ledger.whoCouldAct(company: World.acme, project: World.bridge, operation: .read, at: .head).paths
+            .contains { $0.principal == World.bob })
         // Someone else's tokens are untouched.
         assertAllowed(try bearer(carols.accessToken, World.bridge, .write))
         XCTAssertTrue(try accessEndIsActive(carols.refreshToken!))
