@@ -16,6 +16,11 @@ public enum Keys {
     public static func hashPrefix(_ d: SHA256Digest) -> [UInt8] { Array(d.bytes.prefix(16)) }
     public static func tokenFamily(_ family: UInt64, _ d: SHA256Digest) -> [UInt8] { family.bigEndianBytes + hashPrefix(d) }
     public static func pair(_ a: UInt32, _ b: UInt32) -> [UInt8] { a.bigEndianBytes + b.bigEndianBytes }
+    /// `user_families`: company, user, family; `user_codes`: company, user, code hash prefix.
+    public static func userFamily(_ company: UInt32, _ user: UInt32, _ family: UInt64) -> [UInt8] { pair(company, user) + family.bigEndianBytes }
+    public static func userCode(_ company: UInt32, _ user: UInt32, _ code: SHA256Digest) -> [UInt8] { pair(company, user) + hashPrefix(code) }
+    /// `credential_families`: credential, family.
+    public static func credentialFamily(_ credential: UInt32, _ family: UInt64) -> [UInt8] { credential.bigEndianBytes + family.bigEndianBytes }
     public static func daily(_ credential: UInt32, _ day: UInt32, _ project: UInt32) -> [UInt8] {
         credential.bigEndianBytes + day.bigEndianBytes + project.bigEndianBytes
     }

@@ -422,6 +422,10 @@ enum RegistryProjection {
             try store.put(.users, Keys.emailByUser(user), Array(email.lowercased().utf8))
             try store.put(.members, Keys.member(event.company, user), MemberRecord(role: role, since: t).bytes)
             try bump(.user, to: user, in: store)
+            // A removal ends everything the user had in the company. The removing command also logs each ending
+            // (`token_revoked`, `code_revoked`, `user_project_role_set`), which then finds nothing left to do; doing
+            // it here too gives the same state for logs written before those events existed.
+            if role == .removed { try endAccess(company: event.company, user: user, store) }
         case .projectCreated(let project, let slug, let name):
             let record = ProjectRecord(company: event.company, archived: false, number: project, createdAt: t, slug: slug, name: name)
             try store.put(.projects, Keys.project(project), record.bytes)
@@ -471,6 +475,7 @@ enum RegistryProjection {
             record.displayPrefix = record.type == .staticKey ? prefix : record.displayPrefix
             record.rotatedAt = t
             try store.put(.credentials, Keys.credential(credential), record.bytes)
+            try endTokens(credential: credential, at: graceUntil, now: t, store)
         case .credentialDeleted(let credential):
             var record = try load(CredentialRecord.self, .credentials, Keys.credential(credential), store)
             record.deleted = true
@@ -494,32 +499,37 @@ enum RegistryProjection {
                 try store.delete(.userRolesByProject, Keys.pair(project, user))
             }
         case .consentGiven(let c):
-            let record = CodeRecord(credential: c.credential, user: c.user, used: false, family: 0, expiresAt: c.expiresAt,
-                                    challenge: c.challenge, hash: c.codeHash, redirectURI: c.redirectURI)
+            let record = CodeRecord(credential: c.credential, user: c.user, status: .unused, family: 0, expiresAt: c.expiresAt,
+                                    approvedAt: t, challenge: c.challenge, hash: c.codeHash, redirectURI: c.redirectURI)
             try store.put(.codes, Keys.hashPrefix(c.codeHash), record.bytes)
+            try store.put(.userCodes, Keys.userCode(event.company, c.user, c.codeHash), [])
         case .tokenIssued(let i):
             let family = event.seq
-            try putToken(TokenRecord(kind: .access, status: .active, credential: i.credential, user: i.user, family: family,
-                                     expiresAt: i.accessExpiresAt, issuedAt: t, hash: i.accessHash), store)
-            if let refresh = i.refreshHash {
-                try putToken(TokenRecord(kind: .refresh, status: .active, credential: i.credential, user: i.user, family: family,
-                                         expiresAt: i.refreshExpiresAt, issuedAt: t, hash: refresh), store)
-            }
+            var approvedAt = t
             if let code = i.codeHash {
                 var record = try load(CodeRecord.self, .codes, Keys.hashPrefix(code), store)
-                record.used = true
+                record.status = .redeemed
                 record.family = family
+                approvedAt = record.approvedAt
                 try store.put(.codes, Keys.hashPrefix(code), record.bytes)
             }
+            try putToken(TokenRecord(kind: .access, status: .active, credential: i.credential, user: i.user, family: family,
+                                     expiresAt: i.accessExpiresAt, issuedAt: t, hash: i.accessHash, approvedAt: approvedAt), store)
+            if let refresh = i.refreshHash {
+                try putToken(TokenRecord(kind: .refresh, status: .active, credential: i.credential, user: i.user, family: family,
+                                         expiresAt: i.refreshExpiresAt, issuedAt: t, hash: refresh, approvedAt: approvedAt), store)
+            }
+            try store.put(.credentialFamilies, Keys.credentialFamily(i.credential, family), [])
+            if i.user != 0 { try store.put(.userFamilies, Keys.userFamily(event.company, i.user, family), []) }
         case .tokenRefreshed(let r):
             let spentKey = Keys.hashPrefix(r.spentRefreshHash)
             var spent = try load(TokenRecord.self, .tokens, spentKey, store)
             spent.status = .spent
             try store.put(.tokens, spentKey, spent.bytes)
             try putToken(TokenRecord(kind: .access, status: .active, credential: r.credential, user: spent.user, family: r.family,
-                                     expiresAt: r.accessExpiresAt, issuedAt: t, hash: r.accessHash), store)
+                                     expiresAt: r.accessExpiresAt, issuedAt: t, hash: r.accessHash, approvedAt: spent.approvedAt), store)
             try putToken(TokenRecord(kind: .refresh, status: .active, credential: r.credential, user: spent.user, family: r.family,
-                                     expiresAt: r.refreshExpiresAt, issuedAt: t, hash: r.refreshHash), store)
+                                     expiresAt: r.refreshExpiresAt, issuedAt: t, hash: r.refreshHash, approvedAt: spent.approvedAt), store)
         case .tokenRevoked(let r):
             if r.wholeFamily {
                 var members: [[UInt8]] = []
@@ -531,9 +541,48 @@ enum RegistryProjection {
             } else {
                 try revoke(Keys.hashPrefix(r.tokenHash), store)
             }
+        case .codeRevoked(let c):
+            try revokeCode(Keys.hashPrefix(c.codeHash), store)
         case .credentialUsed, .oauthRequestDenied:
             break
         }
+    }
+
+    /// A removed user's token families and codes in `company` are revoked and their project roles there deleted.
+    private static func endAccess(company: UInt32, user: UInt32, _ store: some KeyValueStore) throws {
+        let state = StateReader(store)
+        for family in try state.families(company: company, user: user) {
+            for key in try state.tokenKeys(family: family) { try revoke(key, store) }
+        }
+        for key in try state.codeKeys(company: company, user: user) { try revokeCode(key, store) }
+        for (project, _) in try state.userRoles(user: user, company: company) {
+            try store.delete(.userRoles, Keys.pair(user, project))
+            try store.delete(.userRolesByProject, Keys.pair(project, user))
+        }
+    }
+
+    /// A rotation's old secrets end at `end`: so does every token obtained with them — every active token of the
+    /// credential that would outlive `end` now expires then, and is revoked if `end` is not after the rotation.
+    private static func endTokens(credential: UInt32, at end: Timestamp, now: Timestamp, _ store: some KeyValueStore) throws {
+        let state = StateReader(store)
+        for family in try state.families(credential: credential) {
+            for key in try state.tokenKeys(family: family) {
+                guard let raw = try store.get(.tokens, key) else { continue }
+                var token = try TokenRecord.decode(raw)
+                guard token.status == .active, token.expiresAt > end else { continue }
+                token.expiresAt = end
+                if end <= now { token.status = .revoked }
+                try store.put(.tokens, key, token.bytes)
+            }
+        }
+    }
+
+    private static func revokeCode(_ key: [UInt8], _ store: some KeyValueStore) throws {
+        guard let raw = try store.get(.codes, key) else { return }
+        var code = try CodeRecord.decode(raw)
+        guard code.status == .unused else { return }
+        code.status = .revoked
+        try store.put(.codes, key, code.bytes)
     }
 
     private static func revoke(_ key: [UInt8], _ store: some KeyValueStore) throws {

@@ -241,18 +241,26 @@ public struct TokenRecord: ProjectionRow, Sendable {
     public var expiresAt: Timestamp
     public var issuedAt: Timestamp
     public var hash: SHA256Digest
+    /// When the approval the family acts on was given: the consent time for authorization-code families, the family's
+    /// issue time otherwise. A user's role granted after it does not reach the token (docs/FORMAT.md §6.1).
+    public var approvedAt: Timestamp
+
+    /// Bytes of a row; `approvedAt` sits at `approvedAtOffset`, after the hash.
+    public static let size = 74
+    public static let approvedAtOffset = 66
 
     public func encode(into w: inout ByteWriter) {
         w.write(kind.rawValue); w.write(status.rawValue); w.write(credential); w.write(user); w.write(family)
-        w.write(expiresAt); w.write(issuedAt); hash.withUnsafeBytes { w.write(bytes: $0) }
+        w.write(expiresAt); w.write(issuedAt); hash.withUnsafeBytes { w.write(bytes: $0) }; w.write(approvedAt)
     }
     public init?(reader r: inout ByteReader) {
         guard let k = r.read(UInt8.self), let kind = Kind(rawValue: k), let s = r.read(UInt8.self), let status = Status(rawValue: s),
               let c = r.read(UInt32.self), let u = r.read(UInt32.self), let f = r.read(UInt64.self), let e = r.read(Int64.self),
-              let i = r.read(Int64.self), let raw = r.readBytes(32), let h = SHA256Digest(bytes: raw) else { return nil }
-        self.init(kind: kind, status: status, credential: c, user: u, family: f, expiresAt: e, issuedAt: i, hash: h)
+              let i = r.read(Int64.self), let raw = r.readBytes(32), let h = SHA256Digest(bytes: raw), let a = r.read(Int64.self) else { return nil }
+        self.init(kind: kind, status: status, credential: c, user: u, family: f, expiresAt: e, issuedAt: i, hash: h, approvedAt: a)
     }
-    public init(kind: Kind, status: Status, credential: UInt32, user: UInt32, family: UInt64, expiresAt: Timestamp, issuedAt: Timestamp, hash: SHA256Digest) {
+    public init(kind: Kind, status: Status, credential: UInt32, user: UInt32, family: UInt64, expiresAt: Timestamp, issuedAt: Timestamp,
+                hash: SHA256Digest, approvedAt: Timestamp) {
         self.kind = kind
         self.status = status
         self.credential = credential
@@ -261,38 +269,48 @@ public struct TokenRecord: ProjectionRow, Sendable {
         self.expiresAt = expiresAt
         self.issuedAt = issuedAt
         self.hash = hash
+        self.approvedAt = approvedAt
     }
 }
 
 /// `codes`: first 16 bytes of SHA-256(authorization code) → the pending grant.
 public struct CodeRecord: ProjectionRow, Sendable {
     public static let table = Table.codes
+    /// Stored as one byte: a code is redeemed once, or revoked before that (its user was removed).
+    public enum Status: UInt8, Sendable { case unused = 0, redeemed = 1, revoked = 2 }
+
     public var credential: UInt32
     public var user: UInt32
-    public var used: Bool
+    public var status: Status
     /// The token family issued from this code (0 until redeemed), revoked if the code is replayed.
     public var family: UInt64
     public var expiresAt: Timestamp
+    /// Time of the consent that issued the code.
+    public var approvedAt: Timestamp
     public var challenge: SHA256Digest
     public var hash: SHA256Digest
     public var redirectURI: String
 
     public func encode(into w: inout ByteWriter) {
-        w.write(credential); w.write(user); w.write(UInt8(used ? 1 : 0)); w.write(family); w.write(expiresAt)
+        w.write(credential); w.write(user); w.write(status.rawValue); w.write(family); w.write(expiresAt); w.write(approvedAt)
         challenge.withUnsafeBytes { w.write(bytes: $0) }; hash.withUnsafeBytes { w.write(bytes: $0) }; w.write(string: redirectURI)
     }
     public init?(reader r: inout ByteReader) {
-        guard let c = r.read(UInt32.self), let u = r.read(UInt32.self), let used = r.read(UInt8.self), let f = r.read(UInt64.self),
-              let e = r.read(Int64.self), let ch = r.readBytes(32), let challenge = SHA256Digest(bytes: ch),
+        guard let c = r.read(UInt32.self), let u = r.read(UInt32.self), let s = r.read(UInt8.self), let status = Status(rawValue: s),
+              let f = r.read(UInt64.self), let e = r.read(Int64.self), let a = r.read(Int64.self),
+              let ch = r.readBytes(32), let challenge = SHA256Digest(bytes: ch),
               let hr = r.readBytes(32), let hash = SHA256Digest(bytes: hr), let uri = r.readString() else { return nil }
-        self.init(credential: c, user: u, used: used == 1, family: f, expiresAt: e, challenge: challenge, hash: hash, redirectURI: uri)
+        self.init(credential: c, user: u, status: status, family: f, expiresAt: e, approvedAt: a, challenge: challenge, hash: hash,
+                  redirectURI: uri)
     }
-    public init(credential: UInt32, user: UInt32, used: Bool, family: UInt64, expiresAt: Timestamp, challenge: SHA256Digest, hash: SHA256Digest, redirectURI: String) {
+    public init(credential: UInt32, user: UInt32, status: Status, family: UInt64, expiresAt: Timestamp, approvedAt: Timestamp,
+                challenge: SHA256Digest, hash: SHA256Digest, redirectURI: String) {
         self.credential = credential
         self.user = user
-        self.used = used
+        self.status = status
         self.family = family
         self.expiresAt = expiresAt
+        self.approvedAt = approvedAt
         self.challenge = challenge
         self.hash = hash
         self.redirectURI = redirectURI

@@ -118,6 +118,42 @@ public struct StateReader<Store: KeyValueStore> {
         return c
     }
 
+    /// Token families (seqs of their `token_issued`) of a user's tokens in a company, oldest first.
+    public func families(company: UInt32, user: UInt32) throws -> [UInt64] {
+        try suffixes(.userFamilies, Keys.pair(company, user)) { UInt64(bigEndianBytes: $0) }
+    }
+    /// Token families of a credential, oldest first.
+    public func families(credential: UInt32) throws -> [UInt64] {
+        try suffixes(.credentialFamilies, credential.bigEndianBytes) { UInt64(bigEndianBytes: $0) }
+    }
+    /// `tokens` keys of a family's tokens.
+    public func tokenKeys(family: UInt64) throws -> [[UInt8]] {
+        try suffixes(.tokenFamilies, family.bigEndianBytes) { $0 }
+    }
+    /// The tokens of a family, by key.
+    public func tokens(family: UInt64) throws -> [TokenRecord] {
+        try tokenKeys(family: family).compactMap { try row(TokenRecord.self, .tokens, $0) }
+    }
+    /// `codes` keys of the codes a user approved in a company.
+    public func codeKeys(company: UInt32, user: UInt32) throws -> [[UInt8]] {
+        try suffixes(.userCodes, Keys.pair(company, user)) { $0 }
+    }
+    /// The codes a user approved in a company, by key.
+    public func codes(company: UInt32, user: UInt32) throws -> [CodeRecord] {
+        try codeKeys(company: company, user: user).compactMap { try row(CodeRecord.self, .codes, $0) }
+    }
+
+    /// The rest of each key under `prefix`, converted.
+    private func suffixes<T>(_ table: Table, _ prefix: [UInt8], _ convert: ([UInt8]) -> T?) throws -> [T] {
+        var out: [T] = []
+        try store.scan(table, prefix: prefix) { key, _ in
+            guard let value = convert(Array(key.dropFirst(prefix.count))) else { throw ProjectionError(table, "malformed key \(key)") }
+            out.append(value)
+            return true
+        }
+        return out
+    }
+
     /// The last number assigned of a kind (0 = none yet).
     public func counter(_ kind: Keys.Counter) throws -> UInt32 { try number(.counters, [kind.rawValue]) ?? 0 }
 
@@ -135,6 +171,10 @@ public struct StateReader<Store: KeyValueStore> {
     }
     public func userRoles(project: UInt32) throws -> [(user: UInt32, grant: RoleGrant)] {
         try pairs(.userRolesByProject, project)
+    }
+    /// A user's own project roles in the projects of `company`.
+    public func userRoles(user: UInt32, company: UInt32) throws -> [(project: UInt32, grant: RoleGrant)] {
+        try pairs(.userRoles, user).filter { try project($0.0)?.company == company }
     }
 
     private func pairs(_ table: Table, _ first: UInt32) throws -> [(UInt32, RoleGrant)] {

@@ -13,11 +13,15 @@ public enum Table: String, CaseIterable, Sendable {
     case index = "ix", indexRecent = "ix_recent"
     // registry (issue 11): live credential names per company, so `duplicate_name` needs no scan of every credential
     case credentialNames = "credential_names"
+    // registry (declared last, so the tables above keep their positions): who holds which token families and codes,
+    // so a removal or a rotation finds what it ends without scanning `tokens` or `codes`
+    case userFamilies = "user_families", credentialFamilies = "credential_families", userCodes = "user_codes"
 
     public var projection: ProjectionName {
         switch self {
         case .companies, .companySlugs, .users, .members, .projects, .projectSlugs, .credentials, .credentialIDs,
-             .clientIDs, .secrets, .tokens, .tokenFamilies, .codes, .counters, .credentialNames:
+             .clientIDs, .secrets, .tokens, .tokenFamilies, .codes, .counters, .credentialNames, .userFamilies,
+             .credentialFamilies, .userCodes:
             .registry
         case .access, .accessByProject, .userRoles, .userRolesByProject: .memberships
         case .usage, .usageDaily, .usageRecent: .usage
@@ -35,8 +39,8 @@ public enum ProjectionName: String, CaseIterable, Sendable {
     /// Bumped when the projection's code changes what it writes; a mismatch at open triggers a rebuild.
     public var codeVersion: UInt32 {
         switch self {
-        case .registry: 2  // 2: `credential_names` (issue 11)
-        case .memberships: 1
+        case .registry: 2  // 2 (issue 11): `credential_names`; token approval time, code state, the family and code indexes; removal and rotation end tokens
+        case .memberships: 2  // 2: a removal deletes the user's project roles in the company
         case .usage: 2     // 2: counters folded per segment (`usage_recent` holds the open one)
         case .indexes: 2   // 2: segmented posting lists (`ix` + `ix_recent`)
         }

@@ -36,6 +36,7 @@ EVENT_TYPES = {
     9: "credential_deleted", 10: "project_access_granted", 11: "project_access_changed",
     12: "project_access_revoked", 13: "user_project_role_set", 14: "consent_given", 15: "token_issued",
     16: "token_refreshed", 17: "token_revoked", 18: "credential_used", 19: "oauth_request_denied",
+    20: "code_revoked",
 }
 EVENT_FIELDS = ["seq", "time", "type", "company", "actor", "payload", "prev_hash", "hash", "record"]
 CSV_HEADER = ",".join(EVENT_FIELDS) + "\n"
@@ -48,7 +49,7 @@ COMPANY_ROLES = {0: "removed", 1: "member", 2: "admin"}
 OPERATIONS = {1: "read", 2: "write"}
 GRANTS = {0: "none", 1: "client_credentials", 2: "authorization_code", 3: "refresh_token", 4: "authorize",
           5: "introspection", 6: "revocation"}
-REVOKE_REASONS = {1: "client_request", 2: "refresh_token_reused", 3: "code_reused"}
+REVOKE_REASONS = {1: "client_request", 2: "refresh_token_reused", 3: "code_reused", 4: "user_removed"}
 DENIALS = {
     1: "malformed_header", 2: "unsupported_scheme", 3: "bad_checksum", 10: "unknown_credential", 11: "revoked",
     12: "expired", 13: "wrong_credential_type", 14: "secret_superseded", 20: "api_module_disabled", 21: "unknown_company",
@@ -220,6 +221,10 @@ def expected_payload(type_name, r, schema=1):
         out = [("credential", name_ref("credential", credential)), ("grant", grant), ("reason", DENIALS[reason])]
         if user != 0:
             out.append(("user", name_ref("user", user)))
+    elif type_name == "code_revoked":
+        credential, user, code = r.u(4), r.u(4), r.digest()
+        out = [("credential", name_ref("credential", credential)), ("user", name_ref("user", user)), ("code_sha256", code),
+               ("reason", r.code(REVOKE_REASONS))]
     r.end()
     return out, proves
 

@@ -31,7 +31,7 @@ final class EventCodecTests: XCTestCase {
     func testSamplesCoverEveryEventTypeAndEnumValue() {
         let types = Set(Samples.payloads.map(\.type))
         XCTAssertEqual(types.count, EventType.allCases.count)
-        XCTAssertEqual(EventType.allCases.count, 19)
+        XCTAssertEqual(EventType.allCases.count, 20)
         for type in EventType.allCases { XCTAssertTrue(types.contains(type), "no sample for \(type.name)") }
     }
 
@@ -67,6 +67,7 @@ final class EventCodecTests: XCTestCase {
             (9, "credential_deleted"), (10, "project_access_granted"), (11, "project_access_changed"),
             (12, "project_access_revoked"), (13, "user_project_role_set"), (14, "consent_given"), (15, "token_issued"),
             (16, "token_refreshed"), (17, "token_revoked"), (18, "credential_used"), (19, "oauth_request_denied"),
+            (20, "code_revoked"),
         ]
         XCTAssertEqual(EventType.allCases.map { ($0.rawValue) }, expected.map(\.0))
         XCTAssertEqual(EventType.allCases.map(\.name), expected.map(\.1))
@@ -187,7 +188,7 @@ final class EventCodecTests: XCTestCase {
         for version: UInt8 in [0, 2, 0xFF] {
             XCTAssertEqual(decodeFailure(patched([0: version])), EventCodecError(.unknownFormatVersion, seq: 1, offset: 0))
         }
-        for type: UInt8 in [0, 20, 0x7F, 0xFF] {
+        for type: UInt8 in [0, 21, 0x7F, 0xFF] {
             XCTAssertEqual(decodeFailure(patched([1: type])), EventCodecError(.unknownType, seq: 1, offset: 1))
         }
         for schema: UInt8 in [0, 3, 0xFF] {   // credential_used is at schema 2 (docs/FORMAT.md §7)
@@ -232,7 +233,12 @@ final class EventCodecTests: XCTestCase {
         let revoke = EventPayload.tokenRevoked(TokenRevoked(credential: 1, family: 2, tokenHash: .zero, wholeFamily: false, reason: .clientRequest))
         XCTAssertEqual(mutated(revoke, at: 44, to: 2)?.reason, .badEnum, "wholeFamily 2")
         XCTAssertEqual(mutated(revoke, at: 45, to: 0)?.reason, .badEnum, "reason 0")
-        XCTAssertEqual(mutated(revoke, at: 45, to: 4)?.reason, .badEnum, "reason 4")
+        XCTAssertEqual(mutated(revoke, at: 45, to: 5)?.reason, .badEnum, "reason 5")
+        XCTAssertNil(mutated(revoke, at: 45, to: 4), "reason 4 is user_removed")
+        // code_revoked: credential, user, code hash, reason at 40.
+        let codeRevoked = EventPayload.codeRevoked(CodeRevoked(credential: 1, user: 2, codeHash: .zero, reason: .userRemoved))
+        XCTAssertEqual(mutated(codeRevoked, at: 40, to: 0)?.reason, .badEnum, "code_revoked reason 0")
+        XCTAssertEqual(mutated(codeRevoked, at: 40, to: 5)?.reason, .badEnum, "code_revoked reason 5")
         let issued = EventPayload.tokenIssued(TokenIssued(credential: 1, user: 0, grant: .clientCredentials, accessHash: .zero,
                                                           accessExpiresAt: 0, refreshHash: nil, refreshExpiresAt: 0, codeHash: nil))
         XCTAssertEqual(mutated(issued, at: 8, to: 7)?.reason, .badEnum, "grant 7 (5 introspection and 6 revocation exist since issue 11)")

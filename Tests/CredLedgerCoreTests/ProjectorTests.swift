@@ -34,6 +34,8 @@ struct HistoryGenerator {
     var codes: [(credential: UInt32, user: UInt32, hash: SHA256Digest, used: Bool)] = []
     var families: [UInt64: (credential: UInt32, user: UInt32, refresh: SHA256Digest?, tokens: [SHA256Digest])] = [:]
     var tokenStatus: [SHA256Digest: TokenRecord.Status] = [:]
+    var tokenExpires: [SHA256Digest: Timestamp] = [:]
+    var codeStatus: [SHA256Digest: CodeRecord.Status] = [:]
     /// Every secret hash ever issued → its `secrets` row end (0 = current), or nil once the row is gone.
     var secretValidUntil: [SHA256Digest: Timestamp?] = [:]
     var usage: [UInt32: Usage] = [:]
@@ -55,6 +57,20 @@ struct HistoryGenerator {
         default: time += Int64(below(30)) * 3_600_000_000             // crosses days
         }
         events.append(Event(seq: UInt64(events.count + 1), timestamp: time, company: company, actor: actor, payload: payload))
+    }
+
+    /// The expiries the last (token) event carries.
+    private mutating func noteExpiries() {
+        switch events.last?.payload {
+        case .tokenIssued(let i)?:
+            tokenExpires[i.accessHash] = i.accessExpiresAt
+            if let r = i.refreshHash { tokenExpires[r] = i.refreshExpiresAt }
+        case .tokenRefreshed(let r)?:
+            tokenExpires[r.accessHash] = r.accessExpiresAt
+            tokenExpires[r.refreshHash] = r.refreshExpiresAt
+        default:
+            break
+        }
     }
 
     private func admin(_ company: UInt32) -> Actor { users[company]?.first.map { .user($0) } ?? .system }
@@ -89,6 +105,17 @@ struct HistoryGenerator {
             }
             let role: CompanyRole = companyUsers.isEmpty ? .admin : pick(CompanyRole.allCases)
             emit(company, admin(company), .memberRoleSet(user: user, email: "User\(user)@co\(company).example", role: role))
+            if role == .removed {
+                // A removal ends the user's tokens, codes and project roles in the company.
+                for f in families.values where f.user == user && credentials[f.credential]!.company == company {
+                    for t in f.tokens where tokenStatus[t] == .active { tokenStatus[t] = .revoked }
+                }
+                for i in codes.indices where codes[i].user == user && credentials[codes[i].credential]!.company == company && !codes[i].used {
+                    codes[i].used = true
+                    codeStatus[codes[i].hash] = .revoked
+                }
+                for p in projects[company] ?? [] { userRoles[[user, p]] = nil }
+            }
         case 4..<9:
             let p = nextProject
             nextProject += 1
@@ -140,6 +167,13 @@ struct HistoryGenerator {
             }
             secretValidUntil[hash] = .some(0)
             credentials[c.number]!.hashes = [hash] + kept
+            // Tokens obtained with the old secrets end with them.
+            for f in families.values where f.credential == c.number {
+                for t in f.tokens where tokenStatus[t] == .active && tokenExpires[t]! > grace {
+                    tokenExpires[t] = grace
+                    if grace <= time { tokenStatus[t] = .revoked }
+                }
+            }
         case 20:
             guard let c = live.pickOne(random) else { return }
             emit(company, admin(company), .credentialDeleted(credential: c.number))
@@ -171,6 +205,7 @@ struct HistoryGenerator {
                   let u = companyUsers.pickOne(random) else { return }
             let code = freshDigest()
             codes.append((c.number, u, code, false))
+            codeStatus[code] = .unused
             emit(company, .user(u), .consentGiven(ConsentGiven(credential: c.number, user: u, codeHash: code, challenge: freshDigest(),
                                                                redirectURI: "https://app\(c.number).example/cb0", expiresAt: time + 60_000_000)))
         case 34..<38:
@@ -179,6 +214,7 @@ struct HistoryGenerator {
             if chance(50), let i = codes.indices.filter({ !codes[$0].used && credentials[codes[$0].credential]!.company == company }).pickOne(random) {
                 let code = codes[i]
                 codes[i].used = true
+                codeStatus[code.hash] = .redeemed
                 let refresh = freshDigest()
                 emit(company, .credential(code.credential), .tokenIssued(TokenIssued(
                     credential: code.credential, user: code.user, grant: .authorizationCode, accessHash: access,
@@ -186,12 +222,14 @@ struct HistoryGenerator {
                 families[family] = (code.credential, code.user, refresh, [access, refresh])
                 tokenStatus[access] = .active
                 tokenStatus[refresh] = .active
+                noteExpiries()
             } else if let c = live.filter({ $0.type == .oauth }).pickOne(random) {
                 emit(company, .credential(c.number), .tokenIssued(TokenIssued(
                     credential: c.number, user: 0, grant: .clientCredentials, accessHash: access,
                     accessExpiresAt: time + 3_600_000_000, refreshHash: nil, refreshExpiresAt: 0, codeHash: nil)))
                 families[family] = (c.number, 0, nil, [access])
                 tokenStatus[access] = .active
+                noteExpiries()
             }
         case 38..<40:
             let refreshable = families.filter { $0.value.refresh.map { tokenStatus[$0] == .active } ?? false }
@@ -205,6 +243,7 @@ struct HistoryGenerator {
             tokenStatus[f.refresh!] = .spent
             tokenStatus[access] = .active
             tokenStatus[refresh] = .active
+            noteExpiries()
             families[family] = (f.credential, f.user, refresh, f.tokens + [access, refresh])
         case 40..<42:
             let known = families.filter { credentials[$0.value.credential]!.company == company }.keys.sorted()
@@ -214,13 +253,20 @@ struct HistoryGenerator {
             let token = chance(80) ? pick(f.tokens) : freshDigest()
             emit(company, .credential(f.credential), .tokenRevoked(TokenRevoked(
                 credential: f.credential, family: family, tokenHash: token, wholeFamily: whole,
-                reason: whole ? pick([.refreshReuse, .codeReuse]) : .clientRequest)))
+                reason: whole ? pick([.refreshReuse, .codeReuse, .userRemoved]) : .clientRequest)))
             for t in whole ? f.tokens : [token] where tokenStatus[t] == .active { tokenStatus[t] = .revoked }
         case 42..<44:
             let c = companyCredentials.pickOne(random)?.number ?? 0
             emit(company, c == 0 ? .system : .credential(c), .oauthRequestDenied(
                 credential: c, user: companyUsers.pickOne(random) ?? 0, grant: pick(GrantKind.allCases),
                 reason: pick(DenialReason.allCases)))
+        case 44:
+            guard let i = codes.indices.filter({ !codes[$0].used && credentials[codes[$0].credential]!.company == company }).pickOne(random)
+            else { return }
+            codes[i].used = true
+            codeStatus[codes[i].hash] = .revoked
+            emit(company, admin(company), .codeRevoked(CodeRevoked(credential: codes[i].credential, user: codes[i].user,
+                                                                    codeHash: codes[i].hash, reason: .userRemoved)))
         default:
             // A use: known or unknown credential, known or unknown project, allowed or denied.
             let c: UInt32 = chance(5) || companyCredentials.isEmpty ? 0 : pick(companyCredentials).number
@@ -322,7 +368,8 @@ final class ProjectorTests: XCTestCase {
             }
         }
         // The digests are not vacuous: every projection has rows, and they differ from each other.
-        for table in [Table.companies, .credentials, .secrets, .tokens, .codes, .access, .userRoles, .usageRecent, .indexRecent] {
+        for table in [Table.companies, .credentials, .secrets, .tokens, .codes, .access, .userRoles, .usageRecent, .indexRecent,
+                      .userFamilies, .credentialFamilies, .userCodes] {
             XCTAssertFalse((once.tables[table] ?? [:]).isEmpty, "\(table) is empty")
         }
         XCTAssertEqual(Set(reference.values).count, ProjectionName.allCases.count)
@@ -472,7 +519,14 @@ final class ProjectorTests: XCTestCase {
         }
         for (hash, status) in g.tokenStatus {
             XCTAssertEqual(try reader.token(hash: hash)?.status, status)
+            XCTAssertEqual(try reader.token(hash: hash)?.expiresAt, g.tokenExpires[hash])
         }
+        for (hash, status) in g.codeStatus {
+            XCTAssertEqual(try reader.code(hash: hash)?.status, status)
+        }
+        // The history exercises what removals and rotations end.
+        XCTAssertGreaterThan(g.codeStatus.values.filter { $0 == .revoked }.count, 0)
+        XCTAssertGreaterThan(g.tokenStatus.values.filter { $0 == .revoked }.count, 0)
         for p in g.archived { XCTAssertEqual(try reader.project(p)?.archived, true) }
     }
 

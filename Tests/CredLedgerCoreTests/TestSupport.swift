@@ -155,6 +155,8 @@ enum Samples {
             .tokenRevoked(TokenRevoked(credential: 3, family: 77, tokenHash: sampleDigest(0xC0), wholeFamily: true, reason: .refreshReuse)),
             .tokenRevoked(TokenRevoked(credential: 3, family: 78, tokenHash: sampleDigest(0xC1), wholeFamily: false, reason: .clientRequest)),
             .tokenRevoked(TokenRevoked(credential: 3, family: 79, tokenHash: sampleDigest(0xC2), wholeFamily: true, reason: .codeReuse)),
+            .tokenRevoked(TokenRevoked(credential: 3, family: 80, tokenHash: sampleDigest(0xC3), wholeFamily: true, reason: .userRemoved)),
+            .codeRevoked(CodeRevoked(credential: 3, user: 5, codeHash: sampleDigest(0x50), reason: .userRemoved)),
             .credentialUsed(CredentialUse(credential: 0, project: 0, operation: .read, denial: .unknownCredential)),
         ]
         for role in CompanyRole.allCases {

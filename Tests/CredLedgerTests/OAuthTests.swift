@@ -206,10 +206,10 @@ final class OAuthTests: XCTestCase {
         try ledger.setAPIModule(World.acme, enabled: false, as: World.alice)
         assertOAuthDenied(.apiModuleDisabled, t) { _ = try self.authorize(self.pkce) }
         try ledger.setAPIModule(World.acme, enabled: true, as: World.alice)
-        // A user removed after approving cannot redeem the code.
+        // A user removed after approving cannot redeem the code: the removal revoked it.
         let grant = try authorize(pkce, user: World.carol)
         try ledger.setMemberRole(World.acme, email: World.carol, role: .removed, as: World.alice)
-        assertOAuthDenied(.accessDenied, t) { _ = try self.exchange(self.pkce, grant.code) }
+        assertOAuthDenied(.tokenRevoked, t) { _ = try self.exchange(self.pkce, grant.code) }
     }
 
     func testStateIsPercentEncodedIntoAnASCIILocation() throws {

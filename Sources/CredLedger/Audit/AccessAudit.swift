@@ -56,7 +56,8 @@ extension Ledger {
     /// - PKCE credentials act as a user who approved them *and still held a live grant then*: an unexpired,
     ///   unrevoked access or refresh token of that credential issued to them, or an approved, unused,
     ///   unexpired authorization code. Capability = scope ∩ the user's own access then (company admin: all
-    ///   projects; member: their project role; removed: none). Users who never approved the credential, or
+    ///   projects; member: their project role; removed: none), counting only roles held since the grant's approval
+    ///   (`AccessPolicy.delegatedRoles`, as at a check). Users who never approved the credential, or
     ///   whose tokens had all expired or been revoked, could not act through it without a new consent.
     public func whoCouldAct(company slug: String, project projectSlug: String, operation: Operation?,
                             at point: AsOfPoint) throws -> AccessAnswer {
@@ -109,20 +110,39 @@ extension AsOfState {
                     scope: c.scope, role: role, via: role?.name ?? "GLOBAL scope", capability: capability, since: since,
                     grant: c.type == .staticKey ? "api key" : "client credentials", grantUntil: nil))
             } else {
-                for (user, grant) in grants[c.number] ?? [:] {
+                for (user, items) in grants[c.number] ?? [:] {
                     let member = try state.member(company: company.number, user: user)
                     let role = try state.userRole(user: user, project: project.number)
-                    let capability = AccessPolicy.delegatedUser(scope: c.scope, companyRole: member?.role, projectRole: role?.role)
-                    guard capability.allows(wanted) else { continue }
-                    let isAdmin = member?.role == .admin
+                    // As at a check: each grant acts with the roles the user held at its approval and still holds
+                    // (`AccessPolicy.delegatedRoles`). Later approvals see at least as much, so the newest one that
+                    // allows the operation says how; the grants that allow it are merged.
+                    var allowing: [(item: DelegatedGrant, held: (company: CompanyRole?, project: ProjectRole?))] = []
+                    for item in items {
+                        let held = AccessPolicy.delegatedRoles(companyRole: member?.role, companySince: member?.since ?? 0, projectRole: role?.role,
+                                                               projectSince: role?.since ?? 0, approvedAt: item.approvedAt)
+                        if AccessPolicy.delegatedUser(scope: c.scope, companyRole: held.company, projectRole: held.project).allows(wanted) {
+                            allowing.append((item, held))
+                        }
+                    }
+                    guard let newest = allowing.max(by: { $0.item.approvedAt < $1.item.approvedAt }) else { continue }
+                    let capability = AccessPolicy.delegatedUser(scope: c.scope, companyRole: newest.held.company, projectRole: newest.held.project)
+                    var grant = newest.item
+                    for other in allowing {
+                        grant.since = min(grant.since, other.item.since)
+                        if other.item.until > grant.until {
+                            grant.until = other.item.until
+                            grant.kind = other.item.kind
+                        }
+                    }
+                    let isAdmin = newest.held.company == .admin
                     let key = AccessHistory.key(user, project.number)
                     let ownSince: Timestamp = isAdmin
                         ? history.adminSince[AccessHistory.key(company.number, user)] ?? member?.since ?? base
                         : (wanted == .write ? history.userWrite[key] : history.userRead[key]) ?? role?.since ?? base
                     answer.paths.append(AccessPath(
                         principal: try state.email(user: user) ?? "#\(user)", kind: .user, credentialID: c.publicID,
-                        credentialName: c.name, type: c.type, scope: c.scope, role: isAdmin ? nil : role?.role,
-                        via: isAdmin ? "company admin" : role?.role.name ?? "none", capability: capability,
+                        credentialName: c.name, type: c.type, scope: c.scope, role: isAdmin ? nil : newest.held.project,
+                        via: isAdmin ? "company admin" : newest.held.project?.name ?? "none", capability: capability,
                         since: max(base, grant.since, ownSince), grant: grant.kind, grantUntil: grant.until))
                 }
             }
@@ -131,38 +151,31 @@ extension AsOfState {
         return answer
     }
 
-    /// A user's live grant from a PKCE credential: since when, until when, and what it is.
+    /// A user's live grant from a PKCE credential: since when, until when, what it is, and when it was approved.
     struct DelegatedGrant {
         var since: Timestamp
         var until: Timestamp
         var kind: String
+        var approvedAt: Timestamp
     }
 
-    /// credential → user → the user's live grants merged: tokens (access or refresh) active and unexpired at
-    /// `t`, and approved codes not yet redeemed and unexpired.
-    func liveDelegatedGrants(at t: Timestamp) throws -> [UInt32: [UInt32: DelegatedGrant]] {
-        var out: [UInt32: [UInt32: DelegatedGrant]] = [:]
-        func add(_ credential: UInt32, _ user: UInt32, since: Timestamp, until: Timestamp, kind: String) {
-            var grant = out[credential]?[user] ?? DelegatedGrant(since: since, until: until, kind: kind)
-            grant.since = min(grant.since, since)
-            if until > grant.until {
-                grant.until = until
-                grant.kind = kind
-            }
-            out[credential, default: [:]][user] = grant
-        }
+    /// credential → user → the user's live grants: tokens (access or refresh) active and unexpired at `t`, and
+    /// approved codes not yet redeemed and unexpired.
+    func liveDelegatedGrants(at t: Timestamp) throws -> [UInt32: [UInt32: [DelegatedGrant]]] {
+        var out: [UInt32: [UInt32: [DelegatedGrant]]] = [:]
         try store.scan(.tokens, from: []) { _, value in
             let token = try TokenRecord.decode(value)
             guard token.user != 0, token.status == .active, t < token.expiresAt else { return true }
             let since = history.familyStart[token.family] ?? token.issuedAt
-            add(token.credential, token.user, since: since, until: token.expiresAt,
-                kind: token.kind == .access ? "access token" : "refresh token")
+            out[token.credential, default: [:]][token.user, default: []].append(DelegatedGrant(
+                since: since, until: token.expiresAt, kind: token.kind == .access ? "access token" : "refresh token", approvedAt: token.approvedAt))
             return true
         }
         try store.scan(.codes, from: []) { _, value in
             let code = try CodeRecord.decode(value)
-            guard !code.used, t < code.expiresAt else { return true }
-            add(code.credential, code.user, since: history.consentTime[code.hash] ?? t, until: code.expiresAt, kind: "authorization code")
+            guard code.status == .unused, t < code.expiresAt else { return true }
+            out[code.credential, default: [:]][code.user, default: []].append(DelegatedGrant(
+                since: history.consentTime[code.hash] ?? t, until: code.expiresAt, kind: "authorization code", approvedAt: code.approvedAt))
             return true
         }
         return out

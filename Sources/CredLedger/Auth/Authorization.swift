@@ -80,6 +80,16 @@ public enum AccessPolicy {
         return scope.capability.intersection(own)
     }
 
+    /// The roles a user-delegated token acts with: the user's current ones, minus what was granted after the token's
+    /// approval (`TokenRecord.approvedAt`): a company admin role set later counts as member, a project role set later
+    /// as none. So what stopped (a role set to none, a removal) stays stopped for older tokens even if it is granted
+    /// again, and a promotion does not reach them: the user approves again. A grant stamped at the approval's
+    /// microsecond counts as before it.
+    public static func delegatedRoles(companyRole: CompanyRole?, companySince: Timestamp, projectRole: ProjectRole?,
+                                      projectSince: Timestamp, approvedAt: Timestamp) -> (company: CompanyRole?, project: ProjectRole?) {
+        (companyRole == .admin && companySince > approvedAt ? .member : companyRole, projectSince > approvedAt ? nil : projectRole)
+    }
+
     /// The denial for `operation` given what is held, or nil when allowed.
     public static func denial(for operation: Operation, capability: Capability, scope: Scope, delegated: Bool) -> DenialReason? {
         if capability.allows(operation) { return nil }
@@ -212,6 +222,7 @@ extension Ledger {
         let credentialNumber: UInt32
         var secretProblem: DenialReason?
         var delegatedUser: UInt32 = 0
+        var approvedAt: Timestamp = 0
         switch header {
         case .apiKey(let key):
             guard let entry = try state.secret(hash: SecretFormat.hash(key)) else { return deny(.unknownCredential) }
@@ -222,6 +233,7 @@ extension Ledger {
             credentialNumber = t.credential
             secretProblem = t.status != .active ? .tokenRevoked : now >= t.expiresAt ? .tokenExpired : nil
             delegatedUser = t.user
+            approvedAt = t.approvedAt
         }
         guard let credential = try state.credential(credentialNumber) else { return deny(.unknownCredential) }
         decision.use.credential = credential.number
@@ -238,9 +250,11 @@ extension Ledger {
 
         if credential.type.isUserDelegated {
             let member = try state.member(company: company.number, user: delegatedUser)
-            let role = try state.userRole(user: delegatedUser, project: project.number)?.role
+            let role = try state.userRole(user: delegatedUser, project: project.number)
+            let held = AccessPolicy.delegatedRoles(companyRole: member?.role, companySince: member?.since ?? 0, projectRole: role?.role,
+                                                   projectSince: role?.since ?? 0, approvedAt: approvedAt)
             decision.principal = try state.email(user: delegatedUser)
-            decision.capability = AccessPolicy.delegatedUser(scope: credential.scope, companyRole: member?.role, projectRole: role)
+            decision.capability = AccessPolicy.delegatedUser(scope: credential.scope, companyRole: held.company, projectRole: held.project)
         } else {
             let role = credential.scope == .global ? nil : try state.access(credential: credential.number, project: project.number)?.role
             decision.principal = credential.serviceUser
@@ -364,6 +378,7 @@ extension Ledger {
         let credentialNumber: UInt32
         var secretProblem: DenialReason?
         var delegatedUser: UInt32 = 0
+        var approvedAt: Timestamp = 0
         switch header {
         case .apiKey(let key):
             let hash = SecretFormat.hash(key)
@@ -385,15 +400,17 @@ extension Ledger {
             }
         case .bearer(let token):
             let hash = SecretFormat.hash(token)
-            // `tokens` row: kind, status, credential, user, family, expiresAt, issuedAt, full hash (66 bytes).
-            typealias Token = (kind: TokenRecord.Kind, status: TokenRecord.Status, credential: UInt32, user: UInt32, expiresAt: Timestamp)
+            // `tokens` row: kind, status, credential, user, family, expiresAt, issuedAt, full hash, approvedAt (74 bytes).
+            typealias Token = (kind: TokenRecord.Kind, status: TokenRecord.Status, credential: UInt32, user: UInt32, expiresAt: Timestamp,
+                               approvedAt: Timestamp)
             let lookup = try reads.get(.tokens, hashPrefixOf: hash) { row -> Lookup<Token> in
                 guard let row else { return .missing }
-                guard row.count == 66, let k = row.u8(0), let kind = TokenRecord.Kind(rawValue: k),
+                guard row.count == TokenRecord.size, let k = row.u8(0), let kind = TokenRecord.Kind(rawValue: k),
                       let s = row.u8(1), let status = TokenRecord.Status(rawValue: s), let c = row.u32(2), let u = row.u32(6),
-                      let expires = row.i64(18), let stored = row.slice(34, 32) else { return .unusual }
+                      let expires = row.i64(18), let stored = row.slice(34, 32), let approved = row.i64(TokenRecord.approvedAtOffset)
+                else { return .unusual }
                 let matches = hash.withUnsafeBytes { constantTimeEquals($0, stored) }
-                return matches ? .found((kind, status, c, u, expires)) : .missing
+                return matches ? .found((kind, status, c, u, expires, approved)) : .missing
             }
             let t: Token
             switch lookup {
@@ -405,6 +422,7 @@ extension Ledger {
             credentialNumber = t.credential
             secretProblem = t.status != .active ? .tokenRevoked : now >= t.expiresAt ? .tokenExpired : nil
             delegatedUser = t.user
+            approvedAt = t.approvedAt
         }
         let found: CredentialFields
         switch try credential(credentialNumber) {
@@ -425,44 +443,46 @@ extension Ledger {
         if project.archived { return deny(.projectArchived) }
 
         /// A `RoleGrant` row (role u8, since i64).
-        func role(_ table: Table, _ a: UInt32, _ b: UInt32) throws -> Lookup<ProjectRole> {
+        func role(_ table: Table, _ a: UInt32, _ b: UInt32) throws -> Lookup<(role: ProjectRole, since: Timestamp)> {
             try reads.get(table, a, b) { row in
                 guard let row else { return .missing }
-                guard row.count == 9, let raw = row.u8(0), let role = ProjectRole(rawValue: raw) else { return .unusual }
-                return .found(role)
+                guard row.count == 9, let raw = row.u8(0), let role = ProjectRole(rawValue: raw), let since = row.i64(1) else { return .unusual }
+                return .found((role, since))
             }
         }
         if found.type.isUserDelegated {
             // `members` row: role u8, since i64.
-            let member = try reads.get(.members, company.number, delegatedUser) { row -> Lookup<CompanyRole> in
+            let member = try reads.get(.members, company.number, delegatedUser) { row -> Lookup<(role: CompanyRole, since: Timestamp)> in
                 guard let row else { return .missing }
-                guard row.count == 9, let raw = row.u8(0), let role = CompanyRole(rawValue: raw) else { return .unusual }
-                return .found(role)
+                guard row.count == 9, let raw = row.u8(0), let role = CompanyRole(rawValue: raw), let since = row.i64(1) else { return .unusual }
+                return .found((role, since))
             }
-            let companyRole: CompanyRole?
+            let companyRole: (role: CompanyRole, since: Timestamp)?
             switch member {
             case .missing: companyRole = nil
             case .unusual: return nil
             case .found(let r): companyRole = r
             }
-            let projectRole: ProjectRole?
+            let userRole: (role: ProjectRole, since: Timestamp)?
             switch try role(.userRoles, delegatedUser, project.number) {
-            case .missing: projectRole = nil
+            case .missing: userRole = nil
             case .unusual: return nil
-            case .found(let r): projectRole = r
+            case .found(let r): userRole = r
             }
+            let held = AccessPolicy.delegatedRoles(companyRole: companyRole?.role, companySince: companyRole?.since ?? 0,
+                                                   projectRole: userRole?.role, projectSince: userRole?.since ?? 0, approvedAt: approvedAt)
             decision.principal = try reads.get(.users, keyLength: 5, {
                 $0.storeBytes(of: UInt8(0x6E), as: UInt8.self)
                 $0.storeBytes(of: delegatedUser.bigEndian, toByteOffset: 1, as: UInt32.self)
             }) { row in row.map { String(decoding: $0.bytes, as: UTF8.self) } }
-            decision.capability = AccessPolicy.delegatedUser(scope: found.scope, companyRole: companyRole, projectRole: projectRole)
+            decision.capability = AccessPolicy.delegatedUser(scope: found.scope, companyRole: held.company, projectRole: held.project)
         } else {
             var projectRole: ProjectRole?
             if found.scope != .global {
                 switch try role(.access, found.number, project.number) {
                 case .missing: projectRole = nil
                 case .unusual: return nil
-                case .found(let r): projectRole = r
+                case .found(let r): projectRole = r.role
                 }
             }
             decision.principal = found.serviceUser

@@ -76,6 +76,13 @@ extension Ledger {
         var company: UInt32 = 0
         var credential: UInt32 = 0
         var user: UInt32 = 0
+        /// The end of the rotation grace period of the client secret presented (0 = the current secret, or none).
+        var graceEnd: Timestamp = 0
+
+        /// A token's expiry: `now + lifetime`, but a token obtained with a secret in its grace period ends with it.
+        func expiry(_ now: Timestamp, _ lifetime: Int64) -> Timestamp {
+            graceEnd == 0 ? now + lifetime : min(now + lifetime, graceEnd)
+        }
     }
 
     struct OAuthDenial: Error {
@@ -98,6 +105,7 @@ extension Ledger {
                   let entry = try ctx.state.secret(hash: SecretFormat.hash(secret)), entry.credential == client.number
             else { throw OAuthDenial(.invalidClient) }
             if entry.validUntil != 0 && ctx.now >= entry.validUntil { throw OAuthDenial(.invalidClient) }
+            attempt.graceEnd = entry.validUntil
         } else if secret != nil {
             throw OAuthDenial(.invalidClient)
         }
@@ -119,10 +127,11 @@ extension Ledger {
         let lifetime = options.accessTokenLifetime
         return try oauth(.clientCredentials) { ctx, attempt in
             let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt, allowed: [.oauth])
+            let expiresAt = attempt.expiry(ctx.now, lifetime)
             ctx.emit(company: client.company, actor: .credential(client.number), .tokenIssued(TokenIssued(
                 credential: client.number, user: 0, grant: .clientCredentials, accessHash: accessHash,
-                accessExpiresAt: ctx.now + lifetime, refreshHash: nil, refreshExpiresAt: 0, codeHash: nil)))
-            return TokenResponse(accessToken: access, expiresIn: lifetime / 1_000_000, refreshToken: nil, scope: client.scope.name)
+                accessExpiresAt: expiresAt, refreshHash: nil, refreshExpiresAt: 0, codeHash: nil)))
+            return TokenResponse(accessToken: access, expiresIn: (expiresAt - ctx.now) / 1_000_000, refreshToken: nil, scope: client.scope.name)
         }
     }
 
@@ -178,7 +187,9 @@ extension Ledger {
                   let grant = try ctx.state.code(hash: SecretFormat.hash(code)), grant.credential == client.number
             else { throw OAuthDenial(.invalidGrant) }
             attempt.user = grant.user
-            if grant.used {
+            // A code revoked before redemption (its user was removed) is dead: no tokens came from it.
+            if grant.status == .revoked { throw OAuthDenial(.tokenRevoked) }
+            if grant.status == .redeemed {
                 // RFC 6749 §4.1.2: a replayed code revokes the tokens issued from it.
                 let revoke: [EventPayload] = grant.family == 0 ? [] : [.tokenRevoked(TokenRevoked(
                     credential: client.number, family: grant.family, tokenHash: grant.hash, wholeFamily: true, reason: .codeReuse))]
@@ -192,11 +203,13 @@ extension Ledger {
             guard let member = try ctx.state.member(company: client.company, user: grant.user), member.role != .removed else {
                 throw OAuthDenial(.accessDenied)
             }
+            let accessExpiresAt = attempt.expiry(ctx.now, accessLifetime)
             ctx.emit(company: client.company, actor: .credential(client.number), .tokenIssued(TokenIssued(
                 credential: client.number, user: grant.user, grant: .authorizationCode, accessHash: accessHash,
-                accessExpiresAt: ctx.now + accessLifetime, refreshHash: refreshHash, refreshExpiresAt: ctx.now + refreshLifetime,
+                accessExpiresAt: accessExpiresAt, refreshHash: refreshHash, refreshExpiresAt: attempt.expiry(ctx.now, refreshLifetime),
                 codeHash: grant.hash)))
-            return TokenResponse(accessToken: access, expiresIn: accessLifetime / 1_000_000, refreshToken: refresh, scope: client.scope.name)
+            return TokenResponse(accessToken: access, expiresIn: (accessExpiresAt - ctx.now) / 1_000_000, refreshToken: refresh,
+                                 scope: client.scope.name)
         }
     }
 
@@ -225,10 +238,12 @@ extension Ledger {
             guard let member = try ctx.state.member(company: client.company, user: token.user), member.role != .removed else {
                 throw OAuthDenial(.accessDenied)
             }
+            let accessExpiresAt = attempt.expiry(ctx.now, accessLifetime)
             ctx.emit(company: client.company, actor: .credential(client.number), .tokenRefreshed(TokenRefreshed(
                 credential: client.number, family: token.family, spentRefreshHash: token.hash, accessHash: accessHash,
-                accessExpiresAt: ctx.now + accessLifetime, refreshHash: refreshHash, refreshExpiresAt: ctx.now + refreshLifetime)))
-            return TokenResponse(accessToken: access, expiresIn: accessLifetime / 1_000_000, refreshToken: refresh, scope: client.scope.name)
+                accessExpiresAt: accessExpiresAt, refreshHash: refreshHash, refreshExpiresAt: attempt.expiry(ctx.now, refreshLifetime))))
+            return TokenResponse(accessToken: access, expiresIn: (accessExpiresAt - ctx.now) / 1_000_000, refreshToken: refresh,
+                                 scope: client.scope.name)
         }
     }
 

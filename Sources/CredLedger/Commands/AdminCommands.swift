@@ -86,7 +86,8 @@ extension Ledger {
         }
     }
 
-    /// Sets a member's company role (`removed` takes them out). A company keeps at least one admin.
+    /// Sets a member's company role (`removed` takes them out, and ends every token, code and project role they had
+    /// there). A company keeps at least one admin.
     public func setMemberRole(_ slug: String, email: String, role: CompanyRole, as actor: String) throws {
         try Validation.email(email)
         // Removing stays possible, for a service address an older version let in.
@@ -104,6 +105,7 @@ extension Ledger {
             }
             let user = try existing ?? (try ctx.state.counter(.user) + 1)
             ctx.emit(company: company.number, actor: .user(actorUser), .memberRoleSet(user: user, email: email.lowercased(), role: role))
+            if role == .removed { try ctx.stageEndOfAccess(company: company.number, user: user, actor: .user(actorUser)) }
         }
     }
 

@@ -113,7 +113,7 @@ public final class EventFields {
                     ("access_sha256", t.accessHash.hex), ("refresh_sha256", t.refreshHash.hex)]
         case .tokenRevoked(let t):
             return [("credential", credential(t.credential)), ("family", t.family), ("token_sha256", t.tokenHash.hex),
-                    ("whole_family", t.wholeFamily), ("reason", t.reason == .refreshReuse ? "refresh_token_reused" : t.reason == .codeReuse ? "code_reused" : "client_request")]
+                    ("whole_family", t.wholeFamily), ("reason", t.reason.name)]
         case .credentialUsed(let u):
             var out: [(String, Any)] = [("credential", u.credential == 0 ? "" : credential(u.credential)), ("project", project(u.project)),
                                         ("operation", u.operation.name), ("outcome", u.denial?.code ?? "allowed")]
@@ -124,6 +124,8 @@ public final class EventFields {
             var out: [(String, Any)] = [("credential", c == 0 ? "" : credential(c)), ("grant", grant.name), ("reason", reason.code)]
             if u != 0 { out.append(("user", user(u))) }
             return out
+        case .codeRevoked(let c):
+            return [("credential", credential(c.credential)), ("user", user(c.user)), ("code_sha256", c.codeHash.hex), ("reason", c.reason.name)]
         }
     }
 

@@ -55,6 +55,9 @@ extension Table {
         case .index: 21
         case .indexRecent: 22
         case .credentialNames: 23
+        case .userFamilies: 24
+        case .credentialFamilies: 25
+        case .userCodes: 26
         }
     }
 

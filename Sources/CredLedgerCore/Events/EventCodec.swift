@@ -87,6 +87,8 @@ public enum EventCodec {
             if u.targetCompany != 0 { w.write(u.targetCompany) }
         case .oauthRequestDenied(let credential, let user, let grant, let reason):
             w.write(credential); w.write(user); w.write(grant.rawValue); w.write(reason.rawValue)
+        case .codeRevoked(let c):
+            w.write(c.credential); w.write(c.user); writeDigest(c.codeHash, into: &w); w.write(c.reason.rawValue)
         }
     }
 
@@ -252,6 +254,9 @@ public enum EventCodec {
         case .oauthRequestDenied:
             payload = .oauthRequestDenied(
                 credential: try u32(), user: try u32(), grant: try enumValue(GrantKind.self), reason: try enumValue(DenialReason.self))
+        case .codeRevoked:
+            payload = .codeRevoked(CodeRevoked(
+                credential: try u32(), user: try u32(), codeHash: try digest(), reason: try enumValue(TokenRevoked.Reason.self)))
         }
         guard r.isAtEnd else { throw fail(.trailingBytes) }
         return payload

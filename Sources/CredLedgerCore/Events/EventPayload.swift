@@ -20,6 +20,8 @@ public enum EventPayload: Equatable, Sendable {
     case tokenRevoked(TokenRevoked)
     case credentialUsed(CredentialUse)
     case oauthRequestDenied(credential: UInt32, user: UInt32, grant: GrantKind, reason: DenialReason)
+    /// An approved, unredeemed authorization code was ended (its user was removed from the company).
+    case codeRevoked(CodeRevoked)
 
     public var type: EventType {
         switch self {
@@ -42,6 +44,7 @@ public enum EventPayload: Equatable, Sendable {
         case .tokenRevoked: .tokenRevoked
         case .credentialUsed: .credentialUsed
         case .oauthRequestDenied: .oauthRequestDenied
+        case .codeRevoked: .codeRevoked
         }
     }
 
@@ -58,6 +61,7 @@ public enum EventPayload: Equatable, Sendable {
         case .tokenRevoked(let t): t.credential
         case .credentialUsed(let u): u.credential == 0 ? nil : u.credential
         case .oauthRequestDenied(let c, _, _, _): c == 0 ? nil : c
+        case .codeRevoked(let c): c.credential
         default: nil
         }
     }
@@ -210,6 +214,18 @@ public struct TokenRevoked: Equatable, Sendable {
         case refreshReuse = 2
         /// An authorization code was replayed: the tokens issued from it are revoked.
         case codeReuse = 3
+        /// The approving user was removed from the company: every token of theirs there ends.
+        case userRemoved = 4
+
+        /// The name exports print (docs/FORMAT.md §5.8).
+        public var name: String {
+            switch self {
+            case .clientRequest: "client_request"
+            case .refreshReuse: "refresh_token_reused"
+            case .codeReuse: "code_reused"
+            case .userRemoved: "user_removed"
+            }
+        }
     }
 
     public var credential: UInt32
@@ -224,6 +240,22 @@ public struct TokenRevoked: Equatable, Sendable {
         self.family = family
         self.tokenHash = tokenHash
         self.wholeFamily = wholeFamily
+        self.reason = reason
+    }
+}
+
+/// Payload of `code_revoked`: an authorization code that was approved but not redeemed can no longer be exchanged.
+public struct CodeRevoked: Equatable, Sendable {
+    public var credential: UInt32
+    /// The user who approved the code.
+    public var user: UInt32
+    public var codeHash: SHA256Digest
+    public var reason: TokenRevoked.Reason
+
+    public init(credential: UInt32, user: UInt32, codeHash: SHA256Digest, reason: TokenRevoked.Reason) {
+        self.credential = credential
+        self.user = user
+        self.codeHash = codeHash
         self.reason = reason
     }
 }

@@ -19,6 +19,7 @@ public enum EventType: UInt8, Sendable, CaseIterable {
     case tokenRevoked = 17
     case credentialUsed = 18
     case oauthRequestDenied = 19
+    case codeRevoked = 20
 
     public var name: String {
         switch self {
@@ -41,6 +42,7 @@ public enum EventType: UInt8, Sendable, CaseIterable {
         case .tokenRevoked: "token_revoked"
         case .credentialUsed: "credential_used"
         case .oauthRequestDenied: "oauth_request_denied"
+        case .codeRevoked: "code_revoked"
         }
     }
 

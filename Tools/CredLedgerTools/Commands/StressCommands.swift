@@ -432,6 +432,21 @@ enum StressScenario {
         keep(publicPair.accessToken); keep(publicPair.refreshToken)
         try ledger.revokeToken(publicPair.refreshToken!, clientID: publicClient.clientID!, clientSecret: nil)
 
+        // a member with tokens and an unredeemed code is removed: both end (token_revoked, code_revoked)
+        let leaver = "carol@\(company).example"
+        try ledger.setMemberRole(company, email: leaver, role: .member, as: admin)
+        try ledger.setUserProjectRole(company, project: "bridge", email: leaver, role: .viewer, as: admin)
+        for redeem in [true, false] {
+            let leaverGrant = try ledger.authorize(company: company, clientID: publicClient.clientID!, user: leaver, redirectURI: loopback,
+                                                   codeChallenge: challenge, codeChallengeMethod: "S256", state: nil)
+            keep(leaverGrant.code)
+            guard redeem else { continue }
+            let leaverPair = try ledger.exchangeCode(clientID: publicClient.clientID!, clientSecret: nil, code: leaverGrant.code,
+                                                     codeVerifier: verifier, redirectURI: loopback)
+            keep(leaverPair.accessToken); keep(leaverPair.refreshToken)
+        }
+        try ledger.setMemberRole(company, email: leaver, role: .removed, as: admin)
+
         // rotation, deletion, archive, module off and on
         let rotated = try ledger.rotateSecret(company, credential: readKey.id, grace: 0, as: admin)
         keep(rotated.secret)
