@@ -36,9 +36,11 @@ final class Issue11AccessEndTests: XCTestCase {
         try t.check("Bearer " + token, project, op)
     }
 
-    /// Introspection of a token (one place to adapt if introspection gains client authentication).
-    private func accessEndIsActive(_ token: String) throws -> Bool {
-        try ledger.introspect(token).active
+    /// Introspection of a token by the client it was issued to (a client sees only its own tokens), authenticated with
+    /// `secret` (default: the client's first secret; after a rotation, pass the one that still authenticates).
+    private func accessEndIsActive(_ token: String, client: IssuedCredential? = nil, secret: String? = nil) throws -> Bool {
+        let client = client ?? pkce!
+        return try ledger.introspect(token, clientID: client.clientID!, clientSecret: secret ?? client.clientSecret).active
     }
 
     private func approve(_ client: IssuedCredential, user: String = World.bob) throws -> AuthorizationGrant {
@@ -180,7 +182,7 @@ final class Issue11AccessEndTests: XCTestCase {
         try remove(World.bob)
         assertDenied(try bearer(acmeTokens.accessToken), .tokenRevoked)
         assertAllowed(try t.check("Bearer " + betaTokens.accessToken, World.betaProject, .write, company: World.beta))
-        XCTAssertTrue(try accessEndIsActive(betaTokens.refreshToken!))
+        XCTAssertTrue(try accessEndIsActive(betaTokens.refreshToken!, client: betaClient))
         try assertRebuildMatches()
     }
 
@@ -282,7 +284,7 @@ final class Issue11AccessEndTests: XCTestCase {
         let rotated = try ledger.rotateSecret(World.acme, credential: api.id, grace: 0, as: World.alice)
         // No time passes: the old token is dead now.
         assertDenied(try bearer(old.accessToken), .tokenRevoked)
-        XCTAssertFalse(try accessEndIsActive(old.accessToken), "a token minted with the ended secret is still active")
+        XCTAssertFalse(try accessEndIsActive(old.accessToken, client: api, secret: rotated.clientSecret), "a token minted with the ended secret is still active")
         assertOAuthDenied(.invalidClient, t) {
             _ = try self.ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
         }
@@ -298,8 +300,8 @@ final class Issue11AccessEndTests: XCTestCase {
         tick()
         let rotated = try ledger.rotateSecret(World.acme, credential: pkce.id, grace: 0, as: World.alice)
         assertDenied(try bearer(tokens.accessToken), .tokenRevoked)
-        XCTAssertFalse(try accessEndIsActive(tokens.accessToken))
-        XCTAssertFalse(try accessEndIsActive(tokens.refreshToken!))
+        XCTAssertFalse(try accessEndIsActive(tokens.accessToken, secret: rotated.clientSecret))
+        XCTAssertFalse(try accessEndIsActive(tokens.refreshToken!, secret: rotated.clientSecret))
         // The client, now authenticated with its new secret, cannot refresh the old family.
         assertOAuthDenied(.tokenRevoked, t) { _ = try self.refresh(self.pkce, tokens.refreshToken!, secret: rotated.clientSecret!) }
         // A code the user approved is not a token of the old secret: the new secret redeems it.
@@ -327,20 +329,28 @@ final class Issue11AccessEndTests: XCTestCase {
         // PKCE: a refresh with the old secret gives capped tokens; with the new secret, full ones.
         let refreshedOld = try refresh(pkce, pkceTokens.refreshToken!)
         let refreshedNew = try refresh(pkce, refreshedOld.refreshToken!, secret: rotatedPKCE.clientSecret!)
-        for token in [before.accessToken, during.accessToken, fresh.accessToken, pkceTokens.accessToken, refreshedNew.accessToken] {
+        for token in [before.accessToken, during.accessToken, fresh.accessToken] {
             assertAllowed(try bearer(token))
-            XCTAssertTrue(try accessEndIsActive(token))
+            XCTAssertTrue(try accessEndIsActive(token, client: api, secret: rotatedAPI.clientSecret))
+        }
+        for token in [pkceTokens.accessToken, refreshedNew.accessToken] {
+            assertAllowed(try bearer(token))
+            XCTAssertTrue(try accessEndIsActive(token, secret: rotatedPKCE.clientSecret))
         }
         // The grace runs out.
         t.clock.set(rotatedAt + grace)
-        for token in [before.accessToken, during.accessToken, pkceTokens.accessToken, refreshedOld.accessToken] {
+        for token in [before.accessToken, during.accessToken] {
             assertDenied(try bearer(token), .tokenExpired)
-            XCTAssertFalse(try accessEndIsActive(token))
+            XCTAssertFalse(try accessEndIsActive(token, client: api, secret: rotatedAPI.clientSecret))
         }
-        XCTAssertFalse(try accessEndIsActive(pkceTokens.refreshToken!))
+        for token in [pkceTokens.accessToken, refreshedOld.accessToken] {
+            assertDenied(try bearer(token), .tokenExpired)
+            XCTAssertFalse(try accessEndIsActive(token, secret: rotatedPKCE.clientSecret))
+        }
+        XCTAssertFalse(try accessEndIsActive(pkceTokens.refreshToken!, secret: rotatedPKCE.clientSecret))
         assertAllowed(try bearer(fresh.accessToken, World.bridge, .write))
         assertAllowed(try bearer(refreshedNew.accessToken, World.bridge, .write))
-        XCTAssertTrue(try accessEndIsActive(refreshedNew.refreshToken!))
+        XCTAssertTrue(try accessEndIsActive(refreshedNew.refreshToken!, secret: rotatedPKCE.clientSecret))
         // The old family's last refresh token was spent by the refresh with the new secret; that one goes on.
         let again = try refresh(pkce, refreshedNew.refreshToken!, secret: rotatedPKCE.clientSecret!)
         assertAllowed(try bearer(again.accessToken))
@@ -384,9 +394,9 @@ final class Issue11AccessEndCLITests: XCTestCase {
 
     private func tick() { cli.clock.advance(seconds: 1) }
 
-    /// `token introspect` (one place to adapt if introspection gains client authentication).
-    private func introspect(_ token: String) -> Bool? {
-        cli.run("--json", "token", "introspect", "--token", token).object["active"] as? Bool
+    /// `token introspect` by the client the token was issued to (a client sees only its own tokens).
+    private func introspect(_ token: String, clientID: String, secret: String) -> Bool? {
+        cli.run("--json", "token", "introspect", "--token", token, "--client-id", clientID, "--client-secret", secret).object["active"] as? Bool
     }
 
     private func check(_ token: String) -> CLIResult {
@@ -411,12 +421,12 @@ final class Issue11AccessEndCLITests: XCTestCase {
         let unused = try authorize()
         tick()
         XCTAssertEqual(check(access).code, 0)
-        XCTAssertEqual(introspect(access), true)
+        XCTAssertEqual(introspect(access, clientID: clientID, secret: secret), true)
 
         XCTAssertEqual(cli.run("member", "set", "acme", World.bob, "--role", "removed", "--as", alice).code, 0)
         tick()
-        XCTAssertEqual(introspect(access), false)
-        XCTAssertEqual(introspect(refresh), false)
+        XCTAssertEqual(introspect(access, clientID: clientID, secret: secret), false)
+        XCTAssertEqual(introspect(refresh, clientID: clientID, secret: secret), false)
         let denied = check(access)
         XCTAssertEqual(denied.code, 1)
         XCTAssertEqual(denied.object["result"] as? String, "token_revoked")
@@ -426,7 +436,7 @@ final class Issue11AccessEndCLITests: XCTestCase {
         XCTAssertEqual(cli.run("project", "member", "acme", "bridge", World.bob, "--role", "editor", "--as", alice).code, 0)
         tick()
         XCTAssertEqual(check(access).object["result"] as? String, "token_revoked")
-        XCTAssertEqual(introspect(access), false)
+        XCTAssertEqual(introspect(access, clientID: clientID, secret: secret), false)
         let refreshed = cli.run("--json", "oauth", "token", "--grant", "refresh_token", "--client-id", clientID, "--client-secret", secret,
                                 "--refresh-token", refresh)
         XCTAssertEqual(refreshed.code, 1)
@@ -459,9 +469,12 @@ final class Issue11AccessEndCLITests: XCTestCase {
             .object["access_token"] as? String)
         tick()
         XCTAssertEqual(check(token).code, 0)
-        XCTAssertEqual(cli.run("key", "rotate", "acme", id, "--grace", "0", "--as", alice).code, 0)
+        let rotated = cli.run("--json", "key", "rotate", "acme", id, "--grace", "0", "--as", alice)
+        XCTAssertEqual(rotated.code, 0, rotated.all)
+        let newSecret = try XCTUnwrap(rotated.object["client_secret"] as? String, rotated.all)
         XCTAssertEqual(check(token).object["result"] as? String, "token_revoked")
-        XCTAssertEqual(introspect(token), false)
+        XCTAssertEqual(introspect(token, clientID: clientID, secret: newSecret), false)
+        XCTAssertNil(introspect(token, clientID: clientID, secret: secret), "the ended secret no longer authenticates")
         XCTAssertEqual(cli.run("verify").code, 0)
     }
 }
