@@ -183,6 +183,8 @@ final class GroupCommitWriter: @unchecked Sendable {
             var outcomes: [Error?] = []
             var newHead = head
             var hasCommand = false
+            // False for a batch that appended nothing and maintained nothing: its transaction changes no page.
+            var wrote = false
             var startSeq: UInt64 = 0
             do {
                 try environment.write { txn in
@@ -230,11 +232,16 @@ final class GroupCommitWriter: @unchecked Sendable {
                             outcomes.append(nil)
                         }
                     }
-                    try projector.flush(to: store)
-                    try writeCheckpoints(newHead.seq, txn: txn)
+                    // A batch that appended nothing (only refused commands, or reads such as an introspection) writes
+                    // nothing: with no dirty page, LMDB's commit neither writes nor syncs.
+                    wrote = newHead.seq != startSeq || batch[0].isMaintenance
+                    if wrote {
+                        try projector.flush(to: store)
+                        try writeCheckpoints(newHead.seq, txn: txn)
+                    }
                     bodyEnded = DispatchTime.now().uptimeNanoseconds
                 }
-                if durability == .ackBeforeSync && hasCommand { try environment.sync(force: true) }
+                if durability == .ackBeforeSync && hasCommand && wrote { try environment.sync(force: true) }
                 let committed = DispatchTime.now().uptimeNanoseconds
                 let appended = newHead.seq &- startSeq
                 headLock.withLock {

@@ -48,13 +48,13 @@ final class WriteRequest: @unchecked Sendable {
         }
     }
 
-    /// How many events the request may append, at least 1: what `maxBatch` counts.
     /// An operator's maintenance job (it runs in a batch of its own).
     var isMaintenance: Bool {
         if case .maintenance = job { return true }
         return false
     }
 
+    /// How many events the request may append, at least 1: what `maxBatch` counts.
     var weight: Int {
         if case .uses(let list) = job { return max(1, list.count) }
         return 1
