@@ -230,4 +230,22 @@ final class Issue11RevocationTests: XCTestCase {
         XCTAssertEqual(again.object["result"] as? String, "already_inactive")
         XCTAssertEqual(try cli.head(), head)
     }
+
+    /// With the company's API module off, tokens do not work — and would work again when it is switched back on. A
+    /// client can still end its own tokens then (revocation only removes access); issuing stays refused.
+    func testAClientRevokesItsOwnTokenWhileTheModuleIsDisabled() throws {
+        let tokens = try t.pkceTokens(pkce, user: World.bob)
+        let cc = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
+        try ledger.setAPIModule(World.acme, enabled: false, as: World.alice)
+        XCTAssertEqual(try revoke(tokens.refreshToken!, by: pkce), .revoked)
+        XCTAssertEqual(try revoke(cc.accessToken, by: api), .revoked)
+        // Authentication still counts: a wrong secret is refused, module or not.
+        XCTAssertEqual(rfcError { _ = try self.revoke(cc.accessToken, by: self.api, secret: "cxs_wrong") }, "invalid_client")
+        assertOAuthDenied(.apiModuleDisabled, t) {
+            _ = try self.ledger.clientCredentialsToken(clientID: self.api.clientID!, clientSecret: self.api.clientSecret!)
+        }
+        try ledger.setAPIModule(World.acme, enabled: true, as: World.alice)
+        assertDenied(try bearer(tokens.accessToken), .tokenRevoked)
+        assertDenied(try bearer(cc.accessToken), .tokenRevoked)
+    }
 }

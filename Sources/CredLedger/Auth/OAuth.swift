@@ -95,8 +95,10 @@ extension Ledger {
     }
 
     /// Finds the client and authenticates it: confidential clients need their secret, public ones must not send one.
+    /// `requireModule: false` (revocation only): a client may end its own tokens while its company's API module is off,
+    /// so that they do not come back when the module is enabled again.
     private static func authenticateClient(_ clientID: String, secret: String?, ctx: BatchContext, attempt: inout OAuthAttempt,
-                                           allowed: Set<CredentialType>) throws -> CredentialRecord {
+                                           allowed: Set<CredentialType>, requireModule: Bool = true) throws -> CredentialRecord {
         guard clientID.utf8.count <= 64, let client = try ctx.state.credential(clientID: clientID) else { throw OAuthDenial(.invalidClient) }
         attempt.company = client.company
         attempt.credential = client.number
@@ -112,7 +114,9 @@ extension Ledger {
         guard !client.deleted else { throw OAuthDenial(.revoked) }
         if client.expiresAt != 0 && ctx.now >= client.expiresAt { throw OAuthDenial(.expired) }
         guard allowed.contains(client.type) else { throw OAuthDenial(.unauthorizedClient) }
-        guard let company = try ctx.state.company(client.company), company.apiEnabled else { throw OAuthDenial(.apiModuleDisabled) }
+        if requireModule {
+            guard let company = try ctx.state.company(client.company), company.apiEnabled else { throw OAuthDenial(.apiModuleDisabled) }
+        }
         return client
     }
 
@@ -256,7 +260,7 @@ extension Ledger {
     public func revokeToken(_ token: String, clientID: String, clientSecret: String?) throws -> RevocationOutcome {
         try oauth(.revocation) { ctx, attempt -> RevocationOutcome in
             let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt,
-                                                       allowed: [.oauth, .pkce, .pkcePublic])
+                                                       allowed: [.oauth, .pkce, .pkcePublic], requireModule: false)
             let shape = SecretFormat.validate(token, expecting: SecretKind.allCases)
             guard let kind = shape.kind, shape.problem == nil else { return .unknown }
             guard kind == .accessToken || kind == .refreshToken else { throw OAuthDenial(.unsupportedTokenType) }
