@@ -38,10 +38,7 @@ final class Issue11StdinSecretTests: XCTestCase {
 
     override func setUpWithError() throws {
         cli = try CLI("i11-stdin")
-        XCTAssertEqual(cli.run("company", "create", "acme", "--admin", alice, "--mail-domain", "acme.example").code, 0)
-        XCTAssertEqual(cli.run("company", "enable-api", "acme", "--as", alice).code, 0)
-        XCTAssertEqual(cli.run("project", "create", "acme", "bridge", "--as", alice).code, 0)
-        XCTAssertEqual(cli.run("member", "set", "acme", World.bob, "--role", "member", "--as", alice).code, 0)
+        issue11SetUpCLICompany(cli)
         XCTAssertEqual(cli.run("project", "member", "acme", "bridge", World.bob, "--role", "editor", "--as", alice).code, 0)
     }
 
