@@ -543,7 +543,7 @@ enum RegistryProjection {
             }
         case .codeRevoked(let c):
             try revokeCode(Keys.hashPrefix(c.codeHash), store)
-        case .credentialUsed, .oauthRequestDenied:
+        case .credentialUsed, .oauthRequestDenied, .logAccepted:
             break
         }
     }

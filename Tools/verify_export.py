@@ -36,7 +36,7 @@ EVENT_TYPES = {
     9: "credential_deleted", 10: "project_access_granted", 11: "project_access_changed",
     12: "project_access_revoked", 13: "user_project_role_set", 14: "consent_given", 15: "token_issued",
     16: "token_refreshed", 17: "token_revoked", 18: "credential_used", 19: "oauth_request_denied",
-    20: "code_revoked",
+    20: "code_revoked", 21: "log_accepted",
 }
 EVENT_FIELDS = ["seq", "time", "type", "company", "actor", "payload", "prev_hash", "hash", "record"]
 CSV_HEADER = ",".join(EVENT_FIELDS) + "\n"
@@ -225,6 +225,8 @@ def expected_payload(type_name, r, schema=1):
         credential, user, code = r.u(4), r.u(4), r.digest()
         out = [("credential", name_ref("credential", credential)), ("user", name_ref("user", user)), ("code_sha256", code),
                ("reason", r.code(REVOKE_REASONS))]
+    elif type_name == "log_accepted":
+        out = [("log_head", r.u(8)), ("checkpoints", r.u(8))]
     r.end()
     return out, proves
 

@@ -31,7 +31,7 @@ final class EventCodecTests: XCTestCase {
     func testSamplesCoverEveryEventTypeAndEnumValue() {
         let types = Set(Samples.payloads.map(\.type))
         XCTAssertEqual(types.count, EventType.allCases.count)
-        XCTAssertEqual(EventType.allCases.count, 20)
+        XCTAssertEqual(EventType.allCases.count, 21)
         for type in EventType.allCases { XCTAssertTrue(types.contains(type), "no sample for \(type.name)") }
     }
 
@@ -67,7 +67,7 @@ final class EventCodecTests: XCTestCase {
             (9, "credential_deleted"), (10, "project_access_granted"), (11, "project_access_changed"),
             (12, "project_access_revoked"), (13, "user_project_role_set"), (14, "consent_given"), (15, "token_issued"),
             (16, "token_refreshed"), (17, "token_revoked"), (18, "credential_used"), (19, "oauth_request_denied"),
-            (20, "code_revoked"),
+            (20, "code_revoked"), (21, "log_accepted"),
         ]
         XCTAssertEqual(EventType.allCases.map { ($0.rawValue) }, expected.map(\.0))
         XCTAssertEqual(EventType.allCases.map(\.name), expected.map(\.1))
@@ -188,7 +188,7 @@ final class EventCodecTests: XCTestCase {
         for version: UInt8 in [0, 2, 0xFF] {
             XCTAssertEqual(decodeFailure(patched([0: version])), EventCodecError(.unknownFormatVersion, seq: 1, offset: 0))
         }
-        for type: UInt8 in [0, 21, 0x7F, 0xFF] {
+        for type: UInt8 in [0, 22, 0x7F, 0xFF] {
             XCTAssertEqual(decodeFailure(patched([1: type])), EventCodecError(.unknownType, seq: 1, offset: 1))
         }
         for schema: UInt8 in [0, 3, 0xFF] {   // credential_used is at schema 2 (docs/FORMAT.md §7)

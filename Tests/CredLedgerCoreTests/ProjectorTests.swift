@@ -267,6 +267,10 @@ struct HistoryGenerator {
             codeStatus[codes[i].hash] = .revoked
             emit(company, admin(company), .codeRevoked(CodeRevoked(credential: codes[i].credential, user: codes[i].user,
                                                                     codeHash: codes[i].hash, reason: .userRemoved)))
+        case 45 where below(10) == 0:
+            // An operator's rebuild accepted the log: no company, changes no registry row.
+            let head = UInt64(events.count)
+            emit(0, .system, .logAccepted(LogAccepted(logHead: head, checkpoints: head + UInt64(1 + below(3)))))
         default:
             // A use: known or unknown credential, known or unknown project, allowed or denied.
             let c: UInt32 = chance(5) || companyCredentials.isEmpty ? 0 : pick(companyCredentials).number

@@ -157,6 +157,7 @@ enum Samples {
             .tokenRevoked(TokenRevoked(credential: 3, family: 79, tokenHash: sampleDigest(0xC2), wholeFamily: true, reason: .codeReuse)),
             .tokenRevoked(TokenRevoked(credential: 3, family: 80, tokenHash: sampleDigest(0xC3), wholeFamily: true, reason: .userRemoved)),
             .codeRevoked(CodeRevoked(credential: 3, user: 5, codeHash: sampleDigest(0x50), reason: .userRemoved)),
+            .logAccepted(LogAccepted(logHead: 1281, checkpoints: 1283)),
             .credentialUsed(CredentialUse(credential: 0, project: 0, operation: .read, denial: .unknownCredential)),
         ]
         for role in CompanyRole.allCases {

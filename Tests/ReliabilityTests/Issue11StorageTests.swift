@@ -21,6 +21,18 @@ final class Issue11StorageTests: ReliabilityTestCase {
     }
 
     /// SHA-256 of a file's bytes (hex), or "missing".
+    /// A whole-log export of `path` passes the independent verifier (`Tools/verify_export.py`), when python3 is here.
+    private func storageExportVerifies(_ path: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let root = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let verifier = root.appendingPathComponent("Tools/verify_export.py").path
+        guard (try? ChildProcess.run("/usr/bin/env", ["python3", "--version"]))?.status == 0 else { return }
+        let out = try makeDirectory("export")
+        let export = cli(["export", "--all", "--out", out + "/x"], db: path)
+        XCTAssertEqual(export.code, ExitCode.ok, export.all, file: file, line: line)
+        let checked = try ChildProcess.run("/usr/bin/env", ["python3", verifier, out + "/x"])
+        XCTAssertEqual(checked.status, 0, checked.stdout + checked.stderr, file: file, line: line)
+    }
+
     private func storageFileHash(_ file: String) -> String {
         guard let data = FileManager.default.contents(atPath: file) else { return "missing" }
         return SHA256.hash([UInt8](data)).hex
@@ -273,12 +285,22 @@ final class Issue11StorageTests: ReliabilityTestCase {
         XCTAssertEqual(rebuild.code, ExitCode.ok, rebuild.all)
         XCTAssertTrue(rebuild.stdout.contains("accepting the log as it is: head \(h - 2); projections were at \(h)"), rebuild.stdout)
         XCTAssertTrue(rebuild.stdout.contains(expected), rebuild.stdout)
+        XCTAssertTrue(rebuild.stdout.contains("recorded in the log as event \(h - 1) (log_accepted)"), rebuild.stdout)
         XCTAssertEqual(cli(["verify"], db: fixture.path).code, ExitCode.ok)
+        // The acceptance is evidence in the chain itself: the cut seqs are not silently reused by the next write.
+        let accepted = try XCTUnwrap(lastJSON(cli(["--json", "log", "--from", "\(h - 1)", "--limit", "1"], db: fixture.path).stdout))
+        XCTAssertEqual(accepted["type"] as? String, "log_accepted")
+        XCTAssertEqual(accepted["actor"] as? String, "system")
+        let payload = try XCTUnwrap(accepted["payload"] as? [String: Any])
+        XCTAssertEqual((payload["log_head"] as? NSNumber)?.uint64Value, h - 2)
+        XCTAssertEqual((payload["checkpoints"] as? NSNumber)?.uint64Value, h)
+        try storageExportVerifies(fixture.path)
         let again = cli(["rebuild"], db: fixture.path)
         XCTAssertFalse(again.stdout.contains("accepting"), "a second rebuild has nothing to accept: \(again.stdout)")
+        XCTAssertEqual(try eventCount(fixture.path), h - 1, "a rebuild with nothing to accept appends nothing")
         let project = cli(["project", "create", "acme", "q", "--as", "alice@acme.example"], db: fixture.path)
         XCTAssertEqual(project.code, ExitCode.ok, project.all)
-        XCTAssertEqual(try eventCount(fixture.path), h - 1)
+        XCTAssertEqual(try eventCount(fixture.path), h)
     }
 
     /// Two forged, correctly chained events appended with another binding: the chain verifies, but the checkpoints are
@@ -345,8 +367,11 @@ final class Issue11StorageTests: ReliabilityTestCase {
         let rebuilt = try ledger.rebuildProjections()
         XCTAssertEqual(rebuilt.accepted?.description, expected)
         XCTAssertEqual(rebuilt.events, h - 1)
+        // The acceptance took seq h (the cut event's): `log_accepted`, then the project.
+        guard case .logAccepted(let accepted)? = try ledger.event(h)?.event.payload else { return XCTFail("no log_accepted at \(h)") }
+        XCTAssertEqual(accepted, LogAccepted(logHead: h - 1, checkpoints: h))
         try ledger.createProject("acme", project: "q", name: nil, as: "alice@acme.example")
-        XCTAssertEqual(ledger.head.seq, h)
+        XCTAssertEqual(ledger.head.seq, h + 1)
         XCTAssertTrue(try ledger.verify().ok)
     }
 

@@ -42,10 +42,11 @@ final class TamperDetectionTests: ReliabilityTestCase {
         let report = try ledger.verify()
         XCTAssertTrue(report.ok, "\(String(describing: report.chainFailure)) \(report.projections)")
         XCTAssertEqual(report.events, UInt64(pristine.records.count))
-        // Every event type is in the corpus.
+        // Every event type is in the corpus, but `log_accepted`: only an operator's rebuild of a damaged log writes it
+        // (Issue11StorageTests damage a log and check that event and its verification).
         var types = Set<EventType>()
         try ledger.forEachEvent { types.insert($0.event.type); return true }
-        XCTAssertEqual(types, Set(EventType.allCases))
+        XCTAssertEqual(types, Set(EventType.allCases).subtracting([.logAccepted]))
     }
 
     func testByteFlipsRewrittenThroughTheLMDBAPIAreNamed() throws {

@@ -126,6 +126,8 @@ public final class EventFields {
             return out
         case .codeRevoked(let c):
             return [("credential", credential(c.credential)), ("user", user(c.user)), ("code_sha256", c.codeHash.hex), ("reason", c.reason.name)]
+        case .logAccepted(let a):
+            return [("log_head", a.logHead), ("checkpoints", a.checkpoints)]
         }
     }
 

@@ -38,8 +38,9 @@ extension Ledger {
 
     /// Rebuilds every projection from the log in one write transaction (readers keep their snapshot),
     /// and records each projection's digest in its checkpoint. This accepts the log as it is: checkpoints that
-    /// disagreed with its head (a cut or forged tail, which makes every write refuse) are reported in the result
-    /// and moved to the head.
+    /// disagreed with its head (a cut or forged tail, which makes every write refuse) are reported in the result,
+    /// and the acceptance is appended to the log in the same transaction (`log_accepted`), so the chain itself keeps
+    /// the trace of what was accepted.
     @discardableResult
     public func rebuildProjections() throws -> RebuildResult {
         let writer = try requireWriter()
@@ -64,6 +65,8 @@ extension Ledger {
                 try store.txn.put(schema.meta, Meta.projectionKey(p), checkpoint.bytes)
             }
             box.value = RebuildResult(events: head.seq, digests: digests, accepted: before.disagreement)
+            guard let accepted = before.disagreement else { return [] }
+            return [.logAccepted(LogAccepted(logHead: head.seq, checkpoints: accepted.checkpoints))]
         }
         guard let value = box.value else { throw LedgerError("internal", "rebuild produced no result", kind: .integrity) }
         return value
@@ -76,6 +79,7 @@ public struct RebuildResult: Sendable {
     public var events: UInt64
     /// Each projection's digest after the rebuild.
     public var digests: [String: SHA256Digest]
-    /// The checkpoints' disagreement with the log that the rebuild accepted, if there was one.
+    /// The checkpoints' disagreement with the log that the rebuild accepted, if there was one; it is then recorded
+    /// as the `log_accepted` event at seq `events + 1`.
     public var accepted: ProjectionDisagreement?
 }

@@ -228,7 +228,9 @@ final class GroupCommitWriter: @unchecked Sendable {
                             outcomes.append(nil)
                         case .maintenance(let body):
                             hasCommand = true
-                            try body(store, &projector)
+                            for payload in try body(store, &projector) {
+                                try append(company: 0, actor: .system, payload, head: &newHead, store: store)
+                            }
                             outcomes.append(nil)
                         }
                     }
@@ -356,7 +358,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     // MARK: - Commands
 
     /// Runs operator work on the writer thread in its own batch position and waits for the commit.
-    func maintain(_ body: @escaping (LMDBStore, inout Projector) throws -> Void) throws {
+    func maintain(_ body: @escaping (LMDBStore, inout Projector) throws -> [EventPayload]) throws {
         try submitAndWait(WriteRequest(.maintenance(body)))
     }
 

@@ -15,8 +15,9 @@ final class WriteRequest: @unchecked Sendable {
         case uses([(company: UInt32, use: CredentialUse)])
         /// An admin or OAuth command: decides from the state it reads, then stages events.
         case command((inout BatchContext) throws -> Void)
-        /// Operator work on the raw projections (rebuild); runs alone in its transaction.
-        case maintenance((LMDBStore, inout Projector) throws -> Void)
+        /// Operator work on the raw projections (rebuild); runs alone in its transaction. The events it returns (no
+        /// company, actor system) are appended after it, in the same transaction.
+        case maintenance((LMDBStore, inout Projector) throws -> [EventPayload])
     }
 
     let job: Job

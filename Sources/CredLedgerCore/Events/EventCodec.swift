@@ -89,6 +89,8 @@ public enum EventCodec {
             w.write(credential); w.write(user); w.write(grant.rawValue); w.write(reason.rawValue)
         case .codeRevoked(let c):
             w.write(c.credential); w.write(c.user); writeDigest(c.codeHash, into: &w); w.write(c.reason.rawValue)
+        case .logAccepted(let a):
+            w.write(a.logHead); w.write(a.checkpoints)
         }
     }
 
@@ -257,6 +259,8 @@ public enum EventCodec {
         case .codeRevoked:
             payload = .codeRevoked(CodeRevoked(
                 credential: try u32(), user: try u32(), codeHash: try digest(), reason: try enumValue(TokenRevoked.Reason.self)))
+        case .logAccepted:
+            payload = .logAccepted(LogAccepted(logHead: try u64(), checkpoints: try u64()))
         }
         guard r.isAtEnd else { throw fail(.trailingBytes) }
         return payload

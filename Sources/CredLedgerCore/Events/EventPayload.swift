@@ -22,6 +22,8 @@ public enum EventPayload: Equatable, Sendable {
     case oauthRequestDenied(credential: UInt32, user: UInt32, grant: GrantKind, reason: DenialReason)
     /// An approved, unredeemed authorization code was ended (its user was removed from the company).
     case codeRevoked(CodeRevoked)
+    /// An operator's `rebuild` accepted a log whose projection checkpoints disagreed with its head (a cut or forged tail).
+    case logAccepted(LogAccepted)
 
     public var type: EventType {
         switch self {
@@ -45,6 +47,7 @@ public enum EventPayload: Equatable, Sendable {
         case .credentialUsed: .credentialUsed
         case .oauthRequestDenied: .oauthRequestDenied
         case .codeRevoked: .codeRevoked
+        case .logAccepted: .logAccepted
         }
     }
 
@@ -241,6 +244,22 @@ public struct TokenRevoked: Equatable, Sendable {
         self.tokenHash = tokenHash
         self.wholeFamily = wholeFamily
         self.reason = reason
+    }
+}
+
+/// Payload of `log_accepted`: the log as it stood (its head) was accepted by an operator's rebuild although the
+/// projections' checkpoints said it went elsewhere — the durable trace of what `verify` had reported, so that the
+/// acceptance of a cut (or of events appended behind the writer's back) is itself in the chain.
+public struct LogAccepted: Equatable, Sendable {
+    /// The last seq of the log that was accepted (this event's seq − 1).
+    public var logHead: UInt64
+    /// Where the checkpoints stood: above `logHead` when events were missing at the tail, below it when the log held
+    /// events the projections lacked.
+    public var checkpoints: UInt64
+
+    public init(logHead: UInt64, checkpoints: UInt64) {
+        self.logHead = logHead
+        self.checkpoints = checkpoints
     }
 }
 

@@ -20,6 +20,7 @@ public enum EventType: UInt8, Sendable, CaseIterable {
     case credentialUsed = 18
     case oauthRequestDenied = 19
     case codeRevoked = 20
+    case logAccepted = 21
 
     public var name: String {
         switch self {
@@ -43,6 +44,7 @@ public enum EventType: UInt8, Sendable, CaseIterable {
         case .credentialUsed: "credential_used"
         case .oauthRequestDenied: "oauth_request_denied"
         case .codeRevoked: "code_revoked"
+        case .logAccepted: "log_accepted"
         }
     }
 

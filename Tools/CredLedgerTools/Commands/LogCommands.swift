@@ -50,7 +50,7 @@ enum LogCommands {
                 }
                 return report.ok ? ExitCode.ok : ExitCode.integrity
             },
-            CommandSpec("rebuild", summary: "Rebuild every projection from the log in one transaction (readers keep their snapshot). Accepts the log as it is: checkpoints that disagree with its head (a cut or forged tail, which makes writes refuse) are reported and moved to it.") { _, ctx in
+            CommandSpec("rebuild", summary: "Rebuild every projection from the log in one transaction (readers keep their snapshot). Accepts the log as it is: checkpoints that disagree with its head (a cut or forged tail, which makes writes refuse) are reported and moved to it, and the acceptance is appended to the log (log_accepted).") { _, ctx in
                 let result = try ctx.ledger().rebuildProjections()
                 if ctx.json {
                     var object: [String: Any] = ["events": result.events, "digests": result.digests.mapValues(\.hex)]
@@ -59,6 +59,7 @@ enum LogCommands {
                 } else {
                     if let d = result.accepted {
                         Output.line("accepting the log as it is: head \(d.logHead); projections were at \(d.checkpoints) (\(d))")
+                        Output.line("recorded in the log as event \(d.logHead + 1) (log_accepted)")
                     }
                     Output.line("rebuilt projections from \(result.events) events")
                     for (name, digest) in result.digests.sorted(by: { $0.key < $1.key }) { Output.line("  \(name): \(digest.hex)") }
