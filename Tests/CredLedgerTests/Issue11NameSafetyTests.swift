@@ -69,6 +69,11 @@ final class Issue11NameSafetyTests: XCTestCase {
         // Canonically equivalent spellings are the same name.
         _ = try t.create(.staticKey, .read, name: "Caf\u{E9}")
         assertRefused("duplicate_name", t) { _ = try t.create(.staticKey, .read, name: "Cafe\u{301}") }
+        // Compatibility look-alikes too (NFKC): fullwidth digits and letters, ligatures.
+        _ = try t.create(.staticKey, .read, name: "k1 file")
+        for twin in ["k\u{FF11} file", "\u{FF2B}1 \u{FB01}le"] {
+            assertRefused("duplicate_name", t) { _ = try t.create(.staticKey, .read, name: twin) }
+        }
         // Other names, and the same name in another company, are fine.
         _ = try t.create(.staticKey, .read, name: "Deploy key 2")
         _ = try t.create(.staticKey, .read, name: "Deploy key", company: World.beta, as: World.bea)
@@ -83,7 +88,7 @@ final class Issue11NameSafetyTests: XCTestCase {
         try ledger.rebuildProjections()
         XCTAssertEqual(try liveDigests(ledger), live)
         XCTAssertEqual(try ledger.withState { try $0.liveCredentialNames(company: 1).map(\.name) }.sorted(),
-                       ["Caf\u{E9}", "Deploy key 2", "deploy key"])
+                       ["Caf\u{E9}", "Deploy key 2", "deploy key", "k1 file"])
         try t.reopen()
         assertRefused("duplicate_name", t) { _ = try t.create(.staticKey, .read, name: "DEPLOY KEY") }
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Input rules for names and ids; each failure is a specific bad-input error.
 public enum Validation {
     public static let maxNameLength = 100
@@ -44,8 +46,10 @@ public enum Validation {
         email.lowercased().hasPrefix(reservedIdentityPrefix)
     }
 
-    /// What two credential names are compared by for `duplicate_name`: whitespace trimmed and runs of it
-    /// collapsed to one space, then lower-cased (Unicode); `==` then also equates canonically equivalent forms.
+    /// What two credential names are compared by for `duplicate_name`: Unicode compatibility-normalised (NFKC, so a
+    /// fullwidth `１` is `1` and `ﬁ` is `fi`: look-alikes a table read by name would show alike), whitespace trimmed and
+    /// runs of it collapsed to one space, then lower-cased (Unicode). Only compared, never stored, so the Unicode
+    /// tables of the running Swift do not reach the projections.
     public static func nameKey(_ name: String) -> String {
         // ASCII names (nearly all) take a byte loop that gives the same result: this runs for every live
         // credential of the company on each create.
@@ -64,7 +68,7 @@ public enum Validation {
             }
             return String(decoding: out, as: UTF8.self)
         }
-        return name.split(whereSeparator: \.isWhitespace).joined(separator: " ").lowercased()
+        return name.precomposedStringWithCompatibilityMapping.split(whereSeparator: \.isWhitespace).joined(separator: " ").lowercased()
     }
 
     /// A plain ASCII email address `local@domain.tld`, lowercase-insensitive, ≤ 254 bytes, no secret-shaped text.
