@@ -554,8 +554,9 @@ extension Issue11StorageTests {
         XCTAssertEqual(storageFileHash(fixture.path + "/data.mdb"), before)
     }
 
-    /// A dangling *directory* link as --db: `no_ledger` for ordinary commands, and `company create` creates nothing
-    /// at the link's target (LMDB is never asked to create through it).
+    /// A dangling *directory* link as --db: `no_ledger` for ordinary commands; `company create` (and the library's
+    /// open-or-create) refuse with `dangling_link` and create nothing at the link's target. (Before, nothing was created
+    /// either, but the refusal was LMDB's bare "storage_error: No such file or directory".)
     func testDanglingDirectoryLinkCreatesNothing() throws {
         let base = try makeDirectory("dirlink")
         let target = base + "/elsewhere"
@@ -565,7 +566,9 @@ extension Issue11StorageTests {
         XCTAssertEqual(check.code, ExitCode.usage, check.all)
         XCTAssertTrue(check.all.contains("no_ledger"), check.all)
         let create = cli(["company", "create", "acme", "--admin", "alice@acme.example"], db: link)
-        XCTAssertNotEqual(create.code, ExitCode.ok, create.all)
+        XCTAssertEqual(create.code, ExitCode.usage, create.all)
+        XCTAssertTrue(create.all.contains("dangling_link") && create.all.contains(target), create.all)
+        assertLedgerError("dangling_link") { try Ledger(path: link, options: testOptions()) }
         XCTAssertFalse(FileManager.default.fileExists(atPath: target), "company create created the link's target: \(create.all)")
         XCTAssertEqual(storageTree(base), ["ledger"])
     }

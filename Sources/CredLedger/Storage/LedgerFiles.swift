@@ -28,7 +28,8 @@ enum LedgerFiles {
     }
 
     /// `no_ledger` when `path` holds no data file (a missing or empty directory) and `createIfMissing` is false;
-    /// `symlinked_ledger_file` when `data.mdb` or `lock.mdb` is a symbolic link (dangling or not);
+    /// `symlinked_ledger_file` when `data.mdb` or `lock.mdb` is a symbolic link (dangling or not); `dangling_link`
+    /// when a ledger is to be created in a directory that is a link to nothing;
     /// `corrupt_storage` when the data file exists but is not a whole LMDB file. Writes nothing.
     static func check(path: String, createIfMissing: Bool) throws {
         var isDirectory: ObjCBool = false
@@ -42,8 +43,14 @@ enum LedgerFiles {
         let file = dataFile(path)
         var status = stat()
         guard exists, lstat(file, &status) == 0 else {
-            if createIfMissing { return }
-            throw noLedger(path)
+            guard createIfMissing else { throw noLedger(path) }
+            // The directory itself may be a link (that is fine), but not to nothing: creating its target is not asked for.
+            if !exists, isSymbolicLink(path) {
+                let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?"
+                throw LedgerError("dangling_link", "\(path) is a symbolic link to \(target), which does not exist; nothing was "
+                    + "created: create that directory first, or pass another directory as --db", kind: .badInput)
+            }
+            return
         }
         try checkDataFile(file, status: status)
     }
