@@ -34,11 +34,13 @@ public final class Ledger: @unchecked Sendable {
     let writer: GroupCommitWriter?
 
     /// Opens the ledger in directory `path`, creating it if missing when `options.createIfMissing` (the default).
-    /// A damaged data file (empty, cut, not LMDB's) is `corrupt_storage` and is never replaced by a new ledger.
+    /// A damaged data file (empty, cut, not LMDB's) is `corrupt_storage` and is never replaced by a new ledger; a
+    /// symbolic link as `data.mdb` or `lock.mdb` is `symlinked_ledger_file` (`LedgerFiles.check`).
     public init(path: String, options: Options = Options()) throws {
         self.path = path
         self.options = options
-        // Before LMDB sees the files: it would start a new environment over an empty data file, or create a missing one.
+        // Before LMDB sees the files: it would start a new environment over an empty data file, create a missing one
+        // (through a dangling link too), or fault on pages a cut file lacks.
         try LedgerFiles.check(path: path, createIfMissing: options.createIfMissing && !options.readOnly)
         var configuration = Environment.Configuration()
         configuration.mapSize = options.initialMapSize
@@ -53,12 +55,6 @@ public final class Ledger: @unchecked Sendable {
             throw LedgerError.storage(error, "cannot open the ledger at \(path)")
         }
         self.environment = environment
-        do {
-            try Ledger.checkFileLength(environment: environment, path: path)
-        } catch {
-            environment.close()
-            throw error
-        }
         let schema: Schema
         do {
             schema = try Schema(environment: environment)
@@ -133,20 +129,6 @@ public final class Ledger: @unchecked Sendable {
             throw LedgerError("newer_format", "the ledger uses format version \(v); this build reads up to \(Schema.formatVersion): upgrade credledger", kind: .badInput)
         default:
             break
-        }
-    }
-
-    /// A data file shorter than the pages LMDB's meta page claims would fault (SIGBUS) when read:
-    /// refuse it with a clear integrity error instead.
-    private static func checkFileLength(environment: Environment, path: String) throws {
-        // LMDB creates files with the OS page size and reads them only with it.
-        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let needed = (environment.info().lastPage + 1) * pageSize
-        let file = environment.configuration.flags.contains(.noSubdir) ? path : path + "/data.mdb"
-        let attributes = try? FileManager.default.attributesOfItem(atPath: file)
-        let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
-        guard size >= needed else {
-            throw LedgerError("corrupt_storage", "\(file) is truncated: \(size) bytes, but the ledger's pages reach \(needed) bytes", kind: .integrity)
         }
     }
 

@@ -477,3 +477,246 @@ final class Issue11StorageTests: ReliabilityTestCase {
         XCTAssertEqual((json["last_good_seq"] as? NSNumber)?.uint64Value, m - 1)
     }
 }
+
+// MARK: review findings 1, 2, 12: linked ledger files, a refused `company create` leaves nothing, one storage check
+
+extension Issue11StorageTests {
+    /// Every file and directory under `directory` (relative paths, sorted), links listed as such and not followed.
+    private func storageTree(_ directory: String) -> [String] {
+        ((try? FileManager.default.subpathsOfDirectory(atPath: directory)) ?? []).sorted()
+    }
+
+    /// Commands of every kind: a use record, a read-only one, an admin write and the one that creates.
+    private func storageLinkCommands(header: String = "Apikey cxk_x") -> [[String]] {
+        [["auth", "check", "acme", "--header", header, "--project", "p", "--op", "read"],
+         ["verify"], ["log"],
+         ["project", "create", "acme", "q", "--as", "alice@acme.example"],
+         ["company", "create", "beta", "--admin", "b@beta.example"]]
+    }
+
+    /// Finding 1: `data.mdb` a dangling symbolic link. Before the fix `lstat` saw the link, `open` failed, and LMDB
+    /// followed it: the target was created outside the ledger (8 KiB) with a `lock.mdb` beside the link, then the
+    /// command failed with "truncated: 26 bytes". Now every command, `company create` and the library's
+    /// open-or-create included, is refused with `symlinked_ledger_file` (exit 2) and nothing is created anywhere.
+    func testDanglingDataFileLinkCreatesNothingAnywhere() throws {
+        let base = try makeDirectory("dangling")
+        let ledger = base + "/z"
+        let outside = base + "/outside"
+        try FileManager.default.createDirectory(atPath: ledger, withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: false)
+        let target = outside + "/x.mdb"
+        try FileManager.default.createSymbolicLink(atPath: ledger + "/data.mdb", withDestinationPath: target)
+        for arguments in storageLinkCommands() {
+            for json in [false, true] {
+                let r = cli((json ? ["--json"] : []) + arguments, db: ledger)
+                XCTAssertEqual(r.code, ExitCode.usage, "\(arguments): \(r.all)")
+                XCTAssertTrue(r.all.contains("symlinked_ledger_file") && r.all.contains("symbolic link"), "\(arguments): \(r.all)")
+                XCTAssertFalse(r.all.contains("truncated"), "\(arguments): \(r.all)")
+                XCTAssertFalse(FileManager.default.fileExists(atPath: target), "\(arguments) created the link's target")
+                XCTAssertEqual(storageTree(outside), [], "\(arguments) wrote outside the ledger")
+                XCTAssertEqual(storageTree(ledger), ["data.mdb"], "\(arguments) created a file in the ledger directory (lock.mdb)")
+            }
+        }
+        assertLedgerError("symlinked_ledger_file") { try Ledger(path: ledger, options: testOptions()) }
+        assertLedgerError("symlinked_ledger_file") { try Ledger(path: ledger, options: readOnlyOptions()) }
+        XCTAssertEqual(storageTree(outside), [])
+        XCTAssertEqual(storageTree(ledger), ["data.mdb"])
+    }
+
+    /// Finding 1: `data.mdb` a link to a whole, valid ledger is refused just as clearly (before: "truncated: N bytes",
+    /// the link's own length, since the length check measured the link). The target's bytes do not change and no
+    /// `lock.mdb` appears beside the link; the ledger opens from its real directory, and a linked *directory* works.
+    func testLinkToAValidLedgerIsRefusedClearlyAndALinkedDirectoryWorks() throws {
+        let fixture = try storageFixture("linkvalid", uses: 30)
+        let before = storageFileHash(fixture.path + "/data.mdb")
+        let base = try makeDirectory("linkdir")
+        let ledger = base + "/z"
+        try FileManager.default.createDirectory(atPath: ledger, withIntermediateDirectories: false)
+        try FileManager.default.createSymbolicLink(atPath: ledger + "/data.mdb", withDestinationPath: fixture.path + "/data.mdb")
+        let head = try eventCount(fixture.path)
+        for arguments in storageLinkCommands(header: fixture.header) {
+            let r = cli(arguments, db: ledger)
+            XCTAssertEqual(r.code, ExitCode.usage, "\(arguments): \(r.all)")
+            XCTAssertTrue(r.all.contains("symlinked_ledger_file") && r.all.contains(fixture.path + "/data.mdb"), "\(arguments): \(r.all)")
+            XCTAssertFalse(r.all.contains("truncated"), "\(arguments): \(r.all)")
+            XCTAssertEqual(storageTree(ledger), ["data.mdb"], "\(arguments) created lock.mdb beside the link")
+        }
+        assertLedgerError("symlinked_ledger_file") { try Ledger(path: ledger, options: testOptions()) }
+        assertLedgerError("symlinked_ledger_file") { try Ledger(path: ledger, options: readOnlyOptions()) }
+        XCTAssertEqual(storageFileHash(fixture.path + "/data.mdb"), before, "the link's target changed")
+        XCTAssertEqual(try eventCount(fixture.path), head)
+        XCTAssertEqual(cli(["verify"], db: fixture.path).code, ExitCode.ok)
+
+        // A linked directory keeps data.mdb and lock.mdb together: it is the supported way to put a ledger elsewhere.
+        let linkedDirectory = base + "/linked"
+        try FileManager.default.createSymbolicLink(atPath: linkedDirectory, withDestinationPath: fixture.path)
+        let check = cli(["auth", "check", "acme", "--header", fixture.header, "--project", "p", "--op", "read"], db: linkedDirectory)
+        XCTAssertEqual(check.code, ExitCode.ok, check.all)
+        XCTAssertEqual(try eventCount(fixture.path), head + 1)
+        XCTAssertEqual(cli(["verify"], db: linkedDirectory).code, ExitCode.ok)
+    }
+
+    /// Finding 1: a dangling `lock.mdb` link (LMDB creates the lock file with O_CREAT, following links) is refused the
+    /// same way, before LMDB runs: its target is not created, on a missing ledger (`company create`) or an existing one.
+    func testDanglingLockFileLinkCreatesNothing() throws {
+        let fixture = try storageFixture("locklink", uses: 5)
+        let before = storageFileHash(fixture.path + "/data.mdb")
+        let outside = try makeDirectory("lockout")
+        let target = outside + "/lock.mdb"
+        try FileManager.default.removeItem(atPath: fixture.path + "/lock.mdb")
+        try FileManager.default.createSymbolicLink(atPath: fixture.path + "/lock.mdb", withDestinationPath: target)
+        let fresh = try makeDirectory("lockfresh")
+        try FileManager.default.createSymbolicLink(atPath: fresh + "/lock.mdb", withDestinationPath: target)
+        for (path, arguments) in [(fixture.path, ["verify"]),
+                                  (fixture.path, ["auth", "check", "acme", "--header", fixture.header, "--project", "p", "--op", "read"]),
+                                  (fresh, ["company", "create", "beta", "--admin", "b@beta.example"])] {
+            let r = cli(arguments, db: path)
+            XCTAssertEqual(r.code, ExitCode.usage, "\(arguments): \(r.all)")
+            XCTAssertTrue(r.all.contains("symlinked_ledger_file") && r.all.contains("lock.mdb"), "\(arguments): \(r.all)")
+            XCTAssertEqual(storageTree(outside), [], "\(arguments) created the lock link's target")
+        }
+        XCTAssertEqual(storageTree(fresh), ["lock.mdb"], "company create created files beside the link")
+        XCTAssertEqual(storageFileHash(fixture.path + "/data.mdb"), before)
+    }
+
+    /// A dangling *directory* link as --db: `no_ledger` for ordinary commands; `company create` (and the library's
+    /// open-or-create) refuse with `dangling_link` and create nothing at the link's target. (Before, nothing was created
+    /// either, but the refusal was LMDB's bare "storage_error: No such file or directory".)
+    func testDanglingDirectoryLinkCreatesNothing() throws {
+        let base = try makeDirectory("dirlink")
+        let target = base + "/elsewhere"
+        let link = base + "/ledger"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        let check = cli(["auth", "check", "acme", "--header", "Apikey cxk_x", "--project", "p", "--op", "read"], db: link)
+        XCTAssertEqual(check.code, ExitCode.usage, check.all)
+        XCTAssertTrue(check.all.contains("no_ledger"), check.all)
+        let create = cli(["company", "create", "acme", "--admin", "alice@acme.example"], db: link)
+        XCTAssertEqual(create.code, ExitCode.usage, create.all)
+        XCTAssertTrue(create.all.contains("dangling_link") && create.all.contains(target), create.all)
+        assertLedgerError("dangling_link") { try Ledger(path: link, options: testOptions()) }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: target), "company create created the link's target: \(create.all)")
+        XCTAssertEqual(storageTree(base), ["ledger"])
+    }
+
+    /// A `data.mdb` that is not a regular file (a directory, a FIFO) is `corrupt_storage` (exit 3) and is never opened:
+    /// before, opening a FIFO to read its meta page blocked the command forever.
+    func testDataFileThatIsNotARegularFileIsCorruptStorage() throws {
+        for kind in ["directory", "fifo"] {
+            let path = try makeDirectory("special-\(kind)")
+            if kind == "directory" {
+                try FileManager.default.createDirectory(atPath: path + "/data.mdb", withIntermediateDirectories: false)
+            } else {
+                XCTAssertEqual(mkfifo(path + "/data.mdb", 0o600), 0)
+            }
+            for arguments in [["verify"], ["company", "create", "acme", "--admin", "alice@acme.example"]] {
+                let r = cli(arguments, db: path)
+                XCTAssertEqual(r.code, ExitCode.integrity, "\(kind): \(arguments): \(r.all)")
+                XCTAssertTrue(r.all.contains("corrupt_storage") && r.all.contains("not a regular file"), "\(kind): \(arguments): \(r.all)")
+                XCTAssertEqual(storageTree(path).filter { !$0.hasPrefix("data.mdb") }, [], "\(kind): \(arguments) created lock.mdb")
+            }
+        }
+    }
+
+    /// Finding 2: every input `company create` can check without a ledger is checked before one is created: a bad
+    /// slug, admin email, reserved admin, name, mail domain or secret-shaped text on a missing --db (or an empty
+    /// directory) exits 2 with its code and leaves no directory or file. Before, the ledger was created first and
+    /// stayed behind, so that path no longer answered `no_ledger`. The library's `registerCompany` refuses the same
+    /// inputs with the same codes (one validation, `CompanyRegistration`), writing nothing.
+    func testRefusedCompanyCreateLeavesNothingBehind() throws {
+        let secretShaped = "cxk_" + String(repeating: "a1B2", count: 8)
+        let cases: [(code: String, slug: String, options: [String])] = [
+            ("invalid_company", "Bad Slug", ["--admin", "a@x.com"]),
+            ("invalid_company", "-acme", ["--admin", "a@x.com"]),
+            ("invalid_email", "acme", ["--admin", "not-an-email"]),
+            ("reserved_identity", "acme", ["--admin", "apiservice+abc@x.com"]),
+            ("reserved_identity", "acme", ["--admin", "APIService+abc@x.com"]),
+            ("invalid_name", "acme", ["--admin", "a@x.com", "--name", "Ac\u{202E}me"]),
+            ("invalid_name", "acme", ["--admin", "a@x.com", "--name", "Ac\u{200B}me"]),
+            ("invalid_name", "acme", ["--admin", "a@x.com", "--name", "   "]),
+            ("invalid_mail_domain", "acme", ["--admin", "a@x.com", "--mail-domain", "bad_domain"]),
+            ("secret_in_field", "acme", ["--admin", "a@x.com", "--name", "Acme \(secretShaped)"]),
+            ("secret_in_field", "acme", ["--admin", "\(secretShaped)@x.com"]),
+            ("secret_in_field", "acme", ["--admin", "a@x.com", "--mail-domain", "\(secretShaped).example.com"]),
+        ]
+        let base = try makeDirectory("badcreate")
+        let empty = try makeDirectory("badcreate-empty")
+        let existing = try makeDirectory("badcreate-lib") + "/ledger"
+        let library = try Ledger(path: existing, options: testOptions())
+        defer { library.close() }
+        try library.registerCompany("other", admin: "o@other.example")
+        let head = library.head
+        for c in cases {
+            let what = "\(c.slug) \(c.options)"
+            for path in [base + "/n2/ledger", empty] {
+                let r = cli(["company", "create", c.slug] + c.options, db: path)
+                XCTAssertEqual(r.code, ExitCode.usage, "\(what): \(r.all)")
+                XCTAssertTrue(r.all.contains(c.code), "\(what): expected \(c.code): \(r.all)")
+                XCTAssertFalse(r.all.contains(secretShaped), "\(what) echoed the secret-shaped text")
+            }
+            XCTAssertEqual(storageTree(base), [], "\(what) left something behind")
+            XCTAssertEqual(storageTree(empty), [], "\(what) wrote into the empty directory")
+            // The same validation, in the library, before and inside registerCompany.
+            let option = { (name: String) in c.options.firstIndex(of: name).map { c.options[$0 + 1] } }
+            assertLedgerError(c.code, what) {
+                try CompanyRegistration(slug: c.slug, admin: option("--admin") ?? "", name: option("--name"), mailDomain: option("--mail-domain"))
+            }
+            assertLedgerError(c.code, what) {
+                try library.registerCompany(c.slug, admin: option("--admin") ?? "", name: option("--name"), mailDomain: option("--mail-domain"))
+            }
+            XCTAssertEqual(library.head, head, "\(what) wrote to the ledger")
+        }
+        // Good input creates the ledger, in the missing path and in the empty directory.
+        for path in [base + "/n2/ledger", empty] {
+            let r = cli(["company", "create", "acme", "--admin", "alice@acme.example", "--name", "Acme", "--mail-domain", "acme.example"], db: path)
+            XCTAssertEqual(r.code, ExitCode.ok, r.all)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: path + "/data.mdb"))
+            XCTAssertEqual(try eventCount(path), 2)
+        }
+    }
+
+    /// Finding 12: one length check, before LMDB opens the file, with the page size LMDB recorded in the meta page and
+    /// the last page the current meta page claims. A file cut by whole pages (its meta pages intact, a whole number of
+    /// pages) is `corrupt_storage` naming the pages it lacks, for read-only and read-write opens and every command;
+    /// one extra whole page (a file LMDB grew but has not used yet) is fine.
+    func testFileCutByWholePagesIsRefusedByTheOneStorageCheck() throws {
+        let fixture = try storageFixture("wholepages", uses: 300)
+        let original = [UInt8](try XCTUnwrap(FileManager.default.contents(atPath: fixture.path + "/data.mdb")))
+        let page = 4096
+        XCTAssertEqual(original.count % page, 0)
+        for pages in [1, 2, (original.count / page) / 2] {
+            let path = try makeDirectory("whole\(pages)") + "/ledger"
+            let length = original.count - pages * page
+            try TamperDriver.writeCopy(Array(original.prefix(length)), to: path)
+            let before = storageFileHash(path + "/data.mdb")
+            let expected = "is truncated: \(length) bytes, but the ledger's pages reach \(original.count) bytes"
+            for arguments in [["verify"], ["auth", "check", "acme", "--header", fixture.header, "--project", "p", "--op", "read"]] {
+                let r = cli(arguments, db: path)
+                XCTAssertEqual(r.code, ExitCode.integrity, "\(pages): \(arguments): \(r.all)")
+                XCTAssertTrue(r.all.contains("corrupt_storage") && r.all.contains(expected), "\(pages): \(arguments): \(r.all)")
+            }
+            assertLedgerError("corrupt_storage") { try Ledger(path: path, options: testOptions()) }
+            assertLedgerError("corrupt_storage") { try Ledger(path: path, options: readOnlyOptions()) }
+            XCTAssertEqual(storageFileHash(path + "/data.mdb"), before)
+            XCTAssertEqual(storageTree(path), ["data.mdb"], "a refused open created lock.mdb")
+        }
+        let longer = try makeDirectory("longer") + "/ledger"
+        try TamperDriver.writeCopy(original + [UInt8](repeating: 0, count: page), to: longer)
+        XCTAssertEqual(cli(["verify"], db: longer).code, ExitCode.ok)
+    }
+
+    /// Finding 12: one `no_ledger` message, the library's, which the CLI prints as it is (before, the CLI replaced it
+    /// with a second wording).
+    func testOneNoLedgerMessage() throws {
+        let path = try makeDirectory("onemessage") + "/missing"
+        var options = testOptions()
+        options.createIfMissing = false
+        let error = try XCTUnwrap(assertLedgerError("no_ledger") { try Ledger(path: path, options: options) } as? LedgerError)
+        XCTAssertTrue(error.message.contains("--db") && error.message.contains("company create"), error.message)
+        for arguments in [["verify"], ["auth", "check", "acme", "--header", "Apikey cxk_x", "--project", "p", "--op", "read"]] {
+            let r = cli(arguments, db: path)
+            XCTAssertEqual(r.code, ExitCode.usage, r.all)
+            XCTAssertTrue(r.stderr.contains("no_ledger: \(error.message)"), r.all)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path))
+    }
+}

@@ -47,14 +47,10 @@ public final class ToolContext {
         var options = self.options
         options.createIfMissing = create
         if readOnly { options.readOnly = true }
-        do {
-            let ledger = try Ledger(path: databasePath, options: options)
-            opened = ledger
-            return ledger
-        } catch let error as LedgerError where error.code == "no_ledger" {
-            throw LedgerError("no_ledger", "no ledger at \(databasePath) (nothing was created): pass --db with the ledger's directory, "
-                + "or start a ledger with `credledger company create`", kind: .badInput)
-        }
+        // A missing ledger is the library's `no_ledger` (one message, which names --db and `company create`).
+        let ledger = try Ledger(path: databasePath, options: options)
+        opened = ledger
+        return ledger
     }
 
     func close() {

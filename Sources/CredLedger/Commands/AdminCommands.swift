@@ -9,6 +9,37 @@ public struct CompanyInfo: Sendable, Equatable {
     public var apiEnabled: Bool
 }
 
+/// The inputs of a company registration, checked without any ledger state: the company slug, the admin's email (not a
+/// reserved `apiservice+…` identity), the display name and the mail domain, none holding secret-shaped text. Made
+/// before a ledger is opened, so that `company create` on a missing ledger refuses bad input before it creates one;
+/// `Ledger.registerCompany` checks through it too (one set of rules).
+public struct CompanyRegistration: Sendable, Equatable {
+    public let slug: String
+    /// As given (stored lower-cased in the member event).
+    public let admin: String
+    /// The display name (the slug when none was given).
+    public let name: String
+    /// Lower-cased; the platform default when none was given.
+    public let mailDomain: String
+
+    /// Validates every input; throws the first problem's error (`invalid_company`, `invalid_email`,
+    /// `reserved_identity`, `invalid_name`, `invalid_mail_domain`, `secret_in_field`).
+    public init(slug: String, admin: String, name: String? = nil, mailDomain: String? = nil) throws(LedgerError) {
+        try Validation.slug(slug, field: "company")
+        try Validation.email(admin)
+        guard !Validation.isReservedIdentity(admin) else { throw LedgerError.reservedIdentity }
+        let displayName = name ?? slug
+        try Validation.name(displayName)
+        let domain = (mailDomain ?? Validation.defaultMailDomain).lowercased()
+        try Validation.noSecret(domain, field: "mail_domain")
+        try Validation.mailDomain(domain)
+        self.slug = slug
+        self.admin = admin
+        self.name = displayName
+        self.mailDomain = domain
+    }
+}
+
 /// What a create or rotate shows exactly once.
 public struct IssuedCredential: Sendable {
     public var id: String
@@ -52,14 +83,14 @@ extension Ledger {
     /// Registers a company with its first admin (platform action; no actor check).
     @discardableResult
     public func registerCompany(_ slug: String, admin: String, name: String? = nil, mailDomain: String? = nil) throws -> CompanyInfo {
-        try Validation.slug(slug, field: "company")
-        try Validation.email(admin)
-        guard !Validation.isReservedIdentity(admin) else { throw LedgerError.reservedIdentity }
-        let displayName = name ?? slug
-        try Validation.name(displayName)
-        let domain = (mailDomain ?? Validation.defaultMailDomain).lowercased()
-        try Validation.noSecret(domain, field: "mail_domain")
-        try Validation.mailDomain(domain)
+        try registerCompany(CompanyRegistration(slug: slug, admin: admin, name: name, mailDomain: mailDomain))
+    }
+
+    /// Registers a company whose inputs were already validated (`CompanyRegistration`); only the checks that need the
+    /// ledger's state are left (`company_exists`, `mail_domain_taken`).
+    @discardableResult
+    public func registerCompany(_ registration: CompanyRegistration) throws -> CompanyInfo {
+        let (slug, admin, displayName, domain) = (registration.slug, registration.admin, registration.name, registration.mailDomain)
         return try requireWriter().perform { ctx in
             guard try ctx.state.company(slug: slug) == nil else { throw LedgerError.companyExists(slug) }
             // Service users are told apart by their random id, so only the platform default domain is shared.

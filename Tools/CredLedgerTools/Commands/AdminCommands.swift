@@ -8,8 +8,10 @@ enum AdminCommands {
         [
             CommandSpec("company create", positionals: ["company"], options: ["admin", "name", "mail-domain"], required: ["admin"],
                         summary: "Register a company with its first admin (service users get @mail-domain, default cxplanner.com). The only command that starts a new ledger when --db holds none.") { inv, ctx in
-                let info = try ctx.creatingLedger().registerCompany(inv.positional(0), admin: try inv.required("admin"),
-                                                            name: inv.option("name"), mailDomain: inv.option("mail-domain"))
+                // Every input is checked before the ledger is opened: a refused create on a missing --db leaves nothing behind.
+                let registration = try CompanyRegistration(slug: inv.positional(0), admin: try inv.required("admin"),
+                                                           name: inv.option("name"), mailDomain: inv.option("mail-domain"))
+                let info = try ctx.creatingLedger().registerCompany(registration)
                 if ctx.json {
                     Output.json(["company": info.slug, "name": info.name, "mail_domain": info.mailDomain, "api_enabled": info.apiEnabled])
                 } else {
