@@ -225,6 +225,13 @@ final class Issue11StdinSecretTests: XCTestCase {
         // Without a reader (an Invocation not made by `CommandLineTool.run`), `-` finds standard input empty.
         let unplugged = try spec.parse(["--token", "-"])
         XCTAssertThrowsError(try unplugged.secret("token")) { XCTAssertTrue("\($0)".contains("--token - ") && "\($0)".contains("empty"), "\($0)") }
+        // Every command declares its secret options (an undeclared one would not show `<secret|->` in its usage).
+        for spec in CommandLineTool.commands {
+            XCTAssertTrue(Set(spec.secrets).isSubset(of: spec.options), "\(spec.path)")
+            for name in ["header", "client-secret", "code", "code-verifier", "refresh-token", "token"] where spec.options.contains(name) {
+                XCTAssertTrue(spec.secrets.contains(name), "\(spec.path) --\(name) is not declared secret")
+            }
+        }
         // On a terminal each option is prompted for by name.
         XCTAssertEqual(StandardInput.prompt(for: "client-secret"), "--client-secret (not echoed): ")
     }
