@@ -134,6 +134,18 @@ public struct StateReader<Store: KeyValueStore> {
     public func tokens(family: UInt64) throws -> [TokenRecord] {
         try tokenKeys(family: family).compactMap { try row(TokenRecord.self, .tokens, $0) }
     }
+    /// The first token of a family (by key) that is active and unexpired at `now`, if any: whether the family is
+    /// still live (revocation of a spent refresh token, the end of a removed user's access).
+    public func liveToken(family: UInt64, at now: Timestamp) throws -> TokenRecord? {
+        var live: TokenRecord?
+        try store.scan(.tokenFamilies, prefix: family.bigEndianBytes) { key, _ in
+            if let token = try row(TokenRecord.self, .tokens, Array(key.dropFirst(8))), token.status == .active, now < token.expiresAt {
+                live = token
+            }
+            return live == nil
+        }
+        return live
+    }
     /// `codes` keys of the codes a user approved in a company.
     public func codeKeys(company: UInt32, user: UInt32) throws -> [[UInt8]] {
         try suffixes(.userCodes, Keys.pair(company, user)) { $0 }

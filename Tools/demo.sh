@@ -61,9 +61,9 @@ VERIFIER=$(python3 -c "import secrets; print(secrets.token_urlsafe(48))")
 CHALLENGE=$(python3 -c "import hashlib,base64,sys; print(base64.urlsafe_b64encode(hashlib.sha256(sys.argv[1].encode()).digest()).rstrip(b'=').decode())" "$VERIFIER")
 say "credledger oauth authorize (bob approves Claude) … then oauth token --grant authorization_code"
 CODE=$(json oauth authorize acme --client-id "$PKCE_CLIENT" --user bob@acme.example --redirect-uri https://claude.ai/api/mcp/auth_callback --code-challenge "$CHALLENGE" --code-challenge-method S256 --state xyz | field code)
-# One option per call can read standard input: the long-lived client secret goes there; the code (single use, 60 s)
-# and the verifier are useless without it.
-PAIR=$(json_in "$PKCE_SECRET" oauth token --grant authorization_code --client-id "$PKCE_CLIENT" --client-secret - --code "$CODE" --code-verifier "$VERIFIER" --redirect-uri https://claude.ai/api/mcp/auth_callback)
+# Several options can be `-`: each reads one line of standard input, in command-line order — here the client secret,
+# the code and the verifier, so none of the three is in argv.
+PAIR=$(printf '%s\n' "$PKCE_SECRET" "$CODE" "$VERIFIER" | "$CL" --json oauth token --grant authorization_code --client-id "$PKCE_CLIENT" --client-secret - --code - --code-verifier - --redirect-uri https://claude.ai/api/mcp/auth_callback)
 USER_ACCESS=$(echo "$PAIR" | field access_token)
 run_in "Bearer $USER_ACCESS" auth check acme --header - --project bridge --op write
 runq_in "Bearer $USER_ACCESS" auth check acme --header - --project tunnel --op read

@@ -109,4 +109,50 @@ final class Issue11LogStreamTests: XCTestCase {
         XCTAssertEqual(capture.newlines, events)
         XCTAssertLessThanOrEqual(capture.writes, capture.bytes / (1 << 20) + 1, "log --json writes per event, not per buffer")
     }
+
+    /// Review finding 4: `log --json` printed a name stored by an older version (no name checks then) raw — a bidi
+    /// override reordered the terminal line — while every other `--json` output escapes it. Now the streamed lines go
+    /// through the same escape (`\uXXXX`, so each line still parses to the same value); clean buffers are printed
+    /// as they are, and the export, whose bytes are hashed, keeps its canonical form.
+    func testLogJSONEscapesUnsafeCharactersLikeEveryJSONOutput() throws {
+        let t = try AuditLedger("i11-logescape", seed: 4)
+        defer { t.remove() }
+        try t.makeWorld()
+        let clean = try t.create(.staticKey, .read, name: "Clean Ünïcødé ✓")
+        // Written directly, as an older version could (Validation refuses these names now).
+        let evil = "Evil\u{202E}yek\u{200B}\u{1B}[31m\u{9B}2J\u{7F}\u{2028}x"
+        let number = try XCTUnwrap(try t.ledger.withState { try $0.counter(.credential) })
+        try t.ledger.requireWriter().perform { ctx in
+            ctx.emit(company: 1, actor: .user(1), .credentialCreated(CredentialCreated(
+                credential: number + 1, type: .staticKey, scope: .read, publicID: "cred_OldVersion00001", name: evil,
+                serviceUser: "apiservice+old000000001@acme.example", displayPrefix: "cxk_000000", clientID: "", secretHash: nil,
+                expiresAt: 0, redirectURIs: [])))
+        }
+        let after = try t.create(.staticKey, .read, name: "After")
+        let head = t.ledger.head.seq
+        t.close()
+        defer { try? t.reopen() }
+
+        let r = runCLI(t, ["log", "--json", "--limit", "1000"])
+        XCTAssertEqual(r.code, 0, r.all)
+        XCTAssertFalse(r.out.unicodeScalars.contains { DisplaySafety.isUnsafe($0) && $0 != "\n" }, "raw unsafe output: \(r.out.debugDescription)")
+        XCTAssertTrue(r.out.contains(#""name":"Evil\u202eyek\u200b\u001b[31m\u009b2J\u007f\u2028x""#), r.out)
+        // Escaping changes no value: every line parses, the old name comes back exact, the others are untouched.
+        let lines = r.out.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        XCTAssertEqual(lines.count, Int(head))
+        let names = try lines.compactMap { line -> String? in
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], String(line))
+            return (object["payload"] as? [String: Any])?["name"] as? String
+        }
+        XCTAssertTrue(names.contains(evil), "\(names)")
+        XCTAssertTrue(names.contains(clean.name) && names.contains(after.name), "\(names)")
+        XCTAssertTrue(r.out.contains(#""name":"Clean Ünïcødé ✓""#), "safe non-ASCII stays as it is")
+
+        // The export's events.jsonl keeps the canonical bytes (the raw character; its digest is verified).
+        let out = t.directory + "/export"
+        let export = runCLI(t, ["export", "--all", "--format", "jsonl", "--out", out])
+        XCTAssertEqual(export.code, 0, export.all)
+        let events = try String(contentsOfFile: out + "/events.jsonl", encoding: .utf8)
+        XCTAssertTrue(events.contains("Evil\u{202E}yek"), "the export must keep its canonical form")
+    }
 }

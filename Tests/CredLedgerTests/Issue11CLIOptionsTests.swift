@@ -60,4 +60,33 @@ final class Issue11CLIOptionsTests: XCTestCase {
         XCTAssertTrue(r.err.contains("missing --admin") && r.err.contains("usage: credledger company create <company> --admin <value>"), r.err)
         XCTAssertFalse(FileManager.default.fileExists(atPath: cli.db + "/data.mdb"))
     }
+
+    /// Review finding 9: a repeated global `--db` silently took the last one (`--db prod … --db scratch` wrote to
+    /// scratch), unlike every command option. Now it is a usage error naming `--db`, in either spelling, and no
+    /// ledger is opened or created.
+    func testARepeatedDatabaseOptionIsAUsageError() throws {
+        let cli = try CLI("i11-repeat-db")
+        defer { cli.remove() }
+        issue11SetUpCLICompany(cli)
+        let other = cli.directory.appending("other")
+        // (`CLI.run` puts `--db <its db>` first: each form below gives a second one.)
+        let forms: [[String]] = [
+            ["--db", other, "company", "create", "beta", "--admin", "bea@beta.example"],
+            ["company", "create", "beta", "--admin", "bea@beta.example", "--db=\(other)"],
+            ["--db=\(other)", "company", "create", "beta", "--admin", "bea@beta.example"],
+            ["--db", cli.db, "key", "list", "acme", "--as", World.alice],
+        ]
+        for args in forms {
+            let r = issue11AssertCLIFails(cli, 2, printing: "--db given more than once", args)
+            XCTAssertTrue(r.out.isEmpty, r.out)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: other), "a second --db created \(other)")
+        }
+        let json = cli.run("--json", "--db", other, "key", "list", "acme", "--as", World.alice)
+        XCTAssertEqual(json.code, 2, json.all)
+        XCTAssertEqual(json.object["error"] as? String, "usage")
+        XCTAssertTrue((json.object["message"] as? String ?? "").contains("--db given more than once"), json.all)
+        // `--db` without a directory is still its own error; one `--db` works.
+        issue11AssertCLIFails(cli, 2, printing: "--db needs a directory", ["key", "list", "acme", "--as", World.alice, "--db"])
+        XCTAssertEqual(cli.run("key", "list", "acme", "--as", World.alice).code, 0)
+    }
 }

@@ -23,7 +23,7 @@ final class Issue11SecretFieldTests: XCTestCase {
         let ordinary = [
             "Nightly sync", "cxk_7U2Doj", "replaces cxk_7U2Doj (rotated)", "\(key.prefix(15))",  // display prefix; 11 body chars
             "cxc_\(body)",                                                                         // a client id is not a secret
-            "docx_backup_2024", "CXK_\(body)", "cx_k\(body)", "cxk-\(body)", "ERP → SAP", "Zoë’s key 🔑",
+            "docx_backup_2024", "CXC_\(body)", "cx_k\(body)", "cxk-\(body)", "ERP → SAP", "Zoë’s key 🔑",
         ]
         for text in ordinary { XCTAssertFalse(SecretShape.occurs(in: text), "refused ordinary text: \(text)") }
         XCTAssertEqual(SecretShape.minimumRun, 12)
@@ -106,5 +106,34 @@ final class Issue11SecretFieldTests: XCTestCase {
         // Listing and the log show none of it.
         let log = cli.run("log", "--limit", "1000")
         XCTAssertFalse(log.all.contains(body.prefix(12)))
+    }
+
+    /// Review finding 8: the prefix was matched in lower case only, so `CXK_<live body>` (a key whose prefix was
+    /// capitalised by a form, a spreadsheet or a person) was accepted, stored for good and printed unredacted. The
+    /// prefix now matches in any case (the body is case-sensitive base62: it is the secret).
+    func testTheSecretPrefixMatchesInAnyCase() throws {
+        let t = try TestLedger("i11-secret-case", seed: 142)
+        defer { t.remove() }
+        try t.makeWorld()
+        let liveKey = try XCTUnwrap(try t.create(.staticKey, .global, name: "Live").secret)
+        let body = String(liveKey.dropFirst(4))
+        let spellings = ["CXK_", "Cxk_", "cXk_", "cxK_", "CXS_", "cXa_", "CxR_", "cxO_"]
+        for prefix in spellings {
+            XCTAssertTrue(SecretShape.occurs(in: "\(prefix)\(body)"), prefix)
+            XCTAssertTrue(SecretShape.occurs(in: "prod\(prefix.dropLast())%5f\(body)"), prefix)
+            XCTAssertFalse(Redaction.scrub("no key '\(prefix)\(body)'").contains(body), prefix)
+        }
+        for text in ["CXC_\(body)", "CX_K\(body)", "CXK-\(body)", "CXK_7U2Doj", "Docx_Backup_2024"] {
+            XCTAssertFalse(SecretShape.occurs(in: text), text)
+        }
+        let head = t.head
+        for name in ["CXK_\(body)", "My key Cxk_\(body)", "cXK%5F\(body)"] {
+            assertRefused("secret_in_field", kind: .badInput, t) { _ = try t.create(.staticKey, .read, name: name) }
+            assertRefused("secret_in_field", kind: .badInput, t) { try t.ledger.createProject(World.acme, project: "p1", name: name, as: World.alice) }
+        }
+        XCTAssertEqual(t.head, head, "a refused name wrote something")
+        t.close()
+        let files = try issue11FileContents(under: t.directory.path)
+        for (path, bytes) in files { XCTAssertNil(bytes.range(of: Data(body.utf8)), "the key body is in \(path)") }
     }
 }

@@ -120,32 +120,81 @@ final class Issue11StdinSecretTests: XCTestCase {
         XCTAssertEqual(revoked.out, "revoked\n")
     }
 
-    /// Two options asking for standard input, or an empty one, are usage errors (exit 2) and nothing is written or read.
-    func testOnlyOneOptionMayReadStandardInputAndItMustNotBeEmpty() throws {
+    /// Review finding 7: only one option could be `-`, so a confidential client's code exchange left two of its three
+    /// secrets (and introspection its client secret) in argv. Now several secret options may be `-`: each reads one
+    /// line, in the order the options appear on the command line (whatever order the command asks for them).
+    func testSeveralSecretOptionsReadOneLineEachInCommandLineOrder() throws {
+        let pkce = create("pkce", extra: ["--redirect-uri", World.redirect])
+        let pkceID = pkce["client_id"] as? String ?? "", pkceSecret = pkce["client_secret"] as? String ?? ""
+        func code() -> String {
+            let r = cli.run("--json", "oauth", "authorize", "acme", "--client-id", pkceID, "--user", World.bob, "--redirect-uri", World.redirect,
+                            "--code-challenge", PKCEPair.challenge, "--code-challenge-method", "S256")
+            XCTAssertEqual(r.code, 0, r.all)
+            return r.object["code"] as? String ?? ""
+        }
+        let exchange = ["--json", "oauth", "token", "--grant", "authorization_code", "--client-id", pkceID, "--redirect-uri", World.redirect]
+        // All three secrets on standard input, in two different command-line orders.
+        let c1 = code()
+        let inOrder = StdinSecretFeed("\(pkceSecret)\n\(c1)\n\(PKCEPair.verifier)\n")
+        let r1 = cli.run(exchange + ["--client-secret", "-", "--code", "-", "--code-verifier", "-"], stdin: inOrder)
+        XCTAssertEqual(r1.code, 0, r1.all)
+        XCTAssertEqual(inOrder.reads, 3, "one line per option")
+        let c2 = code()
+        let reordered = StdinSecretFeed("\(PKCEPair.verifier)\n\(c2)\r\n\(pkceSecret)\n")
+        let r2 = cli.run(exchange + ["--code-verifier=-", "--code", "-", "--client-secret", "-"], stdin: reordered)
+        XCTAssertEqual(r2.code, 0, r2.all)
+        XCTAssertEqual(reordered.reads, 3)
+        let access = r2.object["access_token"] as? String ?? "", refresh = r2.object["refresh_token"] as? String ?? ""
+
+        // Introspection and revocation: the token and the client secret both on standard input.
+        let seen = cli.run(["--json", "token", "introspect", "--client-secret", "-", "--token", "-", "--client-id", pkceID],
+                           stdin: StdinSecretFeed("\(pkceSecret)\n\(access)\n"))
+        XCTAssertEqual(seen.object["active"] as? Bool, true, seen.all)
+        // The lines go by command-line order: swapped lines are a wrong secret (refused, nothing echoed).
+        let swapped = cli.run(["token", "revoke", "--token", "-", "--client-id", pkceID, "--client-secret", "-"],
+                              stdin: StdinSecretFeed("\(pkceSecret)\n\(refresh)\n"))
+        XCTAssertEqual(swapped.code, 1, swapped.all)
+        XCTAssertFalse(swapped.all.contains(String(pkceSecret.dropFirst(4))) || swapped.all.contains(String(refresh.dropFirst(4))), swapped.all)
+        let revoked = cli.run(["token", "revoke", "--token", "-", "--client-id", pkceID, "--client-secret", "-"],
+                              stdin: StdinSecretFeed("\(refresh)\n\(pkceSecret)\n"))
+        XCTAssertEqual(revoked.code, 0, revoked.all)
+        XCTAssertEqual(revoked.out, "revoked\n")
+    }
+
+    /// A missing or empty line is a usage error (exit 2) naming the option whose line it is, and nothing is written;
+    /// a command line that is wrong reads nothing.
+    func testAMissingOrEmptyLineNamesItsOptionAndWritesNothing() throws {
         let oauth = create("oauth")
         let oauthID = oauth["client_id"] as? String ?? "", oauthSecret = oauth["client_secret"] as? String ?? ""
         let access = cli.run("--json", "token", "client-credentials", "--client-id", oauthID, "--client-secret", oauthSecret)
             .object["access_token"] as? String ?? ""
 
-        var head = try cli.head()
-        let two = StdinSecretFeed(oauthSecret + "\n" + access + "\n")
-        let r = cli.run(["token", "revoke", "--token", "-", "--client-id", oauthID, "--client-secret", "-"], stdin: two)
-        XCTAssertEqual(r.code, 2, r.all)
-        XCTAssertTrue(r.err.contains("only one option can read standard input"), r.all)
-        XCTAssertTrue(r.err.contains("--client-secret") && r.err.contains("--token"), r.all)
-        XCTAssertEqual(two.reads, 0, "nothing is read when the command line is wrong")
-        XCTAssertEqual(try cli.head(), head)
-        let jsonTwo = cli.run(["--json", "oauth", "token", "--grant", "authorization_code", "--client-id", oauthID, "--code", "-",
-                               "--code-verifier", "-", "--redirect-uri", World.redirect], stdin: StdinSecretFeed("a\nb\n"))
-        XCTAssertEqual(jsonTwo.code, 2, jsonTwo.all)
-        XCTAssertEqual(jsonTwo.object["error"] as? String, "usage")
+        let revoke = ["token", "revoke", "--token", "-", "--client-id", oauthID, "--client-secret", "-"]
+        for (input, option) in [(access + "\n", "--client-secret"), (access + "\n\n", "--client-secret"), (access + "\n\r\n", "--client-secret"),
+                                ("\n" + oauthSecret + "\n", "--token"), ("", "--token")] {
+            let head = try cli.head()
+            let r = cli.run(revoke, stdin: StdinSecretFeed(input))
+            XCTAssertEqual(r.code, 2, "\(input.debugDescription): \(r.all)")
+            XCTAssertTrue(r.err.contains(option + " -") && r.err.contains("standard input") && r.err.contains("empty"), r.all)
+            XCTAssertEqual(try cli.head(), head)
+            let other = option == "--token" ? "--client-secret -" : "--token -"
+            XCTAssertFalse(r.err.contains(other), "names the wrong option: \(r.err)")
+        }
+        let unknownOption = StdinSecretFeed("a\nb\n")
+        let bad = cli.run(["token", "revoke", "--token", "-", "--client-id", oauthID, "--client-secret", "-", "--bogus"], stdin: unknownOption)
+        XCTAssertEqual(bad.code, 2, bad.all)
+        XCTAssertEqual(unknownOption.reads, 0, "nothing is read when the command line is wrong")
+        let json = cli.run(["--json", "token", "introspect", "--token", "-", "--client-id", oauthID, "--client-secret", "-"],
+                           stdin: StdinSecretFeed(access + "\n"))
+        XCTAssertEqual(json.code, 2, json.all)
+        XCTAssertEqual(json.object["error"] as? String, "usage")
 
         for empty in ["", "\n", "\r\n"] {
-            head = try cli.head()
+            let head = try cli.head()
             let feed = StdinSecretFeed(empty)
             let e = cli.run(["auth", "check", "acme", "--header", "-", "--project", "bridge", "--op", "read"], stdin: feed)
             XCTAssertEqual(e.code, 2, "\(empty.debugDescription): \(e.all)")
-            XCTAssertTrue(e.err.contains("standard input") && e.err.contains("empty"), e.all)
+            XCTAssertTrue(e.err.contains("--header -") && e.err.contains("standard input") && e.err.contains("empty"), e.all)
             XCTAssertEqual(try cli.head(), head, "an empty standard input recorded a use")
             let i = cli.run(["token", "introspect", "--token", access, "--client-id", oauthID, "--client-secret", "-"], stdin: StdinSecretFeed(empty))
             XCTAssertEqual(i.code, 2, i.all)
@@ -153,24 +202,38 @@ final class Issue11StdinSecretTests: XCTestCase {
         }
     }
 
-    /// The one implementation: `Invocation.secret` reads one line once (asking again gives the same value), strips
-    /// LF and CRLF only, and leaves any other value alone.
-    func testInvocationSecretReadsOneLineOnce() throws {
-        let feed = StdinSecretFeed(" Apikey x \r\nnext\n")
-        var invocation = Invocation(positionals: [], options: ["header": "-", "name": "plain"], flags: [])
-        invocation.standardInput = StandardInput(readLine: feed.readLine)
-        XCTAssertNoThrow(try invocation.checkStandardInputUse())
+    /// The one implementation: `Invocation.secret` reads each `-` option's line once (asking again gives the same
+    /// value), lines in command-line order whatever order they are asked for, strips LF and CRLF only, and leaves
+    /// any other value alone. Only the spec's secret options read standard input; another option's `-` is a value.
+    func testInvocationSecretReadsOneLineOncePerOptionInCommandLineOrder() throws {
+        let spec = CommandSpec("x", options: ["name", "token", "header", "code"], secrets: ["token", "header", "code"], summary: "") { _, _ in 0 }
+        XCTAssertTrue(spec.usage.contains("[--token <secret|->]") && spec.usage.contains("[--name <value>]"), spec.usage)
+        let feed = StdinSecretFeed(" Apikey x \r\ncode line\nunread\n")
+        var invocation = try spec.parse(["--name", "-", "--header", "-", "--code=-"])
+        var askedFor: [String] = []
+        invocation.standardInput = StandardInput(readLine: { option in askedFor.append(option); return feed.readLine() })
+        XCTAssertEqual(try invocation.secret("code"), "code line", "the second option on the command line gets the second line")
+        XCTAssertEqual(feed.reads, 2)
         XCTAssertEqual(try invocation.secret("header"), " Apikey x ", "spaces are part of the value")
         XCTAssertEqual(try invocation.requiredSecret("header"), " Apikey x ")
-        XCTAssertEqual(feed.reads, 1)
-        XCTAssertEqual(try invocation.secret("name"), "plain")
+        XCTAssertEqual(try invocation.secret("code"), "code line")
+        XCTAssertEqual(feed.reads, 2, "each line is read once")
+        XCTAssertEqual(askedFor, ["header", "code"], "each line is asked for by its option (a terminal prompts with its name)")
+        XCTAssertEqual(invocation.option("name"), "-", "not a secret option: `-` is its value")
         XCTAssertNil(try invocation.secret("token"))
         XCTAssertThrowsError(try invocation.requiredSecret("token"))
         // Without a reader (an Invocation not made by `CommandLineTool.run`), `-` finds standard input empty.
-        let unplugged = Invocation(positionals: [], options: ["token": "-"], flags: [])
-        XCTAssertThrowsError(try unplugged.secret("token")) { XCTAssertTrue("\($0)".contains("empty"), "\($0)") }
-        let two = Invocation(positionals: [], options: ["token": "-", "code": "-"], flags: [])
-        XCTAssertThrowsError(try two.checkStandardInputUse()) { XCTAssertTrue("\($0)".contains("--code and --token"), "\($0)") }
+        let unplugged = try spec.parse(["--token", "-"])
+        XCTAssertThrowsError(try unplugged.secret("token")) { XCTAssertTrue("\($0)".contains("--token - ") && "\($0)".contains("empty"), "\($0)") }
+        // Every command declares its secret options (an undeclared one would not show `<secret|->` in its usage).
+        for spec in CommandLineTool.commands {
+            XCTAssertTrue(Set(spec.secrets).isSubset(of: spec.options), "\(spec.path)")
+            for name in ["header", "client-secret", "code", "code-verifier", "refresh-token", "token"] where spec.options.contains(name) {
+                XCTAssertTrue(spec.secrets.contains(name), "\(spec.path) --\(name) is not declared secret")
+            }
+        }
+        // On a terminal each option is prompted for by name.
+        XCTAssertEqual(StandardInput.prompt(for: "client-secret"), "--client-secret (not echoed): ")
     }
 
     /// A secret read from standard input is never echoed, even when it is wrong.

@@ -13,8 +13,10 @@ public struct Invocation {
     public var positionals: [String]
     public var options: [String: String]
     public var flags: Set<String>
+    /// The secret options given as `-`, in command-line order: each reads one line of standard input, in this order.
+    var standardInputOptions: [String] = []
     /// Where a secret option given as `-` is read from: set by `CommandLineTool.run`; empty until then.
-    var standardInput = StandardInput(readLine: { nil })
+    var standardInput = StandardInput(readLine: { _ in nil })
 
     /// A value-taking option, if given.
     public func option(_ name: String) -> String? { options[name] }
@@ -27,25 +29,18 @@ public struct Invocation {
     public func flag(_ name: String) -> Bool { flags.contains(name) }
 
     /// A secret-taking option, if given. The value `-` means "read it from standard input": one line, its newline
-    /// (and a CR before it) stripped, so the secret stays out of the process list and the shell history.
+    /// (and a CR before it) stripped, so the secret stays out of the process list and the shell history. Several
+    /// options may be `-`: each reads one line, in the order the options appear on the command line.
     public func secret(_ name: String) throws -> String? {
         guard let value = options[name] else { return nil }
         guard value == StandardInput.marker else { return value }
-        return try standardInput.readSecret(for: name)
+        return try standardInput.readSecret(for: name, order: standardInputOptions)
     }
 
     /// A required secret-taking option; `-` reads it from standard input.
     public func requiredSecret(_ name: String) throws -> String {
         guard let value = try secret(name) else { throw UsageError("missing --\(name)") }
         return value
-    }
-
-    /// At most one option may be `-` (standard input holds one secret); checked before the command runs.
-    func checkStandardInputUse() throws {
-        let readers = options.filter { $0.value == StandardInput.marker }.keys.sorted()
-        guard readers.count <= 1 else {
-            throw UsageError("only one option can read standard input ('-'), but \(readers.map { "--" + $0 }.joined(separator: " and ")) ask for it")
-        }
     }
 
     public func positional(_ i: Int) -> String { positionals[i] }
@@ -58,27 +53,32 @@ public struct Invocation {
     }
 }
 
-/// Standard input as the source of one secret (`--option -`). The reader is injectable so tests can feed it.
+/// Standard input as the source of the secrets of options given as `-`: one line per option, in command-line order.
+/// The reader is injectable so tests can feed it.
 final class StandardInput {
     /// The option value that means "read it from standard input".
     static let marker = "-"
-    /// Reads one line including its newline, or nil at end of input.
-    private let readLine: () -> String?
-    /// The option that read standard input, and what it read (asking again returns the same value).
-    private var consumed: (option: String, value: String)?
+    /// Reads one line including its newline, or nil at end of input; given the option the line is for (a terminal
+    /// prompts for it by name).
+    private let readLine: (String) -> String?
+    /// The lines read so far, one per option, in command-line order (asking again returns the same value).
+    private var lines: [String] = []
 
-    init(readLine: @escaping () -> String?) {
+    init(readLine: @escaping (String) -> String?) {
         self.readLine = readLine
     }
 
-    /// One line of the process's standard input. On a terminal it prompts on standard error and turns echo off
-    /// while the secret is typed, so it does not stay on the screen or in the scrollback.
-    static func processLine() -> String? {
+    /// The question asked on a terminal for `option`.
+    static func prompt(for option: String) -> String { "--\(option) (not echoed): " }
+
+    /// One line of the process's standard input. On a terminal it prompts for `option` on standard error and turns
+    /// echo off while the secret is typed, so it does not stay on the screen or in the scrollback.
+    static func processLine(for option: String) -> String? {
         var saved = termios()
         guard isatty(0) == 1, tcgetattr(0, &saved) == 0 else { return Swift.readLine(strippingNewline: false) }
         var silent = saved
         silent.c_lflag &= ~tcflag_t(ECHO)
-        Output.standardError("secret (not echoed): ")
+        Output.prompt(prompt(for: option))
         _ = tcsetattr(0, TCSANOW, &silent)
         defer {
             _ = tcsetattr(0, TCSANOW, &saved)
@@ -87,21 +87,25 @@ final class StandardInput {
         return Swift.readLine(strippingNewline: false)
     }
 
-    /// The first line of standard input without its line ending; empty input is a usage error.
-    func readSecret(for option: String) throws -> String {
-        if let consumed {
-            guard consumed.option == option else {
-                throw UsageError("only one option can read standard input ('-'), but --\(consumed.option) and --\(option) ask for it")
+    /// The line of `option`, without its line ending: the k-th line of standard input for the k-th option in `order`
+    /// (the earlier options' lines are read first, whatever order the command asks in). An empty or missing line is a
+    /// usage error naming the option it belongs to.
+    func readSecret(for option: String, order: [String]) throws -> String {
+        // (An option its spec does not declare secret reads after the declared ones rather than take `-` literally.)
+        let order = order.contains(option) ? order : order + [option]
+        let position = order.firstIndex(of: option) ?? 0
+        while lines.count <= position {
+            let owner = order[lines.count]
+            var bytes = Array((readLine(owner) ?? "").utf8)
+            if bytes.last == 10 { bytes.removeLast() }
+            if bytes.last == 13 { bytes.removeLast() }
+            guard !bytes.isEmpty else {
+                let which = order.count == 1 ? "standard input" : "line \(lines.count + 1) of standard input (one line per option given as -, in command-line order)"
+                throw UsageError("--\(owner) - reads its value from \(which), which is empty")
             }
-            return consumed.value
+            lines.append(String(decoding: bytes, as: UTF8.self))
         }
-        var bytes = Array((readLine() ?? "").utf8)
-        if bytes.last == 10 { bytes.removeLast() }
-        if bytes.last == 13 { bytes.removeLast() }
-        guard !bytes.isEmpty else { throw UsageError("--\(option) - reads the value from standard input, which is empty") }
-        let value = String(decoding: bytes, as: UTF8.self)
-        consumed = (option, value)
-        return value
+        return lines[position]
     }
 }
 
@@ -111,6 +115,8 @@ public struct CommandSpec {
     public var positionals: [String]
     /// Every value-taking option, each single-valued (given at most once), in usage order.
     public var options: [String]
+    /// The options that take a secret (a subset of `options`): `-` reads each from a line of standard input.
+    public var secrets: [String]
     /// The options every run needs (a subset of `options`): shown without brackets, checked by `parse`.
     /// Options needed only in some modes (e.g. `oauth token --code`) stay optional here.
     public var required: [String]
@@ -118,11 +124,12 @@ public struct CommandSpec {
     public var summary: String
     public var run: (Invocation, ToolContext) throws -> Int32
 
-    public init(_ path: String, positionals: [String] = [], options: [String] = [], required: [String] = [], flags: [String] = [],
-                summary: String, run: @escaping (Invocation, ToolContext) throws -> Int32) {
+    public init(_ path: String, positionals: [String] = [], options: [String] = [], required: [String] = [], secrets: [String] = [],
+                flags: [String] = [], summary: String, run: @escaping (Invocation, ToolContext) throws -> Int32) {
         self.path = path.split(separator: " ").map(String.init)
         self.positionals = positionals
         self.options = options
+        self.secrets = secrets
         self.required = required
         self.flags = flags
         self.summary = summary
@@ -131,7 +138,10 @@ public struct CommandSpec {
 
     public var usage: String {
         var parts = ["credledger"] + path + positionals.map { "<\($0)>" }
-        parts += options.map { required.contains($0) ? "--\($0) <value>" : "[--\($0) <value>]" }
+        parts += options.map {
+            let option = "--\($0) " + (secrets.contains($0) ? "<secret|->" : "<value>")
+            return required.contains($0) ? option : "[\(option)]"
+        }
         parts += flags.map { "[--\($0)]" }
         return parts.joined(separator: " ")
     }
@@ -162,6 +172,7 @@ public struct CommandSpec {
                         invocation.options[name] = words[i + 1]
                         i += 1
                     }
+                    if secrets.contains(name), invocation.options[name] == StandardInput.marker { invocation.standardInputOptions.append(name) }
                 } else if flags.contains(name) {
                     guard inline == nil else { throw UsageError("--\(name) takes no value") }
                     invocation.flags.insert(name)

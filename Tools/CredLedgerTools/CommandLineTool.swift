@@ -14,17 +14,21 @@ public enum CommandLineTool {
         credledger — an event-sourced, hash-chained ledger of API credentials
 
         Global options: --db DIR (default ./credledger-data or $CREDLEDGER_DB), --json, --help
+        Secret options (<secret|->): - reads the value from standard input, one line per such option, in the
+        order they appear on the command line (on a terminal each is prompted for, not echoed)
         Exit codes: 0 ok, 1 refused by a rule (the error code is printed), 2 bad usage or input, 3 integrity failure
         """
 
     /// Runs one command line (without the program name) and returns the exit code. `standardInput` reads one line
-    /// (with its newline) for a secret option given as `-`: the process's standard input unless given (tests feed it).
+    /// (with its newline) for each secret option given as `-`, in command-line order: the process's standard input
+    /// unless given (tests feed it).
     public static func run(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
                            options: Ledger.Options = Ledger.Options(), standardInput: (() -> String?)? = nil) -> Int32 {
         var words: [String] = []
         var json = false
         var help = false
-        var database = environment["CREDLEDGER_DB"] ?? "./credledger-data"
+        var database: String?
+        var repeatedDatabase = false
         var i = 0
         while i < arguments.count {
             let word = arguments[i]
@@ -33,13 +37,21 @@ public enum CommandLineTool {
             case "--help", "-h": help = true
             case "--db":
                 guard i + 1 < arguments.count else { return usageError("--db needs a directory", nil, json: json) }
+                // Single-valued like every option: a second one would silently pick the ledger written to.
+                repeatedDatabase = repeatedDatabase || database != nil
                 database = arguments[i + 1]
                 i += 1
             default:
-                if word.hasPrefix("--db=") { database = String(word.dropFirst(5)) } else { words.append(word) }
+                if word.hasPrefix("--db=") {
+                    repeatedDatabase = repeatedDatabase || database != nil
+                    database = String(word.dropFirst(5))
+                } else {
+                    words.append(word)
+                }
             }
             i += 1
         }
+        guard !repeatedDatabase else { return usageError("--db given more than once", nil, json: json) }
         guard let command = match(words) else {
             if help || words.isEmpty {
                 printHelp(prefix: words)
@@ -56,12 +68,11 @@ public enum CommandLineTool {
             Output.line("usage: \(command.usage)\n\n\(command.summary)")
             return ExitCode.ok
         }
-        let context = ToolContext(databasePath: database, json: json, options: options)
+        let context = ToolContext(databasePath: database ?? environment["CREDLEDGER_DB"] ?? "./credledger-data", json: json, options: options)
         defer { context.close() }
         do {
             var invocation = try command.parse(Array(words.dropFirst(command.path.count)))
-            try invocation.checkStandardInputUse()
-            invocation.standardInput = StandardInput(readLine: standardInput ?? StandardInput.processLine)
+            invocation.standardInput = StandardInput(readLine: standardInput.map { read in { _ in read() } } ?? StandardInput.processLine)
             return try command.run(invocation, context)
         } catch let error as UsageError {
             return usageError(error.message, command, json: json)

@@ -47,13 +47,23 @@ public enum Output {
         return jsonEscaped(String(decoding: data, as: UTF8.self))
     }
 
+    /// JSON lines as the export writes them (`log --json`: canonical form, non-ASCII and DEL raw), escaped like
+    /// every other JSON output. A buffer of printable ASCII and line feeds — the common case — costs one byte scan
+    /// and is printed as it is; any other is rewritten (the line feeds between lines kept).
+    static func jsonLines(_ chunk: UnsafeRawBufferPointer) {
+        let text = String(decoding: chunk, as: UTF8.self)
+        let plain = chunk.allSatisfy { ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x0A }
+        standardOutput(plain ? text : jsonEscaped(text, keepingNewlines: true))
+    }
+
     /// JSON text with every unsafe character `JSONSerialization` leaves raw (DEL, C1, bidi, zero-width, …)
     /// written as a `\uXXXX` escape: outside strings JSON is ASCII, so this changes no parsed value.
-    static func jsonEscaped(_ text: String) -> String {
+    /// `keepingNewlines` keeps the line feeds of JSON lines (inside strings JSON has none raw).
+    static func jsonEscaped(_ text: String, keepingNewlines: Bool = false) -> String {
         guard DisplaySafety.containsUnsafe(text) else { return text }
         var out = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
-            guard DisplaySafety.isUnsafe(scalar) else {
+            guard DisplaySafety.isUnsafe(scalar), !(keepingNewlines && scalar == "\n") else {
                 out.append(scalar)
                 continue
             }

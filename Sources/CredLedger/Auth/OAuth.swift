@@ -270,26 +270,13 @@ extension Ledger {
             let live = record.status == .active && ctx.now < record.expiresAt
             // A refresh token ends its whole grant (RFC 7009 §2.1), even one already spent: its successor may be in
             // someone else's hands (RFC 6749 §10.4), and the client asking to end the grant must not be told "nothing to do".
-            let family = try record.kind == .refresh && !live && Ledger.familyIsLive(record.family, state: ctx.state, now: ctx.now)
+            let family = try record.kind == .refresh && !live && ctx.state.liveToken(family: record.family, at: ctx.now) != nil
             guard live || family else { return .alreadyInactive }
             ctx.emit(company: client.company, actor: .credential(client.number), .tokenRevoked(TokenRevoked(
                 credential: client.number, family: record.family, tokenHash: record.hash, wholeFamily: record.kind == .refresh,
                 reason: .clientRequest)))
             return .revoked
         }
-    }
-
-    /// Whether any token of a family is still active and unexpired.
-    private static func familyIsLive(_ family: UInt64, state: StateReader<LMDBStore>, now: Timestamp) throws -> Bool {
-        var live = false
-        try state.store.scan(.tokenFamilies, prefix: family.bigEndianBytes) { key, _ in
-            if let raw = try state.store.get(.tokens, Array(key.suffix(16))) {
-                let token = try TokenRecord.decode(raw)
-                live = token.status == .active && now < token.expiresAt
-            }
-            return !live
-        }
-        return live
     }
 
     /// Token introspection (RFC 7662 §2.1), for a confidential client (OAuth API user or confidential PKCE client) that

@@ -18,7 +18,7 @@ extension BatchContext {
         }
         for family in try state.families(company: company, user: user) {
             // The event names one live token of the family (the first by key); the whole family ends.
-            guard let live = try state.tokens(family: family).first(where: { $0.status == .active && now < $0.expiresAt }) else { continue }
+            guard let live = try state.liveToken(family: family, at: now) else { continue }
             emit(company: company, actor: actor, .tokenRevoked(TokenRevoked(credential: live.credential, family: family, tokenHash: live.hash,
                                                                           wholeFamily: true, reason: .userRemoved)))
         }

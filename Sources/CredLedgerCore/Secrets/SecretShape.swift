@@ -1,6 +1,7 @@
 /// The one matcher for "text shaped like one of our secrets": `cx` + kind letter (`k s a r o`) + `_` + a run
-/// of at least `minimumRun` base62 characters. Redaction cuts such runs out of messages; Validation refuses
-/// stored fields that contain one (`secret_in_field`). See docs/SECRETS.md §4.1.
+/// of at least `minimumRun` base62 characters, the prefix in any case (`CXK_`, `Cxk_`: a form, a spreadsheet or
+/// a person may capitalise it, and the body — the secret — is still all there). Redaction cuts such runs out of
+/// messages; Validation refuses stored fields that contain one (`secret_in_field`). See docs/SECRETS.md §4.1.
 public enum SecretShape {
     /// 12 base62 characters after the prefix: twice the 6 body characters the product itself shows (the display
     /// prefix `cxk_7U2Doj` stays writable in a name), ~71 bits of a key, well short of the 42 of a whole one,
@@ -16,7 +17,7 @@ public enum SecretShape {
         var out: [Range<Int>] = []
         var i = 0
         while i + 4 <= bytes.count {
-            if bytes[i] == 0x63, bytes[i + 1] == 0x78, isKindLetter(bytes[i + 2]), bytes[i + 3] == 0x5F {
+            if bytes[i] | 0x20 == 0x63, bytes[i + 1] | 0x20 == 0x78, isKindLetter(bytes[i + 2] | 0x20), bytes[i + 3] == 0x5F {
                 var end = i + 4
                 while end < bytes.count, Base62.isValid(bytes[end]) { end += 1 }
                 if end - (i + 4) >= minimumRun {
@@ -60,6 +61,7 @@ public enum SecretShape {
         return changed ? out : nil
     }
 
+    /// A kind letter in lower case (callers fold the case first).
     @inline(__always) static func isKindLetter(_ c: UInt8) -> Bool {
         c == 0x6B || c == 0x73 || c == 0x61 || c == 0x72 || c == 0x6F  // k s a r o
     }

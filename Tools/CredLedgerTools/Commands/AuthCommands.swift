@@ -6,7 +6,7 @@ import Foundation
 enum AuthCommands {
     static var all: [CommandSpec] {
         [
-            CommandSpec("auth check", positionals: ["company"], options: ["header", "project", "op"], required: ["header", "project", "op"],
+            CommandSpec("auth check", positionals: ["company"], options: ["header", "project", "op"], required: ["header", "project", "op"], secrets: ["header"],
                         summary: "Decide whether an Authorization header value may --op read|write on --project, and record the use. Exit 0 allowed, 1 denied (prints the reason code). --header - reads the header value from standard input.") { inv, ctx in
                 let opName = try inv.required("op")
                 guard let op = Operation(name: opName) else { throw UsageError("--op must be read or write, not '\(opName)'") }
@@ -26,7 +26,7 @@ enum AuthCommands {
                 }
                 return decision.allowed ? ExitCode.ok : ExitCode.refused
             },
-            CommandSpec("token client-credentials", options: ["client-id", "client-secret"], required: ["client-id", "client-secret"],
+            CommandSpec("token client-credentials", options: ["client-id", "client-secret"], required: ["client-id", "client-secret"], secrets: ["client-secret"],
                         summary: "client_credentials grant for an OAuth API user: prints an access token (shown once). --client-secret - reads it from standard input.") { inv, ctx in
                 let clientID = try inv.required("client-id"), clientSecret = try inv.requiredSecret("client-secret")
                 return try oauthCall(ctx) { try ctx.ledger().clientCredentialsToken(clientID: clientID, clientSecret: clientSecret) }
@@ -53,8 +53,8 @@ enum AuthCommands {
                 }
             },
             CommandSpec("oauth token", options: ["grant", "client-id", "client-secret", "code", "code-verifier", "redirect-uri", "refresh-token"],
-                        required: ["grant", "client-id"],
-                        summary: "Token endpoint: --grant authorization_code (with --code --code-verifier --redirect-uri) or refresh_token (with --refresh-token). Any secret option given as - is read from standard input (one per call).") { inv, ctx in
+                        required: ["grant", "client-id"], secrets: ["client-secret", "code", "code-verifier", "refresh-token"],
+                        summary: "Token endpoint: --grant authorization_code (with --code --code-verifier --redirect-uri) or refresh_token (with --refresh-token). Each secret option given as - reads one line of standard input, in command-line order (e.g. --client-secret - --code - --code-verifier -: three lines).") { inv, ctx in
                 let grant = try inv.required("grant")
                 let clientID = try inv.required("client-id")
                 switch grant {
@@ -78,7 +78,8 @@ enum AuthCommands {
                 }
             },
             CommandSpec("token introspect", options: ["token", "client-id", "client-secret"], required: ["token", "client-id"],
-                        summary: "RFC 7662 introspection by a confidential client (--client-id and --client-secret; - reads a secret from standard input): active or not, with client, user, scope, expiry. A client sees only its own tokens.") { inv, ctx in
+                        secrets: ["token", "client-secret"],
+                        summary: "RFC 7662 introspection by a confidential client (--client-id and --client-secret; each secret given as - reads one line of standard input, in command-line order): active or not, with client, user, scope, expiry. A client sees only its own tokens.") { inv, ctx in
                 let token = try inv.requiredSecret("token"), clientID = try inv.required("client-id")
                 let clientSecret = try inv.secret("client-secret")
                 let info: Introspection
@@ -107,7 +108,8 @@ enum AuthCommands {
                 return ExitCode.ok
             },
             CommandSpec("token revoke", options: ["token", "client-id", "client-secret"], required: ["token", "client-id"],
-                        summary: "RFC 7009 revocation by the client the token was issued to; a refresh token revokes its whole family. Says what happened: revoked, already inactive, or unknown token. - reads a secret from standard input.") { inv, ctx in
+                        secrets: ["token", "client-secret"],
+                        summary: "RFC 7009 revocation by the client the token was issued to; a refresh token revokes its whole family. Says what happened: revoked, already inactive, or unknown token. Each secret given as - reads one line of standard input, in command-line order.") { inv, ctx in
                 let token = try inv.requiredSecret("token"), clientID = try inv.required("client-id")
                 let clientSecret = try inv.secret("client-secret")
                 let outcome: RevocationOutcome

@@ -45,12 +45,14 @@ enum KeyCommands {
                 return ExitCode.ok
             },
             CommandSpec("key rotate", positionals: ["company", "id"], options: ["grace", "as"], required: ["grace", "as"],
-                        summary: "Issue a new secret; the old one keeps working for --grace (e.g. 24h, 0 = stops now). Prints the new secret ONCE.") { inv, ctx in
+                        summary: "Issue a new secret; the old one, and the tokens obtained with it, keep working for --grace (e.g. 24h; 0 = stop now: every such token is revoked, and each user of a PKCE client must authorize it again). Prints the new secret ONCE; --json old_tokens says what happened to the tokens (revoked or end_with_grace).") { inv, ctx in
                 let text = try inv.required("grace")
                 guard let grace = TimeFormat.parseDuration(text) else { throw UsageError("--grace takes a duration like 0, 30m, 24h, 7d") }
                 let issued = try ctx.ledger().rotateSecret(inv.positional(0), credential: inv.positional(1), grace: grace, as: try inv.required("as"))
-                printIssued(issued, ctx, verb: "rotated")
-                if !ctx.json { Output.line(grace == 0 ? "The old secret stopped working." : "The old secret keeps working for \(text).") }
+                // A static key has no tokens; an OAuth client's tokens end with the secret they were obtained with.
+                let hasTokens = issued.type != .staticKey
+                printIssued(issued, ctx, verb: "rotated", extra: hasTokens ? ["old_tokens": grace == 0 ? "revoked" : "end_with_grace"] : [:])
+                if !ctx.json { Output.line(rotationNote(issued.type, grace: grace, text: text)) }
                 return ExitCode.ok
             },
             CommandSpec("key delete", positionals: ["company", "id"], options: ["as"], required: ["as"], flags: ["yes"],
@@ -89,9 +91,23 @@ enum KeyCommands {
         ]
     }
 
-    static func printIssued(_ issued: IssuedCredential, _ ctx: ToolContext, verb: String) {
+    /// What a rotation did to the old secret and the tokens obtained with it (docs/SECRETS.md §2, Rotation).
+    static func rotationNote(_ type: CredentialType, grace: Int64, text: String) -> String {
+        let users = type == .pkce ? "every user of this client must authorize it again" : "request new tokens with the new secret"
+        switch (type == .staticKey, grace == 0) {
+        case (true, true): return "The old secret stopped working."
+        case (true, false): return "The old secret keeps working for \(text)."
+        case (false, true): return "The old secret stopped working, and every token obtained with it was revoked: \(users)."
+        case (false, false):
+            let before = type == .pkce ? "refresh them with the new secret before then, or \(users)" : "\(users) before then"
+            return "The old secret keeps working for \(text), and so do the tokens obtained with it: they end when the grace does; \(before)."
+        }
+    }
+
+    static func printIssued(_ issued: IssuedCredential, _ ctx: ToolContext, verb: String, extra: [String: Any] = [:]) {
         if ctx.json {
             var object: [String: Any] = ["id": issued.id, "name": issued.name, "type": issued.type.name, "scope": issued.scope.name]
+            object.merge(extra) { _, new in new }
             if let s = issued.serviceUser { object["service_user"] = s }
             if let s = issued.secret { object["secret"] = s }
             if let c = issued.clientID { object["client_id"] = c }

@@ -11,10 +11,9 @@ enum LogCommands {
                 let limit = try inv.integer("limit", default: 100, range: 1...10_000_000)
                 let ledger = try ctx.readOnlyLedger()
                 if ctx.json {
-                    // Streamed like an export (docs/EXPORT.md `events.jsonl` lines without `record`).
-                    _ = try ledger.writeEventLines(from: UInt64(from), limit: limit) { chunk in
-                        Output.standardOutput(String(decoding: chunk, as: UTF8.self))
-                    }
+                    // Streamed like an export (docs/EXPORT.md `events.jsonl` lines without `record`), with unsafe
+                    // characters escaped as in every other JSON output (the export file keeps its canonical bytes).
+                    _ = try ledger.writeEventLines(from: UInt64(from), limit: limit) { Output.jsonLines($0) }
                     return ExitCode.ok
                 }
                 let fields = try EventFields(ledger: ledger)

@@ -42,7 +42,7 @@ enum StressCommands {
             CommandSpec("stress record",
                         options: ["company", "header", "project-prefix", "threads", "window", "count", "durability", "map-size",
                                   "max-map-size", "admin", "tag"],
-                        required: ["company", "header"],
+                        required: ["company", "header"], secrets: ["header"],
                         summary: "(testing helper) Record uses from --threads workers (--window in flight each) on projects <prefix><worker>; prints `ack <worker> <ordinal> <head>` per durable use.") { inv, ctx in
                 try StressRecord.run(inv, ctx)
             },
