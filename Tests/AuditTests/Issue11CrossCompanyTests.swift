@@ -170,11 +170,12 @@ final class Issue11CrossCompanyTests: XCTestCase {
         try t.use("Apikey " + key.secret!, "bridge", .read)
 
         var start = t.ledger.head.seq
-        for header in ["Apikey " + key.secret!, bearer] {
+        for (header, id) in [("Apikey " + key.secret!, key.id), (bearer, pkce.id)] {
             let decision = try t.use(header, "bridge", .write, company: "nope")
             XCTAssertEqual(decision.denial, .unknownCompany)
-            XCTAssertNil(decision.credentialID, "the caller's answer is the same as before")
+            XCTAssertEqual(decision.credentialID, id, "the credential the use is recorded against (as for other_company)")
             XCTAssertNil(decision.principal)
+            XCTAssertEqual(decision.capability, .none)
         }
         // `authorize` (no recording) answers the same, and records nothing.
         let head = t.ledger.head
@@ -190,7 +191,9 @@ final class Issue11CrossCompanyTests: XCTestCase {
         start = t.ledger.head.seq
         let unknownKey = SecretFormat.generate(.apiKey, using: SystemRandom())
         for header in ["Apikey " + unknownKey, "Bearer not-a-token", "Basic abc", ""] {
-            XCTAssertEqual(try t.use(header, "bridge", .read, company: "nope").denial, .unknownCompany, header)
+            let decision = try t.use(header, "bridge", .read, company: "nope")
+            XCTAssertEqual(decision.denial, .unknownCompany, header)
+            XCTAssertNil(decision.credentialID, header)
         }
         events = try uses(t, after: start)
         XCTAssertEqual(events.count, 4)
@@ -203,7 +206,7 @@ final class Issue11CrossCompanyTests: XCTestCase {
         query.outcome = .denied
         query.limit = 1000
         let acmeDenied = try t.ledger.auditEvents(query).events.map(\.event)
-        XCTAssertEqual(acmeDenied.filter { $0.payload.denial == .unknownCompany }.count, 2)
+        XCTAssertEqual(acmeDenied.filter { if case .credentialUsed(let u) = $0.payload { u.denial == .unknownCompany } else { false } }.count, 2)
         var byKey = AuditQuery()
         byKey.credential = key.id
         byKey.limit = 1000

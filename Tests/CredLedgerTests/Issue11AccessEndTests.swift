@@ -391,9 +391,10 @@ final class Issue11AccessEndTests: XCTestCase {
         XCTAssertTrue(who.paths.contains { $0.principal == World.bob }, "\(who.paths)")
 
         // A changed role (even a lower one) is a grant after the approval: the older token needs a new approval.
+        let beforeChange = t.head
         XCTAssertEqual(try ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .viewer, as: World.alice),
                        .changed)
-        XCTAssertEqual(t.head.seq, head.seq + 1)
+        XCTAssertEqual(t.head.seq, beforeChange.seq + 1)
         tick()
         assertDenied(try bearer(tokens.accessToken, World.bridge, .read), .userNotMember)
         assertAllowed(try bearer(tokens.accessToken, World.tunnel, .read))

@@ -210,11 +210,12 @@ extension Ledger {
         }
         guard let company = try state.company(slug: slug) else {
             // A secret that names a credential is recorded in the credential's own company, so its owner's trail holds
-            // the attempt (no project, no target company: there is none). The caller's answer stays the same.
+            // the attempt (no project, no target company: there is none). The answer stays `unknown_company`.
             if case .success(let header) = parsed, let found = try secretLookup(header, now: now, state: state),
                let credential = try state.credential(found.credential) {
                 decision.company = credential.company
                 decision.use.credential = credential.number
+                decision.credentialID = credential.publicID
             }
             return deny(.unknownCompany)
         }

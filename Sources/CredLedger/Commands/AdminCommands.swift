@@ -94,7 +94,7 @@ extension Ledger {
         try Validation.email(email)
         // Removing stays possible, for a service address an older version let in.
         guard role == .removed || !Validation.isReservedIdentity(email) else { throw LedgerError.reservedIdentity }
-        try requireWriter().perform { ctx in
+        return try requireWriter().perform { ctx in
             let company = try ctx.state.requireCompany(slug)
             let actorUser = try ctx.state.requireAdmin(company, actor)
             let existing = try ctx.state.user(email: email)
