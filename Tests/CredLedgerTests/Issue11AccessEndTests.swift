@@ -445,6 +445,28 @@ final class Issue11AccessEndTests: XCTestCase {
         assertAllowed(try bearer(admin.accessToken, World.bridge, .write))   // her project role predates the approval
         try assertRebuildMatches()
     }
+
+    /// Review finding 11: `unauthorized_client`'s fix fits a revocation of another client's token (not only a grant
+    /// the client type may not use), and a delegated token's `user_not_member` says a later role needs a new approval.
+    func testFixTextsFitEveryUseOfTheirReason() throws {
+        let other = try t.create(.pkce, .readWrite, name: "other desktop")
+        let tokens = try t.pkceTokens(pkce, user: World.bob)
+        func denial(_ body: () throws -> Void) -> OAuthError? {
+            do { try body() } catch let error as OAuthError { return error } catch { XCTFail("\(error)") }
+            return nil
+        }
+        let revocation = denial { _ = try self.ledger.revokeToken(tokens.accessToken, clientID: other.clientID!, clientSecret: other.clientSecret) }
+        XCTAssertEqual(revocation?.reason, .unauthorizedClient)
+        XCTAssertTrue(revocation?.description.contains("issued to another client") ?? false, "\(String(describing: revocation))")
+        let api = try t.create(.oauth, .readWrite)
+        let grant = denial { _ = try self.ledger.authorize(company: World.acme, clientID: api.clientID!, user: World.bob,
+                                                           redirectURI: World.redirect, codeChallenge: PKCEPair.challenge,
+                                                           codeChallengeMethod: "S256", state: nil) }
+        XCTAssertEqual(grant?.reason, .unauthorizedClient)
+        XCTAssertTrue(grant?.description.contains("may not use this grant") ?? false, "\(String(describing: grant))")
+        assertAllowed(try bearer(tokens.accessToken))   // the refused revocation ended nothing
+        XCTAssertTrue(DenialReason.userNotMember.fix.contains("a role given or changed after the approval needs a new approval"))
+    }
 }
 
 /// The same, through the command line.
