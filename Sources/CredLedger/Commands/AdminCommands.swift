@@ -100,7 +100,7 @@ extension Ledger {
             let existing = try ctx.state.user(email: email)
             let current = try existing.flatMap { try ctx.state.member(company: company.number, user: $0) }?.role
             if current == role { return .unchanged }
-            if role != .admin, let existing, try ctx.state.member(company: company.number, user: existing)?.role == .admin {
+            if role != .admin, current == .admin {
                 let admins = try ctx.state.members(company: company.number).filter { $0.member.role == .admin }
                 if admins.count <= 1 { throw LedgerError.lastAdmin }
             }
