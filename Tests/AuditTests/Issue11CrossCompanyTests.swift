@@ -155,6 +155,87 @@ final class Issue11CrossCompanyTests: XCTestCase {
         XCTAssertTrue(try t.ledger.verify().ok)
     }
 
+    /// Review finding 6: a valid key or token sent to an UNKNOWN company slug is recorded in its owner's trail
+    /// (credential = its number, no project, no target company, `unknown_company`); the caller's answer is unchanged.
+    func testAUseAtAnUnknownCompanyIsRecordedInTheCredentialsOwnTrail() throws {
+        let t = try AuditLedger("i11-unknown-company", seed: 13)
+        defer { t.remove() }
+        try t.makeWorld()
+        let acme = try number(t, company: Names.acme)
+        let key = try t.create(.staticKey, .global, name: "acme-global")
+        let keyNumber = try credentialNumber(t, key.id)
+        let pkce = try t.create(.pkce, .global, name: "acme-pkce")
+        let pkceNumber = try credentialNumber(t, pkce.id)
+        let bearer = "Bearer " + (try t.pkceTokens(pkce, user: Names.alice)).accessToken
+        try t.use("Apikey " + key.secret!, "bridge", .read)
+
+        var start = t.ledger.head.seq
+        for (header, id) in [("Apikey " + key.secret!, key.id), (bearer, pkce.id)] {
+            let decision = try t.use(header, "bridge", .write, company: "nope")
+            XCTAssertEqual(decision.denial, .unknownCompany)
+            XCTAssertEqual(decision.credentialID, id, "the credential the use is recorded against (as for other_company)")
+            XCTAssertNil(decision.principal)
+            XCTAssertEqual(decision.capability, .none)
+        }
+        // `authorize` (no recording) answers the same, and records nothing.
+        let head = t.ledger.head
+        XCTAssertEqual(try t.ledger.authorize(header: "Apikey " + key.secret!, company: "nope", project: "bridge", operation: .read).denial,
+                       .unknownCompany)
+        XCTAssertEqual(t.ledger.head, head)
+        var events = try uses(t, after: start)
+        XCTAssertEqual(events.count, 2)
+        assertUse(events[0], company: acme, credential: keyNumber, project: 0, denial: .unknownCompany, target: 0)
+        assertUse(events[1], company: acme, credential: pkceNumber, project: 0, denial: .unknownCompany, target: 0)
+
+        // What matches nothing, or is malformed, still belongs to no company.
+        start = t.ledger.head.seq
+        let unknownKey = SecretFormat.generate(.apiKey, using: SystemRandom())
+        for header in ["Apikey " + unknownKey, "Bearer not-a-token", "Basic abc", ""] {
+            let decision = try t.use(header, "bridge", .read, company: "nope")
+            XCTAssertEqual(decision.denial, .unknownCompany, header)
+            XCTAssertNil(decision.credentialID, header)
+        }
+        events = try uses(t, after: start)
+        XCTAssertEqual(events.count, 4)
+        for event in events { assertUse(event, company: 0, credential: 0, project: 0, denial: .unknownCompany, target: 0) }
+
+        // acme's audit events, the key's history and its counters show the attempt.
+        var query = AuditQuery()
+        query.company = Names.acme
+        query.types = [.credentialUsed]
+        query.outcome = .denied
+        query.limit = 1000
+        let acmeDenied = try t.ledger.auditEvents(query).events.map(\.event)
+        XCTAssertEqual(acmeDenied.filter { if case .credentialUsed(let u) = $0.payload { u.denial == .unknownCompany } else { false } }.count, 2)
+        var byKey = AuditQuery()
+        byKey.credential = key.id
+        byKey.limit = 1000
+        XCTAssertEqual(try t.ledger.auditEvents(byKey).events.filter { $0.event.type == .credentialUsed }.count, 2)
+        let rows = try t.liveRows(Names.acme)
+        XCTAssertEqual(rows.first { $0.id == key.id }.map { [$0.used, $0.denied] }, [1, 1])
+        XCTAssertEqual(rows.first { $0.id == pkce.id }.map { [$0.used, $0.denied] }, [0, 1])
+
+        // acme's export shows it (credential id, no project, no target) and its counts equal its events.
+        let dir = t.directory + "/acme-export"
+        _ = try t.ledger.export(ExportRequest(company: Names.acme, format: .jsonl, directory: dir))
+        let unknown = try jsonLines(dir + "/events.jsonl").filter {
+            ($0["payload"] as? [String: Any])?["outcome"] as? String == "unknown_company"
+        }
+        XCTAssertEqual(unknown.compactMap { ($0["payload"] as? [String: Any])?["credential"] as? String }.sorted(), [key.id, pkce.id].sorted())
+        for line in unknown {
+            XCTAssertEqual(line["company"] as? String, Names.acme)
+            XCTAssertEqual((line["payload"] as? [String: Any])?["project"] as? String, "")
+            XCTAssertNil((line["payload"] as? [String: Any])?["target_company"])
+        }
+        for company in [Names.acme, nil] {
+            let d = t.directory + "/export-\(company ?? "all")"
+            _ = try t.ledger.export(ExportRequest(company: company, format: .jsonl, directory: d))
+            let result = try runVerifier(d)
+            XCTAssertEqual(result.code, 0, result.output)
+        }
+        XCTAssertTrue(try t.ledger.verify().ok)
+    }
+
     /// The common, same-company use keeps the allocation-free stack record (its bytes equal the codec's).
     func testTheSameCompanyUseKeepsTheStackRecordPath() {
         XCTAssertTrue(UseRecord.isExact)

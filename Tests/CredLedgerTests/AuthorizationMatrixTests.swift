@@ -245,7 +245,8 @@ final class AuthorizationMatrixTests: XCTestCase {
         XCTAssertEqual(use.denial, .unknownCompany)
         let row = try t.row(key.id)
         XCTAssertEqual(row.used, 1)
-        XCTAssertEqual(row.denied, 1, "a use at an unknown company is not attributed (nothing was looked up)")
+        XCTAssertEqual(row.denied, 2, "a use at an unknown company is recorded in the credential's own company")
+        XCTAssertEqual(events.first?.event.company, try ledger.withState { try $0.company(slug: World.acme)!.number })
     }
 
     func testAuthorizeDecidesWithoutRecordingAndRecordRecords() throws {

@@ -371,6 +371,102 @@ final class Issue11AccessEndTests: XCTestCase {
         assertAllowed(try bearer(fresh.accessToken, World.bridge, .write))
         try assertRebuildMatches()
     }
+
+    // MARK: Review finding 3: setting a role the user already has is a no-op
+
+    func testReSettingTheSameProjectRoleKeepsOlderTokensAndWritesNoEvent() throws {
+        let tokens = try t.pkceTokens(pkce, user: World.bob)   // bob: editor on bridge, viewer on tunnel
+        tick()
+        let head = t.head
+        XCTAssertEqual(try ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice),
+                       .unchanged)
+        XCTAssertEqual(try ledger.setUserProjectRole(World.acme, project: World.tunnel, email: World.bob, role: .viewer, as: World.alice),
+                       .unchanged)
+        XCTAssertEqual(t.head, head, "re-setting an unchanged project role wrote an event")
+        tick()
+        assertAllowed(try bearer(tokens.accessToken, World.bridge, .write))
+        assertAllowed(try bearer(tokens.accessToken, World.tunnel, .read))
+        XCTAssertTrue(try accessEndIsActive(tokens.accessToken))
+        let who = try ledger.whoCouldAct(company: World.acme, project: World.bridge, operation: .write, at: .head)
+        XCTAssertTrue(who.paths.contains { $0.principal == World.bob }, "\(who.paths)")
+
+        // A changed role (even a lower one) is a grant after the approval: the older token needs a new approval.
+        let beforeChange = t.head
+        XCTAssertEqual(try ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .viewer, as: World.alice),
+                       .changed)
+        XCTAssertEqual(t.head.seq, beforeChange.seq + 1)
+        tick()
+        assertDenied(try bearer(tokens.accessToken, World.bridge, .read), .userNotMember)
+        assertAllowed(try bearer(tokens.accessToken, World.tunnel, .read))
+        XCTAssertTrue(DenialReason.userNotMember.fix.contains("after the approval"), DenialReason.userNotMember.fix)
+        // A role given to a user who had none is `granted`; removing one that does not exist stays refused.
+        XCTAssertEqual(try ledger.setUserProjectRole(World.acme, project: World.tunnel, email: World.carol, role: .viewer, as: World.alice),
+                       .granted)
+        XCTAssertEqual(try ledger.setUserProjectRole(World.acme, project: World.tunnel, email: World.carol, role: nil, as: World.alice),
+                       .changed)
+        let beforeRefusal = t.head
+        assertRefused("access_not_granted", t) {
+            try self.ledger.setUserProjectRole(World.acme, project: World.tunnel, email: World.carol, role: nil, as: World.alice)
+        }
+        XCTAssertEqual(t.head, beforeRefusal)
+        try assertRebuildMatches()
+    }
+
+    func testReSettingTheSameCompanyRoleKeepsOlderTokensAndWritesNoEvent() throws {
+        XCTAssertEqual(try ledger.setMemberRole(World.acme, email: World.carol, role: .admin, as: World.alice), .changed)
+        tick()
+        let admin = try t.pkceTokens(pkce, user: World.carol)     // carol: admin, so also tunnel (where she has no role)
+        let member = try t.pkceTokens(pkce, user: World.bob)
+        tick()
+        let head = t.head
+        XCTAssertEqual(try ledger.setMemberRole(World.acme, email: World.carol, role: .admin, as: World.alice), .unchanged)
+        XCTAssertEqual(try ledger.setMemberRole(World.acme, email: World.bob, role: .member, as: World.alice), .unchanged)
+        XCTAssertEqual(try ledger.setMemberRole(World.acme, email: World.alice, role: .admin, as: World.alice), .unchanged)
+        XCTAssertEqual(t.head, head, "re-setting an unchanged company role wrote an event")
+        tick()
+        assertAllowed(try bearer(admin.accessToken, World.tunnel, .write))
+        assertAllowed(try bearer(member.accessToken, World.bridge, .write))
+
+        // A new member is `granted`; a removal twice ends things once and the second writes nothing.
+        XCTAssertEqual(try ledger.setMemberRole(World.acme, email: "dan@acme.example", role: .member, as: World.alice), .granted)
+        XCTAssertEqual(try ledger.setMemberRole(World.acme, email: World.bob, role: .removed, as: World.alice), .changed)
+        let removed = t.head
+        XCTAssertEqual(try ledger.setMemberRole(World.acme, email: World.bob, role: .removed, as: World.alice), .unchanged)
+        XCTAssertEqual(t.head, removed)
+        assertDenied(try bearer(member.accessToken), .tokenRevoked)
+
+        // A changed company role still ends the admin power of older tokens, and promoting again does not bring it back.
+        XCTAssertEqual(try ledger.setMemberRole(World.acme, email: World.carol, role: .member, as: World.alice), .changed)
+        tick()
+        assertDenied(try bearer(admin.accessToken, World.tunnel, .read), .userNotMember)
+        XCTAssertEqual(try ledger.setMemberRole(World.acme, email: World.carol, role: .admin, as: World.alice), .changed)
+        tick()
+        assertDenied(try bearer(admin.accessToken, World.tunnel, .read), .userNotMember)
+        assertAllowed(try bearer(admin.accessToken, World.bridge, .write))   // her project role predates the approval
+        try assertRebuildMatches()
+    }
+
+    /// Review finding 11: `unauthorized_client`'s fix fits a revocation of another client's token (not only a grant
+    /// the client type may not use), and a delegated token's `user_not_member` says a later role needs a new approval.
+    func testFixTextsFitEveryUseOfTheirReason() throws {
+        let other = try t.create(.pkce, .readWrite, name: "other desktop")
+        let tokens = try t.pkceTokens(pkce, user: World.bob)
+        func denial(_ body: () throws -> Void) -> OAuthError? {
+            do { try body() } catch let error as OAuthError { return error } catch { XCTFail("\(error)") }
+            return nil
+        }
+        let revocation = denial { _ = try self.ledger.revokeToken(tokens.accessToken, clientID: other.clientID!, clientSecret: other.clientSecret) }
+        XCTAssertEqual(revocation?.reason, .unauthorizedClient)
+        XCTAssertTrue(revocation?.description.contains("issued to another client") ?? false, "\(String(describing: revocation))")
+        let api = try t.create(.oauth, .readWrite)
+        let grant = denial { _ = try self.ledger.authorize(company: World.acme, clientID: api.clientID!, user: World.bob,
+                                                           redirectURI: World.redirect, codeChallenge: PKCEPair.challenge,
+                                                           codeChallengeMethod: "S256", state: nil) }
+        XCTAssertEqual(grant?.reason, .unauthorizedClient)
+        XCTAssertTrue(grant?.description.contains("may not use this grant") ?? false, "\(String(describing: grant))")
+        assertAllowed(try bearer(tokens.accessToken))   // the refused revocation ended nothing
+        XCTAssertTrue(DenialReason.userNotMember.fix.contains("a role given or changed after the approval needs a new approval"))
+    }
 }
 
 /// The same, through the command line.
@@ -473,5 +569,39 @@ final class Issue11AccessEndCLITests: XCTestCase {
         XCTAssertEqual(introspect(token, clientID: clientID, secret: newSecret), false)
         XCTAssertNil(introspect(token, clientID: clientID, secret: secret), "the ended secret no longer authenticates")
         XCTAssertEqual(cli.run("verify").code, 0)
+    }
+
+    /// Review finding 3: idempotent provisioning (`project member … --role editor` again) changes nothing.
+    func testSettingAnUnchangedRoleAgainThroughTheCLIIsANoOp() throws {
+        let created = cli.run("--json", "key", "create", "acme", "--name", "Desktop", "--type", "pkce", "--scope", "read-write",
+                              "--redirect-uri", World.redirect, "--as", alice).object
+        let clientID = try XCTUnwrap(created["client_id"] as? String)
+        let secret = try XCTUnwrap(created["client_secret"] as? String)
+        let code = try XCTUnwrap(cli.run("--json", "oauth", "authorize", "acme", "--client-id", clientID, "--user", World.bob,
+                                         "--redirect-uri", World.redirect, "--code-challenge", PKCEPair.challenge,
+                                         "--code-challenge-method", "S256").object["code"] as? String)
+        let access = try XCTUnwrap(cli.run("--json", "oauth", "token", "--grant", "authorization_code", "--client-id", clientID,
+                                           "--client-secret", secret, "--code", code, "--code-verifier", PKCEPair.verifier,
+                                           "--redirect-uri", World.redirect).object["access_token"] as? String)
+        tick()
+        let events = cli.run("--json", "log").out.split(separator: "\n").count
+        let again = cli.run("project", "member", "acme", "bridge", World.bob, "--role", "editor", "--as", alice)
+        XCTAssertEqual(again.code, 0, again.all)
+        XCTAssertTrue(again.out.contains("unchanged"), again.out)
+        let json = cli.run("--json", "project", "member", "acme", "bridge", World.bob, "--role", "editor", "--as", alice)
+        XCTAssertEqual(json.object["result"] as? String, "unchanged", json.all)
+        let member = cli.run("--json", "member", "set", "acme", World.bob, "--role", "member", "--as", alice)
+        XCTAssertEqual(member.object["result"] as? String, "unchanged", member.all)
+        XCTAssertEqual(cli.run("--json", "log").out.split(separator: "\n").count, events, "an unchanged role wrote an event")
+        tick()
+        XCTAssertEqual(check(access).object["result"] as? String, "allowed")
+        XCTAssertEqual(introspect(access, clientID: clientID, secret: secret), true)
+        // A changed role is a grant after the approval: the older token is denied, with a fix that says so.
+        let changed = cli.run("--json", "project", "member", "acme", "bridge", World.bob, "--role", "viewer", "--as", alice)
+        XCTAssertEqual(changed.object["result"] as? String, "changed", changed.all)
+        tick()
+        let denied = check(access)
+        XCTAssertEqual(denied.object["result"] as? String, "user_not_member", denied.all)
+        XCTAssertTrue((denied.object["fix"] as? String ?? "").contains("new approval"), denied.all)
     }
 }

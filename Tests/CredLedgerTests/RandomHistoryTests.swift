@@ -197,7 +197,9 @@ private final class History {
             decision = try ledger.check(header: header, company: companySlug, project: projectSlug, operation: op)
         }
         checks += 1
-        if let id = decision.credentialID, let owner = credentials.first(where: { $0.issued.id == id }), owner.company != companySlug {
+        // (At an unknown company there is no one to notify: the use is only in the owner's trail.)
+        if let id = decision.credentialID, let owner = credentials.first(where: { $0.issued.id == id }), owner.company != companySlug,
+           companies.contains(where: { $0.slug == companySlug }) {
             foreignNotices += 1
         }
         if let id = decision.credentialID {

@@ -208,7 +208,17 @@ extension Ledger {
             decision.deny(reason)
             return decision
         }
-        guard let company = try state.company(slug: slug) else { return deny(.unknownCompany) }
+        guard let company = try state.company(slug: slug) else {
+            // A secret that names a credential is recorded in the credential's own company, so its owner's trail holds
+            // the attempt (no project, no target company: there is none). The answer stays `unknown_company`.
+            if case .success(let header) = parsed, let found = try secretLookup(header, now: now, state: state),
+               let credential = try state.credential(found.credential) {
+                decision.company = credential.company
+                decision.use.credential = credential.number
+                decision.credentialID = credential.publicID
+            }
+            return deny(.unknownCompany)
+        }
         decision.company = company.number
         let project = try state.project(company: company.number, slug: projectSlug)
         decision.use.project = project?.number ?? 0
@@ -219,23 +229,9 @@ extension Ledger {
         }
 
         // Find the credential (and, for tokens, the approving user) from the secret's hash.
-        let credentialNumber: UInt32
-        var secretProblem: DenialReason?
-        var delegatedUser: UInt32 = 0
-        var approvedAt: Timestamp = 0
-        switch header {
-        case .apiKey(let key):
-            guard let entry = try state.secret(hash: SecretFormat.hash(key)) else { return deny(.unknownCredential) }
-            credentialNumber = entry.credential
-            if entry.validUntil != 0 && now >= entry.validUntil { secretProblem = .secretSuperseded }
-        case .bearer(let token):
-            guard let t = try state.token(hash: SecretFormat.hash(token)), t.kind == .access else { return deny(.unknownCredential) }
-            credentialNumber = t.credential
-            secretProblem = t.status != .active ? .tokenRevoked : now >= t.expiresAt ? .tokenExpired : nil
-            delegatedUser = t.user
-            approvedAt = t.approvedAt
-        }
-        guard let credential = try state.credential(credentialNumber) else { return deny(.unknownCredential) }
+        guard let found = try secretLookup(header, now: now, state: state) else { return deny(.unknownCredential) }
+        let secretProblem = found.problem, delegatedUser = found.user, approvedAt = found.approvedAt
+        guard let credential = try state.credential(found.credential) else { return deny(.unknownCredential) }
         decision.use.credential = credential.number
         decision.credentialID = credential.publicID
         decision.attribute(to: credential.company)
@@ -262,6 +258,21 @@ extension Ledger {
         }
         decision.settle(operation, scope: credential.scope, delegated: credential.type.isUserDelegated)
         return decision
+    }
+
+    /// What a key or an access token names, from its hash: the credential's number, what is wrong with the secret
+    /// itself (reported after the credential's own state), and for a token the approving user and the approval time.
+    /// nil when the secret matches nothing (a refresh token is not a bearer credential).
+    private static func secretLookup(_ header: AuthorizationHeader, now: Timestamp, state: StateReader<some KeyValueStore>) throws
+        -> (credential: UInt32, problem: DenialReason?, user: UInt32, approvedAt: Timestamp)? {
+        switch header {
+        case .apiKey(let key):
+            guard let entry = try state.secret(hash: SecretFormat.hash(key)) else { return nil }
+            return (entry.credential, entry.validUntil != 0 && now >= entry.validUntil ? .secretSuperseded : nil, 0, 0)
+        case .bearer(let token):
+            guard let t = try state.token(hash: SecretFormat.hash(token)), t.kind == .access else { return nil }
+            return (t.credential, t.status != .active ? .tokenRevoked : now >= t.expiresAt ? .tokenExpired : nil, t.user, t.approvedAt)
+        }
     }
 }
 
@@ -313,7 +324,8 @@ private struct CredentialFields {
 extension Ledger {
     /// `decide`, reading only the fields it needs straight from the map: no row is decoded, no key array built.
     /// Returns nil — and the caller runs `decide` — when an input or a row is unusual (a key LMDB would refuse,
-    /// a row whose shape differs from what its codec writes), so both paths agree on every input.
+    /// a row whose shape differs from what its codec writes) or the company is unknown (rare: `decide` then finds the
+    /// secret's owner), so both paths agree on every input.
     static func decideInPlace(_ parsed: Result<AuthorizationHeader, DenialReason>, company slug: String, project projectSlug: String,
                               operation: Operation, now: Timestamp, store: LMDBStore) throws -> Decision? {
         let companyLength = slug.utf8.count, projectLength = projectSlug.utf8.count
@@ -327,9 +339,8 @@ extension Ledger {
         }
 
         // Company: slug → number → row (number at 1, API module flag at 0; three strings after byte 13).
-        guard let companyNumber = try reads.get(.companySlugs, prefix: nil, text: slug, { $0?.leadingU32 }) else {
-            return deny(.unknownCompany)
-        }
+        // An unknown company takes the reference path: it looks the secret up to record the attempt in its owner's trail.
+        guard let companyNumber = try reads.get(.companySlugs, prefix: nil, text: slug, { $0?.leadingU32 }) else { return nil }
         let companyLookup = try reads.get(.companies, companyNumber) { row -> Lookup<(number: UInt32, apiEnabled: Bool)> in
             guard let row else { return .missing }
             guard let enabled = row.u8(0), let number = row.u32(1), row.skipStrings(3, from: 13) == row.count else { return .unusual }
@@ -337,8 +348,7 @@ extension Ledger {
         }
         let company: (number: UInt32, apiEnabled: Bool)
         switch companyLookup {
-        case .missing: return deny(.unknownCompany)
-        case .unusual: return nil
+        case .missing, .unusual: return nil
         case .found(let c): company = c
         }
         decision.company = company.number

@@ -118,25 +118,28 @@ extension Ledger {
     }
 
     /// Sets a member's company role (`removed` takes them out, and ends every token, code and project role they had
-    /// there). A company keeps at least one admin.
-    public func setMemberRole(_ slug: String, email: String, role: CompanyRole, as actor: String) throws {
+    /// there). A company keeps at least one admin. Setting the role a member already has writes nothing (`unchanged`):
+    /// a role event restarts the role's `since`, which older delegated tokens would no longer reach.
+    @discardableResult
+    public func setMemberRole(_ slug: String, email: String, role: CompanyRole, as actor: String) throws -> GrantOutcome {
         try Validation.email(email)
         // Removing stays possible, for a service address an older version let in.
         guard role == .removed || !Validation.isReservedIdentity(email) else { throw LedgerError.reservedIdentity }
-        try requireWriter().perform { ctx in
+        return try requireWriter().perform { ctx in
             let company = try ctx.state.requireCompany(slug)
             let actorUser = try ctx.state.requireAdmin(company, actor)
             let existing = try ctx.state.user(email: email)
-            if role != .admin, let existing, try ctx.state.member(company: company.number, user: existing)?.role == .admin {
+            let current = try existing.flatMap { try ctx.state.member(company: company.number, user: $0) }?.role
+            if current == role { return .unchanged }
+            if role != .admin, current == .admin {
                 let admins = try ctx.state.members(company: company.number).filter { $0.member.role == .admin }
                 if admins.count <= 1 { throw LedgerError.lastAdmin }
             }
-            if role == .removed, existing.flatMap({ try? ctx.state.member(company: company.number, user: $0) }) == nil {
-                throw LedgerError.notCompanyMember
-            }
+            if role == .removed, current == nil { throw LedgerError.notCompanyMember }
             let user = try existing ?? (try ctx.state.counter(.user) + 1)
             ctx.emit(company: company.number, actor: .user(actorUser), .memberRoleSet(user: user, email: email.lowercased(), role: role))
             if role == .removed { try ctx.stageEndOfAccess(company: company.number, user: user, actor: .user(actorUser)) }
+            return current == nil ? .granted : .changed
         }
     }
 
@@ -165,8 +168,10 @@ extension Ledger {
         }
     }
 
-    /// Gives a company member a project role (what PKCE credentials act with); nil removes it.
-    public func setUserProjectRole(_ slug: String, project: String, email: String, role: ProjectRole?, as actor: String) throws {
+    /// Gives a company member a project role (what PKCE credentials act with); nil removes it. Setting the role the
+    /// user already has writes nothing (`unchanged`), so it keeps reaching the tokens they approved before.
+    @discardableResult
+    public func setUserProjectRole(_ slug: String, project: String, email: String, role: ProjectRole?, as actor: String) throws -> GrantOutcome {
         try requireWriter().perform { ctx in
             let company = try ctx.state.requireCompany(slug)
             let actorUser = try ctx.state.requireAdmin(company, actor)
@@ -175,8 +180,11 @@ extension Ledger {
             guard let user = try ctx.state.user(email: email),
                   let member = try ctx.state.member(company: company.number, user: user), member.role != .removed
             else { throw LedgerError.notCompanyMember }
-            if role == nil, try ctx.state.userRole(user: user, project: record.number) == nil { throw LedgerError.accessNotGranted }
+            let current = try ctx.state.userRole(user: user, project: record.number)?.role
+            if role == nil, current == nil { throw LedgerError.accessNotGranted }
+            if let role, current == role { return .unchanged }
             ctx.emit(company: company.number, actor: .user(actorUser), .userProjectRoleSet(user: user, project: record.number, role: role))
+            return current == nil ? .granted : .changed
         }
     }
 

@@ -31,9 +31,10 @@ enum AdminCommands {
                         summary: "Set a member's company role: admin, member, or removed.") { inv, ctx in
                 let roleName = try inv.required("role")
                 guard let role = CompanyRole(name: roleName) else { throw UsageError("--role must be admin, member or removed, not '\(roleName)'") }
-                try ctx.ledger().setMemberRole(inv.positional(0), email: inv.positional(1), role: role, as: try inv.required("as"))
-                if ctx.json { Output.json(["company": inv.positional(0), "email": inv.positional(1), "role": role.name]) }
-                ctx.say("\(inv.positional(1)) is now \(role.name) of \(inv.positional(0))")
+                let outcome = try ctx.ledger().setMemberRole(inv.positional(0), email: inv.positional(1), role: role, as: try inv.required("as"))
+                if ctx.json { Output.json(["company": inv.positional(0), "email": inv.positional(1), "role": role.name, "result": outcome.rawValue]) }
+                ctx.say(outcome == .unchanged ? "\(inv.positional(1)) is already \(role.name) of \(inv.positional(0)) (unchanged)"
+                                              : "\(inv.positional(1)) is now \(role.name) of \(inv.positional(0))")
                 return ExitCode.ok
             },
             CommandSpec("project create", positionals: ["company", "project"], options: ["name", "as"], required: ["as"],
@@ -58,10 +59,12 @@ enum AdminCommands {
                     guard let r = ProjectRole(name: roleName) else { throw UsageError("--role must be viewer, editor, project-admin or none") }
                     role = r
                 }
-                try ctx.ledger().setUserProjectRole(inv.positional(0), project: inv.positional(1), email: inv.positional(2), role: role,
-                                                    as: try inv.required("as"))
-                if ctx.json { Output.json(["project": inv.positional(1), "email": inv.positional(2), "role": role?.name ?? "none"]) }
-                ctx.say("\(inv.positional(2)) has role \(role?.name ?? "none") on \(inv.positional(1))")
+                let outcome = try ctx.ledger().setUserProjectRole(inv.positional(0), project: inv.positional(1), email: inv.positional(2),
+                                                                  role: role, as: try inv.required("as"))
+                if ctx.json {
+                    Output.json(["project": inv.positional(1), "email": inv.positional(2), "role": role?.name ?? "none", "result": outcome.rawValue])
+                }
+                ctx.say("\(inv.positional(2)) has role \(role?.name ?? "none") on \(inv.positional(1))\(outcome == .unchanged ? " (unchanged)" : "")")
                 return ExitCode.ok
             },
         ]
