@@ -55,6 +55,20 @@ final class Issue11StdinSecretTests: XCTestCase {
         return r.object
     }
 
+    /// A confidential PKCE client: its id and secret.
+    private func createPKCEClient() -> (id: String, secret: String) {
+        let pkce = create("pkce", extra: ["--redirect-uri", World.redirect])
+        return (pkce["client_id"] as? String ?? "", pkce["client_secret"] as? String ?? "")
+    }
+
+    /// An authorization code bob approved for `clientID`.
+    private func approvedCode(_ clientID: String) -> String {
+        let r = cli.run("--json", "oauth", "authorize", "acme", "--client-id", clientID, "--user", World.bob, "--redirect-uri", World.redirect,
+                        "--code-challenge", PKCEPair.challenge, "--code-challenge-method", "S256")
+        XCTAssertEqual(r.code, 0, r.all)
+        return r.object["code"] as? String ?? ""
+    }
+
     func testHeaderFromStandardInput() throws {
         let key = create("static")["secret"] as? String ?? ""
         for input in ["Apikey \(key)\n", "Apikey \(key)\r\n", "Apikey \(key)", "Apikey \(key)\nsecond line ignored\n"] {
@@ -89,14 +103,8 @@ final class Issue11StdinSecretTests: XCTestCase {
         XCTAssertEqual(seen2.object["active"] as? Bool, true, seen2.all)
 
         // The authorization code flow: --code -, --code-verifier -, --refresh-token -, --client-secret - at the token endpoint.
-        let pkce = create("pkce", extra: ["--redirect-uri", World.redirect])
-        let pkceID = pkce["client_id"] as? String ?? "", pkceSecret = pkce["client_secret"] as? String ?? ""
-        func code() -> String {
-            let r = cli.run("--json", "oauth", "authorize", "acme", "--client-id", pkceID, "--user", World.bob, "--redirect-uri", World.redirect,
-                            "--code-challenge", PKCEPair.challenge, "--code-challenge-method", "S256")
-            XCTAssertEqual(r.code, 0, r.all)
-            return r.object["code"] as? String ?? ""
-        }
+        let (pkceID, pkceSecret) = createPKCEClient()
+        func code() -> String { approvedCode(pkceID) }
         let exchange = ["--json", "oauth", "token", "--grant", "authorization_code", "--client-id", pkceID, "--redirect-uri", World.redirect]
         let byCode = cli.run(exchange + ["--client-secret", pkceSecret, "--code", "-", "--code-verifier", PKCEPair.verifier],
                              stdin: StdinSecretFeed(code() + "\n"))
@@ -124,14 +132,8 @@ final class Issue11StdinSecretTests: XCTestCase {
     /// secrets (and introspection its client secret) in argv. Now several secret options may be `-`: each reads one
     /// line, in the order the options appear on the command line (whatever order the command asks for them).
     func testSeveralSecretOptionsReadOneLineEachInCommandLineOrder() throws {
-        let pkce = create("pkce", extra: ["--redirect-uri", World.redirect])
-        let pkceID = pkce["client_id"] as? String ?? "", pkceSecret = pkce["client_secret"] as? String ?? ""
-        func code() -> String {
-            let r = cli.run("--json", "oauth", "authorize", "acme", "--client-id", pkceID, "--user", World.bob, "--redirect-uri", World.redirect,
-                            "--code-challenge", PKCEPair.challenge, "--code-challenge-method", "S256")
-            XCTAssertEqual(r.code, 0, r.all)
-            return r.object["code"] as? String ?? ""
-        }
+        let (pkceID, pkceSecret) = createPKCEClient()
+        func code() -> String { approvedCode(pkceID) }
         let exchange = ["--json", "oauth", "token", "--grant", "authorization_code", "--client-id", pkceID, "--redirect-uri", World.redirect]
         // All three secrets on standard input, in two different command-line orders.
         let c1 = code()
