@@ -46,8 +46,21 @@ public struct CompanyRecord: ProjectionRow, Sendable {
     public var name: String
     public var mailDomain: String
 
+    /// Byte offsets of the fixed fields, each the previous one plus its size in the order `encode` writes them;
+    /// the authorization hot path reads them in place (`RowView`). Inlinable so they fold to constants there.
+    public enum Layout {
+        @inlinable public static var apiEnabled: Int { 0 }
+        @inlinable public static var number: Int { apiEnabled + MemoryLayout<UInt8>.size }
+        @inlinable public static var registeredAt: Int { number + MemoryLayout<UInt32>.size }
+        /// Where the `stringCount` length-prefixed strings (slug, name, mail domain) begin.
+        @inlinable public static var strings: Int { registeredAt + MemoryLayout<Timestamp>.size }
+        @inlinable public static var stringCount: Int { 3 }
+    }
+
     public func encode(into w: inout ByteWriter) {
+        let start = w.count
         w.write(UInt8(apiEnabled ? 1 : 0)); w.write(number); w.write(registeredAt)
+        assert(w.count - start == Layout.strings, "CompanyRecord.Layout differs from its codec")
         w.write(string: slug); w.write(string: name); w.write(string: mailDomain)
     }
 
@@ -73,6 +86,13 @@ public struct MemberRecord: ProjectionRow, Sendable {
     public var role: CompanyRole
     public var since: Timestamp
 
+    /// Byte offsets in the order `encode` writes the fields (read in place by the authorization hot path).
+    public enum Layout {
+        @inlinable public static var role: Int { 0 }
+        @inlinable public static var since: Int { role + MemoryLayout<UInt8>.size }
+        @inlinable public static var size: Int { since + MemoryLayout<Timestamp>.size }
+    }
+
     public func encode(into w: inout ByteWriter) { w.write(role.rawValue); w.write(since) }
     public init?(reader r: inout ByteReader) {
         guard let raw = r.read(UInt8.self), let role = CompanyRole(rawValue: raw), let since = r.read(Int64.self) else { return nil }
@@ -94,8 +114,21 @@ public struct ProjectRecord: ProjectionRow, Sendable {
     public var slug: String
     public var name: String
 
+    /// Byte offsets of the fixed fields in the order `encode` writes them (read in place by the authorization hot path).
+    public enum Layout {
+        @inlinable public static var company: Int { 0 }
+        @inlinable public static var archived: Int { company + MemoryLayout<UInt32>.size }
+        @inlinable public static var number: Int { archived + MemoryLayout<UInt8>.size }
+        @inlinable public static var createdAt: Int { number + MemoryLayout<UInt32>.size }
+        /// Where the `stringCount` length-prefixed strings (slug, name) begin.
+        @inlinable public static var strings: Int { createdAt + MemoryLayout<Timestamp>.size }
+        @inlinable public static var stringCount: Int { 2 }
+    }
+
     public func encode(into w: inout ByteWriter) {
+        let start = w.count
         w.write(company); w.write(UInt8(archived ? 1 : 0)); w.write(number); w.write(createdAt)
+        assert(w.count - start == Layout.strings, "ProjectRecord.Layout differs from its codec")
         w.write(string: slug); w.write(string: name)
     }
     public init?(reader r: inout ByteReader) {
@@ -138,14 +171,30 @@ public struct CredentialRecord: ProjectionRow, Sendable {
     /// Most secrets valid at once (current + those in a rotation grace period).
     public static let maxLiveSecrets = 16
 
-    /// Byte offsets of the fixed prefix read in place by the authorization hot path.
-    public enum Fixed {
-        public static let company = 0, type = 4, scope = 5, deleted = 6, expiresAt = 7, size = 15
+    /// Byte offsets of the fixed fields in the order `encode` writes them (read in place by the authorization hot path).
+    public enum Layout {
+        @inlinable public static var company: Int { 0 }
+        @inlinable public static var type: Int { company + MemoryLayout<UInt32>.size }
+        @inlinable public static var scope: Int { type + MemoryLayout<UInt8>.size }
+        @inlinable public static var deleted: Int { scope + MemoryLayout<UInt8>.size }
+        @inlinable public static var expiresAt: Int { deleted + MemoryLayout<UInt8>.size }
+        @inlinable public static var number: Int { expiresAt + MemoryLayout<Timestamp>.size }
+        @inlinable public static var createdAt: Int { number + MemoryLayout<UInt32>.size }
+        @inlinable public static var deletedAt: Int { createdAt + MemoryLayout<Timestamp>.size }
+        @inlinable public static var createdBy: Int { deletedAt + MemoryLayout<Timestamp>.size }
+        @inlinable public static var rotatedAt: Int { createdBy + MemoryLayout<UInt32>.size }
+        /// Where the `stringCount` length-prefixed strings (public id, name, service user, display prefix, client id)
+        /// begin; then a u8 count of redirect URIs (strings), a u8 count of hashes (`hashSize` bytes each), nothing else.
+        @inlinable public static var strings: Int { rotatedAt + MemoryLayout<Timestamp>.size }
+        @inlinable public static var stringCount: Int { 5 }
+        @inlinable public static var hashSize: Int { MemoryLayout<SHA256Digest>.size }
     }
 
     public func encode(into w: inout ByteWriter) {
+        let start = w.count
         w.write(company); w.write(type.rawValue); w.write(scope.rawValue); w.write(UInt8(deleted ? 1 : 0)); w.write(expiresAt)
         w.write(number); w.write(createdAt); w.write(deletedAt); w.write(createdBy); w.write(rotatedAt)
+        assert(w.count - start == Layout.strings, "CredentialRecord.Layout differs from its codec")
         w.write(string: publicID); w.write(string: name); w.write(string: serviceUser); w.write(string: displayPrefix)
         w.write(string: clientID)
         w.write(UInt8(redirectURIs.count))
@@ -211,7 +260,16 @@ public struct SecretEntry: ProjectionRow, Sendable {
     public var validUntil: Timestamp
     public var hash: SHA256Digest
 
-    public static let size = 44
+    /// Byte offsets in the order `encode` writes the fields (read in place by the authorization hot path).
+    public enum Layout {
+        @inlinable public static var credential: Int { 0 }
+        @inlinable public static var validUntil: Int { credential + MemoryLayout<UInt32>.size }
+        @inlinable public static var hash: Int { validUntil + MemoryLayout<Timestamp>.size }
+        @inlinable public static var size: Int { hash + MemoryLayout<SHA256Digest>.size }
+    }
+
+    /// Bytes of a row.
+    @inlinable public static var size: Int { Layout.size }
 
     public func encode(into w: inout ByteWriter) {
         w.write(credential); w.write(validUntil); hash.withUnsafeBytes { w.write(bytes: $0) }
@@ -245,9 +303,23 @@ public struct TokenRecord: ProjectionRow, Sendable {
     /// issue time otherwise. A user's role granted after it does not reach the token (docs/FORMAT.md §6.1).
     public var approvedAt: Timestamp
 
-    /// Bytes of a row; `approvedAt` sits at `approvedAtOffset`, after the hash.
-    public static let size = 74
-    public static let approvedAtOffset = 66
+    /// Byte offsets in the order `encode` writes the fields (read in place by the authorization hot path).
+    public enum Layout {
+        @inlinable public static var kind: Int { 0 }
+        @inlinable public static var status: Int { kind + MemoryLayout<UInt8>.size }
+        @inlinable public static var credential: Int { status + MemoryLayout<UInt8>.size }
+        @inlinable public static var user: Int { credential + MemoryLayout<UInt32>.size }
+        @inlinable public static var family: Int { user + MemoryLayout<UInt32>.size }
+        @inlinable public static var expiresAt: Int { family + MemoryLayout<UInt64>.size }
+        @inlinable public static var issuedAt: Int { expiresAt + MemoryLayout<Timestamp>.size }
+        @inlinable public static var hash: Int { issuedAt + MemoryLayout<Timestamp>.size }
+        /// After the hash: added with the token approval time (registry code version 2).
+        @inlinable public static var approvedAt: Int { hash + MemoryLayout<SHA256Digest>.size }
+        @inlinable public static var size: Int { approvedAt + MemoryLayout<Timestamp>.size }
+    }
+
+    /// Bytes of a row.
+    @inlinable public static var size: Int { Layout.size }
 
     public func encode(into w: inout ByteWriter) {
         w.write(kind.rawValue); w.write(status.rawValue); w.write(credential); w.write(user); w.write(family)
@@ -322,6 +394,13 @@ public struct RoleGrant: ProjectionRow, Sendable, Equatable {
     public static let table = Table.access
     public var role: ProjectRole
     public var since: Timestamp
+
+    /// Byte offsets in the order `encode` writes the fields (read in place by the authorization hot path).
+    public enum Layout {
+        @inlinable public static var role: Int { 0 }
+        @inlinable public static var since: Int { role + MemoryLayout<UInt8>.size }
+        @inlinable public static var size: Int { since + MemoryLayout<Timestamp>.size }
+    }
 
     public func encode(into w: inout ByteWriter) { w.write(role.rawValue); w.write(since) }
     public init?(reader r: inout ByteReader) {

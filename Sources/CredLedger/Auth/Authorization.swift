@@ -101,6 +101,13 @@ public enum AccessPolicy {
 extension Ledger {
     /// Decides without recording (the hot path's read part). Never throws for bad input: it denies.
     public func authorize(header: String, company: String, project: String, operation: Operation) throws -> Decision {
+        try authorizeReportingPath(header: header, company: company, project: project, operation: operation).decision
+    }
+
+    /// `authorize`, also telling which path decided (`inPlace` false: the reference path). Tests check with it that
+    /// ordinary requests take the hot path.
+    func authorizeReportingPath(header: String, company: String, project: String, operation: Operation) throws
+        -> (decision: Decision, inPlace: Bool) {
         let now = options.clock.now()
         let parsed = AuthorizationHeader.parse(header)
         return try withState { state in
@@ -111,9 +118,21 @@ extension Ledger {
                 let reference = try Ledger.decide(parsed, company: company, project: project, operation: operation, now: now, state: state)
                 assert(fast == reference, "authorize: in-place decision \(fast) differs from the reference \(reference)")
                 #endif
-                return fast
+                return (fast, true)
             }
-            return try Ledger.decide(parsed, company: company, project: project, operation: operation, now: now, state: state)
+            return (try Ledger.decide(parsed, company: company, project: project, operation: operation, now: now, state: state), false)
+        }
+    }
+
+    /// Both paths' answers to one request, without the debug assertion: the in-place one (nil when it hands over to
+    /// the reference) and the reference one. Tests compare them on random histories.
+    func decisionsOfBothPaths(header: String, company: String, project: String, operation: Operation) throws
+        -> (inPlace: Decision?, reference: Decision) {
+        let now = options.clock.now()
+        let parsed = AuthorizationHeader.parse(header)
+        return try withState { state in
+            (try Ledger.decideInPlace(parsed, company: company, project: project, operation: operation, now: now, store: state.store),
+             try Ledger.decide(parsed, company: company, project: project, operation: operation, now: now, state: state))
         }
     }
 
@@ -200,19 +219,23 @@ extension Ledger {
         return decision
     }
 
+    /// The access rules, once, for both paths: what was asked (`parsed`, the slugs, `operation`, `now`) decided over the
+    /// facts `facts` reads. The reference path reads them as decoded records, the hot path in place; only that differs.
+    /// The checks, in order: company, project, header, secret → credential (attributed to its owner), deleted, secret
+    /// problem, wrong type, expired, other company, module, project, then role ∩ scope.
     static func decide(_ parsed: Result<AuthorizationHeader, DenialReason>, company slug: String, project projectSlug: String,
-                       operation: Operation, now: Timestamp, state: StateReader<some KeyValueStore>) throws -> Decision {
+                       operation: Operation, now: Timestamp, facts: some AuthorizationFacts) throws -> Decision {
         var decision = Decision(denial: nil, credentialID: nil, principal: nil, capability: .none, company: 0,
                                 use: CredentialUse(credential: 0, project: 0, operation: operation, denial: nil))
         func deny(_ reason: DenialReason) -> Decision {
             decision.deny(reason)
             return decision
         }
-        guard let company = try state.company(slug: slug) else {
+        guard let company = try facts.company(slug: slug) else {
             // A secret that names a credential is recorded in the credential's own company, so its owner's trail holds
             // the attempt (no project, no target company: there is none). The answer stays `unknown_company`.
-            if case .success(let header) = parsed, let found = try secretLookup(header, now: now, state: state),
-               let credential = try state.credential(found.credential) {
+            if case .success(let header) = parsed, let found = try secretLookup(header, now: now, facts: facts),
+               let credential = try facts.credential(found.credential) {
                 decision.company = credential.company
                 decision.use.credential = credential.number
                 decision.credentialID = credential.publicID
@@ -220,7 +243,7 @@ extension Ledger {
             return deny(.unknownCompany)
         }
         decision.company = company.number
-        let project = try state.project(company: company.number, slug: projectSlug)
+        let project = try facts.project(company: company.number, slug: projectSlug)
         decision.use.project = project?.number ?? 0
         let header: AuthorizationHeader
         switch parsed {
@@ -229,14 +252,15 @@ extension Ledger {
         }
 
         // Find the credential (and, for tokens, the approving user) from the secret's hash.
-        guard let found = try secretLookup(header, now: now, state: state) else { return deny(.unknownCredential) }
-        let secretProblem = found.problem, delegatedUser = found.user, approvedAt = found.approvedAt
-        guard let credential = try state.credential(found.credential) else { return deny(.unknownCredential) }
+        guard let found = try secretLookup(header, now: now, facts: facts) else { return deny(.unknownCredential) }
+        guard let credential = try facts.credential(found.credential) else { return deny(.unknownCredential) }
         decision.use.credential = credential.number
         decision.credentialID = credential.publicID
         decision.attribute(to: credential.company)
+        // What is wrong with the secret itself is reported after the credential's own state, so a deleted credential
+        // always answers `revoked`.
         if credential.deleted { return deny(.revoked) }
-        if let secretProblem { return deny(secretProblem) }
+        if let problem = found.problem { return deny(problem) }
         if case .apiKey = header, credential.type != .staticKey { return deny(.wrongCredentialType) }
         if credential.expiresAt != 0 && now >= credential.expiresAt { return deny(.expired) }
         if credential.company != company.number { return deny(.otherCompany) }
@@ -245,14 +269,14 @@ extension Ledger {
         if project.archived { return deny(.projectArchived) }
 
         if credential.type.isUserDelegated {
-            let member = try state.member(company: company.number, user: delegatedUser)
-            let role = try state.userRole(user: delegatedUser, project: project.number)
+            let member = try facts.member(company: company.number, user: found.user)
+            let role = try facts.userRole(user: found.user, project: project.number)
             let held = AccessPolicy.delegatedRoles(companyRole: member?.role, companySince: member?.since ?? 0, projectRole: role?.role,
-                                                   projectSince: role?.since ?? 0, approvedAt: approvedAt)
-            decision.principal = try state.email(user: delegatedUser)
+                                                   projectSince: role?.since ?? 0, approvedAt: found.approvedAt)
+            decision.principal = try facts.email(user: found.user)
             decision.capability = AccessPolicy.delegatedUser(scope: credential.scope, companyRole: held.company, projectRole: held.project)
         } else {
-            let role = credential.scope == .global ? nil : try state.access(credential: credential.number, project: project.number)?.role
+            let role = credential.scope == .global ? nil : try facts.access(credential: credential.number, project: project.number)?.role
             decision.principal = credential.serviceUser
             decision.capability = AccessPolicy.serviceUser(scope: credential.scope, role: role)
         }
@@ -263,31 +287,51 @@ extension Ledger {
     /// What a key or an access token names, from its hash: the credential's number, what is wrong with the secret
     /// itself (reported after the credential's own state), and for a token the approving user and the approval time.
     /// nil when the secret matches nothing (a refresh token is not a bearer credential).
-    private static func secretLookup(_ header: AuthorizationHeader, now: Timestamp, state: StateReader<some KeyValueStore>) throws
+    private static func secretLookup(_ header: AuthorizationHeader, now: Timestamp, facts: some AuthorizationFacts) throws
         -> (credential: UInt32, problem: DenialReason?, user: UInt32, approvedAt: Timestamp)? {
         switch header {
         case .apiKey(let key):
-            guard let entry = try state.secret(hash: SecretFormat.hash(key)) else { return nil }
+            guard let entry = try facts.secret(hash: SecretFormat.hash(key)) else { return nil }
             return (entry.credential, entry.validUntil != 0 && now >= entry.validUntil ? .secretSuperseded : nil, 0, 0)
         case .bearer(let token):
-            guard let t = try state.token(hash: SecretFormat.hash(token)), t.kind == .access else { return nil }
+            guard let t = try facts.token(hash: SecretFormat.hash(token)), t.kind == .access else { return nil }
             return (t.credential, t.status != .active ? .tokenRevoked : now >= t.expiresAt ? .tokenExpired : nil, t.user, t.approvedAt)
         }
     }
 }
 
-// MARK: - The hot path
+// MARK: - The facts a decision is made from
 
-/// What `decideInPlace` found for one lookup.
-private enum Lookup<T> {
-    case missing
-    case found(T)
-    /// The row does not have the exact shape its codec writes: let the reference path decide (and report it).
-    case unusual
+/// A company, as the rules see it.
+struct CompanyFacts: Equatable {
+    var number: UInt32
+    var apiEnabled: Bool
 }
 
-/// The fields of a `credentials` row the decision needs (offsets: `CredentialRecord.Fixed`, then the codec's order).
-private struct CredentialFields {
+/// A project, as the rules see it.
+struct ProjectFacts: Equatable {
+    var number: UInt32
+    var archived: Bool
+}
+
+/// A `secrets` row whose full hash matched.
+struct SecretFacts: Equatable {
+    var credential: UInt32
+    var validUntil: Timestamp
+}
+
+/// A `tokens` row whose full hash matched.
+struct TokenFacts: Equatable {
+    var kind: TokenRecord.Kind
+    var status: TokenRecord.Status
+    var credential: UInt32
+    var user: UInt32
+    var expiresAt: Timestamp
+    var approvedAt: Timestamp
+}
+
+/// A credential, as the rules see it.
+struct CredentialFacts: Equatable {
     var company: UInt32
     var type: CredentialType
     var scope: Scope
@@ -295,210 +339,148 @@ private struct CredentialFields {
     var expiresAt: Timestamp
     var number: UInt32
     var publicID: String
-    /// Only read for service-user types.
+    /// nil for user-delegated types: their principal is the approving user (the hot path builds no string for it).
     var serviceUser: String?
+}
 
-    /// Checks the whole row's structure like `CredentialRecord.init(reader:)` + `decode` (exact length) do.
-    init?(_ row: RowView) {
-        guard let company = row.u32(CredentialRecord.Fixed.company),
-              let t = row.u8(CredentialRecord.Fixed.type), let type = CredentialType(rawValue: t),
-              let s = row.u8(CredentialRecord.Fixed.scope), let scope = Scope(rawValue: s),
-              let deleted = row.u8(CredentialRecord.Fixed.deleted), let expiresAt = row.i64(CredentialRecord.Fixed.expiresAt),
-              let number = row.u32(15), row.count >= 47,
-              let publicID = row.asciiString(47), let name = row.asciiString(publicID.end),
-              let serviceUser = row.asciiString(name.end), let afterStrings = row.skipStrings(2, from: serviceUser.end),
-              let uriCount = row.u8(afterStrings), let afterURIs = row.skipStrings(Int(uriCount), from: afterStrings + 1),
-              let hashCount = row.u8(afterURIs), afterURIs + 1 + 32 * Int(hashCount) == row.count
-        else { return nil }
-        self.company = company
-        self.type = type
-        self.scope = scope
-        self.deleted = deleted == 1
-        self.expiresAt = expiresAt
-        self.number = number
-        self.publicID = String(ascii: publicID.bytes)
-        self.serviceUser = type.isUserDelegated ? nil : String(ascii: serviceUser.bytes)
+/// A company or project role, and since when.
+struct RoleFacts<Role: Equatable>: Equatable {
+    var role: Role
+    var since: Timestamp
+}
+
+/// Where `Ledger.decide` reads its facts; nil = not there. Two sources: `ReferenceFacts` (the codecs, through
+/// `StateReader`) and `InPlaceFacts` (fields read in place at the offsets the codecs declare).
+protocol AuthorizationFacts {
+    func company(slug: String) throws -> CompanyFacts?
+    func project(company: UInt32, slug: String) throws -> ProjectFacts?
+    func secret(hash: SHA256Digest) throws -> SecretFacts?
+    func token(hash: SHA256Digest) throws -> TokenFacts?
+    func credential(_ number: UInt32) throws -> CredentialFacts?
+    func member(company: UInt32, user: UInt32) throws -> RoleFacts<CompanyRole>?
+    func userRole(user: UInt32, project: UInt32) throws -> RoleFacts<ProjectRole>?
+    func access(credential: UInt32, project: UInt32) throws -> RoleFacts<ProjectRole>?
+    func email(user: UInt32) throws -> String?
+}
+
+/// The reference facts: whole records decoded by their codecs (a corrupt row throws `ProjectionError`).
+struct ReferenceFacts<Store: KeyValueStore>: AuthorizationFacts {
+    let state: StateReader<Store>
+
+    func company(slug: String) throws -> CompanyFacts? {
+        try state.company(slug: slug).map { CompanyFacts(number: $0.number, apiEnabled: $0.apiEnabled) }
+    }
+    func project(company: UInt32, slug: String) throws -> ProjectFacts? {
+        try state.project(company: company, slug: slug).map { ProjectFacts(number: $0.number, archived: $0.archived) }
+    }
+    func secret(hash: SHA256Digest) throws -> SecretFacts? {
+        try state.secret(hash: hash).map { SecretFacts(credential: $0.credential, validUntil: $0.validUntil) }
+    }
+    func token(hash: SHA256Digest) throws -> TokenFacts? {
+        try state.token(hash: hash).map {
+            TokenFacts(kind: $0.kind, status: $0.status, credential: $0.credential, user: $0.user, expiresAt: $0.expiresAt,
+                       approvedAt: $0.approvedAt)
+        }
+    }
+    func credential(_ number: UInt32) throws -> CredentialFacts? {
+        try state.credential(number).map {
+            CredentialFacts(company: $0.company, type: $0.type, scope: $0.scope, deleted: $0.deleted, expiresAt: $0.expiresAt,
+                            number: $0.number, publicID: $0.publicID, serviceUser: $0.type.isUserDelegated ? nil : $0.serviceUser)
+        }
+    }
+    func member(company: UInt32, user: UInt32) throws -> RoleFacts<CompanyRole>? {
+        try state.member(company: company, user: user).map { RoleFacts(role: $0.role, since: $0.since) }
+    }
+    func userRole(user: UInt32, project: UInt32) throws -> RoleFacts<ProjectRole>? {
+        try state.userRole(user: user, project: project).map { RoleFacts(role: $0.role, since: $0.since) }
+    }
+    func access(credential: UInt32, project: UInt32) throws -> RoleFacts<ProjectRole>? {
+        try state.access(credential: credential, project: project).map { RoleFacts(role: $0.role, since: $0.since) }
+    }
+    func email(user: UInt32) throws -> String? { try state.email(user: user) }
+}
+
+/// Thrown by `InPlaceFacts` when the reference path must decide: a row whose shape differs from what its codec
+/// writes (the codec then reports it), or an unknown company.
+struct InPlaceFallback: Error {}
+
+/// The hot path's facts: only the fields the rules need, read straight from the map (`RowView`), keys built on the
+/// stack; no row is decoded.
+struct InPlaceFacts: AuthorizationFacts {
+    let reads: RawReads
+
+    /// Unwraps a lookup; an unusual row hands the decision to the reference path.
+    @inline(__always) private func usual<T>(_ lookup: Lookup<T>) throws -> T? {
+        switch lookup {
+        case .missing: return nil
+        case .found(let value): return value
+        case .unusual: throw InPlaceFallback()
+        }
+    }
+
+    @inline(__always) private func row<T>(_ row: RowView?, _ read: (RowView) -> T?) -> Lookup<T> {
+        guard let row else { return .missing }
+        return read(row).map(Lookup.found) ?? .unusual
+    }
+
+    func company(slug: String) throws -> CompanyFacts? {
+        // An unknown company takes the reference path (rare): it looks the secret up to record the attempt in its
+        // owner's trail.
+        guard let number = try reads.get(.companySlugs, prefix: nil, text: slug, { $0?.leadingU32 }),
+              let company = try usual(reads.get(.companies, number) { row($0) { $0.companyFacts } })
+        else { throw InPlaceFallback() }
+        return company
+    }
+    func project(company: UInt32, slug: String) throws -> ProjectFacts? {
+        guard let number = try reads.get(.projectSlugs, prefix: company, text: slug, { $0?.leadingU32 }) else { return nil }
+        return try usual(reads.get(.projects, number) { row($0) { $0.projectFacts } })
+    }
+    func secret(hash: SHA256Digest) throws -> SecretFacts? {
+        try usual(reads.get(.secrets, hashPrefixOf: hash) { $0?.secretFacts(matching: hash) ?? .missing })
+    }
+    func token(hash: SHA256Digest) throws -> TokenFacts? {
+        try usual(reads.get(.tokens, hashPrefixOf: hash) { $0?.tokenFacts(matching: hash) ?? .missing })
+    }
+    func credential(_ number: UInt32) throws -> CredentialFacts? {
+        try usual(reads.get(.credentials, number) { row($0) { $0.credentialFacts } })
+    }
+    func member(company: UInt32, user: UInt32) throws -> RoleFacts<CompanyRole>? {
+        try usual(reads.get(.members, company, user) { row($0) { $0.memberFacts } })
+    }
+    func userRole(user: UInt32, project: UInt32) throws -> RoleFacts<ProjectRole>? {
+        try usual(reads.get(.userRoles, user, project) { row($0) { $0.grantFacts } })
+    }
+    func access(credential: UInt32, project: UInt32) throws -> RoleFacts<ProjectRole>? {
+        try usual(reads.get(.access, credential, project) { row($0) { $0.grantFacts } })
+    }
+    func email(user: UInt32) throws -> String? {
+        // `Keys.emailByUser`: the tag, then the user number.
+        try reads.get(.users, keyLength: 1 + MemoryLayout<UInt32>.size, {
+            $0.storeBytes(of: Keys.emailByUserTag, as: UInt8.self)
+            $0.storeBytes(of: user.bigEndian, toByteOffset: 1, as: UInt32.self)
+        }) { row in row.map { String(decoding: $0.bytes, as: UTF8.self) } }
     }
 }
 
 extension Ledger {
-    /// `decide`, reading only the fields it needs straight from the map: no row is decoded, no key array built.
-    /// Returns nil — and the caller runs `decide` — when an input or a row is unusual (a key LMDB would refuse,
-    /// a row whose shape differs from what its codec writes) or the company is unknown (rare: `decide` then finds the
-    /// secret's owner), so both paths agree on every input.
+    /// `decide` over facts read in place. Returns nil — and the caller runs the reference `decide` — when an input or
+    /// a row is unusual (a key LMDB would refuse, a row whose shape differs from what its codec writes) or the company
+    /// is unknown (rare: the reference then finds the secret's owner), so both paths agree on every input.
     static func decideInPlace(_ parsed: Result<AuthorizationHeader, DenialReason>, company slug: String, project projectSlug: String,
                               operation: Operation, now: Timestamp, store: LMDBStore) throws -> Decision? {
         let companyLength = slug.utf8.count, projectLength = projectSlug.utf8.count
         guard companyLength >= 1, companyLength <= Environment.maxKeySize, projectLength + 4 <= Environment.maxKeySize else { return nil }
-        let reads = RawReads(store)
-        var decision = Decision(denial: nil, credentialID: nil, principal: nil, capability: .none, company: 0,
-                                use: CredentialUse(credential: 0, project: 0, operation: operation, denial: nil))
-        func deny(_ reason: DenialReason) -> Decision {
-            decision.deny(reason)
-            return decision
+        do {
+            return try decide(parsed, company: slug, project: projectSlug, operation: operation, now: now,
+                              facts: InPlaceFacts(reads: RawReads(store)))
+        } catch is InPlaceFallback {
+            return nil
         }
+    }
 
-        // Company: slug → number → row (number at 1, API module flag at 0; three strings after byte 13).
-        // An unknown company takes the reference path: it looks the secret up to record the attempt in its owner's trail.
-        guard let companyNumber = try reads.get(.companySlugs, prefix: nil, text: slug, { $0?.leadingU32 }) else { return nil }
-        let companyLookup = try reads.get(.companies, companyNumber) { row -> Lookup<(number: UInt32, apiEnabled: Bool)> in
-            guard let row else { return .missing }
-            guard let enabled = row.u8(0), let number = row.u32(1), row.skipStrings(3, from: 13) == row.count else { return .unusual }
-            return .found((number, enabled == 1))
-        }
-        let company: (number: UInt32, apiEnabled: Bool)
-        switch companyLookup {
-        case .missing, .unusual: return nil
-        case .found(let c): company = c
-        }
-        decision.company = company.number
-
-        // Project: (company, slug) → number → row (archived at 4, number at 5; two strings after byte 17).
-        var project: (number: UInt32, archived: Bool)?
-        if let projectNumber = try reads.get(.projectSlugs, prefix: company.number, text: projectSlug, { $0?.leadingU32 }) {
-            let lookup = try reads.get(.projects, projectNumber) { row -> Lookup<(number: UInt32, archived: Bool)> in
-                guard let row else { return .missing }
-                guard let archived = row.u8(4), let number = row.u32(5), row.skipStrings(2, from: 17) == row.count else { return .unusual }
-                return .found((number, archived == 1))
-            }
-            switch lookup {
-            case .missing: project = nil
-            case .unusual: return nil
-            case .found(let p): project = p
-            }
-        }
-        decision.use.project = project?.number ?? 0
-
-        let header: AuthorizationHeader
-        switch parsed {
-        case .failure(let reason): return deny(reason)
-        case .success(let h): header = h
-        }
-
-        // The credential, from the secret's or the token's hash.
-        func credential(_ number: UInt32) throws -> Lookup<CredentialFields> {
-            try reads.get(.credentials, number) { row in
-                guard let row else { return .missing }
-                guard let fields = CredentialFields(row) else { return .unusual }
-                return .found(fields)
-            }
-        }
-        // Each scheme finds its credential number and what may be wrong with the secret itself (reported
-        // after the credential's own state, so a deleted credential always answers `revoked`).
-        let credentialNumber: UInt32
-        var secretProblem: DenialReason?
-        var delegatedUser: UInt32 = 0
-        var approvedAt: Timestamp = 0
-        switch header {
-        case .apiKey(let key):
-            let hash = SecretFormat.hash(key)
-            // `secrets` row: credential u32, validUntil i64, full hash (44 bytes).
-            let entry = try reads.get(.secrets, hashPrefixOf: hash) { row -> Lookup<(credential: UInt32, validUntil: Timestamp)> in
-                guard let row else { return .missing }
-                guard row.count == SecretEntry.size, let c = row.u32(0), let until = row.i64(4), let stored = row.slice(12, 32) else {
-                    return .unusual
-                }
-                let matches = hash.withUnsafeBytes { constantTimeEquals($0, stored) }
-                return matches ? .found((c, until)) : .missing
-            }
-            switch entry {
-            case .missing: return deny(.unknownCredential)
-            case .unusual: return nil
-            case .found(let e):
-                credentialNumber = e.credential
-                if e.validUntil != 0 && now >= e.validUntil { secretProblem = .secretSuperseded }
-            }
-        case .bearer(let token):
-            let hash = SecretFormat.hash(token)
-            // `tokens` row: kind, status, credential, user, family, expiresAt, issuedAt, full hash, approvedAt (74 bytes).
-            typealias Token = (kind: TokenRecord.Kind, status: TokenRecord.Status, credential: UInt32, user: UInt32, expiresAt: Timestamp,
-                               approvedAt: Timestamp)
-            let lookup = try reads.get(.tokens, hashPrefixOf: hash) { row -> Lookup<Token> in
-                guard let row else { return .missing }
-                guard row.count == TokenRecord.size, let k = row.u8(0), let kind = TokenRecord.Kind(rawValue: k),
-                      let s = row.u8(1), let status = TokenRecord.Status(rawValue: s), let c = row.u32(2), let u = row.u32(6),
-                      let expires = row.i64(18), let stored = row.slice(34, 32), let approved = row.i64(TokenRecord.approvedAtOffset)
-                else { return .unusual }
-                let matches = hash.withUnsafeBytes { constantTimeEquals($0, stored) }
-                return matches ? .found((kind, status, c, u, expires, approved)) : .missing
-            }
-            let t: Token
-            switch lookup {
-            case .missing: return deny(.unknownCredential)
-            case .unusual: return nil
-            case .found(let token): t = token
-            }
-            guard t.kind == .access else { return deny(.unknownCredential) }
-            credentialNumber = t.credential
-            secretProblem = t.status != .active ? .tokenRevoked : now >= t.expiresAt ? .tokenExpired : nil
-            delegatedUser = t.user
-            approvedAt = t.approvedAt
-        }
-        let found: CredentialFields
-        switch try credential(credentialNumber) {
-        case .missing: return deny(.unknownCredential)
-        case .unusual: return nil
-        case .found(let c): found = c
-        }
-        decision.use.credential = found.number
-        decision.credentialID = found.publicID
-        decision.attribute(to: found.company)
-        if found.deleted { return deny(.revoked) }
-        if let secretProblem { return deny(secretProblem) }
-        if case .apiKey = header, found.type != .staticKey { return deny(.wrongCredentialType) }
-        if found.expiresAt != 0 && now >= found.expiresAt { return deny(.expired) }
-        if found.company != company.number { return deny(.otherCompany) }
-        if !company.apiEnabled { return deny(.apiModuleDisabled) }
-        guard let project else { return deny(.unknownProject) }
-        if project.archived { return deny(.projectArchived) }
-
-        /// A `RoleGrant` row (role u8, since i64).
-        func role(_ table: Table, _ a: UInt32, _ b: UInt32) throws -> Lookup<(role: ProjectRole, since: Timestamp)> {
-            try reads.get(table, a, b) { row in
-                guard let row else { return .missing }
-                guard row.count == 9, let raw = row.u8(0), let role = ProjectRole(rawValue: raw), let since = row.i64(1) else { return .unusual }
-                return .found((role, since))
-            }
-        }
-        if found.type.isUserDelegated {
-            // `members` row: role u8, since i64.
-            let member = try reads.get(.members, company.number, delegatedUser) { row -> Lookup<(role: CompanyRole, since: Timestamp)> in
-                guard let row else { return .missing }
-                guard row.count == 9, let raw = row.u8(0), let role = CompanyRole(rawValue: raw), let since = row.i64(1) else { return .unusual }
-                return .found((role, since))
-            }
-            let companyRole: (role: CompanyRole, since: Timestamp)?
-            switch member {
-            case .missing: companyRole = nil
-            case .unusual: return nil
-            case .found(let r): companyRole = r
-            }
-            let userRole: (role: ProjectRole, since: Timestamp)?
-            switch try role(.userRoles, delegatedUser, project.number) {
-            case .missing: userRole = nil
-            case .unusual: return nil
-            case .found(let r): userRole = r
-            }
-            let held = AccessPolicy.delegatedRoles(companyRole: companyRole?.role, companySince: companyRole?.since ?? 0,
-                                                   projectRole: userRole?.role, projectSince: userRole?.since ?? 0, approvedAt: approvedAt)
-            decision.principal = try reads.get(.users, keyLength: 5, {
-                $0.storeBytes(of: UInt8(0x6E), as: UInt8.self)
-                $0.storeBytes(of: delegatedUser.bigEndian, toByteOffset: 1, as: UInt32.self)
-            }) { row in row.map { String(decoding: $0.bytes, as: UTF8.self) } }
-            decision.capability = AccessPolicy.delegatedUser(scope: found.scope, companyRole: held.company, projectRole: held.project)
-        } else {
-            var projectRole: ProjectRole?
-            if found.scope != .global {
-                switch try role(.access, found.number, project.number) {
-                case .missing: projectRole = nil
-                case .unusual: return nil
-                case .found(let r): projectRole = r.role
-                }
-            }
-            decision.principal = found.serviceUser
-            decision.capability = AccessPolicy.serviceUser(scope: found.scope, role: projectRole)
-        }
-        decision.settle(operation, scope: found.scope, delegated: found.type.isUserDelegated)
-        return decision
+    /// The reference decision: every fact from records decoded by their codecs.
+    static func decide(_ parsed: Result<AuthorizationHeader, DenialReason>, company slug: String, project projectSlug: String,
+                       operation: Operation, now: Timestamp, state: StateReader<some KeyValueStore>) throws -> Decision {
+        try decide(parsed, company: slug, project: projectSlug, operation: operation, now: now, facts: ReferenceFacts(state: state))
     }
 }

@@ -56,6 +56,88 @@ struct RowView {
     var leadingU32: UInt32? { u32(0) }
 }
 
+/// What an in-place read of one row found.
+enum Lookup<T> {
+    case missing
+    case found(T)
+    /// The row does not have the exact shape its codec writes: let the reference path decide (and report it).
+    case unusual
+}
+
+// MARK: - The rows the authorization decision reads, at the offsets their codecs declare (`<Record>.Layout`)
+
+extension RowView {
+    /// A `companies` row (`CompanyRecord`); nil when its shape differs from what the codec writes.
+    var companyFacts: CompanyFacts? {
+        typealias L = CompanyRecord.Layout
+        guard let enabled = u8(L.apiEnabled), let number = u32(L.number), skipStrings(L.stringCount, from: L.strings) == count
+        else { return nil }
+        return CompanyFacts(number: number, apiEnabled: enabled == 1)
+    }
+
+    /// A `projects` row (`ProjectRecord`); nil when its shape differs from what the codec writes.
+    var projectFacts: ProjectFacts? {
+        typealias L = ProjectRecord.Layout
+        guard let archived = u8(L.archived), let number = u32(L.number), skipStrings(L.stringCount, from: L.strings) == count
+        else { return nil }
+        return ProjectFacts(number: number, archived: archived == 1)
+    }
+
+    /// A `credentials` row (`CredentialRecord`), its whole structure checked like `init(reader:)` + `decode` (exact
+    /// length) do; nil when it differs. The service user is only read for service-user types (no string otherwise).
+    var credentialFacts: CredentialFacts? {
+        typealias L = CredentialRecord.Layout
+        guard let company = u32(L.company),
+              let t = u8(L.type), let type = CredentialType(rawValue: t),
+              let s = u8(L.scope), let scope = Scope(rawValue: s),
+              let deleted = u8(L.deleted), let expiresAt = i64(L.expiresAt), let number = u32(L.number), count >= L.strings,
+              let publicID = asciiString(L.strings), let name = asciiString(publicID.end), let serviceUser = asciiString(name.end),
+              let afterStrings = skipStrings(L.stringCount - 3, from: serviceUser.end),
+              let uriCount = u8(afterStrings), let afterURIs = skipStrings(Int(uriCount), from: afterStrings + 1),
+              let hashCount = u8(afterURIs), afterURIs + 1 + L.hashSize * Int(hashCount) == count
+        else { return nil }
+        return CredentialFacts(company: company, type: type, scope: scope, deleted: deleted == 1, expiresAt: expiresAt, number: number,
+                               publicID: String(ascii: publicID.bytes),
+                               serviceUser: type.isUserDelegated ? nil : String(ascii: serviceUser.bytes))
+    }
+
+    /// A `secrets` row (`SecretEntry`) if its full hash is `hash` (compared in constant time), else `.missing`.
+    func secretFacts(matching hash: SHA256Digest) -> Lookup<SecretFacts> {
+        typealias L = SecretEntry.Layout
+        guard count == L.size, let credential = u32(L.credential), let until = i64(L.validUntil),
+              let stored = slice(L.hash, L.size - L.hash) else { return .unusual }
+        let matches = hash.withUnsafeBytes { constantTimeEquals($0, stored) }
+        return matches ? .found(SecretFacts(credential: credential, validUntil: until)) : .missing
+    }
+
+    /// A `tokens` row (`TokenRecord`) if its full hash is `hash` (compared in constant time), else `.missing`.
+    func tokenFacts(matching hash: SHA256Digest) -> Lookup<TokenFacts> {
+        typealias L = TokenRecord.Layout
+        guard count == L.size, let k = u8(L.kind), let kind = TokenRecord.Kind(rawValue: k),
+              let s = u8(L.status), let status = TokenRecord.Status(rawValue: s), let credential = u32(L.credential),
+              let user = u32(L.user), let expiresAt = i64(L.expiresAt), let stored = slice(L.hash, L.approvedAt - L.hash),
+              let approvedAt = i64(L.approvedAt)
+        else { return .unusual }
+        let matches = hash.withUnsafeBytes { constantTimeEquals($0, stored) }
+        return matches ? .found(TokenFacts(kind: kind, status: status, credential: credential, user: user, expiresAt: expiresAt,
+                                           approvedAt: approvedAt)) : .missing
+    }
+
+    /// A `members` row (`MemberRecord`); nil when its shape differs from what the codec writes.
+    var memberFacts: RoleFacts<CompanyRole>? {
+        typealias L = MemberRecord.Layout
+        guard count == L.size, let raw = u8(L.role), let role = CompanyRole(rawValue: raw), let since = i64(L.since) else { return nil }
+        return RoleFacts(role: role, since: since)
+    }
+
+    /// An `access` or `user_roles` row (`RoleGrant`); nil when its shape differs from what the codec writes.
+    var grantFacts: RoleFacts<ProjectRole>? {
+        typealias L = RoleGrant.Layout
+        guard count == L.size, let raw = u8(L.role), let role = ProjectRole(rawValue: raw), let since = i64(L.since) else { return nil }
+        return RoleFacts(role: role, since: since)
+    }
+}
+
 extension String {
     /// A string from ASCII bytes already checked by `RowView.asciiString`.
     init(ascii bytes: UnsafeRawBufferPointer) {
