@@ -1,0 +1,350 @@
+@testable import CredLedger
+import CredLedgerCore
+import CredLedgerProjections
+import Foundation
+import XCTest
+
+/// Issue 12, "no magic offsets on the hot path": the in-place readers use the offsets the row codecs declare
+/// (`<Record>.Layout`), both paths decide through one rule function, the in-place path is the one ordinary requests
+/// take, and it agrees with the reference on random histories.
+final class Issue12FastPathTests: XCTestCase {
+    // MARK: - Layouts against the codecs
+
+    /// `body` gets the encoded row as a `RowView`.
+    private func fastPathWithRow<R>(_ record: some ProjectionRow, _ body: (RowView) throws -> R) rethrows -> R {
+        try record.bytes.withUnsafeBytes { try body(RowView($0)) }
+    }
+
+    private func fastPathDigest(_ byte: UInt8) -> SHA256Digest { SHA256Digest(bytes: (0..<32).map { byte &+ UInt8($0) })! }
+
+    func testCompanyAndProjectLayoutsAreWhereTheCodecsWrite() throws {
+        let company = CompanyRecord(number: 0x0102_0304, apiEnabled: true, registeredAt: 0x1112_1314_1516_1718,
+                                    slug: "acme", name: "Acme AB", mailDomain: "acme.example")
+        try fastPathWithRow(company) { row in
+            XCTAssertEqual(row.companyFacts, CompanyFacts(number: 0x0102_0304, apiEnabled: true))
+            XCTAssertEqual(row.u32(CompanyRecord.Layout.number), 0x0102_0304)
+            XCTAssertEqual(row.i64(CompanyRecord.Layout.registeredAt), 0x1112_1314_1516_1718)
+            let slug = try XCTUnwrap(row.asciiString(CompanyRecord.Layout.strings))
+            XCTAssertEqual(String(ascii: slug.bytes), "acme")
+        }
+        var disabled = company
+        disabled.apiEnabled = false
+        fastPathWithRow(disabled) { XCTAssertEqual($0.companyFacts?.apiEnabled, false) }
+
+        let project = ProjectRecord(company: 0x0A0B_0C0D, archived: true, number: 0x0102_0304, createdAt: 0x2122_2324_2526_2728,
+                                    slug: "bridge", name: "Bridge")
+        try fastPathWithRow(project) { row in
+            XCTAssertEqual(row.projectFacts, ProjectFacts(number: 0x0102_0304, archived: true))
+            XCTAssertEqual(row.u32(ProjectRecord.Layout.company), 0x0A0B_0C0D)
+            XCTAssertEqual(row.i64(ProjectRecord.Layout.createdAt), 0x2122_2324_2526_2728)
+            let slug = try XCTUnwrap(row.asciiString(ProjectRecord.Layout.strings))
+            XCTAssertEqual(String(ascii: slug.bytes), "bridge")
+        }
+    }
+
+    func testCredentialLayoutIsWhereTheCodecWrites() throws {
+        for type in CredentialType.allCases {
+            let record = CredentialRecord(company: 0x0102_0304, type: type, scope: .write, deleted: true, expiresAt: 0x1112_1314_1516_1718,
+                                          number: 0x0506_0708, createdAt: 0x2122_2324_2526_2728, deletedAt: 0x3132_3334_3536_3738,
+                                          createdBy: 0x090A_0B0C, rotatedAt: 0x4142_4344_4546_4748, publicID: "cred_ABC",
+                                          name: "name", serviceUser: "svc-user", displayPrefix: "cxk_12", clientID: "cxc_9",
+                                          redirectURIs: ["https://a.example/cb", "https://b.example/cb"],
+                                          secretHashes: [fastPathDigest(1), fastPathDigest(2)])
+            try fastPathWithRow(record) { row in
+                let facts = try XCTUnwrap(row.credentialFacts, "\(type)")
+                XCTAssertEqual(facts, CredentialFacts(company: 0x0102_0304, type: type, scope: .write, deleted: true,
+                                                      expiresAt: 0x1112_1314_1516_1718, number: 0x0506_0708, publicID: "cred_ABC",
+                                                      serviceUser: type.isUserDelegated ? nil : "svc-user"))
+                typealias L = CredentialRecord.Layout
+                XCTAssertEqual(row.i64(L.createdAt), 0x2122_2324_2526_2728)
+                XCTAssertEqual(row.i64(L.deletedAt), 0x3132_3334_3536_3738)
+                XCTAssertEqual(row.u32(L.createdBy), 0x090A_0B0C)
+                XCTAssertEqual(row.i64(L.rotatedAt), 0x4142_4344_4546_4748)
+                // The five strings, the URI count and URIs, the hash count and hashes, and nothing else.
+                let afterStrings = try XCTUnwrap(row.skipStrings(L.stringCount, from: L.strings))
+                XCTAssertEqual(row.u8(afterStrings), 2)
+                let afterURIs = try XCTUnwrap(row.skipStrings(2, from: afterStrings + 1))
+                XCTAssertEqual(row.u8(afterURIs), 2)
+                XCTAssertEqual(afterURIs + 1 + 2 * L.hashSize, row.count)
+            }
+        }
+        // No URIs, no hashes, not deleted, no expiry.
+        let plain = CredentialRecord(company: 7, type: .staticKey, scope: .global, deleted: false, expiresAt: 0, number: 9, createdAt: 1,
+                                     deletedAt: 0, createdBy: 2, rotatedAt: 0, publicID: "cred_X", name: "", serviceUser: "s",
+                                     displayPrefix: "", clientID: "", redirectURIs: [], secretHashes: [])
+        fastPathWithRow(plain) {
+            XCTAssertEqual($0.credentialFacts, CredentialFacts(company: 7, type: .staticKey, scope: .global, deleted: false, expiresAt: 0,
+                                                               number: 9, publicID: "cred_X", serviceUser: "s"))
+        }
+    }
+
+    func testSecretTokenAndRoleLayoutsAreWhereTheCodecsWrite() throws {
+        let hash = fastPathDigest(0x40)
+        let secret = SecretEntry(credential: 0x0102_0304, validUntil: 0x1112_1314_1516_1718, hash: hash)
+        XCTAssertEqual(secret.bytes.count, SecretEntry.Layout.size)
+        fastPathWithRow(secret) { row in
+            guard case .found(let facts) = row.secretFacts(matching: hash) else { return XCTFail("secret not read") }
+            XCTAssertEqual(facts, SecretFacts(credential: 0x0102_0304, validUntil: 0x1112_1314_1516_1718))
+            guard case .missing = row.secretFacts(matching: fastPathDigest(0x41)) else { return XCTFail("another hash matched") }
+        }
+
+        for status in [TokenRecord.Status.active, .spent, .revoked] {
+            let token = TokenRecord(kind: .refresh, status: status, credential: 0x0102_0304, user: 0x0506_0708, family: 0x2122_2324_2526_2728,
+                                    expiresAt: 0x1112_1314_1516_1718, issuedAt: 0x3132_3334_3536_3738, hash: hash,
+                                    approvedAt: 0x4142_4344_4546_4748)
+            XCTAssertEqual(token.bytes.count, TokenRecord.Layout.size)
+            fastPathWithRow(token) { row in
+                guard case .found(let facts) = row.tokenFacts(matching: hash) else { return XCTFail("token not read") }
+                XCTAssertEqual(facts, TokenFacts(kind: .refresh, status: status, credential: 0x0102_0304, user: 0x0506_0708,
+                                                 expiresAt: 0x1112_1314_1516_1718, approvedAt: 0x4142_4344_4546_4748))
+                XCTAssertEqual(row.u32(TokenRecord.Layout.family).map { UInt64($0) << 32 | UInt64(row.u32(TokenRecord.Layout.family + 4)!) },
+                               0x2122_2324_2526_2728)
+                XCTAssertEqual(row.i64(TokenRecord.Layout.issuedAt), 0x3132_3334_3536_3738)
+                guard case .missing = row.tokenFacts(matching: fastPathDigest(0x41)) else { return XCTFail("another hash matched") }
+            }
+        }
+
+        for role in ProjectRole.allCases {
+            let grant = RoleGrant(role: role, since: 0x1112_1314_1516_1718)
+            XCTAssertEqual(grant.bytes.count, RoleGrant.Layout.size)
+            fastPathWithRow(grant) { XCTAssertEqual($0.grantFacts, RoleFacts(role: role, since: 0x1112_1314_1516_1718)) }
+        }
+        for role in [CompanyRole.member, .admin, .removed] {
+            let member = MemberRecord(role: role, since: 0x2122_2324_2526_2728)
+            XCTAssertEqual(member.bytes.count, MemberRecord.Layout.size)
+            fastPathWithRow(member) { XCTAssertEqual($0.memberFacts, RoleFacts(role: role, since: 0x2122_2324_2526_2728)) }
+        }
+        XCTAssertEqual(Keys.emailByUser(0x0102_0304), [Keys.emailByUserTag, 1, 2, 3, 4])
+    }
+
+    /// A row one byte longer or shorter than its codec writes is not read in place (the reference path decides and
+    /// reports it).
+    func testRowsOfAnotherShapeAreNotReadInPlace() {
+        let hash = fastPathDigest(3)
+        let rows: [(String, [UInt8], (RowView) -> Bool)] = [
+            ("company", CompanyRecord(number: 1, apiEnabled: true, registeredAt: 2, slug: "a", name: "b", mailDomain: "c").bytes,
+             { $0.companyFacts != nil }),
+            ("project", ProjectRecord(company: 1, archived: false, number: 2, createdAt: 3, slug: "p", name: "q").bytes,
+             { $0.projectFacts != nil }),
+            ("credential", CredentialRecord(company: 1, type: .oauth, scope: .read, deleted: false, expiresAt: 0, number: 2, createdAt: 3,
+                                            deletedAt: 0, createdBy: 4, rotatedAt: 0, publicID: "cred_a", name: "n", serviceUser: "s",
+                                            displayPrefix: "", clientID: "cxc_a", redirectURIs: [], secretHashes: [hash]).bytes,
+             { $0.credentialFacts != nil }),
+            ("secret", SecretEntry(credential: 1, validUntil: 0, hash: hash).bytes,
+             { if case .found = $0.secretFacts(matching: hash) { return true } else { return false } }),
+            ("token", TokenRecord(kind: .access, status: .active, credential: 1, user: 2, family: 3, expiresAt: 4, issuedAt: 5, hash: hash,
+                                  approvedAt: 6).bytes,
+             { if case .found = $0.tokenFacts(matching: hash) { return true } else { return false } }),
+            ("member", MemberRecord(role: .admin, since: 1).bytes, { $0.memberFacts != nil }),
+            ("grant", RoleGrant(role: .read, since: 1).bytes, { $0.grantFacts != nil }),
+        ]
+        for (name, bytes, reads) in rows {
+            XCTAssertTrue(bytes.withUnsafeBytes { reads(RowView($0)) }, "\(name): the codec's own row")
+            XCTAssertFalse((bytes + [0]).withUnsafeBytes { reads(RowView($0)) }, "\(name): one byte more")
+            XCTAssertFalse(bytes.dropLast().withUnsafeBytes { reads(RowView($0)) }, "\(name): one byte less")
+        }
+    }
+
+    // MARK: - Which path decides
+
+    func testOrdinaryRequestsTakeTheInPlacePath() throws {
+        let t = try TestLedger("issue12-fastpath")
+        defer { t.remove() }
+        try t.makeWorld()
+        let key = try t.create(.staticKey, .write)
+        try t.ledger.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .write, as: World.alice)
+        let oauth = try t.create(.oauth, .read)
+        try t.ledger.grantAccess(World.acme, credential: oauth.id, project: World.bridge, role: .write, as: World.alice)
+        let global = try t.create(.staticKey, .global)
+        let pkce = try t.create(.pkce, .write)
+        try t.ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .write, as: World.alice)
+        let betaKey = try t.create(.staticKey, .write, company: World.beta, as: World.bea)
+        let deleted = try t.create(.staticKey, .write)
+        let deletedHeader = try t.header(for: deleted)
+        try t.ledger.deleteCredential(World.acme, credential: deleted.id, as: World.alice)
+
+        let keyHeader = try t.header(for: key), oauthHeader = try t.header(for: oauth), pkceHeader = try t.header(for: pkce)
+        let cases: [(header: String, company: String, project: String, op: CredLedgerCore.Operation, code: String)] = [
+            (keyHeader, World.acme, World.bridge, .write, "allowed"),
+            (keyHeader, World.acme, World.tunnel, .read, "project_access_missing"),
+            (keyHeader, World.acme, "nope", .read, "unknown_project"),
+            (keyHeader, World.beta, World.betaProject, .read, "other_company"),
+            (try t.header(for: global), World.acme, World.tunnel, .write, "allowed"),
+            (oauthHeader, World.acme, World.bridge, .read, "allowed"),
+            (oauthHeader, World.acme, World.bridge, .write, "read_only_scope"),
+            (pkceHeader, World.acme, World.bridge, .write, "allowed"),
+            (pkceHeader, World.acme, World.tunnel, .read, "user_not_member"),
+            (try t.header(for: betaKey), World.beta, World.betaProject, .read, "project_access_missing"),
+            (deletedHeader, World.acme, World.bridge, .read, "revoked"),
+            ("Apikey " + SecretFormat.generate(.apiKey, using: SeededRandom(seed: 5)), World.acme, World.bridge, .read, "unknown_credential"),
+            ("Basic Zm9vOmJhcg==", World.acme, World.bridge, .read, "malformed_header"),
+        ]
+        for c in cases {
+            let (decision, inPlace) = try t.ledger.authorizeReportingPath(header: c.header, company: c.company, project: c.project,
+                                                                          operation: c.op)
+            XCTAssertTrue(inPlace, "\(c.code) at \(c.company)/\(c.project): the reference path decided")
+            if c.code != "malformed_header" { XCTAssertEqual(decision.code, c.code, "\(c.company)/\(c.project)") }
+            let both = try t.ledger.decisionsOfBothPaths(header: c.header, company: c.company, project: c.project, operation: c.op)
+            XCTAssertEqual(both.inPlace, both.reference)
+        }
+
+        // An unknown company is the reference path's: it finds the secret's owner to record the attempt there.
+        let (unknown, inPlace) = try t.ledger.authorizeReportingPath(header: keyHeader, company: "nope", project: World.bridge,
+                                                                     operation: .read)
+        XCTAssertFalse(inPlace)
+        XCTAssertEqual(unknown.code, "unknown_company")
+        XCTAssertEqual(unknown.credentialID, key.id)
+    }
+
+    // MARK: - Agreement on random histories
+
+    func testInPlaceAgreesWithTheReferenceOnRandomHistories() throws {
+        var inPlace = 0, total = 0, mismatches: [String] = []
+        for seed: UInt64 in [12, 1212, 121_212] {
+            let history = try FastPathHistory(seed: seed)
+            defer { history.t.remove() }
+            try history.run(steps: 220) { header, company, project, op in
+                let both = try history.t.ledger.decisionsOfBothPaths(header: header, company: company, project: project, operation: op)
+                total += 1
+                guard let fast = both.inPlace else { return }
+                inPlace += 1
+                if fast != both.reference { mismatches.append("seed \(seed) \(company)/\(project) \(op): \(fast) ≠ \(both.reference)") }
+            }
+        }
+        XCTAssertEqual(mismatches, [])
+        XCTAssertGreaterThan(inPlace, 0)
+        // Only unknown companies (about 5 % of the requests here) go to the reference path.
+        XCTAssertGreaterThan(Double(inPlace), 0.85 * Double(total), "\(inPlace) of \(total) decided in place")
+        print("Issue12FastPathTests: \(total) decisions, \(inPlace) in place, \(mismatches.count) mismatches")
+    }
+}
+
+/// A seeded history of admin changes, rotations, deletions, OAuth flows and clock jumps across three companies,
+/// asking `probe` many random authorization questions along the way.
+private final class FastPathHistory {
+    typealias Probe = (String, String, String, CredLedgerCore.Operation) throws -> Void
+
+    let t: TestLedger
+    var dice: Dice
+    let companies = ["alpha", "bravo", "charlie"]
+    var projects: [String: [String]] = [:]
+    var credentials: [(issued: IssuedCredential, company: String, clientSecret: String?)] = []
+    var headers: [String] = []
+
+    init(seed: UInt64) throws {
+        t = try TestLedger("issue12-history-\(seed)", seed: seed)
+        dice = Dice(seed: seed)
+    }
+
+    private func admin(_ company: String) -> String { "root@\(company).example" }
+    private func users(_ company: String) -> [String] { (1...3).map { "u\($0)@\(company).example" } + [admin(company)] }
+
+    /// Runs `body`, ignoring refusals: random commands are often invalid, which is fine here.
+    private func attempt(_ body: () throws -> Void) {
+        do { try body() } catch is LedgerError {} catch is OAuthError {} catch { XCTFail("unexpected error \(error)") }
+    }
+
+    func run(steps: Int, probe: Probe) throws {
+        let ledger = t.ledger!
+        for company in companies {
+            try ledger.registerCompany(company, admin: admin(company), mailDomain: "\(company).example")
+            try ledger.setAPIModule(company, enabled: true, as: admin(company))
+            try ledger.createProject(company, project: "p0", as: admin(company))
+            for user in users(company).prefix(3) { try ledger.setMemberRole(company, email: user, role: .member, as: admin(company)) }
+            projects[company] = ["p0"]
+        }
+        for _ in 0..<steps {
+            step(ledger)
+            for _ in 0..<6 { try ask(probe) }
+        }
+    }
+
+    private func step(_ ledger: Ledger) {
+        let company = dice.pick(companies)
+        let actor = admin(company)
+        switch dice.int(15) {
+        case 0, 1, 2:
+            let type = dice.pick(CredentialType.allCases)
+            let expires: Timestamp? = dice.chance(20) ? t.clock.now() + Timestamp(dice.int(3)) * 60_000_000 : nil
+            attempt {
+                let issued = try ledger.createCredential(company, NewCredential(name: "c\(credentials.count)", type: type, scope: dice.pick(Scope.allCases),
+                                                                               redirectURIs: type.isUserDelegated ? [World.redirect] : [],
+                                                                               expiresAt: expires), as: actor)
+                credentials.append((issued, company, issued.clientSecret))
+                if let key = issued.secret { headers.append("Apikey " + key) }
+            }
+        case 3, 4:
+            guard let c = credentials.randomElement(using: &dice) else { return }
+            let target = dice.chance(90) ? c.company : company
+            attempt {
+                try ledger.grantAccess(target, credential: c.issued.id, project: dice.pick(projects[target]!), role: dice.pick(ProjectRole.allCases),
+                                       as: admin(target))
+            }
+        case 5:
+            guard let c = credentials.randomElement(using: &dice) else { return }
+            attempt { try ledger.revokeAccess(c.company, credential: c.issued.id, project: dice.pick(projects[c.company]!), as: admin(c.company)) }
+        case 6:
+            guard !credentials.isEmpty else { return }
+            let i = dice.int(credentials.count)
+            let c = credentials[i]
+            attempt {
+                let issued = try ledger.rotateSecret(c.company, credential: c.issued.id, grace: dice.pick([Int64(0), 60_000_000]), as: admin(c.company))
+                if let key = issued.secret { headers.append("Apikey " + key) }
+                if let secret = issued.clientSecret { credentials[i].clientSecret = secret }
+            }
+        case 7:
+            guard let c = credentials.randomElement(using: &dice), dice.chance(50) else { return }
+            attempt { try ledger.deleteCredential(c.company, credential: c.issued.id, as: admin(c.company)) }
+        case 8:
+            let slug = "p\(dice.int(4))"
+            attempt {
+                try ledger.createProject(company, project: slug, as: actor)
+                projects[company]!.append(slug)
+            }
+        case 9:
+            if dice.chance(30) { attempt { try ledger.archiveProject(company, project: dice.pick(projects[company]!), as: actor) } }
+        case 10:
+            attempt { try ledger.setMemberRole(company, email: dice.pick(Array(users(company).prefix(3))),
+                                               role: dice.pick([CompanyRole.member, .admin, .removed]), as: actor) }
+            attempt {
+                try ledger.setUserProjectRole(company, project: dice.pick(projects[company]!), email: dice.pick(users(company)),
+                                              role: dice.chance(25) ? nil : dice.pick(ProjectRole.allCases), as: actor)
+            }
+        case 11:
+            attempt { try ledger.setAPIModule(company, enabled: dice.chance(70), as: actor) }
+        case 12:
+            guard let c = credentials.filter({ $0.issued.type == .oauth }).randomElement(using: &dice), let secret = c.clientSecret else { return }
+            attempt { headers.append("Bearer " + (try ledger.clientCredentialsToken(clientID: c.issued.clientID!, clientSecret: secret).accessToken)) }
+        case 13:
+            guard let c = credentials.filter({ $0.issued.type.isUserDelegated }).randomElement(using: &dice) else { return }
+            attempt {
+                let grant = try ledger.authorize(company: c.company, clientID: c.issued.clientID!, user: dice.pick(users(c.company)),
+                                                 redirectURI: World.redirect, codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256",
+                                                 state: nil)
+                let tokens = try ledger.exchangeCode(clientID: c.issued.clientID!, clientSecret: c.clientSecret, code: grant.code,
+                                                     codeVerifier: PKCEPair.verifier, redirectURI: World.redirect)
+                headers.append("Bearer " + tokens.accessToken)
+                if dice.chance(20), let refresh = tokens.refreshToken {
+                    _ = try ledger.revokeToken(dice.chance(50) ? refresh : tokens.accessToken, clientID: c.issued.clientID!,
+                                               clientSecret: c.clientSecret)
+                }
+            }
+        default:
+            t.clock.advance(seconds: dice.pick([1.0, 30, 61, 3_700]))
+        }
+    }
+
+    private func ask(_ probe: Probe) throws {
+        var header: String
+        if !headers.isEmpty, dice.chance(90) {
+            header = dice.pick(headers)
+        } else {
+            header = dice.pick(["", "Basic Zm9vOmJhcg==", "Apikey cxk_short", "Bearer " + String(repeating: "x", count: 300),
+                                "Apikey " + SecretFormat.generate(.apiKey, using: SeededRandom(seed: dice.next()))])
+        }
+        if dice.chance(3) { header = header.lowercased() }
+        let company = dice.chance(5) ? "nope" : dice.pick(companies)
+        let project = dice.chance(10) ? "nope" : dice.pick(projects[company] ?? ["p0"])
+        try probe(header, company, project, dice.chance(50) ? .read : .write)
+    }
+}
