@@ -469,7 +469,9 @@ extension Ledger {
     static func decideInPlace(_ parsed: Result<AuthorizationHeader, DenialReason>, company slug: String, project projectSlug: String,
                               operation: Operation, now: Timestamp, store: LMDBStore) throws -> Decision? {
         let companyLength = slug.utf8.count, projectLength = projectSlug.utf8.count
-        guard companyLength >= 1, companyLength <= Environment.maxKeySize, projectLength + 4 <= Environment.maxKeySize else { return nil }
+        // `Keys.companySlug` is the slug; `Keys.projectSlug` the company number, then the slug.
+        guard companyLength >= 1, companyLength <= Environment.maxKeySize,
+              MemoryLayout<UInt32>.size + projectLength <= Environment.maxKeySize else { return nil }
         do {
             return try decide(parsed, company: slug, project: projectSlug, operation: operation, now: now,
                               facts: InPlaceFacts(reads: RawReads(store)))

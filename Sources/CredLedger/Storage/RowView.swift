@@ -92,7 +92,7 @@ extension RowView {
               let s = u8(L.scope), let scope = Scope(rawValue: s),
               let deleted = u8(L.deleted), let expiresAt = i64(L.expiresAt), let number = u32(L.number), count >= L.strings,
               let publicID = asciiString(L.strings), let name = asciiString(publicID.end), let serviceUser = asciiString(name.end),
-              let afterStrings = skipStrings(L.stringCount - 3, from: serviceUser.end),
+              let afterStrings = skipStrings(L.stringCount - 3, from: serviceUser.end), // the three above read, the rest skipped
               let uriCount = u8(afterStrings), let afterURIs = skipStrings(Int(uriCount), from: afterStrings + 1),
               let hashCount = u8(afterURIs), afterURIs + 1 + L.hashSize * Int(hashCount) == count
         else { return nil }
