@@ -231,3 +231,41 @@ private final class GrowthWait: @unchecked Sendable {
     func set(_ grew: Bool) { lock.withLock { result = grew } }
     var grew: Bool { lock.withLock { result } }
 }
+
+/// Audit queries examine the pinned range in bounded read transactions too: cut into transactions of a few events,
+/// every query gives the same page as in one.
+final class Issue12AuditQueryReadTests: XCTestCase {
+    func testQueriesCutIntoSmallTransactionsGiveTheSamePages() throws {
+        let t = try AuditLedger("longquery", seed: 5)
+        defer { t.remove() }
+        try RandomHistory(t, seed: 5).run(steps: 120)
+        var queries: [AuditQuery] = []
+        for newestFirst in [true, false] {
+            for limit in [1, 7, 1_000] {
+                var all = AuditQuery()
+                all.limit = limit
+                all.newestFirst = newestFirst
+                queries.append(all)
+                var acme = all
+                acme.company = Names.acme
+                queries.append(acme)
+                var denied = all
+                denied.outcome = .denied
+                queries.append(denied)
+                var types = all
+                types.types = [.credentialCreated]
+                queries.append(types)
+            }
+        }
+        for query in queries {
+            let one = try t.ledger.auditEvents(query, budget: ReadBudget(maxEvents: 1 << 40, maxNanoseconds: .max))
+            for maxEvents: UInt64 in [1, 3] {
+                let cut = try t.ledger.auditEvents(query, budget: ReadBudget(maxEvents: maxEvents, maxNanoseconds: .max))
+                XCTAssertEqual(cut.events.map(\.event.seq), one.events.map(\.event.seq), "\(query)")
+                XCTAssertEqual(cut.previousHashes, one.previousHashes)
+                XCTAssertEqual(cut.next, one.next, "\(query)")
+                XCTAssertEqual(cut.examined, one.examined, "\(query)")
+            }
+        }
+    }
+}
