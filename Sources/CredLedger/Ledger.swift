@@ -171,7 +171,7 @@ public final class Ledger: @unchecked Sendable {
     /// Visits events with seq ≥ `from` in order without keeping them, until `body` returns false: the events up to the
     /// head when the call starts, in short read transactions (`ReadBudget`), so a long visit never holds up map growth.
     public func forEachEvent(from: UInt64 = 1, _ body: (StoredEvent) throws -> Bool) throws {
-        let pinned = try environment.read { txn in try EventLog.head(schema: schema, in: txn).seq }
+        let pinned = try environment.read { txn in try EventLog.lastSeq(schema: schema, in: txn) }
         try EventLog.scanRaw(from: max(from, 1), through: pinned, schema: schema, environment: environment) { seq, record in
             try body(try EventLog.decodeOrThrow(seq: seq, record: record))
         }

@@ -19,7 +19,7 @@ extension Ledger {
         let (pinned, first): (UInt64, SHA256Digest?) = try environment.read { txn in
             // prev_hash of the first line: the stored hash of event from − 1 (genesis for event 1).
             let previous = from == 1 ? HashChain.genesis : try EventLog.event(from - 1, schema: schema, in: txn)?.hash
-            return (try EventLog.head(schema: schema, in: txn).seq, previous)
+            return (try EventLog.lastSeq(schema: schema, in: txn), previous)
         }
         var previous = first
         try EventLog.scanRaw(from: from, through: pinned, schema: schema, environment: environment) { seq, record in

@@ -60,6 +60,16 @@ enum BoundedReads {
 }
 
 extension EventLog {
+    /// The seq of the last stored key: where a long reader pins its range. Decodes nothing (a damaged last record is
+    /// reported where the scan reaches it); a key that is not 8 bytes pins nothing (`UInt64.max`).
+    static func lastSeq(schema: Schema, in txn: borrowing Transaction) throws -> UInt64 {
+        try txn.withCursor(schema.events) { cursor in
+            guard let last = try cursor.last() else { return 0 }
+            guard last.key.count == 8, let seq = UInt64(bigEndianBytes: last.key) else { return UInt64.max }
+            return seq
+        }
+    }
+
     /// `scanRaw` over seqs `from…last` in bounded read transactions: visits the stored records with seq in the
     /// range, ascending, until `body` returns false or the log ends. A record is valid only inside `body`, and
     /// consecutive calls may come from different transactions: keep what must outlive a call (e.g. the previous
