@@ -157,25 +157,23 @@ public final class Ledger: @unchecked Sendable {
         try environment.read { txn in try EventLog.event(seq, schema: schema, in: txn) }
     }
 
-    /// Events with seq ≥ `from`, at most `limit`.
+    /// Events with seq ≥ `from`, at most `limit`, up to the head when the call starts (read in short transactions).
     public func events(from: UInt64 = 1, limit: Int = Int.max) throws -> [StoredEvent] {
         var out: [StoredEvent] = []
-        try environment.read { txn in
-            try EventLog.scanRaw(from: max(from, 1), schema: schema, in: txn) { seq, record in
-                guard out.count < limit else { return false }
-                out.append(try EventLog.decodeOrThrow(seq: seq, record: record))
-                return out.count < limit
-            }
+        guard limit > 0 else { return out }
+        try forEachEvent(from: from) { stored in
+            out.append(stored)
+            return out.count < limit
         }
         return out
     }
 
-    /// Visits events with seq ≥ `from` in order without keeping them, until `body` returns false.
+    /// Visits events with seq ≥ `from` in order without keeping them, until `body` returns false: the events up to the
+    /// head when the call starts, in short read transactions (`ReadBudget`), so a long visit never holds up map growth.
     public func forEachEvent(from: UInt64 = 1, _ body: (StoredEvent) throws -> Bool) throws {
-        try environment.read { txn in
-            try EventLog.scanRaw(from: max(from, 1), schema: schema, in: txn) { seq, record in
-                try body(try EventLog.decodeOrThrow(seq: seq, record: record))
-            }
+        let pinned = try environment.read { txn in try EventLog.lastSeq(schema: schema, in: txn) }
+        try EventLog.scanRaw(from: max(from, 1), through: pinned, schema: schema, environment: environment) { seq, record in
+            try body(try EventLog.decodeOrThrow(seq: seq, record: record))
         }
     }
 

@@ -55,6 +55,11 @@ extension Ledger {
     /// (timestamps never decrease along the log). Only when no filter has a list is the log read, and then
     /// only the seq range.
     public func auditEvents(_ query: AuditQuery) throws -> AuditPage {
+        try auditEvents(query, budget: .standard)
+    }
+
+    /// `auditEvents` with the read budget chosen (tests cut the range into many transactions).
+    func auditEvents(_ query: AuditQuery, budget: ReadBudget) throws -> AuditPage {
         guard query.limit > 0 else { throw LedgerError.invalid("limit", "--limit must be at least 1") }
         let plan = try withState { state in try AuditPlan(query, state: state) }
         let head = self.head
@@ -66,35 +71,46 @@ extension Ledger {
         var page = AuditPage(events: [], previousHashes: [], next: nil, plan: plan.description(low: low, high: high), examined: 0)
         guard low <= high, !plan.impossible else { return page }
         let schema = self.schema
-        try environment.read { txn in
-            var more = false
+        // Short read transactions over the pinned range low…high (`ReadBudget`): a selective query may examine much
+        // of the log, and one long transaction would hold up map growth. `lo…hi` is what is left to examine.
+        var lo = low, hi = high, more = false
+        try BoundedReads.run(environment, budget: budget) { txn, allowance in
+            var paused = false
             func consider(_ seq: UInt64) throws -> Bool {
                 if page.events.count == query.limit {
                     more = true
                     return false
                 }
-                guard let stored = try EventLog.event(seq, schema: schema, in: txn) else { return true }
-                page.examined += 1
-                if plan.matches(stored.event) {
-                    page.events.append(stored)
-                    page.previousHashes.append(try Ledger.storedHash(seq - 1, schema: schema, txn: txn))
+                if let stored = try EventLog.event(seq, schema: schema, in: txn) {
+                    page.examined += 1
+                    if plan.matches(stored.event) {
+                        page.events.append(stored)
+                        page.previousHashes.append(try Ledger.storedHash(seq - 1, schema: schema, txn: txn))
+                    }
+                }
+                if query.newestFirst { hi = seq - 1 } else { lo = seq + 1 }
+                guard allowance.spend() else {
+                    paused = true
+                    return false
                 }
                 return true
             }
+            guard lo <= hi else { return false }
             if let list = plan.driver {
-                try PostingReader(schema: schema).visit(list, range: low...high, descending: query.newestFirst, txn: txn) { seq, flag in
+                try PostingReader(schema: schema).visit(list, range: lo...hi, descending: query.newestFirst, txn: txn) { seq, flag in
                     guard plan.flagAllows(flag) else { return true }
                     return try consider(seq)
                 }
             } else if query.newestFirst {
-                var seq = high
-                while seq >= low, try consider(seq) { seq -= 1 }
+                var seq = hi
+                while seq >= lo, try consider(seq) { seq -= 1 }
             } else {
-                var seq = low
-                while seq <= high, try consider(seq) { seq += 1 }
+                var seq = lo
+                while seq <= hi, try consider(seq) { seq += 1 }
             }
-            if more, let last = page.events.last { page.next = last.event.seq }
+            return paused
         }
+        if more, let last = page.events.last { page.next = last.event.seq }
         return page
     }
 }

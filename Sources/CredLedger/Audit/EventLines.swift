@@ -4,8 +4,8 @@ import LMDB
 extension Ledger {
     /// Writes the events from seq `from` on, at most `limit`, as JSON lines — the export's `events.jsonl`
     /// objects (same keys in the same order, same canonical form, docs/EXPORT.md) without `record` — and
-    /// hands them to `output` in buffers of about 1 MiB of whole lines, on the calling thread, in one read
-    /// transaction. Returns how many events were written. What `credledger log --json` prints: it streams
+    /// hands them to `output` in buffers of about 1 MiB of whole lines, on the calling thread, up to the head when
+    /// it starts, in short read transactions (`ReadBudget`). Returns how many events were written. What `credledger log --json` prints: it streams
     /// at export speed instead of building a dictionary and serializing it per event.
     public func writeEventLines(from: UInt64, limit: Int, to output: @escaping (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
         let from = max(from, 1)
@@ -14,25 +14,24 @@ extension Ledger {
         var writer = EventRowWriter(sink: ExportSink(name: "log", consumer: output), fields: fields, format: .jsonl, includeRecord: false)
         let schema = self.schema
         var written = 0
-        try environment.read { txn in
+        let environment = self.environment
+        // The head when the listing starts; bounded read transactions up to it (`ReadBudget`): exactly one snapshot's lines.
+        let (pinned, first): (UInt64, SHA256Digest?) = try environment.read { txn in
             // prev_hash of the first line: the stored hash of event from − 1 (genesis for event 1).
-            var previous: SHA256Digest?
-            if from == 1 {
-                previous = HashChain.genesis
-            } else if let stored = try EventLog.event(from - 1, schema: schema, in: txn) {
-                previous = stored.hash
+            let previous = from == 1 ? HashChain.genesis : try EventLog.event(from - 1, schema: schema, in: txn)?.hash
+            return (try EventLog.lastSeq(schema: schema, in: txn), previous)
+        }
+        var previous = first
+        try EventLog.scanRaw(from: from, through: pinned, schema: schema, environment: environment) { seq, record in
+            let stored = try EventLog.decodeOrThrow(seq: seq, record: record)
+            guard let link = previous else {
+                throw LedgerError("chain_broken", "event \(seq - 1) is missing before event \(seq) (run `credledger verify`)", kind: .integrity)
             }
-            try EventLog.scanRaw(from: from, schema: schema, in: txn) { seq, record in
-                let stored = try EventLog.decodeOrThrow(seq: seq, record: record)
-                guard let link = previous else {
-                    throw LedgerError("chain_broken", "event \(seq - 1) is missing before event \(seq) (run `credledger verify`)", kind: .integrity)
-                }
-                let body = UnsafeRawBufferPointer(rebasing: record[0..<(record.count - EventCodec.hashSize)])
-                try writer.write(stored, body: body, previous: link)
-                previous = stored.hash
-                written += 1
-                return written < limit
-            }
+            let body = UnsafeRawBufferPointer(rebasing: record[0..<(record.count - EventCodec.hashSize)])
+            try writer.write(stored, body: body, previous: link)
+            previous = stored.hash
+            written += 1
+            return written < limit
         }
         try writer.sink.flush()
         return written

@@ -65,7 +65,16 @@ extension Ledger {
     /// bytes), a snapshot of the credential table and memberships at the end of the range, and `manifest.json`.
     /// Streams in constant memory; each event's link is checked while it is written (a broken chain stops
     /// the export with an integrity error naming the event).
+    ///
+    /// The range ends at most at the head when the export starts, and is read in short read transactions (`ReadBudget`),
+    /// so the writer keeps working — map growth included — while a long export runs; `progress` is called between
+    /// them, never inside one. The snapshot is the as-of state at the range's end (`state(asOf:)`, one transaction).
     public func export(_ request: ExportRequest, progress: ((ExportProgress) -> Void)? = nil) throws -> ExportSummary {
+        try export(request, budget: .standard, progress: progress)
+    }
+
+    /// `export` with the read budget chosen (tests use a small one to cut the range into many transactions).
+    func export(_ request: ExportRequest, budget: ReadBudget, progress: ((ExportProgress) -> Void)? = nil) throws -> ExportSummary {
         let started = DispatchTime.now()
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
@@ -114,32 +123,35 @@ extension Ledger {
         var rangeEndHash: SHA256Digest?
         let schema = self.schema
         if low <= high {
-            try environment.read { txn in
-                let span = Double(high - low + 1)
-                var count: UInt64 = 0
-                func emit(_ seq: UInt64, _ record: UnsafeRawBufferPointer, previous: SHA256Digest) throws {
-                    let stored = try EventLog.decodeOrThrow(seq: seq, record: record)
-                    let bodyLength = record.count - EventCodec.hashSize
-                    let body = UnsafeRawBufferPointer(rebasing: record[0..<bodyLength])
-                    guard HashChain.link(previous: previous, seq: seq, body: body) == stored.hash else {
-                        throw LedgerError("chain_broken", "event \(seq): hash does not match its content and predecessor; nothing after it was exported (run `credledger replay`)", kind: .integrity)
-                    }
-                    try writer.write(stored, body: body, previous: previous)
-                    if first == nil {
-                        first = seq
-                        anchor = previous
-                    }
-                    last = ChainHead(seq: seq, hash: stored.hash, timestamp: stored.event.timestamp)
-                    byType[Int(stored.event.type.rawValue)] += 1
-                    count += 1
-                    if count & 0x3FFF == 0, let progress {
-                        progress(ExportProgress(events: count, fraction: Double(seq - low + 1) / span))
-                    }
+            // Bounded read transactions over the pinned range low…high (high ≤ the head read above): those events never
+            // change, so the lines are exactly those of one snapshot, and the writer can grow the map meanwhile.
+            let environment = self.environment
+            let span = Double(high - low + 1)
+            var count: UInt64 = 0
+            var done = low   // the next seq to look at
+            let report: () -> Void = { progress?(ExportProgress(events: count, fraction: Double(done - low) / span)) }
+            func emit(_ seq: UInt64, _ record: UnsafeRawBufferPointer, previous: SHA256Digest) throws {
+                let stored = try EventLog.decodeOrThrow(seq: seq, record: record)
+                let bodyLength = record.count - EventCodec.hashSize
+                let body = UnsafeRawBufferPointer(rebasing: record[0..<bodyLength])
+                guard HashChain.link(previous: previous, seq: seq, body: body) == stored.hash else {
+                    throw LedgerError("chain_broken", "event \(seq): hash does not match its content and predecessor; nothing after it was exported (run `credledger replay`)", kind: .integrity)
                 }
-                if let companyNumber {
-                    // The company's posting list gives its events; each line's prev_hash is the stored hash of seq − 1.
-                    try PostingReader(schema: schema).visit(PostingIndex.ListKey(.company, companyNumber), range: low...high,
-                                                            descending: false, txn: txn) { seq, _ in
+                try writer.write(stored, body: body, previous: previous)
+                if first == nil {
+                    first = seq
+                    anchor = previous
+                }
+                last = ChainHead(seq: seq, hash: stored.hash, timestamp: stored.event.timestamp)
+                byType[Int(stored.event.type.rawValue)] += 1
+                count += 1
+            }
+            if let companyNumber {
+                // The company's posting list gives its events; each line's prev_hash is the stored hash of seq − 1.
+                let list = PostingIndex.ListKey(.company, companyNumber)
+                try BoundedReads.run(environment, budget: budget, between: report) { txn, allowance in
+                    var more = false
+                    try PostingReader(schema: schema).visit(list, range: done...high, descending: false, txn: txn) { seq, _ in
                         // Consecutive company events link to the line before; otherwise read the stored hash.
                         let previous: SHA256Digest
                         if let last, last.seq == seq - 1 {
@@ -154,28 +166,34 @@ extension Ledger {
                             }
                             try emit(seq, record, previous: previous)
                         }
-                        return true
-                    }
-                } else {
-                    var previous = try Ledger.storedHash(low - 1, schema: schema, txn: txn)
-                    var expected = low
-                    try EventLog.scanRaw(from: low, schema: schema, in: txn) { seq, record in
-                        guard seq <= high else { return false }
-                        guard seq == expected else {
-                            throw LedgerError("chain_broken", "event \(expected) is missing (next stored is \(seq))", kind: .integrity)
+                        done = seq + 1
+                        guard seq < high, allowance.spend() else {
+                            more = seq < high
+                            return false
                         }
-                        try emit(seq, record, previous: previous)
-                        previous = last!.hash
-                        expected += 1
                         return true
                     }
-                    guard expected == high + 1 else {
-                        throw LedgerError("chain_broken", "event \(expected) is missing (the log ends before \(high))", kind: .integrity)
-                    }
+                    if !more { done = high + 1 }
+                    return more
                 }
-                rangeEndHash = try Ledger.storedHash(high, schema: schema, txn: txn)
-                progress?(ExportProgress(events: count, fraction: 1))
+            } else {
+                var previous = try environment.read { txn in try Ledger.storedHash(low - 1, schema: schema, txn: txn) }
+                try EventLog.scanRaw(from: low, through: high, schema: schema, environment: environment, budget: budget,
+                                     between: report) { seq, record in
+                    guard seq == done else {
+                        throw LedgerError("chain_broken", "event \(done) is missing (next stored is \(seq))", kind: .integrity)
+                    }
+                    try emit(seq, record, previous: previous)
+                    previous = last!.hash
+                    done += 1
+                    return true
+                }
+                guard done == high + 1 else {
+                    throw LedgerError("chain_broken", "event \(done) is missing (the log ends before \(high))", kind: .integrity)
+                }
             }
+            rangeEndHash = try environment.read { txn in try Ledger.storedHash(high, schema: schema, txn: txn) }
+            progress?(ExportProgress(events: count, fraction: 1))
         }
         let eventsDigest = try writer.sink.finish()
         let eventCount = byType.reduce(0, +)

@@ -20,7 +20,9 @@ public enum AuthorizationHeader: Sendable, Equatable {
             while end > start, raw[end - 1] == 0x20 { end -= 1 }
             var space = start
             while space < end, raw[space] != 0x20 { space += 1 }
-            guard space < end else { return .failure(start == end ? .malformedHeader : .malformedHeader) }
+            // No space: empty, a scheme without a secret, or a secret without a scheme — all one reason, since a lone
+            // word cannot be told apart as scheme or secret.
+            guard space < end else { return .failure(.malformedHeader) }
             let scheme = String(decoding: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(raw)[start..<space]), as: UTF8.self).lowercased()
             var secretStart = space
             while secretStart < end, raw[secretStart] == 0x20 { secretStart += 1 }

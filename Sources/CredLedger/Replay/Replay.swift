@@ -8,7 +8,8 @@ import LMDB
 public struct ReplayReport: Sendable {
     /// First event whose link was checked.
     public var from: UInt64
-    /// The last event of the snapshot replayed (the end of the range).
+    /// The last event of the range: the head pinned at the start, or (projections compared) the head of the snapshot
+    /// in which live and rebuilt projections were compared.
     public var head: ChainHead
     /// The last event whose link checked out (equals `head` when the chain is intact).
     public var lastGood: ChainHead
@@ -43,7 +44,13 @@ extension Ledger {
     /// Streams the log: verifies sequence, hash links and time order of events `from…head` on `threads` threads
     /// and, at the same time (unless `projections` is false), rebuilds every projection from event 1 into a
     /// scratch environment and compares each projection's digest with the live one. Read-only; the live
-    /// ledger keeps working. The range is the snapshot the rebuild reads, so live and rebuilt agree on the head.
+    /// ledger keeps working, map growth included: the log is read in short transactions (`ReadBudget`; the
+    /// verifying threads one per chunk of `ChainVerifier.chunkSize` events) up to the head pinned at the start.
+    /// The projections change as the writer appends, so they are compared in one snapshot: the rebuild catches up
+    /// with the events appended meanwhile and digests the live projections in a snapshot whose head is exactly
+    /// the last event it replayed; that head ends the range (its new links are verified too). That one transaction
+    /// lasts as long as digesting the live projection tables (the posting index grows with the log, at a fraction
+    /// of its size) plus applying at most `ReadBudget.maxEvents` new events.
     ///
     /// Every payload is decoded: by the rebuild, or (chain-only) by the verifying threads. The failure reported
     /// is the first bad event of the log, whichever check found it, and `lastGood` is the event before it.
@@ -52,14 +59,16 @@ extension Ledger {
         try replay(from: from, threads: threads, projections: projections, chunkSize: ChainVerifier.chunkSize)
     }
 
-    /// `replay` with the verification chunk size chosen (tests put breaks on chunk boundaries with small chunks).
-    func replay(from: UInt64, threads: Int, projections: Bool, chunkSize: UInt64) throws -> ReplayReport {
+    /// `replay` with the verification chunk size chosen (tests put breaks on chunk boundaries with small chunks), and the
+    /// rebuild's read budget and a hook it calls between its read transactions (tests).
+    func replay(from: UInt64, threads: Int, projections: Bool, chunkSize: UInt64, readBudget: ReadBudget = .standard,
+                betweenReads: (@Sendable () -> Void)? = nil) throws -> ReplayReport {
         let started = DispatchTime.now()
         let threads = max(1, threads)
         var report = ReplayReport(from: max(from, 1), head: .empty, lastGood: .empty, eventsVerified: 0, eventsProjected: 0,
                                   chainFailure: nil, projections: [], projectionNote: nil, threads: threads,
                                   verifySeconds: 0, projectSeconds: 0, seconds: 0)
-        let rebuild = projections ? ProjectionRebuild(ledger: self) : nil
+        let rebuild = projections ? ProjectionRebuild(ledger: self, budget: readBudget, between: betweenReads) : nil
         let head: ChainHead
         let disagreement: ProjectionDisagreement?
         if let rebuild {
@@ -104,6 +113,21 @@ extension Ledger {
             let result = try rebuild.wait()
             report.eventsProjected = result.projected
             report.projectSeconds = result.seconds
+            // The rebuild compared the projections at a later snapshot than the pinned head (or failed at an event
+            // appended after it): verify the links of the events appended meanwhile too, and end the range there.
+            let tailEnd = result.head?.seq ?? result.failure.map { $0.seq - 1 } ?? 0
+            if report.chainFailure == nil, tailEnd > head.seq {
+                let first = max(report.from, head.seq + 1)
+                if first <= tailEnd {
+                    let tail = try ChainVerifier.verify(environment: environment, schema: schema, range: first...tailEnd, threads: threads,
+                                                        chunkSize: chunkSize, decodePayloads: false)
+                    report.eventsVerified += tail.verified
+                    report.chainFailure = tail.failure
+                    report.lastGood = tail.failure == nil ? (result.head ?? tail.last) : tail.last
+                }
+                report.head = try result.head ?? storedHead(tailEnd + 1)
+                if result.head != nil, report.chainFailure == nil { report.lastGood = report.head }
+            }
             if let failure = result.failure, report.chainFailure.map({ failure.seq < $0.seq }) ?? true {
                 report.chainFailure = failure
             }
@@ -143,14 +167,17 @@ extension Ledger {
     }
 }
 
-/// Rebuilds every projection into a scratch environment on its own thread, from the snapshot of one read
-/// transaction, and digests live and rebuilt tables in that same snapshot.
+/// Rebuilds every projection into a scratch environment on its own thread, from the log up to the head pinned at its
+/// start (read in short transactions, `ReadBudget`), then catches up with the events appended meanwhile and digests the
+/// live projections in one snapshot whose head is the last event it applied; the rebuilt tables are digested after.
 final class ProjectionRebuild: @unchecked Sendable {
     struct Result {
         var projected: UInt64 = 0
         var failure: ChainFailure?
         var statuses: [ProjectionStatus] = []
         var seconds: Double = 0
+        /// The snapshot's head at which live and rebuilt projections were compared (≥ the pinned head), if they were.
+        var head: ChainHead?
     }
 
     private let ledger: Ledger
@@ -164,7 +191,16 @@ final class ProjectionRebuild: @unchecked Sendable {
     /// Events after this seq need not be replayed (a break was found there).
     private var limit = UInt64.max
 
-    init(ledger: Ledger) { self.ledger = ledger }
+    /// How much each read transaction of the log may do.
+    private let budget: ReadBudget
+    /// Called between read transactions, with none open (a test hook).
+    private let between: (() -> Void)?
+
+    init(ledger: Ledger, budget: ReadBudget = .standard, between: (@Sendable () -> Void)? = nil) {
+        self.ledger = ledger
+        self.budget = budget
+        self.between = between
+    }
 
     func start() {
         let thread = Thread { [self] in
@@ -207,76 +243,113 @@ final class ProjectionRebuild: @unchecked Sendable {
     }
 
     private func run() throws {
-        let environment = ledger.environment, schema = ledger.schema
+        let environment = ledger.environment, schema = ledger.schema, budget = self.budget
         let scratchPath = NSTemporaryDirectory() + "credledger-replay-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         defer { try? FileManager.default.removeItem(atPath: scratchPath) }
-        try environment.read { source in
-            let head = try EventLog.head(schema: schema, in: source)
-            let disagreement = try CheckpointStatus.read(schema: schema, txn: source).disagreement
-            lock.withLock { self.head = (head, disagreement) }
-            headReady.signal()
-            let started = DispatchTime.now()
-            var configuration = Environment.Configuration()
-            configuration.flags = [.noSync]
-            configuration.mapSize = max(environment.mapSize, 64 << 20)
-            configuration.maxDatabases = UInt32(Table.allCases.count + 4)
-            let scratch = try Environment(path: scratchPath, configuration: configuration)
-            defer { scratch.close() }
-            let scratchSchema = try Schema(environment: scratch)
-            var outcome = Result()
-            try scratch.write { destination in
-                // This closure re-runs from scratch if the map has to grow: all state is local to it.
-                outcome = Result()
-                let store = LMDBStore(txn: destination, schema: scratchSchema)
-                var projector = Projector()
-                var pending = 0
-                var expected: UInt64 = 1
-                try EventLog.scanRaw(from: 1, schema: schema, in: source) { seq, record in
-                    guard seq <= head.seq else { return false }
+        // The pinned head: events 1…head never change (the log is append-only), so they are read in short
+        // transactions (`ReadBudget`) and the writer can grow the map meanwhile.
+        let (head, disagreement) = try environment.read { source in
+            (try EventLog.head(schema: schema, in: source), try CheckpointStatus.read(schema: schema, txn: source).disagreement)
+        }
+        lock.withLock { self.head = (head, disagreement) }
+        headReady.signal()
+        let started = DispatchTime.now()
+        var configuration = Environment.Configuration()
+        configuration.flags = [.noSync]
+        configuration.mapSize = max(environment.mapSize, 64 << 20)
+        configuration.maxDatabases = UInt32(Table.allCases.count + 4)
+        let scratch = try Environment(path: scratchPath, configuration: configuration)
+        defer { scratch.close() }
+        let scratchSchema = try Schema(environment: scratch)
+        var outcome = Result()
+        try scratch.write { destination in
+            // This closure re-runs from scratch if the map has to grow: all state is local to it.
+            outcome = Result()
+            let store = LMDBStore(txn: destination, schema: scratchSchema)
+            var projector = Projector()
+            var pending = 0
+            var expected: UInt64 = 1
+            /// Decodes and applies one event; false (with `outcome.failure` set) at a bad one.
+            func apply(_ seq: UInt64, _ record: UnsafeRawBufferPointer) throws -> Bool {
+                guard seq == expected else {
+                    outcome.failure = ChainFailure(seq: expected, reason: "missing (next stored is \(seq))")
+                    return false
+                }
+                let stored: StoredEvent
+                do {
+                    stored = try EventCodec.decode(seq: seq, record: record)
+                } catch {
+                    outcome.failure = ChainFailure(seq: seq, reason: "\(error)")
+                    return false
+                }
+                do {
+                    try projector.apply(stored.event, to: store)
+                } catch let error as LMDBError {
+                    throw error   // storage trouble (e.g. a full map) is not the log's fault
+                } catch {
+                    // The event does not fit the state before it (e.g. events swapped): report it here; the
+                    // chain check names an earlier break if there is one.
+                    outcome.failure = ChainFailure(seq: seq, reason: "cannot be applied to the state before it: \(error)")
+                    return false
+                }
+                outcome.projected += 1
+                expected += 1
+                pending += 1
+                if pending >= 200_000 {
+                    try projector.flush(to: store)
+                    pending = 0
+                }
+                return true
+            }
+            func replay(through last: UInt64) throws {
+                try EventLog.scanRaw(from: expected, through: last, schema: schema, environment: environment, budget: budget,
+                                     between: between) { seq, record in
                     if seq & 0xFFF == 0, isCancelled || isPastLimit(seq) { return false }
-                    guard seq == expected else {
-                        outcome.failure = ChainFailure(seq: expected, reason: "missing (next stored is \(seq))")
-                        return false
-                    }
-                    let stored: StoredEvent
-                    do {
-                        stored = try EventCodec.decode(seq: seq, record: record)
-                    } catch {
-                        outcome.failure = ChainFailure(seq: seq, reason: "\(error)")
-                        return false
-                    }
-                    do {
-                        try projector.apply(stored.event, to: store)
-                    } catch let error as LMDBError {
-                        throw error   // storage trouble (e.g. a full map) is not the log's fault
-                    } catch {
-                        // The event does not fit the state before it (e.g. events swapped): report it here; the
-                        // chain check names an earlier break if there is one.
-                        outcome.failure = ChainFailure(seq: seq, reason: "cannot be applied to the state before it: \(error)")
-                        return false
-                    }
-                    outcome.projected += 1
-                    expected += 1
-                    pending += 1
-                    if pending >= 200_000 {
-                        try projector.flush(to: store)
-                        pending = 0
-                    }
-                    return true
+                    return try apply(seq, record)
                 }
                 try projector.flush(to: store)
-                guard outcome.failure == nil, !isCancelled, !isPastLimit(head.seq), outcome.projected == head.seq else { return }
-                let live = LMDBStore(txn: source, schema: schema)
-                for p in ProjectionName.allCases {
-                    let checkpoint = try source.get(schema.meta, Meta.projectionKey(p)).flatMap(Meta.Checkpoint.init)
-                    outcome.statuses.append(ProjectionStatus(
-                        name: p.rawValue, lastSeq: checkpoint?.lastSeq ?? 0,
-                        live: try ProjectionDigest.compute(p, in: live),
-                        rebuilt: try ProjectionDigest.compute(p, in: store)))
-                }
             }
-            outcome.seconds = Ledger.seconds(since: started)
-            lock.withLock { result = outcome }
+            try replay(through: head.seq)
+            guard outcome.failure == nil, !isCancelled, !isPastLimit(head.seq), outcome.projected == head.seq else { return }
+
+            // The live projections are compared in ONE snapshot, at its own head: the rebuild first catches up with
+            // the events appended meanwhile (in short transactions while many are missing), then applies the last few
+            // and digests the live projections in that snapshot; the rebuilt ones are digested after it ends.
+            var live: [(ProjectionName, UInt64, SHA256Digest)] = []
+            var rounds = 0
+            while live.isEmpty {
+                var behind: UInt64?
+                try environment.read { source in
+                    let now = try EventLog.head(schema: schema, in: source)
+                    if now.seq >= expected, now.seq - expected + 1 > budget.maxEvents, rounds < 4 {
+                        behind = now.seq
+                        return
+                    }
+                    try EventLog.scanRaw(from: expected, schema: schema, in: source) { seq, record in
+                        guard seq <= now.seq else { return false }
+                        return try apply(seq, record)
+                    }
+                    try projector.flush(to: store)
+                    guard outcome.failure == nil, outcome.projected == now.seq else { return }
+                    let liveStore = LMDBStore(txn: source, schema: schema)
+                    for p in ProjectionName.allCases {
+                        let checkpoint = try source.get(schema.meta, Meta.projectionKey(p)).flatMap(Meta.Checkpoint.init)
+                        live.append((p, checkpoint?.lastSeq ?? 0, try ProjectionDigest.compute(p, in: liveStore)))
+                    }
+                    outcome.head = now
+                }
+                guard let behind else { break }
+                rounds += 1
+                try replay(through: behind)
+                guard outcome.failure == nil, !isCancelled else { return }
+            }
+            guard outcome.failure == nil, outcome.head != nil else { return }
+            for (p, lastSeq, liveDigest) in live {
+                outcome.statuses.append(ProjectionStatus(
+                    name: p.rawValue, lastSeq: lastSeq, live: liveDigest, rebuilt: try ProjectionDigest.compute(p, in: store)))
+            }
         }
+        outcome.seconds = Ledger.seconds(since: started)
+        lock.withLock { result = outcome }
     }
 }
