@@ -1,5 +1,6 @@
 import CredLedger
 import CredLedgerCore
+import CredLedgerTools
 import Foundation
 import LMDB
 
@@ -11,7 +12,7 @@ import Musl
 import Darwin
 #endif
 
-// Hidden testing helpers (issue 6, docs/RELIABILITY.md): `credledger stress …`.
+// Testing helpers (issue 6, docs/RELIABILITY.md): `credledger-bench stress …` (the lab executable, not the product CLI).
 //
 // - `stress setup`   a company, projects and a GLOBAL static key for `stress record` (prints the header once).
 // - `stress record`  records uses through the real group-commit writer from several threads and prints every
@@ -62,9 +63,10 @@ enum StressCommands {
                 return summary.failures.isEmpty ? ExitCode.ok : ExitCode.integrity
             },
             CommandSpec("stress tamper", options: ["trials", "seed", "uses", "binary", "work"], flags: ["keep"],
-                        summary: "(testing helper) Flip, delete, swap and truncate stored events; verify must name the first bad event every time.") { inv, ctx in
+                        summary: "(testing helper) Flip, delete, swap and truncate stored events; verify must name the first bad event every time "
+                            + "(--binary: the credledger executable for `verify` in a child, default the one beside credledger-bench).") { inv, ctx in
                 var config = TamperDriver.Config(directory: try StressSupport.workDirectory(inv.option("work"), label: "tamper"))
-                config.binary = inv.option("binary") ?? (try? StressSupport.selfExecutable())
+                config.binary = inv.option("binary") ?? StressSupport.productExecutable()
                 config.trialsPerKind = try inv.integer("trials", default: 100, range: 1...10_000_000)
                 config.seed = UInt64(try inv.integer("seed", default: 1))
                 config.extraUses = try inv.integer("uses", default: 300, range: 0...10_000_000)
@@ -104,11 +106,19 @@ enum StressCommands {
 
 /// Small shared pieces: seeded randomness, unbuffered output, paths, locks.
 enum StressSupport {
-    /// The running executable (`/proc/self/exe` on Linux).
+    /// The running executable (`/proc/self/exe` on Linux): `credledger-bench`, which runs `stress record` children.
     static func selfExecutable() throws -> String {
         if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return resolved }
-        guard let first = CommandLine.arguments.first else { throw LedgerError("no_binary", "cannot locate the credledger binary: pass --binary", kind: .badInput) }
+        guard let first = CommandLine.arguments.first else { throw LedgerError("no_binary", "cannot locate the credledger-bench binary: pass --binary", kind: .badInput) }
         return URL(fileURLWithPath: first).standardizedFileURL.path
+    }
+
+    /// The product `credledger` executable beside this one (the build puts both in one directory), for drivers that
+    /// run product commands (`verify`) in a child; nil when there is none.
+    static func productExecutable() -> String? {
+        guard let own = try? selfExecutable() else { return nil }
+        let sibling = URL(fileURLWithPath: own).deletingLastPathComponent().appendingPathComponent("credledger").path
+        return FileManager.default.isExecutableFile(atPath: sibling) ? sibling : nil
     }
 
     /// `given`, created, or a fresh directory under the temporary directory.
@@ -181,7 +191,7 @@ enum StressOutput {
     }
 }
 
-/// Runs the CLI in this process with its output captured (Output is swapped for the call).
+/// Runs the product CLI in this process with its output captured.
 enum CapturedCLI {
     struct Result {
         var code: Int32
@@ -190,23 +200,13 @@ enum CapturedCLI {
         var all: String { stdout + stderr }
     }
 
-    private static let lock = NSLock()
-
     static func run(_ arguments: [String], database: String, options: Ledger.Options = Ledger.Options()) -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        let out = StressLocked(""), err = StressLocked("")
-        let savedOut = Output.standardOutput, savedErr = Output.standardError
-        Output.standardOutput = { text in out.withLock { $0 += text } }
-        Output.standardError = { text in err.withLock { $0 += text } }
-        defer {
-            Output.standardOutput = savedOut
-            Output.standardError = savedErr
-        }
         // In-process runs never read the process's standard input: a fuzzed `--token -` finds it empty.
-        let code = CommandLineTool.run(arguments + ["--db", database], environment: ["CREDLEDGER_DB": database], options: options,
-                                       standardInput: { nil })
-        return Result(code: code, stdout: out.current, stderr: err.current)
+        let captured = OutputCapture.run {
+            CommandLineTool.run(arguments + ["--db", database], environment: ["CREDLEDGER_DB": database], options: options,
+                                standardInput: { nil })
+        }
+        return Result(code: captured.result, stdout: captured.stdout, stderr: captured.stderr)
     }
 }
 
@@ -1649,9 +1649,9 @@ enum FuzzEngine {
         }
     }
 
-    /// Command groups that the in-process CLI fuzzer never runs: they spawn processes, write files where they are
-    /// told, or run for long (their parsers are still covered by `cli-parse`).
-    static let unsafeGroups: Set<String> = ["stress", "bench", "export"]
+    /// Command groups that the in-process CLI fuzzer never runs: they write files where they are told (their parsers
+    /// are still covered by `cli-parse`). The stress and bench commands are not in the product CLI.
+    static let unsafeGroups: Set<String> = ["export"]
 
     /// Properties of `CommandLineTool.run` with random argv on a populated ledger: never traps, exit code is one of
     /// 0…3, a non-zero exit always prints a message, no random command ever reports an integrity failure, and the
