@@ -4,12 +4,15 @@ import PackageDescription
 // Layering (dependencies point one way):
 // CLMDB (C) → LMDB (thin wrapper) → CredLedgerCore (events, codec, chain, domain)
 //   → CredLedgerProjections (Projections/) → CredLedger (engine) → credledger (Tools/)
+// The lab (benchmark, stress drivers) sits beside the product and depends on it, never the reverse:
+//   CredLedgerTools (product CLI) → CredLedgerLab (Tools/CredLedgerLab) → credledger-bench
 let package = Package(
     name: "credledger",
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "CredLedger", targets: ["CredLedger"]),
         .executable(name: "credledger", targets: ["credledger"]),
+        .executable(name: "credledger-bench", targets: ["credledger-bench"]),
     ],
     targets: [
         .systemLibrary(
@@ -43,12 +46,23 @@ let package = Package(
             dependencies: ["CredLedgerTools"],
             path: "Tools/credledger"
         ),
+        // The lab: benchmark and stress drivers (`credledger-bench`), used by ReliabilityTests and BenchTests too.
+        .target(
+            name: "CredLedgerLab",
+            dependencies: ["CredLedgerTools", "CredLedger", "CredLedgerCore", "LMDB"],
+            path: "Tools/CredLedgerLab"
+        ),
+        .executableTarget(
+            name: "credledger-bench",
+            dependencies: ["CredLedgerLab"],
+            path: "Tools/credledger-bench"
+        ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"], path: "Tests/LMDBTests"),
         .testTarget(name: "CredLedgerCryptoTests", dependencies: ["CredLedgerCrypto"], path: "Tests/CredLedgerCryptoTests"),
         .testTarget(name: "CredLedgerCoreTests", dependencies: ["CredLedgerCore", "CredLedgerProjections"], path: "Tests/CredLedgerCoreTests"),
         .testTarget(name: "CredLedgerTests", dependencies: ["CredLedger", "CredLedgerTools"], path: "Tests/CredLedgerTests"),
         .testTarget(name: "AuditTests", dependencies: ["CredLedger", "CredLedgerTools"], path: "Tests/AuditTests"),
-        .testTarget(name: "ReliabilityTests", dependencies: ["CredLedger", "CredLedgerTools"], path: "Tests/ReliabilityTests"),
-        .testTarget(name: "BenchTests", dependencies: ["CredLedger", "CredLedgerTools"], path: "Tests/BenchTests"),
+        .testTarget(name: "ReliabilityTests", dependencies: ["CredLedger", "CredLedgerTools", "CredLedgerLab"], path: "Tests/ReliabilityTests"),
+        .testTarget(name: "BenchTests", dependencies: ["CredLedger", "CredLedgerTools", "CredLedgerLab"], path: "Tests/BenchTests"),
     ]
 )

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The long reliability runs of issue 6 (the short versions are in `swift test`, Tests/ReliabilityTests):
-#   - crash:  KILLS kill -9 points (default 500) on `credledger stress record` children, each followed by a reopen and a
+#   - crash:  KILLS kill -9 points (default 500) on `credledger-bench stress record` children, each followed by a reopen and a
 #             full check (every acknowledged use and command present, verify ok);
 #   - tamper: TAMPER trials per kind (default 1000 × 7 kinds): byte flips through LMDB and in the raw file, key flips,
 #             deletions, swaps, truncations — verify must name the first bad event every time;
@@ -19,15 +19,18 @@ TAMPER=${TAMPER:-1000}
 FUZZ=${FUZZ:-1000000}
 SEED=${SEED:-$(date +%Y%m%d)}
 CONFIG=${CONFIG:-release}
-echo "building credledger ($CONFIG)…" >&2
+# The drivers are the lab executable credledger-bench; the tamper driver runs `verify` with the product credledger
+# beside it, so both are built.
+echo "building credledger and credledger-bench ($CONFIG)…" >&2
 swift build -c "$CONFIG" --product credledger >&2 || exit 2
-BIN=".build/$CONFIG/credledger"
+swift build -c "$CONFIG" --product credledger-bench >&2 || exit 2
+BIN=".build/$CONFIG/credledger-bench"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/credledger-long.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
 run() {  # name, then the stress arguments; JSON to $WORK/name.json, progress to the terminal
   local name=$1; shift
-  echo "== $name: credledger stress $*" >&2
+  echo "== $name: credledger-bench stress $*" >&2
   local started=$(date +%s)
   "$BIN" --json stress "$@" > "$WORK/$name.json"
   local status=$?

@@ -1,9 +1,10 @@
 import Foundation
 import XCTest
 
+@testable import CredLedgerLab
 @testable import CredLedgerTools
 
-/// Issue 7: `credledger bench --quick` runs end to end and prints every section of its JSON object.
+/// Issue 7: `credledger-bench bench --quick` runs end to end and prints every section of its JSON object.
 /// Timing is never asserted here: figures come from the bench command in a release build, not from tests.
 final class BenchSmokeTests: XCTestCase {
     func testQuickBenchRunsAndPrintsEveryFigure() throws {
@@ -20,7 +21,7 @@ final class BenchSmokeTests: XCTestCase {
         }
 
         // Tiny sizes: a few companies and credentials, short runs, two caller counts.
-        let code = CommandLineTool.run([
+        let code = BenchTool.run([
             "--json", "bench", "--quick", "--dir", directory, "--events", "3000", "--decisions", "2000", "--companies", "2",
             "--projects", "6", "--credentials", "40", "--seconds", "0.05", "--callers", "1,8",
         ], environment: [:])

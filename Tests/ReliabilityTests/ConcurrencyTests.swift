@@ -1,12 +1,13 @@
 import CredLedger
 import CredLedgerCore
+@testable import CredLedgerLab
 @testable import CredLedgerTools
 import Foundation
 import XCTest
 
 /// Many reader processes at once with one writer; the map grows when it fills (SPEC §7).
 ///
-/// A `credledger stress record` child keeps recording uses while reader processes (`verify --json`,
+/// A `credledger-bench stress record` child keeps recording uses while reader processes (`verify --json`,
 /// `verify --chain-only --json`, `log --json`, `key list --json`) run against the same ledger. Every reader must
 /// succeed and see one consistent snapshot (log seqs dense from 1, every prev_hash the previous line's hash, verify
 /// ok), and the writer must keep acknowledging while each reader runs (LMDB readers never block the writer).
@@ -62,7 +63,7 @@ final class ConcurrencyTests: ReliabilityTestCase {
     func testReaderProcessesSeeASnapshotAndNeverBlockTheWriter() throws {
         let binary = try credledgerBinary()
         let f = try makeLedger(threads: 2)
-        let writer = try startWriter(binary, f)
+        let writer = try startWriter(try benchBinary(), f)
         defer { writer.kill(); writer.waitForExit() }
         let readers: [(name: String, arguments: [String])] = [
             ("verify", ["verify", "--json"]),
@@ -115,7 +116,7 @@ final class ConcurrencyTests: ReliabilityTestCase {
     /// Two writer processes on one ledger (LMDB serializes them): every acknowledged use of each is in the log,
     /// in order, and the result verifies.
     func testTwoWriterProcessesShareOneLedger() throws {
-        let binary = try credledgerBinary()
+        let binary = try benchBinary()
         let f = try makeLedger(threads: 2, extraUses: 0)
         do {
             let ledger = try Ledger(path: f.path, options: testOptions())
@@ -161,7 +162,7 @@ final class ConcurrencyTests: ReliabilityTestCase {
     /// A process with its own (idle) writer verifies while another process appends: the log legitimately runs
     /// ahead of this process's writer, which is not a chain failure.
     func testVerifyInOneWriterProcessWhileAnotherAppends() throws {
-        let binary = try credledgerBinary()
+        let binary = try benchBinary()
         let f = try makeLedger(threads: 2, extraUses: 200)
         let ledger = try Ledger(path: f.path, options: testOptions())
         defer { ledger.close() }
@@ -181,7 +182,7 @@ final class ConcurrencyTests: ReliabilityTestCase {
     func testMapGrowsUnderAWriterWhileReadersRead() throws {
         let binary = try credledgerBinary()
         let f = try makeLedger(threads: 2, extraUses: 0, mapSize: 1 << 20)
-        let writer = try ChildProcess(executable: binary, arguments: [
+        let writer = try ChildProcess(executable: try benchBinary(), arguments: [
             "stress", "record", "--db", f.path, "--company", "acme", "--header", f.header, "--project-prefix", "w",
             "--threads", "2", "--window", "32", "--count", "12000", "--durability", "ack-before-sync", "--map-size", String(1 << 20),
         ])

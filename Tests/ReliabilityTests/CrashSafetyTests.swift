@@ -1,12 +1,13 @@
 import CredLedger
 import CredLedgerCore
+@testable import CredLedgerLab
 @testable import CredLedgerTools
 import Foundation
 import XCTest
 
 /// kill -9 at any moment loses no acknowledged event, and the ledger reopens valid (SPEC §7).
 ///
-/// `credledger stress record` runs as a child process recording uses through the real group-commit writer
+/// `credledger-bench stress record` runs as a child process recording uses through the real group-commit writer
 /// (3 workers, 16 uses in flight each, plus an admin thread creating credentials) and prints each acknowledgement
 /// as it happens. The driver SIGKILLs it at seeded random moments — most while it acknowledges, some during open —
 /// then reopens the ledger with the library and checks every acknowledged use (present, in its worker's order),
@@ -14,7 +15,7 @@ import XCTest
 /// Runs alternate `Durability.sync` and `.ackBeforeSync`.
 final class CrashSafetyTests: ReliabilityTestCase {
     func testKillNineAtRandomMomentsLosesNoAcknowledgedEvent() throws {
-        let binary = try credledgerBinary()
+        let binary = try benchBinary()
         var config = CrashDriver.Config(binary: binary, directory: try makeDirectory("crash"))
         config.killPoints = Self.budget("CREDLEDGER_CRASH_KILLS", 50)
         config.seed = Self.seed
@@ -33,7 +34,7 @@ final class CrashSafetyTests: ReliabilityTestCase {
     /// the usage and index projections' open segment (docs/FORMAT.md §6.0); `verify()` after every reopen compares
     /// the projections with a rebuild.
     func testKillNineAcrossASegmentFoldLosesNothing() throws {
-        let binary = try credledgerBinary()
+        let binary = try benchBinary()
         var config = CrashDriver.Config(binary: binary, directory: try makeDirectory("crash-fold"))
         config.killPoints = 20
         config.killsPerLedger = 20
@@ -89,7 +90,7 @@ final class CrashSafetyTests: ReliabilityTestCase {
 
     /// A child that is not killed finishes its count and prints `done`; all its uses are in the log.
     func testRecordCommandAcknowledgesEveryUseItWasAskedFor() throws {
-        let binary = try credledgerBinary()
+        let binary = try benchBinary()
         let path = try makeDirectory("record") + "/ledger"
         let header: String
         do {

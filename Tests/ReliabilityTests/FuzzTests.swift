@@ -1,11 +1,12 @@
 import CredLedger
 import CredLedgerCore
+@testable import CredLedgerLab
 @testable import CredLedgerTools
 import Foundation
 import XCTest
 
 /// Bad input gets a clear error and changes nothing (SPEC §7): seeded fuzzing of every parser of outside input.
-/// The short budgets here total ~10^5 inputs; `credledger stress fuzz --inputs 1000000` is the long run.
+/// The short budgets here total ~10^5 inputs; `credledger-bench stress fuzz --inputs 1000000` is the long run.
 /// Every target checks properties (see FuzzEngine): a rejected input gets its specific error, an accepted one is
 /// exactly what a valid input gives, nothing traps, no single input takes long.
 final class FuzzTests: ReliabilityTestCase {

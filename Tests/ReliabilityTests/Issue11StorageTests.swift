@@ -1,5 +1,6 @@
 @testable import CredLedger
 import CredLedgerCore
+@testable import CredLedgerLab
 @testable import CredLedgerTools
 import Foundation
 import LMDB

@@ -1,5 +1,6 @@
 import CredLedger
 import CredLedgerCore
+@testable import CredLedgerLab
 @testable import CredLedgerTools
 import Foundation
 import XCTest
@@ -7,7 +8,7 @@ import XCTest
 /// Shared fixtures of the reliability suite (issue 6, docs/RELIABILITY.md).
 ///
 /// Budgets are short by default (the whole suite stays under ~90 s); `Tools/reliability-long.sh` runs the same drivers
-/// through `credledger stress …` with long budgets. `CREDLEDGER_SEED` changes every seed (reproduce a failure by
+/// through `credledger-bench stress …` with long budgets. `CREDLEDGER_SEED` changes every seed (reproduce a failure by
 /// running with the seed it printed).
 class ReliabilityTestCase: XCTestCase {
     /// The suite's base seed: `CREDLEDGER_SEED` or a fixed default, so that runs are reproducible.
@@ -35,27 +36,37 @@ class ReliabilityTestCase: XCTestCase {
         try? FileManager.default.removeItem(atPath: path)
     }
 
-    /// Locates the `credledger` executable of the current build: `CREDLEDGER_BIN`, then next to the test bundle
-    /// (`.build/<triple>/debug/`), then `.build/debug/credledger` above this source file. Skips when absent.
+    /// Locates the product `credledger` executable of the current build (`CREDLEDGER_BIN` first). Skips when absent.
     func credledgerBinary(file: StaticString = #filePath) throws -> String {
+        try builtExecutable("credledger", override: "CREDLEDGER_BIN", file: file)
+    }
+
+    /// Locates the lab's `credledger-bench` executable (`stress record` children; `CREDLEDGER_BENCH_BIN` first).
+    func benchBinary(file: StaticString = #filePath) throws -> String {
+        try builtExecutable("credledger-bench", override: "CREDLEDGER_BENCH_BIN", file: file)
+    }
+
+    /// Locates an executable of the current build: the `override` environment variable, then next to the test bundle
+    /// (`.build/<triple>/debug/`), then `.build/debug/<name>` above this source file. Skips when absent.
+    func builtExecutable(_ name: String, override: String, file: StaticString = #filePath) throws -> String {
         let manager = FileManager.default
         var candidates: [String] = []
-        if let explicit = ProcessInfo.processInfo.environment["CREDLEDGER_BIN"] { candidates.append(explicit) }
+        if let explicit = ProcessInfo.processInfo.environment[override] { candidates.append(explicit) }
         if let exe = try? manager.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            candidates.append(URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("credledger").path)
+            candidates.append(URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent(name).path)
         }
-        candidates.append(Bundle.main.bundleURL.appendingPathComponent("credledger").path)
-        candidates.append(Bundle(for: ReliabilityTestCase.self).bundleURL.deletingLastPathComponent().appendingPathComponent("credledger").path)
+        candidates.append(Bundle.main.bundleURL.appendingPathComponent(name).path)
+        candidates.append(Bundle(for: ReliabilityTestCase.self).bundleURL.deletingLastPathComponent().appendingPathComponent(name).path)
         if let first = CommandLine.arguments.first {
-            candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent().appendingPathComponent("credledger").path)
+            candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent().appendingPathComponent(name).path)
         }
         let root = URL(fileURLWithPath: "\(file)").deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        candidates.append(root.appendingPathComponent(".build/debug/credledger").path)
+        candidates.append(root.appendingPathComponent(".build/debug/\(name)").path)
         for candidate in candidates where manager.isExecutableFile(atPath: candidate) {
             return URL(fileURLWithPath: candidate).resolvingSymlinksInPath().path
         }
-        throw XCTSkip("the credledger executable was not found next to the test bundle (looked at: \(candidates.joined(separator: ", "))); "
-            + "run `swift build --build-tests` (which builds it) or set CREDLEDGER_BIN")
+        throw XCTSkip("the \(name) executable was not found next to the test bundle (looked at: \(candidates.joined(separator: ", "))); "
+            + "run `swift build --build-tests` (which builds it) or set \(override)")
     }
 
     /// Default options for a fast, deterministic test ledger.

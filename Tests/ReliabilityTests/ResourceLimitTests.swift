@@ -1,5 +1,6 @@
 @testable import CredLedger
 import CredLedgerCore
+@testable import CredLedgerLab
 @testable import CredLedgerTools
 import Foundation
 import LMDB
@@ -176,7 +177,7 @@ final class ResourceLimitTests: ReliabilityTestCase {
     /// A real full disk: `stress record` on a 2 MiB tmpfs stops with a clear error (not a signal); every use it
     /// acknowledged is in the log, which verifies; after the file system grows, recording resumes.
     func testRealDiskFullOnASmallTmpfs() throws {
-        let binary = try credledgerBinary()
+        let binary = try benchBinary()
         guard let mountPoint = try smallFileSystem("2m") else {
             throw XCTSkip("cannot mount a tmpfs here (not root, or no CAP_SYS_ADMIN); the injected ENOSPC test covers the path")
         }

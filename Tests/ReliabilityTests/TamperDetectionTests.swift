@@ -1,5 +1,6 @@
 import CredLedger
 import CredLedgerCore
+@testable import CredLedgerLab
 @testable import CredLedgerTools
 import Foundation
 import LMDB

@@ -123,6 +123,8 @@ public struct CommandSpec {
     public var flags: [String]
     public var summary: String
     public var run: (Invocation, ToolContext) throws -> Int32
+    /// The executable that runs it, as its usage line spells it (set by `CommandLineProgram`).
+    public var program = "credledger"
 
     public init(_ path: String, positionals: [String] = [], options: [String] = [], required: [String] = [], secrets: [String] = [],
                 flags: [String] = [], summary: String, run: @escaping (Invocation, ToolContext) throws -> Int32) {
@@ -137,7 +139,7 @@ public struct CommandSpec {
     }
 
     public var usage: String {
-        var parts = ["credledger"] + path + positionals.map { "<\($0)>" }
+        var parts = [program] + path + positionals.map { "<\($0)>" }
         parts += options.map {
             let option = "--\($0) " + (secrets.contains($0) ? "<secret|->" : "<value>")
             return required.contains($0) ? option : "[\(option)]"
@@ -147,7 +149,7 @@ public struct CommandSpec {
     }
 
     /// Parses the words after the command path. `--name=value` and `--name value` both work.
-    func parse(_ words: [String]) throws -> Invocation {
+    package func parse(_ words: [String]) throws -> Invocation {
         var invocation = Invocation(positionals: [], options: [:], flags: [])
         var i = 0
         var onlyPositionals = false

@@ -4,11 +4,21 @@ import Foundation
 
 /// The `credledger` command line: parses, calls the library, prints. No domain logic here.
 public enum CommandLineTool {
-    /// Every command, in help order. Each group lives in Commands/.
-    static var commands: [CommandSpec] {
+    /// Every command, in help order. Each group lives in Commands/. Product commands only: the benchmark and the
+    /// stress drivers are the separate `credledger-bench` (Tools/CredLedgerLab).
+    package static var commands: [CommandSpec] {
         AdminCommands.all + KeyCommands.all + AuthCommands.all + LogCommands.all + AuditCommands.all + ExportCommands.all
-            + BenchCommands.all + StressCommands.all
     }
+
+    /// The product program: its commands, and the words that name a command of another program.
+    static var product: CommandLineProgram {
+        CommandLineProgram(name: "credledger", help: globalHelp, commands: commands,
+                           elsewhere: ["bench": labPointer, "stress": labPointer])
+    }
+
+    /// The one line `credledger bench` / `credledger stress` print (exit 2): those commands moved.
+    static let labPointer = "the benchmark and the stress drivers are the separate credledger-bench executable "
+        + "(swift build -c release, then .build/release/credledger-bench --help)"
 
     static let globalHelp = """
         credledger — an event-sourced, hash-chained ledger of API credentials
@@ -24,6 +34,14 @@ public enum CommandLineTool {
     /// unless given (tests feed it).
     public static func run(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
                            options: Ledger.Options = Ledger.Options(), standardInput: (() -> String?)? = nil) -> Int32 {
+        run(arguments, program: product, environment: environment, options: options, standardInput: standardInput)
+    }
+
+    /// Runs one command line of `program` (the product, or `credledger-bench`): the same global options, help,
+    /// parsing, error reporting and exit codes for both.
+    package static func run(_ arguments: [String], program: CommandLineProgram, environment: [String: String],
+                            options: Ledger.Options, standardInput: (() -> String?)?) -> Int32 {
+        let commands = program.commands
         var words: [String] = []
         var json = false
         var help = false
@@ -52,17 +70,21 @@ public enum CommandLineTool {
             i += 1
         }
         guard !repeatedDatabase else { return usageError("--db given more than once", nil, json: json) }
-        guard let command = match(words) else {
+        guard let command = match(words, in: commands) else {
+            // A command of another program (even with --help): one line naming it.
+            if let first = words.first, let pointer = program.elsewhere[first] {
+                return usageError("unknown command '\(first)': \(pointer)", nil, json: json)
+            }
             if help || words.isEmpty {
-                printHelp(prefix: words)
+                printHelp(program, prefix: words)
                 return words.isEmpty && !help ? ExitCode.usage : ExitCode.ok
             }
             let prefixMatches = commands.filter { $0.path.starts(with: words.prefix(1)) }
             if !prefixMatches.isEmpty, words.count >= 1 {
-                printHelp(prefix: Array(words.prefix(1)))
+                printHelp(program, prefix: Array(words.prefix(1)))
                 return usageError("unknown command '\(words.joined(separator: " "))'", nil, json: json)
             }
-            return usageError("unknown command '\(words.first ?? "")'; see credledger --help", nil, json: json)
+            return usageError("unknown command '\(words.first ?? "")'; see \(program.name) --help", nil, json: json)
         }
         if help {
             Output.line("usage: \(command.usage)\n\n\(command.summary)")
@@ -83,14 +105,14 @@ public enum CommandLineTool {
         }
     }
 
-    static func match(_ words: [String]) -> CommandSpec? {
+    static func match(_ words: [String], in commands: [CommandSpec] = commands) -> CommandSpec? {
         commands.filter { words.starts(with: $0.path) }.max { $0.path.count < $1.path.count }
     }
 
-    static func printHelp(prefix: [String]) {
-        Output.line(globalHelp)
+    static func printHelp(_ program: CommandLineProgram, prefix: [String]) {
+        Output.line(program.help)
         Output.line("\nCommands:")
-        for c in commands where c.path.starts(with: prefix) {
+        for c in program.commands where c.path.starts(with: prefix) {
             Output.line("  \(c.usage)\n      \(c.summary)")
         }
     }

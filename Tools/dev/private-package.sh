@@ -8,6 +8,7 @@ mkdir -p "$dir/Sources" "$dir/Tests" "$dir/Tools"
 for d in CLMDB CSHA256 LMDB CredLedgerCrypto CredLedgerCore CredLedger; do ln -sfn "$root/Sources/$d" "$dir/Sources/$d"; done
 ln -sfn "$root/Projections" "$dir/Projections"
 ln -sfn "$root/Tools/CredLedgerTools" "$dir/Tools/CredLedgerTools"; ln -sfn "$root/Tools/credledger" "$dir/Tools/credledger"
+ln -sfn "$root/Tools/CredLedgerLab" "$dir/Tools/CredLedgerLab"; ln -sfn "$root/Tools/credledger-bench" "$dir/Tools/credledger-bench"
 ln -sfn "$root/Tests/$test" "$dir/Tests/$test"
 python3 - "$root/Package.swift" "$dir/Package.swift" "$test" <<'PY'
 import re, sys

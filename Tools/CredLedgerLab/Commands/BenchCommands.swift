@@ -1,5 +1,6 @@
 import CredLedger
 import CredLedgerCore
+import CredLedgerTools
 import Foundation
 
 /// `bench`: the performance figures of SPEC §6, each beside a baseline measured in the same run.
@@ -33,9 +34,9 @@ enum BenchCommands {
                 }
                 config.directory = inv.option("dir")
                 config.keep = inv.flag("keep")
-                config.commandLine = (["credledger", "bench"] + CommandLine.arguments.drop { $0 != "bench" }.dropFirst()).joined(separator: " ")
+                config.commandLine = (["credledger-bench", "bench"] + CommandLine.arguments.drop { $0 != "bench" }.dropFirst()).joined(separator: " ")
                 if !CommandLine.arguments.contains("bench") {
-                    config.commandLine = "credledger bench" + (quick ? " --quick" : "")
+                    config.commandLine = "credledger-bench bench" + (quick ? " --quick" : "")
                 }
                 let showProgress = !ctx.json || Output.stderrIsTerminal
                 let runner = BenchRunner(config: config, options: ctx.options) { line in

@@ -3,7 +3,7 @@ import CredLedgerCore
 import Foundation
 import LMDB
 
-/// What `credledger bench` measures and how much of it.
+/// What `credledger-bench bench` measures and how much of it.
 struct BenchConfig {
     var events: Int
     /// Authorization decisions timed per header kind.

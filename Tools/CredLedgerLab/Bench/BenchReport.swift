@@ -1,8 +1,9 @@
 import CredLedger
 import CredLedgerCore
+import CredLedgerTools
 import Foundation
 
-/// Every figure of one `credledger bench` run, printable as tables or as one JSON object.
+/// Every figure of one `credledger-bench bench` run, printable as tables or as one JSON object.
 struct BenchReport {
     struct Fill {
         var uses: Int
@@ -166,7 +167,7 @@ struct BenchReport {
 
     func printTables() {
         let m = machine
-        Output.line("credledger bench — \(m["date"] ?? "") — \(m["cpu"] ?? "?"), \(m["cores"] ?? "?") cores, \(m["filesystem"] ?? "?"), "
+        Output.line("credledger-bench bench — \(m["date"] ?? "") — \(m["cpu"] ?? "?"), \(m["cores"] ?? "?") cores, \(m["filesystem"] ?? "?"), "
             + "\(m["lmdb"] ?? "?"), SHA extensions: \((m["sha_extensions"] as? Bool ?? false) ? "yes" : "no"), \(m["build"] ?? "")")
         if let loads = m["load_average"] as? [Double] { Output.line("load average at start: \(loads.map { BenchFormat.fixed($0, 2) }.joined(separator: " "))") }
         if let config { Output.line("command: \(config.commandLine)") }

@@ -1,0 +1,57 @@
+import CredLedger
+import CredLedgerCore
+@testable import CredLedgerLab
+@testable import CredLedgerTools
+import Foundation
+import XCTest
+
+/// Issue 12 "product and lab apart": `credledger-bench` holds the benchmark and the stress drivers, with the
+/// product's parser, help and exit codes, and only those commands (the product ones stay in `credledger`).
+final class Issue12BenchToolTests: XCTestCase {
+    private func bench(_ arguments: [String]) -> (code: Int32, stdout: String, stderr: String) {
+        let captured = OutputCapture.run { BenchTool.run(arguments, environment: [:], standardInput: { nil }) }
+        return (captured.result, captured.stdout, captured.stderr)
+    }
+
+    func testHelpListsExactlyTheBenchAndStressCommandsUnderTheLabName() {
+        let r = bench(["--help"])
+        XCTAssertEqual(r.code, ExitCode.ok, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("credledger-bench — "), r.stdout)
+        let listed = r.stdout.split(separator: "\n").filter { $0.hasPrefix("  credledger") }.map { $0.split(separator: " ").prefix(3).joined(separator: " ") }
+        XCTAssertEqual(listed, ["credledger-bench bench [--events", "credledger-bench stress setup", "credledger-bench stress record",
+                                "credledger-bench stress crash", "credledger-bench stress tamper", "credledger-bench stress fuzz"])
+        // The command's own help spells the lab name too.
+        let one = bench(["stress", "record", "--help"])
+        XCTAssertEqual(one.code, ExitCode.ok)
+        XCTAssertTrue(one.stdout.hasPrefix("usage: credledger-bench stress record --company <value> --header <secret|->"), one.stdout)
+        // The product's commands are not here.
+        let verify = bench(["verify"])
+        XCTAssertEqual(verify.code, ExitCode.usage)
+        XCTAssertEqual(verify.stderr, "error: unknown command 'verify'; see credledger-bench --help\n")
+    }
+
+    /// Usage errors name the lab executable, as the product's name the product.
+    func testUsageErrorsShowTheLabUsageLine() {
+        let r = bench(["stress", "record", "--company", "acme"])
+        XCTAssertEqual(r.code, ExitCode.usage)
+        XCTAssertTrue(r.stderr.contains("missing --header") && r.stderr.contains("usage: credledger-bench stress record "), r.stderr)
+        let callers = bench(["bench", "--callers", "0"])
+        XCTAssertEqual(callers.code, ExitCode.usage)
+        XCTAssertTrue(callers.stderr.contains("usage: credledger-bench bench "), callers.stderr)
+    }
+
+    /// `stress setup` through the lab's command line makes a ledger the product CLI then reads.
+    func testStressSetupThroughTheLabMakesALedgerTheProductReads() throws {
+        let directory = NSTemporaryDirectory() + "credledger-i12-lab-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let setup = bench(["--json", "--db", directory, "stress", "setup", "--company", "lab", "--admin", "a@lab.example", "--threads", "2"])
+        XCTAssertEqual(setup.code, ExitCode.ok, setup.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(setup.stdout.utf8)) as? [String: Any], setup.stdout)
+        XCTAssertEqual(object["company"] as? String, "lab")
+        let header = try XCTUnwrap(object["header"] as? String)
+        let check = OutputCapture.run {
+            CommandLineTool.run(["--db", directory, "auth", "check", "lab", "--header", header, "--project", "w1", "--op", "write"], environment: [:])
+        }
+        XCTAssertEqual(check.result, ExitCode.ok, check.stdout + check.stderr)
+    }
+}

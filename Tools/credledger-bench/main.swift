@@ -1,0 +1,4 @@
+import CredLedgerLab
+import Foundation
+
+exit(BenchTool.run(Array(CommandLine.arguments.dropFirst())))
