@@ -14,7 +14,7 @@ extension API {
         /// The type's fields by name (docs/EXPORT.md, payload fields).
         public var payload: [String: PayloadValue]
         /// Hex hash of the event before it (zeros for seq 1).
-        public var prevHash: String?
+        public var prevHash: String
         /// Hex hash of this event.
         public var hash: String
 
@@ -24,7 +24,7 @@ extension API {
         }
 
         public init(seq: UInt64, time: String, type: String, company: String, actor: String, payload: [String: PayloadValue],
-                    prevHash: String?, hash: String) {
+                    prevHash: String, hash: String) {
             (self.seq, self.time, self.type, self.company, self.actor) = (seq, time, type, company, actor)
             (self.payload, self.prevHash, self.hash) = (payload, prevHash, hash)
         }
@@ -69,7 +69,6 @@ extension API {
 
     /// One page of `audit events`.
     public struct AuditEventsPage: Codable, Sendable, Equatable {
-        /// Without `prev_hash` only for the first event of the log.
         public var events: [Event]
         /// null when there is no further page.
         @AlwaysPresent public var next: PageCursor?

@@ -123,13 +123,13 @@ extension API.RebuildReport {
 }
 
 extension API.Event {
-    /// An event with names resolved by `fields`, linked to `previousHash` (nil leaves `prev_hash` out).
-    public init(_ stored: StoredEvent, previousHash: SHA256Digest?, fields: EventFields) {
+    /// An event with names resolved by `fields`, linked to `previousHash` (the stored hash of the event before).
+    public init(_ stored: StoredEvent, previousHash: SHA256Digest, fields: EventFields) {
         let e = stored.event
         var payload: [String: API.PayloadValue] = [:]
         for (key, value) in fields.payload(e.payload) { payload[key] = API.PayloadValue(value) }
         self.init(seq: e.seq, time: TimeFormat.rfc3339(e.timestamp), type: e.type.name, company: fields.company(e.company),
-                  actor: fields.actor(e.actor), payload: payload, prevHash: previousHash?.hex, hash: stored.hash.hex)
+                  actor: fields.actor(e.actor), payload: payload, prevHash: previousHash.hex, hash: stored.hash.hex)
     }
 }
 
