@@ -19,7 +19,7 @@ extension API {
         public var allowed: Bool
         /// `allowed` or the denial reason's stable code.
         public var result: String
-        /// What the principal may do on the project: none, read, write.
+        /// What the principal may do on the project: none, read, read-write.
         public var capability: String
         /// The credential's public id, when the secret matched one.
         public var credential: String?

@@ -73,7 +73,7 @@ extension API {
         public var id: String
         public var name: String
         public var scope: String
-        /// The table's label: READ, READ/WRITE, GLOBAL.
+        /// The table's label: READ ONLY, READ & WRITE, GLOBAL.
         public var scopeLabel: String
         public var type: String
         @AlwaysPresent public var lastUsed: String?
