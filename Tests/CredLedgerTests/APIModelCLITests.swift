@@ -7,7 +7,8 @@ import XCTest
 
 /// Issue 12, one API model: the `--json` output of every product command decodes (strictly: every "always" key
 /// present, every value of its type) into its `CredLedgerAPI` type, and re-encoding that value gives back the
-/// printed bytes, so the CLI prints exactly the contract of docs/API.md and nothing beside it.
+/// printed bytes, so the CLI prints exactly the contract of docs/API.md and nothing beside it; and the bytes are
+/// those the dictionary printer it replaced would give (same key order, same number forms).
 final class APIModelCLITests: XCTestCase {
     private var cli: CLI!
     private let alice = World.alice
@@ -32,6 +33,10 @@ final class APIModelCLITests: XCTestCase {
         let text = String(r.out.dropLast())
         let value = try API.decode(T.self, from: Data(text.utf8))
         XCTAssertEqual(try API.encodeText(value), text, "\(args.joined(separator: " ")) printed more or other than \(T.self)", file: file, line: line)
+        // Key order and number forms as before: the untyped printer (JSONSerialization, sorted keys) of the same
+        // values prints the same bytes.
+        let untyped = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+        XCTAssertEqual(Output.jsonString(untyped), text, "\(args.joined(separator: " ")): key order or number form changed", file: file, line: line)
         return value
     }
 
