@@ -47,7 +47,8 @@ extension API {
     /// A scalar of an event payload: text, a non-negative integer or a flag (docs/EXPORT.md, payload fields).
     public enum PayloadValue: Codable, Sendable, Equatable {
         case string(String)
-        case integer(Int64)
+        /// Payload integers are seqs, counts and numbers: never negative, up to 2⁶⁴ − 1 (a token family is a u64).
+        case integer(UInt64)
         case bool(Bool)
 
         public init(from decoder: any Decoder) throws {
@@ -57,7 +58,7 @@ extension API {
             } else if let b = try? container.decode(Bool.self) {
                 self = .bool(b)
             } else {
-                self = .integer(try container.decode(Int64.self))
+                self = .integer(try container.decode(UInt64.self))
             }
         }
 

@@ -139,7 +139,7 @@ extension API.PayloadValue {
         switch value {
         case let s as String: self = .string(s)
         case let b as Bool: self = .bool(b)
-        case let i as any BinaryInteger: self = .integer(Int64(clamping: i))
+        case let i as any BinaryInteger: self = UInt64(exactly: i).map { .integer($0) } ?? .string("\(i)")
         default: self = .string("\(value)")
         }
     }

@@ -144,6 +144,25 @@ final class APIModelCLITests: XCTestCase {
         let events = try log.out.split(separator: "\n").map { try API.decode(API.Event.self, from: Data($0.utf8)) }
         XCTAssertEqual(events.map(\.seq), Array(1...UInt64(events.count)))
         for (before, after) in zip(events, events.dropFirst()) { XCTAssertEqual(after.prevHash, before.hash) }
+
+        // Every event of the log, of every type made above, maps to the object the dictionary printer made
+        // (`EventFields.json`, which `audit events` printed before).
+        let allEvents = try apiRun(API.AuditEventsPage.self, ["audit", "events", "--order", "oldest", "--limit", "100000"])
+        var o = cli.options
+        o.readOnly = true
+        let ledger = try Ledger(path: cli.db, options: o)
+        defer { ledger.close() }
+        let fields = try EventFields(ledger: ledger)
+        var query = AuditQuery()
+        (query.limit, query.newestFirst) = (100_000, false)
+        let stored = try ledger.auditEvents(query)
+        XCTAssertEqual(stored.events.count, allEvents.events.count)
+        for (stored, previous) in zip(stored.events, stored.previousHashes) {
+            let typed = try JSONSerialization.jsonObject(with: try API.encode(API.Event(stored, previousHash: previous, fields: fields))) as? NSDictionary
+            let untyped = try JSONSerialization.jsonObject(with: try JSONSerialization.data(withJSONObject: fields.json(stored, previousHash: previous))) as? NSDictionary
+            XCTAssertEqual(typed, untyped, "event \(stored.event.seq) (\(stored.event.type.name))")
+        }
+        XCTAssertGreaterThanOrEqual(Set(stored.events.map { $0.event.type }).count, 15, "the scenario makes most event types")
     }
 
     /// The one `Output.json` path escapes what `DisplaySafety` calls unsafe, as before: a bidi override and DEL print

@@ -38,6 +38,9 @@ final class APIModelTests: XCTestCase {
 
     func testPayloadValuesKeepTheirJSONType() {
         apiAssertRoundTrip([API.PayloadValue.string("7"), .integer(7), .bool(true)], #"["7",7,true]"#)
+        // The whole u64 range (a token family is a u64), exactly.
+        apiAssertRoundTrip(API.PayloadValue.integer(UInt64.max), "18446744073709551615")
+        apiAssertRejects(API.PayloadValue.self, #"-1"#)
         apiAssertRejects(API.PayloadValue.self, #"{"a":1}"#)
         apiAssertRejects(API.PayloadValue.self, #"1.5"#)
     }
