@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layering (dependencies point one way):
 // CLMDB (C) → LMDB (thin wrapper) → CredLedgerCore (events, codec, chain, domain)
-//   → CredLedgerProjections (Projections/) → CredLedger (engine) → credledger (Tools/)
+//   → CredLedgerProjections (Projections/) → CredLedger (engine) → CredLedgerAPI (wire model) → credledger (Tools/)
 // The lab (benchmark, stress drivers) sits beside the product and depends on it, never the reverse:
 //   CredLedgerTools (product CLI) → CredLedgerLab (Tools/CredLedgerLab) → credledger-bench
 let package = Package(
@@ -36,9 +36,11 @@ let package = Package(
             dependencies: ["LMDB", "CredLedgerCore", "CredLedgerProjections"],
             path: "Sources/CredLedger"
         ),
+        // The API model: Codable request and response types of every operation (docs/API.md).
+        .target(name: "CredLedgerAPI", dependencies: ["CredLedger", "CredLedgerCore"], path: "Sources/CredLedgerAPI"),
         .target(
             name: "CredLedgerTools",
-            dependencies: ["CredLedger"],
+            dependencies: ["CredLedger", "CredLedgerAPI"],
             path: "Tools/CredLedgerTools"
         ),
         .executableTarget(
@@ -60,7 +62,7 @@ let package = Package(
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"], path: "Tests/LMDBTests"),
         .testTarget(name: "CredLedgerCryptoTests", dependencies: ["CredLedgerCrypto"], path: "Tests/CredLedgerCryptoTests"),
         .testTarget(name: "CredLedgerCoreTests", dependencies: ["CredLedgerCore", "CredLedgerProjections"], path: "Tests/CredLedgerCoreTests"),
-        .testTarget(name: "CredLedgerTests", dependencies: ["CredLedger", "CredLedgerTools"], path: "Tests/CredLedgerTests"),
+        .testTarget(name: "CredLedgerTests", dependencies: ["CredLedger", "CredLedgerTools", "CredLedgerAPI"], path: "Tests/CredLedgerTests"),
         .testTarget(name: "AuditTests", dependencies: ["CredLedger", "CredLedgerTools"], path: "Tests/AuditTests"),
         .testTarget(name: "ReliabilityTests", dependencies: ["CredLedger", "CredLedgerTools", "CredLedgerLab"], path: "Tests/ReliabilityTests"),
         .testTarget(name: "BenchTests", dependencies: ["CredLedger", "CredLedgerTools", "CredLedgerLab"], path: "Tests/BenchTests"),

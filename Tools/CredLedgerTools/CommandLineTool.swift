@@ -1,4 +1,5 @@
 import CredLedger
+import CredLedgerAPI
 import CredLedgerCore
 import Foundation
 
@@ -121,7 +122,7 @@ public enum CommandLineTool {
         // A message is one line: a line feed from an argument is escaped too.
         let message = DisplaySafety.escaped(Redaction.scrub(raw))
         if json {
-            Output.json(["error": "usage", "message": message])
+            Output.json(API.ErrorBody(error: "usage", message: message))
         } else {
             Output.error("error: \(message)")
             if let command { Output.error("usage: \(command.usage)") }
@@ -132,7 +133,7 @@ public enum CommandLineTool {
     /// Prints a refused/bad-input/integrity error with its stable code and returns its exit code.
     public static func report(_ error: LedgerError, json: Bool) -> Int32 {
         if json {
-            Output.json(["error": error.code, "message": error.message])
+            Output.json(API.ErrorBody(error))
         } else {
             Output.error("error: \(error.code): \(DisplaySafety.escaped(error.message))")
         }

@@ -1,3 +1,4 @@
+import CredLedgerAPI
 import CredLedgerCore
 import Foundation
 
@@ -35,7 +36,18 @@ public enum Output {
         for row in rows { line(render(row)) }
     }
 
-    /// One JSON value on one line, keys sorted (stable for scripts).
+    /// One API value (CredLedgerAPI, the contract of docs/API.md) as one JSON line: `API.encode`'s keys sorted,
+    /// unsafe characters escaped.
+    public static func json<Value: Encodable>(_ value: Value) {
+        line(jsonString(value))
+    }
+
+    public static func jsonString<Value: Encodable>(_ value: Value) -> String {
+        guard let text = try? API.encodeText(value) else { return "null" }
+        return jsonEscaped(text)
+    }
+
+    /// One untyped JSON value on one line, keys sorted (the lab's reports; product commands print API values).
     public static func json(_ value: Any) {
         line(jsonString(value))
     }

@@ -76,9 +76,4 @@ public enum Format {
         guard let t, t != 0 else { return "never" }
         return String(TimeFormat.rfc3339(t).prefix(19)).replacingOccurrences(of: "T", with: " ")
     }
-
-    public static func jsonTime(_ t: Timestamp?) -> Any {
-        guard let t, t != 0 else { return NSNull() }
-        return TimeFormat.rfc3339(t)
-    }
 }

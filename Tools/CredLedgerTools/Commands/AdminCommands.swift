@@ -1,4 +1,5 @@
 import CredLedger
+import CredLedgerAPI
 import CredLedgerCore
 import Foundation
 
@@ -13,7 +14,7 @@ enum AdminCommands {
                                                            name: inv.option("name"), mailDomain: inv.option("mail-domain"))
                 let info = try ctx.creatingLedger().registerCompany(registration)
                 if ctx.json {
-                    Output.json(["company": info.slug, "name": info.name, "mail_domain": info.mailDomain, "api_enabled": info.apiEnabled])
+                    Output.json(API.Company(info))
                 } else {
                     ctx.say("company \(info.slug) registered; admin \(try inv.required("admin")); API module disabled (enable with `company enable-api`)")
                 }
@@ -32,7 +33,7 @@ enum AdminCommands {
                 let roleName = try inv.required("role")
                 guard let role = CompanyRole(name: roleName) else { throw UsageError("--role must be admin, member or removed, not '\(roleName)'") }
                 let outcome = try ctx.ledger().setMemberRole(inv.positional(0), email: inv.positional(1), role: role, as: try inv.required("as"))
-                if ctx.json { Output.json(["company": inv.positional(0), "email": inv.positional(1), "role": role.name, "result": outcome.rawValue]) }
+                if ctx.json { Output.json(API.MemberRoleResult(company: inv.positional(0), email: inv.positional(1), role: role.name, result: outcome.rawValue)) }
                 ctx.say(outcome == .unchanged ? "\(inv.positional(1)) is already \(role.name) of \(inv.positional(0)) (unchanged)"
                                               : "\(inv.positional(1)) is now \(role.name) of \(inv.positional(0))")
                 return ExitCode.ok
@@ -40,14 +41,14 @@ enum AdminCommands {
             CommandSpec("project create", positionals: ["company", "project"], options: ["name", "as"], required: ["as"],
                         summary: "Create a project in a company.") { inv, ctx in
                 try ctx.ledger().createProject(inv.positional(0), project: inv.positional(1), name: inv.option("name"), as: try inv.required("as"))
-                if ctx.json { Output.json(["company": inv.positional(0), "project": inv.positional(1)]) }
+                if ctx.json { Output.json(API.ProjectResult(company: inv.positional(0), project: inv.positional(1))) }
                 ctx.say("project \(inv.positional(1)) created in \(inv.positional(0))")
                 return ExitCode.ok
             },
             CommandSpec("project archive", positionals: ["company", "project"], options: ["as"], required: ["as"],
                         summary: "Archive a project: nobody can act on it afterwards.") { inv, ctx in
                 try ctx.ledger().archiveProject(inv.positional(0), project: inv.positional(1), as: try inv.required("as"))
-                if ctx.json { Output.json(["company": inv.positional(0), "project": inv.positional(1), "archived": true]) }
+                if ctx.json { Output.json(API.ProjectResult(company: inv.positional(0), project: inv.positional(1), archived: true)) }
                 ctx.say("project \(inv.positional(1)) archived")
                 return ExitCode.ok
             },
@@ -62,7 +63,7 @@ enum AdminCommands {
                 let outcome = try ctx.ledger().setUserProjectRole(inv.positional(0), project: inv.positional(1), email: inv.positional(2),
                                                                   role: role, as: try inv.required("as"))
                 if ctx.json {
-                    Output.json(["project": inv.positional(1), "email": inv.positional(2), "role": role?.name ?? "none", "result": outcome.rawValue])
+                    Output.json(API.ProjectRoleResult(project: inv.positional(1), email: inv.positional(2), role: role?.name ?? "none", result: outcome.rawValue))
                 }
                 ctx.say("\(inv.positional(2)) has role \(role?.name ?? "none") on \(inv.positional(1))\(outcome == .unchanged ? " (unchanged)" : "")")
                 return ExitCode.ok
@@ -72,7 +73,7 @@ enum AdminCommands {
 
     private static func moduleToggle(_ inv: Invocation, _ ctx: ToolContext, enabled: Bool) throws -> Int32 {
         let changed = try ctx.ledger().setAPIModule(inv.positional(0), enabled: enabled, as: try inv.required("as"))
-        if ctx.json { Output.json(["company": inv.positional(0), "api_enabled": enabled, "changed": changed]) }
+        if ctx.json { Output.json(API.APIModuleResult(company: inv.positional(0), apiEnabled: enabled, changed: changed)) }
         ctx.say("API module \(enabled ? "enabled" : "disabled") for \(inv.positional(0))\(changed ? "" : " (already)")")
         return ExitCode.ok
     }

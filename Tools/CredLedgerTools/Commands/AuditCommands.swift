@@ -1,4 +1,5 @@
 import CredLedger
+import CredLedgerAPI
 import CredLedgerCore
 import Foundation
 
@@ -29,12 +30,7 @@ enum AuditCommands {
                     rows = try ledger.usage(slug)
                 }
                 if ctx.json {
-                    var object: [String: Any] = ["company": slug, "credentials": rows.map { r in
-                        ["id": r.id, "name": r.name, "used": r.used, "denied": r.denied, "last_used": Format.jsonTime(r.lastUsed),
-                         "first_used": Format.jsonTime(r.firstUsed), "last_denied": Format.jsonTime(r.lastDenied), "deleted": r.deleted] as [String: Any]
-                    }]
-                    if let point { object["as_of"] = ["seq": point.seq, "time": Format.jsonTime(point.time)] }
-                    Output.json(object)
+                    Output.json(API.UsageReport(company: slug, rows: rows, asOf: point.map { API.AsOf(seq: $0.seq, timestamp: $0.time) }))
                 } else {
                     if let point { Output.line(AsOfOption.banner(point)) }
                     Output.table(["Name", "ID", "Used", "Denied", "Last used", "First used", "Last denied"], rows.map { r in
@@ -108,11 +104,7 @@ enum AuditCommands {
                 let fields = try EventFields(ledger: ledger)
                 let cursor = query.newestFirst ? "before" : "after"
                 if ctx.json {
-                    Output.json([
-                        "events": zip(page.events, page.previousHashes).map { fields.json($0, previousHash: $1) },
-                        "next": page.next.map { ["\(cursor)": $0] as Any } ?? NSNull(),
-                        "plan": page.plan, "examined": page.examined,
-                    ] as [String: Any])
+                    Output.json(API.AuditEventsPage(page, newestFirst: query.newestFirst, fields: fields))
                 } else {
                     for stored in page.events { Output.line(fields.line(stored)) }
                     if page.events.isEmpty { Output.line("no matching events") }
@@ -127,10 +119,7 @@ enum AuditCommands {
                 let many = try inv.integer("many-projects", default: 5, range: 1...1_000_000)
                 let findings = try ctx.readOnlyLedger().accessReview(inv.positional(0), staleDays: staleDays, manyProjects: many)
                 if ctx.json {
-                    Output.json(["company": inv.positional(0), "stale_days": staleDays, "findings": findings.map { f in
-                        ["finding": f.kind.rawValue, "id": f.credentialID, "name": f.name, "type": f.type.name, "scope": f.scope.name,
-                         "detail": f.detail, "recommendation": f.recommendation]
-                    }] as [String: Any])
+                    Output.json(API.AccessReview(company: inv.positional(0), staleDays: staleDays, findings: findings))
                 } else if findings.isEmpty {
                     Output.line("no findings: every live credential is in use, narrowly scoped and owned by a current admin")
                 } else {
@@ -145,17 +134,7 @@ enum AuditCommands {
 
     static func printReplay(_ r: ReplayReport, _ ctx: ToolContext) {
         if ctx.json {
-            var object: [String: Any] = [
-                "ok": r.ok, "from": r.from, "head_seq": r.head.seq, "head_hash": r.head.hash.hex,
-                "events_verified": r.eventsVerified, "events_projected": r.eventsProjected, "threads": r.threads,
-                "verify_seconds": r.verifySeconds, "verify_events_per_second": r.verifyRate.rounded(),
-                "rebuild_seconds": r.projectSeconds, "seconds": r.seconds, "events_per_second": r.rate.rounded(),
-                "projections": r.projections.map { ["name": $0.name, "ok": $0.matches, "last_seq": $0.lastSeq, "live": $0.live.hex, "rebuilt": $0.rebuilt.hex] },
-            ]
-            if let f = r.chainFailure { object["first_bad_seq"] = f.seq; object["reason"] = f.reason; object["last_good_seq"] = r.lastGood.seq }
-            if let d = r.checkpoints { object["checkpoints"] = LogCommands.checkpointsJSON(d) }
-            if let note = r.projectionNote { object["projections_note"] = note }
-            Output.json(object)
+            Output.json(API.ReplayReport(r))
             return
         }
         Output.line("replay of events \(r.from)…\(r.head.seq) (head \(r.head.hash.hex.prefix(16))…)")
@@ -179,17 +158,7 @@ enum AuditCommands {
 
     static func printMemberships(_ m: Memberships, slug: String, point: (seq: UInt64, time: Timestamp)?, _ ctx: ToolContext) {
         if ctx.json {
-            var object: [String: Any] = [
-                "company": slug,
-                "members": m.members.map { ["email": $0.email, "role": $0.role.name, "since": Format.jsonTime($0.since)] },
-                "service_access": m.serviceAccess.map {
-                    ["id": $0.credentialID, "name": $0.credentialName, "service_user": $0.serviceUser, "project": $0.project,
-                     "role": $0.role.name, "since": Format.jsonTime($0.since)]
-                },
-                "user_roles": m.userRoles.map { ["email": $0.email, "project": $0.project, "role": $0.role.name, "since": Format.jsonTime($0.since)] },
-            ]
-            if let point { object["as_of"] = ["seq": point.seq, "time": Format.jsonTime(point.time)] }
-            Output.json(object)
+            Output.json(API.MembershipsReport(company: slug, m, asOf: point.map { API.AsOf(seq: $0.seq, timestamp: $0.time) }))
             return
         }
         if let point { Output.line(AsOfOption.banner(point)) }
@@ -205,18 +174,7 @@ enum AuditCommands {
 
     static func printAccess(_ a: AccessAnswer, _ ctx: ToolContext) {
         if ctx.json {
-            Output.json([
-                "company": a.company, "project": a.project, "operation": a.operation?.name ?? NSNull(),
-                "as_of": ["seq": a.seq, "time": Format.jsonTime(a.time)], "notes": a.notes,
-                "principals": a.paths.map { p in
-                    [
-                        "principal": p.principal, "kind": p.kind.rawValue, "credential": p.credentialID, "credential_name": p.credentialName,
-                        "type": p.type.name, "scope": p.scope.name, "role": p.role?.name ?? NSNull(), "via": p.via,
-                        "capability": p.capability.name, "since": Format.jsonTime(p.since), "grant": p.grant,
-                        "grant_until": Format.jsonTime(p.grantUntil),
-                    ] as [String: Any]
-                },
-            ] as [String: Any])
+            Output.json(API.AccessReport(a))
             return
         }
         let what = a.operation.map { "could \($0.name)" } ?? "could act on"

@@ -1,4 +1,5 @@
 import CredLedger
+import CredLedgerAPI
 import CredLedgerCore
 import Foundation
 
@@ -14,11 +15,7 @@ enum AuthCommands {
                 let decision = try ctx.ledger().check(header: header, company: inv.positional(0),
                                                       project: try inv.required("project"), operation: op)
                 if ctx.json {
-                    var object: [String: Any] = ["allowed": decision.allowed, "result": decision.code, "capability": decision.capability.name]
-                    if let c = decision.credentialID { object["credential"] = c }
-                    if let p = decision.principal { object["principal"] = p }
-                    if let d = decision.denial { object["fix"] = d.fix }
-                    Output.json(object)
+                    Output.json(API.AccessDecision(decision))
                 } else if let denial = decision.denial {
                     Output.line("denied: \(denial.code) — \(denial.fix)")
                 } else {
@@ -41,9 +38,7 @@ enum AuthCommands {
                         redirectURI: try inv.required("redirect-uri"), codeChallenge: try inv.required("code-challenge"),
                         codeChallengeMethod: inv.option("code-challenge-method") ?? "plain", state: inv.option("state"))
                     if ctx.json {
-                        var object: [String: Any] = ["code": grant.code, "redirect_uri": grant.redirectURI, "location": grant.location]
-                        if let s = grant.state { object["state"] = s }
-                        Output.json(object)
+                        Output.json(API.ConsentResult(grant))
                     } else {
                         Output.line("approved; redirect to: \(grant.location)")
                     }
@@ -89,17 +84,7 @@ enum AuthCommands {
                     return report(error, ctx)
                 }
                 if ctx.json {
-                    var object: [String: Any] = ["active": info.active]
-                    if info.active {
-                        object["client_id"] = info.clientID ?? NSNull()
-                        object["credential"] = info.credentialID ?? NSNull()
-                        object["username"] = info.username ?? NSNull()
-                        object["scope"] = info.scope ?? NSNull()
-                        object["token_type"] = info.tokenType ?? NSNull()
-                        object["exp"] = (info.expiresAt ?? 0) / 1_000_000
-                        object["iat"] = (info.issuedAt ?? 0) / 1_000_000
-                    }
-                    Output.json(object)
+                    Output.json(API.Introspection(info))
                 } else if info.active {
                     Output.line("active \(info.tokenType ?? "") of \(info.credentialID ?? "?") for \(info.username ?? "?"), scope \(info.scope ?? "?"), expires \(Format.time(info.expiresAt))")
                 } else {
@@ -118,7 +103,7 @@ enum AuthCommands {
                 } catch let error as OAuthError {
                     return report(error, ctx)
                 }
-                if ctx.json { Output.json(["result": outcome.rawValue]) }
+                if ctx.json { Output.json(API.RevocationResult(outcome)) }
                 switch outcome {
                 case .revoked: ctx.say("revoked")
                 case .alreadyInactive: ctx.say("already inactive: the token was spent, revoked or expired; nothing changed")
@@ -133,10 +118,7 @@ enum AuthCommands {
         do {
             let response = try body()
             if ctx.json {
-                var object: [String: Any] = ["access_token": response.accessToken, "token_type": response.tokenType,
-                                             "expires_in": response.expiresIn, "scope": response.scope]
-                if let r = response.refreshToken { object["refresh_token"] = r }
-                Output.json(object)
+                Output.json(API.TokenResponse(response))
             } else {
                 Output.line("access_token:  \(response.accessToken)  (Bearer, expires in \(response.expiresIn) s, scope \(response.scope))")
                 if let r = response.refreshToken { Output.line("refresh_token: \(r)") }
@@ -150,7 +132,7 @@ enum AuthCommands {
 
     private static func report(_ error: OAuthError, _ ctx: ToolContext) -> Int32 {
         if ctx.json {
-            Output.json(["error": error.error, "error_description": error.reason.fix, "reason": error.reason.code])
+            Output.json(API.OAuthErrorBody(error))
         } else {
             Output.error("error: \(error.reason.code) (\(error.error)): \(error.reason.fix)")
         }

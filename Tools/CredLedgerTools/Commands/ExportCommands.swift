@@ -1,4 +1,5 @@
 import CredLedger
+import CredLedgerAPI
 import CredLedgerCore
 import Foundation
 
@@ -28,12 +29,7 @@ enum ExportCommands {
         let summary = try ledger.export(request) { meter.update($0) }
         meter.finish()
         if ctx.json {
-            Output.json([
-                "directory": summary.directory, "events": summary.events, "from_seq": summary.fromSeq, "to_seq": summary.toSeq,
-                "head_seq": summary.head.map { $0.seq as Any } ?? NSNull(), "head_hash": summary.head?.hash.hex ?? NSNull(),
-                "seconds": summary.seconds, "events_per_second": summary.rate.rounded(),
-                "files": summary.files.map { ["name": $0.name, "sha256": $0.sha256.hex, "bytes": $0.bytes, "lines": $0.lines] },
-            ] as [String: Any])
+            Output.json(API.ExportResult(summary))
         } else {
             Output.line("exported \(summary.events) events (seq \(summary.fromSeq)…\(summary.toSeq)) to \(summary.directory) in \(AuditCommands.seconds(summary.seconds)) (\(AuditCommands.rate(summary.rate)) events/s)")
             if let head = summary.head { Output.line("head: event \(head.seq), hash \(head.hash.hex)") }

@@ -1,4 +1,5 @@
 import CredLedger
+import CredLedgerAPI
 import CredLedgerCore
 import Foundation
 
@@ -38,7 +39,7 @@ enum KeyCommands {
                         summary: "One credential in detail (never its secret).") { inv, ctx in
                 let row = try ctx.readOnlyLedger().credentialDetail(inv.positional(0), credential: inv.positional(1), as: try inv.required("as"))
                 if ctx.json {
-                    Output.json(rowJSON(row))
+                    Output.json(API.Credential(row))
                 } else {
                     for (k, v) in rowPairs(row) { Output.line("\(k.padding(toLength: 13, withPad: " ", startingAt: 0)) \(v)") }
                 }
@@ -51,7 +52,7 @@ enum KeyCommands {
                 let issued = try ctx.ledger().rotateSecret(inv.positional(0), credential: inv.positional(1), grace: grace, as: try inv.required("as"))
                 // A static key has no tokens; an OAuth client's tokens end with the secret they were obtained with.
                 let hasTokens = issued.type != .staticKey
-                printIssued(issued, ctx, verb: "rotated", extra: hasTokens ? ["old_tokens": grace == 0 ? "revoked" : "end_with_grace"] : [:])
+                printIssued(issued, ctx, verb: "rotated", oldTokens: hasTokens ? (grace == 0 ? "revoked" : "end_with_grace") : nil)
                 if !ctx.json { Output.line(rotationNote(issued.type, grace: grace, text: text)) }
                 return ExitCode.ok
             },
@@ -67,7 +68,7 @@ enum KeyCommands {
                     }
                 }
                 try ctx.ledger().deleteCredential(company, credential: id, as: actor)
-                if ctx.json { Output.json(["id": id, "deleted": true]) }
+                if ctx.json { Output.json(API.DeleteCredentialResult(id: id)) }
                 ctx.say("credential \(id) deleted; its secret and tokens no longer work")
                 return ExitCode.ok
             },
@@ -77,14 +78,14 @@ enum KeyCommands {
                 guard let role = ProjectRole(name: roleName) else { throw UsageError("--role must be viewer, editor or project-admin, not '\(roleName)'") }
                 let outcome = try ctx.ledger().grantAccess(inv.positional(0), credential: inv.positional(1), project: inv.positional(2),
                                                            role: role, as: try inv.required("as"))
-                if ctx.json { Output.json(["id": inv.positional(1), "project": inv.positional(2), "role": role.name, "result": outcome.rawValue]) }
+                if ctx.json { Output.json(API.AccessResult(id: inv.positional(1), project: inv.positional(2), role: role.name, result: outcome.rawValue)) }
                 ctx.say("access \(outcome.rawValue): \(inv.positional(1)) → \(inv.positional(2)) as \(role.name)")
                 return ExitCode.ok
             },
             CommandSpec("access revoke", positionals: ["company", "id", "project"], options: ["as"], required: ["as"],
                         summary: "Remove the credential's API user from a project.") { inv, ctx in
                 try ctx.ledger().revokeAccess(inv.positional(0), credential: inv.positional(1), project: inv.positional(2), as: try inv.required("as"))
-                if ctx.json { Output.json(["id": inv.positional(1), "project": inv.positional(2), "result": "revoked"]) }
+                if ctx.json { Output.json(API.AccessResult(id: inv.positional(1), project: inv.positional(2), result: "revoked")) }
                 ctx.say("access revoked: \(inv.positional(1)) ✕ \(inv.positional(2))")
                 return ExitCode.ok
             },
@@ -104,15 +105,9 @@ enum KeyCommands {
         }
     }
 
-    static func printIssued(_ issued: IssuedCredential, _ ctx: ToolContext, verb: String, extra: [String: Any] = [:]) {
+    static func printIssued(_ issued: IssuedCredential, _ ctx: ToolContext, verb: String, oldTokens: String? = nil) {
         if ctx.json {
-            var object: [String: Any] = ["id": issued.id, "name": issued.name, "type": issued.type.name, "scope": issued.scope.name]
-            object.merge(extra) { _, new in new }
-            if let s = issued.serviceUser { object["service_user"] = s }
-            if let s = issued.secret { object["secret"] = s }
-            if let c = issued.clientID { object["client_id"] = c }
-            if let s = issued.clientSecret { object["client_secret"] = s }
-            Output.json(object)
+            Output.json(API.IssuedCredential(issued, oldTokens: oldTokens))
             return
         }
         Output.line("\(issued.type.label) \(verb): \(issued.id) (\(issued.name), \(issued.scope.tableLabel))")
@@ -130,25 +125,13 @@ enum KeyCommands {
 
     static func printTable(_ rows: [CredentialRow], _ ctx: ToolContext) {
         if ctx.json {
-            Output.json(rows.map(rowJSON))
+            Output.json(rows.map(API.Credential.init))
             return
         }
         Output.table(["Name", "Scope", "Type", "Last used", "Used", "Status", "Expires", "ID", "Key / client"], rows.map { r in
             [r.name, r.scope.tableLabel, r.type.label, Format.shortTime(r.lastUsed), String(r.used), r.status.rawValue,
              r.expiresAt.map { Format.shortTime($0) } ?? "never", r.id, r.type == .staticKey ? r.displayPrefix + "…" : r.displayPrefix]
         })
-    }
-
-    static func rowJSON(_ r: CredentialRow) -> [String: Any] {
-        var object: [String: Any] = [
-            "id": r.id, "name": r.name, "scope": r.scope.name, "scope_label": r.scope.tableLabel, "type": r.type.name,
-            "last_used": Format.jsonTime(r.lastUsed), "used": r.used, "denied": r.denied, "created_at": Format.jsonTime(r.createdAt),
-            "created_by": r.createdBy, "deleted": r.deleted, "status": r.status.rawValue, "expires_at": Format.jsonTime(r.expiresAt), "projects": r.projects.map { ["project": $0.project, "role": $0.role] },
-        ]
-        if r.type == .staticKey { object["key_prefix"] = r.displayPrefix } else { object["client_id"] = r.displayPrefix }
-        if let s = r.serviceUser { object["service_user"] = s }
-        if let d = r.deletedAt { object["deleted_at"] = Format.jsonTime(d) }
-        return object
     }
 
     /// `active`, `expired <time>` or `deleted <time>`.

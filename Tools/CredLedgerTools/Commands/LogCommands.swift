@@ -1,4 +1,5 @@
 import CredLedger
+import CredLedgerAPI
 import CredLedgerCore
 import Foundation
 
@@ -28,13 +29,7 @@ enum LogCommands {
             CommandSpec("verify", flags: ["chain-only"], summary: "Check sequence, hash chain, time order, every payload's decoding, the projections' checkpoints against the log head, and the projections against a rebuild (--chain-only: all but the rebuild). Exit 3 names the first bad event.") { inv, ctx in
                 let report = try ctx.readOnlyLedger().verify(projections: !inv.flag("chain-only"))
                 if ctx.json {
-                    var object: [String: Any] = [
-                        "ok": report.ok, "events": report.events, "head_hash": report.head.hash.hex, "seconds": report.seconds,
-                        "projections": report.projections.map { ["name": $0.name, "ok": $0.matches, "last_seq": $0.lastSeq, "live": $0.live.hex, "rebuilt": $0.rebuilt.hex] },
-                    ]
-                    if let f = report.chainFailure { object["first_bad_seq"] = f.seq; object["reason"] = f.reason }
-                    if let d = report.checkpoints { object["checkpoints"] = checkpointsJSON(d) }
-                    Output.json(object)
+                    Output.json(API.VerifyReport(report))
                 } else {
                     if let f = report.chainFailure {
                         Output.line("chain: BROKEN at event \(f.seq): \(f.reason)")
@@ -52,9 +47,7 @@ enum LogCommands {
             CommandSpec("rebuild", summary: "Rebuild every projection from the log in one transaction (readers keep their snapshot). Accepts the log as it is: checkpoints that disagree with its head (a cut or forged tail, which makes writes refuse) are reported and moved to it, and the acceptance is appended to the log (log_accepted).") { _, ctx in
                 let result = try ctx.ledger().rebuildProjections()
                 if ctx.json {
-                    var object: [String: Any] = ["events": result.events, "digests": result.digests.mapValues(\.hex)]
-                    if let d = result.accepted { object["accepted"] = checkpointsJSON(d) }
-                    Output.json(object)
+                    Output.json(API.RebuildReport(result))
                 } else {
                     if let d = result.accepted {
                         Output.line("accepting the log as it is: head \(d.logHead); projections were at \(d.checkpoints) (\(d))")
@@ -66,12 +59,6 @@ enum LogCommands {
                 return ExitCode.ok
             },
         ]
-    }
-
-    /// The JSON of checkpoints that disagree with the log head (`verify`, `replay`, `rebuild`).
-    static func checkpointsJSON(_ d: ProjectionDisagreement) -> [String: Any] {
-        ["log_head": d.logHead, "checkpoints": d.checkpoints, "tail_missing": d.tailMissing, "first_seq": d.firstSeq,
-         "last_seq": d.lastSeq, "message": d.description]
     }
 
     /// The human line for disagreeing checkpoints, unless the chain failure already says it (a cut tail).
