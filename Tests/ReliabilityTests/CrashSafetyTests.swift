@@ -37,7 +37,10 @@ final class CrashSafetyTests: ReliabilityTestCase {
         let binary = try benchBinary()
         var config = CrashDriver.Config(binary: binary, directory: try makeDirectory("crash-fold"))
         config.killPoints = 20
-        config.killsPerLedger = 20
+        // One ledger, killed until it crossed the first segment (65,536 seqs): on a busy machine that takes more kills.
+        config.untilAcknowledgedUses = 70_000
+        config.maxKillPoints = 150
+        config.killsPerLedger = 150
         config.minDelay = 0.4
         config.maxDelay = 1.2
         config.earlyKillShare = 0.05

@@ -31,6 +31,10 @@ enum CrashDriver {
         /// Share of kills at a random moment after spawn, before `ready` (during open, recovery).
         var earlyKillShare = 0.12
         var withAdmin = true
+        /// Keep killing (up to `maxKillPoints`) until this many uses were acknowledged: a run that must reach a given
+        /// log size (a segment fold) does so however busy the machine is, instead of depending on its speed.
+        var untilAcknowledgedUses = 0
+        var maxKillPoints = 0
         var log: ((String) -> Void)?
 
         init(binary: String, directory: String) {
@@ -86,7 +90,11 @@ enum CrashDriver {
         var header = ""
         var headBefore: UInt64 = 0
         var readyTime = 0.1  // seconds from spawn to `ready`, learned as the runs go
-        for run in 0..<config.killPoints {
+        var run = -1
+        while true {
+            run += 1
+            let needMore = summary.acknowledgedUses < config.untilAcknowledgedUses && run < config.maxKillPoints
+            guard run < config.killPoints || needMore else { break }
             if run % config.killsPerLedger == 0 || path.isEmpty {
                 path = config.directory + "/ledger-\(run / config.killsPerLedger)"
                 try? FileManager.default.removeItem(atPath: path)
