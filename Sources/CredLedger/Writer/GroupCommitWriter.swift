@@ -15,10 +15,12 @@ public enum Durability: Sendable {
 /// The single LMDB writer: one dedicated thread, many callers, one durable commit per batch.
 /// Every write transaction begins and commits on this thread (LMDB's rule).
 ///
-/// Every request succeeds or fails on its own: uses (validated before they are queued) are appended directly, and
-/// each admin or OAuth command runs in its own child transaction (`Transaction.nested`), so any error
-/// it throws — a refusal, or a storage, codec or projection failure — undoes exactly its events and projection
-/// writes and is reported to its caller alone, while the rest of the batch commits. Only a failure of the batch
+/// Every request succeeds or fails on its own: uses (validated before they are queued) are appended directly; an
+/// admin or OAuth command first decides from what it reads (writing nothing, so any error it throws there — a
+/// refusal, a storage or codec error — costs nobody else anything), then its staged events are appended in its own
+/// child transaction (`Transaction.nested`), so a failure while appending them (a storage, codec or projection
+/// error) undoes exactly its events and projection writes. Either way the error is reported to its caller alone and
+/// the rest of the batch commits. Only a failure of the batch
 /// transaction itself (its commit, the checkpoint check, an append of uses) fails every request of the batch.
 ///
 /// Acknowledgements run on a second thread: once a batch has committed (durably), the writer hands it over and
@@ -217,10 +219,24 @@ final class GroupCommitWriter: @unchecked Sendable {
                             outcomes.append(nil)
                         case .command(let body):
                             hasCommand = true
-                            outcomes.append(try isolated(txn, head: &newHead) { child, head in
-                                var context = BatchContext(store: child, now: max(clock.now(), head.timestamp), random: random,
-                                                           nextSeq: head.seq + 1)
+                            // The command decides from what it reads and only stages events: whatever it throws
+                            // there has written nothing. Its events are appended (log, projections) in a child
+                            // transaction, so a failure halfway through them undoes exactly this command's writes.
+                            // A refusal or a command with nothing to append (an introspection) costs no child.
+                            var context = BatchContext(store: store, now: max(clock.now(), newHead.timestamp), random: random,
+                                                       nextSeq: newHead.seq + 1)
+                            do {
                                 try body(&context)
+                            } catch {
+                                if LMDBError.mapFull ~= error { throw error }
+                                outcomes.append(GroupCommitWriter.requestError(error))
+                                continue
+                            }
+                            if context.staged.isEmpty {
+                                outcomes.append(nil)
+                                continue
+                            }
+                            outcomes.append(try isolated(txn, head: &newHead) { child, head in
                                 for e in context.staged {
                                     try append(company: e.company, actor: e.actor, e.payload, head: &head, store: child, at: context.now)
                                 }
@@ -274,8 +290,8 @@ final class GroupCommitWriter: @unchecked Sendable {
         finished.signal()
     }
 
-    /// Runs one command in a child transaction of the batch: its events and projection writes stay only if it
-    /// returns. Any error it throws undoes its writes, the projector's accumulation of its events and the head, and
+    /// Appends one command's events in a child transaction of the batch: its events and projection writes stay only
+    /// if `body` returns. Any error it throws undoes its writes, the projector's accumulation of its events and the head, and
     /// becomes its own outcome; `MDB_MAP_FULL` is rethrown, so the whole batch runs again on a grown map.
     private func isolated(_ txn: borrowing Transaction, head: inout ChainHead,
                           _ body: (LMDBStore, inout ChainHead) throws -> Void) throws -> Error? {
@@ -414,7 +430,8 @@ final class GroupCommitWriter: @unchecked Sendable {
         try submitAndWait(WriteRequest(.maintenance(body)))
     }
 
-    /// Runs one command and waits for its batch to be durable; the command's own result comes back.
+    /// Runs one command (its events appended in its own child transaction of the batch) and waits for its batch to be durable; the
+    /// command's own result comes back, or its own error — never another request's.
     func perform<R>(_ body: @escaping (inout BatchContext) throws -> R) throws -> R {
         let box = ResultBox<R>()
         try submitAndWait(WriteRequest(.command { context in box.value = try body(&context) }))
