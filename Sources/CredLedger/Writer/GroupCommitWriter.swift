@@ -294,7 +294,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// if `body` returns. Any error it throws undoes its writes, the projector's accumulation of its events and the head, and
     /// becomes its own outcome; `MDB_MAP_FULL` is rethrown, so the whole batch runs again on a grown map.
     private func isolated(_ txn: borrowing Transaction, head: inout ChainHead,
-                          _ body: (LMDBStore, inout ChainHead) throws -> Void) throws -> Error? {
+                          _ body: (LMDBStore, inout ChainHead) throws -> Void) throws -> (any Error)? {
         let mark = projector.mark
         let before = head
         do {
@@ -310,14 +310,10 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
-    /// A failed request's error for its caller: a `LedgerError` as thrown; a storage failure as its stable code;
-    /// anything else (a codec or projection error) as `request_failed`.
-    static func requestError(_ error: Error) -> LedgerError {
-        switch error {
-        case let error as LedgerError: return error
-        case let error as LMDBError: return LedgerError.storage(error, "the request was not written")
-        default: return LedgerError("request_failed", "the request was not written: \(error)", kind: .integrity)
-        }
+    /// A failed request's error for its caller: a storage failure as its stable `LedgerError` code (as a failed batch
+    /// reports it); anything else (a `LedgerError`, a codec or projection error) as thrown.
+    static func requestError(_ error: Error) -> Error {
+        (error as? LMDBError).map { LedgerError.storage($0, "the request was not written") } ?? error
     }
 
     /// `ackBeforeSync`: flushes committed batches; a failure is recorded, never reported as the batch's outcome.
