@@ -442,6 +442,16 @@ public struct PostingBuffer {
         }
     }
 
+    /// Keeps the first `count` events and their lists.
+    public mutating func truncate(to count: Int) {
+        guard count < seqs.count else { return }
+        guard count > 0 else { return removeAll() }
+        lists.removeSubrange(ends[count - 1]...)
+        seqs.removeSubrange(count...)
+        flags.removeSubrange(count...)
+        ends.removeSubrange(count...)
+    }
+
     public mutating func removeAll() {
         seqs.removeAll(keepingCapacity: true)
         flags.removeAll(keepingCapacity: true)

@@ -322,6 +322,25 @@ public struct Projector {
         }
     }
 
+    /// How much a batch has accumulated so far: `rollBack(to:)` forgets what came after.
+    public struct Mark {
+        let uses: Int
+        let postings: Int
+        let lastApplied: UInt64
+    }
+
+    /// The accumulators' current extent (before a command whose events may be undone).
+    public var mark: Mark { Mark(uses: uses.count, postings: postings.count, lastApplied: lastApplied) }
+
+    /// Forgets the uses and postings accumulated since `mark` (the writer undid that command's events; what
+    /// `apply` wrote to the store was undone with its child transaction). Nothing is flushed before the batch ends,
+    /// so the `…_recent` appends and counter folds then see only the events that stay.
+    public mutating func rollBack(to mark: Mark) {
+        if uses.count > mark.uses { uses.removeSubrange(mark.uses...) }
+        postings.truncate(to: mark.postings)
+        lastApplied = mark.lastApplied
+    }
+
     /// Forgets everything accumulated (the batch was rolled back, or it was flushed).
     public mutating func discard() {
         usageSlots.removeAll()

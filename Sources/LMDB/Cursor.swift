@@ -118,6 +118,7 @@ public struct Cursor: ~Copyable {
     }
 
     private mutating func position(_ operation: MDB_cursor_op, _ name: String, _ key: inout MDB_val) -> Result<Entry?, LMDBError> {
+        if case .failure(let error) = state.checkNotSuspended("mdb_cursor_get(\(name))") { return .failure(error) }
         var data = MDB_val.empty
         let code: Int32
         if let injected = state.injectedFault(.get) {
@@ -149,6 +150,7 @@ public struct Cursor: ~Copyable {
     ///   `EINVAL`.
     public mutating func put(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, flags: WriteFlags = []) throws {
         let function = "mdb_cursor_put"
+        try state.checkNotSuspended(function).get()
         try state.checkWritable(function).get()
         try state.check(key: key, function).get()
         var keyValue = MDB_val(key)
@@ -182,6 +184,7 @@ public struct Cursor: ~Copyable {
     ///   cursor is not positioned), ``LMDBError/badTransaction``, `EINVAL`.
     public mutating func deleteCurrent() throws {
         let function = "mdb_cursor_del"
+        try state.checkNotSuspended(function).get()
         try state.checkWritable(function).get()
         guard isPositioned else {
             throw LMDBError(code: MDB_NOTFOUND, function: function, detail: "the cursor is not positioned on an entry")

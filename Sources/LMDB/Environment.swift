@@ -461,6 +461,9 @@ public final class Environment: @unchecked Sendable {
     ///   (closed), errno codes from `fsync`/`msync` (for example ``LMDBError/noSpace``).
     public func sync(force: Bool) throws {
         try withMapAccess("mdb_env_sync") { env in
+            if let injected = faultInjector?(.sync), injected != MDB_SUCCESS {
+                throw LMDBError(code: injected, function: "mdb_env_sync")
+            }
             try LMDBError.check(mdb_env_sync(env, force ? 1 : 0), "mdb_env_sync").get()
         }
     }

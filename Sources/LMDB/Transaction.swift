@@ -35,6 +35,82 @@ public struct Transaction {
     /// Whether this is a read-only transaction (`MDB_RDONLY`).
     public var isReadOnly: Bool { state.isReadOnly }
 
+    // MARK: - Nested transactions
+
+    /// Runs `body` in a child write transaction (`mdb_txn_begin` with this transaction as the
+    /// parent): returning commits the child into this transaction (`mdb_txn_commit`), throwing
+    /// aborts it (`mdb_txn_abort`), which undoes the child's writes and nothing else.
+    ///
+    /// While the child is open this transaction (and its cursors) refuse every call with
+    /// ``LMDBError/badTransaction`` (LMDB forbids using the parent then), so one child at a time.
+    /// The child is visible to the parent only after `body` returns. A child costs a copy of the
+    /// parent's page lists on begin and a merge on commit: use one per unit of work that can fail
+    /// halfway, not one per small write on a hot path.
+    ///
+    /// Failures of the child that leave the whole write in doubt are recorded on this transaction
+    /// too, so that ``Environment/write(_:)`` handles them even if the caller catches the error:
+    /// `MDB_MAP_FULL` inside the child (the map grows and the whole write runs again from the
+    /// start), and a child that could not begin or commit.
+    ///
+    /// - Returns: what `body` returns.
+    /// - Throws: the error thrown by `body`, unchanged (after the child's abort); an error the
+    ///   child recorded and `body` swallowed; ``LMDBError/accessDenied`` (read-only
+    ///   transaction); ``LMDBError/invalidArgument`` (environment opened with
+    ///   ``EnvironmentFlags/writeMap``, where LMDB has no nested transactions);
+    ///   ``LMDBError/badTransaction`` (this transaction is finished, has a child open, or belongs
+    ///   to another thread); `ENOMEM` and other codes from `mdb_txn_begin` and `mdb_txn_commit`.
+    public func nested<R>(_ body: (borrowing Transaction) throws -> R) throws -> R {
+        let function = "Transaction.nested"
+        try state.checkUsable(function).get()
+        try state.checkWritable(function).get()
+        guard !state.environment.configuration.flags.contains(.writeMap) else {
+            throw LMDBError(code: EINVAL, function: function,
+                            detail: "LMDB has no nested transactions in an environment opened with MDB_WRITEMAP")
+        }
+        let childState = TransactionState(childOf: state)
+        var begun: OpaquePointer?
+        let beginCode = childState.injectedFault(.txnBegin) ?? mdb_txn_begin(mdb_txn_env(pointer), pointer, 0, &begun)
+        guard beginCode == MDB_SUCCESS, let child = begun else {
+            let error = LMDBError(code: beginCode == MDB_SUCCESS ? EINVAL : beginCode, function: "mdb_txn_begin",
+                                  detail: "beginning a child transaction")
+            state.poison(error)
+            throw error
+        }
+        state.setChildOpen(true)
+        defer { state.setChildOpen(false) }
+
+        let result: R
+        do {
+            defer { childState.finish() }
+            result = try body(Transaction(pointer: child, state: childState))
+        } catch {
+            mdb_txn_abort(child)
+            if let lmdb = error as? LMDBError, lmdb.code == MDB_MAP_FULL { state.poison(lmdb) }
+            throw error
+        }
+        // The body returned but swallowed an error after which LMDB only allows an abort (committing such a child
+        // would poison the parent as well).
+        if let poisoned = childState.firstError {
+            mdb_txn_abort(child)
+            if poisoned.code == MDB_MAP_FULL { state.poison(poisoned) }
+            throw poisoned
+        }
+        let commitCode: Int32
+        if let injected = childState.injectedFault(.commit) {
+            mdb_txn_abort(child)
+            commitCode = injected
+        } else {
+            // On failure the child is already freed: it must not be aborted again.
+            commitCode = mdb_txn_commit(child)
+        }
+        guard commitCode == MDB_SUCCESS else {
+            let error = LMDBError(code: commitCode, function: "mdb_txn_commit", detail: "committing a child transaction")
+            state.poison(error)
+            throw error
+        }
+        return result
+    }
+
     // MARK: - Get
 
     /// Reads the value stored under `key`. Wraps `mdb_get`.

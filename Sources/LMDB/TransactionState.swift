@@ -16,35 +16,79 @@ import Darwin
 final class TransactionState {
     let environment: Environment
     let isReadOnly: Bool
+    /// Whether this is a child transaction (``Transaction/nested(_:)``).
+    let isNested: Bool
     private(set) var firstError: LMDBError?
     /// The thread that began the transaction: the only one allowed to use it.
     let thread: UInt
     /// Set by the environment before it commits or aborts: copies of the (copyable)
     /// ``Transaction`` that escaped their closure must not reach LMDB's freed `MDB_txn`.
     private(set) var isFinished = false
+    /// Set while a child transaction (``Transaction/nested(_:)``) is open: LMDB forbids using the parent then.
+    private(set) var hasOpenChild = false
+    /// `isFinished || hasOpenChild`: one test per call on the hot path, the diagnosis only on failure.
+    private var isBlocked = false
     /// The environment's fault injector when the transaction began: read once (it sits behind a mutex), not per call.
     private let injector: (@Sendable (LMDBCall) -> Int32?)?
 
     init(environment: Environment, isReadOnly: Bool) {
         self.environment = environment
         self.isReadOnly = isReadOnly
+        self.isNested = false
         self.thread = CurrentThread.id
         self.injector = environment.faultInjector
+    }
+
+    /// The state of a child transaction of `parent` (same environment and thread, the parent's fault injector).
+    init(childOf parent: TransactionState) {
+        self.environment = parent.environment
+        self.isReadOnly = false
+        self.isNested = true
+        self.thread = parent.thread
+        self.injector = parent.injector
     }
 
     /// Marks the transaction as ended; later use throws ``LMDBError/badTransaction``.
     func finish() {
         isFinished = true
+        isBlocked = true
+    }
+
+    /// Marks a child transaction as open (`true`) or ended (`false`); while open, this transaction's calls throw
+    /// ``LMDBError/badTransaction``.
+    func setChildOpen(_ open: Bool) {
+        hasOpenChild = open
+        isBlocked = isFinished || open
     }
 
     /// Throws ``LMDBError/badTransaction`` when the transaction is used after its closure
     /// returned, or from another thread than the one that began it.
+    @inline(__always)
     func checkUsable(_ function: String) -> Result<Void, LMDBError> {
+        guard isBlocked else { return checkThread(function) }
+        if hasOpenChild && !isFinished {
+            return .failure(LMDBError(
+                code: MDB_BAD_TXN, function: function,
+                detail: "the parent transaction was used while its child (Transaction.nested) is open"))
+        }
         if isFinished {
             return .failure(LMDBError(
                 code: MDB_BAD_TXN, function: function,
                 detail: "the transaction was used after its read/write closure returned"))
         }
+        return checkThread(function)
+    }
+
+    /// For cursors (which live inside their transaction's closure, on its thread): throws
+    /// ``LMDBError/badTransaction`` while a child transaction is open.
+    @inline(__always)
+    func checkNotSuspended(_ function: String) -> Result<Void, LMDBError> {
+        guard isBlocked else { return .success(()) }
+        return checkUsable(function)
+    }
+
+    @inline(__always)
+    private func checkThread(_ function: String) -> Result<Void, LMDBError> {
         if CurrentThread.id != thread {
             return .failure(LMDBError(
                 code: MDB_BAD_TXN, function: function,
@@ -75,6 +119,13 @@ final class TransactionState {
             if firstError == nil { firstError = error }
         }
         return error
+    }
+
+    /// Records `error` as the first poisoning error whatever its code: a failure that leaves this
+    /// transaction's state in doubt (a child that could not begin or commit, or a child that hit
+    /// `MDB_MAP_FULL`, after which the whole write must grow the map and run again).
+    func poison(_ error: LMDBError) {
+        if firstError == nil { firstError = error }
     }
 
     /// Throws ``LMDBError/badDBI`` if `database` was opened by another environment.

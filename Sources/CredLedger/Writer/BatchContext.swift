@@ -2,7 +2,9 @@ import CredLedgerCore
 import CredLedgerProjections
 
 /// What a command sees on the writer thread: the state as of its place in the batch, the time, and
-/// a list of events to stage. Events are appended only if the command returns without throwing.
+/// a list of events to stage. Events are appended only if the command returns without throwing. A command only
+/// reads (through `state`) and stages: the writer appends its events in a child transaction of the batch, so that
+/// a failure undoes this command's writes alone.
 public struct BatchContext {
     let store: LMDBStore
     /// The event time: the clock, never before the previous event.

@@ -7,16 +7,26 @@ import LMDB
 public enum Durability: Sendable {
     /// Acknowledge after the batch's commit is fsync'd (default): an acknowledged event survives power loss.
     case sync
-    /// Acknowledge after commit, fsync right after: a crash can lose at most the last batch.
+    /// Acknowledge after commit, fsync right after: a crash can lose at most the last batch. A failed fsync does not
+    /// undo or fail a committed batch: it is counted in `WriterStatistics.syncFailures` and the next batch syncs again.
     case ackBeforeSync
 }
 
 /// The single LMDB writer: one dedicated thread, many callers, one durable commit per batch.
 /// Every write transaction begins and commits on this thread (LMDB's rule).
 ///
+/// Every request succeeds or fails on its own: uses (validated before they are queued) are appended directly; an
+/// admin or OAuth command first decides from what it reads (writing nothing, so any error it throws there — a
+/// refusal, a storage or codec error — costs nobody else anything), then its staged events are appended in its own
+/// child transaction (`Transaction.nested`), so a failure while appending them (a storage, codec or projection
+/// error) undoes exactly its events and projection writes. Either way the error is reported to its caller alone and
+/// the rest of the batch commits. Only a failure of the batch
+/// transaction itself (its commit, the checkpoint check, an append of uses) fails every request of the batch.
+///
 /// Acknowledgements run on a second thread: once a batch has committed (durably), the writer hands it over and
-/// starts the next batch, so waking callers (one broadcast per batch for blocking callers, one completion call per
-/// request for async ones) overlaps the next batch's work and fsync instead of delaying it.
+/// starts the next batch, so waking callers (one broadcast per batch and generation for blocking callers, one
+/// completion call per request for async ones) overlaps the next batch's work and fsync instead of delaying it.
+/// A blocking caller returns when its own batch is acknowledged, however deep the queue behind it.
 final class GroupCommitWriter: @unchecked Sendable {
     private let environment: Environment
     private let schema: Schema
@@ -30,9 +40,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var stopping = false
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
-    /// The signal of blocking requests queued since the writer last took the whole queue (under `condition`).
+    /// The signal shared by blocking requests queued since the writer last took a batch (under `condition`).
     private var openSignal: CommitSignal?
-    private var openSignalCount = 0
 
     /// Committed batches waiting for their acknowledgements, and the thread that sends them.
     private let ackCondition = NSCondition()
@@ -134,12 +143,11 @@ final class GroupCommitWriter: @unchecked Sendable {
             signal = CommitSignal()
             openSignal = signal
         }
-        openSignalCount += 1
         request.signal = signal
         queue.append(request)
         condition.signal()
         condition.unlock()
-        signal.wait()
+        signal.wait(for: request)
         if let error = request.error { throw error }
     }
 
@@ -161,13 +169,10 @@ final class GroupCommitWriter: @unchecked Sendable {
             weight += w
             taken += 1
         }
+        // Blocking callers queued from now on share a new signal: a generation never outlives the batches that hold
+        // its requests, so its broadcasts wake few callers whose batch is still to come.
+        openSignal = nil
         if taken == queue.count {
-            // Everything queued so far is taken: the open generation of blocking callers is complete in size.
-            if let signal = openSignal {
-                signal.close(total: openSignalCount)
-                openSignal = nil
-                openSignalCount = 0
-            }
             defer { queue.removeAll(keepingCapacity: true) }
             return queue
         }
@@ -214,19 +219,31 @@ final class GroupCommitWriter: @unchecked Sendable {
                             outcomes.append(nil)
                         case .command(let body):
                             hasCommand = true
+                            // The command decides from what it reads and only stages events: whatever it throws
+                            // there has written nothing. Its events are appended (log, projections) in a child
+                            // transaction, so a failure halfway through them undoes exactly this command's writes.
+                            // A refusal or a command with nothing to append (an introspection) costs no child.
                             var context = BatchContext(store: store, now: max(clock.now(), newHead.timestamp), random: random,
                                                        nextSeq: newHead.seq + 1)
                             do {
                                 try body(&context)
-                            } catch let error as LedgerError {
-                                outcomes.append(error)
+                            } catch {
+                                if LMDBError.mapFull ~= error { throw error }
+                                outcomes.append(GroupCommitWriter.requestError(error))
                                 continue
                             }
-                            for e in context.staged {
-                                try append(company: e.company, actor: e.actor, e.payload, head: &newHead, store: store, at: context.now)
+                            if context.staged.isEmpty {
+                                outcomes.append(nil)
+                                continue
                             }
-                            outcomes.append(nil)
+                            outcomes.append(try isolated(txn, head: &newHead) { child, head in
+                                for e in context.staged {
+                                    try append(company: e.company, actor: e.actor, e.payload, head: &head, store: child, at: context.now)
+                                }
+                            })
                         case .maintenance(let body):
+                            // No child: maintenance runs alone in its batch, so the batch is its isolation, and a
+                            // rebuild rewrites whole tables (a child would copy and merge their page lists).
                             hasCommand = true
                             for payload in try body(store, &projector) {
                                 try append(company: 0, actor: .system, payload, head: &newHead, store: store)
@@ -243,7 +260,9 @@ final class GroupCommitWriter: @unchecked Sendable {
                     }
                     bodyEnded = DispatchTime.now().uptimeNanoseconds
                 }
-                if durability == .ackBeforeSync && hasCommand && wrote { try environment.sync(force: true) }
+                // The batch is committed: whatever its fsync does now, its events exist and its callers get their
+                // results (a created key's secret included). A failure is counted and the next batch syncs again.
+                if durability == .ackBeforeSync && hasCommand && wrote { syncAfterCommit() }
                 let committed = DispatchTime.now().uptimeNanoseconds
                 let appended = newHead.seq &- startSeq
                 headLock.withLock {
@@ -260,7 +279,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 outcomes = Array(repeating: reported, count: batch.count)
             }
             enqueueAcknowledgements(CommittedBatch(requests: batch, outcomes: outcomes))
-            if durability == .ackBeforeSync { try? environment.sync(force: true) }
+            if durability == .ackBeforeSync { syncAfterCommit() }
         }
         // Drain the acknowledgements before reporting the writer stopped.
         ackCondition.lock()
@@ -269,6 +288,45 @@ final class GroupCommitWriter: @unchecked Sendable {
         ackCondition.unlock()
         ackFinished.wait()
         finished.signal()
+    }
+
+    /// Appends one command's events in a child transaction of the batch: its events and projection writes stay only
+    /// if `body` returns. Any error it throws undoes its writes, the projector's accumulation of its events and the head, and
+    /// becomes its own outcome; `MDB_MAP_FULL` is rethrown, so the whole batch runs again on a grown map.
+    private func isolated(_ txn: borrowing Transaction, head: inout ChainHead,
+                          _ body: (LMDBStore, inout ChainHead) throws -> Void) throws -> (any Error)? {
+        let mark = projector.mark
+        let before = head
+        do {
+            try txn.nested { child in
+                try body(LMDBStore(txn: child, schema: schema), &head)
+            }
+            return nil
+        } catch {
+            head = before
+            projector.rollBack(to: mark)
+            if LMDBError.mapFull ~= error { throw error }
+            return GroupCommitWriter.requestError(error)
+        }
+    }
+
+    /// A failed request's error for its caller: a storage failure as its stable `LedgerError` code (as a failed batch
+    /// reports it); anything else (a `LedgerError`, a codec or projection error) as thrown.
+    static func requestError(_ error: Error) -> Error {
+        (error as? LMDBError).map { LedgerError.storage($0, "the request was not written") } ?? error
+    }
+
+    /// `ackBeforeSync`: flushes committed batches; a failure is recorded, never reported as the batch's outcome.
+    private func syncAfterCommit() {
+        do {
+            try environment.sync(force: true)
+        } catch {
+            let message = "\(error)"
+            headLock.withLock {
+                counters.syncFailures += 1
+                counters.lastSyncFailure = message
+            }
+        }
     }
 
     /// A recorded decision: one `credential_used` event.
@@ -335,18 +393,24 @@ final class GroupCommitWriter: @unchecked Sendable {
             ackCondition.unlock()
             let started = DispatchTime.now().uptimeNanoseconds
             for batch in pending {
-                var run: (signal: CommitSignal, count: Int)?
+                var blocking = false
                 for (request, outcome) in zip(batch.requests, batch.outcomes) {
                     request.complete(outcome)
-                    guard let signal = request.signal else { continue }
-                    if let current = run, current.signal === signal {
-                        run!.count += 1
-                    } else {
-                        if let current = run { current.signal.complete(current.count) }
-                        run = (signal, 1)
-                    }
+                    if request.signal != nil { blocking = true }
                 }
-                if let current = run { current.signal.complete(current.count) }
+                guard blocking else { continue }
+                // Blocking requests of one generation are consecutive (FIFO): one lock and one broadcast per run.
+                var open: CommitSignal?
+                for request in batch.requests {
+                    guard let signal = request.signal else { continue }
+                    if open !== signal {
+                        open?.endMarking()
+                        signal.beginMarking()
+                        open = signal
+                    }
+                    signal.markDone(request)
+                }
+                open?.endMarking()
             }
             pending.removeAll(keepingCapacity: true)
             let spent = DispatchTime.now().uptimeNanoseconds &- started
@@ -362,7 +426,8 @@ final class GroupCommitWriter: @unchecked Sendable {
         try submitAndWait(WriteRequest(.maintenance(body)))
     }
 
-    /// Runs one command and waits for its batch to be durable; the command's own result comes back.
+    /// Runs one command (its events appended in its own child transaction of the batch) and waits for its batch to be durable; the
+    /// command's own result comes back, or its own error — never another request's.
     func perform<R>(_ body: @escaping (inout BatchContext) throws -> R) throws -> R {
         let box = ResultBox<R>()
         try submitAndWait(WriteRequest(.command { context in box.value = try body(&context) }))

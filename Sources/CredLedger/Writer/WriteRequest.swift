@@ -5,8 +5,12 @@ import Foundation
 /// One unit of work for the writer thread, acknowledged when its batch is durable (or failed).
 ///
 /// Two ways to be acknowledged: a `completion` closure (async callers), or — for callers that block —
-/// the `CommitSignal` shared by every blocking request queued since the writer last took the queue,
-/// so one broadcast wakes them all instead of one condition variable per request.
+/// the `CommitSignal` shared by the blocking requests queued since the writer last took a batch, so one
+/// broadcast per batch wakes them instead of one condition variable per request; each caller returns once
+/// its own request is done.
+///
+/// Each request succeeds or fails on its own (see `GroupCommitWriter`): a command's error undoes only its
+/// own events; uses are validated before they are queued.
 final class WriteRequest: @unchecked Sendable {
     enum Job {
         /// A recorded authorization answer: appended as `credential_used`.
@@ -15,7 +19,8 @@ final class WriteRequest: @unchecked Sendable {
         case uses([(company: UInt32, use: CredentialUse)])
         /// An admin or OAuth command: decides from the state it reads, then stages events.
         case command((inout BatchContext) throws -> Void)
-        /// Operator work on the raw projections (rebuild); runs alone in its transaction. The events it returns (no
+        /// Operator work on the raw projections (rebuild); runs alone in its batch (no child transaction: its
+        /// failure fails that batch, which holds nothing else). The events it returns (no
         /// company, actor system) are appended after it, in the same transaction.
         case maintenance((LMDBStore, inout Projector) throws -> [EventPayload])
     }
@@ -26,6 +31,8 @@ final class WriteRequest: @unchecked Sendable {
     var signal: CommitSignal?
     /// The outcome of a blocking request, written before its signal fires.
     private(set) var error: Error?
+    /// Whether a blocking request is acknowledged (under its signal's lock).
+    fileprivate(set) var isDone = false
 
     /// A request whose caller gets `completion` (on the writer's acknowledgement thread).
     init(_ job: Job, completion: @escaping @Sendable (Error?) -> Void) {
@@ -40,7 +47,7 @@ final class WriteRequest: @unchecked Sendable {
     }
 
     /// Records the outcome: calls the completion, or stores the error for the blocked caller
-    /// (whose signal fires once every request it covers is complete).
+    /// (woken when its signal marks it done).
     func complete(_ error: Error?) {
         if let completion {
             completion(error)
@@ -62,42 +69,28 @@ final class WriteRequest: @unchecked Sendable {
     }
 }
 
-/// Wakes, with one broadcast, the blocking callers of one generation of requests: those queued between
-/// two moments the writer took the whole queue. It fires once the writer has closed the generation (its
-/// size is then known) and the acknowledgement thread has completed that many of its requests.
+/// Wakes the blocking callers of one generation — those queued between two moments the writer took a batch —
+/// with one broadcast per batch that completes some of them. Each caller waits for its own request, not for the
+/// whole generation, so it returns when its own batch is acknowledged whatever the queue depth behind it.
 final class CommitSignal: @unchecked Sendable {
     private let condition = NSCondition()
-    private var total: Int?
-    private var completed = 0
-    private var done = false
 
-    /// The generation holds `count` requests; no more will join.
-    func close(total count: Int) {
+    /// Blocks until `request` (queued with this signal) is acknowledged.
+    func wait(for request: WriteRequest) {
         condition.lock()
-        total = count
-        fireIfComplete()
+        while !request.isDone { condition.wait() }
         condition.unlock()
     }
 
-    /// `count` more of its requests are complete (their outcomes stored).
-    func complete(_ count: Int) {
-        condition.lock()
-        completed += count
-        fireIfComplete()
-        condition.unlock()
-    }
+    /// Starts marking requests done (the acknowledgement thread, after storing their outcomes).
+    func beginMarking() { condition.lock() }
 
-    private func fireIfComplete() {
-        if let total, completed >= total, !done {
-            done = true
-            condition.broadcast()
-        }
-    }
+    /// Marks one request of this generation done; its caller wakes at `endMarking`.
+    func markDone(_ request: WriteRequest) { request.isDone = true }
 
-    /// Blocks until the generation is complete.
-    func wait() {
-        condition.lock()
-        while !done { condition.wait() }
+    /// Wakes the callers whose requests were marked.
+    func endMarking() {
+        condition.broadcast()
         condition.unlock()
     }
 }

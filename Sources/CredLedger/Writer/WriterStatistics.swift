@@ -12,6 +12,12 @@ public struct WriterStatistics: Sendable, Equatable {
     public var commitNanos: UInt64
     /// Time the acknowledgement thread spent waking callers, in nanoseconds.
     public var ackNanos: UInt64
+    /// With `Durability.ackBeforeSync`: fsyncs that failed after their batch had committed. The batch stays
+    /// committed and acknowledged (the durability promise of that mode is "a crash loses at most the last batches");
+    /// the next batch syncs again. Zero with `.sync`, where a failed fsync fails the commit itself.
+    public var syncFailures: Int = 0
+    /// The last of those failures (an LMDB/errno message), for operators.
+    public var lastSyncFailure: String?
 
     public init(batches: Int = 0, requests: Int = 0, events: UInt64 = 0, applyNanos: UInt64 = 0, commitNanos: UInt64 = 0,
                 ackNanos: UInt64 = 0) {
@@ -25,9 +31,12 @@ public struct WriterStatistics: Sendable, Equatable {
 
     /// The counters accumulated since `earlier`.
     public func since(_ earlier: WriterStatistics) -> WriterStatistics {
-        WriterStatistics(batches: batches - earlier.batches, requests: requests - earlier.requests, events: events &- earlier.events,
-                         applyNanos: applyNanos &- earlier.applyNanos, commitNanos: commitNanos &- earlier.commitNanos,
-                         ackNanos: ackNanos &- earlier.ackNanos)
+        var delta = WriterStatistics(batches: batches - earlier.batches, requests: requests - earlier.requests,
+                                     events: events &- earlier.events, applyNanos: applyNanos &- earlier.applyNanos,
+                                     commitNanos: commitNanos &- earlier.commitNanos, ackNanos: ackNanos &- earlier.ackNanos)
+        delta.syncFailures = syncFailures - earlier.syncFailures
+        delta.lastSyncFailure = lastSyncFailure
+        return delta
     }
 }
 
