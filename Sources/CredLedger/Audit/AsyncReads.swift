@@ -36,8 +36,8 @@ final class ReaderPool: @unchecked Sendable {
             // Threads start with the first read: a process that never reads asynchronously never has them.
             started = true
             for i in 0..<threads {
-                let thread = Thread { [self] in work() }
-                thread.name = "credledger-reader-\(i)"
+                // Named from inside: on Linux a name set before `start` does not reach the thread (15 bytes at most).
+                let thread = Thread { [self] in work(name: "credledger-rd-\(i)") }
                 thread.start()
             }
         }
@@ -46,7 +46,8 @@ final class ReaderPool: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func work() {
+    private func work(name: String) {
+        Thread.current.name = name
         while true {
             condition.lock()
             while next == jobs.count { condition.wait() }

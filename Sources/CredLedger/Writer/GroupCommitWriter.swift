@@ -243,11 +243,11 @@ final class GroupCommitWriter: @unchecked Sendable {
                                     try append(company: e.company, actor: e.actor, e.payload, head: &head, store: child, at: context.now)
                                 }
                             })
-                        case .maintenance(let body):
+                        case .maintenance(let job):
                             // No child: maintenance runs alone in its batch, so the batch is its isolation, and a
                             // rebuild rewrites whole tables (a child would copy and merge their page lists).
                             hasCommand = true
-                            for payload in try body(store, &projector) {
+                            for payload in try job.run(store, &projector) {
                                 try append(company: 0, actor: .system, payload, head: &newHead, store: store)
                             }
                             outcomes.append(nil)
@@ -420,16 +420,4 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
         ackFinished.signal()
     }
-
-    // MARK: - Commands
-
-    /// Runs operator work on the writer thread in its own batch position and waits for the commit.
-    func maintain(_ body: @escaping (LMDBStore, inout Projector) throws -> [EventPayload]) throws {
-        try submitAndWait(WriteRequest(.maintenance(body)))
-    }
-}
-
-/// Carries a maintenance job's result out of its closure.
-final class ResultBox<T>: @unchecked Sendable {
-    var value: T?
 }

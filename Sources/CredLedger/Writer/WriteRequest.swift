@@ -22,7 +22,7 @@ final class WriteRequest: @unchecked Sendable {
         /// Operator work on the raw projections (rebuild); runs alone in its batch (no child transaction: its
         /// failure fails that batch, which holds nothing else). The events it returns (no
         /// company, actor system) are appended after it, in the same transaction.
-        case maintenance((LMDBStore, inout Projector) throws -> [EventPayload])
+        case maintenance(any MaintenanceRun)
     }
 
     let job: Job
