@@ -13,7 +13,10 @@ import Foundation
 /// own events; uses are validated before they are queued.
 final class WriteRequest: @unchecked Sendable {
     enum Job {
-        /// A recorded authorization answer: appended as `credential_used`.
+        /// A recorded authorization answer: appended as `credential_used`. Uses stay special jobs rather than
+        /// `LedgerCommand`s: they are the hot path, decide nothing on the writer (the answer was made and validated
+        /// before queueing) and need no child transaction, and a command would cost a `QueuedCommand` allocation, a
+        /// `BatchContext` and a staged-event array per use.
         case use(company: UInt32, use: CredentialUse)
         /// Several recorded answers acknowledged together (one request, one acknowledgement).
         case uses([(company: UInt32, use: CredentialUse)])
