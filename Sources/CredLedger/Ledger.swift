@@ -96,7 +96,10 @@ public final class Ledger: @unchecked Sendable {
             }
         } else {
             let writer = GroupCommitWriter(environment: environment, schema: schema, head: head, clock: options.clock,
-                                           random: options.random, durability: options.durability, maxBatch: options.maxBatch)
+                                           random: options.random, durability: options.durability, maxBatch: options.maxBatch,
+                                           lifetimes: TokenLifetimes(accessToken: options.accessTokenLifetime,
+                                                                     refreshToken: options.refreshTokenLifetime,
+                                                                     authorizationCode: options.authorizationCodeLifetime))
             writer.start()
             self.writer = writer
             // Projections of another code version (or one this build added) are rebuilt: the log is fine. Checkpoints

@@ -53,24 +53,32 @@ public struct Introspection: Sendable {
     public var issuedAt: Timestamp?
 }
 
-extension Ledger {
-    /// Runs an OAuth step on the writer: a denial is recorded as an event, then thrown as OAuthError.
-    private func oauth<T>(_ grant: GrantKind, _ body: @escaping (inout BatchContext, inout OAuthAttempt) throws -> T) throws -> T {
-        let outcome: Result<T, OAuthError> = try requireWriter().perform { ctx in
-            var attempt = OAuthAttempt()
-            do {
-                return .success(try body(&ctx, &attempt))
-            } catch let denial as OAuthDenial {
-                ctx.staged.removeAll()
-                ctx.emit(company: attempt.company, actor: attempt.credential == 0 ? .system : .credential(attempt.credential),
-                         .oauthRequestDenied(credential: attempt.credential, user: attempt.user, grant: grant, reason: denial.reason))
-                for extra in denial.alsoEmit { ctx.emit(company: attempt.company, actor: .system, extra) }
-                return .failure(OAuthError(reason: denial.reason))
-            }
-        }
-        return try outcome.get()
-    }
+/// One OAuth step run as a command: a denial is recorded as an `oauth_request_denied` event (plus what it triggers), then
+/// thrown to the caller as `OAuthError`.
+protocol OAuthStep: LedgerCommand {
+    /// The grant named in a denial event.
+    static var grant: GrantKind { get }
+    /// Decides the step; an `OAuthDenial` becomes the recorded refusal.
+    func step(_ ctx: inout BatchContext, _ attempt: inout Ledger.OAuthAttempt) throws -> Result
+}
 
+extension OAuthStep {
+    /// `decide` for an OAuth step: runs `step`; a denial replaces whatever it staged with the denial's events.
+    func decideRecordingDenial(_ ctx: inout BatchContext) throws -> Result {
+        var attempt = Ledger.OAuthAttempt()
+        do {
+            return try step(&ctx, &attempt)
+        } catch let denial as Ledger.OAuthDenial {
+            ctx.staged.removeAll()
+            ctx.emit(company: attempt.company, actor: attempt.credential == 0 ? .system : .credential(attempt.credential),
+                     .oauthRequestDenied(credential: attempt.credential, user: attempt.user, grant: Self.grant, reason: denial.reason))
+            for extra in denial.alsoEmit { ctx.emit(company: attempt.company, actor: .system, extra) }
+            throw RecordedRefusal(OAuthError(reason: denial.reason))
+        }
+    }
+}
+
+extension Ledger {
     /// Who the attempt is about, for the denial event.
     struct OAuthAttempt {
         var company: UInt32 = 0
@@ -97,7 +105,7 @@ extension Ledger {
     /// Finds the client and authenticates it: confidential clients need their secret, public ones must not send one.
     /// `requireModule: false` (revocation only): a client may end its own tokens while its company's API module is off,
     /// so that they do not come back when the module is enabled again.
-    private static func authenticateClient(_ clientID: String, secret: String?, ctx: BatchContext, attempt: inout OAuthAttempt,
+    static func authenticateClient(_ clientID: String, secret: String?, ctx: BatchContext, attempt: inout OAuthAttempt,
                                            allowed: Set<CredentialType>, requireModule: Bool = true) throws -> CredentialRecord {
         guard clientID.utf8.count <= 64, let client = try ctx.state.credential(clientID: clientID) else { throw OAuthDenial(.invalidClient) }
         attempt.company = client.company
@@ -120,186 +128,49 @@ extension Ledger {
         return client
     }
 
-    private func newToken(_ kind: SecretKind) -> (String, SHA256Digest) {
-        let token = SecretFormat.generate(kind, using: options.random)
+    /// A new token of `kind` and its hash.
+    static func newToken(_ kind: SecretKind, _ ctx: BatchContext) -> (String, SHA256Digest) {
+        let token = SecretFormat.generate(kind, using: ctx.random)
         return (token, SecretFormat.hash(token))
     }
 
     /// client_credentials grant (RFC 6749 §4.4) for OAuth API users: an access token, no refresh token.
     public func clientCredentialsToken(clientID: String, clientSecret: String) throws -> TokenResponse {
-        let (access, accessHash) = newToken(.accessToken)
-        let lifetime = options.accessTokenLifetime
-        return try oauth(.clientCredentials) { ctx, attempt in
-            let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt, allowed: [.oauth])
-            let expiresAt = attempt.expiry(ctx.now, lifetime)
-            ctx.emit(company: client.company, actor: .credential(client.number), .tokenIssued(TokenIssued(
-                credential: client.number, user: 0, grant: .clientCredentials, accessHash: accessHash,
-                accessExpiresAt: expiresAt, refreshHash: nil, refreshExpiresAt: 0, codeHash: nil)))
-            return TokenResponse(accessToken: access, expiresIn: (expiresAt - ctx.now) / 1_000_000, refreshToken: nil, scope: client.scope.name)
-        }
+        try perform(ClientCredentialsGrant(clientID: clientID, clientSecret: clientSecret))
     }
 
     /// Authorization request (RFC 6749 §4.1.1 + RFC 7636): `user` approves the PKCE client; consent is an event.
+    /// (The OAuth consent, `ApproveClient`; not the access decision of `authorize(header:…)`.)
     public func authorize(company slug: String, clientID: String, user email: String, redirectURI: String,
                           codeChallenge: String, codeChallengeMethod: String, state: String?) throws -> AuthorizationGrant {
-        let (code, codeHash) = newToken(.authorizationCode)
-        let lifetime = options.authorizationCodeLifetime
-        return try oauth(.authorize) { ctx, attempt in
-            guard let client = try ctx.state.credential(clientID: clientID) else { throw OAuthDenial(.invalidClient) }
-            attempt.company = client.company
-            attempt.credential = client.number
-            guard let company = try ctx.state.company(slug: slug), company.number == client.company else { throw OAuthDenial(.invalidClient) }
-            guard !client.deleted else { throw OAuthDenial(.revoked) }
-            if client.expiresAt != 0 && ctx.now >= client.expiresAt { throw OAuthDenial(.expired) }
-            guard client.type.isUserDelegated else { throw OAuthDenial(.unauthorizedClient) }
-            // Exact, except a loopback IP redirect URI, which matches with any port (RFC 8252 §7.3). The URI as
-            // requested (with the port actually used) is kept with the code, and the exchange must repeat it exactly.
-            guard client.redirectURIs.contains(where: { RedirectURI.matches(registered: $0, requested: redirectURI) }) else {
-                throw OAuthDenial(.redirectURIMismatch)
-            }
-            guard codeChallengeMethod == "S256" else { throw OAuthDenial(.unsupportedChallengeMethod) }
-            guard let challenge = PKCE.decodeChallenge(codeChallenge) else { throw OAuthDenial(.invalidRequest) }
-            guard (state?.utf8.count ?? 0) <= 512 else { throw OAuthDenial(.invalidRequest) }
-            guard company.apiEnabled else { throw OAuthDenial(.apiModuleDisabled) }
-            // A service user never approves, even one an older version made a member.
-            guard !Validation.isReservedIdentity(email) else {
-                attempt.user = try ctx.state.user(email: email) ?? 0
-                throw OAuthDenial(.reservedIdentity)
-            }
-            guard let user = try ctx.state.user(email: email) else { throw OAuthDenial(.accessDenied) }
-            attempt.user = user
-            guard let member = try ctx.state.member(company: company.number, user: user), member.role != .removed else {
-                throw OAuthDenial(.accessDenied)
-            }
-            ctx.emit(company: company.number, actor: .user(user), .consentGiven(ConsentGiven(
-                credential: client.number, user: user, codeHash: codeHash, challenge: challenge, redirectURI: redirectURI,
-                expiresAt: ctx.now + lifetime)))
-            var location = redirectURI + (redirectURI.contains("?") ? "&" : "?") + "code=" + code
-            if let state { location += "&state=" + (state.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") }
-            return AuthorizationGrant(code: code, state: state, redirectURI: redirectURI, location: location)
-        }
+        try perform(ApproveClient(company: slug, clientID: clientID, user: email, redirectURI: redirectURI,
+                                  codeChallenge: codeChallenge, codeChallengeMethod: codeChallengeMethod, state: state))
     }
 
     /// authorization_code grant with PKCE: exchanges a single-use code for an access and a refresh token.
     public func exchangeCode(clientID: String, clientSecret: String?, code: String, codeVerifier: String, redirectURI: String) throws -> TokenResponse {
-        let (access, accessHash) = newToken(.accessToken)
-        let (refresh, refreshHash) = newToken(.refreshToken)
-        let accessLifetime = options.accessTokenLifetime, refreshLifetime = options.refreshTokenLifetime
-        return try oauth(.authorizationCode) { ctx, attempt in
-            let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt, allowed: [.pkce, .pkcePublic])
-            guard SecretFormat.validate(code, expecting: [.authorizationCode]).problem == nil,
-                  let grant = try ctx.state.code(hash: SecretFormat.hash(code)), grant.credential == client.number
-            else { throw OAuthDenial(.invalidGrant) }
-            attempt.user = grant.user
-            // A code revoked before redemption (its user was removed) is dead: no tokens came from it.
-            if grant.status == .revoked { throw OAuthDenial(.tokenRevoked) }
-            if grant.status == .redeemed {
-                // RFC 6749 §4.1.2: a replayed code revokes the tokens issued from it.
-                let revoke: [EventPayload] = grant.family == 0 ? [] : [.tokenRevoked(TokenRevoked(
-                    credential: client.number, family: grant.family, tokenHash: grant.hash, wholeFamily: true, reason: .codeReuse))]
-                throw OAuthDenial(.codeReused, alsoEmit: revoke)
-            }
-            guard ctx.now < grant.expiresAt else { throw OAuthDenial(.codeExpired) }
-            // RFC 6749 §4.1.3: the same redirect_uri as the authorization request, byte for byte (port included).
-            guard grant.redirectURI == redirectURI else { throw OAuthDenial(.redirectURIMismatch) }
-            guard PKCE.isValidVerifier(codeVerifier) else { throw OAuthDenial(.pkceVerifierMismatch) }
-            guard constantTimeEquals(SHA256.hash(codeVerifier), grant.challenge) else { throw OAuthDenial(.pkceVerifierMismatch) }
-            guard let member = try ctx.state.member(company: client.company, user: grant.user), member.role != .removed else {
-                throw OAuthDenial(.accessDenied)
-            }
-            let accessExpiresAt = attempt.expiry(ctx.now, accessLifetime)
-            ctx.emit(company: client.company, actor: .credential(client.number), .tokenIssued(TokenIssued(
-                credential: client.number, user: grant.user, grant: .authorizationCode, accessHash: accessHash,
-                accessExpiresAt: accessExpiresAt, refreshHash: refreshHash, refreshExpiresAt: attempt.expiry(ctx.now, refreshLifetime),
-                codeHash: grant.hash)))
-            return TokenResponse(accessToken: access, expiresIn: (accessExpiresAt - ctx.now) / 1_000_000, refreshToken: refresh,
-                                 scope: client.scope.name)
-        }
+        try perform(ExchangeCode(clientID: clientID, clientSecret: clientSecret, code: code, codeVerifier: codeVerifier, redirectURI: redirectURI))
     }
 
     /// refresh_token grant: rotates the refresh token; a reused (spent) one revokes its whole family.
     public func refresh(clientID: String, clientSecret: String?, refreshToken: String) throws -> TokenResponse {
-        let (access, accessHash) = newToken(.accessToken)
-        let (refresh, refreshHash) = newToken(.refreshToken)
-        let accessLifetime = options.accessTokenLifetime, refreshLifetime = options.refreshTokenLifetime
-        return try oauth(.refreshToken) { ctx, attempt in
-            let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt, allowed: [.pkce, .pkcePublic])
-            guard SecretFormat.validate(refreshToken, expecting: [.refreshToken]).problem == nil,
-                  let token = try ctx.state.token(hash: SecretFormat.hash(refreshToken)), token.kind == .refresh,
-                  token.credential == client.number
-            else { throw OAuthDenial(.invalidGrant) }
-            attempt.user = token.user
-            switch token.status {
-            case .spent:
-                throw OAuthDenial(.refreshTokenReused, alsoEmit: [.tokenRevoked(TokenRevoked(
-                    credential: client.number, family: token.family, tokenHash: token.hash, wholeFamily: true, reason: .refreshReuse))])
-            case .revoked:
-                throw OAuthDenial(.tokenRevoked)
-            case .active:
-                break
-            }
-            guard ctx.now < token.expiresAt else { throw OAuthDenial(.tokenExpired) }
-            guard let member = try ctx.state.member(company: client.company, user: token.user), member.role != .removed else {
-                throw OAuthDenial(.accessDenied)
-            }
-            let accessExpiresAt = attempt.expiry(ctx.now, accessLifetime)
-            ctx.emit(company: client.company, actor: .credential(client.number), .tokenRefreshed(TokenRefreshed(
-                credential: client.number, family: token.family, spentRefreshHash: token.hash, accessHash: accessHash,
-                accessExpiresAt: accessExpiresAt, refreshHash: refreshHash, refreshExpiresAt: attempt.expiry(ctx.now, refreshLifetime))))
-            return TokenResponse(accessToken: access, expiresIn: (accessExpiresAt - ctx.now) / 1_000_000, refreshToken: refresh,
-                                 scope: client.scope.name)
-        }
+        try perform(RefreshGrant(clientID: clientID, clientSecret: clientSecret, refreshToken: refreshToken))
     }
 
-    /// Token revocation (RFC 7009 §2.1): the client authenticates (a public client by its client_id alone) and may revoke
-    /// only tokens issued to it; a refresh token (even a spent one) takes its family with it. A token of another client or company is refused
-    /// (`unauthorized_client`), a static key or other secret is `unsupported_token_type`; both denials are recorded.
-    /// A string that is no known token is answered with success, as the RFC asks (§2.2), but as `.unknown`,
-    /// and only a real revocation is an event.
+    /// Token revocation (RFC 7009 §2.1): see `RevokeToken`.
     @discardableResult
     public func revokeToken(_ token: String, clientID: String, clientSecret: String?) throws -> RevocationOutcome {
-        try oauth(.revocation) { ctx, attempt -> RevocationOutcome in
-            let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt,
-                                                       allowed: [.oauth, .pkce, .pkcePublic], requireModule: false)
-            let shape = SecretFormat.validate(token, expecting: SecretKind.allCases)
-            guard let kind = shape.kind, shape.problem == nil else { return .unknown }
-            guard kind == .accessToken || kind == .refreshToken else { throw OAuthDenial(.unsupportedTokenType) }
-            guard let record = try ctx.state.token(hash: SecretFormat.hash(token)) else { return .unknown }
-            guard record.credential == client.number else { throw OAuthDenial(.unauthorizedClient) }
-            attempt.user = record.user
-            let live = record.status == .active && ctx.now < record.expiresAt
-            // A refresh token ends its whole grant (RFC 7009 §2.1), even one already spent: its successor may be in
-            // someone else's hands (RFC 6749 §10.4), and the client asking to end the grant must not be told "nothing to do".
-            let family = try record.kind == .refresh && !live && ctx.state.liveToken(family: record.family, at: ctx.now) != nil
-            guard live || family else { return .alreadyInactive }
-            ctx.emit(company: client.company, actor: .credential(client.number), .tokenRevoked(TokenRevoked(
-                credential: client.number, family: record.family, tokenHash: record.hash, wholeFamily: record.kind == .refresh,
-                reason: .clientRequest)))
-            return .revoked
-        }
+        try perform(RevokeToken(token: token, clientID: clientID, clientSecret: clientSecret))
     }
 
-    /// Token introspection (RFC 7662 §2.1), for a confidential client (OAuth API user or confidential PKCE client) that
-    /// authenticates with a live secret; anything else is `invalid_client` (a public client has nothing to authenticate
-    /// with), recorded as `oauth_request_denied`. A client sees only tokens issued to itself: any other token, of its
-    /// own company or another, is `{"active": false}`, exactly like an unknown one (RFC 7662 §4 lets the server limit
-    /// what a caller may learn, and no client here is the registered audience of another client's tokens).
-    /// It runs on the writer so that client authentication is the one `authenticateClient` of the token endpoint and a
-    /// refusal is recorded atomically with it; a successful introspection appends nothing. The CLI and a future HTTP
-    /// endpoint share these rules.
+    /// Token introspection (RFC 7662 §2.1): see `IntrospectToken`.
     public func introspect(_ token: String, clientID: String, clientSecret: String?) throws -> Introspection {
-        try oauth(.introspection) { ctx, attempt in
-            let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt,
-                                                       allowed: [.oauth, .pkce, .pkcePublic])
-            // A public client passes `authenticateClient` by sending no secret: that is no authentication here.
-            guard client.type.hasSecret else { throw OAuthDenial(.invalidClient) }
-            return try Ledger.introspection(of: token, for: client, state: ctx.state, now: ctx.now)
-        }
+        try perform(IntrospectToken(token: token, clientID: clientID, clientSecret: clientSecret))
     }
 
     /// What `client` may learn about `token`: active only if the token was issued to that client, is known, unexpired,
     /// not revoked, and its credential and company are alive.
-    private static func introspection<S>(of token: String, for client: CredentialRecord, state: StateReader<S>,
+    static func introspection<S>(of token: String, for client: CredentialRecord, state: StateReader<S>,
                                          now: Timestamp) throws -> Introspection {
         let inactive = Introspection(active: false)
         guard SecretFormat.validate(token, expecting: [.accessToken, .refreshToken]).problem == nil,
@@ -330,5 +201,228 @@ public enum RevocationOutcome: String, Sendable {
 extension Introspection {
     init(active: Bool) {
         self.init(active: active, clientID: nil, credentialID: nil, username: nil, scope: nil, tokenType: nil, expiresAt: nil, issuedAt: nil)
+    }
+}
+
+// MARK: - The OAuth commands (one per step; `Ledger`'s methods above are their blocking wrappers)
+
+/// client_credentials grant (RFC 6749 §4.4) for OAuth API users: an access token, no refresh token.
+public struct ClientCredentialsGrant: LedgerCommand, OAuthStep {
+    public var clientID: String, clientSecret: String
+    public init(clientID: String, clientSecret: String) { (self.clientID, self.clientSecret) = (clientID, clientSecret) }
+    static var grant: GrantKind { .clientCredentials }
+
+    public func decide(_ ctx: inout BatchContext) throws -> TokenResponse { try decideRecordingDenial(&ctx) }
+
+    func step(_ ctx: inout BatchContext, _ attempt: inout Ledger.OAuthAttempt) throws -> TokenResponse {
+        let (access, accessHash) = Ledger.newToken(.accessToken, ctx)
+        let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt, allowed: [.oauth])
+        let expiresAt = attempt.expiry(ctx.now, ctx.lifetimes.accessToken)
+        ctx.emit(company: client.company, actor: .credential(client.number), .tokenIssued(TokenIssued(
+            credential: client.number, user: 0, grant: .clientCredentials, accessHash: accessHash,
+            accessExpiresAt: expiresAt, refreshHash: nil, refreshExpiresAt: 0, codeHash: nil)))
+        return TokenResponse(accessToken: access, expiresIn: (expiresAt - ctx.now) / 1_000_000, refreshToken: nil, scope: client.scope.name)
+    }
+}
+
+/// The OAuth consent (RFC 6749 §4.1.1 + RFC 7636): `user` approves the PKCE client and gets a single-use code; the
+/// consent is an event. (Today's `Ledger.authorize(company:clientID:…)`.)
+public struct ApproveClient: LedgerCommand, OAuthStep {
+    public var company: String, clientID: String, user: String, redirectURI: String
+    public var codeChallenge: String, codeChallengeMethod: String, state: String?
+    public init(company: String, clientID: String, user: String, redirectURI: String, codeChallenge: String,
+                codeChallengeMethod: String, state: String?) {
+        (self.company, self.clientID, self.user, self.redirectURI) = (company, clientID, user, redirectURI)
+        (self.codeChallenge, self.codeChallengeMethod, self.state) = (codeChallenge, codeChallengeMethod, state)
+    }
+    static var grant: GrantKind { .authorize }
+
+    public func decide(_ ctx: inout BatchContext) throws -> AuthorizationGrant { try decideRecordingDenial(&ctx) }
+
+    func step(_ ctx: inout BatchContext, _ attempt: inout Ledger.OAuthAttempt) throws -> AuthorizationGrant {
+        typealias OAuthDenial = Ledger.OAuthDenial
+        let (code, codeHash) = Ledger.newToken(.authorizationCode, ctx)
+        let email = user
+        guard let client = try ctx.state.credential(clientID: clientID) else { throw OAuthDenial(.invalidClient) }
+        attempt.company = client.company
+        attempt.credential = client.number
+        guard let company = try ctx.state.company(slug: self.company), company.number == client.company else { throw OAuthDenial(.invalidClient) }
+        guard !client.deleted else { throw OAuthDenial(.revoked) }
+        if client.expiresAt != 0 && ctx.now >= client.expiresAt { throw OAuthDenial(.expired) }
+        guard client.type.isUserDelegated else { throw OAuthDenial(.unauthorizedClient) }
+        // Exact, except a loopback IP redirect URI, which matches with any port (RFC 8252 §7.3). The URI as
+        // requested (with the port actually used) is kept with the code, and the exchange must repeat it exactly.
+        guard client.redirectURIs.contains(where: { RedirectURI.matches(registered: $0, requested: redirectURI) }) else {
+            throw OAuthDenial(.redirectURIMismatch)
+        }
+        guard codeChallengeMethod == "S256" else { throw OAuthDenial(.unsupportedChallengeMethod) }
+        guard let challenge = PKCE.decodeChallenge(codeChallenge) else { throw OAuthDenial(.invalidRequest) }
+        guard (state?.utf8.count ?? 0) <= 512 else { throw OAuthDenial(.invalidRequest) }
+        guard company.apiEnabled else { throw OAuthDenial(.apiModuleDisabled) }
+        // A service user never approves, even one an older version made a member.
+        guard !Validation.isReservedIdentity(email) else {
+            attempt.user = try ctx.state.user(email: email) ?? 0
+            throw OAuthDenial(.reservedIdentity)
+        }
+        guard let user = try ctx.state.user(email: email) else { throw OAuthDenial(.accessDenied) }
+        attempt.user = user
+        guard let member = try ctx.state.member(company: company.number, user: user), member.role != .removed else {
+            throw OAuthDenial(.accessDenied)
+        }
+        ctx.emit(company: company.number, actor: .user(user), .consentGiven(ConsentGiven(
+            credential: client.number, user: user, codeHash: codeHash, challenge: challenge, redirectURI: redirectURI,
+            expiresAt: ctx.now + ctx.lifetimes.authorizationCode)))
+        var location = redirectURI + (redirectURI.contains("?") ? "&" : "?") + "code=" + code
+        if let state { location += "&state=" + (state.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") }
+        return AuthorizationGrant(code: code, state: state, redirectURI: redirectURI, location: location)
+    }
+}
+
+/// authorization_code grant with PKCE: exchanges a single-use code for an access and a refresh token.
+public struct ExchangeCode: LedgerCommand, OAuthStep {
+    public var clientID: String, clientSecret: String?, code: String, codeVerifier: String, redirectURI: String
+    public init(clientID: String, clientSecret: String?, code: String, codeVerifier: String, redirectURI: String) {
+        (self.clientID, self.clientSecret, self.code, self.codeVerifier, self.redirectURI) = (clientID, clientSecret, code, codeVerifier, redirectURI)
+    }
+    static var grant: GrantKind { .authorizationCode }
+
+    public func decide(_ ctx: inout BatchContext) throws -> TokenResponse { try decideRecordingDenial(&ctx) }
+
+    func step(_ ctx: inout BatchContext, _ attempt: inout Ledger.OAuthAttempt) throws -> TokenResponse {
+        typealias OAuthDenial = Ledger.OAuthDenial
+        let (access, accessHash) = Ledger.newToken(.accessToken, ctx)
+        let (refresh, refreshHash) = Ledger.newToken(.refreshToken, ctx)
+        let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt, allowed: [.pkce, .pkcePublic])
+        guard SecretFormat.validate(code, expecting: [.authorizationCode]).problem == nil,
+              let grant = try ctx.state.code(hash: SecretFormat.hash(code)), grant.credential == client.number
+        else { throw OAuthDenial(.invalidGrant) }
+        attempt.user = grant.user
+        // A code revoked before redemption (its user was removed) is dead: no tokens came from it.
+        if grant.status == .revoked { throw OAuthDenial(.tokenRevoked) }
+        if grant.status == .redeemed {
+            // RFC 6749 §4.1.2: a replayed code revokes the tokens issued from it.
+            let revoke: [EventPayload] = grant.family == 0 ? [] : [.tokenRevoked(TokenRevoked(
+                credential: client.number, family: grant.family, tokenHash: grant.hash, wholeFamily: true, reason: .codeReuse))]
+            throw OAuthDenial(.codeReused, alsoEmit: revoke)
+        }
+        guard ctx.now < grant.expiresAt else { throw OAuthDenial(.codeExpired) }
+        // RFC 6749 §4.1.3: the same redirect_uri as the authorization request, byte for byte (port included).
+        guard grant.redirectURI == redirectURI else { throw OAuthDenial(.redirectURIMismatch) }
+        guard PKCE.isValidVerifier(codeVerifier) else { throw OAuthDenial(.pkceVerifierMismatch) }
+        guard constantTimeEquals(SHA256.hash(codeVerifier), grant.challenge) else { throw OAuthDenial(.pkceVerifierMismatch) }
+        guard let member = try ctx.state.member(company: client.company, user: grant.user), member.role != .removed else {
+            throw OAuthDenial(.accessDenied)
+        }
+        let accessExpiresAt = attempt.expiry(ctx.now, ctx.lifetimes.accessToken)
+        ctx.emit(company: client.company, actor: .credential(client.number), .tokenIssued(TokenIssued(
+            credential: client.number, user: grant.user, grant: .authorizationCode, accessHash: accessHash,
+            accessExpiresAt: accessExpiresAt, refreshHash: refreshHash, refreshExpiresAt: attempt.expiry(ctx.now, ctx.lifetimes.refreshToken),
+            codeHash: grant.hash)))
+        return TokenResponse(accessToken: access, expiresIn: (accessExpiresAt - ctx.now) / 1_000_000, refreshToken: refresh,
+                             scope: client.scope.name)
+    }
+}
+
+/// refresh_token grant: rotates the refresh token; a reused (spent) one revokes its whole family.
+public struct RefreshGrant: LedgerCommand, OAuthStep {
+    public var clientID: String, clientSecret: String?, refreshToken: String
+    public init(clientID: String, clientSecret: String?, refreshToken: String) {
+        (self.clientID, self.clientSecret, self.refreshToken) = (clientID, clientSecret, refreshToken)
+    }
+    static var grant: GrantKind { .refreshToken }
+
+    public func decide(_ ctx: inout BatchContext) throws -> TokenResponse { try decideRecordingDenial(&ctx) }
+
+    func step(_ ctx: inout BatchContext, _ attempt: inout Ledger.OAuthAttempt) throws -> TokenResponse {
+        typealias OAuthDenial = Ledger.OAuthDenial
+        let (access, accessHash) = Ledger.newToken(.accessToken, ctx)
+        let (refresh, refreshHash) = Ledger.newToken(.refreshToken, ctx)
+        let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt, allowed: [.pkce, .pkcePublic])
+        guard SecretFormat.validate(refreshToken, expecting: [.refreshToken]).problem == nil,
+              let token = try ctx.state.token(hash: SecretFormat.hash(refreshToken)), token.kind == .refresh,
+              token.credential == client.number
+        else { throw OAuthDenial(.invalidGrant) }
+        attempt.user = token.user
+        switch token.status {
+        case .spent:
+            throw OAuthDenial(.refreshTokenReused, alsoEmit: [.tokenRevoked(TokenRevoked(
+                credential: client.number, family: token.family, tokenHash: token.hash, wholeFamily: true, reason: .refreshReuse))])
+        case .revoked:
+            throw OAuthDenial(.tokenRevoked)
+        case .active:
+            break
+        }
+        guard ctx.now < token.expiresAt else { throw OAuthDenial(.tokenExpired) }
+        guard let member = try ctx.state.member(company: client.company, user: token.user), member.role != .removed else {
+            throw OAuthDenial(.accessDenied)
+        }
+        let accessExpiresAt = attempt.expiry(ctx.now, ctx.lifetimes.accessToken)
+        ctx.emit(company: client.company, actor: .credential(client.number), .tokenRefreshed(TokenRefreshed(
+            credential: client.number, family: token.family, spentRefreshHash: token.hash, accessHash: accessHash,
+            accessExpiresAt: accessExpiresAt, refreshHash: refreshHash, refreshExpiresAt: attempt.expiry(ctx.now, ctx.lifetimes.refreshToken))))
+        return TokenResponse(accessToken: access, expiresIn: (accessExpiresAt - ctx.now) / 1_000_000, refreshToken: refresh,
+                             scope: client.scope.name)
+    }
+}
+
+/// Token revocation (RFC 7009 §2.1): the client authenticates (a public client by its client_id alone) and may revoke
+/// only tokens issued to it; a refresh token (even a spent one) takes its family with it. A token of another client or company is refused
+/// (`unauthorized_client`), a static key or other secret is `unsupported_token_type`; both denials are recorded.
+/// A string that is no known token is answered with success, as the RFC asks (§2.2), but as `.unknown`,
+/// and only a real revocation is an event.
+public struct RevokeToken: LedgerCommand, OAuthStep {
+    public var token: String, clientID: String, clientSecret: String?
+    public init(token: String, clientID: String, clientSecret: String?) {
+        (self.token, self.clientID, self.clientSecret) = (token, clientID, clientSecret)
+    }
+    static var grant: GrantKind { .revocation }
+
+    public func decide(_ ctx: inout BatchContext) throws -> RevocationOutcome { try decideRecordingDenial(&ctx) }
+
+    func step(_ ctx: inout BatchContext, _ attempt: inout Ledger.OAuthAttempt) throws -> RevocationOutcome {
+        typealias OAuthDenial = Ledger.OAuthDenial
+        let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt,
+                                                   allowed: [.oauth, .pkce, .pkcePublic], requireModule: false)
+        let shape = SecretFormat.validate(token, expecting: SecretKind.allCases)
+        guard let kind = shape.kind, shape.problem == nil else { return .unknown }
+        guard kind == .accessToken || kind == .refreshToken else { throw OAuthDenial(.unsupportedTokenType) }
+        guard let record = try ctx.state.token(hash: SecretFormat.hash(token)) else { return .unknown }
+        guard record.credential == client.number else { throw OAuthDenial(.unauthorizedClient) }
+        attempt.user = record.user
+        let live = record.status == .active && ctx.now < record.expiresAt
+        // A refresh token ends its whole grant (RFC 7009 §2.1), even one already spent: its successor may be in
+        // someone else's hands (RFC 6749 §10.4), and the client asking to end the grant must not be told "nothing to do".
+        let family = try record.kind == .refresh && !live && ctx.state.liveToken(family: record.family, at: ctx.now) != nil
+        guard live || family else { return .alreadyInactive }
+        ctx.emit(company: client.company, actor: .credential(client.number), .tokenRevoked(TokenRevoked(
+            credential: client.number, family: record.family, tokenHash: record.hash, wholeFamily: record.kind == .refresh,
+            reason: .clientRequest)))
+        return .revoked
+    }
+}
+
+/// Token introspection (RFC 7662 §2.1), for a confidential client (OAuth API user or confidential PKCE client) that
+/// authenticates with a live secret; anything else is `invalid_client` (a public client has nothing to authenticate
+/// with), recorded as `oauth_request_denied`. A client sees only tokens issued to itself: any other token, of its
+/// own company or another, is `{"active": false}`, exactly like an unknown one (RFC 7662 §4 lets the server limit
+/// what a caller may learn, and no client here is the registered audience of another client's tokens).
+/// It runs on the writer so that client authentication is the one `authenticateClient` of the token endpoint and a
+/// refusal is recorded atomically with it; a successful introspection appends nothing. The CLI and a future HTTP
+/// endpoint share these rules.
+public struct IntrospectToken: LedgerCommand, OAuthStep {
+    public var token: String, clientID: String, clientSecret: String?
+    public init(token: String, clientID: String, clientSecret: String?) {
+        (self.token, self.clientID, self.clientSecret) = (token, clientID, clientSecret)
+    }
+    static var grant: GrantKind { .introspection }
+
+    public func decide(_ ctx: inout BatchContext) throws -> Introspection { try decideRecordingDenial(&ctx) }
+
+    func step(_ ctx: inout BatchContext, _ attempt: inout Ledger.OAuthAttempt) throws -> Introspection {
+        let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt,
+                                                   allowed: [.oauth, .pkce, .pkcePublic])
+        // A public client passes `authenticateClient` by sending no secret: that is no authentication here.
+        guard client.type.hasSecret else { throw Ledger.OAuthDenial(.invalidClient) }
+        return try Ledger.introspection(of: token, for: client, state: ctx.state, now: ctx.now)
     }
 }

@@ -90,31 +90,13 @@ extension Ledger {
     /// ledger's state are left (`company_exists`, `mail_domain_taken`).
     @discardableResult
     public func registerCompany(_ registration: CompanyRegistration) throws -> CompanyInfo {
-        let (slug, admin, displayName, domain) = (registration.slug, registration.admin, registration.name, registration.mailDomain)
-        return try requireWriter().perform { ctx in
-            guard try ctx.state.company(slug: slug) == nil else { throw LedgerError.companyExists(slug) }
-            // Service users are told apart by their random id, so only the platform default domain is shared.
-            if domain != Validation.defaultMailDomain, try ctx.state.companyUsing(mailDomain: domain) != nil {
-                throw LedgerError.mailDomainTaken(domain)
-            }
-            let company = try ctx.state.counter(.company) + 1
-            let user = try ctx.state.user(email: admin) ?? (try ctx.state.counter(.user) + 1)
-            ctx.emit(company: company, actor: .system, .companyRegistered(slug: slug, name: displayName, mailDomain: domain))
-            ctx.emit(company: company, actor: .system, .memberRoleSet(user: user, email: admin.lowercased(), role: .admin))
-            return CompanyInfo(slug: slug, name: displayName, mailDomain: domain, apiEnabled: false)
-        }
+        try perform(RegisterCompany(registration))
     }
 
     /// Enables or disables the API key module (enterprise feature). Returns false when already so.
     @discardableResult
     public func setAPIModule(_ slug: String, enabled: Bool, as actor: String) throws -> Bool {
-        try requireWriter().perform { ctx in
-            let company = try ctx.state.requireCompany(slug)
-            let user = try ctx.state.requireAdmin(company, actor)
-            guard company.apiEnabled != enabled else { return false }
-            ctx.emit(company: company.number, actor: .user(user), enabled ? .apiModuleEnabled : .apiModuleDisabled)
-            return true
-        }
+        try perform(SetAPIModule(company: slug, enabled: enabled, actor: actor))
     }
 
     /// Sets a member's company role (`removed` takes them out, and ends every token, code and project role they had
@@ -122,74 +104,193 @@ extension Ledger {
     /// a role event restarts the role's `since`, which older delegated tokens would no longer reach.
     @discardableResult
     public func setMemberRole(_ slug: String, email: String, role: CompanyRole, as actor: String) throws -> GrantOutcome {
-        try Validation.email(email)
-        // Removing stays possible, for a service address an older version let in.
-        guard role == .removed || !Validation.isReservedIdentity(email) else { throw LedgerError.reservedIdentity }
-        return try requireWriter().perform { ctx in
-            let company = try ctx.state.requireCompany(slug)
-            let actorUser = try ctx.state.requireAdmin(company, actor)
-            let existing = try ctx.state.user(email: email)
-            let current = try existing.flatMap { try ctx.state.member(company: company.number, user: $0) }?.role
-            if current == role { return .unchanged }
-            if role != .admin, current == .admin {
-                let admins = try ctx.state.members(company: company.number).filter { $0.member.role == .admin }
-                if admins.count <= 1 { throw LedgerError.lastAdmin }
-            }
-            if role == .removed, current == nil { throw LedgerError.notCompanyMember }
-            let user = try existing ?? (try ctx.state.counter(.user) + 1)
-            ctx.emit(company: company.number, actor: .user(actorUser), .memberRoleSet(user: user, email: email.lowercased(), role: role))
-            if role == .removed { try ctx.stageEndOfAccess(company: company.number, user: user, actor: .user(actorUser)) }
-            return current == nil ? .granted : .changed
-        }
+        try perform(SetMemberRole(company: slug, email: email, role: role, actor: actor))
     }
 
     /// Creates a project in a company.
     public func createProject(_ slug: String, project: String, name: String? = nil, as actor: String) throws {
-        try Validation.slug(project, field: "project")
-        let displayName = name ?? project
-        try Validation.name(displayName)
-        try requireWriter().perform { ctx in
-            let company = try ctx.state.requireCompany(slug)
-            let user = try ctx.state.requireAdmin(company, actor)
-            guard try ctx.state.project(company: company.number, slug: project) == nil else { throw LedgerError.projectExists(project) }
-            let number = try ctx.state.counter(.project) + 1
-            ctx.emit(company: company.number, actor: .user(user), .projectCreated(project: number, slug: project, name: displayName))
-        }
+        try perform(CreateProject(company: slug, project: project, name: name, actor: actor))
     }
 
     /// Archives a project: no credential or user can act on it afterwards.
     public func archiveProject(_ slug: String, project: String, as actor: String) throws {
-        try requireWriter().perform { ctx in
-            let company = try ctx.state.requireCompany(slug)
-            let user = try ctx.state.requireAdmin(company, actor)
-            let record = try ctx.state.requireProject(company, project)
-            guard !record.archived else { throw LedgerError.projectArchived }
-            ctx.emit(company: company.number, actor: .user(user), .projectArchived(project: record.number))
-        }
+        try perform(ArchiveProject(company: slug, project: project, actor: actor))
     }
 
     /// Gives a company member a project role (what PKCE credentials act with); nil removes it. Setting the role the
     /// user already has writes nothing (`unchanged`), so it keeps reaching the tokens they approved before.
     @discardableResult
     public func setUserProjectRole(_ slug: String, project: String, email: String, role: ProjectRole?, as actor: String) throws -> GrantOutcome {
-        try requireWriter().perform { ctx in
-            let company = try ctx.state.requireCompany(slug)
-            let actorUser = try ctx.state.requireAdmin(company, actor)
-            let record = try ctx.state.requireProject(company, project)
-            guard !record.archived || role == nil else { throw LedgerError.projectArchived }
-            guard let user = try ctx.state.user(email: email),
-                  let member = try ctx.state.member(company: company.number, user: user), member.role != .removed
-            else { throw LedgerError.notCompanyMember }
-            let current = try ctx.state.userRole(user: user, project: record.number)?.role
-            if role == nil, current == nil { throw LedgerError.accessNotGranted }
-            if let role, current == role { return .unchanged }
-            ctx.emit(company: company.number, actor: .user(actorUser), .userProjectRoleSet(user: user, project: record.number, role: role))
-            return current == nil ? .granted : .changed
-        }
+        try perform(SetUserProjectRole(company: slug, project: project, email: email, role: role, actor: actor))
     }
 
     /// Creates a credential; the returned secret is shown once and never stored.
     public func createCredential(_ slug: String, _ request: NewCredential, as actor: String) throws -> IssuedCredential {
+        try perform(CreateCredential(company: slug, request, actor: actor))
+    }
+
+    /// Replaces a credential's secret; the old one keeps working for `grace` µs (0 = stops now).
+    public func rotateSecret(_ slug: String, credential id: String, grace: Int64, as actor: String) throws -> IssuedCredential {
+        try perform(RotateSecret(company: slug, credential: id, grace: grace, actor: actor))
+    }
+
+    /// Deletes (revokes) a credential at once: its secrets and every token issued from it stop working.
+    /// Works while the API module is disabled (and leaves the module as it is): re-enabling never revives it.
+    public func deleteCredential(_ slug: String, credential id: String, as actor: String) throws {
+        try perform(DeleteCredential(company: slug, credential: id, actor: actor))
+    }
+
+    /// Adds a credential's API user to a project with a role, or changes its role.
+    @discardableResult
+    public func grantAccess(_ slug: String, credential id: String, project: String, role: ProjectRole, as actor: String) throws -> GrantOutcome {
+        try perform(GrantAccess(company: slug, credential: id, project: project, role: role, actor: actor))
+    }
+
+    /// Removes a credential's API user from a project.
+    public func revokeAccess(_ slug: String, credential id: String, project: String, as actor: String) throws {
+        try perform(RevokeAccess(company: slug, credential: id, project: project, actor: actor))
+    }
+}
+
+// MARK: - The admin commands (one per state change; `Ledger`'s methods above are their blocking wrappers)
+
+/// Registers a company with its first admin (platform action; no actor check). Inputs are validated by
+/// `CompanyRegistration`; `decide` checks what needs the state (`company_exists`, `mail_domain_taken`).
+public struct RegisterCompany: LedgerCommand {
+    public var registration: CompanyRegistration
+    public init(_ registration: CompanyRegistration) { self.registration = registration }
+
+    public func decide(_ ctx: inout BatchContext) throws -> CompanyInfo {
+        let (slug, admin, displayName, domain) = (registration.slug, registration.admin, registration.name, registration.mailDomain)
+        guard try ctx.state.company(slug: slug) == nil else { throw LedgerError.companyExists(slug) }
+        // Service users are told apart by their random id, so only the platform default domain is shared.
+        if domain != Validation.defaultMailDomain, try ctx.state.companyUsing(mailDomain: domain) != nil {
+            throw LedgerError.mailDomainTaken(domain)
+        }
+        let company = try ctx.state.counter(.company) + 1
+        let user = try ctx.state.user(email: admin) ?? (try ctx.state.counter(.user) + 1)
+        ctx.emit(company: company, actor: .system, .companyRegistered(slug: slug, name: displayName, mailDomain: domain))
+        ctx.emit(company: company, actor: .system, .memberRoleSet(user: user, email: admin.lowercased(), role: .admin))
+        return CompanyInfo(slug: slug, name: displayName, mailDomain: domain, apiEnabled: false)
+    }
+}
+
+/// Enables or disables a company's API key module; false when it already was so (nothing written).
+public struct SetAPIModule: LedgerCommand {
+    public var company: String, enabled: Bool, actor: String
+    public init(company: String, enabled: Bool, actor: String) {
+        (self.company, self.enabled, self.actor) = (company, enabled, actor)
+    }
+
+    public func decide(_ ctx: inout BatchContext) throws -> Bool {
+        let company = try ctx.state.requireCompany(self.company)
+        let user = try ctx.state.requireAdmin(company, actor)
+        guard company.apiEnabled != enabled else { return false }
+        ctx.emit(company: company.number, actor: .user(user), enabled ? .apiModuleEnabled : .apiModuleDisabled)
+        return true
+    }
+}
+
+/// Sets a member's company role (see `Ledger.setMemberRole`).
+public struct SetMemberRole: LedgerCommand {
+    public var company: String, email: String, role: CompanyRole, actor: String
+    public init(company: String, email: String, role: CompanyRole, actor: String) {
+        (self.company, self.email, self.role, self.actor) = (company, email, role, actor)
+    }
+
+    public func validate() throws {
+        try Validation.email(email)
+        // Removing stays possible, for a service address an older version let in.
+        guard role == .removed || !Validation.isReservedIdentity(email) else { throw LedgerError.reservedIdentity }
+    }
+
+    public func decide(_ ctx: inout BatchContext) throws -> GrantOutcome {
+        let company = try ctx.state.requireCompany(self.company)
+        let actorUser = try ctx.state.requireAdmin(company, actor)
+        let existing = try ctx.state.user(email: email)
+        let current = try existing.flatMap { try ctx.state.member(company: company.number, user: $0) }?.role
+        if current == role { return .unchanged }
+        if role != .admin, current == .admin {
+            let admins = try ctx.state.members(company: company.number).filter { $0.member.role == .admin }
+            if admins.count <= 1 { throw LedgerError.lastAdmin }
+        }
+        if role == .removed, current == nil { throw LedgerError.notCompanyMember }
+        let user = try existing ?? (try ctx.state.counter(.user) + 1)
+        ctx.emit(company: company.number, actor: .user(actorUser), .memberRoleSet(user: user, email: email.lowercased(), role: role))
+        if role == .removed { try ctx.stageEndOfAccess(company: company.number, user: user, actor: .user(actorUser)) }
+        return current == nil ? .granted : .changed
+    }
+}
+
+/// Creates a project in a company.
+public struct CreateProject: LedgerCommand {
+    public var company: String, project: String, name: String?, actor: String
+    public init(company: String, project: String, name: String? = nil, actor: String) {
+        (self.company, self.project, self.name, self.actor) = (company, project, name, actor)
+    }
+
+    public func validate() throws {
+        try Validation.slug(project, field: "project")
+        try Validation.name(name ?? project)
+    }
+
+    public func decide(_ ctx: inout BatchContext) throws {
+        let displayName = name ?? project
+        let company = try ctx.state.requireCompany(self.company)
+        let user = try ctx.state.requireAdmin(company, actor)
+        guard try ctx.state.project(company: company.number, slug: project) == nil else { throw LedgerError.projectExists(project) }
+        let number = try ctx.state.counter(.project) + 1
+        ctx.emit(company: company.number, actor: .user(user), .projectCreated(project: number, slug: project, name: displayName))
+    }
+}
+
+/// Archives a project: no credential or user can act on it afterwards.
+public struct ArchiveProject: LedgerCommand {
+    public var company: String, project: String, actor: String
+    public init(company: String, project: String, actor: String) {
+        (self.company, self.project, self.actor) = (company, project, actor)
+    }
+
+    public func decide(_ ctx: inout BatchContext) throws {
+        let company = try ctx.state.requireCompany(self.company)
+        let user = try ctx.state.requireAdmin(company, actor)
+        let record = try ctx.state.requireProject(company, project)
+        guard !record.archived else { throw LedgerError.projectArchived }
+        ctx.emit(company: company.number, actor: .user(user), .projectArchived(project: record.number))
+    }
+}
+
+/// Gives a company member a project role, or removes it (nil) (see `Ledger.setUserProjectRole`).
+public struct SetUserProjectRole: LedgerCommand {
+    public var company: String, project: String, email: String, role: ProjectRole?, actor: String
+    public init(company: String, project: String, email: String, role: ProjectRole?, actor: String) {
+        (self.company, self.project, self.email, self.role, self.actor) = (company, project, email, role, actor)
+    }
+
+    public func decide(_ ctx: inout BatchContext) throws -> GrantOutcome {
+        let company = try ctx.state.requireCompany(self.company)
+        let actorUser = try ctx.state.requireAdmin(company, actor)
+        let record = try ctx.state.requireProject(company, project)
+        guard !record.archived || role == nil else { throw LedgerError.projectArchived }
+        guard let user = try ctx.state.user(email: email),
+              let member = try ctx.state.member(company: company.number, user: user), member.role != .removed
+        else { throw LedgerError.notCompanyMember }
+        let current = try ctx.state.userRole(user: user, project: record.number)?.role
+        if role == nil, current == nil { throw LedgerError.accessNotGranted }
+        if let role, current == role { return .unchanged }
+        ctx.emit(company: company.number, actor: .user(actorUser), .userProjectRoleSet(user: user, project: record.number, role: role))
+        return current == nil ? .granted : .changed
+    }
+}
+
+/// Creates a credential; the result's secret is shown once and never stored.
+public struct CreateCredential: LedgerCommand {
+    public var company: String, request: NewCredential, actor: String
+    public init(company: String, _ request: NewCredential, actor: String) {
+        (self.company, self.request, self.actor) = (company, request, actor)
+    }
+
+    public func validate() throws {
         try Validation.name(request.name)
         if request.type.isUserDelegated {
             guard !request.redirectURIs.isEmpty else {
@@ -205,108 +306,129 @@ extension Ledger {
             try Validation.noSecret(uri, field: "redirect_uri")
             try Validation.redirectURI(uri, publicClient: request.type == .pkcePublic)
         }
-        let random = options.random
-        return try requireWriter().perform { ctx in
-            let (company, user) = try ctx.state.requireAPIArea(slug, actor)
-            if let expiresAt = request.expiresAt, expiresAt <= ctx.now {
-                throw LedgerError.invalid("expires", "the expiry is in the past")
-            }
-            // The API keys page is read by name: live names are unique per company (a deleted one's may be reused).
-            let key = Validation.nameKey(request.name)
-            if try ctx.state.liveCredentialNames(company: company.number).contains(where: { Validation.nameKey($0.name) == key }) {
-                throw LedgerError.duplicateName(request.name)
-            }
-            let number = try ctx.state.counter(.credential) + 1
-            let publicID = Identifier.credentialID(using: random)
-            let secret = request.type.hasSecret
-                ? SecretFormat.generate(request.type == .staticKey ? .apiKey : .clientSecret, using: random) : nil
-            let clientID = request.type.isOAuthClient ? Identifier.clientID(using: random) : ""
-            let serviceUser = request.type.hasServiceUser
-                ? "apiservice+\(Identifier.serviceUserID(using: random))@\(company.mailDomain)" : ""
-            let displayPrefix = request.type == .staticKey ? SecretFormat.displayPrefix(of: secret ?? "") : clientID
-            ctx.emit(company: company.number, actor: .user(user), .credentialCreated(CredentialCreated(
-                credential: number, type: request.type, scope: request.scope, publicID: publicID, name: request.name,
-                serviceUser: serviceUser, displayPrefix: displayPrefix, clientID: clientID,
-                secretHash: secret.map(SecretFormat.hash), expiresAt: request.expiresAt ?? 0, redirectURIs: request.redirectURIs)))
-            return IssuedCredential(
-                id: publicID, name: request.name, type: request.type, scope: request.scope,
-                serviceUser: serviceUser.isEmpty ? nil : serviceUser,
-                secret: request.type == .staticKey ? secret : nil,
-                clientID: clientID.isEmpty ? nil : clientID,
-                clientSecret: request.type == .staticKey ? nil : secret, displayPrefix: displayPrefix)
-        }
     }
 
-    /// Replaces a credential's secret; the old one keeps working for `grace` µs (0 = stops now).
-    public func rotateSecret(_ slug: String, credential id: String, grace: Int64, as actor: String) throws -> IssuedCredential {
+    public func decide(_ ctx: inout BatchContext) throws -> IssuedCredential {
+        let random = ctx.random
+        let (company, user) = try ctx.state.requireAPIArea(self.company, actor)
+        if let expiresAt = request.expiresAt, expiresAt <= ctx.now {
+            throw LedgerError.invalid("expires", "the expiry is in the past")
+        }
+        // The API keys page is read by name: live names are unique per company (a deleted one's may be reused).
+        let key = Validation.nameKey(request.name)
+        if try ctx.state.liveCredentialNames(company: company.number).contains(where: { Validation.nameKey($0.name) == key }) {
+            throw LedgerError.duplicateName(request.name)
+        }
+        let number = try ctx.state.counter(.credential) + 1
+        let publicID = Identifier.credentialID(using: random)
+        let secret = request.type.hasSecret
+            ? SecretFormat.generate(request.type == .staticKey ? .apiKey : .clientSecret, using: random) : nil
+        let clientID = request.type.isOAuthClient ? Identifier.clientID(using: random) : ""
+        let serviceUser = request.type.hasServiceUser
+            ? "apiservice+\(Identifier.serviceUserID(using: random))@\(company.mailDomain)" : ""
+        let displayPrefix = request.type == .staticKey ? SecretFormat.displayPrefix(of: secret ?? "") : clientID
+        ctx.emit(company: company.number, actor: .user(user), .credentialCreated(CredentialCreated(
+            credential: number, type: request.type, scope: request.scope, publicID: publicID, name: request.name,
+            serviceUser: serviceUser, displayPrefix: displayPrefix, clientID: clientID,
+            secretHash: secret.map(SecretFormat.hash), expiresAt: request.expiresAt ?? 0, redirectURIs: request.redirectURIs)))
+        return IssuedCredential(
+            id: publicID, name: request.name, type: request.type, scope: request.scope,
+            serviceUser: serviceUser.isEmpty ? nil : serviceUser,
+            secret: request.type == .staticKey ? secret : nil,
+            clientID: clientID.isEmpty ? nil : clientID,
+            clientSecret: request.type == .staticKey ? nil : secret, displayPrefix: displayPrefix)
+    }
+}
+
+/// Replaces a credential's secret; the old one keeps working for `grace` µs (0 = stops now).
+public struct RotateSecret: LedgerCommand {
+    public var company: String, credential: String, grace: Int64, actor: String
+    public init(company: String, credential: String, grace: Int64, actor: String) {
+        (self.company, self.credential, self.grace, self.actor) = (company, credential, grace, actor)
+    }
+
+    public func validate() throws {
         guard grace >= 0, grace <= 30 * 86_400_000_000 else { throw LedgerError.invalid("grace", "grace must be between 0 and 30d") }
-        let random = options.random
-        return try requireWriter().perform { ctx in
-            let (company, user) = try ctx.state.requireAPIArea(slug, actor)
-            let record = try ctx.state.requireCredential(company, id)
-            guard !record.deleted else { throw LedgerError.credentialDeleted }
-            guard record.type.hasSecret else { throw LedgerError.noSecretToRotate }
-            // A new secret of an expired credential would be useless from its first use: never print one.
-            if record.expiresAt != 0 && ctx.now >= record.expiresAt {
-                throw LedgerError.credentialExpired(TimeFormat.rfc3339(record.expiresAt))
-            }
-            // Each live secret is a lookup row; bound them (the record stores their count in a byte).
-            guard grace == 0 || record.secretHashes.count < CredentialRecord.maxLiveSecrets else {
-                throw LedgerError("too_many_live_secrets", "16 secrets of this credential are still in their grace period: rotate with --grace 0 or wait")
-            }
-            let secret = SecretFormat.generate(record.type == .staticKey ? .apiKey : .clientSecret, using: random)
-            let prefix = record.type == .staticKey ? SecretFormat.displayPrefix(of: secret) : record.displayPrefix
-            ctx.emit(company: company.number, actor: .user(user), .secretRotated(
-                credential: record.number, secretHash: SecretFormat.hash(secret), displayPrefix: prefix, graceUntil: ctx.now + grace))
-            return IssuedCredential(
-                id: record.publicID, name: record.name, type: record.type, scope: record.scope,
-                serviceUser: record.serviceUser.isEmpty ? nil : record.serviceUser,
-                secret: record.type == .staticKey ? secret : nil, clientID: record.clientID.isEmpty ? nil : record.clientID,
-                clientSecret: record.type == .staticKey ? nil : secret, displayPrefix: prefix)
-        }
     }
 
-    /// Deletes (revokes) a credential at once: its secrets and every token issued from it stop working.
-    /// Works while the API module is disabled (and leaves the module as it is): re-enabling never revives it.
-    public func deleteCredential(_ slug: String, credential id: String, as actor: String) throws {
-        try requireWriter().perform { ctx in
-            let (company, user) = try ctx.state.requireAPIAdmin(slug, actor)
-            let record = try ctx.state.requireCredential(company, id)
-            guard !record.deleted else { throw LedgerError.credentialDeleted }
-            ctx.emit(company: company.number, actor: .user(user), .credentialDeleted(credential: record.number))
+    public func decide(_ ctx: inout BatchContext) throws -> IssuedCredential {
+        let (company, user) = try ctx.state.requireAPIArea(self.company, actor)
+        let record = try ctx.state.requireCredential(company, credential)
+        guard !record.deleted else { throw LedgerError.credentialDeleted }
+        guard record.type.hasSecret else { throw LedgerError.noSecretToRotate }
+        // A new secret of an expired credential would be useless from its first use: never print one.
+        if record.expiresAt != 0 && ctx.now >= record.expiresAt {
+            throw LedgerError.credentialExpired(TimeFormat.rfc3339(record.expiresAt))
         }
+        // Each live secret is a lookup row; bound them (the record stores their count in a byte).
+        guard grace == 0 || record.secretHashes.count < CredentialRecord.maxLiveSecrets else {
+            throw LedgerError("too_many_live_secrets", "16 secrets of this credential are still in their grace period: rotate with --grace 0 or wait")
+        }
+        let secret = SecretFormat.generate(record.type == .staticKey ? .apiKey : .clientSecret, using: ctx.random)
+        let prefix = record.type == .staticKey ? SecretFormat.displayPrefix(of: secret) : record.displayPrefix
+        ctx.emit(company: company.number, actor: .user(user), .secretRotated(
+            credential: record.number, secretHash: SecretFormat.hash(secret), displayPrefix: prefix, graceUntil: ctx.now + grace))
+        return IssuedCredential(
+            id: record.publicID, name: record.name, type: record.type, scope: record.scope,
+            serviceUser: record.serviceUser.isEmpty ? nil : record.serviceUser,
+            secret: record.type == .staticKey ? secret : nil, clientID: record.clientID.isEmpty ? nil : record.clientID,
+            clientSecret: record.type == .staticKey ? nil : secret, displayPrefix: prefix)
+    }
+}
+
+/// Deletes (revokes) a credential at once (see `Ledger.deleteCredential`).
+public struct DeleteCredential: LedgerCommand {
+    public var company: String, credential: String, actor: String
+    public init(company: String, credential: String, actor: String) {
+        (self.company, self.credential, self.actor) = (company, credential, actor)
     }
 
-    /// Adds a credential's API user to a project with a role, or changes its role.
-    @discardableResult
-    public func grantAccess(_ slug: String, credential id: String, project: String, role: ProjectRole, as actor: String) throws -> GrantOutcome {
-        try requireWriter().perform { ctx in
-            let (company, user) = try ctx.state.requireAPIArea(slug, actor)
-            let record = try ctx.state.requireCredential(company, id)
-            guard !record.deleted else { throw LedgerError.credentialDeleted }
-            guard record.type.hasServiceUser else { throw LedgerError.userDelegatedNoGrant }
-            guard record.scope != .global else { throw LedgerError.globalScopeNeedsNoGrant }
-            let target = try ctx.state.requireProject(company, project)
-            guard !target.archived else { throw LedgerError.projectArchived }
-            let existing = try ctx.state.access(credential: record.number, project: target.number)
-            if existing?.role == role { return .unchanged }
-            let payload: EventPayload = existing == nil
-                ? .projectAccessGranted(credential: record.number, project: target.number, role: role)
-                : .projectAccessChanged(credential: record.number, project: target.number, role: role)
-            ctx.emit(company: company.number, actor: .user(user), payload)
-            return existing == nil ? .granted : .changed
-        }
+    public func decide(_ ctx: inout BatchContext) throws {
+        let (company, user) = try ctx.state.requireAPIAdmin(self.company, actor)
+        let record = try ctx.state.requireCredential(company, credential)
+        guard !record.deleted else { throw LedgerError.credentialDeleted }
+        ctx.emit(company: company.number, actor: .user(user), .credentialDeleted(credential: record.number))
+    }
+}
+
+/// Adds a credential's API user to a project with a role, or changes its role.
+public struct GrantAccess: LedgerCommand {
+    public var company: String, credential: String, project: String, role: ProjectRole, actor: String
+    public init(company: String, credential: String, project: String, role: ProjectRole, actor: String) {
+        (self.company, self.credential, self.project, self.role, self.actor) = (company, credential, project, role, actor)
     }
 
-    /// Removes a credential's API user from a project.
-    public func revokeAccess(_ slug: String, credential id: String, project: String, as actor: String) throws {
-        try requireWriter().perform { ctx in
-            let (company, user) = try ctx.state.requireAPIArea(slug, actor)
-            let record = try ctx.state.requireCredential(company, id)
-            guard !record.deleted else { throw LedgerError.credentialDeleted }
-            let target = try ctx.state.requireProject(company, project)
-            guard try ctx.state.access(credential: record.number, project: target.number) != nil else { throw LedgerError.accessNotGranted }
-            ctx.emit(company: company.number, actor: .user(user), .projectAccessRevoked(credential: record.number, project: target.number))
-        }
+    public func decide(_ ctx: inout BatchContext) throws -> GrantOutcome {
+        let (company, user) = try ctx.state.requireAPIArea(self.company, actor)
+        let record = try ctx.state.requireCredential(company, credential)
+        guard !record.deleted else { throw LedgerError.credentialDeleted }
+        guard record.type.hasServiceUser else { throw LedgerError.userDelegatedNoGrant }
+        guard record.scope != .global else { throw LedgerError.globalScopeNeedsNoGrant }
+        let target = try ctx.state.requireProject(company, project)
+        guard !target.archived else { throw LedgerError.projectArchived }
+        let existing = try ctx.state.access(credential: record.number, project: target.number)
+        if existing?.role == role { return .unchanged }
+        let payload: EventPayload = existing == nil
+            ? .projectAccessGranted(credential: record.number, project: target.number, role: role)
+            : .projectAccessChanged(credential: record.number, project: target.number, role: role)
+        ctx.emit(company: company.number, actor: .user(user), payload)
+        return existing == nil ? .granted : .changed
+    }
+}
+
+/// Removes a credential's API user from a project.
+public struct RevokeAccess: LedgerCommand {
+    public var company: String, credential: String, project: String, actor: String
+    public init(company: String, credential: String, project: String, actor: String) {
+        (self.company, self.credential, self.project, self.actor) = (company, credential, project, actor)
+    }
+
+    public func decide(_ ctx: inout BatchContext) throws {
+        let (company, user) = try ctx.state.requireAPIArea(self.company, actor)
+        let record = try ctx.state.requireCredential(company, credential)
+        guard !record.deleted else { throw LedgerError.credentialDeleted }
+        let target = try ctx.state.requireProject(company, project)
+        guard try ctx.state.access(credential: record.number, project: target.number) != nil else { throw LedgerError.accessNotGranted }
+        ctx.emit(company: company.number, actor: .user(user), .projectAccessRevoked(credential: record.number, project: target.number))
     }
 }

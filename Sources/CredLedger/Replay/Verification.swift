@@ -43,33 +43,7 @@ extension Ledger {
     /// the trace of what was accepted.
     @discardableResult
     public func rebuildProjections() throws -> RebuildResult {
-        let writer = try requireWriter()
-        let box = ResultBox<RebuildResult>()
-        let schema = self.schema
-        try writer.maintain { store, projector in
-            let before = try CheckpointStatus.read(schema: schema, txn: store.txn)
-            try Replayer.emptyProjections(txn: store.txn, schema: schema)
-            projector.discard()
-            var fresh = Projector()
-            let head: ChainHead
-            switch try Replayer.project(schema: schema, source: store.txn, into: store, projector: &fresh) {
-            case .success(let h): head = h
-            case .failure(let f):
-                throw LedgerError("chain_broken", "cannot rebuild: \(f.description)", kind: .integrity)
-            }
-            var digests: [String: SHA256Digest] = [:]
-            for p in ProjectionName.allCases {
-                let digest = try ProjectionDigest.compute(p, in: store)
-                digests[p.rawValue] = digest
-                let checkpoint = Meta.Checkpoint(codeVersion: p.codeVersion, lastSeq: head.seq, digestSeq: head.seq, digest: digest)
-                try store.txn.put(schema.meta, Meta.projectionKey(p), checkpoint.bytes)
-            }
-            box.value = RebuildResult(events: head.seq, digests: digests, accepted: before.disagreement)
-            guard let accepted = before.disagreement else { return [] }
-            return [.logAccepted(LogAccepted(logHead: head.seq, checkpoints: accepted.checkpoints))]
-        }
-        guard let value = box.value else { throw LedgerError("internal", "rebuild produced no result", kind: .integrity) }
-        return value
+        try maintain(RebuildProjections(schema: schema))
     }
 }
 

@@ -10,6 +10,8 @@ public struct BatchContext {
     /// The event time: the clock, never before the previous event.
     public let now: Timestamp
     let random: any RandomBytesGenerator
+    /// How long OAuth artefacts live (the ledger's options).
+    public let lifetimes: TokenLifetimes
     /// The seq the first staged event will get.
     public let nextSeq: UInt64
     var staged: [(company: UInt32, actor: Actor, payload: EventPayload)] = []
@@ -20,4 +22,11 @@ public struct BatchContext {
     public mutating func emit(company: UInt32, actor: Actor, _ payload: EventPayload) {
         staged.append((company, actor, payload))
     }
+}
+
+/// How long OAuth artefacts live, in µs (from `Ledger.Options`).
+public struct TokenLifetimes: Sendable {
+    public var accessToken: Int64
+    public var refreshToken: Int64
+    public var authorizationCode: Int64
 }

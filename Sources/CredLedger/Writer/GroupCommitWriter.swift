@@ -34,6 +34,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let random: any RandomBytesGenerator
     private let durability: Durability
     private let maxBatch: Int
+    private let lifetimes: TokenLifetimes
 
     private let condition = NSCondition()
     private var queue: [WriteRequest] = []
@@ -66,7 +67,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     init(environment: Environment, schema: Schema, head: ChainHead, clock: any LedgerClock,
-         random: any RandomBytesGenerator, durability: Durability, maxBatch: Int) {
+         random: any RandomBytesGenerator, durability: Durability, maxBatch: Int, lifetimes: TokenLifetimes) {
         self.environment = environment
         self.schema = schema
         self.committedHead = head
@@ -74,6 +75,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.random = random
         self.durability = durability
         self.maxBatch = maxBatch
+        self.lifetimes = lifetimes
         self.log = EventLog(schema: schema)
     }
 
@@ -217,16 +219,16 @@ final class GroupCommitWriter: @unchecked Sendable {
                                 try appendUse(company: company, use, head: &newHead, store: store)
                             }
                             outcomes.append(nil)
-                        case .command(let body):
+                        case .command(let command):
                             hasCommand = true
                             // The command decides from what it reads and only stages events: whatever it throws
                             // there has written nothing. Its events are appended (log, projections) in a child
                             // transaction, so a failure halfway through them undoes exactly this command's writes.
                             // A refusal or a command with nothing to append (an introspection) costs no child.
                             var context = BatchContext(store: store, now: max(clock.now(), newHead.timestamp), random: random,
-                                                       nextSeq: newHead.seq + 1)
+                                                       lifetimes: lifetimes, nextSeq: newHead.seq + 1)
                             do {
-                                try body(&context)
+                                try command.run(&context)
                             } catch {
                                 if LMDBError.mapFull ~= error { throw error }
                                 outcomes.append(GroupCommitWriter.requestError(error))
@@ -241,11 +243,11 @@ final class GroupCommitWriter: @unchecked Sendable {
                                     try append(company: e.company, actor: e.actor, e.payload, head: &head, store: child, at: context.now)
                                 }
                             })
-                        case .maintenance(let body):
+                        case .maintenance(let job):
                             // No child: maintenance runs alone in its batch, so the batch is its isolation, and a
                             // rebuild rewrites whole tables (a child would copy and merge their page lists).
                             hasCommand = true
-                            for payload in try body(store, &projector) {
+                            for payload in try job.run(store, &projector) {
                                 try append(company: 0, actor: .system, payload, head: &newHead, store: store)
                             }
                             outcomes.append(nil)
@@ -418,24 +420,4 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
         ackFinished.signal()
     }
-
-    // MARK: - Commands
-
-    /// Runs operator work on the writer thread in its own batch position and waits for the commit.
-    func maintain(_ body: @escaping (LMDBStore, inout Projector) throws -> [EventPayload]) throws {
-        try submitAndWait(WriteRequest(.maintenance(body)))
-    }
-
-    /// Runs one command (its events appended in its own child transaction of the batch) and waits for its batch to be durable; the
-    /// command's own result comes back, or its own error — never another request's.
-    func perform<R>(_ body: @escaping (inout BatchContext) throws -> R) throws -> R {
-        let box = ResultBox<R>()
-        try submitAndWait(WriteRequest(.command { context in box.value = try body(&context) }))
-        guard let value = box.value else { throw LedgerError("internal", "command finished without a result", kind: .integrity) }
-        return value
-    }
-}
-
-final class ResultBox<T>: @unchecked Sendable {
-    var value: T?
 }

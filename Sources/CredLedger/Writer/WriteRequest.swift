@@ -13,16 +13,19 @@ import Foundation
 /// own events; uses are validated before they are queued.
 final class WriteRequest: @unchecked Sendable {
     enum Job {
-        /// A recorded authorization answer: appended as `credential_used`.
+        /// A recorded authorization answer: appended as `credential_used`. Uses stay special jobs rather than
+        /// `LedgerCommand`s: they are the hot path, decide nothing on the writer (the answer was made and validated
+        /// before queueing) and need no child transaction, and a command would cost a `QueuedCommand` allocation, a
+        /// `BatchContext` and a staged-event array per use.
         case use(company: UInt32, use: CredentialUse)
         /// Several recorded answers acknowledged together (one request, one acknowledgement).
         case uses([(company: UInt32, use: CredentialUse)])
-        /// An admin or OAuth command: decides from the state it reads, then stages events.
-        case command((inout BatchContext) throws -> Void)
+        /// A typed command (admin, OAuth): decides from the state it reads, then stages events; keeps its own result.
+        case command(any CommandRun)
         /// Operator work on the raw projections (rebuild); runs alone in its batch (no child transaction: its
         /// failure fails that batch, which holds nothing else). The events it returns (no
         /// company, actor system) are appended after it, in the same transaction.
-        case maintenance((LMDBStore, inout Projector) throws -> [EventPayload])
+        case maintenance(any MaintenanceRun)
     }
 
     let job: Job
@@ -92,5 +95,27 @@ final class CommitSignal: @unchecked Sendable {
     func endMarking() {
         condition.broadcast()
         condition.unlock()
+    }
+}
+
+extension WriteRequest.Job {
+    /// A bare closure as a command, for the writer's own tests (they stage events no public command would, such as
+    /// one LMDB refuses); the engine's state changes are `LedgerCommand` values.
+    static func command(_ body: @escaping (inout BatchContext) throws -> Void) -> WriteRequest.Job {
+        .command(QueuedCommand(StagingClosure(body: body)))
+    }
+}
+
+/// See `WriteRequest.Job.command(_:)`: test-only.
+private struct StagingClosure: LedgerCommand, @unchecked Sendable {
+    let body: (inout BatchContext) throws -> Void
+    func decide(_ ctx: inout BatchContext) throws { try body(&ctx) }
+}
+
+extension GroupCommitWriter {
+    /// Runs a bare closure as a command and waits for its batch: test-only, like `WriteRequest.Job.command(_:)` (tests
+    /// append events the way an older version could have, bypassing today's commands).
+    func perform(_ body: @escaping (inout BatchContext) throws -> Void) throws {
+        try submitAndWait(WriteRequest(.command(body)))
     }
 }
