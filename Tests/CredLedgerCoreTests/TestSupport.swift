@@ -4,8 +4,7 @@ import XCTest
 import CredLedgerCore
 import CredLedgerProjections
 
-// Shared helpers of the core tests: hex fixtures, record encoding, a python3 oracle,
-// a trap probe, and one sample event per event type.
+// Helpers of the core tests: hex fixtures, record encoding, a trap probe, and one sample event per event type.
 
 /// Bytes from a hex literal; whitespace and `_` are ignored so fixtures can be laid out field by field.
 func hexBytes(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> [UInt8] {
@@ -86,29 +85,6 @@ func runsWithoutTrapping(_ body: () -> Void) -> Bool {
     body()
     return true
     #endif
-}
-
-/// python3 as an independent oracle: runs `script` with `input` on stdin, returns stdout lines.
-func python(_ script: String, input: String) throws -> [String] {
-    let inputURL = FileManager.default.temporaryDirectory.appendingPathComponent("credledger-core-oracle-\(UUID().uuidString).txt")
-    try input.write(to: inputURL, atomically: true, encoding: .utf8)
-    defer { try? FileManager.default.removeItem(at: inputURL) }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script]
-    process.standardInput = try FileHandle(forReadingFrom: inputURL)
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let output = out.fileHandleForReading.readDataToEndOfFile()
-    let errors = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw NSError(domain: "python3", code: Int(process.terminationStatus),
-                      userInfo: [NSLocalizedDescriptionKey: String(decoding: errors, as: UTF8.self)])
-    }
-    return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
 }
 
 /// 2026-01-01T00:00:00Z in µs.

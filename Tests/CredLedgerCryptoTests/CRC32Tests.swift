@@ -1,6 +1,7 @@
 import XCTest
 
 import CredLedgerCrypto
+import TestSupport
 
 final class CRC32Tests: XCTestCase {
     func testCheckValue() {

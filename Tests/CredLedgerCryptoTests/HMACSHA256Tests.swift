@@ -1,6 +1,7 @@
 import XCTest
 
 import CredLedgerCrypto
+import TestSupport
 
 final class HMACSHA256Tests: XCTestCase {
     func testRFC4231TestCases() {

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 import CredLedgerCrypto
+import TestSupport
 
 final class SHA256Tests: XCTestCase {
     /// Both implementations; on a CPU without SHA extensions `.accelerated` silently runs the portable code.
