@@ -24,7 +24,7 @@ final class Issue11CrossCompanyTests: XCTestCase {
     }
 
     private func uses(_ t: TestLedger, after seq: UInt64) throws -> [Event] {
-        try t.ledger.events(from: seq + 1).map(\.event)
+        try t.events(after: seq).map(\.event)
     }
 
     private func jsonLines(_ path: String) throws -> [[String: Any]] {

@@ -1,7 +1,6 @@
 import XCTest
 
 import CredLedgerCore
-import TestSupport
 
 final class HashChainTests: XCTestCase {
     func testGenesisIs32ZeroBytes() {

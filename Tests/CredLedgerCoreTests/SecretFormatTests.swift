@@ -3,7 +3,6 @@ import XCTest
 import CredLedgerCore
 import CredLedgerProjections
 import Foundation
-import TestSupport
 
 final class SecretFormatTests: XCTestCase {
     private static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)

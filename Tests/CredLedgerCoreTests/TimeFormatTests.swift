@@ -1,7 +1,6 @@
 import XCTest
 
 import CredLedgerCore
-import TestSupport
 
 final class TimeFormatTests: XCTestCase {
     private let second: Int64 = 1_000_000
