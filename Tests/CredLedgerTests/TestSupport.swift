@@ -1,7 +1,6 @@
 import CredLedger
 import CredLedgerCore
 import CredLedgerProjections
-@testable import CredLedgerTools
 import Foundation
 // The helpers every test target shares (TestLedger, World, PKCEPair, TemporaryDirectory, CLIResult, …), visible
 // to every file of this target.
