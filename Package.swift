@@ -59,12 +59,18 @@ let package = Package(
             dependencies: ["CredLedgerLab"],
             path: "Tools/credledger-bench"
         ),
-        .testTarget(name: "LMDBTests", dependencies: ["LMDB"], path: "Tests/LMDBTests"),
-        .testTarget(name: "CredLedgerCryptoTests", dependencies: ["CredLedgerCrypto"], path: "Tests/CredLedgerCryptoTests"),
-        .testTarget(name: "CredLedgerCoreTests", dependencies: ["CredLedgerCore", "CredLedgerProjections"], path: "Tests/CredLedgerCoreTests"),
-        .testTarget(name: "CredLedgerTests", dependencies: ["CredLedger", "CredLedgerTools", "CredLedgerAPI"], path: "Tests/CredLedgerTests"),
-        .testTarget(name: "AuditTests", dependencies: ["CredLedger", "CredLedgerTools"], path: "Tests/AuditTests"),
-        .testTarget(name: "ReliabilityTests", dependencies: ["CredLedger", "CredLedgerTools", "CredLedgerLab"], path: "Tests/ReliabilityTests"),
+        // Helpers shared by the test targets (temporary directories, a test ledger, the CLI runner, external oracles).
+        .target(
+            name: "TestSupport",
+            dependencies: ["CredLedger", "CredLedgerCore", "CredLedgerTools"],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"], path: "Tests/LMDBTests"),
+        .testTarget(name: "CredLedgerCryptoTests", dependencies: ["CredLedgerCrypto", "TestSupport"], path: "Tests/CredLedgerCryptoTests"),
+        .testTarget(name: "CredLedgerCoreTests", dependencies: ["CredLedgerCore", "CredLedgerProjections", "TestSupport"], path: "Tests/CredLedgerCoreTests"),
+        .testTarget(name: "CredLedgerTests", dependencies: ["CredLedger", "CredLedgerTools", "CredLedgerAPI", "TestSupport"], path: "Tests/CredLedgerTests"),
+        .testTarget(name: "AuditTests", dependencies: ["CredLedger", "CredLedgerTools", "TestSupport"], path: "Tests/AuditTests"),
+        .testTarget(name: "ReliabilityTests", dependencies: ["CredLedger", "CredLedgerTools", "CredLedgerLab", "TestSupport"], path: "Tests/ReliabilityTests"),
         .testTarget(name: "BenchTests", dependencies: ["CredLedger", "CredLedgerTools", "CredLedgerLab"], path: "Tests/BenchTests"),
     ]
 )

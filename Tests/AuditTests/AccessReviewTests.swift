@@ -7,31 +7,31 @@ import XCTest
 /// deleted credentials are not reviewed; every finding carries a recommendation.
 final class AccessReviewTests: XCTestCase {
     func testFindingsPerCredential() throws {
-        let t = try AuditLedger("review")
+        let t = try TestLedger("review")
         defer { t.remove() }
         let l = t.ledger!
         try t.makeWorld()
-        for p in 1...5 { try l.createProject(Names.acme, project: "x\(p)", as: Names.alice) }
-        try l.setMemberRole(Names.acme, email: Names.bob, role: .admin, as: Names.alice)
-        try l.setMemberRole(Names.acme, email: Names.carol, role: .admin, as: Names.alice)
+        for p in 1...5 { try l.createProject(World.acme, project: "x\(p)", as: World.alice) }
+        try l.setMemberRole(World.acme, email: World.bob, role: .admin, as: World.alice)
+        try l.setMemberRole(World.acme, email: World.carol, role: .admin, as: World.alice)
 
         let active = try t.create(.staticKey, .read, name: "active")
         let stale = try t.create(.staticKey, .read, name: "stale")
         _ = try t.create(.staticKey, .readWrite, name: "never")
         let global = try t.create(.staticKey, .global, name: "global")
         let broad = try t.create(.staticKey, .readWrite, name: "broad")
-        let byBob = try t.create(.oauth, .read, name: "by-bob", as: Names.bob)
-        let byCarol = try t.create(.staticKey, .read, name: "by-carol", as: Names.carol)
-        _ = try l.createCredential(Names.acme, NewCredential(name: "expiring", type: .staticKey, scope: .read,
-                                                                        expiresAt: t.clock.now() + 86_400_000_000), as: Names.alice)
+        let byBob = try t.create(.oauth, .read, name: "by-bob", as: World.bob)
+        let byCarol = try t.create(.staticKey, .read, name: "by-carol", as: World.carol)
+        _ = try l.createCredential(World.acme, NewCredential(name: "expiring", type: .staticKey, scope: .read,
+                                                                        expiresAt: t.clock.now() + 86_400_000_000), as: World.alice)
         let gone = try t.create(.staticKey, .global, name: "gone")
         for key in [active, stale, byCarol, byBob] {
-            try l.grantAccess(Names.acme, credential: key.id, project: "bridge", role: .viewer, as: Names.alice)
+            try l.grantAccess(World.acme, credential: key.id, project: "bridge", role: .viewer, as: World.alice)
         }
         for p in ["bridge", "tunnel", "x1", "x2", "x3"] {
-            try l.grantAccess(Names.acme, credential: broad.id, project: p, role: p == "x3" ? .projectAdmin : .editor, as: Names.alice)
+            try l.grantAccess(World.acme, credential: broad.id, project: p, role: p == "x3" ? .projectAdmin : .editor, as: World.alice)
         }
-        try l.grantAccess(Names.acme, credential: broad.id, project: "x4", role: .viewer, as: Names.alice)   // read only: not counted
+        try l.grantAccess(World.acme, credential: broad.id, project: "x4", role: .viewer, as: World.alice)   // read only: not counted
         try t.use("Apikey " + stale.secret!, "bridge", .read)
         try t.use("Apikey " + global.secret!, "bridge", .write)
         try t.use("Apikey " + broad.secret!, "bridge", .write)
@@ -43,11 +43,11 @@ final class AccessReviewTests: XCTestCase {
         try t.use("Apikey " + byCarol.secret!, "bridge", .read)
         let token = try l.clientCredentialsToken(clientID: byBob.clientID!, clientSecret: byBob.clientSecret!)
         try t.use("Bearer " + token.accessToken, "bridge", .read)
-        try l.setMemberRole(Names.acme, email: Names.bob, role: .member, as: Names.alice)
-        try l.setMemberRole(Names.acme, email: Names.carol, role: .removed, as: Names.alice)
-        try l.deleteCredential(Names.acme, credential: gone.id, as: Names.alice)
+        try l.setMemberRole(World.acme, email: World.bob, role: .member, as: World.alice)
+        try l.setMemberRole(World.acme, email: World.carol, role: .removed, as: World.alice)
+        try l.deleteCredential(World.acme, credential: gone.id, as: World.alice)
 
-        let findings = try l.accessReview(Names.acme, staleDays: 90, manyProjects: 5)
+        let findings = try l.accessReview(World.acme, staleDays: 90, manyProjects: 5)
         var byName: [String: Set<String>] = [:]
         for f in findings {
             byName[f.name, default: []].insert(f.kind.rawValue)
@@ -67,17 +67,17 @@ final class AccessReviewTests: XCTestCase {
         XCTAssertTrue(findings.first { $0.name == "by-bob" }!.detail.contains("now a member"))
         XCTAssertTrue(findings.first { $0.name == "broad" }!.detail.contains("5 projects"))
         // A shorter window makes the recently used ones fine and nothing else changes.
-        XCTAssertEqual(Set(try l.accessReview(Names.acme, staleDays: 200).filter { $0.kind == .stale || $0.kind == .neverUsed }.map(\.name)), [])
-        XCTAssertEqual(Set(try l.accessReview(Names.acme, staleDays: 1).filter { $0.kind == .stale }.map(\.name)), ["stale"])
-        XCTAssertEqual(Set(try l.accessReview(Names.acme, manyProjects: 6).map(\.kind)).contains(.broadWrite), false)
+        XCTAssertEqual(Set(try l.accessReview(World.acme, staleDays: 200).filter { $0.kind == .stale || $0.kind == .neverUsed }.map(\.name)), [])
+        XCTAssertEqual(Set(try l.accessReview(World.acme, staleDays: 1).filter { $0.kind == .stale }.map(\.name)), ["stale"])
+        XCTAssertEqual(Set(try l.accessReview(World.acme, manyProjects: 6).map(\.kind)).contains(.broadWrite), false)
 
         t.close()
-        let r = runCLI(t, ["--json", "audit", "review", Names.acme, "--stale-days", "90"])
+        let r = runCLI(t, ["--json", "audit", "review", World.acme, "--stale-days", "90"])
         XCTAssertEqual(r.code, 0, r.all)
         XCTAssertEqual((r.object["findings"] as? [Any])?.count, findings.count)
-        let human = runCLI(t, ["audit", "review", Names.acme])
+        let human = runCLI(t, ["audit", "review", World.acme])
         XCTAssertTrue(human.out.contains("Recommendation"), human.out)
-        XCTAssertEqual(runCLI(t, ["audit", "review", Names.acme, "--stale-days", "0"]).code, 2)
+        XCTAssertEqual(runCLI(t, ["audit", "review", World.acme, "--stale-days", "0"]).code, 2)
         XCTAssertEqual(runCLI(t, ["audit", "review", "nope"]).code, 2)
     }
 }

@@ -16,9 +16,9 @@ final class AsOfTests: XCTestCase {
         var memberships: [String: Memberships]
     }
 
-    private func capture(_ t: AuditLedger) throws -> Capture {
+    private func capture(_ t: TestLedger) throws -> Capture {
         var c = Capture(seq: t.ledger.head.seq, time: t.clock.now(), rows: [:], usage: [:], memberships: [:])
-        for slug in [Names.acme, Names.beta] {
+        for slug in [World.acme, World.beta] {
             c.rows[slug] = try t.liveRows(slug)
             c.usage[slug] = try t.ledger.usage(slug)
             c.memberships[slug] = try t.ledger.memberships(slug)
@@ -30,7 +30,7 @@ final class AsOfTests: XCTestCase {
 
     private func assertMatches(_ state: AsOfState, _ c: Capture, _ label: String, file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertEqual(state.seq, c.seq, "\(label): seq", file: file, line: line)
-        for slug in [Names.acme, Names.beta] {
+        for slug in [World.acme, World.beta] {
             let rows = try state.credentialRows(company: slug, includeDeleted: true)
             XCTAssertEqual(rows.count, c.rows[slug]!.count, "\(label) \(slug): row count", file: file, line: line)
             for (a, b) in zip(rows, c.rows[slug]!) { XCTAssertEqual(a, b, "\(label) \(slug): row \(b.id)", file: file, line: line) }
@@ -41,7 +41,7 @@ final class AsOfTests: XCTestCase {
 
     func testAsOfEqualsTheLiveStateCapturedThen() throws {
         for seed: UInt64 in [4, 21] {
-            let t = try AuditLedger("asof-\(seed)", seed: seed)
+            let t = try TestLedger("asof-\(seed)", seed: seed)
             defer { t.remove() }
             let history = try RandomHistory(t, seed: seed)
             var captures = [try capture(t)]
@@ -52,28 +52,28 @@ final class AsOfTests: XCTestCase {
                 try assertMatches(try t.ledger.state(asOf: .seq(c.seq)), c, "seed \(seed) seq \(c.seq)")
                 try assertMatches(try t.ledger.state(asOf: .time(c.time)), c, "seed \(seed) time \(TimeFormat.rfc3339(c.time))")
                 // Limiting the counters to one company gives the same rows for it.
-                let acmeOnly = try t.ledger.state(asOf: .seq(c.seq), company: Names.acme)
-                XCTAssertEqual(try acmeOnly.credentialRows(company: Names.acme, includeDeleted: true), c.rows[Names.acme]!)
+                let acmeOnly = try t.ledger.state(asOf: .seq(c.seq), company: World.acme)
+                XCTAssertEqual(try acmeOnly.credentialRows(company: World.acme, includeDeleted: true), c.rows[World.acme]!)
             }
             // The head is the live state; before the first event there is nothing.
             try assertMatches(try t.ledger.state(asOf: .head), captures.last!, "head")
             let empty = try t.ledger.state(asOf: .seq(0))
-            XCTAssertTrue(try empty.credentialRows(company: Names.acme, includeDeleted: true).isEmpty)
-            XCTAssertTrue(try t.ledger.state(asOf: .time(captures[0].time - 3_600_000_000_000)).credentialRows(company: Names.acme, includeDeleted: true).isEmpty)
+            XCTAssertTrue(try empty.credentialRows(company: World.acme, includeDeleted: true).isEmpty)
+            XCTAssertTrue(try t.ledger.state(asOf: .time(captures[0].time - 3_600_000_000_000)).credentialRows(company: World.acme, includeDeleted: true).isEmpty)
         }
     }
 
     /// Counters at every seq of a small history, against counts kept by walking the log: both counting paths
     /// (forward from the start, and live minus the tail) and last-used are exercised at every point.
     func testCountersAtEverySeqMatchAWalkOfTheLog() throws {
-        let t = try AuditLedger("asof-every")
+        let t = try TestLedger("asof-every")
         defer { t.remove() }
         try RandomHistory(t, seed: 8).run(steps: 90)
         let events = try t.ledger.events()
         var expected: [UInt32: UsageRecord] = [:]
         var numbers: [String: UInt32] = [:]
         try t.ledger.withState { state in
-            for slug in [Names.acme, Names.beta] {
+            for slug in [World.acme, World.beta] {
                 for c in try state.credentials(company: try state.company(slug: slug)!.number) { numbers[c.publicID] = c.number }
             }
         }
@@ -104,40 +104,40 @@ final class AsOfTests: XCTestCase {
     }
 
     func testKeyListAtAndSeqOnTheCommandLine() throws {
-        let t = try AuditLedger("asof-cli")
+        let t = try TestLedger("asof-cli")
         defer { t.remove() }
         let history = try RandomHistory(t, seed: 31)
         try history.run(steps: 60)
-        _ = try? t.ledger.setAPIModule(Names.acme, enabled: true, as: Names.alice)   // the live table needs it on
+        _ = try? t.ledger.setAPIModule(World.acme, enabled: true, as: World.alice)   // the live table needs it on
         let seq = t.ledger.head.seq
         let time = t.clock.now()
         t.close()   // the CLI opens the ledger itself (one environment per path per process)
-        let before = runCLI(t, ["--json", "key", "list", Names.acme, "--as", Names.alice, "--all"])
+        let before = runCLI(t, ["--json", "key", "list", World.acme, "--as", World.alice, "--all"])
         XCTAssertEqual(before.code, 0, before.all)
         try t.reopen()
         t.tick()
         try history.run(steps: 60)
         XCTAssertGreaterThan(t.ledger.head.seq, seq)
         t.close()
-        let bySeq = runCLI(t, ["--json", "key", "list", Names.acme, "--as", Names.alice, "--all", "--seq", String(seq)])
-        let byTime = runCLI(t, ["--json", "key", "list", Names.acme, "--as", Names.alice, "--all", "--at", TimeFormat.rfc3339(time)])
+        let bySeq = runCLI(t, ["--json", "key", "list", World.acme, "--as", World.alice, "--all", "--seq", String(seq)])
+        let byTime = runCLI(t, ["--json", "key", "list", World.acme, "--as", World.alice, "--all", "--at", TimeFormat.rfc3339(time)])
         XCTAssertEqual(bySeq.code, 0, bySeq.all)
         XCTAssertEqual(bySeq.out, before.out)
         XCTAssertEqual(byTime.out, before.out)
-        let now = runCLI(t, ["--json", "key", "list", Names.acme, "--as", Names.alice, "--all"])
+        let now = runCLI(t, ["--json", "key", "list", World.acme, "--as", World.alice, "--all"])
         XCTAssertNotEqual(now.out, before.out, "the history went on, so the live table changed")
 
         // usage and memberships views, live and as of.
-        XCTAssertEqual(runCLI(t, ["usage", Names.acme, "--seq", String(seq)]).code, 0)
-        let members = runCLI(t, ["--json", "memberships", Names.acme, "--at", TimeFormat.rfc3339(time)])
+        XCTAssertEqual(runCLI(t, ["usage", World.acme, "--seq", String(seq)]).code, 0)
+        let members = runCLI(t, ["--json", "memberships", World.acme, "--at", TimeFormat.rfc3339(time)])
         XCTAssertEqual(members.code, 0, members.all)
         XCTAssertEqual((members.object["as_of"] as? [String: Any])?["seq"] as? Int, Int(seq))
         // Bad input: both options, a malformed time, a seq past the head, a non-admin.
-        XCTAssertEqual(runCLI(t, ["key", "list", Names.acme, "--as", Names.alice, "--seq", "1", "--at", "2026-01-01T00:00:00Z"]).code, 2)
-        XCTAssertEqual(runCLI(t, ["key", "list", Names.acme, "--as", Names.alice, "--at", "yesterday"]).code, 2)
-        let past = runCLI(t, ["key", "list", Names.acme, "--as", Names.alice, "--seq", "999999"])
+        XCTAssertEqual(runCLI(t, ["key", "list", World.acme, "--as", World.alice, "--seq", "1", "--at", "2026-01-01T00:00:00Z"]).code, 2)
+        XCTAssertEqual(runCLI(t, ["key", "list", World.acme, "--as", World.alice, "--at", "yesterday"]).code, 2)
+        let past = runCLI(t, ["key", "list", World.acme, "--as", World.alice, "--seq", "999999"])
         XCTAssertEqual(past.code, 2)
         XCTAssertTrue(past.err.contains("beyond_head"), past.err)
-        XCTAssertEqual(runCLI(t, ["key", "list", Names.acme, "--as", "mallory@evil.example", "--seq", "3"]).code, 1)
+        XCTAssertEqual(runCLI(t, ["key", "list", World.acme, "--as", "mallory@evil.example", "--seq", "3"]).code, 1)
     }
 }

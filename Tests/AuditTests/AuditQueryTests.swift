@@ -60,22 +60,22 @@ final class AuditQueryTests: XCTestCase {
         }
     }
 
-    private func reference(_ t: AuditLedger) throws -> Reference {
+    private func reference(_ t: TestLedger) throws -> Reference {
         var r = Reference(events: try t.ledger.events(), companies: [:], projects: [:], credentials: [:], users: [:])
         try t.ledger.withState { state in
-            for slug in [Names.acme, Names.beta] {
+            for slug in [World.acme, World.beta] {
                 let c = try state.company(slug: slug)!
                 r.companies[slug] = c.number
                 for p in try state.projects(company: c.number) { r.projects["\(slug)/\(p.slug)"] = p.number }
                 for k in try state.credentials(company: c.number) { r.credentials[k.publicID] = k.number }
             }
-            for email in [Names.alice, Names.bob, Names.carol, Names.dave, Names.bea] { r.users[email] = try state.user(email: email) }
+            for email in [World.alice, World.bob, World.carol, World.dave, World.bea] { r.users[email] = try state.user(email: email) }
         }
         return r
     }
 
     /// All pages of a query, following the cursor.
-    private func allPages(_ t: AuditLedger, _ query: AuditQuery) throws -> (seqs: [UInt64], plans: Set<String>) {
+    private func allPages(_ t: TestLedger, _ query: AuditQuery) throws -> (seqs: [UInt64], plans: Set<String>) {
         var q = query
         var seqs: [UInt64] = []
         var plans = Set<String>()
@@ -92,7 +92,7 @@ final class AuditQueryTests: XCTestCase {
     }
 
     func testFiltersReturnExactlyTheExpectedEvents() throws {
-        let t = try AuditLedger("query", seed: 6)
+        let t = try TestLedger("query", seed: 6)
         defer { t.remove() }
         let history = try RandomHistory(t, seed: 6)
         try history.run(steps: 350)
@@ -106,13 +106,13 @@ final class AuditQueryTests: XCTestCase {
             var q = AuditQuery()
             q.newestFirst = rng.chance(50)
             q.limit = rng.pick([1, 3, 7, 50, 1000])
-            if rng.chance(40) { q.company = rng.pick([Names.acme, Names.beta]) }
+            if rng.chance(40) { q.company = rng.pick([World.acme, World.beta]) }
             if rng.chance(35) { q.credential = rng.pick(credentialIDs) }
             if rng.chance(30) {
-                q.company = Names.acme
+                q.company = World.acme
                 q.project = rng.pick(acmeProjects)
             }
-            if rng.chance(25) { q.actor = rng.pick([Names.alice, Names.bob, Names.bea, "system", rng.pick(credentialIDs)]) }
+            if rng.chance(25) { q.actor = rng.pick([World.alice, World.bob, World.bea, "system", rng.pick(credentialIDs)]) }
             if rng.chance(30) {
                 q.types = rng.chance(70) ? [rng.pick(EventType.allCases)] : [rng.pick(EventType.allCases), rng.pick(EventType.allCases)]
             }
@@ -132,11 +132,11 @@ final class AuditQueryTests: XCTestCase {
     }
 
     func testIndexesAreUsedAndFlagsAvoidReadingEvents() throws {
-        let t = try AuditLedger("query-plan", seed: 2)
+        let t = try TestLedger("query-plan", seed: 2)
         defer { t.remove() }
         try t.makeWorld()
         let key = try t.create(.staticKey, .read, name: "K")
-        try t.ledger.grantAccess(Names.acme, credential: key.id, project: "bridge", role: .viewer, as: Names.alice)
+        try t.ledger.grantAccess(World.acme, credential: key.id, project: "bridge", role: .viewer, as: World.alice)
         for i in 0..<40 {
             t.tick()
             try t.use("Apikey " + key.secret!, "bridge", i % 4 == 0 ? .write : .read)
@@ -150,7 +150,7 @@ final class AuditQueryTests: XCTestCase {
         XCTAssertTrue(page.plan.hasPrefix("index credential"), page.plan)
         XCTAssertLessThanOrEqual(page.examined, 10 + 2, "allowed uses are skipped by their flag, unread")
         q = AuditQuery()
-        q.company = Names.acme
+        q.company = World.acme
         q.types = [.credentialUsed]
         q.outcome = .allowed
         let allowed = try t.ledger.auditEvents(q)
@@ -180,18 +180,18 @@ final class AuditQueryTests: XCTestCase {
     }
 
     func testAuditEventsCommand() throws {
-        let t = try AuditLedger("query-cli", seed: 4)
+        let t = try TestLedger("query-cli", seed: 4)
         defer { t.remove() }
         try RandomHistory(t, seed: 4).run(steps: 120)
         let ref = try reference(t)
         t.close()
         var q = AuditQuery()
-        q.company = Names.acme
+        q.company = World.acme
         q.outcome = .denied
         let expected = ref.select(q)
         XCTAssertFalse(expected.isEmpty)
         var seqs: [UInt64] = []
-        var args = ["--json", "audit", "events", "--company", Names.acme, "--outcome", "denied", "--limit", "4"]
+        var args = ["--json", "audit", "events", "--company", World.acme, "--outcome", "denied", "--limit", "4"]
         for _ in 0..<1000 {
             let r = runCLI(t, args)
             XCTAssertEqual(r.code, 0, r.all)
@@ -199,7 +199,7 @@ final class AuditQueryTests: XCTestCase {
             seqs += events.compactMap { ($0["seq"] as? NSNumber)?.uint64Value }
             for e in events { XCTAssertNotNil(e["prev_hash"]) }
             guard let next = r.object["next"] as? [String: Any], let before = (next["before"] as? NSNumber)?.uint64Value else { break }
-            args = ["--json", "audit", "events", "--company", Names.acme, "--outcome", "denied", "--limit", "4", "--before", String(before)]
+            args = ["--json", "audit", "events", "--company", World.acme, "--outcome", "denied", "--limit", "4", "--before", String(before)]
         }
         XCTAssertEqual(seqs, expected)
         let oldest = runCLI(t, ["audit", "events", "--type", "credential_created,credential_deleted", "--order", "oldest", "--limit", "3"])

@@ -1,100 +1,44 @@
 @testable import CredLedger
 import CredLedgerCore
 import CredLedgerProjections
-@testable import CredLedgerTools
 import Foundation
+// The helpers every test target shares (TestLedger, World, PKCEPair, TemporaryDirectory, CLIResult, …), visible
+// to every file of this target.
+@_exported import TestSupport
 import XCTest
 
-// Helpers of the replay/audit/export tests: a ledger in its own temporary directory driven by a ManualClock
-// and a SeededRandom, a randomized history over the public API, and a CLI runner with captured output.
+// Helpers of the replay/audit/export tests: their company fixture on the shared TestLedger, a randomized history
+// over the public API, and a CLI runner with captured output.
 
-/// A ledger in a fresh temporary directory (removed by `remove()`).
-final class AuditLedger {
-    let directory: String
-    let clock: ManualClock
-    let options: Ledger.Options
-    private(set) var ledger: Ledger!
-
-    var path: String { directory + "/ledger" }
-
-    init(_ label: String, seed: UInt64 = 1, configure: (inout Ledger.Options) -> Void = { _ in }) throws {
-        var template = Array((NSTemporaryDirectory() + "/credledger-audit-\(label).XXXXXX").utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-        }
-        directory = String(cString: made)
-        clock = ManualClock()
-        var options = Ledger.Options()
-        options.clock = clock
-        options.random = SeededRandom(seed: seed)
-        options.initialMapSize = 32 << 20
-        configure(&options)
-        self.options = options
-        ledger = try Ledger(path: directory + "/ledger", options: options)
-    }
-
-    func close() {
-        ledger?.close()
-        ledger = nil
-    }
-
-    func reopen(readOnly: Bool = false) throws {
-        close()
-        var options = self.options
-        options.readOnly = readOnly
-        ledger = try Ledger(path: path, options: options)
-    }
-
-    func remove() {
-        close()
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    /// Advances the clock so that the next events are strictly later than anything so far.
-    func tick(_ seconds: Double = 1) { clock.advance(seconds: seconds) }
-}
-
-enum Names {
-    static let acme = "acme"
-    static let beta = "beta"
-    static let alice = "alice@acme.example"
-    static let bob = "bob@acme.example"
-    static let carol = "carol@acme.example"
-    static let dave = "dave@acme.example"
-    static let bea = "bea@beta.example"
-    static let redirect = "https://client.example/callback"
-    static let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
-}
-
-extension AuditLedger {
+extension TestLedger {
     /// acme (API module on, projects bridge + tunnel, members bob, carol, dave) and beta (project pb).
     func makeWorld() throws {
-        try ledger.registerCompany(Names.acme, admin: Names.alice, mailDomain: "acme.example")
-        try ledger.setAPIModule(Names.acme, enabled: true, as: Names.alice)
-        try ledger.createProject(Names.acme, project: "bridge", as: Names.alice)
-        try ledger.createProject(Names.acme, project: "tunnel", as: Names.alice)
-        for user in [Names.bob, Names.carol, Names.dave] { try ledger.setMemberRole(Names.acme, email: user, role: .member, as: Names.alice) }
-        try ledger.registerCompany(Names.beta, admin: Names.bea)
-        try ledger.setAPIModule(Names.beta, enabled: true, as: Names.bea)
-        try ledger.createProject(Names.beta, project: "pb", as: Names.bea)
+        try ledger.registerCompany(World.acme, admin: World.alice, mailDomain: "acme.example")
+        try ledger.setAPIModule(World.acme, enabled: true, as: World.alice)
+        try ledger.createProject(World.acme, project: "bridge", as: World.alice)
+        try ledger.createProject(World.acme, project: "tunnel", as: World.alice)
+        for user in [World.bob, World.carol, World.dave] { try ledger.setMemberRole(World.acme, email: user, role: .member, as: World.alice) }
+        try ledger.registerCompany(World.beta, admin: World.bea)
+        try ledger.setAPIModule(World.beta, enabled: true, as: World.bea)
+        try ledger.createProject(World.beta, project: "pb", as: World.bea)
     }
 
-    func create(_ type: CredentialType, _ scope: Scope, name: String, company: String = Names.acme,
-                as actor: String = Names.alice) throws -> IssuedCredential {
+    func create(_ type: CredentialType, _ scope: Scope, name: String, company: String = World.acme,
+                as actor: String = World.alice) throws -> IssuedCredential {
         try ledger.createCredential(company, NewCredential(name: name, type: type, scope: scope,
-                                                           redirectURIs: type.isUserDelegated ? [Names.redirect] : []), as: actor)
+                                                           redirectURIs: type.isUserDelegated ? [World.redirect] : []), as: actor)
     }
 
     /// authorize (by `user`) + code exchange for a PKCE client.
-    func pkceTokens(_ issued: IssuedCredential, user: String, company: String = Names.acme) throws -> TokenResponse {
-        let grant = try ledger.authorize(company: company, clientID: issued.clientID!, user: user, redirectURI: Names.redirect,
-                                         codeChallenge: PKCE.challenge(for: Names.verifier), codeChallengeMethod: "S256", state: nil)
+    func pkceTokens(_ issued: IssuedCredential, user: String, company: String = World.acme) throws -> TokenResponse {
+        let grant = try ledger.authorize(company: company, clientID: issued.clientID!, user: user, redirectURI: World.redirect,
+                                         codeChallenge: PKCE.challenge(for: PKCEPair.verifier), codeChallengeMethod: "S256", state: nil)
         return try ledger.exchangeCode(clientID: issued.clientID!, clientSecret: issued.clientSecret, code: grant.code,
-                                       codeVerifier: Names.verifier, redirectURI: Names.redirect)
+                                       codeVerifier: PKCEPair.verifier, redirectURI: World.redirect)
     }
 
     @discardableResult
-    func use(_ header: String, _ project: String, _ op: CredLedgerCore.Operation, company: String = Names.acme) throws -> Decision {
+    func use(_ header: String, _ project: String, _ op: CredLedgerCore.Operation, company: String = World.acme) throws -> Decision {
         try ledger.check(header: header, company: company, project: project, operation: op)
     }
 
@@ -130,28 +74,28 @@ final class RandomHistory {
         var company: String
     }
 
-    let t: AuditLedger
+    let t: TestLedger
     var rng: TestRNG
     var keys: [Key] = []
     /// Access tokens (and refresh tokens) obtained, by key index.
     var tokens: [(key: Int, access: String, refresh: String?)] = []
-    var projects: [String: [String]] = [Names.acme: ["bridge", "tunnel"], Names.beta: ["pb"]]
-    let users: [String: [String]] = [Names.acme: [Names.alice, Names.bob, Names.carol, Names.dave], Names.beta: [Names.bea]]
-    let admins: [String: String] = [Names.acme: Names.alice, Names.beta: Names.bea]
+    var projects: [String: [String]] = [World.acme: ["bridge", "tunnel"], World.beta: ["pb"]]
+    let users: [String: [String]] = [World.acme: [World.alice, World.bob, World.carol, World.dave], World.beta: [World.bea]]
+    let admins: [String: String] = [World.acme: World.alice, World.beta: World.bea]
     private var projectCounter = 0
 
-    init(_ t: AuditLedger, seed: UInt64) throws {
+    init(_ t: TestLedger, seed: UInt64) throws {
         self.t = t
         rng = TestRNG(seed)
         try t.makeWorld()
         // A starting set: every type and scope in acme, two keys in beta, some grants and tokens.
         for type in CredentialType.allCases {
             for scope in Scope.allCases where rng.chance(70) || scope == .readWrite {
-                keys.append(Key(issued: try t.create(type, scope, name: "\(type.name)-\(scope.name)"), company: Names.acme))
+                keys.append(Key(issued: try t.create(type, scope, name: "\(type.name)-\(scope.name)"), company: World.acme))
             }
         }
-        keys.append(Key(issued: try t.create(.staticKey, .read, name: "beta-read", company: Names.beta, as: Names.bea), company: Names.beta))
-        keys.append(Key(issued: try t.create(.oauth, .global, name: "beta-global", company: Names.beta, as: Names.bea), company: Names.beta))
+        keys.append(Key(issued: try t.create(.staticKey, .read, name: "beta-read", company: World.beta, as: World.bea), company: World.beta))
+        keys.append(Key(issued: try t.create(.oauth, .global, name: "beta-global", company: World.beta, as: World.bea), company: World.beta))
         for (index, key) in keys.enumerated() {
             let issued = key.issued
             if issued.type.hasServiceUser, issued.scope != .global {
@@ -164,10 +108,10 @@ final class RandomHistory {
                 tokens.append((index, try ledger.clientCredentialsToken(clientID: issued.clientID!, clientSecret: issued.clientSecret!).accessToken, nil))
             }
         }
-        try ledger.setUserProjectRole(Names.acme, project: "bridge", email: Names.bob, role: .editor, as: Names.alice)
-        try ledger.setUserProjectRole(Names.acme, project: "tunnel", email: Names.carol, role: .viewer, as: Names.alice)
+        try ledger.setUserProjectRole(World.acme, project: "bridge", email: World.bob, role: .editor, as: World.alice)
+        try ledger.setUserProjectRole(World.acme, project: "tunnel", email: World.carol, role: .viewer, as: World.alice)
         for (index, key) in keys.enumerated() where key.issued.type.isUserDelegated {
-            let response = try t.pkceTokens(key.issued, user: rng.pick([Names.alice, Names.bob, Names.carol]))
+            let response = try t.pkceTokens(key.issued, user: rng.pick([World.alice, World.bob, World.carol]))
             tokens.append((index, response.accessToken, response.refreshToken))
         }
     }
@@ -184,7 +128,7 @@ final class RandomHistory {
     /// One random action; refusals (rule errors, OAuth denials) are part of the history.
     func step() throws {
         t.clock.advance(seconds: Double(rng.int(120)) + 0.000_001 * Double(rng.int(1000)))
-        let company = rng.chance(80) ? Names.acme : Names.beta
+        let company = rng.chance(80) ? World.acme : World.beta
         let admin = admins[company]!
         let roll = rng.int(100)
         do {
@@ -288,33 +232,12 @@ extension Array {
     func randomElement(using rng: inout TestRNG) -> Element? { isEmpty ? nil : self[rng.int(count)] }
 }
 
-/// Runs the CLI in-process with captured standard output and error.
-struct CLIResult {
-    var code: Int32
-    var out: String
-    var err: String
-    var all: String { out + err }
-    var json: Any? { try? JSONSerialization.jsonObject(with: Data(out.utf8), options: [.fragmentsAllowed]) }
-    var object: [String: Any] { json as? [String: Any] ?? [:] }
-}
-
-/// Serializes CLI runs (Output's sinks are process-wide).
+/// Serializes the tests that hook Output's sinks themselves (they are process-wide).
 let cliLock = NSLock()
 
-func runCLI(_ t: AuditLedger, _ args: [String]) -> CLIResult {
-    cliLock.lock()
-    defer { cliLock.unlock() }
-    final class Buffer: @unchecked Sendable { var out = ""; var err = "" }
-    let buffer = Buffer()
-    let savedOut = Output.standardOutput, savedErr = Output.standardError
-    Output.standardOutput = { buffer.out += $0 }
-    Output.standardError = { buffer.err += $0 }
-    defer {
-        Output.standardOutput = savedOut
-        Output.standardError = savedErr
-    }
-    let code = CommandLineTool.run(["--db", t.path] + args, environment: [:], options: t.options)
-    return CLIResult(code: code, out: buffer.out, err: buffer.err)
+/// Runs the CLI in-process against `t`'s ledger with captured standard output and error.
+func runCLI(_ t: TestLedger, _ args: [String]) -> CLIResult {
+    runCLI(db: t.path, args, options: t.options)
 }
 
 /// Tools/verify_export.py of this repository (found from this file's real location).
@@ -326,14 +249,5 @@ var verifierScript: String {
 
 /// Runs `python3 Tools/verify_export.py dir`; returns the exit code and its output.
 func runVerifier(_ directory: String) throws -> (code: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", verifierScript, directory]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    try ExternalOracle.status(["python3", verifierScript, directory])
 }

@@ -10,8 +10,8 @@ final class ExportTests: XCTestCase {
     /// The secrets handed out during the last history (to prove none reaches an export).
     private var secrets: [String] = []
 
-    private func historyLedger(_ label: String, seed: UInt64, steps: Int = 150) throws -> AuditLedger {
-        let t = try AuditLedger(label, seed: seed)
+    private func historyLedger(_ label: String, seed: UInt64, steps: Int = 150) throws -> TestLedger {
+        let t = try TestLedger(label, seed: seed)
         let history = try RandomHistory(t, seed: seed)
         try history.run(steps: steps)
         secrets = history.keys.flatMap { [$0.issued.secret, $0.issued.clientSecret].compactMap { $0 } }
@@ -19,9 +19,9 @@ final class ExportTests: XCTestCase {
         return t
     }
 
-    private func export(_ t: AuditLedger, _ name: String, company: String? = nil, format: ExportRequest.Format = .jsonl,
+    private func export(_ t: TestLedger, _ name: String, company: String? = nil, format: ExportRequest.Format = .jsonl,
                         since: Timestamp? = nil, until: Timestamp? = nil) throws -> (String, ExportSummary) {
-        let dir = t.directory + "/" + name
+        let dir = t.directory.path + "/" + name
         let summary = try t.ledger.export(ExportRequest(company: company, format: format, directory: dir, since: since, until: until))
         return (dir, summary)
     }
@@ -158,7 +158,7 @@ final class ExportTests: XCTestCase {
         let t = try historyLedger("export-forms", seed: 14)
         defer { t.remove() }
         let events = try t.ledger.events()
-        let acme = try t.ledger.withState { try $0.company(slug: Names.acme)!.number }
+        let acme = try t.ledger.withState { try $0.company(slug: World.acme)!.number }
 
         // CSV of everything.
         let (csv, _) = try export(t, "csv", format: .csv)
@@ -170,14 +170,14 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(try runVerifier(badCSV).code, 1)
 
         // One company: a sparse chain, every line still checks.
-        let (company, summary) = try export(t, "acme", company: Names.acme)
+        let (company, summary) = try export(t, "acme", company: World.acme)
         result = try runVerifier(company)
         XCTAssertEqual(result.code, 0, result.output)
         let acmeSeqs = events.filter { $0.event.company == acme }.map(\.event.seq)
         XCTAssertEqual(summary.events, UInt64(acmeSeqs.count))
         let exported = try lines(company + "/events.jsonl").map { line -> UInt64 in
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-            XCTAssertEqual(object["company"] as? String, Names.acme)
+            XCTAssertEqual(object["company"] as? String, World.acme)
             return (object["seq"] as! NSNumber).uint64Value
         }
         XCTAssertEqual(exported, acmeSeqs)
@@ -197,11 +197,11 @@ final class ExportTests: XCTestCase {
         let first = try JSONSerialization.jsonObject(with: Data(try lines(range + "/events.jsonl")[0].utf8)) as! [String: Any]
         XCTAssertEqual(first["prev_hash"] as? String, events[Int(inside.first!.event.seq) - 2].hash.hex, "the first line links to the event before the range")
         let snapshotState = try t.ledger.state(asOf: .seq(ranged.toSeq))
-        let expectedRows = try snapshotState.credentialRows(company: Names.acme, includeDeleted: true).count
-            + snapshotState.credentialRows(company: Names.beta, includeDeleted: true).count
+        let expectedRows = try snapshotState.credentialRows(company: World.acme, includeDeleted: true).count
+            + snapshotState.credentialRows(company: World.beta, includeDeleted: true).count
         XCTAssertEqual(try lines(range + "/credentials.jsonl").count, expectedRows)
         let snapshotRows = try lines(range + "/credentials.jsonl").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
-        for row in try snapshotState.credentialRows(company: Names.acme, includeDeleted: true) {
+        for row in try snapshotState.credentialRows(company: World.acme, includeDeleted: true) {
             let exportedRow = snapshotRows.first { $0["id"] as? String == row.id }
             XCTAssertEqual((exportedRow?["used"] as? NSNumber)?.uint64Value, row.used, row.id)
             XCTAssertEqual(exportedRow?["deleted"] as? Bool, row.deleted, row.id)
@@ -225,7 +225,7 @@ final class ExportTests: XCTestCase {
         }
         // Refused: a non-empty directory, an unknown company.
         XCTAssertThrowsError(try t.ledger.export(ExportRequest(company: nil, format: .jsonl, directory: csv)))
-        XCTAssertThrowsError(try t.ledger.export(ExportRequest(company: "nope", format: .jsonl, directory: t.directory + "/nope")))
+        XCTAssertThrowsError(try t.ledger.export(ExportRequest(company: "nope", format: .jsonl, directory: t.directory.path + "/nope")))
     }
 
     func testExportCommand() throws {
@@ -233,19 +233,19 @@ final class ExportTests: XCTestCase {
         defer { t.remove() }
         let head = t.ledger.head
         t.close()
-        let dir = t.directory + "/cli-all"
+        let dir = t.directory.path + "/cli-all"
         let r = runCLI(t, ["--json", "export", "--all", "--format", "csv", "--out", dir])
         XCTAssertEqual(r.code, 0, r.all)
         XCTAssertEqual((r.object["events"] as? NSNumber)?.uint64Value, head.seq)
         XCTAssertEqual(r.object["head_hash"] as? String, head.hash.hex)
         XCTAssertTrue(r.err.isEmpty, "no progress output when standard error is not a terminal: \(r.err)")
         XCTAssertEqual(try runVerifier(dir).code, 0)
-        let human = runCLI(t, ["export", Names.beta, "--out", t.directory + "/cli-beta", "--since", "2026-01-01T00:00:00Z"])
+        let human = runCLI(t, ["export", World.beta, "--out", t.directory.path + "/cli-beta", "--since", "2026-01-01T00:00:00Z"])
         XCTAssertEqual(human.code, 0, human.all)
         XCTAssertTrue(human.out.contains("verify_export.py"), human.out)
-        XCTAssertEqual(try runVerifier(t.directory + "/cli-beta").code, 0)
-        XCTAssertEqual(runCLI(t, ["export", Names.acme, "--out", dir]).code, 2, "the directory is not empty")
-        XCTAssertEqual(runCLI(t, ["export", Names.acme, "--format", "xml", "--out", t.directory + "/x"]).code, 2)
-        XCTAssertEqual(runCLI(t, ["export", Names.acme]).code, 2, "--out is required")
+        XCTAssertEqual(try runVerifier(t.directory.path + "/cli-beta").code, 0)
+        XCTAssertEqual(runCLI(t, ["export", World.acme, "--out", dir]).code, 2, "the directory is not empty")
+        XCTAssertEqual(runCLI(t, ["export", World.acme, "--format", "xml", "--out", t.directory.path + "/x"]).code, 2)
+        XCTAssertEqual(runCLI(t, ["export", World.acme]).code, 2, "--out is required")
     }
 }

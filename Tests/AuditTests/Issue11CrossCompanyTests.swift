@@ -8,23 +8,23 @@ import XCTest
 /// target company as a field, reason `cross_company`), the target company gets an anonymous `foreign_credential`
 /// attempt naming nothing of the owner, and every count of an export equals the events in it.
 final class Issue11CrossCompanyTests: XCTestCase {
-    private func number(_ t: AuditLedger, company slug: String) throws -> UInt32 {
+    private func number(_ t: TestLedger, company slug: String) throws -> UInt32 {
         try t.ledger.withState { try $0.company(slug: slug)!.number }
     }
 
-    private func number(_ t: AuditLedger, company slug: String, project: String) throws -> UInt32 {
+    private func number(_ t: TestLedger, company slug: String, project: String) throws -> UInt32 {
         try t.ledger.withState { state in
             let c = try state.company(slug: slug)!
             return try state.project(company: c.number, slug: project)!.number
         }
     }
 
-    private func credentialNumber(_ t: AuditLedger, _ id: String) throws -> UInt32 {
+    private func credentialNumber(_ t: TestLedger, _ id: String) throws -> UInt32 {
         try t.ledger.withState { try $0.credential(publicID: id)!.number }
     }
 
-    private func uses(_ t: AuditLedger, after seq: UInt64) throws -> [Event] {
-        try t.ledger.events(from: seq + 1).map(\.event)
+    private func uses(_ t: TestLedger, after seq: UInt64) throws -> [Event] {
+        try t.events(after: seq).map(\.event)
     }
 
     private func jsonLines(_ path: String) throws -> [[String: Any]] {
@@ -48,20 +48,20 @@ final class Issue11CrossCompanyTests: XCTestCase {
     }
 
     func testAUseAtAnotherCompanyIsRecordedInTheCredentialsOwnTrailAndAnonymouslyInTheTarget() throws {
-        let t = try AuditLedger("i11-cross", seed: 11)
+        let t = try TestLedger("i11-cross", seed: 11)
         defer { t.remove() }
         try t.makeWorld()
-        let acme = try number(t, company: Names.acme), beta = try number(t, company: Names.beta)
-        let pb = try number(t, company: Names.beta, project: "pb")
+        let acme = try number(t, company: World.acme), beta = try number(t, company: World.beta)
+        let pb = try number(t, company: World.beta, project: "pb")
         let key = try t.create(.staticKey, .global, name: "acme-global")
         let keyNumber = try credentialNumber(t, key.id)
         let pkce = try t.create(.pkce, .global, name: "acme-pkce")
         let pkceNumber = try credentialNumber(t, pkce.id)
-        let bearer = "Bearer " + (try t.pkceTokens(pkce, user: Names.alice)).accessToken
+        let bearer = "Bearer " + (try t.pkceTokens(pkce, user: World.alice)).accessToken
 
         // A static key, sent to beta: the caller's answer stays `other_company`; two events.
         var start = t.ledger.head.seq
-        let decision = try t.use("Apikey " + key.secret!, "pb", .read, company: Names.beta)
+        let decision = try t.use("Apikey " + key.secret!, "pb", .read, company: World.beta)
         XCTAssertEqual(decision.denial, .otherCompany)
         XCTAssertEqual(decision.credentialID, key.id)
         var events = try uses(t, after: start)
@@ -71,15 +71,15 @@ final class Issue11CrossCompanyTests: XCTestCase {
 
         // A PKCE token of acme, and the completion and batch recording paths: the same two events each.
         start = t.ledger.head.seq
-        _ = try t.use(bearer, "nope", .write, company: Names.beta)
-        let answer = try t.ledger.authorize(header: "Apikey " + key.secret!, company: Names.beta, project: "pb", operation: .write)
+        _ = try t.use(bearer, "nope", .write, company: World.beta)
+        let answer = try t.ledger.authorize(header: "Apikey " + key.secret!, company: World.beta, project: "pb", operation: .write)
         let done = expectation(description: "recorded")
         t.ledger.record(answer) { error in
             XCTAssertNil(error)
             done.fulfill()
         }
         wait(for: [done], timeout: 10)
-        let same = try t.ledger.authorize(header: "Apikey " + key.secret!, company: Names.acme, project: "bridge", operation: .read)
+        let same = try t.ledger.authorize(header: "Apikey " + key.secret!, company: World.acme, project: "bridge", operation: .read)
         try t.ledger.record(batch: [answer, same, answer])
         events = try uses(t, after: start)
         XCTAssertEqual(events.count, 2 + 2 + 2 + 1 + 2)
@@ -89,13 +89,13 @@ final class Issue11CrossCompanyTests: XCTestCase {
             assertUse(events[i], company: acme, credential: keyNumber, project: 0, denial: .crossCompany, target: beta)
             assertUse(events[i + 1], company: beta, credential: 0, project: pb, denial: .foreignCredential, target: 0)
         }
-        assertUse(events[6], company: acme, credential: keyNumber, project: try number(t, company: Names.acme, project: "bridge"),
+        assertUse(events[6], company: acme, credential: keyNumber, project: try number(t, company: World.acme, project: "bridge"),
                   denial: nil, target: 0)
 
         // A deleted key at beta: the owner's trail says `revoked` (checked first) at beta; beta still learns nothing more.
-        try t.ledger.deleteCredential(Names.acme, credential: key.id, as: Names.alice)
+        try t.ledger.deleteCredential(World.acme, credential: key.id, as: World.alice)
         start = t.ledger.head.seq
-        XCTAssertEqual(try t.use("Apikey " + key.secret!, "pb", .read, company: Names.beta).denial, .revoked)
+        XCTAssertEqual(try t.use("Apikey " + key.secret!, "pb", .read, company: World.beta).denial, .revoked)
         events = try uses(t, after: start)
         XCTAssertEqual(events.count, 2)
         assertUse(events[0], company: acme, credential: keyNumber, project: 0, denial: .revoked, target: beta)
@@ -103,12 +103,12 @@ final class Issue11CrossCompanyTests: XCTestCase {
 
         // Audit queries: acme's trail and the key's own history hold every attempt; beta's holds anonymous ones only.
         var query = AuditQuery()
-        query.company = Names.acme
+        query.company = World.acme
         query.types = [.credentialUsed]
         query.limit = 1000
         let acmeUses = try t.ledger.auditEvents(query).events.map(\.event)
         XCTAssertEqual(acmeUses.filter { if case .credentialUsed(let u) = $0.payload { u.targetCompany == beta } else { false } }.count, 6)
-        query.company = Names.beta
+        query.company = World.beta
         let betaUses = try t.ledger.auditEvents(query).events.map(\.event)
         XCTAssertEqual(betaUses.count, 6)
         for event in betaUses { assertUse(event, company: beta, credential: 0, project: event.payload.project ?? 0, denial: .foreignCredential, target: 0) }
@@ -120,15 +120,15 @@ final class Issue11CrossCompanyTests: XCTestCase {
         XCTAssertTrue(try t.ledger.auditEvents(byKey).events.allSatisfy { $0.event.company == acme })
 
         // The credential table counts exactly those: 5 denied + 1 allowed for the key, 1 denied for the PKCE client.
-        let rows = try t.liveRows(Names.acme)
+        let rows = try t.liveRows(World.acme)
         XCTAssertEqual(rows.first { $0.id == key.id }.map { [$0.used, $0.denied] }, [1, 5])
         XCTAssertEqual(rows.first { $0.id == pkce.id }.map { [$0.used, $0.denied] }, [0, 1])
-        XCTAssertTrue(try t.liveRows(Names.beta).allSatisfy { $0.used + $0.denied == 0 })
+        XCTAssertTrue(try t.liveRows(World.beta).allSatisfy { $0.used + $0.denied == 0 })
 
         // Exports: beta's names nothing of acme; acme's shows where each attempt went.
-        let betaDir = t.directory + "/beta-export", acmeDir = t.directory + "/acme-export"
-        _ = try t.ledger.export(ExportRequest(company: Names.beta, format: .jsonl, directory: betaDir))
-        _ = try t.ledger.export(ExportRequest(company: Names.acme, format: .jsonl, directory: acmeDir))
+        let betaDir = t.directory.path + "/beta-export", acmeDir = t.directory.path + "/acme-export"
+        _ = try t.ledger.export(ExportRequest(company: World.beta, format: .jsonl, directory: betaDir))
+        _ = try t.ledger.export(ExportRequest(company: World.acme, format: .jsonl, directory: acmeDir))
         let betaText = try String(contentsOfFile: betaDir + "/events.jsonl", encoding: .utf8)
         for secretless in [key.id, pkce.id, pkce.clientID!, "acme", "cross_company"] {
             XCTAssertFalse(betaText.contains(secretless), "beta's export shows \(secretless)")
@@ -158,15 +158,15 @@ final class Issue11CrossCompanyTests: XCTestCase {
     /// Review finding 6: a valid key or token sent to an UNKNOWN company slug is recorded in its owner's trail
     /// (credential = its number, no project, no target company, `unknown_company`); the caller's answer is unchanged.
     func testAUseAtAnUnknownCompanyIsRecordedInTheCredentialsOwnTrail() throws {
-        let t = try AuditLedger("i11-unknown-company", seed: 13)
+        let t = try TestLedger("i11-unknown-company", seed: 13)
         defer { t.remove() }
         try t.makeWorld()
-        let acme = try number(t, company: Names.acme)
+        let acme = try number(t, company: World.acme)
         let key = try t.create(.staticKey, .global, name: "acme-global")
         let keyNumber = try credentialNumber(t, key.id)
         let pkce = try t.create(.pkce, .global, name: "acme-pkce")
         let pkceNumber = try credentialNumber(t, pkce.id)
-        let bearer = "Bearer " + (try t.pkceTokens(pkce, user: Names.alice)).accessToken
+        let bearer = "Bearer " + (try t.pkceTokens(pkce, user: World.alice)).accessToken
         try t.use("Apikey " + key.secret!, "bridge", .read)
 
         var start = t.ledger.head.seq
@@ -201,7 +201,7 @@ final class Issue11CrossCompanyTests: XCTestCase {
 
         // acme's audit events, the key's history and its counters show the attempt.
         var query = AuditQuery()
-        query.company = Names.acme
+        query.company = World.acme
         query.types = [.credentialUsed]
         query.outcome = .denied
         query.limit = 1000
@@ -211,24 +211,24 @@ final class Issue11CrossCompanyTests: XCTestCase {
         byKey.credential = key.id
         byKey.limit = 1000
         XCTAssertEqual(try t.ledger.auditEvents(byKey).events.filter { $0.event.type == .credentialUsed }.count, 2)
-        let rows = try t.liveRows(Names.acme)
+        let rows = try t.liveRows(World.acme)
         XCTAssertEqual(rows.first { $0.id == key.id }.map { [$0.used, $0.denied] }, [1, 1])
         XCTAssertEqual(rows.first { $0.id == pkce.id }.map { [$0.used, $0.denied] }, [0, 1])
 
         // acme's export shows it (credential id, no project, no target) and its counts equal its events.
-        let dir = t.directory + "/acme-export"
-        _ = try t.ledger.export(ExportRequest(company: Names.acme, format: .jsonl, directory: dir))
+        let dir = t.directory.path + "/acme-export"
+        _ = try t.ledger.export(ExportRequest(company: World.acme, format: .jsonl, directory: dir))
         let unknown = try jsonLines(dir + "/events.jsonl").filter {
             ($0["payload"] as? [String: Any])?["outcome"] as? String == "unknown_company"
         }
         XCTAssertEqual(unknown.compactMap { ($0["payload"] as? [String: Any])?["credential"] as? String }.sorted(), [key.id, pkce.id].sorted())
         for line in unknown {
-            XCTAssertEqual(line["company"] as? String, Names.acme)
+            XCTAssertEqual(line["company"] as? String, World.acme)
             XCTAssertEqual((line["payload"] as? [String: Any])?["project"] as? String, "")
             XCTAssertNil((line["payload"] as? [String: Any])?["target_company"])
         }
-        for company in [Names.acme, nil] {
-            let d = t.directory + "/export-\(company ?? "all")"
+        for company in [World.acme, nil] {
+            let d = t.directory.path + "/export-\(company ?? "all")"
             _ = try t.ledger.export(ExportRequest(company: company, format: .jsonl, directory: d))
             let result = try runVerifier(d)
             XCTAssertEqual(result.code, 0, result.output)
@@ -246,7 +246,7 @@ final class Issue11CrossCompanyTests: XCTestCase {
     /// `used` / `denied` equals its allowed / denied `credential_used` events in the same export; the verifier
     /// checks it too.
     func testEveryExportsCountsEqualTheEventsInIt() throws {
-        let t = try AuditLedger("i11-counts", seed: 29)
+        let t = try TestLedger("i11-counts", seed: 29)
         defer { t.remove() }
         let history = try RandomHistory(t, seed: 29)
         var rng = TestRNG(29)
@@ -255,7 +255,7 @@ final class Issue11CrossCompanyTests: XCTestCase {
             try history.run(steps: 12)
             for _ in 0..<3 {
                 let key = history.keys[rng.int(history.keys.count)]
-                let other = key.company == Names.acme ? Names.beta : Names.acme
+                let other = key.company == World.acme ? World.beta : World.acme
                 let project = rng.pick(history.projects[other]!)
                 if key.issued.type == .staticKey, let secret = key.issued.secret {
                     try t.use("Apikey " + secret, project, rng.chance(50) ? .read : .write, company: other)
@@ -268,9 +268,9 @@ final class Issue11CrossCompanyTests: XCTestCase {
         let crossed = try t.ledger.events(from: 1).filter { if case .credentialUsed(let u) = $0.event.payload { u.targetCompany != 0 } else { false } }
         XCTAssertGreaterThan(crossed.count, 10)
 
-        for company in [nil, Names.acme, Names.beta] {
+        for company in [nil, World.acme, World.beta] {
             for format in ExportRequest.Format.allCases {
-                let dir = t.directory + "/export-\(company ?? "all")-\(format.rawValue)"
+                let dir = t.directory.path + "/export-\(company ?? "all")-\(format.rawValue)"
                 _ = try t.ledger.export(ExportRequest(company: company, format: format, directory: dir))
                 let result = try runVerifier(dir)
                 XCTAssertEqual(result.code, 0, "\(dir): \(result.output)")
@@ -296,14 +296,14 @@ final class Issue11CrossCompanyTests: XCTestCase {
 
     /// The verifier refuses an export whose counts disagree with its events (what today's ledgers produced).
     func testTheVerifierRefusesCountsThatDisagreeWithTheEvents() throws {
-        let t = try AuditLedger("i11-verifier", seed: 5)
+        let t = try TestLedger("i11-verifier", seed: 5)
         defer { t.remove() }
         try t.makeWorld()
         let key = try t.create(.staticKey, .global, name: "g")
         try t.use("Apikey " + key.secret!, "bridge", .read)
         try t.use("Apikey " + key.secret!, "bridge", .write)
-        let dir = t.directory + "/e"
-        _ = try t.ledger.export(ExportRequest(company: Names.acme, format: .jsonl, directory: dir))
+        let dir = t.directory.path + "/e"
+        _ = try t.ledger.export(ExportRequest(company: World.acme, format: .jsonl, directory: dir))
         XCTAssertEqual(try runVerifier(dir).code, 0)
         // Claim one more denial than the events show, with the manifest's digests recomputed.
         let path = dir + "/credentials.jsonl"

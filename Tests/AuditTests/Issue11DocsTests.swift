@@ -17,7 +17,7 @@ final class Issue11DocsTests: XCTestCase {
     }
 
     func testTheReadmeWorkedExampleCountsTheEventsItMakes() throws {
-        let t = try AuditLedger("i11-readme")
+        let t = try TestLedger("i11-readme")
         defer { t.remove() }
         t.close()
         let alice = "alice@acme.example"
@@ -48,15 +48,15 @@ final class Issue11DocsTests: XCTestCase {
     /// Every event type has a row in docs/EXPORT.md's payload table and every (type, key) an export of a varied
     /// history writes appears in that type's row; no value is null; roles and `redirect_uris` have the documented form.
     func testTheExportDocsNameEveryPayloadKeyPerType() throws {
-        let t = try AuditLedger("i11-docs", seed: 19)
+        let t = try TestLedger("i11-docs", seed: 19)
         defer { t.remove() }
         let history = try RandomHistory(t, seed: 19)
         try history.run(steps: 200)
         // The cases a random history may miss: a use at another company, a user's role set to none.
-        let key = history.keys.first { $0.issued.type == .staticKey && $0.company == Names.acme }!.issued
-        try t.use("Apikey " + key.secret!, "pb", .read, company: Names.beta)
-        try t.ledger.setUserProjectRole(Names.acme, project: "bridge", email: Names.bob, role: nil, as: Names.alice)
-        let dir = t.directory + "/docs-export"
+        let key = history.keys.first { $0.issued.type == .staticKey && $0.company == World.acme }!.issued
+        try t.use("Apikey " + key.secret!, "pb", .read, company: World.beta)
+        try t.ledger.setUserProjectRole(World.acme, project: "bridge", email: World.bob, role: nil, as: World.alice)
+        let dir = t.directory.path + "/docs-export"
         _ = try t.ledger.export(ExportRequest(company: nil, format: .jsonl, directory: dir))
 
         // The table: "| `type` | keys |" rows of the events.jsonl section.

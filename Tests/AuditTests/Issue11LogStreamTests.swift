@@ -9,7 +9,7 @@ import XCTest
 final class Issue11LogStreamTests: XCTestCase {
     /// What `log --json` printed before, for each event from `from` (the old code path: `EventFields.json`
     /// through JSONSerialization), parsed back.
-    private func reference(_ t: AuditLedger, from: UInt64, limit: Int) throws -> [NSDictionary] {
+    private func reference(_ t: TestLedger, from: UInt64, limit: Int) throws -> [NSDictionary] {
         let fields = try EventFields(ledger: t.ledger)
         var previous: SHA256Digest? = from == 1 ? HashChain.genesis : try t.ledger.event(from - 1)?.hash
         var out: [NSDictionary] = []
@@ -23,7 +23,7 @@ final class Issue11LogStreamTests: XCTestCase {
     }
 
     /// The lines of `log --json …`, each parsed as one JSON object.
-    private func streamed(_ t: AuditLedger, _ args: [String]) throws -> [NSDictionary] {
+    private func streamed(_ t: TestLedger, _ args: [String]) throws -> [NSDictionary] {
         // The CLI opens the ledger itself (one environment per path and process).
         t.close()
         defer { try? t.reopen() }
@@ -37,17 +37,17 @@ final class Issue11LogStreamTests: XCTestCase {
     }
 
     func testStreamedLinesEqualWhatLogPrintedBeforeFieldByField() throws {
-        let t = try AuditLedger("i11-log", seed: 18)
+        let t = try TestLedger("i11-log", seed: 18)
         defer { t.remove() }
         let history = try RandomHistory(t, seed: 18)
         // Names that need escaping or are not ASCII, uses at another company, a deleted key, a rotation.
         let odd = try t.create(.staticKey, .readWrite, name: #"Ünïcødé "quoted" \ back/slash ✓"#)
-        try t.ledger.grantAccess(Names.acme, credential: odd.id, project: "bridge", role: .editor, as: Names.alice)
+        try t.ledger.grantAccess(World.acme, credential: odd.id, project: "bridge", role: .editor, as: World.alice)
         try t.use("Apikey " + odd.secret!, "bridge", .write)
-        try t.use("Apikey " + odd.secret!, "pb", .read, company: Names.beta)
-        _ = try t.ledger.rotateSecret(Names.acme, credential: odd.id, grace: 0, as: Names.alice)
+        try t.use("Apikey " + odd.secret!, "pb", .read, company: World.beta)
+        _ = try t.ledger.rotateSecret(World.acme, credential: odd.id, grace: 0, as: World.alice)
         try history.run(steps: 120)
-        try t.ledger.deleteCredential(Names.acme, credential: odd.id, as: Names.alice)
+        try t.ledger.deleteCredential(World.acme, credential: odd.id, as: World.alice)
         let head = t.ledger.head.seq
         XCTAssertGreaterThan(head, 150)
 
@@ -78,13 +78,13 @@ final class Issue11LogStreamTests: XCTestCase {
     /// tests — a release build on 100k events went from 23 s to 0.3–0.4 s, the export's time; the README says how —
     /// so this test checks what can be checked exactly: every event is a line, and writes are per buffer.)
     func testLogJSONStreamsInBuffersNotPerEvent() throws {
-        let t = try AuditLedger("i11-logspeed", seed: 3) { $0.initialMapSize = 128 << 20 }
+        let t = try TestLedger("i11-logspeed", seed: 3) { $0.initialMapSize = 128 << 20 }
         defer { t.remove() }
         try t.makeWorld()
         let key = try t.create(.staticKey, .global, name: "hot")
         let decisions = try ["bridge", "tunnel", "nope"].flatMap { project in
             try CredLedgerCore.Operation.allCases.map {
-                try t.ledger.authorize(header: "Apikey " + key.secret!, company: Names.acme, project: project, operation: $0)
+                try t.ledger.authorize(header: "Apikey " + key.secret!, company: World.acme, project: project, operation: $0)
             }
         }
         for _ in 0..<20 { try t.ledger.record(batch: (0..<1_000).map { decisions[$0 % decisions.count] }) }
@@ -115,7 +115,7 @@ final class Issue11LogStreamTests: XCTestCase {
     /// through the same escape (`\uXXXX`, so each line still parses to the same value); clean buffers are printed
     /// as they are, and the export, whose bytes are hashed, keeps its canonical form.
     func testLogJSONEscapesUnsafeCharactersLikeEveryJSONOutput() throws {
-        let t = try AuditLedger("i11-logescape", seed: 4)
+        let t = try TestLedger("i11-logescape", seed: 4)
         defer { t.remove() }
         try t.makeWorld()
         let clean = try t.create(.staticKey, .read, name: "Clean Ünïcødé ✓")
@@ -149,7 +149,7 @@ final class Issue11LogStreamTests: XCTestCase {
         XCTAssertTrue(r.out.contains(#""name":"Clean Ünïcødé ✓""#), "safe non-ASCII stays as it is")
 
         // The export's events.jsonl keeps the canonical bytes (the raw character; its digest is verified).
-        let out = t.directory + "/export"
+        let out = t.directory.path + "/export"
         let export = runCLI(t, ["export", "--all", "--format", "jsonl", "--out", out])
         XCTAssertEqual(export.code, 0, export.all)
         let events = try String(contentsOfFile: out + "/events.jsonl", encoding: .utf8)

@@ -13,12 +13,12 @@ final class Issue12LongReadTests: XCTestCase {
     private static let growthTimeout: TimeInterval = 60
 
     /// A ledger on a 1 MiB map holding the world and `uses` recorded uses; returns it and a key header.
-    private func longLedger(_ label: String, uses: Int) throws -> (AuditLedger, String) {
-        let t = try AuditLedger(label) { $0.initialMapSize = 1 << 20 }
+    private func longLedger(_ label: String, uses: Int) throws -> (TestLedger, String) {
+        let t = try TestLedger(label) { $0.initialMapSize = 1 << 20 }
         try t.makeWorld()
         let key = try t.create(.staticKey, .global, name: "G")
         let header = "Apikey " + key.secret!
-        let decision = try t.ledger.authorize(header: header, company: Names.acme, project: "bridge", operation: .read)
+        let decision = try t.ledger.authorize(header: header, company: World.acme, project: "bridge", operation: .read)
         var left = uses
         while left > 0 {
             let n = min(left, 2_000)
@@ -42,7 +42,7 @@ final class Issue12LongReadTests: XCTestCase {
         var error: Error? { lock.withLock { failure } }
 
         init(_ ledger: Ledger, header: String) throws {
-            let decision = try ledger.authorize(header: header, company: Names.acme, project: "tunnel", operation: .write)
+            let decision = try ledger.authorize(header: header, company: World.acme, project: "tunnel", operation: .write)
             let batch = Array(repeating: decision, count: 300)
             let thread = Thread { [self] in
                 while !lock.withLock({ stopped }) {
@@ -110,7 +110,7 @@ final class Issue12LongReadTests: XCTestCase {
         let writer = try BackgroundWriter(t.ledger, header: header)
         var grewDuringExport = false, calls = 0
         let commitsBefore = writer.commits
-        let live = t.directory + "/live"
+        let live = t.directory.path + "/live"
         let summary = try t.ledger.export(ExportRequest(company: nil, format: .jsonl, directory: live)) { _ in
             calls += 1
             if calls == 1 { grewDuringExport = Self.waitForGrowth(t.ledger, writer) }
@@ -130,7 +130,7 @@ final class Issue12LongReadTests: XCTestCase {
         XCTAssertEqual(verified.code, 0, verified.output)
 
         // The same range exported at rest (the writer stopped, the log longer): the same files.
-        let rest = t.directory + "/rest"
+        let rest = t.directory.path + "/rest"
         let again = try t.ledger.export(ExportRequest(company: nil, format: .jsonl, directory: rest, until: pinned.timestamp))
         XCTAssertEqual(again.toSeq, pinned.seq)
         try assertSameExport(live, rest)
@@ -144,9 +144,9 @@ final class Issue12LongReadTests: XCTestCase {
         let pinned = t.ledger.head
         let writer = try BackgroundWriter(t.ledger, header: header)
         var grew = false, calls = 0
-        let live = t.directory + "/live"
+        let live = t.directory.path + "/live"
         let budget = ReadBudget(maxEvents: 250, maxNanoseconds: 10_000_000_000)
-        let summary = try t.ledger.export(ExportRequest(company: Names.acme, format: .csv, directory: live), budget: budget) { _ in
+        let summary = try t.ledger.export(ExportRequest(company: World.acme, format: .csv, directory: live), budget: budget) { _ in
             calls += 1
             if calls == 2 { grew = Self.waitForGrowth(t.ledger, writer) }
         }
@@ -158,8 +158,8 @@ final class Issue12LongReadTests: XCTestCase {
         XCTAssertGreaterThan(t.ledger.head.seq, pinned.seq)
         let verified = try runVerifier(live)
         XCTAssertEqual(verified.code, 0, verified.output)
-        let rest = t.directory + "/rest"
-        _ = try t.ledger.export(ExportRequest(company: Names.acme, format: .csv, directory: rest, until: pinned.timestamp))
+        let rest = t.directory.path + "/rest"
+        _ = try t.ledger.export(ExportRequest(company: World.acme, format: .csv, directory: rest, until: pinned.timestamp))
         try assertSameExport(live, rest)
     }
 
@@ -207,7 +207,7 @@ final class Issue12LongReadTests: XCTestCase {
         let pinned = t.ledger.head
         var seen: UInt64 = 0
         var appended = false
-        let d = try t.ledger.authorize(header: header, company: Names.acme, project: "bridge", operation: .read)
+        let d = try t.ledger.authorize(header: header, company: World.acme, project: "bridge", operation: .read)
         try t.ledger.forEachEvent { stored in
             seen = stored.event.seq
             if !appended {
@@ -236,7 +236,7 @@ private final class GrowthWait: @unchecked Sendable {
 /// every query gives the same page as in one.
 final class Issue12AuditQueryReadTests: XCTestCase {
     func testQueriesCutIntoSmallTransactionsGiveTheSamePages() throws {
-        let t = try AuditLedger("longquery", seed: 5)
+        let t = try TestLedger("longquery", seed: 5)
         defer { t.remove() }
         try RandomHistory(t, seed: 5).run(steps: 120)
         var queries: [AuditQuery] = []
@@ -247,7 +247,7 @@ final class Issue12AuditQueryReadTests: XCTestCase {
                 all.newestFirst = newestFirst
                 queries.append(all)
                 var acme = all
-                acme.company = Names.acme
+                acme.company = World.acme
                 queries.append(acme)
                 var denied = all
                 denied.outcome = .denied

@@ -11,7 +11,7 @@ import XCTest
 final class ReplayTests: XCTestCase {
     func testRebuildDigestsEqualLiveOnRandomHistories() throws {
         for seed: UInt64 in [3, 17, 42] {
-            let t = try AuditLedger("replay-\(seed)", seed: seed)
+            let t = try TestLedger("replay-\(seed)", seed: seed)
             defer { t.remove() }
             try RandomHistory(t, seed: seed).run(steps: 260)
             let head = t.ledger.head
@@ -43,7 +43,7 @@ final class ReplayTests: XCTestCase {
     }
 
     func testReplayFromAnEventChecksOnlyTheRest() throws {
-        let t = try AuditLedger("replay-from")
+        let t = try TestLedger("replay-from")
         defer { t.remove() }
         try RandomHistory(t, seed: 5).run(steps: 120)
         let head = t.ledger.head
@@ -60,7 +60,7 @@ final class ReplayTests: XCTestCase {
     }
 
     func testAChangedByteIsReportedAtItsExactSeq() throws {
-        let t = try AuditLedger("replay-tamper")
+        let t = try TestLedger("replay-tamper")
         defer { t.remove() }
         try RandomHistory(t, seed: 9).run(steps: 120)
         let head = t.ledger.head.seq
@@ -104,7 +104,7 @@ final class ReplayTests: XCTestCase {
     }
 
     func testAMissingEventIsReportedAtItsSeq() throws {
-        let t = try AuditLedger("replay-gap")
+        let t = try TestLedger("replay-gap")
         defer { t.remove() }
         try RandomHistory(t, seed: 10).run(steps: 60)
         let head = t.ledger.head.seq
@@ -119,7 +119,7 @@ final class ReplayTests: XCTestCase {
     }
 
     func testSwappedEventsAndADeletedTailAreNamed() throws {
-        let t = try AuditLedger("replay-swap")
+        let t = try TestLedger("replay-swap")
         defer { t.remove() }
         try RandomHistory(t, seed: 11).run(steps: 80)
         let head = t.ledger.head.seq
@@ -153,7 +153,7 @@ final class ReplayTests: XCTestCase {
     }
 
     func testReplayCommandReportsAndExitsThreeOnABreak() throws {
-        let t = try AuditLedger("replay-cli")
+        let t = try TestLedger("replay-cli")
         defer { t.remove() }
         try RandomHistory(t, seed: 12).run(steps: 40)
         let head = t.ledger.head.seq
@@ -179,7 +179,7 @@ final class ReplayTests: XCTestCase {
 
     // MARK: raw access to the log (the ledger must be closed)
 
-    private func rawEvents(_ t: AuditLedger, _ body: (borrowing Transaction, Database) throws -> Void) throws {
+    private func rawEvents(_ t: TestLedger, _ body: (borrowing Transaction, Database) throws -> Void) throws {
         var configuration = Environment.Configuration()
         configuration.maxDatabases = 64
         configuration.mapSize = 64 << 20
@@ -189,7 +189,7 @@ final class ReplayTests: XCTestCase {
         try environment.write { txn in try body(txn, events) }
     }
 
-    private func withRecord(_ t: AuditLedger, _ seq: UInt64, _ change: (inout [UInt8]) -> Void) throws {
+    private func withRecord(_ t: TestLedger, _ seq: UInt64, _ change: (inout [UInt8]) -> Void) throws {
         try rawEvents(t) { txn, events in
             guard var record = try txn.get(events, seq.bigEndianBytes) else { throw LedgerError("test", "no event \(seq)") }
             change(&record)

@@ -104,19 +104,19 @@ final class SegmentBoundaryTests: XCTestCase {
 
     func testSingleCompanyExportsAcrossBoundaries() throws {
         let w = try world()
-        let acme = w.companies[Names.acme]!, beta = w.companies[Names.beta]!
+        let acme = w.companies[World.acme]!, beta = w.companies[World.beta]!
         let cases: [(String, String, UInt32, Timestamp, Timestamp)] = [
             // beta from a batch in segment 0 to a batch in segment 1.
-            ("beta-b1", Names.beta, beta, w.time(60_000), w.time(72_000)),
+            ("beta-b1", World.beta, beta, w.time(60_000), w.time(72_000)),
             // acme: exactly the three admin events at 65,535…65,537.
-            ("acme-b1", Names.acme, acme, w.time(Self.b1 - 1), w.time(Self.b1 + 1)),
+            ("acme-b1", World.acme, acme, w.time(Self.b1 - 1), w.time(Self.b1 + 1)),
             // acme: the straddling batch and the admin events on either side of it.
-            ("acme-b2", Names.acme, acme, w.time(130_499), w.time(131_700)),
+            ("acme-b2", World.acme, acme, w.time(130_499), w.time(131_700)),
             // beta: the straddling batch and the admin events on either side of it.
-            ("beta-b2", Names.beta, beta, w.time(130_499), w.time(131_700)),
+            ("beta-b2", World.beta, beta, w.time(130_499), w.time(131_700)),
         ]
         for (name, slug, number, since, until) in cases {
-            let dir = w.t.directory + "/export-" + name
+            let dir = w.t.directory.path + "/export-" + name
             let summary = try timed("export \(name)") { try w.ledger.export(ExportRequest(company: slug, format: .jsonl, directory: dir, since: since, until: until)) }
             let expected = w.recs.filter { $0.company == number && $0.time >= since && $0.time <= until }.map(\.seq)
             let boundary = name.hasSuffix("b2") ? Self.b2 : Self.b1
@@ -183,18 +183,18 @@ final class SegmentBoundaryTests: XCTestCase {
             ("credential cold0 (denied only)", { $0.credential = id("cold0"); $0.outcome = .allowed }, true),
             ("credential bK2", { $0.credential = id("bK2") }, false),
             ("credential bNew", { $0.credential = id("bNew") }, true),
-            ("actor alice", { $0.actor = Names.alice }, true),
-            ("actor bea", { $0.actor = Names.bea }, true),
+            ("actor alice", { $0.actor = World.alice }, true),
+            ("actor bea", { $0.actor = World.bea }, true),
             ("actor hotRW", { $0.actor = id("hotRW") }, false),
-            ("project acme/tunnel", { $0.company = Names.acme; $0.project = "tunnel" }, false),
-            ("project acme/bridge allowed", { $0.company = Names.acme; $0.project = "bridge"; $0.outcome = .allowed }, false),
-            ("project beta/pc", { $0.company = Names.beta; $0.project = "pc" }, false),
+            ("project acme/tunnel", { $0.company = World.acme; $0.project = "tunnel" }, false),
+            ("project acme/bridge allowed", { $0.company = World.acme; $0.project = "bridge"; $0.outcome = .allowed }, false),
+            ("project beta/pc", { $0.company = World.beta; $0.project = "pc" }, false),
             ("type project_access_granted", { $0.types = [.projectAccessGranted] }, true),
             ("type credential_deleted", { $0.types = [.credentialDeleted] }, true),
-            ("company beta", { $0.company = Names.beta }, false),
-            ("company beta non-use type", { $0.company = Names.beta; $0.types = [.projectAccessGranted] }, true),
-            ("company acme uses allowed", { $0.company = Names.acme; $0.types = [.credentialUsed]; $0.outcome = .allowed }, false),
-            ("company acme denied", { $0.company = Names.acme; $0.outcome = .denied }, false),
+            ("company beta", { $0.company = World.beta }, false),
+            ("company beta non-use type", { $0.company = World.beta; $0.types = [.projectAccessGranted] }, true),
+            ("company acme uses allowed", { $0.company = World.acme; $0.types = [.credentialUsed]; $0.outcome = .allowed }, false),
+            ("company acme denied", { $0.company = World.acme; $0.outcome = .denied }, false),
             ("no filter", { _ in }, false),
         ]
         // (label, range, few events)
@@ -269,7 +269,7 @@ final class SegmentBoundaryTests: XCTestCase {
     private func checkAsOf(_ w: SegmentWorld, quick: Bool) throws -> Int {
         var checked = 0
         let all = quick ? [0, 1, Self.b1 - 1, Self.b1, w.head / 2, w.head / 2 + 1, Self.b2, w.head - 1, w.head] : points(w)
-        let betaNumber = w.companies[Names.beta]!
+        let betaNumber = w.companies[World.beta]!
         for n in all {
             let state = try w.ledger.state(asOf: .seq(n))
             XCTAssertEqual(state.seq, n)
@@ -277,10 +277,10 @@ final class SegmentBoundaryTests: XCTestCase {
             if n > 0 { XCTAssertEqual(state.time, w.time(n), "time at \(n)") }
             checked += try compareUsage(w, state.reader, at: n, label: "seq \(n)")
             // Counters limited to beta (few credentials: last uses are looked up row by row).
-            let betaOnly = try w.ledger.state(asOf: .seq(n), company: Names.beta)
+            let betaOnly = try w.ledger.state(asOf: .seq(n), company: World.beta)
             checked += try compareUsage(w, betaOnly.reader, at: n, label: "seq \(n) (beta only)", only: betaNumber)
             // The same through the credential table of a company.
-            let rows = try state.credentialRows(company: Names.acme, includeDeleted: true)
+            let rows = try state.credentialRows(company: World.acme, includeDeleted: true)
             for row in rows {
                 let number = w.numberOfID[row.id]!
                 let u = w.usage(number, at: n)
@@ -289,7 +289,7 @@ final class SegmentBoundaryTests: XCTestCase {
                 XCTAssertEqual(row.lastUsed, u.lastUsed == 0 ? nil : u.lastUsed, "\(w.label(number)) row at \(n)")
                 XCTAssertEqual(row.deleted, w.deletedAt[number].map { $0 <= n } ?? false, "\(w.label(number)) row at \(n)")
             }
-            XCTAssertEqual(rows.count, w.createdAt.filter { $0.value <= n && w.company(of: $0.key) == w.companies[Names.acme]! }.count, "acme rows at \(n)")
+            XCTAssertEqual(rows.count, w.createdAt.filter { $0.value <= n && w.company(of: $0.key) == w.companies[World.acme]! }.count, "acme rows at \(n)")
         }
         // By time: after every event with a timestamp ≤ t.
         for n in quick ? [Self.b1, Self.b2] : [Self.b1 - 1, Self.b1, Self.b1 + 1, 100_000, Self.b2, 131_700, w.head] {
@@ -488,7 +488,7 @@ final class SegmentWorld: @unchecked Sendable {
     static let b1: UInt64 = 65_536
     static let b2: UInt64 = 131_072
 
-    let t: AuditLedger
+    let t: TestLedger
     /// recs[seq − 1].
     private(set) var recs: [SegmentRec] = []
     var companies: [String: UInt32] = [:]
@@ -535,7 +535,7 @@ final class SegmentWorld: @unchecked Sendable {
     // MARK: building
 
     private init() throws {
-        t = try AuditLedger("segments", seed: 77) { options in
+        t = try TestLedger("segments", seed: 77) { options in
             options.initialMapSize = 256 << 20
             options.accessTokenLifetime = 1_000_000_000_000
         }
@@ -549,20 +549,20 @@ final class SegmentWorld: @unchecked Sendable {
 
     private func build() throws {
         // Two companies, their projects and members.
-        try admin { _ = try ledger.registerCompany(Names.acme, admin: Names.alice, mailDomain: "acme.example") }
-        try admin { _ = try ledger.setAPIModule(Names.acme, enabled: true, as: Names.alice) }
-        for p in ["bridge", "tunnel", "dock"] { try admin { try ledger.createProject(Names.acme, project: p, as: Names.alice) } }
-        for u in [Names.bob, Names.carol] { try admin { try ledger.setMemberRole(Names.acme, email: u, role: .member, as: Names.alice) } }
-        try admin { _ = try ledger.registerCompany(Names.beta, admin: Names.bea) }
-        try admin { _ = try ledger.setAPIModule(Names.beta, enabled: true, as: Names.bea) }
-        for p in ["pb", "pc"] { try admin { try ledger.createProject(Names.beta, project: p, as: Names.bea) } }
+        try admin { _ = try ledger.registerCompany(World.acme, admin: World.alice, mailDomain: "acme.example") }
+        try admin { _ = try ledger.setAPIModule(World.acme, enabled: true, as: World.alice) }
+        for p in ["bridge", "tunnel", "dock"] { try admin { try ledger.createProject(World.acme, project: p, as: World.alice) } }
+        for u in [World.bob, World.carol] { try admin { try ledger.setMemberRole(World.acme, email: u, role: .member, as: World.alice) } }
+        try admin { _ = try ledger.registerCompany(World.beta, admin: World.bea) }
+        try admin { _ = try ledger.setAPIModule(World.beta, enabled: true, as: World.bea) }
+        for p in ["pb", "pc"] { try admin { try ledger.createProject(World.beta, project: p, as: World.bea) } }
         try ledger.withState { state in
-            for slug in [Names.acme, Names.beta] {
+            for slug in [World.acme, World.beta] {
                 let c = try state.company(slug: slug)!
                 companies[slug] = c.number
                 for p in try state.projects(company: c.number) { projects["\(slug)/\(p.slug)"] = p.number }
             }
-            for email in [Names.alice, Names.bob, Names.carol, Names.bea] { users[email] = try state.user(email: email) }
+            for email in [World.alice, World.bob, World.carol, World.bea] { users[email] = try state.user(email: email) }
         }
 
         // Credentials: a few hot ones used all along, and cold ones used only in segment 0 (more than 16, so that
@@ -572,16 +572,16 @@ final class SegmentWorld: @unchecked Sendable {
         try create("hotG", .staticKey, .global)
         try create("oauth", .oauth, .readWrite)
         for i in 0..<18 { try create("cold\(i)", .staticKey, .read) }
-        try create("bK1", .staticKey, .readWrite, company: Names.beta, as: Names.bea)
-        try create("bK2", .staticKey, .read, company: Names.beta, as: Names.bea)
-        for i in 0..<2 { try create("bCold\(i)", .staticKey, .read, company: Names.beta, as: Names.bea) }
+        try create("bK1", .staticKey, .readWrite, company: World.beta, as: World.bea)
+        try create("bK2", .staticKey, .read, company: World.beta, as: World.bea)
+        for i in 0..<2 { try create("bCold\(i)", .staticKey, .read, company: World.beta, as: World.bea) }
         try grant("hotR", "bridge", .viewer)
         try grant("hotRW", "bridge", .editor)
         try grant("hotRW", "tunnel", .viewer)
         try grant("oauth", "tunnel", .editor)
         for i in 0..<18 { try grant("cold\(i)", "bridge", .viewer) }
-        try grant("bK1", "pb", .editor, company: Names.beta, as: Names.bea)
-        for i in 0..<2 { try grant("bCold\(i)", "pb", .viewer, company: Names.beta, as: Names.bea) }
+        try grant("bK1", "pb", .editor, company: World.beta, as: World.bea)
+        for i in 0..<2 { try grant("bCold\(i)", "pb", .viewer, company: World.beta, as: World.bea) }
         var token = ""
         try admin {
             token = try ledger.clientCredentialsToken(clientID: keys["oauth"]!.clientID!, clientSecret: keys["oauth"]!.clientSecret!).accessToken
@@ -590,26 +590,26 @@ final class SegmentWorld: @unchecked Sendable {
         // What the uses are drawn from.
         func key(_ label: String) -> String { "Apikey " + keys[label]!.secret! }
         specs = [
-            ("hotR", key("hotR"), Names.acme, "bridge", .read, 6),
-            ("hotR", key("hotR"), Names.acme, "bridge", .write, 2),      // read_only_scope
-            ("hotR", key("hotR"), Names.acme, "tunnel", .read, 2),       // granted at 65,535, revoked later
-            ("hotRW", key("hotRW"), Names.acme, "bridge", .read, 6),
-            ("hotRW", key("hotRW"), Names.acme, "bridge", .write, 3),
-            ("hotRW", key("hotRW"), Names.acme, "tunnel", .write, 2),    // read_only_role
-            ("hotRW", key("hotRW"), Names.acme, "dock", .read, 1),       // no access
-            ("hotRW", key("hotRW"), Names.acme, "nope", .read, 1),       // unknown project: no project list
-            ("hotG", key("hotG"), Names.acme, "dock", .write, 3),        // deleted later: revoked
-            ("oauth", "Bearer " + token, Names.acme, "tunnel", .read, 3),
-            ("oauth", "Bearer " + token, Names.acme, "tunnel", .write, 2),
-            ("-", "Apikey cxk_notakeyatall", Names.acme, "bridge", .read, 1),   // no credential list
+            ("hotR", key("hotR"), World.acme, "bridge", .read, 6),
+            ("hotR", key("hotR"), World.acme, "bridge", .write, 2),      // read_only_scope
+            ("hotR", key("hotR"), World.acme, "tunnel", .read, 2),       // granted at 65,535, revoked later
+            ("hotRW", key("hotRW"), World.acme, "bridge", .read, 6),
+            ("hotRW", key("hotRW"), World.acme, "bridge", .write, 3),
+            ("hotRW", key("hotRW"), World.acme, "tunnel", .write, 2),    // read_only_role
+            ("hotRW", key("hotRW"), World.acme, "dock", .read, 1),       // no access
+            ("hotRW", key("hotRW"), World.acme, "nope", .read, 1),       // unknown project: no project list
+            ("hotG", key("hotG"), World.acme, "dock", .write, 3),        // deleted later: revoked
+            ("oauth", "Bearer " + token, World.acme, "tunnel", .read, 3),
+            ("oauth", "Bearer " + token, World.acme, "tunnel", .write, 2),
+            ("-", "Apikey cxk_notakeyatall", World.acme, "bridge", .read, 1),   // no credential list
             ("-", key("hotR"), "nosuchcompany", "bridge", .read, 1),            // no list at all
-            ("bK1", key("bK1"), Names.beta, "pb", .read, 4),
-            ("bK1", key("bK1"), Names.beta, "pb", .write, 2),
-            ("bK2", key("bK2"), Names.beta, "pc", .read, 2),             // granted at 130,499
-            ("bK1", key("bK1"), Names.acme, "bridge", .read, 1),         // other company: in beta's list, anonymous in acme's
+            ("bK1", key("bK1"), World.beta, "pb", .read, 4),
+            ("bK1", key("bK1"), World.beta, "pb", .write, 2),
+            ("bK2", key("bK2"), World.beta, "pc", .read, 2),             // granted at 130,499
+            ("bK1", key("bK1"), World.acme, "bridge", .read, 1),         // other company: in beta's list, anonymous in acme's
         ]
-        specs += (0..<18).map { ("cold\($0)", key("cold\($0)"), Names.acme, "bridge", $0 == 0 ? .write : .read, 1) }
-        specs += (0..<2).map { ("bCold\($0)", key("bCold\($0)"), Names.beta, "pb", .read, 1) }
+        specs += (0..<18).map { ("cold\($0)", key("cold\($0)"), World.acme, "bridge", $0 == 0 ? .write : .read, 1) }
+        specs += (0..<2).map { ("bCold\($0)", key("bCold\($0)"), World.beta, "pb", .read, 1) }
         try refreshPool()
 
         // Segment 0; the cold credentials stop being used at 40,000.
@@ -621,32 +621,32 @@ final class SegmentWorld: @unchecked Sendable {
         try grant("hotR", "tunnel", .viewer, mark: "grant@65535")
         try create("fresh", .staticKey, .readWrite, mark: "created@65536")
         try grant("fresh", "bridge", .editor, mark: "grant@65537")
-        specs.append(("fresh", key("fresh"), Names.acme, "bridge", .read, 3))
-        specs.append(("fresh", key("fresh"), Names.acme, "bridge", .write, 2))
+        specs.append(("fresh", key("fresh"), World.acme, "bridge", .read, 3))
+        specs.append(("fresh", key("fresh"), World.acme, "bridge", .write, 2))
         try refreshPool()
         try fill(to: 90_000)
-        try admin(mark: "userRole") { try ledger.setUserProjectRole(Names.acme, project: "bridge", email: Names.bob, role: .editor, as: Names.alice) }
+        try admin(mark: "userRole") { try ledger.setUserProjectRole(World.acme, project: "bridge", email: World.bob, role: .editor, as: World.alice) }
         try fill(to: 95_000)
-        try admin(mark: "revoke") { try ledger.revokeAccess(Names.acme, credential: keys["hotR"]!.id, project: "tunnel", as: Names.alice) }
+        try admin(mark: "revoke") { try ledger.revokeAccess(World.acme, credential: keys["hotR"]!.id, project: "tunnel", as: World.alice) }
         try refreshPool()
         try fill(to: 110_000)
-        try admin(mark: "deleteHotG") { try ledger.deleteCredential(Names.acme, credential: keys["hotG"]!.id, as: Names.alice) }
+        try admin(mark: "deleteHotG") { try ledger.deleteCredential(World.acme, credential: keys["hotG"]!.id, as: World.alice) }
         try refreshPool()
         try fill(to: 130_498)
-        try grant("bK2", "pc", .viewer, company: Names.beta, as: Names.bea, mark: "grant@130499")
+        try grant("bK2", "pc", .viewer, company: World.beta, as: World.bea, mark: "grant@130499")
         try refreshPool()
         // One batch of 1,200 uses straddles the second boundary: it closes segment 1 in the middle.
         try uses(1_200)
         try require(head == 131_699, "the straddling batch ends at \(head)")
         marks["straddle"] = 130_500
-        try create("bNew", .staticKey, .read, company: Names.beta, as: Names.bea, mark: "created@131700")
-        specs.append(("bNew", key("bNew"), Names.beta, "pb", .read, 2))   // never granted: denied
+        try create("bNew", .staticKey, .read, company: World.beta, as: World.bea, mark: "created@131700")
+        specs.append(("bNew", key("bNew"), World.beta, "pb", .read, 2))   // never granted: denied
         try refreshPool()
         try fill(to: 138_000)
-        try admin(mark: "deleteFresh") { try ledger.deleteCredential(Names.acme, credential: keys["fresh"]!.id, as: Names.alice) }
+        try admin(mark: "deleteFresh") { try ledger.deleteCredential(World.acme, credential: keys["fresh"]!.id, as: World.alice) }
         try refreshPool()
         try fill(to: 140_000)
-        try admin(mark: "last") { try ledger.setUserProjectRole(Names.acme, project: "tunnel", email: Names.carol, role: .viewer, as: Names.alice) }
+        try admin(mark: "last") { try ledger.setUserProjectRole(World.acme, project: "tunnel", email: World.carol, role: .viewer, as: World.alice) }
         try require(ledger.head.seq == head, "ledger head \(ledger.head.seq), model \(head)")
         for (mark, seq) in [("grant@65535", 65_535), ("created@65536", 65_536), ("grant@65537", 65_537), ("grant@130499", 130_499),
                             ("created@131700", 131_700)] as [(String, UInt64)] {
@@ -673,14 +673,14 @@ final class SegmentWorld: @unchecked Sendable {
         if let mark { marks[mark] = before + 1 }
     }
 
-    private func create(_ label: String, _ type: CredentialType, _ scope: Scope, company: String = Names.acme, as actor: String = Names.alice,
+    private func create(_ label: String, _ type: CredentialType, _ scope: Scope, company: String = World.acme, as actor: String = World.alice,
                         mark: String? = nil) throws {
         try admin(mark: mark) { keys[label] = try t.create(type, scope, name: label, company: company, as: actor) }
         numbers[label] = try ledger.withState { try $0.credential(publicID: keys[label]!.id)!.number }
         createdAt[numbers[label]!] = head
     }
 
-    private func grant(_ label: String, _ project: String, _ role: ProjectRole, company: String = Names.acme, as actor: String = Names.alice,
+    private func grant(_ label: String, _ project: String, _ role: ProjectRole, company: String = World.acme, as actor: String = World.alice,
                        mark: String? = nil) throws {
         try admin(mark: mark) { _ = try ledger.grantAccess(company, credential: keys[label]!.id, project: project, role: role, as: actor) }
     }

@@ -10,21 +10,15 @@ final class BenchSmokeTests: XCTestCase {
     func testQuickBenchRunsAndPrintsEveryFigure() throws {
         let directory = NSTemporaryDirectory() + "credledger-bench-smoke-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let lock = NSLock()
-        var out = "", err = ""
-        let savedOut = Output.standardOutput, savedErr = Output.standardError
-        Output.standardOutput = { text in lock.withLock { out += text } }
-        Output.standardError = { text in lock.withLock { err += text } }
-        defer {
-            Output.standardOutput = savedOut
-            Output.standardError = savedErr
-        }
 
         // Tiny sizes: a few companies and credentials, short runs, two caller counts.
-        let code = BenchTool.run([
-            "--json", "bench", "--quick", "--dir", directory, "--events", "3000", "--decisions", "2000", "--companies", "2",
-            "--projects", "6", "--credentials", "40", "--seconds", "0.05", "--callers", "1,8",
-        ], environment: [:])
+        let captured = OutputCapture.run {
+            BenchTool.run([
+                "--json", "bench", "--quick", "--dir", directory, "--events", "3000", "--decisions", "2000", "--companies", "2",
+                "--projects", "6", "--credentials", "40", "--seconds", "0.05", "--callers", "1,8",
+            ], environment: [:])
+        }
+        let (code, out, err) = (captured.result, captured.stdout, captured.stderr)
 
         XCTAssertEqual(code, 0, "stdout: \(out)\nstderr: \(err)")
         let line = try XCTUnwrap(out.split(separator: "\n").last, "no output")

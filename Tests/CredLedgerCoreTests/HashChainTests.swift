@@ -55,7 +55,7 @@ final class HashChainTests: XCTestCase {
                 prev = h
             """
         let input = zip(events, records).map { "\($0.seq):\($1.hex)" }.joined(separator: "\n")
-        let lines = try python(script, input: input)
+        let lines = try ExternalOracle.python(script, input: input)
         XCTAssertEqual(lines, hashes.map { "\($0) ok" })
         XCTAssertEqual(hashes[0], Fixture.companyRegisteredHash)
         XCTAssertEqual(hashes[1], Fixture.credentialUsedHash)

@@ -71,7 +71,7 @@ final class SecretFormatTests: XCTestCase {
                 for _ in range(6): d = A[c % 62] + d; c //= 62
                 print('ok' if d == s[40:] else 'BAD ' + s)
             """
-        XCTAssertEqual(try python(script, input: secrets.joined(separator: "\n")), Array(repeating: "ok", count: 20))
+        XCTAssertEqual(try ExternalOracle.python(script, input: secrets.joined(separator: "\n")), Array(repeating: "ok", count: 20))
     }
 
     func testEverySingleCharacterSubstitutionIsABadChecksum() {
@@ -191,7 +191,7 @@ final class SecretFormatTests: XCTestCase {
             XCTAssertNotEqual(SecretFormat.hash(s), SHA256.hash(Array(s.utf8.dropFirst(4)), implementation: .portable))
         }
         let script = "import sys, hashlib\nfor s in sys.stdin.read().split(): print(hashlib.sha256(s.encode()).hexdigest())"
-        XCTAssertEqual(try python(script, input: secrets.joined(separator: "\n")), secrets.map { SecretFormat.hash($0).hex })
+        XCTAssertEqual(try ExternalOracle.python(script, input: secrets.joined(separator: "\n")), secrets.map { SecretFormat.hash($0).hex })
     }
 
     /// The worked example and the scanner regex of docs/SECRETS.md.

@@ -1,30 +1,12 @@
 import Foundation
+// The helpers every test target shares (hex fixtures, ExternalOracle, …), visible to every file of this target.
+@_exported import TestSupport
 import XCTest
 
 import CredLedgerCore
 import CredLedgerProjections
 
-// Shared helpers of the core tests: hex fixtures, record encoding, a python3 oracle,
-// a trap probe, and one sample event per event type.
-
-/// Bytes from a hex literal; whitespace and `_` are ignored so fixtures can be laid out field by field.
-func hexBytes(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> [UInt8] {
-    let digits = Array(text.utf8.filter { !($0 == 0x20 || $0 == 0x0A || $0 == 0x5F) })
-    precondition(digits.count % 2 == 0, "odd number of hex digits")
-    func nibble(_ c: UInt8) -> UInt8 {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x61...0x66: return c - 0x61 + 10
-        case 0x41...0x46: return c - 0x41 + 10
-        default: preconditionFailure("not a hex digit: \(c)")
-        }
-    }
-    return stride(from: 0, to: digits.count, by: 2).map { nibble(digits[$0]) << 4 | nibble(digits[$0 + 1]) }
-}
-
-extension Array where Element == UInt8 {
-    var hex: String { map { String(format: "%02x", $0) }.joined() }
-}
+// Helpers of the core tests: hex fixtures, record encoding, a trap probe, and one sample event per event type.
 
 func digest(_ text: String) -> SHA256Digest { SHA256Digest(hex: text)! }
 
@@ -86,29 +68,6 @@ func runsWithoutTrapping(_ body: () -> Void) -> Bool {
     body()
     return true
     #endif
-}
-
-/// python3 as an independent oracle: runs `script` with `input` on stdin, returns stdout lines.
-func python(_ script: String, input: String) throws -> [String] {
-    let inputURL = FileManager.default.temporaryDirectory.appendingPathComponent("credledger-core-oracle-\(UUID().uuidString).txt")
-    try input.write(to: inputURL, atomically: true, encoding: .utf8)
-    defer { try? FileManager.default.removeItem(at: inputURL) }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script]
-    process.standardInput = try FileHandle(forReadingFrom: inputURL)
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let output = out.fileHandleForReading.readDataToEndOfFile()
-    let errors = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw NSError(domain: "python3", code: Int(process.terminationStatus),
-                      userInfo: [NSLocalizedDescriptionKey: String(decoding: errors, as: UTF8.self)])
-    }
-    return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
 }
 
 /// 2026-01-01T00:00:00Z in µs.

@@ -59,7 +59,7 @@ final class TimeFormatTests: XCTestCase {
             for line in sys.stdin.read().split():
                 print((epoch + datetime.timedelta(microseconds=int(line))).isoformat(timespec='microseconds') + 'Z')
             """
-        let expected = try python(script, input: times.map(String.init).joined(separator: "\n"))
+        let expected = try ExternalOracle.python(script, input: times.map(String.init).joined(separator: "\n"))
         XCTAssertEqual(times.map(TimeFormat.rfc3339), expected)
     }
 

@@ -1,6 +1,7 @@
 import XCTest
 
 import CredLedgerCrypto
+import TestSupport
 
 final class CRC32Tests: XCTestCase {
     func testCheckValue() {
@@ -17,7 +18,7 @@ final class CRC32Tests: XCTestCase {
             for line in sys.stdin.read().split("\\n")[:-1]:
                 print(zlib.crc32(bytes.fromhex(line)))
             """
-        let python = try ExternalOracle.python(script, lines: inputs.map(\.hexString))
+        let python = try ExternalOracle.python(script, lines: inputs.map(\.hex))
         XCTAssertEqual(python.count, inputs.count)
         guard python.count == inputs.count else { return }
         for (index, input) in inputs.enumerated() {

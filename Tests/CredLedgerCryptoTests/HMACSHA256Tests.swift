@@ -1,6 +1,7 @@
 import XCTest
 
 import CredLedgerCrypto
+import TestSupport
 
 final class HMACSHA256Tests: XCTestCase {
     func testRFC4231TestCases() {
@@ -46,7 +47,7 @@ final class HMACSHA256Tests: XCTestCase {
                 print(hmac.new(bytes.fromhex(k), bytes.fromhex(m), hashlib.sha256).hexdigest())
             """
         // An empty key or message is an empty field; the space still separates the two.
-        let lines = pairs.map { pair in "\(pair.key.hexString) \(pair.message.hexString)" }
+        let lines = pairs.map { pair in "\(pair.key.hex) \(pair.message.hex)" }
         let python = try ExternalOracle.python(script, lines: lines)
         XCTAssertEqual(python.count, pairs.count)
         guard python.count == pairs.count else { return }

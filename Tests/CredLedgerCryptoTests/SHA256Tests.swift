@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 import CredLedgerCrypto
+import TestSupport
 
 final class SHA256Tests: XCTestCase {
     /// Both implementations; on a CPU without SHA extensions `.accelerated` silently runs the portable code.
@@ -91,7 +92,7 @@ final class SHA256Tests: XCTestCase {
             for line in sys.stdin.read().split("\\n")[:-1]:
                 print(hashlib.sha256(bytes.fromhex(line)).hexdigest())
             """
-        let python = try ExternalOracle.python(script, lines: inputs.map(\.hexString))
+        let python = try ExternalOracle.python(script, lines: inputs.map(\.hex))
         XCTAssertEqual(python.count, inputs.count, "python printed one digest per input")
         guard python.count == inputs.count else { return }
 
@@ -170,7 +171,7 @@ final class SHA256Tests: XCTestCase {
         XCTAssertEqual(SHA256Digest(hex: hex.uppercased()), digest)
         XCTAssertEqual(SHA256Digest(bytes: digest.bytes), digest)
         XCTAssertEqual(SHA256Digest(bytes: digest.bytes[...]), digest, "any Collection, e.g. a slice")
-        XCTAssertEqual(digest.bytes, [UInt8](hex: hex))
+        XCTAssertEqual(digest.bytes, hexBytes(hex))
         XCTAssertEqual(digest.withUnsafeBytes { Array($0) }, digest.bytes)
 
         XCTAssertNil(SHA256Digest(hex: String(hex.dropLast())))

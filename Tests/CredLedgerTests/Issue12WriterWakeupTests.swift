@@ -71,7 +71,7 @@ final class Issue12WriterWakeupTests: XCTestCase {
         let ledger = t.ledger!
         let started = DispatchTime.now()
         let done = DispatchSemaphore(value: 0)
-        let results = I12Locked<[String]>([])
+        let results = Locked<[String]>([])
         let calls: [(String, @Sendable () throws -> Void)] = [
             ("record", { try ledger.record(decision) }),
             ("createProject", { try ledger.createProject(World.acme, project: "under-load", as: World.alice) }),
@@ -135,17 +135,4 @@ final class Issue12WriterWakeupTests: XCTestCase {
         XCTAssertEqual(try t.row(issued.id).name, "made while sync fails")
         XCTAssertTrue(try t.ledger.verify().ok)
     }
-}
-
-/// A lock-protected value for the threads of these tests.
-private final class I12Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-    var current: Value { withLock { $0 } }
 }

@@ -1,94 +1,16 @@
 import CredLedger
 import CredLedgerCore
 import CredLedgerProjections
-@testable import CredLedgerTools
 import Foundation
+// The helpers every test target shares (TestLedger, World, PKCEPair, TemporaryDirectory, CLIResult, …), visible
+// to every file of this target.
+@_exported import TestSupport
 import XCTest
 
-// Shared helpers of the ledger tests: a temporary ledger with a manual clock and a seeded random
-// source, a small company fixture, refusal assertions that prove the log did not move, OAuth helpers,
-// and a CLI runner that captures standard output and error.
-
-/// A fresh directory under the system temporary directory; `remove()` deletes it.
-final class TemporaryDirectory: Sendable {
-    let path: String
-
-    init(_ label: String) throws {
-        var template = Array((NSTemporaryDirectory() + "/credledger-t34-\(label).XXXXXX").utf8CString)
-        let created = template.withUnsafeMutableBufferPointer { buffer -> UnsafeMutablePointer<CChar>? in
-            mkdtemp(buffer.baseAddress!)
-        }
-        guard let created else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        path = String(cString: created)
-    }
-
-    func appending(_ name: String) -> String { path + "/" + name }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
-}
-
-/// An open ledger in its own temporary directory, driven by a `ManualClock` and a `SeededRandom`.
-final class TestLedger {
-    let directory: TemporaryDirectory
-    let clock: ManualClock
-    let random: SeededRandom
-    let options: Ledger.Options
-    private(set) var ledger: Ledger!
-
-    /// The ledger's own directory (inside the temporary one, so a verify scratch or backup can sit beside it).
-    var path: String { directory.appending("ledger") }
-
-    init(_ label: String, seed: UInt64 = 1, configure: (inout Ledger.Options) -> Void = { _ in }) throws {
-        directory = try TemporaryDirectory(label)
-        clock = ManualClock()
-        random = SeededRandom(seed: seed)
-        var options = Ledger.Options()
-        options.clock = clock
-        options.random = random
-        options.initialMapSize = 32 << 20
-        configure(&options)
-        self.options = options
-        ledger = try Ledger(path: directory.appending("ledger"), options: options)
-    }
-
-    func reopen() throws {
-        ledger.close()
-        ledger = nil
-        ledger = try Ledger(path: path, options: options)
-    }
-
-    /// Closes the ledger (the directory stays until `remove`).
-    func close() {
-        ledger?.close()
-        ledger = nil
-    }
-
-    func remove() {
-        close()
-        directory.remove()
-    }
-
-    var head: ChainHead { ledger.head }
-}
+// Helpers of the ledger tests: a small company fixture on the shared TestLedger, refusal assertions that prove
+// the log did not move, OAuth helpers, and a CLI runner that captures standard output and error.
 
 // MARK: - A standard world
-
-/// Names used by most tests.
-enum World {
-    static let acme = "acme"
-    static let alice = "alice@acme.example"      // acme's admin
-    static let bob = "bob@acme.example"          // acme member
-    static let carol = "carol@acme.example"      // acme member (second approving user)
-    static let mallory = "mallory@evil.example"  // no company at all
-    static let beta = "beta"
-    static let bea = "bea@beta.example"          // beta's admin
-    static let bridge = "bridge"
-    static let tunnel = "tunnel"
-    static let betaProject = "pb"
-    static let redirect = "https://client.example/callback"
-    static let redirect2 = "https://client.example/other"
-    static let loopback = "http://127.0.0.1:8765/cb"
-}
 
 extension TestLedger {
     /// acme (mail domain acme.example, API module on, projects bridge + tunnel, members bob and carol) and
@@ -119,19 +41,9 @@ extension TestLedger {
         guard let row = rows.first(where: { $0.id == id }) else { throw LedgerError("test", "no row \(id)") }
         return row
     }
-
-    /// Events appended after `seq`.
-    func events(after seq: UInt64) throws -> [StoredEvent] { try ledger.events(from: seq + 1) }
 }
 
 // MARK: - OAuth helpers
-
-/// A fixed, valid PKCE verifier and its challenge (different from the RFC example so both are exercised).
-enum PKCEPair {
-    static let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
-    static let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-    static let otherVerifier = "Zm9vYmFyLWJhei1xdXV4LWNvcmdlLWdyYXVsdC1nYXJwbHk"
-}
 
 extension TestLedger {
     /// authorize (as `user`) + exchange for a PKCE client; returns the token response.
@@ -220,16 +132,6 @@ func assertAllowed(_ decision: Decision, file: StaticString = #filePath, line: U
 
 // MARK: - CLI runner
 
-struct CLIResult {
-    var code: Int32
-    var out: String
-    var err: String
-    var all: String { out + err }
-    /// Standard output parsed as one JSON value.
-    var json: Any? { try? JSONSerialization.jsonObject(with: Data(out.utf8), options: [.fragmentsAllowed]) }
-    var object: [String: Any] { json as? [String: Any] ?? [:] }
-}
-
 /// Runs `credledger` in-process against one database directory with a manual clock and a seeded random source.
 final class CLI {
     let directory: TemporaryDirectory
@@ -254,16 +156,7 @@ final class CLI {
     /// standard input is never read).
     @discardableResult
     func run(_ arguments: [String], standardInput: @escaping () -> String? = { nil }) -> CLIResult {
-        let box = OutputBox()
-        let savedOut = Output.standardOutput, savedErr = Output.standardError
-        Output.standardOutput = { box.append(out: $0) }
-        Output.standardError = { box.append(err: $0) }
-        defer {
-            Output.standardOutput = savedOut
-            Output.standardError = savedErr
-        }
-        let code = CommandLineTool.run(["--db", db] + arguments, environment: [:], options: options, standardInput: standardInput)
-        return CLIResult(code: code, out: box.out, err: box.err)
+        runCLI(db: db, arguments, options: options, standardInput: standardInput)
     }
 
     @discardableResult
@@ -279,15 +172,6 @@ final class CLI {
     }
 
     func remove() { directory.remove() }
-}
-
-final class OutputBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var o = "", e = ""
-    func append(out text: String) { lock.withLock { o += text } }
-    func append(err text: String) { lock.withLock { e += text } }
-    var out: String { lock.withLock { o } }
-    var err: String { lock.withLock { e } }
 }
 
 /// Runs `body` with standard input redirected from /dev/null (so "is stdin a terminal?" is false even

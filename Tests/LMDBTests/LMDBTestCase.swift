@@ -1,5 +1,7 @@
 import Foundation
 import LMDB
+// TemporaryDirectory and Locked come from the shared test support, visible to every file of this target.
+@_exported import TestSupport
 import XCTest
 
 /// Shared fixtures: every test gets its own temporary directory, removed at tear-down.

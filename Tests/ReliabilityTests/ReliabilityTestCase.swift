@@ -3,6 +3,7 @@ import CredLedgerCore
 @testable import CredLedgerLab
 @testable import CredLedgerTools
 import Foundation
+import TestSupport
 import XCTest
 
 /// Shared fixtures of the reliability suite (issue 6, docs/RELIABILITY.md).
@@ -24,16 +25,8 @@ class ReliabilityTestCase: XCTestCase {
     /// A fresh temporary directory, removed (permissions restored, mounts undone) when the test ends.
     func makeDirectory(_ label: String = "rel") throws -> String {
         let path = try StressSupport.makeTemporaryDirectory(label)
-        addTeardownBlock { Self.remove(path) }
+        addTeardownBlock { TemporaryDirectory.remove(path) }
         return path
-    }
-
-    static func remove(_ path: String) {
-        _ = chmod(path, 0o700)
-        if let enumerator = FileManager.default.enumerator(atPath: path) {
-            for case let relative as String in enumerator { _ = chmod(path + "/" + relative, 0o700) }
-        }
-        try? FileManager.default.removeItem(atPath: path)
     }
 
     /// Locates the product `credledger` executable of the current build (`CREDLEDGER_BIN` first). Skips when absent.

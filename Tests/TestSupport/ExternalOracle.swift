@@ -1,18 +1,23 @@
 import Foundation
-import XCTest
 
-/// Runs reference tools (python3's hashlib/hmac/zlib, coreutils sha256sum) so results are checked against independent implementations.
-enum ExternalOracle {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+/// Runs reference tools (python3's hashlib/hmac/zlib, coreutils sha256sum, the export verifier) so results are
+/// checked against independent implementations.
+public enum ExternalOracle {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
     }
 
-    /// Runs `python3 -c script` once with `lines` on stdin and returns its stdout lines.
-    static func python(_ script: String, lines: [String]) throws -> [String] {
+    /// Runs `python3 -c script` once with `lines` on stdin (one per line) and returns its non-empty stdout lines.
+    public static func python(_ script: String, lines: [String]) throws -> [String] {
+        try python(script, input: lines.joined(separator: "\n") + "\n")
+    }
+
+    /// Runs `python3 -c script` once with `input` on stdin, as given, and returns its non-empty stdout lines.
+    public static func python(_ script: String, input: String) throws -> [String] {
         // stdin comes from a file, not a pipe, so a large input can't deadlock against unread output.
         let inputURL = FileManager.default.temporaryDirectory
-            .appendingPathComponent("credledger-crypto-oracle-\(UUID().uuidString).txt")
-        try (lines.joined(separator: "\n") + "\n").write(to: inputURL, atomically: true, encoding: .utf8)
+            .appendingPathComponent("credledger-oracle-\(UUID().uuidString).txt")
+        try input.write(to: inputURL, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: inputURL) }
         let output = try run(["python3", "-c", script], stdin: FileHandle(forReadingFrom: inputURL))
         return output.split(separator: "\n", omittingEmptySubsequences: false)
@@ -21,7 +26,7 @@ enum ExternalOracle {
     }
 
     /// sha256sum's hex digest of `bytes`, computed from a temporary file.
-    static func sha256sum(_ bytes: [UInt8]) throws -> String {
+    public static func sha256sum(_ bytes: [UInt8]) throws -> String {
         let url = FileManager.default.temporaryDirectory
             .appendingPathComponent("credledger-crypto-sum-\(UUID().uuidString).bin")
         try Data(bytes).write(to: url)
@@ -33,6 +38,23 @@ enum ExternalOracle {
         return String(field)
     }
 
+    /// Runs `arguments` (through /usr/bin/env) with standard output and error merged into one pipe, and returns
+    /// the exit status and that output; a non-zero status is returned, not thrown.
+    public static func status(_ arguments: [String]) throws -> (code: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Runs `arguments` (through /usr/bin/env) and returns its standard output; a non-zero exit throws `Failure`
+    /// with its standard error.
     private static func run(_ arguments: [String], stdin: FileHandle?) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -51,24 +73,5 @@ enum ExternalOracle {
             throw Failure(description: "\(arguments[0]) exited \(process.terminationStatus): \(String(decoding: err, as: UTF8.self))")
         }
         return String(decoding: out, as: UTF8.self)
-    }
-}
-
-extension Array where Element == UInt8 {
-    /// Lowercase hex, for handing bytes to the oracles.
-    var hexString: String {
-        map { byte in
-            let digits = Array("0123456789abcdef".utf8)
-            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 15)]], as: UTF8.self)
-        }.joined()
-    }
-
-    /// Bytes from hex; crashes the test on malformed input, which only comes from literals here.
-    init(hex: String) {
-        let chars = Array(hex.utf8)
-        precondition(chars.count % 2 == 0)
-        self = stride(from: 0, to: chars.count, by: 2).map { i in
-            UInt8(String(decoding: chars[i..<i + 2], as: UTF8.self), radix: 16)!
-        }
     }
 }
