@@ -62,26 +62,15 @@ public struct Projector {
 
     /// Applies one event to the built-in projections; `event.seq` must follow the previous one. Only for a projector
     /// without registered projections (they need the record's hash: `apply(_:hash:to:)`).
-    @inline(__always)
     public mutating func apply(_ event: Event, to store: some KeyValueStore) throws {
         precondition(extensions.isEmpty, "registered projections need the record hash: apply(_:hash:to:)")
-        try applyBuiltIn(event, to: store)
+        try apply(event, hash: .zero, to: store)
     }
 
-    /// Applies one event, whose stored record hashes to `hash`, to every projection; `event.seq` must follow the previous one.
-    @inline(__always)
+    /// Applies one event, whose stored record hashes to `hash`, to every projection; `event.seq` must follow the previous
+    /// one. The built-in projections (registry, memberships, usage, indexes) are fused: one match on the event for all
+    /// four, statically dispatched (the writer's hot path); registered ones follow, in registration order.
     public mutating func apply(_ event: Event, hash: SHA256Digest, to store: some KeyValueStore) throws {
-        try applyBuiltIn(event, to: store)
-        if !extensions.isEmpty { try applyExtensions(event, hash: hash, to: store) }
-    }
-
-    private mutating func applyExtensions(_ event: Event, hash: SHA256Digest, to store: some KeyValueStore) throws {
-        for i in extensions.indices { try extensions[i].apply(event, hash: hash, to: store) }
-    }
-
-    /// The built-in projections (registry, memberships, usage, indexes), fused: one switch on the event for all four.
-    @inline(__always)
-    private mutating func applyBuiltIn(_ event: Event, to store: some KeyValueStore) throws {
         if case .credentialUsed(let use) = event.payload {
             // The hot path: a use's lists (what `PostingIndex.lists(for:)` returns for it), without the generic walk.
             let flag: PostingIndex.Flag = use.allowed ? .allowedUse : .deniedUse
@@ -112,6 +101,11 @@ public struct Projector {
             try RegistryProjection.apply(event, to: store)
         }
         lastApplied = event.seq
+        if !extensions.isEmpty { try applyExtensions(event, hash: hash, to: store) }
+    }
+
+    private mutating func applyExtensions(_ event: Event, hash: SHA256Digest, to store: some KeyValueStore) throws {
+        for i in extensions.indices { try extensions[i].apply(event, hash: hash, to: store) }
     }
 
     private mutating func accumulate(_ use: RecentUse) {
