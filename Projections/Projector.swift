@@ -52,11 +52,25 @@ public struct Projector {
     private var foldScratch = PostingIndex.FoldScratch()
     private var order: [Int] = []
     public private(set) var lastApplied: UInt64 = 0
+    /// Registered projections (`Projection`), applied after the built-in ones, in this order.
+    private var extensions: [any Projection]
 
-    public init() {}
+    /// A projector of the built-in projections and of `extensions` (`Ledger.Options.projections`).
+    public init(extensions: [any Projection] = []) {
+        self.extensions = extensions
+    }
 
-    /// Applies one event; `event.seq` must follow the previous one.
+    /// Applies one event to the built-in projections; `event.seq` must follow the previous one. Only for a projector
+    /// without registered projections (they need the record's hash: `apply(_:hash:to:)`).
     public mutating func apply(_ event: Event, to store: some KeyValueStore) throws {
+        precondition(extensions.isEmpty, "registered projections need the record hash: apply(_:hash:to:)")
+        try apply(event, hash: .zero, to: store)
+    }
+
+    /// Applies one event, whose stored record hashes to `hash`, to every projection; `event.seq` must follow the previous
+    /// one. The built-in projections (registry, memberships, usage, indexes) are fused: one match on the event for all
+    /// four, statically dispatched (the writer's hot path); registered ones follow, in registration order.
+    public mutating func apply(_ event: Event, hash: SHA256Digest, to store: some KeyValueStore) throws {
         if case .credentialUsed(let use) = event.payload {
             // The hot path: a use's lists (what `PostingIndex.lists(for:)` returns for it), without the generic walk.
             let flag: PostingIndex.Flag = use.allowed ? .allowedUse : .deniedUse
@@ -87,6 +101,11 @@ public struct Projector {
             try RegistryProjection.apply(event, to: store)
         }
         lastApplied = event.seq
+        if !extensions.isEmpty { try applyExtensions(event, hash: hash, to: store) }
+    }
+
+    private mutating func applyExtensions(_ event: Event, hash: SHA256Digest, to store: some KeyValueStore) throws {
+        for i in extensions.indices { try extensions[i].apply(event, hash: hash, to: store) }
     }
 
     private mutating func accumulate(_ use: RecentUse) {
@@ -121,6 +140,9 @@ public struct Projector {
         let raw = store as? any RawKeyValueStore
         try flushUses(store, raw: raw)
         try flushPostings(store, raw: raw)
+        if !extensions.isEmpty {
+            for i in extensions.indices { try extensions[i].flush(to: store) }
+        }
         discard()
     }
 
@@ -327,10 +349,15 @@ public struct Projector {
         let uses: Int
         let postings: Int
         let lastApplied: UInt64
+        /// Each registered projection's mark (empty without registered projections: no allocation).
+        let extensions: [Int]
     }
 
     /// The accumulators' current extent (before a command whose events may be undone).
-    public var mark: Mark { Mark(uses: uses.count, postings: postings.count, lastApplied: lastApplied) }
+    public var mark: Mark {
+        Mark(uses: uses.count, postings: postings.count, lastApplied: lastApplied,
+             extensions: extensions.isEmpty ? [] : extensions.map(\.mark))
+    }
 
     /// Forgets the uses and postings accumulated since `mark` (the writer undid that command's events; what
     /// `apply` wrote to the store was undone with its child transaction). Nothing is flushed before the batch ends,
@@ -339,6 +366,7 @@ public struct Projector {
         if uses.count > mark.uses { uses.removeSubrange(mark.uses...) }
         postings.truncate(to: mark.postings)
         lastApplied = mark.lastApplied
+        for (i, m) in zip(extensions.indices, mark.extensions) { extensions[i].rollBack(to: m) }
     }
 
     /// Forgets everything accumulated (the batch was rolled back, or it was flushed).
@@ -347,6 +375,9 @@ public struct Projector {
         dailySlots.removeAll()
         uses.removeAll(keepingCapacity: true)
         postings.removeAll()
+        if !extensions.isEmpty {
+            for i in extensions.indices { extensions[i].discard() }
+        }
     }
 }
 

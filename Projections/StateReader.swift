@@ -230,11 +230,21 @@ final class RecentUsageBox {
 /// Digest of a projection's tables: SHA-256 over, per table in declaration order, the table name and
 /// every (key, value) in key order, each length-prefixed (u32). Equal digests = byte-identical tables.
 public enum ProjectionDigest {
+    /// A built-in projection's digest (`.registry`, `.usage`, …).
     public static func compute(_ projection: ProjectionName, in store: some KeyValueStore) throws -> SHA256Digest {
+        try compute(description: projection, in: store)
+    }
+
+    /// Any projection's digest, a registered one's included.
+    public static func compute(_ projection: any ProjectionDescription, in store: some KeyValueStore) throws -> SHA256Digest {
+        try compute(description: projection, in: store)
+    }
+
+    private static func compute(description projection: some ProjectionDescription, in store: some KeyValueStore) throws -> SHA256Digest {
         var hasher = SHA256()
-        for table in projection.tables {
-            hasher.update(Array(table.rawValue.utf8).count.bigEndianU32 + Array(table.rawValue.utf8))
-            try store.scan(table, from: []) { key, value in
+        for table in projection.tableNames {
+            hasher.update(Array(table.utf8).count.bigEndianU32 + Array(table.utf8))
+            try store.scan(named: table, from: []) { key, value in
                 hasher.update(key.count.bigEndianU32)
                 hasher.update(key)
                 hasher.update(value.count.bigEndianU32)

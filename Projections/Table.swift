@@ -58,6 +58,31 @@ public protocol KeyValueStore {
     func scanBackward(_ table: Table, from start: [UInt8], _ body: (_ key: [UInt8], _ value: [UInt8]) throws -> Bool) throws
     /// Deletes every row of `table`.
     func removeAll(_ table: Table) throws
+
+    // Tables by name: every built-in table (its raw value) and those of registered projections (`Projection`).
+    func get(named table: String, _ key: [UInt8]) throws -> [UInt8]?
+    func put(named table: String, _ key: [UInt8], _ value: [UInt8]) throws
+    func delete(named table: String, _ key: [UInt8]) throws
+    /// Visits entries with key ≥ `start` in ascending order until `body` returns false.
+    func scan(named table: String, from start: [UInt8], _ body: (_ key: [UInt8], _ value: [UInt8]) throws -> Bool) throws
+    func removeAll(named table: String) throws
+}
+
+extension KeyValueStore {
+    /// A store without tables of its own beyond the built-in ones: names resolve to `Table`.
+    @inline(__always)
+    private func builtIn(_ name: String) throws -> Table {
+        guard let table = Table(rawValue: name) else { throw UnknownTableError(name) }
+        return table
+    }
+
+    public func get(named table: String, _ key: [UInt8]) throws -> [UInt8]? { try get(builtIn(table), key) }
+    public func put(named table: String, _ key: [UInt8], _ value: [UInt8]) throws { try put(builtIn(table), key, value) }
+    public func delete(named table: String, _ key: [UInt8]) throws { try delete(builtIn(table), key) }
+    public func scan(named table: String, from start: [UInt8], _ body: ([UInt8], [UInt8]) throws -> Bool) throws {
+        try scan(builtIn(table), from: start, body)
+    }
+    public func removeAll(named table: String) throws { try removeAll(builtIn(table)) }
 }
 
 extension KeyValueStore {
@@ -98,6 +123,8 @@ public final class MemoryStore: KeyValueStore {
     }
 
     private var storage: [Table: Rows] = [:]
+    /// Tables of registered projections (`Projection`), by name.
+    private var named: [String: MemoryStore] = [:]
 
     /// All rows by table, as dictionaries (for tests and comparisons).
     public var tables: [Table: [[UInt8]: [UInt8]]] {
@@ -151,6 +178,40 @@ public final class MemoryStore: KeyValueStore {
 
     public func removeAll(_ table: Table) {
         storage[table] = nil
+    }
+
+    // A registered projection's table is kept as the `counters` table of a store of its own (same code, same order).
+    private func extensionTable(_ name: String) -> MemoryStore? {
+        if let store = named[name] { return store }
+        guard Table(rawValue: name) == nil else { return nil }
+        let store = MemoryStore()
+        named[name] = store
+        return store
+    }
+
+    public func get(named table: String, _ key: [UInt8]) throws -> [UInt8]? {
+        if let t = Table(rawValue: table) { return get(t, key) }
+        return extensionTable(table)?.get(.counters, key)
+    }
+
+    public func put(named table: String, _ key: [UInt8], _ value: [UInt8]) throws {
+        if let t = Table(rawValue: table) { return put(t, key, value) }
+        extensionTable(table)?.put(.counters, key, value)
+    }
+
+    public func delete(named table: String, _ key: [UInt8]) throws {
+        if let t = Table(rawValue: table) { return delete(t, key) }
+        extensionTable(table)?.delete(.counters, key)
+    }
+
+    public func scan(named table: String, from start: [UInt8], _ body: ([UInt8], [UInt8]) throws -> Bool) throws {
+        if let t = Table(rawValue: table) { return try scan(t, from: start, body) }
+        try extensionTable(table)?.scan(.counters, from: start, body)
+    }
+
+    public func removeAll(named table: String) throws {
+        if let t = Table(rawValue: table) { return removeAll(t) }
+        named[table] = nil
     }
 
     public func scanBackward(_ table: Table, from start: [UInt8], _ body: ([UInt8], [UInt8]) throws -> Bool) throws {

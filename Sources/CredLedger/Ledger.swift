@@ -24,6 +24,9 @@ public final class Ledger: @unchecked Sendable {
         public var accessTokenLifetime: Int64 = 3_600_000_000
         public var refreshTokenLifetime: Int64 = 30 * 86_400_000_000
         public var authorizationCodeLifetime: Int64 = 60_000_000
+        /// Projections kept beside the built-in ones (see `Projection`): applied live, checkpointed, rebuilt and verified
+        /// with them. Registering one for the first time (or at another code version) rebuilds at a read-write open.
+        public var projections: [any Projection] = []
         public init() {}
     }
 
@@ -45,7 +48,7 @@ public final class Ledger: @unchecked Sendable {
         var configuration = Environment.Configuration()
         configuration.mapSize = options.initialMapSize
         configuration.maxMapSize = options.maxMapSize
-        configuration.maxDatabases = UInt32(Table.allCases.count + 4)
+        configuration.maxDatabases = UInt32(Schema.databaseCount(extensions: options.projections) + 2)
         if options.readOnly { configuration.flags.insert(.readOnly) }
         if options.durability == .ackBeforeSync { configuration.flags.insert(.noSync) }
         let environment: Environment
@@ -57,7 +60,7 @@ public final class Ledger: @unchecked Sendable {
         self.environment = environment
         let schema: Schema
         do {
-            schema = try Schema(environment: environment)
+            schema = try Schema(environment: environment, extensions: options.projections)
         } catch let error as LMDBError {
             defer { environment.close() }
             if error == .notFound {

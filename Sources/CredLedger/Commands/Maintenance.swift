@@ -43,7 +43,7 @@ struct RebuildProjections: MaintenanceCommand {
         let before = try CheckpointStatus.read(schema: schema, txn: store.txn)
         try Replayer.emptyProjections(txn: store.txn, schema: schema)
         projector.discard()
-        var fresh = Projector()
+        var fresh = schema.makeProjector()
         let head: ChainHead
         switch try Replayer.project(schema: schema, source: store.txn, into: store, projector: &fresh) {
         case .success(let h): head = h
@@ -51,11 +51,11 @@ struct RebuildProjections: MaintenanceCommand {
             throw LedgerError("chain_broken", "cannot rebuild: \(f.description)", kind: .integrity)
         }
         var digests: [String: SHA256Digest] = [:]
-        for p in ProjectionName.allCases {
+        for (p, key) in schema.checkpointKeys {
             let digest = try ProjectionDigest.compute(p, in: store)
-            digests[p.rawValue] = digest
+            digests[p.name] = digest
             let checkpoint = Meta.Checkpoint(codeVersion: p.codeVersion, lastSeq: head.seq, digestSeq: head.seq, digest: digest)
-            try store.txn.put(schema.meta, Meta.projectionKey(p), checkpoint.bytes)
+            try store.txn.put(schema.meta, key, checkpoint.bytes)
         }
         let result = RebuildResult(events: head.seq, digests: digests, accepted: before.disagreement)
         guard let accepted = before.disagreement else { return (result, []) }

@@ -257,16 +257,16 @@ final class ProjectionRebuild: @unchecked Sendable {
         var configuration = Environment.Configuration()
         configuration.flags = [.noSync]
         configuration.mapSize = max(environment.mapSize, 64 << 20)
-        configuration.maxDatabases = UInt32(Table.allCases.count + 4)
+        configuration.maxDatabases = UInt32(Schema.databaseCount(extensions: schema.extensions) + 2)
         let scratch = try Environment(path: scratchPath, configuration: configuration)
         defer { scratch.close() }
-        let scratchSchema = try Schema(environment: scratch)
+        let scratchSchema = try Schema(environment: scratch, extensions: schema.extensions)
         var outcome = Result()
         try scratch.write { destination in
             // This closure re-runs from scratch if the map has to grow: all state is local to it.
             outcome = Result()
             let store = LMDBStore(txn: destination, schema: scratchSchema)
-            var projector = Projector()
+            var projector = scratchSchema.makeProjector()
             var pending = 0
             var expected: UInt64 = 1
             /// Decodes and applies one event; false (with `outcome.failure` set) at a bad one.
@@ -283,7 +283,7 @@ final class ProjectionRebuild: @unchecked Sendable {
                     return false
                 }
                 do {
-                    try projector.apply(stored.event, to: store)
+                    try projector.apply(stored.event, hash: stored.hash, to: store)
                 } catch let error as LMDBError {
                     throw error   // storage trouble (e.g. a full map) is not the log's fault
                 } catch {
@@ -315,7 +315,7 @@ final class ProjectionRebuild: @unchecked Sendable {
             // The live projections are compared in ONE snapshot, at its own head: the rebuild first catches up with
             // the events appended meanwhile (in short transactions while many are missing), then applies the last few
             // and digests the live projections in that snapshot; the rebuilt ones are digested after it ends.
-            var live: [(ProjectionName, UInt64, SHA256Digest)] = []
+            var live: [(any ProjectionDescription, UInt64, SHA256Digest)] = []
             var rounds = 0
             while live.isEmpty {
                 var behind: UInt64?
@@ -332,8 +332,8 @@ final class ProjectionRebuild: @unchecked Sendable {
                     try projector.flush(to: store)
                     guard outcome.failure == nil, outcome.projected == now.seq else { return }
                     let liveStore = LMDBStore(txn: source, schema: schema)
-                    for p in ProjectionName.allCases {
-                        let checkpoint = try source.get(schema.meta, Meta.projectionKey(p)).flatMap(Meta.Checkpoint.init)
+                    for (p, key) in schema.checkpointKeys {
+                        let checkpoint = try source.get(schema.meta, key).flatMap(Meta.Checkpoint.init)
                         live.append((p, checkpoint?.lastSeq ?? 0, try ProjectionDigest.compute(p, in: liveStore)))
                     }
                     outcome.head = now
@@ -346,7 +346,7 @@ final class ProjectionRebuild: @unchecked Sendable {
             guard outcome.failure == nil, outcome.head != nil else { return }
             for (p, lastSeq, liveDigest) in live {
                 outcome.statuses.append(ProjectionStatus(
-                    name: p.rawValue, lastSeq: lastSeq, live: liveDigest, rebuilt: try ProjectionDigest.compute(p, in: store)))
+                    name: p.name, lastSeq: lastSeq, live: liveDigest, rebuilt: try ProjectionDigest.compute(p, in: store)))
             }
         }
         outcome.seconds = Ledger.seconds(since: started)

@@ -13,9 +13,9 @@ public struct ChainFailure: Error, Equatable, Sendable, CustomStringConvertible 
 /// Streams the log, checking sequence, chain and time order, and feeding a projector.
 enum Replayer {
     /// Visits every event with seq in `range`, verifying each link; stops at the first break.
-    /// `body` gets each decoded event; it is not called for the broken one.
+    /// `body` gets each decoded event and its record's hash; it is not called for the broken one.
     static func stream(schema: Schema, txn: borrowing Transaction, through last: UInt64 = UInt64.max,
-                       _ body: (Event) throws -> Void) throws -> Result<ChainHead, ChainFailure> {
+                       _ body: (Event, SHA256Digest) throws -> Void) throws -> Result<ChainHead, ChainFailure> {
         var head = ChainHead.empty
         var failure: ChainFailure?
         try EventLog.scanRaw(from: 1, schema: schema, in: txn) { seq, record in
@@ -43,7 +43,7 @@ enum Replayer {
                     failure = ChainFailure(seq: seq, reason: "timestamp goes backwards")
                     return false
                 }
-                try body(stored.event)
+                try body(stored.event, hash)
                 head = ChainHead(seq: seq, hash: hash, timestamp: stored.event.timestamp)
                 return true
             }
@@ -52,17 +52,17 @@ enum Replayer {
         return .success(head)
     }
 
-    /// Empties every projection table of `store`.
+    /// Empties every projection table of `store`, registered projections' included.
     static func emptyProjections(txn: borrowing Transaction, schema: Schema) throws {
-        for table in Table.allCases { try txn.empty(schema.database(table)) }
+        for database in schema.allTables { try txn.empty(database) }
     }
 
     /// Projects events into `store`, flushing counters every `flushEvery` events to bound memory.
     static func project(schema: Schema, source: borrowing Transaction, into store: some KeyValueStore, projector: inout Projector,
                         through last: UInt64 = UInt64.max, flushEvery: Int = 200_000) throws -> Result<ChainHead, ChainFailure> {
         var pending = 0
-        let result = try stream(schema: schema, txn: source, through: last) { event in
-            try projector.apply(event, to: store)
+        let result = try stream(schema: schema, txn: source, through: last) { event, hash in
+            try projector.apply(event, hash: hash, to: store)
             pending += 1
             if pending >= flushEvery {
                 try projector.flush(to: store)

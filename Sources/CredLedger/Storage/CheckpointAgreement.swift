@@ -56,13 +56,13 @@ struct CheckpointStatus {
         let head = try EventLog.head(schema: schema, in: txn).seq
         var status = CheckpointStatus()
         var seqs: [String: UInt64] = [:]
-        for p in ProjectionName.allCases {
-            guard let raw = try txn.get(schema.meta, Meta.projectionKey(p)), let checkpoint = Meta.Checkpoint(raw) else {
+        for (p, key) in schema.checkpointKeys {
+            guard let raw = try txn.get(schema.meta, key), let checkpoint = Meta.Checkpoint(raw) else {
                 if head > 0 { status.missing = true }
                 continue
             }
             if checkpoint.codeVersion != p.codeVersion { status.otherCodeVersion = true }
-            seqs[p.rawValue] = checkpoint.lastSeq
+            seqs[p.name] = checkpoint.lastSeq
         }
         if seqs.isEmpty {
             // A new ledger has neither events nor checkpoints; events without any checkpoint were not written by us.
@@ -77,7 +77,7 @@ struct CheckpointStatus {
 
     /// The writer's check at the start of each batch: every checkpoint at `head`, read in place (no copies).
     /// Throws `projections_disagree` otherwise; a missing checkpoint is left to the write (it creates it).
-    static func requireAgreement(head: UInt64, keys: [(ProjectionName, [UInt8])], schema: Schema, txn: borrowing Transaction) throws {
+    static func requireAgreement(head: UInt64, keys: [(projection: any ProjectionDescription, key: [UInt8])], schema: Schema, txn: borrowing Transaction) throws {
         var agree = true
         var any = false
         for (_, key) in keys {

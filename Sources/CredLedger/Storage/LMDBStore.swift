@@ -50,6 +50,35 @@ public struct LMDBStore: KeyValueStore {
     }
 }
 
+/// Tables by name: registered projections' tables are the schema's own databases.
+extension LMDBStore {
+    public func get(named table: String, _ key: [UInt8]) throws -> [UInt8]? {
+        try txn.get(schema.database(named: table), key)
+    }
+
+    public func put(named table: String, _ key: [UInt8], _ value: [UInt8]) throws {
+        try txn.put(schema.database(named: table), key, value)
+    }
+
+    public func delete(named table: String, _ key: [UInt8]) throws {
+        try txn.delete(schema.database(named: table), key)
+    }
+
+    public func scan(named table: String, from start: [UInt8], _ body: ([UInt8], [UInt8]) throws -> Bool) throws {
+        try txn.withCursor(schema.database(named: table)) { cursor in
+            var entry = start.isEmpty ? try cursor.first() : try cursor.seek(atLeast: start)
+            while let e = entry {
+                guard try body(Array(e.key), Array(e.value)) else { return }
+                entry = try cursor.next()
+            }
+        }
+    }
+
+    public func removeAll(named table: String) throws {
+        try txn.empty(schema.database(named: table))
+    }
+}
+
 /// The projector's allocation-free path: values are read in place from the map and written from the caller's buffers,
 /// through one LMDB cursor per table and flush.
 extension LMDBStore: RawKeyValueStore {

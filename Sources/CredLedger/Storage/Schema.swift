@@ -12,17 +12,57 @@ final class Schema: @unchecked Sendable {
     let events: Database
     let meta: Database
     let tables: [Database]   // indexed by Table.allCases order
+    /// Registered projections (`Ledger.Options.projections`), as registered: prototypes every projector copies.
+    let extensions: [any Projection]
+    /// Every projection, built-in ones first: what checkpoints, rebuilds and `verify` cover.
+    let projections: [any ProjectionDescription]
+    /// Each projection's checkpoint key in `meta`, built once.
+    let checkpointKeys: [(projection: any ProjectionDescription, key: [UInt8])]
+    /// The tables of registered projections, by name.
+    private let extensionTables: [String: Database]
 
-    init(environment: Environment) throws {
-        let names = [Schema.eventsName, Schema.metaName] + Table.allCases.map(\.rawValue)
-        let handles = try environment.openDatabases(names, flags: environment.isReadOnly ? [] : [.create])
+    /// The databases a ledger with `extensions` registered needs (for `maxDatabases`).
+    static func databaseCount(extensions: [any Projection]) -> Int {
+        2 + Table.allCases.count + extensions.reduce(0) { $0 + $1.tableNames.count }
+    }
+
+    init(environment: Environment, extensions: [any Projection] = []) throws {
+        let extensionNames = extensions.flatMap(\.tableNames)
+        let reserved = Set([Schema.eventsName, Schema.metaName] + Table.allCases.map(\.rawValue))
+        var seen = Set<String>()
+        for name in extensionNames where reserved.contains(name) || !seen.insert(name).inserted {
+            throw LedgerError("projection_table_taken", "a registered projection declares table \(name), which another uses", kind: .badInput)
+        }
+        var names = Set<String>()
+        for p in extensions where !names.insert(p.name).inserted || ProjectionName(rawValue: p.name) != nil {
+            throw LedgerError("projection_name_taken", "a registered projection is named \(p.name), as another is", kind: .badInput)
+        }
+        let all = [Schema.eventsName, Schema.metaName] + Table.allCases.map(\.rawValue) + extensionNames
+        let handles = try environment.openDatabases(all, flags: environment.isReadOnly ? [] : [.create])
         events = handles[0]
         meta = handles[1]
-        tables = Array(handles[2...])
+        tables = Array(handles[2..<(2 + Table.allCases.count)])
+        extensionTables = Dictionary(uniqueKeysWithValues: zip(extensionNames, handles[(2 + Table.allCases.count)...]))
+        self.extensions = extensions
+        projections = ProjectionName.allCases.map { $0 as any ProjectionDescription } + extensions.map { $0 as any ProjectionDescription }
+        checkpointKeys = projections.map { ($0, Meta.projectionKey($0.name)) }
         precondition(Table.indexMatchesDeclarationOrder, "Table.index(of:) must follow the order of Table.allCases")
     }
 
     @inline(__always) func database(_ table: Table) -> Database { tables[Table.index(of: table)] }
+
+    /// A table by name: a built-in one or a registered projection's.
+    func database(named name: String) throws -> Database {
+        if let table = Table(rawValue: name) { return database(table) }
+        guard let database = extensionTables[name] else { throw UnknownTableError(name) }
+        return database
+    }
+
+    /// Every projection table, built-in and registered.
+    var allTables: [Database] { tables + extensionTables.values }
+
+    /// A projector of every projection of this schema.
+    func makeProjector() -> Projector { Projector(extensions: extensions) }
 }
 
 extension Table {
@@ -68,7 +108,8 @@ extension Table {
 /// Rows of the `meta` database.
 enum Meta {
     static let formatKey = Array("format".utf8)
-    static func projectionKey(_ p: ProjectionName) -> [UInt8] { Array("projection/\(p.rawValue)".utf8) }
+    static func projectionKey(_ p: ProjectionName) -> [UInt8] { projectionKey(p.rawValue) }
+    static func projectionKey(_ name: String) -> [UInt8] { Array("projection/\(name)".utf8) }
 
     /// Checkpoint of one projection: code version, last applied seq, and the digest computed at `digestSeq`.
     struct Checkpoint: Equatable {

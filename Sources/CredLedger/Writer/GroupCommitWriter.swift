@@ -52,7 +52,7 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     /// Only touched on the writer thread (and read under `headLock`).
     private var log: EventLog
-    private var projector = Projector()
+    private var projector: Projector
     private let headLock = NSLock()
     private var committedHead: ChainHead
 
@@ -77,6 +77,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.maxBatch = maxBatch
         self.lifetimes = lifetimes
         self.log = EventLog(schema: schema)
+        self.projector = schema.makeProjector()
     }
 
     var head: ChainHead { headLock.withLock { committedHead } }
@@ -204,7 +205,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                     // Checkpoints that disagree with the head mean the log was cut or extended behind the writer's
                     // back: refuse rather than append on top of it (a few meta reads per batch, nothing per event).
                     if !(batch.count == 1 && batch[0].isMaintenance) {
-                        try CheckpointStatus.requireAgreement(head: newHead.seq, keys: GroupCommitWriter.checkpointKeys, schema: schema, txn: txn)
+                        try CheckpointStatus.requireAgreement(head: newHead.seq, keys: schema.checkpointKeys, schema: schema, txn: txn)
                     }
                     hasCommand = false
                     projector.discard()
@@ -343,16 +344,13 @@ final class GroupCommitWriter: @unchecked Sendable {
         let t = max(time ?? clock.now(), head.timestamp)
         let event = Event(seq: head.seq + 1, timestamp: t, company: company, actor: actor, payload: payload)
         try log.append(event, head: &head, in: store.txn)
-        try projector.apply(event, to: store)
+        try projector.apply(event, hash: head.hash, to: store)
     }
-
-    /// The `meta` keys of the projections' checkpoints, built once.
-    private static let checkpointKeys: [(ProjectionName, [UInt8])] = ProjectionName.allCases.map { ($0, Meta.projectionKey($0)) }
 
     /// Moves every projection's checkpoint to `seq`. A well-formed checkpoint row is patched in place (its
     /// `lastSeq` field only, as the decode/encode round trip would); anything else goes through the codec.
     private func writeCheckpoints(_ seq: UInt64, txn: borrowing Transaction) throws {
-        for (p, key) in GroupCommitWriter.checkpointKeys {
+        for (p, key) in schema.checkpointKeys {
             let patched: Bool = try key.withUnsafeBytes { k in
                 guard let stored = try txn.get(schema.meta, k), stored.count == Meta.Checkpoint.size else { return false }
                 var row: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
