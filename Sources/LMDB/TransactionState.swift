@@ -82,9 +82,10 @@ final class TransactionState {
     /// For cursors (which live inside their transaction's closure, on its thread): throws
     /// ``LMDBError/badTransaction`` while a child transaction is open.
     @inline(__always)
-    func checkNotSuspended(_ function: String) -> Result<Void, LMDBError> {
+    /// The name is built only on failure: this runs for every cursor read of every scan.
+    func checkNotSuspended(_ function: @autoclosure () -> String) -> Result<Void, LMDBError> {
         guard isBlocked else { return .success(()) }
-        return checkUsable(function)
+        return checkUsable(function())
     }
 
     @inline(__always)
