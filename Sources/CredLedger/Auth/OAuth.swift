@@ -134,6 +134,26 @@ extension Ledger {
         return (token, SecretFormat.hash(token))
     }
 
+    /// The access + refresh pair of a code exchange or a refresh: drawn first (the random stream's order is part of a
+    /// seeded ledger's bytes), its expiries capped by the authenticating secret's grace end, its response shown once.
+    struct TokenPair {
+        let access: String, accessHash: SHA256Digest
+        let refresh: String, refreshHash: SHA256Digest
+
+        init(_ ctx: BatchContext) {
+            (access, accessHash) = Ledger.newToken(.accessToken, ctx)
+            (refresh, refreshHash) = Ledger.newToken(.refreshToken, ctx)
+        }
+
+        func accessExpiresAt(_ ctx: BatchContext, _ attempt: OAuthAttempt) -> Timestamp { attempt.expiry(ctx.now, ctx.lifetimes.accessToken) }
+        func refreshExpiresAt(_ ctx: BatchContext, _ attempt: OAuthAttempt) -> Timestamp { attempt.expiry(ctx.now, ctx.lifetimes.refreshToken) }
+
+        func response(_ ctx: BatchContext, _ attempt: OAuthAttempt, scope: Scope) -> TokenResponse {
+            TokenResponse(accessToken: access, expiresIn: (accessExpiresAt(ctx, attempt) - ctx.now) / 1_000_000, refreshToken: refresh,
+                          scope: scope.name)
+        }
+    }
+
     /// client_credentials grant (RFC 6749 §4.4) for OAuth API users: an access token, no refresh token.
     public func clientCredentialsToken(clientID: String, clientSecret: String) throws -> TokenResponse {
         try perform(ClientCredentialsGrant(clientID: clientID, clientSecret: clientSecret))
@@ -290,8 +310,7 @@ public struct ExchangeCode: LedgerCommand, OAuthStep {
 
     func step(_ ctx: inout BatchContext, _ attempt: inout Ledger.OAuthAttempt) throws -> TokenResponse {
         typealias OAuthDenial = Ledger.OAuthDenial
-        let (access, accessHash) = Ledger.newToken(.accessToken, ctx)
-        let (refresh, refreshHash) = Ledger.newToken(.refreshToken, ctx)
+        let pair = Ledger.TokenPair(ctx)
         let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt, allowed: [.pkce, .pkcePublic])
         guard SecretFormat.validate(code, expecting: [.authorizationCode]).problem == nil,
               let grant = try ctx.state.code(hash: SecretFormat.hash(code)), grant.credential == client.number
@@ -313,13 +332,11 @@ public struct ExchangeCode: LedgerCommand, OAuthStep {
         guard let member = try ctx.state.member(company: client.company, user: grant.user), member.role != .removed else {
             throw OAuthDenial(.accessDenied)
         }
-        let accessExpiresAt = attempt.expiry(ctx.now, ctx.lifetimes.accessToken)
         ctx.emit(company: client.company, actor: .credential(client.number), .tokenIssued(TokenIssued(
-            credential: client.number, user: grant.user, grant: .authorizationCode, accessHash: accessHash,
-            accessExpiresAt: accessExpiresAt, refreshHash: refreshHash, refreshExpiresAt: attempt.expiry(ctx.now, ctx.lifetimes.refreshToken),
-            codeHash: grant.hash)))
-        return TokenResponse(accessToken: access, expiresIn: (accessExpiresAt - ctx.now) / 1_000_000, refreshToken: refresh,
-                             scope: client.scope.name)
+            credential: client.number, user: grant.user, grant: .authorizationCode, accessHash: pair.accessHash,
+            accessExpiresAt: pair.accessExpiresAt(ctx, attempt), refreshHash: pair.refreshHash,
+            refreshExpiresAt: pair.refreshExpiresAt(ctx, attempt), codeHash: grant.hash)))
+        return pair.response(ctx, attempt, scope: client.scope)
     }
 }
 
@@ -335,8 +352,7 @@ public struct RefreshGrant: LedgerCommand, OAuthStep {
 
     func step(_ ctx: inout BatchContext, _ attempt: inout Ledger.OAuthAttempt) throws -> TokenResponse {
         typealias OAuthDenial = Ledger.OAuthDenial
-        let (access, accessHash) = Ledger.newToken(.accessToken, ctx)
-        let (refresh, refreshHash) = Ledger.newToken(.refreshToken, ctx)
+        let pair = Ledger.TokenPair(ctx)
         let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt, allowed: [.pkce, .pkcePublic])
         guard SecretFormat.validate(refreshToken, expecting: [.refreshToken]).problem == nil,
               let token = try ctx.state.token(hash: SecretFormat.hash(refreshToken)), token.kind == .refresh,
@@ -356,12 +372,11 @@ public struct RefreshGrant: LedgerCommand, OAuthStep {
         guard let member = try ctx.state.member(company: client.company, user: token.user), member.role != .removed else {
             throw OAuthDenial(.accessDenied)
         }
-        let accessExpiresAt = attempt.expiry(ctx.now, ctx.lifetimes.accessToken)
         ctx.emit(company: client.company, actor: .credential(client.number), .tokenRefreshed(TokenRefreshed(
-            credential: client.number, family: token.family, spentRefreshHash: token.hash, accessHash: accessHash,
-            accessExpiresAt: accessExpiresAt, refreshHash: refreshHash, refreshExpiresAt: attempt.expiry(ctx.now, ctx.lifetimes.refreshToken))))
-        return TokenResponse(accessToken: access, expiresIn: (accessExpiresAt - ctx.now) / 1_000_000, refreshToken: refresh,
-                             scope: client.scope.name)
+            credential: client.number, family: token.family, spentRefreshHash: token.hash, accessHash: pair.accessHash,
+            accessExpiresAt: pair.accessExpiresAt(ctx, attempt), refreshHash: pair.refreshHash,
+            refreshExpiresAt: pair.refreshExpiresAt(ctx, attempt))))
+        return pair.response(ctx, attempt, scope: client.scope)
     }
 }
 
