@@ -70,7 +70,12 @@ let package = Package(
         .testTarget(name: "CredLedgerCoreTests", dependencies: ["CredLedgerCore", "CredLedgerProjections", "TestSupport"], path: "Tests/CredLedgerCoreTests"),
         .testTarget(name: "CredLedgerTests", dependencies: ["CredLedger", "CredLedgerTools", "CredLedgerAPI", "TestSupport"], path: "Tests/CredLedgerTests"),
         .testTarget(name: "AuditTests", dependencies: ["CredLedger", "CredLedgerTools", "TestSupport"], path: "Tests/AuditTests"),
-        .testTarget(name: "ReliabilityTests", dependencies: ["CredLedger", "CredLedgerTools", "CredLedgerLab", "TestSupport"], path: "Tests/ReliabilityTests"),
+        .testTarget(name: "ReliabilityTests", dependencies: ["CredLedger", "CredLedgerTools", "CredLedgerLab", "TestSupport", "CredLedgerHTTP"], path: "Tests/ReliabilityTests"),
         .testTarget(name: "BenchTests", dependencies: ["CredLedger", "CredLedgerTools", "CredLedgerLab"], path: "Tests/BenchTests"),
+        // The HTTP/1.1 server core (issue 13, docs/HTTP.md): a C shim for what Glibc lacks (epoll, eventfd, signalfd,
+        // accept4, sendmsg), the generic server (parser, loops, router, helpers) with no ledger dependency, its tests.
+        .target(name: "CHTTPShim", path: "Sources/CHTTPShim"),
+        .target(name: "CredLedgerHTTP", dependencies: ["CHTTPShim"], path: "Sources/CredLedgerHTTP"),
+        .testTarget(name: "HTTPTests", dependencies: ["CredLedgerHTTP", "TestSupport"], path: "Tests/HTTPTests"),
     ]
 )
