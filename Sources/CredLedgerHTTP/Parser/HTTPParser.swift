@@ -277,6 +277,7 @@ public struct HTTPParser: Sendable {
             chunk = .size
         case .trailerLineStart:
             if b == ByteClass.cr { chunk = .trailerEndLF; return nil }
+            guard b != ByteClass.lf else { return .bad("bare LF in trailer") }
             trailer.removeAll(keepingCapacity: true)
             trailer.append(b)
             chunk = .trailerText

@@ -161,26 +161,26 @@ final class EventLoop: @unchecked Sendable {
         var host = [CChar](repeating: 0, count: 64)
         var port: UInt16 = 0
         while listenerFD >= 0 && listenerRegistered {
-            if !counter.acquire() {
-                // At the cap: close our oldest connection that has nothing in flight (idle, or silent since
-                // accept / mid-header), else answer the newcomer 503 and let it go (nginx drain_connections).
-                if let victim = readQueues[ReadTimer.idle.rawValue].first ?? oldestMidHeader() {
-                    close(victim)
-                    continue
-                }
-                let fd = chttp_accept(listenerFD, &host, host.count, &port)
-                if fd < 0 { acceptFailed(errno); return }
-                rejectBusy(fd)
-                continue
-            }
             let fd = chttp_accept(listenerFD, &host, host.count, &port)
             if fd < 0 {
-                counter.release()
                 acceptFailed(errno)
                 return
             }
+            if !counter.acquire() {
+                // At the cap: close our oldest connection that has nothing in flight (idle, or silent since
+                // accept / mid-header), else answer the newcomer 503 and let it go (nginx drain_connections).
+                guard let victim = readQueues[ReadTimer.idle.rawValue].first ?? oldestMidHeader() else {
+                    rejectBusy(fd)
+                    continue
+                }
+                close(victim)
+                guard counter.acquire() else {
+                    rejectBusy(fd)
+                    continue
+                }
+            }
             generation &+= 1
-            let peer = PeerAddress(host: String(cString: host), port: port)
+            let peer = PeerAddress(host: String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), port: port)
             let c = Connection(fd: fd, generation: generation, peer: peer, limits: configuration.limits)
             connections[fd] = c
             c.interest = CHTTP_EPOLLIN
@@ -361,7 +361,8 @@ final class EventLoop: @unchecked Sendable {
         guard let head = c.head else { return }
         c.inFlight = false
         c.fresh = false
-        let close = !head.keepAlive || draining || c.readClosed
+        // A half-closed client still gets answers to the complete requests it sent; the close follows them.
+        let close = !head.keepAlive || draining
         let connection: ResponseSerializer.ConnectionField = close ? .close : (head.version.minor == 0 ? .keepAlive : .none)
         var response = response
         var headBytes = ResponseSerializer.head(response, date: date(), connection: connection)
@@ -467,7 +468,7 @@ final class EventLoop: @unchecked Sendable {
             lingeringClose(c)
             return
         }
-        if c.readClosed && !c.inFlight && c.parser.phase == .idle {
+        if c.readClosed && !c.inFlight && c.parser.phase == .idle && c.input.isEmpty {
             close(c)
             return
         }
