@@ -53,8 +53,8 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
     public init?(_ text: String) {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard let address = IPAddress(String(parts[0])) else { return nil }
-        let bits = address.bytes.count * 8
-        var length = bits
+        let bits = parts[0].contains(":") ? 128 : 32
+        var length = address.bytes.count * 8
         if parts.count == 2 {
             guard !parts[1].isEmpty, parts[1].count <= 3, parts[1].allSatisfy(\.isASCII), let n = Int(parts[1]),
                   (0...bits).contains(n) else { return nil }
