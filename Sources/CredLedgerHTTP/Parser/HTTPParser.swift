@@ -105,10 +105,26 @@ public struct HTTPParser: Sendable {
 
     private mutating func scanHead(_ bytes: UnsafeRawBufferPointer) -> (consumed: Int, event: Event?) {
         var i = 0
-        while i < bytes.count {
+        let count = bytes.count
+        if count > 0 { phase = .head }
+        while i < count {
+            if line == .text {
+                // Fast path: ordinary bytes up to the next CR or LF are appended in bulk (the scan never revisits
+                // bytes it has seen, so a slow-loris head costs O(n), not O(n²)).
+                var j = i
+                while j < count && bytes[j] != ByteClass.cr && bytes[j] != ByteClass.lf { j += 1 }
+                let room = limits.headBytes - headBuffer.count
+                if j - i > room {
+                    headBuffer.append(contentsOf: bytes[i..<(i + room)])
+                    return (i + room + 1, fail(lineCount == 0 ? HTTPParseError(.uriTooLong, "request line over the limit")
+                                                              : HTTPParseError(.headerFieldsTooLarge, "head over the limit")))
+                }
+                headBuffer.append(contentsOf: bytes[i..<j])
+                i = j
+                if i == count { break }
+            }
             let b = bytes[i]
             i += 1
-            phase = .head
             headBuffer.append(b)
             if headBuffer.count > limits.headBytes {
                 return (i, fail(lineCount == 0 ? HTTPParseError(.uriTooLong, "request line over the limit")
