@@ -5,7 +5,7 @@ enum ByteClass {
     static let sp: UInt8 = 32
     static let htab: UInt8 = 9
 
-    private static let tokenBit: UInt8 = 1       // tchar (RFC 9110 §5.6.2)
+    private static let tcharBit: UInt8 = 1       // tchar (RFC 9110 §5.6.2)
     private static let valueBit: UInt8 = 2       // field-vchar, SP, HTAB, obs-text (RFC 9110 §5.5): no CTL
     private static let pcharBit: UInt8 = 4       // unreserved / sub-delims / ":" / "@" (RFC 3986 §3.3), "%" checked apart
     private static let queryBit: UInt8 = 8       // pchar / "/" / "?"
@@ -15,8 +15,8 @@ enum ByteClass {
     private static let table: [UInt8] = {
         var t = [UInt8](repeating: 0, count: 256)
         let alnum = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
-        for c in alnum { t[Int(c)] |= tokenBit | pcharBit | queryBit | regNameBit }
-        for c in "!#$%&'*+-.^_`|~".utf8 { t[Int(c)] |= tokenBit }
+        for c in alnum { t[Int(c)] |= tcharBit | pcharBit | queryBit | regNameBit }
+        for c in "!#$%&'*+-.^_`|~".utf8 { t[Int(c)] |= tcharBit }
         for c in "-._~!$&'()*+,;=".utf8 { t[Int(c)] |= pcharBit | queryBit | regNameBit }
         for c in ":@".utf8 { t[Int(c)] |= pcharBit | queryBit }
         for c in "/?".utf8 { t[Int(c)] |= queryBit }
@@ -29,7 +29,7 @@ enum ByteClass {
         return t
     }()
 
-    @inline(__always) static func isToken(_ b: UInt8) -> Bool { table[Int(b)] & tokenBit != 0 }
+    @inline(__always) static func isToken(_ b: UInt8) -> Bool { table[Int(b)] & tcharBit != 0 }
     @inline(__always) static func isValue(_ b: UInt8) -> Bool { table[Int(b)] & valueBit != 0 }
     @inline(__always) static func isPathChar(_ b: UInt8) -> Bool { table[Int(b)] & pcharBit != 0 }
     @inline(__always) static func isQueryChar(_ b: UInt8) -> Bool { table[Int(b)] & queryBit != 0 }
