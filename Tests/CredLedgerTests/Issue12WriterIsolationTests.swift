@@ -25,12 +25,12 @@ final class Issue12WriterIsolationTests: XCTestCase {
         defer { t.remove() }
         try t.makeWorld()
         let key = try t.create(.staticKey, .readWrite)
-        _ = try t.ledger.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: World.alice)
+        _ = try t.ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: World.alice)
         let writer = try XCTUnwrap(t.ledger.writer)
-        let decision = try t.ledger.authorize(header: "Apikey " + key.secret!, company: World.acme, project: World.bridge, operation: .write)
+        let decision = try t.ledger.access.authorize(header: "Apikey " + key.secret!, company: World.acme, project: World.bridge, operation: .write)
         XCTAssertTrue(decision.allowed)
-        let alice = try t.ledger.withState { try $0.user(email: World.alice) }!
-        let acme = try t.ledger.withState { try $0.company(slug: World.acme) }!.number
+        let alice = try t.ledger.audit.withState { try $0.user(email: World.alice) }!
+        let acme = try t.ledger.audit.withState { try $0.company(slug: World.acme) }!.number
 
         let outcomes = Outcomes()
         func request(_ index: Int, _ job: WriteRequest.Job) -> WriteRequest {
@@ -54,34 +54,34 @@ final class Issue12WriterIsolationTests: XCTestCase {
         }
         let use = decision.job
         let head = t.head.seq
-        let batchesBefore = t.ledger.writerStatistics.batches
+        let batchesBefore = t.ledger.maintenance.writerStatistics.batches
         writer.submit([request(0, use), request(1, createProject("first")), request(2, use), request(3, failing),
                        request(4, use), request(5, createProject("second")), request(6, use)])
         XCTAssertEqual(outcomes.group.wait(timeout: .now() + 30), .success)
 
-        XCTAssertEqual(t.ledger.writerStatistics.batches - batchesBefore, 1, "the requests must share one batch for the test to mean anything")
+        XCTAssertEqual(t.ledger.maintenance.writerStatistics.batches - batchesBefore, 1, "the requests must share one batch for the test to mean anything")
         for i in [0, 1, 2, 4, 5, 6] {
             XCTAssertNil(outcomes.error(i) ?? nil, "request \(i) failed with its batch: \(String(describing: outcomes.error(i)))")
         }
         let failure = try XCTUnwrap(outcomes.error(3) ?? nil, "the failing command succeeded")
         XCTAssertEqual((failure as? LedgerError)?.code, "storage_error", "\(failure)")
         XCTAssertEqual(t.head.seq, head + 6, "4 uses + 2 projects; nothing of the failed command")
-        let appended = try t.ledger.events(from: head + 1)
+        let appended = try t.ledger.audit.events(from: head + 1)
         let slugs = appended.compactMap { stored -> String? in
             if case .projectCreated(_, let slug, _) = stored.event.payload { return slug }
             return nil
         }
         XCTAssertEqual(slugs, ["first", "second"])
-        try t.ledger.withState { state in
+        try t.ledger.audit.withState { state in
             XCTAssertNil(try state.project(company: acme, slug: "half-done"))
             XCTAssertNotNil(try state.project(company: acme, slug: "first"))
             XCTAssertNotNil(try state.project(company: acme, slug: "second"))
         }
-        let report = try t.ledger.verify()
+        let report = try t.ledger.audit.verify()
         XCTAssertTrue(report.ok, "live projections differ from a rebuild: \(report.projections.filter { !$0.matches })")
         // The ledger keeps working.
-        try t.ledger.createProject(World.acme, project: "third", as: World.alice)
-        XCTAssertTrue(try t.ledger.verify().ok)
+        try t.ledger.administration.createProject(World.acme, project: "third", as: World.alice)
+        XCTAssertTrue(try t.ledger.audit.verify().ok)
     }
 
     /// A command that fails on its own in a batch of one leaves the file untouched (no checkpoint rewrite):
@@ -91,7 +91,7 @@ final class Issue12WriterIsolationTests: XCTestCase {
         defer { t.remove() }
         try t.makeWorld()
         let writer = try XCTUnwrap(t.ledger.writer)
-        let acme = try t.ledger.withState { try $0.company(slug: World.acme) }!.number
+        let acme = try t.ledger.audit.withState { try $0.company(slug: World.acme) }!.number
         let before = try Data(contentsOf: URL(fileURLWithPath: t.path + "/data.mdb"))
         let head = t.head
         XCTAssertThrowsError(try writer.perform { ctx in
@@ -116,15 +116,15 @@ final class Issue12WriterIsolationTests: XCTestCase {
                                          (World.acme, "", "unknown_project"), (World.acme, long, "unknown_project"),
                                          ("", "", "unknown_company")] {
             let head = t.head.seq
-            let decision = try t.ledger.check(header: header, company: company, project: project, operation: .read)
+            let decision = try t.ledger.access.check(header: header, company: company, project: project, operation: .read)
             XCTAssertFalse(decision.allowed)
             XCTAssertEqual(t.head.seq, head + 1, "company '\(company.prefix(8))', project '\(project.prefix(8))': one credential_used")
-            let last = try XCTUnwrap(try t.ledger.events(from: head + 1).first)
+            let last = try XCTUnwrap(try t.ledger.audit.events(from: head + 1).first)
             guard case .credentialUsed(let use) = last.event.payload else { return XCTFail("not a use: \(last.event.payload)") }
             XCTAssertEqual(use.denial?.code, decision.denial?.code)
             XCTAssertEqual(decision.code, code)
         }
-        XCTAssertTrue(try t.ledger.verify().ok)
+        XCTAssertTrue(try t.ledger.audit.verify().ok)
     }
 
     /// An empty or over-long client id at the token endpoint is an OAuth `invalid_client`, never a storage error.
@@ -134,9 +134,9 @@ final class Issue12WriterIsolationTests: XCTestCase {
         try t.makeWorld()
         _ = try t.create(.oauth, .global)
         for clientID in ["", String(repeating: "c", count: 600)] {
-            assertOAuthDenied(.invalidClient, t) { _ = try t.ledger.clientCredentialsToken(clientID: clientID, clientSecret: "x") }
+            assertOAuthDenied(.invalidClient, t) { _ = try t.ledger.oauth.clientCredentialsToken(clientID: clientID, clientSecret: "x") }
         }
-        XCTAssertTrue(try t.ledger.verify().ok)
+        XCTAssertTrue(try t.ledger.audit.verify().ok)
     }
 
     /// `MDB_MAP_FULL` while a command's child transaction appends is no failure of that command: the map grows and
@@ -147,8 +147,8 @@ final class Issue12WriterIsolationTests: XCTestCase {
         defer { t.remove() }
         try t.makeWorld()
         let writer = try XCTUnwrap(t.ledger.writer)
-        let alice = try t.ledger.withState { try $0.user(email: World.alice) }!
-        let acme = try t.ledger.withState { try $0.company(slug: World.acme) }!.number
+        let alice = try t.ledger.audit.withState { try $0.user(email: World.alice) }!
+        let acme = try t.ledger.audit.withState { try $0.company(slug: World.acme) }!.number
         let startSize = t.ledger.environment.mapSize
         let head = t.head.seq
         let outcomes = Outcomes()
@@ -169,6 +169,6 @@ final class Issue12WriterIsolationTests: XCTestCase {
         for i in 0..<2500 { XCTAssertNil(outcomes.error(i) ?? nil, "command \(i): \(String(describing: outcomes.error(i)))") }
         XCTAssertGreaterThan(t.ledger.environment.mapSize, startSize, "the map never grew: the test proves nothing")
         XCTAssertEqual(t.head.seq, head + 2500)
-        XCTAssertTrue(try t.ledger.verify().ok)
+        XCTAssertTrue(try t.ledger.audit.verify().ok)
     }
 }

@@ -81,7 +81,7 @@ enum AuthorizationBench {
                 i += 1
                 if i == pool.count { i = 0 }
                 let t0 = BenchClock.nanos()
-                let decision = try ledger.authorize(header: r.header, company: r.company, project: r.project, operation: r.operation)
+                let decision = try ledger.access.authorize(header: r.header, company: r.company, project: r.project, operation: r.operation)
                 let t1 = BenchClock.nanos()
                 samples.add(nanos: t1 &- t0)
                 if decision.allowed { allowed += 1 }
@@ -96,6 +96,6 @@ enum AuthorizationBench {
 
     /// The decisions of `pool` (what the recording benchmarks record).
     static func decisions(_ ledger: Ledger, pool: [AuthRequest]) throws -> [Decision] {
-        try pool.map { r in try ledger.authorize(header: r.header, company: r.company, project: r.project, operation: r.operation) }
+        try pool.map { r in try ledger.access.authorize(header: r.header, company: r.company, project: r.project, operation: r.operation) }
     }
 }

@@ -12,7 +12,7 @@ enum AdminCommands {
                 // Every input is checked before the ledger is opened: a refused create on a missing --db leaves nothing behind.
                 let registration = try CompanyRegistration(slug: inv.positional(0), admin: try inv.required("admin"),
                                                            name: inv.option("name"), mailDomain: inv.option("mail-domain"))
-                let info = try ctx.creatingLedger().registerCompany(registration)
+                let info = try ctx.creatingLedger().administration.registerCompany(registration)
                 if ctx.json {
                     Output.json(API.Company(info))
                 } else {
@@ -32,7 +32,7 @@ enum AdminCommands {
                         summary: "Set a member's company role: admin, member, or removed.") { inv, ctx in
                 let roleName = try inv.required("role")
                 guard let role = CompanyRole(name: roleName) else { throw UsageError("--role must be admin, member or removed, not '\(roleName)'") }
-                let outcome = try ctx.ledger().setMemberRole(inv.positional(0), email: inv.positional(1), role: role, as: try inv.required("as"))
+                let outcome = try ctx.ledger().administration.setMemberRole(inv.positional(0), email: inv.positional(1), role: role, as: try inv.required("as"))
                 if ctx.json { Output.json(API.MemberRoleResult(company: inv.positional(0), email: inv.positional(1), role: role.name, result: outcome.rawValue)) }
                 ctx.say(outcome == .unchanged ? "\(inv.positional(1)) is already \(role.name) of \(inv.positional(0)) (unchanged)"
                                               : "\(inv.positional(1)) is now \(role.name) of \(inv.positional(0))")
@@ -40,14 +40,14 @@ enum AdminCommands {
             },
             CommandSpec("project create", positionals: ["company", "project"], options: ["name", "as"], required: ["as"],
                         summary: "Create a project in a company.") { inv, ctx in
-                try ctx.ledger().createProject(inv.positional(0), project: inv.positional(1), name: inv.option("name"), as: try inv.required("as"))
+                try ctx.ledger().administration.createProject(inv.positional(0), project: inv.positional(1), name: inv.option("name"), as: try inv.required("as"))
                 if ctx.json { Output.json(API.ProjectResult(company: inv.positional(0), project: inv.positional(1))) }
                 ctx.say("project \(inv.positional(1)) created in \(inv.positional(0))")
                 return ExitCode.ok
             },
             CommandSpec("project archive", positionals: ["company", "project"], options: ["as"], required: ["as"],
                         summary: "Archive a project: nobody can act on it afterwards.") { inv, ctx in
-                try ctx.ledger().archiveProject(inv.positional(0), project: inv.positional(1), as: try inv.required("as"))
+                try ctx.ledger().administration.archiveProject(inv.positional(0), project: inv.positional(1), as: try inv.required("as"))
                 if ctx.json { Output.json(API.ProjectResult(company: inv.positional(0), project: inv.positional(1), archived: true)) }
                 ctx.say("project \(inv.positional(1)) archived")
                 return ExitCode.ok
@@ -60,7 +60,7 @@ enum AdminCommands {
                     guard let r = ProjectRole(name: roleName) else { throw UsageError("--role must be viewer, editor, project-admin or none") }
                     role = r
                 }
-                let outcome = try ctx.ledger().setUserProjectRole(inv.positional(0), project: inv.positional(1), email: inv.positional(2),
+                let outcome = try ctx.ledger().administration.setUserProjectRole(inv.positional(0), project: inv.positional(1), email: inv.positional(2),
                                                                   role: role, as: try inv.required("as"))
                 if ctx.json {
                     Output.json(API.ProjectRoleResult(project: inv.positional(1), email: inv.positional(2), role: role?.name ?? "none", result: outcome.rawValue))
@@ -72,7 +72,7 @@ enum AdminCommands {
     }
 
     private static func moduleToggle(_ inv: Invocation, _ ctx: ToolContext, enabled: Bool) throws -> Int32 {
-        let changed = try ctx.ledger().setAPIModule(inv.positional(0), enabled: enabled, as: try inv.required("as"))
+        let changed = try ctx.ledger().administration.setAPIModule(inv.positional(0), enabled: enabled, as: try inv.required("as"))
         if ctx.json { Output.json(API.APIModuleResult(company: inv.positional(0), apiEnabled: enabled, changed: changed)) }
         ctx.say("API module \(enabled ? "enabled" : "disabled") for \(inv.positional(0))\(changed ? "" : " (already)")")
         return ExitCode.ok

@@ -11,7 +11,7 @@ enum AuditCommands {
                         summary: "Stream the log verifying sequence, hash links, time order and (--chain-only) payload decoding (on every core; --from SEQ starts the check there), check the projections' checkpoints against the log head, rebuild every projection from event 1 into a scratch environment at the same time, and compare digests with the live ones. Exit 3 names the first bad event.") { inv, ctx in
                 let from = try inv.integer("from", default: 1, range: 1...Int.max)
                 let threads = try inv.integer("threads", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...64)
-                let report = try ctx.readOnlyLedger().replay(from: UInt64(from), threads: threads, projections: !inv.flag("chain-only"))
+                let report = try ctx.readOnlyLedger().audit.replay(from: UInt64(from), threads: threads, projections: !inv.flag("chain-only"))
                 printReplay(report, ctx)
                 return report.ok ? ExitCode.ok : ExitCode.integrity
             },
@@ -22,12 +22,12 @@ enum AuditCommands {
                 let rows: [UsageRow]
                 var point: (seq: UInt64, time: Timestamp)?
                 if let asOf = try AsOfOption.parse(inv) {
-                    _ = try ledger.usage(slug)   // the company must exist (now)
-                    let state = try ledger.state(asOf: asOf, company: slug)
+                    _ = try ledger.audit.usage(slug)   // the company must exist (now)
+                    let state = try ledger.audit.state(asOf: asOf, company: slug)
                     rows = try state.usage(company: slug)
                     point = (state.seq, state.time)
                 } else {
-                    rows = try ledger.usage(slug)
+                    rows = try ledger.audit.usage(slug)
                 }
                 if ctx.json {
                     Output.json(API.UsageReport(company: slug, rows: rows, asOf: point.map { API.AsOf(seq: $0.seq, timestamp: $0.time) }))
@@ -47,12 +47,12 @@ enum AuditCommands {
                 let m: Memberships
                 var point: (seq: UInt64, time: Timestamp)?
                 if let asOf = try AsOfOption.parse(inv) {
-                    _ = try ledger.memberships(slug)   // the company must exist (now)
-                    let state = try ledger.state(asOf: asOf, company: slug)
+                    _ = try ledger.audit.memberships(slug)   // the company must exist (now)
+                    let state = try ledger.audit.state(asOf: asOf, company: slug)
                     m = try state.memberships(company: slug)
                     point = (state.seq, state.time)
                 } else {
-                    m = try ledger.memberships(slug)
+                    m = try ledger.audit.memberships(slug)
                 }
                 printMemberships(m, slug: slug, point: point, ctx)
                 return ExitCode.ok
@@ -64,7 +64,7 @@ enum AuditCommands {
                     guard let parsed = CredLedgerCore.Operation(name: op) else { throw UsageError("--op must be read or write, not '\(op)'") }
                     operation = parsed
                 }
-                let answer = try ctx.readOnlyLedger().whoCouldAct(company: inv.positional(0), project: inv.positional(1), operation: operation,
+                let answer = try ctx.readOnlyLedger().audit.whoCouldAct(company: inv.positional(0), project: inv.positional(1), operation: operation,
                                                                   at: try AsOfOption.parse(inv) ?? .head)
                 printAccess(answer, ctx)
                 return ExitCode.ok
@@ -100,8 +100,8 @@ enum AuditCommands {
                 if inv.option("before") != nil { query.before = UInt64(try inv.integer("before", default: 0, range: 1...Int.max)) }
                 if inv.option("after") != nil { query.after = UInt64(try inv.integer("after", default: 0, range: 0...Int.max)) }
                 let ledger = try ctx.readOnlyLedger()
-                let page = try ledger.auditEvents(query)
-                let fields = try EventFields(ledger: ledger)
+                let page = try ledger.audit.auditEvents(query)
+                let fields = try EventFields(audit: ledger.audit)
                 let cursor = query.newestFirst ? "before" : "after"
                 if ctx.json {
                     Output.json(API.AuditEventsPage(page, newestFirst: query.newestFirst, fields: fields))
@@ -117,7 +117,7 @@ enum AuditCommands {
                         summary: "Access review of the live credentials: unused for --stale-days (default 90), never used, GLOBAL scope, write access to --many-projects (default 5) or more, created by members who are no longer admins, expired; a recommendation per line.") { inv, ctx in
                 let staleDays = try inv.integer("stale-days", default: 90, range: 1...36_500)
                 let many = try inv.integer("many-projects", default: 5, range: 1...1_000_000)
-                let findings = try ctx.readOnlyLedger().accessReview(inv.positional(0), staleDays: staleDays, manyProjects: many)
+                let findings = try ctx.readOnlyLedger().audit.accessReview(inv.positional(0), staleDays: staleDays, manyProjects: many)
                 if ctx.json {
                     Output.json(API.AccessReview(company: inv.positional(0), staleDays: staleDays, findings: findings))
                 } else if findings.isEmpty {

@@ -12,7 +12,7 @@ enum AuthCommands {
                 let opName = try inv.required("op")
                 guard let op = Operation(name: opName) else { throw UsageError("--op must be read or write, not '\(opName)'") }
                 let header = try inv.requiredSecret("header")
-                let decision = try ctx.ledger().check(header: header, company: inv.positional(0),
+                let decision = try ctx.ledger().access.check(header: header, company: inv.positional(0),
                                                       project: try inv.required("project"), operation: op)
                 if ctx.json {
                     Output.json(API.AccessDecision(decision))
@@ -26,14 +26,14 @@ enum AuthCommands {
             CommandSpec("token client-credentials", options: ["client-id", "client-secret"], required: ["client-id", "client-secret"], secrets: ["client-secret"],
                         summary: "client_credentials grant for an OAuth API user: prints an access token (shown once). --client-secret - reads it from standard input.") { inv, ctx in
                 let clientID = try inv.required("client-id"), clientSecret = try inv.requiredSecret("client-secret")
-                return try oauthCall(ctx) { try ctx.ledger().clientCredentialsToken(clientID: clientID, clientSecret: clientSecret) }
+                return try oauthCall(ctx) { try ctx.ledger().oauth.clientCredentialsToken(clientID: clientID, clientSecret: clientSecret) }
             },
             CommandSpec("oauth authorize", positionals: ["company"],
                         options: ["client-id", "user", "redirect-uri", "code-challenge", "code-challenge-method", "state"],
                         required: ["client-id", "user", "redirect-uri", "code-challenge"],
                         summary: "A company user approves a PKCE client (S256 only; exact redirect URI). Prints the code and the redirect location.") { inv, ctx in
                 do {
-                    let grant = try ctx.ledger().authorize(
+                    let grant = try ctx.ledger().oauth.approveClient(
                         company: inv.positional(0), clientID: try inv.required("client-id"), user: try inv.required("user"),
                         redirectURI: try inv.required("redirect-uri"), codeChallenge: try inv.required("code-challenge"),
                         codeChallengeMethod: inv.option("code-challenge-method") ?? "plain", state: inv.option("state"))
@@ -57,17 +57,17 @@ enum AuthCommands {
                     let secret = try inv.secret("client-secret"), code = try inv.requiredSecret("code")
                     let verifier = try inv.requiredSecret("code-verifier"), redirectURI = try inv.required("redirect-uri")
                     return try oauthCall(ctx) {
-                        try ctx.ledger().exchangeCode(clientID: clientID, clientSecret: secret, code: code, codeVerifier: verifier,
+                        try ctx.ledger().oauth.exchangeCode(clientID: clientID, clientSecret: secret, code: code, codeVerifier: verifier,
                                                       redirectURI: redirectURI)
                     }
                 case "refresh_token":
                     let secret = try inv.secret("client-secret"), refreshToken = try inv.requiredSecret("refresh-token")
                     return try oauthCall(ctx) {
-                        try ctx.ledger().refresh(clientID: clientID, clientSecret: secret, refreshToken: refreshToken)
+                        try ctx.ledger().oauth.refresh(clientID: clientID, clientSecret: secret, refreshToken: refreshToken)
                     }
                 case "client_credentials":
                     let secret = try inv.requiredSecret("client-secret")
-                    return try oauthCall(ctx) { try ctx.ledger().clientCredentialsToken(clientID: clientID, clientSecret: secret) }
+                    return try oauthCall(ctx) { try ctx.ledger().oauth.clientCredentialsToken(clientID: clientID, clientSecret: secret) }
                 default:
                     throw UsageError("--grant must be authorization_code, refresh_token or client_credentials (unsupported_grant_type)")
                 }
@@ -79,7 +79,7 @@ enum AuthCommands {
                 let clientSecret = try inv.secret("client-secret")
                 let info: Introspection
                 do {
-                    info = try ctx.ledger().introspect(token, clientID: clientID, clientSecret: clientSecret)
+                    info = try ctx.ledger().oauth.introspect(token, clientID: clientID, clientSecret: clientSecret)
                 } catch let error as OAuthError {
                     return report(error, ctx)
                 }
@@ -99,7 +99,7 @@ enum AuthCommands {
                 let clientSecret = try inv.secret("client-secret")
                 let outcome: RevocationOutcome
                 do {
-                    outcome = try ctx.ledger().revokeToken(token, clientID: clientID, clientSecret: clientSecret)
+                    outcome = try ctx.ledger().oauth.revokeToken(token, clientID: clientID, clientSecret: clientSecret)
                 } catch let error as OAuthError {
                     return report(error, ctx)
                 }

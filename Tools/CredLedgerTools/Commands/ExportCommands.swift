@@ -26,7 +26,7 @@ enum ExportCommands {
                                     since: try AsOfOption.time(inv, "since"), until: try AsOfOption.time(inv, "until"))
         let ledger = try ctx.readOnlyLedger()
         let meter = ProgressMeter(enabled: Output.stderrIsTerminal)
-        let summary = try ledger.export(request) { meter.update($0) }
+        let summary = try ledger.audit.export(request) { meter.update($0) }
         meter.finish()
         if ctx.json {
             Output.json(API.ExportResult(summary))

@@ -19,7 +19,7 @@ enum KeyCommands {
                     guard let d = TimeFormat.parseDuration(text), d > 0 else { throw UsageError("--expires-in takes a duration like 90d, 12h, 30m") }
                     expiresAt = ctx.options.clock.now() + d
                 }
-                let issued = try ctx.ledger().createCredential(inv.positional(0),
+                let issued = try ctx.ledger().administration.createCredential(inv.positional(0),
                     NewCredential(name: try inv.required("name"), type: type, scope: scope, redirectURIs: uris, expiresAt: expiresAt),
                     as: try inv.required("as"))
                 printIssued(issued, ctx, verb: "created")
@@ -28,16 +28,16 @@ enum KeyCommands {
             CommandSpec("key list", positionals: ["company"], options: ["as", "at", "seq"], required: ["as"], flags: ["all"],
                         summary: "The API keys table: Name, Scope, Type, Last used, Used. --all includes deleted credentials. --at <RFC 3339 time> or --seq N: the table exactly as it was then.") { inv, ctx in
                 let rows = if let point = try AsOfOption.parse(inv) {
-                    try ctx.readOnlyLedger().credentialTable(inv.positional(0), as: try inv.required("as"), includeDeleted: inv.flag("all"), asOf: point)
+                    try ctx.readOnlyLedger().audit.credentialTable(inv.positional(0), as: try inv.required("as"), includeDeleted: inv.flag("all"), asOf: point)
                 } else {
-                    try ctx.readOnlyLedger().credentialTable(inv.positional(0), as: try inv.required("as"), includeDeleted: inv.flag("all"))
+                    try ctx.readOnlyLedger().audit.credentialTable(inv.positional(0), as: try inv.required("as"), includeDeleted: inv.flag("all"))
                 }
                 printTable(rows, ctx)
                 return ExitCode.ok
             },
             CommandSpec("key show", positionals: ["company", "id"], options: ["as"], required: ["as"],
                         summary: "One credential in detail (never its secret).") { inv, ctx in
-                let row = try ctx.readOnlyLedger().credentialDetail(inv.positional(0), credential: inv.positional(1), as: try inv.required("as"))
+                let row = try ctx.readOnlyLedger().audit.credentialDetail(inv.positional(0), credential: inv.positional(1), as: try inv.required("as"))
                 if ctx.json {
                     Output.json(API.Credential(row))
                 } else {
@@ -49,7 +49,7 @@ enum KeyCommands {
                         summary: "Issue a new secret; the old one, and the tokens obtained with it, keep working for --grace (e.g. 24h; 0 = stop now: every such token is revoked, and each user of a PKCE client must authorize it again). Prints the new secret ONCE; --json old_tokens says what happened to the tokens (revoked or end_with_grace).") { inv, ctx in
                 let text = try inv.required("grace")
                 guard let grace = TimeFormat.parseDuration(text) else { throw UsageError("--grace takes a duration like 0, 30m, 24h, 7d") }
-                let issued = try ctx.ledger().rotateSecret(inv.positional(0), credential: inv.positional(1), grace: grace, as: try inv.required("as"))
+                let issued = try ctx.ledger().administration.rotateSecret(inv.positional(0), credential: inv.positional(1), grace: grace, as: try inv.required("as"))
                 // A static key has no tokens; an OAuth client's tokens end with the secret they were obtained with.
                 let hasTokens = issued.type != .staticKey
                 printIssued(issued, ctx, verb: "rotated", oldTokens: hasTokens ? (grace == 0 ? "revoked" : "end_with_grace") : nil)
@@ -67,7 +67,7 @@ enum KeyCommands {
                         return ExitCode.refused
                     }
                 }
-                try ctx.ledger().deleteCredential(company, credential: id, as: actor)
+                try ctx.ledger().administration.deleteCredential(company, credential: id, as: actor)
                 if ctx.json { Output.json(API.DeleteCredentialResult(id: id)) }
                 ctx.say("credential \(id) deleted; its secret and tokens no longer work")
                 return ExitCode.ok
@@ -76,7 +76,7 @@ enum KeyCommands {
                         summary: "Add the credential's API user to a project with a role (viewer, editor, project-admin).") { inv, ctx in
                 let roleName = try inv.required("role")
                 guard let role = ProjectRole(name: roleName) else { throw UsageError("--role must be viewer, editor or project-admin, not '\(roleName)'") }
-                let outcome = try ctx.ledger().grantAccess(inv.positional(0), credential: inv.positional(1), project: inv.positional(2),
+                let outcome = try ctx.ledger().administration.grantAccess(inv.positional(0), credential: inv.positional(1), project: inv.positional(2),
                                                            role: role, as: try inv.required("as"))
                 if ctx.json { Output.json(API.AccessResult(id: inv.positional(1), project: inv.positional(2), role: role.name, result: outcome.rawValue)) }
                 ctx.say("access \(outcome.rawValue): \(inv.positional(1)) → \(inv.positional(2)) as \(role.name)")
@@ -84,7 +84,7 @@ enum KeyCommands {
             },
             CommandSpec("access revoke", positionals: ["company", "id", "project"], options: ["as"], required: ["as"],
                         summary: "Remove the credential's API user from a project.") { inv, ctx in
-                try ctx.ledger().revokeAccess(inv.positional(0), credential: inv.positional(1), project: inv.positional(2), as: try inv.required("as"))
+                try ctx.ledger().administration.revokeAccess(inv.positional(0), credential: inv.positional(1), project: inv.positional(2), as: try inv.required("as"))
                 if ctx.json { Output.json(API.AccessResult(id: inv.positional(1), project: inv.positional(2), result: "revoked")) }
                 ctx.say("access revoked: \(inv.positional(1)) ✕ \(inv.positional(2))")
                 return ExitCode.ok

@@ -14,12 +14,12 @@ enum LogCommands {
                 if ctx.json {
                     // Streamed like an export (docs/EXPORT.md `events.jsonl` lines without `record`), with unsafe
                     // characters escaped as in every other JSON output (the export file keeps its canonical bytes).
-                    _ = try ledger.writeEventLines(from: UInt64(from), limit: limit) { Output.jsonLines($0) }
+                    _ = try ledger.audit.writeEventLines(from: UInt64(from), limit: limit) { Output.jsonLines($0) }
                     return ExitCode.ok
                 }
-                let fields = try EventFields(ledger: ledger)
+                let fields = try EventFields(audit: ledger.audit)
                 var printed = 0
-                try ledger.forEachEvent(from: UInt64(from)) { stored in
+                try ledger.audit.forEachEvent(from: UInt64(from)) { stored in
                     Output.line(fields.line(stored))
                     printed += 1
                     return printed < limit
@@ -27,7 +27,7 @@ enum LogCommands {
                 return ExitCode.ok
             },
             CommandSpec("verify", flags: ["chain-only"], summary: "Check sequence, hash chain, time order, every payload's decoding, the projections' checkpoints against the log head, and the projections against a rebuild (--chain-only: all but the rebuild). Exit 3 names the first bad event.") { inv, ctx in
-                let report = try ctx.readOnlyLedger().verify(projections: !inv.flag("chain-only"))
+                let report = try ctx.readOnlyLedger().audit.verify(projections: !inv.flag("chain-only"))
                 if ctx.json {
                     Output.json(API.VerifyReport(report))
                 } else {
@@ -45,7 +45,7 @@ enum LogCommands {
                 return report.ok ? ExitCode.ok : ExitCode.integrity
             },
             CommandSpec("rebuild", summary: "Rebuild every projection from the log in one transaction (readers keep their snapshot). Accepts the log as it is: checkpoints that disagree with its head (a cut or forged tail, which makes writes refuse) are reported and moved to it, and the acceptance is appended to the log (log_accepted).") { _, ctx in
-                let result = try ctx.ledger().rebuildProjections()
+                let result = try ctx.ledger().maintenance.rebuildProjections()
                 if ctx.json {
                     Output.json(API.RebuildReport(result))
                 } else {
