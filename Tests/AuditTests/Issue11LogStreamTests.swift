@@ -122,12 +122,10 @@ final class Issue11LogStreamTests: XCTestCase {
         // Written directly, as an older version could (Validation refuses these names now).
         let evil = "Evil\u{202E}yek\u{200B}\u{1B}[31m\u{9B}2J\u{7F}\u{2028}x"
         let number = try XCTUnwrap(try t.ledger.audit.withState { try $0.counter(.credential) })
-        try t.ledger.requireWriter().perform { ctx in
-            ctx.emit(company: 1, actor: .user(1), .credentialCreated(CredentialCreated(
-                credential: number + 1, type: .staticKey, scope: .read, publicID: "cred_OldVersion00001", name: evil,
-                serviceUser: "apiservice+old000000001@acme.example", displayPrefix: "cxk_000000", clientID: "", secretHash: nil,
-                expiresAt: 0, redirectURIs: [])))
-        }
+        try t.ledger.perform(AppendEvents(company: 1, actor: .user(1), .credentialCreated(CredentialCreated(
+            credential: number + 1, type: .staticKey, scope: .read, publicID: "cred_OldVersion00001", name: evil,
+            serviceUser: "apiservice+old000000001@acme.example", displayPrefix: "cxk_000000", clientID: "", secretHash: nil,
+            expiresAt: 0, redirectURIs: []))))
         let after = try t.create(.staticKey, .read, name: "After")
         let head = t.ledger.head.seq
         t.close()

@@ -84,5 +84,5 @@ final class Issue11ReservedIdentityTests: XCTestCase {
 
 /// Appends `payload` as one event the way an older version could have, bypassing today's command checks.
 func issue11Append(_ ledger: Ledger, company: UInt32, actor: Actor = .system, _ payload: EventPayload) throws {
-    try ledger.requireWriter().perform { ctx in ctx.emit(company: company, actor: actor, payload) }
+    try ledger.perform(AppendEvents(company: company, actor: actor, payload))
 }

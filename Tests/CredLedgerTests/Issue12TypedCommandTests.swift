@@ -116,11 +116,18 @@ final class Issue12TypedCommandTests: XCTestCase {
         let entered = DispatchSemaphore(value: 0)
         let gate = DispatchSemaphore(value: 0)
         let done = DispatchSemaphore(value: 0)
-        func hold(_ writer: GroupCommitWriter) {
-            writer.submit(WriteRequest(.command { [self] _ in
+        /// A command that signals it runs, then blocks the writer thread until the gate opens.
+        private struct Hold: LedgerCommand {
+            let entered: DispatchSemaphore
+            let gate: DispatchSemaphore
+            func decide(_ ctx: inout BatchContext) throws {
                 entered.signal()
                 gate.wait()
-            }) { [self] _ in done.signal() })
+            }
+        }
+
+        func hold(_ writer: GroupCommitWriter) {
+            writer.submit(WriteRequest(.command(QueuedCommand(Hold(entered: entered, gate: gate)))) { [self] _ in done.signal() })
             entered.wait()
         }
         func release() {
