@@ -190,7 +190,7 @@ extension Introspection {
     }
 }
 
-// MARK: - The OAuth commands (one per step; `Ledger`'s methods above are their blocking wrappers)
+// MARK: - The OAuth commands (one per step; `Ledger.OAuth` holds their blocking and async wrappers)
 
 /// client_credentials grant (RFC 6749 §4.4) for OAuth API users: an access token, no refresh token.
 public struct ClientCredentialsGrant: LedgerCommand, OAuthStep {

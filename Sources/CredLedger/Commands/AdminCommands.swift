@@ -12,7 +12,7 @@ public struct CompanyInfo: Sendable, Equatable {
 /// The inputs of a company registration, checked without any ledger state: the company slug, the admin's email (not a
 /// reserved `apiservice+…` identity), the display name and the mail domain, none holding secret-shaped text. Made
 /// before a ledger is opened, so that `company create` on a missing ledger refuses bad input before it creates one;
-/// `Ledger.registerCompany` checks through it too (one set of rules).
+/// `Ledger.Administration.registerCompany` checks through it too (one set of rules).
 public struct CompanyRegistration: Sendable, Equatable {
     public let slug: String
     /// As given (stored lower-cased in the member event).

@@ -11,7 +11,7 @@ struct AuthRequest: Sendable {
     var isBearer: Bool
 }
 
-/// Builds request pools (Zipf over credentials) and times `Ledger.authorize` one decision at a time.
+/// Builds request pools (Zipf over credentials) and times `Ledger.Access.authorize` one decision at a time.
 enum AuthorizationBench {
     /// `count` requests of credentials chosen Zipf(1) over those that have a header of the wanted kind:
     /// mostly on projects the principal has a role on, some on other projects of the company, 3/4 reads,

@@ -5,13 +5,13 @@ import Foundation
 /// Durable use recording through the group-commit writer, by concurrent callers of several kinds.
 enum RecordingBench {
     enum Mode: Sendable {
-        /// Threads each calling `Ledger.record(_:)` (blocking until durable) in a loop.
+        /// Threads each calling `Ledger.Access.record(_:)` (blocking until durable) in a loop.
         case threads
-        /// Swift tasks each awaiting `Ledger.record(_:) async` in a loop (no thread blocked per caller).
+        /// Swift tasks each awaiting `Ledger.Access.record(_:) async` in a loop (no thread blocked per caller).
         case tasks
-        /// Threads each recording `size` decisions per call with one acknowledgement (`Ledger.record(batch:)`).
+        /// Threads each recording `size` decisions per call with one acknowledgement (`Ledger.Access.record(batch:)`).
         case batch(size: Int)
-        /// Swift tasks each awaiting `Ledger.check(…) async`: decide + record, end to end.
+        /// Swift tasks each awaiting `Ledger.Access.check(…) async`: decide + record, end to end.
         case checkTasks
 
         var name: String {
