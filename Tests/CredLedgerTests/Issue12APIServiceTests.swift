@@ -79,14 +79,14 @@ final class Issue12APIServiceTests: XCTestCase {
             out.append(try await answer(service, mode, API.DeleteCredentialRequest(company: World.acme, id: key.id, actor: alice)))
             out.append(try await answer(service, mode, API.ArchiveProjectRequest(company: World.acme, project: World.tunnel, actor: alice)))
             out.append(try await answer(service, mode, API.RebuildRequest()))
-            let verified = mode == .async ? try await service.respond(to: API.VerifyRequest()) : try service.respondBlocking(to: API.VerifyRequest())
+            let verified = try API.decode(API.VerifyReport.self, from: Data(try await answer(service, mode, API.VerifyRequest()).utf8))
             XCTAssertTrue(verified.ok, "\(mode)")
             transcripts.append(out)
-            logs.append(try t.ledger.audit.events())
+            logs.append(try await t.ledger.audit.events())
         }
         XCTAssertEqual(transcripts[0].count, transcripts[1].count)
         for (a, b) in zip(transcripts[0], transcripts[1]) { XCTAssertEqual(a, b) }
-        XCTAssertGreaterThan(logs[0].count, 20)
+        XCTAssertGreaterThan(logs[0].count, 15)
         XCTAssertEqual(logs[0], logs[1], "the two forms wrote different logs")
         // The answers mean something: the decision allowed the write, the token was active and then revoked.
         XCTAssertTrue(transcripts[0][8].contains(#""allowed":true"#), transcripts[0][8])
