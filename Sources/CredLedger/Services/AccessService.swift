@@ -1,22 +1,33 @@
 import CredLedgerCore
 import CredLedgerProjections
+import LMDB
 
 extension Ledger {
     /// The access decision and the record of a use: `authorize` decides (the hot path: one read transaction, fields
     /// read in place), `record` appends the answer as `credential_used`, `check` does both. Each blocking, with a
     /// completion, or `async`. Holds the tables it reads, the clock, and the writer that records uses.
-    public final class Access: ReadsLedger, Sendable {
-        let reads: LedgerReads
+    public final class Access: Sendable {
+        // Held directly, not through `LedgerReads`: the decision is the hot path, and this keeps its read exactly one
+        // `environment.read` with nothing in between.
+        let environment: Environment
+        let schema: Schema
+        /// Records uses; nil for a read-only ledger.
+        let writer: GroupCommitWriter?
         let clock: any LedgerClock
 
         init(_ reads: LedgerReads, clock: any LedgerClock) {
-            self.reads = reads
+            environment = reads.environment
+            schema = reads.schema
+            writer = reads.writer
             self.clock = clock
         }
 
-        var writer: GroupCommitWriter? { reads.writer }
+        func requireWriter() throws -> GroupCommitWriter { try CommandRunner(writer: writer).requireWriter() }
 
-        func requireWriter() throws -> GroupCommitWriter { try CommandRunner(writer: reads.writer).requireWriter() }
+        /// Runs `body` on a read snapshot of the projections.
+        func withState<R>(_ body: (StateReader<LMDBStore>) throws -> R) throws -> R {
+            try environment.read { txn in try body(StateReader(LMDBStore(txn: txn, schema: schema))) }
+        }
     }
 }
 
