@@ -3,7 +3,9 @@ import CredLedgerProjections
 import Foundation
 import LMDB
 
-/// An open credential ledger: the event log, its projections, and the single writer.
+/// An open credential ledger: the event log, its projections, and the single writer, reached through five services
+/// with narrow surfaces — `administration`, `access`, `oauth`, `audit`, `maintenance` — and `perform` for any typed
+/// command.
 public final class Ledger: @unchecked Sendable {
     /// How a ledger is opened.
     public struct Options: Sendable {
@@ -32,9 +34,21 @@ public final class Ledger: @unchecked Sendable {
 
     public let path: String
     public let options: Options
+    /// Companies, members, projects, credentials, grants: the admin commands.
+    public let administration: Administration
+    /// The access decision (`authorize`) and the record of a use (`record`, `check`): the hot path.
+    public let access: Access
+    /// The OAuth endpoints: token grants, client consent, introspection, revocation.
+    public let oauth: OAuth
+    /// Reads of the log and the projections: audit queries, as-of views, exports, `verify`, `replay`.
+    public let audit: Audit
+    /// Operator work: rebuild, backup, statistics.
+    public let maintenance: Maintenance
+
     let environment: Environment
     let schema: Schema
     let writer: GroupCommitWriter?
+    let commands: CommandRunner
 
     /// Opens the ledger in directory `path`, creating it if missing when `options.createIfMissing` (the default).
     /// A damaged data file (empty, cut, not LMDB's) is `corrupt_storage` and is never replaced by a new ledger; a
@@ -89,6 +103,7 @@ public final class Ledger: @unchecked Sendable {
             environment.close()
             throw error
         }
+        let writer: GroupCommitWriter?
         if options.readOnly {
             writer = nil
             // Projections of another code version would be read with the wrong layout. (A checkpoint that
@@ -98,20 +113,28 @@ public final class Ledger: @unchecked Sendable {
                 throw Ledger.staleProjections(path)
             }
         } else {
-            let writer = GroupCommitWriter(environment: environment, schema: schema, head: head, clock: options.clock,
-                                           random: options.random, durability: options.durability, maxBatch: options.maxBatch,
-                                           lifetimes: TokenLifetimes(accessToken: options.accessTokenLifetime,
-                                                                     refreshToken: options.refreshTokenLifetime,
-                                                                     authorizationCode: options.authorizationCodeLifetime))
-            writer.start()
-            self.writer = writer
-            // Projections of another code version (or one this build added) are rebuilt: the log is fine. Checkpoints
-            // that disagree with the log head are not: the log was cut or extended behind the writer's back, and a
-            // silent rebuild would absorb it. Writes refuse (the writer checks every batch) until an operator's
-            // `rebuild` accepts the log as it is.
-            if checkpoints.disagreement == nil, checkpoints.otherCodeVersion || checkpoints.missing {
-                _ = try rebuildProjections()
-            }
+            writer = GroupCommitWriter(environment: environment, schema: schema, head: head, clock: options.clock,
+                                       random: options.random, durability: options.durability, maxBatch: options.maxBatch,
+                                       lifetimes: TokenLifetimes(accessToken: options.accessTokenLifetime,
+                                                                 refreshToken: options.refreshTokenLifetime,
+                                                                 authorizationCode: options.authorizationCodeLifetime))
+            writer?.start()
+        }
+        self.writer = writer
+        let reads = LedgerReads(environment: environment, schema: schema, writer: writer)
+        let commands = CommandRunner(writer: writer)
+        self.commands = commands
+        administration = Administration(commands)
+        access = Access(reads, clock: options.clock)
+        oauth = OAuth(commands)
+        audit = Audit(reads, clock: options.clock)
+        maintenance = Maintenance(reads, commands: commands, path: path)
+        // Projections of another code version (or one this build added) are rebuilt: the log is fine. Checkpoints
+        // that disagree with the log head are not: the log was cut or extended behind the writer's back, and a
+        // silent rebuild would absorb it. Writes refuse (the writer checks every batch) until an operator's
+        // `rebuild` accepts the log as it is.
+        if writer != nil, checkpoints.disagreement == nil, checkpoints.otherCodeVersion || checkpoints.missing {
+            _ = try maintenance.rebuildProjections()
         }
     }
 
@@ -143,69 +166,10 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// The chain head: last seq, its hash and time.
-    public var head: ChainHead {
-        if let writer { return writer.head }
-        return (try? environment.read { txn in try EventLog.head(schema: schema, in: txn) }) ?? .empty
-    }
+    public var head: ChainHead { audit.head }
 
-    func requireWriter() throws -> GroupCommitWriter {
-        guard let writer else { throw LedgerError("read_only", "the ledger was opened read-only", kind: .badInput) }
-        return writer
-    }
+    func requireWriter() throws -> GroupCommitWriter { try commands.requireWriter() }
 
-    /// Runs `body` on a read snapshot of the projections.
-    public func withState<R>(_ body: (StateReader<LMDBStore>) throws -> R) throws -> R {
-        try environment.read { txn in try body(StateReader(LMDBStore(txn: txn, schema: schema))) }
-    }
-
-    /// Reads one event.
-    public func event(_ seq: UInt64) throws -> StoredEvent? {
-        try environment.read { txn in try EventLog.event(seq, schema: schema, in: txn) }
-    }
-
-    /// Events with seq ≥ `from`, at most `limit`, up to the head when the call starts (read in short transactions).
-    public func events(from: UInt64 = 1, limit: Int = Int.max) throws -> [StoredEvent] {
-        var out: [StoredEvent] = []
-        guard limit > 0 else { return out }
-        try forEachEvent(from: from) { stored in
-            out.append(stored)
-            return out.count < limit
-        }
-        return out
-    }
-
-    /// Visits events with seq ≥ `from` in order without keeping them, until `body` returns false: the events up to the
-    /// head when the call starts, in short read transactions (`ReadBudget`), so a long visit never holds up map growth.
-    public func forEachEvent(from: UInt64 = 1, _ body: (StoredEvent) throws -> Bool) throws {
-        let pinned = try environment.read { txn in try EventLog.lastSeq(schema: schema, in: txn) }
-        try EventLog.scanRaw(from: max(from, 1), through: pinned, schema: schema, environment: environment) { seq, record in
-            try body(try EventLog.decodeOrThrow(seq: seq, record: record))
-        }
-    }
-
-    /// The first seq whose time is after `time` (timestamps never decrease along the log).
-    public func firstSeq(after time: Timestamp) throws -> UInt64 {
-        let head = self.head
-        return try environment.read { txn in try EventLog.firstSeq(after: time, head: head.seq, schema: schema, in: txn) }
-    }
-
-    /// Disk use: the environment's file size and entry counts.
-    public func storageInfo() throws -> (fileBytes: Int, events: Int) {
-        let attributes = try FileManager.default.attributesOfItem(atPath: path + "/data.mdb")
-        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
-        let events = try environment.read { txn in try txn.entryCount(schema.events) }
-        return (size, events)
-    }
-
-    /// A compacted copy of the environment (freed pages, which may hold old bytes, are not copied).
-    public func backup(to directory: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try environment.copy(to: directory, compact: true)
-        } catch let error as LMDBError {
-            throw LedgerError.storage(error, "backup to \(directory) failed")
-        }
-    }
 }
 
 extension LedgerError {

@@ -13,7 +13,7 @@ final class AccessAuditTests: XCTestCase {
     }
 
     private func who(_ t: TestLedger, _ project: String, _ op: CredLedgerCore.Operation?, at time: Timestamp) throws -> AccessAnswer {
-        try t.ledger.whoCouldAct(company: World.acme, project: project, operation: op, at: .time(time))
+        try t.ledger.audit.whoCouldAct(company: World.acme, project: project, operation: op, at: .time(time))
     }
 
     func testWhoCouldActAcrossTheLifeOfAProject() throws {
@@ -36,19 +36,19 @@ final class AccessAuditTests: XCTestCase {
         let created = t.clock.now()
         t.tick()
         let granted = t.clock.now()
-        try l.grantAccess(World.acme, credential: R.id, project: "bridge", role: .editor, as: World.alice)    // read scope caps it
-        try l.grantAccess(World.acme, credential: RW.id, project: "bridge", role: .editor, as: World.alice)
-        try l.grantAccess(World.acme, credential: O.id, project: "bridge", role: .viewer, as: World.alice)   // viewer caps it
-        try l.grantAccess(World.acme, credential: RW.id, project: "tunnel", role: .viewer, as: World.alice)
-        try l.setUserProjectRole(World.acme, project: "bridge", email: World.bob, role: .editor, as: World.alice)
-        try l.setUserProjectRole(World.acme, project: "bridge", email: World.carol, role: .viewer, as: World.alice)
+        try l.administration.grantAccess(World.acme, credential: R.id, project: "bridge", role: .editor, as: World.alice)    // read scope caps it
+        try l.administration.grantAccess(World.acme, credential: RW.id, project: "bridge", role: .editor, as: World.alice)
+        try l.administration.grantAccess(World.acme, credential: O.id, project: "bridge", role: .viewer, as: World.alice)   // viewer caps it
+        try l.administration.grantAccess(World.acme, credential: RW.id, project: "tunnel", role: .viewer, as: World.alice)
+        try l.administration.setUserProjectRole(World.acme, project: "bridge", email: World.bob, role: .editor, as: World.alice)
+        try l.administration.setUserProjectRole(World.acme, project: "bridge", email: World.carol, role: .viewer, as: World.alice)
         t.tick()
         let consented = t.clock.now()
         _ = try t.pkceTokens(P, user: World.bob)
         let carolTokens = try t.pkceTokens(P, user: World.carol)
         _ = try t.pkceTokens(P, user: World.dave)                 // dave has no role on bridge: cannot act there
         _ = try t.pkceTokens(PP, user: World.alice)               // company admin: every project, capped to read
-        _ = try l.authorize(company: World.acme, clientID: PP.clientID!, user: World.carol, redirectURI: World.redirect,
+        _ = try l.oauth.approveClient(company: World.acme, clientID: PP.clientID!, user: World.carol, redirectURI: World.redirect,
                             codeChallenge: PKCE.challenge(for: PKCEPair.verifier), codeChallengeMethod: "S256", state: nil)
         t.tick()
         let tA = t.clock.now()
@@ -84,14 +84,14 @@ final class AccessAuditTests: XCTestCase {
         // Changes: O promoted, RW revoked, G deleted, a new GLOBAL key, bob's role removed, a project created later.
         t.clock.advance(seconds: 61)   // carol's code expires
         let changed = t.clock.now()
-        try l.grantAccess(World.acme, credential: O.id, project: "bridge", role: .editor, as: World.alice)
-        try l.revokeAccess(World.acme, credential: RW.id, project: "bridge", as: World.alice)
-        try l.deleteCredential(World.acme, credential: G.id, as: World.alice)
+        try l.administration.grantAccess(World.acme, credential: O.id, project: "bridge", role: .editor, as: World.alice)
+        try l.administration.revokeAccess(World.acme, credential: RW.id, project: "bridge", as: World.alice)
+        try l.administration.deleteCredential(World.acme, credential: G.id, as: World.alice)
         let G2 = try t.create(.staticKey, .global, name: "G2")
-        try l.setUserProjectRole(World.acme, project: "bridge", email: World.bob, role: nil, as: World.alice)
+        try l.administration.setUserProjectRole(World.acme, project: "bridge", email: World.bob, role: nil, as: World.alice)
         t.tick()
         let laterCreated = t.clock.now()
-        try l.createProject(World.acme, project: "later", as: World.alice)
+        try l.administration.createProject(World.acme, project: "later", as: World.alice)
         t.tick()
         let tB = t.clock.now()
         XCTAssertEqual(paths(try who(t, "bridge", .read, at: tB)), [
@@ -119,7 +119,7 @@ final class AccessAuditTests: XCTestCase {
             "\(svc(G2)) G2 read-write", "\(svc(O)) O read-write", "\(svc(R)) R read", "\(World.alice) PP read", "\(World.carol) P read",
         ].sorted())
         // Carol revokes her refresh token (the whole family goes).
-        try l.revokeToken(carolTokens.refreshToken!, clientID: P.clientID!, clientSecret: P.clientSecret)
+        try l.oauth.revokeToken(carolTokens.refreshToken!, clientID: P.clientID!, clientSecret: P.clientSecret)
         t.tick()
         XCTAssertFalse(paths(try who(t, "bridge", .read, at: t.clock.now())).contains("\(World.carol) P read"))
         // After the refresh tokens expire nobody acts through PKCE without a new consent.
@@ -128,13 +128,13 @@ final class AccessAuditTests: XCTestCase {
                        ["\(svc(G2)) G2 read-write", "\(svc(O)) O read-write", "\(svc(R)) R read"].sorted())
 
         // The module switched off: nobody; an archived project: nobody.
-        try l.setAPIModule(World.acme, enabled: false, as: World.alice)
+        try l.administration.setAPIModule(World.acme, enabled: false, as: World.alice)
         t.tick()
         let off = try who(t, "bridge", .read, at: t.clock.now())
         XCTAssertTrue(off.paths.isEmpty)
         XCTAssertEqual(off.notes.count, 1)
-        try l.setAPIModule(World.acme, enabled: true, as: World.alice)
-        try l.archiveProject(World.acme, project: "tunnel", as: World.alice)
+        try l.administration.setAPIModule(World.acme, enabled: true, as: World.alice)
+        try l.administration.archiveProject(World.acme, project: "tunnel", as: World.alice)
         t.tick()
         XCTAssertTrue(try who(t, "tunnel", .read, at: t.clock.now()).paths.isEmpty)
         XCTAssertFalse(try who(t, "bridge", .read, at: t.clock.now()).paths.isEmpty)
@@ -162,15 +162,15 @@ final class AccessAuditTests: XCTestCase {
         defer { t.remove() }
         let history = try RandomHistory(t, seed: 77)
         try history.run(steps: 200)
-        _ = try? t.ledger.setAPIModule(World.acme, enabled: true, as: World.alice)
+        _ = try? t.ledger.administration.setAPIModule(World.acme, enabled: true, as: World.alice)
         // Make sure the history holds a deleted key that still has its grants, and a fresh granted key.
         let doomed = try t.create(.staticKey, .readWrite, name: "doomed")
         let fresh = try t.create(.staticKey, .read, name: "fresh")
         for project in history.projects[World.acme]! {
-            _ = try? t.ledger.grantAccess(World.acme, credential: doomed.id, project: project, role: .editor, as: World.alice)
-            _ = try? t.ledger.grantAccess(World.acme, credential: fresh.id, project: project, role: .viewer, as: World.alice)
+            _ = try? t.ledger.administration.grantAccess(World.acme, credential: doomed.id, project: project, role: .editor, as: World.alice)
+            _ = try? t.ledger.administration.grantAccess(World.acme, credential: fresh.id, project: project, role: .viewer, as: World.alice)
         }
-        try t.ledger.deleteCredential(World.acme, credential: doomed.id, as: World.alice)
+        try t.ledger.administration.deleteCredential(World.acme, credential: doomed.id, as: World.alice)
         history.keys.append(.init(issued: doomed, company: World.acme))
         history.keys.append(.init(issued: fresh, company: World.acme))
         t.tick()
@@ -178,11 +178,11 @@ final class AccessAuditTests: XCTestCase {
         var allowed = 0, denied = 0
         for project in history.projects[World.acme]! {
             for op in [CredLedgerCore.Operation.read, .write] {
-                let answer = try t.ledger.whoCouldAct(company: World.acme, project: project, operation: op, at: .head)
+                let answer = try t.ledger.audit.whoCouldAct(company: World.acme, project: project, operation: op, at: .head)
                 let listed = Set(answer.paths.filter { $0.kind == .serviceUser }.map(\.credentialID))
                 // Static keys can be tried directly: authorize (without recording) must agree.
                 for key in history.keys where key.company == World.acme && key.issued.type == .staticKey {
-                    let decision = try t.ledger.authorize(header: "Apikey " + key.issued.secret!, company: World.acme, project: project, operation: op)
+                    let decision = try t.ledger.access.authorize(header: "Apikey " + key.issued.secret!, company: World.acme, project: project, operation: op)
                     XCTAssertEqual(listed.contains(key.issued.id), decision.allowed,
                                    "\(key.issued.id) \(op.name) \(project) at \(now): hot path says \(decision.code)")
                     if decision.allowed { allowed += 1 } else { denied += 1 }

@@ -11,9 +11,9 @@ final class AccessReviewTests: XCTestCase {
         defer { t.remove() }
         let l = t.ledger!
         try t.makeWorld()
-        for p in 1...5 { try l.createProject(World.acme, project: "x\(p)", as: World.alice) }
-        try l.setMemberRole(World.acme, email: World.bob, role: .admin, as: World.alice)
-        try l.setMemberRole(World.acme, email: World.carol, role: .admin, as: World.alice)
+        for p in 1...5 { try l.administration.createProject(World.acme, project: "x\(p)", as: World.alice) }
+        try l.administration.setMemberRole(World.acme, email: World.bob, role: .admin, as: World.alice)
+        try l.administration.setMemberRole(World.acme, email: World.carol, role: .admin, as: World.alice)
 
         let active = try t.create(.staticKey, .read, name: "active")
         let stale = try t.create(.staticKey, .read, name: "stale")
@@ -22,16 +22,16 @@ final class AccessReviewTests: XCTestCase {
         let broad = try t.create(.staticKey, .readWrite, name: "broad")
         let byBob = try t.create(.oauth, .read, name: "by-bob", as: World.bob)
         let byCarol = try t.create(.staticKey, .read, name: "by-carol", as: World.carol)
-        _ = try l.createCredential(World.acme, NewCredential(name: "expiring", type: .staticKey, scope: .read,
+        _ = try l.administration.createCredential(World.acme, NewCredential(name: "expiring", type: .staticKey, scope: .read,
                                                                         expiresAt: t.clock.now() + 86_400_000_000), as: World.alice)
         let gone = try t.create(.staticKey, .global, name: "gone")
         for key in [active, stale, byCarol, byBob] {
-            try l.grantAccess(World.acme, credential: key.id, project: "bridge", role: .viewer, as: World.alice)
+            try l.administration.grantAccess(World.acme, credential: key.id, project: "bridge", role: .viewer, as: World.alice)
         }
         for p in ["bridge", "tunnel", "x1", "x2", "x3"] {
-            try l.grantAccess(World.acme, credential: broad.id, project: p, role: p == "x3" ? .projectAdmin : .editor, as: World.alice)
+            try l.administration.grantAccess(World.acme, credential: broad.id, project: p, role: p == "x3" ? .projectAdmin : .editor, as: World.alice)
         }
-        try l.grantAccess(World.acme, credential: broad.id, project: "x4", role: .viewer, as: World.alice)   // read only: not counted
+        try l.administration.grantAccess(World.acme, credential: broad.id, project: "x4", role: .viewer, as: World.alice)   // read only: not counted
         try t.use("Apikey " + stale.secret!, "bridge", .read)
         try t.use("Apikey " + global.secret!, "bridge", .write)
         try t.use("Apikey " + broad.secret!, "bridge", .write)
@@ -41,13 +41,13 @@ final class AccessReviewTests: XCTestCase {
         try t.use("Apikey " + global.secret!, "bridge", .read)
         try t.use("Apikey " + broad.secret!, "bridge", .read)
         try t.use("Apikey " + byCarol.secret!, "bridge", .read)
-        let token = try l.clientCredentialsToken(clientID: byBob.clientID!, clientSecret: byBob.clientSecret!)
+        let token = try l.oauth.clientCredentialsToken(clientID: byBob.clientID!, clientSecret: byBob.clientSecret!)
         try t.use("Bearer " + token.accessToken, "bridge", .read)
-        try l.setMemberRole(World.acme, email: World.bob, role: .member, as: World.alice)
-        try l.setMemberRole(World.acme, email: World.carol, role: .removed, as: World.alice)
-        try l.deleteCredential(World.acme, credential: gone.id, as: World.alice)
+        try l.administration.setMemberRole(World.acme, email: World.bob, role: .member, as: World.alice)
+        try l.administration.setMemberRole(World.acme, email: World.carol, role: .removed, as: World.alice)
+        try l.administration.deleteCredential(World.acme, credential: gone.id, as: World.alice)
 
-        let findings = try l.accessReview(World.acme, staleDays: 90, manyProjects: 5)
+        let findings = try l.audit.accessReview(World.acme, staleDays: 90, manyProjects: 5)
         var byName: [String: Set<String>] = [:]
         for f in findings {
             byName[f.name, default: []].insert(f.kind.rawValue)
@@ -67,9 +67,9 @@ final class AccessReviewTests: XCTestCase {
         XCTAssertTrue(findings.first { $0.name == "by-bob" }!.detail.contains("now a member"))
         XCTAssertTrue(findings.first { $0.name == "broad" }!.detail.contains("5 projects"))
         // A shorter window makes the recently used ones fine and nothing else changes.
-        XCTAssertEqual(Set(try l.accessReview(World.acme, staleDays: 200).filter { $0.kind == .stale || $0.kind == .neverUsed }.map(\.name)), [])
-        XCTAssertEqual(Set(try l.accessReview(World.acme, staleDays: 1).filter { $0.kind == .stale }.map(\.name)), ["stale"])
-        XCTAssertEqual(Set(try l.accessReview(World.acme, manyProjects: 6).map(\.kind)).contains(.broadWrite), false)
+        XCTAssertEqual(Set(try l.audit.accessReview(World.acme, staleDays: 200).filter { $0.kind == .stale || $0.kind == .neverUsed }.map(\.name)), [])
+        XCTAssertEqual(Set(try l.audit.accessReview(World.acme, staleDays: 1).filter { $0.kind == .stale }.map(\.name)), ["stale"])
+        XCTAssertEqual(Set(try l.audit.accessReview(World.acme, manyProjects: 6).map(\.kind)).contains(.broadWrite), false)
 
         t.close()
         let r = runCLI(t, ["--json", "audit", "review", World.acme, "--stale-days", "90"])

@@ -20,8 +20,8 @@ final class AsOfTests: XCTestCase {
         var c = Capture(seq: t.ledger.head.seq, time: t.clock.now(), rows: [:], usage: [:], memberships: [:])
         for slug in [World.acme, World.beta] {
             c.rows[slug] = try t.liveRows(slug)
-            c.usage[slug] = try t.ledger.usage(slug)
-            c.memberships[slug] = try t.ledger.memberships(slug)
+            c.usage[slug] = try t.ledger.audit.usage(slug)
+            c.memberships[slug] = try t.ledger.audit.memberships(slug)
         }
         // Later events get later timestamps, so "as of this time" means exactly this moment.
         t.tick(0.5)
@@ -49,17 +49,17 @@ final class AsOfTests: XCTestCase {
             captures.append(try capture(t))
             XCTAssertGreaterThan(Set(captures.map(\.seq)).count, 8, "the history should move between captures")
             for c in captures {
-                try assertMatches(try t.ledger.state(asOf: .seq(c.seq)), c, "seed \(seed) seq \(c.seq)")
-                try assertMatches(try t.ledger.state(asOf: .time(c.time)), c, "seed \(seed) time \(TimeFormat.rfc3339(c.time))")
+                try assertMatches(try t.ledger.audit.state(asOf: .seq(c.seq)), c, "seed \(seed) seq \(c.seq)")
+                try assertMatches(try t.ledger.audit.state(asOf: .time(c.time)), c, "seed \(seed) time \(TimeFormat.rfc3339(c.time))")
                 // Limiting the counters to one company gives the same rows for it.
-                let acmeOnly = try t.ledger.state(asOf: .seq(c.seq), company: World.acme)
+                let acmeOnly = try t.ledger.audit.state(asOf: .seq(c.seq), company: World.acme)
                 XCTAssertEqual(try acmeOnly.credentialRows(company: World.acme, includeDeleted: true), c.rows[World.acme]!)
             }
             // The head is the live state; before the first event there is nothing.
-            try assertMatches(try t.ledger.state(asOf: .head), captures.last!, "head")
-            let empty = try t.ledger.state(asOf: .seq(0))
+            try assertMatches(try t.ledger.audit.state(asOf: .head), captures.last!, "head")
+            let empty = try t.ledger.audit.state(asOf: .seq(0))
             XCTAssertTrue(try empty.credentialRows(company: World.acme, includeDeleted: true).isEmpty)
-            XCTAssertTrue(try t.ledger.state(asOf: .time(captures[0].time - 3_600_000_000_000)).credentialRows(company: World.acme, includeDeleted: true).isEmpty)
+            XCTAssertTrue(try t.ledger.audit.state(asOf: .time(captures[0].time - 3_600_000_000_000)).credentialRows(company: World.acme, includeDeleted: true).isEmpty)
         }
     }
 
@@ -69,10 +69,10 @@ final class AsOfTests: XCTestCase {
         let t = try TestLedger("asof-every")
         defer { t.remove() }
         try RandomHistory(t, seed: 8).run(steps: 90)
-        let events = try t.ledger.events()
+        let events = try t.ledger.audit.events()
         var expected: [UInt32: UsageRecord] = [:]
         var numbers: [String: UInt32] = [:]
-        try t.ledger.withState { state in
+        try t.ledger.audit.withState { state in
             for slug in [World.acme, World.beta] {
                 for c in try state.credentials(company: try state.company(slug: slug)!.number) { numbers[c.publicID] = c.number }
             }
@@ -93,7 +93,7 @@ final class AsOfTests: XCTestCase {
                 expected[use.credential] = u
             }
             guard e.seq % 3 == 0 || e.seq == events.count else { continue }
-            let state = try t.ledger.state(asOf: .seq(e.seq))
+            let state = try t.ledger.audit.state(asOf: .seq(e.seq))
             for (id, number) in numbers {
                 guard try state.reader.credential(number) != nil else { continue }
                 XCTAssertEqual(try state.reader.usage(credential: number), expected[number] ?? UsageRecord(), "credential \(id) at seq \(e.seq)")
@@ -108,7 +108,7 @@ final class AsOfTests: XCTestCase {
         defer { t.remove() }
         let history = try RandomHistory(t, seed: 31)
         try history.run(steps: 60)
-        _ = try? t.ledger.setAPIModule(World.acme, enabled: true, as: World.alice)   // the live table needs it on
+        _ = try? t.ledger.administration.setAPIModule(World.acme, enabled: true, as: World.alice)   // the live table needs it on
         let seq = t.ledger.head.seq
         let time = t.clock.now()
         t.close()   // the CLI opens the ledger itself (one environment per path per process)

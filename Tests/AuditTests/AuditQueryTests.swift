@@ -61,8 +61,8 @@ final class AuditQueryTests: XCTestCase {
     }
 
     private func reference(_ t: TestLedger) throws -> Reference {
-        var r = Reference(events: try t.ledger.events(), companies: [:], projects: [:], credentials: [:], users: [:])
-        try t.ledger.withState { state in
+        var r = Reference(events: try t.ledger.audit.events(), companies: [:], projects: [:], credentials: [:], users: [:])
+        try t.ledger.audit.withState { state in
             for slug in [World.acme, World.beta] {
                 let c = try state.company(slug: slug)!
                 r.companies[slug] = c.number
@@ -80,7 +80,7 @@ final class AuditQueryTests: XCTestCase {
         var seqs: [UInt64] = []
         var plans = Set<String>()
         for _ in 0..<10_000 {
-            let page = try t.ledger.auditEvents(q)
+            let page = try t.ledger.audit.auditEvents(q)
             XCTAssertLessThanOrEqual(page.events.count, q.limit)
             XCTAssertEqual(page.previousHashes.count, page.events.count)
             seqs += page.events.map(\.event.seq)
@@ -136,7 +136,7 @@ final class AuditQueryTests: XCTestCase {
         defer { t.remove() }
         try t.makeWorld()
         let key = try t.create(.staticKey, .read, name: "K")
-        try t.ledger.grantAccess(World.acme, credential: key.id, project: "bridge", role: .viewer, as: World.alice)
+        try t.ledger.administration.grantAccess(World.acme, credential: key.id, project: "bridge", role: .viewer, as: World.alice)
         for i in 0..<40 {
             t.tick()
             try t.use("Apikey " + key.secret!, "bridge", i % 4 == 0 ? .write : .read)
@@ -145,7 +145,7 @@ final class AuditQueryTests: XCTestCase {
         q.credential = key.id
         q.outcome = .denied
         q.limit = 1000
-        let page = try t.ledger.auditEvents(q)
+        let page = try t.ledger.audit.auditEvents(q)
         XCTAssertEqual(page.events.count, 10)
         XCTAssertTrue(page.plan.hasPrefix("index credential"), page.plan)
         XCTAssertLessThanOrEqual(page.examined, 10 + 2, "allowed uses are skipped by their flag, unread")
@@ -153,14 +153,14 @@ final class AuditQueryTests: XCTestCase {
         q.company = World.acme
         q.types = [.credentialUsed]
         q.outcome = .allowed
-        let allowed = try t.ledger.auditEvents(q)
+        let allowed = try t.ledger.audit.auditEvents(q)
         XCTAssertEqual(allowed.events.count, 30)
         XCTAssertEqual(allowed.examined, 30)
         // Time bounds become a seq range.
-        let times = try t.ledger.events().map(\.event.timestamp)
+        let times = try t.ledger.audit.events().map(\.event.timestamp)
         q = AuditQuery()
         q.since = times[times.count - 5]
-        let recent = try t.ledger.auditEvents(q)
+        let recent = try t.ledger.audit.auditEvents(q)
         XCTAssertEqual(recent.events.count, 5)
         XCTAssertEqual(recent.examined, 5)
         XCTAssertTrue(recent.plan.hasPrefix("log scan of seq \(times.count - 4)…\(times.count)"), recent.plan)
@@ -172,11 +172,11 @@ final class AuditQueryTests: XCTestCase {
             case "actor": bad.actor = value
             default: bad.company = value
             }
-            XCTAssertThrowsError(try t.ledger.auditEvents(bad)) { XCTAssertEqual(($0 as? LedgerError)?.kind, .badInput) }
+            XCTAssertThrowsError(try t.ledger.audit.auditEvents(bad)) { XCTAssertEqual(($0 as? LedgerError)?.kind, .badInput) }
         }
         var projectOnly = AuditQuery()
         projectOnly.project = "bridge"
-        XCTAssertThrowsError(try t.ledger.auditEvents(projectOnly))
+        XCTAssertThrowsError(try t.ledger.audit.auditEvents(projectOnly))
     }
 
     func testAuditEventsCommand() throws {

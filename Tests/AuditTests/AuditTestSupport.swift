@@ -13,38 +13,38 @@ import XCTest
 extension TestLedger {
     /// acme (API module on, projects bridge + tunnel, members bob, carol, dave) and beta (project pb).
     func makeWorld() throws {
-        try ledger.registerCompany(World.acme, admin: World.alice, mailDomain: "acme.example")
-        try ledger.setAPIModule(World.acme, enabled: true, as: World.alice)
-        try ledger.createProject(World.acme, project: "bridge", as: World.alice)
-        try ledger.createProject(World.acme, project: "tunnel", as: World.alice)
-        for user in [World.bob, World.carol, World.dave] { try ledger.setMemberRole(World.acme, email: user, role: .member, as: World.alice) }
-        try ledger.registerCompany(World.beta, admin: World.bea)
-        try ledger.setAPIModule(World.beta, enabled: true, as: World.bea)
-        try ledger.createProject(World.beta, project: "pb", as: World.bea)
+        try ledger.administration.registerCompany(World.acme, admin: World.alice, mailDomain: "acme.example")
+        try ledger.administration.setAPIModule(World.acme, enabled: true, as: World.alice)
+        try ledger.administration.createProject(World.acme, project: "bridge", as: World.alice)
+        try ledger.administration.createProject(World.acme, project: "tunnel", as: World.alice)
+        for user in [World.bob, World.carol, World.dave] { try ledger.administration.setMemberRole(World.acme, email: user, role: .member, as: World.alice) }
+        try ledger.administration.registerCompany(World.beta, admin: World.bea)
+        try ledger.administration.setAPIModule(World.beta, enabled: true, as: World.bea)
+        try ledger.administration.createProject(World.beta, project: "pb", as: World.bea)
     }
 
     func create(_ type: CredentialType, _ scope: Scope, name: String, company: String = World.acme,
                 as actor: String = World.alice) throws -> IssuedCredential {
-        try ledger.createCredential(company, NewCredential(name: name, type: type, scope: scope,
+        try ledger.administration.createCredential(company, NewCredential(name: name, type: type, scope: scope,
                                                            redirectURIs: type.isUserDelegated ? [World.redirect] : []), as: actor)
     }
 
     /// authorize (by `user`) + code exchange for a PKCE client.
     func pkceTokens(_ issued: IssuedCredential, user: String, company: String = World.acme) throws -> TokenResponse {
-        let grant = try ledger.authorize(company: company, clientID: issued.clientID!, user: user, redirectURI: World.redirect,
+        let grant = try ledger.oauth.approveClient(company: company, clientID: issued.clientID!, user: user, redirectURI: World.redirect,
                                          codeChallenge: PKCE.challenge(for: PKCEPair.verifier), codeChallengeMethod: "S256", state: nil)
-        return try ledger.exchangeCode(clientID: issued.clientID!, clientSecret: issued.clientSecret, code: grant.code,
+        return try ledger.oauth.exchangeCode(clientID: issued.clientID!, clientSecret: issued.clientSecret, code: grant.code,
                                        codeVerifier: PKCEPair.verifier, redirectURI: World.redirect)
     }
 
     @discardableResult
     func use(_ header: String, _ project: String, _ op: CredLedgerCore.Operation, company: String = World.acme) throws -> Decision {
-        try ledger.check(header: header, company: company, project: project, operation: op)
+        try ledger.access.check(header: header, company: company, project: project, operation: op)
     }
 
     /// The live credential table of a company (deleted rows included), without the admin gate.
     func liveRows(_ slug: String) throws -> [CredentialRow] {
-        try ledger.withState { state in
+        try ledger.audit.withState { state in
             guard let c = try state.company(slug: slug) else { return [] }
             return try state.credentialRows(company: c.number, includeDeleted: true, at: ledger.options.clock.now())
         }
@@ -100,16 +100,16 @@ final class RandomHistory {
             let issued = key.issued
             if issued.type.hasServiceUser, issued.scope != .global {
                 for project in projects[key.company]! where rng.chance(60) {
-                    try ledger.grantAccess(key.company, credential: issued.id, project: project, role: rng.pick(ProjectRole.allCases),
+                    try ledger.administration.grantAccess(key.company, credential: issued.id, project: project, role: rng.pick(ProjectRole.allCases),
                                            as: admins[key.company]!)
                 }
             }
             if issued.type == .oauth {
-                tokens.append((index, try ledger.clientCredentialsToken(clientID: issued.clientID!, clientSecret: issued.clientSecret!).accessToken, nil))
+                tokens.append((index, try ledger.oauth.clientCredentialsToken(clientID: issued.clientID!, clientSecret: issued.clientSecret!).accessToken, nil))
             }
         }
-        try ledger.setUserProjectRole(World.acme, project: "bridge", email: World.bob, role: .editor, as: World.alice)
-        try ledger.setUserProjectRole(World.acme, project: "tunnel", email: World.carol, role: .viewer, as: World.alice)
+        try ledger.administration.setUserProjectRole(World.acme, project: "bridge", email: World.bob, role: .editor, as: World.alice)
+        try ledger.administration.setUserProjectRole(World.acme, project: "tunnel", email: World.carol, role: .viewer, as: World.alice)
         for (index, key) in keys.enumerated() where key.issued.type.isUserDelegated {
             let response = try t.pkceTokens(key.issued, user: rng.pick([World.alice, World.bob, World.carol]))
             tokens.append((index, response.accessToken, response.refreshToken))
@@ -141,19 +141,19 @@ final class RandomHistory {
                 keys.append(Key(issued: try t.create(type, scope, name: "k\(keys.count)", company: company, as: admin), company: company))
             case 45..<55:
                 guard let key = pickKey(company) else { return }
-                try ledger.grantAccess(company, credential: key.issued.id, project: rng.pick(projects[company]!),
+                try ledger.administration.grantAccess(company, credential: key.issued.id, project: rng.pick(projects[company]!),
                                        role: rng.pick(ProjectRole.allCases), as: admin)
             case 55..<59:
                 guard let key = pickKey(company) else { return }
-                try ledger.revokeAccess(company, credential: key.issued.id, project: rng.pick(projects[company]!), as: admin)
+                try ledger.administration.revokeAccess(company, credential: key.issued.id, project: rng.pick(projects[company]!), as: admin)
             case 59..<64:
-                try ledger.setUserProjectRole(company, project: rng.pick(projects[company]!), email: rng.pick(users[company]!),
+                try ledger.administration.setUserProjectRole(company, project: rng.pick(projects[company]!), email: rng.pick(users[company]!),
                                               role: rng.chance(25) ? nil : rng.pick(ProjectRole.allCases), as: admin)
             case 64..<67:
                 let others = users[company]!.filter { $0 != admin }
                 guard !others.isEmpty else { return }
                 let user = rng.pick(others)
-                try ledger.setMemberRole(company, email: user, role: rng.pick([CompanyRole.member, .admin, .removed]), as: admin)
+                try ledger.administration.setMemberRole(company, email: user, role: rng.pick([CompanyRole.member, .admin, .removed]), as: admin)
             case 67..<73:
                 guard let index = pickKeyIndex(company, where: { $0.issued.type.isUserDelegated }) else { return }
                 let response = try t.pkceTokens(keys[index].issued, user: rng.pick(users[company]!), company: company)
@@ -161,34 +161,34 @@ final class RandomHistory {
             case 73..<76:
                 guard let token = tokens.filter({ $0.refresh != nil }).randomElement(using: &rng) else { return }
                 let issued = keys[token.key].issued
-                let response = try ledger.refresh(clientID: issued.clientID!, clientSecret: issued.clientSecret, refreshToken: token.refresh!)
+                let response = try ledger.oauth.refresh(clientID: issued.clientID!, clientSecret: issued.clientSecret, refreshToken: token.refresh!)
                 tokens.append((token.key, response.accessToken, response.refreshToken))
             case 76..<78:
                 guard let token = tokens.randomElement(using: &rng) else { return }
                 let issued = keys[token.key].issued
-                try ledger.revokeToken(rng.chance(50) ? token.access : (token.refresh ?? token.access), clientID: issued.clientID!,
+                try ledger.oauth.revokeToken(rng.chance(50) ? token.access : (token.refresh ?? token.access), clientID: issued.clientID!,
                                        clientSecret: issued.clientSecret)
             case 78..<81:
                 guard let key = pickKey(company) else { return }
-                try ledger.deleteCredential(company, credential: key.issued.id, as: admin)
+                try ledger.administration.deleteCredential(company, credential: key.issued.id, as: admin)
             case 81..<84:
                 guard let index = pickKeyIndex(company, where: { $0.issued.type.hasSecret }) else { return }
-                let rotated = try ledger.rotateSecret(company, credential: keys[index].issued.id, grace: Int64(rng.int(2)) * 600_000_000, as: admin)
+                let rotated = try ledger.administration.rotateSecret(company, credential: keys[index].issued.id, grace: Int64(rng.int(2)) * 600_000_000, as: admin)
                 if let s = rotated.secret { keys[index].issued.secret = s }
                 if let s = rotated.clientSecret { keys[index].issued.clientSecret = s }
             case 84..<88:
                 projectCounter += 1
-                try ledger.createProject(company, project: "p\(projectCounter)", as: admin)
+                try ledger.administration.createProject(company, project: "p\(projectCounter)", as: admin)
                 projects[company]!.append("p\(projectCounter)")
             case 88..<89:
-                try ledger.archiveProject(company, project: rng.pick(projects[company]!), as: admin)
+                try ledger.administration.archiveProject(company, project: rng.pick(projects[company]!), as: admin)
             case 89..<90:
-                let enabled = try ledger.withState { try $0.company(slug: company)!.apiEnabled }
-                try ledger.setAPIModule(company, enabled: !enabled, as: admin)
+                let enabled = try ledger.audit.withState { try $0.company(slug: company)!.apiEnabled }
+                try ledger.administration.setAPIModule(company, enabled: !enabled, as: admin)
             case 90..<95:
                 guard let index = pickKeyIndex(company, where: { $0.issued.type == .oauth }) else { return }
                 let issued = keys[index].issued
-                let response = try ledger.clientCredentialsToken(clientID: issued.clientID!, clientSecret: issued.clientSecret!)
+                let response = try ledger.oauth.clientCredentialsToken(clientID: issued.clientID!, clientSecret: issued.clientSecret!)
                 tokens.append((index, response.accessToken, nil))
             default:
                 // A header that matches nothing, or garbage.

@@ -22,7 +22,7 @@ final class ExportTests: XCTestCase {
     private func export(_ t: TestLedger, _ name: String, company: String? = nil, format: ExportRequest.Format = .jsonl,
                         since: Timestamp? = nil, until: Timestamp? = nil) throws -> (String, ExportSummary) {
         let dir = t.directory.path + "/" + name
-        let summary = try t.ledger.export(ExportRequest(company: company, format: format, directory: dir, since: since, until: until))
+        let summary = try t.ledger.audit.export(ExportRequest(company: company, format: format, directory: dir, since: since, until: until))
         return (dir, summary)
     }
 
@@ -157,8 +157,8 @@ final class ExportTests: XCTestCase {
     func testExportFormsAndContents() throws {
         let t = try historyLedger("export-forms", seed: 14)
         defer { t.remove() }
-        let events = try t.ledger.events()
-        let acme = try t.ledger.withState { try $0.company(slug: World.acme)!.number }
+        let events = try t.ledger.audit.events()
+        let acme = try t.ledger.audit.withState { try $0.company(slug: World.acme)!.number }
 
         // CSV of everything.
         let (csv, _) = try export(t, "csv", format: .csv)
@@ -196,7 +196,7 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(ranged.toSeq, inside.last!.event.seq)
         let first = try JSONSerialization.jsonObject(with: Data(try lines(range + "/events.jsonl")[0].utf8)) as! [String: Any]
         XCTAssertEqual(first["prev_hash"] as? String, events[Int(inside.first!.event.seq) - 2].hash.hex, "the first line links to the event before the range")
-        let snapshotState = try t.ledger.state(asOf: .seq(ranged.toSeq))
+        let snapshotState = try t.ledger.audit.state(asOf: .seq(ranged.toSeq))
         let expectedRows = try snapshotState.credentialRows(company: World.acme, includeDeleted: true).count
             + snapshotState.credentialRows(company: World.beta, includeDeleted: true).count
         XCTAssertEqual(try lines(range + "/credentials.jsonl").count, expectedRows)
@@ -224,8 +224,8 @@ final class ExportTests: XCTestCase {
             }
         }
         // Refused: a non-empty directory, an unknown company.
-        XCTAssertThrowsError(try t.ledger.export(ExportRequest(company: nil, format: .jsonl, directory: csv)))
-        XCTAssertThrowsError(try t.ledger.export(ExportRequest(company: "nope", format: .jsonl, directory: t.directory.path + "/nope")))
+        XCTAssertThrowsError(try t.ledger.audit.export(ExportRequest(company: nil, format: .jsonl, directory: csv)))
+        XCTAssertThrowsError(try t.ledger.audit.export(ExportRequest(company: "nope", format: .jsonl, directory: t.directory.path + "/nope")))
     }
 
     func testExportCommand() throws {

@@ -9,18 +9,18 @@ import XCTest
 /// attempt naming nothing of the owner, and every count of an export equals the events in it.
 final class Issue11CrossCompanyTests: XCTestCase {
     private func number(_ t: TestLedger, company slug: String) throws -> UInt32 {
-        try t.ledger.withState { try $0.company(slug: slug)!.number }
+        try t.ledger.audit.withState { try $0.company(slug: slug)!.number }
     }
 
     private func number(_ t: TestLedger, company slug: String, project: String) throws -> UInt32 {
-        try t.ledger.withState { state in
+        try t.ledger.audit.withState { state in
             let c = try state.company(slug: slug)!
             return try state.project(company: c.number, slug: project)!.number
         }
     }
 
     private func credentialNumber(_ t: TestLedger, _ id: String) throws -> UInt32 {
-        try t.ledger.withState { try $0.credential(publicID: id)!.number }
+        try t.ledger.audit.withState { try $0.credential(publicID: id)!.number }
     }
 
     private func uses(_ t: TestLedger, after seq: UInt64) throws -> [Event] {
@@ -72,15 +72,15 @@ final class Issue11CrossCompanyTests: XCTestCase {
         // A PKCE token of acme, and the completion and batch recording paths: the same two events each.
         start = t.ledger.head.seq
         _ = try t.use(bearer, "nope", .write, company: World.beta)
-        let answer = try t.ledger.authorize(header: "Apikey " + key.secret!, company: World.beta, project: "pb", operation: .write)
+        let answer = try t.ledger.access.authorize(header: "Apikey " + key.secret!, company: World.beta, project: "pb", operation: .write)
         let done = expectation(description: "recorded")
-        t.ledger.record(answer) { error in
+        t.ledger.access.record(answer) { error in
             XCTAssertNil(error)
             done.fulfill()
         }
         wait(for: [done], timeout: 10)
-        let same = try t.ledger.authorize(header: "Apikey " + key.secret!, company: World.acme, project: "bridge", operation: .read)
-        try t.ledger.record(batch: [answer, same, answer])
+        let same = try t.ledger.access.authorize(header: "Apikey " + key.secret!, company: World.acme, project: "bridge", operation: .read)
+        try t.ledger.access.record(batch: [answer, same, answer])
         events = try uses(t, after: start)
         XCTAssertEqual(events.count, 2 + 2 + 2 + 1 + 2)
         assertUse(events[0], company: acme, credential: pkceNumber, project: 0, denial: .crossCompany, target: beta)
@@ -93,7 +93,7 @@ final class Issue11CrossCompanyTests: XCTestCase {
                   denial: nil, target: 0)
 
         // A deleted key at beta: the owner's trail says `revoked` (checked first) at beta; beta still learns nothing more.
-        try t.ledger.deleteCredential(World.acme, credential: key.id, as: World.alice)
+        try t.ledger.administration.deleteCredential(World.acme, credential: key.id, as: World.alice)
         start = t.ledger.head.seq
         XCTAssertEqual(try t.use("Apikey " + key.secret!, "pb", .read, company: World.beta).denial, .revoked)
         events = try uses(t, after: start)
@@ -106,18 +106,18 @@ final class Issue11CrossCompanyTests: XCTestCase {
         query.company = World.acme
         query.types = [.credentialUsed]
         query.limit = 1000
-        let acmeUses = try t.ledger.auditEvents(query).events.map(\.event)
+        let acmeUses = try t.ledger.audit.auditEvents(query).events.map(\.event)
         XCTAssertEqual(acmeUses.filter { if case .credentialUsed(let u) = $0.payload { u.targetCompany == beta } else { false } }.count, 6)
         query.company = World.beta
-        let betaUses = try t.ledger.auditEvents(query).events.map(\.event)
+        let betaUses = try t.ledger.audit.auditEvents(query).events.map(\.event)
         XCTAssertEqual(betaUses.count, 6)
         for event in betaUses { assertUse(event, company: beta, credential: 0, project: event.payload.project ?? 0, denial: .foreignCredential, target: 0) }
         var byKey = AuditQuery()
         byKey.credential = key.id
         byKey.outcome = .denied
         byKey.limit = 1000
-        XCTAssertEqual(try t.ledger.auditEvents(byKey).events.count, 5)
-        XCTAssertTrue(try t.ledger.auditEvents(byKey).events.allSatisfy { $0.event.company == acme })
+        XCTAssertEqual(try t.ledger.audit.auditEvents(byKey).events.count, 5)
+        XCTAssertTrue(try t.ledger.audit.auditEvents(byKey).events.allSatisfy { $0.event.company == acme })
 
         // The credential table counts exactly those: 5 denied + 1 allowed for the key, 1 denied for the PKCE client.
         let rows = try t.liveRows(World.acme)
@@ -127,8 +127,8 @@ final class Issue11CrossCompanyTests: XCTestCase {
 
         // Exports: beta's names nothing of acme; acme's shows where each attempt went.
         let betaDir = t.directory.path + "/beta-export", acmeDir = t.directory.path + "/acme-export"
-        _ = try t.ledger.export(ExportRequest(company: World.beta, format: .jsonl, directory: betaDir))
-        _ = try t.ledger.export(ExportRequest(company: World.acme, format: .jsonl, directory: acmeDir))
+        _ = try t.ledger.audit.export(ExportRequest(company: World.beta, format: .jsonl, directory: betaDir))
+        _ = try t.ledger.audit.export(ExportRequest(company: World.acme, format: .jsonl, directory: acmeDir))
         let betaText = try String(contentsOfFile: betaDir + "/events.jsonl", encoding: .utf8)
         for secretless in [key.id, pkce.id, pkce.clientID!, "acme", "cross_company"] {
             XCTAssertFalse(betaText.contains(secretless), "beta's export shows \(secretless)")
@@ -152,7 +152,7 @@ final class Issue11CrossCompanyTests: XCTestCase {
         }
 
         // The log still verifies and a rebuild reproduces the projections.
-        XCTAssertTrue(try t.ledger.verify().ok)
+        XCTAssertTrue(try t.ledger.audit.verify().ok)
     }
 
     /// Review finding 6: a valid key or token sent to an UNKNOWN company slug is recorded in its owner's trail
@@ -179,7 +179,7 @@ final class Issue11CrossCompanyTests: XCTestCase {
         }
         // `authorize` (no recording) answers the same, and records nothing.
         let head = t.ledger.head
-        XCTAssertEqual(try t.ledger.authorize(header: "Apikey " + key.secret!, company: "nope", project: "bridge", operation: .read).denial,
+        XCTAssertEqual(try t.ledger.access.authorize(header: "Apikey " + key.secret!, company: "nope", project: "bridge", operation: .read).denial,
                        .unknownCompany)
         XCTAssertEqual(t.ledger.head, head)
         var events = try uses(t, after: start)
@@ -205,19 +205,19 @@ final class Issue11CrossCompanyTests: XCTestCase {
         query.types = [.credentialUsed]
         query.outcome = .denied
         query.limit = 1000
-        let acmeDenied = try t.ledger.auditEvents(query).events.map(\.event)
+        let acmeDenied = try t.ledger.audit.auditEvents(query).events.map(\.event)
         XCTAssertEqual(acmeDenied.filter { if case .credentialUsed(let u) = $0.payload { u.denial == .unknownCompany } else { false } }.count, 2)
         var byKey = AuditQuery()
         byKey.credential = key.id
         byKey.limit = 1000
-        XCTAssertEqual(try t.ledger.auditEvents(byKey).events.filter { $0.event.type == .credentialUsed }.count, 2)
+        XCTAssertEqual(try t.ledger.audit.auditEvents(byKey).events.filter { $0.event.type == .credentialUsed }.count, 2)
         let rows = try t.liveRows(World.acme)
         XCTAssertEqual(rows.first { $0.id == key.id }.map { [$0.used, $0.denied] }, [1, 1])
         XCTAssertEqual(rows.first { $0.id == pkce.id }.map { [$0.used, $0.denied] }, [0, 1])
 
         // acme's export shows it (credential id, no project, no target) and its counts equal its events.
         let dir = t.directory.path + "/acme-export"
-        _ = try t.ledger.export(ExportRequest(company: World.acme, format: .jsonl, directory: dir))
+        _ = try t.ledger.audit.export(ExportRequest(company: World.acme, format: .jsonl, directory: dir))
         let unknown = try jsonLines(dir + "/events.jsonl").filter {
             ($0["payload"] as? [String: Any])?["outcome"] as? String == "unknown_company"
         }
@@ -229,11 +229,11 @@ final class Issue11CrossCompanyTests: XCTestCase {
         }
         for company in [World.acme, nil] {
             let d = t.directory.path + "/export-\(company ?? "all")"
-            _ = try t.ledger.export(ExportRequest(company: company, format: .jsonl, directory: d))
+            _ = try t.ledger.audit.export(ExportRequest(company: company, format: .jsonl, directory: d))
             let result = try runVerifier(d)
             XCTAssertEqual(result.code, 0, result.output)
         }
-        XCTAssertTrue(try t.ledger.verify().ok)
+        XCTAssertTrue(try t.ledger.audit.verify().ok)
     }
 
     /// The common, same-company use keeps the allocation-free stack record (its bytes equal the codec's).
@@ -265,13 +265,13 @@ final class Issue11CrossCompanyTests: XCTestCase {
             }
         }
         // The history did cross: some uses carry a target.
-        let crossed = try t.ledger.events(from: 1).filter { if case .credentialUsed(let u) = $0.event.payload { u.targetCompany != 0 } else { false } }
+        let crossed = try t.ledger.audit.events(from: 1).filter { if case .credentialUsed(let u) = $0.event.payload { u.targetCompany != 0 } else { false } }
         XCTAssertGreaterThan(crossed.count, 10)
 
         for company in [nil, World.acme, World.beta] {
             for format in ExportRequest.Format.allCases {
                 let dir = t.directory.path + "/export-\(company ?? "all")-\(format.rawValue)"
-                _ = try t.ledger.export(ExportRequest(company: company, format: format, directory: dir))
+                _ = try t.ledger.audit.export(ExportRequest(company: company, format: format, directory: dir))
                 let result = try runVerifier(dir)
                 XCTAssertEqual(result.code, 0, "\(dir): \(result.output)")
                 guard format == .jsonl else { continue }
@@ -291,7 +291,7 @@ final class Issue11CrossCompanyTests: XCTestCase {
                 XCTAssertEqual(tally.keys.sorted(), [], "\(dir): uses of credentials the snapshot does not list")
             }
         }
-        XCTAssertTrue(try t.ledger.verify().ok)
+        XCTAssertTrue(try t.ledger.audit.verify().ok)
     }
 
     /// The verifier refuses an export whose counts disagree with its events (what today's ledgers produced).
@@ -303,7 +303,7 @@ final class Issue11CrossCompanyTests: XCTestCase {
         try t.use("Apikey " + key.secret!, "bridge", .read)
         try t.use("Apikey " + key.secret!, "bridge", .write)
         let dir = t.directory.path + "/e"
-        _ = try t.ledger.export(ExportRequest(company: World.acme, format: .jsonl, directory: dir))
+        _ = try t.ledger.audit.export(ExportRequest(company: World.acme, format: .jsonl, directory: dir))
         XCTAssertEqual(try runVerifier(dir).code, 0)
         // Claim one more denial than the events show, with the manifest's digests recomputed.
         let path = dir + "/credentials.jsonl"

@@ -55,9 +55,9 @@ final class Issue11DocsTests: XCTestCase {
         // The cases a random history may miss: a use at another company, a user's role set to none.
         let key = history.keys.first { $0.issued.type == .staticKey && $0.company == World.acme }!.issued
         try t.use("Apikey " + key.secret!, "pb", .read, company: World.beta)
-        try t.ledger.setUserProjectRole(World.acme, project: "bridge", email: World.bob, role: nil, as: World.alice)
+        try t.ledger.administration.setUserProjectRole(World.acme, project: "bridge", email: World.bob, role: nil, as: World.alice)
         let dir = t.directory.path + "/docs-export"
-        _ = try t.ledger.export(ExportRequest(company: nil, format: .jsonl, directory: dir))
+        _ = try t.ledger.audit.export(ExportRequest(company: nil, format: .jsonl, directory: dir))
 
         // The table: "| `type` | keys |" rows of the events.jsonl section.
         let doc = try document("docs/EXPORT.md")

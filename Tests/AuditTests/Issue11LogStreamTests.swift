@@ -10,10 +10,10 @@ final class Issue11LogStreamTests: XCTestCase {
     /// What `log --json` printed before, for each event from `from` (the old code path: `EventFields.json`
     /// through JSONSerialization), parsed back.
     private func reference(_ t: TestLedger, from: UInt64, limit: Int) throws -> [NSDictionary] {
-        let fields = try EventFields(ledger: t.ledger)
-        var previous: SHA256Digest? = from == 1 ? HashChain.genesis : try t.ledger.event(from - 1)?.hash
+        let fields = try EventFields(audit: t.ledger.audit)
+        var previous: SHA256Digest? = from == 1 ? HashChain.genesis : try t.ledger.audit.event(from - 1)?.hash
         var out: [NSDictionary] = []
-        try t.ledger.forEachEvent(from: from) { stored in
+        try t.ledger.audit.forEachEvent(from: from) { stored in
             let data = try JSONSerialization.data(withJSONObject: fields.json(stored, previousHash: previous), options: [.sortedKeys])
             out.append(try JSONSerialization.jsonObject(with: data) as! NSDictionary)
             previous = stored.hash
@@ -42,12 +42,12 @@ final class Issue11LogStreamTests: XCTestCase {
         let history = try RandomHistory(t, seed: 18)
         // Names that need escaping or are not ASCII, uses at another company, a deleted key, a rotation.
         let odd = try t.create(.staticKey, .readWrite, name: #"Ünïcødé "quoted" \ back/slash ✓"#)
-        try t.ledger.grantAccess(World.acme, credential: odd.id, project: "bridge", role: .editor, as: World.alice)
+        try t.ledger.administration.grantAccess(World.acme, credential: odd.id, project: "bridge", role: .editor, as: World.alice)
         try t.use("Apikey " + odd.secret!, "bridge", .write)
         try t.use("Apikey " + odd.secret!, "pb", .read, company: World.beta)
-        _ = try t.ledger.rotateSecret(World.acme, credential: odd.id, grace: 0, as: World.alice)
+        _ = try t.ledger.administration.rotateSecret(World.acme, credential: odd.id, grace: 0, as: World.alice)
         try history.run(steps: 120)
-        try t.ledger.deleteCredential(World.acme, credential: odd.id, as: World.alice)
+        try t.ledger.administration.deleteCredential(World.acme, credential: odd.id, as: World.alice)
         let head = t.ledger.head.seq
         XCTAssertGreaterThan(head, 150)
 
@@ -84,10 +84,10 @@ final class Issue11LogStreamTests: XCTestCase {
         let key = try t.create(.staticKey, .global, name: "hot")
         let decisions = try ["bridge", "tunnel", "nope"].flatMap { project in
             try CredLedgerCore.Operation.allCases.map {
-                try t.ledger.authorize(header: "Apikey " + key.secret!, company: World.acme, project: project, operation: $0)
+                try t.ledger.access.authorize(header: "Apikey " + key.secret!, company: World.acme, project: project, operation: $0)
             }
         }
-        for _ in 0..<20 { try t.ledger.record(batch: (0..<1_000).map { decisions[$0 % decisions.count] }) }
+        for _ in 0..<20 { try t.ledger.access.record(batch: (0..<1_000).map { decisions[$0 % decisions.count] }) }
         let events = Int(t.ledger.head.seq)
         XCTAssertGreaterThan(events, 20_000)
         t.close()
@@ -121,13 +121,11 @@ final class Issue11LogStreamTests: XCTestCase {
         let clean = try t.create(.staticKey, .read, name: "Clean Ünïcødé ✓")
         // Written directly, as an older version could (Validation refuses these names now).
         let evil = "Evil\u{202E}yek\u{200B}\u{1B}[31m\u{9B}2J\u{7F}\u{2028}x"
-        let number = try XCTUnwrap(try t.ledger.withState { try $0.counter(.credential) })
-        try t.ledger.requireWriter().perform { ctx in
-            ctx.emit(company: 1, actor: .user(1), .credentialCreated(CredentialCreated(
-                credential: number + 1, type: .staticKey, scope: .read, publicID: "cred_OldVersion00001", name: evil,
-                serviceUser: "apiservice+old000000001@acme.example", displayPrefix: "cxk_000000", clientID: "", secretHash: nil,
-                expiresAt: 0, redirectURIs: [])))
-        }
+        let number = try XCTUnwrap(try t.ledger.audit.withState { try $0.counter(.credential) })
+        try t.ledger.perform(AppendEvents(company: 1, actor: .user(1), .credentialCreated(CredentialCreated(
+            credential: number + 1, type: .staticKey, scope: .read, publicID: "cred_OldVersion00001", name: evil,
+            serviceUser: "apiservice+old000000001@acme.example", displayPrefix: "cxk_000000", clientID: "", secretHash: nil,
+            expiresAt: 0, redirectURIs: []))))
         let after = try t.create(.staticKey, .read, name: "After")
         let head = t.ledger.head.seq
         t.close()

@@ -18,11 +18,11 @@ final class Issue12LongReadTests: XCTestCase {
         try t.makeWorld()
         let key = try t.create(.staticKey, .global, name: "G")
         let header = "Apikey " + key.secret!
-        let decision = try t.ledger.authorize(header: header, company: World.acme, project: "bridge", operation: .read)
+        let decision = try t.ledger.access.authorize(header: header, company: World.acme, project: "bridge", operation: .read)
         var left = uses
         while left > 0 {
             let n = min(left, 2_000)
-            try t.ledger.record(batch: Array(repeating: decision, count: n))
+            try t.ledger.access.record(batch: Array(repeating: decision, count: n))
             left -= n
         }
         // Everything the writer appends from now on is strictly later than the pinned range.
@@ -42,12 +42,12 @@ final class Issue12LongReadTests: XCTestCase {
         var error: Error? { lock.withLock { failure } }
 
         init(_ ledger: Ledger, header: String) throws {
-            let decision = try ledger.authorize(header: header, company: World.acme, project: "tunnel", operation: .write)
+            let decision = try ledger.access.authorize(header: header, company: World.acme, project: "tunnel", operation: .write)
             let batch = Array(repeating: decision, count: 300)
             let thread = Thread { [self] in
                 while !lock.withLock({ stopped }) {
                     do {
-                        try ledger.record(batch: batch)
+                        try ledger.access.record(batch: batch)
                         lock.withLock { commitCount += 1 }
                     } catch {
                         lock.withLock { failure = error }
@@ -111,7 +111,7 @@ final class Issue12LongReadTests: XCTestCase {
         var grewDuringExport = false, calls = 0
         let commitsBefore = writer.commits
         let live = t.directory.path + "/live"
-        let summary = try t.ledger.export(ExportRequest(company: nil, format: .jsonl, directory: live)) { _ in
+        let summary = try t.ledger.audit.export(ExportRequest(company: nil, format: .jsonl, directory: live)) { _ in
             calls += 1
             if calls == 1 { grewDuringExport = Self.waitForGrowth(t.ledger, writer) }
         }
@@ -131,7 +131,7 @@ final class Issue12LongReadTests: XCTestCase {
 
         // The same range exported at rest (the writer stopped, the log longer): the same files.
         let rest = t.directory.path + "/rest"
-        let again = try t.ledger.export(ExportRequest(company: nil, format: .jsonl, directory: rest, until: pinned.timestamp))
+        let again = try t.ledger.audit.export(ExportRequest(company: nil, format: .jsonl, directory: rest, until: pinned.timestamp))
         XCTAssertEqual(again.toSeq, pinned.seq)
         try assertSameExport(live, rest)
     }
@@ -146,7 +146,7 @@ final class Issue12LongReadTests: XCTestCase {
         var grew = false, calls = 0
         let live = t.directory.path + "/live"
         let budget = ReadBudget(maxEvents: 250, maxNanoseconds: 10_000_000_000)
-        let summary = try t.ledger.export(ExportRequest(company: World.acme, format: .csv, directory: live), budget: budget) { _ in
+        let summary = try t.ledger.audit.export(ExportRequest(company: World.acme, format: .csv, directory: live), budget: budget) { _ in
             calls += 1
             if calls == 2 { grew = Self.waitForGrowth(t.ledger, writer) }
         }
@@ -159,7 +159,7 @@ final class Issue12LongReadTests: XCTestCase {
         let verified = try runVerifier(live)
         XCTAssertEqual(verified.code, 0, verified.output)
         let rest = t.directory.path + "/rest"
-        _ = try t.ledger.export(ExportRequest(company: World.acme, format: .csv, directory: rest, until: pinned.timestamp))
+        _ = try t.ledger.audit.export(ExportRequest(company: World.acme, format: .csv, directory: rest, until: pinned.timestamp))
         try assertSameExport(live, rest)
     }
 
@@ -175,7 +175,7 @@ final class Issue12LongReadTests: XCTestCase {
         let commitsBefore = writer.commits
         let state = GrowthWait()
         let ledger = t.ledger!
-        let report = try ledger.replay(from: 1, threads: 2, projections: true, chunkSize: 1_000,
+        let report = try ledger.audit.replay(from: 1, threads: 2, projections: true, chunkSize: 1_000,
                                        readBudget: ReadBudget(maxEvents: 500, maxNanoseconds: 10_000_000_000)) {
             if state.first() { state.set(Self.waitForGrowth(ledger, writer)) }
         }
@@ -193,9 +193,9 @@ final class Issue12LongReadTests: XCTestCase {
         XCTAssertEqual(report.lastGood, report.head)
         XCTAssertEqual(report.eventsVerified, report.head.seq)
         XCTAssertEqual(report.eventsProjected, report.head.seq)
-        XCTAssertEqual(try t.ledger.event(report.head.seq)?.hash, report.head.hash)
+        XCTAssertEqual(try t.ledger.audit.event(report.head.seq)?.hash, report.head.hash)
         // At rest: still clean.
-        let rest = try t.ledger.verify()
+        let rest = try t.ledger.audit.verify()
         XCTAssertTrue(rest.ok)
         XCTAssertEqual(rest.head, t.ledger.head)
     }
@@ -207,13 +207,13 @@ final class Issue12LongReadTests: XCTestCase {
         let pinned = t.ledger.head
         var seen: UInt64 = 0
         var appended = false
-        let d = try t.ledger.authorize(header: header, company: World.acme, project: "bridge", operation: .read)
-        try t.ledger.forEachEvent { stored in
+        let d = try t.ledger.access.authorize(header: header, company: World.acme, project: "bridge", operation: .read)
+        try t.ledger.audit.forEachEvent { stored in
             seen = stored.event.seq
             if !appended {
                 // The writer thread appends while the visit goes on.
                 appended = true
-                try t.ledger.record(d)
+                try t.ledger.access.record(d)
             }
             return true
         }
@@ -258,9 +258,9 @@ final class Issue12AuditQueryReadTests: XCTestCase {
             }
         }
         for query in queries {
-            let one = try t.ledger.auditEvents(query, budget: ReadBudget(maxEvents: 1 << 40, maxNanoseconds: .max))
+            let one = try t.ledger.audit.auditEvents(query, budget: ReadBudget(maxEvents: 1 << 40, maxNanoseconds: .max))
             for maxEvents: UInt64 in [1, 3] {
-                let cut = try t.ledger.auditEvents(query, budget: ReadBudget(maxEvents: maxEvents, maxNanoseconds: .max))
+                let cut = try t.ledger.audit.auditEvents(query, budget: ReadBudget(maxEvents: maxEvents, maxNanoseconds: .max))
                 XCTAssertEqual(cut.events.map(\.event.seq), one.events.map(\.event.seq), "\(query)")
                 XCTAssertEqual(cut.previousHashes, one.previousHashes)
                 XCTAssertEqual(cut.next, one.next, "\(query)")

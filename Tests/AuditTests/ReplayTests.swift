@@ -17,7 +17,7 @@ final class ReplayTests: XCTestCase {
             let head = t.ledger.head
             XCTAssertGreaterThan(head.seq, 200)
 
-            let report = try t.ledger.replay()
+            let report = try t.ledger.audit.replay()
             XCTAssertNil(report.chainFailure, "seed \(seed): \(report.chainFailure!)")
             XCTAssertTrue(report.ok)
             XCTAssertEqual(report.head, head)
@@ -31,14 +31,14 @@ final class ReplayTests: XCTestCase {
             }
             // Small chunks on one and on three threads give the same answer.
             for threads in [1, 3] {
-                let chunked = try t.ledger.replay(from: 1, threads: threads, projections: false, chunkSize: 7)
+                let chunked = try t.ledger.audit.replay(from: 1, threads: threads, projections: false, chunkSize: 7)
                 XCTAssertTrue(chunked.ok)
                 XCTAssertEqual(chunked.eventsVerified, head.seq)
             }
             // The live rebuild agrees with the scratch rebuild, and verify() with replay().
-            let rebuilt = try t.ledger.rebuildProjections()
+            let rebuilt = try t.ledger.maintenance.rebuildProjections()
             for p in report.projections { XCTAssertEqual(rebuilt.digests[p.name], p.rebuilt) }
-            XCTAssertTrue(try t.ledger.verify().ok)
+            XCTAssertTrue(try t.ledger.audit.verify().ok)
         }
     }
 
@@ -49,12 +49,12 @@ final class ReplayTests: XCTestCase {
         let head = t.ledger.head
         let from = head.seq / 2
         XCTAssertGreaterThan(from, 20)
-        let report = try t.ledger.replay(from: from, threads: 2, projections: true, chunkSize: 9)
+        let report = try t.ledger.audit.replay(from: from, threads: 2, projections: true, chunkSize: 9)
         XCTAssertTrue(report.ok)
         XCTAssertEqual(report.from, from)
         XCTAssertEqual(report.eventsVerified, head.seq - from + 1)
         XCTAssertEqual(report.eventsProjected, head.seq, "projections always rebuild from event 1")
-        let beyond = try t.ledger.replay(from: head.seq + 5, threads: 2, projections: false, chunkSize: 9)
+        let beyond = try t.ledger.audit.replay(from: head.seq + 5, threads: 2, projections: false, chunkSize: 9)
         XCTAssertTrue(beyond.ok)
         XCTAssertEqual(beyond.eventsVerified, 0)
     }
@@ -79,7 +79,7 @@ final class ReplayTests: XCTestCase {
                 }
                 try t.reopen(readOnly: true)
                 for threads in [1, 2] {
-                    let report = try t.ledger.replay(from: 1, threads: threads, projections: true, chunkSize: 7)
+                    let report = try t.ledger.audit.replay(from: 1, threads: threads, projections: true, chunkSize: 7)
                     XCTAssertEqual(report.chainFailure?.seq, target, "\(part) of event \(target), \(threads) threads: \(String(describing: report.chainFailure))")
                     XCTAssertFalse(report.ok)
                     XCTAssertEqual(report.lastGood.seq, target - 1)
@@ -87,7 +87,7 @@ final class ReplayTests: XCTestCase {
                     XCTAssertTrue(report.projections.isEmpty)
                     XCTAssertEqual(report.projectionNote, "not compared: chain broken at event \(target)")
                 }
-                XCTAssertEqual(try t.ledger.verify().chainFailure?.seq, target)
+                XCTAssertEqual(try t.ledger.audit.verify().chainFailure?.seq, target)
                 t.close()
                 try withRecord(t, target) { record in   // undo
                     let bodyLength = record.count - 32
@@ -100,7 +100,7 @@ final class ReplayTests: XCTestCase {
             }
         }
         try t.reopen(readOnly: true)
-        XCTAssertTrue(try t.ledger.replay(from: 1, threads: 2, projections: true, chunkSize: 7).ok, "undoing every change restores the chain")
+        XCTAssertTrue(try t.ledger.audit.replay(from: 1, threads: 2, projections: true, chunkSize: 7).ok, "undoing every change restores the chain")
     }
 
     func testAMissingEventIsReportedAtItsSeq() throws {
@@ -112,7 +112,7 @@ final class ReplayTests: XCTestCase {
         let target = head / 2
         try rawEvents(t) { txn, events in _ = try txn.delete(events, target.bigEndianBytes) }
         try t.reopen(readOnly: true)
-        let report = try t.ledger.replay(from: 1, threads: 2, projections: true, chunkSize: 5)
+        let report = try t.ledger.audit.replay(from: 1, threads: 2, projections: true, chunkSize: 5)
         XCTAssertEqual(report.chainFailure?.seq, target)
         XCTAssertTrue(report.chainFailure?.reason.contains("missing") ?? false, "\(String(describing: report.chainFailure))")
         XCTAssertEqual(report.lastGood.seq, target - 1)
@@ -133,7 +133,7 @@ final class ReplayTests: XCTestCase {
         }
         try t.reopen(readOnly: true)
         for projections in [true, false] {
-            let report = try t.ledger.replay(from: 1, threads: 2, projections: projections, chunkSize: 6)
+            let report = try t.ledger.audit.replay(from: 1, threads: 2, projections: projections, chunkSize: 6)
             XCTAssertEqual(report.chainFailure?.seq, a, "\(String(describing: report.chainFailure))")
         }
         t.close()
@@ -146,7 +146,7 @@ final class ReplayTests: XCTestCase {
         }
         try t.reopen(readOnly: true)
         for projections in [true, false] {
-            let report = try t.ledger.replay(from: 1, threads: 2, projections: projections, chunkSize: 6)
+            let report = try t.ledger.audit.replay(from: 1, threads: 2, projections: projections, chunkSize: 6)
             XCTAssertEqual(report.chainFailure?.seq, head - 1, "the checkpoints remember events up to \(head)")
             XCTAssertTrue(report.chainFailure?.reason.contains("missing") ?? false)
         }

@@ -40,7 +40,7 @@ final class SegmentBoundaryTests: XCTestCase {
         let w = try world()
         // The model is what the log holds (walked once, every event).
         var walked: UInt64 = 0
-        try timed("walking the log") { try w.ledger.forEachEvent { stored in
+        try timed("walking the log") { try w.ledger.audit.forEachEvent { stored in
             walked += 1
             let rec = SegmentRec(stored.event)
             if rec != w.recs[Int(stored.event.seq) - 1] {
@@ -72,7 +72,7 @@ final class SegmentBoundaryTests: XCTestCase {
         let w = try world()
         let head = w.ledger.head
         // The live projections (written batch by batch, folded when a later segment began) equal a rebuild from the log.
-        let report = try timed("replay") { try w.ledger.replay() }
+        let report = try timed("replay") { try w.ledger.audit.replay() }
         XCTAssertNil(report.chainFailure, "\(report.chainFailure!)")
         XCTAssertTrue(report.ok)
         XCTAssertEqual(report.head, head)
@@ -84,7 +84,7 @@ final class SegmentBoundaryTests: XCTestCase {
             XCTAssertEqual(p.lastSeq, head.seq)
         }
         // In place: same digests, and the same answers afterwards.
-        let rebuilt = try timed("rebuild") { try w.ledger.rebuildProjections() }
+        let rebuilt = try timed("rebuild") { try w.ledger.maintenance.rebuildProjections() }
         XCTAssertEqual(rebuilt.events, head.seq)
         for p in report.projections { XCTAssertEqual(rebuilt.digests[p.name], p.rebuilt, "projection \(p.name) after the in-place rebuild") }
         XCTAssertEqual(w.ledger.head, head)
@@ -117,7 +117,7 @@ final class SegmentBoundaryTests: XCTestCase {
         ]
         for (name, slug, number, since, until) in cases {
             let dir = w.t.directory.path + "/export-" + name
-            let summary = try timed("export \(name)") { try w.ledger.export(ExportRequest(company: slug, format: .jsonl, directory: dir, since: since, until: until)) }
+            let summary = try timed("export \(name)") { try w.ledger.audit.export(ExportRequest(company: slug, format: .jsonl, directory: dir, since: since, until: until)) }
             let expected = w.recs.filter { $0.company == number && $0.time >= since && $0.time <= until }.map(\.seq)
             let boundary = name.hasSuffix("b2") ? Self.b2 : Self.b1
             XCTAssertTrue(expected.first! < boundary && expected.last! >= boundary, "\(name) should cross a boundary")
@@ -250,12 +250,12 @@ final class SegmentBoundaryTests: XCTestCase {
         var seqs: [UInt64] = []
         var plans = Set<String>()
         for _ in 0..<100_000 {
-            let page = try w.ledger.auditEvents(q)
+            let page = try w.ledger.audit.auditEvents(q)
             XCTAssertLessThanOrEqual(page.events.count, q.limit)
             seqs += page.events.map(\.event.seq)
             plans.insert(page.plan)
             for (e, previous) in zip(page.events, page.previousHashes) where e.event.seq == Self.b1 || e.event.seq == Self.b2 {
-                XCTAssertEqual(previous, try w.ledger.event(e.event.seq - 1)!.hash, "prev_hash of \(e.event.seq)")
+                XCTAssertEqual(previous, try w.ledger.audit.event(e.event.seq - 1)!.hash, "prev_hash of \(e.event.seq)")
             }
             guard let next = page.next else { break }
             XCTAssertEqual(page.events.count, q.limit, "a page with a next cursor is full")
@@ -271,13 +271,13 @@ final class SegmentBoundaryTests: XCTestCase {
         let all = quick ? [0, 1, Self.b1 - 1, Self.b1, w.head / 2, w.head / 2 + 1, Self.b2, w.head - 1, w.head] : points(w)
         let betaNumber = w.companies[World.beta]!
         for n in all {
-            let state = try w.ledger.state(asOf: .seq(n))
+            let state = try w.ledger.audit.state(asOf: .seq(n))
             XCTAssertEqual(state.seq, n)
             XCTAssertEqual(state.eventsReplayed, w.recs.prefix(Int(n)).filter { $0.type != .credentialUsed }.count, "non-use events replayed at \(n)")
             if n > 0 { XCTAssertEqual(state.time, w.time(n), "time at \(n)") }
             checked += try compareUsage(w, state.reader, at: n, label: "seq \(n)")
             // Counters limited to beta (few credentials: last uses are looked up row by row).
-            let betaOnly = try w.ledger.state(asOf: .seq(n), company: World.beta)
+            let betaOnly = try w.ledger.audit.state(asOf: .seq(n), company: World.beta)
             checked += try compareUsage(w, betaOnly.reader, at: n, label: "seq \(n) (beta only)", only: betaNumber)
             // The same through the credential table of a company.
             let rows = try state.credentialRows(company: World.acme, includeDeleted: true)
@@ -295,7 +295,7 @@ final class SegmentBoundaryTests: XCTestCase {
         for n in quick ? [Self.b1, Self.b2] : [Self.b1 - 1, Self.b1, Self.b1 + 1, 100_000, Self.b2, 131_700, w.head] {
             let t = w.time(n)
             let last = w.recs.lastIndex { $0.time <= t }.map { UInt64($0 + 1) } ?? 0
-            let state = try w.ledger.state(asOf: .time(t))
+            let state = try w.ledger.audit.state(asOf: .time(t))
             XCTAssertEqual(state.seq, last, "as of the time of \(n)")
             checked += try compareUsage(w, state.reader, at: last, label: "time of \(n)")
         }
@@ -357,7 +357,7 @@ final class SegmentBoundaryTests: XCTestCase {
                     // The generic reader (through any store; it copies every row, so on a few lists and ranges).
                     if isRich && genericRanges.contains(range) {
                         var generic: [UInt64] = [], genericFlags: [PostingIndex.Flag] = []
-                        try w.ledger.withState { state in
+                        try w.ledger.audit.withState { state in
                             try PostingIndex.visit(list, in: state.store, range: range, descending: descending) { entry in
                                 generic.append(entry.seq)
                                 genericFlags.append(entry.flag)
@@ -549,14 +549,14 @@ final class SegmentWorld: @unchecked Sendable {
 
     private func build() throws {
         // Two companies, their projects and members.
-        try admin { _ = try ledger.registerCompany(World.acme, admin: World.alice, mailDomain: "acme.example") }
-        try admin { _ = try ledger.setAPIModule(World.acme, enabled: true, as: World.alice) }
-        for p in ["bridge", "tunnel", "dock"] { try admin { try ledger.createProject(World.acme, project: p, as: World.alice) } }
-        for u in [World.bob, World.carol] { try admin { try ledger.setMemberRole(World.acme, email: u, role: .member, as: World.alice) } }
-        try admin { _ = try ledger.registerCompany(World.beta, admin: World.bea) }
-        try admin { _ = try ledger.setAPIModule(World.beta, enabled: true, as: World.bea) }
-        for p in ["pb", "pc"] { try admin { try ledger.createProject(World.beta, project: p, as: World.bea) } }
-        try ledger.withState { state in
+        try admin { _ = try ledger.administration.registerCompany(World.acme, admin: World.alice, mailDomain: "acme.example") }
+        try admin { _ = try ledger.administration.setAPIModule(World.acme, enabled: true, as: World.alice) }
+        for p in ["bridge", "tunnel", "dock"] { try admin { try ledger.administration.createProject(World.acme, project: p, as: World.alice) } }
+        for u in [World.bob, World.carol] { try admin { try ledger.administration.setMemberRole(World.acme, email: u, role: .member, as: World.alice) } }
+        try admin { _ = try ledger.administration.registerCompany(World.beta, admin: World.bea) }
+        try admin { _ = try ledger.administration.setAPIModule(World.beta, enabled: true, as: World.bea) }
+        for p in ["pb", "pc"] { try admin { try ledger.administration.createProject(World.beta, project: p, as: World.bea) } }
+        try ledger.audit.withState { state in
             for slug in [World.acme, World.beta] {
                 let c = try state.company(slug: slug)!
                 companies[slug] = c.number
@@ -584,7 +584,7 @@ final class SegmentWorld: @unchecked Sendable {
         for i in 0..<2 { try grant("bCold\(i)", "pb", .viewer, company: World.beta, as: World.bea) }
         var token = ""
         try admin {
-            token = try ledger.clientCredentialsToken(clientID: keys["oauth"]!.clientID!, clientSecret: keys["oauth"]!.clientSecret!).accessToken
+            token = try ledger.oauth.clientCredentialsToken(clientID: keys["oauth"]!.clientID!, clientSecret: keys["oauth"]!.clientSecret!).accessToken
         }
 
         // What the uses are drawn from.
@@ -625,12 +625,12 @@ final class SegmentWorld: @unchecked Sendable {
         specs.append(("fresh", key("fresh"), World.acme, "bridge", .write, 2))
         try refreshPool()
         try fill(to: 90_000)
-        try admin(mark: "userRole") { try ledger.setUserProjectRole(World.acme, project: "bridge", email: World.bob, role: .editor, as: World.alice) }
+        try admin(mark: "userRole") { try ledger.administration.setUserProjectRole(World.acme, project: "bridge", email: World.bob, role: .editor, as: World.alice) }
         try fill(to: 95_000)
-        try admin(mark: "revoke") { try ledger.revokeAccess(World.acme, credential: keys["hotR"]!.id, project: "tunnel", as: World.alice) }
+        try admin(mark: "revoke") { try ledger.administration.revokeAccess(World.acme, credential: keys["hotR"]!.id, project: "tunnel", as: World.alice) }
         try refreshPool()
         try fill(to: 110_000)
-        try admin(mark: "deleteHotG") { try ledger.deleteCredential(World.acme, credential: keys["hotG"]!.id, as: World.alice) }
+        try admin(mark: "deleteHotG") { try ledger.administration.deleteCredential(World.acme, credential: keys["hotG"]!.id, as: World.alice) }
         try refreshPool()
         try fill(to: 130_498)
         try grant("bK2", "pc", .viewer, company: World.beta, as: World.bea, mark: "grant@130499")
@@ -643,10 +643,10 @@ final class SegmentWorld: @unchecked Sendable {
         specs.append(("bNew", key("bNew"), World.beta, "pb", .read, 2))   // never granted: denied
         try refreshPool()
         try fill(to: 138_000)
-        try admin(mark: "deleteFresh") { try ledger.deleteCredential(World.acme, credential: keys["fresh"]!.id, as: World.alice) }
+        try admin(mark: "deleteFresh") { try ledger.administration.deleteCredential(World.acme, credential: keys["fresh"]!.id, as: World.alice) }
         try refreshPool()
         try fill(to: 140_000)
-        try admin(mark: "last") { try ledger.setUserProjectRole(World.acme, project: "tunnel", email: World.carol, role: .viewer, as: World.alice) }
+        try admin(mark: "last") { try ledger.administration.setUserProjectRole(World.acme, project: "tunnel", email: World.carol, role: .viewer, as: World.alice) }
         try require(ledger.head.seq == head, "ledger head \(ledger.head.seq), model \(head)")
         for (mark, seq) in [("grant@65535", 65_535), ("created@65536", 65_536), ("grant@65537", 65_537), ("grant@130499", 130_499),
                             ("created@131700", 131_700)] as [(String, UInt64)] {
@@ -663,7 +663,7 @@ final class SegmentWorld: @unchecked Sendable {
         t.tick()
         let before = head
         try body()
-        let added = try ledger.events(from: before + 1)
+        let added = try ledger.audit.events(from: before + 1)
         try require(!added.isEmpty && (mark == nil || added.count == 1), "admin command \(mark ?? "") appended \(added.count) events")
         for stored in added {
             try require(stored.event.seq == head + 1, "event \(stored.event.seq) after \(head)")
@@ -676,20 +676,20 @@ final class SegmentWorld: @unchecked Sendable {
     private func create(_ label: String, _ type: CredentialType, _ scope: Scope, company: String = World.acme, as actor: String = World.alice,
                         mark: String? = nil) throws {
         try admin(mark: mark) { keys[label] = try t.create(type, scope, name: label, company: company, as: actor) }
-        numbers[label] = try ledger.withState { try $0.credential(publicID: keys[label]!.id)!.number }
+        numbers[label] = try ledger.audit.withState { try $0.credential(publicID: keys[label]!.id)!.number }
         createdAt[numbers[label]!] = head
     }
 
     private func grant(_ label: String, _ project: String, _ role: ProjectRole, company: String = World.acme, as actor: String = World.alice,
                        mark: String? = nil) throws {
-        try admin(mark: mark) { _ = try ledger.grantAccess(company, credential: keys[label]!.id, project: project, role: role, as: actor) }
+        try admin(mark: mark) { _ = try ledger.administration.grantAccess(company, credential: keys[label]!.id, project: project, role: role, as: actor) }
     }
 
     /// Decides every spec on the current state (uses are recorded as decided).
     private func refreshPool() throws {
         pool = []
         for s in specs {
-            let d = try ledger.authorize(header: s.header, company: s.company, project: s.project, operation: s.op)
+            let d = try ledger.access.authorize(header: s.header, company: s.company, project: s.project, operation: s.op)
             pool += Array(repeating: d, count: s.weight)
         }
     }
@@ -709,7 +709,7 @@ final class SegmentWorld: @unchecked Sendable {
             batch.append(d)
             events += weight
         }
-        try ledger.record(batch: batch)
+        try ledger.access.record(batch: batch)
         var entries: [(company: UInt32, use: CredentialUse)] = []
         for d in batch { d.entries(into: &entries) }
         for (company, u) in entries {

@@ -152,10 +152,10 @@ final class APIModelCLITests: XCTestCase {
         o.readOnly = true
         let ledger = try Ledger(path: cli.db, options: o)
         defer { ledger.close() }
-        let fields = try EventFields(ledger: ledger)
+        let fields = try EventFields(audit: ledger.audit)
         var query = AuditQuery()
         (query.limit, query.newestFirst) = (100_000, false)
-        let stored = try ledger.auditEvents(query)
+        let stored = try ledger.audit.auditEvents(query)
         XCTAssertEqual(stored.events.count, allEvents.events.count)
         for (stored, previous) in zip(stored.events, stored.previousHashes) {
             let typed = try JSONSerialization.jsonObject(with: try API.encode(API.Event(stored, previousHash: previous, fields: fields))) as? NSDictionary

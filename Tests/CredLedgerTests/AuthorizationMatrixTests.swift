@@ -55,10 +55,10 @@ final class AuthorizationMatrixTests: XCTestCase {
     }
 
     func testMatrix() throws {
-        for m in Membership.allCases { try ledger.createProject(World.acme, project: m.project, as: World.alice) }
+        for m in Membership.allCases { try ledger.administration.createProject(World.acme, project: m.project, as: World.alice) }
         // bob (a member, not an admin) approves the PKCE clients; his own roles mirror the service users' grants.
         for m in Membership.allCases {
-            if let role = m.role { try ledger.setUserProjectRole(World.acme, project: m.project, email: World.bob, role: role, as: World.alice) }
+            if let role = m.role { try ledger.administration.setUserProjectRole(World.acme, project: m.project, email: World.bob, role: role, as: World.alice) }
         }
         struct Subject {
             var issued: IssuedCredential
@@ -72,10 +72,10 @@ final class AuthorizationMatrixTests: XCTestCase {
                     guard let role = m.role, type.hasServiceUser else { continue }
                     if scope == .global {
                         assertRefused("global_scope_needs_no_grant", t) {
-                            try self.ledger.grantAccess(World.acme, credential: issued.id, project: m.project, role: role, as: World.alice)
+                            try self.ledger.administration.grantAccess(World.acme, credential: issued.id, project: m.project, role: role, as: World.alice)
                         }
                     } else {
-                        XCTAssertEqual(try ledger.grantAccess(World.acme, credential: issued.id, project: m.project, role: role, as: World.alice), .granted)
+                        XCTAssertEqual(try ledger.administration.grantAccess(World.acme, credential: issued.id, project: m.project, role: role, as: World.alice), .granted)
                     }
                 }
                 subjects.append(Subject(issued: issued, header: try t.header(for: issued, user: World.bob)))
@@ -97,7 +97,7 @@ final class AuthorizationMatrixTests: XCTestCase {
                         case .otherSlugInOwnCompany: (World.acme, World.betaProject)
                         }
                         let label = "\(type.name)/\(scope.name)/\(m.rawValue)/\(op.name)/\(place.rawValue)"
-                        let decision = try ledger.check(header: subject.header, company: company, project: project, operation: op)
+                        let decision = try ledger.access.check(header: subject.header, company: company, project: project, operation: op)
                         let want = Self.expected(type, scope, m, op, place)
                         XCTAssertEqual(decision.denial?.code ?? "allowed", want?.code ?? "allowed", label)
                         XCTAssertEqual(decision.allowed, want == nil, label)
@@ -117,7 +117,7 @@ final class AuthorizationMatrixTests: XCTestCase {
         XCTAssertEqual(asked.count, 12 * 3 * 2 * 3)
 
         // Every answer is recorded: per credential, used + denied == checks made; allowed ones are "Used".
-        for row in try ledger.credentialTable(World.acme, as: World.alice) {
+        for row in try ledger.audit.credentialTable(World.acme, as: World.alice) {
             let c = counts[row.id] ?? (0, 0)
             XCTAssertEqual(row.used, UInt64(c.allowed), row.name)
             XCTAssertEqual(row.denied, UInt64(c.denied), row.name)
@@ -127,7 +127,7 @@ final class AuthorizationMatrixTests: XCTestCase {
         // And in the log, in order: one credential_used per answer in acme (the credential's company), with its
         // operation and reason; an answer at beta is `cross_company` with beta as the target, followed by beta's
         // anonymous `foreign_credential` attempt (issue 11).
-        let (acme, beta) = try ledger.withState { (try $0.company(slug: World.acme)!.number, try $0.company(slug: World.beta)!.number) }
+        let (acme, beta) = try ledger.audit.withState { (try $0.company(slug: World.acme)!.number, try $0.company(slug: World.beta)!.number) }
         let crossAnswers = asked.filter { $0.label.hasSuffix("/otherCompany") }.count
         XCTAssertEqual(crossAnswers, 12 * 3 * 2)
         var uses = try t.events(after: start).map(\.event)[...]
@@ -156,14 +156,14 @@ final class AuthorizationMatrixTests: XCTestCase {
                 XCTAssertNotEqual(anonymous.project, 0, label)
             }
         }
-        XCTAssertTrue(try ledger.verify().ok)
+        XCTAssertTrue(try ledger.audit.verify().ok)
     }
 
     func testGlobalServiceUsersReachProjectsCreatedLater() throws {
         let key = try t.create(.staticKey, .global)
         let oauth = try t.create(.oauth, .global)
         let headers = [try t.header(for: key), try t.header(for: oauth)]
-        try ledger.createProject(World.acme, project: "later", as: World.alice)
+        try ledger.administration.createProject(World.acme, project: "later", as: World.alice)
         for header in headers {
             for project in [World.bridge, World.tunnel, "later"] {
                 for op in CredLedgerCore.Operation.allCases { assertAllowed(try t.check(header, project, op)) }
@@ -172,7 +172,7 @@ final class AuthorizationMatrixTests: XCTestCase {
         }
         // A non-global key does not reach the new project.
         let scoped = try t.create(.staticKey, .readWrite)
-        try ledger.grantAccess(World.acme, credential: scoped.id, project: World.bridge, role: .editor, as: World.alice)
+        try ledger.administration.grantAccess(World.acme, credential: scoped.id, project: World.bridge, role: .editor, as: World.alice)
         assertDenied(try t.check("Apikey " + scoped.secret!, "later", .read), .projectAccessMissing)
     }
 
@@ -183,7 +183,7 @@ final class AuthorizationMatrixTests: XCTestCase {
                 headers[scope] = try t.header(for: try t.create(type, scope), user: World.alice)
             }
             let later = "later-\(type.name)"
-            try ledger.createProject(World.acme, project: later, as: World.alice)
+            try ledger.administration.createProject(World.acme, project: later, as: World.alice)
             for project in [World.bridge, World.tunnel, later] {
                 for scope in Scope.allCases {
                     let header = headers[scope]!
@@ -203,28 +203,28 @@ final class AuthorizationMatrixTests: XCTestCase {
         let key = try t.create(.staticKey, .readWrite)
         let header = "Apikey " + key.secret!
         assertDenied(try t.check(header, World.bridge, .read), .projectAccessMissing)
-        try ledger.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .viewer, as: World.alice)
+        try ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .viewer, as: World.alice)
         assertAllowed(try t.check(header, World.bridge, .read))
         assertDenied(try t.check(header, World.bridge, .write), .readOnlyRole)
-        try ledger.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .projectAdmin, as: World.alice)
+        try ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .projectAdmin, as: World.alice)
         assertAllowed(try t.check(header, World.bridge, .write))
-        try ledger.revokeAccess(World.acme, credential: key.id, project: World.bridge, as: World.alice)
+        try ledger.administration.revokeAccess(World.acme, credential: key.id, project: World.bridge, as: World.alice)
         assertDenied(try t.check(header, World.bridge, .read), .projectAccessMissing)
 
         // PKCE: the approving user's own role, read at each check.
         let client = try t.create(.pkce, .readWrite)
         let bearer = try t.header(for: client, user: World.carol)
         assertDenied(try t.check(bearer, World.bridge, .read), .userNotMember)
-        try ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.carol, role: .editor, as: World.alice)
+        try ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.carol, role: .editor, as: World.alice)
         assertAllowed(try t.check(bearer, World.bridge, .write))
-        try ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.carol, role: .viewer, as: World.alice)
+        try ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.carol, role: .viewer, as: World.alice)
         assertDenied(try t.check(bearer, World.bridge, .write), .readOnlyRole)
         // Promoted to admin: every project; removed from the company: nothing.
-        try ledger.setMemberRole(World.acme, email: World.carol, role: .admin, as: World.alice)
+        try ledger.administration.setMemberRole(World.acme, email: World.carol, role: .admin, as: World.alice)
         assertAllowed(try t.check(bearer, World.tunnel, .write))
         // (The clock stands still here: grants given after an approval reach its tokens only at the same microsecond,
         // see Issue11AccessEndTests.) A removal revokes the user's tokens.
-        try ledger.setMemberRole(World.acme, email: World.carol, role: .removed, as: World.alice)
+        try ledger.administration.setMemberRole(World.acme, email: World.carol, role: .removed, as: World.alice)
         assertDenied(try t.check(bearer, World.bridge, .read), .tokenRevoked)
         assertDenied(try t.check(bearer, World.tunnel, .read), .tokenRevoked)
     }
@@ -232,12 +232,12 @@ final class AuthorizationMatrixTests: XCTestCase {
     func testModuleDisabledAndUnknownCompanyAreDeniedAndRecorded() throws {
         let key = try t.create(.staticKey, .global)
         let header = "Apikey " + key.secret!
-        try ledger.setAPIModule(World.acme, enabled: false, as: World.alice)
+        try ledger.administration.setAPIModule(World.acme, enabled: false, as: World.alice)
         assertDenied(try t.check(header, World.bridge, .read), .apiModuleDisabled)
-        try ledger.setAPIModule(World.acme, enabled: true, as: World.alice)
+        try ledger.administration.setAPIModule(World.acme, enabled: true, as: World.alice)
         assertAllowed(try t.check(header, World.bridge, .read))
         let before = t.head.seq
-        let unknown = try ledger.check(header: header, company: "nope", project: World.bridge, operation: .read)
+        let unknown = try ledger.access.check(header: header, company: "nope", project: World.bridge, operation: .read)
         assertDenied(unknown, .unknownCompany)
         let events = try t.events(after: before)
         XCTAssertEqual(events.count, 1)
@@ -246,16 +246,16 @@ final class AuthorizationMatrixTests: XCTestCase {
         let row = try t.row(key.id)
         XCTAssertEqual(row.used, 1)
         XCTAssertEqual(row.denied, 2, "a use at an unknown company is recorded in the credential's own company")
-        XCTAssertEqual(events.first?.event.company, try ledger.withState { try $0.company(slug: World.acme)!.number })
+        XCTAssertEqual(events.first?.event.company, try ledger.audit.withState { try $0.company(slug: World.acme)!.number })
     }
 
     func testAuthorizeDecidesWithoutRecordingAndRecordRecords() throws {
         let key = try t.create(.staticKey, .global)
         let before = t.head
-        let decision = try ledger.authorize(header: "Apikey " + key.secret!, company: World.acme, project: World.bridge, operation: .write)
+        let decision = try ledger.access.authorize(header: "Apikey " + key.secret!, company: World.acme, project: World.bridge, operation: .write)
         assertAllowed(decision)
         XCTAssertEqual(t.head, before, "authorize alone must not write")
-        try ledger.record(decision)
+        try ledger.access.record(decision)
         XCTAssertEqual(t.head.seq, before.seq + 1)
         XCTAssertEqual(try t.row(key.id).used, 1)
     }

@@ -20,14 +20,14 @@ final class ConcurrencyTests: XCTestCase {
         }
         try t.makeWorld()
         let ledger = t.ledger!
-        try ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
+        try ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
         let viewer = try t.create(.staticKey, .read)
-        try ledger.grantAccess(World.acme, credential: viewer.id, project: World.bridge, role: .viewer, as: World.alice)
+        try ledger.administration.grantAccess(World.acme, credential: viewer.id, project: World.bridge, role: .viewer, as: World.alice)
         let editor = try t.create(.staticKey, .readWrite)
-        try ledger.grantAccess(World.acme, credential: editor.id, project: World.bridge, role: .editor, as: World.alice)
+        try ledger.administration.grantAccess(World.acme, credential: editor.id, project: World.bridge, role: .editor, as: World.alice)
         let global = try t.create(.staticKey, .global)
         let oauth = try t.create(.oauth, .readWrite)
-        try ledger.grantAccess(World.acme, credential: oauth.id, project: World.tunnel, role: .viewer, as: World.alice)
+        try ledger.administration.grantAccess(World.acme, credential: oauth.id, project: World.tunnel, role: .viewer, as: World.alice)
         let pkce = try t.create(.pkce, .readWrite)
         subjects = [
             (viewer.id, try t.header(for: viewer)), (editor.id, try t.header(for: editor)), (global.id, try t.header(for: global)),
@@ -61,7 +61,7 @@ final class ConcurrencyTests: XCTestCase {
                                      file: StaticString = #filePath, line: UInt = #line) throws {
         let ledger = t.ledger!
         XCTAssertEqual(counts.values.map { $0.allowed + $0.denied }.reduce(0, +), expectedUses, file: file, line: line)
-        for row in try ledger.credentialTable(World.acme, as: World.alice) {
+        for row in try ledger.audit.credentialTable(World.acme, as: World.alice) {
             let c = counts[row.id] ?? (0, 0)
             XCTAssertEqual(row.used, UInt64(c.allowed), "Used of \(row.name)", file: file, line: line)
             XCTAssertEqual(row.denied, UInt64(c.denied), "denied of \(row.name)", file: file, line: line)
@@ -69,7 +69,7 @@ final class ConcurrencyTests: XCTestCase {
         // Dense sequence; exactly one credential_used per acknowledged check.
         var expected: UInt64 = 1
         var uses = 0
-        try ledger.forEachEvent { stored in
+        try ledger.audit.forEachEvent { stored in
             XCTAssertEqual(stored.event.seq, expected, file: file, line: line)
             expected += 1
             if stored.event.seq > start, case .credentialUsed = stored.event.payload { uses += 1 }
@@ -77,7 +77,7 @@ final class ConcurrencyTests: XCTestCase {
         }
         XCTAssertEqual(expected - 1, t.head.seq, file: file, line: line)
         XCTAssertEqual(uses, expectedUses, file: file, line: line)
-        let report = try ledger.verify()
+        let report = try ledger.audit.verify()
         XCTAssertTrue(report.ok, "\(String(describing: report.chainFailure))", file: file, line: line)
     }
 
@@ -97,7 +97,7 @@ final class ConcurrencyTests: XCTestCase {
                     let op: CredLedgerCore.Operation = i % 3 == 0 ? .write : .read
                     let project = i % 4 == 0 ? World.tunnel : World.bridge
                     do {
-                        let d = try ledger.check(header: subject.header, company: World.acme, project: project, operation: op)
+                        let d = try ledger.access.check(header: subject.header, company: World.acme, project: project, operation: op)
                         if d.credentialID != subject.id { failures.append("attributed to \(d.credentialID ?? "nil")") }
                         var c = local[subject.id] ?? (0, 0)
                         if d.allowed { c.allowed += 1 } else { c.denied += 1 }
@@ -125,7 +125,7 @@ final class ConcurrencyTests: XCTestCase {
         let counts = try hammer(threads: 16, perThread: 500) {
             // An admin changing access meanwhile: decisions change, the accounting must not.
             for i in 0..<40 {
-                try t.ledger.grantAccess(World.acme, credential: oauthID, project: World.bridge, role: i % 2 == 0 ? .editor : .viewer, as: World.alice)
+                try t.ledger.administration.grantAccess(World.acme, credential: oauthID, project: World.bridge, role: i % 2 == 0 ? .editor : .viewer, as: World.alice)
             }
         }
         try assertCountersMatch(counts, start: start, expectedUses: 16 * 500)
@@ -137,10 +137,10 @@ final class ConcurrencyTests: XCTestCase {
         try makeLedger(mapSize: 256 << 10)
         let start = t.head.seq
         let counts = try hammer(threads: 8, perThread: 500) {
-            for i in 0..<20 { try t.ledger.createProject(World.acme, project: "grow-\(i)", name: String(repeating: "g", count: 100), as: World.alice) }
+            for i in 0..<20 { try t.ledger.administration.createProject(World.acme, project: "grow-\(i)", name: String(repeating: "g", count: 100), as: World.alice) }
         }
         try assertCountersMatch(counts, start: start, expectedUses: 8 * 500)
-        XCTAssertGreaterThan(try t.ledger.storageInfo().fileBytes, 256 << 10, "the map did not have to grow")
+        XCTAssertGreaterThan(try t.ledger.maintenance.storageInfo().fileBytes, 256 << 10, "the map did not have to grow")
     }
 
     func testAsyncChecksFromATaskGroup() async throws {
@@ -152,7 +152,7 @@ final class ConcurrencyTests: XCTestCase {
             for i in 0..<tasks {
                 group.addTask {
                     let subject = subjects[i % subjects.count]
-                    let d = try await ledger.check(header: subject.header, company: World.acme, project: World.bridge,
+                    let d = try await ledger.access.check(header: subject.header, company: World.acme, project: World.bridge,
                                                    operation: i % 2 == 0 ? .read : .write)
                     XCTAssertEqual(d.credentialID, subject.id)
                     return (subject.id, d.allowed)
@@ -174,14 +174,14 @@ final class ConcurrencyTests: XCTestCase {
 
     func testRecordWithCompletionFromManyThreads() throws {
         let ledger = t.ledger!
-        let decision = try ledger.authorize(header: subjects[2].header, company: World.acme, project: World.bridge, operation: .write)
+        let decision = try ledger.access.authorize(header: subjects[2].header, company: World.acme, project: World.bridge, operation: .write)
         assertAllowed(decision)
         let start = t.head.seq
         let acknowledged = DispatchGroup()
         let errors = Tally()
         for _ in 0..<2_000 {
             acknowledged.enter()
-            ledger.record(decision) { error in
+            ledger.access.record(decision) { error in
                 if let error { errors.add([:], failures: ["\(error)"]) }
                 acknowledged.leave()
             }

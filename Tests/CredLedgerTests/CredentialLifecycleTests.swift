@@ -40,9 +40,9 @@ final class CredentialLifecycleTests: XCTestCase {
             }
         }
         // The mail domain is stored lowercased.
-        try ledger.registerCompany("upper", admin: "u@upper.example", mailDomain: "Upper.EXAMPLE")
-        try ledger.setAPIModule("upper", enabled: true, as: "u@upper.example")
-        let k = try ledger.createCredential("upper", NewCredential(name: "k", type: .staticKey, scope: .global), as: "u@upper.example")
+        try ledger.administration.registerCompany("upper", admin: "u@upper.example", mailDomain: "Upper.EXAMPLE")
+        try ledger.administration.setAPIModule("upper", enabled: true, as: "u@upper.example")
+        let k = try ledger.administration.createCredential("upper", NewCredential(name: "k", type: .staticKey, scope: .global), as: "u@upper.example")
         XCTAssertTrue(k.serviceUser?.hasSuffix("@upper.example") ?? false)
     }
 
@@ -57,7 +57,7 @@ final class CredentialLifecycleTests: XCTestCase {
         XCTAssertNotNil(o.clientSecret)
         XCTAssertEqual(o.displayPrefix, o.clientID)
         t.clock.advance(seconds: 5)
-        let rows = try ledger.credentialTable(World.acme, as: World.alice)
+        let rows = try ledger.audit.credentialTable(World.acme, as: World.alice)
         XCTAssertEqual(rows.map(\.id), [s.id, o.id])
         XCTAssertEqual(rows[0].name, "Nightly sync")
         XCTAssertEqual(rows[0].scope.tableLabel, "READ ONLY")
@@ -70,7 +70,7 @@ final class CredentialLifecycleTests: XCTestCase {
         XCTAssertEqual(rows[0].used, 0)
         XCTAssertEqual(rows[0].displayPrefix, s.displayPrefix)
         // The credential_created event carries hashes and prefixes, never the secret.
-        let created = try ledger.events().compactMap { stored -> CredentialCreated? in
+        let created = try ledger.audit.events().compactMap { stored -> CredentialCreated? in
             if case .credentialCreated(let c) = stored.event.payload { return c }
             return nil
         }
@@ -82,10 +82,10 @@ final class CredentialLifecycleTests: XCTestCase {
 
     func testStaticKeyRotationWithGracePeriod() throws {
         let key = try t.create(.staticKey, .readWrite)
-        try ledger.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: World.alice)
+        try ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: World.alice)
         let old = "Apikey " + key.secret!
         assertAllowed(try t.check(old, World.bridge, .write))
-        let rotated = try ledger.rotateSecret(World.acme, credential: key.id, grace: 3_600_000_000, as: World.alice)
+        let rotated = try ledger.administration.rotateSecret(World.acme, credential: key.id, grace: 3_600_000_000, as: World.alice)
         XCTAssertEqual(rotated.id, key.id)
         XCTAssertNotEqual(rotated.secret, key.secret)
         XCTAssertNil(SecretFormat.validate(rotated.secret!, expecting: [.apiKey]).problem)
@@ -114,7 +114,7 @@ final class CredentialLifecycleTests: XCTestCase {
         let key = try t.create(.staticKey, .global)
         let old = "Apikey " + key.secret!
         assertAllowed(try t.check(old, World.bridge, .write))
-        let rotated = try ledger.rotateSecret(World.acme, credential: key.id, grace: 0, as: World.alice)
+        let rotated = try ledger.administration.rotateSecret(World.acme, credential: key.id, grace: 0, as: World.alice)
         let decision = try t.check(old, World.bridge, .read)
         XCTAssertFalse(decision.allowed)
         // The rotated-out secret is dropped from the lookup index, so it reads as unknown.
@@ -125,9 +125,9 @@ final class CredentialLifecycleTests: XCTestCase {
     func testSecondRotationShortensTheFirstGracePeriod() throws {
         let key = try t.create(.staticKey, .global)
         let first = "Apikey " + key.secret!
-        let second = try ledger.rotateSecret(World.acme, credential: key.id, grace: 86_400_000_000, as: World.alice)
+        let second = try ledger.administration.rotateSecret(World.acme, credential: key.id, grace: 86_400_000_000, as: World.alice)
         t.clock.advance(seconds: 60)
-        let third = try ledger.rotateSecret(World.acme, credential: key.id, grace: 600_000_000, as: World.alice)
+        let third = try ledger.administration.rotateSecret(World.acme, credential: key.id, grace: 600_000_000, as: World.alice)
         for header in [first, "Apikey " + second.secret!, "Apikey " + third.secret!] {
             assertAllowed(try t.check(header, World.bridge, .read))
         }
@@ -140,38 +140,38 @@ final class CredentialLifecycleTests: XCTestCase {
     func testOAuthClientSecretRotation() throws {
         let client = try t.create(.oauth, .global)
         let oldSecret = client.clientSecret!
-        let rotated = try ledger.rotateSecret(World.acme, credential: client.id, grace: 120_000_000, as: World.alice)
+        let rotated = try ledger.administration.rotateSecret(World.acme, credential: client.id, grace: 120_000_000, as: World.alice)
         XCTAssertEqual(rotated.clientID, client.clientID)
         XCTAssertNil(rotated.secret)
         let newSecret = try XCTUnwrap(rotated.clientSecret)
         XCTAssertNotEqual(newSecret, oldSecret)
-        _ = try ledger.clientCredentialsToken(clientID: client.clientID!, clientSecret: oldSecret)
-        _ = try ledger.clientCredentialsToken(clientID: client.clientID!, clientSecret: newSecret)
+        _ = try ledger.oauth.clientCredentialsToken(clientID: client.clientID!, clientSecret: oldSecret)
+        _ = try ledger.oauth.clientCredentialsToken(clientID: client.clientID!, clientSecret: newSecret)
         t.clock.advance(seconds: 120)
-        assertOAuthDenied(.invalidClient, t) { _ = try self.ledger.clientCredentialsToken(clientID: client.clientID!, clientSecret: oldSecret) }
-        let token = try ledger.clientCredentialsToken(clientID: client.clientID!, clientSecret: newSecret)
+        assertOAuthDenied(.invalidClient, t) { _ = try self.ledger.oauth.clientCredentialsToken(clientID: client.clientID!, clientSecret: oldSecret) }
+        let token = try ledger.oauth.clientCredentialsToken(clientID: client.clientID!, clientSecret: newSecret)
         assertAllowed(try t.check("Bearer " + token.accessToken, World.bridge, .write))
         // One recorded use; issuing tokens is not a use.
-        XCTAssertEqual(try ledger.credentialTable(World.acme, as: World.alice).first?.used, 1)
+        XCTAssertEqual(try ledger.audit.credentialTable(World.acme, as: World.alice).first?.used, 1)
     }
 
     func testPKCEClientSecretRotation() throws {
         let client = try t.create(.pkce, .read)
-        let rotated = try ledger.rotateSecret(World.acme, credential: client.id, grace: 0, as: World.alice)
-        let grant = try ledger.authorize(company: World.acme, clientID: client.clientID!, user: World.alice, redirectURI: World.redirect,
+        let rotated = try ledger.administration.rotateSecret(World.acme, credential: client.id, grace: 0, as: World.alice)
+        let grant = try ledger.oauth.approveClient(company: World.acme, clientID: client.clientID!, user: World.alice, redirectURI: World.redirect,
                                          codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256", state: nil)
         assertOAuthDenied(.invalidClient, t) {
-            _ = try self.ledger.exchangeCode(clientID: client.clientID!, clientSecret: client.clientSecret, code: grant.code,
+            _ = try self.ledger.oauth.exchangeCode(clientID: client.clientID!, clientSecret: client.clientSecret, code: grant.code,
                                              codeVerifier: PKCEPair.verifier, redirectURI: World.redirect)
         }
-        let tokens = try ledger.exchangeCode(clientID: client.clientID!, clientSecret: rotated.clientSecret, code: grant.code,
+        let tokens = try ledger.oauth.exchangeCode(clientID: client.clientID!, clientSecret: rotated.clientSecret, code: grant.code,
                                              codeVerifier: PKCEPair.verifier, redirectURI: World.redirect)
         assertAllowed(try t.check("Bearer " + tokens.accessToken, World.bridge, .read))
     }
 
     func testStateSurvivesReopen() throws {
         let key = try t.create(.staticKey, .read)
-        try ledger.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .viewer, as: World.alice)
+        try ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .viewer, as: World.alice)
         assertAllowed(try t.check("Apikey " + key.secret!, World.bridge, .read))
         let before = try t.row(key.id)
         let head = t.head
@@ -180,6 +180,6 @@ final class CredentialLifecycleTests: XCTestCase {
         XCTAssertEqual(try t.row(key.id), before)
         assertAllowed(try t.check("Apikey " + key.secret!, World.bridge, .read))
         XCTAssertEqual(try t.row(key.id).used, 2)
-        XCTAssertTrue(try ledger.verify().ok)
+        XCTAssertTrue(try ledger.audit.verify().ok)
     }
 }

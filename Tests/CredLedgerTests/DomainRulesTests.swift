@@ -24,18 +24,18 @@ final class DomainRulesTests: XCTestCase {
     func testUnknownCompanyIsBadInputEverywhere() throws {
         let a = World.alice
         let calls: [(String, () throws -> Void)] = [
-            ("setAPIModule", { try self.ledger.setAPIModule("nope", enabled: true, as: a) }),
-            ("setMemberRole", { try self.ledger.setMemberRole("nope", email: World.bob, role: .member, as: a) }),
-            ("createProject", { try self.ledger.createProject("nope", project: "p", as: a) }),
-            ("archiveProject", { try self.ledger.archiveProject("nope", project: World.bridge, as: a) }),
-            ("setUserProjectRole", { try self.ledger.setUserProjectRole("nope", project: World.bridge, email: World.bob, role: .viewer, as: a) }),
-            ("createCredential", { _ = try self.ledger.createCredential("nope", NewCredential(name: "k", type: .staticKey, scope: .read), as: a) }),
-            ("rotateSecret", { _ = try self.ledger.rotateSecret("nope", credential: "cred_x", grace: 0, as: a) }),
-            ("deleteCredential", { try self.ledger.deleteCredential("nope", credential: "cred_x", as: a) }),
-            ("grantAccess", { try self.ledger.grantAccess("nope", credential: "cred_x", project: World.bridge, role: .viewer, as: a) }),
-            ("revokeAccess", { try self.ledger.revokeAccess("nope", credential: "cred_x", project: World.bridge, as: a) }),
-            ("credentialTable", { _ = try self.ledger.credentialTable("nope", as: a) }),
-            ("credentialDetail", { _ = try self.ledger.credentialDetail("nope", credential: "cred_x", as: a) }),
+            ("setAPIModule", { try self.ledger.administration.setAPIModule("nope", enabled: true, as: a) }),
+            ("setMemberRole", { try self.ledger.administration.setMemberRole("nope", email: World.bob, role: .member, as: a) }),
+            ("createProject", { try self.ledger.administration.createProject("nope", project: "p", as: a) }),
+            ("archiveProject", { try self.ledger.administration.archiveProject("nope", project: World.bridge, as: a) }),
+            ("setUserProjectRole", { try self.ledger.administration.setUserProjectRole("nope", project: World.bridge, email: World.bob, role: .viewer, as: a) }),
+            ("createCredential", { _ = try self.ledger.administration.createCredential("nope", NewCredential(name: "k", type: .staticKey, scope: .read), as: a) }),
+            ("rotateSecret", { _ = try self.ledger.administration.rotateSecret("nope", credential: "cred_x", grace: 0, as: a) }),
+            ("deleteCredential", { try self.ledger.administration.deleteCredential("nope", credential: "cred_x", as: a) }),
+            ("grantAccess", { try self.ledger.administration.grantAccess("nope", credential: "cred_x", project: World.bridge, role: .viewer, as: a) }),
+            ("revokeAccess", { try self.ledger.administration.revokeAccess("nope", credential: "cred_x", project: World.bridge, as: a) }),
+            ("credentialTable", { _ = try self.ledger.audit.credentialTable("nope", as: a) }),
+            ("credentialDetail", { _ = try self.ledger.audit.credentialDetail("nope", credential: "cred_x", as: a) }),
         ]
         for (name, call) in calls {
             let before = t.head
@@ -46,16 +46,16 @@ final class DomainRulesTests: XCTestCase {
 
     func testUnknownCredentialIsBadInputAndCompanyScoped() throws {
         let betaKey = try t.create(.staticKey, .read, company: World.beta, as: World.bea)
-        try ledger.grantAccess(World.beta, credential: betaKey.id, project: World.betaProject, role: .viewer, as: World.bea)
+        try ledger.administration.grantAccess(World.beta, credential: betaKey.id, project: World.betaProject, role: .viewer, as: World.bea)
         // A credential id that does not exist, and one of another company: both unknown here.
         for id in ["cred_doesnotexist0000", betaKey.id] {
-            assertRefused("unknown_credential", kind: .badInput, t) { _ = try self.ledger.rotateSecret(World.acme, credential: id, grace: 0, as: World.alice) }
-            assertRefused("unknown_credential", kind: .badInput, t) { try self.ledger.deleteCredential(World.acme, credential: id, as: World.alice) }
+            assertRefused("unknown_credential", kind: .badInput, t) { _ = try self.ledger.administration.rotateSecret(World.acme, credential: id, grace: 0, as: World.alice) }
+            assertRefused("unknown_credential", kind: .badInput, t) { try self.ledger.administration.deleteCredential(World.acme, credential: id, as: World.alice) }
             assertRefused("unknown_credential", kind: .badInput, t) {
-                try self.ledger.grantAccess(World.acme, credential: id, project: World.bridge, role: .viewer, as: World.alice)
+                try self.ledger.administration.grantAccess(World.acme, credential: id, project: World.bridge, role: .viewer, as: World.alice)
             }
-            assertRefused("unknown_credential", kind: .badInput, t) { try self.ledger.revokeAccess(World.acme, credential: id, project: World.bridge, as: World.alice) }
-            assertRefused("unknown_credential", kind: .badInput, t) { _ = try self.ledger.credentialDetail(World.acme, credential: id, as: World.alice) }
+            assertRefused("unknown_credential", kind: .badInput, t) { try self.ledger.administration.revokeAccess(World.acme, credential: id, project: World.bridge, as: World.alice) }
+            assertRefused("unknown_credential", kind: .badInput, t) { _ = try self.ledger.audit.credentialDetail(World.acme, credential: id, as: World.alice) }
         }
         // The other company's credential is untouched and still works there.
         XCTAssertFalse(try t.row(betaKey.id, company: World.beta, as: World.bea).deleted)
@@ -64,16 +64,16 @@ final class DomainRulesTests: XCTestCase {
 
     func testUnknownProjectIsBadInputAndCompanyScoped() throws {
         let key = try t.create(.staticKey, .readWrite)
-        try ledger.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .viewer, as: World.alice)
+        try ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .viewer, as: World.alice)
         // "pb" exists, but in beta: from acme it is unknown.
         for project in ["nope", World.betaProject] {
             assertRefused("unknown_project", kind: .badInput, t) {
-                try self.ledger.grantAccess(World.acme, credential: key.id, project: project, role: .viewer, as: World.alice)
+                try self.ledger.administration.grantAccess(World.acme, credential: key.id, project: project, role: .viewer, as: World.alice)
             }
-            assertRefused("unknown_project", kind: .badInput, t) { try self.ledger.revokeAccess(World.acme, credential: key.id, project: project, as: World.alice) }
-            assertRefused("unknown_project", kind: .badInput, t) { try self.ledger.archiveProject(World.acme, project: project, as: World.alice) }
+            assertRefused("unknown_project", kind: .badInput, t) { try self.ledger.administration.revokeAccess(World.acme, credential: key.id, project: project, as: World.alice) }
+            assertRefused("unknown_project", kind: .badInput, t) { try self.ledger.administration.archiveProject(World.acme, project: project, as: World.alice) }
             assertRefused("unknown_project", kind: .badInput, t) {
-                try self.ledger.setUserProjectRole(World.acme, project: project, email: World.bob, role: .viewer, as: World.alice)
+                try self.ledger.administration.setUserProjectRole(World.acme, project: project, email: World.bob, role: .viewer, as: World.alice)
             }
         }
         // Using a key on an unknown project is a recorded denial, not an error.
@@ -84,96 +84,96 @@ final class DomainRulesTests: XCTestCase {
 
     func testNotCompanyAdminForMembersStrangersAndOtherCompaniesAdmins() throws {
         let key = try t.create(.staticKey, .read)
-        try ledger.setMemberRole(World.acme, email: "gone@acme.example", role: .member, as: World.alice)
-        try ledger.setMemberRole(World.acme, email: "gone@acme.example", role: .removed, as: World.alice)
+        try ledger.administration.setMemberRole(World.acme, email: "gone@acme.example", role: .member, as: World.alice)
+        try ledger.administration.setMemberRole(World.acme, email: "gone@acme.example", role: .removed, as: World.alice)
         // bob is a member, mallory a stranger, bea the admin of another company, gone was removed.
         for actor in [World.bob, World.mallory, World.bea, "gone@acme.example"] {
             let cases: [() throws -> Void] = [
-                { try self.ledger.setAPIModule(World.acme, enabled: false, as: actor) },
-                { try self.ledger.setMemberRole(World.acme, email: "x@acme.example", role: .member, as: actor) },
-                { try self.ledger.setMemberRole(World.acme, email: World.bob, role: .admin, as: actor) },
-                { try self.ledger.createProject(World.acme, project: "newp", as: actor) },
-                { try self.ledger.archiveProject(World.acme, project: World.bridge, as: actor) },
-                { try self.ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: actor) },
-                { _ = try self.ledger.createCredential(World.acme, NewCredential(name: "k", type: .staticKey, scope: .global), as: actor) },
-                { _ = try self.ledger.rotateSecret(World.acme, credential: key.id, grace: 0, as: actor) },
-                { try self.ledger.deleteCredential(World.acme, credential: key.id, as: actor) },
-                { try self.ledger.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: actor) },
-                { try self.ledger.revokeAccess(World.acme, credential: key.id, project: World.bridge, as: actor) },
-                { _ = try self.ledger.credentialTable(World.acme, as: actor) },
-                { _ = try self.ledger.credentialDetail(World.acme, credential: key.id, as: actor) },
+                { try self.ledger.administration.setAPIModule(World.acme, enabled: false, as: actor) },
+                { try self.ledger.administration.setMemberRole(World.acme, email: "x@acme.example", role: .member, as: actor) },
+                { try self.ledger.administration.setMemberRole(World.acme, email: World.bob, role: .admin, as: actor) },
+                { try self.ledger.administration.createProject(World.acme, project: "newp", as: actor) },
+                { try self.ledger.administration.archiveProject(World.acme, project: World.bridge, as: actor) },
+                { try self.ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: actor) },
+                { _ = try self.ledger.administration.createCredential(World.acme, NewCredential(name: "k", type: .staticKey, scope: .global), as: actor) },
+                { _ = try self.ledger.administration.rotateSecret(World.acme, credential: key.id, grace: 0, as: actor) },
+                { try self.ledger.administration.deleteCredential(World.acme, credential: key.id, as: actor) },
+                { try self.ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: actor) },
+                { try self.ledger.administration.revokeAccess(World.acme, credential: key.id, project: World.bridge, as: actor) },
+                { _ = try self.ledger.audit.credentialTable(World.acme, as: actor) },
+                { _ = try self.ledger.audit.credentialDetail(World.acme, credential: key.id, as: actor) },
             ]
             for call in cases { assertRefused("not_company_admin", kind: .refused, t) { try call() } }
         }
         // An admin of acme is not an admin of beta either.
-        assertRefused("not_company_admin", kind: .refused, t) { _ = try self.ledger.credentialTable(World.beta, as: World.alice) }
+        assertRefused("not_company_admin", kind: .refused, t) { _ = try self.ledger.audit.credentialTable(World.beta, as: World.alice) }
         // Promoted, bob can act.
-        try ledger.setMemberRole(World.acme, email: World.bob, role: .admin, as: World.alice)
-        XCTAssertEqual(try ledger.credentialTable(World.acme, as: World.bob).map(\.id), [key.id])
+        try ledger.administration.setMemberRole(World.acme, email: World.bob, role: .admin, as: World.alice)
+        XCTAssertEqual(try ledger.audit.credentialTable(World.acme, as: World.bob).map(\.id), [key.id])
     }
 
     func testAPIModuleDisabledOnEveryAPIAreaAction() throws {
         let key = try t.create(.staticKey, .read)
         let oauth = try t.create(.oauth, .readWrite)
-        try ledger.grantAccess(World.acme, credential: oauth.id, project: World.bridge, role: .editor, as: World.alice)
-        XCTAssertTrue(try ledger.setAPIModule(World.acme, enabled: false, as: World.alice))
+        try ledger.administration.grantAccess(World.acme, credential: oauth.id, project: World.bridge, role: .editor, as: World.alice)
+        XCTAssertTrue(try ledger.administration.setAPIModule(World.acme, enabled: false, as: World.alice))
         let a = World.alice
         let cases: [() throws -> Void] = [
-            { _ = try self.ledger.createCredential(World.acme, NewCredential(name: "k", type: .staticKey, scope: .read), as: a) },
-            { _ = try self.ledger.rotateSecret(World.acme, credential: key.id, grace: 0, as: a) },
-            { try self.ledger.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .viewer, as: a) },
-            { try self.ledger.revokeAccess(World.acme, credential: oauth.id, project: World.bridge, as: a) },
+            { _ = try self.ledger.administration.createCredential(World.acme, NewCredential(name: "k", type: .staticKey, scope: .read), as: a) },
+            { _ = try self.ledger.administration.rotateSecret(World.acme, credential: key.id, grace: 0, as: a) },
+            { try self.ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .viewer, as: a) },
+            { try self.ledger.administration.revokeAccess(World.acme, credential: oauth.id, project: World.bridge, as: a) },
         ]
         for call in cases { assertRefused("api_module_disabled", kind: .refused, t) { try call() } }
         // Issue 11: listing, showing (and deleting, Issue11ModuleDisabledTests) stay open to admins, so a leaked key
         // can be revoked without re-enabling the module.
-        XCTAssertEqual(try ledger.credentialTable(World.acme, as: a).count, 2)
-        XCTAssertEqual(try ledger.credentialDetail(World.acme, credential: key.id, as: a).id, key.id)
+        XCTAssertEqual(try ledger.audit.credentialTable(World.acme, as: a).count, 2)
+        XCTAssertEqual(try ledger.audit.credentialDetail(World.acme, credential: key.id, as: a).id, key.id)
         // The admin check comes first: a member hears "not admin", not "module disabled".
-        assertRefused("not_company_admin", t) { _ = try self.ledger.credentialTable(World.acme, as: World.bob) }
+        assertRefused("not_company_admin", t) { _ = try self.ledger.audit.credentialTable(World.acme, as: World.bob) }
         // Credentials stop working while the module is off (denied and recorded).
         assertDenied(try t.check("Apikey " + key.secret!, World.bridge, .read), .apiModuleDisabled)
         // Turning it off twice changes nothing.
         let before = t.head
-        XCTAssertFalse(try ledger.setAPIModule(World.acme, enabled: false, as: World.alice))
+        XCTAssertFalse(try ledger.administration.setAPIModule(World.acme, enabled: false, as: World.alice))
         XCTAssertEqual(t.head, before)
         // Back on: everything works again.
-        XCTAssertTrue(try ledger.setAPIModule(World.acme, enabled: true, as: World.alice))
-        XCTAssertEqual(try ledger.credentialTable(World.acme, as: a).count, 2)
+        XCTAssertTrue(try ledger.administration.setAPIModule(World.acme, enabled: true, as: World.alice))
+        XCTAssertEqual(try ledger.audit.credentialTable(World.acme, as: a).count, 2)
     }
 
     func testLastAdminCannotBeDemotedOrRemoved() throws {
-        assertRefused("last_admin", kind: .refused, t) { try self.ledger.setMemberRole(World.acme, email: World.alice, role: .member, as: World.alice) }
-        assertRefused("last_admin", kind: .refused, t) { try self.ledger.setMemberRole(World.acme, email: World.alice, role: .removed, as: World.alice) }
+        assertRefused("last_admin", kind: .refused, t) { try self.ledger.administration.setMemberRole(World.acme, email: World.alice, role: .member, as: World.alice) }
+        assertRefused("last_admin", kind: .refused, t) { try self.ledger.administration.setMemberRole(World.acme, email: World.alice, role: .removed, as: World.alice) }
         // Case of the email does not matter.
-        assertRefused("last_admin", t) { try self.ledger.setMemberRole(World.acme, email: "ALICE@acme.example", role: .member, as: World.alice) }
-        try ledger.setMemberRole(World.acme, email: World.bob, role: .admin, as: World.alice)
-        try ledger.setMemberRole(World.acme, email: World.alice, role: .member, as: World.bob)
-        assertRefused("last_admin", t) { try self.ledger.setMemberRole(World.acme, email: World.bob, role: .removed, as: World.bob) }
-        assertRefused("not_company_admin", t) { _ = try self.ledger.credentialTable(World.acme, as: World.alice) }
+        assertRefused("last_admin", t) { try self.ledger.administration.setMemberRole(World.acme, email: "ALICE@acme.example", role: .member, as: World.alice) }
+        try ledger.administration.setMemberRole(World.acme, email: World.bob, role: .admin, as: World.alice)
+        try ledger.administration.setMemberRole(World.acme, email: World.alice, role: .member, as: World.bob)
+        assertRefused("last_admin", t) { try self.ledger.administration.setMemberRole(World.acme, email: World.bob, role: .removed, as: World.bob) }
+        assertRefused("not_company_admin", t) { _ = try self.ledger.audit.credentialTable(World.acme, as: World.alice) }
     }
 
     func testNotCompanyMember() throws {
-        assertRefused("not_company_member", t) { try self.ledger.setMemberRole(World.acme, email: World.mallory, role: .removed, as: World.alice) }
+        assertRefused("not_company_member", t) { try self.ledger.administration.setMemberRole(World.acme, email: World.mallory, role: .removed, as: World.alice) }
         assertRefused("not_company_member", t) {
-            try self.ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.mallory, role: .viewer, as: World.alice)
+            try self.ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.mallory, role: .viewer, as: World.alice)
         }
         // An admin of another company is a stranger here too.
         assertRefused("not_company_member", t) {
-            try self.ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bea, role: .viewer, as: World.alice)
+            try self.ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bea, role: .viewer, as: World.alice)
         }
     }
 
     func testDeletedCredentialRules() throws {
         let key = try t.create(.staticKey, .read)
-        try ledger.deleteCredential(World.acme, credential: key.id, as: World.alice)
-        assertRefused("credential_deleted", kind: .refused, t) { try self.ledger.deleteCredential(World.acme, credential: key.id, as: World.alice) }
-        assertRefused("credential_deleted", t) { _ = try self.ledger.rotateSecret(World.acme, credential: key.id, grace: 0, as: World.alice) }
+        try ledger.administration.deleteCredential(World.acme, credential: key.id, as: World.alice)
+        assertRefused("credential_deleted", kind: .refused, t) { try self.ledger.administration.deleteCredential(World.acme, credential: key.id, as: World.alice) }
+        assertRefused("credential_deleted", t) { _ = try self.ledger.administration.rotateSecret(World.acme, credential: key.id, grace: 0, as: World.alice) }
         assertRefused("credential_deleted", t) {
-            try self.ledger.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .viewer, as: World.alice)
+            try self.ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .viewer, as: World.alice)
         }
         // Deleted credentials leave the table but stay in the full listing and the log.
-        XCTAssertFalse(try ledger.credentialTable(World.acme, as: World.alice).contains { $0.id == key.id })
+        XCTAssertFalse(try ledger.audit.credentialTable(World.acme, as: World.alice).contains { $0.id == key.id })
         let row = try t.row(key.id)
         XCTAssertTrue(row.deleted)
         XCTAssertEqual(row.deletedAt, t.clock.now())
@@ -184,14 +184,14 @@ final class DomainRulesTests: XCTestCase {
         for type in [CredentialType.staticKey, .oauth] {
             let global = try t.create(type, .global)
             assertRefused("global_scope_needs_no_grant", kind: .refused, t) {
-                try self.ledger.grantAccess(World.acme, credential: global.id, project: World.bridge, role: .viewer, as: World.alice)
+                try self.ledger.administration.grantAccess(World.acme, credential: global.id, project: World.bridge, role: .viewer, as: World.alice)
             }
         }
         for type in [CredentialType.pkce, .pkcePublic] {
             for scope in Scope.allCases {
                 let delegated = try t.create(type, scope)
                 assertRefused("user_delegated_credential", kind: .refused, t) {
-                    try self.ledger.grantAccess(World.acme, credential: delegated.id, project: World.bridge, role: .editor, as: World.alice)
+                    try self.ledger.administration.grantAccess(World.acme, credential: delegated.id, project: World.bridge, role: .editor, as: World.alice)
                 }
             }
         }
@@ -199,21 +199,21 @@ final class DomainRulesTests: XCTestCase {
 
     func testGrantChangeRevokeAndAccessNotGranted() throws {
         let key = try t.create(.staticKey, .readWrite)
-        assertRefused("access_not_granted", kind: .refused, t) { try self.ledger.revokeAccess(World.acme, credential: key.id, project: World.bridge, as: World.alice) }
-        XCTAssertEqual(try ledger.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .viewer, as: World.alice), .granted)
+        assertRefused("access_not_granted", kind: .refused, t) { try self.ledger.administration.revokeAccess(World.acme, credential: key.id, project: World.bridge, as: World.alice) }
+        XCTAssertEqual(try ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .viewer, as: World.alice), .granted)
         // Same role again: nothing to do, nothing written.
         let before = t.head
-        XCTAssertEqual(try ledger.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .viewer, as: World.alice), .unchanged)
+        XCTAssertEqual(try ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .viewer, as: World.alice), .unchanged)
         XCTAssertEqual(t.head, before)
-        XCTAssertEqual(try ledger.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: World.alice), .changed)
+        XCTAssertEqual(try ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: World.alice), .changed)
         XCTAssertEqual(try t.events(after: before.seq).map(\.event.type), [.projectAccessChanged])
         XCTAssertEqual(try t.row(key.id).projects.map { "\($0.project)=\($0.role)" }, ["bridge=editor"])
-        try ledger.revokeAccess(World.acme, credential: key.id, project: World.bridge, as: World.alice)
+        try ledger.administration.revokeAccess(World.acme, credential: key.id, project: World.bridge, as: World.alice)
         XCTAssertTrue(try t.row(key.id).projects.isEmpty)
-        assertRefused("access_not_granted", t) { try self.ledger.revokeAccess(World.acme, credential: key.id, project: World.bridge, as: World.alice) }
+        assertRefused("access_not_granted", t) { try self.ledger.administration.revokeAccess(World.acme, credential: key.id, project: World.bridge, as: World.alice) }
         // Removing a user's project role that was never given.
         assertRefused("access_not_granted", t) {
-            try self.ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: nil, as: World.alice)
+            try self.ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: nil, as: World.alice)
         }
         assertDenied(try t.check("Apikey " + key.secret!, World.bridge, .read), .projectAccessMissing)
     }
@@ -222,17 +222,17 @@ final class DomainRulesTests: XCTestCase {
         let pub = try t.create(.pkcePublic, .read)
         XCTAssertNil(pub.clientSecret)
         XCTAssertNil(pub.secret)
-        assertRefused("no_secret", kind: .refused, t) { _ = try self.ledger.rotateSecret(World.acme, credential: pub.id, grace: 0, as: World.alice) }
+        assertRefused("no_secret", kind: .refused, t) { _ = try self.ledger.administration.rotateSecret(World.acme, credential: pub.id, grace: 0, as: World.alice) }
     }
 
     func testArchivedProjects() throws {
         let key = try t.create(.staticKey, .read)
-        try ledger.grantAccess(World.acme, credential: key.id, project: World.tunnel, role: .viewer, as: World.alice)
+        try ledger.administration.grantAccess(World.acme, credential: key.id, project: World.tunnel, role: .viewer, as: World.alice)
         assertAllowed(try t.check("Apikey " + key.secret!, World.tunnel, .read))
-        try ledger.archiveProject(World.acme, project: World.tunnel, as: World.alice)
-        assertRefused("project_archived", kind: .refused, t) { try self.ledger.archiveProject(World.acme, project: World.tunnel, as: World.alice) }
+        try ledger.administration.archiveProject(World.acme, project: World.tunnel, as: World.alice)
+        assertRefused("project_archived", kind: .refused, t) { try self.ledger.administration.archiveProject(World.acme, project: World.tunnel, as: World.alice) }
         assertRefused("project_archived", t) {
-            try self.ledger.grantAccess(World.acme, credential: key.id, project: World.tunnel, role: .editor, as: World.alice)
+            try self.ledger.administration.grantAccess(World.acme, credential: key.id, project: World.tunnel, role: .editor, as: World.alice)
         }
         assertDenied(try t.check("Apikey " + key.secret!, World.tunnel, .read), .projectArchived)
         let global = try t.create(.staticKey, .global)
@@ -240,10 +240,10 @@ final class DomainRulesTests: XCTestCase {
     }
 
     func testCompanyAndProjectExist() throws {
-        assertRefused("company_exists", kind: .badInput, t) { try self.ledger.registerCompany(World.acme, admin: "other@x.example") }
-        assertRefused("project_exists", kind: .badInput, t) { try self.ledger.createProject(World.acme, project: World.bridge, as: World.alice) }
+        assertRefused("company_exists", kind: .badInput, t) { try self.ledger.administration.registerCompany(World.acme, admin: "other@x.example") }
+        assertRefused("project_exists", kind: .badInput, t) { try self.ledger.administration.createProject(World.acme, project: World.bridge, as: World.alice) }
         // The same project slug in another company is fine.
-        try ledger.createProject(World.beta, project: World.bridge, as: World.bea)
+        try ledger.administration.createProject(World.beta, project: World.bridge, as: World.bea)
     }
 
     // MARK: input validation
@@ -252,36 +252,36 @@ final class DomainRulesTests: XCTestCase {
         let bad = ["", "   ", String(repeating: "n", count: 101), "tab\there", "new\nline", "bell\u{07}", "del\u{7F}", "nul\u{0}"]
         for name in bad {
             assertRefused("invalid_name", kind: .badInput, t) {
-                _ = try self.ledger.createCredential(World.acme, NewCredential(name: name, type: .staticKey, scope: .read), as: World.alice)
+                _ = try self.ledger.administration.createCredential(World.acme, NewCredential(name: name, type: .staticKey, scope: .read), as: World.alice)
             }
-            assertRefused("invalid_name", kind: .badInput, t) { try self.ledger.createProject(World.acme, project: "named", name: name, as: World.alice) }
-            assertRefused("invalid_name", kind: .badInput, t) { try self.ledger.registerCompany("named", admin: "x@named.example", name: name) }
+            assertRefused("invalid_name", kind: .badInput, t) { try self.ledger.administration.createProject(World.acme, project: "named", name: name, as: World.alice) }
+            assertRefused("invalid_name", kind: .badInput, t) { try self.ledger.administration.registerCompany("named", admin: "x@named.example", name: name) }
         }
         // Boundary: exactly 100 characters (also multi-byte ones) is fine.
-        _ = try ledger.createCredential(World.acme, NewCredential(name: String(repeating: "n", count: 100), type: .staticKey, scope: .read), as: World.alice)
-        _ = try ledger.createCredential(World.acme, NewCredential(name: String(repeating: "é", count: 100), type: .staticKey, scope: .read), as: World.alice)
-        _ = try ledger.createCredential(World.acme, NewCredential(name: "Claude ✓ integration", type: .staticKey, scope: .read), as: World.alice)
+        _ = try ledger.administration.createCredential(World.acme, NewCredential(name: String(repeating: "n", count: 100), type: .staticKey, scope: .read), as: World.alice)
+        _ = try ledger.administration.createCredential(World.acme, NewCredential(name: String(repeating: "é", count: 100), type: .staticKey, scope: .read), as: World.alice)
+        _ = try ledger.administration.createCredential(World.acme, NewCredential(name: "Claude ✓ integration", type: .staticKey, scope: .read), as: World.alice)
     }
 
     func testInvalidSlugs() throws {
         let bad = ["", "Acme", "-acme", "a_b", "a b", "a.b", "ä", String(repeating: "a", count: 64)]
         for slug in bad {
-            assertRefused("invalid_company", kind: .badInput, t) { try self.ledger.registerCompany(slug, admin: "x@y.example") }
-            assertRefused("invalid_project", kind: .badInput, t) { try self.ledger.createProject(World.acme, project: slug, as: World.alice) }
+            assertRefused("invalid_company", kind: .badInput, t) { try self.ledger.administration.registerCompany(slug, admin: "x@y.example") }
+            assertRefused("invalid_project", kind: .badInput, t) { try self.ledger.administration.createProject(World.acme, project: slug, as: World.alice) }
         }
-        try ledger.registerCompany(String(repeating: "a", count: 63), admin: "x@y.example")
-        try ledger.createProject(World.acme, project: "a-1", as: World.alice)
+        try ledger.administration.registerCompany(String(repeating: "a", count: 63), admin: "x@y.example")
+        try ledger.administration.createProject(World.acme, project: "a-1", as: World.alice)
     }
 
     func testInvalidEmailsAndMailDomains() throws {
         let bad = ["", "nope", "@acme.example", "a@", "a@b", "a@@acme.example", "a b@acme.example", "a@acme..example", "a@acme_x.example",
                    "é@acme.example", String(repeating: "a", count: 250) + "@acme.example"]
         for email in bad {
-            assertRefused("invalid_email", kind: .badInput, t) { try self.ledger.registerCompany("newco", admin: email) }
-            assertRefused("invalid_email", kind: .badInput, t) { try self.ledger.setMemberRole(World.acme, email: email, role: .member, as: World.alice) }
+            assertRefused("invalid_email", kind: .badInput, t) { try self.ledger.administration.registerCompany("newco", admin: email) }
+            assertRefused("invalid_email", kind: .badInput, t) { try self.ledger.administration.setMemberRole(World.acme, email: email, role: .member, as: World.alice) }
         }
         for domain in ["", "localhost", "a..b", "exa mple.com", "-"] {
-            assertRefused("invalid_mail_domain", kind: .badInput, t) { try self.ledger.registerCompany("newco", admin: "a@b.example", mailDomain: domain) }
+            assertRefused("invalid_mail_domain", kind: .badInput, t) { try self.ledger.administration.registerCompany("newco", admin: "a@b.example", mailDomain: domain) }
         }
     }
 
@@ -289,7 +289,7 @@ final class DomainRulesTests: XCTestCase {
         var created = 0  // names are unique per company (issue 11)
         func create(_ type: CredentialType, _ uris: [String]) throws {
             created += 1
-            _ = try ledger.createCredential(World.acme, NewCredential(name: "r\(created)", type: type, scope: .read, redirectURIs: uris), as: World.alice)
+            _ = try ledger.administration.createCredential(World.acme, NewCredential(name: "r\(created)", type: type, scope: .read, redirectURIs: uris), as: World.alice)
         }
         // Missing for PKCE types.
         for type in [CredentialType.pkce, .pkcePublic] {
@@ -316,18 +316,18 @@ final class DomainRulesTests: XCTestCase {
 
     func testInvalidGraceAndExpiry() throws {
         let key = try t.create(.staticKey, .read)
-        assertRefused("invalid_grace", kind: .badInput, t) { _ = try self.ledger.rotateSecret(World.acme, credential: key.id, grace: -1, as: World.alice) }
+        assertRefused("invalid_grace", kind: .badInput, t) { _ = try self.ledger.administration.rotateSecret(World.acme, credential: key.id, grace: -1, as: World.alice) }
         assertRefused("invalid_grace", kind: .badInput, t) {
-            _ = try self.ledger.rotateSecret(World.acme, credential: key.id, grace: 30 * 86_400_000_000 + 1, as: World.alice)
+            _ = try self.ledger.administration.rotateSecret(World.acme, credential: key.id, grace: 30 * 86_400_000_000 + 1, as: World.alice)
         }
         assertRefused("invalid_expires", kind: .badInput, t) {
-            _ = try self.ledger.createCredential(World.acme, NewCredential(name: "e", type: .staticKey, scope: .read, expiresAt: self.t.clock.now()),
+            _ = try self.ledger.administration.createCredential(World.acme, NewCredential(name: "e", type: .staticKey, scope: .read, expiresAt: self.t.clock.now()),
                                                  as: World.alice)
         }
     }
 
     func testCredentialExpiry() throws {
-        let expiring = try ledger.createCredential(World.acme, NewCredential(name: "short", type: .staticKey, scope: .global,
+        let expiring = try ledger.administration.createCredential(World.acme, NewCredential(name: "short", type: .staticKey, scope: .global,
                                                                              expiresAt: t.clock.now() + 3_600_000_000), as: World.alice)
         XCTAssertEqual(try t.row(expiring.id).expiresAt, t.clock.now() + 3_600_000_000)
         assertAllowed(try t.check("Apikey " + expiring.secret!, World.bridge, .write))
@@ -365,9 +365,9 @@ final class DomainRulesTests: XCTestCase {
         options.readOnly = true
         let readOnly = try Ledger(path: t.path, options: options)
         defer { readOnly.close() }
-        XCTAssertThrowsError(try readOnly.createProject(World.acme, project: "x", as: World.alice)) { error in
+        XCTAssertThrowsError(try readOnly.administration.createProject(World.acme, project: "x", as: World.alice)) { error in
             XCTAssertEqual((error as? LedgerError)?.code, "read_only")
         }
-        XCTAssertEqual(try readOnly.credentialTable(World.acme, as: World.alice).count, 0)
+        XCTAssertEqual(try readOnly.audit.credentialTable(World.acme, as: World.alice).count, 0)
     }
 }

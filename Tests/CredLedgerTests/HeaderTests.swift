@@ -94,7 +94,7 @@ final class HeaderTests: XCTestCase {
         let row = try t.row(key.id)
         XCTAssertEqual(row.used - row0.used, UInt64(attributed.used))
         XCTAssertEqual(row.denied - row0.denied, UInt64(attributed.denied))
-        XCTAssertTrue(try t.ledger.verify().ok)
+        XCTAssertTrue(try t.ledger.audit.verify().ok)
     }
 
     func testEveryOneCharacterTypoIsRejectedWithoutALookup() throws {
@@ -122,7 +122,7 @@ final class HeaderTests: XCTestCase {
         let scoped = try t.create(.staticKey, .read)
         let header = "Apikey " + scoped.secret!
         for _ in 0..<3 { assertDenied(try t.check(header, World.bridge, .read), .projectAccessMissing) }
-        try t.ledger.grantAccess(World.acme, credential: scoped.id, project: World.bridge, role: .viewer, as: World.alice)
+        try t.ledger.administration.grantAccess(World.acme, credential: scoped.id, project: World.bridge, role: .viewer, as: World.alice)
         t.clock.advance(seconds: 30)
         for _ in 0..<2 { assertAllowed(try t.check(header, World.bridge, .read)) }
         assertDenied(try t.check(header, World.bridge, .write), .readOnlyScope)
@@ -130,7 +130,7 @@ final class HeaderTests: XCTestCase {
         XCTAssertEqual(row.used, 2)
         XCTAssertEqual(row.denied, 4)
         XCTAssertEqual(row.lastUsed, t.clock.now())
-        let usage = try t.ledger.withState { state -> (UsageRecordView) in
+        let usage = try t.ledger.audit.withState { state -> (UsageRecordView) in
             let record = try state.credential(publicID: scoped.id)!
             let u = try state.usage(credential: record.number)
             return UsageRecordView(used: u.used, denied: u.denied, lastDenied: u.lastDenied, firstUsed: u.firstUsed)

@@ -15,9 +15,9 @@ final class Issue11AccessEndTests: XCTestCase {
     override func setUpWithError() throws {
         t = try TestLedger("access-end", seed: 1111)
         try t.makeWorld()
-        try ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
-        try ledger.setUserProjectRole(World.acme, project: World.tunnel, email: World.bob, role: .viewer, as: World.alice)
-        try ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.carol, role: .editor, as: World.alice)
+        try ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
+        try ledger.administration.setUserProjectRole(World.acme, project: World.tunnel, email: World.bob, role: .viewer, as: World.alice)
+        try ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.carol, role: .editor, as: World.alice)
         pkce = try t.create(.pkce, .readWrite)
         tick()
     }
@@ -40,34 +40,34 @@ final class Issue11AccessEndTests: XCTestCase {
     /// `secret` (default: the client's first secret; after a rotation, pass the one that still authenticates).
     private func accessEndIsActive(_ token: String, client: IssuedCredential? = nil, secret: String? = nil) throws -> Bool {
         let client = client ?? pkce!
-        return try ledger.introspect(token, clientID: client.clientID!, clientSecret: secret ?? client.clientSecret).active
+        return try ledger.oauth.introspect(token, clientID: client.clientID!, clientSecret: secret ?? client.clientSecret).active
     }
 
     private func approve(_ client: IssuedCredential, user: String = World.bob) throws -> AuthorizationGrant {
-        try ledger.authorize(company: World.acme, clientID: client.clientID!, user: user, redirectURI: World.redirect,
+        try ledger.oauth.approveClient(company: World.acme, clientID: client.clientID!, user: user, redirectURI: World.redirect,
                              codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256", state: nil)
     }
 
     private func exchange(_ client: IssuedCredential, _ code: String, secret: String? = nil) throws -> TokenResponse {
-        try ledger.exchangeCode(clientID: client.clientID!, clientSecret: secret ?? client.clientSecret, code: code,
+        try ledger.oauth.exchangeCode(clientID: client.clientID!, clientSecret: secret ?? client.clientSecret, code: code,
                                 codeVerifier: PKCEPair.verifier, redirectURI: World.redirect)
     }
 
     private func refresh(_ client: IssuedCredential, _ token: String, secret: String? = nil) throws -> TokenResponse {
-        try ledger.refresh(clientID: client.clientID!, clientSecret: secret ?? client.clientSecret, refreshToken: token)
+        try ledger.oauth.refresh(clientID: client.clientID!, clientSecret: secret ?? client.clientSecret, refreshToken: token)
     }
 
     private func remove(_ email: String) throws {
-        try ledger.setMemberRole(World.acme, email: email, role: .removed, as: World.alice)
+        try ledger.administration.setMemberRole(World.acme, email: email, role: .removed, as: World.alice)
         tick()
     }
 
     /// Live projections equal a rebuild from the log, and `verify` is clean.
     private func assertRebuildMatches(file: StaticString = #filePath, line: UInt = #line) throws {
         let live = try liveDigests(ledger)
-        let report = try ledger.verify()
+        let report = try ledger.audit.verify()
         XCTAssertTrue(report.ok, "verify: \(report.projections.filter { !$0.matches }.map(\.name))", file: file, line: line)
-        XCTAssertEqual(try ledger.rebuildProjections().digests, live, "rebuild differs from the live projections", file: file, line: line)
+        XCTAssertEqual(try ledger.maintenance.rebuildProjections().digests, live, "rebuild differs from the live projections", file: file, line: line)
     }
 
     private func revocations(after seq: UInt64) throws -> [TokenRevoked] {
@@ -105,15 +105,15 @@ final class Issue11AccessEndTests: XCTestCase {
             if case .userProjectRoleSet(_, let p, nil) = e.event.payload { p } else { nil }
         }
         XCTAssertEqual(roles.count, 2, "both of bob's project roles end")
-        let fields = try EventFields(ledger: ledger)
+        let fields = try EventFields(audit: ledger.audit)
         let exported = added.map { fields.line($0) }.joined(separator: "\n")
         XCTAssertTrue(exported.contains("reason=user_removed"), exported)
         // History stays answerable: as of just before the removal bob held both roles and could act; now neither.
-        let then = try ledger.state(asOf: .seq(before), company: World.acme)
+        let then = try ledger.audit.state(asOf: .seq(before), company: World.acme)
         XCTAssertEqual(try then.memberships(company: World.acme).userRoles.filter { $0.email == World.bob }.count, 2)
         XCTAssertTrue(try then.whoCouldAct(company: World.acme, project: World.bridge, operation: .write).paths.contains { $0.principal == World.bob })
-        XCTAssertEqual(try ledger.memberships(World.acme).userRoles.filter { $0.email == World.bob }.count, 0)
-        XCTAssertFalse(try ledger.whoCouldAct(company: World.acme, project: World.bridge, operation: .read, at: .head).paths
+        XCTAssertEqual(try ledger.audit.memberships(World.acme).userRoles.filter { $0.email == World.bob }.count, 0)
+        XCTAssertFalse(try ledger.audit.whoCouldAct(company: World.acme, project: World.bridge, operation: .read, at: .head).paths
             .contains { $0.principal == World.bob })
         // Someone else's tokens are untouched.
         assertAllowed(try bearer(carols.accessToken, World.bridge, .write))
@@ -126,20 +126,20 @@ final class Issue11AccessEndTests: XCTestCase {
         tick()
         try remove(World.bob)
         // Re-added, with the same project role again.
-        try ledger.setMemberRole(World.acme, email: World.bob, role: .member, as: World.alice)
+        try ledger.administration.setMemberRole(World.acme, email: World.bob, role: .member, as: World.alice)
         tick()
-        try ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
+        try ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
         tick()
         assertDenied(try bearer(tokens.accessToken), .tokenRevoked)
         XCTAssertFalse(try accessEndIsActive(tokens.accessToken))
         XCTAssertFalse(try accessEndIsActive(tokens.refreshToken!))
         assertOAuthDenied(.tokenRevoked, t) { _ = try self.refresh(self.pkce, tokens.refreshToken!) }
         // Re-added as admin does not revive them either.
-        try ledger.setMemberRole(World.acme, email: World.bob, role: .admin, as: World.alice)
+        try ledger.administration.setMemberRole(World.acme, email: World.bob, role: .admin, as: World.alice)
         tick()
         assertDenied(try bearer(tokens.accessToken, World.tunnel), .tokenRevoked)
         // The project roles did not come back by themselves: only the one given again exists.
-        let roles = try ledger.memberships(World.acme).userRoles.filter { $0.email == World.bob }
+        let roles = try ledger.audit.memberships(World.acme).userRoles.filter { $0.email == World.bob }
         XCTAssertEqual(roles.map(\.project), [World.bridge])
         // A new approval works.
         let fresh = try t.pkceTokens(pkce, user: World.bob)
@@ -159,22 +159,22 @@ final class Issue11AccessEndTests: XCTestCase {
         XCTAssertTrue(codeEvents.allSatisfy { $0.reason == .userRemoved && $0.credential == codeEvents[0].credential })
         XCTAssertEqual(Set(codeEvents.map(\.codeHash)), [SecretFormat.hash(grant.code), SecretFormat.hash(expired.code)])
         // Re-added (within the code's minute): the code still cannot be exchanged.
-        try ledger.setMemberRole(World.acme, email: World.bob, role: .member, as: World.alice)
-        try ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
+        try ledger.administration.setMemberRole(World.acme, email: World.bob, role: .member, as: World.alice)
+        try ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
         tick()
         let denied = assertOAuthDenied(.tokenRevoked, t) { _ = try self.exchange(self.pkce, grant.code) }
         XCTAssertTrue(try revocations(after: before).allSatisfy { $0.reason == .userRemoved }, "no code_reused revocation for a revoked code")
         XCTAssertEqual(denied.count, 1)
         // The audit no longer sees bob acting through the revoked code.
-        let who = try ledger.whoCouldAct(company: World.acme, project: World.bridge, operation: .read, at: .head)
+        let who = try ledger.audit.whoCouldAct(company: World.acme, project: World.bridge, operation: .read, at: .head)
         XCTAssertFalse(who.paths.contains { $0.principal == World.bob }, "\(who.paths)")
         try assertRebuildMatches()
     }
 
     func testARemovedCodeOrTokenIsOnlyThatCompanys() throws {
         // Bob is also a member of beta, with a role and a token there; removing him from acme leaves beta alone.
-        try ledger.setMemberRole(World.beta, email: World.bob, role: .member, as: World.bea)
-        try ledger.setUserProjectRole(World.beta, project: World.betaProject, email: World.bob, role: .editor, as: World.bea)
+        try ledger.administration.setMemberRole(World.beta, email: World.bob, role: .member, as: World.bea)
+        try ledger.administration.setUserProjectRole(World.beta, project: World.betaProject, email: World.bob, role: .editor, as: World.bea)
         let betaClient = try t.create(.pkce, .readWrite, company: World.beta, as: World.bea)
         let betaTokens = try t.pkceTokens(betaClient, user: World.bob, company: World.beta)
         let acmeTokens = try t.pkceTokens(pkce, user: World.bob)
@@ -189,14 +189,14 @@ final class Issue11AccessEndTests: XCTestCase {
     func testWhoCouldActForgetsTheRemovedUser() throws {
         let tokens = try t.pkceTokens(pkce, user: World.bob)
         tick()
-        let beforeRemoval = try ledger.whoCouldAct(company: World.acme, project: World.bridge, operation: .write, at: .head)
+        let beforeRemoval = try ledger.audit.whoCouldAct(company: World.acme, project: World.bridge, operation: .write, at: .head)
         XCTAssertTrue(beforeRemoval.paths.contains { $0.principal == World.bob })
         try remove(World.bob)
-        try ledger.setMemberRole(World.acme, email: World.bob, role: .member, as: World.alice)
+        try ledger.administration.setMemberRole(World.acme, email: World.bob, role: .member, as: World.alice)
         tick()
-        try ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
+        try ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
         tick()
-        let after = try ledger.whoCouldAct(company: World.acme, project: World.bridge, operation: .read, at: .head)
+        let after = try ledger.audit.whoCouldAct(company: World.acme, project: World.bridge, operation: .read, at: .head)
         XCTAssertFalse(after.paths.contains { $0.principal == World.bob }, "\(after.paths)")
         assertDenied(try bearer(tokens.accessToken), .tokenRevoked)
     }
@@ -207,10 +207,10 @@ final class Issue11AccessEndTests: XCTestCase {
         let tokens = try t.pkceTokens(pkce, user: World.bob)
         tick()
         assertAllowed(try bearer(tokens.accessToken, World.bridge, .write))
-        try ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: nil, as: World.alice)
+        try ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: nil, as: World.alice)
         tick()
         assertDenied(try bearer(tokens.accessToken), .userNotMember)
-        try ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
+        try ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
         tick()
         // The older approval does not cover the new grant: not the access token, nor one refreshed from it.
         assertDenied(try bearer(tokens.accessToken), .userNotMember)
@@ -219,11 +219,11 @@ final class Issue11AccessEndTests: XCTestCase {
         // The tunnel role, untouched since the approval, still works.
         assertAllowed(try bearer(refreshed.accessToken, World.tunnel, .read))
         // who-could-act agrees with the check: bob acts on bridge only through a new approval.
-        var who = try ledger.whoCouldAct(company: World.acme, project: World.bridge, operation: .read, at: .head)
+        var who = try ledger.audit.whoCouldAct(company: World.acme, project: World.bridge, operation: .read, at: .head)
         XCTAssertFalse(who.paths.contains { $0.principal == World.bob }, "\(who.paths)")
         let fresh = try t.pkceTokens(pkce, user: World.bob)
         assertAllowed(try bearer(fresh.accessToken, World.bridge, .write))
-        who = try ledger.whoCouldAct(company: World.acme, project: World.bridge, operation: .write, at: .head)
+        who = try ledger.audit.whoCouldAct(company: World.acme, project: World.bridge, operation: .write, at: .head)
         XCTAssertTrue(who.paths.contains { $0.principal == World.bob && $0.via == "editor" }, "\(who.paths)")
         try assertRebuildMatches()
     }
@@ -231,16 +231,16 @@ final class Issue11AccessEndTests: XCTestCase {
     func testAdminPowerGivenAfterTheApprovalDoesNotReachOlderTokens() throws {
         let tokens = try t.pkceTokens(pkce, user: World.carol)   // carol: member, editor on bridge only
         tick()
-        try ledger.setMemberRole(World.acme, email: World.carol, role: .admin, as: World.alice)
+        try ledger.administration.setMemberRole(World.acme, email: World.carol, role: .admin, as: World.alice)
         tick()
         assertDenied(try bearer(tokens.accessToken, World.tunnel), .userNotMember)
         assertAllowed(try bearer(tokens.accessToken, World.bridge, .write))   // her older project role still counts
         let fresh = try t.pkceTokens(pkce, user: World.carol)
         assertAllowed(try bearer(fresh.accessToken, World.tunnel, .write))
         // Demoted and promoted again: the admin power is newer than the fresh approval too.
-        try ledger.setMemberRole(World.acme, email: World.carol, role: .member, as: World.alice)
+        try ledger.administration.setMemberRole(World.acme, email: World.carol, role: .member, as: World.alice)
         tick()
-        try ledger.setMemberRole(World.acme, email: World.carol, role: .admin, as: World.alice)
+        try ledger.administration.setMemberRole(World.acme, email: World.carol, role: .admin, as: World.alice)
         tick()
         assertDenied(try bearer(fresh.accessToken, World.tunnel), .userNotMember)
         try assertRebuildMatches()
@@ -248,27 +248,27 @@ final class Issue11AccessEndTests: XCTestCase {
 
     func testAnArchivedProjectStopsServiceAndDelegatedTokensForGood() throws {
         let api = try t.create(.oauth, .readWrite)
-        try ledger.grantAccess(World.acme, credential: api.id, project: World.bridge, role: .editor, as: World.alice)
+        try ledger.administration.grantAccess(World.acme, credential: api.id, project: World.bridge, role: .editor, as: World.alice)
         let key = try t.create(.staticKey, .global)
-        let service = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
+        let service = try ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
         let delegated = try t.pkceTokens(pkce, user: World.bob)
         tick()
         assertAllowed(try bearer(service.accessToken, World.bridge, .write))
         assertAllowed(try bearer(delegated.accessToken, World.bridge, .write))
-        try ledger.archiveProject(World.acme, project: World.bridge, as: World.alice)
+        try ledger.administration.archiveProject(World.acme, project: World.bridge, as: World.alice)
         tick()
         assertDenied(try bearer(service.accessToken, World.bridge, .write), .projectArchived)
         assertDenied(try bearer(delegated.accessToken, World.bridge, .read), .projectArchived)
         assertDenied(try t.check("Apikey " + key.secret!, World.bridge, .read), .projectArchived)
         // Nothing can be granted there again.
         assertRefused("project_archived", t) {
-            try self.ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
+            try self.ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
         }
-        assertRefused("project_archived", t) { try self.ledger.archiveProject(World.acme, project: World.bridge, as: World.alice) }
+        assertRefused("project_archived", t) { try self.ledger.administration.archiveProject(World.acme, project: World.bridge, as: World.alice) }
         // Refreshed tokens and new service tokens stay denied there.
         let refreshed = try refresh(pkce, delegated.refreshToken!)
         assertDenied(try bearer(refreshed.accessToken, World.bridge, .read), .projectArchived)
-        let newService = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
+        let newService = try ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
         assertDenied(try bearer(newService.accessToken, World.bridge, .read), .projectArchived)
         try assertRebuildMatches()
     }
@@ -277,18 +277,18 @@ final class Issue11AccessEndTests: XCTestCase {
 
     func testGraceZeroEndsClientCredentialsTokensAtOnce() throws {
         let api = try t.create(.oauth, .readWrite)
-        try ledger.grantAccess(World.acme, credential: api.id, project: World.bridge, role: .editor, as: World.alice)
-        let old = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
+        try ledger.administration.grantAccess(World.acme, credential: api.id, project: World.bridge, role: .editor, as: World.alice)
+        let old = try ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
         tick()
         assertAllowed(try bearer(old.accessToken, World.bridge, .write))
-        let rotated = try ledger.rotateSecret(World.acme, credential: api.id, grace: 0, as: World.alice)
+        let rotated = try ledger.administration.rotateSecret(World.acme, credential: api.id, grace: 0, as: World.alice)
         // No time passes: the old token is dead now.
         assertDenied(try bearer(old.accessToken), .tokenRevoked)
         XCTAssertFalse(try accessEndIsActive(old.accessToken, client: api, secret: rotated.clientSecret), "a token minted with the ended secret is still active")
         assertOAuthDenied(.invalidClient, t) {
-            _ = try self.ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
+            _ = try self.ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
         }
-        let fresh = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: rotated.clientSecret!)
+        let fresh = try ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: rotated.clientSecret!)
         assertAllowed(try bearer(fresh.accessToken, World.bridge, .write))
         XCTAssertEqual(fresh.expiresIn, 3600)
         try assertRebuildMatches()
@@ -298,7 +298,7 @@ final class Issue11AccessEndTests: XCTestCase {
         let tokens = try t.pkceTokens(pkce, user: World.bob)
         let unredeemed = try approve(pkce)
         tick()
-        let rotated = try ledger.rotateSecret(World.acme, credential: pkce.id, grace: 0, as: World.alice)
+        let rotated = try ledger.administration.rotateSecret(World.acme, credential: pkce.id, grace: 0, as: World.alice)
         assertDenied(try bearer(tokens.accessToken), .tokenRevoked)
         XCTAssertFalse(try accessEndIsActive(tokens.accessToken, secret: rotated.clientSecret))
         XCTAssertFalse(try accessEndIsActive(tokens.refreshToken!, secret: rotated.clientSecret))
@@ -312,19 +312,19 @@ final class Issue11AccessEndTests: XCTestCase {
 
     func testGraceEndsTheOldSecretsTokensWhenItRunsOut() throws {
         let api = try t.create(.oauth, .readWrite)
-        try ledger.grantAccess(World.acme, credential: api.id, project: World.bridge, role: .editor, as: World.alice)
-        let before = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
+        try ledger.administration.grantAccess(World.acme, credential: api.id, project: World.bridge, role: .editor, as: World.alice)
+        let before = try ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
         let pkceTokens = try t.pkceTokens(pkce, user: World.bob)
         tick()
         let grace: Int64 = 600_000_000
         let rotatedAt = t.clock.now()
-        let rotatedAPI = try ledger.rotateSecret(World.acme, credential: api.id, grace: grace, as: World.alice)
-        let rotatedPKCE = try ledger.rotateSecret(World.acme, credential: pkce.id, grace: grace, as: World.alice)
+        let rotatedAPI = try ledger.administration.rotateSecret(World.acme, credential: api.id, grace: grace, as: World.alice)
+        let rotatedPKCE = try ledger.administration.rotateSecret(World.acme, credential: pkce.id, grace: grace, as: World.alice)
         tick(60)
         // During the grace: a token minted with the old secret ends with the grace, one minted with the new does not.
-        let during = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
+        let during = try ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
         XCTAssertEqual(during.expiresIn, (rotatedAt + grace - t.clock.now()) / 1_000_000, "capped at the end of the grace")
-        let fresh = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: rotatedAPI.clientSecret!)
+        let fresh = try ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: rotatedAPI.clientSecret!)
         XCTAssertEqual(fresh.expiresIn, 3600)
         // PKCE: a refresh with the old secret gives capped tokens; with the new secret, full ones.
         let refreshedOld = try refresh(pkce, pkceTokens.refreshToken!)
@@ -359,15 +359,15 @@ final class Issue11AccessEndTests: XCTestCase {
 
     func testAShorterGraceLaterShortensTheOldTokensAgain() throws {
         let api = try t.create(.oauth, .global)
-        let token = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
+        let token = try ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
         tick()
-        _ = try ledger.rotateSecret(World.acme, credential: api.id, grace: 1_800_000_000, as: World.alice)
+        _ = try ledger.administration.rotateSecret(World.acme, credential: api.id, grace: 1_800_000_000, as: World.alice)
         tick()
         assertAllowed(try bearer(token.accessToken))
         // A second rotation with grace 0 ends every older secret, and their tokens, now.
-        let last = try ledger.rotateSecret(World.acme, credential: api.id, grace: 0, as: World.alice)
+        let last = try ledger.administration.rotateSecret(World.acme, credential: api.id, grace: 0, as: World.alice)
         assertDenied(try bearer(token.accessToken), .tokenRevoked)
-        let fresh = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: last.clientSecret!)
+        let fresh = try ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: last.clientSecret!)
         assertAllowed(try bearer(fresh.accessToken, World.bridge, .write))
         try assertRebuildMatches()
     }
@@ -378,21 +378,21 @@ final class Issue11AccessEndTests: XCTestCase {
         let tokens = try t.pkceTokens(pkce, user: World.bob)   // bob: editor on bridge, viewer on tunnel
         tick()
         let head = t.head
-        XCTAssertEqual(try ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice),
+        XCTAssertEqual(try ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice),
                        .unchanged)
-        XCTAssertEqual(try ledger.setUserProjectRole(World.acme, project: World.tunnel, email: World.bob, role: .viewer, as: World.alice),
+        XCTAssertEqual(try ledger.administration.setUserProjectRole(World.acme, project: World.tunnel, email: World.bob, role: .viewer, as: World.alice),
                        .unchanged)
         XCTAssertEqual(t.head, head, "re-setting an unchanged project role wrote an event")
         tick()
         assertAllowed(try bearer(tokens.accessToken, World.bridge, .write))
         assertAllowed(try bearer(tokens.accessToken, World.tunnel, .read))
         XCTAssertTrue(try accessEndIsActive(tokens.accessToken))
-        let who = try ledger.whoCouldAct(company: World.acme, project: World.bridge, operation: .write, at: .head)
+        let who = try ledger.audit.whoCouldAct(company: World.acme, project: World.bridge, operation: .write, at: .head)
         XCTAssertTrue(who.paths.contains { $0.principal == World.bob }, "\(who.paths)")
 
         // A changed role (even a lower one) is a grant after the approval: the older token needs a new approval.
         let beforeChange = t.head
-        XCTAssertEqual(try ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .viewer, as: World.alice),
+        XCTAssertEqual(try ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .viewer, as: World.alice),
                        .changed)
         XCTAssertEqual(t.head.seq, beforeChange.seq + 1)
         tick()
@@ -400,46 +400,46 @@ final class Issue11AccessEndTests: XCTestCase {
         assertAllowed(try bearer(tokens.accessToken, World.tunnel, .read))
         XCTAssertTrue(DenialReason.userNotMember.fix.contains("after the approval"), DenialReason.userNotMember.fix)
         // A role given to a user who had none is `granted`; removing one that does not exist stays refused.
-        XCTAssertEqual(try ledger.setUserProjectRole(World.acme, project: World.tunnel, email: World.carol, role: .viewer, as: World.alice),
+        XCTAssertEqual(try ledger.administration.setUserProjectRole(World.acme, project: World.tunnel, email: World.carol, role: .viewer, as: World.alice),
                        .granted)
-        XCTAssertEqual(try ledger.setUserProjectRole(World.acme, project: World.tunnel, email: World.carol, role: nil, as: World.alice),
+        XCTAssertEqual(try ledger.administration.setUserProjectRole(World.acme, project: World.tunnel, email: World.carol, role: nil, as: World.alice),
                        .changed)
         let beforeRefusal = t.head
         assertRefused("access_not_granted", t) {
-            try self.ledger.setUserProjectRole(World.acme, project: World.tunnel, email: World.carol, role: nil, as: World.alice)
+            try self.ledger.administration.setUserProjectRole(World.acme, project: World.tunnel, email: World.carol, role: nil, as: World.alice)
         }
         XCTAssertEqual(t.head, beforeRefusal)
         try assertRebuildMatches()
     }
 
     func testReSettingTheSameCompanyRoleKeepsOlderTokensAndWritesNoEvent() throws {
-        XCTAssertEqual(try ledger.setMemberRole(World.acme, email: World.carol, role: .admin, as: World.alice), .changed)
+        XCTAssertEqual(try ledger.administration.setMemberRole(World.acme, email: World.carol, role: .admin, as: World.alice), .changed)
         tick()
         let admin = try t.pkceTokens(pkce, user: World.carol)     // carol: admin, so also tunnel (where she has no role)
         let member = try t.pkceTokens(pkce, user: World.bob)
         tick()
         let head = t.head
-        XCTAssertEqual(try ledger.setMemberRole(World.acme, email: World.carol, role: .admin, as: World.alice), .unchanged)
-        XCTAssertEqual(try ledger.setMemberRole(World.acme, email: World.bob, role: .member, as: World.alice), .unchanged)
-        XCTAssertEqual(try ledger.setMemberRole(World.acme, email: World.alice, role: .admin, as: World.alice), .unchanged)
+        XCTAssertEqual(try ledger.administration.setMemberRole(World.acme, email: World.carol, role: .admin, as: World.alice), .unchanged)
+        XCTAssertEqual(try ledger.administration.setMemberRole(World.acme, email: World.bob, role: .member, as: World.alice), .unchanged)
+        XCTAssertEqual(try ledger.administration.setMemberRole(World.acme, email: World.alice, role: .admin, as: World.alice), .unchanged)
         XCTAssertEqual(t.head, head, "re-setting an unchanged company role wrote an event")
         tick()
         assertAllowed(try bearer(admin.accessToken, World.tunnel, .write))
         assertAllowed(try bearer(member.accessToken, World.bridge, .write))
 
         // A new member is `granted`; a removal twice ends things once and the second writes nothing.
-        XCTAssertEqual(try ledger.setMemberRole(World.acme, email: "dan@acme.example", role: .member, as: World.alice), .granted)
-        XCTAssertEqual(try ledger.setMemberRole(World.acme, email: World.bob, role: .removed, as: World.alice), .changed)
+        XCTAssertEqual(try ledger.administration.setMemberRole(World.acme, email: "dan@acme.example", role: .member, as: World.alice), .granted)
+        XCTAssertEqual(try ledger.administration.setMemberRole(World.acme, email: World.bob, role: .removed, as: World.alice), .changed)
         let removed = t.head
-        XCTAssertEqual(try ledger.setMemberRole(World.acme, email: World.bob, role: .removed, as: World.alice), .unchanged)
+        XCTAssertEqual(try ledger.administration.setMemberRole(World.acme, email: World.bob, role: .removed, as: World.alice), .unchanged)
         XCTAssertEqual(t.head, removed)
         assertDenied(try bearer(member.accessToken), .tokenRevoked)
 
         // A changed company role still ends the admin power of older tokens, and promoting again does not bring it back.
-        XCTAssertEqual(try ledger.setMemberRole(World.acme, email: World.carol, role: .member, as: World.alice), .changed)
+        XCTAssertEqual(try ledger.administration.setMemberRole(World.acme, email: World.carol, role: .member, as: World.alice), .changed)
         tick()
         assertDenied(try bearer(admin.accessToken, World.tunnel, .read), .userNotMember)
-        XCTAssertEqual(try ledger.setMemberRole(World.acme, email: World.carol, role: .admin, as: World.alice), .changed)
+        XCTAssertEqual(try ledger.administration.setMemberRole(World.acme, email: World.carol, role: .admin, as: World.alice), .changed)
         tick()
         assertDenied(try bearer(admin.accessToken, World.tunnel, .read), .userNotMember)
         assertAllowed(try bearer(admin.accessToken, World.bridge, .write))   // her project role predates the approval
@@ -455,11 +455,11 @@ final class Issue11AccessEndTests: XCTestCase {
             do { try body() } catch let error as OAuthError { return error } catch { XCTFail("\(error)") }
             return nil
         }
-        let revocation = denial { _ = try self.ledger.revokeToken(tokens.accessToken, clientID: other.clientID!, clientSecret: other.clientSecret) }
+        let revocation = denial { _ = try self.ledger.oauth.revokeToken(tokens.accessToken, clientID: other.clientID!, clientSecret: other.clientSecret) }
         XCTAssertEqual(revocation?.reason, .unauthorizedClient)
         XCTAssertTrue(revocation?.description.contains("issued to another client") ?? false, "\(String(describing: revocation))")
         let api = try t.create(.oauth, .readWrite)
-        let grant = denial { _ = try self.ledger.authorize(company: World.acme, clientID: api.clientID!, user: World.bob,
+        let grant = denial { _ = try self.ledger.oauth.approveClient(company: World.acme, clientID: api.clientID!, user: World.bob,
                                                            redirectURI: World.redirect, codeChallenge: PKCEPair.challenge,
                                                            codeChallengeMethod: "S256", state: nil) }
         XCTAssertEqual(grant?.reason, .unauthorizedClient)

@@ -15,9 +15,9 @@ final class Issue11ExpiryTests: XCTestCase {
         try t.makeWorld()
         let created = t.clock.now()
         let expiresAt = created + 3_600_000_000
-        let key = try ledger.createCredential(World.acme, NewCredential(name: "Short", type: .staticKey, scope: .global, expiresAt: expiresAt),
+        let key = try ledger.administration.createCredential(World.acme, NewCredential(name: "Short", type: .staticKey, scope: .global, expiresAt: expiresAt),
                                               as: World.alice)
-        let client = try ledger.createCredential(World.acme, NewCredential(name: "Short client", type: .oauth, scope: .global,
+        let client = try ledger.administration.createCredential(World.acme, NewCredential(name: "Short client", type: .oauth, scope: .global,
                                                                            expiresAt: expiresAt), as: World.alice)
         let forever = try t.create(.staticKey, .global, name: "Forever")
         var row = try t.row(key.id)
@@ -27,7 +27,7 @@ final class Issue11ExpiryTests: XCTestCase {
         t.clock.advance(seconds: 3_600)
         row = try t.row(key.id)
         XCTAssertEqual(row.status, .expired, "the table said active after the expiry")
-        XCTAssertEqual(try ledger.credentialDetail(World.acme, credential: key.id, as: World.alice).status, .expired)
+        XCTAssertEqual(try ledger.audit.credentialDetail(World.acme, credential: key.id, as: World.alice).status, .expired)
         XCTAssertEqual(try t.row(forever.id).status, .active)
         let denied = try t.check("Apikey " + key.secret!, World.bridge, .read)
         assertDenied(denied, .expired)
@@ -35,22 +35,22 @@ final class Issue11ExpiryTests: XCTestCase {
         XCTAssertFalse(DenialReason.expired.fix.contains("rotate or"), "the denial must not advise a rotation that is refused")
 
         // Rotating an expired credential is refused, and nothing is written (no useless secret is printed).
-        assertRefused("credential_expired", kind: .refused, t) { _ = try ledger.rotateSecret(World.acme, credential: key.id, grace: 0, as: World.alice) }
+        assertRefused("credential_expired", kind: .refused, t) { _ = try ledger.administration.rotateSecret(World.acme, credential: key.id, grace: 0, as: World.alice) }
         assertRefused("credential_expired", kind: .refused, t) {
-            _ = try ledger.rotateSecret(World.acme, credential: client.id, grace: 3_600_000_000, as: World.alice)
+            _ = try ledger.administration.rotateSecret(World.acme, credential: client.id, grace: 3_600_000_000, as: World.alice)
         }
-        assertOAuthDenied(.expired, t) { _ = try ledger.clientCredentialsToken(clientID: client.clientID!, clientSecret: client.clientSecret!) }
+        assertOAuthDenied(.expired, t) { _ = try ledger.oauth.clientCredentialsToken(clientID: client.clientID!, clientSecret: client.clientSecret!) }
         // It can still be deleted; deleted wins over expired.
-        try ledger.deleteCredential(World.acme, credential: key.id, as: World.alice)
+        try ledger.administration.deleteCredential(World.acme, credential: key.id, as: World.alice)
         XCTAssertEqual(try t.row(key.id).status, .deleted)
 
         // The as-of table judges expiry at its own moment.
-        let before = try ledger.credentialTable(World.acme, as: World.alice, asOf: .time(created + 1_000_000))
+        let before = try ledger.audit.credentialTable(World.acme, as: World.alice, asOf: .time(created + 1_000_000))
         XCTAssertEqual(before.first { $0.id == client.id }?.status, .active)
-        let after = try ledger.credentialTable(World.acme, as: World.alice, includeDeleted: true, asOf: .time(expiresAt + 1))
+        let after = try ledger.audit.credentialTable(World.acme, as: World.alice, includeDeleted: true, asOf: .time(expiresAt + 1))
         XCTAssertEqual(after.first { $0.id == client.id }?.status, .expired)
         XCTAssertEqual(after.first { $0.id == key.id }?.status, .deleted, "deleted at the expiry: deleted wins")
-        let justBefore = try ledger.credentialTable(World.acme, as: World.alice, asOf: .time(expiresAt - 1))
+        let justBefore = try ledger.audit.credentialTable(World.acme, as: World.alice, asOf: .time(expiresAt - 1))
         XCTAssertEqual(justBefore.first { $0.id == key.id }?.status, .active)
     }
 
@@ -60,12 +60,12 @@ final class Issue11ExpiryTests: XCTestCase {
         let ledger = t.ledger!
         try t.makeWorld()
         let key = try t.create(.staticKey, .global, name: "Rotating")
-        let rotated = try ledger.rotateSecret(World.acme, credential: key.id, grace: 60_000_000, as: World.alice)
+        let rotated = try ledger.administration.rotateSecret(World.acme, credential: key.id, grace: 60_000_000, as: World.alice)
         assertAllowed(try t.check("Apikey " + key.secret!, World.bridge, .read))
         t.clock.advance(seconds: 60)
         // `check` runs the in-place path and (debug builds) asserts the reference path agrees.
         assertDenied(try t.check("Apikey " + key.secret!, World.bridge, .read), .secretSuperseded)
-        assertDenied(try ledger.authorize(header: "Apikey " + key.secret!, company: World.acme, project: World.bridge, operation: .read),
+        assertDenied(try ledger.access.authorize(header: "Apikey " + key.secret!, company: World.acme, project: World.bridge, operation: .read),
                      .secretSuperseded)
         assertAllowed(try t.check("Apikey " + rotated.secret!, World.bridge, .read))
         XCTAssertEqual(try t.row(key.id).status, .active, "the credential itself is fine")

@@ -18,7 +18,7 @@ final class Issue11IntrospectionTests: XCTestCase {
     override func setUpWithError() throws {
         t = try TestLedger("i11-introspect", seed: 1104)
         try t.makeWorld()
-        try ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
+        try ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
         pkce = try t.create(.pkce, .readWrite, name: "MCP")
         otherPKCE = try t.create(.pkce, .read, name: "Other MCP")
         pub = try t.create(.pkcePublic, .read, name: "CLI app")
@@ -34,7 +34,7 @@ final class Issue11IntrospectionTests: XCTestCase {
     private var ledger: Ledger { t.ledger }
 
     private func introspect(_ token: String, by client: IssuedCredential, secret: String?? = .none) throws -> Introspection {
-        try ledger.introspect(token, clientID: client.clientID!, clientSecret: secret ?? client.clientSecret)
+        try ledger.oauth.introspect(token, clientID: client.clientID!, clientSecret: secret ?? client.clientSecret)
     }
 
     /// Every field of an inactive answer is empty: nothing about the token leaks.
@@ -59,8 +59,8 @@ final class Issue11IntrospectionTests: XCTestCase {
             ("another client's secret", { _ = try self.introspect(token, by: self.pkce, secret: self.api.clientSecret) }),
             ("a made-up secret", { _ = try self.introspect(token, by: self.pkce, secret: SecretFormat.generate(.clientSecret, using: SeededRandom(seed: 3))) }),
             ("the token as the secret", { _ = try self.introspect(token, by: self.pkce, secret: token) }),
-            ("unknown client id", { _ = try self.ledger.introspect(token, clientID: "cxc_unknown", clientSecret: self.pkce.clientSecret) }),
-            ("empty client id", { _ = try self.ledger.introspect(token, clientID: "", clientSecret: nil) }),
+            ("unknown client id", { _ = try self.ledger.oauth.introspect(token, clientID: "cxc_unknown", clientSecret: self.pkce.clientSecret) }),
+            ("empty client id", { _ = try self.ledger.oauth.introspect(token, clientID: "", clientSecret: nil) }),
             ("a public client (nothing to authenticate with)", { _ = try self.introspect(token, by: self.pub) }),
             ("a public client sending a secret", { _ = try self.introspect(token, by: self.pub, secret: self.pkce.clientSecret) }),
         ]
@@ -81,12 +81,12 @@ final class Issue11IntrospectionTests: XCTestCase {
 
     /// A secret that ended (rotation with grace 0) or a deleted caller cannot introspect either.
     func testRotatedOutSecretAndDeletedCallerCannotIntrospect() throws {
-        let cc = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
-        let rotated = try ledger.rotateSecret(World.acme, credential: api.id, grace: 0, as: World.alice)
+        let cc = try ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
+        let rotated = try ledger.administration.rotateSecret(World.acme, credential: api.id, grace: 0, as: World.alice)
         assertOAuthDenied(.invalidClient, t) { _ = try self.introspect(cc.accessToken, by: self.api) }
-        let fresh = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: rotated.clientSecret!)
+        let fresh = try ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: rotated.clientSecret!)
         XCTAssertTrue(try introspect(fresh.accessToken, by: api, secret: rotated.clientSecret).active)
-        try ledger.deleteCredential(World.acme, credential: api.id, as: World.alice)
+        try ledger.administration.deleteCredential(World.acme, credential: api.id, as: World.alice)
         let added = assertOAuthDenied(.revoked, t) { _ = try self.introspect(fresh.accessToken, by: self.api, secret: rotated.clientSecret) }
         XCTAssertEqual(added.count, 1)
         do {
@@ -100,8 +100,8 @@ final class Issue11IntrospectionTests: XCTestCase {
     /// `{"active": false}` with nothing else, exactly as for an unknown token.
     func testAClientSeesOnlyItsOwnTokens() throws {
         let user = try t.pkceTokens(pkce, user: World.bob)
-        let cc = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
-        let betaToken = try ledger.clientCredentialsToken(clientID: betaAPI.clientID!, clientSecret: betaAPI.clientSecret!)
+        let cc = try ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
+        let betaToken = try ledger.oauth.clientCredentialsToken(clientID: betaAPI.clientID!, clientSecret: betaAPI.clientSecret!)
         let before = t.head
 
         // Own tokens: active, with the details.
@@ -133,11 +133,11 @@ final class Issue11IntrospectionTests: XCTestCase {
     func testEmptyOrHugeClientIDIsInvalidClientAtEveryEndpoint() throws {
         let tokens = try t.pkceTokens(pkce, user: World.bob)
         for clientID in ["", String(repeating: "c", count: 600)] {
-            assertOAuthDenied(.invalidClient, t) { _ = try self.ledger.introspect(tokens.accessToken, clientID: clientID, clientSecret: self.api.clientSecret) }
-            assertOAuthDenied(.invalidClient, t) { _ = try self.ledger.revokeToken(tokens.accessToken, clientID: clientID, clientSecret: nil) }
-            assertOAuthDenied(.invalidClient, t) { _ = try self.ledger.clientCredentialsToken(clientID: clientID, clientSecret: self.api.clientSecret!) }
+            assertOAuthDenied(.invalidClient, t) { _ = try self.ledger.oauth.introspect(tokens.accessToken, clientID: clientID, clientSecret: self.api.clientSecret) }
+            assertOAuthDenied(.invalidClient, t) { _ = try self.ledger.oauth.revokeToken(tokens.accessToken, clientID: clientID, clientSecret: nil) }
+            assertOAuthDenied(.invalidClient, t) { _ = try self.ledger.oauth.clientCredentialsToken(clientID: clientID, clientSecret: self.api.clientSecret!) }
             assertOAuthDenied(.invalidClient, t) {
-                _ = try self.ledger.authorize(company: World.acme, clientID: clientID, user: World.bob, redirectURI: World.redirect,
+                _ = try self.ledger.oauth.approveClient(company: World.acme, clientID: clientID, user: World.bob, redirectURI: World.redirect,
                                               codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256", state: nil)
             }
         }

@@ -14,52 +14,52 @@ final class Issue11ModuleDisabledTests: XCTestCase {
         try t.makeWorld()
         let leaked = try t.create(.staticKey, .global, name: "Leaked key")
         let reader = try t.create(.staticKey, .read, name: "Reader")
-        try ledger.grantAccess(World.acme, credential: reader.id, project: World.bridge, role: .viewer, as: World.alice)
+        try ledger.administration.grantAccess(World.acme, credential: reader.id, project: World.bridge, role: .viewer, as: World.alice)
         let client = try t.create(.oauth, .global, name: "Client")
-        let token = try ledger.clientCredentialsToken(clientID: client.clientID!, clientSecret: client.clientSecret!)
+        let token = try ledger.oauth.clientCredentialsToken(clientID: client.clientID!, clientSecret: client.clientSecret!)
         assertAllowed(try t.check("Apikey " + leaked.secret!, World.bridge, .write))
 
-        try ledger.setAPIModule(World.acme, enabled: false, as: World.alice)
+        try ledger.administration.setAPIModule(World.acme, enabled: false, as: World.alice)
         assertDenied(try t.check("Apikey " + leaked.secret!, World.bridge, .read), .apiModuleDisabled)
 
         // Listing and showing work (they failed with api_module_disabled before).
-        let rows = try ledger.credentialTable(World.acme, as: World.alice)
+        let rows = try ledger.audit.credentialTable(World.acme, as: World.alice)
         XCTAssertEqual(Set(rows.map(\.id)), [leaked.id, reader.id, client.id])
-        XCTAssertEqual(try ledger.credentialDetail(World.acme, credential: leaked.id, as: World.alice).name, "Leaked key")
+        XCTAssertEqual(try ledger.audit.credentialDetail(World.acme, credential: leaked.id, as: World.alice).name, "Leaked key")
 
         // Still admin-only.
-        assertRefused("not_company_admin", t) { _ = try ledger.credentialTable(World.acme, as: World.bob) }
-        assertRefused("not_company_admin", t) { _ = try ledger.credentialDetail(World.acme, credential: leaked.id, as: World.bob) }
-        assertRefused("not_company_admin", t) { try ledger.deleteCredential(World.acme, credential: leaked.id, as: World.bob) }
-        assertRefused("not_company_admin", t) { try ledger.deleteCredential(World.acme, credential: leaked.id, as: World.bea) }
+        assertRefused("not_company_admin", t) { _ = try ledger.audit.credentialTable(World.acme, as: World.bob) }
+        assertRefused("not_company_admin", t) { _ = try ledger.audit.credentialDetail(World.acme, credential: leaked.id, as: World.bob) }
+        assertRefused("not_company_admin", t) { try ledger.administration.deleteCredential(World.acme, credential: leaked.id, as: World.bob) }
+        assertRefused("not_company_admin", t) { try ledger.administration.deleteCredential(World.acme, credential: leaked.id, as: World.bea) }
         // Another company's admin does not reach acme's credentials.
-        assertRefused("unknown_credential", t) { try ledger.deleteCredential(World.beta, credential: leaked.id, as: World.bea) }
+        assertRefused("unknown_credential", t) { try ledger.administration.deleteCredential(World.beta, credential: leaked.id, as: World.bea) }
 
         // Creating, rotating and granting still need the module.
         assertRefused("api_module_disabled", t) { _ = try t.create(.staticKey, .read, name: "New") }
-        assertRefused("api_module_disabled", t) { _ = try ledger.rotateSecret(World.acme, credential: leaked.id, grace: 0, as: World.alice) }
+        assertRefused("api_module_disabled", t) { _ = try ledger.administration.rotateSecret(World.acme, credential: leaked.id, grace: 0, as: World.alice) }
         assertRefused("api_module_disabled", t) {
-            try ledger.grantAccess(World.acme, credential: reader.id, project: World.tunnel, role: .viewer, as: World.alice)
+            try ledger.administration.grantAccess(World.acme, credential: reader.id, project: World.tunnel, role: .viewer, as: World.alice)
         }
-        assertRefused("api_module_disabled", t) { try ledger.revokeAccess(World.acme, credential: reader.id, project: World.bridge, as: World.alice) }
+        assertRefused("api_module_disabled", t) { try ledger.administration.revokeAccess(World.acme, credential: reader.id, project: World.bridge, as: World.alice) }
 
         // Delete writes exactly one credential_deleted and leaves the module off.
         let before = t.head
-        try ledger.deleteCredential(World.acme, credential: leaked.id, as: World.alice)
-        try ledger.deleteCredential(World.acme, credential: client.id, as: World.alice)
+        try ledger.administration.deleteCredential(World.acme, credential: leaked.id, as: World.alice)
+        try ledger.administration.deleteCredential(World.acme, credential: client.id, as: World.alice)
         let added = try t.events(after: before.seq).map(\.event.payload)
         XCTAssertEqual(added.count, 2)
         XCTAssertTrue(added.allSatisfy { if case .credentialDeleted = $0 { true } else { false } }, "\(added)")
-        XCTAssertEqual(try ledger.withState { try $0.company(slug: World.acme)?.apiEnabled }, false, "deleting must not re-enable the module")
-        assertRefused("credential_deleted", t) { try ledger.deleteCredential(World.acme, credential: leaked.id, as: World.alice) }
-        XCTAssertEqual(try ledger.credentialTable(World.acme, as: World.alice, includeDeleted: true).first { $0.id == leaked.id }?.status, .deleted)
+        XCTAssertEqual(try ledger.audit.withState { try $0.company(slug: World.acme)?.apiEnabled }, false, "deleting must not re-enable the module")
+        assertRefused("credential_deleted", t) { try ledger.administration.deleteCredential(World.acme, credential: leaked.id, as: World.alice) }
+        XCTAssertEqual(try ledger.audit.credentialTable(World.acme, as: World.alice, includeDeleted: true).first { $0.id == leaked.id }?.status, .deleted)
 
         // Re-enabling revives the others, never the deleted ones.
-        try ledger.setAPIModule(World.acme, enabled: true, as: World.alice)
+        try ledger.administration.setAPIModule(World.acme, enabled: true, as: World.alice)
         assertDenied(try t.check("Apikey " + leaked.secret!, World.bridge, .read), .revoked)
         assertDenied(try t.check("Bearer " + token.accessToken, World.bridge, .read), .revoked)
         assertAllowed(try t.check("Apikey " + reader.secret!, World.bridge, .read))
-        assertOAuthDenied(.revoked, t) { _ = try ledger.clientCredentialsToken(clientID: client.clientID!, clientSecret: client.clientSecret!) }
+        assertOAuthDenied(.revoked, t) { _ = try ledger.oauth.clientCredentialsToken(clientID: client.clientID!, clientSecret: client.clientSecret!) }
         // And after a reopen (projections read back from disk).
         try t.reopen()
         assertDenied(try t.check("Apikey " + leaked.secret!, World.bridge, .read), .revoked)

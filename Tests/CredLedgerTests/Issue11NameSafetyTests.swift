@@ -38,11 +38,11 @@ final class Issue11NameSafetyTests: XCTestCase {
         for scalar in Self.dangerous {
             let name = "Deploy\(Character(scalar))key"
             assertRefused("invalid_name", kind: .badInput, t) { _ = try t.create(.staticKey, .read, name: name) }
-            assertRefused("invalid_name", kind: .badInput, t) { try ledger.createProject(World.acme, project: "px", name: name, as: World.alice) }
-            assertRefused("invalid_name", kind: .badInput, t) { try ledger.registerCompany("gamma", admin: "g@gamma.example", name: name) }
+            assertRefused("invalid_name", kind: .badInput, t) { try ledger.administration.createProject(World.acme, project: "px", name: name, as: World.alice) }
+            assertRefused("invalid_name", kind: .badInput, t) { try ledger.administration.registerCompany("gamma", admin: "g@gamma.example", name: name) }
             let email = "bo\(Character(scalar))b@acme.example"
-            assertRefused("invalid_email", kind: .badInput, t) { try ledger.setMemberRole(World.acme, email: email, role: .member, as: World.alice) }
-            assertRefused("invalid_email", kind: .badInput, t) { try ledger.registerCompany("gamma", admin: email) }
+            assertRefused("invalid_email", kind: .badInput, t) { try ledger.administration.setMemberRole(World.acme, email: email, role: .member, as: World.alice) }
+            assertRefused("invalid_email", kind: .badInput, t) { try ledger.administration.registerCompany("gamma", admin: email) }
         }
         // Variation selectors only right after a visible character (emoji presentation), never as hidden runs.
         for hidden in ["Key\u{FE0F}\u{FE0E}\u{FE0F}", "\u{FE0F}Key", "Key \u{FE0F}"] {
@@ -62,7 +62,7 @@ final class Issue11NameSafetyTests: XCTestCase {
         for twin in ["Deploy key", "deploy KEY", "  Deploy   key ", "Deploy\u{A0}key", "DEPLOY\tKEY".replacingOccurrences(of: "\t", with: " ")] {
             assertRefused("duplicate_name", kind: .badInput, t) { _ = try t.create(.staticKey, .read, name: twin) }
             assertRefused("duplicate_name", kind: .badInput, t) {
-                _ = try ledger.createCredential(World.acme, NewCredential(name: twin, type: .pkce, scope: .read, redirectURIs: [World.redirect]),
+                _ = try ledger.administration.createCredential(World.acme, NewCredential(name: twin, type: .pkce, scope: .read, redirectURIs: [World.redirect]),
                                                 as: World.alice)
             }
         }
@@ -78,16 +78,16 @@ final class Issue11NameSafetyTests: XCTestCase {
         _ = try t.create(.staticKey, .read, name: "Deploy key 2")
         _ = try t.create(.staticKey, .read, name: "Deploy key", company: World.beta, as: World.bea)
         // A deleted credential's name may be reused (the live table stays unambiguous; ids tell history apart).
-        try ledger.deleteCredential(World.acme, credential: first.id, as: World.alice)
+        try ledger.administration.deleteCredential(World.acme, credential: first.id, as: World.alice)
         let second = try t.create(.oauth, .read, name: "deploy key")
         XCTAssertNotEqual(second.id, first.id)
         assertRefused("duplicate_name", t) { _ = try t.create(.staticKey, .read, name: "Deploy key") }
 
         // `credential_names` is a projection: a rebuild gives the same bytes, and a reopen keeps the rule.
         let live = try liveDigests(ledger)
-        try ledger.rebuildProjections()
+        try ledger.maintenance.rebuildProjections()
         XCTAssertEqual(try liveDigests(ledger), live)
-        XCTAssertEqual(try ledger.withState { try $0.liveCredentialNames(company: 1).map(\.name) }.sorted(),
+        XCTAssertEqual(try ledger.audit.withState { try $0.liveCredentialNames(company: 1).map(\.name) }.sorted(),
                        ["Caf\u{E9}", "Deploy key 2", "deploy key", "k1 file"])
         try t.reopen()
         assertRefused("duplicate_name", t) { _ = try t.create(.staticKey, .read, name: "DEPLOY KEY") }
@@ -125,7 +125,7 @@ final class Issue11NameSafetyTests: XCTestCase {
         do {
             let ledger = try Ledger(path: cli.db, options: options)
             defer { ledger.close() }
-            let number = try XCTUnwrap(try ledger.withState { try $0.counter(.credential) })
+            let number = try XCTUnwrap(try ledger.audit.withState { try $0.counter(.credential) })
             try issue11Append(ledger, company: 1, actor: .user(1), .credentialCreated(CredentialCreated(
                 credential: number + 1, type: .staticKey, scope: .read, publicID: "cred_OldVersion00001", name: evil, serviceUser: "apiservice+old000000001@acme.example",
                 displayPrefix: "cxk_000000", clientID: "", secretHash: nil, expiresAt: 0, redirectURIs: [])))

@@ -14,7 +14,7 @@ final class Issue11RedirectURITests: XCTestCase {
     override func setUpWithError() throws {
         t = try TestLedger("i11-redirect", seed: 1106)
         try t.makeWorld()
-        try ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
+        try ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
     }
 
     override func tearDown() {
@@ -25,16 +25,16 @@ final class Issue11RedirectURITests: XCTestCase {
     private var ledger: Ledger { t.ledger }
 
     private func register(_ type: CredentialType, _ uris: [String]) throws -> IssuedCredential {
-        try ledger.createCredential(World.acme, NewCredential(name: "Client \(t.head.seq)", type: type, scope: .read, redirectURIs: uris), as: World.alice)
+        try ledger.administration.createCredential(World.acme, NewCredential(name: "Client \(t.head.seq)", type: type, scope: .read, redirectURIs: uris), as: World.alice)
     }
 
     private func authorize(_ client: IssuedCredential, _ redirect: String) throws -> AuthorizationGrant {
-        try ledger.authorize(company: World.acme, clientID: client.clientID!, user: World.bob, redirectURI: redirect,
+        try ledger.oauth.approveClient(company: World.acme, clientID: client.clientID!, user: World.bob, redirectURI: redirect,
                              codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256", state: "s")
     }
 
     private func exchange(_ client: IssuedCredential, _ code: String, _ redirect: String) throws -> TokenResponse {
-        try ledger.exchangeCode(clientID: client.clientID!, clientSecret: client.clientSecret, code: code,
+        try ledger.oauth.exchangeCode(clientID: client.clientID!, clientSecret: client.clientSecret, code: code,
                                 codeVerifier: PKCEPair.verifier, redirectURI: redirect)
     }
 
@@ -166,7 +166,7 @@ final class Issue11RedirectURITests: XCTestCase {
                 XCTAssertEqual(grant.redirectURI, used)
                 XCTAssertTrue(grant.location.hasPrefix(used + "?code="), grant.location)
                 // The consent keeps the URI as requested.
-                let consent = try ledger.events().last { if case .consentGiven = $0.event.payload { true } else { false } }
+                let consent = try ledger.audit.events().last { if case .consentGiven = $0.event.payload { true } else { false } }
                 if case .consentGiven(let c) = consent?.event.payload { XCTAssertEqual(c.redirectURI, used) }
                 // The exchange needs exactly that URI.
                 assertOAuthDenied(.redirectURIMismatch, t) { _ = try self.exchange(client, grant.code, other) }

@@ -18,8 +18,8 @@ final class Issue11RevocationTests: XCTestCase {
     override func setUpWithError() throws {
         t = try TestLedger("i11-revoke", seed: 1105)
         try t.makeWorld()
-        try ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
-        try ledger.setUserProjectRole(World.beta, project: World.betaProject, email: World.bea, role: .editor, as: World.bea)
+        try ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
+        try ledger.administration.setUserProjectRole(World.beta, project: World.betaProject, email: World.bea, role: .editor, as: World.bea)
         pkce = try t.create(.pkce, .readWrite, name: "MCP")
         otherPKCE = try t.create(.pkce, .readWrite, name: "Other MCP")
         pub = try t.create(.pkcePublic, .readWrite, name: "CLI app")
@@ -35,7 +35,7 @@ final class Issue11RevocationTests: XCTestCase {
     private var ledger: Ledger { t.ledger }
 
     private func revoke(_ token: String, by client: IssuedCredential, secret: String?? = .none) throws -> RevocationOutcome {
-        try ledger.revokeToken(token, clientID: client.clientID!, clientSecret: secret ?? client.clientSecret)
+        try ledger.oauth.revokeToken(token, clientID: client.clientID!, clientSecret: secret ?? client.clientSecret)
     }
 
     private func bearer(_ token: String, company: String = World.acme, project: String = World.bridge) throws -> Decision {
@@ -67,7 +67,7 @@ final class Issue11RevocationTests: XCTestCase {
         }
         XCTAssertEqual(rfcError { _ = try self.revoke(tokens.accessToken, by: self.otherPKCE) }, "unauthorized_client")
         assertAllowed(try bearer(tokens.accessToken))
-        let renewed = try ledger.refresh(clientID: pkce.clientID!, clientSecret: pkce.clientSecret, refreshToken: tokens.refreshToken!)
+        let renewed = try ledger.oauth.refresh(clientID: pkce.clientID!, clientSecret: pkce.clientSecret, refreshToken: tokens.refreshToken!)
         assertAllowed(try bearer(renewed.accessToken))
     }
 
@@ -85,7 +85,7 @@ final class Issue11RevocationTests: XCTestCase {
     func testStaticKeysAndOtherSecretsAreUnsupportedTokenTypes() throws {
         let key = try t.create(.staticKey, .global, name: "Static")
         let betaKey = try t.create(.staticKey, .global, name: "Beta static", company: World.beta, as: World.bea)
-        let grant = try ledger.authorize(company: World.acme, clientID: pkce.clientID!, user: World.bob, redirectURI: World.redirect,
+        let grant = try ledger.oauth.approveClient(company: World.acme, clientID: pkce.clientID!, user: World.bob, redirectURI: World.redirect,
                                          codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256", state: nil)
         for (label, secret) in [("static key", key.secret!), ("another company's static key", betaKey.secret!),
                                 ("a client secret", api.clientSecret!), ("an authorization code", grant.code)] {
@@ -94,7 +94,7 @@ final class Issue11RevocationTests: XCTestCase {
             XCTAssertEqual(rfcError { _ = try self.revoke(secret, by: self.pkce) }, "unsupported_token_type", label)
         }
         assertAllowed(try t.check("Apikey " + key.secret!, World.bridge, .read))
-        XCTAssertNoThrow(try ledger.exchangeCode(clientID: pkce.clientID!, clientSecret: pkce.clientSecret, code: grant.code,
+        XCTAssertNoThrow(try ledger.oauth.exchangeCode(clientID: pkce.clientID!, clientSecret: pkce.clientSecret, code: grant.code,
                                                  codeVerifier: PKCEPair.verifier, redirectURI: World.redirect))
         XCTAssertEqual(DenialReason.unsupportedTokenType.rawValue, 53, "stored in the log: never renumber")
         XCTAssertEqual(DenialReason(code: "unsupported_token_type"), .unsupportedTokenType)
@@ -146,7 +146,7 @@ final class Issue11RevocationTests: XCTestCase {
         XCTAssertEqual(try revoke(publicTokens.refreshToken!, by: pub), .revoked)
         assertDenied(try bearer(publicTokens.accessToken), .tokenRevoked)
         // An expired token of its own: nothing to revoke, no event.
-        let cc = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
+        let cc = try ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
         t.clock.advance(seconds: 3_601)
         before = t.head
         XCTAssertEqual(try revoke(cc.accessToken, by: api), .alreadyInactive)
@@ -157,7 +157,7 @@ final class Issue11RevocationTests: XCTestCase {
     /// whole grant, the thief's pair included. Before, that was "success" with no effect.
     func testRevokingASpentRefreshTokenEndsItsFamily() throws {
         let client = try t.pkceTokens(pkce, user: World.bob)
-        let thief = try ledger.refresh(clientID: pkce.clientID!, clientSecret: pkce.clientSecret, refreshToken: client.refreshToken!)
+        let thief = try ledger.oauth.refresh(clientID: pkce.clientID!, clientSecret: pkce.clientSecret, refreshToken: client.refreshToken!)
         assertAllowed(try bearer(thief.accessToken))
         let before = t.head
         XCTAssertEqual(try revoke(client.refreshToken!, by: pkce), .revoked)
@@ -166,7 +166,7 @@ final class Issue11RevocationTests: XCTestCase {
         if case .tokenRevoked(let r) = added.first?.event.payload { XCTAssertTrue(r.wholeFamily) }
         assertDenied(try bearer(thief.accessToken), .tokenRevoked)
         assertOAuthDenied(.tokenRevoked, t) {
-            _ = try self.ledger.refresh(clientID: self.pkce.clientID!, clientSecret: self.pkce.clientSecret, refreshToken: thief.refreshToken!)
+            _ = try self.ledger.oauth.refresh(clientID: self.pkce.clientID!, clientSecret: self.pkce.clientSecret, refreshToken: thief.refreshToken!)
         }
         // Nothing is left alive: asking again changes nothing.
         let head = t.head
@@ -235,16 +235,16 @@ final class Issue11RevocationTests: XCTestCase {
     /// client can still end its own tokens then (revocation only removes access); issuing stays refused.
     func testAClientRevokesItsOwnTokenWhileTheModuleIsDisabled() throws {
         let tokens = try t.pkceTokens(pkce, user: World.bob)
-        let cc = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
-        try ledger.setAPIModule(World.acme, enabled: false, as: World.alice)
+        let cc = try ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
+        try ledger.administration.setAPIModule(World.acme, enabled: false, as: World.alice)
         XCTAssertEqual(try revoke(tokens.refreshToken!, by: pkce), .revoked)
         XCTAssertEqual(try revoke(cc.accessToken, by: api), .revoked)
         // Authentication still counts: a wrong secret is refused, module or not.
         XCTAssertEqual(rfcError { _ = try self.revoke(cc.accessToken, by: self.api, secret: "cxs_wrong") }, "invalid_client")
         assertOAuthDenied(.apiModuleDisabled, t) {
-            _ = try self.ledger.clientCredentialsToken(clientID: self.api.clientID!, clientSecret: self.api.clientSecret!)
+            _ = try self.ledger.oauth.clientCredentialsToken(clientID: self.api.clientID!, clientSecret: self.api.clientSecret!)
         }
-        try ledger.setAPIModule(World.acme, enabled: true, as: World.alice)
+        try ledger.administration.setAPIModule(World.acme, enabled: true, as: World.alice)
         assertDenied(try bearer(tokens.accessToken), .tokenRevoked)
         assertDenied(try bearer(cc.accessToken), .tokenRevoked)
     }

@@ -44,25 +44,25 @@ final class Issue11SecretFieldTests: XCTestCase {
         let pasted = ["My key \(liveKey)", "cxk%5F\(body)", String(liveKey.prefix(20))]
         for text in pasted {
             assertRefused("secret_in_field", kind: .badInput, t) { _ = try t.create(.staticKey, .read, name: text) }
-            assertRefused("secret_in_field", kind: .badInput, t) { try ledger.createProject(World.acme, project: "p1", name: text, as: World.alice) }
-            assertRefused("secret_in_field", kind: .badInput, t) { try ledger.registerCompany("gamma", admin: "g@gamma.example", name: text) }
+            assertRefused("secret_in_field", kind: .badInput, t) { try ledger.administration.createProject(World.acme, project: "p1", name: text, as: World.alice) }
+            assertRefused("secret_in_field", kind: .badInput, t) { try ledger.administration.registerCompany("gamma", admin: "g@gamma.example", name: text) }
         }
         let uris = ["https://client.example/cb?key=\(liveKey)", "https://client.example/cb?key=cxk%5F\(body)",
                     "https://client.example/\(liveKey)/cb", "http://127.0.0.1:9000/cb?next=%2Fx%3Fk%3D\(liveKey)"]
         for uri in uris {
             assertRefused("secret_in_field", kind: .badInput, t) {
-                _ = try ledger.createCredential(World.acme, NewCredential(name: "App", type: .pkce, scope: .read, redirectURIs: [World.redirect, uri]),
+                _ = try ledger.administration.createCredential(World.acme, NewCredential(name: "App", type: .pkce, scope: .read, redirectURIs: [World.redirect, uri]),
                                                 as: World.alice)
             }
         }
         // (Emails are stored lower-cased, so a capitalised prefix is caught as well.)
         let emails = ["\(liveKey)@acme.example", "ops+\(liveKey)@acme.example", "CXK_\(body)@acme.example"]
         for email in emails {
-            assertRefused("secret_in_field", kind: .badInput, t) { try ledger.setMemberRole(World.acme, email: email, role: .member, as: World.alice) }
-            assertRefused("secret_in_field", kind: .badInput, t) { try ledger.registerCompany("gamma", admin: email) }
+            assertRefused("secret_in_field", kind: .badInput, t) { try ledger.administration.setMemberRole(World.acme, email: email, role: .member, as: World.alice) }
+            assertRefused("secret_in_field", kind: .badInput, t) { try ledger.administration.registerCompany("gamma", admin: email) }
         }
         assertRefused("secret_in_field", kind: .badInput, t) {
-            try ledger.registerCompany("gamma", admin: "g@gamma.example", mailDomain: "\(liveKey.lowercased().prefix(4))\(body).example")
+            try ledger.administration.registerCompany("gamma", admin: "g@gamma.example", mailDomain: "\(liveKey.lowercased().prefix(4))\(body).example")
         }
         // The refusal never repeats the secret.
         do {
@@ -74,7 +74,7 @@ final class Issue11SecretFieldTests: XCTestCase {
         _ = try t.create(.staticKey, .read, name: "Replaces \(live.displayPrefix)")
 
         // Nothing of the key is in the files.
-        try ledger.backup(to: t.directory.appending("backup"))
+        try ledger.maintenance.backup(to: t.directory.appending("backup"))
         t.close()
         let files = try issue11FileContents(under: t.directory.path)
         XCTAssertTrue(files.contains { $0.path == "ledger/data.mdb" })
@@ -129,7 +129,7 @@ final class Issue11SecretFieldTests: XCTestCase {
         let head = t.head
         for name in ["CXK_\(body)", "My key Cxk_\(body)", "cXK%5F\(body)"] {
             assertRefused("secret_in_field", kind: .badInput, t) { _ = try t.create(.staticKey, .read, name: name) }
-            assertRefused("secret_in_field", kind: .badInput, t) { try t.ledger.createProject(World.acme, project: "p1", name: name, as: World.alice) }
+            assertRefused("secret_in_field", kind: .badInput, t) { try t.ledger.administration.createProject(World.acme, project: "p1", name: name, as: World.alice) }
         }
         XCTAssertEqual(t.head, head, "a refused name wrote something")
         t.close()

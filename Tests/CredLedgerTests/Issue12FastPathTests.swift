@@ -152,16 +152,16 @@ final class Issue12FastPathTests: XCTestCase {
         defer { t.remove() }
         try t.makeWorld()
         let key = try t.create(.staticKey, .readWrite)
-        try t.ledger.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: World.alice)
+        try t.ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: World.alice)
         let oauth = try t.create(.oauth, .read)
-        try t.ledger.grantAccess(World.acme, credential: oauth.id, project: World.bridge, role: .editor, as: World.alice)
+        try t.ledger.administration.grantAccess(World.acme, credential: oauth.id, project: World.bridge, role: .editor, as: World.alice)
         let global = try t.create(.staticKey, .global)
         let pkce = try t.create(.pkce, .readWrite)
-        try t.ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
+        try t.ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
         let betaKey = try t.create(.staticKey, .readWrite, name: "beta key", company: World.beta, as: World.bea)
         let deleted = try t.create(.staticKey, .readWrite, name: "deleted key")
         let deletedHeader = try t.header(for: deleted)
-        try t.ledger.deleteCredential(World.acme, credential: deleted.id, as: World.alice)
+        try t.ledger.administration.deleteCredential(World.acme, credential: deleted.id, as: World.alice)
 
         let keyHeader = try t.header(for: key), oauthHeader = try t.header(for: oauth), pkceHeader = try t.header(for: pkce)
         let cases: [(header: String, company: String, project: String, op: CredLedgerCore.Operation, code: String)] = [
@@ -180,16 +180,16 @@ final class Issue12FastPathTests: XCTestCase {
             ("Basic Zm9vOmJhcg==", World.acme, World.bridge, .read, "malformed_header"),
         ]
         for c in cases {
-            let (decision, inPlace) = try t.ledger.authorizeReportingPath(header: c.header, company: c.company, project: c.project,
+            let (decision, inPlace) = try t.ledger.access.authorizeReportingPath(header: c.header, company: c.company, project: c.project,
                                                                           operation: c.op)
             XCTAssertTrue(inPlace, "\(c.code) at \(c.company)/\(c.project): the reference path decided")
             if c.code != "malformed_header" { XCTAssertEqual(decision.code, c.code, "\(c.company)/\(c.project)") }
-            let both = try t.ledger.decisionsOfBothPaths(header: c.header, company: c.company, project: c.project, operation: c.op)
+            let both = try t.ledger.access.decisionsOfBothPaths(header: c.header, company: c.company, project: c.project, operation: c.op)
             XCTAssertEqual(both.inPlace, both.reference)
         }
 
         // An unknown company is the reference path's: it finds the secret's owner to record the attempt there.
-        let (unknown, inPlace) = try t.ledger.authorizeReportingPath(header: keyHeader, company: "nope", project: World.bridge,
+        let (unknown, inPlace) = try t.ledger.access.authorizeReportingPath(header: keyHeader, company: "nope", project: World.bridge,
                                                                      operation: .read)
         XCTAssertFalse(inPlace)
         XCTAssertEqual(unknown.code, "unknown_company")
@@ -261,7 +261,7 @@ final class Issue12FastPathTests: XCTestCase {
             let history = try FastPathHistory(seed: seed)
             defer { history.t.remove() }
             try history.run(steps: 300) { header, company, project, op in
-                let both = try history.t.ledger.decisionsOfBothPaths(header: header, company: company, project: project, operation: op)
+                let both = try history.t.ledger.access.decisionsOfBothPaths(header: header, company: company, project: project, operation: op)
                 total += 1
                 guard let fast = both.inPlace else { return }
                 inPlace += 1
@@ -313,10 +313,10 @@ private final class FastPathHistory {
     func run(steps: Int, probe: Probe) throws {
         let ledger = t.ledger!
         for company in companies {
-            try ledger.registerCompany(company, admin: admin(company), mailDomain: "\(company).example")
-            try ledger.setAPIModule(company, enabled: true, as: admin(company))
-            try ledger.createProject(company, project: "p0", as: admin(company))
-            for user in users(company).prefix(3) { try ledger.setMemberRole(company, email: user, role: .member, as: admin(company)) }
+            try ledger.administration.registerCompany(company, admin: admin(company), mailDomain: "\(company).example")
+            try ledger.administration.setAPIModule(company, enabled: true, as: admin(company))
+            try ledger.administration.createProject(company, project: "p0", as: admin(company))
+            for user in users(company).prefix(3) { try ledger.administration.setMemberRole(company, email: user, role: .member, as: admin(company)) }
             projects[company] = ["p0"]
         }
         for _ in 0..<steps {
@@ -333,7 +333,7 @@ private final class FastPathHistory {
             let type = dice.pick(CredentialType.allCases)
             let expires: Timestamp? = dice.chance(20) ? t.clock.now() + Timestamp(dice.int(3)) * 60_000_000 : nil
             attempt {
-                let issued = try ledger.createCredential(company, NewCredential(name: "c\(credentials.count)", type: type, scope: dice.pick(Scope.allCases),
+                let issued = try ledger.administration.createCredential(company, NewCredential(name: "c\(credentials.count)", type: type, scope: dice.pick(Scope.allCases),
                                                                                redirectURIs: type.isUserDelegated ? [World.redirect] : [],
                                                                                expiresAt: expires), as: actor)
                 credentials.append((issued, company, issued.clientSecret))
@@ -345,58 +345,58 @@ private final class FastPathHistory {
             guard let c = credentials.randomElement(using: &dice) else { return }
             let target = dice.chance(90) ? c.company : company
             attempt {
-                try ledger.grantAccess(target, credential: c.issued.id, project: dice.pick(projects[target]!), role: dice.pick(ProjectRole.allCases),
+                try ledger.administration.grantAccess(target, credential: c.issued.id, project: dice.pick(projects[target]!), role: dice.pick(ProjectRole.allCases),
                                        as: admin(target))
             }
         case 5:
             guard let c = credentials.randomElement(using: &dice) else { return }
-            attempt { try ledger.revokeAccess(c.company, credential: c.issued.id, project: dice.pick(projects[c.company]!), as: admin(c.company)) }
+            attempt { try ledger.administration.revokeAccess(c.company, credential: c.issued.id, project: dice.pick(projects[c.company]!), as: admin(c.company)) }
         case 6:
             guard !credentials.isEmpty else { return }
             let i = dice.int(credentials.count)
             let c = credentials[i]
             attempt {
-                let issued = try ledger.rotateSecret(c.company, credential: c.issued.id, grace: dice.pick([Int64(0), 60_000_000]), as: admin(c.company))
+                let issued = try ledger.administration.rotateSecret(c.company, credential: c.issued.id, grace: dice.pick([Int64(0), 60_000_000]), as: admin(c.company))
                 if let key = issued.secret { headers.append(("Apikey " + key, c.company)) }
                 if let secret = issued.clientSecret { credentials[i].clientSecret = secret }
             }
         case 7:
             guard let c = credentials.randomElement(using: &dice), dice.chance(50) else { return }
-            attempt { try ledger.deleteCredential(c.company, credential: c.issued.id, as: admin(c.company)) }
+            attempt { try ledger.administration.deleteCredential(c.company, credential: c.issued.id, as: admin(c.company)) }
         case 8:
             let slug = "p\(dice.int(4))"
             attempt {
-                try ledger.createProject(company, project: slug, as: actor)
+                try ledger.administration.createProject(company, project: slug, as: actor)
                 projects[company]!.append(slug)
             }
         case 9:
-            if dice.chance(30) { attempt { try ledger.archiveProject(company, project: dice.pick(projects[company]!), as: actor) } }
+            if dice.chance(30) { attempt { try ledger.administration.archiveProject(company, project: dice.pick(projects[company]!), as: actor) } }
         case 10:
-            attempt { try ledger.setMemberRole(company, email: dice.pick(Array(users(company).prefix(3))),
+            attempt { try ledger.administration.setMemberRole(company, email: dice.pick(Array(users(company).prefix(3))),
                                                role: dice.pick([CompanyRole.member, .admin, .removed]), as: actor) }
             attempt {
-                try ledger.setUserProjectRole(company, project: dice.pick(projects[company]!), email: dice.pick(users(company)),
+                try ledger.administration.setUserProjectRole(company, project: dice.pick(projects[company]!), email: dice.pick(users(company)),
                                               role: dice.chance(25) ? nil : dice.pick(ProjectRole.allCases), as: actor)
             }
         case 11:
-            attempt { try ledger.setAPIModule(company, enabled: dice.chance(70), as: actor) }
+            attempt { try ledger.administration.setAPIModule(company, enabled: dice.chance(70), as: actor) }
         case 12:
             guard let c = credentials.filter({ $0.issued.type == .oauth }).randomElement(using: &dice), let secret = c.clientSecret else { return }
             attempt {
-                headers.append(("Bearer " + (try ledger.clientCredentialsToken(clientID: c.issued.clientID!, clientSecret: secret).accessToken),
+                headers.append(("Bearer " + (try ledger.oauth.clientCredentialsToken(clientID: c.issued.clientID!, clientSecret: secret).accessToken),
                                 c.company))
             }
         case 13:
             guard let c = credentials.filter({ $0.issued.type.isUserDelegated }).randomElement(using: &dice) else { return }
             attempt {
-                let grant = try ledger.authorize(company: c.company, clientID: c.issued.clientID!, user: dice.pick(users(c.company)),
+                let grant = try ledger.oauth.approveClient(company: c.company, clientID: c.issued.clientID!, user: dice.pick(users(c.company)),
                                                  redirectURI: World.redirect, codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256",
                                                  state: nil)
-                let tokens = try ledger.exchangeCode(clientID: c.issued.clientID!, clientSecret: c.clientSecret, code: grant.code,
+                let tokens = try ledger.oauth.exchangeCode(clientID: c.issued.clientID!, clientSecret: c.clientSecret, code: grant.code,
                                                      codeVerifier: PKCEPair.verifier, redirectURI: World.redirect)
                 headers.append(("Bearer " + tokens.accessToken, c.company))
                 if dice.chance(20), let refresh = tokens.refreshToken {
-                    _ = try ledger.revokeToken(dice.chance(50) ? refresh : tokens.accessToken, clientID: c.issued.clientID!,
+                    _ = try ledger.oauth.revokeToken(dice.chance(50) ? refresh : tokens.accessToken, clientID: c.issued.clientID!,
                                                clientSecret: c.clientSecret)
                 }
             }

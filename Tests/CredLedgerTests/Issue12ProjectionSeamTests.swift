@@ -42,7 +42,7 @@ struct SeamEventCounts: Projection {
 final class Issue12ProjectionSeamTests: XCTestCase {
     /// Events per type code and the head's (seq, hash), from the log itself.
     private func expected(_ ledger: Ledger) throws -> (counts: [UInt8: UInt64], last: [UInt8]) {
-        let events = try ledger.events()
+        let events = try ledger.audit.events()
         var counts: [UInt8: UInt64] = [:]
         for e in events { counts[e.event.type.rawValue, default: 0] += 1 }
         let last = events.last.map { $0.event.seq.bigEndianBytes + Array($0.hash.withUnsafeBytes { Array($0) }) } ?? []
@@ -50,7 +50,7 @@ final class Issue12ProjectionSeamTests: XCTestCase {
     }
 
     private func stored(_ ledger: Ledger) throws -> (counts: [UInt8: UInt64], last: [UInt8]) {
-        try ledger.withState { state in
+        try ledger.audit.withState { state in
             var counts: [UInt8: UInt64] = [:]
             try state.store.scan(named: "seam_event_counts", from: []) { key, value in
                 counts[key[0]] = UInt64(bigEndianBytes: value)
@@ -61,13 +61,13 @@ final class Issue12ProjectionSeamTests: XCTestCase {
     }
 
     private func toyDigest(_ ledger: Ledger) throws -> SHA256Digest {
-        try ledger.withState { try ProjectionDigest.compute(SeamEventCounts() as any ProjectionDescription, in: $0.store) }
+        try ledger.audit.withState { try ProjectionDigest.compute(SeamEventCounts() as any ProjectionDescription, in: $0.store) }
     }
 
     private func someWrites(_ t: TestLedger, _ ledger: Ledger, name: String) throws {
-        let key = try ledger.createCredential(World.acme, NewCredential(name: name, type: .staticKey, scope: .global), as: World.alice)
-        for _ in 0..<5 { try ledger.check(header: "Apikey " + key.secret!, company: World.acme, project: World.bridge, operation: .read) }
-        try ledger.check(header: "Apikey nonsense", company: World.acme, project: World.bridge, operation: .read)
+        let key = try ledger.administration.createCredential(World.acme, NewCredential(name: name, type: .staticKey, scope: .global), as: World.alice)
+        for _ in 0..<5 { try ledger.access.check(header: "Apikey " + key.secret!, company: World.acme, project: World.bridge, operation: .read) }
+        try ledger.access.check(header: "Apikey nonsense", company: World.acme, project: World.bridge, operation: .read)
         t.clock.advance(seconds: 1)
     }
 
@@ -102,14 +102,14 @@ final class Issue12ProjectionSeamTests: XCTestCase {
         XCTAssertGreaterThan(want.counts[EventType.credentialUsed.rawValue] ?? 0, 5)
 
         // Verify rebuilds it with the others and compares.
-        let report = try ledger.verify()
+        let report = try ledger.audit.verify()
         XCTAssertTrue(report.ok, "\(report.projections)")
         XCTAssertEqual(report.projections.map(\.name), ProjectionName.allCases.map(\.rawValue) + ["seam_event_counts"])
         XCTAssertEqual(report.projections.last?.lastSeq, ledger.head.seq)
 
         // A rebuild gives the live bytes back, its own and every other projection's.
         let live = try liveDigests(ledger), liveToy = try toyDigest(ledger)
-        let rebuilt = try ledger.rebuildProjections()
+        let rebuilt = try ledger.maintenance.rebuildProjections()
         XCTAssertEqual(rebuilt.digests["seam_event_counts"], liveToy)
         for (name, digest) in live { XCTAssertEqual(rebuilt.digests[name], digest, name) }
         XCTAssertEqual(try toyDigest(ledger), liveToy)
@@ -118,7 +118,7 @@ final class Issue12ProjectionSeamTests: XCTestCase {
         // Its code changed without a version bump: verify names it, and only it.
         options.projections = [SeamEventCounts(bias: 1)]
         ledger = try Ledger(path: t.path, options: options)
-        let wrong = try ledger.verify()
+        let wrong = try ledger.audit.verify()
         XCTAssertFalse(wrong.ok)
         XCTAssertEqual(wrong.projections.filter { !$0.matches }.map(\.name), ["seam_event_counts"])
         ledger.close()
@@ -127,7 +127,7 @@ final class Issue12ProjectionSeamTests: XCTestCase {
         options.projections = [SeamEventCounts(codeVersion: 2, bias: 1)]
         ledger = try Ledger(path: t.path, options: options)
         defer { ledger.close() }
-        XCTAssertTrue(try ledger.verify().ok)
+        XCTAssertTrue(try ledger.audit.verify().ok)
         XCTAssertEqual(try liveDigests(ledger), live)
         try ledger.environment.read { txn in
             let raw = try XCTUnwrap(txn.get(ledger.schema.meta, Meta.projectionKey("seam_event_counts")))

@@ -46,61 +46,61 @@ final class Issue12TypedCommandTests: XCTestCase {
             let l = t.ledger!
             var out: [String] = []
             let reg = try CompanyRegistration(slug: World.acme, admin: World.alice, name: "Acme", mailDomain: "acme.example")
-            out.append("\(try await typedRun(l, mode, RegisterCompany(reg)) { try l.registerCompany(reg) })")
-            out.append("\(try await typedRun(l, mode, SetAPIModule(company: World.acme, enabled: true, actor: World.alice)) { try l.setAPIModule(World.acme, enabled: true, as: World.alice) })")
-            out.append("\(try await typedRun(l, mode, SetAPIModule(company: World.acme, enabled: true, actor: World.alice)) { try l.setAPIModule(World.acme, enabled: true, as: World.alice) })")
-            out.append("\(try await typedRun(l, mode, SetMemberRole(company: World.acme, email: World.bob, role: .member, actor: World.alice)) { try l.setMemberRole(World.acme, email: World.bob, role: .member, as: World.alice) })")
-            out.append("\(try await typedRun(l, mode, SetMemberRole(company: World.acme, email: World.carol, role: .member, actor: World.alice)) { try l.setMemberRole(World.acme, email: World.carol, role: .member, as: World.alice) })")
-            try await typedRun(l, mode, CreateProject(company: World.acme, project: World.bridge, name: "Bridge", actor: World.alice)) { try l.createProject(World.acme, project: World.bridge, name: "Bridge", as: World.alice) }
-            try await typedRun(l, mode, CreateProject(company: World.acme, project: World.tunnel, actor: World.alice)) { try l.createProject(World.acme, project: World.tunnel, as: World.alice) }
-            out.append("\(try await typedRun(l, mode, SetUserProjectRole(company: World.acme, project: World.bridge, email: World.bob, role: .editor, actor: World.alice)) { try l.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice) })")
+            out.append("\(try await typedRun(l, mode, RegisterCompany(reg)) { try l.administration.registerCompany(reg) })")
+            out.append("\(try await typedRun(l, mode, SetAPIModule(company: World.acme, enabled: true, actor: World.alice)) { try l.administration.setAPIModule(World.acme, enabled: true, as: World.alice) })")
+            out.append("\(try await typedRun(l, mode, SetAPIModule(company: World.acme, enabled: true, actor: World.alice)) { try l.administration.setAPIModule(World.acme, enabled: true, as: World.alice) })")
+            out.append("\(try await typedRun(l, mode, SetMemberRole(company: World.acme, email: World.bob, role: .member, actor: World.alice)) { try l.administration.setMemberRole(World.acme, email: World.bob, role: .member, as: World.alice) })")
+            out.append("\(try await typedRun(l, mode, SetMemberRole(company: World.acme, email: World.carol, role: .member, actor: World.alice)) { try l.administration.setMemberRole(World.acme, email: World.carol, role: .member, as: World.alice) })")
+            try await typedRun(l, mode, CreateProject(company: World.acme, project: World.bridge, name: "Bridge", actor: World.alice)) { try l.administration.createProject(World.acme, project: World.bridge, name: "Bridge", as: World.alice) }
+            try await typedRun(l, mode, CreateProject(company: World.acme, project: World.tunnel, actor: World.alice)) { try l.administration.createProject(World.acme, project: World.tunnel, as: World.alice) }
+            out.append("\(try await typedRun(l, mode, SetUserProjectRole(company: World.acme, project: World.bridge, email: World.bob, role: .editor, actor: World.alice)) { try l.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice) })")
             let staticKey = NewCredential(name: "ci key", type: .staticKey, scope: .readWrite)
-            let key = try await typedRun(l, mode, CreateCredential(company: World.acme, staticKey, actor: World.alice)) { try l.createCredential(World.acme, staticKey, as: World.alice) }
+            let key = try await typedRun(l, mode, CreateCredential(company: World.acme, staticKey, actor: World.alice)) { try l.administration.createCredential(World.acme, staticKey, as: World.alice) }
             let oauthSpec = NewCredential(name: "svc", type: .oauth, scope: .readWrite)
-            let oauth = try await typedRun(l, mode, CreateCredential(company: World.acme, oauthSpec, actor: World.alice)) { try l.createCredential(World.acme, oauthSpec, as: World.alice) }
+            let oauth = try await typedRun(l, mode, CreateCredential(company: World.acme, oauthSpec, actor: World.alice)) { try l.administration.createCredential(World.acme, oauthSpec, as: World.alice) }
             let pkceSpec = NewCredential(name: "app", type: .pkce, scope: .readWrite, redirectURIs: [World.redirect])
-            let pkce = try await typedRun(l, mode, CreateCredential(company: World.acme, pkceSpec, actor: World.alice)) { try l.createCredential(World.acme, pkceSpec, as: World.alice) }
+            let pkce = try await typedRun(l, mode, CreateCredential(company: World.acme, pkceSpec, actor: World.alice)) { try l.administration.createCredential(World.acme, pkceSpec, as: World.alice) }
             out.append("\(key.id) \(key.secret ?? "-") \(oauth.clientID ?? "-") \(oauth.clientSecret ?? "-") \(pkce.clientSecret ?? "-")")
-            out.append("\(try await typedRun(l, mode, GrantAccess(company: World.acme, credential: key.id, project: World.bridge, role: .editor, actor: World.alice)) { try l.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: World.alice) })")
-            out.append("\(try await typedRun(l, mode, GrantAccess(company: World.acme, credential: key.id, project: World.tunnel, role: .viewer, actor: World.alice)) { try l.grantAccess(World.acme, credential: key.id, project: World.tunnel, role: .viewer, as: World.alice) })")
-            try await typedRun(l, mode, RevokeAccess(company: World.acme, credential: key.id, project: World.tunnel, actor: World.alice)) { try l.revokeAccess(World.acme, credential: key.id, project: World.tunnel, as: World.alice) }
-            let rotated = try await typedRun(l, mode, RotateSecret(company: World.acme, credential: key.id, grace: 60_000_000, actor: World.alice)) { try l.rotateSecret(World.acme, credential: key.id, grace: 60_000_000, as: World.alice) }
+            out.append("\(try await typedRun(l, mode, GrantAccess(company: World.acme, credential: key.id, project: World.bridge, role: .editor, actor: World.alice)) { try l.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: World.alice) })")
+            out.append("\(try await typedRun(l, mode, GrantAccess(company: World.acme, credential: key.id, project: World.tunnel, role: .viewer, actor: World.alice)) { try l.administration.grantAccess(World.acme, credential: key.id, project: World.tunnel, role: .viewer, as: World.alice) })")
+            try await typedRun(l, mode, RevokeAccess(company: World.acme, credential: key.id, project: World.tunnel, actor: World.alice)) { try l.administration.revokeAccess(World.acme, credential: key.id, project: World.tunnel, as: World.alice) }
+            let rotated = try await typedRun(l, mode, RotateSecret(company: World.acme, credential: key.id, grace: 60_000_000, actor: World.alice)) { try l.administration.rotateSecret(World.acme, credential: key.id, grace: 60_000_000, as: World.alice) }
             out.append(rotated.secret ?? "-")
             // OAuth: client credentials, consent, code exchange, refresh, introspection, revocation.
-            let cc = try await typedRun(l, mode, ClientCredentialsGrant(clientID: oauth.clientID!, clientSecret: oauth.clientSecret!)) { try l.clientCredentialsToken(clientID: oauth.clientID!, clientSecret: oauth.clientSecret!) }
+            let cc = try await typedRun(l, mode, ClientCredentialsGrant(clientID: oauth.clientID!, clientSecret: oauth.clientSecret!)) { try l.oauth.clientCredentialsToken(clientID: oauth.clientID!, clientSecret: oauth.clientSecret!) }
             let approve = ApproveClient(company: World.acme, clientID: pkce.clientID!, user: World.bob, redirectURI: World.redirect,
                                         codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256", state: "s 1")
-            let grant = try await typedRun(l, mode, approve) { try l.authorize(company: World.acme, clientID: pkce.clientID!, user: World.bob, redirectURI: World.redirect, codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256", state: "s 1") }
+            let grant = try await typedRun(l, mode, approve) { try l.oauth.approveClient(company: World.acme, clientID: pkce.clientID!, user: World.bob, redirectURI: World.redirect, codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256", state: "s 1") }
             let exchange = ExchangeCode(clientID: pkce.clientID!, clientSecret: pkce.clientSecret, code: grant.code, codeVerifier: PKCEPair.verifier, redirectURI: World.redirect)
-            let tokens = try await typedRun(l, mode, exchange) { try l.exchangeCode(clientID: pkce.clientID!, clientSecret: pkce.clientSecret, code: grant.code, codeVerifier: PKCEPair.verifier, redirectURI: World.redirect) }
-            let refreshed = try await typedRun(l, mode, RefreshGrant(clientID: pkce.clientID!, clientSecret: pkce.clientSecret, refreshToken: tokens.refreshToken!)) { try l.refresh(clientID: pkce.clientID!, clientSecret: pkce.clientSecret, refreshToken: tokens.refreshToken!) }
-            let seen = try await typedRun(l, mode, IntrospectToken(token: cc.accessToken, clientID: oauth.clientID!, clientSecret: oauth.clientSecret)) { try l.introspect(cc.accessToken, clientID: oauth.clientID!, clientSecret: oauth.clientSecret) }
+            let tokens = try await typedRun(l, mode, exchange) { try l.oauth.exchangeCode(clientID: pkce.clientID!, clientSecret: pkce.clientSecret, code: grant.code, codeVerifier: PKCEPair.verifier, redirectURI: World.redirect) }
+            let refreshed = try await typedRun(l, mode, RefreshGrant(clientID: pkce.clientID!, clientSecret: pkce.clientSecret, refreshToken: tokens.refreshToken!)) { try l.oauth.refresh(clientID: pkce.clientID!, clientSecret: pkce.clientSecret, refreshToken: tokens.refreshToken!) }
+            let seen = try await typedRun(l, mode, IntrospectToken(token: cc.accessToken, clientID: oauth.clientID!, clientSecret: oauth.clientSecret)) { try l.oauth.introspect(cc.accessToken, clientID: oauth.clientID!, clientSecret: oauth.clientSecret) }
             XCTAssertTrue(seen.active)
-            let revoked = try await typedRun(l, mode, RevokeToken(token: refreshed.refreshToken!, clientID: pkce.clientID!, clientSecret: pkce.clientSecret)) { try l.revokeToken(refreshed.refreshToken!, clientID: pkce.clientID!, clientSecret: pkce.clientSecret) }
+            let revoked = try await typedRun(l, mode, RevokeToken(token: refreshed.refreshToken!, clientID: pkce.clientID!, clientSecret: pkce.clientSecret)) { try l.oauth.revokeToken(refreshed.refreshToken!, clientID: pkce.clientID!, clientSecret: pkce.clientSecret) }
             XCTAssertEqual(revoked, .revoked)
             out.append("\(cc.accessToken) \(cc.expiresIn) \(grant.location) \(tokens.accessToken) \(tokens.refreshToken!) \(refreshed.accessToken) \(seen.username ?? "-")")
             // A recorded OAuth denial (a replayed code): thrown as OAuthError after its events commit, in every mode.
             let before = t.head.seq
-            let denial = await typedError { _ = try await self.typedRun(l, mode, exchange) { try l.exchangeCode(clientID: pkce.clientID!, clientSecret: pkce.clientSecret, code: grant.code, codeVerifier: PKCEPair.verifier, redirectURI: World.redirect) } }
+            let denial = await typedError { _ = try await self.typedRun(l, mode, exchange) { try l.oauth.exchangeCode(clientID: pkce.clientID!, clientSecret: pkce.clientSecret, code: grant.code, codeVerifier: PKCEPair.verifier, redirectURI: World.redirect) } }
             XCTAssertEqual((denial as? OAuthError)?.reason, .codeReused, "\(mode): \(String(describing: denial))")
             XCTAssertGreaterThan(t.head.seq, before, "\(mode): the denial was not recorded")
             // Refusals write nothing, in every mode: a state refusal, and a validation refusal (never queued).
             let head = t.head
-            let archived = await typedError { try await self.typedRun(l, mode, RevokeAccess(company: World.acme, credential: key.id, project: World.tunnel, actor: World.alice)) { try l.revokeAccess(World.acme, credential: key.id, project: World.tunnel, as: World.alice) } }
+            let archived = await typedError { try await self.typedRun(l, mode, RevokeAccess(company: World.acme, credential: key.id, project: World.tunnel, actor: World.alice)) { try l.administration.revokeAccess(World.acme, credential: key.id, project: World.tunnel, as: World.alice) } }
             XCTAssertEqual((archived as? LedgerError)?.code, LedgerError.accessNotGranted.code, "\(mode)")
-            let invalid = await typedError { _ = try await self.typedRun(l, mode, SetMemberRole(company: World.acme, email: "not an email", role: .member, actor: World.alice)) { try l.setMemberRole(World.acme, email: "not an email", role: .member, as: World.alice) } }
+            let invalid = await typedError { _ = try await self.typedRun(l, mode, SetMemberRole(company: World.acme, email: "not an email", role: .member, actor: World.alice)) { try l.administration.setMemberRole(World.acme, email: "not an email", role: .member, as: World.alice) } }
             XCTAssertEqual((invalid as? LedgerError)?.code, "invalid_email", "\(mode): \(String(describing: invalid))")
             XCTAssertEqual(t.head, head, "\(mode): a refusal wrote something")
             // The rest of the admin commands.
-            try await typedRun(l, mode, ArchiveProject(company: World.acme, project: World.tunnel, actor: World.alice)) { try l.archiveProject(World.acme, project: World.tunnel, as: World.alice) }
-            try await typedRun(l, mode, DeleteCredential(company: World.acme, credential: oauth.id, actor: World.alice)) { try l.deleteCredential(World.acme, credential: oauth.id, as: World.alice) }
-            out.append("\(try await typedRun(l, mode, SetMemberRole(company: World.acme, email: World.bob, role: .removed, actor: World.alice)) { try l.setMemberRole(World.acme, email: World.bob, role: .removed, as: World.alice) })")
+            try await typedRun(l, mode, ArchiveProject(company: World.acme, project: World.tunnel, actor: World.alice)) { try l.administration.archiveProject(World.acme, project: World.tunnel, as: World.alice) }
+            try await typedRun(l, mode, DeleteCredential(company: World.acme, credential: oauth.id, actor: World.alice)) { try l.administration.deleteCredential(World.acme, credential: oauth.id, as: World.alice) }
+            out.append("\(try await typedRun(l, mode, SetMemberRole(company: World.acme, email: World.bob, role: .removed, actor: World.alice)) { try l.administration.setMemberRole(World.acme, email: World.bob, role: .removed, as: World.alice) })")
             // Maintenance: the rebuild, blocking or async.
-            let rebuilt = mode == .performAsync ? try await l.rebuildProjections() : try typedBlocking { try l.rebuildProjections() }
+            let rebuilt = mode == .performAsync ? try await l.maintenance.rebuildProjections() : try typedBlocking { try l.maintenance.rebuildProjections() }
             out.append("\(rebuilt.events) \(rebuilt.digests.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })")
-            let verified = try await l.verify()
+            let verified = try await l.audit.verify()
             XCTAssertTrue(verified.ok, "\(mode)")
-            logs.append(try await l.events())
+            logs.append(try await l.audit.events())
             transcripts.append(out)
         }
         XCTAssertGreaterThan(logs[0].count, 25)
@@ -116,11 +116,18 @@ final class Issue12TypedCommandTests: XCTestCase {
         let entered = DispatchSemaphore(value: 0)
         let gate = DispatchSemaphore(value: 0)
         let done = DispatchSemaphore(value: 0)
-        func hold(_ writer: GroupCommitWriter) {
-            writer.submit(WriteRequest(.command { [self] _ in
+        /// A command that signals it runs, then blocks the writer thread until the gate opens.
+        private struct Hold: LedgerCommand {
+            let entered: DispatchSemaphore
+            let gate: DispatchSemaphore
+            func decide(_ ctx: inout BatchContext) throws {
                 entered.signal()
                 gate.wait()
-            }) { [self] _ in done.signal() })
+            }
+        }
+
+        func hold(_ writer: GroupCommitWriter) {
+            writer.submit(WriteRequest(.command(QueuedCommand(Hold(entered: entered, gate: gate)))) { [self] _ in done.signal() })
             entered.wait()
         }
         func release() {
@@ -179,7 +186,7 @@ final class Issue12TypedCommandTests: XCTestCase {
         released.wait()
         XCTAssertEqual(reachedBox.peak, count, "not every async command was in flight at once: some held a thread while waiting")
         XCTAssertEqual(inFlight.peak, count)
-        let events = try await ledger.events(from: head + 1)
+        let events = try await ledger.audit.events(from: head + 1)
         // The gate's command staged nothing; the 2,000 commands staged one event each, nothing else was written.
         XCTAssertEqual(events.count, count)
         var slugs = Set<String>(), numbers = Set<UInt32>()
@@ -190,7 +197,7 @@ final class Issue12TypedCommandTests: XCTestCase {
         }
         XCTAssertEqual(slugs, Set((0..<count).map { "many-\($0)" }))
         XCTAssertEqual(numbers.count, count, "two commands decided the same project number")
-        let verified = try await ledger.verify()
+        let verified = try await ledger.audit.verify()
         XCTAssertTrue(verified.ok)
     }
 
@@ -202,40 +209,40 @@ final class Issue12TypedCommandTests: XCTestCase {
         try t.makeWorld()
         let ledger = t.ledger!
         let key = try t.create(.staticKey, .readWrite)
-        try ledger.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: World.alice)
-        _ = try typedBlocking { try ledger.check(header: "Apikey " + key.secret!, company: World.acme, project: World.bridge, operation: .read) }
-        let expected = try typedBlocking { try ledger.auditEvents(AuditQuery()) }
+        _ = try typedBlocking { try ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: World.alice) }
+        _ = try typedBlocking { try ledger.access.check(header: "Apikey " + key.secret!, company: World.acme, project: World.bridge, operation: .read) }
+        let expected = try typedBlocking { try ledger.audit.auditEvents(AuditQuery()) }
         let gate = TypedWriterGate()
         gate.hold(try XCTUnwrap(ledger.writer))
         // An admin command queued behind the held writer: it must not complete before the release.
         let queued = Task { try await ledger.perform(CreateProject(company: World.acme, project: "behind", actor: World.alice)) }
 
-        let page = try await ledger.auditEvents(AuditQuery())
+        let page = try await ledger.audit.auditEvents(AuditQuery())
         XCTAssertEqual(page.events, expected.events)
-        let thread = try await ledger.read { _ in Thread.current.name ?? "" }
+        let thread = try await ledger.audit.read { _ in Thread.current.name ?? "" }
         XCTAssertTrue(thread.hasPrefix("credledger-rd-"), thread)
-        let usage = try await ledger.usage(World.acme)
-        XCTAssertEqual(usage, try typedBlocking { try ledger.usage(World.acme) })
-        let table = try await ledger.credentialTable(World.acme, as: World.alice)
+        let usage = try await ledger.audit.usage(World.acme)
+        XCTAssertEqual(usage, try typedBlocking { try ledger.audit.usage(World.acme) })
+        let table = try await ledger.audit.credentialTable(World.acme, as: World.alice)
         XCTAssertEqual(table.map(\.id), [key.id])
-        let members = try await ledger.memberships(World.acme)
-        XCTAssertEqual(members, try typedBlocking { try ledger.memberships(World.acme) })
-        let review = try await ledger.accessReview(World.acme)
-        XCTAssertEqual(review, try typedBlocking { try ledger.accessReview(World.acme) })
-        let who = try await ledger.whoCouldAct(company: World.acme, project: World.bridge, operation: .write, at: .head)
+        let members = try await ledger.audit.memberships(World.acme)
+        XCTAssertEqual(members, try typedBlocking { try ledger.audit.memberships(World.acme) })
+        let review = try await ledger.audit.accessReview(World.acme)
+        XCTAssertEqual(review, try typedBlocking { try ledger.audit.accessReview(World.acme) })
+        let who = try await ledger.audit.whoCouldAct(company: World.acme, project: World.bridge, operation: .write, at: .head)
         XCTAssertFalse(who.paths.isEmpty)
-        let verified = try await ledger.verify()
+        let verified = try await ledger.audit.verify()
         XCTAssertTrue(verified.ok)
-        let replayed = try await ledger.replay()
+        let replayed = try await ledger.audit.replay()
         XCTAssertNil(replayed.chainFailure)
         let exportDirectory = t.directory.appending("export")
         let request = ExportRequest(company: World.acme, format: .jsonl, directory: exportDirectory)
-        let summary = try await ledger.export(request)
+        let summary = try await ledger.audit.export(request)
         XCTAssertGreaterThan(summary.events, 0)
         // Bad input to an async read is its error, as in the blocking form.
-        let missing = await typedError { _ = try await ledger.usage("no-such-company") }
+        let missing = await typedError { _ = try await ledger.audit.usage("no-such-company") }
         XCTAssertNotNil(missing as? LedgerError)
-        XCTAssertThrowsError(try typedBlocking { try ledger.usage("no-such-company") }) { XCTAssertEqual(($0 as? LedgerError)?.code, (missing as? LedgerError)?.code) }
+        XCTAssertThrowsError(try typedBlocking { try ledger.audit.usage("no-such-company") }) { XCTAssertEqual(($0 as? LedgerError)?.code, (missing as? LedgerError)?.code) }
 
         let headWhileHeld = t.head.seq
         gate.release()

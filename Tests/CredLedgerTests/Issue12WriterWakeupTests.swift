@@ -27,7 +27,7 @@ final class Issue12WriterWakeupTests: XCTestCase {
         }
 
         private func submit(_ ledger: Ledger, _ decision: Decision, _ deadline: DispatchTime) {
-            ledger.record(decision) { [self] error in
+            ledger.access.record(decision) { [self] error in
                 let again: Bool = lock.withLock {
                     completed += 1
                     if let error { failures.append("\(error)") }
@@ -55,7 +55,7 @@ final class Issue12WriterWakeupTests: XCTestCase {
         try t.makeWorld()
         let key = try t.create(.staticKey, .readWrite)
         let api = try t.create(.oauth, .global)
-        let decision = try t.ledger.authorize(header: "Apikey " + key.secret!, company: World.acme, project: World.bridge, operation: .read)
+        let decision = try t.ledger.access.authorize(header: "Apikey " + key.secret!, company: World.acme, project: World.bridge, operation: .read)
 
         let load = Overload()
         load.start(t.ledger, decision, window: 512, deadline: .now() + 90)
@@ -73,10 +73,10 @@ final class Issue12WriterWakeupTests: XCTestCase {
         let done = DispatchSemaphore(value: 0)
         let results = Locked<[String]>([])
         let calls: [(String, @Sendable () throws -> Void)] = [
-            ("record", { try ledger.record(decision) }),
-            ("createProject", { try ledger.createProject(World.acme, project: "under-load", as: World.alice) }),
-            ("clientCredentialsToken", { _ = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!) }),
-            ("record(batch:)", { try ledger.record(batch: [decision, decision, decision]) }),
+            ("record", { try ledger.access.record(decision) }),
+            ("createProject", { try ledger.administration.createProject(World.acme, project: "under-load", as: World.alice) }),
+            ("clientCredentialsToken", { _ = try ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!) }),
+            ("record(batch:)", { try ledger.access.record(batch: [decision, decision, decision]) }),
         ]
         for (name, call) in calls {
             let thread = Thread {
@@ -100,7 +100,7 @@ final class Issue12WriterWakeupTests: XCTestCase {
         XCTAssertEqual(load.drained.wait(timeout: .now() + 60), .success)
         drained = true
         XCTAssertNil(load.firstFailure)
-        XCTAssertTrue(try t.ledger.verify().ok)
+        XCTAssertTrue(try t.ledger.audit.verify().ok)
     }
 
     /// `ackBeforeSync` with `mdb_env_sync` failing (injected EIO): the committed batch is reported as committed —
@@ -111,7 +111,7 @@ final class Issue12WriterWakeupTests: XCTestCase {
         defer { t.remove() }
         try t.makeWorld()
         let head = t.head.seq
-        let before = t.ledger.writerStatistics
+        let before = t.ledger.maintenance.writerStatistics
         t.ledger.environment.faultInjector = { $0 == .sync ? EIO : nil }
         let issued: IssuedCredential
         do {
@@ -120,19 +120,19 @@ final class Issue12WriterWakeupTests: XCTestCase {
             t.ledger.environment.faultInjector = nil
             return XCTFail("a committed batch was reported as failed because its fsync failed: \(error)")
         }
-        let decision = try t.ledger.check(header: "Apikey " + issued.secret!, company: World.acme, project: World.bridge, operation: .read)
+        let decision = try t.ledger.access.check(header: "Apikey " + issued.secret!, company: World.acme, project: World.bridge, operation: .read)
         t.ledger.environment.faultInjector = nil
         XCTAssertEqual(decision.denial, .projectAccessMissing, "the key exists and its secret authenticates")
         XCTAssertEqual(t.head.seq, head + 2)
-        let stats = t.ledger.writerStatistics.since(before)
+        let stats = t.ledger.maintenance.writerStatistics.since(before)
         XCTAssertGreaterThanOrEqual(stats.syncFailures, 1)
         XCTAssertTrue(stats.lastSyncFailure?.contains("Input/output error") ?? false, "\(String(describing: stats.lastSyncFailure))")
         // The disk is back: the next batch syncs, and the ledger holds every acknowledged event after a reopen.
-        try t.ledger.createProject(World.acme, project: "after", as: World.alice)
-        XCTAssertEqual(t.ledger.writerStatistics.since(before).syncFailures, stats.syncFailures)
+        try t.ledger.administration.createProject(World.acme, project: "after", as: World.alice)
+        XCTAssertEqual(t.ledger.maintenance.writerStatistics.since(before).syncFailures, stats.syncFailures)
         try t.reopen()
         XCTAssertEqual(t.head.seq, head + 3)
         XCTAssertEqual(try t.row(issued.id).name, "made while sync fails")
-        XCTAssertTrue(try t.ledger.verify().ok)
+        XCTAssertTrue(try t.ledger.audit.verify().ok)
     }
 }

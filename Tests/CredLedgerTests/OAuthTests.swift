@@ -13,7 +13,7 @@ final class OAuthTests: XCTestCase {
     override func setUpWithError() throws {
         t = try TestLedger("oauth", seed: 77)
         try t.makeWorld()
-        try ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
+        try ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
         pkce = try t.create(.pkce, .readWrite)
         pub = try t.create(.pkcePublic, .readWrite)
     }
@@ -27,24 +27,24 @@ final class OAuthTests: XCTestCase {
 
     private func authorize(_ client: IssuedCredential, user: String = World.bob, redirect: String = World.redirect,
                            challenge: String = PKCEPair.challenge, method: String = "S256", company: String = World.acme) throws -> AuthorizationGrant {
-        try ledger.authorize(company: company, clientID: client.clientID!, user: user, redirectURI: redirect, codeChallenge: challenge,
+        try ledger.oauth.approveClient(company: company, clientID: client.clientID!, user: user, redirectURI: redirect, codeChallenge: challenge,
                              codeChallengeMethod: method, state: "st8")
     }
 
     private func exchange(_ client: IssuedCredential, _ code: String, verifier: String = PKCEPair.verifier, redirect: String = World.redirect,
                           secret: String?? = .none) throws -> TokenResponse {
-        try ledger.exchangeCode(clientID: client.clientID!, clientSecret: secret ?? client.clientSecret, code: code, codeVerifier: verifier,
+        try ledger.oauth.exchangeCode(clientID: client.clientID!, clientSecret: secret ?? client.clientSecret, code: code, codeVerifier: verifier,
                                 redirectURI: redirect)
     }
 
     private func refresh(_ client: IssuedCredential, _ token: String) throws -> TokenResponse {
-        try ledger.refresh(clientID: client.clientID!, clientSecret: client.clientSecret, refreshToken: token)
+        try ledger.oauth.refresh(clientID: client.clientID!, clientSecret: client.clientSecret, refreshToken: token)
     }
 
     /// Introspection by a confidential client (the confidential PKCE client unless told): a client sees only its own tokens.
     private func introspect(_ token: String, as client: IssuedCredential? = nil) throws -> Introspection {
         let caller = client ?? pkce!
-        return try ledger.introspect(token, clientID: caller.clientID!, clientSecret: caller.clientSecret)
+        return try ledger.oauth.introspect(token, clientID: caller.clientID!, clientSecret: caller.clientSecret)
     }
 
     private func bearer(_ token: String, _ op: CredLedgerCore.Operation = .read) throws -> Decision {
@@ -172,7 +172,7 @@ final class OAuthTests: XCTestCase {
         assertOAuthDenied(.invalidClient, t) { _ = try self.exchange(self.pkce, grant2.code, secret: .some(otherSecret)) }
         assertOAuthDenied(.invalidClient, t) { _ = try self.exchange(self.pkce, grant2.code, secret: .some("cxs_notasecret")) }
         assertOAuthDenied(.invalidClient, t) {
-            _ = try self.ledger.exchangeCode(clientID: "cxc_unknownunknownunknown1", clientSecret: nil, code: grant.code,
+            _ = try self.ledger.oauth.exchangeCode(clientID: "cxc_unknownunknownunknown1", clientSecret: nil, code: grant.code,
                                              codeVerifier: PKCEPair.verifier, redirectURI: World.redirect)
         }
         // A code belongs to the client it was issued to.
@@ -185,13 +185,13 @@ final class OAuthTests: XCTestCase {
         // Grants per client type.
         let api = try t.create(.oauth, .global)
         assertOAuthDenied(.unauthorizedClient, t) {
-            _ = try self.ledger.clientCredentialsToken(clientID: self.pkce.clientID!, clientSecret: self.pkce.clientSecret!)
+            _ = try self.ledger.oauth.clientCredentialsToken(clientID: self.pkce.clientID!, clientSecret: self.pkce.clientSecret!)
         }
         assertOAuthDenied(.unauthorizedClient, t) { _ = try self.authorize(api) }
         assertOAuthDenied(.invalidClient, t) {
-            _ = try self.ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: self.pkce.clientSecret!)
+            _ = try self.ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: self.pkce.clientSecret!)
         }
-        let token = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
+        let token = try ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
         XCTAssertNil(token.refreshToken)
         XCTAssertEqual(token.scope, "global")
         let decision = try bearer(token.accessToken, .write)
@@ -203,18 +203,18 @@ final class OAuthTests: XCTestCase {
         assertOAuthDenied(.accessDenied, t) { _ = try self.authorize(self.pkce, user: World.mallory) }
         assertOAuthDenied(.accessDenied, t) { _ = try self.authorize(self.pkce, user: World.bea) }
         assertOAuthDenied(.invalidClient, t) { _ = try self.authorize(self.pkce, company: World.beta) }
-        try ledger.setAPIModule(World.acme, enabled: false, as: World.alice)
+        try ledger.administration.setAPIModule(World.acme, enabled: false, as: World.alice)
         assertOAuthDenied(.apiModuleDisabled, t) { _ = try self.authorize(self.pkce) }
-        try ledger.setAPIModule(World.acme, enabled: true, as: World.alice)
+        try ledger.administration.setAPIModule(World.acme, enabled: true, as: World.alice)
         // A user removed after approving cannot redeem the code: the removal revoked it.
         let grant = try authorize(pkce, user: World.carol)
-        try ledger.setMemberRole(World.acme, email: World.carol, role: .removed, as: World.alice)
+        try ledger.administration.setMemberRole(World.acme, email: World.carol, role: .removed, as: World.alice)
         assertOAuthDenied(.tokenRevoked, t) { _ = try self.exchange(self.pkce, grant.code) }
     }
 
     func testStateIsPercentEncodedIntoAnASCIILocation() throws {
         let state = "naïve state&x=1/€"
-        let grant = try ledger.authorize(company: World.acme, clientID: pub.clientID!, user: World.bob, redirectURI: World.redirect,
+        let grant = try ledger.oauth.approveClient(company: World.acme, clientID: pub.clientID!, user: World.bob, redirectURI: World.redirect,
                                          codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256", state: state)
         XCTAssertEqual(grant.state, state)
         // RFC 3986: a URI is ASCII; the state must come back intact after decoding, and must not break the query.
@@ -226,7 +226,7 @@ final class OAuthTests: XCTestCase {
     }
 
     func testAnExpiredClientCannotStartAnAuthorization() throws {
-        let expiring = try ledger.createCredential(World.acme, NewCredential(name: "short-lived", type: .pkcePublic, scope: .read,
+        let expiring = try ledger.administration.createCredential(World.acme, NewCredential(name: "short-lived", type: .pkcePublic, scope: .read,
                                                                              redirectURIs: [World.redirect], expiresAt: t.clock.now() + 60_000_000),
                                                    as: World.alice)
         let early = try authorize(expiring)
@@ -285,7 +285,7 @@ final class OAuthTests: XCTestCase {
         assertOAuthDenied(.tokenExpired, t) { _ = try self.refresh(self.pub, renewed.refreshToken!) }
         // client_credentials tokens expire too.
         let api = try t.create(.oauth, .global)
-        let cc = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
+        let cc = try ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
         t.clock.advance(seconds: 3_600)
         assertDenied(try bearer(cc.accessToken), .tokenExpired)
     }
@@ -307,7 +307,7 @@ final class OAuthTests: XCTestCase {
         XCTAssertTrue(refresh.active)
         XCTAssertEqual(refresh.tokenType, "refresh_token")
         let api = try t.create(.oauth, .read)
-        let cc = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
+        let cc = try ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
         XCTAssertEqual(try introspect(cc.accessToken, as: api).username, api.serviceUser)
 
         // Inactive: garbage, unknown, not a token, module off.
@@ -322,9 +322,9 @@ final class OAuthTests: XCTestCase {
         XCTAssertTrue(try introspect(tokens.accessToken).active)
         XCTAssertEqual(t.head, before, "a successful introspection writes nothing")
         // Module off: no client of the company can authenticate, so the caller is refused (and that is recorded).
-        try ledger.setAPIModule(World.acme, enabled: false, as: World.alice)
+        try ledger.administration.setAPIModule(World.acme, enabled: false, as: World.alice)
         assertOAuthDenied(.apiModuleDisabled, t) { _ = try self.introspect(tokens.accessToken) }
-        try ledger.setAPIModule(World.acme, enabled: true, as: World.alice)
+        try ledger.administration.setAPIModule(World.acme, enabled: true, as: World.alice)
         XCTAssertTrue(try introspect(tokens.accessToken).active)
         XCTAssertEqual(t.head.seq, before.seq + 3, "two module switches and one recorded refusal")
     }
@@ -332,7 +332,7 @@ final class OAuthTests: XCTestCase {
     func testRevocationOfAccessAndRefreshTokens() throws {
         let a = try exchange(pkce, try authorize(pkce).code)
         // Revoking the access token kills only it.
-        try ledger.revokeToken(a.accessToken, clientID: pkce.clientID!, clientSecret: pkce.clientSecret)
+        try ledger.oauth.revokeToken(a.accessToken, clientID: pkce.clientID!, clientSecret: pkce.clientSecret)
         assertDenied(try bearer(a.accessToken), .tokenRevoked)
         XCTAssertFalse(try introspect(a.accessToken).active)
         XCTAssertTrue(try introspect(a.refreshToken!).active)
@@ -341,10 +341,10 @@ final class OAuthTests: XCTestCase {
 
         // Revoking the refresh token takes the family with it.
         let b = try exchange(pub, try authorize(pub).code)
-        try ledger.revokeToken(b.refreshToken!, clientID: pub.clientID!, clientSecret: nil)
+        try ledger.oauth.revokeToken(b.refreshToken!, clientID: pub.clientID!, clientSecret: nil)
         assertDenied(try bearer(b.accessToken), .tokenRevoked)
         assertOAuthDenied(.tokenRevoked, t) { _ = try self.refresh(self.pub, b.refreshToken!) }
-        let events = try ledger.events().compactMap { e -> TokenRevoked? in
+        let events = try ledger.audit.events().compactMap { e -> TokenRevoked? in
             if case .tokenRevoked(let r) = e.event.payload { return r }
             return nil
         }
@@ -354,31 +354,31 @@ final class OAuthTests: XCTestCase {
         // Unknown or already revoked tokens: success without effect (RFC 7009 §2.2), saying which.
         let c = try exchange(pkce, try authorize(pkce).code)
         let head = t.head
-        XCTAssertEqual(try ledger.revokeToken(SecretFormat.generate(.accessToken, using: SeededRandom(seed: 8)), clientID: pkce.clientID!,
+        XCTAssertEqual(try ledger.oauth.revokeToken(SecretFormat.generate(.accessToken, using: SeededRandom(seed: 8)), clientID: pkce.clientID!,
                                               clientSecret: pkce.clientSecret), .unknown)
-        XCTAssertEqual(try ledger.revokeToken("nonsense", clientID: pkce.clientID!, clientSecret: pkce.clientSecret), .unknown)
-        XCTAssertEqual(try ledger.revokeToken(a.accessToken, clientID: pkce.clientID!, clientSecret: pkce.clientSecret), .alreadyInactive)
+        XCTAssertEqual(try ledger.oauth.revokeToken("nonsense", clientID: pkce.clientID!, clientSecret: pkce.clientSecret), .unknown)
+        XCTAssertEqual(try ledger.oauth.revokeToken(a.accessToken, clientID: pkce.clientID!, clientSecret: pkce.clientSecret), .alreadyInactive)
         XCTAssertEqual(t.head, head)
         // Another client's token is refused (issue 11, item 5; Issue11RevocationTests has the full set).
-        assertOAuthDenied(.unauthorizedClient, t) { try self.ledger.revokeToken(c.accessToken, clientID: self.pub.clientID!, clientSecret: nil) }
+        assertOAuthDenied(.unauthorizedClient, t) { try self.ledger.oauth.revokeToken(c.accessToken, clientID: self.pub.clientID!, clientSecret: nil) }
         assertAllowed(try bearer(c.accessToken))
         // The client must authenticate to revoke.
-        assertOAuthDenied(.invalidClient, t) { try self.ledger.revokeToken(c.accessToken, clientID: self.pkce.clientID!, clientSecret: nil) }
+        assertOAuthDenied(.invalidClient, t) { try self.ledger.oauth.revokeToken(c.accessToken, clientID: self.pkce.clientID!, clientSecret: nil) }
         assertAllowed(try bearer(c.accessToken))
     }
 
     func testDeletingACredentialKillsAllItsTokensAtOnce() throws {
         let api = try t.create(.oauth, .global)
-        let cc1 = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
-        let cc2 = try ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
+        let cc1 = try ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
+        let cc2 = try ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
         let user1 = try exchange(pkce, try authorize(pkce).code)
         let user2 = try exchange(pkce, try authorize(pkce, user: World.alice).code)
         let pending = try authorize(pkce)
         for token in [cc1.accessToken, cc2.accessToken, user1.accessToken, user2.accessToken] { assertAllowed(try bearer(token)) }
 
         let before = t.head.seq
-        try ledger.deleteCredential(World.acme, credential: api.id, as: World.alice)
-        try ledger.deleteCredential(World.acme, credential: pkce.id, as: World.alice)
+        try ledger.administration.deleteCredential(World.acme, credential: api.id, as: World.alice)
+        try ledger.administration.deleteCredential(World.acme, credential: pkce.id, as: World.alice)
         XCTAssertEqual(try t.events(after: before).map(\.event.type), [.credentialDeleted, .credentialDeleted], "one event each, no per-token work")
         for token in [cc1.accessToken, cc2.accessToken, user1.accessToken, user2.accessToken] {
             assertDenied(try bearer(token), .revoked)
@@ -389,7 +389,7 @@ final class OAuthTests: XCTestCase {
         assertOAuthDenied(.revoked, t) { _ = try self.refresh(self.pkce, user1.refreshToken!) }
         assertOAuthDenied(.revoked, t) { _ = try self.exchange(self.pkce, pending.code) }
         assertOAuthDenied(.revoked, t) { _ = try self.authorize(self.pkce) }
-        assertOAuthDenied(.revoked, t) { _ = try self.ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!) }
+        assertOAuthDenied(.revoked, t) { _ = try self.ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!) }
         // The other client is untouched.
         assertAllowed(try bearer(try exchange(pub, try authorize(pub).code).accessToken))
     }
@@ -402,10 +402,10 @@ final class OAuthTests: XCTestCase {
         }
         XCTAssertEqual(rfcError { _ = try self.exchange(self.pkce, "cxo_nope") }, "invalid_grant")
         XCTAssertEqual(rfcError { _ = try self.authorize(self.pkce, method: "plain") }, "invalid_request")
-        XCTAssertEqual(rfcError { _ = try self.ledger.clientCredentialsToken(clientID: "cxc_nope", clientSecret: "cxs_nope") }, "invalid_client")
-        XCTAssertEqual(rfcError { _ = try self.ledger.clientCredentialsToken(clientID: self.pkce.clientID!, clientSecret: self.pkce.clientSecret!) },
+        XCTAssertEqual(rfcError { _ = try self.ledger.oauth.clientCredentialsToken(clientID: "cxc_nope", clientSecret: "cxs_nope") }, "invalid_client")
+        XCTAssertEqual(rfcError { _ = try self.ledger.oauth.clientCredentialsToken(clientID: self.pkce.clientID!, clientSecret: self.pkce.clientSecret!) },
                        "unauthorized_client")
-        let denials = try ledger.events().compactMap { e -> (GrantKind, DenialReason)? in
+        let denials = try ledger.audit.events().compactMap { e -> (GrantKind, DenialReason)? in
             if case .oauthRequestDenied(_, _, let grant, let reason) = e.event.payload { return (grant, reason) }
             return nil
         }

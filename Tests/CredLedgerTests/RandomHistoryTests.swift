@@ -71,18 +71,18 @@ private final class History {
     func run(steps: Int) throws {
         for (i, slug) in ["alpha", "bravo", "charlie"].enumerated() {
             let root = "root@\(slug).example"
-            try ledger.registerCompany(slug, admin: root, mailDomain: i == 2 ? nil : "\(slug).example")
-            try ledger.setAPIModule(slug, enabled: true, as: root)
-            try ledger.createProject(slug, project: "p0", as: root)
+            try ledger.administration.registerCompany(slug, admin: root, mailDomain: i == 2 ? nil : "\(slug).example")
+            try ledger.administration.setAPIModule(slug, enabled: true, as: root)
+            try ledger.administration.createProject(slug, project: "p0", as: root)
             companies.append(Company(slug: slug, root: root, users: (1...4).map { "u\($0)@\(slug).example" }, projects: ["p0"], admins: [root]))
-            for user in companies[i].users.prefix(3) { try ledger.setMemberRole(slug, email: user, role: .member, as: root) }
+            for user in companies[i].users.prefix(3) { try ledger.administration.setMemberRole(slug, email: user, role: .member, as: root) }
         }
         for step in 0..<steps {
             try self.step()
             if step == steps / 2 {
                 // Mid-history: a rebuild, then a reopen; the history goes on from there.
                 let live = try liveDigests(ledger)
-                XCTAssertEqual(try ledger.rebuildProjections().digests, live, "seed \(seed): mid-history rebuild differs")
+                XCTAssertEqual(try ledger.maintenance.rebuildProjections().digests, live, "seed \(seed): mid-history rebuild differs")
                 try t.reopen()
                 XCTAssertEqual(try liveDigests(ledger), live, "seed \(seed): reopen changed the projections")
             }
@@ -95,7 +95,7 @@ private final class History {
     private func step() throws {
         // A disabled API module is switched back on after a while.
         for i in companies.indices where !companies[i].enabled && dice.chance(10) {
-            XCTAssertTrue(try ledger.setAPIModule(companies[i].slug, enabled: true, as: companies[i].root))
+            XCTAssertTrue(try ledger.administration.setAPIModule(companies[i].slug, enabled: true, as: companies[i].root))
             companies[i].enabled = true
         }
         let roll = dice.int(100)
@@ -191,10 +191,10 @@ private final class History {
         let decision: Decision
         switch dice.int(10) {
         case 0:
-            decision = try ledger.authorize(header: header, company: companySlug, project: projectSlug, operation: op)
-            try ledger.record(decision)
+            decision = try ledger.access.authorize(header: header, company: companySlug, project: projectSlug, operation: op)
+            try ledger.access.record(decision)
         default:
-            decision = try ledger.check(header: header, company: companySlug, project: projectSlug, operation: op)
+            decision = try ledger.access.check(header: header, company: companySlug, project: projectSlug, operation: op)
         }
         checks += 1
         // (At an unknown company there is no one to notify: the use is only in the owner's trail.)
@@ -232,7 +232,7 @@ private final class History {
         default: break
         }
         attempt("create") {
-            let issued = try ledger.createCredential(c.slug, NewCredential(name: name, type: type, scope: scope, redirectURIs: uris), as: actor(c))
+            let issued = try ledger.administration.createCredential(c.slug, NewCredential(name: name, type: type, scope: scope, redirectURIs: uris), as: actor(c))
             credentials.append(Credential(issued: issued, company: c.slug, clientSecret: issued.clientSecret))
             if let key = issued.secret {
                 apiKeys.append(key)
@@ -245,13 +245,13 @@ private final class History {
         guard let cred = credential() else { return }
         let c = dice.chance(90) ? companies.first { $0.slug == cred.company }! : company
         let role = dice.pick(ProjectRole.allCases)
-        attempt("grant") { try ledger.grantAccess(c.slug, credential: cred.issued.id, project: project(c), role: role, as: actor(c)) }
+        attempt("grant") { try ledger.administration.grantAccess(c.slug, credential: cred.issued.id, project: project(c), role: role, as: actor(c)) }
     }
 
     private func revokeAccess() {
         guard let cred = credential() else { return }
         let c = companies.first { $0.slug == cred.company }!
-        attempt("revoke access") { try ledger.revokeAccess(c.slug, credential: cred.issued.id, project: project(c), as: actor(c)) }
+        attempt("revoke access") { try ledger.administration.revokeAccess(c.slug, credential: cred.issued.id, project: project(c), as: actor(c)) }
     }
 
     private func rotate() {
@@ -261,7 +261,7 @@ private final class History {
         let c = companies.first { $0.slug == cred.company }!
         let grace = dice.pick([Int64(0), 60_000_000, 3_600_000_000])
         attempt("rotate") {
-            let issued = try ledger.rotateSecret(c.slug, credential: cred.issued.id, grace: grace, as: actor(c))
+            let issued = try ledger.administration.rotateSecret(c.slug, credential: cred.issued.id, grace: grace, as: actor(c))
             if let key = issued.secret {
                 apiKeys.append(key)
                 owner[key] = issued.id
@@ -278,7 +278,7 @@ private final class History {
         let cred = credentials[index]
         let c = companies.first { $0.slug == cred.company }!
         attempt("delete") {
-            try ledger.deleteCredential(c.slug, credential: cred.issued.id, as: actor(c))
+            try ledger.administration.deleteCredential(c.slug, credential: cred.issued.id, as: actor(c))
             credentials[index].deleted = true
         }
     }
@@ -287,14 +287,14 @@ private final class History {
         let i = dice.int(companies.count)
         let slug = "p\(dice.int(6))"
         attempt("create project") {
-            try ledger.createProject(companies[i].slug, project: slug, as: actor(companies[i]))
+            try ledger.administration.createProject(companies[i].slug, project: slug, as: actor(companies[i]))
             companies[i].projects.append(slug)
         }
     }
 
     private func archive() {
         let c = company
-        attempt("archive") { try ledger.archiveProject(c.slug, project: project(c), as: actor(c)) }
+        attempt("archive") { try ledger.administration.archiveProject(c.slug, project: project(c), as: actor(c)) }
     }
 
     private func memberRole() {
@@ -303,7 +303,7 @@ private final class History {
         if dice.chance(15), c.admins == [c.root] {
             // The only admin cannot step down.
             let before = t.head
-            XCTAssertThrowsError(try ledger.setMemberRole(c.slug, email: c.root, role: .member, as: c.root)) { error in
+            XCTAssertThrowsError(try ledger.administration.setMemberRole(c.slug, email: c.root, role: .member, as: c.root)) { error in
                 XCTAssertEqual((error as? LedgerError)?.code, "last_admin")
             }
             XCTAssertEqual(t.head, before)
@@ -312,7 +312,7 @@ private final class History {
         let user = dice.pick(c.users)
         let role = dice.pick([CompanyRole.member, .member, .admin, .removed])
         attempt("member role") {
-            try ledger.setMemberRole(c.slug, email: user, role: role, as: actor(c))
+            try ledger.administration.setMemberRole(c.slug, email: user, role: role, as: actor(c))
             if role == .admin { companies[i].admins.insert(user) } else { companies[i].admins.remove(user) }
         }
     }
@@ -321,7 +321,7 @@ private final class History {
         let c = company
         let role: ProjectRole? = dice.chance(25) ? nil : dice.pick(ProjectRole.allCases)
         attempt("user project role") {
-            try ledger.setUserProjectRole(c.slug, project: project(c), email: dice.pick(c.users + [c.root]), role: role, as: actor(c))
+            try ledger.administration.setUserProjectRole(c.slug, project: project(c), email: dice.pick(c.users + [c.root]), role: role, as: actor(c))
         }
     }
 
@@ -330,7 +330,7 @@ private final class History {
         let c = companies[i]
         let enabled = dice.chance(20)
         attempt("module") {
-            let changed = try ledger.setAPIModule(c.slug, enabled: enabled, as: actor(c))
+            let changed = try ledger.administration.setAPIModule(c.slug, enabled: enabled, as: actor(c))
             XCTAssertEqual(changed, enabled != c.enabled, "seed \(seed): setAPIModule's answer")
             companies[i].enabled = enabled
         }
@@ -340,7 +340,7 @@ private final class History {
         guard let cred = credentials.filter({ $0.issued.type == .oauth }).randomElement(using: &dice) else { return }
         let secret = dice.chance(85) ? cred.clientSecret! : cred.issued.clientSecret!
         attempt("client_credentials") {
-            let token = try ledger.clientCredentialsToken(clientID: cred.issued.clientID!, clientSecret: secret)
+            let token = try ledger.oauth.clientCredentialsToken(clientID: cred.issued.clientID!, clientSecret: secret)
             accessTokens.append(token.accessToken)
             owner[token.accessToken] = cred.issued.id
         }
@@ -355,14 +355,14 @@ private final class History {
         if dice.chance(20), let old = codes.filter({ $0.credential == index }).randomElement(using: &dice) {
             // A replayed (or expired) code.
             attempt("replay code") {
-                _ = try ledger.exchangeCode(clientID: cred.issued.clientID!, clientSecret: cred.clientSecret, code: old.code,
+                _ = try ledger.oauth.exchangeCode(clientID: cred.issued.clientID!, clientSecret: cred.clientSecret, code: old.code,
                                             codeVerifier: PKCEPair.verifier, redirectURI: World.redirect)
             }
             return
         }
         var code: String?
         attempt("authorize") {
-            let grant = try ledger.authorize(company: c.slug, clientID: cred.issued.clientID!, user: dice.pick(c.users + [c.root]),
+            let grant = try ledger.oauth.approveClient(company: c.slug, clientID: cred.issued.clientID!, user: dice.pick(c.users + [c.root]),
                                              redirectURI: dice.chance(95) ? World.redirect : World.redirect2,
                                              codeChallenge: PKCEPair.challenge, codeChallengeMethod: dice.chance(95) ? "S256" : "plain", state: nil)
             code = grant.code
@@ -371,7 +371,7 @@ private final class History {
         guard let code else { return }
         if dice.chance(10) { t.clock.advance(seconds: 61) }
         attempt("exchange") {
-            let tokens = try ledger.exchangeCode(clientID: cred.issued.clientID!, clientSecret: dice.chance(95) ? cred.clientSecret : nil, code: code,
+            let tokens = try ledger.oauth.exchangeCode(clientID: cred.issued.clientID!, clientSecret: dice.chance(95) ? cred.clientSecret : nil, code: code,
                                                  codeVerifier: dice.chance(90) ? PKCEPair.verifier : PKCEPair.otherVerifier,
                                                  redirectURI: World.redirect)
             accessTokens.append(tokens.accessToken)
@@ -384,7 +384,7 @@ private final class History {
         guard let (token, index) = refreshTokens.randomElement(using: &dice) else { return }
         let cred = credentials[index]
         attempt("refresh") {
-            let tokens = try ledger.refresh(clientID: cred.issued.clientID!, clientSecret: cred.clientSecret, refreshToken: token)
+            let tokens = try ledger.oauth.refresh(clientID: cred.issued.clientID!, clientSecret: cred.clientSecret, refreshToken: token)
             accessTokens.append(tokens.accessToken)
             owner[tokens.accessToken] = cred.issued.id
             refreshTokens.append((tokens.refreshToken!, index))
@@ -395,13 +395,13 @@ private final class History {
         guard let (token, index) = refreshTokens.randomElement(using: &dice) else { return }
         let cred = credentials[index]
         let target = dice.chance(50) ? token : (accessTokens.randomElement(using: &dice) ?? token)
-        attempt("revoke token") { try ledger.revokeToken(target, clientID: cred.issued.clientID!, clientSecret: cred.clientSecret) }
+        attempt("revoke token") { try ledger.oauth.revokeToken(target, clientID: cred.issued.clientID!, clientSecret: cred.clientSecret) }
     }
 
     private func registerCompany() {
         let slug = dice.chance(50) ? company.slug : "new\(dice.int(3))"
         attempt("register") {
-            try ledger.registerCompany(slug, admin: "root@\(slug).example")
+            try ledger.administration.registerCompany(slug, admin: "root@\(slug).example")
             companies.append(Company(slug: slug, root: "root@\(slug).example", users: ["u1@\(slug).example"], projects: [],
                                      admins: ["root@\(slug).example"], enabled: false))
         }
@@ -417,7 +417,7 @@ private final class History {
         guard let caller = dice.chance(50) ? (own ?? callers.randomElement(using: &dice)) : callers.randomElement(using: &dice) else { return }
         let before = t.head
         attempt("introspect") {
-            let info = try ledger.introspect(token, clientID: caller.issued.clientID!, clientSecret: caller.clientSecret)
+            let info = try ledger.oauth.introspect(token, clientID: caller.issued.clientID!, clientSecret: caller.clientSecret)
             if info.active { XCTAssertEqual(info.clientID, caller.issued.clientID, "seed \(seed): a client saw another client's token") }
             XCTAssertEqual(t.head, before, "seed \(seed): a successful introspection wrote to the log")
         }
@@ -437,14 +437,14 @@ private final class History {
 
         // Digests: live == verify's rebuild == rebuildProjections, and a reopen changes nothing.
         let live = try liveDigests(ledger)
-        let report = try ledger.verify()
+        let report = try ledger.audit.verify()
         XCTAssertTrue(report.ok, "seed \(seed): \(String(describing: report.chainFailure)) \(report.projections.filter { !$0.matches }.map(\.name))")
         XCTAssertEqual(report.head, t.head)
         for p in report.projections {
             XCTAssertEqual(p.live, live[p.name], "seed \(seed): \(p.name)")
             XCTAssertEqual(p.lastSeq, t.head.seq, "seed \(seed): \(p.name) checkpoint lags")
         }
-        let rebuilt = try ledger.rebuildProjections()
+        let rebuilt = try ledger.maintenance.rebuildProjections()
         XCTAssertEqual(rebuilt.events, t.head.seq)
         XCTAssertEqual(rebuilt.digests, live, "seed \(seed): rebuild differs from the live projections")
         XCTAssertEqual(try liveDigests(ledger), live)
@@ -452,7 +452,7 @@ private final class History {
         // The sequence is dense and every use is a credential_used event.
         var expectedSeq: UInt64 = 1
         var uses = 0
-        try ledger.forEachEvent { stored in
+        try ledger.audit.forEachEvent { stored in
             XCTAssertEqual(stored.event.seq, expectedSeq)
             expectedSeq += 1
             if case .credentialUsed = stored.event.payload { uses += 1 }
@@ -465,8 +465,8 @@ private final class History {
         var attributed: UInt64 = 0
         for c in companies {
             let root = c.root
-            _ = try? ledger.setAPIModule(c.slug, enabled: true, as: root)
-            for row in try ledger.credentialTable(c.slug, as: root, includeDeleted: true) {
+            _ = try? ledger.administration.setAPIModule(c.slug, enabled: true, as: root)
+            for row in try ledger.audit.credentialTable(c.slug, as: root, includeDeleted: true) {
                 let mine = counts[row.id] ?? Counts()
                 XCTAssertEqual(row.used, mine.used, "seed \(seed): Used of \(row.name)")
                 XCTAssertEqual(row.denied, mine.denied, "seed \(seed): denied of \(row.name)")
@@ -474,7 +474,7 @@ private final class History {
                 XCTAssertEqual(row.deleted, credentials.first { $0.issued.id == row.id }?.deleted, "seed \(seed): deleted flag of \(row.name)")
                 attributed += row.used + row.denied
                 // The daily rollups add up to the same counts.
-                let daily = try ledger.withState { state -> (UInt64, UInt64) in
+                let daily = try ledger.audit.withState { state -> (UInt64, UInt64) in
                     let number = try XCTUnwrap(try state.credential(publicID: row.id)).number
                     return try state.dailyUsage(credential: number).reduce((0, 0)) { ($0.0 + $1.usage.allowed, $0.1 + $1.usage.denied) }
                 }

@@ -11,7 +11,7 @@ final class SecretScanTests: XCTestCase {
         defer { t.remove() }
         let ledger = t.ledger!
         try t.makeWorld()
-        try ledger.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
+        try ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
 
         var secrets: [String] = []
         var issued: [IssuedCredential] = []
@@ -21,13 +21,13 @@ final class SecretScanTests: XCTestCase {
                 issued.append(c)
                 secrets += [c.secret, c.clientSecret].compactMap { $0 }
                 if type.hasServiceUser && scope != .global {
-                    try ledger.grantAccess(World.acme, credential: c.id, project: World.bridge, role: .editor, as: World.alice)
+                    try ledger.administration.grantAccess(World.acme, credential: c.id, project: World.bridge, role: .editor, as: World.alice)
                 }
             }
         }
         // Rotate every credential that has a secret, keeping the old one in grace.
         for (i, c) in issued.enumerated() where c.type.hasSecret {
-            let r = try ledger.rotateSecret(World.acme, credential: c.id, grace: 3_600_000_000, as: World.alice)
+            let r = try ledger.administration.rotateSecret(World.acme, credential: c.id, grace: 3_600_000_000, as: World.alice)
             secrets += [r.secret, r.clientSecret].compactMap { $0 }
             issued[i].clientSecret = r.clientSecret ?? issued[i].clientSecret
             issued[i].secret = r.secret ?? issued[i].secret
@@ -38,26 +38,26 @@ final class SecretScanTests: XCTestCase {
             case .staticKey:
                 for op in CredLedgerCore.Operation.allCases { try t.check("Apikey " + c.secret!, World.bridge, op) }
             case .oauth:
-                let token = try ledger.clientCredentialsToken(clientID: c.clientID!, clientSecret: c.clientSecret!)
+                let token = try ledger.oauth.clientCredentialsToken(clientID: c.clientID!, clientSecret: c.clientSecret!)
                 secrets.append(token.accessToken)
                 try t.check("Bearer " + token.accessToken, World.bridge, .write)
-                try ledger.revokeToken(token.accessToken, clientID: c.clientID!, clientSecret: c.clientSecret)
+                try ledger.oauth.revokeToken(token.accessToken, clientID: c.clientID!, clientSecret: c.clientSecret)
             case .pkce, .pkcePublic:
-                let grant = try ledger.authorize(company: World.acme, clientID: c.clientID!, user: World.bob, redirectURI: World.redirect,
+                let grant = try ledger.oauth.approveClient(company: World.acme, clientID: c.clientID!, user: World.bob, redirectURI: World.redirect,
                                                  codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256", state: "opaque-state")
-                let tokens = try ledger.exchangeCode(clientID: c.clientID!, clientSecret: c.clientSecret, code: grant.code,
+                let tokens = try ledger.oauth.exchangeCode(clientID: c.clientID!, clientSecret: c.clientSecret, code: grant.code,
                                                      codeVerifier: PKCEPair.verifier, redirectURI: World.redirect)
-                let renewed = try ledger.refresh(clientID: c.clientID!, clientSecret: c.clientSecret, refreshToken: tokens.refreshToken!)
+                let renewed = try ledger.oauth.refresh(clientID: c.clientID!, clientSecret: c.clientSecret, refreshToken: tokens.refreshToken!)
                 secrets += [grant.code, tokens.accessToken, tokens.refreshToken!, renewed.accessToken, renewed.refreshToken!]
                 try t.check("Bearer " + renewed.accessToken, World.bridge, .read)
                 // Denied attempts carry secrets too: a replayed code, a reused refresh token, a wrong verifier.
-                _ = try? ledger.exchangeCode(clientID: c.clientID!, clientSecret: c.clientSecret, code: grant.code,
+                _ = try? ledger.oauth.exchangeCode(clientID: c.clientID!, clientSecret: c.clientSecret, code: grant.code,
                                              codeVerifier: PKCEPair.verifier, redirectURI: World.redirect)
-                _ = try? ledger.refresh(clientID: c.clientID!, clientSecret: c.clientSecret, refreshToken: tokens.refreshToken!)
-                let second = try ledger.authorize(company: World.acme, clientID: c.clientID!, user: World.alice, redirectURI: World.redirect,
+                _ = try? ledger.oauth.refresh(clientID: c.clientID!, clientSecret: c.clientSecret, refreshToken: tokens.refreshToken!)
+                let second = try ledger.oauth.approveClient(company: World.acme, clientID: c.clientID!, user: World.alice, redirectURI: World.redirect,
                                                   codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256", state: nil)
                 secrets.append(second.code)
-                _ = try? ledger.exchangeCode(clientID: c.clientID!, clientSecret: c.clientSecret, code: second.code,
+                _ = try? ledger.oauth.exchangeCode(clientID: c.clientID!, clientSecret: c.clientSecret, code: second.code,
                                              codeVerifier: PKCEPair.otherVerifier, redirectURI: World.redirect)
             }
         }
@@ -68,10 +68,10 @@ final class SecretScanTests: XCTestCase {
         // Let PKCE verifiers count as secrets as well: only their S256 hash may be stored.
         secrets += [PKCEPair.verifier, PKCEPair.otherVerifier]
         // One credential deleted, projections rebuilt and verified, a compacted backup taken.
-        try ledger.deleteCredential(World.acme, credential: issued[1].id, as: World.alice)
-        try ledger.rebuildProjections()
-        XCTAssertTrue(try ledger.verify().ok)
-        try ledger.backup(to: t.directory.appending("backup"))
+        try ledger.administration.deleteCredential(World.acme, credential: issued[1].id, as: World.alice)
+        try ledger.maintenance.rebuildProjections()
+        XCTAssertTrue(try ledger.audit.verify().ok)
+        try ledger.maintenance.backup(to: t.directory.appending("backup"))
         let clientID = try XCTUnwrap(issued.first { $0.clientID != nil }?.clientID)
         t.close()
 
@@ -116,11 +116,11 @@ final class SecretScanTests: XCTestCase {
         let ledger = t.ledger!
         for secret in [key.secret!, client.clientSecret!] {
             let calls: [() throws -> Void] = [
-                { try ledger.deleteCredential(World.acme, credential: secret, as: World.alice) },
-                { _ = try ledger.rotateSecret(World.acme, credential: secret, grace: 0, as: World.alice) },
-                { _ = try ledger.credentialDetail(World.acme, credential: secret, as: World.alice) },
-                { try ledger.grantAccess(World.acme, credential: secret, project: World.bridge, role: .viewer, as: World.alice) },
-                { try ledger.revokeAccess(World.acme, credential: secret, project: World.bridge, as: World.alice) },
+                { try ledger.administration.deleteCredential(World.acme, credential: secret, as: World.alice) },
+                { _ = try ledger.administration.rotateSecret(World.acme, credential: secret, grace: 0, as: World.alice) },
+                { _ = try ledger.audit.credentialDetail(World.acme, credential: secret, as: World.alice) },
+                { try ledger.administration.grantAccess(World.acme, credential: secret, project: World.bridge, role: .viewer, as: World.alice) },
+                { try ledger.administration.revokeAccess(World.acme, credential: secret, project: World.bridge, as: World.alice) },
             ]
             for call in calls {
                 assertRefused("unknown_credential", kind: .badInput, t) {

@@ -16,28 +16,28 @@ extension TestLedger {
     /// acme (mail domain acme.example, API module on, projects bridge + tunnel, members bob and carol) and
     /// beta (default mail domain, API module on, project pb).
     func makeWorld(enableAPI: Bool = true) throws {
-        try ledger.registerCompany(World.acme, admin: World.alice, name: "Acme Corp", mailDomain: "acme.example")
-        if enableAPI { try ledger.setAPIModule(World.acme, enabled: true, as: World.alice) }
-        try ledger.createProject(World.acme, project: World.bridge, name: "Bridge build", as: World.alice)
-        try ledger.createProject(World.acme, project: World.tunnel, as: World.alice)
-        try ledger.setMemberRole(World.acme, email: World.bob, role: .member, as: World.alice)
-        try ledger.setMemberRole(World.acme, email: World.carol, role: .member, as: World.alice)
-        try ledger.registerCompany(World.beta, admin: World.bea)
-        if enableAPI { try ledger.setAPIModule(World.beta, enabled: true, as: World.bea) }
-        try ledger.createProject(World.beta, project: World.betaProject, as: World.bea)
+        try ledger.administration.registerCompany(World.acme, admin: World.alice, name: "Acme Corp", mailDomain: "acme.example")
+        if enableAPI { try ledger.administration.setAPIModule(World.acme, enabled: true, as: World.alice) }
+        try ledger.administration.createProject(World.acme, project: World.bridge, name: "Bridge build", as: World.alice)
+        try ledger.administration.createProject(World.acme, project: World.tunnel, as: World.alice)
+        try ledger.administration.setMemberRole(World.acme, email: World.bob, role: .member, as: World.alice)
+        try ledger.administration.setMemberRole(World.acme, email: World.carol, role: .member, as: World.alice)
+        try ledger.administration.registerCompany(World.beta, admin: World.bea)
+        if enableAPI { try ledger.administration.setAPIModule(World.beta, enabled: true, as: World.bea) }
+        try ledger.administration.createProject(World.beta, project: World.betaProject, as: World.bea)
     }
 
     /// Creates a credential in acme as alice (PKCE types get the standard redirect URIs).
     func create(_ type: CredentialType, _ scope: Scope, name: String? = nil, company: String = World.acme,
                 as actor: String = World.alice) throws -> IssuedCredential {
         let uris = type.isUserDelegated ? [World.redirect, World.redirect2, World.loopback] : []
-        return try ledger.createCredential(company, NewCredential(name: name ?? "\(type.name) \(scope.name)", type: type, scope: scope,
+        return try ledger.administration.createCredential(company, NewCredential(name: name ?? "\(type.name) \(scope.name)", type: type, scope: scope,
                                                                    redirectURIs: uris), as: actor)
     }
 
     /// The credential's row of the API keys table (deleted ones included).
     func row(_ id: String, company: String = World.acme, as actor: String = World.alice) throws -> CredentialRow {
-        let rows = try ledger.credentialTable(company, as: actor, includeDeleted: true)
+        let rows = try ledger.audit.credentialTable(company, as: actor, includeDeleted: true)
         guard let row = rows.first(where: { $0.id == id }) else { throw LedgerError("test", "no row \(id)") }
         return row
     }
@@ -49,9 +49,9 @@ extension TestLedger {
     /// authorize (as `user`) + exchange for a PKCE client; returns the token response.
     func pkceTokens(_ issued: IssuedCredential, user: String, company: String = World.acme,
                     redirect: String = World.redirect) throws -> TokenResponse {
-        let grant = try ledger.authorize(company: company, clientID: issued.clientID!, user: user, redirectURI: redirect,
+        let grant = try ledger.oauth.approveClient(company: company, clientID: issued.clientID!, user: user, redirectURI: redirect,
                                          codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256", state: "s1")
-        return try ledger.exchangeCode(clientID: issued.clientID!, clientSecret: issued.clientSecret, code: grant.code,
+        return try ledger.oauth.exchangeCode(clientID: issued.clientID!, clientSecret: issued.clientSecret, code: grant.code,
                                        codeVerifier: PKCEPair.verifier, redirectURI: redirect)
     }
 
@@ -60,14 +60,14 @@ extension TestLedger {
     func header(for issued: IssuedCredential, user: String = World.bob) throws -> String {
         switch issued.type {
         case .staticKey: return "Apikey " + issued.secret!
-        case .oauth: return "Bearer " + (try ledger.clientCredentialsToken(clientID: issued.clientID!, clientSecret: issued.clientSecret!).accessToken)
+        case .oauth: return "Bearer " + (try ledger.oauth.clientCredentialsToken(clientID: issued.clientID!, clientSecret: issued.clientSecret!).accessToken)
         case .pkce, .pkcePublic: return "Bearer " + (try pkceTokens(issued, user: user).accessToken)
         }
     }
 
     @discardableResult
     func check(_ header: String, _ project: String, _ op: CredLedgerCore.Operation, company: String = World.acme) throws -> Decision {
-        try ledger.check(header: header, company: company, project: project, operation: op)
+        try ledger.access.check(header: header, company: company, project: project, operation: op)
     }
 }
 
@@ -209,7 +209,7 @@ struct Dice {
 
 /// Live digests of every projection, computed from a read snapshot.
 func liveDigests(_ ledger: Ledger) throws -> [String: SHA256Digest] {
-    try ledger.withState { state in
+    try ledger.audit.withState { state in
         var out: [String: SHA256Digest] = [:]
         for p in ProjectionName.allCases { out[p.rawValue] = try ProjectionDigest.compute(p, in: state.store) }
         return out

@@ -16,21 +16,21 @@ final class WriterNoOpBatchTests: XCTestCase {
         defer { t.remove() }
         try t.makeWorld()
         let api = try t.create(.oauth, .global)
-        let token = try t.ledger.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
+        let token = try t.ledger.oauth.clientCredentialsToken(clientID: api.clientID!, clientSecret: api.clientSecret!)
         let head = t.ledger.head
         let before = try fileDigest(t)
 
-        let seen = try t.ledger.introspect(token.accessToken, clientID: api.clientID!, clientSecret: api.clientSecret!)
+        let seen = try t.ledger.oauth.introspect(token.accessToken, clientID: api.clientID!, clientSecret: api.clientSecret!)
         XCTAssertTrue(seen.active)
-        XCTAssertThrowsError(try t.ledger.createProject(World.acme, project: "refused", as: World.bob)) { error in
+        XCTAssertThrowsError(try t.ledger.administration.createProject(World.acme, project: "refused", as: World.bob)) { error in
             XCTAssertEqual((error as? LedgerError)?.code, "not_company_admin")
         }
         XCTAssertEqual(t.ledger.head, head)
         XCTAssertEqual(try fileDigest(t), before, "a batch that appended nothing wrote to the file")
 
         // The control: a command that appends changes the file (so the comparison above can fail).
-        try t.ledger.createProject(World.acme, project: "accepted", as: World.alice)
+        try t.ledger.administration.createProject(World.acme, project: "accepted", as: World.alice)
         XCTAssertNotEqual(try fileDigest(t), before)
-        XCTAssertTrue(try t.ledger.verify().ok)
+        XCTAssertTrue(try t.ledger.audit.verify().ok)
     }
 }

@@ -110,7 +110,7 @@ final class ConcurrencyTests: ReliabilityTestCase {
         writer.waitForExit()
         let ledger = try Ledger(path: f.path, options: readOnlyOptions())
         defer { ledger.close() }
-        XCTAssertTrue(try ledger.verify().ok)
+        XCTAssertTrue(try ledger.audit.verify().ok)
     }
 
     /// Two writer processes on one ledger (LMDB serializes them): every acknowledged use of each is in the log,
@@ -138,15 +138,15 @@ final class ConcurrencyTests: ReliabilityTestCase {
         }
         let ledger = try Ledger(path: f.path, options: readOnlyOptions())
         defer { ledger.close() }
-        let report = try ledger.verify()
+        let report = try ledger.audit.verify()
         XCTAssertTrue(report.ok, "\(String(describing: report.chainFailure)) \(report.projections.filter { !$0.matches }.map(\.name))")
         XCTAssertEqual(report.events, before + UInt64(4 * count))
         var perProject: [UInt32: [CredLedgerCore.Operation]] = [:]
-        try ledger.forEachEvent(from: before + 1) { e in
+        try ledger.audit.forEachEvent(from: before + 1) { e in
             if case .credentialUsed(let u) = e.event.payload { perProject[u.project, default: []].append(u.operation) }
             return true
         }
-        let numbers: [String: UInt32] = try ledger.withState { state in
+        let numbers: [String: UInt32] = try ledger.audit.withState { state in
             let company = try state.company(slug: "acme")!.number
             var out: [String: UInt32] = [:]
             for p in ["w0", "w1", "v0", "v1"] { out[p] = try state.project(company: company, slug: p)?.number }
@@ -171,7 +171,7 @@ final class ConcurrencyTests: ReliabilityTestCase {
         for round in 0..<3 {
             let before = ledger.head.seq
             XCTAssertTrue(writer.waitForLine(timeout: 30) { $0.hasPrefix("ack ") }, "the other writer does not acknowledge")
-            let report = try ledger.verify(projections: round != 0)
+            let report = try ledger.audit.verify(projections: round != 0)
             XCTAssertNil(report.chainFailure, "round \(round): \(String(describing: report.chainFailure)) (this writer's head \(before))")
             XCTAssertTrue(report.ok)
         }
@@ -199,7 +199,7 @@ final class ConcurrencyTests: ReliabilityTestCase {
         XCTAssertGreaterThan(readerRuns, 0)
         let ledger = try Ledger(path: f.path, options: readOnlyOptions())
         defer { ledger.close() }
-        XCTAssertTrue(try ledger.verify().ok)
+        XCTAssertTrue(try ledger.audit.verify().ok)
         let size = try FileManager.default.attributesOfItem(atPath: f.path + "/data.mdb")[.size] as? NSNumber
         XCTAssertGreaterThan(size?.intValue ?? 0, 1 << 20, "the data file should have outgrown the first 1 MiB map")
     }

@@ -65,7 +65,7 @@ final class CrashSafetyTests: ReliabilityTestCase {
             header = try StressSetup.prepare(ledger, company: CrashDriver.company, admin: CrashDriver.admin,
                                              projects: CrashDriver.projects(run: 0, config))
             for ordinal in 0..<3 {
-                _ = try ledger.check(header: header, company: CrashDriver.company, project: "r0w0",
+                _ = try ledger.access.check(header: header, company: CrashDriver.company, project: "r0w0",
                                      operation: StressRecord.operation(worker: 0, ordinal: ordinal))
             }
         }

@@ -101,32 +101,32 @@ final class FuzzTests: ReliabilityTestCase {
         let s = try StressScenario.populate(ledger, company: "acme")
         let head = ledger.head.seq
         let long = String(repeating: "n", count: 101)
-        assertLedgerError("invalid_name") { try ledger.createCredential("acme", NewCredential(name: long, type: .staticKey, scope: .read), as: s.admin) }
-        assertLedgerError("invalid_name") { try ledger.createCredential("acme", NewCredential(name: "a\u{0}b", type: .staticKey, scope: .read), as: s.admin) }
-        assertLedgerError("invalid_name") { try ledger.createCredential("acme", NewCredential(name: "   ", type: .staticKey, scope: .read), as: s.admin) }
-        assertLedgerError("invalid_company") { try ledger.registerCompany(String(repeating: "a", count: 64), admin: s.admin) }
-        assertLedgerError("invalid_company") { try ledger.registerCompany("Acme!", admin: s.admin) }
-        assertLedgerError("invalid_email") { try ledger.registerCompany("fresh", admin: String(repeating: "a", count: 250) + "@x.example") }
-        assertLedgerError("invalid_project") { try ledger.createProject("acme", project: "-x", as: s.admin) }
+        assertLedgerError("invalid_name") { try ledger.administration.createCredential("acme", NewCredential(name: long, type: .staticKey, scope: .read), as: s.admin) }
+        assertLedgerError("invalid_name") { try ledger.administration.createCredential("acme", NewCredential(name: "a\u{0}b", type: .staticKey, scope: .read), as: s.admin) }
+        assertLedgerError("invalid_name") { try ledger.administration.createCredential("acme", NewCredential(name: "   ", type: .staticKey, scope: .read), as: s.admin) }
+        assertLedgerError("invalid_company") { try ledger.administration.registerCompany(String(repeating: "a", count: 64), admin: s.admin) }
+        assertLedgerError("invalid_company") { try ledger.administration.registerCompany("Acme!", admin: s.admin) }
+        assertLedgerError("invalid_email") { try ledger.administration.registerCompany("fresh", admin: String(repeating: "a", count: 250) + "@x.example") }
+        assertLedgerError("invalid_project") { try ledger.administration.createProject("acme", project: "-x", as: s.admin) }
         assertLedgerError("invalid_redirect_uri") {
-            try ledger.createCredential("acme", NewCredential(name: "p", type: .pkce, scope: .read,
+            try ledger.administration.createCredential("acme", NewCredential(name: "p", type: .pkce, scope: .read,
                                                               redirectURIs: ["https://x.example/" + String(repeating: "a", count: 2048)]), as: s.admin)
         }
         assertLedgerError("invalid_redirect_uri") {
-            try ledger.createCredential("acme", NewCredential(name: "p", type: .pkce, scope: .read, redirectURIs: Array(repeating: "https://x.example/cb", count: 6)), as: s.admin)
+            try ledger.administration.createCredential("acme", NewCredential(name: "p", type: .pkce, scope: .read, redirectURIs: Array(repeating: "https://x.example/cb", count: 6)), as: s.admin)
         }
         assertLedgerError("invalid_redirect_uri") {
-            try ledger.createCredential("acme", NewCredential(name: "p", type: .pkce, scope: .read, redirectURIs: ["http://evil.example/cb"]), as: s.admin)
+            try ledger.administration.createCredential("acme", NewCredential(name: "p", type: .pkce, scope: .read, redirectURIs: ["http://evil.example/cb"]), as: s.admin)
         }
-        assertLedgerError("unknown_company") { try ledger.createProject("nope", project: "x", as: s.admin) }
-        assertLedgerError("unknown_credential") { try ledger.deleteCredential("acme", credential: "cred_nope", as: s.admin) }
-        assertLedgerError("not_company_admin") { try ledger.createProject("acme", project: "x", as: s.member) }
-        assertLedgerError("invalid_grace") { try ledger.rotateSecret("acme", credential: "cred_x", grace: -1, as: s.admin) }
+        assertLedgerError("unknown_company") { try ledger.administration.createProject("nope", project: "x", as: s.admin) }
+        assertLedgerError("unknown_credential") { try ledger.administration.deleteCredential("acme", credential: "cred_nope", as: s.admin) }
+        assertLedgerError("not_company_admin") { try ledger.administration.createProject("acme", project: "x", as: s.member) }
+        assertLedgerError("invalid_grace") { try ledger.administration.rotateSecret("acme", credential: "cred_x", grace: -1, as: s.admin) }
         XCTAssertEqual(ledger.head.seq, head, "a refused command wrote events")
         // A header over the limit is denied (and, by design, the denial is recorded as a use).
-        let decision = try ledger.authorize(header: "Apikey " + String(repeating: "k", count: 300), company: "acme", project: "bridge", operation: .read)
+        let decision = try ledger.access.authorize(header: "Apikey " + String(repeating: "k", count: 300), company: "acme", project: "bridge", operation: .read)
         XCTAssertEqual(decision.denial, .malformedHeader)
-        let report = try ledger.verify()
+        let report = try ledger.audit.verify()
         XCTAssertTrue(report.ok)
     }
 }

@@ -17,7 +17,7 @@ final class Issue11StorageTests: ReliabilityTestCase {
         let ledger = try Ledger(path: path, options: testOptions())
         defer { ledger.close() }
         let header = try StressSetup.prepare(ledger, company: "acme", admin: "alice@acme.example", projects: ["p"])
-        for _ in 0..<uses { _ = try ledger.check(header: header, company: "acme", project: "p", operation: .read) }
+        for _ in 0..<uses { _ = try ledger.access.check(header: header, company: "acme", project: "p", operation: .read) }
         return (path, header, ledger.head.seq)
     }
 
@@ -246,13 +246,13 @@ final class Issue11StorageTests: ReliabilityTestCase {
             let ledger = try Ledger(path: fixture.path, options: testOptions())
             defer { ledger.close() }
             let error = assertLedgerError("projections_disagree") {
-                try ledger.createProject("acme", project: "q", name: nil, as: "alice@acme.example")
+                try ledger.administration.createProject("acme", project: "q", name: nil, as: "alice@acme.example")
             }
             XCTAssertEqual((error as? LedgerError)?.kind, .integrity)
             XCTAssertTrue("\(String(describing: error))".contains(expected), "\(String(describing: error))")
-            assertLedgerError("projections_disagree") { try ledger.check(header: fixture.header, company: "acme", project: "p", operation: .read) }
+            assertLedgerError("projections_disagree") { try ledger.access.check(header: fixture.header, company: "acme", project: "p", operation: .read) }
             XCTAssertEqual(ledger.head.seq, h - 2)
-            let report = try ledger.verify()
+            let report = try ledger.audit.verify()
             XCTAssertFalse(report.ok)
             XCTAssertEqual(report.chainFailure?.seq, h - 1)
             XCTAssertEqual(report.chainFailure?.reason, expected)
@@ -318,7 +318,7 @@ final class Issue11StorageTests: ReliabilityTestCase {
             let ledger = try Ledger(path: fixture.path, options: readOnlyOptions())
             defer { ledger.close() }
             for projections in [false, true] {
-                let report = try ledger.verify(projections: projections)
+                let report = try ledger.audit.verify(projections: projections)
                 XCTAssertFalse(report.ok)
                 XCTAssertNil(report.chainFailure, "the forged events link")
                 XCTAssertEqual(report.checkpoints?.description, expected)
@@ -357,23 +357,23 @@ final class Issue11StorageTests: ReliabilityTestCase {
         try ledger.environment.write { txn in XCTAssertTrue(try txn.delete(schema.events, h.bigEndianBytes)) }
         let expected = "event \(h) missing at the tail: checkpoints at \(h), log head at \(h - 1)"
         let error = assertLedgerError("projections_disagree") {
-            try ledger.createProject("acme", project: "q", name: nil, as: "alice@acme.example")
+            try ledger.administration.createProject("acme", project: "q", name: nil, as: "alice@acme.example")
         }
         XCTAssertTrue("\(String(describing: error))".contains(expected), "\(String(describing: error))")
-        assertLedgerError("projections_disagree") { try ledger.check(header: fixture.header, company: "acme", project: "p", operation: .read) }
-        let decision = try ledger.authorize(header: fixture.header, company: "acme", project: "p", operation: .read)
-        let batchError = assertLedgerError("projections_disagree") { try ledger.record(batch: [decision, decision]) }
+        assertLedgerError("projections_disagree") { try ledger.access.check(header: fixture.header, company: "acme", project: "p", operation: .read) }
+        let decision = try ledger.access.authorize(header: fixture.header, company: "acme", project: "p", operation: .read)
+        let batchError = assertLedgerError("projections_disagree") { try ledger.access.record(batch: [decision, decision]) }
         XCTAssertNotNil(batchError)
         XCTAssertEqual(try ledger.environment.read { txn in try EventLog.head(schema: schema, in: txn).seq }, h - 1)
-        let rebuilt = try ledger.rebuildProjections()
+        let rebuilt = try ledger.maintenance.rebuildProjections()
         XCTAssertEqual(rebuilt.accepted?.description, expected)
         XCTAssertEqual(rebuilt.events, h - 1)
         // The acceptance took seq h (the cut event's): `log_accepted`, then the project.
-        guard case .logAccepted(let accepted)? = try ledger.event(h)?.event.payload else { return XCTFail("no log_accepted at \(h)") }
+        guard case .logAccepted(let accepted)? = try ledger.audit.event(h)?.event.payload else { return XCTFail("no log_accepted at \(h)") }
         XCTAssertEqual(accepted, LogAccepted(logHead: h - 1, checkpoints: h))
-        try ledger.createProject("acme", project: "q", name: nil, as: "alice@acme.example")
+        try ledger.administration.createProject("acme", project: "q", name: nil, as: "alice@acme.example")
         XCTAssertEqual(ledger.head.seq, h + 1)
-        XCTAssertTrue(try ledger.verify().ok)
+        XCTAssertTrue(try ledger.audit.verify().ok)
     }
 
     /// Projections of another code version are rebuilt at a read-write open only when their checkpoints agree with
@@ -429,13 +429,13 @@ final class Issue11StorageTests: ReliabilityTestCase {
             let ledger = try Ledger(path: fixture.path, options: readOnlyOptions())
             defer { ledger.close() }
             for projections in [false, true] {
-                let report = try ledger.verify(projections: projections)
+                let report = try ledger.audit.verify(projections: projections)
                 XCTAssertEqual(report.chainFailure?.seq, m, "projections \(projections): \(String(describing: report.chainFailure))")
                 XCTAssertTrue(report.chainFailure?.reason.contains("trailing") ?? false, "\(String(describing: report.chainFailure))")
                 XCTAssertEqual(report.events, m - 1)
                 for threads in [1, 2] {
                     for chunk: UInt64 in [7, ChainVerifier.chunkSize] {
-                        let replay = try ledger.replay(from: 1, threads: threads, projections: projections, chunkSize: chunk)
+                        let replay = try ledger.audit.replay(from: 1, threads: threads, projections: projections, chunkSize: chunk)
                         let what = "projections \(projections), \(threads) threads, chunk \(chunk)"
                         XCTAssertEqual(replay.chainFailure?.seq, m, what)
                         XCTAssertEqual(replay.lastGood.seq, m - 1, what)
@@ -644,7 +644,7 @@ extension Issue11StorageTests {
         let existing = try makeDirectory("badcreate-lib") + "/ledger"
         let library = try Ledger(path: existing, options: testOptions())
         defer { library.close() }
-        try library.registerCompany("other", admin: "o@other.example")
+        try library.administration.registerCompany("other", admin: "o@other.example")
         let head = library.head
         for c in cases {
             let what = "\(c.slug) \(c.options)"
@@ -662,7 +662,7 @@ extension Issue11StorageTests {
                 try CompanyRegistration(slug: c.slug, admin: option("--admin") ?? "", name: option("--name"), mailDomain: option("--mail-domain"))
             }
             assertLedgerError(c.code, what) {
-                try library.registerCompany(c.slug, admin: option("--admin") ?? "", name: option("--name"), mailDomain: option("--mail-domain"))
+                try library.administration.registerCompany(c.slug, admin: option("--admin") ?? "", name: option("--name"), mailDomain: option("--mail-domain"))
             }
             XCTAssertEqual(library.head, head, "\(what) wrote to the ledger")
         }

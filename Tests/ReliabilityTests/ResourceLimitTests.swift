@@ -28,7 +28,7 @@ final class ResourceLimitTests: ReliabilityTestCase {
 
     private func countUses(_ ledger: Ledger) throws -> Int {
         var n = 0
-        try ledger.forEachEvent { e in
+        try ledger.audit.forEachEvent { e in
             if e.event.type == .credentialUsed { n += 1 }
             return true
         }
@@ -55,9 +55,9 @@ final class ResourceLimitTests: ReliabilityTestCase {
             for round in 0..<40 where outcomes.current.errors.isEmpty {
                 let group = DispatchGroup()
                 for i in 0..<2_000 {
-                    let decision = try ledger.authorize(header: header, company: "acme", project: "p", operation: (round + i) % 2 == 0 ? .read : .write)
+                    let decision = try ledger.access.authorize(header: header, company: "acme", project: "p", operation: (round + i) % 2 == 0 ? .read : .write)
                     group.enter()
-                    ledger.record(decision) { error in
+                    ledger.access.record(decision) { error in
                         outcomes.withLock { if let error { $0.errors.append(error) } else { $0.ok += 1 } }
                         group.leave()
                     }
@@ -69,20 +69,20 @@ final class ResourceLimitTests: ReliabilityTestCase {
             XCTAssertNotNil(failure, "1 MiB cannot hold 80k uses")
             // Nothing partial: the log holds exactly the acknowledged uses, and the live state agrees with a rebuild.
             XCTAssertEqual(try countUses(ledger), acknowledged)
-            let report = try ledger.verify()
+            let report = try ledger.audit.verify()
             XCTAssertTrue(report.ok, "\(String(describing: report.chainFailure))")
             // A smaller transaction may still fit after the big batch was refused; either way it is all or nothing.
             let head = ledger.head.seq
             do {
-                try ledger.createProject("acme", project: "more", as: "a@acme.example")
+                try ledger.administration.createProject("acme", project: "more", as: "a@acme.example")
                 XCTAssertEqual(ledger.head.seq, head + 1)
             } catch {
                 XCTAssertEqual(ledger.head.seq, head, "a refused command moved the head")
             }
-            XCTAssertTrue(try ledger.verify().ok)
+            XCTAssertTrue(try ledger.audit.verify().ok)
             // Fill what small transactions can still take, so that the CLI below meets a full map too.
             for _ in 0..<20_000 {
-                do { _ = try ledger.check(header: header, company: "acme", project: "p", operation: .read) } catch { break }
+                do { _ = try ledger.access.check(header: header, company: "acme", project: "p", operation: .read) } catch { break }
             }
         }
         let error = try XCTUnwrap(failure)
@@ -105,9 +105,9 @@ final class ResourceLimitTests: ReliabilityTestCase {
         let errors = StressLocked(0)
         let group = DispatchGroup()
         for _ in 0..<4_000 {
-            let decision = try ledger.authorize(header: header, company: "acme", project: "p", operation: .read)
+            let decision = try ledger.access.authorize(header: header, company: "acme", project: "p", operation: .read)
             group.enter()
-            ledger.record(decision) { error in
+            ledger.access.record(decision) { error in
                 if error != nil { errors.withLock { $0 += 1 } }
                 group.leave()
             }
@@ -115,7 +115,7 @@ final class ResourceLimitTests: ReliabilityTestCase {
         group.wait()
         XCTAssertEqual(errors.current, 0)
         XCTAssertGreaterThan(ledger.environment.mapSize, 1 << 20)
-        XCTAssertTrue(try ledger.verify().ok)
+        XCTAssertTrue(try ledger.audit.verify().ok)
     }
 
     /// The map grows on demand from 1 MiB under many concurrent callers (group commit re-runs the batch).
@@ -130,12 +130,12 @@ final class ResourceLimitTests: ReliabilityTestCase {
         DispatchQueue.concurrentPerform(iterations: 4) { worker in
             let group = DispatchGroup()
             for i in 0..<5_000 {
-                guard let decision = try? ledger.authorize(header: header, company: "acme", project: "p\(worker)", operation: i % 3 == 0 ? .write : .read) else {
+                guard let decision = try? ledger.access.authorize(header: header, company: "acme", project: "p\(worker)", operation: i % 3 == 0 ? .write : .read) else {
                     errors.withLock { $0.append("authorize failed") }
                     return
                 }
                 group.enter()
-                ledger.record(decision) { error in
+                ledger.access.record(decision) { error in
                     if let error { errors.withLock { $0.append("\(error)") } }
                     group.leave()
                 }
@@ -145,7 +145,7 @@ final class ResourceLimitTests: ReliabilityTestCase {
         XCTAssertEqual(errors.current.prefix(3), [])
         XCTAssertGreaterThan(ledger.environment.mapSize, 1 << 20)
         XCTAssertEqual(try countUses(ledger), 20_000)
-        XCTAssertTrue(try ledger.verify().ok)
+        XCTAssertTrue(try ledger.audit.verify().ok)
     }
 
     // MARK: disk full
@@ -160,16 +160,16 @@ final class ResourceLimitTests: ReliabilityTestCase {
         let head = ledger.head.seq
         ledger.environment.faultInjector = { call in call == .commit ? ENOSPC : nil }
         var failure: Error?
-        do { _ = try ledger.check(header: header, company: "acme", project: "p", operation: .read) } catch { failure = error }
-        XCTAssertThrowsError(try ledger.createProject("acme", project: "q", as: "a@acme.example"))
+        do { _ = try ledger.access.check(header: header, company: "acme", project: "p", operation: .read) } catch { failure = error }
+        XCTAssertThrowsError(try ledger.administration.createProject("acme", project: "q", as: "a@acme.example"))
         ledger.environment.faultInjector = nil
         let error = try XCTUnwrap(failure, "an ENOSPC commit must fail the use")
         XCTAssertTrue("\(error)".lowercased().contains("no space left"), "unclear: \(error)")
         XCTAssertTrue(error is LedgerError, "storage failures should surface as a LedgerError with a stable code, got \(type(of: error)): \(error)")
         XCTAssertEqual(ledger.head.seq, head, "a failed commit must not move the head")
-        _ = try ledger.check(header: header, company: "acme", project: "p", operation: .read)
+        _ = try ledger.access.check(header: header, company: "acme", project: "p", operation: .read)
         XCTAssertEqual(ledger.head.seq, head + 1)
-        XCTAssertTrue(try ledger.verify().ok)
+        XCTAssertTrue(try ledger.audit.verify().ok)
         ledger.close()
         XCTAssertEqual(try eventCount(path), head + 1)
     }
@@ -203,15 +203,15 @@ final class ResourceLimitTests: ReliabilityTestCase {
             let ledger = try Ledger(path: path, options: readOnlyOptions())
             defer { ledger.close() }
             XCTAssertGreaterThanOrEqual(ledger.head.seq, before + UInt64(acked))
-            let report = try ledger.verify()
+            let report = try ledger.audit.verify()
             XCTAssertTrue(report.ok, "\(String(describing: report.chainFailure))")
         }
         // More space: recording resumes.
         XCTAssertEqual(system("/bin/mount", ["-o", "remount,size=16m", mountPoint]), 0)
         let ledger = try Ledger(path: path, options: CrashDriver.options())
         defer { ledger.close() }
-        _ = try ledger.check(header: header, company: "acme", project: "w0", operation: .read)
-        XCTAssertTrue(try ledger.verify().ok)
+        _ = try ledger.access.check(header: header, company: "acme", project: "w0", operation: .read)
+        XCTAssertTrue(try ledger.audit.verify().ok)
     }
 
     // MARK: read-only storage
@@ -232,7 +232,7 @@ final class ResourceLimitTests: ReliabilityTestCase {
         XCTAssertEqual(system("/bin/mount", ["-o", "remount,bind,ro", view]), 0)
         assertLedgerError("read_only_storage") { try Ledger(path: view, options: testOptions()) }
         let readOnly = try Ledger(path: view, options: readOnlyOptions())
-        XCTAssertTrue(try readOnly.verify().ok)
+        XCTAssertTrue(try readOnly.audit.verify().ok)
         readOnly.close()
         let verify = cli(["verify", "--json"], db: view)
         XCTAssertEqual(verify.code, 0, verify.all)
@@ -260,7 +260,7 @@ final class ResourceLimitTests: ReliabilityTestCase {
         }
         let readOnly = try Ledger(path: path, options: readOnlyOptions())
         defer { readOnly.close() }
-        XCTAssertTrue(try readOnly.verify().ok)
+        XCTAssertTrue(try readOnly.audit.verify().ok)
     }
 
     /// Permissions as a normal user (setpriv to nobody): a directory without write permission is a clear error.
@@ -318,7 +318,7 @@ final class ResourceLimitTests: ReliabilityTestCase {
         do {
             let ledger = try Ledger(path: path, options: readOnlyOptions())
             defer { ledger.close() }
-            XCTAssertTrue(try ledger.verify().ok)
+            XCTAssertTrue(try ledger.audit.verify().ok)
         }
         // A lost data file: refused, not silently replaced by an empty ledger, for read-only commands.
         try FileManager.default.removeItem(atPath: path + "/data.mdb")
@@ -348,8 +348,8 @@ final class ResourceLimitTests: ReliabilityTestCase {
         try FileManager.default.createSymbolicLink(atPath: directory + "/alias", withDestinationPath: path)
         XCTAssertThrowsError(try Ledger(path: directory + "/alias", options: readOnlyOptions()))
         XCTAssertThrowsError(try Ledger(path: path + "/./", options: readOnlyOptions()))
-        _ = try first.check(header: header, company: "acme", project: "p", operation: .read)
-        XCTAssertTrue(try first.verify().ok)
+        _ = try first.access.check(header: header, company: "acme", project: "p", operation: .read)
+        XCTAssertTrue(try first.audit.verify().ok)
     }
 
     /// Files that are not a ledger: a clear error from `credledger verify` in a child process, never a crash.
@@ -420,7 +420,7 @@ final class ResourceLimitTests: ReliabilityTestCase {
             defer { ledger.close() }
             _ = try StressScenario.populate(ledger)
             head = ledger.head
-            liveBefore = Dictionary(uniqueKeysWithValues: try ledger.verify().projections.map { ($0.name, $0.live) })
+            liveBefore = Dictionary(uniqueKeysWithValues: try ledger.audit.verify().projections.map { ($0.name, $0.live) })
         }
         // What version-1 code left behind: its checkpoints, an `ix` block keyed kind ‖ id ‖ first seq, and a `usage`
         // row that still counts the open segment's uses (which now live in `usage_recent`).
@@ -444,7 +444,7 @@ final class ResourceLimitTests: ReliabilityTestCase {
         assertLedgerError("stale_projections") { try Ledger(path: path, options: readOnlyOptions()) }
         let ledger = try Ledger(path: path, options: testOptions())
         defer { ledger.close() }
-        let report = try ledger.verify()
+        let report = try ledger.audit.verify()
         XCTAssertTrue(report.ok, "\(report.projections.filter { !$0.matches }.map(\.name))")
         XCTAssertEqual(ledger.head, head)
         for p in report.projections {

@@ -164,7 +164,7 @@ final class SecretHygieneTests: ReliabilityTestCase {
         do {
             let ledger = try Ledger(path: db, options: readOnlyOptions())
             defer { ledger.close() }
-            try ledger.backup(to: directory + "/backup")
+            try ledger.maintenance.backup(to: directory + "/backup")
         }
 
         // Whatever the one-time commands printed in human form counts as issued too.
@@ -294,12 +294,12 @@ final class SecretHygieneTests: ReliabilityTestCase {
         let ledger = try Ledger(path: path, options: testOptions())
         defer { ledger.close() }
         let s = try StressScenario.populate(ledger)
-        let client = try ledger.createCredential(s.company, NewCredential(name: "strict", type: .pkcePublic, scope: .read,
+        let client = try ledger.administration.createCredential(s.company, NewCredential(name: "strict", type: .pkcePublic, scope: .read,
                                                                           redirectURIs: ["https://app.example/cb"]), as: s.admin)
         let verifier = String(repeating: "z", count: 43)
         func authorize(_ uri: String, method: String = "S256", challenge: String? = nil) -> DenialReason? {
             do {
-                _ = try ledger.authorize(company: s.company, clientID: client.clientID!, user: s.member, redirectURI: uri,
+                _ = try ledger.oauth.approveClient(company: s.company, clientID: client.clientID!, user: s.member, redirectURI: uri,
                                          codeChallenge: challenge ?? PKCE.challenge(for: verifier), codeChallengeMethod: method, state: nil)
                 return nil
             } catch let error as OAuthError {

@@ -40,13 +40,13 @@ final class TamperDetectionTests: ReliabilityTestCase {
         try TamperDriver.writeCopy(pristine.data, to: copy)
         let ledger = try Ledger(path: copy, options: readOnlyOptions())
         defer { ledger.close() }
-        let report = try ledger.verify()
+        let report = try ledger.audit.verify()
         XCTAssertTrue(report.ok, "\(String(describing: report.chainFailure)) \(report.projections)")
         XCTAssertEqual(report.events, UInt64(pristine.records.count))
         // Every event type is in the corpus, but `log_accepted`: only an operator's rebuild of a damaged log writes it
         // (Issue11StorageTests damage a log and check that event and its verification).
         var types = Set<EventType>()
-        try ledger.forEachEvent { types.insert($0.event.type); return true }
+        try ledger.audit.forEachEvent { types.insert($0.event.type); return true }
         XCTAssertEqual(types, Set(EventType.allCases).subtracting([.logAccepted]))
     }
 
@@ -138,7 +138,7 @@ final class TamperDetectionTests: ReliabilityTestCase {
         }
         let ledger = try Ledger(path: copy, options: readOnlyOptions())
         defer { ledger.close() }
-        let chainOnly = try ledger.verify(projections: false)
+        let chainOnly = try ledger.audit.verify(projections: false)
         XCTAssertNil(chainOnly.chainFailure, "a consistent rewrite links: the chain alone cannot see it")
         XCTAssertNotEqual(ledger.head.hash, anchoredHead, "the anchored head exposes the rewrite")
     }

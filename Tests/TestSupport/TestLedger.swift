@@ -51,7 +51,7 @@ public final class TestLedger {
     public func tick(_ seconds: Double = 1) { clock.advance(seconds: seconds) }
 
     /// Events appended after `seq`.
-    public func events(after seq: UInt64) throws -> [StoredEvent] { try ledger.events(from: seq + 1) }
+    public func events(after seq: UInt64) throws -> [StoredEvent] { try ledger.audit.events(from: seq + 1) }
 }
 
 /// Names used by most tests.

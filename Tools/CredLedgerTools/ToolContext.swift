@@ -1,4 +1,5 @@
 import CredLedger
+import CredLedgerAPI
 import CredLedgerCore
 import Foundation
 
@@ -53,6 +54,16 @@ public final class ToolContext {
         return ledger
     }
 
+    /// Answers an API request on the ledger opened read-write: the same mapping the HTTP server uses.
+    func respond<R: APIRequest>(_ request: R) throws -> R.Response {
+        try APIService(try ledger()).respondBlocking(to: request)
+    }
+
+    /// Answers an API request that only reads, on the ledger opened read-only.
+    func respondReading<R: ReadRequest>(_ request: R) throws -> R.Response {
+        try APIService(try readOnlyLedger()).respondBlocking(to: request)
+    }
+
     func close() {
         opened?.close()
         opened = nil
@@ -74,6 +85,15 @@ public enum Format {
     /// Seconds precision for tables.
     public static func shortTime(_ t: Timestamp?) -> String {
         guard let t, t != 0 else { return "never" }
-        return String(TimeFormat.rfc3339(t).prefix(19)).replacingOccurrences(of: "T", with: " ")
+        return shortTime(TimeFormat.rfc3339(t))
+    }
+
+    /// An API time (RFC 3339, nil for never) as printed: the time itself, or "never".
+    public static func time(_ text: String?) -> String { text ?? "never" }
+
+    /// An API time (RFC 3339, nil for never) with seconds precision, for tables.
+    public static func shortTime(_ text: String?) -> String {
+        guard let text else { return "never" }
+        return String(text.prefix(19)).replacingOccurrences(of: "T", with: " ")
     }
 }

@@ -44,7 +44,7 @@ public struct AccessAnswer: Sendable {
     public var notes: [String]
 }
 
-extension Ledger {
+extension Ledger.Audit {
     /// Every principal that could `operation` (read when nil: anyone with at least read) project `project` of
     /// company `company` at `point`, through which credential, scope and role, and since when.
     ///

@@ -27,12 +27,12 @@ public struct ReviewFinding: Sendable, Equatable {
     public var recommendation: String
 }
 
-extension Ledger {
+extension Ledger.Audit {
     /// Reviews a company's live (not deleted) credentials at `now` (default: the ledger clock):
     /// unused for `staleDays`, never used (and older than that), GLOBAL scope, write access to at least
     /// `manyProjects` projects, created by a member who is no longer an admin, expired but not deleted.
     public func accessReview(_ slug: String, staleDays: Int = 90, manyProjects: Int = 5, now: Timestamp? = nil) throws -> [ReviewFinding] {
-        let now = now ?? options.clock.now()
+        let now = now ?? clock.now()
         let staleLimit = now - Int64(staleDays) * 86_400_000_000
         return try withState { state in
             let company = try state.requireCompany(slug)

@@ -203,7 +203,7 @@ final class AccessHistory {
     }
 }
 
-extension Ledger {
+extension Ledger.Audit {
     /// The state as it was at `point`: credential table, counters and memberships exactly as then.
     /// `company` limits the counters to that company's credentials (the registry is always complete).
     public func state(asOf point: AsOfPoint, company: String? = nil) throws -> AsOfState {
@@ -232,13 +232,13 @@ extension Ledger {
             var eventTime: Timestamp = 0
             if seq > 0 {
                 try reader.visit(PostingIndex.ListKey(.admin, 0), range: 1...seq, descending: false, txn: txn) { n, _ in
-                    let stored = try Ledger.readEvent(n, schema: schema, txn: txn)
+                    let stored = try Ledger.Audit.readEvent(n, schema: schema, txn: txn)
                     history.observe(stored.event)
                     try projector.apply(stored.event, to: store)
                     replayed += 1
                     return true
                 }
-                eventTime = try Ledger.readTimestamp(seq, schema: schema, txn: txn)
+                eventTime = try Ledger.Audit.readTimestamp(seq, schema: schema, txn: txn)
             }
             projector.discard()
             let snapshotHead = try EventLog.head(schema: schema, in: txn)
@@ -250,7 +250,7 @@ extension Ledger {
                 if companyFilter == nil || c.company == companyFilter { numbers.append(c.number) }
                 return true
             }
-            let usage = try Ledger.usage(credentials: numbers, at: seq, head: snapshotHead.seq, live: live, reader: reader, schema: schema, txn: txn)
+            let usage = try Ledger.Audit.usage(credentials: numbers, at: seq, head: snapshotHead.seq, live: live, reader: reader, schema: schema, txn: txn)
             for number in numbers {
                 if let u = usage[number], u != UsageRecord() { store.put(.usage, Keys.credential(number), u.bytes) }
             }
@@ -294,8 +294,8 @@ extension Ledger {
         let wantAllowed = Set(records.filter { $0.value.used > 0 }.keys), wantDenied = Set(records.filter { $0.value.denied > 0 }.keys)
         let last = try reader.lastUses(.credential, ids: ids, atMost: n, wantAllowed: wantAllowed, wantDenied: wantDenied, txn: txn)
         for (c, seqs) in last {
-            if let s = seqs.allowed { records[c]?.lastUsed = try Ledger.readTimestamp(s, schema: schema, txn: txn) }
-            if let s = seqs.denied { records[c]?.lastDenied = try Ledger.readTimestamp(s, schema: schema, txn: txn) }
+            if let s = seqs.allowed { records[c]?.lastUsed = try Ledger.Audit.readTimestamp(s, schema: schema, txn: txn) }
+            if let s = seqs.denied { records[c]?.lastDenied = try Ledger.Audit.readTimestamp(s, schema: schema, txn: txn) }
         }
         for c in wantAllowed { records[c]?.firstUsed = current[c]?.firstUsed ?? 0 }
         return records

@@ -36,9 +36,13 @@ final class ReaderPool: @unchecked Sendable {
             // Threads start with the first read: a process that never reads asynchronously never has them.
             started = true
             for i in 0..<threads {
-                // Named from inside: on Linux a name set before `start` does not reach the thread (15 bytes at most).
-                let thread = Thread { [self] in work(name: "credledger-rd-\(i)") }
+                // Named from inside and again from here once started (15 bytes at most): on Linux a name set before
+                // `start` does not reach the thread, and one set inside before `start` returned here is dropped too (the
+                // thread keeps the name it inherited from the thread that started the pool).
+                let name = "credledger-rd-\(i)"
+                let thread = Thread { [self] in work(name: name) }
                 thread.start()
+                thread.name = name
             }
         }
         jobs.append(job)
@@ -61,74 +65,5 @@ final class ReaderPool: @unchecked Sendable {
             condition.unlock()
             job()
         }
-    }
-}
-
-extension Ledger {
-    /// Runs a blocking read of this ledger on the reader pool (`ReaderPool`), suspending the calling task without
-    /// holding a thread of the cooperative pool: the async form of any read, e.g. `try await ledger.read { try $0.usage("acme") }`.
-    public func read<R: Sendable>(_ body: @escaping @Sendable (Ledger) throws -> R) async throws -> R {
-        try await ReaderPool.shared.run { [self] in try body(self) }
-    }
-
-    /// Async form of `auditEvents(_:)`.
-    public func auditEvents(_ query: AuditQuery) async throws -> AuditPage {
-        try await read { try $0.auditEvents(query) }
-    }
-
-    /// Async form of `whoCouldAct(company:project:operation:at:)`.
-    public func whoCouldAct(company slug: String, project: String, operation: CredLedgerCore.Operation?, at point: AsOfPoint) async throws -> AccessAnswer {
-        try await read { try $0.whoCouldAct(company: slug, project: project, operation: operation, at: point) }
-    }
-
-    /// Async form of `accessReview(_:staleDays:manyProjects:now:)`.
-    public func accessReview(_ slug: String, staleDays: Int = 90, manyProjects: Int = 5, now: Timestamp? = nil) async throws -> [ReviewFinding] {
-        try await read { try $0.accessReview(slug, staleDays: staleDays, manyProjects: manyProjects, now: now) }
-    }
-
-    /// Async form of `usage(_:)`.
-    public func usage(_ slug: String) async throws -> [UsageRow] {
-        try await read { try $0.usage(slug) }
-    }
-
-    /// Async form of `memberships(_:)`.
-    public func memberships(_ slug: String) async throws -> Memberships {
-        try await read { try $0.memberships(slug) }
-    }
-
-    /// Async form of `credentialTable(_:as:includeDeleted:)`.
-    public func credentialTable(_ slug: String, as actor: String, includeDeleted: Bool = false) async throws -> [CredentialRow] {
-        try await read { try $0.credentialTable(slug, as: actor, includeDeleted: includeDeleted) }
-    }
-
-    /// Async form of `credentialTable(_:as:includeDeleted:asOf:)`.
-    public func credentialTable(_ slug: String, as actor: String, includeDeleted: Bool = false, asOf point: AsOfPoint) async throws -> [CredentialRow] {
-        try await read { try $0.credentialTable(slug, as: actor, includeDeleted: includeDeleted, asOf: point) }
-    }
-
-    /// Async form of `credentialDetail(_:credential:as:)`.
-    public func credentialDetail(_ slug: String, credential id: String, as actor: String) async throws -> CredentialRow {
-        try await read { try $0.credentialDetail(slug, credential: id, as: actor) }
-    }
-
-    /// Async form of `events(from:limit:)`.
-    public func events(from: UInt64 = 1, limit: Int = Int.max) async throws -> [StoredEvent] {
-        try await read { try $0.events(from: from, limit: limit) }
-    }
-
-    /// Async form of `verify(projections:)`.
-    public func verify(projections: Bool = true) async throws -> VerificationReport {
-        try await read { try $0.verify(projections: projections) }
-    }
-
-    /// Async form of `replay(from:threads:projections:)`.
-    public func replay(from: UInt64 = 1, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                       projections: Bool = true) async throws -> ReplayReport {
-        try await read { try $0.replay(from: from, threads: threads, projections: projections) }
-    }
-
-    /// Async form of `export(_:progress:)`; `progress` runs on the reader thread, between read transactions.
-    public func export(_ request: ExportRequest, progress: (@Sendable (ExportProgress) -> Void)? = nil) async throws -> ExportSummary {
-        try await read { try $0.export(request, progress: progress) }
     }
 }

@@ -48,7 +48,7 @@ public struct AuditPage: Sendable {
     public var examined: Int
 }
 
-extension Ledger {
+extension Ledger.Audit {
     /// Runs an audit query using the posting indexes: the most selective list among the filters drives the scan
     /// (credential, then actor, project, type, company); the others are checked on each candidate. Use flags in
     /// the lists answer `--outcome` without reading events. Time bounds become a seq range by binary search
@@ -85,7 +85,7 @@ extension Ledger {
                     page.examined += 1
                     if plan.matches(stored.event) {
                         page.events.append(stored)
-                        page.previousHashes.append(try Ledger.storedHash(seq - 1, schema: schema, txn: txn))
+                        page.previousHashes.append(try Ledger.Audit.storedHash(seq - 1, schema: schema, txn: txn))
                     }
                 }
                 if query.newestFirst { hi = seq - 1 } else { lo = seq + 1 }

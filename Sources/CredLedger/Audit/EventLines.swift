@@ -1,7 +1,7 @@
 import CredLedgerCore
 import LMDB
 
-extension Ledger {
+extension Ledger.Audit {
     /// Writes the events from seq `from` on, at most `limit`, as JSON lines — the export's `events.jsonl`
     /// objects (same keys in the same order, same canonical form, docs/EXPORT.md) without `record` — and
     /// hands them to `output` in buffers of about 1 MiB of whole lines, on the calling thread, up to the head when
@@ -10,7 +10,7 @@ extension Ledger {
     public func writeEventLines(from: UInt64, limit: Int, to output: @escaping (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
         let from = max(from, 1)
         guard limit > 0 else { return 0 }
-        let fields = try EventFields(ledger: self)
+        let fields = try EventFields(audit: self)
         var writer = EventRowWriter(sink: ExportSink(name: "log", consumer: output), fields: fields, format: .jsonl, includeRecord: false)
         let schema = self.schema
         var written = 0

@@ -57,7 +57,7 @@ public struct ExportSummary: Sendable {
     public var rate: Double { seconds > 0 ? Double(events) / seconds : 0 }
 }
 
-extension Ledger {
+extension Ledger.Audit {
     /// The export format version written in every manifest.
     public static let exportFormatVersion = 1
 
@@ -99,7 +99,7 @@ extension Ledger {
         let companyNumber: UInt32? = try request.company.map { slug in
             try withState { state in try state.requireCompany(slug).number }
         }
-        let fields = try EventFields(ledger: self)
+        let fields = try EventFields(audit: self)
         let ext = request.format.rawValue
         var files: [ExportedFile] = []
 
@@ -157,7 +157,7 @@ extension Ledger {
                         if let last, last.seq == seq - 1 {
                             previous = last.hash
                         } else {
-                            previous = try Ledger.storedHash(seq - 1, schema: schema, txn: txn)
+                            previous = try Ledger.Audit.storedHash(seq - 1, schema: schema, txn: txn)
                         }
                         var key = seq.bigEndian
                         try withUnsafeBytes(of: &key) { k in
@@ -177,7 +177,7 @@ extension Ledger {
                     return more
                 }
             } else {
-                var previous = try environment.read { txn in try Ledger.storedHash(low - 1, schema: schema, txn: txn) }
+                var previous = try environment.read { txn in try Ledger.Audit.storedHash(low - 1, schema: schema, txn: txn) }
                 try EventLog.scanRaw(from: low, through: high, schema: schema, environment: environment, budget: budget,
                                      between: report) { seq, record in
                     guard seq == done else {
@@ -192,7 +192,7 @@ extension Ledger {
                     throw LedgerError("chain_broken", "event \(done) is missing (the log ends before \(high))", kind: .integrity)
                 }
             }
-            rangeEndHash = try environment.read { txn in try Ledger.storedHash(high, schema: schema, txn: txn) }
+            rangeEndHash = try environment.read { txn in try Ledger.Audit.storedHash(high, schema: schema, txn: txn) }
             progress?(ExportProgress(events: count, fraction: 1))
         }
         let eventsDigest = try writer.sink.finish()
@@ -206,8 +206,8 @@ extension Ledger {
         for type in EventType.allCases where byType[Int(type.rawValue)] > 0 { typeCounts[type.name] = byType[Int(type.rawValue)] }
         let manifest: [String: Any] = [
             "format": "credledger-export",
-            "format_version": Ledger.exportFormatVersion,
-            "created_at": TimeFormat.rfc3339(options.clock.now()),
+            "format_version": Ledger.Audit.exportFormatVersion,
+            "created_at": TimeFormat.rfc3339(clock.now()),
             "scope": request.company == nil ? "all" : "company",
             "company": request.company ?? NSNull(),
             "event_format": ext,
@@ -238,7 +238,7 @@ extension Ledger {
             throw LedgerError("export_failed", "cannot write \(manifestPath): \(error.localizedDescription)", kind: .badInput)
         }
         return ExportSummary(directory: request.directory, events: eventCount, fromSeq: low, toSeq: high, head: last, files: files,
-                             seconds: Ledger.seconds(since: started))
+                             seconds: Ledger.Audit.seconds(since: started))
     }
 
     /// The stored hash of event `seq` (genesis for 0).

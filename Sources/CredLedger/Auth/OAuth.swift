@@ -154,40 +154,6 @@ extension Ledger {
         }
     }
 
-    /// client_credentials grant (RFC 6749 §4.4) for OAuth API users: an access token, no refresh token.
-    public func clientCredentialsToken(clientID: String, clientSecret: String) throws -> TokenResponse {
-        try perform(ClientCredentialsGrant(clientID: clientID, clientSecret: clientSecret))
-    }
-
-    /// Authorization request (RFC 6749 §4.1.1 + RFC 7636): `user` approves the PKCE client; consent is an event.
-    /// (The OAuth consent, `ApproveClient`; not the access decision of `authorize(header:…)`.)
-    public func authorize(company slug: String, clientID: String, user email: String, redirectURI: String,
-                          codeChallenge: String, codeChallengeMethod: String, state: String?) throws -> AuthorizationGrant {
-        try perform(ApproveClient(company: slug, clientID: clientID, user: email, redirectURI: redirectURI,
-                                  codeChallenge: codeChallenge, codeChallengeMethod: codeChallengeMethod, state: state))
-    }
-
-    /// authorization_code grant with PKCE: exchanges a single-use code for an access and a refresh token.
-    public func exchangeCode(clientID: String, clientSecret: String?, code: String, codeVerifier: String, redirectURI: String) throws -> TokenResponse {
-        try perform(ExchangeCode(clientID: clientID, clientSecret: clientSecret, code: code, codeVerifier: codeVerifier, redirectURI: redirectURI))
-    }
-
-    /// refresh_token grant: rotates the refresh token; a reused (spent) one revokes its whole family.
-    public func refresh(clientID: String, clientSecret: String?, refreshToken: String) throws -> TokenResponse {
-        try perform(RefreshGrant(clientID: clientID, clientSecret: clientSecret, refreshToken: refreshToken))
-    }
-
-    /// Token revocation (RFC 7009 §2.1): see `RevokeToken`.
-    @discardableResult
-    public func revokeToken(_ token: String, clientID: String, clientSecret: String?) throws -> RevocationOutcome {
-        try perform(RevokeToken(token: token, clientID: clientID, clientSecret: clientSecret))
-    }
-
-    /// Token introspection (RFC 7662 §2.1): see `IntrospectToken`.
-    public func introspect(_ token: String, clientID: String, clientSecret: String?) throws -> Introspection {
-        try perform(IntrospectToken(token: token, clientID: clientID, clientSecret: clientSecret))
-    }
-
     /// What `client` may learn about `token`: active only if the token was issued to that client, is known, unexpired,
     /// not revoked, and its credential and company are alive.
     static func introspection<S>(of token: String, for client: CredentialRecord, state: StateReader<S>,
@@ -224,7 +190,7 @@ extension Introspection {
     }
 }
 
-// MARK: - The OAuth commands (one per step; `Ledger`'s methods above are their blocking wrappers)
+// MARK: - The OAuth commands (one per step; `Ledger.OAuth` holds their blocking and async wrappers)
 
 /// client_credentials grant (RFC 6749 §4.4) for OAuth API users: an access token, no refresh token.
 public struct ClientCredentialsGrant: LedgerCommand, OAuthStep {
@@ -246,7 +212,7 @@ public struct ClientCredentialsGrant: LedgerCommand, OAuthStep {
 }
 
 /// The OAuth consent (RFC 6749 §4.1.1 + RFC 7636): `user` approves the PKCE client and gets a single-use code; the
-/// consent is an event. (Today's `Ledger.authorize(company:clientID:…)`.)
+/// consent is an event. (Today's `Ledger.oauth.approveClient(company:clientID:…)`.)
 public struct ApproveClient: LedgerCommand, OAuthStep {
     public var company: String, clientID: String, user: String, redirectURI: String
     public var codeChallenge: String, codeChallengeMethod: String, state: String?

@@ -12,7 +12,7 @@ public struct CompanyInfo: Sendable, Equatable {
 /// The inputs of a company registration, checked without any ledger state: the company slug, the admin's email (not a
 /// reserved `apiservice+…` identity), the display name and the mail domain, none holding secret-shaped text. Made
 /// before a ledger is opened, so that `company create` on a missing ledger refuses bad input before it creates one;
-/// `Ledger.registerCompany` checks through it too (one set of rules).
+/// `Ledger.Administration.registerCompany` checks through it too (one set of rules).
 public struct CompanyRegistration: Sendable, Equatable {
     public let slug: String
     /// As given (stored lower-cased in the member event).
@@ -79,80 +79,7 @@ public enum GrantOutcome: String, Sendable {
     case granted, changed, unchanged
 }
 
-extension Ledger {
-    /// Registers a company with its first admin (platform action; no actor check).
-    @discardableResult
-    public func registerCompany(_ slug: String, admin: String, name: String? = nil, mailDomain: String? = nil) throws -> CompanyInfo {
-        try registerCompany(CompanyRegistration(slug: slug, admin: admin, name: name, mailDomain: mailDomain))
-    }
-
-    /// Registers a company whose inputs were already validated (`CompanyRegistration`); only the checks that need the
-    /// ledger's state are left (`company_exists`, `mail_domain_taken`).
-    @discardableResult
-    public func registerCompany(_ registration: CompanyRegistration) throws -> CompanyInfo {
-        try perform(RegisterCompany(registration))
-    }
-
-    /// Enables or disables the API key module (enterprise feature). Returns false when already so.
-    @discardableResult
-    public func setAPIModule(_ slug: String, enabled: Bool, as actor: String) throws -> Bool {
-        try perform(SetAPIModule(company: slug, enabled: enabled, actor: actor))
-    }
-
-    /// Sets a member's company role (`removed` takes them out, and ends every token, code and project role they had
-    /// there). A company keeps at least one admin. Setting the role a member already has writes nothing (`unchanged`):
-    /// a role event restarts the role's `since`, which older delegated tokens would no longer reach.
-    @discardableResult
-    public func setMemberRole(_ slug: String, email: String, role: CompanyRole, as actor: String) throws -> GrantOutcome {
-        try perform(SetMemberRole(company: slug, email: email, role: role, actor: actor))
-    }
-
-    /// Creates a project in a company.
-    public func createProject(_ slug: String, project: String, name: String? = nil, as actor: String) throws {
-        try perform(CreateProject(company: slug, project: project, name: name, actor: actor))
-    }
-
-    /// Archives a project: no credential or user can act on it afterwards.
-    public func archiveProject(_ slug: String, project: String, as actor: String) throws {
-        try perform(ArchiveProject(company: slug, project: project, actor: actor))
-    }
-
-    /// Gives a company member a project role (what PKCE credentials act with); nil removes it. Setting the role the
-    /// user already has writes nothing (`unchanged`), so it keeps reaching the tokens they approved before.
-    @discardableResult
-    public func setUserProjectRole(_ slug: String, project: String, email: String, role: ProjectRole?, as actor: String) throws -> GrantOutcome {
-        try perform(SetUserProjectRole(company: slug, project: project, email: email, role: role, actor: actor))
-    }
-
-    /// Creates a credential; the returned secret is shown once and never stored.
-    public func createCredential(_ slug: String, _ request: NewCredential, as actor: String) throws -> IssuedCredential {
-        try perform(CreateCredential(company: slug, request, actor: actor))
-    }
-
-    /// Replaces a credential's secret; the old one keeps working for `grace` µs (0 = stops now).
-    public func rotateSecret(_ slug: String, credential id: String, grace: Int64, as actor: String) throws -> IssuedCredential {
-        try perform(RotateSecret(company: slug, credential: id, grace: grace, actor: actor))
-    }
-
-    /// Deletes (revokes) a credential at once: its secrets and every token issued from it stop working.
-    /// Works while the API module is disabled (and leaves the module as it is): re-enabling never revives it.
-    public func deleteCredential(_ slug: String, credential id: String, as actor: String) throws {
-        try perform(DeleteCredential(company: slug, credential: id, actor: actor))
-    }
-
-    /// Adds a credential's API user to a project with a role, or changes its role.
-    @discardableResult
-    public func grantAccess(_ slug: String, credential id: String, project: String, role: ProjectRole, as actor: String) throws -> GrantOutcome {
-        try perform(GrantAccess(company: slug, credential: id, project: project, role: role, actor: actor))
-    }
-
-    /// Removes a credential's API user from a project.
-    public func revokeAccess(_ slug: String, credential id: String, project: String, as actor: String) throws {
-        try perform(RevokeAccess(company: slug, credential: id, project: project, actor: actor))
-    }
-}
-
-// MARK: - The admin commands (one per state change; `Ledger`'s methods above are their blocking wrappers)
+// MARK: - The admin commands (one per state change; `Ledger.Administration` holds their blocking and async wrappers)
 
 /// Registers a company with its first admin (platform action; no actor check). Inputs are validated by
 /// `CompanyRegistration`; `decide` checks what needs the state (`company_exists`, `mail_domain_taken`).

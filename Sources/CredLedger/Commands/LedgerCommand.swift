@@ -59,27 +59,12 @@ protocol CommandRun: AnyObject, Sendable {
 extension Ledger {
     /// Runs `command` on the writer and blocks until its batch is durable; returns its result or throws its own error.
     public func perform<C: LedgerCommand>(_ command: C) throws -> C.Result {
-        try command.validate()
-        let queued = QueuedCommand(command)
-        try requireWriter().submitAndWait(WriteRequest(.command(queued)))
-        return try queued.result()
+        try commands.perform(command)
     }
 
     /// Runs `command` on the writer and suspends (no thread blocked) until its batch is durable: the continuation is
     /// resumed by the writer's acknowledgement. Returns its result or throws its own error.
     public func perform<C: LedgerCommand>(_ command: C) async throws -> C.Result {
-        try command.validate()
-        let writer = try requireWriter()
-        let queued = QueuedCommand(command)
-        return try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<C.Result, Error>) in
-            // The writer completes every request exactly once (after its batch, or at once when the ledger is closed).
-            writer.submit(WriteRequest(.command(queued)) { error in
-                if let error {
-                    continuation.resume(throwing: error)
-                } else {
-                    continuation.resume(with: Swift.Result { try queued.result() })
-                }
-            })
-        }
+        try await commands.perform(command)
     }
 }

@@ -35,7 +35,7 @@ final class QueuedMaintenance<M: MaintenanceCommand>: MaintenanceRun, @unchecked
     }
 }
 
-/// Rebuilds every projection from the log and accepts the log as it is (see `Ledger.rebuildProjections`).
+/// Rebuilds every projection from the log and accepts the log as it is (see `Ledger.Maintenance.rebuildProjections`).
 struct RebuildProjections: MaintenanceCommand {
     let schema: Schema
 
@@ -60,26 +60,5 @@ struct RebuildProjections: MaintenanceCommand {
         let result = RebuildResult(events: head.seq, digests: digests, accepted: before.disagreement)
         guard let accepted = before.disagreement else { return (result, []) }
         return (result, [.logAccepted(LogAccepted(logHead: head.seq, checkpoints: accepted.checkpoints))])
-    }
-}
-
-extension Ledger {
-    /// Runs maintenance on the writer, alone in its batch, and waits for its commit.
-    func maintain<M: MaintenanceCommand>(_ command: M) throws -> M.Result {
-        let queued = QueuedMaintenance(command)
-        try requireWriter().submitAndWait(WriteRequest(.maintenance(queued)))
-        return try queued.value()
-    }
-
-    /// Async form of `rebuildProjections()`: suspends until the rebuild's batch is durable (no thread blocked).
-    @discardableResult
-    public func rebuildProjections() async throws -> RebuildResult {
-        let writer = try requireWriter()
-        let queued = QueuedMaintenance(RebuildProjections(schema: schema))
-        return try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<RebuildResult, Error>) in
-            writer.submit(WriteRequest(.maintenance(queued)) { error in
-                if let error { continuation.resume(throwing: error) } else { continuation.resume(with: Result { try queued.value() }) }
-            })
-        }
     }
 }

@@ -62,13 +62,13 @@ extension StateReader {
     }
 }
 
-extension Ledger {
+extension Ledger.Audit {
     /// The API keys page of a company (admin only; also while the API module is disabled, so leaked keys can be
     /// found and deleted). Deleted credentials are left out unless asked.
     public func credentialTable(_ slug: String, as actor: String, includeDeleted: Bool = false) throws -> [CredentialRow] {
         try withState { state in
             let (company, _) = try state.requireAPIAdmin(slug, actor)
-            return try state.credentialRows(company: company.number, includeDeleted: includeDeleted, at: options.clock.now())
+            return try state.credentialRows(company: company.number, includeDeleted: includeDeleted, at: clock.now())
         }
     }
 
@@ -76,7 +76,7 @@ extension Ledger {
     public func credentialDetail(_ slug: String, credential id: String, as actor: String) throws -> CredentialRow {
         try withState { state in
             let (company, _) = try state.requireAPIAdmin(slug, actor)
-            return try state.row(for: try state.requireCredential(company, id), at: options.clock.now())
+            return try state.row(for: try state.requireCredential(company, id), at: clock.now())
         }
     }
 }

@@ -27,9 +27,9 @@ public final class EventFields {
     private let users: Names
 
     /// Loads every name once (a thread holds one transaction at a time, so no lookups happen while a log scan is open).
-    public init(ledger: Ledger) throws {
+    public init(audit: Ledger.Audit) throws {
         var companies = Names(), projects = Names(), credentials = Names(), users = Names()
-        try ledger.withState { state in
+        try audit.withState { state in
             try state.store.scan(.companies, from: []) { _, value in
                 let c = try CompanyRecord.decode(value)
                 companies[c.number] = c.slug

@@ -40,7 +40,7 @@ public struct ReplayReport: Sendable {
     public var rate: Double { seconds > 0 ? Double(max(eventsVerified, eventsProjected)) / seconds : 0 }
 }
 
-extension Ledger {
+extension Ledger.Audit {
     /// Streams the log: verifies sequence, hash links and time order of events `from…head` on `threads` threads
     /// and, at the same time (unless `projections` is false), rebuilds every projection from event 1 into a
     /// scratch environment and compares each projection's digest with the live one. Read-only; the live
@@ -68,7 +68,7 @@ extension Ledger {
         var report = ReplayReport(from: max(from, 1), head: .empty, lastGood: .empty, eventsVerified: 0, eventsProjected: 0,
                                   chainFailure: nil, projections: [], projectionNote: nil, threads: threads,
                                   verifySeconds: 0, projectSeconds: 0, seconds: 0)
-        let rebuild = projections ? ProjectionRebuild(ledger: self, budget: readBudget, between: betweenReads) : nil
+        let rebuild = projections ? ProjectionRebuild(audit: self, budget: readBudget, between: betweenReads) : nil
         let head: ChainHead
         let disagreement: ProjectionDisagreement?
         if let rebuild {
@@ -104,7 +104,7 @@ extension Ledger {
         } else {
             report.lastGood = head
         }
-        report.verifySeconds = Ledger.seconds(since: verifyStarted)
+        report.verifySeconds = Ledger.Audit.seconds(since: verifyStarted)
         if report.chainFailure == nil, let tailFailure { report.chainFailure = tailFailure }
         // The rebuild goes on up to the break: an earlier event whose payload does not decode or apply is the first bad one.
         if let failure = report.chainFailure { rebuild?.stop(after: failure.seq) }
@@ -144,7 +144,7 @@ extension Ledger {
             if report.lastGood.seq != failure.seq - 1 { report.lastGood = try storedHead(failure.seq - 1) }
             if failure.seq >= report.from { report.eventsVerified = min(report.eventsVerified, failure.seq - report.from) }
         }
-        report.seconds = Ledger.seconds(since: started)
+        report.seconds = Ledger.Audit.seconds(since: started)
         return report
     }
 
@@ -180,7 +180,7 @@ final class ProjectionRebuild: @unchecked Sendable {
         var head: ChainHead?
     }
 
-    private let ledger: Ledger
+    private let audit: Ledger.Audit
     private let lock = NSLock()
     private let headReady = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
@@ -196,8 +196,8 @@ final class ProjectionRebuild: @unchecked Sendable {
     /// Called between read transactions, with none open (a test hook).
     private let between: (() -> Void)?
 
-    init(ledger: Ledger, budget: ReadBudget = .standard, between: (@Sendable () -> Void)? = nil) {
-        self.ledger = ledger
+    init(audit: Ledger.Audit, budget: ReadBudget = .standard, between: (@Sendable () -> Void)? = nil) {
+        self.audit = audit
         self.budget = budget
         self.between = between
     }
@@ -243,7 +243,7 @@ final class ProjectionRebuild: @unchecked Sendable {
     }
 
     private func run() throws {
-        let environment = ledger.environment, schema = ledger.schema, budget = self.budget
+        let environment = audit.environment, schema = audit.schema, budget = self.budget
         let scratchPath = NSTemporaryDirectory() + "credledger-replay-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         defer { try? FileManager.default.removeItem(atPath: scratchPath) }
         // The pinned head: events 1…head never change (the log is append-only), so they are read in short
@@ -349,7 +349,7 @@ final class ProjectionRebuild: @unchecked Sendable {
                     name: p.name, lastSeq: lastSeq, live: liveDigest, rebuilt: try ProjectionDigest.compute(p, in: store)))
             }
         }
-        outcome.seconds = Ledger.seconds(since: started)
+        outcome.seconds = Ledger.Audit.seconds(since: started)
         lock.withLock { result = outcome }
     }
 }

@@ -24,7 +24,7 @@ public struct VerificationReport: Sendable {
     public var ok: Bool { chainFailure == nil && checkpoints == nil && projections.allSatisfy(\.matches) }
 }
 
-extension Ledger {
+extension Ledger.Audit {
     /// Verifies sequence, hash chain and time order of the whole log (links checked on every core), then
     /// rebuilds every projection into a scratch environment and compares digests with the live projections.
     public func verify(projections checkProjections: Bool = true) throws -> VerificationReport {
@@ -34,16 +34,6 @@ extension Ledger {
         // No comparison with this process's writer head: other processes may append at any time, and the
         // snapshot the replay read is self-consistent on its own.
         return report
-    }
-
-    /// Rebuilds every projection from the log in one write transaction (readers keep their snapshot),
-    /// and records each projection's digest in its checkpoint. This accepts the log as it is: checkpoints that
-    /// disagreed with its head (a cut or forged tail, which makes every write refuse) are reported in the result,
-    /// and the acceptance is appended to the log in the same transaction (`log_accepted`), so the chain itself keeps
-    /// the trace of what was accepted.
-    @discardableResult
-    public func rebuildProjections() throws -> RebuildResult {
-        try maintain(RebuildProjections(schema: schema))
     }
 }
 

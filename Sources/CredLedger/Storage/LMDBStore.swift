@@ -2,7 +2,7 @@ import CredLedgerProjections
 import LMDB
 
 /// The projections' key-value view of one LMDB transaction. Values are copied out of the map.
-/// Public only as a type name in `Ledger.withState`; its members stay internal.
+/// Public only as a type name in `Ledger.Audit.withState`; its members stay internal.
 public struct LMDBStore: KeyValueStore {
     let txn: Transaction
     let schema: Schema

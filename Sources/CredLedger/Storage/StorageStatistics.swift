@@ -11,7 +11,7 @@ public struct TableStatistics: Sendable, Equatable {
     public var bytes: Int { pages * pageSize }
 }
 
-extension Ledger {
+extension Ledger.Maintenance {
     /// Entries and pages of the log and of every projection table, from one read snapshot (`mdb_stat`).
     public func tableStatistics() throws -> [TableStatistics] {
         let schema = self.schema

@@ -97,25 +97,3 @@ final class CommitSignal: @unchecked Sendable {
         condition.unlock()
     }
 }
-
-extension WriteRequest.Job {
-    /// A bare closure as a command, for the writer's own tests (they stage events no public command would, such as
-    /// one LMDB refuses); the engine's state changes are `LedgerCommand` values.
-    static func command(_ body: @escaping (inout BatchContext) throws -> Void) -> WriteRequest.Job {
-        .command(QueuedCommand(StagingClosure(body: body)))
-    }
-}
-
-/// See `WriteRequest.Job.command(_:)`: test-only.
-private struct StagingClosure: LedgerCommand, @unchecked Sendable {
-    let body: (inout BatchContext) throws -> Void
-    func decide(_ ctx: inout BatchContext) throws { try body(&ctx) }
-}
-
-extension GroupCommitWriter {
-    /// Runs a bare closure as a command and waits for its batch: test-only, like `WriteRequest.Job.command(_:)` (tests
-    /// append events the way an older version could have, bypassing today's commands).
-    func perform(_ body: @escaping (inout BatchContext) throws -> Void) throws {
-        try submitAndWait(WriteRequest(.command(body)))
-    }
-}

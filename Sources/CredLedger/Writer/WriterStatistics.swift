@@ -39,8 +39,3 @@ public struct WriterStatistics: Sendable, Equatable {
         return delta
     }
 }
-
-extension Ledger {
-    /// The writer's counters; all zero for a read-only ledger.
-    public var writerStatistics: WriterStatistics { writer?.statistics ?? WriterStatistics() }
-}

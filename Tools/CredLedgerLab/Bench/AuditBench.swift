@@ -22,7 +22,7 @@ enum AuditBench {
     static func export(_ ledger: Ledger, format: ExportRequest.Format, directory: String) throws -> Export {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let start = BenchClock.nanos()
-        let summary = try ledger.export(ExportRequest(company: nil, format: format, directory: directory))
+        let summary = try ledger.audit.export(ExportRequest(company: nil, format: format, directory: directory))
         let seconds = BenchClock.seconds(since: start)
         return Export(format: format.rawValue, events: summary.events, bytes: summary.files.reduce(0) { $0 + $1.bytes }, seconds: seconds)
     }
@@ -53,7 +53,7 @@ enum AuditBench {
     /// "who could write to project P then" (end to end, through `Ledger.whoCouldAct(…at:)`).
     static func pointInTime(_ ledger: Ledger, fixture: LedgerFixture, samples: Int) throws -> PointInTime {
         var random = BenchRandom(seed: 99)
-        let first = try ledger.event(1)?.event.timestamp ?? 0
+        let first = try ledger.audit.event(1)?.event.timestamp ?? 0
         let last = ledger.head.timestamp
         var result = PointInTime(stateSeconds: [], whoSeconds: [], eventsReplayed: [])
         for _ in 0..<samples {
@@ -61,11 +61,11 @@ enum AuditBench {
             let company = fixture.companies[random.below(fixture.companies.count)]
             let project = fixture.projects[company.projects[random.below(company.projects.count)]].slug
             var start = BenchClock.nanos()
-            let state = try ledger.state(asOf: .time(time), company: company.slug)
+            let state = try ledger.audit.state(asOf: .time(time), company: company.slug)
             result.stateSeconds.append(BenchClock.seconds(since: start))
             result.eventsReplayed.append(state.eventsReplayed)
             start = BenchClock.nanos()
-            _ = try ledger.whoCouldAct(company: company.slug, project: project, operation: .write, at: .time(time))
+            _ = try ledger.audit.whoCouldAct(company: company.slug, project: project, operation: .write, at: .time(time))
             result.whoSeconds.append(BenchClock.seconds(since: start))
         }
         return result

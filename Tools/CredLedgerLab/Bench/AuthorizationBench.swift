@@ -11,7 +11,7 @@ struct AuthRequest: Sendable {
     var isBearer: Bool
 }
 
-/// Builds request pools (Zipf over credentials) and times `Ledger.authorize` one decision at a time.
+/// Builds request pools (Zipf over credentials) and times `Ledger.Access.authorize` one decision at a time.
 enum AuthorizationBench {
     /// `count` requests of credentials chosen Zipf(1) over those that have a header of the wanted kind:
     /// mostly on projects the principal has a role on, some on other projects of the company, 3/4 reads,
@@ -81,7 +81,7 @@ enum AuthorizationBench {
                 i += 1
                 if i == pool.count { i = 0 }
                 let t0 = BenchClock.nanos()
-                let decision = try ledger.authorize(header: r.header, company: r.company, project: r.project, operation: r.operation)
+                let decision = try ledger.access.authorize(header: r.header, company: r.company, project: r.project, operation: r.operation)
                 let t1 = BenchClock.nanos()
                 samples.add(nanos: t1 &- t0)
                 if decision.allowed { allowed += 1 }
@@ -96,6 +96,6 @@ enum AuthorizationBench {
 
     /// The decisions of `pool` (what the recording benchmarks record).
     static func decisions(_ ledger: Ledger, pool: [AuthRequest]) throws -> [Decision] {
-        try pool.map { r in try ledger.authorize(header: r.header, company: r.company, project: r.project, operation: r.operation) }
+        try pool.map { r in try ledger.access.authorize(header: r.header, company: r.company, project: r.project, operation: r.operation) }
     }
 }

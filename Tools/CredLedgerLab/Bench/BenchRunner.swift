@@ -105,7 +105,7 @@ final class BenchRunner {
         }
 
         // Fill the ledger to --events through the writer, measuring the disk growth per use event.
-        let before = try ledger.storageInfo()
+        let before = try ledger.maintenance.storageInfo()
         // At least a sample large enough to measure the growth per use (but never more than --events asks for).
         let sample = min(config.quick ? 50_000 : 300_000, config.events)
         let missing = max(sample, config.events - Int(ledger.head.seq))
@@ -113,9 +113,9 @@ final class BenchRunner {
         let fillSeconds = try RecordingBench.fill(ledger, count: missing, decisions: decisions) { n in
             self.progress("  \(n) / \(missing)")
         }
-        let after = try ledger.storageInfo()
+        let after = try ledger.maintenance.storageInfo()
         report.fill = BenchReport.Fill(uses: missing, seconds: fillSeconds, bytesBefore: before.fileBytes, bytesAfter: after.fileBytes,
-                                       eventsAfter: after.events, tables: try ledger.tableStatistics())
+                                       eventsAfter: after.events, tables: try ledger.maintenance.tableStatistics())
 
         // 3. Authorization decisions, per header kind, on the full ledger.
         for bearer in [false, true] {
@@ -130,17 +130,17 @@ final class BenchRunner {
         // 5. Replay: the replay API (chain verified on every core while the projections are rebuilt into a scratch
         // environment and compared), chain verification alone, full verify, and the live rebuild.
         progress("replay: chain verification + rebuild and compare (Ledger.replay)")
-        let replay = try BenchClock.time { try ledger.replay() }
+        let replay = try BenchClock.time { try ledger.audit.replay() }
         report.replay.append(.init(name: "replay", events: Int(max(replay.0.eventsVerified, replay.0.eventsProjected)),
                                    seconds: replay.1, ok: replay.0.ok))
         progress("replay: verify chain")
-        let chain = try BenchClock.time { try ledger.verify(projections: false) }
+        let chain = try BenchClock.time { try ledger.audit.verify(projections: false) }
         report.replay.append(.init(name: "verify_chain", events: Int(chain.0.events), seconds: chain.1, ok: chain.0.ok))
         progress("replay: verify chain + projections")
-        let full = try BenchClock.time { try ledger.verify() }
+        let full = try BenchClock.time { try ledger.audit.verify() }
         report.replay.append(.init(name: "verify_full", events: Int(full.0.events), seconds: full.1, ok: full.0.ok))
         progress("replay: rebuild projections")
-        let rebuild = try BenchClock.time { try ledger.rebuildProjections() }
+        let rebuild = try BenchClock.time { try ledger.maintenance.rebuildProjections() }
         report.replay.append(.init(name: "rebuild", events: Int(rebuild.0.events), seconds: rebuild.1, ok: true))
 
         // 6. Export of the whole log.

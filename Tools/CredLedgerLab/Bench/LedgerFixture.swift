@@ -82,9 +82,9 @@ final class LedgerFixture: @unchecked Sendable {
         let companyList = companies
         try timed("company_setup", companyCount, operations: companyCount * 6) { i in
             let c = companyList[i]
-            try ledger.registerCompany(c.slug, admin: c.admin, name: "Company \(i)", mailDomain: "c\(i).example")
-            try ledger.setAPIModule(c.slug, enabled: true, as: c.admin)
-            for m in c.members { try ledger.setMemberRole(c.slug, email: m, role: .member, as: c.admin) }
+            try ledger.administration.registerCompany(c.slug, admin: c.admin, name: "Company \(i)", mailDomain: "c\(i).example")
+            try ledger.administration.setAPIModule(c.slug, enabled: true, as: c.admin)
+            for m in c.members { try ledger.administration.setMemberRole(c.slug, email: m, role: .member, as: c.admin) }
         }
         progress("  \(companyCount) companies")
 
@@ -94,7 +94,7 @@ final class LedgerFixture: @unchecked Sendable {
         let projectList = projects
         try timed("create_project", projectCount) { p in
             let project = projectList[p]
-            try ledger.createProject(companyList[project.company].slug, project: project.slug, as: companyList[project.company].admin)
+            try ledger.administration.createProject(companyList[project.company].slug, project: project.slug, as: companyList[project.company].admin)
         }
         progress("  \(projectCount) projects")
 
@@ -115,7 +115,7 @@ final class LedgerFixture: @unchecked Sendable {
             let company = companyList[plan.company]
             let request = NewCredential(name: "key \(i)", type: plan.type, scope: plan.scope,
                                         redirectURIs: plan.type.isUserDelegated ? ["https://app\(i).example/callback"] : [])
-            let credential = try ledger.createCredential(company.slug, request, as: company.admin)
+            let credential = try ledger.administration.createCredential(company.slug, request, as: company.admin)
             issued.withLock { $0[i] = credential }
         }
         let issuedAll = issued.withLock { $0 }
@@ -147,7 +147,7 @@ final class LedgerFixture: @unchecked Sendable {
             let grant = grantList[g]
             let c = credentialList[grant.credential]
             let company = companyList[c.company]
-            try ledger.grantAccess(company.slug, credential: c.id, project: projectList[grant.project].slug, role: grant.role, as: company.admin)
+            try ledger.administration.grantAccess(company.slug, credential: c.id, project: projectList[grant.project].slug, role: grant.role, as: company.admin)
         }
         progress("  \(grants.count) grants")
 
@@ -164,7 +164,7 @@ final class LedgerFixture: @unchecked Sendable {
         try timed("set_user_project_role", roleList.count) { r in
             let role = roleList[r]
             let company = companyList[role.company]
-            try ledger.setUserProjectRole(company.slug, project: projectList[role.project].slug, email: company.members[role.member],
+            try ledger.administration.setUserProjectRole(company.slug, project: projectList[role.project].slug, email: company.members[role.member],
                                           role: role.role, as: company.admin)
         }
 
@@ -179,16 +179,16 @@ final class LedgerFixture: @unchecked Sendable {
             let c = credentialList[i]
             let issued = secrets[i]!
             if c.type == .oauth {
-                let response = try ledger.clientCredentialsToken(clientID: issued.clientID!, clientSecret: issued.clientSecret!)
+                let response = try ledger.oauth.clientCredentialsToken(clientID: issued.clientID!, clientSecret: issued.clientSecret!)
                 tokens.withLock { $0[i] = response.accessToken }
             } else {
                 let company = companyList[c.company]
                 let verifier = "bench-verifier-\(i)-" + String(repeating: "v", count: 40)
                 let redirect = "https://app\(i).example/callback"
-                let grant = try ledger.authorize(company: company.slug, clientID: issued.clientID!, user: company.members[0],
+                let grant = try ledger.oauth.approveClient(company: company.slug, clientID: issued.clientID!, user: company.members[0],
                                                  redirectURI: redirect, codeChallenge: PKCE.challenge(for: verifier),
                                                  codeChallengeMethod: "S256", state: nil)
-                let response = try ledger.exchangeCode(clientID: issued.clientID!, clientSecret: issued.clientSecret, code: grant.code,
+                let response = try ledger.oauth.exchangeCode(clientID: issued.clientID!, clientSecret: issued.clientSecret, code: grant.code,
                                                        codeVerifier: verifier, redirectURI: redirect)
                 tokens.withLock { $0[i] = response.accessToken }
             }
@@ -207,7 +207,7 @@ final class LedgerFixture: @unchecked Sendable {
         try timed("delete_credential", toDelete.count) { d in
             let c = deleteList[toDelete[d]]
             let company = companyList[c.company]
-            try ledger.deleteCredential(company.slug, credential: c.id, as: company.admin)
+            try ledger.administration.deleteCredential(company.slug, credential: c.id, as: company.admin)
         }
         for i in toDelete { credentials[i].deleted = true }
         progress("  \(toDelete.count) deletes")
@@ -222,17 +222,17 @@ final class LedgerFixture: @unchecked Sendable {
         var created: [String] = []
         var start = BenchClock.nanos()
         for i in 0..<n {
-            created.append(try ledger.createCredential(
+            created.append(try ledger.administration.createCredential(
                 company.slug, NewCredential(name: "sequential \(i)", type: .staticKey, scope: .read), as: company.admin).id)
         }
         rates.append(AdminRate(name: "create_credential_1caller", operations: n, seconds: BenchClock.seconds(since: start), callers: 1))
         start = BenchClock.nanos()
         for id in created {
-            try ledger.grantAccess(company.slug, credential: id, project: projects[project].slug, role: .viewer, as: company.admin)
+            try ledger.administration.grantAccess(company.slug, credential: id, project: projects[project].slug, role: .viewer, as: company.admin)
         }
         rates.append(AdminRate(name: "grant_access_1caller", operations: n, seconds: BenchClock.seconds(since: start), callers: 1))
         start = BenchClock.nanos()
-        for id in created { try ledger.deleteCredential(company.slug, credential: id, as: company.admin) }
+        for id in created { try ledger.administration.deleteCredential(company.slug, credential: id, as: company.admin) }
         rates.append(AdminRate(name: "delete_credential_1caller", operations: n, seconds: BenchClock.seconds(since: start), callers: 1))
     }
 

@@ -5,13 +5,13 @@ import Foundation
 /// Durable use recording through the group-commit writer, by concurrent callers of several kinds.
 enum RecordingBench {
     enum Mode: Sendable {
-        /// Threads each calling `Ledger.record(_:)` (blocking until durable) in a loop.
+        /// Threads each calling `Ledger.Access.record(_:)` (blocking until durable) in a loop.
         case threads
-        /// Swift tasks each awaiting `Ledger.record(_:) async` in a loop (no thread blocked per caller).
+        /// Swift tasks each awaiting `Ledger.Access.record(_:) async` in a loop (no thread blocked per caller).
         case tasks
-        /// Threads each recording `size` decisions per call with one acknowledgement (`Ledger.record(batch:)`).
+        /// Threads each recording `size` decisions per call with one acknowledgement (`Ledger.Access.record(batch:)`).
         case batch(size: Int)
-        /// Swift tasks each awaiting `Ledger.check(…) async`: decide + record, end to end.
+        /// Swift tasks each awaiting `Ledger.Access.check(…) async`: decide + record, end to end.
         case checkTasks
 
         var name: String {
@@ -89,7 +89,7 @@ enum RecordingBench {
     /// Runs `callers` callers of `mode` for about `seconds`; latency is per call (submit → durable ack).
     static func run(_ ledger: Ledger, mode: Mode, callers: Int, seconds: Double, decisions: [Decision],
                     requests: [AuthRequest]) throws -> Result {
-        let before = ledger.writerStatistics
+        let before = ledger.maintenance.writerStatistics
         let written = ProcessIO.bytesWritten()
         let merged = Locked((samples: LatencySamples(), calls: 0, uses: 0, error: String?.none))
         let start = BenchClock.nanos()
@@ -110,7 +110,7 @@ enum RecordingBench {
                             let d = decisions[i]
                             i = i + 1 == decisions.count ? 0 : i + 1
                             let t0 = BenchClock.nanos()
-                            try ledger.record(d)
+                            try ledger.access.record(d)
                             samples.add(nanos: BenchClock.nanos() &- t0)
                         } else {
                             chunk.removeAll(keepingCapacity: true)
@@ -119,7 +119,7 @@ enum RecordingBench {
                                 i = i + 1 == decisions.count ? 0 : i + 1
                             }
                             let t0 = BenchClock.nanos()
-                            try ledger.record(batch: chunk)
+                            try ledger.access.record(batch: chunk)
                             samples.add(nanos: BenchClock.nanos() &- t0)
                         }
                         calls += 1
@@ -154,9 +154,9 @@ enum RecordingBench {
                                 do {
                                     if isCheck {
                                         let r = requests[i % requests.count]
-                                        _ = try await ledger.check(header: r.header, company: r.company, project: r.project, operation: r.operation)
+                                        _ = try await ledger.access.check(header: r.header, company: r.company, project: r.project, operation: r.operation)
                                     } else {
-                                        try await ledger.record(decisions[i])
+                                        try await ledger.access.record(decisions[i])
                                     }
                                 } catch {
                                     failure = "\(error)"
@@ -183,7 +183,7 @@ enum RecordingBench {
             finished.wait()
         }
         let elapsed = BenchClock.seconds(since: start)
-        let writer = ledger.writerStatistics.since(before)
+        let writer = ledger.maintenance.writerStatistics.since(before)
         let bytesWritten = ProcessIO.bytesWritten() &- written
         let result = merged.withLock { $0 }
         if let error = result.error { throw LedgerError("bench_failed", "recording (\(mode.name)) failed: \(error)", kind: .badInput) }
@@ -215,7 +215,7 @@ enum RecordingBench {
             if let error = failure.withLock({ $0 }) {
                 throw LedgerError("bench_failed", "filling the ledger failed: \(error)", kind: .badInput)
             }
-            ledger.record(batch: batch) { error in
+            ledger.access.record(batch: batch) { error in
                 if let error { failure.withLock { if $0 == nil { $0 = "\(error)" } } }
                 inFlight.signal()
             }

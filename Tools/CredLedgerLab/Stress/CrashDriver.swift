@@ -223,7 +223,7 @@ enum CrashDriver {
         }
         defer { ledger.close() }
         do {
-            let report = try ledger.verify()
+            let report = try ledger.audit.verify()
             result.eventsVerified = report.events
             if let f = report.chainFailure { fail("verify: chain broken at \(f)") }
             for p in report.projections where !p.matches { fail("verify: projection \(p.name) differs from a rebuild") }
@@ -232,7 +232,7 @@ enum CrashDriver {
             if head < maxHead { fail("head \(head) is below an acknowledged head \(maxHead)") }
 
             var projectWorker: [UInt32: Int] = [:]
-            try ledger.withState { state in
+            try ledger.audit.withState { state in
                 guard let c = try state.company(slug: company) else { return }
                 for (w, p) in projects(run: run, config).enumerated() {
                     if let record = try state.project(company: c.number, slug: p) { projectWorker[record.number] = w }
@@ -241,7 +241,7 @@ enum CrashDriver {
             if projectWorker.count != config.threads { fail("the run's projects are missing") }
             var recorded = Array(repeating: [(seq: UInt64, operation: CredLedgerCore.Operation, allowed: Bool)](), count: config.threads)
             var created: Set<String> = []
-            try ledger.forEachEvent(from: headBefore + 1) { stored in
+            try ledger.audit.forEachEvent(from: headBefore + 1) { stored in
                 switch stored.event.payload {
                 case .credentialUsed(let use):
                     if let w = projectWorker[use.project] { recorded[w].append((stored.event.seq, use.operation, use.allowed)) }

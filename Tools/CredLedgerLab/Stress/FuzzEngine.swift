@@ -148,7 +148,7 @@ enum FuzzEngine {
         }
         let scenario = try StressScenario.populate(ledger, extraUses: 5)
         var records: [[UInt8]] = []
-        try ledger.forEachEvent { e in
+        try ledger.audit.forEachEvent { e in
             var w = ByteWriter(capacity: 256)
             EventCodec.encodeBody(e.event, into: &w)
             e.hash.withUnsafeBytes { w.write(bytes: $0) }
@@ -579,7 +579,7 @@ enum FuzzEngine {
             readOnly.readOnly = true
             let ledger = try Ledger(path: path, options: readOnly)
             defer { ledger.close() }
-            let report = try ledger.verify()
+            let report = try ledger.audit.verify()
             if !report.ok { tally.fail("the CLI-fuzzed ledger does not verify: \(report.chainFailure?.description ?? "projections differ")") }
         } catch {
             tally.fail("the CLI-fuzzed ledger does not reopen: \(error)")

@@ -51,14 +51,14 @@ enum StressRecord {
                     if failed.current != nil { inFlight.signal(); break }
                     let decision: Decision
                     do {
-                        decision = try ledger.authorize(header: header, company: company, project: project,
+                        decision = try ledger.access.authorize(header: header, company: company, project: project,
                                                         operation: operation(worker: worker, ordinal: ordinal))
                     } catch {
                         failed.withLock { $0 = $0 ?? "authorize: \(error)" }
                         inFlight.signal()
                         break
                     }
-                    ledger.record(decision) { error in
+                    ledger.access.record(decision) { error in
                         if let error {
                             StressOutput.line("error \(worker) \(ordinal) \(error)")
                             failed.withLock { $0 = $0 ?? "record: \(error)" }
@@ -82,7 +82,7 @@ enum StressRecord {
                 var n = 0
                 while failed.current == nil && n < count {
                     do {
-                        let issued = try ledger.createCredential(company, NewCredential(name: "\(tag)-\(n)", type: .staticKey, scope: .read), as: admin)
+                        let issued = try ledger.administration.createCredential(company, NewCredential(name: "\(tag)-\(n)", type: .staticKey, scope: .read), as: admin)
                         StressOutput.line("cmd \(n) \(issued.id) \(ledger.head.seq)")
                     } catch {
                         StressOutput.line("error admin \(n) \(error)")

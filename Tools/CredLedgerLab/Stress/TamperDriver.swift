@@ -88,7 +88,7 @@ enum TamperDriver {
             let ledger = try Ledger(path: source, options: options)
             defer { ledger.close() }
             _ = try StressScenario.populate(ledger, extraUses: extraUses)
-            try ledger.backup(to: pristine)
+            try ledger.maintenance.backup(to: pristine)
         }
         try? FileManager.default.removeItem(atPath: source)
         let data = try [UInt8](Data(contentsOf: URL(fileURLWithPath: pristine + "/data.mdb")))
@@ -96,7 +96,7 @@ enum TamperDriver {
         let ledger = try Ledger(path: pristine, options: readOnlyOptions())
         defer { ledger.close() }
         var stored: [(UInt64, [UInt8])] = []
-        try ledger.forEachEvent { e in
+        try ledger.audit.forEachEvent { e in
             var w = ByteWriter(capacity: 256)
             EventCodec.encodeBody(e.event, into: &w)
             e.hash.withUnsafeBytes { w.write(bytes: $0) }
@@ -154,7 +154,7 @@ enum TamperDriver {
         do {
             let ledger = try Ledger(path: path, options: readOnlyOptions())
             defer { ledger.close() }
-            let report = try ledger.verify(projections: projections)
+            let report = try ledger.audit.verify(projections: projections)
             if let f = report.chainFailure { return .named(f.seq, f.reason) }
             let differing = report.projections.filter { !$0.matches }.map(\.name)
             return .passed("chain ok with \(report.events) events; projections differing: \(differing)")

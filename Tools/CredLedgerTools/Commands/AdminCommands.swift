@@ -3,20 +3,21 @@ import CredLedgerAPI
 import CredLedgerCore
 import Foundation
 
-/// `company`, `member`, `project` commands.
+/// `company`, `member`, `project` commands: each parses its arguments into its API request and prints the response.
 enum AdminCommands {
     static var all: [CommandSpec] {
         [
             CommandSpec("company create", positionals: ["company"], options: ["admin", "name", "mail-domain"], required: ["admin"],
                         summary: "Register a company with its first admin (service users get @mail-domain, default cxplanner.com). The only command that starts a new ledger when --db holds none.") { inv, ctx in
+                let request = API.CreateCompanyRequest(company: inv.positional(0), admin: try inv.required("admin"),
+                                                       name: inv.option("name"), mailDomain: inv.option("mail-domain"))
                 // Every input is checked before the ledger is opened: a refused create on a missing --db leaves nothing behind.
-                let registration = try CompanyRegistration(slug: inv.positional(0), admin: try inv.required("admin"),
-                                                           name: inv.option("name"), mailDomain: inv.option("mail-domain"))
-                let info = try ctx.creatingLedger().registerCompany(registration)
+                _ = try request.registration()
+                let company = try APIService(try ctx.creatingLedger()).respondBlocking(to: request)
                 if ctx.json {
-                    Output.json(API.Company(info))
+                    Output.json(company)
                 } else {
-                    ctx.say("company \(info.slug) registered; admin \(try inv.required("admin")); API module disabled (enable with `company enable-api`)")
+                    ctx.say("company \(company.company) registered; admin \(request.admin); API module disabled (enable with `company enable-api`)")
                 }
                 return ExitCode.ok
             },
@@ -31,50 +32,49 @@ enum AdminCommands {
             CommandSpec("member set", positionals: ["company", "email"], options: ["role", "as"], required: ["role", "as"],
                         summary: "Set a member's company role: admin, member, or removed.") { inv, ctx in
                 let roleName = try inv.required("role")
-                guard let role = CompanyRole(name: roleName) else { throw UsageError("--role must be admin, member or removed, not '\(roleName)'") }
-                let outcome = try ctx.ledger().setMemberRole(inv.positional(0), email: inv.positional(1), role: role, as: try inv.required("as"))
-                if ctx.json { Output.json(API.MemberRoleResult(company: inv.positional(0), email: inv.positional(1), role: role.name, result: outcome.rawValue)) }
-                ctx.say(outcome == .unchanged ? "\(inv.positional(1)) is already \(role.name) of \(inv.positional(0)) (unchanged)"
-                                              : "\(inv.positional(1)) is now \(role.name) of \(inv.positional(0))")
+                guard CompanyRole(name: roleName) != nil else { throw UsageError("--role must be admin, member or removed, not '\(roleName)'") }
+                let result = try ctx.respond(API.SetMemberRoleRequest(company: inv.positional(0), email: inv.positional(1), role: roleName,
+                                                                      actor: try inv.required("as")))
+                if ctx.json { Output.json(result) }
+                ctx.say(result.result == GrantOutcome.unchanged.rawValue ? "\(result.email) is already \(result.role) of \(result.company) (unchanged)"
+                                                                         : "\(result.email) is now \(result.role) of \(result.company)")
                 return ExitCode.ok
             },
             CommandSpec("project create", positionals: ["company", "project"], options: ["name", "as"], required: ["as"],
                         summary: "Create a project in a company.") { inv, ctx in
-                try ctx.ledger().createProject(inv.positional(0), project: inv.positional(1), name: inv.option("name"), as: try inv.required("as"))
-                if ctx.json { Output.json(API.ProjectResult(company: inv.positional(0), project: inv.positional(1))) }
-                ctx.say("project \(inv.positional(1)) created in \(inv.positional(0))")
+                let result = try ctx.respond(API.CreateProjectRequest(company: inv.positional(0), project: inv.positional(1),
+                                                                      name: inv.option("name"), actor: try inv.required("as")))
+                if ctx.json { Output.json(result) }
+                ctx.say("project \(result.project) created in \(result.company)")
                 return ExitCode.ok
             },
             CommandSpec("project archive", positionals: ["company", "project"], options: ["as"], required: ["as"],
                         summary: "Archive a project: nobody can act on it afterwards.") { inv, ctx in
-                try ctx.ledger().archiveProject(inv.positional(0), project: inv.positional(1), as: try inv.required("as"))
-                if ctx.json { Output.json(API.ProjectResult(company: inv.positional(0), project: inv.positional(1), archived: true)) }
-                ctx.say("project \(inv.positional(1)) archived")
+                let result = try ctx.respond(API.ArchiveProjectRequest(company: inv.positional(0), project: inv.positional(1),
+                                                                       actor: try inv.required("as")))
+                if ctx.json { Output.json(result) }
+                ctx.say("project \(result.project) archived")
                 return ExitCode.ok
             },
             CommandSpec("project member", positionals: ["company", "project", "email"], options: ["role", "as"], required: ["role", "as"],
                         summary: "Give a company user a project role (viewer, editor, project-admin, none); PKCE credentials act with it.") { inv, ctx in
                 let roleName = try inv.required("role")
-                let role: ProjectRole?
-                if roleName == "none" { role = nil } else {
-                    guard let r = ProjectRole(name: roleName) else { throw UsageError("--role must be viewer, editor, project-admin or none") }
-                    role = r
+                guard roleName == "none" || ProjectRole(name: roleName) != nil else {
+                    throw UsageError("--role must be viewer, editor, project-admin or none")
                 }
-                let outcome = try ctx.ledger().setUserProjectRole(inv.positional(0), project: inv.positional(1), email: inv.positional(2),
-                                                                  role: role, as: try inv.required("as"))
-                if ctx.json {
-                    Output.json(API.ProjectRoleResult(project: inv.positional(1), email: inv.positional(2), role: role?.name ?? "none", result: outcome.rawValue))
-                }
-                ctx.say("\(inv.positional(2)) has role \(role?.name ?? "none") on \(inv.positional(1))\(outcome == .unchanged ? " (unchanged)" : "")")
+                let result = try ctx.respond(API.SetProjectRoleRequest(company: inv.positional(0), project: inv.positional(1),
+                                                                       email: inv.positional(2), role: roleName, actor: try inv.required("as")))
+                if ctx.json { Output.json(result) }
+                ctx.say("\(result.email) has role \(result.role) on \(result.project)\(result.result == GrantOutcome.unchanged.rawValue ? " (unchanged)" : "")")
                 return ExitCode.ok
             },
         ]
     }
 
     private static func moduleToggle(_ inv: Invocation, _ ctx: ToolContext, enabled: Bool) throws -> Int32 {
-        let changed = try ctx.ledger().setAPIModule(inv.positional(0), enabled: enabled, as: try inv.required("as"))
-        if ctx.json { Output.json(API.APIModuleResult(company: inv.positional(0), apiEnabled: enabled, changed: changed)) }
-        ctx.say("API module \(enabled ? "enabled" : "disabled") for \(inv.positional(0))\(changed ? "" : " (already)")")
+        let result = try ctx.respond(API.SetAPIModuleRequest(company: inv.positional(0), apiEnabled: enabled, actor: try inv.required("as")))
+        if ctx.json { Output.json(result) }
+        ctx.say("API module \(enabled ? "enabled" : "disabled") for \(result.company)\(result.changed ? "" : " (already)")")
         return ExitCode.ok
     }
 }

@@ -21,12 +21,13 @@ enum ExportCommands {
 
     static func run(company: String?, _ inv: Invocation, _ ctx: ToolContext) throws -> Int32 {
         let formatName = inv.option("format") ?? "jsonl"
-        guard let format = ExportRequest.Format(rawValue: formatName) else { throw UsageError("--format must be jsonl or csv, not '\(formatName)'") }
-        let request = ExportRequest(company: company, format: format, directory: try inv.required("out"),
-                                    since: try AsOfOption.time(inv, "since"), until: try AsOfOption.time(inv, "until"))
+        guard ExportRequest.Format(rawValue: formatName) != nil else { throw UsageError("--format must be jsonl or csv, not '\(formatName)'") }
+        let request = API.ExportRequest(company: company, format: formatName, out: try inv.required("out"),
+                                        since: try AsOfOption.text(inv, "since"), until: try AsOfOption.text(inv, "until"))
         let ledger = try ctx.readOnlyLedger()
         let meter = ProgressMeter(enabled: Output.stderrIsTerminal)
-        let summary = try ledger.export(request) { meter.update($0) }
+        // The request's engine form, run here rather than through `APIService`: a terminal gets progress as it goes.
+        let summary = try ledger.audit.export(try request.engineRequest()) { meter.update($0) }
         meter.finish()
         if ctx.json {
             Output.json(API.ExportResult(summary))

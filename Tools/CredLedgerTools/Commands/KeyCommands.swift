@@ -3,7 +3,7 @@ import CredLedgerAPI
 import CredLedgerCore
 import Foundation
 
-/// `key` and `access` commands: the API keys page.
+/// `key` and `access` commands: the API keys page. Each parses its arguments into its API request and prints the response.
 enum KeyCommands {
     static var all: [CommandSpec] {
         [
@@ -11,35 +11,33 @@ enum KeyCommands {
                         required: ["name", "type", "scope", "as"],
                         summary: "Create an API key or OAuth client. Prints the secret ONCE. --type static|oauth|pkce|pkce-public, --scope read|read-write|global. --redirect-uri may list several, comma-separated.") { inv, ctx in
                 let typeName = try inv.required("type"), scopeName = try inv.required("scope")
-                guard let type = CredentialType(name: typeName) else { throw UsageError("--type must be static, oauth, pkce or pkce-public, not '\(typeName)'") }
-                guard let scope = Scope(name: scopeName) else { throw UsageError("--scope must be read, read-write or global, not '\(scopeName)'") }
+                guard CredentialType(name: typeName) != nil else { throw UsageError("--type must be static, oauth, pkce or pkce-public, not '\(typeName)'") }
+                guard Scope(name: scopeName) != nil else { throw UsageError("--scope must be read, read-write or global, not '\(scopeName)'") }
                 let uris = inv.option("redirect-uri").map { $0.split(separator: ",").map(String.init) } ?? []
-                var expiresAt: Timestamp?
-                if let text = inv.option("expires-in") {
+                let expiresIn = inv.option("expires-in")
+                if let text = expiresIn {
                     guard let d = TimeFormat.parseDuration(text), d > 0 else { throw UsageError("--expires-in takes a duration like 90d, 12h, 30m") }
-                    expiresAt = ctx.options.clock.now() + d
                 }
-                let issued = try ctx.ledger().createCredential(inv.positional(0),
-                    NewCredential(name: try inv.required("name"), type: type, scope: scope, redirectURIs: uris, expiresAt: expiresAt),
-                    as: try inv.required("as"))
+                let issued = try ctx.respond(API.CreateCredentialRequest(company: inv.positional(0), name: try inv.required("name"), type: typeName,
+                                                                         scope: scopeName, redirectURIs: uris, expiresIn: expiresIn,
+                                                                         actor: try inv.required("as")))
                 printIssued(issued, ctx, verb: "created")
                 return ExitCode.ok
             },
             CommandSpec("key list", positionals: ["company"], options: ["as", "at", "seq"], required: ["as"], flags: ["all"],
                         summary: "The API keys table: Name, Scope, Type, Last used, Used. --all includes deleted credentials. --at <RFC 3339 time> or --seq N: the table exactly as it was then.") { inv, ctx in
-                let rows = if let point = try AsOfOption.parse(inv) {
-                    try ctx.readOnlyLedger().credentialTable(inv.positional(0), as: try inv.required("as"), includeDeleted: inv.flag("all"), asOf: point)
-                } else {
-                    try ctx.readOnlyLedger().credentialTable(inv.positional(0), as: try inv.required("as"), includeDeleted: inv.flag("all"))
-                }
+                let asOf = try AsOfOption.query(inv)
+                let rows = try ctx.respondReading(API.CredentialListRequest(company: inv.positional(0), actor: try inv.required("as"),
+                                                                            all: inv.flag("all"), at: asOf.at, seq: asOf.seq))
                 printTable(rows, ctx)
                 return ExitCode.ok
             },
             CommandSpec("key show", positionals: ["company", "id"], options: ["as"], required: ["as"],
                         summary: "One credential in detail (never its secret).") { inv, ctx in
-                let row = try ctx.readOnlyLedger().credentialDetail(inv.positional(0), credential: inv.positional(1), as: try inv.required("as"))
+                let row = try ctx.respondReading(API.CredentialDetailRequest(company: inv.positional(0), id: inv.positional(1),
+                                                                             actor: try inv.required("as")))
                 if ctx.json {
-                    Output.json(API.Credential(row))
+                    Output.json(row)
                 } else {
                     for (k, v) in rowPairs(row) { Output.line("\(k.padding(toLength: 13, withPad: " ", startingAt: 0)) \(v)") }
                 }
@@ -49,11 +47,12 @@ enum KeyCommands {
                         summary: "Issue a new secret; the old one, and the tokens obtained with it, keep working for --grace (e.g. 24h; 0 = stop now: every such token is revoked, and each user of a PKCE client must authorize it again). Prints the new secret ONCE; --json old_tokens says what happened to the tokens (revoked or end_with_grace).") { inv, ctx in
                 let text = try inv.required("grace")
                 guard let grace = TimeFormat.parseDuration(text) else { throw UsageError("--grace takes a duration like 0, 30m, 24h, 7d") }
-                let issued = try ctx.ledger().rotateSecret(inv.positional(0), credential: inv.positional(1), grace: grace, as: try inv.required("as"))
-                // A static key has no tokens; an OAuth client's tokens end with the secret they were obtained with.
-                let hasTokens = issued.type != .staticKey
-                printIssued(issued, ctx, verb: "rotated", oldTokens: hasTokens ? (grace == 0 ? "revoked" : "end_with_grace") : nil)
-                if !ctx.json { Output.line(rotationNote(issued.type, grace: grace, text: text)) }
+                // The response says what happened to the old tokens (`old_tokens`): a static key has none; an OAuth client's end
+                // with the secret they were obtained with.
+                let issued = try ctx.respond(API.RotateSecretRequest(company: inv.positional(0), id: inv.positional(1), grace: text,
+                                                                     actor: try inv.required("as")))
+                printIssued(issued, ctx, verb: "rotated")
+                if !ctx.json, let type = CredentialType(name: issued.type) { Output.line(rotationNote(type, grace: grace, text: text)) }
                 return ExitCode.ok
             },
             CommandSpec("key delete", positionals: ["company", "id"], options: ["as"], required: ["as"], flags: ["yes"],
@@ -67,26 +66,28 @@ enum KeyCommands {
                         return ExitCode.refused
                     }
                 }
-                try ctx.ledger().deleteCredential(company, credential: id, as: actor)
-                if ctx.json { Output.json(API.DeleteCredentialResult(id: id)) }
+                let result = try ctx.respond(API.DeleteCredentialRequest(company: company, id: id, actor: actor))
+                if ctx.json { Output.json(result) }
                 ctx.say("credential \(id) deleted; its secret and tokens no longer work")
                 return ExitCode.ok
             },
             CommandSpec("access grant", positionals: ["company", "id", "project"], options: ["role", "as"], required: ["role", "as"],
                         summary: "Add the credential's API user to a project with a role (viewer, editor, project-admin).") { inv, ctx in
                 let roleName = try inv.required("role")
-                guard let role = ProjectRole(name: roleName) else { throw UsageError("--role must be viewer, editor or project-admin, not '\(roleName)'") }
-                let outcome = try ctx.ledger().grantAccess(inv.positional(0), credential: inv.positional(1), project: inv.positional(2),
-                                                           role: role, as: try inv.required("as"))
-                if ctx.json { Output.json(API.AccessResult(id: inv.positional(1), project: inv.positional(2), role: role.name, result: outcome.rawValue)) }
-                ctx.say("access \(outcome.rawValue): \(inv.positional(1)) → \(inv.positional(2)) as \(role.name)")
+                guard ProjectRole(name: roleName) != nil else { throw UsageError("--role must be viewer, editor or project-admin, not '\(roleName)'") }
+                let result = try ctx.respond(API.GrantAccessOperation(API.AccessRequest(company: inv.positional(0), id: inv.positional(1),
+                                                                                        project: inv.positional(2), role: roleName,
+                                                                                        actor: try inv.required("as"))))
+                if ctx.json { Output.json(result) }
+                ctx.say("access \(result.result): \(result.id) → \(result.project) as \(result.role ?? roleName)")
                 return ExitCode.ok
             },
             CommandSpec("access revoke", positionals: ["company", "id", "project"], options: ["as"], required: ["as"],
                         summary: "Remove the credential's API user from a project.") { inv, ctx in
-                try ctx.ledger().revokeAccess(inv.positional(0), credential: inv.positional(1), project: inv.positional(2), as: try inv.required("as"))
-                if ctx.json { Output.json(API.AccessResult(id: inv.positional(1), project: inv.positional(2), result: "revoked")) }
-                ctx.say("access revoked: \(inv.positional(1)) ✕ \(inv.positional(2))")
+                let result = try ctx.respond(API.RevokeAccessOperation(API.AccessRequest(company: inv.positional(0), id: inv.positional(1),
+                                                                                         project: inv.positional(2), actor: try inv.required("as"))))
+                if ctx.json { Output.json(result) }
+                ctx.say("access revoked: \(result.id) ✕ \(result.project)")
                 return ExitCode.ok
             },
         ]
@@ -105,12 +106,13 @@ enum KeyCommands {
         }
     }
 
-    static func printIssued(_ issued: IssuedCredential, _ ctx: ToolContext, verb: String, oldTokens: String? = nil) {
+    static func printIssued(_ issued: API.IssuedCredential, _ ctx: ToolContext, verb: String) {
         if ctx.json {
-            Output.json(API.IssuedCredential(issued, oldTokens: oldTokens))
+            Output.json(issued)
             return
         }
-        Output.line("\(issued.type.label) \(verb): \(issued.id) (\(issued.name), \(issued.scope.tableLabel))")
+        let type = CredentialType(name: issued.type), scope = Scope(name: issued.scope)
+        Output.line("\(type?.label ?? issued.type) \(verb): \(issued.id) (\(issued.name), \(scope?.tableLabel ?? issued.scope))")
         if let s = issued.serviceUser { Output.line("API user:      \(s)") }
         if let c = issued.clientID { Output.line("Client ID:     \(c)") }
         if let s = issued.secret { Output.line("API key:       \(s)") }
@@ -118,37 +120,39 @@ enum KeyCommands {
         if issued.secret != nil || issued.clientSecret != nil {
             Output.line("Store it now: it is shown only once and cannot be recovered.")
         }
-        if issued.type.hasServiceUser && issued.scope != .global && verb == "created" {
+        if type?.hasServiceUser == true && scope != .global && verb == "created" {
             Output.line("Next: add the API user to each project (credledger access grant …), or use GLOBAL scope.")
         }
     }
 
-    static func printTable(_ rows: [CredentialRow], _ ctx: ToolContext) {
+    static func printTable(_ rows: [API.Credential], _ ctx: ToolContext) {
         if ctx.json {
-            Output.json(rows.map(API.Credential.init))
+            Output.json(rows)
             return
         }
         Output.table(["Name", "Scope", "Type", "Last used", "Used", "Status", "Expires", "ID", "Key / client"], rows.map { r in
-            [r.name, r.scope.tableLabel, r.type.label, Format.shortTime(r.lastUsed), String(r.used), r.status.rawValue,
-             r.expiresAt.map { Format.shortTime($0) } ?? "never", r.id, r.type == .staticKey ? r.displayPrefix + "…" : r.displayPrefix]
+            [r.name, r.scopeLabel, typeLabel(r), Format.shortTime(r.lastUsed), String(r.used), r.status,
+             Format.shortTime(r.expiresAt), r.id, r.keyPrefix.map { $0 + "…" } ?? r.clientID ?? ""]
         })
     }
 
+    static func typeLabel(_ r: API.Credential) -> String { CredentialType(name: r.type)?.label ?? r.type }
+
     /// `active`, `expired <time>` or `deleted <time>`.
-    static func statusText(_ r: CredentialRow) -> String {
+    static func statusText(_ r: API.Credential) -> String {
         switch r.status {
-        case .active: "active"
-        case .expired: "expired \(Format.time(r.expiresAt))"
-        case .deleted: "deleted \(Format.time(r.deletedAt))"
+        case CredentialStatus.expired.rawValue: "expired \(Format.time(r.expiresAt))"
+        case CredentialStatus.deleted.rawValue: "deleted \(Format.time(r.deletedAt))"
+        default: r.status
         }
     }
 
-    static func rowPairs(_ r: CredentialRow) -> [(String, String)] {
-        [("ID", r.id), ("Name", r.name), ("Scope", r.scope.tableLabel), ("Type", r.type.label),
-         (r.type == .staticKey ? "Key prefix" : "Client ID", r.displayPrefix), ("API user", r.serviceUser ?? "(acts as the approving user)"),
+    static func rowPairs(_ r: API.Credential) -> [(String, String)] {
+        [("ID", r.id), ("Name", r.name), ("Scope", r.scopeLabel), ("Type", typeLabel(r)),
+         (r.keyPrefix != nil ? "Key prefix" : "Client ID", r.keyPrefix ?? r.clientID ?? ""), ("API user", r.serviceUser ?? "(acts as the approving user)"),
          ("Created", "\(Format.time(r.createdAt)) by \(r.createdBy)"), ("Last used", Format.time(r.lastUsed)),
-         ("Used", "\(r.used) (denied \(r.denied))"), ("Expires", r.expiresAt.map(Format.time) ?? "never"),
+         ("Used", "\(r.used) (denied \(r.denied))"), ("Expires", Format.time(r.expiresAt)),
          ("Status", statusText(r)),
-         ("Projects", r.scope == .global ? "all (GLOBAL)" : (r.projects.isEmpty ? "none" : r.projects.map { "\($0.project) (\($0.role))" }.joined(separator: ", ")))]
+         ("Projects", r.scope == Scope.global.name ? "all (GLOBAL)" : (r.projects.isEmpty ? "none" : r.projects.map { "\($0.project) (\($0.role))" }.joined(separator: ", ")))]
     }
 }

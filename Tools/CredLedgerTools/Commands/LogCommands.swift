@@ -14,12 +14,12 @@ enum LogCommands {
                 if ctx.json {
                     // Streamed like an export (docs/EXPORT.md `events.jsonl` lines without `record`), with unsafe
                     // characters escaped as in every other JSON output (the export file keeps its canonical bytes).
-                    _ = try ledger.writeEventLines(from: UInt64(from), limit: limit) { Output.jsonLines($0) }
+                    _ = try ledger.audit.writeEventLines(from: UInt64(from), limit: limit) { Output.jsonLines($0) }
                     return ExitCode.ok
                 }
-                let fields = try EventFields(ledger: ledger)
+                let fields = try EventFields(audit: ledger.audit)
                 var printed = 0
-                try ledger.forEachEvent(from: UInt64(from)) { stored in
+                try ledger.audit.forEachEvent(from: UInt64(from)) { stored in
                     Output.line(fields.line(stored))
                     printed += 1
                     return printed < limit
@@ -27,34 +27,34 @@ enum LogCommands {
                 return ExitCode.ok
             },
             CommandSpec("verify", flags: ["chain-only"], summary: "Check sequence, hash chain, time order, every payload's decoding, the projections' checkpoints against the log head, and the projections against a rebuild (--chain-only: all but the rebuild). Exit 3 names the first bad event.") { inv, ctx in
-                let report = try ctx.readOnlyLedger().verify(projections: !inv.flag("chain-only"))
+                let report = try ctx.respondReading(API.VerifyRequest(chainOnly: inv.flag("chain-only")))
                 if ctx.json {
-                    Output.json(API.VerifyReport(report))
+                    Output.json(report)
                 } else {
-                    if let f = report.chainFailure {
-                        Output.line("chain: BROKEN at event \(f.seq): \(f.reason)")
+                    if let seq = report.firstBadSeq {
+                        Output.line("chain: BROKEN at event \(seq): \(report.reason ?? "")")
                     } else {
-                        Output.line("chain: ok — \(report.events) events, head \(report.head.hash.hex)")
+                        Output.line("chain: ok — \(report.events) events, head \(report.headHash)")
                     }
-                    if let line = checkpointsLine(report.checkpoints, chainFailure: report.chainFailure) { Output.line(line) }
+                    if let d = report.checkpoints, report.reason != d.message { Output.line("checkpoints: DISAGREE with the log: \(d.message)") }
                     for p in report.projections {
-                        Output.line("projection \(p.name): \(p.matches ? "ok" : "DIFFERS from a rebuild") (digest \(p.live.hex.prefix(16))…, last seq \(p.lastSeq))")
+                        Output.line("projection \(p.name): \(p.ok ? "ok" : "DIFFERS from a rebuild") (digest \(p.live.prefix(16))…, last seq \(p.lastSeq))")
                     }
                     Output.line(String(format: "verified in %.2f s", report.seconds))
                 }
                 return report.ok ? ExitCode.ok : ExitCode.integrity
             },
             CommandSpec("rebuild", summary: "Rebuild every projection from the log in one transaction (readers keep their snapshot). Accepts the log as it is: checkpoints that disagree with its head (a cut or forged tail, which makes writes refuse) are reported and moved to it, and the acceptance is appended to the log (log_accepted).") { _, ctx in
-                let result = try ctx.ledger().rebuildProjections()
+                let result = try ctx.respond(API.RebuildRequest())
                 if ctx.json {
-                    Output.json(API.RebuildReport(result))
+                    Output.json(result)
                 } else {
                     if let d = result.accepted {
-                        Output.line("accepting the log as it is: head \(d.logHead); projections were at \(d.checkpoints) (\(d))")
+                        Output.line("accepting the log as it is: head \(d.logHead); projections were at \(d.checkpoints) (\(d.message))")
                         Output.line("recorded in the log as event \(d.logHead + 1) (log_accepted)")
                     }
                     Output.line("rebuilt projections from \(result.events) events")
-                    for (name, digest) in result.digests.sorted(by: { $0.key < $1.key }) { Output.line("  \(name): \(digest.hex)") }
+                    for (name, digest) in result.digests.sorted(by: { $0.key < $1.key }) { Output.line("  \(name): \(digest)") }
                 }
                 return ExitCode.ok
             },

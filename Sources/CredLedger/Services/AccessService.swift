@@ -1,0 +1,154 @@
+import CredLedgerCore
+import CredLedgerProjections
+import LMDB
+
+extension Ledger {
+    /// The access decision and the record of a use: `authorize` decides (the hot path: one read transaction, fields
+    /// read in place), `record` appends the answer as `credential_used`, `check` does both. Each blocking, with a
+    /// completion, or `async`. Holds the tables it reads, the clock, and the writer that records uses.
+    public final class Access: Sendable {
+        // Held directly, not through `LedgerReads`: the decision is the hot path, and this keeps its read exactly one
+        // `environment.read` with nothing in between.
+        let environment: Environment
+        let schema: Schema
+        /// Records uses; nil for a read-only ledger.
+        let writer: GroupCommitWriter?
+        let clock: any LedgerClock
+
+        init(_ reads: LedgerReads, clock: any LedgerClock) {
+            environment = reads.environment
+            schema = reads.schema
+            writer = reads.writer
+            self.clock = clock
+        }
+
+        func requireWriter() throws -> GroupCommitWriter { try CommandRunner(writer: writer).requireWriter() }
+
+        /// Runs `body` on a read snapshot of the projections.
+        func withState<R>(_ body: (StateReader<LMDBStore>) throws -> R) throws -> R {
+            try environment.read { txn in try body(StateReader(LMDBStore(txn: txn, schema: schema))) }
+        }
+    }
+}
+
+extension Ledger.Access {
+    /// Decides without recording (the hot path's read part). Never throws for bad input: it denies.
+    public func authorize(header: String, company: String, project: String, operation: Operation) throws -> Decision {
+        try authorizeReportingPath(header: header, company: company, project: project, operation: operation).decision
+    }
+
+    /// `authorize`, also telling which path decided (`inPlace` false: the reference path). Tests check with it that
+    /// ordinary requests take the hot path.
+    func authorizeReportingPath(header: String, company: String, project: String, operation: Operation) throws
+        -> (decision: Decision, inPlace: Bool) {
+        let now = clock.now()
+        let parsed = AuthorizationHeader.parse(header)
+        return try withState { state in
+            // The hot path reads the few fields it needs in place; unusual rows or inputs take the reference path.
+            if let fast = try Ledger.decideInPlace(parsed, company: company, project: project, operation: operation, now: now,
+                                                   store: state.store) {
+                #if DEBUG
+                let reference = try Ledger.decide(parsed, company: company, project: project, operation: operation, now: now, state: state)
+                assert(fast == reference, "authorize: in-place decision \(fast) differs from the reference \(reference)")
+                #endif
+                return (fast, true)
+            }
+            return (try Ledger.decide(parsed, company: company, project: project, operation: operation, now: now, state: state), false)
+        }
+    }
+
+    /// Both paths' answers to one request, without the debug assertion: the in-place one (nil when it hands over to
+    /// the reference) and the reference one. Tests compare them on random histories.
+    func decisionsOfBothPaths(header: String, company: String, project: String, operation: Operation) throws
+        -> (inPlace: Decision?, reference: Decision) {
+        let now = clock.now()
+        let parsed = AuthorizationHeader.parse(header)
+        return try withState { state in
+            (try Ledger.decideInPlace(parsed, company: company, project: project, operation: operation, now: now, store: state.store),
+             try Ledger.decide(parsed, company: company, project: project, operation: operation, now: now, state: state))
+        }
+    }
+
+    /// Decides and records the answer as a `credential_used` event (two for a credential of another company:
+    /// one in its own company's trail, one anonymous in the company addressed); returns once durable.
+    public func check(header: String, company: String, project: String, operation: Operation) throws -> Decision {
+        let decision = try authorize(header: header, company: company, project: project, operation: operation)
+        try record(decision)
+        return decision
+    }
+
+    /// Records a decision made by `authorize` (durable before returning).
+    public func record(_ decision: Decision) throws {
+        try requireWriter().submitAndWait(WriteRequest(decision.job))
+    }
+
+    /// Records a decision; `completion` runs on the writer's acknowledgement thread once it is durable (or failed).
+    /// Keep it short and never call a blocking ledger method from it: acknowledgements of later batches wait for it.
+    public func record(_ decision: Decision, completion: @escaping @Sendable (Error?) -> Void) {
+        guard let writer else {
+            completion(LedgerError("read_only", "the ledger was opened read-only", kind: .badInput))
+            return
+        }
+        writer.submit(WriteRequest(decision.job, completion: completion))
+    }
+
+    /// Records many decisions with one acknowledgement: returns once all of them are durable (or throws, and then
+    /// none of them was recorded). For auth layers that answer many requests at once; each decision is still its
+    /// own `credential_used` event (two for a use at another company).
+    public func record(batch decisions: [Decision]) throws {
+        guard !decisions.isEmpty else { return }
+        try requireWriter().submitAndWait(WriteRequest(.uses(Self.entries(decisions))))
+    }
+
+    /// The events of `decisions`, in order.
+    static func entries(_ decisions: [Decision]) -> [(company: UInt32, use: CredentialUse)] {
+        var list: [(company: UInt32, use: CredentialUse)] = []
+        list.reserveCapacity(decisions.count)
+        for decision in decisions { decision.entries(into: &list) }
+        return list
+    }
+
+    /// Records many decisions; `completion` runs on the writer's acknowledgement thread once all are durable (or failed).
+    public func record(batch decisions: [Decision], completion: @escaping @Sendable (Error?) -> Void) {
+        guard let writer else {
+            completion(LedgerError("read_only", "the ledger was opened read-only", kind: .badInput))
+            return
+        }
+        guard !decisions.isEmpty else {
+            completion(nil)
+            return
+        }
+        writer.submit(WriteRequest(.uses(Self.entries(decisions)), completion: completion))
+    }
+
+    /// Async form of `record`: suspends (no thread blocked) until the use is durable.
+    /// (The async forms use unchecked continuations: the writer completes every request exactly once —
+    /// after its batch, or at once when the ledger is closed.)
+    public func record(_ decision: Decision) async throws {
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, Error>) in
+            record(decision) { error in
+                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+            }
+        }
+    }
+
+    /// Async form of `record(batch:)`.
+    public func record(batch decisions: [Decision]) async throws {
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, Error>) in
+            record(batch: decisions) { error in
+                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+            }
+        }
+    }
+
+    /// Async form of `check`: suspends (no thread blocked) until the use is durable.
+    public func check(header: String, company: String, project: String, operation: Operation) async throws -> Decision {
+        let decision = try authorize(header: header, company: company, project: project, operation: operation)
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, Error>) in
+            record(decision) { error in
+                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+            }
+        }
+        return decision
+    }
+}

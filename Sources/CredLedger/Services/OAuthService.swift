@@ -1,0 +1,83 @@
+import CredLedgerCore
+
+extension Ledger {
+    /// The OAuth endpoints: token grants (client credentials, code exchange, refresh), client consent, introspection
+    /// and revocation (`Auth/OAuth.swift`), each blocking or `async`. Holds only the writer's door: each one is a typed
+    /// command that decides in its batch (a denial is itself an event).
+    public final class OAuth: Sendable {
+        let commands: CommandRunner
+
+        init(_ commands: CommandRunner) { self.commands = commands }
+    }
+}
+
+extension Ledger.OAuth {
+    /// client_credentials grant (RFC 6749 §4.4) for OAuth API users: an access token, no refresh token.
+    public func clientCredentialsToken(clientID: String, clientSecret: String) throws -> TokenResponse {
+        try commands.perform(ClientCredentialsGrant(clientID: clientID, clientSecret: clientSecret))
+    }
+
+    /// Authorization request (RFC 6749 §4.1.1 + RFC 7636): `user` approves the PKCE client; consent is an event
+    /// (`ApproveClient`; the access decision is `Ledger.Access.authorize`).
+    public func approveClient(company slug: String, clientID: String, user email: String, redirectURI: String,
+                              codeChallenge: String, codeChallengeMethod: String, state: String?) throws -> AuthorizationGrant {
+        try commands.perform(ApproveClient(company: slug, clientID: clientID, user: email, redirectURI: redirectURI,
+                                           codeChallenge: codeChallenge, codeChallengeMethod: codeChallengeMethod, state: state))
+    }
+
+    /// authorization_code grant with PKCE: exchanges a single-use code for an access and a refresh token.
+    public func exchangeCode(clientID: String, clientSecret: String?, code: String, codeVerifier: String, redirectURI: String) throws -> TokenResponse {
+        try commands.perform(ExchangeCode(clientID: clientID, clientSecret: clientSecret, code: code, codeVerifier: codeVerifier, redirectURI: redirectURI))
+    }
+
+    /// refresh_token grant: rotates the refresh token; a reused (spent) one revokes its whole family.
+    public func refresh(clientID: String, clientSecret: String?, refreshToken: String) throws -> TokenResponse {
+        try commands.perform(RefreshGrant(clientID: clientID, clientSecret: clientSecret, refreshToken: refreshToken))
+    }
+
+    /// Token revocation (RFC 7009 §2.1): see `RevokeToken`.
+    @discardableResult
+    public func revokeToken(_ token: String, clientID: String, clientSecret: String?) throws -> RevocationOutcome {
+        try commands.perform(RevokeToken(token: token, clientID: clientID, clientSecret: clientSecret))
+    }
+
+    /// Token introspection (RFC 7662 §2.1): see `IntrospectToken`.
+    public func introspect(_ token: String, clientID: String, clientSecret: String?) throws -> Introspection {
+        try commands.perform(IntrospectToken(token: token, clientID: clientID, clientSecret: clientSecret))
+    }
+
+    // MARK: - Async forms
+
+    /// Async form of `clientCredentialsToken`: suspends (no thread held) until the command's batch is durable.
+    public func clientCredentialsToken(clientID: String, clientSecret: String) async throws -> TokenResponse {
+        try await commands.perform(ClientCredentialsGrant(clientID: clientID, clientSecret: clientSecret))
+    }
+
+    /// Async form of `approveClient`: suspends (no thread held) until the command's batch is durable.
+    public func approveClient(company slug: String, clientID: String, user email: String, redirectURI: String,
+                              codeChallenge: String, codeChallengeMethod: String, state: String?) async throws -> AuthorizationGrant {
+        try await commands.perform(ApproveClient(company: slug, clientID: clientID, user: email, redirectURI: redirectURI,
+                                                 codeChallenge: codeChallenge, codeChallengeMethod: codeChallengeMethod, state: state))
+    }
+
+    /// Async form of `exchangeCode`: suspends (no thread held) until the command's batch is durable.
+    public func exchangeCode(clientID: String, clientSecret: String?, code: String, codeVerifier: String, redirectURI: String) async throws -> TokenResponse {
+        try await commands.perform(ExchangeCode(clientID: clientID, clientSecret: clientSecret, code: code, codeVerifier: codeVerifier, redirectURI: redirectURI))
+    }
+
+    /// Async form of `refresh`: suspends (no thread held) until the command's batch is durable.
+    public func refresh(clientID: String, clientSecret: String?, refreshToken: String) async throws -> TokenResponse {
+        try await commands.perform(RefreshGrant(clientID: clientID, clientSecret: clientSecret, refreshToken: refreshToken))
+    }
+
+    /// Async form of `revokeToken`: suspends (no thread held) until the command's batch is durable.
+    @discardableResult
+    public func revokeToken(_ token: String, clientID: String, clientSecret: String?) async throws -> RevocationOutcome {
+        try await commands.perform(RevokeToken(token: token, clientID: clientID, clientSecret: clientSecret))
+    }
+
+    /// Async form of `introspect`: suspends (no thread held) until the command's batch is durable.
+    public func introspect(_ token: String, clientID: String, clientSecret: String?) async throws -> Introspection {
+        try await commands.perform(IntrospectToken(token: token, clientID: clientID, clientSecret: clientSecret))
+    }
+}
