@@ -38,9 +38,15 @@ let package = Package(
         ),
         // The API model: Codable request and response types of every operation (docs/API.md).
         .target(name: "CredLedgerAPI", dependencies: ["CredLedger", "CredLedgerCore"], path: "Sources/CredLedgerAPI"),
+        // The HTTP front (`credledger serve`): OAuth server, discovery, forward-auth, admin API and page.
+        .target(
+            name: "CredLedgerServer",
+            dependencies: ["CredLedger", "CredLedgerAPI", "CredLedgerCore", "CredLedgerHTTP"],
+            path: "Sources/CredLedgerServer"
+        ),
         .target(
             name: "CredLedgerTools",
-            dependencies: ["CredLedger", "CredLedgerAPI"],
+            dependencies: ["CredLedger", "CredLedgerAPI", "CredLedgerServer", "CredLedgerHTTP"],
             path: "Tools/CredLedgerTools"
         ),
         .executableTarget(
@@ -77,5 +83,11 @@ let package = Package(
         .target(name: "CHTTPShim", path: "Sources/CHTTPShim"),
         .target(name: "CredLedgerHTTP", dependencies: ["CHTTPShim"], path: "Sources/CredLedgerHTTP"),
         .testTarget(name: "HTTPTests", dependencies: ["CredLedgerHTTP", "TestSupport"], path: "Tests/HTTPTests"),
+        // The HTTP front against real clients (curl, authlib, nginx), each installed by the tests when missing.
+        .testTarget(
+            name: "ServerTests",
+            dependencies: ["CredLedgerServer", "CredLedgerHTTP", "CredLedger", "CredLedgerAPI", "CredLedgerTools", "TestSupport"],
+            path: "Tests/ServerTests"
+        ),
     ]
 )

@@ -1,0 +1,20 @@
+import CredLedger
+import CredLedgerAPI
+import CredLedgerHTTP
+
+/// What every route group gets: the ledger behind the API model, the settings, and the issuer URL.
+public final class ServerContext: Sendable {
+    public let ledger: Ledger
+    /// The one mapping from API request values to engine calls (the CLI uses the same).
+    public let api: APIService
+    public let settings: ServerSettings
+    /// The issuer URL, without a trailing slash (see `ServerSettings.issuer`).
+    public let issuer: String
+
+    init(ledger: Ledger, settings: ServerSettings, issuer: String) {
+        self.ledger = ledger
+        self.api = APIService(ledger)
+        self.settings = settings
+        self.issuer = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
+    }
+}
