@@ -26,9 +26,21 @@ public final class Ledger: @unchecked Sendable {
         public var authorizationCodeLifetime: Int64 = 60_000_000
         /// Projections kept beside the built-in ones (see `Projection`): applied live, checkpointed, rebuilt and verified
         /// with them. Registering one for the first time (or at another code version) rebuilds at a read-write open.
+        /// The transparency tree (`MerkleTreeProjection`) is always registered before these (`Ledger.engineProjections`).
         public var projections: [any Projection] = []
+        /// Benchmarks only: leaves the transparency tree out, for a same-run baseline (`credledger-bench`). A ledger
+        /// that has a tree is never opened read-write without it (its checkpoint would fall behind the log).
+        package var withoutTransparencyTree = false
         public init() {}
+
+        /// Every registered projection: the engine's own first, then `projections`.
+        var allProjections: [any Projection] {
+            (withoutTransparencyTree ? [] : Ledger.engineProjections) + projections
+        }
     }
+
+    /// Projections the engine registers on every ledger: the transparency tree (docs/PROOFS.md).
+    static var engineProjections: [any Projection] { [MerkleTreeProjection()] }
 
     public let path: String
     public let options: Options
@@ -48,7 +60,7 @@ public final class Ledger: @unchecked Sendable {
         var configuration = Environment.Configuration()
         configuration.mapSize = options.initialMapSize
         configuration.maxMapSize = options.maxMapSize
-        configuration.maxDatabases = UInt32(Schema.databaseCount(extensions: options.projections) + 2)
+        configuration.maxDatabases = UInt32(Schema.databaseCount(extensions: options.allProjections) + 2)
         if options.readOnly { configuration.flags.insert(.readOnly) }
         if options.durability == .ackBeforeSync { configuration.flags.insert(.noSync) }
         let environment: Environment
@@ -60,7 +72,7 @@ public final class Ledger: @unchecked Sendable {
         self.environment = environment
         let schema: Schema
         do {
-            schema = try Schema(environment: environment, extensions: options.projections)
+            schema = try Schema(environment: environment, extensions: options.allProjections)
         } catch let error as LMDBError {
             defer { environment.close() }
             if error == .notFound {
@@ -88,6 +100,13 @@ public final class Ledger: @unchecked Sendable {
         } catch {
             environment.close()
             throw error
+        }
+        if options.withoutTransparencyTree && !options.readOnly {
+            let hasTree = try environment.read { txn in try txn.get(schema.meta, Meta.projectionKey(MerkleTreeProjection.projectionName)) != nil }
+            if hasTree {
+                environment.close()
+                throw LedgerError("transparency_tree_required", "\(path) has a transparency tree: it cannot be written without it", kind: .badInput)
+            }
         }
         if options.readOnly {
             writer = nil
