@@ -8,7 +8,7 @@ public enum CommandLineTool {
     /// Every command, in help order. Each group lives in Commands/. Product commands only: the benchmark and the
     /// stress drivers are the separate `credledger-bench` (Tools/CredLedgerLab).
     package static var commands: [CommandSpec] {
-        AdminCommands.all + KeyCommands.all + AuthCommands.all + LogCommands.all + AuditCommands.all + ExportCommands.all
+        AdminCommands.all + KeyCommands.all + AuthCommands.all + LogCommands.all + AuditCommands.all + ExportCommands.all + TransparencyCommands.all
     }
 
     /// The product program: its commands, and the words that name a command of another program.
