@@ -242,7 +242,7 @@ struct FieldElement: Sendable {
 ///
 /// Swift 6's UInt128 works on this toolchain, but its conversions from UInt64 are generic and run ~150× slower
 /// unoptimised (the test suite's debug build: 12 ms a signature); `multipliedFullWidth` is concrete.
-struct Column {
+private struct Column {
     var low: UInt64 = 0
     var high: UInt64 = 0
 
