@@ -28,12 +28,17 @@ public struct MerkleTreeProjection: Projection {
     public init() {}
 
     public mutating func apply(_ event: Event, hash: SHA256Digest, to store: some KeyValueStore) throws {
+        try append(seq: event.seq, chainHash: hash)
+    }
+
+    /// Adds the leaf of event `seq` (the next one) with its stored chain hash: all the tree needs of an event.
+    public mutating func append(seq: UInt64, chainHash: SHA256Digest) throws {
         if pending.isEmpty {
-            firstSeq = event.seq
-        } else if event.seq != firstSeq + UInt64(pending.count) {
-            throw MerkleTreeError("event \(event.seq) does not follow event \(firstSeq + UInt64(pending.count) - 1)")
+            firstSeq = seq
+        } else if seq != firstSeq + UInt64(pending.count) {
+            throw MerkleTreeError("event \(seq) does not follow event \(firstSeq + UInt64(pending.count) - 1)")
         }
-        pending.append(hash)
+        pending.append(chainHash)
     }
 
     /// Appends the batch's leaves: loads the right edge of the stored tree (≤ 64 reads), merges, appends every
