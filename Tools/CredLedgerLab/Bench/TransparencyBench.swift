@@ -38,13 +38,16 @@ struct TransparencyBench {
     let options: Ledger.Options
     let progress: (String) -> Void
     var recording: [RecordingPair] = []
+    /// Growth of the data file per use event (free pages included) and of the tables' pages (in use only).
     var diskPerUse: (withTree: Double, withoutTree: Double) = (0, 0)
+    var tablePagesPerUse: (withTree: Double, withoutTree: Double) = (0, 0)
     var treeRows: (nodes: Int, bytesPerEvent: Double) = (0, 0)
     var size: UInt64 = 0
     var inclusion = LatencySummary(count: 0, p50: 0, p99: 0, p999: 0, max: 0, mean: 0)
     var consistency = LatencySummary(count: 0, p50: 0, p99: 0, p999: 0, max: 0, mean: 0)
     var root = LatencySummary(count: 0, p50: 0, p99: 0, p999: 0, max: 0, mean: 0)
     var checkpoint = LatencySummary(count: 0, p50: 0, p99: 0, p999: 0, max: 0, mean: 0)
+    var signOnly = LatencySummary(count: 0, p50: 0, p99: 0, p999: 0, max: 0, mean: 0)
     var rebuild: TreeRebuild?
     var proofsVerified = true
     var machine: [String: Any] = [:]
@@ -101,14 +104,16 @@ struct TransparencyBench {
 
         // 2. Disk per use event, each way, over the same number of uses.
         let sample = min(config.quick ? 50_000 : 300_000, config.events)
-        var perUse: [Double] = []
+        var perUse: [Double] = [], tablesPerUse: [Double] = []
         for (i, ledger) in [withTree, withoutTree].enumerated() {
             progress("disk: \(sample) uses \(i == 0 ? "with" : "without") the tree")
-            let before = try ledger.storageInfo().fileBytes
+            let before = try ledger.storageInfo().fileBytes, tablesBefore = try ledger.tableStatistics().reduce(0) { $0 + $1.bytes }
             _ = try RecordingBench.fill(ledger, count: sample, decisions: decisions[i]) { _ in }
             perUse.append(Double(try ledger.storageInfo().fileBytes - before) / Double(sample))
+            tablesPerUse.append(Double(try ledger.tableStatistics().reduce(0) { $0 + $1.bytes } - tablesBefore) / Double(sample))
         }
         diskPerUse = (perUse[0], perUse[1])
+        tablePagesPerUse = (tablesPerUse[0], tablesPerUse[1])
 
         // 3. Fill the ledger with the tree to --events.
         let missing = config.events - Int(withTree.head.seq)
@@ -163,6 +168,13 @@ struct TransparencyBench {
             samples.add(nanos: BenchClock.nanos() &- t0)
         }
         checkpoint = samples.summary()
+        samples = LatencySamples(capacity: 200)
+        for _ in 0..<(config.quick ? 50 : 200) {
+            let t0 = BenchClock.nanos()
+            _ = try SignedCheckpoint(Checkpoint(origin: key.name, size: head.size, root: head.root), signer: key)
+            samples.add(nanos: BenchClock.nanos() &- t0)
+        }
+        signOnly = samples.summary()
 
         // 6. The tree alone, rebuilt from the stored chain hashes.
         progress("tree rebuild")
@@ -179,6 +191,8 @@ struct TransparencyBench {
                  "without_tree_uses_per_s": p.withoutTree.map { BenchFormat.round($0, 0) }, "ratio": BenchFormat.round(p.ratio, 3)] as [String: Any]
             },
             "disk_bytes_per_use": ["with_tree": BenchFormat.round(diskPerUse.withTree, 1), "without_tree": BenchFormat.round(diskPerUse.withoutTree, 1)],
+            "table_bytes_per_use": ["with_tree": BenchFormat.round(tablePagesPerUse.withTree, 1), "without_tree": BenchFormat.round(tablePagesPerUse.withoutTree, 1)],
+            "checkpoint_sign_only": signOnly.json,
             "tree_nodes": treeRows.nodes, "tree_node_bytes_per_event": BenchFormat.round(treeRows.bytesPerEvent, 1),
             "inclusion_proof": inclusion.json, "consistency_proof": consistency.json, "root": root.json, "checkpoint": checkpoint.json,
             "proofs_verified": proofsVerified,
@@ -197,12 +211,14 @@ struct TransparencyBench {
             [p.mode.name, String(p.callers), p.withTree.map { String(Int($0)) }.joined(separator: " / "),
              p.withoutTree.map { String(Int($0)) }.joined(separator: " / "), String(format: "%.3f", p.ratio)]
         })
-        Output.line(String(format: "\nDisk per use event: %.1f B with the tree, %.1f B without (+%.1f B); merkle_nodes: %d rows, %.1f B per event",
-                           diskPerUse.withTree, diskPerUse.withoutTree, diskPerUse.withTree - diskPerUse.withoutTree, treeRows.nodes, treeRows.bytesPerEvent))
+        Output.line(String(format: "\nDisk per use event (data file growth): %.1f B with the tree, %.1f B without (+%.1f B)",
+                           diskPerUse.withTree, diskPerUse.withoutTree, diskPerUse.withTree - diskPerUse.withoutTree))
+        Output.line(String(format: "Table pages per use event (in use): %.1f B with the tree, %.1f B without (+%.1f B); merkle_nodes: %d rows, %.1f B per event",
+                           tablePagesPerUse.withTree, tablePagesPerUse.withoutTree, tablePagesPerUse.withTree - tablePagesPerUse.withoutTree, treeRows.nodes, treeRows.bytesPerEvent))
         Output.line("\nAt \(size) events (each one read transaction; targets: proofs < 1 ms, checkpoint < 5 ms):")
         Output.table(["operation", "mean µs", "p50 µs", "p99 µs", "max µs"], [
             ("inclusion proof", inclusion), ("consistency proof", consistency), ("root of a random size", root),
-            ("checkpoint (prove vs last, sign, fsync record)", checkpoint),
+            ("checkpoint (prove vs last, sign, fsync record)", checkpoint), ("  of which the signature (Ed25519)", signOnly),
         ].map { [$0.0, String(format: "%.1f", $0.1.mean), String(format: "%.1f", $0.1.p50), String(format: "%.1f", $0.1.p99), String(format: "%.1f", $0.1.max)] })
         if let rebuild {
             Output.line(String(format: "\nTree rebuild from the stored chain hashes: %llu events in %.3f s = %.0f events/s (target ≥ 2,000,000); byte-identical to the live tree: %@",
