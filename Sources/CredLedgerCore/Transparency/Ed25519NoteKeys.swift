@@ -86,12 +86,12 @@ public struct SignedCheckpoint: Equatable, Sendable {
 
     /// Opens a checkpoint note with the one pinned verifier: the note must be signed by that key, its origin must be
     /// the key's name (the origin and key pin each other), and its text must be a checkpoint.
-    public init(note: String, verifier: Ed25519NoteVerifier) throws {
-        let opened = try NoteFormat.open(Array(note.utf8), verifiers: [verifier])
+    public init(note: String, verifier key: Ed25519NoteVerifier) throws {
+        let opened = try NoteFormat.open(Array(note.utf8), verifiers: [key])
         let checkpoint = try Checkpoint(text: opened.text)
-        guard checkpoint.origin == verifier.name else {
-            throw CheckpointError("the checkpoint's origin '\(checkpoint.origin)' is not the name of the key that signed it (\(verifier.name))")
+        guard checkpoint.origin == key.name else {
+            throw CheckpointError("the checkpoint's origin '\(checkpoint.origin)' is not the name of the key that signed it (\(key.name))")
         }
-        self.init(checkpoint: checkpoint, note: note, verifierKey: verifier.verifierKey)
+        self.init(checkpoint: checkpoint, note: note, verifierKey: key.verifierKey)
     }
 }
