@@ -24,6 +24,10 @@ public struct MerkleTreeProjection: Projection {
     /// The batch's chain hashes, unflushed; the first is the event of seq `firstSeq`.
     private var pending: [SHA256Digest] = []
     private var firstSeq: UInt64 = 0
+    /// The right edge after the last flush, kept so the next batch need not read it back. Trusted only when the
+    /// stored tail row still says the same size and last leaf (a rolled-back or failed batch, a rebuild, another
+    /// writer all change or contradict it: then the edge is read from the tables again).
+    private var cached: MerkleFrontier?
 
     public init() {}
 
@@ -48,7 +52,19 @@ public struct MerkleTreeProjection: Projection {
         defer { pending.removeAll(keepingCapacity: true) }
         guard firstSeq >= 1 else { throw MerkleTreeError("events start at seq 1") }
         let raw = store as? any RawKeyValueStore
-        var frontier = try Self.frontier(size: firstSeq - 1, store, raw: raw)
+        let size = firstSeq - 1
+        let tail = try Self.tail(store)
+        guard (tail?.size ?? 0) == size else {
+            cached = nil
+            throw MerkleTreeError("the tree holds \(tail?.size ?? 0) leaves, but the next event is leaf \(size)")
+        }
+        var frontier: MerkleFrontier
+        if let cached, cached.size == size, cached.lastLeaf == tail?.leaf {
+            frontier = cached
+        } else {
+            frontier = try Self.frontier(size: size, lastLeaf: tail?.leaf, store, raw: raw)
+        }
+        cached = nil
         if let raw {
             try raw.withCursor(named: Self.nodesTable) { cursor in
                 try withUnsafeTemporaryAllocation(byteCount: 40, alignment: 8) { buffer in
@@ -69,8 +85,8 @@ public struct MerkleTreeProjection: Projection {
                 }
             }
         }
-        let tail = frontier.size.bigEndianBytes + MerkleHash.leaf(pending[pending.count - 1]).bytes
-        try store.put(named: Self.tailTable, Self.tailKey, tail)
+        try store.put(named: Self.tailTable, Self.tailKey, frontier.size.bigEndianBytes + frontier.lastLeaf.bytes)
+        cached = frontier
     }
 
     public var mark: Int { pending.count }
@@ -87,23 +103,34 @@ public struct MerkleTreeProjection: Projection {
         return (size, leaf)
     }
 
-    /// The right edge (peaks) of the stored tree of `size` leaves.
-    static func frontier(size: UInt64, _ store: some KeyValueStore, raw: (any RawKeyValueStore)?) throws -> MerkleFrontier {
-        let storedSize = try tail(store)
-        guard (storedSize?.size ?? 0) == size else {
-            throw MerkleTreeError("the tree holds \(storedSize?.size ?? 0) leaves, but the next event is leaf \(size)")
-        }
+    /// The right edge (peaks) of the stored tree of `size` leaves whose last leaf hash is `lastLeaf` (one cursor).
+    static func frontier(size: UInt64, lastLeaf: SHA256Digest?, _ store: some KeyValueStore, raw: (any RawKeyValueStore)?) throws -> MerkleFrontier {
         let positions = MerkleFrontier.peakPositions(size: size)
         var peaks: [SHA256Digest] = []
         peaks.reserveCapacity(positions.count)
-        for (level, index) in positions {
-            if level == 0, let storedSize {
-                peaks.append(storedSize.leaf)
-            } else {
-                peaks.append(try storedNode(level: level, index: index, store, raw: raw))
+        func read(_ node: (Int, UInt64) throws -> SHA256Digest) throws {
+            for (level, index) in positions {
+                if level == 0, let lastLeaf {
+                    peaks.append(lastLeaf)
+                } else {
+                    peaks.append(try node(level, index))
+                }
             }
         }
-        guard let frontier = MerkleFrontier(size: size, peaks: peaks) else { throw MerkleTreeError("inconsistent frontier at size \(size)") }
+        if let raw {
+            try raw.withCursor(named: nodesTable) { cursor in
+                try read { level, index in
+                    var key = MerkleTree.storedHashIndex(level: level, index: index).bigEndian
+                    let value = try withUnsafeBytes(of: &key) { k in try cursor.value(at: k).flatMap { SHA256Digest(bytes: $0) } }
+                    guard let value else { throw MerkleTreeError("tree node (level \(level), index \(index)) is missing or malformed") }
+                    return value
+                }
+            }
+        } else {
+            try read { level, index in try storedNode(level: level, index: index, store) }
+        }
+        guard var frontier = MerkleFrontier(size: size, peaks: peaks) else { throw MerkleTreeError("inconsistent frontier at size \(size)") }
+        if let lastLeaf { frontier.lastLeaf = lastLeaf }
         return frontier
     }
 

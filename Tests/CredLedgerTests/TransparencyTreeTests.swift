@@ -142,6 +142,36 @@ final class TransparencyTreeTests: XCTestCase {
         XCTAssertThrowsError(try Ledger(path: t.path, options: options)) { XCTAssertEqual(($0 as? LedgerError)?.code, "transparency_tree_required") }
     }
 
+    /// The right edge kept between batches is used only while the stored tail row agrees: a batch whose transaction
+    /// was lost (the store went back), or a store holding another history of the same size, makes it read the edge again.
+    func testTheCachedRightEdgeIsCheckedAgainstTheStore() throws {
+        let event = { (seq: UInt64) in
+            Event(seq: seq, timestamp: 1, company: 1, actor: .system, payload: .credentialUsed(CredentialUse(
+                credential: 0, project: 0, operation: .read, denial: .unknownCredential)))
+        }
+        func history(_ salt: UInt8, _ n: Int) -> [SHA256Digest] { (1...n).map { SHA256.hash([salt, UInt8($0)]) } }
+        func fill(_ p: inout Projector, _ store: MemoryStore, _ hashes: [SHA256Digest], from: Int, to: Int) throws {
+            for seq in from...to { try p.apply(event(UInt64(seq)), hash: hashes[seq - 1], to: store) }
+            try p.flush(to: store)
+        }
+        func root(_ store: MemoryStore, _ hashes: [SHA256Digest], _ n: Int) throws -> SHA256Digest {
+            try MerkleTree.root(size: UInt64(n), StoredMerkleNodes(store: store) { MerkleHash.leaf(hashes[Int($0)]) })
+        }
+        let a = history(1, 9), b = history(2, 9)
+        var projector = Projector(extensions: [MerkleTreeProjection()])
+        var other = Projector(extensions: [MerkleTreeProjection()])
+        let x = MemoryStore(), y = MemoryStore(), z = MemoryStore()
+        try fill(&projector, x, a, from: 1, to: 4)
+        try fill(&other, y, a, from: 1, to: 4)
+        try fill(&projector, x, a, from: 5, to: 8)        // the edge kept is at 8
+        try fill(&projector, y, a, from: 5, to: 6)        // y is at 4: "the batch 5…8 was lost"
+        XCTAssertEqual(try root(y, a, 6), NaiveMerkle.mth(a.prefix(6).map { MerkleHash.leaf($0) }[...]))
+        var third = Projector(extensions: [MerkleTreeProjection()])
+        try fill(&third, z, b, from: 1, to: 6)            // z holds another history of size 6
+        try fill(&projector, z, b, from: 7, to: 9)        // the edge kept (history a at 6) must not be used
+        XCTAssertEqual(try root(z, b, 9), NaiveMerkle.mth(b.map { MerkleHash.leaf($0) }[...]))
+    }
+
     /// A command whose events are undone leaves no leaf behind; the next batch continues the tree correctly.
     func testRolledBackLeavesLeaveNoTrace() throws {
         var projector = Projector(extensions: [MerkleTreeProjection()])

@@ -47,7 +47,7 @@ extension Ledger {
         do {
             return try SignedCheckpoint(note: String(decoding: data, as: UTF8.self), verifier: key.verifier).checkpoint
         } catch {
-            throw LedgerError("last_checkpoint_invalid", "\(path) is not a checkpoint signed with this key (\(error)): it was replaced or damaged; nothing was signed", kind: .integrity)
+            throw LedgerError("last_checkpoint_invalid", "\(path) is not a checkpoint signed with this key (\(error)): it was replaced or damaged, or the key was; nothing was signed (if the key was replaced on purpose, keep that file with the old key's checkpoints and move it aside)", kind: .integrity)
         }
     }
 }

@@ -6,6 +6,8 @@ public struct MerkleFrontier: Sendable, Equatable {
     public private(set) var peaks: [(level: Int, hash: SHA256Digest)] = []
     /// Leaves appended so far.
     public private(set) var size: UInt64 = 0
+    /// The hash of the last leaf appended (zero while empty): the tree projection's tail row keeps it.
+    public var lastLeaf: SHA256Digest = .zero
 
     public init() { peaks.reserveCapacity(64) }
 
@@ -37,6 +39,7 @@ public struct MerkleFrontier: Sendable, Equatable {
     public mutating func append(leafHash: SHA256Digest, _ created: (Int, UInt64, SHA256Digest) throws -> Void) rethrows {
         let index = size
         size += 1
+        lastLeaf = leafHash
         var hash = leafHash
         var level = 0
         while let last = peaks.last, last.level == level {
@@ -56,6 +59,6 @@ public struct MerkleFrontier: Sendable, Equatable {
     }
 
     public static func == (a: MerkleFrontier, b: MerkleFrontier) -> Bool {
-        a.size == b.size && a.peaks.count == b.peaks.count && zip(a.peaks, b.peaks).allSatisfy { $0.level == $1.level && $0.hash == $1.hash }
+        a.size == b.size && a.lastLeaf == b.lastLeaf && a.peaks.count == b.peaks.count && zip(a.peaks, b.peaks).allSatisfy { $0.level == $1.level && $0.hash == $1.hash }
     }
 }
