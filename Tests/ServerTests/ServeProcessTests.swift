@@ -82,7 +82,15 @@ final class ServeProcessTests: XCTestCase {
     """#
 
     func testServePrintsItsURLAndSIGTERMFinishesTheRequestInFlight() throws {
-        let world = try GatewayWorld("gw-serve-term")
+        try stopGracefully(on: SIGTERM)
+    }
+
+    func testSIGINTStopsGracefullyToo() throws {
+        try stopGracefully(on: SIGINT)
+    }
+
+    private func stopGracefully(on signal: Int32) throws {
+        let world = try GatewayWorld("gw-serve-signal-\(signal)")
         defer { world.test.remove() }
         world.test.close()
         let served = try Served(db: world.test.path, logPath: world.test.directory.appending("serve.log"))
@@ -96,7 +104,7 @@ final class ServeProcessTests: XCTestCase {
         client.standardOutput = clientOut
         try client.run()
         XCTAssertEqual(Served.readLine(clientOut.fileHandleForReading), "partial")
-        kill(served.process.processIdentifier, SIGTERM)
+        kill(served.process.processIdentifier, signal)
         clientIn.fileHandleForWriting.write(Data("go\n".utf8))
         let output = String(decoding: clientOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         client.waitUntilExit()
