@@ -57,7 +57,7 @@ let package = Package(
         // The lab: benchmark and stress drivers (`credledger-bench`), used by ReliabilityTests and BenchTests too.
         .target(
             name: "CredLedgerLab",
-            dependencies: ["CredLedgerTools", "CredLedger", "CredLedgerCore", "LMDB"],
+            dependencies: ["CredLedgerTools", "CredLedger", "CredLedgerCore", "LMDB", "CredLedgerServer"],
             path: "Tools/CredLedgerLab"
         ),
         .executableTarget(

@@ -10,6 +10,7 @@ public final class LedgerServer: @unchecked Sendable {
     /// Binds the listeners (port 0 picks a free one); `start()` begins serving. `log` receives one line per request
     /// (method, path without query, status, duration, peer: never headers, cookies, bodies or queries).
     public init(ledger: Ledger, settings: ServerSettings, log: (@Sendable (String) -> Void)? = nil) throws {
+        for template in settings.routeTemplates { _ = try RouteTemplate(template) }
         var configuration = settings.http
         configuration.host = settings.host
         configuration.port = settings.port
@@ -30,6 +31,7 @@ public final class LedgerServer: @unchecked Sendable {
     static func routeGroups(_ context: ServerContext) -> [any RouteGroup] {
         [
             HealthRoutes(),
+            GatewayRoutes(context),
         ]
     }
 
