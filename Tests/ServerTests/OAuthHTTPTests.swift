@@ -24,7 +24,7 @@ final class OAuthHTTPTests: XCTestCase {
     static let redirect = "https://client.example/callback"
     static let hostileName = "<script>alert(1)</script> & \"co\""
 
-    func makeFixture(_ label: String, devLogin: Bool = false, issuer: String? = nil) throws -> Fixture {
+    static func makeFixture(_ label: String, devLogin: Bool = false, issuer: String? = nil) throws -> Fixture {
         let test = try TestLedger(label)
         let ledger = test.ledger!
         try ledger.administration.registerCompany(World.acme, admin: World.alice, name: "Acme <Corp>", mailDomain: "acme.example")
@@ -51,7 +51,7 @@ final class OAuthHTTPTests: XCTestCase {
     // MARK: - Discovery
 
     func testDiscoveryNamesTheIssuerNeverTheHost() throws {
-        let f = try makeFixture("oauth-discovery", issuer: "https://auth.example.com")
+        let f = try Self.makeFixture("oauth-discovery", issuer: "https://auth.example.com")
         defer { f.server.remove() }
         let meta = try Curl.run(["-H", "Host: evil.example", "\(f.url)/.well-known/oauth-authorization-server"])
         XCTAssertEqual(meta.status, 200)
@@ -82,7 +82,7 @@ final class OAuthHTTPTests: XCTestCase {
     // MARK: - Token endpoint
 
     func testClientCredentialsAndTheTokenEndpointRules() throws {
-        let f = try makeFixture("oauth-token")
+        let f = try Self.makeFixture("oauth-token")
         defer { f.server.remove() }
         let id = try XCTUnwrap(f.oauth.clientID), secret = try XCTUnwrap(f.oauth.clientSecret)
         let token = "\(f.url)/oauth/token"
@@ -150,7 +150,7 @@ final class OAuthHTTPTests: XCTestCase {
     // MARK: - Authorization code flow
 
     func testAuthorizationCodeFlowThroughTheConsentForm() throws {
-        let f = try makeFixture("oauth-code", issuer: nil)
+        let f = try Self.makeFixture("oauth-code", issuer: nil)
         defer { f.server.remove() }
         let pkce = f.pkce, clientID = pkce.clientID!, secret = pkce.clientSecret!
         let consent = try authorizePage(f, clientID: clientID, user: World.bob, state: "st-1")
@@ -244,7 +244,7 @@ final class OAuthHTTPTests: XCTestCase {
     }
 
     func testAuthorizeRequestErrorsPagesAndRedirects() throws {
-        let f = try makeFixture("oauth-authorize-errors")
+        let f = try Self.makeFixture("oauth-authorize-errors")
         defer { f.server.remove() }
         let clientID = f.pkce.clientID!
         let base = Self.authorizeParameters(clientID: clientID, state: "s1")
@@ -296,7 +296,7 @@ final class OAuthHTTPTests: XCTestCase {
 
         // Not signed in: without dev login a page saying the proxy signs in; with it, the login page.
         assertPage(try get(base, user: nil), 401, "front proxy")
-        let dev = try makeFixture("oauth-authorize-devlogin", devLogin: true)
+        let dev = try Self.makeFixture("oauth-authorize-devlogin", devLogin: true)
         defer { dev.server.remove() }
         let toLogin = try Curl.run(["\(dev.url)/oauth/authorize?" + Self.encode(Self.authorizeParameters(clientID: dev.pkce.clientID!, state: "s1"))])
         XCTAssertEqual(toLogin.status, 303)
@@ -321,7 +321,7 @@ final class OAuthHTTPTests: XCTestCase {
     }
 
     func testConsentCSRFDenialAndRemovedUsers() throws {
-        let f = try makeFixture("oauth-consent")
+        let f = try Self.makeFixture("oauth-consent")
         defer { f.server.remove() }
         let clientID = f.pkce.clientID!
         let page = try authorizePage(f, clientID: clientID, user: World.bob, state: "s1")
