@@ -119,7 +119,9 @@ struct AuthorizeRoutes: RouteGroup {
         let hidden = authorization.hiddenFields.map { name, value in
             "<input type=\"hidden\" name=\"\(HTML.escape(name))\" value=\"\(HTML.escape(value))\">"
         }.joined(separator: "\n")
-        let returnHost = (try? RedirectURI(parsing: authorization.redirectURI, allowPrivateUseScheme: true)).map(\.host) ?? authorization.redirectURI
+        // Where the answer goes: the host of a web or loopback URI, the whole URI of an app's private-use scheme.
+        let parsedHost = (try? RedirectURI(parsing: authorization.redirectURI, allowPrivateUseScheme: true))?.host ?? ""
+        let returnHost = parsedHost.isEmpty ? authorization.redirectURI : parsedHost
         return SecurePage.response(title: "Authorize \(client.name)", body: """
             <h1>Authorize <strong>\(HTML.escape(client.name))</strong>?</h1>
             <p>The application <strong>\(HTML.escape(client.name))</strong> of company <strong>\(HTML.escape(client.companyName))</strong>
