@@ -9,8 +9,10 @@ public final class LedgerServer: @unchecked Sendable {
 
     /// Binds the listeners (port 0 picks a free one); `start()` begins serving. `log` receives one line per request
     /// (method, path without query, status, duration, peer: never headers, cookies, bodies or queries).
+    /// Throws `LedgerError` `session_key` when `<ledger dir>/session.key` cannot be read or created, or is readable by others.
     public init(ledger: Ledger, settings: ServerSettings, log: (@Sendable (String) -> Void)? = nil) throws {
         for template in settings.routeTemplates { _ = try RouteTemplate(template) }
+        let sessionKey = try SessionKey.load(directory: ledger.path, random: ledger.options.random)
         var configuration = settings.http
         configuration.host = settings.host
         configuration.port = settings.port
@@ -19,7 +21,8 @@ public final class LedgerServer: @unchecked Sendable {
         // through a box filled before `start()`.
         let box = RouterBox()
         let http = try HTTPServer(configuration) { request in await box.router.respond(to: request) }
-        let context = ServerContext(ledger: ledger, settings: settings, issuer: settings.effectiveIssuer(boundPort: http.port))
+        let context = ServerContext(ledger: ledger, settings: settings, issuer: settings.effectiveIssuer(boundPort: http.port),
+                                    sessionKey: sessionKey, log: log ?? { _ in })
         var router = Router()
         for group in LedgerServer.routeGroups(context) { router.add(group) }
         box.router = router
@@ -31,6 +34,10 @@ public final class LedgerServer: @unchecked Sendable {
     static func routeGroups(_ context: ServerContext) -> [any RouteGroup] {
         [
             HealthRoutes(),
+            LoginRoutes(context: context),
+            DiscoveryRoutes(context: context),
+            TokenRoutes(context: context),
+            AuthorizeRoutes(context: context),
             GatewayRoutes(context),
         ]
     }
