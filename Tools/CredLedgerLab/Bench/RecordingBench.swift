@@ -51,6 +51,8 @@ enum RecordingBench {
         /// Bytes written by the process during the run (the commits' dirty pages).
         var bytesWritten: UInt64
         var baseline: RawAppendBaseline.Result?
+        /// Uses/s of every round when the figure is repeated (`--rounds`); this result is the median round.
+        var roundRates: [Double] = []
 
         var bytesWrittenPerUse: Double { uses > 0 ? Double(bytesWritten) / Double(uses) : 0 }
         var pagesWrittenPerBatch: Double { batches > 0 ? Double(bytesWritten) / 4096 / Double(batches) : 0 }
@@ -62,6 +64,17 @@ enum RecordingBench {
         var applyMicrosPerEvent: Double { writer.events > 0 ? Double(writer.applyNanos) / 1000 / Double(writer.events) : 0 }
         /// Commit (with fsync) per batch (ms).
         var commitMillisPerBatch: Double { writer.batches > 0 ? Double(writer.commitNanos) / 1e6 / Double(writer.batches) : 0 }
+        /// What the writer thread alone allows per second: the batch over build + commit back to back (today), and over
+        /// the longer of the two (a writer that built batch N+1 while N's commit is in fsync). Their ratio is the most a
+        /// pipeline could gain at this batch size.
+        var serialCeiling: Double {
+            let t = batchMean * applyMicrosPerEvent / 1e6 + commitMillisPerBatch / 1e3
+            return t > 0 ? batchMean / t : 0
+        }
+        var pipelinedCeiling: Double {
+            let t = max(batchMean * applyMicrosPerEvent / 1e6, commitMillisPerBatch / 1e3)
+            return t > 0 ? batchMean / t : 0
+        }
         /// Acknowledgement thread time per event (µs).
         var ackMicrosPerEvent: Double { writer.events > 0 ? Double(writer.ackNanos) / 1000 / Double(writer.events) : 0 }
 
@@ -76,6 +89,9 @@ enum RecordingBench {
                 "ack_us_per_event": BenchFormat.round(ackMicrosPerEvent, 3),
                 "bytes_written_per_use": BenchFormat.round(bytesWrittenPerUse, 1),
                 "pages_written_per_batch": BenchFormat.round(pagesWrittenPerBatch, 1),
+                "round_uses_per_s": roundRates.map { BenchFormat.round($0, 0) },
+                "writer_serial_ceiling_per_s": BenchFormat.round(serialCeiling, 0),
+                "writer_pipelined_ceiling_per_s": BenchFormat.round(pipelinedCeiling, 0),
             ]
             if let baseline {
                 object["baseline_batch"] = baseline.batch
