@@ -156,7 +156,8 @@ struct BenchReport {
         var replay: [String: Any] = [:]
         for r in self.replay {
             replay[r.name] = ["events": r.events, "seconds": BenchFormat.round(r.seconds, 4),
-                              "events_per_s": BenchFormat.round(r.perSecond, 0), "ok": r.ok] as [String: Any]
+                              "events_per_s": BenchFormat.round(r.perSecond, 0), "ok": r.ok,
+                              "run_events_per_s": r.rates.map { BenchFormat.round($0, 0) }] as [String: Any]
         }
         object["replay"] = replay
         var export: [String: Any] = [:]
@@ -222,12 +223,14 @@ struct BenchReport {
              r.baseline.map { "\(BenchFormat.count($0.eventsPerSecond)) @\($0.batch)" } ?? "-",
              r.ratio.map { BenchFormat.fixed($0, 2) + "×" } ?? "-",
              BenchFormat.fixed(r.applyMicrosPerEvent, 2), BenchFormat.fixed(r.commitMillisPerBatch, 2), BenchFormat.fixed(r.ackMicrosPerEvent, 2),
-             BenchFormat.fixed(r.pagesWrittenPerBatch, 0), BenchFormat.count(r.serialCeiling), BenchFormat.count(r.pipelinedCeiling)]
+             BenchFormat.fixed(r.pagesWrittenPerBatch, 0), BenchFormat.count(r.serialCeiling), BenchFormat.count(r.pipelinedCeiling),
+             BenchFormat.fixed(r.cpuMicrosPerUse, 2), BenchFormat.fixed(r.coresBusy, 2)]
         }
         Output.table(["mode", "callers", "uses/s", "rounds", "batch", "p50 µs", "p99 µs", "p999 µs", "baseline/s @batch", "ratio",
-                      "build µs/ev", "commit ms", "ack µs/ev", "pages/commit", "writer max/s", "if pipelined/s"], rows)
+                      "build µs/ev", "commit ms", "ack µs/ev", "pages/commit", "writer max/s", "if pipelined/s", "CPU µs/use", "cores busy"], rows)
         Output.line("writer max/s: batch ÷ (build + commit), the writer thread's own limit; if pipelined/s: batch ÷ max(build, commit), "
-            + "what building batch N+1 during N's fsync would allow at best")
+            + "what building batch N+1 during N's fsync would allow at best; CPU µs/use and cores busy: the whole process "
+            + "(callers, writer, acks) — near 2 cores busy the run is CPU-bound and a pipeline cannot help")
         loadLine("2. recording")
 
         Output.line("\n3. Authorization decision (authorize: lookup + checks, no write)")

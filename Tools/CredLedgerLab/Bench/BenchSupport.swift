@@ -35,6 +35,16 @@ enum ProcessIO {
     }
 }
 
+/// CPU time this process has used (every thread, user + system: `getrusage(RUSAGE_SELF)`), in seconds.
+enum ProcessCPU {
+    static func seconds() -> Double {
+        var usage = rusage()
+        guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
+        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return s(usage.ru_utime) + s(usage.ru_stime)
+    }
+}
+
 /// Latency samples in nanoseconds (a preallocated buffer; appending never allocates until full).
 struct LatencySamples {
     private(set) var values: [UInt32] = []
