@@ -39,9 +39,9 @@ struct BenchReport {
     }
 
     /// Figures that are CPU-bound (no fsync in them, or the writer's CPU is the limit): they move with the load.
-    static let cpuBound = "authorization latency; replay, verify, rebuild, export, as-of; recording at ≥ 1,024 in flight "
-        + "(the writer's build time per batch exceeds the fsync). The fsync-bound figures (recording at few callers, "
-        + "the baseline) move with the disk instead."
+    static let cpuBound = "authorization latency; replay, verify, rebuild, export, as-of; recording wherever the writer's "
+        + "build time per batch approaches the commit, or the process keeps the cores busy (see the recording table's "
+        + "CPU µs/use and cores busy). The fsync-bound figures (the baseline, recording at few callers) move with the disk."
 
     struct Target {
         var name: String
