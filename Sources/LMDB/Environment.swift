@@ -55,6 +55,14 @@ public final class Environment: @unchecked Sendable {
     private var injector: (@Sendable (LMDBCall) -> Int32?)?
     private var transactionThreads: Set<UInt> = []
     private var databases: [String: Database] = [:]
+    /// Reset read transactions (`mdb_txn_reset`) waiting to be renewed by the next read of any thread (under
+    /// `stateMutex`). With `MDB_NOTLS` a read transaction is not tied to a thread, so a renew (`mdb_txn_renew`) serves
+    /// any thread and saves the begin's allocation and reader-table scan and the abort's free. A reset transaction
+    /// keeps its reader slot but pins no snapshot. Taken and given back only under `mapLock` shared; emptied (aborted)
+    /// under `mapLock` exclusive before a map resize or the close, and before `mdb_reader_check` on a full table.
+    private var idleReaders: [OpaquePointer] = []
+    /// At most this many idle readers are kept (an eighth of the slots, so other readers and processes keep theirs).
+    private var idleReaderLimit: Int { min(32, Int(configuration.maxReaders) / 8) }
 
     /// Serializes `mdb_dbi_open` (LMDB forbids concurrent calls from one process).
     private let databaseMutex = PosixMutex()
@@ -150,6 +158,7 @@ public final class Environment: @unchecked Sendable {
             "Environment.close() called inside a transaction of the environment at \(path)")
         let wasOpen: Bool = mapLock.withExclusive {
             guard let env = handle else { return false }
+            abortIdleReaders()
             handle = nil
             mdb_env_close(env)
             return true
@@ -229,8 +238,9 @@ public final class Environment: @unchecked Sendable {
 
     // MARK: - Transactions
 
-    /// Runs `body` in a read-only transaction (`mdb_txn_begin(MDB_RDONLY)`), aborted
-    /// (`mdb_txn_abort`) when `body` returns or throws.
+    /// Runs `body` in a read-only transaction (`mdb_txn_begin(MDB_RDONLY)`, or `mdb_txn_renew` of an idle one),
+    /// ended when `body` returns (`mdb_txn_reset`, kept for the next read of any thread; `mdb_txn_abort` once a few are
+    /// kept) or throws (`mdb_txn_abort`). Either way `body` sees the latest committed snapshot.
     ///
     /// On `MDB_MAP_RESIZED` (another process grew the map) it adopts the new size and retries;
     /// on `MDB_READERS_FULL` it runs `mdb_reader_check` and retries once.
@@ -311,6 +321,10 @@ public final class Environment: @unchecked Sendable {
                         detail: "all \(configuration.maxReaders) reader slots are in use, even after mdb_reader_check")
                 }
                 checkedReaders = true
+                // Idle readers hold slots too: give them back first. Shared is enough (an idle reader is nobody's, and
+                // the close and resizes, which need exclusive, empty the pool themselves); exclusive would wait for
+                // the very readers that fill the table.
+                mapLock.withShared { abortIdleReaders() }
                 _ = try readerCheck()
             }
         }
@@ -321,13 +335,26 @@ public final class Environment: @unchecked Sendable {
         readOnly: Bool, commitReadOnly: Bool, _ body: (borrowing Transaction) throws -> R
     ) throws -> Attempt<R> {
         guard let env = handle else { throw closedError("mdb_txn_begin") }
-        let observedMapSize = stateMutex.withLock { currentMapSize }
+        let reusable = readOnly && !commitReadOnly
+        // The map size and an idle reader (if the read may reuse one) under one lock.
+        let (observedMapSize, idle) = stateMutex.withLock { (currentMapSize, reusable ? idleReaders.popLast() : nil) }
         let state = TransactionState(environment: self, isReadOnly: readOnly)
 
         var begun: OpaquePointer?
         let beginCode: Int32
         if let injected = state.injectedFault(.txnBegin) {
+            if let idle { mdb_txn_abort(idle) }
             beginCode = injected
+        } else if let idle {
+            // The renewed transaction reads the latest committed snapshot, as a new one would. On failure (a map
+            // another process grew: MDB_MAP_RESIZED) it is dropped and a begin reports what LMDB says now.
+            if mdb_txn_renew(idle) == MDB_SUCCESS {
+                begun = idle
+                beginCode = MDB_SUCCESS
+            } else {
+                mdb_txn_abort(idle)
+                beginCode = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &begun)
+            }
         } else {
             beginCode = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &begun)
         }
@@ -362,8 +389,8 @@ public final class Environment: @unchecked Sendable {
             throw poisoned
         }
 
-        if readOnly && !commitReadOnly {
-            mdb_txn_abort(txn)
+        if reusable {
+            releaseReader(txn)
             return .finished(result)
         }
 
@@ -386,6 +413,34 @@ public final class Environment: @unchecked Sendable {
         }
     }
 
+    // MARK: - Idle readers
+
+    /// Ends a read transaction whose closure returned: reset and kept for the next read, or aborted when enough
+    /// are kept (called under `mapLock` shared).
+    private func releaseReader(_ txn: OpaquePointer) {
+        mdb_txn_reset(txn)
+        let kept = stateMutex.withLock {
+            guard idleReaders.count < idleReaderLimit else { return false }
+            idleReaders.append(txn)
+            return true
+        }
+        if !kept { mdb_txn_abort(txn) }
+    }
+
+    /// Aborts every idle reader, freeing its slot: under `mapLock` exclusive before `mdb_env_close` or
+    /// `mdb_env_set_mapsize` (LMDB wants no transaction of this process then), under `mapLock` shared on a full reader
+    /// table.
+    private func abortIdleReaders() {
+        let idle: [OpaquePointer] = stateMutex.withLock {
+            defer { idleReaders.removeAll() }
+            return idleReaders
+        }
+        for txn in idle { mdb_txn_abort(txn) }
+    }
+
+    /// Reset read transactions kept for reuse (tests check that the pool is bounded and emptied).
+    var idleReaderCount: Int { stateMutex.withLock { idleReaders.count } }
+
     // MARK: - Map size
 
     /// The current map size in bytes.
@@ -400,6 +455,7 @@ public final class Environment: @unchecked Sendable {
     private func growMap(after observed: Int) throws {
         try mapLock.withExclusive {
             guard let env = handle else { throw closedError("mdb_env_set_mapsize") }
+            abortIdleReaders()
             let current = stateMutex.withLock { currentMapSize }
             guard current <= observed else { return }
             let limit = configuration.maxMapSize
@@ -426,6 +482,7 @@ public final class Environment: @unchecked Sendable {
     private func adoptResizedMap() throws {
         try mapLock.withExclusive {
             guard let env = handle else { throw closedError("mdb_env_set_mapsize") }
+            abortIdleReaders()
             let previous = stateMutex.withLock { currentMapSize }
             try LMDBError.check(mdb_env_set_mapsize(env, 0), "mdb_env_set_mapsize").get()
             if Environment.mapSize(of: env) < previous {

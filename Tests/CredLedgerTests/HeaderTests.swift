@@ -42,6 +42,15 @@ final class HeaderTests: XCTestCase {
             ("token scheme", "Token " + secret, .unsupportedScheme),
             ("lowercase scheme", "apikey " + secret, nil),
             ("uppercase scheme", "APIKEY " + secret, nil),
+            // Issue 15: the scheme is compared in place, ASCII case-insensitively; its neighbours in the ASCII table
+            // ('@' before 'A', '[' after 'Z', '`' before 'a') and near-miss lengths are other schemes.
+            ("mixed-case scheme", "aPiKeY " + secret, nil),
+            ("scheme one letter short", "Apike " + secret, .unsupportedScheme),
+            ("scheme one letter long", "Apikeys " + secret, .unsupportedScheme),
+            ("'@' for 'a'", "@pikey " + secret, .unsupportedScheme),
+            ("'`' for 'a'", "`pikey " + secret, .unsupportedScheme),
+            ("'[' for 'z'-side letter", "Apike[ " + secret, .unsupportedScheme),
+            ("digit in the scheme", "Ap1key " + secret, .unsupportedScheme),
             ("extra spaces around", "   Apikey    " + secret + "   ", nil),
             ("two secrets", "Apikey " + secret + " " + secret, .malformedHeader),
             ("tab separator", "Apikey\t" + secret, .malformedHeader),
@@ -60,6 +69,8 @@ final class HeaderTests: XCTestCase {
             ("10 KB of spaces then a key", String(repeating: " ", count: 10_240) + "Apikey " + secret, .malformedHeader),
             ("a client secret as an API key", "Apikey " + clientSecret, .malformedHeader),
             ("an API key as a bearer token", "Bearer " + secret, .malformedHeader),
+            ("an API key as an upper-case bearer token", "BEARER " + secret, .malformedHeader),
+            ("an API key as a mixed-case bearer token", "bEaReR " + secret, .malformedHeader),
             ("well-formed but unknown key", "Apikey " + other, .unknownCredential),
             ("well-formed but unknown token", "Bearer " + SecretFormat.generate(.accessToken, using: SeededRandom(seed: 3)), .unknownCredential),
         ]

@@ -23,21 +23,41 @@ public enum AuthorizationHeader: Sendable, Equatable {
             // No space: empty, a scheme without a secret, or a secret without a scheme — all one reason, since a lone
             // word cannot be told apart as scheme or secret.
             guard space < end else { return .failure(.malformedHeader) }
-            let scheme = String(decoding: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(raw)[start..<space]), as: UTF8.self).lowercased()
+            let scheme = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(raw)[start..<space])
             var secretStart = space
             while secretStart < end, raw[secretStart] == 0x20 { secretStart += 1 }
             let secretBytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(raw)[secretStart..<end])
             guard !secretBytes.isEmpty, !secretBytes.contains(0x20) else { return .failure(.malformedHeader) }
+            // The scheme compared in place, ASCII case-insensitively (only printable ASCII gets here), against constant
+            // kind lists: no string or array is built per decision.
             let kinds: [SecretKind]
-            switch scheme {
-            case "apikey": kinds = [.apiKey]
-            case "bearer": kinds = [.accessToken]
-            default: return .failure(.unsupportedScheme)
+            if schemeIs(scheme, "apikey") {
+                kinds = apiKeyKinds
+            } else if schemeIs(scheme, "bearer") {
+                kinds = bearerKinds
+            } else {
+                return .failure(.unsupportedScheme)
             }
             let check = SecretFormat.validate(secretBytes, expecting: kinds)
             if let problem = check.problem { return .failure(problem) }
             let secret = String(decoding: secretBytes, as: UTF8.self)
             return .success(kinds[0] == .apiKey ? .apiKey(secret) : .bearer(secret))
         }
+    }
+
+    private static let apiKeyKinds: [SecretKind] = [.apiKey]
+    private static let bearerKinds: [SecretKind] = [.accessToken]
+
+    /// Whether `bytes` spell `lowercase` (ASCII lowercase letters) in any letter case.
+    @inline(__always)
+    private static func schemeIs(_ bytes: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
+        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
+        let expected = lowercase.utf8Start
+        for i in 0..<bytes.count {
+            var b = bytes[i]
+            if b >= 0x41 && b <= 0x5A { b |= 0x20 }
+            if b != expected[i] { return false }
+        }
+        return true
     }
 }

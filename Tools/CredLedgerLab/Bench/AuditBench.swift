@@ -9,12 +9,15 @@ enum AuditBench {
         var events: UInt64
         var bytes: UInt64
         var seconds: Double
+        /// Events/s of every run when the figure is repeated (`--rounds`); this result is the median run.
+        var rates: [Double] = []
         var eventsPerSecond: Double { seconds > 0 ? Double(events) / seconds : 0 }
         var megabytesPerSecond: Double { seconds > 0 ? Double(bytes) / 1_048_576 / seconds : 0 }
 
         var json: [String: Any] {
             ["format": format, "events": events, "bytes": bytes, "seconds": BenchFormat.round(seconds, 4),
-             "events_per_s": BenchFormat.round(eventsPerSecond, 0), "mb_per_s": BenchFormat.round(megabytesPerSecond, 1)]
+             "events_per_s": BenchFormat.round(eventsPerSecond, 0), "mb_per_s": BenchFormat.round(megabytesPerSecond, 1),
+             "run_events_per_s": rates.map { BenchFormat.round($0, 0) }]
         }
     }
 

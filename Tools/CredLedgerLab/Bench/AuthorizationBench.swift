@@ -50,6 +50,11 @@ enum AuthorizationBench {
         var allowed: Int
         var denied: Int
         var seconds: Double
+        /// p50 and p99 of each whole run when the figure is repeated (`--rounds`); this result is the median-p99 run.
+        var runP50: [Double] = []
+        var runP99: [Double] = []
+        var medianRunP50: Double { runP50.isEmpty ? latency.p50 : runP50.sorted()[runP50.count / 2] }
+        var medianRunP99: Double { runP99.isEmpty ? latency.p99 : runP99.sorted()[runP99.count / 2] }
         var perSecond: Double { seconds > 0 ? Double(latency.count) / seconds : 0 }
         var medianRoundP99: Double { roundP99.isEmpty ? latency.p99 : roundP99.sorted()[roundP99.count / 2] }
 
@@ -60,6 +65,8 @@ enum AuthorizationBench {
             object["decisions_per_s"] = BenchFormat.round(perSecond, 0)
             object["round_p99_us"] = roundP99.map { BenchFormat.round($0, 3) }
             object["median_round_p99_us"] = BenchFormat.round(medianRoundP99, 3)
+            object["run_p50_us"] = runP50.map { BenchFormat.round($0, 3) }
+            object["run_p99_us"] = runP99.map { BenchFormat.round($0, 3) }
             return object
         }
     }

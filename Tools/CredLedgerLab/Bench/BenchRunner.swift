@@ -20,6 +20,8 @@ struct BenchConfig {
     var batchSizes: [Int]
     var baselineBatches: [Int]
     var quick: Bool
+    /// Runs of each figure (recording, authorization, replay, export); the median run is reported, with the range.
+    var rounds: Int = 3
     var directory: String?
     var keep: Bool
     var commandLine: String
@@ -48,6 +50,15 @@ final class BenchRunner {
         self.progress = progress
     }
 
+    /// Runs one section, noting the load average before and after it (every CPU-bound figure moves with it).
+    private func section<R>(_ name: String, _ body: () throws -> R) rethrows -> R {
+        let before = LoadAverage.now()
+        progress("\(name): load average \(LoadAverage.text(before))")
+        let result = try body()
+        report.sections.append(.init(name: name, loadBefore: before, loadAfter: LoadAverage.now()))
+        return result
+    }
+
     func run() throws -> BenchReport {
         let root = config.directory
             ?? (NSTemporaryDirectory() + "credledger-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
@@ -56,13 +67,17 @@ final class BenchRunner {
         report.machine = BenchMachine.describe(directory: root)
         report.config = config
 
+        report.limitsStart = try section("9. limits (start)") { try HardwareLimits.measure(directory: root, seconds: config.baselineSeconds) }
+
         // 1. Raw LMDB baseline.
         progress("baseline: raw LMDB appends of \(RawAppendBaseline.valueSize)-byte values")
         let baseline = try RawAppendBaseline(directory: root + "/baseline")
         defer { baseline.close() }
-        for batch in config.baselineBatches {
-            report.baselineDurable.append(try baseline.measure(batch: batch, durable: true, seconds: config.baselineSeconds))
-            report.baselineNoSync.append(try baseline.measure(batch: batch, durable: false, seconds: config.baselineSeconds / 2))
+        try section("1. baseline") {
+            for batch in config.baselineBatches {
+                report.baselineDurable.append(try baseline.measure(batch: batch, durable: true, seconds: config.baselineSeconds))
+                report.baselineNoSync.append(try baseline.measure(batch: batch, durable: false, seconds: config.baselineSeconds / 2))
+            }
         }
 
         // The ledger, with a map large enough that growth does not interrupt measurements.
@@ -78,7 +93,7 @@ final class BenchRunner {
         let fixture = LedgerFixture(ledger: ledger, shape: .init(
             companies: config.companies, projects: config.projects, credentials: config.credentials,
             sequentialSample: config.quick ? 20 : 50))
-        try fixture.build(progress: progress)
+        try section("4. admin") { try fixture.build(progress: progress) }
         report.admin = fixture.rates
 
         // Decisions to record: authorize a Zipf pool once.
@@ -92,15 +107,21 @@ final class BenchRunner {
         var modes: [(RecordingBench.Mode, [Int])] = [(.threads, config.callers), (.tasks, config.asyncCallers)]
         for size in config.batchSizes { modes.append((.batch(size: size), [1, 8])) }
         modes.append((.checkTasks, [256]))
-        for (mode, callerCounts) in modes {
-            for callers in callerCounts {
-                progress("recording: \(mode.name), \(callers) callers")
-                var result = try RecordingBench.run(ledger, mode: mode, callers: callers, seconds: config.seconds,
-                                                    decisions: decisions, requests: pool)
-                // The same-run baseline at the batch size the writer achieved, measured right after.
-                let batch = max(1, Int(result.batchMean.rounded()))
-                result.baseline = try baseline.measure(batch: batch, durable: true, seconds: config.baselineSeconds)
-                report.recording.append(result)
+        try section("2. recording") {
+            for (mode, callerCounts) in modes {
+                for callers in callerCounts {
+                    progress("recording: \(mode.name), \(callers) callers, \(config.rounds) rounds")
+                    // Each round is followed by the same-run baseline at the batch size the writer achieved.
+                    var (result, rates) = try Rounds.median(config.rounds, key: { (r: RecordingBench.Result) in r.usesPerSecond }) { _ in
+                        var r = try RecordingBench.run(ledger, mode: mode, callers: callers, seconds: config.seconds,
+                                                       decisions: decisions, requests: pool)
+                        r.baseline = try baseline.measure(batch: max(1, Int(r.batchMean.rounded())), durable: true,
+                                                          seconds: config.baselineSeconds)
+                        return r
+                    }
+                    result.roundRates = rates
+                    report.recording.append(result)
+                }
             }
         }
 
@@ -118,42 +139,80 @@ final class BenchRunner {
                                        eventsAfter: after.events, tables: try ledger.maintenance.tableStatistics())
 
         // 3. Authorization decisions, per header kind, on the full ledger.
-        for bearer in [false, true] {
-            let kindPool = AuthorizationBench.pool(fixture, count: config.quick ? 16_384 : 65_536, bearer: bearer, seed: bearer ? 11 : 13)
-            guard !kindPool.isEmpty else { continue }
-            progress("authorize: \(config.decisions) \(bearer ? "Bearer" : "Apikey") decisions")
-            _ = try AuthorizationBench.run(ledger, pool: kindPool, count: min(config.decisions, 20_000))
-            let result = try AuthorizationBench.run(ledger, pool: kindPool, count: config.decisions)
-            if bearer { report.authorizeBearer = result } else { report.authorizeApikey = result }
+        try section("3. authorize") {
+            for bearer in [false, true] {
+                let kindPool = AuthorizationBench.pool(fixture, count: config.quick ? 16_384 : 65_536, bearer: bearer, seed: bearer ? 11 : 13)
+                guard !kindPool.isEmpty else { continue }
+                progress("authorize: \(config.rounds) × \(config.decisions) \(bearer ? "Bearer" : "Apikey") decisions")
+                _ = try AuthorizationBench.run(ledger, pool: kindPool, count: min(config.decisions, 20_000))
+                var runs: [AuthorizationBench.Result] = []
+                var (result, _) = try Rounds.median(config.rounds, key: { (r: AuthorizationBench.Result) in r.latency.p99 }) { _ in
+                    let r = try AuthorizationBench.run(ledger, pool: kindPool, count: config.decisions)
+                    runs.append(r)
+                    return r
+                }
+                result.runP50 = runs.map(\.latency.p50)
+                result.runP99 = runs.map(\.latency.p99)
+                if bearer { report.authorizeBearer = result } else { report.authorizeApikey = result }
+            }
         }
 
         // 5. Replay: the replay API (chain verified on every core while the projections are rebuilt into a scratch
         // environment and compared), chain verification alone, full verify, and the live rebuild.
-        progress("replay: chain verification + rebuild and compare (Ledger.replay)")
-        let replay = try BenchClock.time { try ledger.audit.replay() }
-        report.replay.append(.init(name: "replay", events: Int(max(replay.0.eventsVerified, replay.0.eventsProjected)),
-                                   seconds: replay.1, ok: replay.0.ok))
-        progress("replay: verify chain")
-        let chain = try BenchClock.time { try ledger.audit.verify(projections: false) }
-        report.replay.append(.init(name: "verify_chain", events: Int(chain.0.events), seconds: chain.1, ok: chain.0.ok))
-        progress("replay: verify chain + projections")
-        let full = try BenchClock.time { try ledger.audit.verify() }
-        report.replay.append(.init(name: "verify_full", events: Int(full.0.events), seconds: full.1, ok: full.0.ok))
-        progress("replay: rebuild projections")
-        let rebuild = try BenchClock.time { try ledger.maintenance.rebuildProjections() }
-        report.replay.append(.init(name: "rebuild", events: Int(rebuild.0.events), seconds: rebuild.1, ok: true))
+        try section("5. replay") {
+            progress("replay: chain verification + rebuild and compare (Ledger.replay), \(config.rounds) rounds")
+            try replayFigure("replay") {
+                let r = try ledger.audit.replay()
+                return (Int(max(r.eventsVerified, r.eventsProjected)), r.ok)
+            }
+            progress("replay: verify chain")
+            try replayFigure("verify_chain") {
+                let r = try ledger.audit.verify(projections: false)
+                return (Int(r.events), r.ok)
+            }
+            progress("replay: verify chain + projections")
+            try replayFigure("verify_full") {
+                let r = try ledger.audit.verify()
+                return (Int(r.events), r.ok)
+            }
+            progress("replay: rebuild projections")
+            try replayFigure("rebuild") { (Int(try ledger.maintenance.rebuildProjections().events), true) }
+        }
 
         // 6. Export of the whole log.
-        for format in [ExportRequest.Format.jsonl, .csv] {
-            progress("export: \(format.rawValue)")
-            report.exports.append(try AuditBench.export(ledger, format: format, directory: root + "/export-\(format.rawValue)"))
+        try section("6. export") {
+            for format in [ExportRequest.Format.jsonl, .csv] {
+                progress("export: \(format.rawValue)")
+                var (export, rates) = try Rounds.median(config.rounds, key: { (e: AuditBench.Export) in e.eventsPerSecond }) { _ in
+                    try AuditBench.export(ledger, format: format, directory: root + "/export-\(format.rawValue)")
+                }
+                export.rates = rates
+                report.exports.append(export)
+            }
         }
 
         // 7. State as of a random time, and who could act then.
         progress("as-of: state and who-could-act at random times")
-        report.pointInTime = try AuditBench.pointInTime(ledger, fixture: fixture, samples: config.quick ? 3 : 5)
+        report.pointInTime = try section("7. as-of") { try AuditBench.pointInTime(ledger, fixture: fixture, samples: config.quick ? 3 : 5) }
+        report.limitsEnd = try section("9. limits (end)") { try HardwareLimits.measure(directory: root, seconds: config.baselineSeconds) }
         report.totalEvents = Int(ledger.head.seq)
         return report
+    }
+}
+
+extension BenchRunner {
+    /// A replay-section figure, run `config.rounds` times: the median run is reported (with every run's rate); the
+    /// figure is ok only if every run was. `body` returns the events it went through and whether it found them sound.
+    fileprivate func replayFigure(_ name: String, _ body: () throws -> (events: Int, ok: Bool)) throws {
+        var allOK = true
+        var (median, rates) = try Rounds.median(config.rounds, key: { (r: BenchReport.Replay) in r.perSecond }) { _ in
+            let (outcome, seconds) = try BenchClock.time(body)
+            allOK = allOK && outcome.ok
+            return BenchReport.Replay(name: name, events: outcome.events, seconds: seconds, ok: outcome.ok)
+        }
+        median.ok = allOK
+        median.rates = rates
+        report.replay.append(median)
     }
 }
 

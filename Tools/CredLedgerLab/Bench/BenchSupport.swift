@@ -35,6 +35,16 @@ enum ProcessIO {
     }
 }
 
+/// CPU time this process has used (every thread, user + system: `getrusage(RUSAGE_SELF)`), in seconds.
+enum ProcessCPU {
+    static func seconds() -> Double {
+        var usage = rusage()
+        guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
+        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return s(usage.ru_utime) + s(usage.ru_stime)
+    }
+}
+
 /// Latency samples in nanoseconds (a preallocated buffer; appending never allocates until full).
 struct LatencySamples {
     private(set) var values: [UInt32] = []
@@ -240,5 +250,37 @@ enum BenchFormat {
         if v >= mib { return fixed(v / mib, 1) + " MiB" }
         if v >= kib { return fixed(v / kib, 1) + " KiB" }
         return "\(value) B"
+    }
+}
+
+/// Repeating a figure: the machine is shared, so one run says little; the median of a few runs, with their range,
+/// says what is typical and how much the noise moved it.
+enum Rounds {
+    /// Runs `body` `count` times and returns the run whose `key` is the median, and every run's key in run order.
+    static func median<R>(_ count: Int, key: (R) -> Double, _ body: (Int) throws -> R) rethrows -> (R, [Double]) {
+        var runs: [R] = []
+        for round in 0..<max(1, count) { runs.append(try body(round)) }
+        let order = runs.indices.sorted { key(runs[$0]) < key(runs[$1]) }
+        return (runs[order[order.count / 2]], runs.map(key))
+    }
+
+    /// "min–max" of a list of figures, formatted by `format` ("" when fewer than two).
+    static func range(_ values: [Double], _ format: (Double) -> String) -> String {
+        guard values.count > 1, let low = values.min(), let high = values.max() else { return "" }
+        return format(low) + "–" + format(high)
+    }
+}
+
+/// The 1-, 5- and 15-minute load averages (`getloadavg`): printed around each section, since every CPU-bound
+/// figure moves with what else runs on the machine.
+enum LoadAverage {
+    static func now() -> [Double] {
+        var loads = [Double](repeating: 0, count: 3)
+        guard getloadavg(&loads, 3) == 3 else { return [] }
+        return loads.map { BenchFormat.round($0, 2) }
+    }
+
+    static func text(_ loads: [Double]) -> String {
+        loads.isEmpty ? "?" : loads.map { BenchFormat.fixed($0, 2) }.joined(separator: " ")
     }
 }

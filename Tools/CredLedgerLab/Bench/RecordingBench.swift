@@ -50,7 +50,11 @@ enum RecordingBench {
         var latency: LatencySummary
         /// Bytes written by the process during the run (the commits' dirty pages).
         var bytesWritten: UInt64
+        /// CPU time of the whole process (callers, writer, acknowledgements; user + system) during the run.
+        var cpuSeconds: Double
         var baseline: RawAppendBaseline.Result?
+        /// Uses/s of every round when the figure is repeated (`--rounds`); this result is the median round.
+        var roundRates: [Double] = []
 
         var bytesWrittenPerUse: Double { uses > 0 ? Double(bytesWritten) / Double(uses) : 0 }
         var pagesWrittenPerBatch: Double { batches > 0 ? Double(bytesWritten) / 4096 / Double(batches) : 0 }
@@ -62,6 +66,21 @@ enum RecordingBench {
         var applyMicrosPerEvent: Double { writer.events > 0 ? Double(writer.applyNanos) / 1000 / Double(writer.events) : 0 }
         /// Commit (with fsync) per batch (ms).
         var commitMillisPerBatch: Double { writer.batches > 0 ? Double(writer.commitNanos) / 1e6 / Double(writer.batches) : 0 }
+        /// What the writer thread alone allows per second: the batch over build + commit back to back (today), and over
+        /// the longer of the two (a writer that built batch N+1 while N's commit is in fsync). Their ratio is the most a
+        /// pipeline could gain at this batch size.
+        var serialCeiling: Double {
+            let t = batchMean * applyMicrosPerEvent / 1e6 + commitMillisPerBatch / 1e3
+            return t > 0 ? batchMean / t : 0
+        }
+        var pipelinedCeiling: Double {
+            let t = max(batchMean * applyMicrosPerEvent / 1e6, commitMillisPerBatch / 1e3)
+            return t > 0 ? batchMean / t : 0
+        }
+        /// CPU per use, all threads (µs), and the cores the process kept busy: near the cores it may use, the run is
+        /// CPU-bound, and overlapping the fsync with the next batch's build could not make it faster.
+        var cpuMicrosPerUse: Double { uses > 0 ? cpuSeconds * 1e6 / Double(uses) : 0 }
+        var coresBusy: Double { seconds > 0 ? cpuSeconds / seconds : 0 }
         /// Acknowledgement thread time per event (µs).
         var ackMicrosPerEvent: Double { writer.events > 0 ? Double(writer.ackNanos) / 1000 / Double(writer.events) : 0 }
 
@@ -76,6 +95,10 @@ enum RecordingBench {
                 "ack_us_per_event": BenchFormat.round(ackMicrosPerEvent, 3),
                 "bytes_written_per_use": BenchFormat.round(bytesWrittenPerUse, 1),
                 "pages_written_per_batch": BenchFormat.round(pagesWrittenPerBatch, 1),
+                "round_uses_per_s": roundRates.map { BenchFormat.round($0, 0) },
+                "writer_serial_ceiling_per_s": BenchFormat.round(serialCeiling, 0),
+                "cpu_us_per_use": BenchFormat.round(cpuMicrosPerUse, 3), "cores_busy": BenchFormat.round(coresBusy, 2),
+                "writer_pipelined_ceiling_per_s": BenchFormat.round(pipelinedCeiling, 0),
             ]
             if let baseline {
                 object["baseline_batch"] = baseline.batch
@@ -91,6 +114,7 @@ enum RecordingBench {
                     requests: [AuthRequest]) throws -> Result {
         let before = ledger.maintenance.writerStatistics
         let written = ProcessIO.bytesWritten()
+        let cpuBefore = ProcessCPU.seconds()
         let merged = Locked((samples: LatencySamples(), calls: 0, uses: 0, error: String?.none))
         let start = BenchClock.nanos()
         let deadline = start + UInt64(seconds * 1e9)
@@ -185,11 +209,12 @@ enum RecordingBench {
         let elapsed = BenchClock.seconds(since: start)
         let writer = ledger.maintenance.writerStatistics.since(before)
         let bytesWritten = ProcessIO.bytesWritten() &- written
+        let cpu = ProcessCPU.seconds() - cpuBefore
         let result = merged.withLock { $0 }
         if let error = result.error { throw LedgerError("bench_failed", "recording (\(mode.name)) failed: \(error)", kind: .badInput) }
         return Result(mode: mode, callers: callers, uses: result.uses, calls: result.calls, seconds: elapsed,
                       batches: writer.batches, writer: writer, latency: result.samples.summary(),
-                      bytesWritten: bytesWritten, baseline: nil)
+                      bytesWritten: bytesWritten, cpuSeconds: cpu, baseline: nil)
     }
 
     /// Appends `count` uses as fast as the writer takes them: callers of the async callback API keep up to

@@ -7,11 +7,12 @@ import Foundation
 enum BenchCommands {
     static var all: [CommandSpec] {
         [
-            CommandSpec("bench", options: ["events", "decisions", "companies", "projects", "credentials", "seconds", "callers", "dir"],
+            CommandSpec("bench", options: ["events", "decisions", "companies", "projects", "credentials", "seconds", "callers", "rounds", "dir"],
                         flags: ["quick", "keep"],
                         summary: "Benchmark a fresh ledger in a temporary directory (release build!): raw LMDB baseline, durable use recording "
                             + "with 1…256 callers, authorization latency, admin ops, replay, disk. --quick runs in under a minute; "
-                            + "--events N sizes the replayed ledger (default 1,000,000); --keep leaves the files.") { inv, ctx in
+                            + "--events N sizes the replayed ledger (default 1,000,000); --rounds N repeats each figure and reports the median "
+                            + "(default 3); --keep leaves the files.") { inv, ctx in
                 let quick = inv.flag("quick")
                 var config = BenchConfig.standard(quick: quick)
                 config.events = try inv.integer("events", default: config.events, range: 0...1_000_000_000)
@@ -32,6 +33,7 @@ enum BenchCommands {
                     config.callers = counts.map { $0! }
                     config.asyncCallers = config.callers
                 }
+                config.rounds = try inv.integer("rounds", default: config.rounds, range: 1...9)
                 config.directory = inv.option("dir")
                 config.keep = inv.flag("keep")
                 config.commandLine = (["credledger-bench", "bench"] + CommandLine.arguments.drop { $0 != "bench" }.dropFirst()).joined(separator: " ")

@@ -1,0 +1,93 @@
+import Dispatch
+import Foundation
+@testable import LMDB
+import XCTest
+
+/// Issue 15: a read transaction ends with `mdb_txn_reset` and the next read (of any thread) renews it instead of
+/// beginning a new one. A renewed reader must see every commit, the pool must stay bounded, and it must be emptied
+/// before a map resize and the close (LMDB wants no transaction of this process then).
+final class ReaderReuseTests: LMDBTestCase {
+    func testARenewedReaderSeesEveryCommit() throws {
+        let (env, _) = try makeEnvironment()
+        let db = try env.openDatabases(["kv"])[0]
+        try env.write { txn in try txn.put(db, [1], [0]) }
+        XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [0])
+        XCTAssertEqual(env.idleReaderCount, 1, "the reader is kept for the next read")
+        for round in UInt8(1)...50 {
+            try env.write { txn in try txn.put(db, [1], [round]) }
+            XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [round], "round \(round): a stale snapshot")
+            XCTAssertEqual(env.idleReaderCount, 1, "round \(round): one reader renewed again and again")
+        }
+        // A read that throws ends its transaction for good; the next read still works.
+        struct Refusal: Error {}
+        XCTAssertThrowsError(try env.read { _ in throw Refusal() })
+        XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [50])
+    }
+
+    func testThePoolIsBoundedAcrossThreads() throws {
+        let (env, _) = try makeEnvironment()
+        let db = try env.openDatabases(["kv"])[0]
+        try env.write { txn in try txn.put(db, [1], [7]) }
+        // 48 threads read at the same time (each waits inside its read until all are in), then end together.
+        let count = 48
+        let inside = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let failures = Locked<[String]>([])
+        let group = DispatchGroup()
+        for _ in 0..<count {
+            startThread(group) {
+                do {
+                    let value = try env.read { txn -> [UInt8]? in
+                        inside.signal()
+                        _ = release.wait(timeout: .now() + 30)
+                        return try txn.get(db, [1])
+                    }
+                    if value != [7] { failures.withLock { $0.append("read \(String(describing: value))") } }
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+            }
+        }
+        for _ in 0..<count { XCTAssertEqual(inside.wait(timeout: .now() + 30), .success) }
+        for _ in 0..<count { release.signal() }
+        XCTAssertEqual(group.wait(timeout: .now() + 30), .success)
+        XCTAssertEqual(failures.current, [])
+        XCTAssertEqual(env.idleReaderCount, 254 / 8, "an eighth of the 254 slots is kept, the rest aborted")
+        XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [7])
+    }
+
+    func testTinyReaderTablesKeepNoIdleReader() throws {
+        var configuration = Environment.Configuration()
+        configuration.maxReaders = 7
+        let (env, _) = try makeEnvironment(configuration)
+        let db = try env.openDatabases(["kv"])[0]
+        try env.write { txn in try txn.put(db, [1], [1]) }
+        XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [1])
+        XCTAssertEqual(env.idleReaderCount, 0, "with fewer than 8 slots every slot stays free between reads")
+    }
+
+    func testMapGrowthAndCloseEmptyThePool() throws {
+        var configuration = Environment.Configuration()
+        configuration.mapSize = 1 << 20
+        let (env, directory) = try makeEnvironment(configuration)
+        let db = try env.openDatabases(["kv"])[0]
+        try env.write { txn in try txn.put(db, key(0), [1]) }
+        XCTAssertNotNil(try env.read { txn in try txn.get(db, key(0)) })
+        XCTAssertEqual(env.idleReaderCount, 1)
+        // 4 MiB into a 1 MiB map: the write grows the map, which first aborts the idle reader.
+        try env.write { txn in
+            for i in UInt64(1)...1_000 { try txn.put(db, key(i), pattern(size: 4_000, seed: i)) }
+        }
+        XCTAssertGreaterThan(env.mapSize, 1 << 20)
+        XCTAssertEqual(env.idleReaderCount, 0, "a resize empties the pool")
+        XCTAssertEqual(try env.read { txn in try txn.get(db, key(1_000)) }, pattern(size: 4_000, seed: 1_000))
+        XCTAssertEqual(env.idleReaderCount, 1)
+        env.close()
+        XCTAssertEqual(env.idleReaderCount, 0, "the close aborts idle readers before mdb_env_close")
+        // The same path opens again and reads what was committed.
+        let reopened = try Environment(path: directory.appending("env"), configuration: configuration)
+        defer { reopened.close() }
+        let again = try reopened.openDatabases(["kv"])[0]
+        XCTAssertEqual(try reopened.read { txn in try txn.get(again, key(1_000)) }, pattern(size: 4_000, seed: 1_000))
+    }
+}

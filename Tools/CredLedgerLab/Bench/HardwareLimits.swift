@@ -1,0 +1,85 @@
+import CredLedgerCore
+import Foundation
+
+/// What the machine itself does for the bytes the ledger handles, measured in the same run: the limits a figure
+/// is judged against when it misses a target (a raw rate, not an argument).
+struct HardwareLimits {
+    /// SHA-256 of one use's hashed bytes (previous hash ‖ domain ‖ seq ‖ 32-byte body = 73 bytes), one core.
+    var sha256PerSecond: Double
+    /// `pwrite` of one 4 KiB page then `fdatasync`, back to back: the commit's floor.
+    var fsyncPerSecond: Double
+    /// Buffered `write(2)` of 1 MiB chunks to a new file (no sync): the page-cache copy an export pays.
+    var writeMegabytesPerSecond: Double
+
+    var json: [String: Any] {
+        ["sha256_73b_per_s": BenchFormat.round(sha256PerSecond, 0), "fsync_4k_per_s": BenchFormat.round(fsyncPerSecond, 0),
+         "fsync_ms": BenchFormat.round(fsyncPerSecond > 0 ? 1000 / fsyncPerSecond : 0, 3),
+         "buffered_write_mb_per_s": BenchFormat.round(writeMegabytesPerSecond, 1)]
+    }
+
+    static func measure(directory: String, seconds: Double) throws -> HardwareLimits {
+        HardwareLimits(sha256PerSecond: sha256Rate(seconds: seconds),
+                       fsyncPerSecond: try fsyncRate(path: directory + "/fsync-probe", seconds: seconds),
+                       writeMegabytesPerSecond: try writeRate(path: directory + "/write-probe", seconds: seconds))
+    }
+
+    static func sha256Rate(seconds: Double) -> Double {
+        var message = [UInt8](repeating: 0, count: 73)
+        var n = 0
+        let start = BenchClock.nanos()
+        let deadline = start + UInt64(seconds * 1e9)
+        var digest = SHA256Digest.zero
+        while BenchClock.nanos() < deadline {
+            for _ in 0..<1024 {
+                // Chain like the log does, so the work cannot be hoisted out of the loop.
+                digest = message.withUnsafeBytes { SHA256.hash($0) }
+                digest.withUnsafeBytes { d in message.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: d[0..<32])) } }
+            }
+            n += 1024
+        }
+        return Double(n) / BenchClock.seconds(since: start)
+    }
+
+    static func fsyncRate(path: String, seconds: Double) throws -> Double {
+        let fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0o600)
+        guard fd >= 0 else { throw LedgerError("bench_failed", "cannot create \(path) (errno \(errno))", kind: .badInput) }
+        defer {
+            close(fd)
+            unlink(path)
+        }
+        let page = [UInt8](repeating: 0x5A, count: 4096)
+        var n = 0
+        let start = BenchClock.nanos()
+        let deadline = start + UInt64(seconds * 1e9)
+        while BenchClock.nanos() < deadline {
+            let written = page.withUnsafeBytes { pwrite(fd, $0.baseAddress, 4096, off_t(4096 * (n % 16))) }
+            guard written == 4096, fdatasync(fd) == 0 else {
+                throw LedgerError("bench_failed", "write or fdatasync failed on \(path) (errno \(errno))", kind: .badInput)
+            }
+            n += 1
+        }
+        return Double(n) / BenchClock.seconds(since: start)
+    }
+
+    static func writeRate(path: String, seconds: Double) throws -> Double {
+        let fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
+        guard fd >= 0 else { throw LedgerError("bench_failed", "cannot create \(path) (errno \(errno))", kind: .badInput) }
+        defer {
+            close(fd)
+            unlink(path)
+        }
+        let chunk = [UInt8](repeating: 0x41, count: 1 << 20)
+        var bytes = 0
+        let start = BenchClock.nanos()
+        let deadline = start + UInt64(seconds * 1e9)
+        // At most 256 MiB: the page cache, not the disk, is what an export's write(2) pays for.
+        while BenchClock.nanos() < deadline && bytes < 256 << 20 {
+            let written = chunk.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard written == chunk.count else {
+                throw LedgerError("bench_failed", "write failed on \(path) (errno \(errno))", kind: .badInput)
+            }
+            bytes += written
+        }
+        return Double(bytes) / 1_048_576 / BenchClock.seconds(since: start)
+    }
+}
