@@ -544,6 +544,15 @@ enum FuzzEngine {
         var options = Ledger.Options()
         options.durability = .ackBeforeSync
         let interactive = isatty(0) == 1
+        let filesDirectory = path + "-files"
+        try? FileManager.default.createDirectory(atPath: filesDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: filesDirectory) }
+        let workingDirectory = FileManager.default.currentDirectoryPath
+        let before = Set((try? FileManager.default.contentsOfDirectory(atPath: workingDirectory)) ?? [])
+        defer {
+            let created = Set((try? FileManager.default.contentsOfDirectory(atPath: workingDirectory)) ?? []).subtracting(before)
+            if !created.isEmpty { tally.fail("the CLI fuzz created files in the working directory: \(created.sorted().prefix(5))") }
+        }
         while tally.inputs < budget {
             var words: [String]
             if rng.chance(0.1) || specs.isEmpty {
@@ -565,6 +574,11 @@ enum FuzzEngine {
             }
             words = words.filter { !$0.hasPrefix("--db") }
             if words.contains(where: { unsafeGroups.contains($0) }) { continue }
+            // Options that name a file to write (a signing key, a checkpoint) write inside the fuzz directory, never
+            // in the working directory (once a random `keygen --key 24h` left key files in the repository).
+            for i in words.indices.dropLast() where words[i] == "--key" || words[i] == "--out" {
+                words[i + 1] = filesDirectory + "/" + String(words[i + 1].map { $0 == "/" ? "_" : $0 }.prefix(100))
+            }
             if interactive && words.contains("delete") && !words.contains("--yes") { words.append("--yes") }
             let input = words
             tally.timed {
