@@ -30,6 +30,8 @@ public final class LedgerServer: @unchecked Sendable {
     static func routeGroups(_ context: ServerContext) -> [any RouteGroup] {
         [
             HealthRoutes(),
+            AdminRoutes(context: context),
+            PageRoutes(context: context),
         ]
     }
 
