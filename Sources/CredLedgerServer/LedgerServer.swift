@@ -9,7 +9,9 @@ public final class LedgerServer: @unchecked Sendable {
 
     /// Binds the listeners (port 0 picks a free one); `start()` begins serving. `log` receives one line per request
     /// (method, path without query, status, duration, peer: never headers, cookies, bodies or queries).
+    /// Throws `ServerStartError` when `<ledger dir>/session.key` cannot be read or created, or is readable by others.
     public init(ledger: Ledger, settings: ServerSettings, log: (@Sendable (String) -> Void)? = nil) throws {
+        let sessionKey = try SessionKey.load(directory: ledger.path, random: ledger.options.random)
         var configuration = settings.http
         configuration.host = settings.host
         configuration.port = settings.port
@@ -18,7 +20,8 @@ public final class LedgerServer: @unchecked Sendable {
         // through a box filled before `start()`.
         let box = RouterBox()
         let http = try HTTPServer(configuration) { request in await box.router.respond(to: request) }
-        let context = ServerContext(ledger: ledger, settings: settings, issuer: settings.effectiveIssuer(boundPort: http.port))
+        let context = ServerContext(ledger: ledger, settings: settings, issuer: settings.effectiveIssuer(boundPort: http.port),
+                                    sessionKey: sessionKey, log: log ?? { _ in })
         var router = Router()
         for group in LedgerServer.routeGroups(context) { router.add(group) }
         box.router = router
@@ -30,6 +33,7 @@ public final class LedgerServer: @unchecked Sendable {
     static func routeGroups(_ context: ServerContext) -> [any RouteGroup] {
         [
             HealthRoutes(),
+            LoginRoutes(context: context),
             AdminRoutes(context: context),
             PageRoutes(context: context),
         ]

@@ -10,11 +10,15 @@ public final class ServerContext: Sendable {
     public let settings: ServerSettings
     /// The issuer URL, without a trailing slash (see `ServerSettings.issuer`).
     public let issuer: String
+    /// Who is signed in, sessions and CSRF tokens (Identity/).
+    let identity: Identity
 
-    init(ledger: Ledger, settings: ServerSettings, issuer: String) {
+    init(ledger: Ledger, settings: ServerSettings, issuer: String, sessionKey: SessionKey, log: @escaping @Sendable (String) -> Void) {
         self.ledger = ledger
         self.api = APIService(ledger)
         self.settings = settings
-        self.issuer = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
+        let issuer = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
+        self.issuer = issuer
+        self.identity = Identity(key: sessionKey, clock: ledger.options.clock, settings: settings, issuer: issuer, log: log)
     }
 }

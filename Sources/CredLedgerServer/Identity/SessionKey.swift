@@ -1,0 +1,72 @@
+import CredLedgerCore
+import Foundation
+import Glibc
+
+/// The server's signing key: 32 random bytes in `<ledger dir>/session.key`, created once (O_EXCL, mode 0600) and
+/// refused when its mode lets group or others read it. Sessions and CSRF tokens are HMACs under keys derived from it,
+/// so deleting the file signs everyone out.
+struct SessionKey: Sendable {
+    static let fileName = "session.key"
+    static let length = 32
+
+    /// Derived per purpose so a session MAC can never pass as a CSRF token and back.
+    let sessionKey: [UInt8]
+    let csrfKey: [UInt8]
+
+    init(master: [UInt8]) {
+        sessionKey = HMACSHA256.authenticationCode(key: master, message: Array("credledger session v1".utf8)).bytes
+        csrfKey = HMACSHA256.authenticationCode(key: master, message: Array("credledger csrf v1".utf8)).bytes
+    }
+
+    /// Reads the key file in `directory`, creating it with `random` bytes when missing.
+    static func load(directory: String, random: any RandomBytesGenerator) throws(ServerStartError) -> SessionKey {
+        let path = directory + "/" + fileName
+        for _ in 0..<2 {
+            let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+            if fd >= 0 {
+                defer { close(fd) }
+                return SessionKey(master: try read(fd, path: path))
+            }
+            guard errno == ENOENT else { throw ServerStartError("cannot open \(path): \(String(cString: strerror(errno)))") }
+            // Missing: create it exclusively; losing the race to another process means reading its key instead.
+            let created = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if created < 0 {
+                if errno == EEXIST { continue }
+                throw ServerStartError("cannot create \(path): \(String(cString: strerror(errno)))")
+            }
+            defer { close(created) }
+            let master = random.bytes(length)
+            let written = master.withUnsafeBytes { write(created, $0.baseAddress, $0.count) }
+            guard written == length, fsync(created) == 0 else {
+                unlink(path)
+                throw ServerStartError("cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            return SessionKey(master: master)
+        }
+        throw ServerStartError("cannot open or create \(path)")
+    }
+
+    private static func read(_ fd: Int32, path: String) throws(ServerStartError) -> [UInt8] {
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw ServerStartError("cannot stat \(path)") }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw ServerStartError("\(path) is not a regular file") }
+        guard status.st_mode & 0o077 == 0 else {
+            let mode = String(status.st_mode & 0o777, radix: 8)
+            throw ServerStartError("\(path) has mode \(mode): it signs sessions, so only its owner may read it (chmod 600 \(path))")
+        }
+        guard status.st_size == off_t(length) else {
+            throw ServerStartError("\(path) is \(status.st_size) bytes, not \(length): remove it to create a new key (signs everyone out)")
+        }
+        var bytes = [UInt8](repeating: 0, count: length)
+        let got = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, length) }
+        guard got == length else { throw ServerStartError("cannot read \(path)") }
+        return bytes
+    }
+}
+
+/// Why the server could not start (bad key file and the like): a clear message, nothing started.
+public struct ServerStartError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
