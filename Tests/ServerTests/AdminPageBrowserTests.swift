@@ -69,16 +69,16 @@ final class AdminPageBrowserTests: XCTestCase {
                     $S apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
                     """])
             guard install.code == 0, Self.has("chromium"), Self.has("chromedriver") else {
-                throw ExternalOracle.Failure(description: "could not install chromium and chromium-driver: \(install.output)")
+                throw BrowserSetupFailure(description: "could not install chromium and chromium-driver: \(install.output)")
             }
         }
         let venv = root.appendingPathComponent(".build/browser-venv").path
         let python = venv + "/bin/python"
         if (try? ExternalOracle.status([python, "-c", "import selenium"]))?.code == 0 { return python }
         let create = try ExternalOracle.status(["python3", "-m", "venv", venv])
-        guard create.code == 0 else { throw ExternalOracle.Failure(description: "python3 -m venv failed: \(create.output)") }
+        guard create.code == 0 else { throw BrowserSetupFailure(description: "python3 -m venv failed: \(create.output)") }
         let install = try ExternalOracle.status([python, "-m", "pip", "install", "--quiet", "selenium"])
-        guard install.code == 0 else { throw ExternalOracle.Failure(description: "pip install selenium failed: \(install.output)") }
+        guard install.code == 0 else { throw BrowserSetupFailure(description: "pip install selenium failed: \(install.output)") }
         return python
     }
 
@@ -100,4 +100,9 @@ final class AdminPageBrowserTests: XCTestCase {
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
+}
+
+/// Chromium, chromedriver or selenium could not be made available.
+struct BrowserSetupFailure: Error, CustomStringConvertible {
+    let description: String
 }

@@ -38,7 +38,8 @@ extension PageAssets {
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
 
   function call(method, path, body) {
-    var init = { method: method, headers: { 'Accept': 'application/json' }, credentials: 'same-origin', cache: 'no-store' };
+    // referrerPolicy same-origin: under the page's no-referrer policy a browser would send `Origin: null`.
+    var init = { method: method, headers: { 'Accept': 'application/json' }, credentials: 'same-origin', cache: 'no-store', referrerPolicy: 'same-origin' };
     if (method !== 'GET') init.headers['X-CSRF-Token'] = csrf;
     if (body !== undefined) { init.headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
     return fetch(base + path, init).then(function (res) {
@@ -163,6 +164,7 @@ extension PageAssets {
     });
   });
   filter.addEventListener('input', render);
+  filter.addEventListener('search', render);
 
   // ---- create ----
   var createDialog = $('create-dialog'), createForm = $('create-form'), typeSelect = $('c-type'), redirectRow = $('c-redirect-row');

