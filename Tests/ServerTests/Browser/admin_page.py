@@ -145,8 +145,7 @@ try:
     check(not by_id("open-create").is_enabled(), "Generate API key is clickable while the module is off")
     shot("02-module-disabled")
     by_id("enable-module").click()
-    wait.until(EC.staleness_of(by_id("module-disabled")))
-    wait.until(lambda d: d.find_element(By.ID, "open-create").is_enabled())
+    wait.until(lambda d: not d.find_elements(By.ID, "module-disabled") and d.find_element(By.ID, "open-create").is_enabled())
     check(not driver.find_elements(By.ID, "module-disabled"), "still disabled after the switch")
     shot("03-empty-table")
 
@@ -305,6 +304,10 @@ try:
     seqs = [int(e.get_attribute("data-seq")) for e in driver.find_elements(By.CSS_SELECTOR, "#timeline li.ev")]
     check(seqs == sorted(seqs, reverse=True), "timeline not newest first")
     shot("08-detail")
+    driver.execute_script("document.getElementById('usage-h').scrollIntoView()")
+    shot("08b-detail-usage")
+    driver.execute_script("document.getElementById('audit-h').scrollIntoView()")
+    shot("08c-detail-timeline")
     by_id("older").is_displayed()
     driver.find_element(By.CSS_SELECTOR, "#grants tr[data-project='bridge'] button").click()
     wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "#grants tr[data-project='bridge']"))
