@@ -399,9 +399,10 @@ extension PageAssets {
     }, function (e) { var box = $('usage-chart'); if (box) box.textContent = e.message; });
   }
 
-  var EVENT_LABELS = { credential_created: 'Created', credential_deleted: 'Deleted (revoked)', credential_used: 'Used', access_granted: 'Added to project',
-    access_revoked: 'Removed from project', secret_rotated: 'Secret rotated', token_issued: 'Token issued', token_revoked: 'Token revoked',
-    client_approved: 'Approved by a user', oauth_request_denied: 'OAuth request denied', code_issued: 'Authorization code issued', code_revoked: 'Code revoked' };
+  var EVENT_LABELS = { credential_created: 'Created', credential_deleted: 'Deleted (revoked)', credential_used: 'Used',
+    project_access_granted: 'Added to project', project_access_changed: 'Project role changed', project_access_revoked: 'Removed from project',
+    secret_rotated: 'Secret rotated', consent_given: 'Approved by a user', token_issued: 'Token issued', token_refreshed: 'Token refreshed',
+    token_revoked: 'Token revoked', oauth_request_denied: 'OAuth request denied', code_revoked: 'Code revoked' };
   function eventSummary(e) {
     var p = e.payload, parts = [];
     if (e.type === 'credential_used') {
