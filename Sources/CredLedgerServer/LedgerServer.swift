@@ -34,6 +34,9 @@ public final class LedgerServer: @unchecked Sendable {
         [
             HealthRoutes(),
             LoginRoutes(context: context),
+            DiscoveryRoutes(context: context),
+            TokenRoutes(context: context),
+            AuthorizeRoutes(context: context),
             AdminRoutes(context: context),
             PageRoutes(context: context),
         ]

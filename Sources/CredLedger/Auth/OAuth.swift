@@ -264,6 +264,26 @@ public struct ApproveClient: LedgerCommand, OAuthStep {
     }
 }
 
+/// The user said no on the consent page: recorded like any refused authorization request (`oauth_request_denied`,
+/// reason `access_denied`, the user named when known), then thrown as `OAuthError` (`access_denied`).
+public struct DenyClient: LedgerCommand, OAuthStep {
+    public var clientID: String, user: String
+    public init(clientID: String, user: String) { (self.clientID, self.user) = (clientID, user) }
+    static var grant: GrantKind { .authorize }
+
+    /// Never returns: the denial is its only outcome.
+    public func decide(_ ctx: inout BatchContext) throws { try decideRecordingDenial(&ctx) }
+
+    func step(_ ctx: inout BatchContext, _ attempt: inout Ledger.OAuthAttempt) throws {
+        if let client = try ctx.state.credential(clientID: clientID) {
+            attempt.company = client.company
+            attempt.credential = client.number
+        }
+        attempt.user = try ctx.state.user(email: user) ?? 0
+        throw Ledger.OAuthDenial(.accessDenied)
+    }
+}
+
 /// authorization_code grant with PKCE: exchanges a single-use code for an access and a refresh token.
 public struct ExchangeCode: LedgerCommand, OAuthStep {
     public var clientID: String, clientSecret: String?, code: String, codeVerifier: String, redirectURI: String

@@ -25,6 +25,11 @@ extension Ledger.OAuth {
                                            codeChallenge: codeChallenge, codeChallengeMethod: codeChallengeMethod, state: state))
     }
 
+    /// The user refused the consent: recorded as a denial (`DenyClient`), always thrown as `OAuthError` access_denied.
+    public func denyClient(clientID: String, user email: String) throws {
+        try commands.perform(DenyClient(clientID: clientID, user: email))
+    }
+
     /// authorization_code grant with PKCE: exchanges a single-use code for an access and a refresh token.
     public func exchangeCode(clientID: String, clientSecret: String?, code: String, codeVerifier: String, redirectURI: String) throws -> TokenResponse {
         try commands.perform(ExchangeCode(clientID: clientID, clientSecret: clientSecret, code: code, codeVerifier: codeVerifier, redirectURI: redirectURI))
@@ -58,6 +63,11 @@ extension Ledger.OAuth {
                               codeChallenge: String, codeChallengeMethod: String, state: String?) async throws -> AuthorizationGrant {
         try await commands.perform(ApproveClient(company: slug, clientID: clientID, user: email, redirectURI: redirectURI,
                                                  codeChallenge: codeChallenge, codeChallengeMethod: codeChallengeMethod, state: state))
+    }
+
+    /// Async form of `denyClient`: suspends until the denial is durable, then throws it.
+    public func denyClient(clientID: String, user email: String) async throws {
+        try await commands.perform(DenyClient(clientID: clientID, user: email))
     }
 
     /// Async form of `exchangeCode`: suspends (no thread held) until the command's batch is durable.
