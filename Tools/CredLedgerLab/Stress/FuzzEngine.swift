@@ -501,8 +501,9 @@ enum FuzzEngine {
     }
 
     /// Command groups that the in-process CLI fuzzer never runs: they write files where they are told (their parsers
-    /// are still covered by `cli-parse`). The stress and bench commands are not in the product CLI.
-    static let unsafeGroups: Set<String> = ["export"]
+    /// are still covered by `cli-parse`), or run until a signal (`serve`: a random argv started it and the fuzz hung).
+    /// The stress and bench commands are not in the product CLI.
+    static let unsafeGroups: Set<String> = ["export", "serve"]
 
     /// Properties of `CommandLineTool.run` with random argv on a populated ledger: never traps, exit code is one of
     /// 0…3, a non-zero exit always prints a message, no random command ever reports an integrity failure, and the
