@@ -57,7 +57,7 @@ let package = Package(
         // The lab: benchmark and stress drivers (`credledger-bench`), used by ReliabilityTests and BenchTests too.
         .target(
             name: "CredLedgerLab",
-            dependencies: ["CredLedgerTools", "CredLedger", "CredLedgerCore", "LMDB"],
+            dependencies: ["CredLedgerTools", "CredLedger", "CredLedgerCore", "LMDB", "CredLedgerServer"],
             path: "Tools/CredLedgerLab"
         ),
         .executableTarget(
@@ -76,12 +76,16 @@ let package = Package(
         .testTarget(name: "CredLedgerCoreTests", dependencies: ["CredLedgerCore", "CredLedgerProjections", "TestSupport"], path: "Tests/CredLedgerCoreTests"),
         .testTarget(name: "CredLedgerTests", dependencies: ["CredLedger", "CredLedgerTools", "CredLedgerAPI", "TestSupport"], path: "Tests/CredLedgerTests"),
         .testTarget(name: "AuditTests", dependencies: ["CredLedger", "CredLedgerTools", "TestSupport"], path: "Tests/AuditTests"),
-        .testTarget(name: "ReliabilityTests", dependencies: ["CredLedger", "CredLedgerTools", "CredLedgerLab", "TestSupport", "CredLedgerHTTP"], path: "Tests/ReliabilityTests"),
+        .testTarget(name: "ReliabilityTests", dependencies: ["CredLedger", "CredLedgerTools", "CredLedgerLab", "TestSupport", "CredLedgerHTTP", "HTTPParserFuzzer"], path: "Tests/ReliabilityTests"),
         .testTarget(name: "BenchTests", dependencies: ["CredLedger", "CredLedgerTools", "CredLedgerLab"], path: "Tests/BenchTests"),
         // The HTTP/1.1 server core (issue 13, docs/HTTP.md): a C shim for what Glibc lacks (epoll, eventfd, signalfd,
         // accept4, sendmsg), the generic server (parser, loops, router, helpers) with no ledger dependency, its tests.
         .target(name: "CHTTPShim", path: "Sources/CHTTPShim"),
-        .target(name: "CredLedgerHTTP", dependencies: ["CHTTPShim"], path: "Sources/CredLedgerHTTP"),
+        // Optimized even in debug builds: the reliability suite pushes a million fuzz inputs through its parser.
+        .target(name: "CredLedgerHTTP", dependencies: ["CHTTPShim"], path: "Sources/CredLedgerHTTP",
+                swiftSettings: [.unsafeFlags(["-O"])]),
+        .target(name: "HTTPParserFuzzer", dependencies: ["CredLedgerHTTP"], path: "Tests/HTTPParserFuzzer",
+                swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "HTTPTests", dependencies: ["CredLedgerHTTP", "TestSupport"], path: "Tests/HTTPTests"),
         // The HTTP front against real clients (curl, authlib, nginx), each installed by the tests when missing.
         .testTarget(

@@ -7,6 +7,8 @@ public protocol RawKeyValueStore: KeyValueStore {
     /// Runs `body` with a cursor on `table`, valid only during the call. Keys visited in ascending order keep
     /// the cursor near its last position (the LMDB cursor then searches the current page first).
     func withCursor<R>(_ table: Table, _ body: (any RawCursor) throws -> R) throws -> R
+    /// The same, on a registered projection's table (`Projection.tableNames`).
+    func withCursor<R>(named table: String, _ body: (any RawCursor) throws -> R) throws -> R
 }
 
 /// A positioned cursor over one table (see `RawKeyValueStore.withCursor`). Buffers it returns point into the

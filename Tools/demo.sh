@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job, end to end, on a local default ledger (./credledger-data, or $CREDLEDGER_DB):
-# a company, keys of each type, grants, uses (allowed and denied), OAuth tokens, a delete, and verify.
+# a company, keys of each type, grants, uses (allowed and denied), OAuth tokens, a delete, forward authentication
+# over HTTP (credledger serve with curl), and verify.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Tools/setup.sh
@@ -78,6 +79,32 @@ run audit events --company acme --outcome denied --limit 5
 EXPORT_DIR="$(mktemp -d)/export"
 run export --all --format jsonl --out "$EXPORT_DIR"
 say "python3 Tools/verify_export.py $EXPORT_DIR"; python3 Tools/verify_export.py "$EXPORT_DIR"
+# Serve over HTTP (docs/HTTP.md): forward authentication for a gateway, on the demo ledger. Port 0 picks a free port;
+# the server prints the URL. curl reads the Authorization header from standard input (-H @-), so no argv holds a key.
+SERVE_LOG="$(mktemp)"
+say "credledger serve --listen 127.0.0.1:0 --route '/companies/{company}/projects/{project}/' &"
+"$CL" serve --listen 127.0.0.1:0 --route '/companies/{company}/projects/{project}/' >"$SERVE_LOG" 2>&1 &
+SERVE_PID=$!
+URL=""
+for _ in $(seq 100); do
+  URL=$(grep -oE 'http://127\.0\.0\.1:[0-9]+' "$SERVE_LOG" | head -1 || true)
+  [ -n "$URL" ] && break
+  sleep 0.1
+done
+[ -n "$URL" ] || { echo "credledger serve did not start:"; cat "$SERVE_LOG"; exit 1; }
+head -1 "$SERVE_LOG"
+say "curl -s $URL/healthz"; curl -s "$URL/healthz"
+forward() { local header="$1" method="$2" path="$3"
+  say "printf 'Authorization: …' | curl -s -i -H @- -H 'X-Forwarded-Method: $method' -H 'X-Forwarded-Uri: $path' $URL/auth/forward"
+  printf '%s\n' "Authorization: $header" | curl -s -i -H @- -H "X-Forwarded-Method: $method" -H "X-Forwarded-Uri: $path" "$URL/auth/forward" \
+    | tr -d '\r' | grep -viE '^(date|content-length|connection):'; echo; }
+forward "Apikey $STATIC_KEY" GET /companies/acme/projects/bridge/builds      # allowed: 200 + who and what
+forward "Apikey $STATIC_KEY" POST /companies/acme/projects/bridge/builds     # read-only key writing: 403
+forward "Bearer $ACCESS" GET /companies/acme/projects/bridge/builds          # token of the deleted client: 401
+forward "Apikey $STATIC_KEY" GET /companies/acme/projects/bridge/../tunnel   # a traversal: 400, nothing decided
+say "kill -TERM $SERVE_PID   # graceful: requests in flight finish, exit 0"
+kill -TERM "$SERVE_PID"; wait "$SERVE_PID"; echo "credledger serve exited $?"
+rm -f "$SERVE_LOG"
 run verify
 say "grep for the plaintext secrets in the LMDB files and the export (must find nothing)"
 if grep -rqF -e "$STATIC_KEY" -e "$OAUTH_SECRET" -e "$ACCESS" -e "$PKCE_SECRET" "$CREDLEDGER_DB" "$EXPORT_DIR"; then echo "FOUND A SECRET ON DISK"; exit 1; else echo "no plaintext secret in $CREDLEDGER_DB or $EXPORT_DIR"; fi

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Independent verifier of a credledger compliance export (docs/EXPORT.md). Python 3 standard library only.
 
-usage: python3 Tools/verify_export.py EXPORT_DIR
+usage: python3 Tools/verify_export.py EXPORT_DIR [--vkey KEY]
+       python3 Tools/verify_export.py checkpoint FILE --vkey KEY
+       python3 Tools/verify_export.py proof FILE [--vkey KEY]      (credledger prove inclusion|consistency --json)
+       python3 Tools/verify_export.py access FILE [--vkey KEY]     (credledger audit access --prove --json)
 
 Checks, streaming (constant memory):
   1. manifest.json: known format and version;
@@ -15,8 +18,16 @@ Checks, streaming (constant memory):
   4. counts, first/last seq and head hash agree with the manifest;
   5. when the range starts at the first event, each credential's `used` / `denied` in the credentials
      snapshot equals its allowed / denied `credential_used` events in the events file.
+  6. transparency.json, when present: the checkpoint's Ed25519 signature (pinned with --vkey KEY, else the file's
+     own key, with a warning), the inclusion of the range's last event in it, the consistency proof from the
+     previous checkpoint, and, for a whole-log export from seq 1, the root recomputed from every event hash.
+The transparency commands (docs/PROOFS.md) check a signed checkpoint note (Go sumdb/note rules, C2SP
+tlog-checkpoint), RFC 9162 inclusion and consistency proofs, and proven access answers (every event's chain hash
+recomputed from its record, then its inclusion in the checkpoint's tree). Ed25519 verification is written below in
+pure Python (RFC 8032 §5.1.7, cofactorless, strict decoding, small-order keys refused).
 Exit 0 when everything holds; 1 naming the first bad file/line; 2 when the directory cannot be read.
 """
+import base64
 import csv
 import datetime
 import hashlib
@@ -589,26 +600,450 @@ def verify_checked(directory):
     return count, first, last, head
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Transparency log (docs/PROOFS.md): Ed25519 verification, RFC 9162 proofs, signed notes and checkpoints.
+
+ED_P = 2 ** 255 - 19
+ED_L = 2 ** 252 + 27742317777372353535851937790883648493
+ED_D = -121665 * pow(121666, ED_P - 2, ED_P) % ED_P
+ED_SQRT_M1 = pow(2, (ED_P - 1) // 4, ED_P)
+
+
+def ed_recover_x(y, sign):
+    """x of the point with this y and sign bit, or None (RFC 8032 §5.1.3, strict: y < p, no x = 0 with sign 1)."""
+    if y >= ED_P:
+        return None
+    x2 = (y * y - 1) * pow(ED_D * y * y + 1, ED_P - 2, ED_P) % ED_P
+    if x2 == 0:
+        return None if sign else 0
+    x = pow(x2, (ED_P + 3) // 8, ED_P)
+    if (x * x - x2) % ED_P != 0:
+        x = x * ED_SQRT_M1 % ED_P
+    if (x * x - x2) % ED_P != 0:
+        return None
+    if x & 1 != sign:
+        x = ED_P - x
+    return x
+
+
+def ed_decode(b):
+    y = int.from_bytes(b, "little")
+    sign, y = y >> 255, y & ((1 << 255) - 1)
+    x = ed_recover_x(y, sign)
+    return None if x is None else (x, y, 1, x * y % ED_P)
+
+
+def ed_add(p, q):
+    """Extended coordinates, a = -1 (RFC 8032 §5.1.4)."""
+    a = (p[1] - p[0]) * (q[1] - q[0]) % ED_P
+    b = (p[1] + p[0]) * (q[1] + q[0]) % ED_P
+    c = 2 * p[3] * q[3] * ED_D % ED_P
+    d = 2 * p[2] * q[2] % ED_P
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return (e * f % ED_P, g * h % ED_P, f * g % ED_P, e * h % ED_P)
+
+
+def ed_mul(s, p):
+    q = (0, 1, 1, 0)
+    while s > 0:
+        if s & 1:
+            q = ed_add(q, p)
+        p = ed_add(p, p)
+        s >>= 1
+    return q
+
+
+def ed_encode(p):
+    zinv = pow(p[2], ED_P - 2, ED_P)
+    x, y = p[0] * zinv % ED_P, p[1] * zinv % ED_P
+    return (y | ((x & 1) << 255)).to_bytes(32, "little")
+
+
+def ed_is_identity(p):
+    return p[0] % ED_P == 0 and (p[1] - p[2]) % ED_P == 0
+
+
+ED_B = (ed_recover_x(4 * pow(5, ED_P - 2, ED_P) % ED_P, 0), 4 * pow(5, ED_P - 2, ED_P) % ED_P, 1, 0)
+ED_B = (ED_B[0], ED_B[1], 1, ED_B[0] * ED_B[1] % ED_P)
+
+
+def ed25519_verify(public, message, signature):
+    """RFC 8032 §5.1.7 as docs/PROOFS.md §1 pins it: lengths, S < L, strict A and R, [8]A not the identity, and the
+    bytes of [S]B - [k]A equal to R."""
+    if len(public) != 32 or len(signature) != 64:
+        return False
+    a = ed_decode(public)
+    if a is None or ed_is_identity(ed_mul(8, a)):
+        return False
+    r_bytes, s = signature[:32], int.from_bytes(signature[32:], "little")
+    if s >= ED_L or ed_decode(r_bytes) is None:
+        return False
+    k = int.from_bytes(hashlib.sha512(r_bytes + public + message).digest(), "little") % ED_L
+    minus_ka = ed_mul(k, a)
+    minus_ka = ((-minus_ka[0]) % ED_P, minus_ka[1], minus_ka[2], (-minus_ka[3]) % ED_P)
+    return ed_encode(ed_add(ed_mul(s, ED_B), minus_ka)) == r_bytes
+
+
+def leaf_hash(leaf_input):
+    return hashlib.sha256(b"\x00" + leaf_input).digest()
+
+
+def node_hash(left, right):
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def merkle_root(leaf_hashes):
+    """MTH from leaf hashes, streaming right edge (one peak per set bit of the size)."""
+    peaks = []  # (level, hash)
+    for h in leaf_hashes:
+        level = 0
+        while peaks and peaks[-1][0] == level:
+            h = node_hash(peaks.pop()[1], h)
+            level += 1
+        peaks.append((level, h))
+    if not peaks:
+        return hashlib.sha256(b"").digest()
+    acc = peaks[-1][1]
+    for _, h in reversed(peaks[:-1]):
+        acc = node_hash(h, acc)
+    return acc
+
+
+def inclusion_length(index, size):
+    inner = (index ^ (size - 1)).bit_length()
+    return inner + bin(index >> inner).count("1")
+
+
+def root_from_inclusion(leaf, index, size, proof):
+    """RFC 9162 §2.1.3.2, with the exact proof length required."""
+    if not 0 <= index < size:
+        raise Failure("leaf index %d is not below tree size %d" % (index, size))
+    if len(proof) != inclusion_length(index, size):
+        raise Failure("inclusion proof of %d hashes; index %d in size %d needs %d" % (len(proof), index, size, inclusion_length(index, size)))
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            raise Failure("inclusion proof longer than the path")
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise Failure("inclusion proof shorter than the path")
+    return r
+
+
+def verify_consistency(old, new, proof, old_root, new_root):
+    """RFC 9162 §2.1.4.2: 0 < old <= new; old == new only with an empty proof and equal roots; exact length."""
+    if not 0 < old <= new:
+        raise Failure("consistency needs 0 < old <= new (old %d, new %d)" % (old, new))
+    if old == new:
+        if proof or old_root != new_root:
+            raise Failure("equal sizes need an empty proof and equal roots")
+        return
+    shift = (old & -old).bit_length() - 1
+    expected = inclusion_length(old - 1, new) - shift + (0 if old == 1 << shift else 1)
+    if len(proof) != expected:
+        raise Failure("consistency proof of %d hashes; %d -> %d needs %d" % (len(proof), old, new, expected))
+    path = ([old_root] if old == 1 << shift else []) + list(proof)
+    fn, sn = old - 1, new - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            raise Failure("consistency proof longer than the path")
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0 or fr != old_root or sr != new_root:
+        raise Failure("the consistency proof does not lead to both roots")
+
+
+def b64(text, what, length=None):
+    """Strict standard base64: only the canonical spelling of some bytes."""
+    if not isinstance(text, str):
+        raise Failure("%s is not a string" % what)
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (ValueError, TypeError):
+        raise Failure("%s is not base64" % what)
+    if base64.b64encode(raw).decode() != text or (length is not None and len(raw) != length):
+        raise Failure("%s is not the canonical base64 of %s bytes" % (what, length if length is not None else "some"))
+    return raw
+
+
+def valid_key_name(name):
+    return bool(name) and "+" not in name and not any(c.isspace() for c in name)
+
+
+def parse_vkey(vkey):
+    """Go note.NewVerifier for Ed25519: name+<8 hex>+base64(0x01 || key), the key ID checked."""
+    parts = vkey.split("+", 2)
+    if len(parts) != 3 or not valid_key_name(parts[0]) or len(parts[1]) != 8 or any(c not in "0123456789abcdefABCDEF" for c in parts[1]):
+        raise Failure("malformed verifier key")
+    raw = b64(parts[2], "verifier key")
+    if len(raw) != 33 or raw[0] != 1:
+        raise Failure("verifier key: not an Ed25519 key")
+    key_id = hashlib.sha256(parts[0].encode() + b"\n" + raw).digest()[:4]
+    if key_id.hex() != parts[1].lower():
+        raise Failure("verifier key: the key ID does not match")
+    if ed_decode(raw[1:]) is None or ed_is_identity(ed_mul(8, ed_decode(raw[1:]))):
+        raise Failure("verifier key: not a valid Ed25519 public key")
+    return parts[0], key_id, raw[1:]
+
+
+def open_note(note, vkey):
+    """Go note.Open with one known key: returns the signed text. A signature by the key that fails, a malformed note,
+    or no signature by the key is a failure; other signers are ignored."""
+    name, key_id, public = parse_vkey(vkey)
+    data = note.encode("utf-8") if isinstance(note, str) else note
+    try:
+        text_all = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Failure("note: not UTF-8")
+    if any(ord(c) < 0x20 and c != "\n" or c == "\x7f" for c in text_all):
+        raise Failure("note: control character")
+    split = data.rfind(b"\n\n")
+    if split < 0:
+        raise Failure("note: no blank line before the signatures")
+    text, sigs = data[:split + 1], data[split + 2:]
+    if not sigs.endswith(b"\n"):
+        raise Failure("note: the signatures do not end in a newline")
+    verified, count = False, 0
+    for line in sigs[:-1].split(b"\n"):
+        line = line.decode("utf-8")
+        if not line.startswith("\u2014 "):
+            raise Failure("note: a line after the blank line is not a signature")
+        signer, _, encoded = line[2:].partition(" ")
+        raw = b64(encoded, "signature of " + signer)
+        if not valid_key_name(signer) or len(raw) < 5:
+            raise Failure("note: bad signature line")
+        count += 1
+        if count > 100:
+            raise Failure("note: more than 100 signatures")
+        if signer == name and raw[:4] == key_id:
+            if not ed25519_verify(public, text, raw[4:]):
+                raise Failure("note: the signature of %s does not verify" % name)
+            verified = True
+    if not verified:
+        raise Failure("note: not signed by the pinned key %s" % vkey)
+    return text.decode("utf-8")
+
+
+def open_checkpoint(note, vkey):
+    """A C2SP checkpoint note signed by vkey, whose origin is the key's name: (origin, size, root)."""
+    text = open_note(note, vkey)
+    lines = text.split("\n")
+    if len(lines) != 4 or lines[3] != "":
+        raise Failure("checkpoint: not exactly three lines")
+    origin, size_text, root_text = lines[0], lines[1], lines[2]
+    if origin != parse_vkey(vkey)[0]:
+        raise Failure("checkpoint: origin %r is not the key's name" % origin)
+    if not size_text.isascii() or not size_text.isdigit() or (len(size_text) > 1 and size_text[0] == "0") or int(size_text) >= 1 << 64:
+        raise Failure("checkpoint: bad size %r" % size_text)
+    return origin, int(size_text), b64(root_text, "checkpoint root", 32)
+
+
+def pinned(vkey, document_key, what):
+    if vkey is not None:
+        return vkey
+    if not isinstance(document_key, str):
+        raise Failure("%s: no verifier key given (--vkey) or included" % what)
+    sys.stderr.write("warning: %s verified with the key it carries (%s), not a pinned one: pass --vkey\n" % (what, document_key))
+    return document_key
+
+
+def u64(value, what):
+    if type(value) is not int or not 0 <= value < 1 << 64:
+        raise Failure("%s is not a u64" % what)
+    return value
+
+
+def check_proof_file(path, vkey):
+    """A `credledger prove inclusion|consistency --json` document."""
+    with open(path, "rb") as f:
+        doc = json.loads(f.read().decode("utf-8"))
+    if not isinstance(doc, dict):
+        raise Failure("not a JSON object")
+    cp = doc.get("checkpoint")
+    if not isinstance(cp, dict):
+        raise Failure("the proof carries no checkpoint: it proves nothing without a signed root")
+    _, size, root = open_checkpoint(cp.get("note"), pinned(vkey, cp.get("verifier_key"), "checkpoint"))
+    hashes = [b64(h, "proof hash", 32) for h in doc.get("hashes", [])]
+    if "seq" in doc:
+        seq, tree_size = u64(doc.get("seq"), "seq"), u64(doc.get("tree_size"), "tree_size")
+        if tree_size != size or doc.get("leaf_index") != seq - 1:
+            raise Failure("tree size or leaf index disagree with the checkpoint")
+        computed = root_from_inclusion(leaf_hash(b64(doc.get("leaf_input"), "leaf_input", 32)), seq - 1, size, hashes)
+        if computed != root:
+            raise Failure("the inclusion proof leads to another root than the checkpoint's")
+        return "event %d is in the signed log of %d events" % (seq, size)
+    old, new = u64(doc.get("old_size"), "old_size"), u64(doc.get("new_size"), "new_size")
+    if new != size or b64(doc.get("new_root"), "new_root", 32) != root:
+        raise Failure("new size or root disagree with the checkpoint")
+    verify_consistency(old, new, hashes, b64(doc.get("old_root"), "old_root", 32), root)
+    return "the log of %d events extends the log of %d events (old root %s)" % (new, old, doc.get("old_root"))
+
+
+def check_access_file(path, vkey):
+    """A `credledger audit access --prove --json` document: every event's chain hash recomputed from its record and
+    predecessor, the record decoded, its inclusion in the checkpoint's tree checked."""
+    with open(path, "rb") as f:
+        doc = json.loads(f.read().decode("utf-8"))
+    cp = doc.get("checkpoint") if isinstance(doc, dict) else None
+    if not isinstance(cp, dict):
+        raise Failure("no checkpoint")
+    _, size, root = open_checkpoint(cp.get("note"), pinned(vkey, cp.get("verifier_key"), "checkpoint"))
+    access = doc.get("access")
+    if not isinstance(access, dict) or not isinstance(access.get("as_of"), dict):
+        raise Failure("no access answer")
+    as_of = u64(access["as_of"].get("seq"), "as_of.seq")
+    if u64(doc.get("tree_size"), "tree_size") != size or as_of > size:
+        raise Failure("the answer's seq or tree size disagree with the checkpoint")
+    previous, company, slug_proven = 0, None, False
+    for e in doc.get("events", []):
+        seq = u64(e.get("seq"), "seq")
+        if seq <= previous or seq > as_of:
+            raise Failure("event %d: out of order or after the answer's seq" % seq)
+        previous = seq
+        record, prev = unhex(e.get("record"), "record"), unhex(e.get("prev_hash"), "prev_hash", 32)
+        chain = hashlib.sha256(prev + DOMAIN_BYTE + seq.to_bytes(8, "big") + record).digest()
+        if chain.hex() != e.get("hash"):
+            raise Failure("event %d: hash is not SHA-256(prev_hash || 0x45 || seq || record)" % seq)
+        if len(record) < HEADER_SIZE or record[0] != RECORD_FORMAT_VERSION or EVENT_TYPES.get(record[1]) != e.get("type"):
+            raise Failure("event %d: the record is not a %s event" % (seq, e.get("type")))
+        if HEADER_SIZE + int.from_bytes(record[20:22], "big") != len(record):
+            raise Failure("event %d: payload length" % seq)
+        r = Record(record[HEADER_SIZE:])
+        expected, _ = expected_payload(e["type"], r, schema=record[2])
+        r.end()
+        number = int.from_bytes(record[16:20], "big")
+        if company is None:
+            company = number
+        if number != company or e.get("company") != number:
+            raise Failure("event %d: of another company" % seq)
+        if e["type"] == "company_registered" and dict(expected).get("slug") == access.get("company"):
+            slug_proven = True
+        if root_from_inclusion(leaf_hash(chain), seq - 1, size, [b64(h, "proof hash", 32) for h in e.get("proof", [])]) != root:
+            raise Failure("event %d: its inclusion proof leads to another root" % seq)
+    if doc.get("events") and not slug_proven:
+        raise Failure("the events do not include the registration of company %r" % access.get("company"))
+    return "%d events of %s up to seq %d are in the signed log of %d events" % (len(doc.get("events", [])), access.get("company"), as_of, size)
+
+
+def check_transparency(directory, manifest, vkey):
+    """transparency.json of an export: the checkpoint of the range end, the range end's inclusion, the consistency from
+    the previous checkpoint, and for a whole-log export from seq 1 the root recomputed from the events file."""
+    path = os.path.join(directory, "transparency.json")
+    if not os.path.isfile(path):
+        return None
+    with open(path, "rb") as f:
+        doc = json.loads(f.read().decode("utf-8"))
+    if not isinstance(doc, dict) or doc.get("format") != "credledger-transparency":
+        raise Failure("transparency.json: not a credledger transparency document")
+    key = pinned(vkey, doc.get("verifier_key"), "transparency.json")
+    _, size, root = open_checkpoint(doc.get("checkpoint"), key)
+    span, chain = section(manifest, "range"), section(manifest, "chain")
+    if size != span.get("to_seq") or doc.get("tree_size") != size:
+        raise Failure("transparency.json: the checkpoint covers %d events, the export's range ends at %r" % (size, span.get("to_seq")))
+    end = doc.get("range_end")
+    if not isinstance(end, dict) or end.get("seq") != size or end.get("hash") != chain.get("range_end_hash"):
+        raise Failure("transparency.json: range_end disagrees with the manifest's range_end_hash")
+    proof = [b64(h, "proof hash", 32) for h in end.get("proof", [])]
+    if root_from_inclusion(leaf_hash(unhex(end.get("hash"), "range_end hash", 32)), size - 1, size, proof) != root:
+        raise Failure("transparency.json: the range end is not in the signed tree")
+    what = "checkpoint of %d events signed by %s" % (size, key.split("+")[0])
+    if "previous_checkpoint" in doc:
+        _, old, old_root = open_checkpoint(doc["previous_checkpoint"], key)
+        if old > 0:
+            c = doc.get("consistency")
+            if not isinstance(c, dict) or c.get("old_size") != old or c.get("new_size") != size:
+                raise Failure("transparency.json: no consistency proof from the previous checkpoint")
+            verify_consistency(old, size, [b64(h, "consistency hash", 32) for h in c.get("hashes", [])], old_root, root)
+        what += ", consistent with the previous checkpoint of %d events" % old
+    if chain.get("contiguous") is True and span.get("from_seq") == 1:
+        fmt = manifest.get("event_format")
+        hashes = (leaf_hash(unhex(row["hash"], "hash", 32)) for _, row, _ in event_rows(os.path.join(directory, "events." + fmt), fmt))
+        if merkle_root(hashes) != root:
+            raise Failure("transparency.json: the events of the export do not hash to the signed root")
+        what += ", whose root the events recompute"
+    return what
+
+
 def main(argv):
-    if len(argv) != 2 or argv[1] in ("-h", "--help"):
+    args = argv[1:]
+    vkey = None
+    if "--vkey" in args:
+        i = args.index("--vkey")
+        if i + 1 >= len(args):
+            sys.stderr.write(__doc__)
+            return 2
+        vkey = args[i + 1]
+        del args[i:i + 2]
+    if len(args) == 2 and args[0] in ("checkpoint", "proof", "access"):
+        try:
+            if args[0] == "checkpoint":
+                if vkey is None:
+                    sys.stderr.write("error: checkpoint needs --vkey KEY\n")
+                    return 2
+                with open(args[1], "rb") as f:
+                    origin, size, root = open_checkpoint(f.read(), vkey)
+                print("OK: checkpoint of %s: %d events, root %s, signed by the pinned key" % (origin, size, base64.b64encode(root).decode()))
+            elif args[0] == "proof":
+                print("OK: " + check_proof_file(args[1], vkey))
+            else:
+                print("OK: " + check_access_file(args[1], vkey))
+        except Failure as e:
+            print("FAIL: %s" % e)
+            return 1
+        except OSError as e:
+            sys.stderr.write("error: %s\n" % e)
+            return 2
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError) as e:
+            print("FAIL: malformed input (%s: %s)" % (type(e).__name__, e))
+            return 1
+        return 0
+    if len(args) != 1 or args[0] in ("-h", "--help"):
         sys.stderr.write(__doc__)
         return 2
-    directory = argv[1]
+    directory = args[0]
     if not os.path.isdir(directory):
         sys.stderr.write("error: %s is not a directory\n" % directory)
         return 2
     try:
         count, first, last, head = verify(directory)
+        with open(os.path.join(directory, "manifest.json"), "rb") as f:
+            transparency = check_transparency(directory, json.loads(f.read().decode("utf-8")), vkey)
     except Failure as e:
         print("FAIL: %s" % e)
         return 1
     except OSError as e:
         sys.stderr.write("error: %s\n" % e)
         return 2
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError) as e:
+        print("FAIL: malformed transparency.json (%s: %s)" % (type(e).__name__, e))
+        return 1
     if count:
         print("OK: %d events (seq %d…%d), every hash and link checks out; head %s; all files match the manifest" % (count, first, last, head))
     else:
         print("OK: no events in the range; all files match the manifest")
+    if transparency:
+        print("OK: transparency.json: " + transparency)
     return 0
 
 

@@ -28,9 +28,21 @@ public final class Ledger: @unchecked Sendable {
         public var authorizationCodeLifetime: Int64 = 60_000_000
         /// Projections kept beside the built-in ones (see `Projection`): applied live, checkpointed, rebuilt and verified
         /// with them. Registering one for the first time (or at another code version) rebuilds at a read-write open.
+        /// The transparency tree (`MerkleTreeProjection`) is always registered before these (`Ledger.engineProjections`).
         public var projections: [any Projection] = []
+        /// Benchmarks only: leaves the transparency tree out, for a same-run baseline (`credledger-bench`). A ledger
+        /// that has a tree is never opened read-write without it (its checkpoint would fall behind the log).
+        package var withoutTransparencyTree = false
         public init() {}
+
+        /// Every registered projection: the engine's own first, then `projections`.
+        var allProjections: [any Projection] {
+            (withoutTransparencyTree ? [] : Ledger.engineProjections) + projections
+        }
     }
+
+    /// Projections the engine registers on every ledger: the transparency tree (docs/PROOFS.md).
+    static var engineProjections: [any Projection] { [MerkleTreeProjection()] }
 
     public let path: String
     public let options: Options
@@ -44,6 +56,8 @@ public final class Ledger: @unchecked Sendable {
     public let audit: Audit
     /// Operator work: rebuild, backup, statistics.
     public let maintenance: Maintenance
+    /// The transparency log: tree heads, proofs, signed checkpoints (docs/PROOFS.md).
+    public let transparency: Transparency
 
     let environment: Environment
     let schema: Schema
@@ -62,7 +76,7 @@ public final class Ledger: @unchecked Sendable {
         var configuration = Environment.Configuration()
         configuration.mapSize = options.initialMapSize
         configuration.maxMapSize = options.maxMapSize
-        configuration.maxDatabases = UInt32(Schema.databaseCount(extensions: options.projections) + 2)
+        configuration.maxDatabases = UInt32(Schema.databaseCount(extensions: options.allProjections) + 2)
         if options.readOnly { configuration.flags.insert(.readOnly) }
         if options.durability == .ackBeforeSync { configuration.flags.insert(.noSync) }
         let environment: Environment
@@ -74,7 +88,7 @@ public final class Ledger: @unchecked Sendable {
         self.environment = environment
         let schema: Schema
         do {
-            schema = try Schema(environment: environment, extensions: options.projections)
+            schema = try Schema(environment: environment, extensions: options.allProjections)
         } catch let error as LMDBError {
             defer { environment.close() }
             if error == .notFound {
@@ -104,6 +118,13 @@ public final class Ledger: @unchecked Sendable {
             throw error
         }
         let writer: GroupCommitWriter?
+        if options.withoutTransparencyTree && !options.readOnly {
+            let hasTree = try environment.read { txn in try txn.get(schema.meta, Meta.projectionKey(MerkleTreeProjection.projectionName)) != nil }
+            if hasTree {
+                environment.close()
+                throw LedgerError("transparency_tree_required", "\(path) has a transparency tree: it cannot be written without it", kind: .badInput)
+            }
+        }
         if options.readOnly {
             writer = nil
             // Projections of another code version would be read with the wrong layout. (A checkpoint that
@@ -129,6 +150,7 @@ public final class Ledger: @unchecked Sendable {
         oauth = OAuth(commands)
         audit = Audit(reads, clock: options.clock)
         maintenance = Maintenance(reads, commands: commands, path: path)
+        transparency = Transparency(reads, audit: audit)
         // Projections of another code version (or one this build added) are rebuilt: the log is fine. Checkpoints
         // that disagree with the log head are not: the log was cut or extended behind the writer's back, and a
         // silent rebuild would absorb it. Writes refuse (the writer checks every batch) until an operator's

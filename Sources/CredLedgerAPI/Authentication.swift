@@ -25,13 +25,15 @@ extension API {
         public var credential: String?
         /// Who acts: the service user, or the approving user of a PKCE token.
         public var principal: String?
+        /// The credential's scope (`read`, `read-write`, `global`), when the secret matched a credential.
+        public var scope: String?
         /// How to fix a denial (present exactly when denied).
         public var fix: String?
 
         public init(allowed: Bool, result: String, capability: String, credential: String? = nil, principal: String? = nil,
-                    fix: String? = nil) {
+                    scope: String? = nil, fix: String? = nil) {
             (self.allowed, self.result, self.capability) = (allowed, result, capability)
-            (self.credential, self.principal, self.fix) = (credential, principal, fix)
+            (self.credential, self.principal, self.scope, self.fix) = (credential, principal, scope, fix)
         }
     }
 

@@ -40,7 +40,7 @@ extension API.Credential {
 extension API.AccessDecision {
     public init(_ d: Decision) {
         self.init(allowed: d.allowed, result: d.code, capability: d.capability.name, credential: d.credentialID,
-                  principal: d.principal, fix: d.denial?.fix)
+                  principal: d.principal, scope: d.scope?.name, fix: d.denial?.fix)
     }
 }
 

@@ -11,6 +11,7 @@ public final class LedgerServer: @unchecked Sendable {
     /// (method, path without query, status, duration, peer: never headers, cookies, bodies or queries).
     /// Throws `ServerStartError` when `<ledger dir>/session.key` cannot be read or created, or is readable by others.
     public init(ledger: Ledger, settings: ServerSettings, log: (@Sendable (String) -> Void)? = nil) throws {
+        for template in settings.routeTemplates { _ = try RouteTemplate(template) }
         let sessionKey = try SessionKey.load(directory: ledger.path, random: ledger.options.random)
         var configuration = settings.http
         configuration.host = settings.host
@@ -39,6 +40,7 @@ public final class LedgerServer: @unchecked Sendable {
             AuthorizeRoutes(context: context),
             AdminRoutes(context: context),
             PageRoutes(context: context),
+            GatewayRoutes(context),
         ]
     }
 

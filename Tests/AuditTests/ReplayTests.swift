@@ -24,7 +24,7 @@ final class ReplayTests: XCTestCase {
             XCTAssertEqual(report.lastGood, head)
             XCTAssertEqual(report.eventsVerified, head.seq)
             XCTAssertEqual(report.eventsProjected, head.seq)
-            XCTAssertEqual(report.projections.map(\.name), ProjectionName.allCases.map(\.rawValue))
+            XCTAssertEqual(report.projections.map(\.name), ProjectionName.allCases.map(\.rawValue) + ["merkle"])
             for p in report.projections {
                 XCTAssertEqual(p.live, p.rebuilt, "seed \(seed): projection \(p.name) differs from its rebuild")
                 XCTAssertEqual(p.lastSeq, head.seq)
@@ -162,7 +162,7 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(ok.code, 0, ok.all)
         XCTAssertEqual(ok.object["ok"] as? Bool, true)
         XCTAssertEqual((ok.object["events_verified"] as? NSNumber)?.uint64Value, head)
-        XCTAssertEqual((ok.object["projections"] as? [Any])?.count, 4)
+        XCTAssertEqual((ok.object["projections"] as? [Any])?.count, 5, "the four built-in projections and the transparency tree")
         let human = runCLI(t, ["replay", "--threads", "1"])
         XCTAssertEqual(human.code, 0)
         XCTAssertTrue(human.out.contains("chain: ok"), human.out)

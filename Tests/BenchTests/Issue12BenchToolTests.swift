@@ -18,7 +18,7 @@ final class Issue12BenchToolTests: XCTestCase {
         XCTAssertEqual(r.code, ExitCode.ok, r.stderr)
         XCTAssertTrue(r.stdout.hasPrefix("credledger-bench — "), r.stdout)
         let listed = r.stdout.split(separator: "\n").filter { $0.hasPrefix("  credledger") }.map { $0.split(separator: " ").prefix(3).joined(separator: " ") }
-        XCTAssertEqual(listed, ["credledger-bench bench [--events", "credledger-bench stress setup", "credledger-bench stress record",
+        XCTAssertEqual(listed, ["credledger-bench bench [--events", "credledger-bench http [--connections", "credledger-bench transparency [--events", "credledger-bench stress setup", "credledger-bench stress record",
                                 "credledger-bench stress crash", "credledger-bench stress tamper", "credledger-bench stress fuzz"])
         // The command's own help spells the lab name too.
         let one = bench(["stress", "record", "--help"])

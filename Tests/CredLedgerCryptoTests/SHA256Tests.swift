@@ -207,3 +207,20 @@ final class SHA256Tests: XCTestCase {
         }
     }
 }
+
+/// `SHA256.hash(paddedBlocks:)`: the caller's own padding, compressed in one call, equals the streaming hash.
+final class SHA256PaddedBlocksTests: XCTestCase {
+    func testPaddedBlocksEqualTheStreamingHashOnBothPaths() {
+        var random = SplitMix64(seed: 9)
+        for length in [0, 1, 33, 55, 56, 63, 64, 65, 119, 120, 200] {
+            let message = (0..<length).map { _ in UInt8.random(in: 0...255, using: &random) }
+            var padded = message + [0x80]
+            while padded.count % 64 != 56 { padded.append(0) }
+            padded += withUnsafeBytes(of: (UInt64(length) * 8).bigEndian) { Array($0) }
+            for implementation in [SHA256.Implementation.portable, .accelerated] {
+                let digest = padded.withUnsafeBytes { SHA256.hash(paddedBlocks: $0.baseAddress!, count: padded.count / 64, implementation: implementation) }
+                XCTAssertEqual(digest, SHA256.hash(message, implementation: .portable), "length \(length) \(implementation)")
+            }
+        }
+    }
+}

@@ -45,7 +45,7 @@ final class APIModelDocsTests: XCTestCase {
             API.DeleteCredentialResult(id: "i"), API.AccessRequest(company: "c", id: "i", project: "p", role: "viewer", actor: "a"),
             API.AccessResult(id: "i", project: "p", role: "viewer", result: "granted"),
             API.AccessCheckRequest(company: "c", project: "p", operation: "read", header: "h"),
-            API.AccessDecision(allowed: false, result: "r", capability: "none", credential: "c", principal: "p", fix: "f"),
+            API.AccessDecision(allowed: false, result: "r", capability: "none", credential: "c", principal: "p", scope: "read", fix: "f"),
             API.TokenRequest(grantType: "g", clientID: "c", clientSecret: "s", code: "x", codeVerifier: "v", redirectURI: "u", refreshToken: "r"),
             API.TokenResponse(accessToken: "a", expiresIn: 1, refreshToken: "r", scope: "read"),
             API.OAuthErrorBody(error: "e", errorDescription: "d", reason: "r"),

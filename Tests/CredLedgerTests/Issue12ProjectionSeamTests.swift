@@ -104,7 +104,7 @@ final class Issue12ProjectionSeamTests: XCTestCase {
         // Verify rebuilds it with the others and compares.
         let report = try ledger.audit.verify()
         XCTAssertTrue(report.ok, "\(report.projections)")
-        XCTAssertEqual(report.projections.map(\.name), ProjectionName.allCases.map(\.rawValue) + ["seam_event_counts"])
+        XCTAssertEqual(report.projections.map(\.name), ProjectionName.allCases.map(\.rawValue) + ["merkle", "seam_event_counts"])
         XCTAssertEqual(report.projections.last?.lastSeq, ledger.head.seq)
 
         // A rebuild gives the live bytes back, its own and every other projection's.

@@ -212,6 +212,8 @@ func liveDigests(_ ledger: Ledger) throws -> [String: SHA256Digest] {
     try ledger.audit.withState { state in
         var out: [String: SHA256Digest] = [:]
         for p in ProjectionName.allCases { out[p.rawValue] = try ProjectionDigest.compute(p, in: state.store) }
+        // The transparency tree, which the engine registers on every ledger.
+        out["merkle"] = try ProjectionDigest.compute(MerkleTreeProjection() as any ProjectionDescription, in: state.store)
         return out
     }
 }

@@ -7,19 +7,21 @@ public enum ExternalOracle {
         public let description: String
     }
 
-    /// Runs `python3 -c script` once with `lines` on stdin (one per line) and returns its non-empty stdout lines.
-    public static func python(_ script: String, lines: [String]) throws -> [String] {
-        try python(script, input: lines.joined(separator: "\n") + "\n")
+    /// Runs `python3 -c script` (or `interpreter`) once with `lines` on stdin (one per line) and returns its
+    /// non-empty stdout lines.
+    public static func python(_ script: String, lines: [String], interpreter: String = "python3") throws -> [String] {
+        try python(script, input: lines.joined(separator: "\n") + "\n", interpreter: interpreter)
     }
 
-    /// Runs `python3 -c script` once with `input` on stdin, as given, and returns its non-empty stdout lines.
-    public static func python(_ script: String, input: String) throws -> [String] {
+    /// Runs `python3 -c script` (or `interpreter`) once with `input` on stdin, as given, and returns its non-empty
+    /// stdout lines.
+    public static func python(_ script: String, input: String, interpreter: String = "python3") throws -> [String] {
         // stdin comes from a file, not a pipe, so a large input can't deadlock against unread output.
         let inputURL = FileManager.default.temporaryDirectory
             .appendingPathComponent("credledger-oracle-\(UUID().uuidString).txt")
         try input.write(to: inputURL, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: inputURL) }
-        let output = try run(["python3", "-c", script], stdin: FileHandle(forReadingFrom: inputURL))
+        let output = try run([interpreter, "-c", script], stdin: FileHandle(forReadingFrom: inputURL))
         return output.split(separator: "\n", omittingEmptySubsequences: false)
             .map(String.init)
             .filter { !$0.isEmpty }

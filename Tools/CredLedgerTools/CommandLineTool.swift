@@ -9,7 +9,7 @@ public enum CommandLineTool {
     /// stress drivers are the separate `credledger-bench` (Tools/CredLedgerLab).
     package static var commands: [CommandSpec] {
         AdminCommands.all + KeyCommands.all + AuthCommands.all + LogCommands.all + AuditCommands.all + ExportCommands.all
-            + ServeCommands.all
+            + ServeCommands.all + TransparencyCommands.all
     }
 
     /// The product program: its commands, and the words that name a command of another program.

@@ -12,6 +12,8 @@ public struct Decision: Sendable, Equatable {
     public var principal: String?
     /// What the principal may do on the project (scope ∩ role).
     public var capability: Capability
+    /// The credential's scope, when the secret matched one (a gateway passes it on as `X-Scope`).
+    public var scope: Scope?
     /// What gets recorded: `use`, in `company` — the credential's own company once a credential is found.
     var company: UInt32
     var use: CredentialUse
@@ -105,7 +107,7 @@ extension Ledger {
     /// problem, wrong type, expired, other company, module, project, then role ∩ scope.
     static func decide(_ parsed: Result<AuthorizationHeader, DenialReason>, company slug: String, project projectSlug: String,
                        operation: Operation, now: Timestamp, facts: some AuthorizationFacts) throws -> Decision {
-        var decision = Decision(denial: nil, credentialID: nil, principal: nil, capability: .none, company: 0,
+        var decision = Decision(denial: nil, credentialID: nil, principal: nil, capability: .none, scope: nil, company: 0,
                                 use: CredentialUse(credential: 0, project: 0, operation: operation, denial: nil))
         func deny(_ reason: DenialReason) -> Decision {
             decision.deny(reason)
@@ -136,6 +138,7 @@ extension Ledger {
         guard let credential = try facts.credential(found.credential) else { return deny(.unknownCredential) }
         decision.use.credential = credential.number
         decision.credentialID = credential.publicID
+        decision.scope = credential.scope
         decision.attribute(to: credential.company)
         // What is wrong with the secret itself is reported after the credential's own state, so a deleted credential
         // always answers `revoked`.

@@ -83,7 +83,15 @@ extension LMDBStore {
 /// through one LMDB cursor per table and flush.
 extension LMDBStore: RawKeyValueStore {
     public func withCursor<R>(_ table: Table, _ body: (any RawCursor) throws -> R) throws -> R {
-        try txn.withCursor(schema.database(table)) { cursor in
+        try withCursor(schema.database(table), body)
+    }
+
+    public func withCursor<R>(named table: String, _ body: (any RawCursor) throws -> R) throws -> R {
+        try withCursor(schema.database(named: table), body)
+    }
+
+    private func withCursor<R>(_ database: Database, _ body: (any RawCursor) throws -> R) throws -> R {
+        try txn.withCursor(database) { cursor in
             try withUnsafeMutablePointer(to: &cursor) { pointer in
                 let raw = LMDBRawCursor(pointer)
                 defer { raw.invalidate() }

@@ -53,9 +53,10 @@ final class Schema: @unchecked Sendable {
 
     /// A table by name: a built-in one or a registered projection's.
     func database(named name: String) throws -> Database {
-        if let table = Table(rawValue: name) { return database(table) }
-        guard let database = extensionTables[name] else { throw UnknownTableError(name) }
-        return database
+        // Registered tables first: one hash lookup (matching a built-in name compares the string with every case).
+        if let database = extensionTables[name] { return database }
+        guard let table = Table(rawValue: name) else { throw UnknownTableError(name) }
+        return database(table)
     }
 
     /// Every projection table, built-in and registered.

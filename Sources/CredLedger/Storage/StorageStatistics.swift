@@ -25,6 +25,8 @@ extension Ledger.Maintenance {
             try add(Schema.eventsName, schema.events)
             try add(Schema.metaName, schema.meta)
             for table in Table.allCases { try add(table.rawValue, schema.database(table)) }
+            // Registered projections' tables (the transparency tree's among them).
+            for name in schema.extensions.flatMap(\.tableNames) { try add(name, try schema.database(named: name)) }
             return out
         }
     }

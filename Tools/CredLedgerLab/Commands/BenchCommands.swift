@@ -50,6 +50,36 @@ enum BenchCommands {
                 }
                 return report.integrityOK ? ExitCode.ok : ExitCode.integrity
             },
+            CommandSpec("http", options: ["connections", "runs", "seconds", "warmup", "wrk-threads", "dir"], flags: ["keep"],
+                        summary: "Benchmark `credledger serve` with wrk (release build!): keep-alive load on /auth/forward (each request decided and "
+                            + "durably recorded) and, in the same run, /healthz; median of --runs (3) runs of --seconds (5) after --warmup (2) s, "
+                            + "at --connections (64,256); prints req/s, p50/p99 and the forward/healthz ratio with the issue's targets. "
+                            + "--wrk-threads N (default 1); --dir DIR for the temporary ledger, --keep leaves it.") { inv, ctx in
+                var config = HTTPBench.Config()
+                if let text = inv.option("connections") {
+                    let counts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+                    guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 10_000 }) else {
+                        throw UsageError("--connections takes a comma-separated list of counts in 1…10000, e.g. 64,256")
+                    }
+                    config.connections = counts.compactMap { $0 }
+                }
+                config.runs = try inv.integer("runs", default: config.runs, range: 1...15)
+                config.seconds = try inv.integer("seconds", default: config.seconds, range: 1...600)
+                config.warmupSeconds = try inv.integer("warmup", default: config.warmupSeconds, range: 1...600)
+                config.wrkThreads = try inv.integer("wrk-threads", default: config.wrkThreads, range: 1...64)
+                config.directory = inv.option("dir")
+                config.keep = inv.flag("keep")
+                let showProgress = !ctx.json || Output.stderrIsTerminal
+                let report = try HTTPBench(config: config) { line in
+                    if showProgress { Output.error("bench http: " + line) }
+                }.run()
+                if ctx.json {
+                    Output.json(report.json)
+                } else {
+                    report.printTable()
+                }
+                return ExitCode.ok
+            },
         ]
     }
 }

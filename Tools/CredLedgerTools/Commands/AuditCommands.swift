@@ -38,10 +38,16 @@ enum AuditCommands {
                 printMemberships(try ctx.respondReading(API.MembershipsRequest(company: inv.positional(0), at: asOf.at, seq: asOf.seq)), ctx)
                 return ExitCode.ok
             },
-            CommandSpec("audit access", positionals: ["company", "project"], options: ["at", "seq", "op"],
-                        summary: "Who could act on a project at --at <time> / --seq N (default now): every service user or user, through which credential, scope and role, since when. --op read|write (default: anyone who could at least read). Service users act through GLOBAL scope or a project grant (scope ∩ role); users act through a PKCE credential only while they hold a live grant they approved (unexpired, unrevoked access or refresh token, or unused code), with their own access (admin: all projects; member: project role) capped by the scope.") { inv, ctx in
+            CommandSpec("audit access", positionals: ["company", "project"], options: ["at", "seq", "op", "key"], flags: ["prove"],
+                        summary: "Who could act on a project at --at <time> / --seq N (default now): every service user or user, through which credential, scope and role, since when. --op read|write (default: anyone who could at least read). Service users act through GLOBAL scope or a project grant (scope ∩ role); users act through a PKCE credential only while they hold a live grant they approved (unexpired, unrevoked access or refresh token, or unused code), with their own access (admin: all projects; member: project role) capped by the scope. --prove: with inclusion proofs of every event the answer rests on against one signed checkpoint (docs/PROOFS.md).") { inv, ctx in
                 let operation = inv.option("op")
                 if let op = operation, CredLedgerCore.Operation(name: op) == nil { throw UsageError("--op must be read or write, not '\(op)'") }
+                if inv.flag("prove") {
+                    try TransparencyCommands.provenAccess(try ctx.readOnlyLedger(), company: inv.positional(0), project: inv.positional(1),
+                                                          operation: operation.flatMap { CredLedgerCore.Operation(name: $0) },
+                                                          at: try AsOfOption.parse(inv) ?? .head, inv, ctx)
+                    return ExitCode.ok
+                }
                 let asOf = try AsOfOption.query(inv)
                 printAccess(try ctx.respondReading(API.WhoCouldActRequest(company: inv.positional(0), project: inv.positional(1),
                                                                           operation: operation, at: asOf.at, seq: asOf.seq)), ctx)

@@ -6,8 +6,8 @@ import Foundation
 /// `export <company>` and `export --all`: compliance exports (docs/EXPORT.md), checked by Tools/verify_export.py.
 enum ExportCommands {
     static var all: [CommandSpec] {
-        let options = ["format", "out", "since", "until"]
-        let summary = "Compliance export: events (seq, time, type, company, actor, payload, prev_hash, hash, record) of the range, a snapshot of the credential table and memberships at its end, and manifest.json (range, counts, head hash, SHA-256 of each file). --format jsonl|csv, --out DIR (new or empty), --since/--until <RFC 3339>. Streams; progress on a terminal. Verify with Tools/verify_export.py DIR."
+        let options = ["format", "out", "since", "until", "since-checkpoint", "key"]
+        let summary = "Compliance export: events (seq, time, type, company, actor, payload, prev_hash, hash, record) of the range, a snapshot of the credential table and memberships at its end, and manifest.json (range, counts, head hash, SHA-256 of each file). --format jsonl|csv, --out DIR (new or empty), --since/--until <RFC 3339>. Streams; progress on a terminal. Verify with Tools/verify_export.py DIR. With a signing key (credledger keygen): transparency.json, a checkpoint of the range end and, with --since-checkpoint FILE (the previous export's), the consistency proof from it."
         return [
             CommandSpec("export", positionals: ["company"], options: options, required: ["out"], summary: summary + " One company's events (the chain is then sparse).") { inv, ctx in
                 try run(company: inv.positional(0), inv, ctx)
@@ -29,6 +29,7 @@ enum ExportCommands {
         // The request's engine form, run here rather than through `APIService`: a terminal gets progress as it goes.
         let summary = try ledger.audit.export(try request.engineRequest()) { meter.update($0) }
         meter.finish()
+        let proven = try TransparencyCommands.writeExportProofs(ledger, summary: summary, since: inv.option("since-checkpoint"), inv, ctx)
         if ctx.json {
             Output.json(API.ExportResult(summary))
         } else {
@@ -36,6 +37,7 @@ enum ExportCommands {
             if let head = summary.head { Output.line("head: event \(head.seq), hash \(head.hash.hex)") }
             Output.table(["File", "Bytes", "Lines", "SHA-256"], summary.files.map { [$0.name, String($0.bytes), String($0.lines), $0.sha256.hex] } +
                          [["manifest.json", "", "", "(lists the digests above)"]])
+            if proven { Output.line("transparency.json: checkpoint of \(summary.toSeq) events" + (inv.option("since-checkpoint") != nil ? " and the consistency proof from the previous one" : "")) }
             Output.line("check it with: python3 Tools/verify_export.py \(summary.directory)")
         }
         return ExitCode.ok

@@ -61,7 +61,12 @@ enum ServeCommands {
             throw UsageError("--identity-header needs --trusted-proxy: the header is honoured only from those addresses")
         }
         if let routes = inv.option("route") {
-            settings.routeTemplates = routes.split(separator: ",").map(String.init)
+            settings.routeTemplates = routes.split(separator: ",", omittingEmptySubsequences: false).map {
+                String($0).trimmingCharacters(in: .whitespaces)
+            }
+            for template in settings.routeTemplates {
+                do { _ = try RouteTemplate(template) } catch { throw UsageError(error.description) }
+            }
         }
         settings.devLogin = inv.flag("dev-login")
         return settings

@@ -1,0 +1,175 @@
+import CredLedgerCore
+
+/// The transparency log's Merkle tree (RFC 9162 §2.1) over the event log: a projection the engine always registers
+/// (docs/PROOFS.md §2, docs/FORMAT.md §6.10).
+///
+/// Leaf i is the event of seq i + 1; its leaf input is the event's stored chain hash, so the leaf hash is
+/// SHA-256(0x00 ‖ hash_seq). Only complete subtrees of height ≥ 1 are stored, each once, when its last leaf is
+/// appended, at Go tlog's `StoredHashIndex(level, index)` as a u64 big-endian key (increasing: rows are appended).
+/// Leaf hashes (height 0) are not stored: each is one SHA-256 block over a hash the event record already holds, and
+/// storing them would double the tree's disk use. The one leaf a later append needs before its sibling arrives — the
+/// last one — is kept in `merkle_tail`. Derived only from the chain hashes, so a rebuild writes the same bytes.
+public struct MerkleTreeProjection: Projection {
+    public static let projectionName = "merkle"
+    /// Complete subtrees of height ≥ 1: key u64 `StoredHashIndex(level, index)`, value the 32-byte hash.
+    public static let nodesTable = "merkle_nodes"
+    /// One row, key 0x00: u64 tree size n ‖ the leaf hash of leaf n − 1 (absent while the log is empty).
+    public static let tailTable = "merkle_tail"
+    public static let tailKey: [UInt8] = [0]
+
+    public var name: String { Self.projectionName }
+    public var codeVersion: UInt32 { 1 }
+    public var tableNames: [String] { [Self.nodesTable, Self.tailTable] }
+
+    /// The batch's chain hashes, unflushed; the first is the event of seq `firstSeq`.
+    private var pending: [SHA256Digest] = []
+    private var firstSeq: UInt64 = 0
+    /// The right edge after the last flush, kept so the next batch need not read it back. Trusted only when the
+    /// stored tail row still says the same size and last leaf (a rolled-back or failed batch, a rebuild, another
+    /// writer all change or contradict it: then the edge is read from the tables again).
+    private var cached: MerkleFrontier?
+
+    public init() {}
+
+    public mutating func apply(_ event: Event, hash: SHA256Digest, to store: some KeyValueStore) throws {
+        try append(seq: event.seq, chainHash: hash)
+    }
+
+    /// Adds the leaf of event `seq` (the next one) with its stored chain hash: all the tree needs of an event.
+    public mutating func append(seq: UInt64, chainHash: SHA256Digest) throws {
+        if pending.isEmpty {
+            firstSeq = seq
+        } else if seq != firstSeq + UInt64(pending.count) {
+            throw MerkleTreeError("event \(seq) does not follow event \(firstSeq + UInt64(pending.count) - 1)")
+        }
+        pending.append(chainHash)
+    }
+
+    /// Appends the batch's leaves: loads the right edge of the stored tree (≤ 64 reads), merges, appends every
+    /// completed node and replaces the tail row.
+    public mutating func flush(to store: some KeyValueStore) throws {
+        guard !pending.isEmpty else { return }
+        defer { pending.removeAll(keepingCapacity: true) }
+        guard firstSeq >= 1 else { throw MerkleTreeError("events start at seq 1") }
+        let raw = store as? any RawKeyValueStore
+        let size = firstSeq - 1
+        let tail = try Self.tail(store)
+        guard (tail?.size ?? 0) == size else {
+            cached = nil
+            throw MerkleTreeError("the tree holds \(tail?.size ?? 0) leaves, but the next event is leaf \(size)")
+        }
+        var frontier: MerkleFrontier
+        if let cached, cached.size == size, cached.lastLeaf == tail?.leaf {
+            frontier = cached
+        } else {
+            frontier = try Self.frontier(size: size, lastLeaf: tail?.leaf, store, raw: raw)
+        }
+        cached = nil
+        if let raw {
+            try raw.withCursor(named: Self.nodesTable) { cursor in
+                try withUnsafeTemporaryAllocation(byteCount: 40, alignment: 8) { buffer in
+                    let p = buffer.baseAddress!
+                    for chainHash in pending {
+                        try frontier.append(leafHash: MerkleHash.leaf(chainHash)) { level, index, hash in
+                            p.storeBytes(of: MerkleTree.storedHashIndex(level: level, index: index).bigEndian, as: UInt64.self)
+                            hash.withUnsafeBytes { (p + 8).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+                            try cursor.append(UnsafeRawBufferPointer(start: p, count: 8), UnsafeRawBufferPointer(start: p + 8, count: 32))
+                        }
+                    }
+                }
+            }
+        } else {
+            for chainHash in pending {
+                try frontier.append(leafHash: MerkleHash.leaf(chainHash)) { level, index, hash in
+                    try store.put(named: Self.nodesTable, MerkleTree.storedHashIndex(level: level, index: index).bigEndianBytes, hash.bytes)
+                }
+            }
+        }
+        try store.put(named: Self.tailTable, Self.tailKey, frontier.size.bigEndianBytes + frontier.lastLeaf.bytes)
+        cached = frontier
+    }
+
+    public var mark: Int { pending.count }
+    public mutating func rollBack(to mark: Int) { pending.removeSubrange(mark...) }
+    public mutating func discard() { pending.removeAll(keepingCapacity: true) }
+
+    /// The stored tree's size and last leaf hash (nil while empty), from `merkle_tail`.
+    public static func tail(_ store: some KeyValueStore) throws -> (size: UInt64, leaf: SHA256Digest)? {
+        guard let row = try store.get(named: tailTable, tailKey) else { return nil }
+        guard row.count == 40, let size = UInt64(bigEndianBytes: Array(row[0..<8])), size > 0,
+              let leaf = SHA256Digest(bytes: row[8...]) else {
+            throw MerkleTreeError("the merkle_tail row is malformed (\(row.count) bytes)")
+        }
+        return (size, leaf)
+    }
+
+    /// The right edge (peaks) of the stored tree of `size` leaves whose last leaf hash is `lastLeaf` (one cursor).
+    static func frontier(size: UInt64, lastLeaf: SHA256Digest?, _ store: some KeyValueStore, raw: (any RawKeyValueStore)?) throws -> MerkleFrontier {
+        let positions = MerkleFrontier.peakPositions(size: size)
+        var peaks: [SHA256Digest] = []
+        peaks.reserveCapacity(positions.count)
+        func read(_ node: (Int, UInt64) throws -> SHA256Digest) throws {
+            for (level, index) in positions {
+                if level == 0, let lastLeaf {
+                    peaks.append(lastLeaf)
+                } else {
+                    peaks.append(try node(level, index))
+                }
+            }
+        }
+        if let raw {
+            try raw.withCursor(named: nodesTable) { cursor in
+                try read { level, index in
+                    var key = MerkleTree.storedHashIndex(level: level, index: index).bigEndian
+                    let value = try withUnsafeBytes(of: &key) { k in try cursor.value(at: k).flatMap { SHA256Digest(bytes: $0) } }
+                    guard let value else { throw MerkleTreeError("tree node (level \(level), index \(index)) is missing or malformed") }
+                    return value
+                }
+            }
+        } else {
+            try read { level, index in try storedNode(level: level, index: index, store) }
+        }
+        guard var frontier = MerkleFrontier(size: size, peaks: peaks) else { throw MerkleTreeError("inconsistent frontier at size \(size)") }
+        if let lastLeaf { frontier.lastLeaf = lastLeaf }
+        return frontier
+    }
+
+    /// The stored hash of the complete subtree (level ≥ 1, index).
+    public static func storedNode(level: Int, index: UInt64, _ store: some KeyValueStore, raw: (any RawKeyValueStore)? = nil) throws -> SHA256Digest {
+        let key = MerkleTree.storedHashIndex(level: level, index: index).bigEndianBytes
+        let value: SHA256Digest?
+        if let raw {
+            value = try raw.withCursor(named: nodesTable) { cursor in
+                try key.withUnsafeBytes { k in try cursor.value(at: k).flatMap { SHA256Digest(bytes: $0) } }
+            }
+        } else {
+            value = try store.get(named: nodesTable, key).flatMap { SHA256Digest(bytes: $0) }
+        }
+        guard let value else { throw MerkleTreeError("tree node (level \(level), index \(index)) is missing or malformed") }
+        return value
+    }
+}
+
+/// A tree row that is missing, malformed, or out of step with the log.
+public struct MerkleTreeError: Error, Equatable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { "merkle tree: \(message)" }
+}
+
+/// Complete subtrees read from a store: height ≥ 1 from `merkle_nodes`, leaves through `leafHash` (the engine reads
+/// the event's chain hash from the log).
+public struct StoredMerkleNodes<Store: KeyValueStore>: MerkleNodeSource {
+    public let store: Store
+    public let leafHash: (UInt64) throws -> SHA256Digest
+
+    public init(store: Store, leafHash: @escaping (UInt64) throws -> SHA256Digest) {
+        self.store = store
+        self.leafHash = leafHash
+    }
+
+    public func node(level: Int, index: UInt64) throws -> SHA256Digest {
+        if level == 0 { return try leafHash(index) }
+        return try MerkleTreeProjection.storedNode(level: level, index: index, store)
+    }
+}

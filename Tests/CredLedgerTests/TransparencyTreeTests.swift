@@ -1,0 +1,203 @@
+@testable import CredLedger
+import CredLedgerCore
+import CredLedgerProjections
+import Foundation
+import LMDB
+import XCTest
+
+/// The transparency tree projection on a real ledger: applied live in the events' transactions (commands, single
+/// uses, batches of uses), equal to the naive RFC 9162 definitions over the events' chain hashes at every size,
+/// rebuilt byte-identically, covered by `verify`, and built for a ledger that did not have it.
+final class TransparencyTreeTests: XCTestCase {
+    /// Leaf hashes of the log, from the events' stored chain hashes.
+    private func leafHashes(_ ledger: Ledger) throws -> [SHA256Digest] {
+        try ledger.audit.events().map { MerkleHash.leaf($0.hash) }
+    }
+
+    /// Every row of the tree's tables.
+    private func treeRows(_ ledger: Ledger) throws -> [String: [[UInt8]]] {
+        try ledger.audit.withState { state in
+            var out: [String: [[UInt8]]] = [:]
+            for table in MerkleTreeProjection().tableNames {
+                try state.store.scan(named: table, from: []) { key, value in
+                    out[table, default: []].append(key + value)
+                    return true
+                }
+            }
+            return out
+        }
+    }
+
+    /// A log of admin events, single uses, batches of uses (one write transaction each) and OAuth events.
+    private func history(_ t: TestLedger, uses: Int) throws {
+        try t.makeWorld()
+        let key = try t.create(.staticKey, .global)
+        let header = "Apikey " + key.secret!
+        var i = 0
+        while i < uses {
+            if i % 3 == 0 {
+                _ = try t.ledger.access.check(header: header, company: World.acme, project: World.bridge, operation: .read)
+                i += 1
+            } else {
+                let n = min(uses - i, 1 + i % 7)
+                let decisions = try (0..<n).map { _ in try t.ledger.access.authorize(header: header, company: World.acme, project: World.bridge, operation: .write) }
+                try t.ledger.access.record(batch: decisions)
+                i += n
+            }
+            if i % 10 == 0 { _ = try t.create(.oauth, .read, name: "client \(i)") }
+            t.tick()
+        }
+    }
+
+    func testTreeMatchesTheNaiveDefinitionsAtEverySize() throws {
+        let t = try TestLedger("tree-naive")
+        defer { t.remove() }
+        try history(t, uses: 70)
+        let hashes = try leafHashes(t.ledger)
+        let n = hashes.count
+        XCTAssertGreaterThan(n, 80)
+        XCTAssertEqual(UInt64(n), t.head.seq)
+        for size in 0...n {
+            XCTAssertEqual(try t.ledger.transparency.treeHead(size: UInt64(size)).root, NaiveMerkle.mth(hashes.prefix(size)), "root at \(size)")
+        }
+        for size in [1, 2, 3, 7, 8, 9, 31, 32, 33, 64, n - 1, n] {
+            let d = Array(hashes.prefix(size))
+            for seq in 1...size {
+                let proof = try t.ledger.transparency.inclusionProof(seq: UInt64(seq), size: UInt64(size))
+                XCTAssertEqual(proof.hashes, NaiveMerkle.path(seq - 1, d[...]), "PATH(\(seq - 1), \(size))")
+                XCTAssertEqual(proof.root, NaiveMerkle.mth(d[...]))
+                XCTAssertNoThrow(try proof.verify(root: proof.root))
+            }
+            for old in 1...size {
+                let proof = try t.ledger.transparency.consistencyProof(old: UInt64(old), new: UInt64(size))
+                XCTAssertEqual(proof.hashes, NaiveMerkle.proof(old, d), "PROOF(\(old), \(size))")
+                XCTAssertNoThrow(try proof.verify(oldRoot: NaiveMerkle.mth(d.prefix(old)), newRoot: NaiveMerkle.mth(d[...])))
+            }
+        }
+        // Only complete subtrees of height ≥ 1 are stored: n − popcount(n) of them, and the tail row.
+        let rows = try treeRows(t.ledger)
+        XCTAssertEqual(rows[MerkleTreeProjection.nodesTable]?.count, n - n.nonzeroBitCount)
+        XCTAssertEqual(rows[MerkleTreeProjection.tailTable], [[0] + UInt64(n).bigEndianBytes + hashes[n - 1].bytes])
+        // Out of range: refused with a clear error, not an empty proof.
+        for (seq, size) in [(0, n), (n + 1, n), (5, 4)] {
+            XCTAssertThrowsError(try t.ledger.transparency.inclusionProof(seq: UInt64(seq), size: UInt64(size))) { XCTAssertEqual(($0 as? LedgerError)?.code, "bad_tree_size") }
+        }
+        XCTAssertThrowsError(try t.ledger.transparency.inclusionProof(seq: 1, size: UInt64(n + 1))) { XCTAssertEqual(($0 as? LedgerError)?.code, "bad_tree_size") }
+        for (old, new) in [(0, n), (3, 2), (1, n + 1)] {
+            XCTAssertThrowsError(try t.ledger.transparency.consistencyProof(old: UInt64(old), new: UInt64(new))) { XCTAssertEqual(($0 as? LedgerError)?.code, "bad_tree_size") }
+        }
+    }
+
+    /// The live tree (built batch by batch) and a rebuild (one pass) are byte-identical, and `verify` checks it.
+    func testLiveTreeEqualsRebuildAndIsVerified() throws {
+        let t = try TestLedger("tree-rebuild")
+        defer { t.remove() }
+        try history(t, uses: 150)
+        let live = try treeRows(t.ledger)
+        let report = try t.ledger.audit.verify()
+        XCTAssertTrue(report.ok)
+        XCTAssertTrue(report.projections.contains { $0.name == "merkle" && $0.matches })
+        let rebuilt = try t.ledger.maintenance.rebuildProjections()
+        XCTAssertNotNil(rebuilt.digests["merkle"])
+        XCTAssertEqual(try treeRows(t.ledger), live)
+        // The in-memory reference path writes the same bytes as the LMDB cursor path.
+        let memory = MemoryStore()
+        var projector = Projector(extensions: [MerkleTreeProjection()])
+        for (i, stored) in try t.ledger.audit.events().enumerated() {
+            try projector.apply(stored.event, hash: stored.hash, to: memory)
+            if i % 13 == 0 { try projector.flush(to: memory) }
+        }
+        try projector.flush(to: memory)
+        var memoryRows: [String: [[UInt8]]] = [:]
+        for table in MerkleTreeProjection().tableNames {
+            try memory.scan(named: table, from: []) { key, value in
+                memoryRows[table, default: []].append(key + value)
+                return true
+            }
+        }
+        XCTAssertEqual(memoryRows, live)
+    }
+
+    /// A ledger written without the tree (as before this code) gets it at the first read-write open, from the log.
+    func testExistingLedgerGetsItsTreeAtTheFirstReadWriteOpen() throws {
+        let t = try TestLedger("tree-upgrade") { $0.withoutTransparencyTree = true }
+        defer { t.remove() }
+        try history(t, uses: 20)
+        XCTAssertThrowsError(try t.ledger.transparency.treeHead()) { XCTAssertEqual(($0 as? LedgerError)?.code, "no_transparency_tree") }
+        let head = t.head
+        t.close()
+        var options = t.options
+        options.withoutTransparencyTree = false
+        // Read-only cannot build it.
+        options.readOnly = true
+        XCTAssertThrowsError(try Ledger(path: t.path, options: options)) { XCTAssertEqual(($0 as? LedgerError)?.code, "stale_projections") }
+        options.readOnly = false
+        let ledger = try Ledger(path: t.path, options: options)
+        XCTAssertEqual(ledger.head, head, "building the tree appended nothing")
+        XCTAssertEqual(try ledger.transparency.treeHead().root, NaiveMerkle.mth(try leafHashes(ledger)[...]))
+        XCTAssertTrue(try ledger.audit.verify().ok)
+        ledger.close()
+        // Once it has a tree, the ledger is never written without it.
+        options.withoutTransparencyTree = true
+        XCTAssertThrowsError(try Ledger(path: t.path, options: options)) { XCTAssertEqual(($0 as? LedgerError)?.code, "transparency_tree_required") }
+    }
+
+    /// The right edge kept between batches is used only while the stored tail row agrees: a batch whose transaction
+    /// was lost (the store went back), or a store holding another history of the same size, makes it read the edge again.
+    func testTheCachedRightEdgeIsCheckedAgainstTheStore() throws {
+        let event = { (seq: UInt64) in
+            Event(seq: seq, timestamp: 1, company: 1, actor: .system, payload: .credentialUsed(CredentialUse(
+                credential: 0, project: 0, operation: .read, denial: .unknownCredential)))
+        }
+        func history(_ salt: UInt8, _ n: Int) -> [SHA256Digest] { (1...n).map { SHA256.hash([salt, UInt8($0)]) } }
+        func fill(_ p: inout Projector, _ store: MemoryStore, _ hashes: [SHA256Digest], from: Int, to: Int) throws {
+            for seq in from...to { try p.apply(event(UInt64(seq)), hash: hashes[seq - 1], to: store) }
+            try p.flush(to: store)
+        }
+        func root(_ store: MemoryStore, _ hashes: [SHA256Digest], _ n: Int) throws -> SHA256Digest {
+            try MerkleTree.root(size: UInt64(n), StoredMerkleNodes(store: store) { MerkleHash.leaf(hashes[Int($0)]) })
+        }
+        let a = history(1, 9), b = history(2, 9)
+        var projector = Projector(extensions: [MerkleTreeProjection()])
+        var other = Projector(extensions: [MerkleTreeProjection()])
+        let x = MemoryStore(), y = MemoryStore(), z = MemoryStore()
+        try fill(&projector, x, a, from: 1, to: 4)
+        try fill(&other, y, a, from: 1, to: 4)
+        try fill(&projector, x, a, from: 5, to: 8)        // the edge kept is at 8
+        try fill(&projector, y, a, from: 5, to: 6)        // y is at 4: "the batch 5…8 was lost"
+        XCTAssertEqual(try root(y, a, 6), NaiveMerkle.mth(a.prefix(6).map { MerkleHash.leaf($0) }[...]))
+        var third = Projector(extensions: [MerkleTreeProjection()])
+        try fill(&third, z, b, from: 1, to: 6)            // z holds another history of size 6
+        try fill(&projector, z, b, from: 7, to: 9)        // the edge kept (history a at 6) must not be used
+        XCTAssertEqual(try root(z, b, 9), NaiveMerkle.mth(b.map { MerkleHash.leaf($0) }[...]))
+    }
+
+    /// A command whose events are undone leaves no leaf behind; the next batch continues the tree correctly.
+    func testRolledBackLeavesLeaveNoTrace() throws {
+        var projector = Projector(extensions: [MerkleTreeProjection()])
+        let store = MemoryStore()
+        let event = { (seq: UInt64) in
+            Event(seq: seq, timestamp: 1, company: 1, actor: .system, payload: .credentialUsed(CredentialUse(
+                credential: 0, project: 0, operation: .read, denial: .unknownCredential)))
+        }
+        let h = (1...4).map { SHA256.hash([UInt8($0)]) }
+        try projector.apply(event(1), hash: h[0], to: store)
+        let mark = projector.mark
+        try projector.apply(event(2), hash: SHA256.hash("undone"), to: store)
+        projector.rollBack(to: mark)
+        try projector.apply(event(2), hash: h[1], to: store)
+        try projector.flush(to: store)
+        try projector.apply(event(3), hash: h[2], to: store)
+        try projector.flush(to: store)
+        try projector.apply(event(4), hash: h[3], to: store)
+        try projector.flush(to: store)
+        let nodes = StoredMerkleNodes(store: store) { MerkleHash.leaf(h[Int($0)]) }
+        XCTAssertEqual(try MerkleTree.root(size: 4, nodes), NaiveMerkle.mth(h.map { MerkleHash.leaf($0) }[...]))
+        // A gap in the seqs is refused, not silently absorbed.
+        try projector.apply(event(5), hash: h[0], to: store)
+        XCTAssertThrowsError(try projector.apply(event(7), hash: h[0], to: store))
+        projector.discard()
+        try projector.apply(event(6), hash: h[0], to: store)
+        XCTAssertThrowsError(try projector.flush(to: store)) { XCTAssertTrue("\($0)".contains("next event is leaf 5")) }
+    }
+}

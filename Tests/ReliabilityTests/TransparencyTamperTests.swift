@@ -1,0 +1,180 @@
+import CredLedger
+import CredLedgerCore
+@testable import CredLedgerLab
+import Foundation
+import LMDB
+import XCTest
+
+/// Tail cut, fork and rewritten history, done to the LMDB file behind the ledger's back, are detected against a tree
+/// head recorded earlier (docs/PROOFS.md §6, docs/RELIABILITY.md): `Ledger.transparency.audit(checkpoint:)` recomputes everything
+/// from the event bytes and names the first size that disagrees where it can be known.
+final class TransparencyTamperTests: ReliabilityTestCase {
+    private struct Fixture {
+        var pristine: TamperDriver.Pristine
+        /// The tree head at the pristine log's head (what a checkpoint signed).
+        var head: TreeHead
+    }
+
+    private func fixture() throws -> Fixture {
+        let directory = try makeDirectory("transparency")
+        let pristine = try TamperDriver.makePristine(directory: directory, extraUses: 40, seed: Self.seed)
+        let ledger = try Ledger(path: pristine.path, options: readOnlyOptions())
+        defer { ledger.close() }
+        return Fixture(pristine: pristine, head: try ledger.transparency.treeHead())
+    }
+
+    private func copy(_ f: Fixture, _ name: String) throws -> String {
+        let path = (f.pristine.path as NSString).deletingLastPathComponent + "/" + name
+        try TamperDriver.writeCopy(f.pristine.data, to: path)
+        return path
+    }
+
+    private func audit(_ path: String, _ head: TreeHead) throws -> CheckpointAudit {
+        let ledger = try Ledger(path: path, options: readOnlyOptions())
+        defer { ledger.close() }
+        return try ledger.transparency.audit(checkpoint: head)
+    }
+
+    /// The control, and honest growth: the untouched log and a log that only grew are consistent with the checkpoint,
+    /// and the consistency proof from it verifies against its root.
+    func testUntouchedAndGrownLogsAreConsistent() throws {
+        let f = try fixture()
+        let path = try copy(f, "grown")
+        XCTAssertTrue(try audit(path, f.head).ok)
+        let ledger = try Ledger(path: path, options: testOptions())
+        try ledger.administration.registerCompany("later", admin: "x@later.example")
+        let proof = try ledger.transparency.consistencyProof(old: f.head.size, new: ledger.head.seq)
+        XCTAssertNoThrow(try proof.verify(oldRoot: f.head.root, newRoot: try ledger.transparency.treeHead().root))
+        ledger.close()
+        let result = try audit(path, f.head)
+        XCTAssertTrue(result.ok, result.messages.joined(separator: "; "))
+        XCTAssertGreaterThan(result.logSize, f.head.size)
+        XCTAssertEqual(result.recomputedRoot, f.head.root)
+    }
+
+    /// Events deleted at the end: the shorter chain links perfectly; the checkpoint names the first missing event.
+    func testTailCutIsDetected() throws {
+        let f = try fixture()
+        for count in [1, 2, 5] {
+            let path = try copy(f, "cut\(count)")
+            try TamperDriver.rewriteEvents(path) { txn, events in
+                for r in f.pristine.records.suffix(count) { _ = try txn.delete(events, r.seq.bigEndianBytes) }
+            }
+            let result = try audit(path, f.head)
+            XCTAssertEqual(result.findings, [.tailCut], "\(count)")
+            XCTAssertEqual(result.firstBadSize, f.head.size - UInt64(count) + 1)
+            XCTAssertTrue(result.messages[0].contains("events \(f.head.size - UInt64(count) + 1)…\(f.head.size)") || count == 1)
+        }
+    }
+
+    /// A cut tail that the operator then "accepted" (`rebuild` appends `log_accepted` and rebuilds the tree) is a fork:
+    /// the log has the checkpoint's size again, with another last event.
+    func testCutAndAcceptedTailIsAFork() throws {
+        let f = try fixture()
+        let path = try copy(f, "accepted")
+        try TamperDriver.rewriteEvents(path) { txn, events in
+            _ = try txn.delete(events, f.pristine.records.last!.seq.bigEndianBytes)
+        }
+        let ledger = try Ledger(path: path, options: testOptions())
+        _ = try ledger.maintenance.rebuildProjections()
+        XCTAssertEqual(ledger.head.seq, f.head.size)
+        ledger.close()
+        let result = try audit(path, f.head)
+        XCTAssertEqual(result.findings, [.rootDiffers])
+        XCTAssertEqual(result.firstBadSize, f.head.size)
+    }
+
+    /// Two ledgers from one history that then diverge: each one's checkpoint exposes the other.
+    func testForkIsDetected() throws {
+        let f = try fixture()
+        let a = try copy(f, "forkA"), b = try copy(f, "forkB")
+        var heads: [TreeHead] = []
+        for (path, name) in [(a, "alpha"), (b, "bravo")] {
+            let ledger = try Ledger(path: path, options: testOptions())
+            try ledger.administration.registerCompany(name, admin: "x@\(name).example")
+            try ledger.administration.registerCompany(name + "2", admin: "y@\(name).example")
+            heads.append(try ledger.transparency.treeHead())
+            ledger.close()
+        }
+        XCTAssertEqual(heads[0].size, heads[1].size)
+        XCTAssertNotEqual(heads[0].root, heads[1].root)
+        XCTAssertEqual(try audit(b, heads[0]).findings, [.rootDiffers])
+        XCTAssertEqual(try audit(a, heads[1]).findings, [.rootDiffers])
+        // Both still extend the common checkpoint.
+        XCTAssertTrue(try audit(a, f.head).ok)
+        XCTAssertTrue(try audit(b, f.head).ok)
+    }
+
+    /// One use re-encoded and every later link recomputed (the chain verifies): the stored tree, built from the
+    /// original events, locates the rewrite; and the checkpoint's root no longer matches.
+    func testRewrittenHistoryIsLocatedByTheStoredTree() throws {
+        let f = try fixture()
+        let path = try copy(f, "rewrite")
+        let target = try rewriteOneUse(f, path, after: f.pristine.records.count / 2)
+        let chainOnly = try Ledger(path: path, options: readOnlyOptions())
+        XCTAssertNil(try chainOnly.audit.verify(projections: false).chainFailure, "a consistent rewrite links")
+        chainOnly.close()
+        let result = try audit(path, f.head)
+        XCTAssertEqual(result.findings.count, 2, result.messages.joined(separator: "; "))
+        guard case .treeDiffers(let first, let last) = result.findings.first else { return XCTFail("\(result.findings)") }
+        XCTAssertTrue((first...last).contains(target), "\(first)…\(last) should hold \(target)")
+        XCTAssertLessThanOrEqual(last - first, 1, "a pair of leaves")
+        XCTAssertEqual(result.findings.last, .rootDiffers)
+        XCTAssertEqual(result.firstBadSize, first)
+    }
+
+    /// The same rewrite followed by a rebuild of every projection (the attacker rewrote the tree as well): nothing
+    /// inside the file disagrees any more; only the checkpoint does.
+    func testRewrittenHistoryAndTreeAreCaughtByTheCheckpoint() throws {
+        let f = try fixture()
+        let path = try copy(f, "rewrite-all")
+        _ = try rewriteOneUse(f, path, after: 3)
+        let ledger = try Ledger(path: path, options: testOptions())
+        _ = try ledger.maintenance.rebuildProjections()
+        XCTAssertTrue(try ledger.audit.verify().ok, "the rewritten file is consistent in itself")
+        ledger.close()
+        let result = try audit(path, f.head)
+        XCTAssertEqual(result.findings, [.rootDiffers])
+        XCTAssertEqual(result.firstBadSize, f.head.size)
+    }
+
+    /// A byte changed in place (no re-chaining): the first bad event is named.
+    func testInPlaceChangeIsNamed() throws {
+        let f = try fixture()
+        let victim = f.pristine.records[f.pristine.records.count / 3]
+        var bytes = f.pristine.data
+        bytes[victim.fileOffset + 9] ^= 0x40   // the timestamp
+        let path = (f.pristine.path as NSString).deletingLastPathComponent + "/flip"
+        try TamperDriver.writeCopy(bytes, to: path)
+        let result = try audit(path, f.head)
+        guard case .brokenChain(let seq, _) = result.findings.first else { return XCTFail("\(result.findings)") }
+        XCTAssertEqual(seq, victim.seq)
+        XCTAssertEqual(result.firstBadSize, victim.seq)
+    }
+
+    /// Re-encodes the first use after record index `after` with the other operation and re-links every later event.
+    @discardableResult
+    private func rewriteOneUse(_ f: Fixture, _ path: String, after: Int) throws -> UInt64 {
+        let records = f.pristine.records
+        let target = records.dropFirst(after).first { record in
+            record.bytes.withUnsafeBytes { (try? EventCodec.decode(seq: record.seq, record: $0))?.event.type == .credentialUsed }
+        }!
+        try TamperDriver.rewriteEvents(path) { txn, events in
+            var previous = target.seq == 1 ? HashChain.genesis : SHA256Digest(bytes: records[Int(target.seq) - 2].bytes.suffix(32))!
+            for record in records where record.seq >= target.seq {
+                var stored = try record.bytes.withUnsafeBytes { try EventCodec.decode(seq: record.seq, record: $0) }
+                if record.seq == target.seq, case .credentialUsed(var use) = stored.event.payload {
+                    use.operation = use.operation == .read ? .write : .read
+                    stored.event.payload = .credentialUsed(use)
+                }
+                var w = ByteWriter()
+                EventCodec.encodeBody(stored.event, into: &w)
+                let link = w.bytes.withUnsafeBytes { HashChain.link(previous: previous, seq: record.seq, body: $0) }
+                link.withUnsafeBytes { w.write(bytes: $0) }
+                try txn.put(events, record.seq.bigEndianBytes, w.bytes)
+                previous = link
+            }
+        }
+        return target.seq
+    }
+}
