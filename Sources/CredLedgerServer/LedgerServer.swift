@@ -9,7 +9,7 @@ public final class LedgerServer: @unchecked Sendable {
 
     /// Binds the listeners (port 0 picks a free one); `start()` begins serving. `log` receives one line per request
     /// (method, path without query, status, duration, peer: never headers, cookies, bodies or queries).
-    /// Throws `ServerStartError` when `<ledger dir>/session.key` cannot be read or created, or is readable by others.
+    /// Throws `LedgerError` `session_key` when `<ledger dir>/session.key` cannot be read or created, or is readable by others.
     public init(ledger: Ledger, settings: ServerSettings, log: (@Sendable (String) -> Void)? = nil) throws {
         for template in settings.routeTemplates { _ = try RouteTemplate(template) }
         let sessionKey = try SessionKey.load(directory: ledger.path, random: ledger.options.random)

@@ -62,9 +62,9 @@ final class AuthlibClientTests: XCTestCase {
         let python = venv + "/bin/python"
         if (try? ExternalOracle.status([python, "-c", check]))?.code == 0 { return python }
         let create = try ExternalOracle.status(["python3", "-m", "venv", venv])
-        guard create.code == 0 else { throw ClientFailure(description: "python3 -m venv failed: \(create.output)") }
+        guard create.code == 0 else { throw TestClientFailure(description: "python3 -m venv failed: \(create.output)") }
         let install = try ExternalOracle.status([python, "-m", "pip", "install", "--quiet", "authlib", "requests"])
-        guard install.code == 0 else { throw ClientFailure(description: "pip install authlib requests failed: \(install.output)") }
+        guard install.code == 0 else { throw TestClientFailure(description: "pip install authlib requests failed: \(install.output)") }
         return python
     }
 
@@ -85,7 +85,7 @@ final class AuthlibClientTests: XCTestCase {
         let err = stderr.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw ClientFailure(description: "authlib client exited \(process.terminationStatus): \(String(decoding: err, as: UTF8.self))")
+            throw TestClientFailure(description: "authlib client exited \(process.terminationStatus): \(String(decoding: err, as: UTF8.self))")
         }
         return String(decoding: out, as: UTF8.self)
     }

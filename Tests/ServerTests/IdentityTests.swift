@@ -36,28 +36,31 @@ final class IdentityTests: XCTestCase {
         // A symbolic link is not followed.
         try FileManager.default.removeItem(atPath: keyPath)
         try FileManager.default.createSymbolicLink(atPath: keyPath, withDestinationPath: test.directory.appending("elsewhere"))
-        XCTAssertThrowsError(try LedgerServer(ledger: test.ledger, settings: ServerSettings()))
+        XCTAssertThrowsError(try LedgerServer(ledger: test.ledger, settings: ServerSettings())) { error in
+            XCTAssertTrue("\(error)".hasPrefix("session_key: "), "\(error)")
+            XCTAssertTrue("\(error)".contains("symbolic link"), "\(error)")
+        }
         XCTAssertFalse(FileManager.default.fileExists(atPath: test.directory.appending("elsewhere")))
     }
 
     func testDevLoginIsAbsentWithoutTheFlag() throws {
         let server = try OAuthTestServer("identity-nodev")
         defer { server.remove() }
-        XCTAssertEqual(try Curl.run(["\(server.url)/login"]).status, 404)
-        XCTAssertEqual(try Curl.run(["-d", "email=alice@acme.example", "\(server.url)/login"]).status, 404)
+        XCTAssertEqual(try CurlClient.run(["\(server.url)/login"]).status, 404)
+        XCTAssertEqual(try CurlClient.run(["-d", "email=alice@acme.example", "\(server.url)/login"]).status, 404)
     }
 
     func testDevLoginSetsASignedSessionCookie() throws {
         let server = try OAuthTestServer("identity-dev") { $0.devLogin = true }
         defer { server.remove() }
-        let page = try Curl.run(["\(server.url)/login?next=/oauth/authorize%3Fa%3D1"])
+        let page = try CurlClient.run(["\(server.url)/login?next=/oauth/authorize%3Fa%3D1"])
         XCTAssertEqual(page.status, 200)
         XCTAssertTrue(page.body.contains("Development login"))
         XCTAssertTrue(page.body.contains("DEVELOPMENT ONLY"))
         XCTAssertTrue(page.body.contains(#"name="next" value="/oauth/authorize?a=1""#), page.body)
         assertPageHeaders(page)
 
-        let login = try Curl.run(["-d", "email=Alice@Acme.example&next=%2Foauth%2Fauthorize%3Fa%3D1", "\(server.url)/login"])
+        let login = try CurlClient.run(["-d", "email=Alice@Acme.example&next=%2Foauth%2Fauthorize%3Fa%3D1", "\(server.url)/login"])
         XCTAssertEqual(login.status, 303)
         XCTAssertEqual(login["location"], "/oauth/authorize?a=1")
         let setCookie = try XCTUnwrap(login["set-cookie"])
@@ -67,7 +70,7 @@ final class IdentityTests: XCTestCase {
         XCTAssertFalse(setCookie.contains("alice"), "the email is encoded, not in clear")
         let cookie = String(setCookie.split(separator: ";")[0])
 
-        let signedIn = try Curl.run(["-H", "Cookie: \(cookie)", "\(server.url)/logout"])
+        let signedIn = try CurlClient.run(["-H", "Cookie: \(cookie)", "\(server.url)/logout"])
         XCTAssertTrue(signedIn.body.contains("Signed in as <strong>alice@acme.example</strong>"), signedIn.body)
 
         // A changed byte anywhere in the cookie is nobody.
@@ -77,15 +80,15 @@ final class IdentityTests: XCTestCase {
         for forged in [parts[0] + "." + otherUser + "." + parts[2] + "." + parts[3],
                        parts[0] + "." + parts[1] + "." + String(Int64(parts[2])! + 999_999) + "." + parts[3],
                        value.dropLast() + (value.hasSuffix("0") ? "1" : "0")] {
-            let response = try Curl.run(["-H", "Cookie: credledger_session=\(forged)", "\(server.url)/logout"])
+            let response = try CurlClient.run(["-H", "Cookie: credledger_session=\(forged)", "\(server.url)/logout"])
             XCTAssertTrue(response.body.contains("not signed in"), forged)
         }
         // It expires.
         server.clock.advance(seconds: Double(Identity.sessionLifetime) + 1)
-        XCTAssertTrue(try Curl.run(["-H", "Cookie: \(cookie)", "\(server.url)/logout"]).body.contains("not signed in"))
+        XCTAssertTrue(try CurlClient.run(["-H", "Cookie: \(cookie)", "\(server.url)/logout"]).body.contains("not signed in"))
 
         // Logout clears it.
-        let logout = try Curl.run(["-X", "POST", "\(server.url)/logout"])
+        let logout = try CurlClient.run(["-X", "POST", "\(server.url)/logout"])
         XCTAssertEqual(logout.status, 303)
         XCTAssertTrue(logout["set-cookie"]?.contains("Max-Age=0") ?? false)
     }
@@ -96,31 +99,31 @@ final class IdentityTests: XCTestCase {
             $0.issuer = "https://auth.example.com"
         }
         defer { server.remove() }
-        let login = try Curl.run(["-d", "email=alice@acme.example", "\(server.url)/login"])
+        let login = try CurlClient.run(["-d", "email=alice@acme.example", "\(server.url)/login"])
         XCTAssertEqual(login.status, 303)
         XCTAssertTrue(login["set-cookie"]?.contains("; Secure") ?? false)
         XCTAssertEqual(login["location"], "/")
         // Open redirects: anything but a local path goes to "/".
         for next in ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", "/\r\nX:y", "/a b"] {
-            let response = try Curl.run(["--data-urlencode", "next=\(next)", "-d", "email=alice@acme.example", "\(server.url)/login"])
+            let response = try CurlClient.run(["--data-urlencode", "next=\(next)", "-d", "email=alice@acme.example", "\(server.url)/login"])
             XCTAssertEqual(response["location"], "/", next)
         }
         // Cross-site posts are refused and set nothing.
         for header in ["Sec-Fetch-Site: cross-site", "Origin: https://evil.example", "Origin: null"] {
-            let response = try Curl.run(["-H", header, "-d", "email=alice@acme.example", "\(server.url)/login"])
+            let response = try CurlClient.run(["-H", header, "-d", "email=alice@acme.example", "\(server.url)/login"])
             XCTAssertEqual(response.status, 403, header)
             XCTAssertNil(response["set-cookie"], header)
         }
-        XCTAssertEqual(try Curl.run(["-H", "Origin: https://auth.example.com", "-d", "email=alice@acme.example", "\(server.url)/login"]).status, 303)
+        XCTAssertEqual(try CurlClient.run(["-H", "Origin: https://auth.example.com", "-d", "email=alice@acme.example", "\(server.url)/login"]).status, 303)
         // Not an email, a repeated field, a wrong content type: the page again, no cookie.
         for args in [["-d", "email=not-an-email"], ["-d", "email=a@acme.example&email=b@acme.example"],
                      ["-H", "Content-Type: text/plain", "-d", "email=alice@acme.example"]] {
-            let response = try Curl.run(args + ["\(server.url)/login"])
+            let response = try CurlClient.run(args + ["\(server.url)/login"])
             XCTAssertEqual(response.status, 400, "\(args)")
             XCTAssertNil(response["set-cookie"])
         }
         // Hostile text is escaped on the page.
-        let hostile = try Curl.run(["\(server.url)/login?next=/%22%3E%3Cscript%3Ex%3C/script%3E"])
+        let hostile = try CurlClient.run(["\(server.url)/login?next=/%22%3E%3Cscript%3Ex%3C/script%3E"])
         XCTAssertFalse(hostile.body.contains("<script>"))
     }
 
@@ -130,14 +133,14 @@ final class IdentityTests: XCTestCase {
             $0.trustedProxies = [CIDR("127.0.0.1/32")!]
         }
         defer { trusted.remove() }
-        let ok = try Curl.run(["-H", "X-Forwarded-Email: Bob@Acme.example", "\(trusted.url)/logout"])
+        let ok = try CurlClient.run(["-H", "X-Forwarded-Email: Bob@Acme.example", "\(trusted.url)/logout"])
         XCTAssertTrue(ok.body.contains("Signed in as <strong>bob@acme.example</strong>"), ok.body)
-        let lower = try Curl.run(["-H", "x-forwarded-email: bob@acme.example", "\(trusted.url)/logout"])
+        let lower = try CurlClient.run(["-H", "x-forwarded-email: bob@acme.example", "\(trusted.url)/logout"])
         XCTAssertTrue(lower.body.contains("bob@acme.example"))
         for headers in [["X_Forwarded_Email: bob@acme.example"],
                         ["X-Forwarded-Email: bob@acme.example", "X-Forwarded-Email: eve@acme.example"],
                         ["X-Forwarded-Email: not an email"]] {
-            let response = try Curl.run(headers.flatMap { ["-H", $0] } + ["\(trusted.url)/logout"])
+            let response = try CurlClient.run(headers.flatMap { ["-H", $0] } + ["\(trusted.url)/logout"])
             XCTAssertTrue(response.body.contains("not signed in"), "\(headers)")
         }
 
@@ -147,7 +150,7 @@ final class IdentityTests: XCTestCase {
         }
         defer { untrusted.remove() }
         for _ in 0..<3 {
-            let response = try Curl.run(["-H", "X-Forwarded-Email: bob@acme.example", "-H", "X-Forwarded-For: 10.0.0.1",
+            let response = try CurlClient.run(["-H", "X-Forwarded-Email: bob@acme.example", "-H", "X-Forwarded-For: 10.0.0.1",
                                          "\(untrusted.url)/logout"])
             XCTAssertTrue(response.body.contains("not signed in"))
         }
@@ -176,7 +179,7 @@ final class IdentityTests: XCTestCase {
         XCTAssertFalse(context.checkCSRF(token, for: alice, purpose: "admin:acme"))
     }
 
-    private func assertPageHeaders(_ page: CurlResponse, file: StaticString = #filePath, line: UInt = #line) {
+    private func assertPageHeaders(_ page: CurlReply, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(page["content-security-policy"],
                        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'", file: file, line: line)
         XCTAssertEqual(page["x-frame-options"], "DENY", file: file, line: line)

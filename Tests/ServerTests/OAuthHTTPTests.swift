@@ -53,7 +53,7 @@ final class OAuthHTTPTests: XCTestCase {
     func testDiscoveryNamesTheIssuerNeverTheHost() throws {
         let f = try Self.makeFixture("oauth-discovery", issuer: "https://auth.example.com")
         defer { f.server.remove() }
-        let meta = try Curl.run(["-H", "Host: evil.example", "\(f.url)/.well-known/oauth-authorization-server"])
+        let meta = try CurlClient.run(["-H", "Host: evil.example", "\(f.url)/.well-known/oauth-authorization-server"])
         XCTAssertEqual(meta.status, 200)
         XCTAssertEqual(meta["content-type"], "application/json")
         let m = meta.json
@@ -69,14 +69,14 @@ final class OAuthHTTPTests: XCTestCase {
         XCTAssertEqual(m["authorization_response_iss_parameter_supported"] as? Bool, true)
         XCTAssertFalse(meta.body.contains("evil.example"))
 
-        let resource = try Curl.run(["-H", "Host: evil.example", "\(f.url)/.well-known/oauth-protected-resource"])
+        let resource = try CurlClient.run(["-H", "Host: evil.example", "\(f.url)/.well-known/oauth-protected-resource"])
         XCTAssertEqual(resource.status, 200)
         let r = resource.json
         XCTAssertEqual(r["resource"] as? String, "https://auth.example.com")
         XCTAssertEqual(r["authorization_servers"] as? [String], ["https://auth.example.com"])
         XCTAssertEqual(r["bearer_methods_supported"] as? [String], ["header"])
         XCTAssertEqual(r["scopes_supported"] as? [String], ["read", "read-write", "global"])
-        XCTAssertEqual(try Curl.run(["-X", "POST", "\(f.url)/.well-known/oauth-authorization-server"]).status, 405)
+        XCTAssertEqual(try CurlClient.run(["-X", "POST", "\(f.url)/.well-known/oauth-authorization-server"]).status, 405)
     }
 
     // MARK: - Token endpoint
@@ -87,7 +87,7 @@ final class OAuthHTTPTests: XCTestCase {
         let id = try XCTUnwrap(f.oauth.clientID), secret = try XCTUnwrap(f.oauth.clientSecret)
         let token = "\(f.url)/oauth/token"
 
-        let basic = try Curl.run(["-u", "\(id):\(secret)", "-d", "grant_type=client_credentials&unknown=ignored", token])
+        let basic = try CurlClient.run(["-u", "\(id):\(secret)", "-d", "grant_type=client_credentials&unknown=ignored", token])
         XCTAssertEqual(basic.status, 200, basic.body)
         assertNoStore(basic)
         XCTAssertEqual(basic.json["token_type"] as? String, "Bearer")
@@ -96,12 +96,12 @@ final class OAuthHTTPTests: XCTestCase {
         XCTAssertNil(basic.json["refresh_token"])
         let access = try XCTUnwrap(basic.json["access_token"] as? String)
 
-        let post = try Curl.run(["--data-urlencode", "grant_type=client_credentials", "--data-urlencode", "client_id=\(id)",
+        let post = try CurlClient.run(["--data-urlencode", "grant_type=client_credentials", "--data-urlencode", "client_id=\(id)",
                                  "--data-urlencode", "client_secret=\(secret)", "-H", "Content-Type: application/X-WWW-form-urlencoded; charset=UTF-8", token])
         XCTAssertEqual(post.status, 200, post.body)
 
         func expect(_ args: [String], _ status: Int, _ error: String, basicChallenge: Bool = false, line: UInt = #line) throws {
-            let r = try Curl.run(args + [token])
+            let r = try CurlClient.run(args + [token])
             XCTAssertEqual(r.status, status, r.body, line: line)
             XCTAssertEqual(r.json["error"] as? String, error, r.body, line: line)
             assertNoStore(r, line: line)
@@ -134,11 +134,11 @@ final class OAuthHTTPTests: XCTestCase {
                    401, "invalid_client")
         // Oversized body: refused by the server before any parsing.
         let big = String(repeating: "a", count: 70_000)
-        XCTAssertEqual(try Curl.run(["-u", "\(id):\(secret)", "-d", "grant_type=client_credentials&x=\(big)", token]).status, 413)
-        XCTAssertEqual(try Curl.run([token]).status, 405)
+        XCTAssertEqual(try CurlClient.run(["-u", "\(id):\(secret)", "-d", "grant_type=client_credentials&x=\(big)", token]).status, 413)
+        XCTAssertEqual(try CurlClient.run([token]).status, 405)
 
         // The access token works at introspection (the OAuth API user introspects its own token).
-        let intro = try Curl.run(["-u", "\(id):\(secret)", "-d", "token=\(access)", "\(f.url)/oauth/introspect"])
+        let intro = try CurlClient.run(["-u", "\(id):\(secret)", "-d", "token=\(access)", "\(f.url)/oauth/introspect"])
         XCTAssertEqual(intro.status, 200, intro.body)
         assertNoStore(intro)
         XCTAssertEqual(intro.json["active"] as? Bool, true)
@@ -174,7 +174,7 @@ final class OAuthHTTPTests: XCTestCase {
 
         let tokenURL = "\(f.url)/oauth/token"
         // Wrong verifier, wrong redirect_uri, another client: refused (each recorded), and the code stays unspent.
-        let wrongVerifier = try Curl.run(["-u", "\(clientID):\(secret)", "--data-urlencode", "grant_type=authorization_code", "--data-urlencode", "code=\(code)",
+        let wrongVerifier = try CurlClient.run(["-u", "\(clientID):\(secret)", "--data-urlencode", "grant_type=authorization_code", "--data-urlencode", "code=\(code)",
                                           "--data-urlencode", "code_verifier=\(PKCEPair.otherVerifier)", "--data-urlencode", "redirect_uri=\(Self.redirect)", tokenURL])
         XCTAssertEqual(wrongVerifier.status, 400)
         XCTAssertEqual(wrongVerifier.json["error"] as? String, "invalid_grant")
@@ -194,49 +194,49 @@ final class OAuthHTTPTests: XCTestCase {
         let replay = try exchange(f, clientID: clientID, secret: secret, code: code)
         XCTAssertEqual(replay.status, 400)
         XCTAssertEqual(replay.json["reason"] as? String, "code_reused")
-        let dead = try Curl.run(["-u", "\(clientID):\(secret)", "-d", "token=\(access)", "\(f.url)/oauth/introspect"])
+        let dead = try CurlClient.run(["-u", "\(clientID):\(secret)", "-d", "token=\(access)", "\(f.url)/oauth/introspect"])
         XCTAssertEqual(dead.body, #"{"active":false}"#)
 
         // A second consent; refresh rotation; reuse of a spent refresh token.
         let code2 = try approvedCode(f, clientID: clientID, user: World.bob)
         let second = try exchange(f, clientID: clientID, secret: secret, code: code2)
         let refresh2 = try XCTUnwrap(second.json["refresh_token"] as? String)
-        let rotated = try Curl.run(["-u", "\(clientID):\(secret)", "-d", "grant_type=refresh_token&refresh_token=\(refresh2)", tokenURL])
+        let rotated = try CurlClient.run(["-u", "\(clientID):\(secret)", "-d", "grant_type=refresh_token&refresh_token=\(refresh2)", tokenURL])
         XCTAssertEqual(rotated.status, 200, rotated.body)
         let access3 = try XCTUnwrap(rotated.json["access_token"] as? String)
         XCTAssertNotEqual(rotated.json["refresh_token"] as? String, refresh2)
-        let intro = try Curl.run(["-u", "\(clientID):\(secret)", "-d", "token=\(access3)&token_type_hint=access_token", "\(f.url)/oauth/introspect"])
+        let intro = try CurlClient.run(["-u", "\(clientID):\(secret)", "-d", "token=\(access3)&token_type_hint=access_token", "\(f.url)/oauth/introspect"])
         XCTAssertEqual(intro.json["active"] as? Bool, true)
         XCTAssertEqual(intro.json["username"] as? String, World.bob)
         // Introspection needs a confidential client: the public one, or none, is invalid_client.
-        let publicIntro = try Curl.run(["-d", "token=\(access3)&client_id=\(f.publicClient.clientID!)", "\(f.url)/oauth/introspect"])
+        let publicIntro = try CurlClient.run(["-d", "token=\(access3)&client_id=\(f.publicClient.clientID!)", "\(f.url)/oauth/introspect"])
         XCTAssertEqual(publicIntro.status, 401)
-        XCTAssertEqual(try Curl.run(["-d", "token=\(access3)", "\(f.url)/oauth/introspect"]).status, 401)
+        XCTAssertEqual(try CurlClient.run(["-d", "token=\(access3)", "\(f.url)/oauth/introspect"]).status, 401)
         // Another client sees nothing of it.
-        let foreign = try Curl.run(["-u", "\(f.hostile.clientID!):\(f.hostile.clientSecret!)", "-d", "token=\(access3)", "\(f.url)/oauth/introspect"])
+        let foreign = try CurlClient.run(["-u", "\(f.hostile.clientID!):\(f.hostile.clientSecret!)", "-d", "token=\(access3)", "\(f.url)/oauth/introspect"])
         XCTAssertEqual(foreign.body, #"{"active":false}"#)
 
-        let reuse = try Curl.run(["-u", "\(clientID):\(secret)", "-d", "grant_type=refresh_token&refresh_token=\(refresh2)", tokenURL])
+        let reuse = try CurlClient.run(["-u", "\(clientID):\(secret)", "-d", "grant_type=refresh_token&refresh_token=\(refresh2)", tokenURL])
         XCTAssertEqual(reuse.json["reason"] as? String, "refresh_token_reused")
-        XCTAssertEqual(try Curl.run(["-u", "\(clientID):\(secret)", "-d", "token=\(access3)", "\(f.url)/oauth/introspect"]).body, #"{"active":false}"#)
+        XCTAssertEqual(try CurlClient.run(["-u", "\(clientID):\(secret)", "-d", "token=\(access3)", "\(f.url)/oauth/introspect"]).body, #"{"active":false}"#)
 
         // Revocation: 200 with an empty body for a live, a dead or an unknown token; missing token is invalid_request.
         let code3 = try approvedCode(f, clientID: clientID, user: World.bob)
         let access4 = try XCTUnwrap(try exchange(f, clientID: clientID, secret: secret, code: code3).json["access_token"] as? String)
         for value in [access4, access4, "not-a-token"] {
-            let revoked = try Curl.run(["-u", "\(clientID):\(secret)", "-d", "token=\(value)", "\(f.url)/oauth/revoke"])
+            let revoked = try CurlClient.run(["-u", "\(clientID):\(secret)", "-d", "token=\(value)", "\(f.url)/oauth/revoke"])
             XCTAssertEqual(revoked.status, 200, revoked.body)
             XCTAssertEqual(revoked.body, "")
             assertNoStore(revoked)
         }
-        XCTAssertEqual(try Curl.run(["-u", "\(clientID):\(secret)", "-d", "token=\(access4)", "\(f.url)/oauth/introspect"]).body, #"{"active":false}"#)
-        let noToken = try Curl.run(["-u", "\(clientID):\(secret)", "-d", "token_type_hint=access_token", "\(f.url)/oauth/revoke"])
+        XCTAssertEqual(try CurlClient.run(["-u", "\(clientID):\(secret)", "-d", "token=\(access4)", "\(f.url)/oauth/introspect"]).body, #"{"active":false}"#)
+        let noToken = try CurlClient.run(["-u", "\(clientID):\(secret)", "-d", "token_type_hint=access_token", "\(f.url)/oauth/revoke"])
         XCTAssertEqual(noToken.status, 400)
         XCTAssertEqual(noToken.json["error"] as? String, "invalid_request")
-        let badSecret = try Curl.run(["-u", "\(clientID):wrong", "-d", "token=\(access4)", "\(f.url)/oauth/revoke"])
+        let badSecret = try CurlClient.run(["-u", "\(clientID):wrong", "-d", "token=\(access4)", "\(f.url)/oauth/revoke"])
         XCTAssertEqual(badSecret.status, 401)
         // A public client revokes with its client_id alone.
-        let pub = try Curl.run(["-d", "token=\(refresh)&client_id=\(f.publicClient.clientID!)", "\(f.url)/oauth/revoke"])
+        let pub = try CurlClient.run(["-d", "token=\(refresh)&client_id=\(f.publicClient.clientID!)", "\(f.url)/oauth/revoke"])
         XCTAssertEqual(pub.status, 400, "another client's token: the ledger's unauthorized_client")
         XCTAssertEqual(pub.json["error"] as? String, "unauthorized_client")
 
@@ -249,12 +249,12 @@ final class OAuthHTTPTests: XCTestCase {
         let clientID = f.pkce.clientID!
         let base = Self.authorizeParameters(clientID: clientID, state: "s1")
 
-        func get(_ parameters: [(String, String)], user: String? = World.bob) throws -> CurlResponse {
+        func get(_ parameters: [(String, String)], user: String? = World.bob) throws -> CurlReply {
             var args = [String]()
             if let user { args += ["-H", "X-Forwarded-Email: \(user)"] }
-            return try Curl.run(args + ["\(f.url)/oauth/authorize?" + Self.encode(parameters)])
+            return try CurlClient.run(args + ["\(f.url)/oauth/authorize?" + Self.encode(parameters)])
         }
-        func assertPage(_ r: CurlResponse, _ status: Int, _ text: String, line: UInt = #line) {
+        func assertPage(_ r: CurlReply, _ status: Int, _ text: String, line: UInt = #line) {
             XCTAssertEqual(r.status, status, r.body, line: line)
             XCTAssertNil(r["location"], "never a redirect before the client and redirect URI are trusted", line: line)
             XCTAssertTrue(r.body.contains(text), r.body, line: line)
@@ -269,10 +269,10 @@ final class OAuthHTTPTests: XCTestCase {
         assertPage(try get(base.filter { $0.0 != "redirect_uri" }), 400, "no redirect_uri")
         assertPage(try get(base.map { $0.0 == "client_id" ? ($0.0, f.oauth.clientID!) : $0 }), 400, "client credentials")
         assertPage(try get(base.map { $0.0 == "client_id" ? ($0.0, String(repeating: "x", count: 5000)) : $0 }), 400, "too long")
-        XCTAssertEqual(try Curl.run(["\(f.url)/oauth/authorize?client_id=%zz"]).status, 400)
+        XCTAssertEqual(try CurlClient.run(["\(f.url)/oauth/authorize?client_id=%zz"]).status, 400)
 
         // After trust: redirects with error, state and iss.
-        func assertRedirect(_ r: CurlResponse, _ error: String, state: String? = "s1", line: UInt = #line) throws {
+        func assertRedirect(_ r: CurlReply, _ error: String, state: String? = "s1", line: UInt = #line) throws {
             XCTAssertEqual(r.status, 303, r.body, line: line)
             let location = try XCTUnwrap(r["location"], line: line)
             XCTAssertTrue(location.hasPrefix(Self.redirect + "?"), location, line: line)
@@ -298,16 +298,16 @@ final class OAuthHTTPTests: XCTestCase {
         assertPage(try get(base, user: nil), 401, "front proxy")
         let dev = try Self.makeFixture("oauth-authorize-devlogin", devLogin: true)
         defer { dev.server.remove() }
-        let toLogin = try Curl.run(["\(dev.url)/oauth/authorize?" + Self.encode(Self.authorizeParameters(clientID: dev.pkce.clientID!, state: "s1"))])
+        let toLogin = try CurlClient.run(["\(dev.url)/oauth/authorize?" + Self.encode(Self.authorizeParameters(clientID: dev.pkce.clientID!, state: "s1"))])
         XCTAssertEqual(toLogin.status, 303)
         let login = try XCTUnwrap(toLogin["location"])
         XCTAssertTrue(login.hasPrefix("/login?next=%2Foauth%2Fauthorize%3F"), login)
         // Following it: sign in through the dev page, come back, see the consent page with the cookie.
         let next = try XCTUnwrap(try Self.query("http://x" + login)["next"])
-        let signedIn = try Curl.run(["--data-urlencode", "email=carol@acme.example", "--data-urlencode", "next=\(next)", "\(dev.url)/login"])
+        let signedIn = try CurlClient.run(["--data-urlencode", "email=carol@acme.example", "--data-urlencode", "next=\(next)", "\(dev.url)/login"])
         XCTAssertEqual(signedIn["location"], next)
         let cookie = String(try XCTUnwrap(signedIn["set-cookie"]).split(separator: ";")[0])
-        let consent = try Curl.run(["-H", "Cookie: \(cookie)", "\(dev.url)\(next)"])
+        let consent = try CurlClient.run(["-H", "Cookie: \(cookie)", "\(dev.url)\(next)"])
         XCTAssertEqual(consent.status, 200)
         XCTAssertTrue(consent.body.contains("carol@acme.example"))
 
@@ -330,7 +330,7 @@ final class OAuthHTTPTests: XCTestCase {
         let otherRequestCSRF = try XCTUnwrap(Self.csrf(in: try authorizePage(f, clientID: clientID, user: World.bob, state: "s2").body))
         let eventsBefore = f.server.ledger.head.seq
 
-        func refused(_ r: CurlResponse, _ status: Int = 403, line: UInt = #line) {
+        func refused(_ r: CurlReply, _ status: Int = 403, line: UInt = #line) {
             XCTAssertEqual(r.status, status, r.body, line: line)
             XCTAssertNil(r["location"], line: line)
         }
@@ -389,17 +389,17 @@ final class OAuthHTTPTests: XCTestCase {
         parameters.map { PercentEncoding.formEncode($0.0) + "=" + PercentEncoding.formEncode($0.1) }.joined(separator: "&")
     }
 
-    func authorizePage(_ f: Fixture, clientID: String, user: String, state: String) throws -> CurlResponse {
-        try Curl.run(["-H", "X-Forwarded-Email: \(user)", "\(f.url)/oauth/authorize?" + Self.encode(Self.authorizeParameters(clientID: clientID, state: state))])
+    func authorizePage(_ f: Fixture, clientID: String, user: String, state: String) throws -> CurlReply {
+        try CurlClient.run(["-H", "X-Forwarded-Email: \(user)", "\(f.url)/oauth/authorize?" + Self.encode(Self.authorizeParameters(clientID: clientID, state: state))])
     }
 
     func approve(_ f: Fixture, clientID: String, user: String?, state: String, csrf: String?, decision: String = "approve",
-                 redirectURI: String = redirect, extra: [String] = []) throws -> CurlResponse {
+                 redirectURI: String = redirect, extra: [String] = []) throws -> CurlReply {
         var parameters = Self.authorizeParameters(clientID: clientID, state: state, redirectURI: redirectURI) + [("decision", decision)]
         if let csrf { parameters.append(("csrf", csrf)) }
         var args = extra + ["-d", Self.encode(parameters)]
         if let user { args += ["-H", "X-Forwarded-Email: \(user)"] }
-        return try Curl.run(args + ["\(f.url)/oauth/authorize"])
+        return try CurlClient.run(args + ["\(f.url)/oauth/authorize"])
     }
 
     func approvedCode(_ f: Fixture, clientID: String, user: String) throws -> String {
@@ -408,8 +408,8 @@ final class OAuthHTTPTests: XCTestCase {
         return try XCTUnwrap(try Self.query(r["location"] ?? "")["code"])
     }
 
-    func exchange(_ f: Fixture, clientID: String, secret: String, code: String, redirectURI: String = redirect) throws -> CurlResponse {
-        try Curl.run(["-u", "\(clientID):\(secret)", "--data-urlencode", "grant_type=authorization_code", "--data-urlencode", "code=\(code)",
+    func exchange(_ f: Fixture, clientID: String, secret: String, code: String, redirectURI: String = redirect) throws -> CurlReply {
+        try CurlClient.run(["-u", "\(clientID):\(secret)", "--data-urlencode", "grant_type=authorization_code", "--data-urlencode", "code=\(code)",
                       "--data-urlencode", "code_verifier=\(PKCEPair.verifier)", "--data-urlencode", "redirect_uri=\(redirectURI)", "\(f.url)/oauth/token"])
     }
 
@@ -426,12 +426,12 @@ final class OAuthHTTPTests: XCTestCase {
         return out
     }
 
-    func assertNoStore(_ r: CurlResponse, line: UInt = #line) {
+    func assertNoStore(_ r: CurlReply, line: UInt = #line) {
         XCTAssertEqual(r["cache-control"], "no-store", line: line)
         XCTAssertEqual(r["pragma"], "no-cache", line: line)
     }
 
-    func assertPageHeaders(_ page: CurlResponse, line: UInt = #line) {
+    func assertPageHeaders(_ page: CurlReply, line: UInt = #line) {
         XCTAssertEqual(page["content-security-policy"],
                        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'", line: line)
         XCTAssertEqual(page["x-frame-options"], "DENY", line: line)

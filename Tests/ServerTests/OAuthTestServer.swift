@@ -40,7 +40,7 @@ final class OAuthTestServer {
 }
 
 /// One curl exchange: status, headers (last response), body.
-struct CurlResponse {
+struct CurlReply {
     let status: Int
     let headers: HTTPHeaders
     let body: String
@@ -48,37 +48,50 @@ struct CurlResponse {
     subscript(name: String) -> String? { headers[name] }
 }
 
-enum Curl {
+enum CurlClient {
+    /// Installs curl (Debian package) when missing, once per test process: a fresh machine has only Swift.
+    static let installed: Result<Void, TestClientFailure> = {
+        if (try? ExternalOracle.status(["curl", "--version"]))?.code == 0 { return .success(()) }
+        let sudo = getuid() == 0 ? [] : ["sudo"]
+        _ = try? ExternalOracle.status(sudo + ["apt-get", "update"])
+        let install = try? ExternalOracle.status(sudo + ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "curl"])
+        guard (try? ExternalOracle.status(["curl", "--version"]))?.code == 0 else {
+            return .failure(TestClientFailure(description: "curl is missing and apt-get install curl failed: \(install?.output ?? "")"))
+        }
+        return .success(())
+    }()
+
     /// Runs curl with `arguments` (the URL among them) and parses the response (`-i`, no redirects followed).
-    static func run(_ arguments: [String]) throws -> CurlResponse {
+    static func run(_ arguments: [String]) throws -> CurlReply {
+        try installed.get()
         let result = try ExternalOracle.status(["curl", "-s", "-i", "--max-time", "20"] + arguments)
-        guard result.code == 0 else { throw ClientFailure(description: "curl \(arguments) exited \(result.code): \(result.output)") }
+        guard result.code == 0 else { throw TestClientFailure(description: "curl \(arguments) exited \(result.code): \(result.output)") }
         return try parse(result.output)
     }
 
-    static func parse(_ output: String) throws -> CurlResponse {
+    static func parse(_ output: String) throws -> CurlReply {
         var text = Substring(output)
         // Skip interim 100 Continue heads.
         while text.hasPrefix("HTTP/1.1 100") {
             guard let end = text.range(of: "\r\n\r\n") else { break }
             text = text[end.upperBound...]
         }
-        guard let end = text.range(of: "\r\n\r\n") else { throw ClientFailure(description: "no response head in: \(output)") }
+        guard let end = text.range(of: "\r\n\r\n") else { throw TestClientFailure(description: "no response head in: \(output)") }
         let lines = text[..<end.lowerBound].components(separatedBy: "\r\n")
         let statusParts = lines[0].split(separator: " ")
         guard statusParts.count >= 2, let status = Int(statusParts[1]) else {
-            throw ClientFailure(description: "bad status line \(lines[0])")
+            throw TestClientFailure(description: "bad status line \(lines[0])")
         }
         var headers = HTTPHeaders()
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
             headers.add(String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
         }
-        return CurlResponse(status: status, headers: headers, body: String(text[end.upperBound...]))
+        return CurlReply(status: status, headers: headers, body: String(text[end.upperBound...]))
     }
 }
 
-extension CurlResponse {
+extension CurlReply {
     /// The body as a JSON object.
     var json: [String: Any] {
         (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
@@ -86,6 +99,6 @@ extension CurlResponse {
 }
 
 /// A failure of a test-side client (curl, python) with what it printed.
-struct ClientFailure: Error, CustomStringConvertible {
+struct TestClientFailure: Error, CustomStringConvertible {
     let description: String
 }

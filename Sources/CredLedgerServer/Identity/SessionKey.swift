@@ -19,7 +19,7 @@ struct SessionKey: Sendable {
     }
 
     /// Reads the key file in `directory`, creating it with `random` bytes when missing.
-    static func load(directory: String, random: any RandomBytesGenerator) throws(ServerStartError) -> SessionKey {
+    static func load(directory: String, random: any RandomBytesGenerator) throws(LedgerError) -> SessionKey {
         let path = directory + "/" + fileName
         for _ in 0..<2 {
             let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
@@ -27,46 +27,43 @@ struct SessionKey: Sendable {
                 defer { close(fd) }
                 return SessionKey(master: try read(fd, path: path))
             }
-            guard errno == ENOENT else { throw ServerStartError("cannot open \(path): \(String(cString: strerror(errno)))") }
+            if errno == ELOOP { throw SessionKey.refused("\(path) is a symbolic link: the key file must be a regular file") }
+            guard errno == ENOENT else { throw SessionKey.refused("cannot open \(path): \(String(cString: strerror(errno)))") }
             // Missing: create it exclusively; losing the race to another process means reading its key instead.
             let created = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
             if created < 0 {
                 if errno == EEXIST { continue }
-                throw ServerStartError("cannot create \(path): \(String(cString: strerror(errno)))")
+                throw SessionKey.refused("cannot create \(path): \(String(cString: strerror(errno)))")
             }
             defer { close(created) }
             let master = random.bytes(length)
             let written = master.withUnsafeBytes { write(created, $0.baseAddress, $0.count) }
             guard written == length, fsync(created) == 0 else {
                 unlink(path)
-                throw ServerStartError("cannot write \(path): \(String(cString: strerror(errno)))")
+                throw SessionKey.refused("cannot write \(path): \(String(cString: strerror(errno)))")
             }
             return SessionKey(master: master)
         }
-        throw ServerStartError("cannot open or create \(path)")
+        throw SessionKey.refused("cannot open or create \(path)")
     }
 
-    private static func read(_ fd: Int32, path: String) throws(ServerStartError) -> [UInt8] {
+    /// A key file the server will not use (or cannot create): `session_key`, and nothing starts.
+    static func refused(_ message: String) -> LedgerError { LedgerError("session_key", message) }
+
+    private static func read(_ fd: Int32, path: String) throws(LedgerError) -> [UInt8] {
         var status = stat()
-        guard fstat(fd, &status) == 0 else { throw ServerStartError("cannot stat \(path)") }
-        guard status.st_mode & S_IFMT == S_IFREG else { throw ServerStartError("\(path) is not a regular file") }
+        guard fstat(fd, &status) == 0 else { throw SessionKey.refused("cannot stat \(path)") }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw SessionKey.refused("\(path) is not a regular file") }
         guard status.st_mode & 0o077 == 0 else {
             let mode = String(status.st_mode & 0o777, radix: 8)
-            throw ServerStartError("\(path) has mode \(mode): it signs sessions, so only its owner may read it (chmod 600 \(path))")
+            throw SessionKey.refused("\(path) has mode \(mode): it signs sessions, so only its owner may read it (chmod 600 \(path))")
         }
         guard status.st_size == off_t(length) else {
-            throw ServerStartError("\(path) is \(status.st_size) bytes, not \(length): remove it to create a new key (signs everyone out)")
+            throw SessionKey.refused("\(path) is \(status.st_size) bytes, not \(length): remove it to create a new key (signs everyone out)")
         }
         var bytes = [UInt8](repeating: 0, count: length)
         let got = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, length) }
-        guard got == length else { throw ServerStartError("cannot read \(path)") }
+        guard got == length else { throw SessionKey.refused("cannot read \(path)") }
         return bytes
     }
-}
-
-/// Why the server could not start (bad key file and the like): a clear message, nothing started.
-public struct ServerStartError: Error, Sendable, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
 }

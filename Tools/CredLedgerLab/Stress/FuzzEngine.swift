@@ -501,8 +501,8 @@ enum FuzzEngine {
     }
 
     /// Command groups that the in-process CLI fuzzer never runs: they write files where they are told (their parsers
-    /// are still covered by `cli-parse`), or run until a signal (`serve`: a random argv started it and the fuzz hung).
-    /// The stress and bench commands are not in the product CLI.
+    /// are still covered by `cli-parse`), or, for `serve`, listen until a signal (a run would never return). The stress
+    /// and bench commands are not in the product CLI.
     static let unsafeGroups: Set<String> = ["export", "serve"]
 
     /// Properties of `CommandLineTool.run` with random argv on a populated ledger: never traps, exit code is one of
