@@ -31,15 +31,15 @@ final class AdminAPITests: XCTestCase {
     override func tearDown() { server?.remove() }
 
     /// A request as the proxy-identified `user` (a script: no browser headers, no token needed).
-    func call(_ method: String, _ path: String, as user: String? = alice, json: String? = nil, headers: [String] = []) throws -> CurlResponse {
+    func call(_ method: String, _ path: String, as user: String? = alice, json: String? = nil, headers: [String] = []) throws -> CurlReply {
         var args = ["-X", method]
         if let user { args += ["-H", "X-Email: \(user)"] }
         if let json { args += ["-H", "Content-Type: application/json", "--data-binary", json] }
         for h in headers { args += ["-H", h] }
-        return try Curl.run(args + [path.hasPrefix("http") ? path : base + path])
+        return try CurlClient.run(args + [path.hasPrefix("http") ? path : base + path])
     }
 
-    func assertError(_ r: CurlResponse, _ status: Int, _ code: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertError(_ r: CurlReply, _ status: Int, _ code: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(r.status, status, r.body, file: file, line: line)
         XCTAssertEqual(r.json["error"] as? String, code, r.body, file: file, line: line)
         XCTAssertEqual(r["Cache-Control"], "no-store", file: file, line: line)
@@ -150,7 +150,7 @@ final class AdminAPITests: XCTestCase {
             XCTAssertEqual(r.json["error"] as? String, code, "\(body ?? ""): \(r.body)")
         }
         // Not JSON at all, and a form body: 415.
-        let form = try Curl.run(["-X", "POST", "-H", "X-Email: \(Self.alice)", "-d", "name=x&type=static&scope=read", base + "/credentials"])
+        let form = try CurlClient.run(["-X", "POST", "-H", "X-Email: \(Self.alice)", "-d", "name=x&type=static&scope=read", base + "/credentials"])
         assertError(form, 415, "unsupported_media_type")
         // Query strings: unknown, repeated, malformed keys.
         assertError(try call("GET", "/credentials?al=true"), 400, "invalid_request")
@@ -165,14 +165,14 @@ final class AdminAPITests: XCTestCase {
     /// Browser callers (a session cookie, or any Origin / Sec-Fetch-Site) need the page's CSRF token to change state.
     func testCSRFAndOriginChecksForBrowserCallers() throws {
         XCTAssertEqual(try call("PUT", "/api-module", json: #"{"api_enabled":true}"#).status, 200)
-        let login = try Curl.run(["-d", "email=alice%40acme.example&next=%2Fcompanies%2Facme%2Fapi", server.url + "/login"])
+        let login = try CurlClient.run(["-d", "email=alice%40acme.example&next=%2Fcompanies%2Facme%2Fapi", server.url + "/login"])
         XCTAssertEqual(login.status, 303)
         let cookie = try XCTUnwrap(login["Set-Cookie"]?.split(separator: ";").first.map(String.init))
-        let page = try Curl.run(["-H", "Cookie: \(cookie)", server.url + "/companies/acme/api"])
+        let page = try CurlClient.run(["-H", "Cookie: \(cookie)", server.url + "/companies/acme/api"])
         XCTAssertEqual(page.status, 200)
         let token = try XCTUnwrap(page.body.firstMatch(of: /data-csrf="([^"]+)"/)?.1).description
         let body = #"{"name":"From the page","type":"static","scope":"read"}"#
-        func post(_ headers: [String]) throws -> CurlResponse {
+        func post(_ headers: [String]) throws -> CurlReply {
             try call("POST", "/credentials", as: nil, json: body, headers: ["Cookie: \(cookie)"] + headers)
         }
         let head = server.ledger.head.seq
@@ -195,7 +195,7 @@ final class AdminAPITests: XCTestCase {
 
     func testPageStatesHeadersAndAssets() throws {
         // Nobody signed in, dev login on: to the login page and back.
-        let anonymous = try Curl.run([server.url + "/companies/acme/api"])
+        let anonymous = try CurlClient.run([server.url + "/companies/acme/api"])
         XCTAssertEqual(anonymous.status, 303)
         XCTAssertEqual(anonymous["Location"], "/login?next=%2Fcompanies%2Facme%2Fapi")
         // A member: the seeds' sentence, no script, no table.
@@ -220,14 +220,14 @@ final class AdminAPITests: XCTestCase {
         try server.ledger.administration.createProject("acme", project: "x", name: "<script>alert(1)</script>", as: Self.alice)
         // Assets: hashed names, long cache, right types; another name is 404.
         for match in off.body.matches(of: /(?:src|href)="(\/assets\/admin-[0-9a-f]{12}\.(css|js))"/) {
-            let asset = try Curl.run([server.url + String(match.1)])
+            let asset = try CurlClient.run([server.url + String(match.1)])
             XCTAssertEqual(asset.status, 200)
             XCTAssertEqual(asset["Cache-Control"], "public, max-age=31536000, immutable")
             XCTAssertEqual(asset["Content-Type"], match.2 == "js" ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8")
             XCTAssertFalse(asset.body.contains("localStorage.set") || asset.body.contains("sessionStorage.set"))
         }
         XCTAssertEqual(off.body.matches(of: /\/assets\/admin-[0-9a-f]{12}\.(css|js)/).count, 2)
-        XCTAssertEqual(try Curl.run([server.url + "/assets/admin-000000000000.js"]).status, 404)
+        XCTAssertEqual(try CurlClient.run([server.url + "/assets/admin-000000000000.js"]).status, 404)
         // An unknown company: 404 page.
         XCTAssertEqual(try call("GET", server.url + "/v1/companies/nope").status, 404)
         XCTAssertEqual(try call("GET", server.url + "/companies/nope/api").status, 404)

@@ -8,7 +8,7 @@ import XCTest
 /// The company API page in a real browser: headless Chromium (Debian `chromium`, `chromium-driver`) driven by PyPI
 /// `selenium` (a venv under .build), both installed when missing. The script (Browser/admin_page.py) signs in with the
 /// dev login, switches the module on, creates one key of each type, reads each secret from the show-once box and
-/// uses it through the CLI (`auth check`, tokens and the PKCE exchange, secrets on stdin), grants and revokes
+/// uses it with curl against `/auth/forward` (the Authorization header on stdin; tokens and the PKCE exchange through the CLI, secrets on stdin), grants and revokes
 /// project access, deletes with the confirmation, and checks that no secret survives in the page, the storage, the
 /// URL history or the browser's profile. Screenshots go to .build/admin-page-screens/.
 final class AdminPageBrowserTests: XCTestCase {
