@@ -38,6 +38,8 @@ public final class LedgerServer: @unchecked Sendable {
             DiscoveryRoutes(context: context),
             TokenRoutes(context: context),
             AuthorizeRoutes(context: context),
+            AdminRoutes(context: context),
+            PageRoutes(context: context),
             GatewayRoutes(context),
         ]
     }

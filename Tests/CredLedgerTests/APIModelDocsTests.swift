@@ -72,6 +72,13 @@ final class APIModelDocsTests: XCTestCase {
             API.ExportRequest(company: "c", format: "csv", out: "o", since: t, until: t),
             API.ExportedFile(name: "n", sha256: h, bytes: 1, lines: 1),
             API.ExportResult(directory: "d", events: 1, fromSeq: 1, toSeq: 1, headSeq: 1, headHash: h, seconds: 1, eventsPerSecond: 1, files: []),
+            API.AdminAreaRequest(company: "c", actor: "a"), API.ProjectInfo(project: "p", name: "n", archived: false),
+            API.AdminArea(company: API.Company(company: "c", name: "n", mailDomain: "d", apiEnabled: true), projects: [API.ProjectInfo(project: "p", name: "n", archived: false)]),
+            API.CredentialUsageRequest(company: "c", id: "i", actor: "a", days: 30),
+            API.DailyUsage(day: "2026-01-01", project: "p", allowed: 1, denied: 1), API.DeniedReason(reason: "r", count: 1),
+            API.CredentialUsage(id: "i", used: 1, denied: 1, lastUsed: t, fromDay: "2026-01-01", toDay: "2026-01-30",
+                                daily: [API.DailyUsage(day: "2026-01-01", project: "p", allowed: 1, denied: 1)],
+                                deniedByReason: [API.DeniedReason(reason: "r", count: 1)], deniedSampled: 1),
         ]
     }
 
