@@ -115,6 +115,11 @@ final class IdentityTests: XCTestCase {
             XCTAssertNil(response["set-cookie"], header)
         }
         XCTAssertEqual(try CurlClient.run(["-H", "Origin: https://auth.example.com", "-d", "email=alice@acme.example", "\(server.url)/login"]).status, 303)
+        // An opaque origin counts only when the browser vouches for it (what Chromium sends under a no-referrer policy).
+        XCTAssertEqual(try CurlClient.run(["-H", "Origin: null", "-H", "Sec-Fetch-Site: same-origin", "-d", "email=alice@acme.example",
+                                           "\(server.url)/login"]).status, 303)
+        XCTAssertEqual(try CurlClient.run(["-H", "Origin: null", "-H", "Sec-Fetch-Site: same-site", "-d", "email=alice@acme.example",
+                                           "\(server.url)/login"]).status, 403)
         // Not an email, a repeated field, a wrong content type: the page again, no cookie.
         for args in [["-d", "email=not-an-email"], ["-d", "email=a@acme.example&email=b@acme.example"],
                      ["-H", "Content-Type: text/plain", "-d", "email=alice@acme.example"]] {
@@ -184,7 +189,7 @@ final class IdentityTests: XCTestCase {
                        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'", file: file, line: line)
         XCTAssertEqual(page["x-frame-options"], "DENY", file: file, line: line)
         XCTAssertEqual(page["x-content-type-options"], "nosniff", file: file, line: line)
-        XCTAssertEqual(page["referrer-policy"], "no-referrer", file: file, line: line)
+        XCTAssertEqual(page["referrer-policy"], "same-origin", file: file, line: line)
         XCTAssertEqual(page["cache-control"], "no-store", file: file, line: line)
         XCTAssertEqual(page["pragma"], "no-cache", file: file, line: line)
     }

@@ -436,7 +436,7 @@ final class OAuthHTTPTests: XCTestCase {
                        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'", line: line)
         XCTAssertEqual(page["x-frame-options"], "DENY", line: line)
         XCTAssertEqual(page["x-content-type-options"], "nosniff", line: line)
-        XCTAssertEqual(page["referrer-policy"], "no-referrer", line: line)
+        XCTAssertEqual(page["referrer-policy"], "same-origin", line: line)
         assertNoStore(page, line: line)
     }
 

@@ -146,8 +146,14 @@ extension ServerContext {
     /// Whether a state-changing browser request may come from here: `Sec-Fetch-Site: cross-site` is refused, and an
     /// `Origin` must be the issuer (docs/HTTP.md §9). Pair it with `checkCSRF`.
     public func isSameOriginPost(_ request: HTTPRequest) -> Bool {
-        if let site = request.headers["sec-fetch-site"], site.lowercased() == "cross-site" { return false }
-        if let origin = request.headers["origin"] { return origin.lowercased() == issuerOrigin.lowercased() }
+        let site = request.headers["sec-fetch-site"]?.lowercased()
+        if site == "cross-site" { return false }
+        if let origin = request.headers["origin"] {
+            // An opaque origin ("null": a no-referrer policy, a sandboxed frame, a data: URL) is same-origin only when
+            // the browser says so in the header a page cannot set.
+            if origin == "null" { return site == "same-origin" }
+            return origin.lowercased() == issuerOrigin.lowercased()
+        }
         return true
     }
 

@@ -9,7 +9,10 @@ public enum SecurePage {
             "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'",
             "X-Frame-Options": "DENY",
             "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
+            // same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` on the page's own form POSTs
+            // (Fetch, "serializing a request origin"), and the sign-in and consent forms could not tell them from a
+            // cross-site post. Nothing leaves the origin either way.
+            "Referrer-Policy": "same-origin",
             "Cache-Control": "no-store",
             "Pragma": "no-cache",
         ]

@@ -8,6 +8,7 @@ go), PROFILE (Chromium's profile directory, scanned for secrets at the end). Sec
 never printed, never written; the CLI gets them on standard input.
 """
 import base64, hashlib, json, os, re, secrets, sqlite3, subprocess, sys, time
+import urllib.parse
 
 from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
@@ -91,33 +92,15 @@ LOGIN_NOTES = []
 
 
 def sign_in(email):
-    """The dev login form. Chromium sends `Origin: null` for a form POST from a page served with
-    `Referrer-Policy: no-referrer` (Fetch: "serializing a request origin"), which the login endpoint refuses as
-    cross-site; when that happens, the same dev login is done by a POST without Origin (as curl would) and its session
-    cookie handed to the browser, and the refusal is reported."""
+    """The dev login form, as a user fills it in (the browser's own Origin and Sec-Fetch-Site headers)."""
     driver.delete_all_cookies()
     driver.get(PAGE)
     wait.until(EC.url_contains("/login"))
     field = driver.find_element(By.NAME, "email")
     field.send_keys(email)
     field.send_keys(Keys.RETURN)
-    wait.until(lambda d: d.current_url == PAGE or "refused" in d.find_element(By.TAG_NAME, "body").text)
-    if driver.current_url == PAGE:
-        return
-    LOGIN_NOTES.append("the /login form was refused as cross-site (Origin: null); signed in by a POST without Origin")
-    import http.client, urllib.parse
-    host = urllib.parse.urlparse(BASE)
-    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
-    conn.request("POST", "/login", urllib.parse.urlencode({"email": email, "next": "/companies/acme/api"}),
-                 {"Content-Type": "application/x-www-form-urlencoded"})
-    response = conn.getresponse()
-    check(response.status == 303, "dev login POST answered %d" % response.status)
-    cookie = response.getheader("Set-Cookie").split(";")[0]
-    conn.close()
-    name, value = cookie.split("=", 1)
-    driver.add_cookie({"name": name, "value": value, "path": "/"})
-    driver.get(PAGE)
-    wait.until(EC.url_to_be(PAGE))
+    wait.until(lambda d: d.current_url == PAGE or "refused" in d.find_element(By.TAG_NAME, "body").text.lower())
+    check(driver.current_url == PAGE, "the dev login form was refused: " + driver.find_element(By.TAG_NAME, "body").text[:200])
 
 
 def row(name):
@@ -279,8 +262,26 @@ try:
         values = issued[kind]
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-        code, consent = cli(["oauth", "authorize", "acme", "--client-id", values["client_id"], "--user", "alice@acme.example",
-                             "--redirect-uri", REDIRECT, "--code-challenge", challenge, "--code-challenge-method", "S256"])
+        if kind == "pkce":
+            # The consent as a browser gives it: the authorization request, the consent page, the Approve button, the
+            # 303 to the client's redirect URI with code, state and iss.
+            query = urllib.parse.urlencode({"response_type": "code", "client_id": values["client_id"], "redirect_uri": REDIRECT,
+                                            "code_challenge": challenge, "code_challenge_method": "S256", "state": "st-42"})
+            driver.get(BASE + "/oauth/authorize?" + query)
+            approve = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "button[name='decision'][value='approve']")))
+            check("Claude (Alice)" in driver.page_source, "the consent page does not name the client")
+            shot("consent")
+            approve.click()
+            wait.until(lambda d: d.current_url.startswith(REDIRECT))
+            returned = urllib.parse.parse_qs(urllib.parse.urlparse(driver.current_url).query)
+            check(returned.get("state") == ["st-42"] and returned.get("iss") == [BASE] and returned.get("code"),
+                  "the consent redirect lacks code, state or iss: %s" % sorted(returned))
+            code, consent = 0, {"code": returned["code"][0]}
+            driver.get(PAGE)
+            wait_rows(4)
+        else:
+            code, consent = cli(["oauth", "authorize", "acme", "--client-id", values["client_id"], "--user", "alice@acme.example",
+                                 "--redirect-uri", REDIRECT, "--code-challenge", challenge, "--code-challenge-method", "S256"])
         check(code == 0 and consent and consent.get("code"), "%s consent failed (exit %d)" % (kind, code))
         args = ["oauth", "token", "--grant", "authorization_code", "--client-id", values["client_id"]]
         lines = []
@@ -290,7 +291,10 @@ try:
         lines += [consent["code"], verifier]
         code, token = cli(args, lines)
         check(code == 0 and token and token.get("access_token"), "%s code exchange failed (exit %d)" % (kind, code))
-        SECRETS.extend([token["access_token"], token.get("refresh_token", ""), consent["code"]])
+        SECRETS.extend([token["access_token"], token.get("refresh_token", "")])
+        if kind != "pkce":
+            # A code the browser carried to the redirect URI is in its history by design (single use, 60 s, spent now).
+            SECRETS.append(consent["code"])
         check(auth_check("Bearer " + token["access_token"], "bridge", "read") == "allowed", "%s token refused" % kind)
 
     # 5. Used and Last used after a reload.
