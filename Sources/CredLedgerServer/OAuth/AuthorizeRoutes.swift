@@ -65,7 +65,7 @@ struct AuthorizeRoutes: RouteGroup {
             let grant = try await context.ledger.oauth.approveClient(
                 company: authorization.client.companySlug, clientID: authorization.client.clientID, user: user.email,
                 redirectURI: authorization.redirectURI, codeChallenge: authorization.codeChallenge,
-                codeChallengeMethod: authorization.codeChallengeMethod, state: authorization.state)
+                codeChallengeMethod: authorization.codeChallengeMethod, state: authorization.state, resource: authorization.resource)
             let location = AuthorizationResponse.location(authorization.redirectURI,
                                                            [("code", grant.code), ("state", authorization.state), ("iss", context.issuer)])
             return SecurePage.seeOther(location)
