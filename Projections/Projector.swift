@@ -552,7 +552,8 @@ enum RegistryProjection {
             }
         case .consentGiven(let c):
             let record = CodeRecord(credential: c.credential, user: c.user, status: .unused, family: 0, expiresAt: c.expiresAt,
-                                    approvedAt: t, challenge: c.challenge, hash: c.codeHash, redirectURI: c.redirectURI)
+                                    approvedAt: t, challenge: c.challenge, hash: c.codeHash, redirectURI: c.redirectURI,
+                                    resource: c.resource)
             try store.put(.codes, Keys.hashPrefix(c.codeHash), record.bytes)
             try store.put(.userCodes, Keys.userCode(event.company, c.user, c.codeHash), [])
         case .tokenIssued(let i):
@@ -571,7 +572,9 @@ enum RegistryProjection {
                 try putToken(TokenRecord(kind: .refresh, status: .active, credential: i.credential, user: i.user, family: family,
                                          expiresAt: i.refreshExpiresAt, issuedAt: t, hash: refresh, approvedAt: approvedAt), store)
             }
-            try store.put(.credentialFamilies, Keys.credentialFamily(i.credential, family), [])
+            // The family's RFC 8707 resource lives in this per-family row (empty = none), not in `tokens`: the
+            // authorization hot path reads token rows in place and never needs it.
+            try store.put(.credentialFamilies, Keys.credentialFamily(i.credential, family), Array((i.resource ?? "").utf8))
             if i.user != 0 { try store.put(.userFamilies, Keys.userFamily(event.company, i.user, family), []) }
         case .tokenRefreshed(let r):
             let spentKey = Keys.hashPrefix(r.spentRefreshHash)

@@ -362,21 +362,31 @@ public struct CodeRecord: ProjectionRow, Sendable {
     public var challenge: SHA256Digest
     public var hash: SHA256Digest
     public var redirectURI: String
+    /// The RFC 8707 resource of the consent, if any: a trailing string written only when present, so that the rows
+    /// of codes without one are the bytes earlier versions wrote.
+    public var resource: String?
 
     public func encode(into w: inout ByteWriter) {
         w.write(credential); w.write(user); w.write(status.rawValue); w.write(family); w.write(expiresAt); w.write(approvedAt)
         challenge.withUnsafeBytes { w.write(bytes: $0) }; hash.withUnsafeBytes { w.write(bytes: $0) }; w.write(string: redirectURI)
+        if let resource { w.write(string: resource) }
     }
     public init?(reader r: inout ByteReader) {
         guard let c = r.read(UInt32.self), let u = r.read(UInt32.self), let s = r.read(UInt8.self), let status = Status(rawValue: s),
               let f = r.read(UInt64.self), let e = r.read(Int64.self), let a = r.read(Int64.self),
               let ch = r.readBytes(32), let challenge = SHA256Digest(bytes: ch),
               let hr = r.readBytes(32), let hash = SHA256Digest(bytes: hr), let uri = r.readString() else { return nil }
+        var resource: String?
+        if !r.isAtEnd {
+            guard let value = r.readString(), !value.isEmpty else { return nil }
+            resource = value
+        }
         self.init(credential: c, user: u, status: status, family: f, expiresAt: e, approvedAt: a, challenge: challenge, hash: hash,
-                  redirectURI: uri)
+                  redirectURI: uri, resource: resource)
     }
     public init(credential: UInt32, user: UInt32, status: Status, family: UInt64, expiresAt: Timestamp, approvedAt: Timestamp,
-                challenge: SHA256Digest, hash: SHA256Digest, redirectURI: String) {
+                challenge: SHA256Digest, hash: SHA256Digest, redirectURI: String, resource: String? = nil) {
+        self.resource = resource
         self.credential = credential
         self.user = user
         self.status = status

@@ -126,6 +126,11 @@ public struct StateReader<Store: KeyValueStore> {
     public func families(credential: UInt32) throws -> [UInt64] {
         try suffixes(.credentialFamilies, credential.bigEndianBytes) { UInt64(bigEndianBytes: $0) }
     }
+    /// The RFC 8707 resource a token family of `credential` is bound to (nil = none, or no such family).
+    public func resource(credential: UInt32, family: UInt64) throws -> String? {
+        guard let value = try store.get(.credentialFamilies, Keys.credentialFamily(credential, family)), !value.isEmpty else { return nil }
+        return String(decoding: value, as: UTF8.self)
+    }
     /// `tokens` keys of a family's tokens.
     public func tokenKeys(family: UInt64) throws -> [[UInt8]] {
         try suffixes(.tokenFamilies, family.bigEndianBytes) { $0 }

@@ -69,7 +69,7 @@ DENIALS = {
     31: "read_only_scope", 32: "read_only_role", 33: "user_not_member", 34: "reserved_identity", 40: "token_expired", 41: "token_revoked",
     42: "invalid_client", 43: "invalid_grant", 44: "pkce_verifier_mismatch", 45: "redirect_uri_mismatch",
     46: "code_reused", 47: "code_expired", 48: "refresh_token_reused", 49: "unsupported_challenge_method",
-    50: "unauthorized_client", 51: "invalid_request", 52: "access_denied", 53: "unsupported_token_type",
+    50: "unauthorized_client", 51: "invalid_request", 52: "access_denied", 53: "unsupported_token_type", 54: "invalid_target",
 }
 EPOCH = datetime.datetime(1970, 1, 1)
 
@@ -135,6 +135,14 @@ def name_ref(kind, number):
     return "" if number == 0 else Ref(kind, number)
 
 
+def resource(r):
+    """The RFC 8707 resource of a schema-2 `consent_given` / `token_issued`: present and never empty there."""
+    value = r.str()
+    if not value:
+        raise Failure("an empty resource in a schema-2 record")
+    return value
+
+
 def expected_payload(type_name, r, schema=1):
     """The payload fields the exporter writes for a record: [(key, value or Ref)], and what the record proves
     (kind, number, name) for the name registry."""
@@ -188,6 +196,8 @@ def expected_payload(type_name, r, schema=1):
         r.digest()   # the S256 challenge is not exported
         out = [("credential", name_ref("credential", credential)), ("user", name_ref("user", user)), ("code_sha256", code),
                ("redirect_uri", r.str()), ("expires_at", rfc3339(r.i64()))]
+        if schema >= 2:
+            out.append(("resource", resource(r)))
     elif type_name == "token_issued":
         credential, user, grant, access, access_expires = r.u(4), r.u(4), r.code(GRANTS), r.digest(), r.i64()
         refresh = r.optional_digest()
@@ -199,6 +209,8 @@ def expected_payload(type_name, r, schema=1):
             out.append(("user", name_ref("user", user)))
         if refresh is not None:
             out.append(("refresh_sha256", refresh))
+        if schema >= 2:
+            out.append(("resource", resource(r)))
     elif type_name == "token_refreshed":
         credential, family, spent, access = r.u(4), r.u(8), r.digest(), r.digest()
         r.i64()

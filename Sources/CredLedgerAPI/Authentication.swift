@@ -47,9 +47,11 @@ extension API {
         public var codeVerifier: String?
         public var redirectURI: String?
         public var refreshToken: String?
+        /// RFC 8707 resource: binds the tokens (a code's or a refresh token's own, or none, for those grants).
+        public var resource: String?
 
         enum CodingKeys: String, CodingKey {
-            case code
+            case code, resource
             case grantType = "grant_type"
             case clientID = "client_id"
             case clientSecret = "client_secret"
@@ -59,9 +61,10 @@ extension API {
         }
 
         public init(grantType: String, clientID: String, clientSecret: String? = nil, code: String? = nil,
-                    codeVerifier: String? = nil, redirectURI: String? = nil, refreshToken: String? = nil) {
+                    codeVerifier: String? = nil, redirectURI: String? = nil, refreshToken: String? = nil, resource: String? = nil) {
             (self.grantType, self.clientID, self.clientSecret) = (grantType, clientID, clientSecret)
             (self.code, self.codeVerifier, self.redirectURI, self.refreshToken) = (code, codeVerifier, redirectURI, refreshToken)
+            self.resource = resource
         }
     }
 
@@ -94,7 +97,7 @@ extension API {
     /// revocation endpoints, with our specific reason.
     public struct OAuthErrorBody: Codable, Sendable, Equatable {
         /// The RFC error code: invalid_client, unauthorized_client, invalid_request, access_denied, invalid_grant,
-        /// unsupported_token_type.
+        /// unsupported_token_type, invalid_target.
         public var error: String
         /// How to fix it.
         public var errorDescription: String
@@ -121,9 +124,11 @@ extension API {
         /// Only `S256` is accepted (the default, `plain`, is refused).
         public var codeChallengeMethod: String?
         public var state: String?
+        /// RFC 8707 resource the code (and the tokens from it) are for.
+        public var resource: String?
 
         enum CodingKeys: String, CodingKey {
-            case company, user, state
+            case company, user, state, resource
             case clientID = "client_id"
             case redirectURI = "redirect_uri"
             case codeChallenge = "code_challenge"
@@ -131,9 +136,9 @@ extension API {
         }
 
         public init(company: String, clientID: String, user: String, redirectURI: String, codeChallenge: String,
-                    codeChallengeMethod: String? = nil, state: String? = nil) {
+                    codeChallengeMethod: String? = nil, state: String? = nil, resource: String? = nil) {
             (self.company, self.clientID, self.user, self.redirectURI) = (company, clientID, user, redirectURI)
-            (self.codeChallenge, self.codeChallengeMethod, self.state) = (codeChallenge, codeChallengeMethod, state)
+            (self.codeChallenge, self.codeChallengeMethod, self.state, self.resource) = (codeChallenge, codeChallengeMethod, state, resource)
         }
     }
 
@@ -192,11 +197,13 @@ extension API {
             /// Expiry and issue time, in seconds since 1970.
             public var exp: Int64
             public var iat: Int64
+            /// The RFC 8707 resource the token is bound to; the key is present only for a bound token.
+            public var aud: String?
 
             public init(clientID: String?, credential: String?, username: String?, scope: String?, tokenType: String?,
-                        exp: Int64, iat: Int64) {
+                        exp: Int64, iat: Int64, aud: String? = nil) {
                 (self.clientID, self.credential, self.username, self.scope) = (clientID, credential, username, scope)
-                (self.tokenType, self.exp, self.iat) = (tokenType, exp, iat)
+                (self.tokenType, self.exp, self.iat, self.aud) = (tokenType, exp, iat, aud)
             }
         }
 
@@ -205,7 +212,7 @@ extension API {
         public var details: Details?
 
         enum CodingKeys: String, CodingKey {
-            case active, credential, username, scope, exp, iat
+            case active, credential, username, scope, exp, iat, aud
             case clientID = "client_id"
             case tokenType = "token_type"
         }
@@ -222,7 +229,7 @@ extension API {
             details = Details(clientID: try c.decode(String?.self, forKey: .clientID), credential: try c.decode(String?.self, forKey: .credential),
                               username: try c.decode(String?.self, forKey: .username), scope: try c.decode(String?.self, forKey: .scope),
                               tokenType: try c.decode(String?.self, forKey: .tokenType), exp: try c.decode(Int64.self, forKey: .exp),
-                              iat: try c.decode(Int64.self, forKey: .iat))
+                              iat: try c.decode(Int64.self, forKey: .iat), aud: try c.decodeIfPresent(String.self, forKey: .aud))
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -236,6 +243,7 @@ extension API {
             try c.encode(d.tokenType, forKey: .tokenType)
             try c.encode(d.exp, forKey: .exp)
             try c.encode(d.iat, forKey: .iat)
+            try c.encodeIfPresent(d.aud, forKey: .aud)
         }
     }
 

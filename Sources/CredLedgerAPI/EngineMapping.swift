@@ -76,7 +76,8 @@ extension API.Introspection {
             return
         }
         self.init(details: Details(clientID: i.clientID, credential: i.credentialID, username: i.username, scope: i.scope,
-                                   tokenType: i.tokenType, exp: (i.expiresAt ?? 0) / 1_000_000, iat: (i.issuedAt ?? 0) / 1_000_000))
+                                   tokenType: i.tokenType, exp: (i.expiresAt ?? 0) / 1_000_000, iat: (i.issuedAt ?? 0) / 1_000_000,
+                                   aud: i.audience))
     }
 }
 

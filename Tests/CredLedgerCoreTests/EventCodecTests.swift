@@ -52,7 +52,7 @@ final class EventCodecTests: XCTestCase {
             let bytes = record(event).record
             let header = try bytes.withUnsafeBytes { raw throws(EventCodecError) in try EventCodec.decodeHeader(seq: event.seq, record: raw) }
             XCTAssertEqual(header.type, event.type)
-            XCTAssertEqual(header.schema, event.type.currentSchema)
+            XCTAssertEqual(header.schema, event.payload.schema)
             XCTAssertEqual(header.actor, event.actor)
             XCTAssertEqual(header.timestamp, event.timestamp)
             XCTAssertEqual(header.company, event.company)
@@ -300,7 +300,7 @@ final class EventCodecTests: XCTestCase {
                 XCTAssertEqual(stored.event.seq, seq)
                 // An older schema (credential_used 1) upcasts: its bytes are the current encoding but for byte 2.
                 var current = b
-                current[2] = stored.event.type.currentSchema
+                current[2] = stored.event.payload.schema
                 XCTAssertEqual(body(stored.event) + stored.hash.bytes, current, "decoded to a value that is not these bytes")
             } catch {
                 XCTAssertEqual(error.seq, seq)

@@ -108,6 +108,13 @@ enum Samples {
             .tokenIssued(TokenIssued(credential: 3, user: 5, grant: .authorizationCode, accessHash: sampleDigest(0x80),
                                      accessExpiresAt: t2026 + 3_600_000_000, refreshHash: sampleDigest(0x90),
                                      refreshExpiresAt: t2026 + 86_400_000_000, codeHash: sampleDigest(0x50))),
+            // Schema 2 (issue 13): the RFC 8707 resource, trailing, only when present.
+            .consentGiven(ConsentGiven(credential: 3, user: 5, codeHash: sampleDigest(0x52), challenge: sampleDigest(0x62),
+                                       redirectURI: "https://app.example/cb", expiresAt: t2026 + 60_000_000,
+                                       resource: "https://api.example/mcp")),
+            .tokenIssued(TokenIssued(credential: 2, user: 0, grant: .clientCredentials, accessHash: sampleDigest(0x72),
+                                     accessExpiresAt: t2026 + 3_600_000_000, refreshHash: nil, refreshExpiresAt: 0, codeHash: nil,
+                                     resource: "urn:example:api")),
             .tokenRefreshed(TokenRefreshed(credential: 3, family: 0x0102_0304_0506_0708, spentRefreshHash: sampleDigest(0x90),
                                            accessHash: sampleDigest(0xA0), accessExpiresAt: t2026 + 7_200_000_000,
                                            refreshHash: sampleDigest(0xB0), refreshExpiresAt: t2026 + 2 * 86_400_000_000)),

@@ -39,6 +39,7 @@ final class AuthlibClientTests: XCTestCase {
         XCTAssertEqual(reuse?[1] as? String, "invalid_grant")
         XCTAssertEqual(reuse?[2] as? String, "refresh_token_reused")
         XCTAssertEqual(result["intro_active"] as? Bool, false, "the reuse ended the whole family")
+        XCTAssertEqual(result["bound_aud"] as? String, "https://api.example.com/mcp", "the resource of the authorization request binds the tokens")
         let revoke = result["revoke"] as? [Any]
         XCTAssertEqual(revoke?[0] as? Bool, true)
         XCTAssertEqual(revoke?[1] as? Int, 200)
@@ -167,7 +168,10 @@ intro = s.introspect_token(meta["introspection_endpoint"], token=new["access_tok
 out["intro_active"] = intro.get("active"); out["intro_user"] = intro.get("username")
 # The reuse ended the family: the rotated token is dead too. A fresh flow for revocation.
 s2, token2, _, _ = code_flow(cfg["pkce_id"], cfg["pkce_secret"], "client_secret_post", cfg["user"])
-before = s2.introspect_token(meta["introspection_endpoint"], token=token2["access_token"]).json().get("active")
+intro2 = s2.introspect_token(meta["introspection_endpoint"], token=token2["access_token"]).json()
+before = intro2.get("active")
+# RFC 8707: the authorization URL named a resource; the tokens are bound to it (RFC 7662 `aud`).
+out["bound_aud"] = intro2.get("aud")
 r = s2.revoke_token(meta["revocation_endpoint"], token=token2["refresh_token"], token_type_hint="refresh_token")
 after = s2.introspect_token(meta["introspection_endpoint"], token=token2["access_token"]).json().get("active")
 out["revoke"] = [before, r.status_code, r.headers.get("Cache-Control"), after]

@@ -15,6 +15,7 @@ public struct OAuthError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidRequest, .unsupportedChallengeMethod, .malformedHeader, .badChecksum: "invalid_request"
         case .accessDenied, .userNotMember, .reservedIdentity: "access_denied"
         case .unsupportedTokenType: "unsupported_token_type"
+        case .invalidTarget: "invalid_target"
         default: "invalid_grant"
         }
     }
@@ -51,6 +52,8 @@ public struct Introspection: Sendable {
     public var tokenType: String?
     public var expiresAt: Timestamp?
     public var issuedAt: Timestamp?
+    /// The RFC 8707 resource the token is bound to (RFC 7662 `aud`), nil when unbound.
+    public var audience: String? = nil
 }
 
 /// One OAuth step run as a command: a denial is recorded as an `oauth_request_denied` event (plus what it triggers), then
@@ -128,6 +131,13 @@ extension Ledger {
         return client
     }
 
+    /// A requested RFC 8707 resource: nil when absent, else it must be a valid resource URI (`invalid_target`).
+    static func requestedResource(_ resource: String?) throws -> String? {
+        guard let resource else { return nil }
+        guard ResourceURI.isValid(resource) else { throw OAuthDenial(.invalidTarget) }
+        return resource
+    }
+
     /// A new token of `kind` and its hash.
     static func newToken(_ kind: SecretKind, _ ctx: BatchContext) -> (String, SHA256Digest) {
         let token = SecretFormat.generate(kind, using: ctx.random)
@@ -169,7 +179,8 @@ extension Ledger {
         let username = record.user == 0 ? credential.serviceUser : try state.email(user: record.user)
         return Introspection(active: true, clientID: credential.clientID, credentialID: credential.publicID, username: username,
                              scope: credential.scope.name, tokenType: record.kind == .access ? "access_token" : "refresh_token",
-                             expiresAt: record.expiresAt, issuedAt: record.issuedAt)
+                             expiresAt: record.expiresAt, issuedAt: record.issuedAt,
+                             audience: try state.resource(credential: record.credential, family: record.family))
     }
 }
 
@@ -186,7 +197,8 @@ public enum RevocationOutcome: String, Sendable {
 
 extension Introspection {
     init(active: Bool) {
-        self.init(active: active, clientID: nil, credentialID: nil, username: nil, scope: nil, tokenType: nil, expiresAt: nil, issuedAt: nil)
+        self.init(active: active, clientID: nil, credentialID: nil, username: nil, scope: nil, tokenType: nil, expiresAt: nil, issuedAt: nil,
+                  audience: nil)
     }
 }
 
@@ -195,7 +207,11 @@ extension Introspection {
 /// client_credentials grant (RFC 6749 §4.4) for OAuth API users: an access token, no refresh token.
 public struct ClientCredentialsGrant: LedgerCommand, OAuthStep {
     public var clientID: String, clientSecret: String
-    public init(clientID: String, clientSecret: String) { (self.clientID, self.clientSecret) = (clientID, clientSecret) }
+    /// The RFC 8707 resource the token is for (bound to it, returned as `aud` by introspection); nil = unbound.
+    public var resource: String?
+    public init(clientID: String, clientSecret: String, resource: String? = nil) {
+        (self.clientID, self.clientSecret, self.resource) = (clientID, clientSecret, resource)
+    }
     static var grant: GrantKind { .clientCredentials }
 
     public func decide(_ ctx: inout BatchContext) throws -> TokenResponse { try decideRecordingDenial(&ctx) }
@@ -203,10 +219,11 @@ public struct ClientCredentialsGrant: LedgerCommand, OAuthStep {
     func step(_ ctx: inout BatchContext, _ attempt: inout Ledger.OAuthAttempt) throws -> TokenResponse {
         let (access, accessHash) = Ledger.newToken(.accessToken, ctx)
         let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt, allowed: [.oauth])
+        let resource = try Ledger.requestedResource(resource)
         let expiresAt = attempt.expiry(ctx.now, ctx.lifetimes.accessToken)
         ctx.emit(company: client.company, actor: .credential(client.number), .tokenIssued(TokenIssued(
             credential: client.number, user: 0, grant: .clientCredentials, accessHash: accessHash,
-            accessExpiresAt: expiresAt, refreshHash: nil, refreshExpiresAt: 0, codeHash: nil)))
+            accessExpiresAt: expiresAt, refreshHash: nil, refreshExpiresAt: 0, codeHash: nil, resource: resource)))
         return TokenResponse(accessToken: access, expiresIn: (expiresAt - ctx.now) / 1_000_000, refreshToken: nil, scope: client.scope.name)
     }
 }
@@ -216,10 +233,12 @@ public struct ClientCredentialsGrant: LedgerCommand, OAuthStep {
 public struct ApproveClient: LedgerCommand, OAuthStep {
     public var company: String, clientID: String, user: String, redirectURI: String
     public var codeChallenge: String, codeChallengeMethod: String, state: String?
+    /// The RFC 8707 resource of the authorization request, kept with the code; nil = none.
+    public var resource: String?
     public init(company: String, clientID: String, user: String, redirectURI: String, codeChallenge: String,
-                codeChallengeMethod: String, state: String?) {
+                codeChallengeMethod: String, state: String?, resource: String? = nil) {
         (self.company, self.clientID, self.user, self.redirectURI) = (company, clientID, user, redirectURI)
-        (self.codeChallenge, self.codeChallengeMethod, self.state) = (codeChallenge, codeChallengeMethod, state)
+        (self.codeChallenge, self.codeChallengeMethod, self.state, self.resource) = (codeChallenge, codeChallengeMethod, state, resource)
     }
     static var grant: GrantKind { .authorize }
 
@@ -244,6 +263,7 @@ public struct ApproveClient: LedgerCommand, OAuthStep {
         guard codeChallengeMethod == "S256" else { throw OAuthDenial(.unsupportedChallengeMethod) }
         guard let challenge = PKCE.decodeChallenge(codeChallenge) else { throw OAuthDenial(.invalidRequest) }
         guard (state?.utf8.count ?? 0) <= 512 else { throw OAuthDenial(.invalidRequest) }
+        let resource = try Ledger.requestedResource(resource)
         guard company.apiEnabled else { throw OAuthDenial(.apiModuleDisabled) }
         // A service user never approves, even one an older version made a member.
         guard !Validation.isReservedIdentity(email) else {
@@ -257,7 +277,7 @@ public struct ApproveClient: LedgerCommand, OAuthStep {
         }
         ctx.emit(company: company.number, actor: .user(user), .consentGiven(ConsentGiven(
             credential: client.number, user: user, codeHash: codeHash, challenge: challenge, redirectURI: redirectURI,
-            expiresAt: ctx.now + ctx.lifetimes.authorizationCode)))
+            expiresAt: ctx.now + ctx.lifetimes.authorizationCode, resource: resource)))
         var location = redirectURI + (redirectURI.contains("?") ? "&" : "?") + "code=" + code
         if let state { location += "&state=" + (state.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") }
         return AuthorizationGrant(code: code, state: state, redirectURI: redirectURI, location: location)
@@ -287,8 +307,11 @@ public struct DenyClient: LedgerCommand, OAuthStep {
 /// authorization_code grant with PKCE: exchanges a single-use code for an access and a refresh token.
 public struct ExchangeCode: LedgerCommand, OAuthStep {
     public var clientID: String, clientSecret: String?, code: String, codeVerifier: String, redirectURI: String
-    public init(clientID: String, clientSecret: String?, code: String, codeVerifier: String, redirectURI: String) {
+    /// The RFC 8707 resource asked for: none, or the code's own (RFC 8707 §2.2); for a code without one, it binds the tokens.
+    public var resource: String?
+    public init(clientID: String, clientSecret: String?, code: String, codeVerifier: String, redirectURI: String, resource: String? = nil) {
         (self.clientID, self.clientSecret, self.code, self.codeVerifier, self.redirectURI) = (clientID, clientSecret, code, codeVerifier, redirectURI)
+        self.resource = resource
     }
     static var grant: GrantKind { .authorizationCode }
 
@@ -315,13 +338,16 @@ public struct ExchangeCode: LedgerCommand, OAuthStep {
         guard grant.redirectURI == redirectURI else { throw OAuthDenial(.redirectURIMismatch) }
         guard PKCE.isValidVerifier(codeVerifier) else { throw OAuthDenial(.pkceVerifierMismatch) }
         guard constantTimeEquals(SHA256.hash(codeVerifier), grant.challenge) else { throw OAuthDenial(.pkceVerifierMismatch) }
+        // RFC 8707 §2.2: a code granted for resource R yields tokens for R only; the code stays unused when refused.
+        let requested = try Ledger.requestedResource(resource)
+        if let requested, let granted = grant.resource, requested != granted { throw OAuthDenial(.invalidTarget) }
         guard let member = try ctx.state.member(company: client.company, user: grant.user), member.role != .removed else {
             throw OAuthDenial(.accessDenied)
         }
         ctx.emit(company: client.company, actor: .credential(client.number), .tokenIssued(TokenIssued(
             credential: client.number, user: grant.user, grant: .authorizationCode, accessHash: pair.accessHash,
             accessExpiresAt: pair.accessExpiresAt(ctx, attempt), refreshHash: pair.refreshHash,
-            refreshExpiresAt: pair.refreshExpiresAt(ctx, attempt), codeHash: grant.hash)))
+            refreshExpiresAt: pair.refreshExpiresAt(ctx, attempt), codeHash: grant.hash, resource: grant.resource ?? requested)))
         return pair.response(ctx, attempt, scope: client.scope)
     }
 }
@@ -329,8 +355,10 @@ public struct ExchangeCode: LedgerCommand, OAuthStep {
 /// refresh_token grant: rotates the refresh token; a reused (spent) one revokes its whole family.
 public struct RefreshGrant: LedgerCommand, OAuthStep {
     public var clientID: String, clientSecret: String?, refreshToken: String
-    public init(clientID: String, clientSecret: String?, refreshToken: String) {
-        (self.clientID, self.clientSecret, self.refreshToken) = (clientID, clientSecret, refreshToken)
+    /// The RFC 8707 resource asked for: none, or the family's own (a family's binding never changes).
+    public var resource: String?
+    public init(clientID: String, clientSecret: String?, refreshToken: String, resource: String? = nil) {
+        (self.clientID, self.clientSecret, self.refreshToken, self.resource) = (clientID, clientSecret, refreshToken, resource)
     }
     static var grant: GrantKind { .refreshToken }
 
@@ -355,6 +383,12 @@ public struct RefreshGrant: LedgerCommand, OAuthStep {
             break
         }
         guard ctx.now < token.expiresAt else { throw OAuthDenial(.tokenExpired) }
+        // The new pair joins the family and so keeps its resource: asking for another one (or for one when the family
+        // has none, which would change the audience of its live tokens) is refused; the refresh token stays unspent.
+        if let requested = try Ledger.requestedResource(resource),
+           try ctx.state.resource(credential: token.credential, family: token.family) != requested {
+            throw OAuthDenial(.invalidTarget)
+        }
         guard let member = try ctx.state.member(company: client.company, user: token.user), member.role != .removed else {
             throw OAuthDenial(.accessDenied)
         }

@@ -100,13 +100,16 @@ public final class EventFields {
         case .userProjectRoleSet(let u, let p, let role):
             return [("user", user(u)), ("project", project(p)), ("role", role?.name ?? "none")]
         case .consentGiven(let c):
-            return [("credential", credential(c.credential)), ("user", user(c.user)), ("code_sha256", c.codeHash.hex),
-                    ("redirect_uri", c.redirectURI), ("expires_at", TimeFormat.rfc3339(c.expiresAt))]
+            var out: [(String, Any)] = [("credential", credential(c.credential)), ("user", user(c.user)), ("code_sha256", c.codeHash.hex),
+                                        ("redirect_uri", c.redirectURI), ("expires_at", TimeFormat.rfc3339(c.expiresAt))]
+            if let r = c.resource { out.append(("resource", r)) }
+            return out
         case .tokenIssued(let t):
             var out: [(String, Any)] = [("credential", credential(t.credential)), ("grant", t.grant.name), ("access_sha256", t.accessHash.hex),
                                         ("access_expires_at", TimeFormat.rfc3339(t.accessExpiresAt))]
             if t.user != 0 { out.append(("user", user(t.user))) }
             if let r = t.refreshHash { out.append(("refresh_sha256", r.hex)) }
+            if let r = t.resource { out.append(("resource", r)) }
             return out
         case .tokenRefreshed(let t):
             return [("credential", credential(t.credential)), ("family", t.family), ("spent_refresh_sha256", t.spentRefreshHash.hex),

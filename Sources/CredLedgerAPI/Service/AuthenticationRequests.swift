@@ -40,11 +40,13 @@ extension API.TokenRequest: APIRequest {
         case "authorization_code":
             return .authorizationCode(ExchangeCode(clientID: clientID, clientSecret: clientSecret, code: try required(code, "code"),
                                                    codeVerifier: try required(codeVerifier, "code_verifier"),
-                                                   redirectURI: try required(redirectURI, "redirect_uri")))
+                                                   redirectURI: try required(redirectURI, "redirect_uri"), resource: resource))
         case "refresh_token":
-            return .refreshToken(RefreshGrant(clientID: clientID, clientSecret: clientSecret, refreshToken: try required(refreshToken, "refresh_token")))
+            return .refreshToken(RefreshGrant(clientID: clientID, clientSecret: clientSecret, refreshToken: try required(refreshToken, "refresh_token"),
+                                              resource: resource))
         case "client_credentials":
-            return .clientCredentials(ClientCredentialsGrant(clientID: clientID, clientSecret: try required(clientSecret, "client_secret")))
+            return .clientCredentials(ClientCredentialsGrant(clientID: clientID, clientSecret: try required(clientSecret, "client_secret"),
+                                                                 resource: resource))
         default:
             throw API.invalid("grant_type must be authorization_code, refresh_token or client_credentials (unsupported_grant_type)")
         }
@@ -74,7 +76,7 @@ extension API.ConsentRequest: CommandRequest {
     /// The method defaults to `plain`, which the command refuses (S256 only).
     public func command(_ ledger: Ledger) throws -> ApproveClient {
         ApproveClient(company: company, clientID: clientID, user: user, redirectURI: redirectURI, codeChallenge: codeChallenge,
-                      codeChallengeMethod: codeChallengeMethod ?? "plain", state: state)
+                      codeChallengeMethod: codeChallengeMethod ?? "plain", state: state, resource: resource)
     }
 
     public func response(_ grant: AuthorizationGrant) -> API.ConsentResult { API.ConsentResult(grant) }

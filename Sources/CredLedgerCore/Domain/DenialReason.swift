@@ -43,6 +43,8 @@ public enum DenialReason: UInt8, Error, Sendable, CaseIterable {
     case invalidRequest = 51
     case accessDenied = 52
     case unsupportedTokenType = 53
+    /// RFC 8707: the `resource` asked for is not the one the grant was made for.
+    case invalidTarget = 54
 
     /// Stable snake_case code printed by the CLI and stored in exports.
     public var code: String {
@@ -81,6 +83,7 @@ public enum DenialReason: UInt8, Error, Sendable, CaseIterable {
         case .invalidRequest: "invalid_request"
         case .accessDenied: "access_denied"
         case .unsupportedTokenType: "unsupported_token_type"
+        case .invalidTarget: "invalid_target"
         }
     }
 
@@ -121,6 +124,7 @@ public enum DenialReason: UInt8, Error, Sendable, CaseIterable {
         case .invalidRequest: "a parameter is missing or malformed"
         case .accessDenied: "the user may not approve this client"
         case .unsupportedTokenType: "only access and refresh tokens can be revoked here: delete a key or client with `key delete`"
+        case .invalidTarget: "the resource must be an absolute URI without a fragment and, at the token endpoint, the one the authorization was granted for (or none)"
         }
     }
 

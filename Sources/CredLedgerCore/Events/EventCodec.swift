@@ -23,7 +23,7 @@ public enum EventCodec {
     public static func encodeBody(_ event: Event, into w: inout ByteWriter) {
         w.write(formatVersion)
         w.write(event.type.rawValue)
-        w.write(event.type.currentSchema)
+        w.write(event.payload.schema)
         w.write(event.actor.kind)
         w.write(event.actor.id)
         w.write(event.timestamp)
@@ -69,11 +69,13 @@ public enum EventCodec {
         case .consentGiven(let c):
             w.write(c.credential); w.write(c.user); writeDigest(c.codeHash, into: &w); writeDigest(c.challenge, into: &w)
             w.write(string: c.redirectURI); w.write(c.expiresAt)
+            if let resource = c.resource { w.write(string: resource) }  // schema 2 only
         case .tokenIssued(let t):
             w.write(t.credential); w.write(t.user); w.write(t.grant.rawValue)
             writeDigest(t.accessHash, into: &w); w.write(t.accessExpiresAt)
             writeOptional(t.refreshHash, into: &w); w.write(t.refreshExpiresAt)
             writeOptional(t.codeHash, into: &w)
+            if let resource = t.resource { w.write(string: resource) }  // schema 2 only
         case .tokenRefreshed(let t):
             w.write(t.credential); w.write(t.family); writeDigest(t.spentRefreshHash, into: &w)
             writeDigest(t.accessHash, into: &w); w.write(t.accessExpiresAt)
@@ -174,6 +176,13 @@ public enum EventCodec {
             default: throw fail(.badEnum)
             }
         }
+        // Schema 2 of consent_given / token_issued exists only with a resource: an empty one would be a second
+        // encoding of "none" (schema 1), so it is refused.
+        func resource() throws(EventCodecError) -> String {
+            let value = try str()
+            guard !value.isEmpty else { throw fail(.badString) }
+            return value
+        }
         func enumValue<E: RawRepresentable>(_: E.Type) throws(EventCodecError) -> E where E.RawValue == UInt8 {
             guard let v = E(rawValue: try u8()) else { throw fail(.badEnum) }
             return v
@@ -221,14 +230,18 @@ public enum EventCodec {
             guard raw == 0 || ProjectRole(rawValue: raw) != nil else { throw fail(.badEnum) }
             payload = .userProjectRoleSet(user: user, project: project, role: ProjectRole(rawValue: raw))
         case .consentGiven:
-            payload = .consentGiven(ConsentGiven(
+            var consent = ConsentGiven(
                 credential: try u32(), user: try u32(), codeHash: try digest(), challenge: try digest(),
-                redirectURI: try str(), expiresAt: try i64()))
+                redirectURI: try str(), expiresAt: try i64())
+            if schema >= 2 { consent.resource = try resource() }
+            payload = .consentGiven(consent)
         case .tokenIssued:
-            payload = .tokenIssued(TokenIssued(
+            var issued = TokenIssued(
                 credential: try u32(), user: try u32(), grant: try enumValue(GrantKind.self), accessHash: try digest(),
                 accessExpiresAt: try i64(), refreshHash: try optionalDigest(), refreshExpiresAt: try i64(),
-                codeHash: try optionalDigest()))
+                codeHash: try optionalDigest())
+            if schema >= 2 { issued.resource = try resource() }
+            payload = .tokenIssued(issued)
         case .tokenRefreshed:
             payload = .tokenRefreshed(TokenRefreshed(
                 credential: try u32(), family: try u64(), spentRefreshHash: try digest(), accessHash: try digest(),

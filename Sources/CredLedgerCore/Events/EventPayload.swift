@@ -51,6 +51,16 @@ public enum EventPayload: Equatable, Sendable {
         }
     }
 
+    /// The schema version this payload is written with (byte 2): the type's current one, except that `consent_given`
+    /// and `token_issued` without a resource keep schema 1, so that their bytes are those of every earlier writer.
+    public var schema: UInt8 {
+        switch self {
+        case .consentGiven(let c): c.resource == nil ? 1 : 2
+        case .tokenIssued(let t): t.resource == nil ? 1 : 2
+        default: type.currentSchema
+        }
+    }
+
     /// The credential the event is about, if any (for the credential index).
     public var credential: UInt32? {
         switch self {
@@ -151,14 +161,18 @@ public struct ConsentGiven: Equatable, Sendable {
     public var challenge: SHA256Digest
     public var redirectURI: String
     public var expiresAt: Timestamp
+    /// The RFC 8707 resource the code is for (never empty); schema 2, written only when present.
+    public var resource: String?
 
-    public init(credential: UInt32, user: UInt32, codeHash: SHA256Digest, challenge: SHA256Digest, redirectURI: String, expiresAt: Timestamp) {
+    public init(credential: UInt32, user: UInt32, codeHash: SHA256Digest, challenge: SHA256Digest, redirectURI: String, expiresAt: Timestamp,
+                resource: String? = nil) {
         self.credential = credential
         self.user = user
         self.codeHash = codeHash
         self.challenge = challenge
         self.redirectURI = redirectURI
         self.expiresAt = expiresAt
+        self.resource = resource
     }
 }
 
@@ -173,9 +187,12 @@ public struct TokenIssued: Equatable, Sendable {
     public var refreshHash: SHA256Digest?
     public var refreshExpiresAt: Timestamp
     public var codeHash: SHA256Digest?
+    /// The RFC 8707 resource the family's tokens are bound to (never empty); schema 2, written only when present.
+    public var resource: String?
 
     public init(credential: UInt32, user: UInt32, grant: GrantKind, accessHash: SHA256Digest, accessExpiresAt: Timestamp,
-                refreshHash: SHA256Digest?, refreshExpiresAt: Timestamp, codeHash: SHA256Digest?) {
+                refreshHash: SHA256Digest?, refreshExpiresAt: Timestamp, codeHash: SHA256Digest?, resource: String? = nil) {
+        self.resource = resource
         self.credential = credential
         self.user = user
         self.grant = grant

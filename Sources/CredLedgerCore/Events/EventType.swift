@@ -48,11 +48,13 @@ public enum EventType: UInt8, Sendable, CaseIterable {
         }
     }
 
-    /// The schema version this code writes; older versions are upcast on decode (docs/FORMAT.md §7).
+    /// The newest schema version of the type (what it decodes up to); older versions are upcast on decode (docs/FORMAT.md §7).
     public var currentSchema: UInt8 {
         switch self {
         // 2: an optional trailing target company (a use at another company, recorded in the credential's own).
         case .credentialUsed: 2
+        // 2: a trailing RFC 8707 resource; written only when there is one (`EventPayload.schema`), schema 1 otherwise.
+        case .consentGiven, .tokenIssued: 2
         default: 1
         }
     }

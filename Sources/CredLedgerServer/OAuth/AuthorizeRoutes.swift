@@ -65,7 +65,7 @@ struct AuthorizeRoutes: RouteGroup {
             let grant = try await context.ledger.oauth.approveClient(
                 company: authorization.client.companySlug, clientID: authorization.client.clientID, user: user.email,
                 redirectURI: authorization.redirectURI, codeChallenge: authorization.codeChallenge,
-                codeChallengeMethod: authorization.codeChallengeMethod, state: authorization.state)
+                codeChallengeMethod: authorization.codeChallengeMethod, state: authorization.state, resource: authorization.resource)
             let location = AuthorizationResponse.location(authorization.redirectURI,
                                                            [("code", grant.code), ("state", authorization.state), ("iss", context.issuer)])
             return SecurePage.seeOther(location)
@@ -122,6 +122,8 @@ struct AuthorizeRoutes: RouteGroup {
         // Where the answer goes: the host of a web or loopback URI, the whole URI of an app's private-use scheme.
         let parsedHost = (try? RedirectURI(parsing: authorization.redirectURI, allowPrivateUseScheme: true))?.host ?? ""
         let returnHost = parsedHost.isEmpty ? authorization.redirectURI : parsedHost
+        // RFC 8707: the tokens will be good for this resource only; the user sees which.
+        let resource = authorization.resource.map { "<p>The access is for the resource <code>\(HTML.escape($0))</code> only.</p>" } ?? ""
         return SecurePage.response(title: "Authorize \(client.name)", body: """
             <h1>Authorize <strong>\(HTML.escape(client.name))</strong>?</h1>
             <p>The application <strong>\(HTML.escape(client.name))</strong> of company <strong>\(HTML.escape(client.companyName))</strong>
@@ -129,6 +131,7 @@ struct AuthorizeRoutes: RouteGroup {
             <strong>\(HTML.escape(user.email))</strong>, with scope <strong>\(HTML.escape(client.scope.tableLabel))</strong>.</p>
             <p>It acts with your own project roles in this company, never more. After your answer you return to
             <code>\(HTML.escape(returnHost))</code>.</p>
+            \(resource)
             <form method="post" action="/oauth/authorize">
             \(hidden)
             <input type="hidden" name="csrf" value="\(HTML.escape(token))">

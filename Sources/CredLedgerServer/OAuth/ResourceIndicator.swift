@@ -1,9 +1,9 @@
-import Foundation
+import CredLedgerCore
 
-/// An RFC 8707 `resource` parameter: an absolute URI without a fragment, at most 2048 bytes. Anything else is
+/// An RFC 8707 `resource` parameter (the rule is `ResourceURI`, shared with the engine). Anything else is
 /// `invalid_target`.
 enum ResourceIndicator {
-    static let maxLength = 2048
+    static var maxLength: Int { ResourceURI.maxLength }
 
     /// The validated value, nil when absent.
     static func parse(_ value: String?) throws(OAuthFailure) -> String? {
@@ -15,12 +15,5 @@ enum ResourceIndicator {
         return value
     }
 
-    static func isValid(_ value: String) -> Bool {
-        guard value.utf8.count <= maxLength, !value.contains("#"),
-              value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }),
-              let url = URL(string: value), let scheme = url.scheme, !scheme.isEmpty,
-              url.host != nil || scheme != "http" && scheme != "https" else { return false }
-        // RFC 3986 scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
-        return scheme.utf8.first.map { ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A } ?? false
-    }
+    static func isValid(_ value: String) -> Bool { ResourceURI.isValid(value) }
 }

@@ -20,13 +20,14 @@ struct TokenRoutes: RouteGroup {
                     throw OAuthFailure(error: "unsupported_grant_type",
                                        description: "grant_type must be authorization_code, refresh_token or client_credentials")
                 }
-                _ = try ResourceIndicator.parse(form["resource"])
+                let resource = try ResourceIndicator.parse(form["resource"])
                 // client_credentials without a secret goes to the ledger as an empty one: refused as invalid_client
                 // and recorded like any failed client authentication.
                 let secret = grantType == "client_credentials" ? (client.clientSecret ?? "") : client.clientSecret
                 let tokenRequest = API.TokenRequest(grantType: grantType, clientID: client.clientID, clientSecret: secret,
                                                     code: form["code"], codeVerifier: form["code_verifier"],
-                                                    redirectURI: form["redirect_uri"], refreshToken: form["refresh_token"])
+                                                    redirectURI: form["redirect_uri"], refreshToken: form["refresh_token"],
+                                                    resource: resource)
                 do {
                     let response = try await api.respond(to: tokenRequest)
                     return .json(response, headers: OAuthFailure.noStore)

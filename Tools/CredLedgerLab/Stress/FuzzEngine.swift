@@ -236,7 +236,7 @@ enum FuzzEngine {
                         let again = reencode(stored)
                         // A record of an older schema upcasts: it re-encodes with the current schema in byte 2 (FORMAT §7).
                         var canonical = input
-                        canonical[2] = stored.event.type.currentSchema
+                        canonical[2] = stored.event.payload.schema
                         if again != canonical { tally.fail("non-canonical: \(hex(input)) decodes but re-encodes to \(hex(again))") }
                     } catch {
                         if error.seq != seq || error.offset < 0 || error.offset > input.count {
