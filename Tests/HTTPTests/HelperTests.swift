@@ -48,6 +48,25 @@ final class HelperTests: XCTestCase {
         XCTAssertEqual(try request.queryFields().repeatedNames, ["a"])
     }
 
+    func testJSONRepeatedKeys() {
+        func repeated(_ json: String) -> String? { JSONRepeatedKeys.firstRepeated(in: Array(json.utf8)) }
+        XCTAssertNil(repeated(#"{"a":1,"b":2}"#))
+        XCTAssertEqual(repeated(#"{"a":1,"b":2,"a":3}"#), "a")
+        XCTAssertEqual(repeated(#" { "a" : "x" ,"b":[1,2], "a" : "y" } "#), "a")
+        XCTAssertEqual(repeated(#"{"a":1,"\u0061":3}"#), "a", "names compare unescaped")
+        XCTAssertEqual(repeated(#"{"a\"":1,"a\u0022":2}"#), "a\"")
+        XCTAssertEqual(repeated(#"{"x\\":1,"y":{"}":2},"x\\":3}"#), "x\\")
+        XCTAssertEqual(repeated(#"{"a":{"b":1,"b":2}}"#), "b", "nested objects are checked too")
+        XCTAssertEqual(repeated(#"{"a":[1,{"c":"]}","c":0}],"d":1}"#), "c")
+        // Names inside string values, the same name in different objects, array elements: no repeat.
+        XCTAssertNil(repeated(#"{"a":"\"a\":1,","b":"a"}"#))
+        XCTAssertNil(repeated(#"{"a":"x\\","b":"\\\"a\":"}"#))
+        XCTAssertNil(repeated(#"{"a":{"a":1},"b":[{"a":1},{"a":2}],"c":{"a":{"a":0}}}"#))
+        XCTAssertNil(repeated(#"["a","a"]"#))
+        XCTAssertNil(repeated(#"{"a":"unterminated"#), "malformed JSON is left to the decoder")
+        XCTAssertNil(repeated(""))
+    }
+
     func testBasicCredentials() throws {
         // RFC 6749 §2.3.1: each half form-encoded before base64.
         let credentials = BasicCredentials(username: "client id", password: "s3cr:t+/=")

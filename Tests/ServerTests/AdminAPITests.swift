@@ -143,6 +143,9 @@ final class AdminAPITests: XCTestCase {
             ("POST", "/credentials", #"{"name":"x","type":"pkce","scope":"read","redirect_uris":["http://evil.example/cb"]}"#, [], 400, "invalid_redirect_uri"),
             ("PUT", "/credentials/cred_nope/projects/bridge", #"{"role":"viewer"}"#, [], 404, "unknown_credential"),
             ("PUT", "/api-module", #"{"api_enabled":"yes"}"#, [], 400, "invalid_request"),
+            // A repeated member (Foundation keeps the first, most other parsers the last): refused, also when escaped.
+            ("POST", "/credentials", #"{"name":"x","type":"static","scope":"read","scope":"global"}"#, [], 400, "invalid_request"),
+            ("PUT", "/api-module", #"{"api_enabled":false,"api_\u0065nabled":true}"#, [], 400, "invalid_request"),
         ]
         for (method, path, body, headers, status, code) in cases {
             let r = try call(method, path, json: body, headers: headers)

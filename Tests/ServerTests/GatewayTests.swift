@@ -233,6 +233,72 @@ final class GatewayTests: XCTestCase {
                                         headers: [("Authorization", world.readKey)]).status, 400)
     }
 
+    /// Review F8: on Envoy's prefix route the request's own method and the path after the prefix are what Envoy copied
+    /// from the client request; a forwarded method or URI header naming something else is refused, not believed.
+    func testEnvoyPrefixRouteRefusesMethodAndURIHeadersThatDisagreeWithTheRequest() throws {
+        try start("gw-envoy-conflict", routes: ["/companies/{company}/projects/{project}"])
+        func envoy(_ method: String, _ path: String, _ extra: [(String, String)] = []) throws -> CurlResponse {
+            try Curl.request(server.url + "/auth/forward" + path, method: method, headers: [("Authorization", world.readKey)] + extra)
+        }
+        let bridgeURI = "/companies/acme/projects/bridge/x"
+        let before = try world.uses().count
+        for (method, path, headers) in [
+            ("POST", bridgeURI, [("X-Forwarded-Method", "GET")]),  // a write with a read-only key
+            ("DELETE", bridgeURI, [("X-Original-Method", "GET")]),
+            ("GET", bridgeURI, [("X-Forwarded-Method", "get")]),  // methods are case-sensitive
+            ("DELETE", "/companies/acme/projects/tunnel/x", [("X-Original-Method", "GET"), ("X-Forwarded-Uri", bridgeURI)]),
+            ("GET", "/companies/acme/projects/tunnel/x", [("X-Forwarded-Uri", bridgeURI)]),  // decided on another project
+            ("GET", "/companies/acme/projects/tunnel/x", [("X-Original-URI", "http://upstream.example" + bridgeURI)]),
+            ("GET", "/admin/everything", [("X-Forwarded-Uri", bridgeURI)]),
+            ("GET", "/", [("X-Original-URI", bridgeURI)]),
+        ] as [(String, String, [(String, String)])] {
+            let r = try envoy(method, path, headers)
+            XCTAssertEqual(r.status, 400, "\(method) \(path) \(headers)")
+            XCTAssertEqual(r.json["error"] as? String, "invalid_request", "\(method) \(path) \(headers)")
+            XCTAssertEqual(r.json["reason"] as? String, "conflicting_headers", "\(method) \(path) \(headers)")
+        }
+        XCTAssertEqual(try envoy("GET", bridgeURI, [("X-Forwarded-Uri", bridgeURI + "/../../tunnel/x")]).json["reason"] as? String,
+                       "bad_forwarded_uri")
+        XCTAssertEqual(try world.uses().count, before, "refused requests record nothing")
+        // Without the headers, or with headers that agree (same segments; the query is ignored), the request decides.
+        XCTAssertEqual(try envoy("POST", bridgeURI).json["reason"] as? String, "read_only_scope")
+        XCTAssertEqual(try envoy("DELETE", bridgeURI, [("X-Original-Method", "DELETE")]).json["reason"] as? String, "read_only_scope")
+        XCTAssertEqual(try envoy("GET", "/companies/acme/projects/tunnel/x").json["reason"] as? String, "project_access_missing")
+        XCTAssertEqual(try envoy("GET", bridgeURI, [("X-Forwarded-Method", "GET"), ("X-Forwarded-Uri", bridgeURI + "/?q=1")]).status, 200)
+        XCTAssertEqual(try world.uses().count, before + 4)
+        // The nginx/Traefik route is unchanged: there the headers ARE the original request (the subrequest is a GET).
+        XCTAssertEqual(try Curl.request(server.url + "/auth/forward", method: "POST",
+                                        headers: [("Authorization", world.readKey), ("X-Forwarded-Method", "GET"),
+                                                  ("X-Forwarded-Uri", bridgeURI)]).status, 200)
+    }
+
+    /// Review F7: a repeated member of the `/v1/check` body is refused (Foundation would take the first, the caller's
+    /// parser most likely the last), also when spelled with an escape; nothing is recorded.
+    func testV1CheckRefusesARepeatedMember() throws {
+        try start("gw-check-repeated")
+        let key = world.readKey
+        func check(_ body: String) throws -> CurlResponse {
+            try Curl.request(server.url + "/v1/check", method: "POST", headers: [("Content-Type", "application/json")], data: body)
+        }
+        let before = try world.uses().count
+        for (n, body) in [#"{"company":"acme","project":"bridge","operation":"read","header":"\#(key)","company":"evil"}"#,
+                     #"{"company":"evil","project":"bridge","operation":"read","header":"\#(key)","company":"acme"}"#,
+                     #"{"company":"acme","project":"bridge","operation":"write","header":"\#(key)","operation":"read"}"#,
+                     #"{"company":"acme","project":"bridge","operation":"read","header":"\#(key)","comp\u0061ny":"beta"}"#,
+                     #"{"company":"acme","project":"bridge","operation":"read","header":"Apikey nope","header":"\#(key)"}"#].enumerated() {
+            let r = try check(body)  // failure messages name the case, not the body: it holds a key
+            XCTAssertEqual(r.status, 400, "case \(n)")
+            XCTAssertEqual(r.json["error"] as? String, "invalid_request", "case \(n)")
+            XCTAssertTrue((r.json["message"] as? String ?? "").contains("more than once"), "case \(n)")
+        }
+        XCTAssertEqual(try world.uses().count, before, "refused requests record nothing")
+        // A member name inside a string value or a nested object is no repeat.
+        let nested = try check(#"{"company":"acme","project":"bridge","operation":"read","header":"\#(key)","note":"\"company\":\"evil\"","x":{"company":1}}"#)
+        XCTAssertEqual(nested.status, 200)
+        XCTAssertEqual(nested.json["allowed"] as? Bool, true)
+        XCTAssertEqual(try world.uses().count, before + 1)
+    }
+
     func testV1CheckAnswersTheDecisionAsJSON() throws {
         try start("gw-check")
         let url = server.url + "/v1/check"

@@ -164,6 +164,10 @@ enum AdminBody {
             throw AdminRequestError(code: "unsupported_media_type", message: "send the body as Content-Type: application/json",
                                     status: .unsupportedMediaType)
         }
+        // A repeated member would be read differently by different JSON parsers (first value here, last elsewhere).
+        if let name = JSONRepeatedKeys.firstRepeated(in: r.body) {
+            throw AdminRequestError.invalid("the body key '\(name.prefix(64))' is given more than once")
+        }
         let data = Data(r.body)
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw AdminRequestError.invalid("the body must be one JSON object")

@@ -13,7 +13,7 @@ struct GatewayRequest: Sendable, Equatable {
     /// A request the gateway sent without a usable target is a `GatewayRefusal` (400): nothing is decided or recorded.
     static func read(_ request: HTTPRequest, templates: [RouteTemplate], envoyPath: String?) throws(GatewayRefusal) -> GatewayRequest {
         let headers = request.headers
-        let operation = try operation(headers, ownMethod: request.method)
+        let operation = try operation(headers, ownMethod: request.method, authoritative: envoyPath != nil)
         let target = try target(headers, templates: templates, envoyPath: envoyPath)
         return GatewayRequest(header: authorization(headers), operation: operation, company: target.company, project: target.project)
     }
@@ -26,9 +26,14 @@ struct GatewayRequest: Sendable, Equatable {
 
     /// GET, HEAD and OPTIONS read; any other method writes. From `X-Forwarded-Method` (Traefik) or
     /// `X-Original-Method` (nginx), else the request's own method (Envoy keeps it). Both given and different, or one
-    /// given twice, is refused: a client could add the one the proxy does not overwrite.
-    static func operation(_ headers: HTTPHeaders, ownMethod: HTTPMethod) throws(GatewayRefusal) -> Operation {
-        let method = try single(headers, "X-Forwarded-Method", "X-Original-Method") ?? ownMethod.rawValue
+    /// given twice, is refused: a client could add the one the proxy does not overwrite. When the own method is
+    /// `authoritative` (Envoy's prefix route copies the client's), a header naming another method is refused too.
+    static func operation(_ headers: HTTPHeaders, ownMethod: HTTPMethod, authoritative: Bool = false) throws(GatewayRefusal) -> Operation {
+        let named = try single(headers, "X-Forwarded-Method", "X-Original-Method")
+        if authoritative, let named, named != ownMethod.rawValue {
+            throw GatewayRefusal("conflicting_headers", "X-Forwarded-Method / X-Original-Method disagree with the request's own method")
+        }
+        let method = named ?? ownMethod.rawValue
         guard !method.isEmpty, method.utf8.allSatisfy(isTokenByte) else {
             throw GatewayRefusal("bad_forwarded_method", "X-Forwarded-Method / X-Original-Method must be an HTTP method token")
         }
@@ -39,16 +44,21 @@ struct GatewayRequest: Sendable, Equatable {
     }
 
     /// The company and project: from the first `--route` template that fits the forwarded path, and/or from
-    /// `X-Company` / `X-Project`; when both give them they must agree.
+    /// `X-Company` / `X-Project`; when both give them they must agree. On Envoy's prefix route the path after the
+    /// prefix is the forwarded path, and an `X-Forwarded-Uri` / `X-Original-URI` naming another path is refused.
     static func target(_ headers: HTTPHeaders, templates: [RouteTemplate], envoyPath: String?) throws(GatewayRefusal)
         -> (company: String, project: String) {
         let company = try single(headers, "X-Company"), project = try single(headers, "X-Project")
-        var fromPath: (company: String, project: String)?
-        if !templates.isEmpty, let uri = try single(headers, "X-Forwarded-Uri", "X-Original-URI") ?? envoyPath {
-            guard let segments = ForwardedPath.segments(uri) else {
-                throw GatewayRefusal("bad_forwarded_uri",
-                                     "the forwarded URI has an encoded slash or backslash, a dot segment, a semicolon, an empty segment, double encoding or a bad escape")
+        let named = try single(headers, "X-Forwarded-Uri", "X-Original-URI")
+        if let envoyPath, let named {
+            // Compared as decoded segments (query ignored, like the templates see them), templates or not.
+            if try segments(named) != ForwardedPath.segments(envoyPath) {
+                throw GatewayRefusal("conflicting_headers", "X-Forwarded-Uri / X-Original-URI disagree with the path after /auth/forward")
             }
+        }
+        var fromPath: (company: String, project: String)?
+        if !templates.isEmpty, let uri = envoyPath ?? named {
+            let segments = try segments(uri)
             fromPath = templates.lazy.compactMap { $0.match(segments) }.first
         }
         if let fromPath {
@@ -62,6 +72,15 @@ struct GatewayRequest: Sendable, Equatable {
                                                    : "no --route template fits the forwarded URI and X-Company / X-Project are not both set")
         }
         return (company, project)
+    }
+
+    private static let badURI = GatewayRefusal(
+        "bad_forwarded_uri", "the forwarded URI has an encoded slash or backslash, a dot segment, a semicolon, an empty segment, double encoding or a bad escape")
+
+    /// The decoded segments of a forwarded URI, or the `bad_forwarded_uri` refusal.
+    private static func segments(_ uri: String) throws(GatewayRefusal) -> [String] {
+        guard let segments = ForwardedPath.segments(uri) else { throw badURI }
+        return segments
     }
 
     /// The one value of `names` (aliases: each at most once, and equal when both are present), or nil.

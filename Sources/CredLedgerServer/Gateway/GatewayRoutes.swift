@@ -71,6 +71,12 @@ struct GatewayRoutes: RouteGroup {
             return .json(API.ErrorBody(error: "unsupported_media_type", message: "send Content-Type: application/json"),
                          status: .unsupportedMediaType, headers: noStore)
         }
+        // A repeated member is refused: other JSON parsers keep the last value where Foundation keeps the first, so an
+        // application that inspected the body with one of them would get a decision on another request.
+        if let name = JSONRepeatedKeys.firstRepeated(in: request.body) {
+            return .json(API.ErrorBody(error: "invalid_request", message: "the member '\(name.prefix(64))' is given more than once"),
+                         status: .badRequest, headers: noStore)
+        }
         guard let body = try? JSONDecoder().decode(CheckBody.self, from: Data(request.body)) else {
             return .json(API.ErrorBody(error: "invalid_request",
                                        message: "send a JSON object with company, project, operation (read or write) and optionally header"),
