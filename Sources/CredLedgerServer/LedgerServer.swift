@@ -1,3 +1,4 @@
+import CredLedgerCore
 import CredLedger
 import CredLedgerHTTP
 
@@ -11,12 +12,21 @@ public final class LedgerServer: @unchecked Sendable {
     /// (method, path without query, status, duration, peer: never headers, cookies, bodies or queries).
     /// Throws `LedgerError` `session_key` when `<ledger dir>/session.key` cannot be read or created, or is readable by others.
     public init(ledger: Ledger, settings: ServerSettings, log: (@Sendable (String) -> Void)? = nil) throws {
+        try settings.checkSafety()
         for template in settings.routeTemplates { _ = try RouteTemplate(template) }
         let sessionKey = try SessionKey.load(directory: ledger.path, random: ledger.options.random)
         var configuration = settings.http
         configuration.host = settings.host
         configuration.port = settings.port
-        if let log { configuration.log = { log($0.description) } }
+        if let log {
+            configuration.log = { record in
+                // The client's own path behind the Envoy prefix is its business, and anything shaped like a secret is
+                // cut to its display prefix (a key pasted into a URL).
+                let path = record.path.map { $0.hasPrefix("/auth/forward/") ? "/auth/forward/…" : $0 }
+                log(Redaction.scrub(HTTPLogRecord(method: record.method, path: path, status: record.status, duration: record.duration,
+                                                  peer: record.peer).description))
+            }
+        }
         // The router needs the context, the context needs the bound port (the default issuer): bind first, route
         // through a box filled before `start()`.
         let box = RouterBox()

@@ -19,6 +19,6 @@ public final class ServerContext: Sendable {
         self.settings = settings
         let issuer = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
         self.issuer = issuer
-        self.identity = Identity(key: sessionKey, clock: ledger.options.clock, settings: settings, issuer: issuer, log: log)
+        self.identity = Identity(key: sessionKey, clock: ledger.options.clock, random: ledger.options.random, settings: settings, issuer: issuer, log: log)
     }
 }

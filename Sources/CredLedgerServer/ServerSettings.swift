@@ -1,3 +1,4 @@
+import CredLedgerCore
 import CredLedgerHTTP
 
 /// How `credledger serve` runs: where it listens, the issuer it names, whom it trusts for identity (docs/HTTP.md).
@@ -26,5 +27,21 @@ public struct ServerSettings: Sendable {
         if let issuer { return issuer }
         let host = self.host.contains(":") ? "[\(self.host)]" : self.host
         return "http://\(host):\(boundPort)"
+    }
+
+    /// Refuses start-up combinations that would be unsafe without a word: the development login (anyone signs in as
+    /// anyone) anywhere but on a loopback address; a trusted-proxy range of everything (every
+    /// client could name its own identity); a wildcard listen address as the issuer (no client can reach it).
+    func checkSafety() throws {
+        let loopback = host == "127.0.0.1" || host == "::1" || host.hasPrefix("127.")
+        if devLogin, !loopback {
+            throw LedgerError("unsafe_settings", "--dev-login lets anyone sign in as any user: it listens on a loopback address only (--listen 127.0.0.1:PORT)", kind: .badInput)
+        }
+        if let everything = trustedProxies.first(where: { $0.prefixLength == 0 }) {
+            throw LedgerError("unsafe_settings", "--trusted-proxy \(everything) trusts every address: any client could set the identity header; name the proxy's own address (e.g. 127.0.0.1/32)", kind: .badInput)
+        }
+        if issuer == nil, host == "0.0.0.0" || host == "::" {
+            throw LedgerError("unsafe_settings", "listening on \(host) needs --issuer with the URL clients reach (metadata, redirects and iss are built from it)", kind: .badInput)
+        }
     }
 }

@@ -94,6 +94,21 @@ final class TransparencyCLITests: XCTestCase {
         defer { w.t.remove() }
         let cp = w.t.directory.appending("cp.txt")
         XCTAssertEqual(w.cli(["checkpoint", "--out", cp]).code, 0)
+        // --out never replaces a file (the ledger's own data.mdb least of all) and never writes into the ledger
+        // directory; a refusal changes nothing, the last-signed record included.
+        let lastSigned = try Data(contentsOf: URL(fileURLWithPath: w.t.path + "/transparency.key.last"))
+        let dataFile = try Data(contentsOf: URL(fileURLWithPath: w.t.path + "/data.mdb"))
+        try Data("precious".utf8).write(to: URL(fileURLWithPath: w.t.directory.appending("other.txt")))
+        for (target, code) in [(cp, "file_exists"), (w.t.directory.appending("other.txt"), "file_exists"), (w.t.path + "/data.mdb", "file_exists"),
+                               (w.t.path + "/lock.mdb", "file_exists"), (w.t.path + "/new-checkpoint.txt", "inside_ledger")] {
+            let refused = w.cli(["checkpoint", "--out", target])
+            XCTAssertEqual(refused.code, 2, target)
+            XCTAssertTrue(refused.err.contains(code), refused.all)
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: w.t.path + "/data.mdb")), dataFile)
+        XCTAssertEqual(try String(contentsOfFile: w.t.directory.appending("other.txt"), encoding: .utf8), "precious")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: w.t.path + "/transparency.key.last")), lastSigned)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: w.t.path + "/new-checkpoint.txt"))
         let ok = try verify(["checkpoint", cp, "--vkey", w.vkey])
         XCTAssertEqual(ok.code, 0, ok.output)
         // Another key does not verify it; a changed size does not either.

@@ -93,6 +93,55 @@ final class IdentityTests: XCTestCase {
         XCTAssertTrue(logout["set-cookie"]?.contains("Max-Age=0") ?? false)
     }
 
+    /// Review findings F3, F4, F5, F9: logout ends the session on the server; a dev-login cookie is nothing to a server
+    /// without --dev-login (on the same ledger); two session cookies sign in no one; key-shaped paths are cut in the
+    /// log; unsafe start-up settings are refused.
+    func testSessionsEndAndStayInTheirServerAndUnsafeSettingsAreRefused() throws {
+        let dev = try OAuthTestServer("identity-review") { $0.devLogin = true }
+        defer { dev.remove() }
+        let login = try CurlClient.run(["-d", "email=alice@acme.example", "\(dev.url)/login"])
+        let cookie = String(try XCTUnwrap(login["set-cookie"]).split(separator: ";")[0])
+        XCTAssertTrue(try CurlClient.run(["-H", "Cookie: \(cookie)", "\(dev.url)/logout"]).body.contains("Signed in as"))
+        // Another server on the same ledger (same session.key) without --dev-login: the cookie signs in no one.
+        dev.stop()
+        let production = try OAuthTestServer("identity-review-prod", test: dev.test) {
+            $0.identityHeader = "X-Forwarded-Email"
+            $0.trustedProxies = [CIDR("127.0.0.1/32")!]
+        }
+        defer { production.stop() }
+        XCTAssertTrue(try CurlClient.run(["-H", "Cookie: \(cookie)", "\(production.url)/logout"]).body.contains("not signed in"))
+        production.stop()
+        let again = try OAuthTestServer("identity-review-dev2", test: dev.test) { $0.devLogin = true }
+        defer { again.stop() }
+        XCTAssertTrue(try CurlClient.run(["-H", "Cookie: \(cookie)", "\(again.url)/logout"]).body.contains("Signed in as"))
+        // Two session cookies: nobody.
+        XCTAssertTrue(try CurlClient.run(["-H", "Cookie: \(cookie); \(cookie)", "\(again.url)/logout"]).body.contains("not signed in"))
+        // Logout ends it on the server: the same cookie replayed afterwards signs in no one.
+        XCTAssertEqual(try CurlClient.run(["-X", "POST", "-H", "Cookie: \(cookie)", "\(again.url)/logout"]).status, 303)
+        XCTAssertTrue(try CurlClient.run(["-H", "Cookie: \(cookie)", "\(again.url)/logout"]).body.contains("not signed in"))
+        // A key pasted into a forwarded path is not logged.
+        let key = "cxk_" + String(repeating: "A", count: 42)
+        _ = try CurlClient.run(["\(again.url)/auth/forward/companies/acme/projects/bridge/\(key)"])
+        _ = try CurlClient.run(["\(again.url)/nothing/\(key)"])
+        let lines = again.logLines.withLock { $0 }
+        XCTAssertFalse(lines.contains { $0.contains(key) }, "\(lines)")
+        XCTAssertTrue(lines.contains { $0.contains("/auth/forward/…") }, "\(lines)")
+
+        // Unsafe settings: refused before anything listens.
+        for configure: (inout ServerSettings) -> Void in [
+            { $0.devLogin = true; $0.host = "0.0.0.0"; $0.issuer = "https://auth.example.com" },
+            { $0.identityHeader = "X-Forwarded-Email"; $0.trustedProxies = [CIDR("0.0.0.0/0")!] },
+            { $0.host = "0.0.0.0" },
+        ] {
+            var settings = ServerSettings()
+            settings.port = 0
+            configure(&settings)
+            XCTAssertThrowsError(try LedgerServer(ledger: again.ledger, settings: settings)) {
+                XCTAssertEqual(($0 as? LedgerError)?.code, "unsafe_settings")
+            }
+        }
+    }
+
     func testSecureCookieWithHTTPSIssuerAndLoginAbuse() throws {
         let server = try OAuthTestServer("identity-secure") {
             $0.devLogin = true

@@ -351,13 +351,22 @@ final class OAuthHTTPTests: XCTestCase {
         XCTAssertEqual(ok.status, 303)
         XCTAssertNotNil(try Self.query(ok["location"] ?? "")["code"])
 
-        // Deny: access_denied to the client, recorded as a refusal.
-        let denied = try approve(f, clientID: clientID, user: World.bob, state: "s1", csrf: csrf, decision: "deny")
+        // A consent form answers once: the same token again, to approve or to deny, is refused and records nothing.
+        let answered = f.server.ledger.head.seq
+        refused(try approve(f, clientID: clientID, user: World.bob, state: "s1", csrf: csrf))
+        refused(try approve(f, clientID: clientID, user: World.bob, state: "s1", csrf: csrf, decision: "deny"))
+        XCTAssertEqual(f.server.ledger.head.seq, answered, "a replayed consent form records nothing")
+
+        // Deny (a fresh form): access_denied to the client, recorded as a refusal; the deny cannot become an approve.
+        let denyCSRF = try XCTUnwrap(Self.csrf(in: try authorizePage(f, clientID: clientID, user: World.bob, state: "s1").body))
+        XCTAssertNotEqual(denyCSRF, csrf, "every form gets its own token")
+        let denied = try approve(f, clientID: clientID, user: World.bob, state: "s1", csrf: denyCSRF, decision: "deny")
         XCTAssertEqual(denied.status, 303)
         let q = try Self.query(try XCTUnwrap(denied["location"]))
         XCTAssertEqual(q["error"], "access_denied")
         XCTAssertEqual(q["state"], "s1")
         XCTAssertNil(q["code"])
+        refused(try approve(f, clientID: clientID, user: World.bob, state: "s1", csrf: denyCSRF))
         let last = try XCTUnwrap(f.server.ledger.audit.events(from: f.server.ledger.head.seq).first)
         guard case .oauthRequestDenied(_, _, let grant, let reason) = last.event.payload else { return XCTFail("\(last.event.payload)") }
         XCTAssertEqual(grant, .authorize)

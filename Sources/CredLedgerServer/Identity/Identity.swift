@@ -14,6 +14,7 @@ final class Identity: @unchecked Sendable {
 
     let key: SessionKey
     let clock: any LedgerClock
+    let random: any RandomBytesGenerator
     let header: String?
     let trustedProxies: [CIDR]
     /// Cookies carry `Secure` when the issuer is https.
@@ -22,15 +23,51 @@ final class Identity: @unchecked Sendable {
     /// The untrusted identity header is logged once per server, not once per request (a log flood otherwise).
     private let lock = NSLock()
     private var loggedIgnoredHeader = false  // under lock
+    /// Session cookies are minted only by the development login, so only a server started with it honours them: a
+    /// cookie minted by a `--dev-login` server on the same ledger is nothing to a production one.
+    let sessions: Bool
+    /// Ended sessions and spent consent forms, by MAC, each until it would have expired anyway (under lock). In memory:
+    /// a restart forgets them (the session key then still signs them; docs/HTTP.md §2 says so).
+    private var spent: [String: Int64] = [:]
 
-    init(key: SessionKey, clock: any LedgerClock, settings: ServerSettings, issuer: String,
+    init(key: SessionKey, clock: any LedgerClock, random: any RandomBytesGenerator, settings: ServerSettings, issuer: String,
          log: @escaping @Sendable (String) -> Void) {
         self.key = key
         self.clock = clock
+        self.random = random
         self.header = settings.identityHeader
         self.trustedProxies = settings.trustedProxies
         self.secureCookies = issuer.lowercased().hasPrefix("https://")
+        self.sessions = settings.devLogin
         self.log = log
+    }
+
+    /// Marks `mac` spent until `expiry`; false when it already was (a replay).
+    func spend(_ mac: String, until expiry: Int64) -> Bool {
+        let now = nowSeconds
+        return lock.withLock {
+            if spent.count > 10_000 { spent = spent.filter { $0.value > now } }
+            guard spent[mac] == nil else { return false }
+            spent[mac] = expiry
+            return true
+        }
+    }
+
+    func isSpent(_ mac: String) -> Bool { lock.withLock { spent[mac] != nil } }
+
+    /// Ends the session `cookie` names (logout): the same cookie, replayed later, signs in no one.
+    func endSession(_ cookie: String) {
+        let parts = cookie.split(separator: ".", omittingEmptySubsequences: false)
+        guard verifySession(cookie) != nil, parts.count == 4, let expiry = Int64(parts[2]) else { return }
+        _ = spend(String(parts[3]).lowercased(), until: expiry)
+    }
+
+    /// Spends a consent form's CSRF token: each approves or denies once (a resubmitted form, or a deny turned into an
+    /// approve, is refused).
+    func spendConsentToken(_ token: String) -> Bool {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let expiry = Int64(parts[0]) else { return false }
+        return spend("csrf:" + String(parts[2]).lowercased(), until: expiry)
     }
 
     /// Seconds since the epoch, from the ledger's clock (tests move it).
@@ -40,8 +77,11 @@ final class Identity: @unchecked Sendable {
 
     func user(_ request: HTTPRequest) -> SignedInUser? {
         if let header, let value = headerIdentity(request, header: header) { return value }
-        guard let cookie = Cookies.value(Self.cookieName, in: request.headers) else { return nil }
-        return verifySession(cookie)
+        guard sessions else { return nil }
+        // Exactly one session cookie: a second one (tossed in from a sibling domain) makes the sign-in ambiguous.
+        let cookies = Cookies.parse(request.headers).filter { $0.name == Self.cookieName }
+        guard cookies.count == 1 else { return nil }
+        return verifySession(cookies[0].value)
     }
 
     /// The identity header's user when the TCP peer is a trusted proxy and the field appears exactly once (RFC 9700
@@ -101,6 +141,7 @@ final class Identity: @unchecked Sendable {
               let mac = SHA256Digest(hex: String(parts[3])) else { return nil }
         let encoded = String(parts[1])
         guard constantTimeEquals(mac, sessionMAC(encoded: encoded, expiry: expiry)), expiry > nowSeconds,
+              !isSpent(String(parts[3]).lowercased()),
               let bytes = Base64URL.decode(encoded), let email = String(validating: bytes, as: UTF8.self),
               let accepted = Self.acceptableEmail(email) else { return nil }
         return SignedInUser(email: accepted)
@@ -110,23 +151,26 @@ final class Identity: @unchecked Sendable {
         HMACSHA256.authenticationCode(key: key.sessionKey, message: Array("\(encoded).\(expiry)".utf8))
     }
 
-    // MARK: - CSRF tokens: "<expiry>.<hex mac>", MAC over user ‖ purpose ‖ expiry
+    // MARK: - CSRF tokens: "<expiry>.<hex nonce>.<hex mac>", MAC over user ‖ purpose ‖ expiry ‖ nonce
 
     func csrfToken(for user: SignedInUser, purpose: String) -> String {
         let expiry = nowSeconds + Self.csrfLifetime
-        return "\(expiry).\(csrfMAC(user: user, purpose: purpose, expiry: expiry).hex)"
+        // A fresh nonce per form: a spent consent form's token is never minted again for the next one.
+        let nonce = random.bytes(12).map { String(format: "%02x", $0) }.joined()
+        return "\(expiry).\(nonce).\(csrfMAC(user: user, purpose: purpose, expiry: expiry, nonce: nonce).hex)"
     }
 
     func checkCSRF(_ token: String?, for user: SignedInUser, purpose: String) -> Bool {
-        guard let token, token.utf8.count <= 128 else { return false }
+        guard let token, token.utf8.count <= 160 else { return false }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, let expiry = Int64(parts[0]), let mac = SHA256Digest(hex: String(parts[1])) else { return false }
-        return constantTimeEquals(mac, csrfMAC(user: user, purpose: purpose, expiry: expiry)) && expiry > nowSeconds
+        guard parts.count == 3, let expiry = Int64(parts[0]), parts[1].count == 24, parts[1].allSatisfy(\.isHexDigit),
+              let mac = SHA256Digest(hex: String(parts[2])) else { return false }
+        return constantTimeEquals(mac, csrfMAC(user: user, purpose: purpose, expiry: expiry, nonce: String(parts[1]))) && expiry > nowSeconds
     }
 
-    private func csrfMAC(user: SignedInUser, purpose: String, expiry: Int64) -> SHA256Digest {
+    private func csrfMAC(user: SignedInUser, purpose: String, expiry: Int64, nonce: String) -> SHA256Digest {
         // Lengths first so no two (user, purpose) pairs share a message.
-        let message = "\(user.email.utf8.count):\(user.email)|\(purpose.utf8.count):\(purpose)|\(expiry)"
+        let message = "\(user.email.utf8.count):\(user.email)|\(purpose.utf8.count):\(purpose)|\(expiry)|\(nonce.lowercased())"
         return HMACSHA256.authenticationCode(key: key.csrfKey, message: Array(message.utf8))
     }
 }

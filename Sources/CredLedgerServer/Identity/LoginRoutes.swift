@@ -42,6 +42,10 @@ struct LoginRoutes: RouteGroup {
                 return SecurePage.response(title: "Refused", body: "<h1>Refused</h1><p>Cross-site sign-out requests are refused.</p>",
                                            status: .forbidden)
             }
+            // The server forgets the session too: the same cookie replayed later signs in no one.
+            for cookie in Cookies.parse(request.headers) where cookie.name == Identity.cookieName {
+                context.identity.endSession(cookie.value)
+            }
             return SecurePage.seeOther(context.settings.devLogin ? "/login" : "/",
                                        extraHeaders: ["Set-Cookie": context.identity.expiredSessionCookie()])
         }

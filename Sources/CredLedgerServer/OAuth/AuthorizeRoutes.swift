@@ -45,7 +45,13 @@ struct AuthorizeRoutes: RouteGroup {
             guard context.checkCSRF(form["csrf"], for: user, purpose: authorization.csrfPurpose) else {
                 return AuthorizeRoutes.errorPage(.forbidden, "This consent form is not valid for you or this request (or it expired): start again from the application.")
             }
-            switch form["decision"] {
+            guard let decision = form["decision"], decision == "approve" || decision == "deny" else {
+                return AuthorizeRoutes.errorPage(.badRequest, "The consent form must say approve or deny.")
+            }
+            guard let token = form["csrf"], context.identity.spendConsentToken(token) else {
+                return AuthorizeRoutes.errorPage(.forbidden, "This consent form was already answered: start again from the application.")
+            }
+            switch decision {
             case "approve":
                 return await AuthorizeRoutes.approve(authorization, user: user, context: context)
             case "deny":

@@ -27,13 +27,11 @@ enum TransparencyCommands {
             },
             CommandSpec("checkpoint", options: ["out", "key"], summary: "Sign the current log head as a C2SP checkpoint (origin, tree size, root hash, Ed25519 signature line) after proving it consistent with the last one signed; print it, or write it to --out FILE.") { inv, ctx in
                 let key = try loadKey(inv, ctx)
+                // Checked before signing (which moves the last-signed record): a refusal changes nothing.
+                if let out = inv.option("out") { try checkNewOutputFile(out, ledger: ctx.databasePath) }
                 let ledger = try ctx.ledger()
                 let signed = try ledger.transparency.signCheckpoint(key: key.signer, lastSigned: key.lastSigned)
-                if let out = inv.option("out") {
-                    do { try Data(signed.note.utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
-                        throw LedgerError("write_failed", "cannot write \(out): \(error.localizedDescription)", kind: .badInput)
-                    }
-                }
+                if let out = inv.option("out") { try writeNewFile(out, signed.note) }
                 if ctx.json {
                     Output.json(API.SignedCheckpoint(signed))
                 } else if let out = inv.option("out") {
@@ -225,5 +223,39 @@ enum TransparencyCommands {
             throw LedgerError("export_failed", "cannot write \(file): \(error.localizedDescription)", kind: .badInput)
         }
         return true
+    }
+
+    // MARK: - output files
+
+    /// `--out FILE` names a new file outside the ledger directory: an existing file is never replaced (a checkpoint
+    /// written over `data.mdb` would destroy the ledger), and nothing is written among the ledger's own files.
+    static func checkNewOutputFile(_ path: String, ledger: String) throws {
+        var status = stat()
+        if lstat(path, &status) == 0 {
+            throw LedgerError("file_exists", "\(path) already exists: --out writes a new file and never replaces one (choose another name or move it away)", kind: .badInput)
+        }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().resolvingSymlinksInPath().standardizedFileURL.path
+        let ledgerDirectory = URL(fileURLWithPath: ledger).resolvingSymlinksInPath().standardizedFileURL.path
+        if directory == ledgerDirectory || directory.hasPrefix(ledgerDirectory + "/") {
+            throw LedgerError("inside_ledger", "\(path) is inside the ledger directory \(ledger): write checkpoints elsewhere", kind: .badInput)
+        }
+    }
+
+    /// Creates `path` (which must not exist) with `text`, synced; a failure leaves no partial file.
+    static func writeNewFile(_ path: String, _ text: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            let e = errno
+            if e == EEXIST { throw LedgerError("file_exists", "\(path) already exists: --out writes a new file and never replaces one", kind: .badInput) }
+            throw LedgerError("write_failed", "cannot create \(path): \(String(cString: strerror(e)))", kind: .badInput)
+        }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == bytes.count, synced else {
+            unlink(path)
+            throw LedgerError("write_failed", "cannot write \(path)", kind: .badInput)
+        }
     }
 }
