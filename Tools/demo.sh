@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job, end to end, on a local default ledger (./credledger-data, or $CREDLEDGER_DB):
 # a company, keys of each type, grants, uses (allowed and denied), OAuth tokens, a delete, forward authentication
-# over HTTP (credledger serve with curl), and verify.
+# over HTTP (credledger serve with curl), OAuth over HTTP, the company API page's URL, and verify.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Tools/setup.sh
@@ -81,9 +81,11 @@ run export --all --format jsonl --out "$EXPORT_DIR"
 say "python3 Tools/verify_export.py $EXPORT_DIR"; python3 Tools/verify_export.py "$EXPORT_DIR"
 # Serve over HTTP (docs/HTTP.md): forward authentication for a gateway, on the demo ledger. Port 0 picks a free port;
 # the server prints the URL. curl reads the Authorization header from standard input (-H @-), so no argv holds a key.
+ERP=$(json key create acme --name "ERP connector v2" --type oauth --scope read --as alice@acme.example)
+ERP_CLIENT=$(echo "$ERP" | field client_id); ERP_SECRET=$(echo "$ERP" | field client_secret)
 SERVE_LOG="$(mktemp)"
-say "credledger serve --listen 127.0.0.1:0 --route '/companies/{company}/projects/{project}/' &"
-"$CL" serve --listen 127.0.0.1:0 --route '/companies/{company}/projects/{project}/' >"$SERVE_LOG" 2>&1 &
+say "credledger serve --listen 127.0.0.1:0 --dev-login --route '/companies/{company}/projects/{project}/' &"
+"$CL" serve --listen 127.0.0.1:0 --dev-login --route '/companies/{company}/projects/{project}/' >"$SERVE_LOG" 2>&1 &
 SERVE_PID=$!
 URL=""
 for _ in $(seq 100); do
@@ -102,9 +104,26 @@ forward "Apikey $STATIC_KEY" GET /companies/acme/projects/bridge/builds      # a
 forward "Apikey $STATIC_KEY" POST /companies/acme/projects/bridge/builds     # read-only key writing: 403
 forward "Bearer $ACCESS" GET /companies/acme/projects/bridge/builds          # token of the deleted client: 401
 forward "Apikey $STATIC_KEY" GET /companies/acme/projects/bridge/../tunnel   # a traversal: 400, nothing decided
+# OAuth over HTTP (docs/HTTP.md §3): discovery, then client credentials at the token endpoint (client_secret_post, the
+# form read from standard input), the token used through forward-auth, introspected, and revoked.
+say "curl -s $URL/.well-known/oauth-authorization-server"; curl -s "$URL/.well-known/oauth-authorization-server"; echo
+say "printf 'grant_type=client_credentials&client_id=…&client_secret=…' | curl -s --data @- $URL/oauth/token"
+HTTP_TOKEN=$(printf 'grant_type=client_credentials&client_id=%s&client_secret=%s' "$ERP_CLIENT" "$ERP_SECRET" | curl -s --data @- "$URL/oauth/token")
+echo "$HTTP_TOKEN" | mask
+HTTP_ACCESS=$(echo "$HTTP_TOKEN" | field access_token)
+"$CL" access grant acme "$(echo "$ERP" | field id)" bridge --role viewer --as alice@acme.example >/dev/null
+forward "Bearer $HTTP_ACCESS" GET /companies/acme/projects/bridge/builds     # the token from /oauth/token: 200
+say "printf 'token=…&client_id=…&client_secret=…' | curl -s --data @- $URL/oauth/introspect"
+printf 'token=%s&client_id=%s&client_secret=%s' "$HTTP_ACCESS" "$ERP_CLIENT" "$ERP_SECRET" | curl -s --data @- "$URL/oauth/introspect" | mask; echo
+say "printf 'token=…&client_id=…&client_secret=…' | curl -s -o /dev/null -w '%{http_code}' --data @- $URL/oauth/revoke"
+printf 'token=%s&client_id=%s&client_secret=%s' "$HTTP_ACCESS" "$ERP_CLIENT" "$ERP_SECRET" | curl -s -o /dev/null -w '%{http_code}\n' --data @- "$URL/oauth/revoke"
+forward "Bearer $HTTP_ACCESS" GET /companies/acme/projects/bridge/builds     # revoked: 401
+say "curl -s -o /dev/null -w '%{http_code} %{redirect_url}' $URL/companies/acme/api   # the company API page: sign-in first"
+curl -s -o /dev/null -w '%{http_code} %{redirect_url}\n' "$URL/companies/acme/api"
 say "kill -TERM $SERVE_PID   # graceful: requests in flight finish, exit 0"
 kill -TERM "$SERVE_PID"; wait "$SERVE_PID"; echo "credledger serve exited $?"
 rm -f "$SERVE_LOG"
 run verify
 say "grep for the plaintext secrets in the LMDB files and the export (must find nothing)"
-if grep -rqF -e "$STATIC_KEY" -e "$OAUTH_SECRET" -e "$ACCESS" -e "$PKCE_SECRET" "$CREDLEDGER_DB" "$EXPORT_DIR"; then echo "FOUND A SECRET ON DISK"; exit 1; else echo "no plaintext secret in $CREDLEDGER_DB or $EXPORT_DIR"; fi
+if grep -rqF -e "$STATIC_KEY" -e "$OAUTH_SECRET" -e "$ACCESS" -e "$PKCE_SECRET" -e "$ERP_SECRET" -e "$HTTP_ACCESS" "$CREDLEDGER_DB" "$EXPORT_DIR"; then echo "FOUND A SECRET ON DISK"; exit 1; else echo "no plaintext secret in $CREDLEDGER_DB or $EXPORT_DIR"; fi
+printf '\nThe company API page (the seeds\x27 admin screen): %s serve --dev-login, then open http://127.0.0.1:8080/companies/acme/api and sign in as alice@acme.example\n' "$CL"

@@ -41,6 +41,12 @@ final class IdentityTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("symbolic link"), "\(error)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: test.directory.appending("elsewhere")))
+        // A FIFO planted there is refused at once (opening it for reading would wait for a writer forever).
+        try FileManager.default.removeItem(atPath: keyPath)
+        XCTAssertEqual(mkfifo(keyPath, 0o600), 0)
+        XCTAssertThrowsError(try LedgerServer(ledger: test.ledger, settings: ServerSettings())) { error in
+            XCTAssertTrue("\(error)".contains("not a regular file"), "\(error)")
+        }
     }
 
     func testDevLoginIsAbsentWithoutTheFlag() throws {

@@ -56,7 +56,7 @@ public enum SigningKeyFile {
     /// Reads the key at `path`. Refuses a link, anything but a regular file, and a file others can read or write
     /// (`key_file_exposed`): a signing key readable by others is no longer the ledger's alone.
     public static func load(path: String) throws -> Ed25519NoteSigner {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             let e = errno
             if e == ENOENT {

@@ -22,7 +22,7 @@ struct SessionKey: Sendable {
     static func load(directory: String, random: any RandomBytesGenerator) throws(LedgerError) -> SessionKey {
         let path = directory + "/" + fileName
         for _ in 0..<2 {
-            let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+            let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)  // O_NONBLOCK: a FIFO planted there must not hang the start
             if fd >= 0 {
                 defer { close(fd) }
                 return SessionKey(master: try read(fd, path: path))
