@@ -7,13 +7,14 @@ import LMDB
 struct LedgerReads: Sendable {
     let environment: Environment
     let schema: Schema
-    /// Only for the head: reads never go through it.
+    /// Only for its statistics and the access service's uses: reads never go through it.
     let writer: GroupCommitWriter?
 
-    /// The chain head: last seq, its hash and time.
+    /// The chain head as committed in the environment: last seq, its hash and time. Read from the log, not from this
+    /// process's writer, whose head moves only with its own batches: a long-running server's audit reads must see
+    /// what another process (the CLI) committed a moment ago. One short read.
     var head: ChainHead {
-        if let writer { return writer.head }
-        return (try? environment.read { txn in try EventLog.head(schema: schema, in: txn) }) ?? .empty
+        (try? environment.read { txn in try EventLog.head(schema: schema, in: txn) }) ?? writer?.head ?? .empty
     }
 
     /// Runs `body` on a read snapshot of the projections.
