@@ -34,7 +34,7 @@ struct LoginRoutes: RouteGroup {
             return SecurePage.response(title: "Sign out", body: """
                 <h1>Sign out</h1>
                 \(who)
-                <form method="post" action="/logout"><button type="submit">Sign out</button></form>
+                <form method="post" action="/logout"><button type="submit" class="secondary">Sign out</button></form>
                 """)
         }
         router.add(.post, "/logout") { request in
@@ -74,7 +74,7 @@ struct LoginRoutes: RouteGroup {
             <form method="post" action="/login">
             <input type="hidden" name="next" value="\(HTML.escape(next))">
             <label>Company user email <input type="email" name="email" required autofocus></label>
-            <button type="submit">Sign in</button>
+            <button type="submit" class="primary">Sign in</button>
             </form>
             """, status: status)
     }

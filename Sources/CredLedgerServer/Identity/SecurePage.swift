@@ -25,9 +25,11 @@ public enum SecurePage {
         let html = """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(HTML.escape(title))</title></head>
+        <title>\(HTML.escape(title))</title><link rel="stylesheet" href="\(PageAssets.shared.style.path)"></head>
         <body>
+        <main class="narrow"><div class="card">
         \(body)
+        </div></main>
         </body></html>
 
         """

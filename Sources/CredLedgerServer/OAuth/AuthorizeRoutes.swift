@@ -141,8 +141,8 @@ struct AuthorizeRoutes: RouteGroup {
             <form method="post" action="/oauth/authorize">
             \(hidden)
             <input type="hidden" name="csrf" value="\(HTML.escape(token))">
-            <button type="submit" name="decision" value="approve">Approve</button>
-            <button type="submit" name="decision" value="deny">Deny</button>
+            <button type="submit" class="primary" name="decision" value="approve">Approve</button>
+            <button type="submit" class="secondary" name="decision" value="deny">Deny</button>
             </form>
             """)
     }

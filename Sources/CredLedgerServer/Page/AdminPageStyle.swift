@@ -21,6 +21,7 @@ a { color: var(--accent); }
 .who { color: var(--muted); font-size: 0.9rem; }
 .who a { margin-left: 0.8rem; }
 main { max-width: 1120px; margin: 0 auto; padding: 1.6rem 2rem 3rem; }
+main.narrow { max-width: 640px; padding-top: 3rem; }
 .crumbs { color: var(--muted); font-size: 0.88rem; margin: 0 0 0.3rem; }
 h1 { font-size: 1.55rem; margin: 0 0 0.3rem; font-weight: 650; }
 h2 { font-size: 1.15rem; margin: 0 0 0.8rem; }
