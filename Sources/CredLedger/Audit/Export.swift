@@ -130,67 +130,108 @@ extension Ledger.Audit {
             var count: UInt64 = 0
             var done = low   // the next seq to look at
             let report: () -> Void = { progress?(ExportProgress(events: count, fraction: Double(done - low) / span)) }
-            func emit(_ seq: UInt64, _ record: UnsafeRawBufferPointer, previous: SHA256Digest) throws {
-                let stored = try EventLog.decodeOrThrow(seq: seq, record: record)
-                let bodyLength = record.count - EventCodec.hashSize
-                let body = UnsafeRawBufferPointer(rebasing: record[0..<bodyLength])
-                guard HashChain.link(previous: previous, seq: seq, body: body) == stored.hash else {
-                    throw LedgerError("chain_broken", "event \(seq): hash does not match its content and predecessor; nothing after it was exported (run `credledger replay`)", kind: .integrity)
+            // The reader (this thread) copies records out of short transactions into chunks; two workers decode,
+            // re-check the links and format them; the lines are written strictly in seq order (`EventChunkPipeline`).
+            let pipeline = EventChunkPipeline(fields: fields, format: request.format)
+            var chunk = RawEventChunk()
+            var writeFailed = false   // a chunk failed (or its write did): nothing after it may be written
+            func consume(_ formatted: FormattedEventChunk) throws {
+                writeFailed = true
+                try writer.sink.submitLines(formatted.bytes, count: formatted.lines)
+                if first == nil, let f = formatted.first {
+                    first = f.seq
+                    anchor = f.previous
                 }
-                try writer.write(stored, body: body, previous: previous)
-                if first == nil {
-                    first = seq
-                    anchor = previous
-                }
-                last = ChainHead(seq: seq, hash: stored.hash, timestamp: stored.event.timestamp)
-                byType[Int(stored.event.type.rawValue)] += 1
-                count += 1
+                if let l = formatted.last { last = l }
+                for i in 0..<256 { byType[i] += formatted.byType[i] }
+                count += formatted.lines
+                if let failure = formatted.failure { throw failure }
+                writeFailed = false
             }
-            if let companyNumber {
-                // The company's posting list gives its events; each line's prev_hash is the stored hash of seq − 1.
-                let list = PostingIndex.ListKey(.company, companyNumber)
-                try BoundedReads.run(environment, budget: budget, between: report) { txn, allowance in
-                    var more = false
-                    try PostingReader(schema: schema).visit(list, range: done...high, descending: false, txn: txn) { seq, _ in
-                        // Consecutive company events link to the line before; otherwise read the stored hash.
-                        let previous: SHA256Digest
-                        if let last, last.seq == seq - 1 {
-                            previous = last.hash
-                        } else {
-                            previous = try Ledger.Audit.storedHash(seq - 1, schema: schema, txn: txn)
-                        }
-                        var key = seq.bigEndian
-                        try withUnsafeBytes(of: &key) { k in
-                            guard let record = try txn.get(schema.events, k) else {
-                                throw LedgerError("corrupt_index", "the company index points at event \(seq), which does not exist", kind: .integrity)
+            func add(_ seq: UInt64, _ record: UnsafeRawBufferPointer, previous: SHA256Digest) throws {
+                chunk.append(seq: seq, record: record, previous: previous)
+                if chunk.isFull {
+                    try pipeline.submit(chunk, consume: consume)
+                    chunk = RawEventChunk()
+                }
+            }
+            /// The stored hash at the end of a record (what the next event links to; checked by the worker).
+            func storedHash(_ seq: UInt64, _ record: UnsafeRawBufferPointer) throws -> SHA256Digest {
+                guard record.count > EventCodec.hashSize,
+                      let hash = SHA256Digest(bytes: UnsafeRawBufferPointer(rebasing: record[(record.count - EventCodec.hashSize)...]))
+                else { throw LedgerError("corrupt_log", "event \(seq) is too short to hold its hash", kind: .integrity) }
+                return hash
+            }
+            do {
+                if let companyNumber {
+                    // The company's posting list gives its events; each line's prev_hash is the stored hash of seq − 1.
+                    let list = PostingIndex.ListKey(.company, companyNumber)
+                    var lastRead: (seq: UInt64, hash: SHA256Digest)?
+                    try BoundedReads.run(environment, budget: budget, between: report) { txn, allowance in
+                        var more = false
+                        try PostingReader(schema: schema).visit(list, range: done...high, descending: false, txn: txn) { seq, _ in
+                            var key = seq.bigEndian
+                            try withUnsafeBytes(of: &key) { k in
+                                guard let record = try txn.get(schema.events, k) else {
+                                    throw LedgerError("corrupt_index", "the company index points at event \(seq), which does not exist", kind: .integrity)
+                                }
+                                // Consecutive company events link to the record before; otherwise read the stored hash.
+                                let previous: SHA256Digest
+                                if let lastRead, lastRead.seq == seq - 1 {
+                                    previous = lastRead.hash
+                                } else {
+                                    previous = try Ledger.Audit.storedHash(seq - 1, schema: schema, txn: txn)
+                                }
+                                try add(seq, record, previous: previous)
+                                lastRead = (seq, try storedHash(seq, record))
                             }
-                            try emit(seq, record, previous: previous)
+                            done = seq + 1
+                            guard seq < high, allowance.spend() else {
+                                more = seq < high
+                                return false
+                            }
+                            return true
                         }
-                        done = seq + 1
-                        guard seq < high, allowance.spend() else {
-                            more = seq < high
-                            return false
+                        if !more { done = high + 1 }
+                        return more
+                    }
+                } else {
+                    var previous = try environment.read { txn in try Ledger.Audit.storedHash(low - 1, schema: schema, txn: txn) }
+                    try EventLog.scanRaw(from: low, through: high, schema: schema, environment: environment, budget: budget,
+                                         between: report) { seq, record in
+                        guard seq == done else {
+                            throw LedgerError("chain_broken", "event \(done) is missing (next stored is \(seq))", kind: .integrity)
                         }
+                        try add(seq, record, previous: previous)
+                        previous = try storedHash(seq, record)
+                        done += 1
                         return true
                     }
-                    if !more { done = high + 1 }
-                    return more
-                }
-            } else {
-                var previous = try environment.read { txn in try Ledger.Audit.storedHash(low - 1, schema: schema, txn: txn) }
-                try EventLog.scanRaw(from: low, through: high, schema: schema, environment: environment, budget: budget,
-                                     between: report) { seq, record in
-                    guard seq == done else {
-                        throw LedgerError("chain_broken", "event \(done) is missing (next stored is \(seq))", kind: .integrity)
+                    guard done == high + 1 else {
+                        throw LedgerError("chain_broken", "event \(done) is missing (the log ends before \(high))", kind: .integrity)
                     }
-                    try emit(seq, record, previous: previous)
-                    previous = last!.hash
-                    done += 1
-                    return true
                 }
-                guard done == high + 1 else {
-                    throw LedgerError("chain_broken", "event \(done) is missing (the log ends before \(high))", kind: .integrity)
+                if !chunk.isEmpty { try pipeline.submit(chunk, consume: consume) }
+                try pipeline.drain(consume: consume)
+            } catch {
+                guard !writeFailed else {
+                    pipeline.cancel()
+                    throw error
                 }
+                // The reader stopped, but an event before that one may have failed too: the earliest error wins, as it
+                // would reading in one pass, and the lines before it are written.
+                do {
+                    if !chunk.isEmpty {
+                        let rest = chunk
+                        chunk = RawEventChunk()
+                        try pipeline.submit(rest, consume: consume)
+                    }
+                    try pipeline.drain(consume: consume)
+                } catch let earlier {
+                    pipeline.cancel()
+                    throw earlier
+                }
+                throw error
             }
             rangeEndHash = try environment.read { txn in try Ledger.Audit.storedHash(high, schema: schema, txn: txn) }
             progress?(ExportProgress(events: count, fraction: 1))

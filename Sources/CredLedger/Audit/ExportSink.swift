@@ -81,6 +81,14 @@ struct ExportSink {
         buffer.reserveCapacity(ExportSink.flushAt + 64 * 1024)
     }
 
+    /// A sink that keeps every line in memory (an export chunk formatted on a worker); take them with `takeBytes()`.
+    init(inMemory name: String, capacity: Int) {
+        self.name = name
+        file = nil
+        consumer = nil
+        buffer.reserveCapacity(capacity)
+    }
+
     /// A sink whose buffers (about 1 MiB, whole lines) go to `consumer`; end it with `flush()`, not `finish()`.
     init(name: String, consumer: @escaping (UnsafeRawBufferPointer) throws -> Void) {
         self.name = name
@@ -104,7 +112,8 @@ struct ExportSink {
     mutating func endLine() throws {
         buffer.append(0x0A)
         lines += 1
-        if buffer.count >= ExportSink.flushAt { try flush() }
+        // An in-memory sink (no file, no consumer) keeps its lines until `takeBytes()`.
+        if buffer.count >= ExportSink.flushAt, file != nil || consumer != nil { try flush() }
     }
 
     mutating func number(_ v: UInt64) {
@@ -256,6 +265,24 @@ struct ExportSink {
         full.reserveCapacity(ExportSink.flushAt + 64 * 1024)
         swap(&full, &buffer)
         try file.submit(full)
+    }
+
+    /// The lines of an in-memory sink, leaving it empty.
+    mutating func takeBytes() -> [UInt8] {
+        var out: [UInt8] = []
+        swap(&out, &buffer)
+        return out
+    }
+
+    /// Appends `count` whole lines formatted elsewhere (an `EventChunkPipeline` chunk), handing them to the file
+    /// as they are (no copy) after what is buffered, so the file holds them in this order. File sinks only.
+    mutating func submitLines(_ chunk: [UInt8], count: UInt64) throws {
+        lines += count
+        guard !chunk.isEmpty else { return }
+        guard let file else { preconditionFailure("submitLines is for file sinks") }
+        try flush()
+        bytes += UInt64(chunk.count)
+        try file.submit(chunk)
     }
 
     /// Flushes, waits for the writes, syncs and closes; returns the file's SHA-256. File sinks only.
