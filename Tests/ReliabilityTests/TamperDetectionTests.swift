@@ -117,25 +117,7 @@ final class TamperDetectionTests: ReliabilityTestCase {
         let copy = directory + "/copy"
         try TamperDriver.writeCopy(pristine.data, to: copy)
         // Rewrite: change the operation of one use event and re-link everything after it.
-        let target = pristine.records.first { record in
-            record.bytes.withUnsafeBytes { (try? EventCodec.decode(seq: record.seq, record: $0))?.event.type == .credentialUsed }
-        }!
-        try TamperDriver.rewriteEvents(copy) { txn, events in
-            var previous = target.seq == 1 ? HashChain.genesis : SHA256Digest(bytes: pristine.records[Int(target.seq) - 2].bytes.suffix(32))!
-            for record in pristine.records where record.seq >= target.seq {
-                var stored = try record.bytes.withUnsafeBytes { try EventCodec.decode(seq: record.seq, record: $0) }
-                if record.seq == target.seq, case .credentialUsed(var use) = stored.event.payload {
-                    use.operation = use.operation == .read ? .write : .read
-                    stored.event.payload = .credentialUsed(use)
-                }
-                var w = ByteWriter()
-                EventCodec.encodeBody(stored.event, into: &w)
-                let link = w.bytes.withUnsafeBytes { HashChain.link(previous: previous, seq: record.seq, body: $0) }
-                link.withUnsafeBytes { w.write(bytes: $0) }
-                try txn.put(events, record.seq.bigEndianBytes, w.bytes)
-                previous = link
-            }
-        }
+        try TamperDriver.rewriteOneUse(copy, records: pristine.records)
         let ledger = try Ledger(path: copy, options: readOnlyOptions())
         defer { ledger.close() }
         let chainOnly = try ledger.audit.verify(projections: false)

@@ -155,26 +155,6 @@ final class TransparencyTamperTests: ReliabilityTestCase {
     /// Re-encodes the first use after record index `after` with the other operation and re-links every later event.
     @discardableResult
     private func rewriteOneUse(_ f: Fixture, _ path: String, after: Int) throws -> UInt64 {
-        let records = f.pristine.records
-        let target = records.dropFirst(after).first { record in
-            record.bytes.withUnsafeBytes { (try? EventCodec.decode(seq: record.seq, record: $0))?.event.type == .credentialUsed }
-        }!
-        try TamperDriver.rewriteEvents(path) { txn, events in
-            var previous = target.seq == 1 ? HashChain.genesis : SHA256Digest(bytes: records[Int(target.seq) - 2].bytes.suffix(32))!
-            for record in records where record.seq >= target.seq {
-                var stored = try record.bytes.withUnsafeBytes { try EventCodec.decode(seq: record.seq, record: $0) }
-                if record.seq == target.seq, case .credentialUsed(var use) = stored.event.payload {
-                    use.operation = use.operation == .read ? .write : .read
-                    stored.event.payload = .credentialUsed(use)
-                }
-                var w = ByteWriter()
-                EventCodec.encodeBody(stored.event, into: &w)
-                let link = w.bytes.withUnsafeBytes { HashChain.link(previous: previous, seq: record.seq, body: $0) }
-                link.withUnsafeBytes { w.write(bytes: $0) }
-                try txn.put(events, record.seq.bigEndianBytes, w.bytes)
-                previous = link
-            }
-        }
-        return target.seq
+        try TamperDriver.rewriteOneUse(path, records: f.pristine.records, after: after)
     }
 }

@@ -224,6 +224,35 @@ enum TamperDriver {
         try environment.write { txn in try body(txn, events) }
     }
 
+    /// A consistent rewrite of history: re-encodes the first use event at or after record index `after` with the other
+    /// operation and re-links every later event, so the chain still verifies and only an anchored head or a signed
+    /// checkpoint can tell. Returns the rewritten event's seq.
+    @discardableResult
+    static func rewriteOneUse(_ path: String, records: [(seq: UInt64, bytes: [UInt8], fileOffset: Int)], after: Int = 0) throws -> UInt64 {
+        guard let target = records.dropFirst(after).first(where: { record in
+            record.bytes.withUnsafeBytes { (try? EventCodec.decode(seq: record.seq, record: $0))?.event.type == .credentialUsed }
+        }) else {
+            throw LedgerError("no_use_event", "no use event after record \(after) to rewrite", kind: .badInput)
+        }
+        try rewriteEvents(path) { txn, events in
+            var previous = target.seq == 1 ? HashChain.genesis : SHA256Digest(bytes: records[Int(target.seq) - 2].bytes.suffix(32))!
+            for record in records where record.seq >= target.seq {
+                var stored = try record.bytes.withUnsafeBytes { try EventCodec.decode(seq: record.seq, record: $0) }
+                if record.seq == target.seq, case .credentialUsed(var use) = stored.event.payload {
+                    use.operation = use.operation == .read ? .write : .read
+                    stored.event.payload = .credentialUsed(use)
+                }
+                var w = ByteWriter()
+                EventCodec.encodeBody(stored.event, into: &w)
+                let link = w.bytes.withUnsafeBytes { HashChain.link(previous: previous, seq: record.seq, body: $0) }
+                link.withUnsafeBytes { w.write(bytes: $0) }
+                try txn.put(events, record.seq.bigEndianBytes, w.bytes)
+                previous = link
+            }
+        }
+        return target.seq
+    }
+
     static func run(_ config: Config) -> Summary {
         let started = DispatchTime.now()
         var summary = Summary()
