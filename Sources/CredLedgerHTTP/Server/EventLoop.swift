@@ -540,18 +540,28 @@ final class EventLoop: @unchecked Sendable {
 
     // MARK: shutdown and close
 
-    /// Stop accepting, close idle connections; the others finish their request with Connection: close.
+    /// Stop accepting, close idle connections; the others finish their request with Connection: close. A connection
+    /// that sent bytes before the drain began (still in the backlog or the socket) counts as having a request.
     private func beginDrain() {
         draining = true
         drainDeadline = chttp_monotonic_ns() + configuration.timeouts.drain.nanoseconds
+        // Connections the kernel completed before the signal are in the backlog: closing the listener would reset
+        // them. Take them in; the loop below keeps those that already sent a request's first bytes.
+        acceptConnections()
         if listenerRegistered { _ = chttp_epoll_remove(epollFD, listenerFD) }
         listenerRegistered = false
         acceptPausedUntil = nil
         if listenerFD >= 0 { _ = chttp_close(listenerFD); listenerFD = -1 }
-        for c in Array(connections.values)
-        where !c.inFlight && c.parser.phase == .idle && c.input.isEmpty && c.pendingOutput == 0 && !c.lingering {
-            close(c)
+        for c in Array(connections.values) where isIdle(c) {
+            // Bytes a client sent before the signal may still sit in the socket (their readiness event not yet
+            // handled): read them first, so a request already begun is finished, not reset.
+            readable(c)
+            if connections[c.fd] === c && isIdle(c) { close(c) }
         }
+    }
+
+    private func isIdle(_ c: Connection) -> Bool {
+        !c.inFlight && c.parser.phase == .idle && c.input.isEmpty && c.pendingOutput == 0 && !c.lingering
     }
 
     private func close(_ c: Connection) {
