@@ -28,6 +28,8 @@ public struct MerkleTreeProjection: Projection {
     /// stored tail row still says the same size and last leaf (a rolled-back or failed batch, a rebuild, another
     /// writer all change or contradict it: then the edge is read from the tables again).
     private var cached: MerkleFrontier?
+    /// The batch append's reused storage (`MerkleFrontier.append(leafInputs:scratch:_:)`).
+    private var scratch = MerkleFrontier.BatchScratch()
 
     public init() {}
 
@@ -45,8 +47,9 @@ public struct MerkleTreeProjection: Projection {
         pending.append(chainHash)
     }
 
-    /// Appends the batch's leaves: loads the right edge of the stored tree (≤ 64 reads), merges, appends every
-    /// completed node and replaces the tail row.
+    /// Appends the batch's leaves: loads the right edge of the stored tree (≤ 64 reads), merges (hashing two leaves or
+    /// two nodes of a level at a time), appends every completed node in the order leaf-by-leaf appending completes
+    /// them (ascending keys) and replaces the tail row.
     public mutating func flush(to store: some KeyValueStore) throws {
         guard !pending.isEmpty else { return }
         defer { pending.removeAll(keepingCapacity: true) }
@@ -69,20 +72,16 @@ public struct MerkleTreeProjection: Projection {
             try raw.withCursor(named: Self.nodesTable) { cursor in
                 try withUnsafeTemporaryAllocation(byteCount: 40, alignment: 8) { buffer in
                     let p = buffer.baseAddress!
-                    for chainHash in pending {
-                        try frontier.append(leafHash: MerkleHash.leaf(chainHash)) { level, index, hash in
-                            p.storeBytes(of: MerkleTree.storedHashIndex(level: level, index: index).bigEndian, as: UInt64.self)
-                            hash.withUnsafeBytes { (p + 8).copyMemory(from: $0.baseAddress!, byteCount: 32) }
-                            try cursor.append(UnsafeRawBufferPointer(start: p, count: 8), UnsafeRawBufferPointer(start: p + 8, count: 32))
-                        }
+                    try frontier.append(leafInputs: pending, scratch: &scratch) { level, index, hash in
+                        p.storeBytes(of: MerkleTree.storedHashIndex(level: level, index: index).bigEndian, as: UInt64.self)
+                        hash.withUnsafeBytes { (p + 8).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+                        try cursor.append(UnsafeRawBufferPointer(start: p, count: 8), UnsafeRawBufferPointer(start: p + 8, count: 32))
                     }
                 }
             }
         } else {
-            for chainHash in pending {
-                try frontier.append(leafHash: MerkleHash.leaf(chainHash)) { level, index, hash in
-                    try store.put(named: Self.nodesTable, MerkleTree.storedHashIndex(level: level, index: index).bigEndianBytes, hash.bytes)
-                }
+            try frontier.append(leafInputs: pending, scratch: &scratch) { level, index, hash in
+                try store.put(named: Self.nodesTable, MerkleTree.storedHashIndex(level: level, index: index).bigEndianBytes, hash.bytes)
             }
         }
         try store.put(named: Self.tailTable, Self.tailKey, frontier.size.bigEndianBytes + frontier.lastLeaf.bytes)

@@ -134,6 +134,99 @@ void csha256_ni_compress(uint32_t state[8], const uint8_t *blocks, size_t nblock
     _mm_storeu_si128((__m128i *)&state[4], cdgh);
 }
 
+
+// The two-lane form: the same rounds on two independent messages, interleaved. One lane's rnds2 depends on its
+// previous rnds2 (the rounds are latency-bound), so the other lane's instructions fill the gaps: two messages cost
+// little more than one.
+#define CSHA256_ROUNDS4_2(MA, MB, i)                                                      \
+    do {                                                                                  \
+        const __m128i k = _mm_load_si128((const __m128i *)&csha256_k[4 * (i)]);           \
+        __m128i wka = _mm_add_epi32((MA), k);                                             \
+        __m128i wkb = _mm_add_epi32((MB), k);                                             \
+        cdgh_a = _mm_sha256rnds2_epu32(cdgh_a, abef_a, wka);                              \
+        cdgh_b = _mm_sha256rnds2_epu32(cdgh_b, abef_b, wkb);                              \
+        wka = _mm_shuffle_epi32(wka, 0x0E);                                               \
+        wkb = _mm_shuffle_epi32(wkb, 0x0E);                                               \
+        abef_a = _mm_sha256rnds2_epu32(abef_a, cdgh_a, wka);                              \
+        abef_b = _mm_sha256rnds2_epu32(abef_b, cdgh_b, wkb);                              \
+    } while (0)
+
+#define CSHA256_STEP_2(G, R, S2N, S2C, S2P, S1P, S1C, DO2, DO1)                            \
+    do {                                                                                  \
+        CSHA256_ROUNDS4_2(a##R, b##R, G);                                                 \
+        if (DO2) { CSHA256_SCHED2(a##S2N, a##S2C, a##S2P); CSHA256_SCHED2(b##S2N, b##S2C, b##S2P); } \
+        if (DO1) { CSHA256_SCHED1(a##S1P, a##S1C); CSHA256_SCHED1(b##S1P, b##S1C); }       \
+    } while (0)
+
+// state[] (a..h) to the ABEF / CDGH pair rnds2 works on, and back.
+#define CSHA256_LOAD_STATE(S, ABEF, CDGH)                                                 \
+    do {                                                                                  \
+        __m128i t_ = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&(S)[0]), 0xB1); \
+        CDGH = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&(S)[4]), 0x1B);       \
+        ABEF = _mm_alignr_epi8(t_, CDGH, 8);                                              \
+        CDGH = _mm_blend_epi16(CDGH, t_, 0xF0);                                           \
+    } while (0)
+#define CSHA256_STORE_STATE(S, ABEF, CDGH)                                                \
+    do {                                                                                  \
+        __m128i t_ = _mm_shuffle_epi32((ABEF), 0x1B);                                     \
+        __m128i c_ = _mm_shuffle_epi32((CDGH), 0xB1);                                     \
+        _mm_storeu_si128((__m128i *)&(S)[0], _mm_blend_epi16(t_, c_, 0xF0));              \
+        _mm_storeu_si128((__m128i *)&(S)[4], _mm_alignr_epi8(c_, t_, 8));                 \
+    } while (0)
+
+__attribute__((target("sha,sse4.1,ssse3")))
+void csha256_ni_compress2(uint32_t state_a[8], const uint8_t *blocks_a,
+                          uint32_t state_b[8], const uint8_t *blocks_b, size_t nblocks) {
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i abef_a, cdgh_a, abef_b, cdgh_b;
+    CSHA256_LOAD_STATE(state_a, abef_a, cdgh_a);
+    CSHA256_LOAD_STATE(state_b, abef_b, cdgh_b);
+
+    while (nblocks > 0) {
+        const __m128i abef_a_save = abef_a, cdgh_a_save = cdgh_a;
+        const __m128i abef_b_save = abef_b, cdgh_b_save = cdgh_b;
+
+        __m128i a0 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(blocks_a + 0)), bswap);
+        __m128i b0 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(blocks_b + 0)), bswap);
+        __m128i a1 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(blocks_a + 16)), bswap);
+        __m128i b1 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(blocks_b + 16)), bswap);
+        __m128i a2 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(blocks_a + 32)), bswap);
+        __m128i b2 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(blocks_b + 32)), bswap);
+        __m128i a3 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(blocks_a + 48)), bswap);
+        __m128i b3 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(blocks_b + 48)), bswap);
+
+        // The one-lane schedule above, per lane: group G uses m[G % 4]; SCHED2 completes m[(G+1) % 4] (G = 3..14),
+        // SCHED1 starts m[(G-1) % 4] (G = 1..12).
+        CSHA256_STEP_2(0, 0, 1, 0, 3, 3, 0, 0, 0);
+        CSHA256_STEP_2(1, 1, 2, 1, 0, 0, 1, 0, 1);
+        CSHA256_STEP_2(2, 2, 3, 2, 1, 1, 2, 0, 1);
+        CSHA256_STEP_2(3, 3, 0, 3, 2, 2, 3, 1, 1);
+        CSHA256_STEP_2(4, 0, 1, 0, 3, 3, 0, 1, 1);
+        CSHA256_STEP_2(5, 1, 2, 1, 0, 0, 1, 1, 1);
+        CSHA256_STEP_2(6, 2, 3, 2, 1, 1, 2, 1, 1);
+        CSHA256_STEP_2(7, 3, 0, 3, 2, 2, 3, 1, 1);
+        CSHA256_STEP_2(8, 0, 1, 0, 3, 3, 0, 1, 1);
+        CSHA256_STEP_2(9, 1, 2, 1, 0, 0, 1, 1, 1);
+        CSHA256_STEP_2(10, 2, 3, 2, 1, 1, 2, 1, 1);
+        CSHA256_STEP_2(11, 3, 0, 3, 2, 2, 3, 1, 1);
+        CSHA256_STEP_2(12, 0, 1, 0, 3, 3, 0, 1, 1);
+        CSHA256_STEP_2(13, 1, 2, 1, 0, 0, 1, 1, 0);
+        CSHA256_STEP_2(14, 2, 3, 2, 1, 1, 2, 1, 0);
+        CSHA256_STEP_2(15, 3, 0, 3, 2, 2, 3, 0, 0);
+
+        abef_a = _mm_add_epi32(abef_a, abef_a_save);
+        cdgh_a = _mm_add_epi32(cdgh_a, cdgh_a_save);
+        abef_b = _mm_add_epi32(abef_b, abef_b_save);
+        cdgh_b = _mm_add_epi32(cdgh_b, cdgh_b_save);
+        blocks_a += 64;
+        blocks_b += 64;
+        nblocks -= 1;
+    }
+
+    CSHA256_STORE_STATE(state_a, abef_a, cdgh_a);
+    CSHA256_STORE_STATE(state_b, abef_b, cdgh_b);
+}
+
 #else
 
 int csha256_ni_available(void) {
@@ -144,6 +237,16 @@ void csha256_ni_compress(uint32_t state[8], const uint8_t *blocks, size_t nblock
     // Never called: Swift only dispatches here after csha256_ni_available() returned 1.
     (void)state;
     (void)blocks;
+    (void)nblocks;
+}
+
+void csha256_ni_compress2(uint32_t state_a[8], const uint8_t *blocks_a,
+                          uint32_t state_b[8], const uint8_t *blocks_b, size_t nblocks) {
+    // Never called, as csha256_ni_compress.
+    (void)state_a;
+    (void)blocks_a;
+    (void)state_b;
+    (void)blocks_b;
     (void)nblocks;
 }
 

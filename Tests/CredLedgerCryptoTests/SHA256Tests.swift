@@ -224,3 +224,73 @@ final class SHA256PaddedBlocksTests: XCTestCase {
         }
     }
 }
+
+/// `SHA256.hash(paddedBlocks:_:count:)`: two messages on the two-lane compression (`csha256_ni_compress2`) equal each
+/// one-lane hash, the portable code and hashlib, for random contents at every length up to 300 (all padding
+/// boundaries) and for pairs whose contents differ in one byte only (a lane mix-up would show).
+final class SHA256TwoLaneTests: XCTestCase {
+    /// FIPS 180-4 padding, written out independently of the code under test.
+    private func padded(_ message: [UInt8]) -> [UInt8] {
+        var out = message + [0x80]
+        while out.count % 64 != 56 { out.append(0) }
+        return out + withUnsafeBytes(of: (UInt64(message.count) * 8).bigEndian) { Array($0) }
+    }
+
+    private func twoLane(_ a: [UInt8], _ b: [UInt8], _ implementation: SHA256.Implementation) -> (SHA256Digest, SHA256Digest) {
+        let pa = padded(a), pb = padded(b)
+        precondition(pa.count == pb.count)
+        return pa.withUnsafeBytes { ra in
+            pb.withUnsafeBytes { rb in
+                SHA256.hash(paddedBlocks: ra.baseAddress!, rb.baseAddress!, count: pa.count / 64, implementation: implementation)
+            }
+        }
+    }
+
+    func testEveryLengthUpTo300MatchesOneLaneAndHashlib() throws {
+        var random = SplitMix64(seed: 0x2_1A4E)
+        var pairs: [([UInt8], [UInt8])] = []
+        for length in 0...300 {
+            let a = (0..<length).map { _ in UInt8.random(in: 0...255, using: &random) }
+            let b = (0..<length).map { _ in UInt8.random(in: 0...255, using: &random) }
+            pairs.append((a, b))
+        }
+        let script = """
+            import sys, hashlib
+            for line in sys.stdin.read().split("\\n")[:-1]:
+                print(hashlib.sha256(bytes.fromhex(line)).hexdigest())
+            """
+        let python = try ExternalOracle.python(script, lines: pairs.flatMap { [$0.0.hex, $0.1.hex] })
+        XCTAssertEqual(python.count, 2 * pairs.count, "python printed one digest per input")
+        guard python.count == 2 * pairs.count else { return }
+        for (length, (a, b)) in pairs.enumerated() {
+            for implementation in [SHA256.Implementation.accelerated, .portable] {
+                let (da, db) = twoLane(a, b, implementation)
+                XCTAssertEqual(da.hex, python[2 * length], "lane a, length \(length), \(implementation)")
+                XCTAssertEqual(db.hex, python[2 * length + 1], "lane b, length \(length), \(implementation)")
+                XCTAssertEqual(da, SHA256.hash(a, implementation: .accelerated), "lane a vs one lane, length \(length)")
+                XCTAssertEqual(db, SHA256.hash(b, implementation: .accelerated), "lane b vs one lane, length \(length)")
+            }
+        }
+        for length in [0, 55, 56, 64, 119, 120, 300] {
+            XCTAssertEqual(twoLane(pairs[length].1, pairs[length].0, .accelerated).0.hex,
+                           try ExternalOracle.sha256sum(pairs[length].1), "sha256sum at \(length)")
+        }
+    }
+
+    func testLanesStayApartWhenTheMessagesDifferInOneByte() {
+        var random = SplitMix64(seed: 77)
+        for length in [1, 33, 65, 127, 200] {
+            let a = (0..<length).map { _ in UInt8.random(in: 0...255, using: &random) }
+            for position in [0, length / 2, length - 1] {
+                var b = a
+                b[position] ^= 0x01
+                let (da, db) = twoLane(a, b, .accelerated)
+                XCTAssertEqual(da, SHA256.hash(a), "length \(length), flip at \(position): lane a")
+                XCTAssertEqual(db, SHA256.hash(b), "length \(length), flip at \(position): lane b")
+                XCTAssertNotEqual(da, db)
+                let same = twoLane(a, a, .accelerated)
+                XCTAssertEqual(same.0, same.1, "equal messages give equal digests")
+            }
+        }
+    }
+}

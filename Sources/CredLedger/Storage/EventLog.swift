@@ -105,9 +105,9 @@ struct EventLog {
 }
 
 /// The hot path's `credential_used` record, built on the stack: the hashed bytes are laid out contiguously
-/// (previous hash, domain byte, seq, body), hashed in one call, and the record (body + hash) stored from the
-/// same buffer (a use at another company, with its 4-byte target, takes the codec path). The layout is
-/// EventCodec's; `isExact` checks at start-up that both write the same bytes and the same link for sample
+/// (previous hash, domain byte, seq, body), padded in place and hashed in one two-block compression (no streaming
+/// hasher), and the record (body + hash) stored from the same buffer (a use at another company, with its 4-byte
+/// target, takes the codec path). The layout is EventCodec's; `isExact` checks at start-up that both write the same bytes and the same link for sample
 /// uses, and the codec path is used otherwise.
 enum UseRecord {
     /// Body: the 22-byte header + credential u32, project u32, operation u8, denial u8.
@@ -144,8 +144,10 @@ enum UseRecord {
     @inline(__always)
     static func withRecord<R>(_ event: Event, _ use: CredentialUse, previous: SHA256Digest,
                               _ body: (UnsafeRawBufferPointer, SHA256Digest) throws -> R) rethrows -> R {
-        var storage: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        // 128 bytes: the hashed bytes (73) padded to two SHA-256 blocks in place; the record's hash then overwrites
+        // the padding after the body.
+        var storage: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         return try withUnsafeMutableBytes(of: &storage) { raw in
             let p = raw.baseAddress!
             previous.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: 32) }
@@ -164,7 +166,10 @@ enum UseRecord {
             b.storeBytes(of: use.project.bigEndian, toByteOffset: 26, as: UInt32.self)
             b.storeBytes(of: use.operation.rawValue, toByteOffset: 30, as: UInt8.self)
             b.storeBytes(of: use.denial?.rawValue ?? 0, toByteOffset: 31, as: UInt8.self)
-            let hash = SHA256.hash(UnsafeRawBufferPointer(start: p, count: linkPrefix + bodySize))
+            // FIPS 180-4 padding of the 73 hashed bytes: 0x80, zeros (the buffer starts zeroed), the bit length.
+            p.storeBytes(of: 0x80, toByteOffset: linkPrefix + bodySize, as: UInt8.self)
+            p.storeBytes(of: UInt64((linkPrefix + bodySize) * 8).bigEndian, toByteOffset: 120, as: UInt64.self)
+            let hash = SHA256.hash(paddedBlocks: p, count: 2)
             hash.withUnsafeBytes { (b + bodySize).copyMemory(from: $0.baseAddress!, byteCount: 32) }
             return try body(UnsafeRawBufferPointer(start: b, count: bodySize + EventCodec.hashSize), hash)
         }
