@@ -264,6 +264,11 @@ enum Rounds {
         return (runs[order[order.count / 2]], runs.map(key))
     }
 
+    /// The median of `values` as `median(_:key:_:)` picks it (the upper middle of an even count); 0 when empty.
+    static func medianValue(_ values: [Double]) -> Double {
+        values.isEmpty ? 0 : values.sorted()[values.count / 2]
+    }
+
     /// "min–max" of a list of figures, formatted by `format` ("" when fewer than two).
     static func range(_ values: [Double], _ format: (Double) -> String) -> String {
         guard values.count > 1, let low = values.min(), let high = values.max() else { return "" }
