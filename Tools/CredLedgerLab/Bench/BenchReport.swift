@@ -483,7 +483,8 @@ struct BenchReport {
         Output.line("\nTargets (issue 15): the median of the rounds (their range), and the limits measured in this same run")
         rows = targets.map { t in
             let measured = t.value.map { BenchReport.format($0, unit: t.unit) } ?? "-"
-            let range = Rounds.range(t.runs) { BenchReport.format($0, unit: t.unit) }
+            // The range without its unit: the median beside it carries it.
+            let range = Rounds.range(t.runs) { t.unit == "/s" ? BenchFormat.count($0) : BenchReport.format($0, unit: t.unit).split(separator: " ")[0].description }
             let limits = t.limits.map { l in l.what + ": " + l.values.map { BenchReport.format($0, unit: l.unit) }.joined(separator: ", ") }
             return [t.title, t.comparison.rawValue.replacingOccurrences(of: ">=", with: "≥ ").replacingOccurrences(of: "<=", with: "≤ ")
                         + BenchReport.format(t.goal, unit: t.unit),
