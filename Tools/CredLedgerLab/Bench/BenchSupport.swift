@@ -165,8 +165,9 @@ enum BenchParallel {
         if let error = state.error { throw error }
     }
 
-    /// Starts `threads` threads running `body(thread index)` together and waits for all.
-    static func run(threads: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    /// Starts `threads` threads running `body(thread index)` together and waits for all. `beforeStart` runs on the
+    /// calling thread once every thread exists, right before they are let go.
+    static func run(threads: Int, beforeStart: () -> Void = {}, _ body: @escaping @Sendable (Int) -> Void) {
         let group = DispatchGroup()
         let gate = DispatchSemaphore(value: 0)
         for t in 0..<threads {
@@ -179,6 +180,7 @@ enum BenchParallel {
             thread.stackSize = 512 << 10
             thread.start()
         }
+        beforeStart()
         for _ in 0..<threads { gate.signal() }
         group.wait()
     }

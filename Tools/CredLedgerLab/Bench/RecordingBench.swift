@@ -144,16 +144,24 @@ enum RecordingBench {
         }
         nullWriter?.start()
         defer { nullWriter?.stop() }
-        let before = nullWriter?.statistics ?? ledger.maintenance.writerStatistics
-        let written = ProcessIO.bytesWritten()
-        let cpuBefore = ProcessCPU.seconds()
+        var before = WriterStatistics()
+        var written: UInt64 = 0
+        var cpuBefore = 0.0
+        let window = RunWindow()
+        // The measured window opens once every caller exists: creating 4,096 threads under load can take longer than
+        // the run itself, and it is neither the callers' work nor the writer's.
+        func open() {
+            before = nullWriter?.statistics ?? ledger.maintenance.writerStatistics
+            written = ProcessIO.bytesWritten()
+            cpuBefore = ProcessCPU.seconds()
+            window.open(seconds: seconds)
+        }
         let merged = Locked((samples: LatencySamples(), calls: 0, uses: 0, error: String?.none))
-        let start = BenchClock.nanos()
-        let deadline = start + UInt64(seconds * 1e9)
         switch mode {
         case .threads, .batch:
             let perCall = mode.decisionsPerCall
-            BenchParallel.run(threads: callers) { t in
+            BenchParallel.run(threads: callers, beforeStart: open) { t in
+                let deadline = window.deadline
                 var samples = LatencySamples(capacity: 4096)
                 var i = (t &* 7919) % decisions.count
                 var calls = 0
@@ -195,6 +203,9 @@ enum RecordingBench {
                 }
             }
         case .tasks, .checkTasks, .decideTasks, .nullWriterTasks:
+            // Tasks are cheap to create (microseconds each): the window opens before they are.
+            open()
+            let deadline = window.deadline
             let finished = DispatchSemaphore(value: 0)
             Task.detached {
                 await withTaskGroup(of: Void.self) { group in
@@ -251,7 +262,7 @@ enum RecordingBench {
             }
             finished.wait()
         }
-        let elapsed = BenchClock.seconds(since: start)
+        let elapsed = BenchClock.seconds(since: window.start)
         let writer = (nullWriter?.statistics ?? ledger.maintenance.writerStatistics).since(before)
         let bytesWritten = ProcessIO.bytesWritten() &- written
         let cpu = ProcessCPU.seconds() - cpuBefore
@@ -260,6 +271,18 @@ enum RecordingBench {
         return Result(mode: mode, callers: callers, uses: result.uses, calls: result.calls, seconds: elapsed,
                       batches: writer.batches, writer: writer, latency: result.samples.summary(),
                       bytesWritten: bytesWritten, cpuSeconds: cpu, baseline: nil)
+    }
+
+    /// When a run's measured window opened and when its callers stop: written before the callers are let go
+    /// (`BenchParallel.run`'s gate or the task's creation), read by them after.
+    final class RunWindow: @unchecked Sendable {
+        private(set) var start: UInt64 = 0
+        private(set) var deadline: UInt64 = 0
+
+        func open(seconds: Double) {
+            start = BenchClock.nanos()
+            deadline = start + UInt64(seconds * 1e9)
+        }
     }
 
     /// Appends `count` uses as fast as the writer takes them: callers of the async callback API keep up to
