@@ -64,6 +64,66 @@ final class BenchSmokeTests: XCTestCase {
             XCTAssertNotNil(replay[key], "replay lacks \(key)")
             XCTAssertEqual(((replay[key] as? [String: Any])?["run_events_per_s"] as? [Any])?.count, 2, key)
         }
+        // Issue 15: at every async caller count, check (with its baseline), the decision alone and the null writer.
+        for callers in [1, 8] {
+            for mode in ["tasks", "check_tasks", "decide_tasks", "null_writer_tasks"] {
+                let row = try XCTUnwrap(recording.first { $0["mode"] as? String == mode && $0["callers"] as? Int == callers },
+                                        "no \(mode) row at \(callers)")
+                XCTAssertGreaterThan(row["uses"] as? Int ?? 0, 0, "\(mode) × \(callers)")
+                XCTAssertGreaterThan(row["cpu_us_per_use"] as? Double ?? 0, 0, "\(mode) × \(callers)")
+                // Durable rows have a same-batch baseline per round; the decision alone writes nothing.
+                XCTAssertEqual(row["baseline_events_per_s"] != nil, mode != "decide_tasks", "\(mode) × \(callers)")
+                XCTAssertEqual((row["round_ratios"] as? [Any])?.count, mode == "decide_tasks" ? 0 : 2, "\(mode) × \(callers)")
+            }
+            let null = try XCTUnwrap(recording.first { $0["mode"] as? String == "null_writer_tasks" && $0["callers"] as? Int == callers })
+            // Each batch is one synced write: at least one use per batch, never more than the tasks in flight.
+            let batch = null["batch_mean"] as? Double ?? 0
+            XCTAssertTrue(batch >= 1 && batch <= Double(callers), "null writer batch \(batch) at \(callers) tasks")
+            XCTAssertGreaterThan(null["writer_commit_ms_per_batch"] as? Double ?? 0, 0)
+        }
+        let asyncLimits = try XCTUnwrap(object["async_limits"] as? [[String: Any]])
+        XCTAssertEqual(asyncLimits.map { $0["callers"] as? Int }, [1, 8])
+        for l in asyncLimits {
+            for key in ["record_uses_per_s", "check_per_s", "decide_per_s", "null_writer_uses_per_s", "check_minus_decide_cpu_us_per_use",
+                        "half_raw_at_check_batch_per_s"] {
+                XCTAssertFalse(l[key] == nil || l[key] is NSNull, "async_limits lacks \(key): \(l)")
+            }
+        }
+        // The targets: every issue-15 target by name, met exactly when the median meets the goal, limits beside it.
+        let targets = try XCTUnwrap(object["targets"] as? [String: Any])
+        let order = try XCTUnwrap(object["targets_order"] as? [String])
+        XCTAssertEqual(Set(order), Set(targets.keys))
+        for name in ["recording_ratio.threads.1", "recording_ratio.threads.8", "recording_ratio.tasks.1", "recording_ratio.tasks.8",
+                     "recording_at_1024", "check_at_1024", "check_ratio.1", "check_ratio.8", "authorize_apikey_p50", "authorize_apikey_p99",
+                     "authorize_bearer_p50", "authorize_bearer_p99", "rebuild_events_per_s", "verify_full_events_per_s",
+                     "replay_events_per_s", "export_jsonl_events_per_s", "export_csv_events_per_s"] {
+            XCTAssertNotNil(targets[name], "no target \(name)")
+        }
+        for (name, any) in targets {
+            let t = try XCTUnwrap(any as? [String: Any], name)
+            let goal = try XCTUnwrap(t["goal"] as? Double, name)
+            if let value = t["value"] as? Double {
+                let expected = t["comparison"] as? String == ">=" ? value >= goal : value <= goal
+                XCTAssertEqual(t["met"] as? Bool, expected, "\(name): \(t)")
+            } else {
+                XCTAssertTrue(t["met"] is NSNull, "\(name) is judged without a value: \(t)")
+            }
+        }
+        // No row at ≥ 1,024 callers in this run: those targets say so instead of judging another row.
+        for name in ["recording_at_1024", "check_at_1024"] {
+            let t = try XCTUnwrap(targets[name] as? [String: Any])
+            XCTAssertTrue(t["value"] is NSNull && t["met"] is NSNull, "\(name): \(t)")
+        }
+        // A check ratio's limits name the raw baseline, the null writer and the decision alone at its caller count.
+        let check8 = try XCTUnwrap(targets["check_ratio.8"] as? [String: Any])
+        let limitNames = ((check8["limits"] as? [[String: Any]]) ?? []).compactMap { $0["what"] as? String }
+        for prefix in ["raw durable append @", "null writer × 8 tasks", "decision alone × 8 tasks", "pwrite 4 KiB + fdatasync"] {
+            XCTAssertTrue(limitNames.contains { $0.hasPrefix(prefix) }, "check_ratio.8 lacks the limit \(prefix): \(limitNames)")
+        }
+        let ratioRow = try XCTUnwrap(recording.first { $0["mode"] as? String == "check_tasks" && $0["callers"] as? Int == 8 })
+        let ratios = try XCTUnwrap(ratioRow["round_ratios"] as? [Double])
+        XCTAssertEqual(check8["value"] as? Double ?? -1, ratios.sorted()[1], accuracy: 0.001, "the median of the rounds' ratios")
+
         let disk = try XCTUnwrap(object["disk"] as? [String: Any])
         XCTAssertNotNil(disk["bytes_per_event_overall"])
         XCTAssertEqual(object["integrity_ok"] as? Bool, true)

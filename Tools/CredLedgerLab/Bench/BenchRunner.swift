@@ -104,24 +104,32 @@ final class BenchRunner {
         // 2. Durable use recording.
         progress("recording: warm-up")
         _ = try RecordingBench.run(ledger, mode: .tasks, callers: 64, seconds: min(0.3, config.seconds), decisions: decisions, requests: pool)
-        var modes: [(RecordingBench.Mode, [Int])] = [(.threads, config.callers), (.tasks, config.asyncCallers)]
-        for size in config.batchSizes { modes.append((.batch(size: size), [1, 8])) }
-        modes.append((.checkTasks, [256]))
+        // Per async caller count, the ledger's rows (record, check) next to the decision alone and the null writer
+        // (the async shape with no ledger work), measured one after the other so the same moment's disk and load
+        // bound them all.
+        var plan: [(RecordingBench.Mode, Int)] = config.callers.map { (.threads, $0) }
+        for size in config.batchSizes { plan += [(.batch(size: size), 1), (.batch(size: size), 8)] }
+        for callers in config.asyncCallers {
+            plan += [(.tasks, callers), (.checkTasks, callers), (.decideTasks, callers), (.nullWriterTasks, callers)]
+        }
         try section("2. recording") {
-            for (mode, callerCounts) in modes {
-                for callers in callerCounts {
-                    progress("recording: \(mode.name), \(callers) callers, \(config.rounds) rounds")
-                    // Each round is followed by the same-run baseline at the batch size the writer achieved.
-                    var (result, rates) = try Rounds.median(config.rounds, key: { (r: RecordingBench.Result) in r.usesPerSecond }) { _ in
-                        var r = try RecordingBench.run(ledger, mode: mode, callers: callers, seconds: config.seconds,
-                                                       decisions: decisions, requests: pool)
+            for (mode, callers) in plan {
+                progress("recording: \(mode.name), \(callers) callers, \(config.rounds) rounds")
+                // Each durable round is followed by the same-run baseline at the batch size the writer achieved.
+                var ratios: [Double] = []
+                var (result, rates) = try Rounds.median(config.rounds, key: { (r: RecordingBench.Result) in r.usesPerSecond }) { _ in
+                    var r = try RecordingBench.run(ledger, mode: mode, callers: callers, seconds: config.seconds,
+                                                   decisions: decisions, requests: pool, scratch: root)
+                    if mode.isDurable {
                         r.baseline = try baseline.measure(batch: max(1, Int(r.batchMean.rounded())), durable: true,
                                                           seconds: config.baselineSeconds)
-                        return r
+                        if let ratio = r.ratio { ratios.append(ratio) }
                     }
-                    result.roundRates = rates
-                    report.recording.append(result)
+                    return r
                 }
+                result.roundRates = rates
+                result.roundRatios = ratios
+                report.recording.append(result)
             }
         }
 

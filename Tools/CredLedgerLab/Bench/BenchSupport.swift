@@ -165,8 +165,9 @@ enum BenchParallel {
         if let error = state.error { throw error }
     }
 
-    /// Starts `threads` threads running `body(thread index)` together and waits for all.
-    static func run(threads: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    /// Starts `threads` threads running `body(thread index)` together and waits for all. `beforeStart` runs on the
+    /// calling thread once every thread exists, right before they are let go.
+    static func run(threads: Int, beforeStart: () -> Void = {}, _ body: @escaping @Sendable (Int) -> Void) {
         let group = DispatchGroup()
         let gate = DispatchSemaphore(value: 0)
         for t in 0..<threads {
@@ -179,6 +180,7 @@ enum BenchParallel {
             thread.stackSize = 512 << 10
             thread.start()
         }
+        beforeStart()
         for _ in 0..<threads { gate.signal() }
         group.wait()
     }
@@ -262,6 +264,11 @@ enum Rounds {
         for round in 0..<max(1, count) { runs.append(try body(round)) }
         let order = runs.indices.sorted { key(runs[$0]) < key(runs[$1]) }
         return (runs[order[order.count / 2]], runs.map(key))
+    }
+
+    /// The median of `values` as `median(_:key:_:)` picks it (the upper middle of an even count); 0 when empty.
+    static func medianValue(_ values: [Double]) -> Double {
+        values.isEmpty ? 0 : values.sorted()[values.count / 2]
     }
 
     /// "min–max" of a list of figures, formatted by `format` ("" when fewer than two).

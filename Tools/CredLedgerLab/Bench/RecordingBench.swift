@@ -13,6 +13,12 @@ enum RecordingBench {
         case batch(size: Int)
         /// Swift tasks each awaiting `Ledger.Access.check(…) async`: decide + record, end to end.
         case checkTasks
+        /// Swift tasks each calling `Ledger.Access.authorize` (the decision alone, no record), yielding every
+        /// `decideSlice` decisions so every task runs: the decide part of a `check` row's CPU.
+        case decideTasks
+        /// Swift tasks each awaiting a continuation resumed by the `NullWriter` (no ledger work): the limit of the
+        /// per-request async shape on this machine.
+        case nullWriterTasks
 
         var name: String {
             switch self {
@@ -20,6 +26,8 @@ enum RecordingBench {
             case .tasks: "record async, tasks"
             case .batch(let size): "record(batch: \(size)), threads"
             case .checkTasks: "check async (decide+record), tasks"
+            case .decideTasks: "decide alone (authorize), tasks"
+            case .nullWriterTasks: "null writer (no ledger), tasks"
             }
         }
 
@@ -29,6 +37,8 @@ enum RecordingBench {
             case .tasks: "tasks"
             case .batch(let size): "batch\(size)"
             case .checkTasks: "check_tasks"
+            case .decideTasks: "decide_tasks"
+            case .nullWriterTasks: "null_writer_tasks"
             }
         }
 
@@ -36,7 +46,16 @@ enum RecordingBench {
             if case .batch(let size) = self { return size }
             return 1
         }
+
+        /// Whether a run waits for durable commits (and so gets a same-batch raw baseline).
+        var isDurable: Bool {
+            if case .decideTasks = self { return false }
+            return true
+        }
     }
+
+    /// Decisions a `decideTasks` task makes between two yields (the yield's cost spread thin, every task scheduled).
+    static let decideSlice = 64
 
     struct Result {
         var mode: Mode
@@ -55,6 +74,10 @@ enum RecordingBench {
         var baseline: RawAppendBaseline.Result?
         /// Uses/s of every round when the figure is repeated (`--rounds`); this result is the median round.
         var roundRates: [Double] = []
+        /// Ratio to the same-batch baseline of every round (each round has its own baseline).
+        var roundRatios: [Double] = []
+        /// The median of `roundRatios` (the ratio targets are judged on it), else this round's ratio.
+        var medianRatio: Double? { roundRatios.isEmpty ? ratio : Rounds.medianValue(roundRatios) }
 
         var bytesWrittenPerUse: Double { uses > 0 ? Double(bytesWritten) / Double(uses) : 0 }
         var pagesWrittenPerBatch: Double { batches > 0 ? Double(bytesWritten) / 4096 / Double(batches) : 0 }
@@ -96,6 +119,7 @@ enum RecordingBench {
                 "bytes_written_per_use": BenchFormat.round(bytesWrittenPerUse, 1),
                 "pages_written_per_batch": BenchFormat.round(pagesWrittenPerBatch, 1),
                 "round_uses_per_s": roundRates.map { BenchFormat.round($0, 0) },
+                "round_ratios": roundRatios.map { BenchFormat.round($0, 3) },
                 "writer_serial_ceiling_per_s": BenchFormat.round(serialCeiling, 0),
                 "cpu_us_per_use": BenchFormat.round(cpuMicrosPerUse, 3), "cores_busy": BenchFormat.round(coresBusy, 2),
                 "writer_pipelined_ceiling_per_s": BenchFormat.round(pipelinedCeiling, 0),
@@ -110,18 +134,34 @@ enum RecordingBench {
     }
 
     /// Runs `callers` callers of `mode` for about `seconds`; latency is per call (submit → durable ack).
+    /// `scratch`: a directory for the `nullWriterTasks` mode's synced file.
     static func run(_ ledger: Ledger, mode: Mode, callers: Int, seconds: Double, decisions: [Decision],
-                    requests: [AuthRequest]) throws -> Result {
-        let before = ledger.maintenance.writerStatistics
-        let written = ProcessIO.bytesWritten()
-        let cpuBefore = ProcessCPU.seconds()
+                    requests: [AuthRequest], scratch: String = NSTemporaryDirectory()) throws -> Result {
+        let nullWriter: NullWriter? = if case .nullWriterTasks = mode {
+            try NullWriter(path: scratch + "/null-writer-\(getpid())")
+        } else {
+            nil
+        }
+        nullWriter?.start()
+        defer { nullWriter?.stop() }
+        var before = WriterStatistics()
+        var written: UInt64 = 0
+        var cpuBefore = 0.0
+        let window = RunWindow()
+        // The measured window opens once every caller exists: creating 4,096 threads under load can take longer than
+        // the run itself, and it is neither the callers' work nor the writer's.
+        func open() {
+            before = nullWriter?.statistics ?? ledger.maintenance.writerStatistics
+            written = ProcessIO.bytesWritten()
+            cpuBefore = ProcessCPU.seconds()
+            window.open(seconds: seconds)
+        }
         let merged = Locked((samples: LatencySamples(), calls: 0, uses: 0, error: String?.none))
-        let start = BenchClock.nanos()
-        let deadline = start + UInt64(seconds * 1e9)
         switch mode {
         case .threads, .batch:
             let perCall = mode.decisionsPerCall
-            BenchParallel.run(threads: callers) { t in
+            BenchParallel.run(threads: callers, beforeStart: open) { t in
+                let deadline = window.deadline
                 var samples = LatencySamples(capacity: 4096)
                 var i = (t &* 7919) % decisions.count
                 var calls = 0
@@ -162,8 +202,10 @@ enum RecordingBench {
                     if $0.error == nil { $0.error = finalFailure }
                 }
             }
-        case .tasks, .checkTasks:
-            let isCheck: Bool = if case .checkTasks = mode { true } else { false }
+        case .tasks, .checkTasks, .decideTasks, .nullWriterTasks:
+            // Tasks are cheap to create (microseconds each): the window opens before they are.
+            open()
+            let deadline = window.deadline
             let finished = DispatchSemaphore(value: 0)
             Task.detached {
                 await withTaskGroup(of: Void.self) { group in
@@ -176,10 +218,23 @@ enum RecordingBench {
                             while BenchClock.nanos() < deadline {
                                 let t0 = BenchClock.nanos()
                                 do {
-                                    if isCheck {
+                                    switch mode {
+                                    case .checkTasks:
                                         let r = requests[i % requests.count]
                                         _ = try await ledger.access.check(header: r.header, company: r.company, project: r.project, operation: r.operation)
-                                    } else {
+                                    case .decideTasks:
+                                        let r = requests[i % requests.count]
+                                        _ = try ledger.access.authorize(header: r.header, company: r.company, project: r.project, operation: r.operation)
+                                    case .nullWriterTasks:
+                                        // The shape of `Ledger.Access.record(_:) async`: a continuation resumed by a
+                                        // completion closure on the acknowledgement thread.
+                                        guard let writer = nullWriter else { break }
+                                        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, Error>) in
+                                            writer.submit(NullWriter.Request { error in
+                                                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+                                            })
+                                        }
+                                    default:
                                         try await ledger.access.record(decisions[i])
                                     }
                                 } catch {
@@ -189,6 +244,7 @@ enum RecordingBench {
                                 samples.add(nanos: BenchClock.nanos() &- t0)
                                 i = i + 1 == decisions.count ? 0 : i + 1
                                 calls += 1
+                                if case .decideTasks = mode, calls % decideSlice == 0 { await Task.yield() }
                             }
                             let done = calls
                             let finalSamples = samples
@@ -206,8 +262,8 @@ enum RecordingBench {
             }
             finished.wait()
         }
-        let elapsed = BenchClock.seconds(since: start)
-        let writer = ledger.maintenance.writerStatistics.since(before)
+        let elapsed = BenchClock.seconds(since: window.start)
+        let writer = (nullWriter?.statistics ?? ledger.maintenance.writerStatistics).since(before)
         let bytesWritten = ProcessIO.bytesWritten() &- written
         let cpu = ProcessCPU.seconds() - cpuBefore
         let result = merged.withLock { $0 }
@@ -215,6 +271,18 @@ enum RecordingBench {
         return Result(mode: mode, callers: callers, uses: result.uses, calls: result.calls, seconds: elapsed,
                       batches: writer.batches, writer: writer, latency: result.samples.summary(),
                       bytesWritten: bytesWritten, cpuSeconds: cpu, baseline: nil)
+    }
+
+    /// When a run's measured window opened and when its callers stop: written before the callers are let go
+    /// (`BenchParallel.run`'s gate or the task's creation), read by them after.
+    final class RunWindow: @unchecked Sendable {
+        private(set) var start: UInt64 = 0
+        private(set) var deadline: UInt64 = 0
+
+        func open(seconds: Double) {
+            start = BenchClock.nanos()
+            deadline = start + UInt64(seconds * 1e9)
+        }
     }
 
     /// Appends `count` uses as fast as the writer takes them: callers of the async callback API keep up to

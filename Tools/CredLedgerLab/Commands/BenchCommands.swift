@@ -10,7 +10,8 @@ enum BenchCommands {
             CommandSpec("bench", options: ["events", "decisions", "companies", "projects", "credentials", "seconds", "callers", "rounds", "dir"],
                         flags: ["quick", "keep"],
                         summary: "Benchmark a fresh ledger in a temporary directory (release build!): raw LMDB baseline, durable use recording "
-                            + "with 1…256 callers, authorization latency, admin ops, replay, disk. --quick runs in under a minute; "
+                            + "(threads, async record and check, with the decision alone and a null writer at every async caller count), "
+                            + "authorization latency, admin ops, replay, disk, and the issue-15 targets beside their same-run limits. --quick runs in about a minute; "
                             + "--events N sizes the replayed ledger (default 1,000,000); --rounds N repeats each figure and reports the median "
                             + "(default 3); --keep leaves the files.") { inv, ctx in
                 let quick = inv.flag("quick")
