@@ -66,8 +66,8 @@ public struct Decision: Sendable, Equatable {
 }
 
 /// What a decision records — its use, that use's company, and the notice of a use at another company — as a plain
-/// value: the async `record` and `check` take it from the decision before they suspend, so a caller's `Decision`
-/// (its strings) is neither copied nor kept alive for the write.
+/// value: the async `record` and `check` take it from the decision before they suspend, so the queued request holds
+/// none of the decision's strings.
 @usableFromInline
 struct RecordedUse: Sendable {
     let company: UInt32

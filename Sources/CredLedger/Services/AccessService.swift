@@ -125,8 +125,7 @@ extension Ledger.Access {
     ///
     /// The request carries the continuation itself (no completion closure per use), and the writer resumes it exactly
     /// once — after its batch, or at once when the ledger is closed — so an unchecked continuation is enough.
-    /// Inlinable: the caller takes the plain fields it records from `decision` (no copy of its strings) and the
-    /// call adds no executor hop of its own.
+    /// Inlinable: it takes from `decision` only the plain fields a use records; the request holds none of its strings.
     @inlinable
     public func record(_ decision: Decision) async throws {
         let recorded = decision.recorded

@@ -25,7 +25,8 @@ public enum Durability: Sendable {
 ///
 /// Acknowledgements run on a second thread: once a batch has committed (durably), the writer hands it over and
 /// starts the next batch, so waking callers (one broadcast per batch and generation for blocking callers, one
-/// continuation resumed or completion called per request for async ones) overlaps the next batch's work and fsync instead of delaying it.
+/// continuation resumed or completion called per request for async ones) overlaps the next batch's work and fsync
+/// instead of delaying it.
 /// A blocking caller returns when its own batch is acknowledged, however deep the queue behind it.
 final class GroupCommitWriter: @unchecked Sendable {
     private let environment: Environment
