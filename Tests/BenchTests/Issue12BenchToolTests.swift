@@ -18,7 +18,7 @@ final class Issue12BenchToolTests: XCTestCase {
         XCTAssertEqual(r.code, ExitCode.ok, r.stderr)
         XCTAssertTrue(r.stdout.hasPrefix("credledger-bench — "), r.stdout)
         let listed = r.stdout.split(separator: "\n").filter { $0.hasPrefix("  credledger") }.map { $0.split(separator: " ").prefix(3).joined(separator: " ") }
-        XCTAssertEqual(listed, ["credledger-bench bench [--events", "credledger-bench http [--connections", "credledger-bench transparency [--events", "credledger-bench stress setup", "credledger-bench stress record",
+        XCTAssertEqual(listed, ["credledger-bench bench [--events", "credledger-bench http [--connections", "credledger-bench record-lab [--mode", "credledger-bench transparency [--events", "credledger-bench stress setup", "credledger-bench stress record",
                                 "credledger-bench stress crash", "credledger-bench stress tamper", "credledger-bench stress fuzz"])
         // The command's own help spells the lab name too.
         let one = bench(["stress", "record", "--help"])
@@ -38,6 +38,14 @@ final class Issue12BenchToolTests: XCTestCase {
         let callers = bench(["bench", "--callers", "0"])
         XCTAssertEqual(callers.code, ExitCode.usage)
         XCTAssertTrue(callers.stderr.contains("usage: credledger-bench bench "), callers.stderr)
+        // The recording lab refuses what it cannot run before it builds anything.
+        for (arguments, message) in [(["--mode", "blocking"], "--mode is tasks, check_tasks or threads"),
+                                     (["--callers", "0"], "--callers takes"), (["--callers", "64,x"], "--callers takes"),
+                                     (["--seconds", "0"], "--seconds must be")] {
+            let lab = bench(["record-lab"] + arguments)
+            XCTAssertEqual(lab.code, ExitCode.usage, "\(arguments)")
+            XCTAssertTrue(lab.stderr.contains(message) && lab.stderr.contains("usage: credledger-bench record-lab "), lab.stderr)
+        }
     }
 
     /// `stress setup` through the lab's command line makes a ledger the product CLI then reads.

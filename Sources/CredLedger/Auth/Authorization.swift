@@ -15,12 +15,13 @@ public struct Decision: Sendable, Equatable {
     /// The credential's scope, when the secret matched one (a gateway passes it on as `X-Scope`).
     public var scope: Scope?
     /// What gets recorded: `use`, in `company` — the credential's own company once a credential is found.
-    var company: UInt32
-    var use: CredentialUse
+    /// (`@usableFromInline`, like `notice`: the inlined async `record` reads these three plain fields, not the strings.)
+    @usableFromInline var company: UInt32
+    @usableFromInline var use: CredentialUse
     /// When the credential belongs to another company than the one addressed: the anonymous use recorded in the
     /// addressed company (`use.targetCompany`), which learns that a foreign credential was presented and nothing
     /// about it. nil in the common case, which stays one event.
-    var notice: CredentialUse?
+    @usableFromInline var notice: CredentialUse?
 
     /// The stable code: `allowed` or the denial reason.
     public var code: String { denial?.code ?? "allowed" }
@@ -51,18 +52,39 @@ public struct Decision: Sendable, Equatable {
     }
 
     /// The writer's job for this decision: the common case stays the single, allocation-free `.use`.
-    var job: WriteRequest.Job {
-        guard notice != nil else { return .use(company: company, use: use) }
-        var list: [(company: UInt32, use: CredentialUse)] = []
-        entries(into: &list)
-        return .uses(list)
-    }
+    var job: WriteRequest.Job { recorded.job }
+
+    /// What this decision records, without its strings.
+    @inlinable var recorded: RecordedUse { RecordedUse(company: company, use: use, notice: notice) }
 
     /// Applies the access rule for `operation` to the capability found; a denial keeps that capability for reporting.
     mutating func settle(_ operation: Operation, scope: Scope, delegated: Bool) {
         guard let reason = AccessPolicy.denial(for: operation, capability: capability, scope: scope, delegated: delegated) else { return }
         denial = reason
         use.denial = reason
+    }
+}
+
+/// What a decision records — its use, that use's company, and the notice of a use at another company — as a plain
+/// value: the async `record` and `check` take it from the decision before they suspend, so the queued request holds
+/// none of the decision's strings.
+@usableFromInline
+struct RecordedUse: Sendable {
+    let company: UInt32
+    let use: CredentialUse
+    let notice: CredentialUse?
+
+    @usableFromInline
+    init(company: UInt32, use: CredentialUse, notice: CredentialUse?) {
+        self.company = company
+        self.use = use
+        self.notice = notice
+    }
+
+    /// The writer's job: the common case stays the single, allocation-free `.use`.
+    var job: WriteRequest.Job {
+        guard let notice else { return .use(company: company, use: use) }
+        return .uses([(company, use), (use.targetCompany, notice)])
     }
 }
 

@@ -122,32 +122,45 @@ extension Ledger.Access {
     }
 
     /// Async form of `record`: suspends (no thread blocked) until the use is durable.
-    /// (The async forms use unchecked continuations: the writer completes every request exactly once —
-    /// after its batch, or at once when the ledger is closed.)
+    ///
+    /// The request carries the continuation itself (no completion closure per use), and the writer resumes it exactly
+    /// once — after its batch, or at once when the ledger is closed — so an unchecked continuation is enough.
+    /// Inlinable: it takes from `decision` only the plain fields a use records; the request holds none of its strings.
+    @inlinable
     public func record(_ decision: Decision) async throws {
+        let recorded = decision.recorded
         try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, Error>) in
-            record(decision) { error in
-                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
-            }
+            submit(recorded, resuming: continuation)
         }
+    }
+
+    /// Queues `recorded` for the writer, which resumes `continuation` once it is durable (or failed); resumes it at
+    /// once with `read_only` on a read-only ledger.
+    @usableFromInline
+    func submit(_ recorded: RecordedUse, resuming continuation: UnsafeContinuation<Void, Error>) {
+        guard let writer else {
+            return continuation.resume(throwing: LedgerError("read_only", "the ledger was opened read-only", kind: .badInput))
+        }
+        writer.submit(WriteRequest(recorded.job, continuation: continuation))
     }
 
     /// Async form of `record(batch:)`.
     public func record(batch decisions: [Decision]) async throws {
+        let writer = try requireWriter()
+        guard !decisions.isEmpty else { return }
         try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, Error>) in
-            record(batch: decisions) { error in
-                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
-            }
+            writer.submit(WriteRequest(.uses(Self.entries(decisions)), continuation: continuation))
         }
     }
 
-    /// Async form of `check`: suspends (no thread blocked) until the use is durable.
+    /// Async form of `check`: decides on the caller's task, then suspends (no thread blocked) until the use is
+    /// durable. Inlinable, as `record` is.
+    @inlinable
     public func check(header: String, company: String, project: String, operation: Operation) async throws -> Decision {
         let decision = try authorize(header: header, company: company, project: project, operation: operation)
+        let recorded = decision.recorded
         try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, Error>) in
-            record(decision) { error in
-                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
-            }
+            submit(recorded, resuming: continuation)
         }
         return decision
     }

@@ -25,7 +25,8 @@ public enum Durability: Sendable {
 ///
 /// Acknowledgements run on a second thread: once a batch has committed (durably), the writer hands it over and
 /// starts the next batch, so waking callers (one broadcast per batch and generation for blocking callers, one
-/// completion call per request for async ones) overlaps the next batch's work and fsync instead of delaying it.
+/// continuation resumed or completion called per request for async ones) overlaps the next batch's work and fsync
+/// instead of delaying it.
 /// A blocking caller returns when its own batch is acknowledged, however deep the queue behind it.
 final class GroupCommitWriter: @unchecked Sendable {
     private let environment: Environment
@@ -39,6 +40,9 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [WriteRequest] = []
     private var stopping = false
+    /// Whether the writer thread waits on `condition` for work (under `condition`): only then does a submit signal,
+    /// and only the first one — the others would each pay a futex wake for a thread already woken.
+    private var writerWaiting = false
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
     /// The signal shared by blocking requests queued since the writer last took a batch (under `condition`).
@@ -106,7 +110,7 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     // MARK: - Submitting
 
-    /// Queues a request whose caller gets its completion closure.
+    /// Queues a request whose caller gets its completion closure or is resumed through its continuation.
     func submit(_ request: WriteRequest) {
         condition.lock()
         if stopping {
@@ -115,11 +119,11 @@ final class GroupCommitWriter: @unchecked Sendable {
             return
         }
         queue.append(request)
-        condition.signal()
+        wakeWriter()
         condition.unlock()
     }
 
-    /// Queues requests whose callers get their completion closures.
+    /// Queues requests whose callers get their completion closures or are resumed through their continuations.
     func submit(_ requests: [WriteRequest]) {
         condition.lock()
         if stopping {
@@ -128,12 +132,23 @@ final class GroupCommitWriter: @unchecked Sendable {
             return
         }
         queue.append(contentsOf: requests)
-        condition.signal()
+        wakeWriter()
         condition.unlock()
+    }
+
+    /// Wakes the writer if it waits for work (under `condition`).
+    @inline(__always)
+    private func wakeWriter() {
+        guard writerWaiting else { return }
+        writerWaiting = false
+        condition.signal()
     }
 
     /// Queues a request made with `WriteRequest(_:)` and blocks until its batch is durable (or failed).
     func submitAndWait(_ request: WriteRequest) throws {
+        guard let caller = request.blockedCaller else {
+            preconditionFailure("submitAndWait takes a request made with WriteRequest(_:)")
+        }
         condition.lock()
         if stopping {
             condition.unlock()
@@ -146,12 +161,12 @@ final class GroupCommitWriter: @unchecked Sendable {
             signal = CommitSignal()
             openSignal = signal
         }
-        request.signal = signal
+        caller.signal = signal
         queue.append(request)
-        condition.signal()
+        wakeWriter()
         condition.unlock()
-        signal.wait(for: request)
-        if let error = request.error { throw error }
+        signal.wait(for: caller)
+        if let error = caller.error { throw error }
     }
 
     private static var closedError: LedgerError { LedgerError("ledger_closed", "the ledger is closed", kind: .badInput) }
@@ -161,7 +176,11 @@ final class GroupCommitWriter: @unchecked Sendable {
     private func nextBatch() -> [WriteRequest]? {
         condition.lock()
         defer { condition.unlock() }
-        while queue.isEmpty && !stopping { condition.wait() }
+        while queue.isEmpty && !stopping {
+            writerWaiting = true
+            condition.wait()
+        }
+        writerWaiting = false
         if queue.isEmpty { return nil }
         // Take requests while their events fit in maxBatch (always at least one request).
         var taken = 0, weight = 0
@@ -396,19 +415,19 @@ final class GroupCommitWriter: @unchecked Sendable {
                 var blocking = false
                 for (request, outcome) in zip(batch.requests, batch.outcomes) {
                     request.complete(outcome)
-                    if request.signal != nil { blocking = true }
+                    if case .wake = request.acknowledgement { blocking = true }
                 }
                 guard blocking else { continue }
                 // Blocking requests of one generation are consecutive (FIFO): one lock and one broadcast per run.
                 var open: CommitSignal?
                 for request in batch.requests {
-                    guard let signal = request.signal else { continue }
+                    guard let caller = request.blockedCaller, let signal = caller.signal else { continue }
                     if open !== signal {
                         open?.endMarking()
                         signal.beginMarking()
                         open = signal
                     }
-                    signal.markDone(request)
+                    signal.markDone(caller)
                 }
                 open?.endMarking()
             }

@@ -4,14 +4,13 @@ import Foundation
 
 /// One unit of work for the writer thread, acknowledged when its batch is durable (or failed).
 ///
-/// Two ways to be acknowledged: a `completion` closure (async callers), or — for callers that block —
-/// the `CommitSignal` shared by the blocking requests queued since the writer last took a batch, so one
-/// broadcast per batch wakes them instead of one condition variable per request; each caller returns once
-/// its own request is done.
+/// A plain value: the writer's queue and batches are contiguous arrays of them, so an async use costs no object of
+/// its own (the hot path at thousands of callers in flight). How its caller learns the outcome is its
+/// `Acknowledgement`.
 ///
 /// Each request succeeds or fails on its own (see `GroupCommitWriter`): a command's error undoes only its
 /// own events; uses are validated before they are queued.
-final class WriteRequest: @unchecked Sendable {
+struct WriteRequest: @unchecked Sendable {
     enum Job {
         /// A recorded authorization answer: appended as `credential_used`. Uses stay special jobs rather than
         /// `LedgerCommand`s: they are the hot path, decide nothing on the writer (the answer was made and validated
@@ -28,35 +27,55 @@ final class WriteRequest: @unchecked Sendable {
         case maintenance(any MaintenanceRun)
     }
 
+    /// How the caller of a request learns its outcome, on the writer's acknowledgement thread.
+    enum Acknowledgement {
+        /// An async caller suspended in `withUnsafeThrowingContinuation`: resumed directly — no closure to allocate
+        /// or call.
+        case resume(UnsafeContinuation<Void, any Error>)
+        /// A completion closure.
+        case call(@Sendable (Error?) -> Void)
+        /// A caller blocked in `GroupCommitWriter.submitAndWait`, woken through its generation's `CommitSignal`.
+        case wake(BlockedCaller)
+    }
+
     let job: Job
-    private let completion: (@Sendable (Error?) -> Void)?
-    /// The signal a blocking caller waits on; set when the request is queued.
-    var signal: CommitSignal?
-    /// The outcome of a blocking request, written before its signal fires.
-    private(set) var error: Error?
-    /// Whether a blocking request is acknowledged (under its signal's lock).
-    fileprivate(set) var isDone = false
+    let acknowledgement: Acknowledgement
 
     /// A request whose caller gets `completion` (on the writer's acknowledgement thread).
     init(_ job: Job, completion: @escaping @Sendable (Error?) -> Void) {
         self.job = job
-        self.completion = completion
+        self.acknowledgement = .call(completion)
+    }
+
+    /// A request whose async caller is resumed through `continuation` (on the writer's acknowledgement thread).
+    init(_ job: Job, continuation: UnsafeContinuation<Void, any Error>) {
+        self.job = job
+        self.acknowledgement = .resume(continuation)
     }
 
     /// A request whose caller blocks in `GroupCommitWriter.submitAndWait`.
     init(_ job: Job) {
         self.job = job
-        self.completion = nil
+        self.acknowledgement = .wake(BlockedCaller())
     }
 
-    /// Records the outcome: calls the completion, or stores the error for the blocked caller
-    /// (woken when its signal marks it done).
+    /// Delivers the outcome to an async or callback caller, or stores it for a blocked caller (woken when its
+    /// signal marks it done). Called exactly once per request.
     func complete(_ error: Error?) {
-        if let completion {
+        switch acknowledgement {
+        case .resume(let continuation):
+            if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+        case .call(let completion):
             completion(error)
-        } else {
-            self.error = error
+        case .wake(let caller):
+            caller.error = error
         }
+    }
+
+    /// The blocked caller, if this request has one.
+    var blockedCaller: BlockedCaller? {
+        if case .wake(let caller) = acknowledgement { return caller }
+        return nil
     }
 
     /// An operator's maintenance job (it runs in a batch of its own).
@@ -72,26 +91,36 @@ final class WriteRequest: @unchecked Sendable {
     }
 }
 
+/// The state a blocking caller waits on: its generation's signal, its outcome and whether it is done.
+final class BlockedCaller: @unchecked Sendable {
+    /// The signal the caller waits on; set when the request is queued (under the writer's lock).
+    var signal: CommitSignal?
+    /// The outcome, written by the acknowledgement thread before its signal marks the caller done.
+    var error: Error?
+    /// Whether the request is acknowledged (under its signal's lock).
+    fileprivate(set) var isDone = false
+}
+
 /// Wakes the blocking callers of one generation — those queued between two moments the writer took a batch —
 /// with one broadcast per batch that completes some of them. Each caller waits for its own request, not for the
 /// whole generation, so it returns when its own batch is acknowledged whatever the queue depth behind it.
 final class CommitSignal: @unchecked Sendable {
     private let condition = NSCondition()
 
-    /// Blocks until `request` (queued with this signal) is acknowledged.
-    func wait(for request: WriteRequest) {
+    /// Blocks until `caller` (queued with this signal) is acknowledged.
+    func wait(for caller: BlockedCaller) {
         condition.lock()
-        while !request.isDone { condition.wait() }
+        while !caller.isDone { condition.wait() }
         condition.unlock()
     }
 
-    /// Starts marking requests done (the acknowledgement thread, after storing their outcomes).
+    /// Starts marking callers done (the acknowledgement thread, after storing their outcomes).
     func beginMarking() { condition.lock() }
 
-    /// Marks one request of this generation done; its caller wakes at `endMarking`.
-    func markDone(_ request: WriteRequest) { request.isDone = true }
+    /// Marks one caller of this generation done; it wakes at `endMarking`.
+    func markDone(_ caller: BlockedCaller) { caller.isDone = true }
 
-    /// Wakes the callers whose requests were marked.
+    /// Wakes the callers that were marked.
     func endMarking() {
         condition.broadcast()
         condition.unlock()
