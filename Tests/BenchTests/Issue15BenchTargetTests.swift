@@ -118,38 +118,46 @@ final class Issue15BenchTargetTests: XCTestCase {
         XCTAssertNotNil(try target(report, "check_ratio.256").value)
     }
 
-    func testNullWriterAcknowledgesEveryRequestOnceAfterItsBatch() throws {
+    func testNullWriterAcknowledgesEveryRequestOnceAfterItsBatch() async throws {
         let directory = NSTemporaryDirectory() + "credledger-nullwriter-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let writer = try NullWriter(path: directory + "/null")
         writer.start()
-        let acknowledged = Locked((count: 0, errors: 0))
-        let group = DispatchGroup()
         let requests = 500
-        for _ in 0..<requests {
-            group.enter()
-            writer.submit(NullWriter.Request { error in
-                acknowledged.withLock {
-                    $0.count += 1
-                    if error != nil { $0.errors += 1 }
+        // Each task suspends on its continuation until the null writer's acknowledgement thread resumes it.
+        let (acknowledged, errors) = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<requests {
+                group.addTask {
+                    do {
+                        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, Error>) in
+                            writer.submit(continuation)
+                        }
+                        return true
+                    } catch {
+                        return false
+                    }
                 }
-                group.leave()
-            })
+            }
+            var ok = 0, failed = 0
+            for await succeeded in group { if succeeded { ok += 1 } else { failed += 1 } }
+            return (ok, failed)
         }
-        XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
         let stats = writer.statistics
         writer.stop()
-        XCTAssertEqual(acknowledged.withLock { $0.count }, requests)
-        XCTAssertEqual(acknowledged.withLock { $0.errors }, 0)
+        XCTAssertEqual(acknowledged, requests)
+        XCTAssertEqual(errors, 0)
         XCTAssertEqual(stats.requests, requests)
         XCTAssertGreaterThanOrEqual(stats.batches, 1)
         XCTAssertLessThanOrEqual(stats.batches, requests)
         // stop() removed its scratch file; a request after stop is refused, not lost.
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/null"))
-        let refused = Locked(String?.none)
-        writer.submit(NullWriter.Request { error in refused.withLock { $0 = error.map { "\($0)" } } })
-        XCTAssertTrue(refused.withLock { $0 }?.contains("null writer stopped") == true)
+        do {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, Error>) in writer.submit(continuation) }
+            XCTFail("a request after stop was acknowledged")
+        } catch {
+            XCTAssertTrue("\(error)".contains("null writer stopped"), "\(error)")
+        }
     }
 
     func testNullWriterInAMissingDirectoryFailsWithAClearError() {

@@ -5,19 +5,17 @@ import Foundation
 /// The group-commit writer's shape with no ledger work in it (issue 15): the limit of the per-request async API on
 /// this machine, measured in the same run as the ledger's rows.
 ///
-/// Callers queue a request (a class holding a completion closure, as `WriteRequest` does) under a lock; one thread
+/// Callers queue their continuation itself (a plain value, as the library's `WriteRequest` does) under a lock; one thread
 /// takes the whole queue, makes the batch durable the cheapest honest way — one 4 KiB `pwrite` at one of 16
 /// preallocated page offsets of a scratch file, then `fdatasync` (the rate of section 9's probe) — and hands the
-/// batch to a second thread that calls every completion, in batch order. The raw baseline's LMDB commit for the same
+/// batch to a second thread that resumes every continuation, in batch order. The raw baseline's LMDB commit for the same
 /// batch writes more (the batch's pages, then the meta page, each synced), so this is an upper bound: what the tasks,
 /// continuations and acknowledgements allow when durability costs only one small synced write per batch.
 /// Written here, not imported: the lab measures the shape, the library's writer stays internal.
 final class NullWriter: @unchecked Sendable {
-    /// One queued use: its completion runs on the acknowledgement thread once the batch is durable (or failed).
-    final class Request: @unchecked Sendable {
-        let completion: @Sendable (Error?) -> Void
-        init(_ completion: @escaping @Sendable (Error?) -> Void) { self.completion = completion }
-    }
+    /// One queued use: its caller's continuation, resumed on the acknowledgement thread once the batch is durable
+    /// (or failed).
+    typealias Request = UnsafeContinuation<Void, any Error>
 
     static let pageSize = 4096
     static let pages = 16
@@ -78,12 +76,12 @@ final class NullWriter: @unchecked Sendable {
         unlink(path)
     }
 
-    /// Queues one request (`completion` gets an error if the writer has stopped).
+    /// Queues one request (resumed with an error if the writer has stopped).
     func submit(_ request: Request) {
         condition.lock()
         if stopping {
             condition.unlock()
-            request.completion(LedgerError("bench_failed", "null writer stopped", kind: .badInput))
+            request.resume(throwing: LedgerError("bench_failed", "null writer stopped", kind: .badInput))
             return
         }
         queue.append(request)
@@ -152,7 +150,11 @@ final class NullWriter: @unchecked Sendable {
             ackCondition.unlock()
             let t0 = BenchClock.nanos()
             for (requests, error) in pending {
-                for request in requests { request.completion(error) }
+                if let error {
+                    for request in requests { request.resume(throwing: error) }
+                } else {
+                    for request in requests { request.resume() }
+                }
             }
             pending.removeAll(keepingCapacity: true)
             let spent = BenchClock.nanos() &- t0

@@ -163,7 +163,8 @@ enum RecordingBench {
             BenchParallel.run(threads: callers, beforeStart: open) { t in
                 let deadline = window.deadline
                 var samples = LatencySamples(capacity: 4096)
-                var i = (t &* 7919) % decisions.count
+                let decisions = ownCopies(decisions, caller: t, callers: callers)
+                var i = 0
                 var calls = 0
                 var failure: String?
                 var chunk: [Decision] = []
@@ -213,6 +214,8 @@ enum RecordingBench {
                         group.addTask {
                             var samples = LatencySamples(capacity: 1024)
                             var i = (t &* 7919) % decisions.count
+                            let mine = ownCopies(decisions, caller: t, callers: callers)
+                            var k = 0
                             var calls = 0
                             var failure: String?
                             while BenchClock.nanos() < deadline {
@@ -226,16 +229,15 @@ enum RecordingBench {
                                         let r = requests[i % requests.count]
                                         _ = try ledger.access.authorize(header: r.header, company: r.company, project: r.project, operation: r.operation)
                                     case .nullWriterTasks:
-                                        // The shape of `Ledger.Access.record(_:) async`: a continuation resumed by a
-                                        // completion closure on the acknowledgement thread.
+                                        // The shape of `Ledger.Access.record(_:) async`: the continuation itself is
+                                        // queued and resumed on the acknowledgement thread.
                                         guard let writer = nullWriter else { break }
                                         try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, Error>) in
-                                            writer.submit(NullWriter.Request { error in
-                                                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
-                                            })
+                                            writer.submit(continuation)
                                         }
                                     default:
-                                        try await ledger.access.record(decisions[i])
+                                        try await ledger.access.record(mine[k])
+                                        k = k + 1 == mine.count ? 0 : k + 1
                                     }
                                 } catch {
                                     failure = "\(error)"
@@ -282,6 +284,21 @@ enum RecordingBench {
         func open(seconds: Double) {
             start = BenchClock.nanos()
             deadline = start + UInt64(seconds * 1e9)
+        }
+    }
+
+    /// The decisions one caller records: a slice of `decisions` (its share, at least 64) whose strings have storage of
+    /// their own. A server's decision is made fresh per request; callers all passing elements of one shared array
+    /// would make the bench measure reference-count traffic between the cores on shared strings, which no server has.
+    static func ownCopies(_ decisions: [Decision], caller: Int, callers: Int) -> [Decision] {
+        guard !decisions.isEmpty else { return [] }
+        let count = min(decisions.count, max(64, decisions.count / max(1, callers)))
+        let start = (caller &* 7919) % decisions.count
+        return (0..<count).map { k in
+            var d = decisions[(start + k) % decisions.count]
+            d.credentialID = d.credentialID.map { String(decoding: Array($0.utf8), as: UTF8.self) }
+            d.principal = d.principal.map { String(decoding: Array($0.utf8), as: UTF8.self) }
+            return d
         }
     }
 

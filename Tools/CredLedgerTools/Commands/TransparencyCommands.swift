@@ -10,7 +10,7 @@ enum TransparencyCommands {
         [
             CommandSpec("keygen", options: ["name", "key"], summary: "Create the checkpoint signing key (Ed25519, Go's PRIVATE+KEY+… format) at --key FILE (default: transparency.key in the ledger directory, outside the LMDB file), mode 0600, never replacing a file; --name is the log's origin (default <host>/credledger/<random>). Prints the verifier key to publish.") { inv, ctx in
                 let path = try keyPath(inv, ctx, mustExist: false)
-                let name = try inv.option("name") ?? SigningKeyFile.defaultName(random: ctx.options.random)
+                let name = inv.option("name") ?? SigningKeyFile.defaultName(random: ctx.options.random)
                 guard !name.isEmpty, name.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) && $0 != "+" }) else {
                     throw UsageError("--name must be visible ASCII without spaces or '+' (it is the log's origin line)")
                 }
