@@ -290,7 +290,7 @@ final class ProjectionRebuild: @unchecked Sendable {
         let scratchSchema = try Schema(environment: scratch, extensions: schema.extensions)
         var outcome = Result()
         var askedTree = false
-        try scratch.write { destination in
+        try ScratchWrite.run(scratch) { destination in
             // This closure re-runs from scratch if the map has to grow: all state is local to it (but the tree's
             // thread has answered once the comparison was asked: then the snapshot it digested is gone).
             if askedTree {

@@ -159,7 +159,7 @@ final class ReplayTreeThread: @unchecked Sendable {
         defer { scratch.close() }
         let scratchSchema = try Schema(environment: scratch, extensions: [tree])
         var attempts = 0
-        try scratch.write { destination in
+        try ScratchWrite.run(scratch) { destination in
             // Re-run from the start if the scratch map grows; not after the comparison was answered (the snapshot is gone).
             attempts += 1
             if attempts > 1, condition.withLock({ request != nil }) {
