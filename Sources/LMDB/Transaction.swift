@@ -269,17 +269,6 @@ public struct Transaction {
         }
     }
 
-    // MARK: - Snapshot
-
-    /// The transaction's ID. Wraps `mdb_txn_id`: for a read-only transaction, the ID of the last transaction committed
-    /// when it began, so two read transactions of one environment with the same ID read the same snapshot.
-    ///
-    /// - Throws: ``LMDBError/badTransaction``.
-    public func snapshotID() throws -> Int {
-        try state.checkUsable("mdb_txn_id").get()
-        return mdb_txn_id(pointer)
-    }
-
     // MARK: - Statistics
 
     /// The number of entries in `db`, as seen by this transaction. Wraps `mdb_stat`

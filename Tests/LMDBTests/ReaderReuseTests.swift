@@ -24,28 +24,6 @@ final class ReaderReuseTests: LMDBTestCase {
         XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [50])
     }
 
-    /// `snapshotID` (`mdb_txn_id`): two reads with no commit between them have the same ID (the same snapshot), a
-    /// commit between them changes it — also for a renewed reader and for readers of two threads at once.
-    func testSnapshotIDsTellWhetherTwoReadsSeeTheSameSnapshot() throws {
-        let (env, _) = try makeEnvironment()
-        let db = try env.openDatabases(["kv"])[0]
-        try env.write { txn in try txn.put(db, [1], [0]) }
-        let first = try env.read { txn in try txn.snapshotID() }
-        XCTAssertEqual(try env.read { txn in try txn.snapshotID() }, first, "no commit: the same snapshot")
-        try env.write { txn in try txn.put(db, [1], [1]) }
-        let second = try env.read { txn in try txn.snapshotID() }
-        XCTAssertGreaterThan(second, first, "a commit between: another snapshot")
-        // A reader held open on this thread while another thread reads: the same ID until a commit lands between.
-        try env.read { outer in
-            let held = try outer.snapshotID()
-            let other = Locked<[Int]>([])
-            let group = DispatchGroup()
-            startThread(group) { if let id = try? env.read({ try $0.snapshotID() }) { other.withLock { $0.append(id) } } }
-            XCTAssertEqual(group.wait(timeout: .now() + 30), .success)
-            XCTAssertEqual(other.current, [held])
-        }
-    }
-
     func testThePoolIsBoundedAcrossThreads() throws {
         let (env, _) = try makeEnvironment()
         let db = try env.openDatabases(["kv"])[0]

@@ -263,7 +263,7 @@ final class ProjectionRebuild: @unchecked Sendable {
             try rebuild(treeResult: &treeResult)
         } catch {
             treeThread?.cancel()
-            _ = try? treeThread?.finish()
+            _ = try? treeThread?.wait()
             throw error
         }
     }
@@ -292,7 +292,7 @@ final class ProjectionRebuild: @unchecked Sendable {
         var askedTree = false
         try ScratchWrite.run(scratch) { destination in
             // This closure re-runs from scratch if the map has to grow: all state is local to it (but the tree's
-            // thread has answered once the comparison was asked: then the snapshot it digested is gone).
+            // thread was told the comparison's head once: a second answer would not be at the same head).
             if askedTree {
                 throw LedgerError("internal", "the replay's scratch map had to grow during the comparison: run the replay again", kind: .integrity)
             }
@@ -349,12 +349,10 @@ final class ProjectionRebuild: @unchecked Sendable {
             // The live projections are compared in ONE snapshot, at its own head: the rebuild first catches up with
             // the events appended meanwhile (in short transactions while many are missing), then applies the last few
             // and digests the live projections in that snapshot; the rebuilt ones are digested after it ends.
-            var live: [(any ProjectionDescription, UInt64, SHA256Digest?)] = []
+            var live: [(any ProjectionDescription, UInt64, SHA256Digest)] = []
             var rounds = 0
             while live.isEmpty {
                 var behind: UInt64?
-                // The tree's thread catches up first (no transaction open), so it too has only the last few events left.
-                tree?.waitUntilApplied(expected - 1)
                 try environment.read { source in
                     let now = try EventLog.head(schema: schema, in: source)
                     if now.seq >= expected, now.seq - expected + 1 > budget.maxEvents, rounds < 4 {
@@ -367,20 +365,16 @@ final class ProjectionRebuild: @unchecked Sendable {
                     }
                     try projector.flush(to: store)
                     guard outcome.failure == nil, outcome.projected == now.seq else { return }
-                    // The tree's thread digests the live tree in this same snapshot if it can read it (no commit since
-                    // this one began), while this one digests the others; if it has not said so by then, this one does.
+                    // The tree's thread rebuilds up to this head and digests its tree while this one digests every
+                    // live projection in this snapshot.
                     if let tree {
                         askedTree = true
-                        tree.requestComparison(snapshot: try source.snapshotID(), head: now.seq)
+                        tree.requestDigest(at: now.seq)
                     }
                     let liveStore = LMDBStore(txn: source, schema: schema)
                     for (p, key) in schema.checkpointKeys {
                         let checkpoint = try source.get(schema.meta, key).flatMap(Meta.Checkpoint.init)
-                        let treeThreadsOwn = tree != nil && p is MerkleTreeProjection
-                        live.append((p, checkpoint?.lastSeq ?? 0, treeThreadsOwn ? nil : try ProjectionDigest.compute(p, in: liveStore)))
-                    }
-                    for i in live.indices where live[i].2 == nil && tree?.claimsLiveDigest() == false {
-                        live[i].2 = try ProjectionDigest.compute(live[i].0, in: liveStore)
+                        live.append((p, checkpoint?.lastSeq ?? 0, try ProjectionDigest.compute(p, in: liveStore)))
                     }
                     outcome.head = now
                 }
@@ -395,11 +389,11 @@ final class ProjectionRebuild: @unchecked Sendable {
             for (p, _, _) in live {
                 rebuilt.append(tree != nil && p is MerkleTreeProjection ? nil : try ProjectionDigest.compute(p, in: store))
             }
-            // The tree's digests come from its thread.
-            let treeOutcome = try tree?.finish()
+            // The rebuilt tree's digest comes from its thread.
+            let treeOutcome = try tree?.wait()
             treeResult = treeOutcome
             for ((p, lastSeq, liveDigest), rebuiltDigest) in zip(live, rebuilt) {
-                guard let liveDigest = liveDigest ?? treeOutcome?.live, let rebuiltDigest = rebuiltDigest ?? treeOutcome?.rebuilt else {
+                guard let rebuiltDigest = rebuiltDigest ?? treeOutcome?.rebuilt else {
                     // The tree stopped before the comparison: it found a bad record (reported below) or was stopped.
                     guard treeOutcome?.failure != nil else {
                         throw LedgerError("internal", "the transparency tree's rebuild ended without its digests", kind: .integrity)
@@ -413,7 +407,7 @@ final class ProjectionRebuild: @unchecked Sendable {
         // Whatever happened above, the tree's thread has ended before this one reports.
         if treeResult == nil, let tree {
             tree.cancel()
-            treeResult = try tree.finish()
+            treeResult = try tree.wait()
         }
         // A record the tree could not take is a bad event too (the decoding above names the same one or an earlier one).
         if let treeFailure = treeResult?.failure, outcome.failure.map({ treeFailure.seq < $0.seq }) ?? true {

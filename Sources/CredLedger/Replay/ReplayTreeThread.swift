@@ -8,19 +8,16 @@ import LMDB
 /// its own. The tree needs only each record's stored chain hash — its last 32 bytes, no decoding — so this thread
 /// reads the log by itself, in short read transactions (`ReadBudget`), up to the seq the rebuild asks for.
 ///
-/// The comparison: the rebuild, in its snapshot with head `h`, posts `requestComparison(snapshot:head:)` and digests
-/// the other live projections. This thread opens a read transaction; if its snapshot ID is the rebuild's (no commit in
-/// between: the same bytes), it replays up to `h` and digests the live tree there. The rebuild then asks
-/// `claimsLiveDigest()`: if this thread has not said yes by then, the rebuild digests the live tree itself (neither
-/// waits for the other while holding a transaction: a map resize waiting between them would deadlock). Either way this
-/// thread then digests the rebuilt tree. A record too short to hold a hash, or a missing seq, stops it (`failure`); the rebuild, which
-/// decodes the same records, names that event too or an earlier one.
+/// The comparison: the rebuild, in its snapshot with head `h`, posts `requestDigest(at: h)` and digests every live
+/// projection there, the tree's included; this thread meanwhile applies the events up to `h` (they never change) and
+/// digests the rebuilt tree. (Measured: the tree's two digests are a third of its work; the live one on the rebuild
+/// thread balances the two threads best, and neither thread ever waits for the other while holding a transaction.)
+/// A record too short to hold a hash, or a missing seq, stops it (`failure`); the rebuild, which decodes the same
+/// records, names that event too or an earlier one.
 final class ReplayTreeThread: @unchecked Sendable {
     struct Result {
         /// The rebuilt tree's digest, once the comparison was asked and every event up to its head applied.
         var rebuilt: SHA256Digest?
-        /// The live tree's digest in the rebuild's snapshot, when this thread could read that snapshot.
-        var live: SHA256Digest?
         /// The first event the tree could not take.
         var failure: ChainFailure?
         /// Events applied to the tree.
@@ -35,17 +32,11 @@ final class ReplayTreeThread: @unchecked Sendable {
     // Guarded by `condition`.
     /// Replay up to this seq (the rebuild's progress: pinned head, then catch-up rounds).
     private var target: UInt64 = 0
-    /// The comparison asked: the rebuild's snapshot ID and head.
-    private var request: (snapshot: Int, head: UInt64)?
-    /// The answer: whether this thread reads the same snapshot (nil until answered).
-    private var sameSnapshot: Bool?
-    /// The rebuild digests the live tree itself (it asked before this thread answered yes).
-    private var withdrawn = false
+    /// The comparison's head: apply up to it, then digest.
+    private var request: UInt64?
     private var cancelled = false
     /// Events after this seq need not be applied (a break was found there).
     private var limit = UInt64.max
-    /// Events applied so far (published at every flush).
-    private var reached: UInt64 = 0
     private var done = false
     private var result = Result()
     private var error: Error?
@@ -90,32 +81,13 @@ final class ReplayTreeThread: @unchecked Sendable {
         }
     }
 
-    /// Asks, once, for the comparison in the caller's read transaction `snapshot` (its `snapshotID`) with head `head`;
-    /// does not wait.
-    func requestComparison(snapshot: Int, head: UInt64) {
+    /// Asks, once, for the rebuilt tree's digest at head `head` (the rebuild's comparison snapshot); does not wait.
+    func requestDigest(at head: UInt64) {
         condition.withLock {
             precondition(request == nil, "the tree's comparison is asked once")
-            request = (snapshot, head)
+            request = head
             target = max(target, head)
             condition.broadcast()
-        }
-    }
-
-    /// Whether this thread digests the live tree in the requested snapshot: true once it found it reads that snapshot;
-    /// otherwise false from now on, and the caller digests it before closing its transaction.
-    func claimsLiveDigest() -> Bool {
-        condition.withLock {
-            if sameSnapshot == true { return true }
-            withdrawn = true
-            return false
-        }
-    }
-
-    /// Waits until the tree has applied every event up to `seq` (or stopped): the rebuild calls it before its comparison
-    /// snapshot, so that the snapshot stays open only for the few events appended since, as its own part.
-    func waitUntilApplied(_ seq: UInt64) {
-        condition.withLock {
-            while !done, !cancelled, reached < seq { condition.wait() }
         }
     }
 
@@ -130,18 +102,11 @@ final class ReplayTreeThread: @unchecked Sendable {
     func stop(after seq: UInt64) { condition.withLock { limit = min(limit, seq) } }
 
     /// Waits for the thread to end; its result, or the error it ended with.
-    func finish() throws -> Result {
+    func wait() throws -> Result {
         try condition.withLock {
             while !done { condition.wait() }
             if let error { throw error }
             return result
-        }
-    }
-
-    private func publish(_ applied: UInt64) {
-        condition.withLock {
-            reached = applied
-            condition.broadcast()
         }
     }
 
@@ -158,14 +123,8 @@ final class ReplayTreeThread: @unchecked Sendable {
         let scratch = try Environment(path: scratchPath, configuration: configuration)
         defer { scratch.close() }
         let scratchSchema = try Schema(environment: scratch, extensions: [tree])
-        var attempts = 0
         try ScratchWrite.run(scratch) { destination in
-            // Re-run from the start if the scratch map grows; not after the comparison was answered (the snapshot is gone).
-            attempts += 1
-            if attempts > 1, condition.withLock({ request != nil }) {
-                throw LedgerError("internal", "the transparency tree's scratch map had to grow during the comparison: run the replay again",
-                                  kind: .integrity)
-            }
+            // Re-run from the start if the scratch map grows: all state is local (the events up to any head never change).
             let store = LMDBStore(txn: destination, schema: scratchSchema)
             var tree = self.tree
             tree.discard()
@@ -190,41 +149,21 @@ final class ReplayTreeThread: @unchecked Sendable {
                 if pending >= Self.flushEvery {
                     try tree.flush(to: store)
                     pending = 0
-                    publish(seq)
                 }
                 return true
             }
             while true {
-                let (goal, asked, stop): (UInt64, (snapshot: Int, head: UInt64)?, Bool) = condition.withLock {
+                let (goal, asked, stop): (UInt64, UInt64?, Bool) = condition.withLock {
                     while !cancelled, target <= outcome.applied, request == nil { condition.wait() }
                     return (target, request, cancelled)
                 }
                 if stop { return }
-                if let asked {
-                    // The comparison: the rebuild waited for this thread to catch up before its snapshot, so what is left
-                    // is the few events it applies in that snapshot too.
-                    try environment.read { source in
-                        let id = try source.snapshotID()
-                        let same = condition.withLock {
-                            sameSnapshot = !withdrawn && id == asked.snapshot
-                            return sameSnapshot ?? false
-                        }
-                        if outcome.applied < asked.head {
-                            try EventLog.scanRaw(from: outcome.applied + 1, schema: schema, in: source) { seq, record in
-                                guard seq <= asked.head else { return false }
-                                return try append(seq, record)
-                            }
-                        }
-                        try tree.flush(to: store)
-                        guard outcome.failure == nil, outcome.applied == asked.head else {
-                            if outcome.failure == nil {
-                                outcome.failure = ChainFailure(seq: outcome.applied + 1, reason: "missing (the log ends at event \(outcome.applied))")
-                            }
-                            return
-                        }
-                        if same { outcome.live = try ProjectionDigest.compute(tree, in: LMDBStore(txn: source, schema: schema)) }
+                if let asked, outcome.applied >= asked {
+                    // The comparison: every event up to the rebuild's snapshot head applied.
+                    guard outcome.applied == asked else {
+                        throw LedgerError("internal", "the transparency tree went past the comparison's head", kind: .integrity)
                     }
-                    if outcome.failure == nil { outcome.rebuilt = try ProjectionDigest.compute(tree, in: store) }
+                    outcome.rebuilt = try ProjectionDigest.compute(tree, in: store)
                     break
                 }
                 try EventLog.scanRaw(from: outcome.applied + 1, through: goal, schema: schema, environment: environment, budget: budget) { seq, record in
@@ -233,7 +172,6 @@ final class ReplayTreeThread: @unchecked Sendable {
                 }
                 try tree.flush(to: store)
                 pending = 0
-                publish(outcome.applied)
                 if outcome.failure != nil || shouldStop { break }
                 if outcome.applied < goal {
                     // Stopped at the limit (a break was found before it), or the log ends early.
