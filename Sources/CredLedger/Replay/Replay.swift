@@ -205,7 +205,7 @@ final class ProjectionRebuild: @unchecked Sendable {
         self.budget = budget
         self.between = between
         self.treeThread = !treeThread ? nil : ReplayTreeThread.tree(in: audit.schema).map {
-            ReplayTreeThread(environment: audit.environment, schema: audit.schema, tree: $0, budget: budget)
+            ReplayTreeThread(environment: audit.environment, schema: audit.schema, tree: $0, budget: budget, between: between)
         }
     }
 

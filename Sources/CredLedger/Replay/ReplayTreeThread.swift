@@ -27,6 +27,8 @@ final class ReplayTreeThread: @unchecked Sendable {
     private let environment: Environment
     private let schema: Schema
     private let budget: ReadBudget
+    /// Called between this thread's read transactions, with none open (the rebuild's test hook).
+    private let between: (() -> Void)?
     private let tree: MerkleTreeProjection
     private let condition = NSCondition()
     // Guarded by `condition`.
@@ -44,11 +46,12 @@ final class ReplayTreeThread: @unchecked Sendable {
     /// Events applied between flushes (memory stays bounded; the bytes written do not depend on it).
     private static let flushEvery: UInt64 = 1 << 16
 
-    init(environment: Environment, schema: Schema, tree: MerkleTreeProjection, budget: ReadBudget) {
+    init(environment: Environment, schema: Schema, tree: MerkleTreeProjection, budget: ReadBudget, between: (() -> Void)? = nil) {
         self.environment = environment
         self.schema = schema
         self.tree = tree
         self.budget = budget
+        self.between = between
     }
 
     /// The registered tree projection of `schema`, if any (a replay of a ledger without it keeps one thread).
@@ -166,7 +169,8 @@ final class ReplayTreeThread: @unchecked Sendable {
                     outcome.rebuilt = try ProjectionDigest.compute(tree, in: store)
                     break
                 }
-                try EventLog.scanRaw(from: outcome.applied + 1, through: goal, schema: schema, environment: environment, budget: budget) { seq, record in
+                try EventLog.scanRaw(from: outcome.applied + 1, through: goal, schema: schema, environment: environment, budget: budget,
+                                     between: between) { seq, record in
                     if seq & 0xFFF == 0, shouldStop || isPastLimit(seq) { return false }
                     return try append(seq, record)
                 }
