@@ -247,8 +247,13 @@ public enum ProjectionDigest {
 
     private static func compute(description projection: some ProjectionDescription, in store: some KeyValueStore) throws -> SHA256Digest {
         var hasher = SHA256()
+        let raw = store as? any RawKeyValueStore
         for table in projection.tableNames {
             hasher.update(Array(table.utf8).count.bigEndianU32 + Array(table.utf8))
+            if let raw {
+                try digestInPlace(table, raw, into: &hasher)
+                continue
+            }
             try store.scan(named: table, from: []) { key, value in
                 hasher.update(key.count.bigEndianU32)
                 hasher.update(key)
@@ -258,6 +263,41 @@ public enum ProjectionDigest {
             }
         }
         return hasher.finalize()
+    }
+
+    /// The same bytes as the `scan` path, read in place and gathered into one buffer that is hashed when full: no
+    /// array per row, and SHA-256 runs over whole blocks (rows are small: a digest was an allocation-bound loop).
+    private static func digestInPlace(_ table: String, _ store: any RawKeyValueStore, into hasher: inout SHA256) throws {
+        let capacity = 64 * 1024
+        try withUnsafeTemporaryAllocation(byteCount: capacity, alignment: 8) { buffer in
+            let base = buffer.baseAddress!
+            var used = 0
+            func put(_ bytes: UnsafeRawBufferPointer, _ hasher: inout SHA256) {
+                if capacity - used < 4 + bytes.count {
+                    hasher.update(UnsafeRawBufferPointer(start: base, count: used))
+                    used = 0
+                }
+                (base + used).storeBytes(of: UInt32(truncatingIfNeeded: bytes.count).bigEndian, as: UInt32.self)
+                used += 4
+                guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+                guard bytes.count <= capacity - used else {   // larger than the buffer (no row is): hashed from the map
+                    hasher.update(UnsafeRawBufferPointer(start: base, count: used))
+                    used = 0
+                    hasher.update(bytes)
+                    return
+                }
+                (base + used).copyMemory(from: source, byteCount: bytes.count)
+                used += bytes.count
+            }
+            try store.withCursor(named: table) { cursor in
+                try cursor.forEach(from: UnsafeRawBufferPointer(start: nil, count: 0)) { key, value in
+                    put(key, &hasher)
+                    put(value, &hasher)
+                    return true
+                }
+            }
+            hasher.update(UnsafeRawBufferPointer(start: base, count: used))
+        }
     }
 }
 

@@ -200,6 +200,37 @@ final class Issue12LongReadTests: XCTestCase {
         XCTAssertEqual(rest.head, t.ledger.head)
     }
 
+    /// Issue 15: the same, with the map grown while the transparency tree's own thread is between two of its read
+    /// transactions: both replay threads call the hook, and each one's first call waits for a growth of the map.
+    func testWriterGrowsTheMapWhileTheReplaysTreeThreadReads() throws {
+        let (t, header) = try longLedger("longtree", uses: 6_000)
+        defer { t.remove() }
+        let pinned = t.ledger.head
+        let sizeBefore = t.ledger.environment.mapSize
+        let writer = try BackgroundWriter(t.ledger, header: header)
+        let waited = Locked<[UInt: Bool]>([:])   // thread → whether the map grew while it waited
+        let ledger = t.ledger!
+        let report = try ledger.audit.replay(from: 1, threads: 2, projections: true, chunkSize: 1_000,
+                                             readBudget: ReadBudget(maxEvents: 500, maxNanoseconds: 10_000_000_000)) {
+            let me = UInt(pthread_self())
+            guard waited.withLock({ $0[me] == nil }) else { return }
+            waited.withLock { $0[me] = false }
+            let grew = Self.waitForGrowth(ledger, writer)
+            waited.withLock { $0[me] = grew }
+        }
+        writer.stop()
+        XCTAssertNil(writer.error)
+        XCTAssertEqual(waited.current.count, 2, "the rebuild thread and the tree thread both read in several transactions")
+        XCTAssertEqual(Array(waited.current.values), [true, true], "the writer grew the map while each replay thread was between reads")
+        XCTAssertGreaterThan(t.ledger.environment.mapSize, sizeBefore)
+        XCTAssertTrue(report.ok, "\(String(describing: report.chainFailure)) \(report.projections)")
+        XCTAssertEqual(report.projections.map(\.name).last, "merkle")
+        XCTAssertGreaterThan(report.head.seq, pinned.seq)
+        XCTAssertEqual(report.lastGood, report.head)
+        XCTAssertEqual(report.eventsProjected, report.head.seq)
+        XCTAssertTrue(try t.ledger.audit.verify().ok)
+    }
+
     /// `log`'s line writer and `forEachEvent` stop at the head pinned at their start, even while the writer appends.
     func testEventListingsStopAtThePinnedHead() throws {
         let (t, header) = try longLedger("longlist", uses: 2_000)

@@ -59,16 +59,17 @@ extension Ledger.Audit {
         try replay(from: from, threads: threads, projections: projections, chunkSize: ChainVerifier.chunkSize)
     }
 
-    /// `replay` with the verification chunk size chosen (tests put breaks on chunk boundaries with small chunks), and the
-    /// rebuild's read budget and a hook it calls between its read transactions (tests).
+    /// `replay` with the verification chunk size chosen (tests put breaks on chunk boundaries with small chunks), the
+    /// rebuild's read budget and a hook it calls between its read transactions, and whether the transparency tree is
+    /// rebuilt on a thread of its own (tests compare both ways).
     func replay(from: UInt64, threads: Int, projections: Bool, chunkSize: UInt64, readBudget: ReadBudget = .standard,
-                betweenReads: (@Sendable () -> Void)? = nil) throws -> ReplayReport {
+                treeThread: Bool = true, betweenReads: (@Sendable () -> Void)? = nil) throws -> ReplayReport {
         let started = DispatchTime.now()
         let threads = max(1, threads)
         var report = ReplayReport(from: max(from, 1), head: .empty, lastGood: .empty, eventsVerified: 0, eventsProjected: 0,
                                   chainFailure: nil, projections: [], projectionNote: nil, threads: threads,
                                   verifySeconds: 0, projectSeconds: 0, seconds: 0)
-        let rebuild = projections ? ProjectionRebuild(audit: self, budget: readBudget, between: betweenReads) : nil
+        let rebuild = projections ? ProjectionRebuild(audit: self, budget: readBudget, treeThread: treeThread, between: betweenReads) : nil
         let head: ChainHead
         let disagreement: ProjectionDisagreement?
         if let rebuild {
@@ -191,15 +192,21 @@ final class ProjectionRebuild: @unchecked Sendable {
     /// Events after this seq need not be replayed (a break was found there).
     private var limit = UInt64.max
 
+    /// The transparency tree's rebuild on a second thread (set before this thread starts; nil without the tree).
+    private let treeThread: ReplayTreeThread?
+
     /// How much each read transaction of the log may do.
     private let budget: ReadBudget
     /// Called between read transactions, with none open (a test hook).
     private let between: (() -> Void)?
 
-    init(audit: Ledger.Audit, budget: ReadBudget = .standard, between: (@Sendable () -> Void)? = nil) {
+    init(audit: Ledger.Audit, budget: ReadBudget = .standard, treeThread: Bool = true, between: (@Sendable () -> Void)? = nil) {
         self.audit = audit
         self.budget = budget
         self.between = between
+        self.treeThread = !treeThread ? nil : ReplayTreeThread.tree(in: audit.schema).map {
+            ReplayTreeThread(environment: audit.environment, schema: audit.schema, tree: $0, budget: budget, between: between)
+        }
     }
 
     func start() {
@@ -217,12 +224,18 @@ final class ProjectionRebuild: @unchecked Sendable {
         thread.start()
     }
 
-    func cancel() { lock.withLock { cancelled = true } }
+    func cancel() {
+        lock.withLock { cancelled = true }
+        treeThread?.cancel()
+    }
     private var isCancelled: Bool { lock.withLock { cancelled } }
 
     /// Stops the replay once it is past `seq`; the events before it are still decoded and applied (one of them
     /// may be the first bad event).
-    func stop(after seq: UInt64) { lock.withLock { limit = min(limit, seq) } }
+    func stop(after seq: UInt64) {
+        lock.withLock { limit = min(limit, seq) }
+        treeThread?.stop(after: seq)
+    }
     private func isPastLimit(_ seq: UInt64) -> Bool { lock.withLock { seq > limit } }
 
     /// The head of the snapshot being rebuilt, and the checkpoints' disagreement with it if there is one.
@@ -243,7 +256,20 @@ final class ProjectionRebuild: @unchecked Sendable {
     }
 
     private func run() throws {
-        let environment = audit.environment, schema = audit.schema, budget = self.budget
+        // The tree's thread ends before this one does, whatever happens here (no thread outlives the replay).
+        treeThread?.start()
+        var treeResult: ReplayTreeThread.Result?
+        do {
+            try rebuild(treeResult: &treeResult)
+        } catch {
+            treeThread?.cancel()
+            _ = try? treeThread?.wait()
+            throw error
+        }
+    }
+
+    private func rebuild(treeResult: inout ReplayTreeThread.Result?) throws {
+        let environment = audit.environment, schema = audit.schema, budget = self.budget, tree = self.treeThread
         let scratchPath = NSTemporaryDirectory() + "credledger-replay-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         defer { try? FileManager.default.removeItem(atPath: scratchPath) }
         // The pinned head: events 1…head never change (the log is append-only), so they are read in short
@@ -253,6 +279,7 @@ final class ProjectionRebuild: @unchecked Sendable {
         }
         lock.withLock { self.head = (head, disagreement) }
         headReady.signal()
+        tree?.advance(through: head.seq)
         let started = DispatchTime.now()
         var configuration = Environment.Configuration()
         configuration.flags = [.noSync]
@@ -262,11 +289,18 @@ final class ProjectionRebuild: @unchecked Sendable {
         defer { scratch.close() }
         let scratchSchema = try Schema(environment: scratch, extensions: schema.extensions)
         var outcome = Result()
-        try scratch.write { destination in
-            // This closure re-runs from scratch if the map has to grow: all state is local to it.
+        var askedTree = false
+        try ScratchWrite.run(scratch) { destination in
+            // This closure re-runs from scratch if the map has to grow: all state is local to it (but the tree's
+            // thread was told the comparison's head once: a second answer would not be at the same head).
+            if askedTree {
+                throw LedgerError("internal", "the replay's scratch map had to grow during the comparison: run the replay again", kind: .integrity)
+            }
             outcome = Result()
             let store = LMDBStore(txn: destination, schema: scratchSchema)
-            var projector = scratchSchema.makeProjector()
+            // The tree, when its own thread rebuilds it, is left out of this projector.
+            var projector = tree == nil ? scratchSchema.makeProjector()
+                : Projector(extensions: schema.extensions.filter { !($0 is MerkleTreeProjection) })
             var pending = 0
             var expected: UInt64 = 1
             /// Decodes and applies one event; false (with `outcome.failure` set) at a bad one.
@@ -331,6 +365,12 @@ final class ProjectionRebuild: @unchecked Sendable {
                     }
                     try projector.flush(to: store)
                     guard outcome.failure == nil, outcome.projected == now.seq else { return }
+                    // The tree's thread rebuilds up to this head and digests its tree while this one digests every
+                    // live projection in this snapshot.
+                    if let tree {
+                        askedTree = true
+                        tree.requestDigest(at: now.seq)
+                    }
                     let liveStore = LMDBStore(txn: source, schema: schema)
                     for (p, key) in schema.checkpointKeys {
                         let checkpoint = try source.get(schema.meta, key).flatMap(Meta.Checkpoint.init)
@@ -340,14 +380,39 @@ final class ProjectionRebuild: @unchecked Sendable {
                 }
                 guard let behind else { break }
                 rounds += 1
+                tree?.advance(through: behind)
                 try replay(through: behind)
                 guard outcome.failure == nil, !isCancelled else { return }
             }
             guard outcome.failure == nil, outcome.head != nil else { return }
-            for (p, lastSeq, liveDigest) in live {
-                outcome.statuses.append(ProjectionStatus(
-                    name: p.name, lastSeq: lastSeq, live: liveDigest, rebuilt: try ProjectionDigest.compute(p, in: store)))
+            var rebuilt: [SHA256Digest?] = []
+            for (p, _, _) in live {
+                rebuilt.append(tree != nil && p is MerkleTreeProjection ? nil : try ProjectionDigest.compute(p, in: store))
             }
+            // The rebuilt tree's digest comes from its thread.
+            let treeOutcome = try tree?.wait()
+            treeResult = treeOutcome
+            for ((p, lastSeq, liveDigest), rebuiltDigest) in zip(live, rebuilt) {
+                guard let rebuiltDigest = rebuiltDigest ?? treeOutcome?.rebuilt else {
+                    // The tree stopped before the comparison: it found a bad record (reported below) or was stopped.
+                    guard treeOutcome?.failure != nil else {
+                        throw LedgerError("internal", "the transparency tree's rebuild ended without its digests", kind: .integrity)
+                    }
+                    outcome.statuses = []
+                    break
+                }
+                outcome.statuses.append(ProjectionStatus(name: p.name, lastSeq: lastSeq, live: liveDigest, rebuilt: rebuiltDigest))
+            }
+        }
+        // Whatever happened above, the tree's thread has ended before this one reports.
+        if treeResult == nil, let tree {
+            tree.cancel()
+            treeResult = try tree.wait()
+        }
+        // A record the tree could not take is a bad event too (the decoding above names the same one or an earlier one).
+        if let treeFailure = treeResult?.failure, outcome.failure.map({ treeFailure.seq < $0.seq }) ?? true {
+            outcome.failure = treeFailure
+            outcome.statuses = []
         }
         outcome.seconds = Ledger.Audit.seconds(since: started)
         lock.withLock { result = outcome }
