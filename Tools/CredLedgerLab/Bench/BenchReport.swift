@@ -231,7 +231,8 @@ struct BenchReport {
     static func format(_ value: Double, unit: String) -> String {
         switch unit {
         case "/s": BenchFormat.count(value) + "/s"
-        case "×": BenchFormat.fixed(value, 2) + "×"
+        // Three decimals: with two, a missed 0.497× would print as the goal itself.
+        case "×": BenchFormat.fixed(value, 3) + "×"
         case "µs": BenchFormat.micros(value) + " µs"
         case "B": BenchFormat.fixed(value, 1) + " B"
         case "s": BenchFormat.fixed(value, 3) + " s"
