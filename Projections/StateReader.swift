@@ -249,7 +249,7 @@ public enum ProjectionDigest {
         var hasher = SHA256()
         let raw = store as? any RawKeyValueStore
         for table in projection.tableNames {
-            hasher.update(Array(table.utf8).count.bigEndianU32 + Array(table.utf8))
+            hashTableName(table, into: &hasher)
             if let raw {
                 try digestInPlace(table, raw, into: &hasher)
                 continue
@@ -263,6 +263,11 @@ public enum ProjectionDigest {
             }
         }
         return hasher.finalize()
+    }
+
+    /// A table's header in the digest: u32 length ‖ the name's UTF-8 (`MerkleTreeStreamDigest` frames tables the same way).
+    static func hashTableName(_ table: String, into hasher: inout SHA256) {
+        hasher.update(Array(table.utf8).count.bigEndianU32 + Array(table.utf8))
     }
 
     /// The same bytes as the `scan` path, read in place and gathered into one buffer that is hashed when full: no

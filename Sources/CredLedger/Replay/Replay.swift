@@ -204,8 +204,8 @@ final class ProjectionRebuild: @unchecked Sendable {
         self.audit = audit
         self.budget = budget
         self.between = between
-        self.treeThread = !treeThread ? nil : ReplayTreeThread.tree(in: audit.schema).map {
-            ReplayTreeThread(environment: audit.environment, schema: audit.schema, tree: $0, budget: budget, between: between)
+        self.treeThread = !treeThread ? nil : ReplayTreeThread.tree(in: audit.schema).map { _ in
+            ReplayTreeThread(environment: audit.environment, schema: audit.schema, budget: budget, between: between)
         }
     }
 

@@ -4,14 +4,15 @@ import Foundation
 import LMDB
 
 /// The transparency tree's share of a replay, on a second thread: `ProjectionRebuild` decodes every event and applies
-/// the other projections while this thread rebuilds the tree (`MerkleTreeProjection`) into a scratch environment of
-/// its own. The tree needs only each record's stored chain hash — its last 32 bytes, no decoding — so this thread
-/// reads the log by itself, in short read transactions (`ReadBudget`), up to the seq the rebuild asks for.
+/// the other projections while this thread rebuilds the tree (`MerkleTreeProjection`). The tree needs only each
+/// record's stored chain hash — its last 32 bytes, no decoding — so this thread reads the log by itself, in short read
+/// transactions (`ReadBudget`), up to the seq the rebuild asks for. The rebuilt tree is not stored anywhere: its
+/// nodes come out in key order, so `MerkleTreeStreamDigest` hashes them as they are made into the digest a scratch
+/// copy of its tables would give (the one-thread replay, which writes them, is the reference in the tests).
 ///
 /// The comparison: the rebuild, in its snapshot with head `h`, posts `requestDigest(at: h)` and digests every live
 /// projection there, the tree's included; this thread meanwhile applies the events up to `h` (they never change) and
-/// digests the rebuilt tree. (Measured: the tree's two digests are a third of its work; the live one on the rebuild
-/// thread balances the two threads best, and neither thread ever waits for the other while holding a transaction.)
+/// digests the rebuilt tree. (Neither thread ever waits for the other while holding a transaction.)
 /// A record too short to hold a hash, or a missing seq, stops it (`failure`); the rebuild, which decodes the same
 /// records, names that event too or an earlier one.
 final class ReplayTreeThread: @unchecked Sendable {
@@ -29,7 +30,6 @@ final class ReplayTreeThread: @unchecked Sendable {
     private let budget: ReadBudget
     /// Called between this thread's read transactions, with none open (the rebuild's test hook).
     private let between: (() -> Void)?
-    private let tree: MerkleTreeProjection
     private let condition = NSCondition()
     // Guarded by `condition`.
     /// Replay up to this seq (the rebuild's progress: pinned head, then catch-up rounds).
@@ -43,13 +43,13 @@ final class ReplayTreeThread: @unchecked Sendable {
     private var result = Result()
     private var error: Error?
 
-    /// Events applied between flushes (memory stays bounded; the bytes written do not depend on it).
-    private static let flushEvery: UInt64 = 1 << 16
+    /// Chain hashes handed to the tree at a time (small enough for its batch to stay in cache; the digest does not
+    /// depend on it).
+    private static let batch = 1 << 12
 
-    init(environment: Environment, schema: Schema, tree: MerkleTreeProjection, budget: ReadBudget, between: (() -> Void)? = nil) {
+    init(environment: Environment, schema: Schema, budget: ReadBudget, between: (() -> Void)? = nil) {
         self.environment = environment
         self.schema = schema
-        self.tree = tree
         self.budget = budget
         self.between = between
     }
@@ -117,75 +117,62 @@ final class ReplayTreeThread: @unchecked Sendable {
     private func isPastLimit(_ seq: UInt64) -> Bool { condition.withLock { seq > limit } }
 
     private func run() throws {
-        let scratchPath = NSTemporaryDirectory() + "credledger-tree-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        defer { try? FileManager.default.removeItem(atPath: scratchPath) }
-        var configuration = Environment.Configuration()
-        configuration.flags = [.noSync]
-        configuration.mapSize = max(environment.mapSize, 64 << 20)
-        configuration.maxDatabases = UInt32(Schema.databaseCount(extensions: [tree]) + 2)
-        let scratch = try Environment(path: scratchPath, configuration: configuration)
-        defer { scratch.close() }
-        let scratchSchema = try Schema(environment: scratch, extensions: [tree])
-        try ScratchWrite.run(scratch) { destination in
-            // Re-run from the start if the scratch map grows: all state is local (the events up to any head never change).
-            let store = LMDBStore(txn: destination, schema: scratchSchema)
-            var tree = self.tree
-            tree.discard()
-            var outcome = Result()
-            var pending: UInt64 = 0
-            /// Appends one record's leaf; false (with `outcome.failure`) at a missing seq or a record without a hash.
-            func append(_ seq: UInt64, _ record: UnsafeRawBufferPointer) throws -> Bool {
-                let expected = outcome.applied + 1
-                guard seq == expected else {
-                    outcome.failure = ChainFailure(seq: expected, reason: "missing (next stored is \(seq))")
-                    return false
-                }
-                guard record.count >= EventCodec.headerSize + EventCodec.hashSize,
-                      let hash = SHA256Digest(bytes: UnsafeRawBufferPointer(rebasing: record[(record.count - EventCodec.hashSize)...]))
-                else {
-                    outcome.failure = ChainFailure(seq: seq, reason: "record too short (\(record.count) bytes)")
-                    return false
-                }
-                try tree.append(seq: seq, chainHash: hash)
-                outcome.applied = seq
-                pending += 1
-                if pending >= Self.flushEvery {
-                    try tree.flush(to: store)
-                    pending = 0
-                }
-                return true
-            }
-            while true {
-                let (goal, asked, stop): (UInt64, UInt64?, Bool) = condition.withLock {
-                    while !cancelled, target <= outcome.applied, request == nil { condition.wait() }
-                    return (target, request, cancelled)
-                }
-                if stop { return }
-                if let asked, outcome.applied >= asked {
-                    // The comparison: every event up to the rebuild's snapshot head applied.
-                    guard outcome.applied == asked else {
-                        throw LedgerError("internal", "the transparency tree went past the comparison's head", kind: .integrity)
-                    }
-                    outcome.rebuilt = try ProjectionDigest.compute(tree, in: store)
-                    break
-                }
-                try EventLog.scanRaw(from: outcome.applied + 1, through: goal, schema: schema, environment: environment, budget: budget,
-                                     between: between) { seq, record in
-                    if seq & 0xFFF == 0, shouldStop || isPastLimit(seq) { return false }
-                    return try append(seq, record)
-                }
-                try tree.flush(to: store)
-                pending = 0
-                if outcome.failure != nil || shouldStop { break }
-                if outcome.applied < goal {
-                    // Stopped at the limit (a break was found before it), or the log ends early.
-                    if !isPastLimit(outcome.applied + 1) {
-                        outcome.failure = ChainFailure(seq: outcome.applied + 1, reason: "missing (the log ends at event \(outcome.applied))")
-                    }
-                    break
-                }
-            }
-            condition.withLock { result = outcome }
+        // The rebuilt tree is never stored: its digest is hashed as its nodes are made (`MerkleTreeStreamDigest`).
+        var tree = MerkleTreeStreamDigest()
+        var outcome = Result()
+        var pending: [SHA256Digest] = []
+        pending.reserveCapacity(Self.batch)
+        func drain() throws {
+            try tree.append(chainHashes: pending)
+            pending.removeAll(keepingCapacity: true)
         }
+        /// Takes one record's chain hash; false (with `outcome.failure`) at a missing seq or a record without a hash.
+        func append(_ seq: UInt64, _ record: UnsafeRawBufferPointer) throws -> Bool {
+            let expected = outcome.applied + 1
+            guard seq == expected else {
+                outcome.failure = ChainFailure(seq: expected, reason: "missing (next stored is \(seq))")
+                return false
+            }
+            guard record.count >= EventCodec.headerSize + EventCodec.hashSize,
+                  let hash = SHA256Digest(bytes: UnsafeRawBufferPointer(rebasing: record[(record.count - EventCodec.hashSize)...]))
+            else {
+                outcome.failure = ChainFailure(seq: seq, reason: "record too short (\(record.count) bytes)")
+                return false
+            }
+            pending.append(hash)
+            outcome.applied = seq
+            if pending.count >= Self.batch { try drain() }
+            return true
+        }
+        while true {
+            let (goal, asked, stop): (UInt64, UInt64?, Bool) = condition.withLock {
+                while !cancelled, target <= outcome.applied, request == nil { condition.wait() }
+                return (target, request, cancelled)
+            }
+            if stop { return }
+            if let asked, outcome.applied >= asked {
+                // The comparison: every event up to the rebuild's snapshot head applied.
+                guard outcome.applied == asked else {
+                    throw LedgerError("internal", "the transparency tree went past the comparison's head", kind: .integrity)
+                }
+                try drain()
+                outcome.rebuilt = tree.digest
+                break
+            }
+            try EventLog.scanRaw(from: outcome.applied + 1, through: goal, schema: schema, environment: environment, budget: budget,
+                                 between: between) { seq, record in
+                if seq & 0xFFF == 0, shouldStop || isPastLimit(seq) { return false }
+                return try append(seq, record)
+            }
+            if outcome.failure != nil || shouldStop { break }
+            if outcome.applied < goal {
+                // Stopped at the limit (a break was found before it), or the log ends early.
+                if !isPastLimit(outcome.applied + 1) {
+                    outcome.failure = ChainFailure(seq: outcome.applied + 1, reason: "missing (the log ends at event \(outcome.applied))")
+                }
+                break
+            }
+        }
+        condition.withLock { result = outcome }
     }
 }
