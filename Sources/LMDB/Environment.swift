@@ -254,6 +254,15 @@ public final class Environment: @unchecked Sendable {
         try runTransaction(readOnly: true, commitReadOnly: false, function: "Environment.read", body)
     }
 
+    /// ``read(_:)`` for a body that returns nothing (it hands its result out through a captured variable). Not generic,
+    /// so a caller in another module runs code specialised here: no generic metadata or value-witness calls per read
+    /// (for hot paths such as the authorization decision).
+    ///
+    /// - Throws: as ``read(_:)``.
+    public func readSnapshot(_ body: (borrowing Transaction) throws -> Void) throws {
+        try runTransaction(readOnly: true, commitReadOnly: false, function: "Environment.read", body)
+    }
+
     /// Runs `body` in a write transaction (`mdb_txn_begin`): returning commits
     /// (`mdb_txn_commit`), throwing aborts (`mdb_txn_abort`).
     ///

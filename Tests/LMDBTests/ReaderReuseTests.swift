@@ -24,6 +24,30 @@ final class ReaderReuseTests: LMDBTestCase {
         XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [50])
     }
 
+    /// `readSnapshot`, the non-generic read of the authorization hot path, is the same transaction as `read`: it sees
+    /// every commit through a renewed reader, refuses nesting, passes a body's error on unchanged, and a
+    /// transaction copied out of it is refused afterwards.
+    func testTheNonGenericReadIsTheSameTransaction() throws {
+        let (env, _) = try makeEnvironment()
+        let db = try env.openDatabases(["kv"])[0]
+        for round in UInt8(1)...20 {
+            try env.write { txn in try txn.put(db, [1], [round]) }
+            var seen: [UInt8]?
+            try env.readSnapshot { txn in seen = try txn.get(db, [1]) }
+            XCTAssertEqual(seen, [round], "round \(round): a stale snapshot")
+            XCTAssertEqual(env.idleReaderCount, 1, "round \(round): the reader is renewed, as `read` does")
+        }
+        struct Refusal: Error {}
+        XCTAssertThrowsError(try env.readSnapshot { _ in throw Refusal() }) { XCTAssertTrue($0 is Refusal) }
+        XCTAssertThrowsError(try env.readSnapshot { _ in try env.readSnapshot { _ in } }) {
+            XCTAssertTrue(LMDBError.badTransaction ~= $0, "nested: \($0)")
+        }
+        var escaped: Transaction?
+        try env.readSnapshot { txn in escaped = copy txn }
+        XCTAssertThrowsError(try escaped?.get(db, [1]), "a transaction used after its closure returned")
+        XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [20])
+    }
+
     func testThePoolIsBoundedAcrossThreads() throws {
         let (env, _) = try makeEnvironment()
         let db = try env.openDatabases(["kv"])[0]

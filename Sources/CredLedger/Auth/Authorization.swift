@@ -127,7 +127,7 @@ extension Ledger {
     /// facts `facts` reads. The reference path reads them as decoded records, the hot path in place; only that differs.
     /// The checks, in order: company, project, header, secret → credential (attributed to its owner), deleted, secret
     /// problem, wrong type, expired, other company, module, project, then role ∩ scope.
-    static func decide(_ parsed: Result<AuthorizationHeader, DenialReason>, company slug: String, project projectSlug: String,
+    static func decide(_ parsed: Result<PresentedSecret, DenialReason>, company slug: String, project projectSlug: String,
                        operation: Operation, now: Timestamp, facts: some AuthorizationFacts) throws -> Decision {
         var decision = Decision(denial: nil, credentialID: nil, principal: nil, capability: .none, scope: nil, company: 0,
                                 use: CredentialUse(credential: 0, project: 0, operation: operation, denial: nil))
@@ -149,7 +149,7 @@ extension Ledger {
         decision.company = company.number
         let project = try facts.project(company: company.number, slug: projectSlug)
         decision.use.project = project?.number ?? 0
-        let header: AuthorizationHeader
+        let header: PresentedSecret
         switch parsed {
         case .failure(let reason): return deny(reason)
         case .success(let h): header = h
@@ -166,7 +166,7 @@ extension Ledger {
         // always answers `revoked`.
         if credential.deleted { return deny(.revoked) }
         if let problem = found.problem { return deny(problem) }
-        if case .apiKey = header, credential.type != .staticKey { return deny(.wrongCredentialType) }
+        if header.scheme == .apiKey, credential.type != .staticKey { return deny(.wrongCredentialType) }
         if credential.expiresAt != 0 && now >= credential.expiresAt { return deny(.expired) }
         if credential.company != company.number { return deny(.otherCompany) }
         if !company.apiEnabled { return deny(.apiModuleDisabled) }
@@ -192,14 +192,14 @@ extension Ledger {
     /// What a key or an access token names, from its hash: the credential's number, what is wrong with the secret
     /// itself (reported after the credential's own state), and for a token the approving user and the approval time.
     /// nil when the secret matches nothing (a refresh token is not a bearer credential).
-    private static func secretLookup(_ header: AuthorizationHeader, now: Timestamp, facts: some AuthorizationFacts) throws
+    private static func secretLookup(_ header: PresentedSecret, now: Timestamp, facts: some AuthorizationFacts) throws
         -> (credential: UInt32, problem: DenialReason?, user: UInt32, approvedAt: Timestamp)? {
-        switch header {
-        case .apiKey(let key):
-            guard let entry = try facts.secret(hash: SecretFormat.hash(key)) else { return nil }
+        switch header.scheme {
+        case .apiKey:
+            guard let entry = try facts.secret(hash: header.hash) else { return nil }
             return (entry.credential, entry.validUntil != 0 && now >= entry.validUntil ? .secretSuperseded : nil, 0, 0)
-        case .bearer(let token):
-            guard let t = try facts.token(hash: SecretFormat.hash(token)), t.kind == .access else { return nil }
+        case .bearer:
+            guard let t = try facts.token(hash: header.hash), t.kind == .access else { return nil }
             return (t.credential, t.status != .active ? .tokenRevoked : now >= t.expiresAt ? .tokenExpired : nil, t.user, t.approvedAt)
         }
     }
@@ -371,23 +371,30 @@ extension Ledger {
     /// `decide` over facts read in place. Returns nil — and the caller runs the reference `decide` — when an input or
     /// a row is unusual (a key LMDB would refuse, a row whose shape differs from what its codec writes) or the company
     /// is unknown (rare: the reference then finds the secret's owner), so both paths agree on every input.
-    static func decideInPlace(_ parsed: Result<AuthorizationHeader, DenialReason>, company slug: String, project projectSlug: String,
-                              operation: Operation, now: Timestamp, store: LMDBStore) throws -> Decision? {
+    static func decideInPlace(_ parsed: Result<PresentedSecret, DenialReason>, company slug: String, project projectSlug: String,
+                              operation: Operation, now: Timestamp, txn: borrowing Transaction, schema: Schema) throws -> Decision? {
         let companyLength = slug.utf8.count, projectLength = projectSlug.utf8.count
         // `Keys.companySlug` is the slug; `Keys.projectSlug` the company number, then the slug.
         guard companyLength >= 1, companyLength <= Environment.maxKeySize,
               MemoryLayout<UInt32>.size + projectLength <= Environment.maxKeySize else { return nil }
         do {
             return try decide(parsed, company: slug, project: projectSlug, operation: operation, now: now,
-                              facts: InPlaceFacts(reads: RawReads(store)))
+                              facts: InPlaceFacts(reads: RawReads(txn: copy txn, schema: schema)))
         } catch is InPlaceFallback {
             return nil
         }
     }
 
-    /// The reference decision: every fact from records decoded by their codecs.
+    /// The reference decision: the header parsed into strings (`AuthorizationHeader.parse`, the secret hashed as a
+    /// `String`), every fact from records decoded by their codecs.
     static func decide(_ parsed: Result<AuthorizationHeader, DenialReason>, company slug: String, project projectSlug: String,
                        operation: Operation, now: Timestamp, state: StateReader<some KeyValueStore>) throws -> Decision {
         try decide(parsed, company: slug, project: projectSlug, operation: operation, now: now, facts: ReferenceFacts(state: state))
+    }
+
+    /// `decide` for a header parsed into strings (the reference parse): the secret is hashed from its `String`.
+    static func decide(_ parsed: Result<AuthorizationHeader, DenialReason>, company slug: String, project projectSlug: String,
+                       operation: Operation, now: Timestamp, facts: some AuthorizationFacts) throws -> Decision {
+        try decide(parsed.map(PresentedSecret.init), company: slug, project: projectSlug, operation: operation, now: now, facts: facts)
     }
 }

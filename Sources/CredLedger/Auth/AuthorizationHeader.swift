@@ -1,4 +1,5 @@
 import CredLedgerCore
+import CredLedgerCrypto
 
 /// A parsed `Authorization` header value: `Apikey <key>` or `Bearer <token>`.
 public enum AuthorizationHeader: Sendable, Equatable {
@@ -11,8 +12,26 @@ public enum AuthorizationHeader: Sendable, Equatable {
     /// Parses without touching storage: scheme (case-insensitive), one secret, prefix and checksum.
     /// A failure is the specific reason to deny with.
     public static func parse(_ value: String) -> Result<AuthorizationHeader, DenialReason> {
+        scan(value) { scheme, secret in
+            let text = String(decoding: secret, as: UTF8.self)
+            return scheme == .apiKey ? .apiKey(text) : .bearer(text)
+        }
+    }
+
+    /// What the decision needs of the header — the scheme and the secret's SHA-256 — hashed from the header's bytes in
+    /// place: the hot path builds no `String` of the secret (nothing of it outlives this call but the hash). Accepts
+    /// and refuses exactly what `parse` does.
+    static func presentedSecret(_ value: String) -> Result<PresentedSecret, DenialReason> {
+        scan(value) { scheme, secret in PresentedSecret(scheme: scheme, hash: SHA256.hash(secret)) }
+    }
+
+    /// The parse shared by `parse` and `presentedSecret`: checks the header's bytes and hands `make` the scheme and the
+    /// secret's bytes (valid only during the call).
+    @inline(__always)
+    private static func scan<T>(_ value: String, _ make: (PresentedSecret.Scheme, UnsafeRawBufferPointer) -> T)
+        -> Result<T, DenialReason> {
         var copy = value
-        return copy.withUTF8 { raw -> Result<AuthorizationHeader, DenialReason> in
+        return copy.withUTF8 { raw -> Result<T, DenialReason> in
             guard !raw.isEmpty, raw.count <= maxLength else { return .failure(.malformedHeader) }
             guard raw.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else { return .failure(.malformedHeader) }
             var start = 0, end = raw.count
@@ -31,17 +50,17 @@ public enum AuthorizationHeader: Sendable, Equatable {
             // The scheme compared in place, ASCII case-insensitively (only printable ASCII gets here), against constant
             // kind lists: no string or array is built per decision.
             let kinds: [SecretKind]
+            let found: PresentedSecret.Scheme
             if schemeIs(scheme, "apikey") {
-                kinds = apiKeyKinds
+                (kinds, found) = (apiKeyKinds, .apiKey)
             } else if schemeIs(scheme, "bearer") {
-                kinds = bearerKinds
+                (kinds, found) = (bearerKinds, .bearer)
             } else {
                 return .failure(.unsupportedScheme)
             }
             let check = SecretFormat.validate(secretBytes, expecting: kinds)
             if let problem = check.problem { return .failure(problem) }
-            let secret = String(decoding: secretBytes, as: UTF8.self)
-            return .success(kinds[0] == .apiKey ? .apiKey(secret) : .bearer(secret))
+            return .success(make(found, secretBytes))
         }
     }
 
@@ -59,5 +78,30 @@ public enum AuthorizationHeader: Sendable, Equatable {
             if b != expected[i] { return false }
         }
         return true
+    }
+}
+
+/// What a well-formed header presents to the access rules: its scheme and the SHA-256 of its secret — the only form
+/// in which the secret is looked up (the `secrets` and `tokens` tables key it by that hash). Never the secret itself.
+struct PresentedSecret: Equatable {
+    enum Scheme: Equatable {
+        case apiKey
+        case bearer
+    }
+
+    let scheme: Scheme
+    let hash: SHA256Digest
+
+    init(scheme: Scheme, hash: SHA256Digest) {
+        self.scheme = scheme
+        self.hash = hash
+    }
+
+    /// The reference form: from a header parsed into strings, hashing the secret `String` (`SecretFormat.hash`).
+    init(_ header: AuthorizationHeader) {
+        switch header {
+        case .apiKey(let key): self.init(scheme: .apiKey, hash: SecretFormat.hash(key))
+        case .bearer(let token): self.init(scheme: .bearer, hash: SecretFormat.hash(token))
+        }
     }
 }

@@ -37,9 +37,26 @@ struct RowView {
     @inline(__always) func asciiString(_ offset: Int) -> (bytes: UnsafeRawBufferPointer, end: Int)? {
         guard offset >= 0, offset + 2 <= bytes.count else { return nil }
         let length = Int(UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1]))
-        guard let body = slice(offset + 2, length) else { return nil }
-        for byte in body where byte >= 0x80 { return nil }
+        guard let body = slice(offset + 2, length), RowView.isASCII(body) else { return nil }
         return (body, offset + 2 + length)
+    }
+
+    /// Whether every byte of `bytes` is below 0x80: eight bytes per step (the credential row's strings are most of the
+    /// decision's in-place checking), the tail byte by byte.
+    @inline(__always) static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let count = bytes.count
+        var i = 0
+        var high: UInt64 = 0
+        while i + 8 <= count {
+            high |= base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < count {
+            high |= UInt64(base.load(fromByteOffset: i, as: UInt8.self))
+            i += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0
     }
 
     /// The offset after `count` consecutive strings starting at `offset`, validating each as `asciiString` does.
@@ -150,9 +167,9 @@ struct RawReads {
     let txn: Transaction
     let schema: Schema
 
-    init(_ store: LMDBStore) {
-        txn = store.txn
-        schema = store.schema
+    init(txn: Transaction, schema: Schema) {
+        self.txn = txn
+        self.schema = schema
     }
 
     /// `body` gets the value under the key built by `key` (at most 16 bytes), or nil.

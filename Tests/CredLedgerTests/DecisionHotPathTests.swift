@@ -1,0 +1,90 @@
+@testable import CredLedger
+import CredLedgerCore
+import XCTest
+
+/// Issue 15, the decision's CPU: the hot path hashes the header's secret in place (`AuthorizationHeader.presentedSecret`)
+/// instead of building its `String`, and checks row strings for ASCII eight bytes at a time (`RowView.isASCII`). Each
+/// must answer exactly what the reference answers, on hostile input too.
+final class DecisionHotPathTests: XCTestCase {
+    /// Headers around a valid key and a valid token: well-formed ones in every scheme spelling, every truncation, a
+    /// byte changed at every position, whitespace and non-ASCII variants, the wrong kind for the scheme.
+    private func hostileHeaders() -> [String] {
+        let key = SecretFormat.generate(.apiKey, using: SeededRandom(seed: 15))
+        let token = SecretFormat.generate(.accessToken, using: SeededRandom(seed: 16))
+        var headers = ["", " ", "Apikey", "Apikey ", "Bearer", key, "Basic " + key, "Apikey\t" + key, "Apikey " + key + " " + key,
+                       "Apikey " + key + "\r\nX: 1", "Apikey " + key + "\u{0}", "Ápikey " + key, "Apikey " + key + "é",
+                       "Bearer " + key, "Apikey " + token, "Apikey " + SecretFormat.generate(.clientSecret, using: SeededRandom(seed: 1)),
+                       String(repeating: " ", count: 300) + "Apikey " + key, "Apikey " + String(repeating: "A", count: 300)]
+        for (scheme, secret) in [("Apikey", key), ("apikey", key), ("APIKEY", key), ("Bearer", token), ("bEaReR", token)] {
+            headers.append(scheme + " " + secret)
+            headers.append("   " + scheme + "    " + secret + "  ")
+        }
+        for base in ["Apikey " + key, "Bearer " + token] {
+            let bytes = Array(base.utf8)
+            for n in 0...bytes.count { headers.append(String(decoding: bytes.prefix(n), as: UTF8.self)) }
+            for i in bytes.indices {
+                for replacement: UInt8 in [0x20, 0x41, 0x5F, 0x7A, 0x7F] where replacement != bytes[i] {
+                    var changed = bytes
+                    changed[i] = replacement
+                    headers.append(String(decoding: changed, as: UTF8.self))
+                }
+            }
+        }
+        return headers
+    }
+
+    func testTheSecretHashedInPlaceIsTheReferenceParseOnEveryHeader() {
+        var accepted = (apiKey: 0, bearer: 0), refused = 0
+        for header in hostileHeaders() {
+            let inPlace = AuthorizationHeader.presentedSecret(header)
+            let reference = AuthorizationHeader.parse(header)
+            XCTAssertEqual(inPlace, reference.map(PresentedSecret.init), "header \(header.debugDescription)")
+            switch reference {
+            case .success(.apiKey(let key)):
+                accepted.apiKey += 1
+                XCTAssertEqual(try inPlace.get(), PresentedSecret(scheme: .apiKey, hash: SHA256.hash(Array(key.utf8))))
+            case .success(.bearer(let token)):
+                accepted.bearer += 1
+                XCTAssertEqual(try inPlace.get(), PresentedSecret(scheme: .bearer, hash: SHA256.hash(Array(token.utf8))))
+            case .failure:
+                refused += 1
+            }
+        }
+        // The list holds both kinds of accepted header and many refused ones: the comparison covers each branch.
+        XCTAssertGreaterThanOrEqual(accepted.apiKey, 6)
+        XCTAssertGreaterThanOrEqual(accepted.bearer, 4)
+        XCTAssertGreaterThan(refused, 400)
+    }
+
+    func testSameSecretUnderTheOtherSchemeIsAnotherPresentation() {
+        // The hash alone does not decide: an API key presented as `Bearer` is refused, and the scheme is kept apart.
+        let key = SecretFormat.generate(.apiKey, using: SeededRandom(seed: 15))
+        XCTAssertEqual(AuthorizationHeader.presentedSecret("Bearer " + key), .failure(.malformedHeader))
+        XCTAssertNotEqual(PresentedSecret(scheme: .apiKey, hash: SHA256.hash(Array(key.utf8))),
+                          PresentedSecret(scheme: .bearer, hash: SHA256.hash(Array(key.utf8))))
+    }
+
+    func testWordWiseASCIICheckFindsAHighByteAtEveryPositionOfEveryLength() {
+        for length in 0...40 {
+            let plain = [UInt8](repeating: 0x7F, count: length)
+            XCTAssertTrue(plain.withUnsafeBytes { RowView.isASCII($0) }, "length \(length)")
+            for position in 0..<length {
+                for high: UInt8 in [0x80, 0xC3, 0xFF] {
+                    var bytes = plain
+                    bytes[position] = high
+                    XCTAssertFalse(bytes.withUnsafeBytes { RowView.isASCII($0) }, "length \(length), 0x80 bit at \(position)")
+                }
+            }
+        }
+        // Unaligned views (a string inside a row starts anywhere) agree with a byte-by-byte check.
+        let random = SeededRandom(seed: 42)
+        let row = random.bytes(4_096).map { $0 < 8 ? $0 | 0x80 : $0 & 0x7F }
+        row.withUnsafeBytes { all in
+            for _ in 0..<2_000 {
+                let start = Int(random.next() % 4_000), count = Int(random.next() % 96)
+                let view = UnsafeRawBufferPointer(rebasing: all[start..<min(all.count, start + count)])
+                XCTAssertEqual(RowView.isASCII(view), view.allSatisfy { $0 < 0x80 }, "bytes \(start)..<\(start + count)")
+            }
+        }
+    }
+}
