@@ -35,15 +35,21 @@ final class Issue15AsyncRecordTests: XCTestCase {
         try t.events(after: seq).filter { if case .credentialUsed = $0.event.payload { true } else { false } }
     }
 
+    /// The world with one READ-WRITE static key: its header and an allowed read decision on acme/bridge.
+    private func worldWithReadWriteKey(_ t: TestLedger) throws -> (header: String, decision: Decision) {
+        try t.makeWorld()
+        let key = try t.create(.staticKey, .readWrite)
+        let header = "Apikey " + key.secret!
+        return (header, try t.ledger.access.authorize(header: header, company: World.acme, project: World.bridge, operation: .read))
+    }
+
     /// 600 async records: when each returns, at least as many uses are committed as calls have returned — no caller is
     /// resumed before its batch is durable — and every returned call is exactly one event.
     func testEveryAsyncRecordReturnsOnlyOnceItsUseIsCommitted() async throws {
         let t = try TestLedger("i15-async-order", seed: 41) { $0.maxBatch = 16 }
         defer { t.remove() }
-        try t.makeWorld()
-        let key = try t.create(.staticKey, .readWrite)
+        let (_, decision) = try worldWithReadWriteKey(t)
         let ledger = t.ledger!
-        let decision = try ledger.access.authorize(header: "Apikey " + key.secret!, company: World.acme, project: World.bridge, operation: .read)
         let start = t.head.seq
         let returned = Locked(0)
         let early = Locked<[String]>([])
@@ -106,11 +112,8 @@ final class Issue15AsyncRecordTests: XCTestCase {
     func testAFailedCommitResumesEveryAsyncCallerWithTheError() async throws {
         let t = try TestLedger("i15-async-fail", seed: 43)
         defer { t.remove() }
-        try t.makeWorld()
-        let key = try t.create(.staticKey, .readWrite)
+        let (header, decision) = try worldWithReadWriteKey(t)
         let ledger = t.ledger!
-        let header = "Apikey " + key.secret!
-        let decision = try ledger.access.authorize(header: header, company: World.acme, project: World.bridge, operation: .read)
         let head = t.head.seq
         ledger.environment.faultInjector = { $0 == .commit ? ENOSPC : nil }
         let outcomes = try await within(60, "async records on a failing disk") {
@@ -149,10 +152,8 @@ final class Issue15AsyncRecordTests: XCTestCase {
     func testClosingTheLedgerUnderAsyncRecordsAnswersEveryCallerOnce() async throws {
         let t = try TestLedger("i15-async-close", seed: 44) { $0.maxBatch = 8 }
         defer { t.remove() }
-        try t.makeWorld()
-        let key = try t.create(.staticKey, .readWrite)
+        let (_, decision) = try worldWithReadWriteKey(t)
         let ledger = t.ledger!
-        let decision = try ledger.access.authorize(header: "Apikey " + key.secret!, company: World.acme, project: World.bridge, operation: .read)
         let start = t.head.seq
         let started = Locked(0)
         let outcomes = try await within(120, "async records while the ledger closes") {
@@ -200,10 +201,7 @@ final class Issue15AsyncRecordTests: XCTestCase {
     func testAsyncRecordOnAReadOnlyLedgerIsReadOnly() async throws {
         let t = try TestLedger("i15-async-ro", seed: 45)
         defer { t.remove() }
-        try t.makeWorld()
-        let key = try t.create(.staticKey, .readWrite)
-        let header = "Apikey " + key.secret!
-        let decision = try t.ledger.access.authorize(header: header, company: World.acme, project: World.bridge, operation: .read)
+        let (header, decision) = try worldWithReadWriteKey(t)
         try t.reopen(readOnly: true)
         let head = t.head.seq
         for call in 0..<3 {
@@ -226,10 +224,8 @@ final class Issue15AsyncRecordTests: XCTestCase {
     func testRequestsAfterTheWriterWentIdleWakeIt() async throws {
         let t = try TestLedger("i15-async-idle", seed: 46)
         defer { t.remove() }
-        try t.makeWorld()
-        let key = try t.create(.staticKey, .readWrite)
+        let (_, decision) = try worldWithReadWriteKey(t)
         let ledger = t.ledger!
-        let decision = try ledger.access.authorize(header: "Apikey " + key.secret!, company: World.acme, project: World.bridge, operation: .read)
         let head = t.head.seq
         for round in 0..<20 {
             // Long enough for the writer to finish the previous batch and wait on its condition again.

@@ -81,10 +81,7 @@ final class BenchRunner {
         }
 
         // The ledger, with a map large enough that growth does not interrupt measurements.
-        var options = self.options
-        options.durability = .sync
-        options.initialMapSize = max(options.initialMapSize, 4 << 30)
-        options.maxMapSize = max(options.maxMapSize, options.initialMapSize)
+        let options = self.options.forBenchmark
         let ledger = try Ledger(path: root + "/ledger", options: options)
         defer { ledger.close() }
 

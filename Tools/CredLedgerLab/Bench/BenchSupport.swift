@@ -1,3 +1,4 @@
+import CredLedger
 import CredLedgerCore
 import Foundation
 
@@ -289,5 +290,16 @@ enum LoadAverage {
 
     static func text(_ loads: [Double]) -> String {
         loads.isEmpty ? "?" : loads.map { BenchFormat.fixed($0, 2) }.joined(separator: " ")
+    }
+}
+
+extension Ledger.Options {
+    /// A measured ledger's options: durable commits, and a map large enough that growth never interrupts a run.
+    var forBenchmark: Ledger.Options {
+        var options = self
+        options.durability = .sync
+        options.initialMapSize = max(options.initialMapSize, 4 << 30)
+        options.maxMapSize = max(options.maxMapSize, options.initialMapSize)
+        return options
     }
 }

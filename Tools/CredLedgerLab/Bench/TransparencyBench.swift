@@ -66,10 +66,7 @@ struct TransparencyBench {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { if !config.keep { try? FileManager.default.removeItem(atPath: root) } }
         machine = BenchMachine.describe(directory: root)
-        var options = self.options
-        options.durability = .sync
-        options.initialMapSize = max(options.initialMapSize, 4 << 30)
-        options.maxMapSize = max(options.maxMapSize, options.initialMapSize)
+        let options = self.options.forBenchmark
         var bare = options
         bare.withoutTransparencyTree = true
         let withTree = try Ledger(path: root + "/with-tree", options: options)

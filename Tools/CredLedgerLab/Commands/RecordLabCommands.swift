@@ -30,11 +30,7 @@ enum RecordLabCommands {
                 try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
                 defer { try? FileManager.default.removeItem(atPath: root) }
 
-                var options = ctx.options
-                options.durability = .sync
-                options.initialMapSize = max(options.initialMapSize, 4 << 30)
-                options.maxMapSize = max(options.maxMapSize, options.initialMapSize)
-                let ledger = try Ledger(path: root + "/ledger", options: options)
+                let ledger = try Ledger(path: root + "/ledger", options: ctx.options.forBenchmark)
                 defer { ledger.close() }
                 let fixture = LedgerFixture(ledger: ledger, shape: .init(companies: 20, projects: 200, credentials: 2_000, sequentialSample: 20))
                 try fixture.build { _ in }
