@@ -26,7 +26,14 @@ public enum Durability: Sendable {
 /// Acknowledgements run on a second thread: once a batch has committed (durably), the writer hands it over and
 /// starts the next batch, so waking callers (one broadcast per batch and generation for blocking callers, one
 /// continuation resumed or completion called per request for async ones) overlaps the next batch's work and fsync
-/// instead of delaying it.
+/// instead of delaying it. A small batch of async or blocking callers (no completion closure: no caller code runs on
+/// the writer) is acknowledged by the writer itself when the acknowledgement thread is idle: at one caller in a loop
+/// the hand-off (a futex wake and that thread's wake-up) cost more than the acknowledgement, and the order of
+/// acknowledgements stays the commit order.
+///
+/// After a batch the writer polls its queue for a bounded time (`pollNanos`) before it sleeps, when traffic is
+/// steady (it slept briefly or not at all before that batch): a caller resumed by the batch that comes straight
+/// back then finds the writer awake and signals nobody. An idle ledger does not poll: after a long sleep, none.
 /// A blocking caller returns when its own batch is acknowledged, however deep the queue behind it.
 final class GroupCommitWriter: @unchecked Sendable {
     private let environment: Environment
@@ -36,6 +43,15 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let durability: Durability
     private let maxBatch: Int
     private let lifetimes: TokenLifetimes
+    /// How long the writer polls its queue after a batch before it sleeps (0: never).
+    private let pollNanos: UInt64
+    /// Largest batch the writer acknowledges itself (async and blocking callers only).
+    static let inlineAcknowledgementLimit = 4
+    /// A sleep shorter than this before a batch means steady traffic: the writer polls after that batch.
+    static let steadyTrafficGapNanos: UInt64 = 2_000_000
+    /// Writer thread only: whether to poll after the current batch, and whether it was taken while polling.
+    private var pollAfterBatch = false
+    private var takenWhilePolling = false
 
     private let condition = NSCondition()
     private var queue: [WriteRequest] = []
@@ -52,6 +68,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let ackCondition = NSCondition()
     private var ackQueue: [CommittedBatch] = []
     private var ackStopping = false
+    /// Whether the acknowledgement thread is delivering batches it took (under `ackCondition`).
+    private var ackBusy = false
     private let ackFinished = DispatchSemaphore(value: 0)
 
     /// Only touched on the writer thread (and read under `headLock`).
@@ -71,7 +89,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     init(environment: Environment, schema: Schema, head: ChainHead, clock: any LedgerClock,
-         random: any RandomBytesGenerator, durability: Durability, maxBatch: Int, lifetimes: TokenLifetimes) {
+         random: any RandomBytesGenerator, durability: Durability, maxBatch: Int, pollNanos: UInt64 = 0,
+         lifetimes: TokenLifetimes) {
         self.environment = environment
         self.schema = schema
         self.committedHead = head
@@ -79,12 +98,16 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.random = random
         self.durability = durability
         self.maxBatch = maxBatch
+        self.pollNanos = pollNanos
         self.lifetimes = lifetimes
         self.log = EventLog(schema: schema)
         self.projector = schema.makeProjector()
     }
 
     var head: ChainHead { headLock.withLock { committedHead } }
+
+    /// Whether the writer thread sleeps, waiting for work (tests: an idle writer must not keep polling).
+    var isWaitingForWork: Bool { condition.withLock { writerWaiting } }
 
     func start() {
         let acker = Thread { [self] in acknowledge() }
@@ -176,11 +199,28 @@ final class GroupCommitWriter: @unchecked Sendable {
     private func nextBatch() -> [WriteRequest]? {
         condition.lock()
         defer { condition.unlock() }
-        while queue.isEmpty && !stopping {
-            writerWaiting = true
-            condition.wait()
+        takenWhilePolling = false
+        if queue.isEmpty && !stopping && pollAfterBatch {
+            // Bounded by the clock, not by a count: yielding lets the caller we just resumed (or another tenant) run.
+            let until = DispatchTime.now().uptimeNanoseconds &+ pollNanos
+            repeat {
+                condition.unlock()
+                sched_yield()
+                condition.lock()
+            } while queue.isEmpty && !stopping && DispatchTime.now().uptimeNanoseconds < until
+            takenWhilePolling = !queue.isEmpty
+        }
+        var slept: UInt64 = 0
+        if queue.isEmpty && !stopping {
+            let asleep = DispatchTime.now().uptimeNanoseconds
+            while queue.isEmpty && !stopping {
+                writerWaiting = true
+                condition.wait()
+            }
+            slept = DispatchTime.now().uptimeNanoseconds &- asleep
         }
         writerWaiting = false
+        pollAfterBatch = pollNanos > 0 && slept < Self.steadyTrafficGapNanos
         if queue.isEmpty { return nil }
         // Take requests while their events fit in maxBatch (always at least one request).
         var taken = 0, weight = 0
@@ -294,13 +334,25 @@ final class GroupCommitWriter: @unchecked Sendable {
                     counters.events += appended
                     counters.applyNanos += bodyEnded &- started
                     counters.commitNanos += committed &- bodyEnded
+                    if takenWhilePolling { counters.takenWhilePolling += 1 }
                 }
             } catch {
                 projector.discard()
                 let reported: Error = (error as? LMDBError).map { LedgerError.storage($0, "the batch was not written") } ?? error
                 outcomes = Array(repeating: reported, count: batch.count)
             }
-            enqueueAcknowledgements(CommittedBatch(requests: batch, outcomes: outcomes))
+            let ended = CommittedBatch(requests: batch, outcomes: outcomes)
+            if acknowledgesItself(batch) {
+                let ackStarted = DispatchTime.now().uptimeNanoseconds
+                deliver(ended)
+                let spent = DispatchTime.now().uptimeNanoseconds &- ackStarted
+                headLock.withLock {
+                    counters.ackNanos += spent
+                    counters.inlineAcknowledgedBatches += 1
+                }
+            } else {
+                enqueueAcknowledgements(ended)
+            }
             if durability == .ackBeforeSync { syncAfterCommit() }
         }
         // Drain the acknowledgements before reporting the writer stopped.
@@ -390,6 +442,19 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     // MARK: - The acknowledgement thread
 
+    /// Whether the writer acknowledges `batch` itself: a few requests, none with a completion closure (caller code
+    /// stays off the writer thread), and the acknowledgement thread idle with nothing queued (so the commit order
+    /// of acknowledgements holds).
+    private func acknowledgesItself(_ batch: [WriteRequest]) -> Bool {
+        guard batch.count <= Self.inlineAcknowledgementLimit else { return false }
+        for request in batch {
+            if case .call = request.acknowledgement { return false }
+        }
+        ackCondition.lock()
+        defer { ackCondition.unlock() }
+        return ackQueue.isEmpty && !ackBusy
+    }
+
     private func enqueueAcknowledgements(_ batch: CommittedBatch) {
         ackCondition.lock()
         ackQueue.append(batch)
@@ -403,38 +468,44 @@ final class GroupCommitWriter: @unchecked Sendable {
         var pending: [CommittedBatch] = []
         while true {
             ackCondition.lock()
+            ackBusy = false
             while ackQueue.isEmpty && !ackStopping { ackCondition.wait() }
             if ackQueue.isEmpty {
                 ackCondition.unlock()
                 break
             }
             swap(&pending, &ackQueue)
+            ackBusy = true
             ackCondition.unlock()
             let started = DispatchTime.now().uptimeNanoseconds
-            for batch in pending {
-                var blocking = false
-                for (request, outcome) in zip(batch.requests, batch.outcomes) {
-                    request.complete(outcome)
-                    if case .wake = request.acknowledgement { blocking = true }
-                }
-                guard blocking else { continue }
-                // Blocking requests of one generation are consecutive (FIFO): one lock and one broadcast per run.
-                var open: CommitSignal?
-                for request in batch.requests {
-                    guard let caller = request.blockedCaller, let signal = caller.signal else { continue }
-                    if open !== signal {
-                        open?.endMarking()
-                        signal.beginMarking()
-                        open = signal
-                    }
-                    signal.markDone(caller)
-                }
-                open?.endMarking()
-            }
+            for batch in pending { deliver(batch) }
             pending.removeAll(keepingCapacity: true)
             let spent = DispatchTime.now().uptimeNanoseconds &- started
             headLock.withLock { counters.ackNanos += spent }
         }
         ackFinished.signal()
+    }
+
+    /// Gives every caller of a committed batch its outcome, in order (on the acknowledgement thread, or on the writer
+    /// for a batch it acknowledges itself).
+    private func deliver(_ batch: CommittedBatch) {
+        var blocking = false
+        for (request, outcome) in zip(batch.requests, batch.outcomes) {
+            request.complete(outcome)
+            if case .wake = request.acknowledgement { blocking = true }
+        }
+        guard blocking else { return }
+        // Blocking requests of one generation are consecutive (FIFO): one lock and one broadcast per run.
+        var open: CommitSignal?
+        for request in batch.requests {
+            guard let caller = request.blockedCaller, let signal = caller.signal else { continue }
+            if open !== signal {
+                open?.endMarking()
+                signal.beginMarking()
+                open = signal
+            }
+            signal.markDone(caller)
+        }
+        open?.endMarking()
     }
 }

@@ -27,7 +27,8 @@ struct WriteRequest: @unchecked Sendable {
         case maintenance(any MaintenanceRun)
     }
 
-    /// How the caller of a request learns its outcome, on the writer's acknowledgement thread.
+    /// How the caller of a request learns its outcome: on the writer's acknowledgement thread (a completion closure
+    /// always), or on the writer itself for a small batch it acknowledges without a hand-off (`.resume`, `.wake`).
     enum Acknowledgement {
         /// An async caller suspended in `withUnsafeThrowingContinuation`: resumed directly — no closure to allocate
         /// or call.
@@ -47,7 +48,7 @@ struct WriteRequest: @unchecked Sendable {
         self.acknowledgement = .call(completion)
     }
 
-    /// A request whose async caller is resumed through `continuation` (on the writer's acknowledgement thread).
+    /// A request whose async caller is resumed through `continuation` once its batch is durable.
     init(_ job: Job, continuation: UnsafeContinuation<Void, any Error>) {
         self.job = job
         self.acknowledgement = .resume(continuation)
@@ -95,7 +96,7 @@ struct WriteRequest: @unchecked Sendable {
 final class BlockedCaller: @unchecked Sendable {
     /// The signal the caller waits on; set when the request is queued (under the writer's lock).
     var signal: CommitSignal?
-    /// The outcome, written by the acknowledgement thread before its signal marks the caller done.
+    /// The outcome, written (by whichever thread acknowledges) before its signal marks the caller done.
     var error: Error?
     /// Whether the request is acknowledged (under its signal's lock).
     fileprivate(set) var isDone = false

@@ -10,8 +10,14 @@ public struct WriterStatistics: Sendable, Equatable {
     public var applyNanos: UInt64
     /// Time spent committing them (`mdb_txn_commit`, which includes the fsync), in nanoseconds.
     public var commitNanos: UInt64
-    /// Time the acknowledgement thread spent waking callers, in nanoseconds.
+    /// Time spent waking callers (on the acknowledgement thread, or on the writer for a batch it acknowledged
+    /// itself), in nanoseconds.
     public var ackNanos: UInt64
+    /// Batches the writer acknowledged itself (small batches of async or blocking callers while the acknowledgement
+    /// thread was idle): the hand-off to that thread would have cost more than the acknowledgement.
+    public var inlineAcknowledgedBatches: Int = 0
+    /// Batches taken while the writer polled its queue after the previous one, instead of sleeping until signalled.
+    public var takenWhilePolling: Int = 0
     /// With `Durability.ackBeforeSync`: fsyncs that failed after their batch had committed. The batch stays
     /// committed and acknowledged (the durability promise of that mode is "a crash loses at most the last batches");
     /// the next batch syncs again. Zero with `.sync`, where a failed fsync fails the commit itself.
@@ -35,6 +41,8 @@ public struct WriterStatistics: Sendable, Equatable {
                                      events: events &- earlier.events, applyNanos: applyNanos &- earlier.applyNanos,
                                      commitNanos: commitNanos &- earlier.commitNanos, ackNanos: ackNanos &- earlier.ackNanos)
         delta.syncFailures = syncFailures - earlier.syncFailures
+        delta.inlineAcknowledgedBatches = inlineAcknowledgedBatches - earlier.inlineAcknowledgedBatches
+        delta.takenWhilePolling = takenWhilePolling - earlier.takenWhilePolling
         delta.lastSyncFailure = lastSyncFailure
         return delta
     }
