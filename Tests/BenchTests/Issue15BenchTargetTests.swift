@@ -39,7 +39,7 @@ final class Issue15BenchTargetTests: XCTestCase {
                          BenchReport.Replay(name: "verify_chain", events: 7_000_000, seconds: 1, ok: true)]
         // Three rounds: 600k/s each, the same bytes written + fsync'd at 400k, 800k and 500k events/s; 1M/s discarded.
         report.exports = [AuditBench.Export(format: "jsonl", events: 600_000, bytes: 600_000 * 480, seconds: 1, rates: [600_000, 600_000, 600_000],
-                                            probeSeconds: 1.2, probeFirst: false, probeRates: [400_000, 800_000, 500_000],
+                                            probeSeconds: 1.2, probeBytes: 600_000 * 480, probeFirst: false, probeRates: [400_000, 800_000, 500_000],
                                             probeOrder: [false, true, false], probeRatios: [1.5, 0.75, 1.2], discardSeconds: 0.6)]
         report.limitsStart = HardwareLimits(sha256PerSecond: 8e6, fsyncPerSecond: 4_000, writeMegabytesPerSecond: 400)
         report.limitsEnd = HardwareLimits(sha256PerSecond: 7e6, fsyncPerSecond: 1_000, writeMegabytesPerSecond: 300)
@@ -95,7 +95,12 @@ final class Issue15BenchTargetTests: XCTestCase {
         XCTAssertEqual(limit(export, "write + fsync of the same"), [400_000, 800_000, 500_000])
         XCTAssertEqual(limit(export, "export ÷ same-bytes write + fsync"), [1.2])
         XCTAssertEqual(limit(export, "the same export, bytes discarded"), [1_000_000])
-        let exportJSON = try XCTUnwrap((report.json["export"] as? [String: Any])?["jsonl"] as? [String: Any])
+        // A probe sized by the round before (a bigger file than this export) is converted at this export's bytes per event.
+        var bigger = report.exports[0]
+        bigger.probeBytes = 700_000 * 480
+        XCTAssertEqual(try XCTUnwrap(bigger.probeEventsPerSecond), 700_000 / 1.2, accuracy: 1e-6)
+        XCTAssertEqual(try XCTUnwrap(report.exports[0].probeEventsPerSecond), 500_000, accuracy: 1e-6)
+                let exportJSON = try XCTUnwrap((report.json["export"] as? [String: Any])?["jsonl"] as? [String: Any])
         XCTAssertEqual(exportJSON["same_bytes_write_fsync_events_per_s"] as? Double, 500_000)
         XCTAssertEqual(exportJSON["ratio_to_same_bytes_write_fsync"] as? Double, 1.2)
         XCTAssertEqual(exportJSON["discarded_bytes_events_per_s"] as? Double, 1_000_000)

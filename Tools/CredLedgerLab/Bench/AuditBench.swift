@@ -12,8 +12,10 @@ enum AuditBench {
         /// Events/s of every run when the figure is repeated (`--rounds`); this result is the median run.
         var rates: [Double] = []
         /// The disk's work for the same bytes, right beside this run: `HardwareLimits.syncedWrite` of `bytes`
-        /// (1 MiB chunks, then `fsync`), run before the export when `probeFirst`, else after it.
+        /// (1 MiB chunks, then `fsync`), run before the export when `probeFirst`, else after it. `probeBytes`: what it
+        /// wrote (a probe run first is sized by the round before's export, which a ledger that grew meanwhile exceeds).
         var probeSeconds: Double?
+        var probeBytes: UInt64 = 0
         var probeFirst = false
         /// Every round's same-bytes probe as events/s at its export's bytes per event, its order, and the round's
         /// export ÷ probe, in run order.
@@ -27,8 +29,10 @@ enum AuditBench {
         var megabytesPerSecond: Double { seconds > 0 ? Double(bytes) / 1_048_576 / seconds : 0 }
         var bytesPerEvent: Double { events > 0 ? Double(bytes) / Double(events) : 0 }
         /// The same-bytes write + fsync as events/s at this export's bytes per event.
-        var probeEventsPerSecond: Double? { probeSeconds.map { $0 > 0 ? Double(events) / $0 : 0 } }
-        var probeMegabytesPerSecond: Double? { probeSeconds.map { $0 > 0 ? Double(bytes) / 1_048_576 / $0 : 0 } }
+        var probeEventsPerSecond: Double? {
+            probeSeconds.map { $0 > 0 && bytesPerEvent > 0 ? Double(probeBytes) / bytesPerEvent / $0 : 0 }
+        }
+        var probeMegabytesPerSecond: Double? { probeSeconds.map { $0 > 0 ? Double(probeBytes) / 1_048_576 / $0 : 0 } }
         /// Export ÷ the disk's write + fsync of the same bytes: the median of the rounds' ratios, else this run's.
         var probeRatio: Double? {
             if !probeRatios.isEmpty { return Rounds.medianValue(probeRatios) }
@@ -43,7 +47,7 @@ enum AuditBench {
                     "run_events_per_s": rates.map { BenchFormat.round($0, 0) },
                     "same_bytes_write_fsync_events_per_s": opt(probeEventsPerSecond, 0),
                     "same_bytes_write_fsync_mb_per_s": opt(probeMegabytesPerSecond, 1),
-                    "same_bytes_write_fsync_before_export": probeFirst,
+                    "same_bytes_write_fsync_before_export": probeFirst, "same_bytes_probe_bytes": probeBytes,
                     "ratio_to_same_bytes_write_fsync": opt(probeRatio, 3),
                     "run_same_bytes_write_fsync_events_per_s": probeRates.map { BenchFormat.round($0, 0) },
                     "run_same_bytes_write_fsync_before_export": probeOrder,
@@ -64,19 +68,18 @@ enum AuditBench {
 
     /// One export round with the disk's work for the same bytes beside it: the probe runs first when `probeFirst`
     /// (sized by `expectedBytes`, the previous round's export: the ledger does not change during the section), else
-    /// right after the export. A probe-first round whose export then differs in size is probed again after it.
+    /// right after the export (the first round's, whose size is not known before). The probe's rate is converted to
+    /// events/s at the export's own bytes per event, so a probe-first round stays exact if the sizes differ.
     static func exportBesideDisk(_ ledger: Ledger, format: ExportRequest.Format, directory: String, probePath: String,
                                  probeFirst: Bool, expectedBytes: UInt64?) throws -> Export {
-        var before: Double?
-        if probeFirst, let expectedBytes { before = try HardwareLimits.syncedWrite(path: probePath, bytes: expectedBytes) }
-        var e = try export(ledger, format: format, directory: directory)
-        if let before, e.bytes == expectedBytes {
-            e.probeSeconds = before
-            e.probeFirst = true
-        } else {
-            e.probeSeconds = try HardwareLimits.syncedWrite(path: probePath, bytes: e.bytes)
-            e.probeFirst = false
+        if probeFirst, let expectedBytes {
+            let seconds = try HardwareLimits.syncedWrite(path: probePath, bytes: expectedBytes)
+            var e = try export(ledger, format: format, directory: directory)
+            (e.probeSeconds, e.probeBytes, e.probeFirst) = (seconds, expectedBytes, true)
+            return e
         }
+        var e = try export(ledger, format: format, directory: directory)
+        (e.probeSeconds, e.probeBytes, e.probeFirst) = (try HardwareLimits.syncedWrite(path: probePath, bytes: e.bytes), e.bytes, false)
         return e
     }
 
