@@ -81,6 +81,31 @@ final class BenchSmokeTests: XCTestCase {
             XCTAssertTrue(batch >= 1 && batch <= Double(callers), "null writer batch \(batch) at \(callers) tasks")
             XCTAssertGreaterThan(null["writer_commit_ms_per_batch"] as? Double ?? 0, 0)
         }
+        // Issue 15: beside each threads row, the null writer on as many blocked threads, with its own baseline.
+        for callers in [1, 8] {
+            let null = try XCTUnwrap(recording.first { $0["mode"] as? String == "null_writer_threads" && $0["callers"] as? Int == callers },
+                                     "no null_writer_threads row at \(callers)")
+            XCTAssertGreaterThan(null["uses"] as? Int ?? 0, 0)
+            XCTAssertEqual((null["round_ratios"] as? [Any])?.count, 2)
+            let batch = null["batch_mean"] as? Double ?? 0
+            XCTAssertTrue(batch >= 1 && batch <= Double(callers), "null writer batch \(batch) at \(callers) threads")
+        }
+        let blockingLimits = try XCTUnwrap(object["blocking_limits"] as? [[String: Any]])
+        XCTAssertEqual(blockingLimits.map { $0["callers"] as? Int }, [1, 8])
+        for l in blockingLimits {
+            for key in ["record_uses_per_s", "null_writer_uses_per_s", "null_writer_batch", "null_writer_cpu_us_per_use", "null_writer_ratio_to_raw"] {
+                XCTAssertFalse(l[key] == nil || l[key] is NSNull, "blocking_limits lacks \(key): \(l)")
+            }
+        }
+        // Issue 15: each export round beside a write + fsync of the same bytes (after, then before), and the CPU side alone.
+        for format in ["jsonl", "csv"] {
+            let e = try XCTUnwrap(export[format] as? [String: Any], format)
+            XCTAssertEqual(e["run_same_bytes_write_fsync_before_export"] as? [Bool], [false, true], format)
+            XCTAssertEqual((e["run_same_bytes_write_fsync_events_per_s"] as? [Double])?.count, 2, format)
+            XCTAssertEqual((e["run_ratio_to_same_bytes_write_fsync"] as? [Double])?.count, 2, format)
+            XCTAssertGreaterThan(e["same_bytes_write_fsync_events_per_s"] as? Double ?? 0, 0, format)
+            XCTAssertGreaterThan(e["discarded_bytes_events_per_s"] as? Double ?? 0, 0, format)
+        }
         let asyncLimits = try XCTUnwrap(object["async_limits"] as? [[String: Any]])
         XCTAssertEqual(asyncLimits.map { $0["callers"] as? Int }, [1, 8])
         for l in asyncLimits {
@@ -123,6 +148,16 @@ final class BenchSmokeTests: XCTestCase {
         let ratioRow = try XCTUnwrap(recording.first { $0["mode"] as? String == "check_tasks" && $0["callers"] as? Int == 8 })
         let ratios = try XCTUnwrap(ratioRow["round_ratios"] as? [Double])
         XCTAssertEqual(check8["value"] as? Double ?? -1, ratios.sorted()[1], accuracy: 0.001, "the median of the rounds' ratios")
+
+        // The threads ratio's limits name the null writer at its thread count; the export's, the same-bytes probe.
+        let threads8 = try XCTUnwrap(targets["recording_ratio.threads.8"] as? [String: Any])
+        XCTAssertTrue(((threads8["limits"] as? [[String: Any]]) ?? []).contains { ($0["what"] as? String)?.hasPrefix("null writer × 8 threads") == true },
+                      "\(threads8)")
+        let exportTarget = try XCTUnwrap(targets["export_jsonl_events_per_s"] as? [String: Any])
+        let exportLimits = ((exportTarget["limits"] as? [[String: Any]]) ?? []).compactMap { $0["what"] as? String }
+        for prefix in ["write + fsync of the same", "export ÷ same-bytes write + fsync", "the same export, bytes discarded"] {
+            XCTAssertTrue(exportLimits.contains { $0.hasPrefix(prefix) }, "export_jsonl lacks the limit \(prefix): \(exportLimits)")
+        }
 
         let disk = try XCTUnwrap(object["disk"] as? [String: Any])
         XCTAssertNotNil(disk["bytes_per_event_overall"])

@@ -25,6 +25,7 @@ final class Issue15BenchTargetTests: XCTestCase {
         var report = BenchReport()
         report.recording = [
             row(.threads, callers: 1024, perSecond: 90_000, batch: 400, cpuMicros: 30, baseline: 600_000, ratios: [0.1, 0.15, 0.2]),
+            row(.nullWriterThreads, callers: 1024, perSecond: 200_000, batch: 250, cpuMicros: 12, baseline: 500_000, ratios: [0.5, 0.4, 0.3]),
             row(.tasks, callers: 1024, perSecond: 350_000, batch: 500, cpuMicros: 4.5, baseline: 1_000_000, ratios: [0.3, 0.35, 0.6]),
             row(.checkTasks, callers: 1024, perSecond: 150_000, batch: 300, cpuMicros: 7, baseline: 250_000, ratios: [0.5, 0.6, 0.7]),
             row(.decideTasks, callers: 1024, perSecond: 500_000, batch: 0, cpuMicros: 3, baseline: nil),
@@ -36,7 +37,10 @@ final class Issue15BenchTargetTests: XCTestCase {
             seconds: 1, runP50: p50s, runP99: p99s)
         report.replay = [BenchReport.Replay(name: "replay", events: 1_200_000, seconds: 1, ok: true, rates: [1.1e6, 1.2e6, 1.3e6]),
                          BenchReport.Replay(name: "verify_chain", events: 7_000_000, seconds: 1, ok: true)]
-        report.exports = [AuditBench.Export(format: "jsonl", events: 600_000, bytes: 600_000 * 480, seconds: 1)]
+        // Three rounds: 600k/s each, the same bytes written + fsync'd at 400k, 800k and 500k events/s; 1M/s discarded.
+        report.exports = [AuditBench.Export(format: "jsonl", events: 600_000, bytes: 600_000 * 480, seconds: 1, rates: [600_000, 600_000, 600_000],
+                                            probeSeconds: 1.2, probeBytes: 600_000 * 480, probeFirst: false, probeRates: [400_000, 800_000, 500_000],
+                                            probeOrder: [false, true, false], probeRatios: [1.5, 0.75, 1.2], discardSeconds: 0.6)]
         report.limitsStart = HardwareLimits(sha256PerSecond: 8e6, fsyncPerSecond: 4_000, writeMegabytesPerSecond: 400)
         report.limitsEnd = HardwareLimits(sha256PerSecond: 7e6, fsyncPerSecond: 1_000, writeMegabytesPerSecond: 300)
         return report
@@ -71,8 +75,8 @@ final class Issue15BenchTargetTests: XCTestCase {
         XCTAssertEqual(limit(check, "null writer × 1024 tasks"), [600_000])
         XCTAssertEqual(limit(check, "decision alone × 1024 tasks"), [500_000])
         XCTAssertEqual(limit(check, "pwrite 4 KiB + fdatasync"), [4_000, 1_000])
-        // The threads row has no async limit beside it (the null writer is the async shape's).
-        XCTAssertNil(limit(try target(report, "recording_ratio.threads.1024"), "null writer"))
+        // The threads row has no async limit beside it (the tasks null writer is the async shape's).
+        XCTAssertNil(limit(try target(report, "recording_ratio.threads.1024"), "null writer × 1024 tasks"))
         // Authorization: the median run's p50 and p99 (2.9 met, 11 missed), with the hash's cost on this machine.
         let p50 = try target(report, "authorize_apikey_p50"), p99 = try target(report, "authorize_apikey_p99")
         XCTAssertEqual(p50.value, 2.9)
@@ -87,6 +91,32 @@ final class Issue15BenchTargetTests: XCTestCase {
         let export = try target(report, "export_jsonl_events_per_s")
         XCTAssertEqual(export.met, true)
         XCTAssertEqual(try XCTUnwrap(limit(export, "buffered write at 480 B/event")).map { $0.rounded() }, [873_813, 655_360])
+        // Beside it: the same bytes written + fsync'd per round, the median of the rounds' ratios, the CPU side alone.
+        XCTAssertEqual(limit(export, "write + fsync of the same"), [400_000, 800_000, 500_000])
+        XCTAssertEqual(limit(export, "export ÷ same-bytes write + fsync"), [1.2])
+        XCTAssertEqual(limit(export, "the same export, bytes discarded"), [1_000_000])
+        // A probe sized by the round before (a bigger file than this export) is converted at this export's bytes per event.
+        var bigger = report.exports[0]
+        bigger.probeBytes = 700_000 * 480
+        XCTAssertEqual(try XCTUnwrap(bigger.probeEventsPerSecond), 700_000 / 1.2, accuracy: 1e-6)
+        XCTAssertEqual(try XCTUnwrap(report.exports[0].probeEventsPerSecond), 500_000, accuracy: 1e-6)
+                let exportJSON = try XCTUnwrap((report.json["export"] as? [String: Any])?["jsonl"] as? [String: Any])
+        XCTAssertEqual(exportJSON["same_bytes_write_fsync_events_per_s"] as? Double, 500_000)
+        XCTAssertEqual(exportJSON["ratio_to_same_bytes_write_fsync"] as? Double, 1.2)
+        XCTAssertEqual(exportJSON["discarded_bytes_events_per_s"] as? Double, 1_000_000)
+        XCTAssertEqual(exportJSON["run_same_bytes_write_fsync_before_export"] as? [Bool], [false, true, false])
+        // The threads row: the null writer on as many blocked threads beside it (its batch, CPU, ratio at its batch);
+        // the async rows keep theirs.
+        let threads = try target(report, "recording_ratio.threads.1024")
+        XCTAssertEqual(limit(threads, "null writer × 1024 threads (batch 250, 12.00 CPU µs/use, 0.400× raw @250)"), [200_000])
+        XCTAssertNil(limit(tasks, "null writer × 1024 threads"))
+        let blocking = try XCTUnwrap(report.blockingLimits.first)
+        XCTAssertEqual(blocking.callers, 1024)
+        XCTAssertEqual(blocking.null?.usesPerSecond, 200_000)
+        XCTAssertEqual(blocking.record?.usesPerSecond, 90_000)
+        let blockingJSON = try XCTUnwrap((report.json["blocking_limits"] as? [[String: Any]])?.first)
+        XCTAssertEqual(blockingJSON["null_writer_ratio_to_raw"] as? Double, 0.4)
+        XCTAssertEqual(blockingJSON["null_writer_raw_batch"] as? Int, 250)
         // The async split: check CPU minus the decision's.
         let split = try XCTUnwrap(report.asyncLimits.first)
         XCTAssertEqual(split.callers, 1024)
@@ -157,6 +187,53 @@ final class Issue15BenchTargetTests: XCTestCase {
             XCTFail("a request after stop was acknowledged")
         } catch {
             XCTAssertTrue("\(error)".contains("null writer stopped"), "\(error)")
+        }
+    }
+
+    func testNullWriterWakesEveryBlockedThreadOnceAfterItsBatch() throws {
+        let directory = NSTemporaryDirectory() + "credledger-nullwriter-threads-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let writer = try NullWriter(path: directory + "/null")
+        writer.start()
+        let threads = 64, perThread = 20
+        let outcomes = Locked((ok: 0, failed: 0))
+        // Each thread blocks in submitAndWait per request, as the ledger's blocking record does, and returns only when
+        // the acknowledgement thread marked its own request done.
+        BenchParallel.run(threads: threads) { _ in
+            for _ in 0..<perThread {
+                do {
+                    try writer.submitAndWait()
+                    outcomes.withLock { $0.ok += 1 }
+                } catch {
+                    outcomes.withLock { $0.failed += 1 }
+                }
+            }
+        }
+        let stats = writer.statistics
+        writer.stop()
+        let result = outcomes.withLock { $0 }
+        XCTAssertEqual(result.ok, threads * perThread)
+        XCTAssertEqual(result.failed, 0)
+        XCTAssertEqual(stats.requests, threads * perThread)
+        // One synced write per batch; a batch never holds more requests than there are blocked threads.
+        XCTAssertGreaterThanOrEqual(stats.batches, perThread)
+        XCTAssertLessThanOrEqual(stats.batches, threads * perThread)
+        XCTAssertThrowsError(try writer.submitAndWait()) { error in
+            XCTAssertTrue("\(error)".contains("null writer stopped"), "\(error)")
+        }
+    }
+
+    func testSameBytesProbeWritesAndRemovesItsFileAndFailsClearly() throws {
+        let directory = NSTemporaryDirectory() + "credledger-probe-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // Not a whole number of 1 MiB chunks: the last chunk is partial.
+        let seconds = try HardwareLimits.syncedWrite(path: directory + "/probe", bytes: 3 << 20 + 12_345)
+        XCTAssertGreaterThan(seconds, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/probe"))
+        XCTAssertThrowsError(try HardwareLimits.syncedWrite(path: "/nonexistent-\(getpid())/probe", bytes: 1)) { error in
+            XCTAssertTrue("\(error)".contains("cannot create"), "\(error)")
         }
     }
 

@@ -4,8 +4,10 @@ import Foundation
 /// The open file behind an `ExportSink`: full buffers are SHA-256'd and written on a serial queue of its own,
 /// so formatting (the caller's thread) and hashing + writing (the queue) use both cores. At most three
 /// buffers are in flight, so memory stays constant. Closed when the sink goes.
+/// With no descriptor (`fd` nil) the bytes are hashed and dropped: the same export without its disk (the bench's
+/// CPU-side limit, `Ledger.Audit.export(_:discardingEvents:)`).
 final class ExportFile: @unchecked Sendable {
-    let fd: Int32
+    let fd: Int32?
     let name: String
     private let queue: DispatchQueue
     private let slots = DispatchSemaphore(value: 3)
@@ -13,13 +15,13 @@ final class ExportFile: @unchecked Sendable {
     private var hasher = SHA256()
     private var failure: LedgerError?
 
-    init(_ fd: Int32, name: String) {
+    init(_ fd: Int32?, name: String) {
         self.fd = fd
         self.name = name
         queue = DispatchQueue(label: "credledger-export-\(name)")
     }
 
-    deinit { close(fd) }
+    deinit { if let fd { close(fd) } }
 
     /// Hands a full buffer over; blocks while three are still being written.
     func submit(_ chunk: [UInt8]) throws {
@@ -30,6 +32,7 @@ final class ExportFile: @unchecked Sendable {
             guard failure == nil else { return }
             chunk.withUnsafeBytes { raw in
                 hasher.update(raw)
+                guard let fd else { return }
                 var offset = 0
                 while offset < raw.count {
                     let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
@@ -48,6 +51,7 @@ final class ExportFile: @unchecked Sendable {
     func finish() throws -> SHA256Digest {
         let (digest, failure) = queue.sync { (hasher.finalize(), self.failure) }
         if let failure { throw failure }
+        guard let fd else { return digest }
         guard fsync(fd) == 0 else {
             throw LedgerError("export_failed", "syncing \(name) failed: \(String(cString: strerror(errno)))", kind: .badInput)
         }
@@ -77,6 +81,14 @@ struct ExportSink {
             throw LedgerError("export_failed", "cannot create \(path): \(String(cString: strerror(errno)))", kind: .badInput)
         }
         file = ExportFile(fd, name: name)
+        consumer = nil
+        buffer.reserveCapacity(ExportSink.flushAt + 64 * 1024)
+    }
+
+    /// A file sink whose bytes are hashed and counted like a file's, then dropped: nothing is created or written.
+    init(discarding name: String) {
+        self.name = name
+        file = ExportFile(nil, name: name)
         consumer = nil
         buffer.reserveCapacity(ExportSink.flushAt + 64 * 1024)
     }

@@ -128,6 +128,13 @@ struct BenchReport {
             out.append(.init(what: "0.5× raw @\(b.batch) needs", values: [b.eventsPerSecond / 2], unit: "/s"))
         }
         switch r.mode {
+        case .threads:
+            if let null = row(RecordingBench.Mode.nullWriterThreads.key, r.callers) {
+                out.append(.init(what: "null writer × \(r.callers) threads (batch \(BenchFormat.fixed(null.batchMean, 0)), "
+                    + "\(BenchFormat.fixed(null.cpuMicrosPerUse, 2)) CPU µs/use, "
+                    + (null.medianRatio.map { BenchFormat.fixed($0, 3) + "× raw @\(null.baseline?.batch ?? 0)" } ?? "no baseline") + ")",
+                    values: [null.usesPerSecond], unit: "/s"))
+            }
         case .tasks, .checkTasks:
             if let null = row(RecordingBench.Mode.nullWriterTasks.key, r.callers) {
                 out.append(.init(what: "null writer × \(r.callers) tasks (batch \(BenchFormat.fixed(null.batchMean, 0)), "
@@ -200,8 +207,21 @@ struct BenchReport {
                               note: "\(BenchFormat.count(Double(r.events))) events; " + sectionLoad("5. replay")))
         }
         for e in exports {
-            let bytesPerEvent = e.events > 0 ? Double(e.bytes) / Double(e.events) : 0
+            let bytesPerEvent = e.bytesPerEvent
             var limits: [Target.Limit] = []
+            if let probe = e.probeEventsPerSecond, let mb = e.probeMegabytesPerSecond {
+                let order = e.probeOrder.isEmpty ? (e.probeFirst ? "before" : "after")
+                    : e.probeOrder.map { $0 ? "before" : "after" }.joined(separator: ", ")
+                limits.append(.init(what: "write + fsync of the same \(BenchFormat.bytes(Int(e.bytes))) at \(BenchFormat.fixed(bytesPerEvent, 0)) B/event "
+                    + "(median round: \(BenchFormat.fixed(mb, 0)) MB/s; per round, probe \(order) the export)",
+                    values: e.probeRates.isEmpty ? [probe] : e.probeRates, unit: "/s"))
+                if let ratio = e.probeRatio {
+                    limits.append(.init(what: "export ÷ same-bytes write + fsync (median of rounds)", values: [ratio], unit: "×"))
+                }
+            }
+            if let discard = e.discardEventsPerSecond {
+                limits.append(.init(what: "the same export, bytes discarded (CPU side alone)", values: [discard], unit: "/s"))
+            }
             if bytesPerEvent > 0 {
                 limits.append(.init(what: "buffered write at \(BenchFormat.fixed(bytesPerEvent, 0)) B/event (start, end)",
                                     values: machine(\.writeMegabytesPerSecond).map { $0 * 1_048_576 / bytesPerEvent }, unit: "/s"))
@@ -272,6 +292,33 @@ struct BenchReport {
         }
     }
 
+    // MARK: - The blocking shape's own limit (issue 15)
+
+    /// Per thread count: the ledger's blocking `record` row beside the null writer on as many blocked threads.
+    struct BlockingLimit {
+        var callers: Int
+        var record: RecordingBench.Result?
+        var null: RecordingBench.Result?
+
+        var json: [String: Any] {
+            func opt(_ v: Double?, _ places: Int) -> Any { v.map { BenchFormat.round($0, places) as Any } ?? NSNull() }
+            return ["callers": callers, "record_uses_per_s": opt(record?.usesPerSecond, 0), "record_batch": opt(record?.batchMean, 1),
+                    "record_cpu_us_per_use": opt(record?.cpuMicrosPerUse, 3), "record_ratio": opt(record?.medianRatio, 3),
+                    "null_writer_uses_per_s": opt(null?.usesPerSecond, 0), "null_writer_batch": opt(null?.batchMean, 1),
+                    "null_writer_cpu_us_per_use": opt(null?.cpuMicrosPerUse, 3), "null_writer_cores_busy": opt(null?.coresBusy, 2),
+                    "null_writer_ratio_to_raw": opt(null?.medianRatio, 3),
+                    "null_writer_raw_batch": null?.baseline.map { $0.batch as Any } ?? NSNull(),
+                    "null_writer_raw_per_s": opt(null?.baseline?.eventsPerSecond, 0)]
+        }
+    }
+
+    var blockingLimits: [BlockingLimit] {
+        let counts = recording.filter { if case .nullWriterThreads = $0.mode { true } else { false } }.map(\.callers)
+        return counts.map { n in
+            BlockingLimit(callers: n, record: row(RecordingBench.Mode.threads.key, n), null: row(RecordingBench.Mode.nullWriterThreads.key, n))
+        }
+    }
+
     var asyncLimits: [AsyncLimit] {
         let counts = recording.filter { if case .nullWriterTasks = $0.mode { true } else { false } }.map(\.callers)
         return counts.map { n in
@@ -336,6 +383,7 @@ struct BenchReport {
         object["targets"] = targetObject
         object["targets_order"] = targets.map(\.name)
         object["async_limits"] = asyncLimits.map(\.json)
+        object["blocking_limits"] = blockingLimits.map(\.json)
         object["limits"] = ["start": limitsStart?.json ?? [:], "end": limitsEnd?.json ?? [:]] as [String: Any]
         object["sections"] = sections.map { ["name": $0.name, "load_before": $0.loadBefore, "load_after": $0.loadAfter] as [String: Any] }
         object["rounds"] = config?.rounds ?? 1
@@ -413,6 +461,24 @@ struct BenchReport {
                 + "write per batch: a ledger row cannot exceed it at that many tasks; 0.5× raw is what the ratio target needs")
         }
 
+        let blocking = blockingLimits
+        if !blocking.isEmpty {
+            Output.line("\n2c. The blocking per-request shape's own limit, same run (medians; CPU: the whole process per use)")
+            rows = blocking.map { l in
+                func fixed(_ v: Double?, _ places: Int) -> String { v.map { BenchFormat.fixed($0, places) } ?? "-" }
+                return ["\(l.callers)", l.record.map { BenchFormat.count($0.usesPerSecond) } ?? "-", fixed(l.record?.batchMean, 0),
+                        fixed(l.record?.cpuMicrosPerUse, 2), fixed(l.record?.medianRatio, 3),
+                        l.null.map { BenchFormat.count($0.usesPerSecond) } ?? "-", fixed(l.null?.batchMean, 0), fixed(l.null?.cpuMicrosPerUse, 2),
+                        fixed(l.null?.coresBusy, 2),
+                        l.null?.baseline.map { BenchFormat.count($0.eventsPerSecond) + " @\($0.batch)" } ?? "-", fixed(l.null?.medianRatio, 3)]
+            }
+            Output.table(["threads", "record/s", "batch", "CPU µs", "ratio", "null writer/s", "batch", "CPU µs", "cores busy",
+                          "raw @null batch", "null ÷ raw"], rows)
+            Output.line("null writer/s: as many threads blocked in the blocking record's hand-off (a caller object each, one condition "
+                + "per generation, one broadcast per batch), one 4 KiB pwrite + fdatasync per batch, no ledger work: what the "
+                + "threads and their wake-ups alone sustain here; null ÷ raw is its ratio to the raw append at its own batch")
+        }
+
         Output.line("\n3. Authorization decision (authorize: lookup + checks, no write)")
         rows = []
         for (name, result) in [("Apikey", authorizeApikey), ("Bearer", authorizeBearer)] {
@@ -439,9 +505,20 @@ struct BenchReport {
         loadLine("5. replay")
 
         Output.line("\n6. Export of the whole log (Ledger.export)")
-        rows = exports.map { [$0.format, BenchFormat.count(Double($0.events)), BenchFormat.fixed($0.seconds, 3), BenchFormat.count($0.eventsPerSecond),
-                              Rounds.range($0.rates) { BenchFormat.count($0) }, BenchFormat.fixed($0.megabytesPerSecond, 1)] }
-        Output.table(["format", "events", "seconds", "events/s", "runs", "MB/s"], rows)
+        rows = exports.map { e in
+            [e.format, BenchFormat.count(Double(e.events)), BenchFormat.fixed(e.seconds, 3), BenchFormat.count(e.eventsPerSecond),
+             Rounds.range(e.rates) { BenchFormat.count($0) }, BenchFormat.fixed(e.megabytesPerSecond, 1), BenchFormat.fixed(e.bytesPerEvent, 0),
+             e.probeEventsPerSecond.map { BenchFormat.count($0) + " (" + BenchFormat.fixed(e.probeMegabytesPerSecond ?? 0, 0) + " MB/s, "
+                 + (e.probeFirst ? "before" : "after") + ")" } ?? "-",
+             Rounds.range(e.probeRates) { BenchFormat.count($0) }, e.probeRatio.map { BenchFormat.fixed($0, 3) + "×" } ?? "-",
+             e.discardEventsPerSecond.map { BenchFormat.count($0) } ?? "-"]
+        }
+        Output.table(["format", "events", "seconds", "events/s", "runs", "MB/s", "B/event", "same bytes write+fsync, events/s",
+                      "runs", "export ÷ disk", "bytes discarded, events/s"], rows)
+        Output.line("same bytes write+fsync: right beside each round (before or after it, in turn), the export's byte count written "
+            + "in 1 MiB chunks then fsync'd, as events/s at its B/event (the disk's work for that export); export ÷ disk: the "
+            + "median of the rounds' ratios; bytes discarded: the same export once with the events' bytes formatted and "
+            + "hashed but not written (its CPU side alone)")
         loadLine("6. export")
 
         if let p = pointInTime {

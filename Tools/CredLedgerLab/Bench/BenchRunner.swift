@@ -104,7 +104,8 @@ final class BenchRunner {
         // Per async caller count, the ledger's rows (record, check) next to the decision alone and the null writer
         // (the async shape with no ledger work), measured one after the other so the same moment's disk and load
         // bound them all.
-        var plan: [(RecordingBench.Mode, Int)] = config.callers.map { (.threads, $0) }
+        // Each threads row is followed by the null writer at the same thread count (the blocking shape's own limit).
+        var plan: [(RecordingBench.Mode, Int)] = config.callers.flatMap { [(.threads, $0), (.nullWriterThreads, $0)] }
         for size in config.batchSizes { plan += [(.batch(size: size), 1), (.batch(size: size), 8)] }
         for callers in config.asyncCallers {
             plan += [(.tasks, callers), (.checkTasks, callers), (.decideTasks, callers), (.nullWriterTasks, callers)]
@@ -187,11 +188,25 @@ final class BenchRunner {
         // 6. Export of the whole log.
         try section("6. export") {
             for format in [ExportRequest.Format.jsonl, .csv] {
-                progress("export: \(format.rawValue)")
-                var (export, rates) = try Rounds.median(config.rounds, key: { (e: AuditBench.Export) in e.eventsPerSecond }) { _ in
-                    try AuditBench.export(ledger, format: format, directory: root + "/export-\(format.rawValue)")
+                progress("export: \(format.rawValue), each round beside a write + fsync of the same bytes")
+                // The disk is noisy from one minute to the next: each round's probe runs right beside it, before and
+                // after the export in turn (the first round's after: its size is not known before).
+                var rounds: [AuditBench.Export] = []
+                var (export, rates) = try Rounds.median(config.rounds, key: { (e: AuditBench.Export) in e.eventsPerSecond }) { round in
+                    let e = try AuditBench.exportBesideDisk(ledger, format: format, directory: root + "/export-\(format.rawValue)",
+                                                            probePath: root + "/export-probe", probeFirst: round % 2 == 1,
+                                                            expectedBytes: rounds.last?.bytes)
+                    rounds.append(e)
+                    return e
                 }
                 export.rates = rates
+                export.probeRates = rounds.map { $0.probeEventsPerSecond ?? 0 }
+                export.probeOrder = rounds.map(\.probeFirst)
+                export.probeRatios = rounds.map { $0.probeRatio ?? 0 }
+                // The CPU side alone, once: the same export with the events' bytes hashed and dropped.
+                progress("export: \(format.rawValue), bytes discarded (the CPU side alone)")
+                export.discardSeconds = try AuditBench.export(ledger, format: format, directory: root + "/export-discard-\(format.rawValue)",
+                                                              discardingEvents: true).seconds
                 report.exports.append(export)
             }
         }

@@ -82,4 +82,30 @@ struct HardwareLimits {
         }
         return Double(bytes) / 1_048_576 / BenchClock.seconds(since: start)
     }
+
+    /// Writes exactly `bytes` in 1 MiB chunks of non-zero data to a new file, then `fsync`s it, and removes it:
+    /// the disk's work for an export of that size (its `write(2)`s, then `ExportFile.finish`'s `fsync`). Returns the
+    /// seconds from the first write to the end of the `fsync`.
+    static func syncedWrite(path: String, bytes: UInt64) throws -> Double {
+        let fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
+        guard fd >= 0 else { throw LedgerError("bench_failed", "cannot create \(path) (errno \(errno))", kind: .badInput) }
+        defer {
+            close(fd)
+            unlink(path)
+        }
+        // Not zeros: a file system or a device may treat zero pages specially.
+        let chunk = [UInt8]((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) | 1 })
+        var left = bytes
+        let start = BenchClock.nanos()
+        while left > 0 {
+            let n = Int(min(left, UInt64(chunk.count)))
+            let written = chunk.withUnsafeBytes { write(fd, $0.baseAddress, n) }
+            guard written == n else {
+                throw LedgerError("bench_failed", "write failed on \(path) (errno \(errno))", kind: .badInput)
+            }
+            left -= UInt64(n)
+        }
+        guard fsync(fd) == 0 else { throw LedgerError("bench_failed", "fsync failed on \(path) (errno \(errno))", kind: .badInput) }
+        return BenchClock.seconds(since: start)
+    }
 }

@@ -12,10 +12,30 @@ import Foundation
 /// batch writes more (the batch's pages, then the meta page, each synced), so this is an upper bound: what the tasks,
 /// continuations and acknowledgements allow when durability costs only one small synced write per batch.
 /// Written here, not imported: the lab measures the shape, the library's writer stays internal.
+///
+/// Blocking callers (`submitAndWait`, the `threads` rows' limit) wait as the ledger's blocking `record` does in
+/// `GroupCommitWriter.submitAndWait`: a caller object per request, a condition shared by the callers queued between two
+/// batches (a generation), one lock and one broadcast per generation and batch on the acknowledgement thread.
 final class NullWriter: @unchecked Sendable {
-    /// One queued use: its caller's continuation, resumed on the acknowledgement thread once the batch is durable
-    /// (or failed).
-    typealias Request = UnsafeContinuation<Void, any Error>
+    /// One queued use, acknowledged on the acknowledgement thread once the batch is durable (or failed): an async
+    /// caller's continuation, resumed, or a blocked caller, marked done and woken with its generation.
+    enum Request {
+        case resume(UnsafeContinuation<Void, any Error>)
+        case wake(BlockedCaller)
+    }
+
+    /// A blocked caller's outcome and whether it is done (under its generation's condition).
+    final class BlockedCaller: @unchecked Sendable {
+        let generation: Generation
+        var error: Error?
+        var isDone = false
+        init(_ generation: Generation) { self.generation = generation }
+    }
+
+    /// The condition the callers queued between two batches wait on.
+    final class Generation: @unchecked Sendable {
+        let condition = NSCondition()
+    }
 
     static let pageSize = 4096
     static let pages = 16
@@ -24,6 +44,8 @@ final class NullWriter: @unchecked Sendable {
     private let path: String
     private let condition = NSCondition()
     private var queue: [Request] = []
+    /// The generation blocking callers queued now join (a new one after the writer takes the queue).
+    private var openGeneration: Generation?
     private var stopping = false
     private let ackCondition = NSCondition()
     private var ackQueue: [(requests: [Request], error: Error?)] = []
@@ -76,17 +98,44 @@ final class NullWriter: @unchecked Sendable {
         unlink(path)
     }
 
-    /// Queues one request (resumed with an error if the writer has stopped).
-    func submit(_ request: Request) {
+    private static var stoppedError: LedgerError { LedgerError("bench_failed", "null writer stopped", kind: .badInput) }
+
+    /// Queues one async request (resumed with an error if the writer has stopped).
+    func submit(_ continuation: UnsafeContinuation<Void, any Error>) {
         condition.lock()
         if stopping {
             condition.unlock()
-            request.resume(throwing: LedgerError("bench_failed", "null writer stopped", kind: .badInput))
+            continuation.resume(throwing: NullWriter.stoppedError)
             return
         }
-        queue.append(request)
+        queue.append(.resume(continuation))
         condition.signal()
         condition.unlock()
+    }
+
+    /// Queues one request and blocks the calling thread until its batch is durable (throws if it failed or the writer
+    /// has stopped).
+    func submitAndWait() throws {
+        condition.lock()
+        if stopping {
+            condition.unlock()
+            throw NullWriter.stoppedError
+        }
+        let generation: Generation
+        if let open = openGeneration {
+            generation = open
+        } else {
+            generation = Generation()
+            openGeneration = generation
+        }
+        let caller = BlockedCaller(generation)
+        queue.append(.wake(caller))
+        condition.signal()
+        condition.unlock()
+        generation.condition.lock()
+        while !caller.isDone { generation.condition.wait() }
+        generation.condition.unlock()
+        if let error = caller.error { throw error }
     }
 
     private func run() {
@@ -103,6 +152,8 @@ final class NullWriter: @unchecked Sendable {
             let t0 = BenchClock.nanos()
             // The whole queue, as the ledger's writer takes it (its batch cap is far above these caller counts).
             swap(&batch, &queue)
+            // Blocking callers queued from now on wait on a new generation, as in the ledger's writer.
+            openGeneration = nil
             condition.unlock()
             let t1 = BenchClock.nanos()
             let offset = off_t(NullWriter.pageSize * page)
@@ -150,11 +201,25 @@ final class NullWriter: @unchecked Sendable {
             ackCondition.unlock()
             let t0 = BenchClock.nanos()
             for (requests, error) in pending {
-                if let error {
-                    for request in requests { request.resume(throwing: error) }
-                } else {
-                    for request in requests { request.resume() }
+                // Blocked callers of one generation are consecutive: one lock and one broadcast per run of them.
+                var open: Generation?
+                for request in requests {
+                    switch request {
+                    case .resume(let continuation):
+                        if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+                    case .wake(let caller):
+                        if open !== caller.generation {
+                            open?.condition.broadcast()
+                            open?.condition.unlock()
+                            caller.generation.condition.lock()
+                            open = caller.generation
+                        }
+                        caller.error = error
+                        caller.isDone = true
+                    }
                 }
+                open?.condition.broadcast()
+                open?.condition.unlock()
             }
             pending.removeAll(keepingCapacity: true)
             let spent = BenchClock.nanos() &- t0

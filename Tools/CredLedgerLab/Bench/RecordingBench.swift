@@ -19,6 +19,9 @@ enum RecordingBench {
         /// Swift tasks each awaiting a continuation resumed by the `NullWriter` (no ledger work): the limit of the
         /// per-request async shape on this machine.
         case nullWriterTasks
+        /// Threads each blocking in `NullWriter.submitAndWait` (no ledger work), woken as the ledger's blocking
+        /// `record` is: the limit of the blocking per-request shape at that many threads.
+        case nullWriterThreads
 
         var name: String {
             switch self {
@@ -28,6 +31,7 @@ enum RecordingBench {
             case .checkTasks: "check async (decide+record), tasks"
             case .decideTasks: "decide alone (authorize), tasks"
             case .nullWriterTasks: "null writer (no ledger), tasks"
+            case .nullWriterThreads: "null writer (no ledger), threads"
             }
         }
 
@@ -39,6 +43,7 @@ enum RecordingBench {
             case .checkTasks: "check_tasks"
             case .decideTasks: "decide_tasks"
             case .nullWriterTasks: "null_writer_tasks"
+            case .nullWriterThreads: "null_writer_threads"
             }
         }
 
@@ -134,13 +139,12 @@ enum RecordingBench {
     }
 
     /// Runs `callers` callers of `mode` for about `seconds`; latency is per call (submit → durable ack).
-    /// `scratch`: a directory for the `nullWriterTasks` mode's synced file.
+    /// `scratch`: a directory for the null writer modes' synced file.
     static func run(_ ledger: Ledger, mode: Mode, callers: Int, seconds: Double, decisions: [Decision],
                     requests: [AuthRequest], scratch: String = NSTemporaryDirectory()) throws -> Result {
-        let nullWriter: NullWriter? = if case .nullWriterTasks = mode {
-            try NullWriter(path: scratch + "/null-writer-\(getpid())")
-        } else {
-            nil
+        let nullWriter: NullWriter? = switch mode {
+        case .nullWriterTasks, .nullWriterThreads: try NullWriter(path: scratch + "/null-writer-\(getpid())")
+        default: nil
         }
         nullWriter?.start()
         defer { nullWriter?.stop() }
@@ -158,7 +162,7 @@ enum RecordingBench {
         }
         let merged = Locked((samples: LatencySamples(), calls: 0, uses: 0, error: String?.none))
         switch mode {
-        case .threads, .batch:
+        case .threads, .batch, .nullWriterThreads:
             let perCall = mode.decisionsPerCall
             BenchParallel.run(threads: callers, beforeStart: open) { t in
                 let deadline = window.deadline
@@ -175,7 +179,12 @@ enum RecordingBench {
                             let d = decisions[i]
                             i = i + 1 == decisions.count ? 0 : i + 1
                             let t0 = BenchClock.nanos()
-                            try ledger.access.record(d)
+                            if let nullWriter {
+                                // The shape of the blocking `Ledger.Access.record(_:)`, with no ledger work.
+                                try nullWriter.submitAndWait()
+                            } else {
+                                try ledger.access.record(d)
+                            }
                             samples.add(nanos: BenchClock.nanos() &- t0)
                         } else {
                             chunk.removeAll(keepingCapacity: true)

@@ -10,8 +10,9 @@ enum BenchCommands {
             CommandSpec("bench", options: ["events", "decisions", "companies", "projects", "credentials", "seconds", "callers", "rounds", "dir"],
                         flags: ["quick", "keep"],
                         summary: "Benchmark a fresh ledger in a temporary directory (release build!): raw LMDB baseline, durable use recording "
-                            + "(threads, async record and check, with the decision alone and a null writer at every async caller count), "
-                            + "authorization latency, admin ops, replay, disk, and the issue-15 targets beside their same-run limits. --quick runs in about a minute; "
+                            + "(threads, async record and check, with the decision alone and a null writer at every async caller count and a "
+                            + "null writer on as many blocked threads beside each threads row), authorization latency, admin ops, replay, "
+                            + "export (each round beside a write + fsync of the same bytes; once with its bytes discarded), disk, and the issue-15 targets beside their same-run limits. --quick runs in about a minute; "
                             + "--events N sizes the replayed ledger (default 1,000,000); --rounds N repeats each figure and reports the median "
                             + "(default 3); --keep leaves the files.") { inv, ctx in
                 let quick = inv.flag("quick")
