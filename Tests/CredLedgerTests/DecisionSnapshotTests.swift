@@ -101,13 +101,17 @@ final class DecisionSnapshotTests: XCTestCase {
         }
     }
 
-    /// `validate` on secrets of every kind against every kind list: accepted only for its own kind, and a changed
-    /// checksum character (to every other base62 character) is `bad_checksum`, a changed kind letter is malformed.
+    /// `validate` on secrets of every kind against every kind (as a list and as the one kind the decision passes):
+    /// accepted only for its own kind, and a changed checksum character (to every other base62 character) is
+    /// `bad_checksum`.
     func testValidateAcceptsOnlyTheRightKindAndChecksum() {
         for (index, kind) in SecretKind.allCases.enumerated() {
             let secret = Array(SecretFormat.generate(kind, using: SeededRandom(seed: UInt64(40 + index))).utf8)
             for expected in SecretKind.allCases {
                 let check = secret.withUnsafeBytes { SecretFormat.validate($0, expecting: [expected]) }
+                let single = secret.withUnsafeBytes { SecretFormat.validate($0, expecting: expected) }
+                XCTAssertEqual(single.kind, check.kind, "\(kind) as \(expected): one kind answers as the list of it")
+                XCTAssertEqual(single.problem, check.problem, "\(kind) as \(expected)")
                 if expected == kind {
                     XCTAssertEqual(check.kind, kind)
                     XCTAssertNil(check.problem, "\(kind)")
@@ -122,6 +126,7 @@ final class DecisionSnapshotTests: XCTestCase {
                     changed[position] = character
                     let check = changed.withUnsafeBytes { SecretFormat.validate($0, expecting: [kind]) }
                     XCTAssertEqual(check.problem, .badChecksum, "\(kind): checksum digit \(position) → \(character)")
+                    XCTAssertEqual(changed.withUnsafeBytes { SecretFormat.validate($0, expecting: kind) }.problem, .badChecksum)
                 }
             }
         }

@@ -59,9 +59,23 @@ public enum SecretFormat {
             return (nil, .malformedHeader)
         }
         guard let kind = kinds.first(where: { $0.letter == bytes[2] }) else { return (nil, .malformedHeader) }
-        for i in prefixLength..<length where !Base62.isValid(bytes[i]) { return (kind, .malformedHeader) }
+        return (kind, bodyProblem(bytes))
+    }
+
+    /// `validate(_:expecting:)` for one kind (the decision's: no array of kinds per call).
+    public static func validate(_ bytes: UnsafeRawBufferPointer, expecting kind: SecretKind) -> (kind: SecretKind?, problem: DenialReason?) {
+        guard bytes.count == length, bytes[0] == 0x63, bytes[1] == 0x78, bytes[3] == 0x5F, bytes[2] == kind.letter else {
+            return (nil, .malformedHeader)
+        }
+        return (kind, bodyProblem(bytes))
+    }
+
+    /// What is wrong with a well-prefixed secret's body and checksum (`length` bytes), or nil.
+    @inline(__always)
+    private static func bodyProblem(_ bytes: UnsafeRawBufferPointer) -> DenialReason? {
+        for i in prefixLength..<length where !Base62.isValid(bytes[i]) { return .malformedHeader }
         let crc = CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<(prefixLength + bodyLength)]))
-        return checksumMatches(crc, UnsafeRawBufferPointer(rebasing: bytes[(prefixLength + bodyLength)...])) ? (kind, nil) : (kind, .badChecksum)
+        return checksumMatches(crc, UnsafeRawBufferPointer(rebasing: bytes[(prefixLength + bodyLength)...])) ? nil : .badChecksum
     }
 
     /// Whether `digits` (`checksumLength` bytes) spell `crc` as `Base62.encode(crc, width: checksumLength)` does —
