@@ -1,5 +1,5 @@
 @testable import CredLedger
-import CredLedgerCore
+@testable import CredLedgerCore
 import CredLedgerCrypto
 import Foundation
 import XCTest
