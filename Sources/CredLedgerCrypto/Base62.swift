@@ -52,8 +52,9 @@ public enum Base62 {
         digitValue(byte) != nil
     }
 
-    @inline(__always)
-    private static func digitCharacter(_ digit: UInt8) -> UInt8 {
+    /// The character of base62 digit `digit` (0…61), as `alphabet[digit]` without touching the shared array.
+    @inlinable @inline(__always)
+    public static func digitCharacter(_ digit: UInt8) -> UInt8 {
         switch digit {
         case 0..<10: return UInt8(ascii: "0") &+ digit
         case 10..<36: return UInt8(ascii: "A") &+ (digit &- 10)

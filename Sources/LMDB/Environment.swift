@@ -53,7 +53,6 @@ public final class Environment: @unchecked Sendable {
     private let stateMutex = PosixMutex()
     private var currentMapSize: Int
     private var injector: (@Sendable (LMDBCall) -> Int32?)?
-    private var transactionThreads: Set<UInt> = []
     private var databases: [String: Database] = [:]
     /// Reset read transactions (`mdb_txn_reset`) waiting to be renewed by the next read of any thread (under
     /// `stateMutex`). With `MDB_NOTLS` a read transaction is not tied to a thread, so a renew (`mdb_txn_renew`) serves
@@ -345,9 +344,11 @@ public final class Environment: @unchecked Sendable {
     ) throws -> Attempt<R> {
         guard let env = handle else { throw closedError("mdb_txn_begin") }
         let reusable = readOnly && !commitReadOnly
-        // The map size and an idle reader (if the read may reuse one) under one lock.
-        let (observedMapSize, idle) = stateMutex.withLock { (currentMapSize, reusable ? idleReaders.popLast() : nil) }
-        let state = TransactionState(environment: self, isReadOnly: readOnly)
+        // The map size, an idle reader (if the read may reuse one) and the fault injector under one lock section.
+        let (observedMapSize, idle, injector) = stateMutex.withLock {
+            (currentMapSize, reusable ? idleReaders.popLast() : nil, self.injector)
+        }
+        let state = TransactionState(environment: self, isReadOnly: readOnly, injector: injector)
 
         var begun: OpaquePointer?
         let beginCode: Int32
@@ -617,25 +618,18 @@ public final class Environment: @unchecked Sendable {
     // MARK: - Thread bookkeeping
 
     /// Whether the calling thread is inside a transaction closure of this environment (and so
-    /// already holds `mapLock` shared).
-    private var currentThreadHasTransaction: Bool {
-        let thread = CurrentThread.id
-        return stateMutex.withLock { transactionThreads.contains(thread) }
-    }
+    /// already holds `mapLock` shared). Thread-local: no lock.
+    private var currentThreadHasTransaction: Bool { ThreadTransactions.contains(id) }
 
     /// Marks the calling thread as having a transaction; throws ``LMDBError/badTransaction`` if
     /// it already has one (LMDB: one transaction per thread; also, the growth lock is not
-    /// recursive).
+    /// recursive). Thread-local, so a read takes no lock for it.
     private func enterTransactionScope(_ function: String) throws {
-        let thread = CurrentThread.id
-        try stateMutex.withLock {
-            guard transactionThreads.insert(thread).inserted else { throw nestedError(function) }
-        }
+        guard ThreadTransactions.enter(id) else { throw nestedError(function) }
     }
 
     private func leaveTransactionScope() {
-        let thread = CurrentThread.id
-        stateMutex.withLock { _ = transactionThreads.remove(thread) }
+        ThreadTransactions.leave(id)
     }
 
     private func refuseNested(_ function: String) throws {

@@ -63,7 +63,7 @@ public struct Transaction {
         let function = "Transaction.nested"
         try state.checkUsable(function).get()
         try state.checkWritable(function).get()
-        guard !state.environment.configuration.flags.contains(.writeMap) else {
+        guard !state.environmentHasWriteMap else {
             throw LMDBError(code: EINVAL, function: function,
                             detail: "LMDB has no nested transactions in an environment opened with MDB_WRITEMAP")
         }

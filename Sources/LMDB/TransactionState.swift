@@ -14,7 +14,13 @@ import Darwin
 /// allows an abort), so that the environment reports that error — or, for `MDB_MAP_FULL`,
 /// grows the map and re-runs the body — instead of committing and getting `MDB_BAD_TXN`.
 final class TransactionState {
-    let environment: Environment
+    /// What the checks need of the environment, copied as plain values: holding the `Environment` itself would add a
+    /// retain and a release of the one object every reader shares, a cache line bouncing between cores per read.
+    let environmentID: UInt64
+    /// Whether the environment was opened with `MDB_WRITEMAP` (no nested transactions then).
+    let environmentHasWriteMap: Bool
+    /// The path of an environment opened read-only, for the refusal of a write; nil otherwise.
+    private let readOnlyEnvironmentPath: String?
     let isReadOnly: Bool
     /// Whether this is a child transaction (``Transaction/nested(_:)``).
     let isNested: Bool
@@ -31,17 +37,23 @@ final class TransactionState {
     /// The environment's fault injector when the transaction began: read once (it sits behind a mutex), not per call.
     private let injector: (@Sendable (LMDBCall) -> Int32?)?
 
-    init(environment: Environment, isReadOnly: Bool) {
-        self.environment = environment
+    /// `injector` is the environment's fault injector, read by the caller in the lock section that begins the
+    /// transaction (one lock section per begin, not two).
+    init(environment: Environment, isReadOnly: Bool, injector: (@Sendable (LMDBCall) -> Int32?)?) {
+        self.environmentID = environment.id
+        self.environmentHasWriteMap = environment.configuration.flags.contains(.writeMap)
+        self.readOnlyEnvironmentPath = environment.isReadOnly ? environment.path : nil
         self.isReadOnly = isReadOnly
         self.isNested = false
         self.thread = CurrentThread.id
-        self.injector = environment.faultInjector
+        self.injector = injector
     }
 
     /// The state of a child transaction of `parent` (same environment and thread, the parent's fault injector).
     init(childOf parent: TransactionState) {
-        self.environment = parent.environment
+        self.environmentID = parent.environmentID
+        self.environmentHasWriteMap = parent.environmentHasWriteMap
+        self.readOnlyEnvironmentPath = parent.readOnlyEnvironmentPath
         self.isReadOnly = false
         self.isNested = true
         self.thread = parent.thread
@@ -131,7 +143,7 @@ final class TransactionState {
 
     /// Throws ``LMDBError/badDBI`` if `database` was opened by another environment.
     func check(_ database: Database, _ function: String) -> Result<Void, LMDBError> {
-        guard database.environmentID == environment.id else {
+        guard database.environmentID == environmentID else {
             return .failure(LMDBError(
                 code: MDB_BAD_DBI, function: function,
                 detail: "database '\(database.name)' belongs to another environment"))
@@ -155,9 +167,8 @@ final class TransactionState {
         guard !isReadOnly else {
             return .failure(LMDBError(
                 code: EACCES, function: function,
-                detail: environment.isReadOnly
-                    ? "the environment at \(environment.path) was opened read-only"
-                    : "write attempted in a read-only transaction (use Environment.write)"))
+                detail: readOnlyEnvironmentPath.map { "the environment at \($0) was opened read-only" }
+                    ?? "write attempted in a read-only transaction (use Environment.write)"))
         }
         return .success(())
     }

@@ -48,6 +48,59 @@ final class ReaderReuseTests: LMDBTestCase {
         XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [20])
     }
 
+    /// The thread's "inside a transaction" mark is thread-local (perf-decide2): nesting in the same environment is
+    /// refused, a transaction of another environment inside it is allowed, the mark ends with the closure (returned
+    /// or thrown), and other threads are not marked by it.
+    func testTheThreadLocalMarkRefusesNestingPerEnvironmentOnly() throws {
+        let (first, _) = try makeEnvironment()
+        let (second, _) = try makeEnvironment()
+        let a = try first.openDatabases(["kv"])[0], b = try second.openDatabases(["kv"])[0]
+        try first.write { txn in try txn.put(a, [1], [1]) }
+        try second.write { txn in try txn.put(b, [1], [2]) }
+        let inner = try first.read { _ in try second.read { txn in try txn.get(b, [1]) } }
+        XCTAssertEqual(inner, [2], "a read of another environment inside a read")
+        XCTAssertThrowsError(try first.read { _ in try first.read { _ in } }) { XCTAssertTrue(LMDBError.badTransaction ~= $0, "\($0)") }
+        XCTAssertThrowsError(try second.readSnapshot { _ in try second.write { _ in } }) { XCTAssertTrue(LMDBError.badTransaction ~= $0) }
+        XCTAssertThrowsError(try first.write { _ in _ = try first.openDatabases(["kv"]) }) { XCTAssertTrue(LMDBError.badTransaction ~= $0) }
+        struct Refusal: Error {}
+        XCTAssertThrowsError(try first.read { _ in throw Refusal() })
+        // The marks ended: this thread reads and writes both again.
+        try first.write { txn in try txn.put(a, [1], [3]) }
+        XCTAssertEqual(try first.read { txn in try txn.get(a, [1]) }, [3])
+        XCTAssertEqual(try second.read { txn in try txn.get(b, [1]) }, [2])
+        // While this thread is inside a read of `first`, another thread reads it too (the mark is not shared).
+        let value = try first.read { _ -> [UInt8]? in
+            let other = Locked<[UInt8]??>(nil)
+            let group = DispatchGroup()
+            startThread(group) { other.withLock { $0 = try? first.read { txn in try txn.get(a, [1]) } } }
+            XCTAssertEqual(group.wait(timeout: .now() + 30), .success)
+            return other.current ?? nil
+        }
+        XCTAssertEqual(value, [3])
+
+        // Six environments nested on one thread (the thread's list grows past its first four places): each inner one
+        // reads, and a second read of any environment already open on the thread is refused.
+        var environments: [(Environment, Database)] = []
+        for i in UInt8(0)..<6 {
+            let (env, _) = try makeEnvironment()
+            let db = try env.openDatabases(["kv"])[0]
+            try env.write { txn in try txn.put(db, [1], [i]) }
+            environments.append((env, db))
+        }
+        func nest(_ depth: Int) throws -> [UInt8] {
+            guard depth < environments.count else {
+                for (env, _) in environments {
+                    XCTAssertThrowsError(try env.read { _ in }) { XCTAssertTrue(LMDBError.badTransaction ~= $0) }
+                }
+                return []
+            }
+            let (env, db) = environments[depth]
+            return try env.read { txn in try (txn.get(db, [1]) ?? []) + nest(depth + 1) }
+        }
+        XCTAssertEqual(try nest(0), [0, 1, 2, 3, 4, 5])
+        for (env, db) in environments { XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }?.count, 1) }
+    }
+
     func testThePoolIsBoundedAcrossThreads() throws {
         let (env, _) = try makeEnvironment()
         let db = try env.openDatabases(["kv"])[0]

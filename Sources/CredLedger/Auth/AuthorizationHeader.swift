@@ -30,42 +30,47 @@ public enum AuthorizationHeader: Sendable, Equatable {
     @inline(__always)
     private static func scan<T>(_ value: String, _ make: (PresentedSecret.Scheme, UnsafeRawBufferPointer) -> T)
         -> Result<T, DenialReason> {
+        // A native string's bytes are read where they are: no copy of the `String` (whose retain and release, on a
+        // header string other threads hold too, is an atomic on a shared cache line). Others are made native first.
+        if let result = value.utf8.withContiguousStorageIfAvailable({ scanBytes($0, make) }) { return result }
         var copy = value
-        return copy.withUTF8 { raw -> Result<T, DenialReason> in
-            guard !raw.isEmpty, raw.count <= maxLength else { return .failure(.malformedHeader) }
-            guard raw.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else { return .failure(.malformedHeader) }
-            var start = 0, end = raw.count
-            while start < end, raw[start] == 0x20 { start += 1 }
-            while end > start, raw[end - 1] == 0x20 { end -= 1 }
-            var space = start
-            while space < end, raw[space] != 0x20 { space += 1 }
-            // No space: empty, a scheme without a secret, or a secret without a scheme — all one reason, since a lone
-            // word cannot be told apart as scheme or secret.
-            guard space < end else { return .failure(.malformedHeader) }
-            let scheme = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(raw)[start..<space])
-            var secretStart = space
-            while secretStart < end, raw[secretStart] == 0x20 { secretStart += 1 }
-            let secretBytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(raw)[secretStart..<end])
-            guard !secretBytes.isEmpty, !secretBytes.contains(0x20) else { return .failure(.malformedHeader) }
-            // The scheme compared in place, ASCII case-insensitively (only printable ASCII gets here), against constant
-            // kind lists: no string or array is built per decision.
-            let kinds: [SecretKind]
-            let found: PresentedSecret.Scheme
-            if schemeIs(scheme, "apikey") {
-                (kinds, found) = (apiKeyKinds, .apiKey)
-            } else if schemeIs(scheme, "bearer") {
-                (kinds, found) = (bearerKinds, .bearer)
-            } else {
-                return .failure(.unsupportedScheme)
-            }
-            let check = SecretFormat.validate(secretBytes, expecting: kinds)
-            if let problem = check.problem { return .failure(problem) }
-            return .success(make(found, secretBytes))
-        }
+        return copy.withUTF8 { scanBytes($0, make) }
     }
 
-    private static let apiKeyKinds: [SecretKind] = [.apiKey]
-    private static let bearerKinds: [SecretKind] = [.accessToken]
+    /// `scan` over the header's UTF-8 bytes.
+    @inline(__always)
+    private static func scanBytes<T>(_ raw: UnsafeBufferPointer<UInt8>, _ make: (PresentedSecret.Scheme, UnsafeRawBufferPointer) -> T)
+        -> Result<T, DenialReason> {
+        guard !raw.isEmpty, raw.count <= maxLength else { return .failure(.malformedHeader) }
+        guard raw.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else { return .failure(.malformedHeader) }
+        var start = 0, end = raw.count
+        while start < end, raw[start] == 0x20 { start += 1 }
+        while end > start, raw[end - 1] == 0x20 { end -= 1 }
+        var space = start
+        while space < end, raw[space] != 0x20 { space += 1 }
+        // No space: empty, a scheme without a secret, or a secret without a scheme — all one reason, since a lone
+        // word cannot be told apart as scheme or secret.
+        guard space < end else { return .failure(.malformedHeader) }
+        let scheme = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(raw)[start..<space])
+        var secretStart = space
+        while secretStart < end, raw[secretStart] == 0x20 { secretStart += 1 }
+        let secretBytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(raw)[secretStart..<end])
+        guard !secretBytes.isEmpty, !secretBytes.contains(0x20) else { return .failure(.malformedHeader) }
+        // The scheme compared in place, ASCII case-insensitively (only printable ASCII gets here), against the one kind
+        // each scheme takes: no string or array is built (or shared) per decision.
+        let kind: SecretKind
+        let found: PresentedSecret.Scheme
+        if schemeIs(scheme, "apikey") {
+            (kind, found) = (.apiKey, .apiKey)
+        } else if schemeIs(scheme, "bearer") {
+            (kind, found) = (.accessToken, .bearer)
+        } else {
+            return .failure(.unsupportedScheme)
+        }
+        let check = SecretFormat.validate(secretBytes, expecting: kind)
+        if let problem = check.problem { return .failure(problem) }
+        return .success(make(found, secretBytes))
+    }
 
     /// Whether `bytes` spell `lowercase` (ASCII lowercase letters) in any letter case.
     @inline(__always)

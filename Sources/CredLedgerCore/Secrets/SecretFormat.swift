@@ -17,7 +17,16 @@ public enum SecretKind: UInt8, Sendable, CaseIterable {
         }
     }
 
-    fileprivate var letter: UInt8 { Array(prefix.utf8)[2] }
+    /// The prefix's kind letter (`k s a r o`): a constant, as `validate` compares it on every decision.
+    fileprivate var letter: UInt8 {
+        switch self {
+        case .apiKey: UInt8(ascii: "k")
+        case .clientSecret: UInt8(ascii: "s")
+        case .accessToken: UInt8(ascii: "a")
+        case .refreshToken: UInt8(ascii: "r")
+        case .authorizationCode: UInt8(ascii: "o")
+        }
+    }
 }
 
 /// Secret layout: `cx` + kind letter + `_` + 36 random base62 chars (214 bits) + 6 base62 chars of CRC-32
@@ -50,12 +59,39 @@ public enum SecretFormat {
             return (nil, .malformedHeader)
         }
         guard let kind = kinds.first(where: { $0.letter == bytes[2] }) else { return (nil, .malformedHeader) }
-        for i in prefixLength..<length where !Base62.isValid(bytes[i]) { return (kind, .malformedHeader) }
+        return (kind, bodyProblem(bytes))
+    }
+
+    /// `validate(_:expecting:)` for one kind (the decision's: no array of kinds per call).
+    public static func validate(_ bytes: UnsafeRawBufferPointer, expecting kind: SecretKind) -> (kind: SecretKind?, problem: DenialReason?) {
+        guard bytes.count == length, bytes[0] == 0x63, bytes[1] == 0x78, bytes[3] == 0x5F, bytes[2] == kind.letter else {
+            return (nil, .malformedHeader)
+        }
+        return (kind, bodyProblem(bytes))
+    }
+
+    /// What is wrong with a well-prefixed secret's body and checksum (`length` bytes), or nil.
+    @inline(__always)
+    private static func bodyProblem(_ bytes: UnsafeRawBufferPointer) -> DenialReason? {
+        for i in prefixLength..<length where !Base62.isValid(bytes[i]) { return .malformedHeader }
         let crc = CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<(prefixLength + bodyLength)]))
-        let expected = Base62.encode(crc, width: checksumLength)
-        var matches = true
-        for (i, c) in expected.utf8.enumerated() where bytes[prefixLength + bodyLength + i] != c { matches = false }
-        return matches ? (kind, nil) : (kind, .badChecksum)
+        return checksumMatches(crc, UnsafeRawBufferPointer(rebasing: bytes[(prefixLength + bodyLength)...])) ? nil : .badChecksum
+    }
+
+    /// Whether `digits` (`checksumLength` bytes) spell `crc` as `Base62.encode(crc, width: checksumLength)` does —
+    /// compared digit by digit from the last, in place: no string per decision (62^6 > 2^32, so six digits always
+    /// hold the value and the leading ones are its zero padding).
+    @inline(__always)
+    static func checksumMatches(_ crc: UInt32, _ digits: UnsafeRawBufferPointer) -> Bool {
+        var value = crc
+        var matches = digits.count == checksumLength
+        var i = digits.count
+        while i > 0 {
+            i -= 1
+            if digits[i] != Base62.digitCharacter(UInt8(truncatingIfNeeded: value % 62)) { matches = false }
+            value /= 62
+        }
+        return matches
     }
 
     public static func validate(_ secret: String, expecting kinds: [SecretKind]) -> (kind: SecretKind?, problem: DenialReason?) {
