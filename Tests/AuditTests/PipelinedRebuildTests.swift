@@ -74,9 +74,13 @@ final class PipelinedRebuildTests: XCTestCase {
         try Self.assertPipelinedMatchesReference(t.ledger, sizes: [(1, 1), (4096, 200_000)])
         XCTAssertNil(try t.ledger.environment.read { txn in try txn.get(try t.ledger.maintenance.schema.database(named: MerkleTreeProjection.tailTable), MerkleTreeProjection.tailKey) },
                      "an empty log leaves no tree tail")
-        _ = try t.ledger.administration.registerCompany(World.acme, admin: World.alice, mailDomain: "acme.example")
+        // One event (the system's own kind, so no company is needed), then a company (its first two events).
+        try t.ledger.perform(AppendEvents(company: 0, .logAccepted(LogAccepted(logHead: 0, checkpoints: 0))))
         XCTAssertEqual(t.ledger.head.seq, 1)
         try Self.assertPipelinedMatchesReference(t.ledger, sizes: [(1, 1), (2, 1), (4096, 200_000)])
+        _ = try t.ledger.administration.registerCompany(World.acme, admin: World.alice, mailDomain: "acme.example")
+        XCTAssertEqual(t.ledger.head.seq, 3)
+        try Self.assertPipelinedMatchesReference(t.ledger, sizes: [(1, 1), (2, 1), (3, 2), (4, 200_000)])
     }
 
     /// A random history (every event kind): batch and flush boundaries on every event, on odd sizes, at the head.
