@@ -113,6 +113,7 @@ struct RebuildProjections: MaintenanceCommand {
                     }
                 }
             }
+            feed.recycle(batch)
         }
         try projector.flush(to: store)
         let outcome = try feed.finish()
