@@ -26,8 +26,17 @@ public struct MerkleTreeStreamDigest: Sendable {
     /// Leaves appended so far.
     public var size: UInt64 { frontier.size }
 
+    /// The last leaf's hash (`.zero` while empty): with `size`, the `merkle_tail` row's value.
+    public var lastLeaf: SHA256Digest { frontier.lastLeaf }
+
     /// Appends one leaf per stored chain hash: the events of seq `size + 1`, `size + 2`, ….
     public mutating func append(chainHashes: [SHA256Digest]) throws {
+        try append(chainHashes: chainHashes) { _, _ in }
+    }
+
+    /// The same, handing out each completed node as `MerkleTreeProjection` stores it (key `StoredHashIndex`, its hash),
+    /// in ascending key order: a rebuild appends them to `merkle_nodes` while this digest is hashed on another thread.
+    public mutating func append(chainHashes: [SHA256Digest], _ node: (_ key: UInt64, _ hash: SHA256Digest) throws -> Void) throws {
         guard !chainHashes.isEmpty else { return }
         // Taken out of `self` so the frontier's callback can update them while the frontier is being appended to.
         var hasher = self.hasher, lastKey = self.lastKey
@@ -44,6 +53,7 @@ public struct MerkleTreeStreamDigest: Sendable {
                     throw MerkleTreeError("tree node (level \(level), index \(index)) would come after a larger key")
                 }
                 lastKey = key
+                try node(key, hash)
                 if Self.gather - used < Self.rowSize {
                     hasher.update(UnsafeRawBufferPointer(start: base, count: used))
                     used = 0

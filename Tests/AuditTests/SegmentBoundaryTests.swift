@@ -68,6 +68,16 @@ final class SegmentBoundaryTests: XCTestCase {
 
     // MARK: 3. replay, rebuild, reopen
 
+    /// The pipelined live rebuild writes the reference path's bytes across two folded segments: its default batches,
+    /// batches and flushes on the segment boundaries, and batches that straddle them.
+    func testPipelinedRebuildWritesTheReferenceBytesAcrossSegments() throws {
+        let w = try world()
+        try timed("reference and pipelined rebuilds") {
+            try PipelinedRebuildTests.assertPipelinedMatchesReference(w.ledger, sizes: [(4096, 200_000), (Int(Self.b1), Int(Self.b1)),
+                                                                                        (Int(Self.b1) + 1, 10_000)])
+        }
+    }
+
     func testRebuildAndReopenGiveIdenticalAnswers() throws {
         let w = try world()
         let head = w.ledger.head

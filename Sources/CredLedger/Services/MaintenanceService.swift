@@ -27,13 +27,21 @@ extension Ledger.Maintenance {
     /// the trace of what was accepted.
     @discardableResult
     public func rebuildProjections() throws -> RebuildResult {
-        try commands.maintain(RebuildProjections(schema: schema))
+        try commands.maintain(RebuildProjections(schema: schema, environment: environment))
+    }
+
+    /// `rebuildProjections()` one-threaded (`pipelined: false`, the reference) or with the batch and flush sizes chosen
+    /// (tests put the pipeline's boundaries anywhere).
+    @discardableResult
+    func rebuildProjections(pipelined: Bool, batchEvents: Int = 4096, flushEvery: Int = 200_000) throws -> RebuildResult {
+        try commands.maintain(RebuildProjections(schema: schema, environment: environment, pipelined: pipelined,
+                                                 batchEvents: batchEvents, flushEvery: flushEvery))
     }
 
     /// Async form of `rebuildProjections()`: suspends until the rebuild's batch is durable (no thread blocked).
     @discardableResult
     public func rebuildProjections() async throws -> RebuildResult {
-        try await commands.maintain(RebuildProjections(schema: schema))
+        try await commands.maintain(RebuildProjections(schema: schema, environment: environment))
     }
 
     /// The writer's counters; all zero for a read-only ledger.
