@@ -368,11 +368,18 @@ public final class Environment: @unchecked Sendable {
         } else {
             beginCode = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &begun)
         }
-        switch beginCode {
+        var settledCode = beginCode
+        if beginCode == MDB_SUCCESS, readOnly, let txn = begun {
+            settledCode = Environment.settleReadSnapshot(txn, env)
+            if settledCode != MDB_SUCCESS { mdb_txn_abort(txn) }
+        }
+        switch settledCode {
         case MDB_SUCCESS: break
         case MDB_MAP_RESIZED: return .adoptResizedMap
         case MDB_READERS_FULL: return .readersFull
-        default: throw LMDBError(code: beginCode, function: "mdb_txn_begin")
+        case EAGAIN:
+            throw LMDBError(code: EAGAIN, function: "mdb_txn_begin", detail: "commits kept overtaking the read snapshot")
+        default: throw LMDBError(code: settledCode, function: "mdb_txn_begin")
         }
         guard let txn = begun else {
             throw LMDBError(code: EINVAL, function: "mdb_txn_begin", detail: "no transaction returned")
@@ -421,6 +428,30 @@ public final class Environment: @unchecked Sendable {
         default:
             throw LMDBError(code: commitCode, function: "mdb_txn_commit")
         }
+    }
+
+    /// Makes sure a begun read transaction reads the snapshot of its own txnid (or one commit newer), never two.
+    ///
+    /// LMDB 0.9's read begin (`mdb_txn_renew0`) loads the published txnid N, picks meta page N & 1, and copies it a
+    /// moment later. A reader preempted in between while the writer commits N+1 and N+2 copies the page N+2 has just
+    /// rewritten. N+2 publishes its txnid only after its synchronous meta write returns, so this thread's next read can
+    /// get N+1: a thread's snapshots would go back (a revoke seen, then unseen; `SnapshotOrderTests` caught it under
+    /// load). So: when the newest meta page is two or more commits past the transaction's txnid, the page it copied
+    /// may have been rewritten, and the snapshot is taken again (`mdb_txn_reset` + `mdb_txn_renew`). Cheap: one read
+    /// of the two meta pages' txnids; a retry needs two commits inside one begin. What stays open is LMDB's own
+    /// nanosecond window of a copy made while the kernel is still writing the rewritten page, before its txnid.
+    ///
+    /// - Returns: `MDB_SUCCESS`, a renew's error (the caller aborts `txn`), or `EAGAIN` after 1,000 overtaken tries.
+    static func settleReadSnapshot(_ txn: OpaquePointer, _ env: OpaquePointer) -> Int32 {
+        var info = MDB_envinfo()
+        for _ in 0..<1_000 {
+            guard mdb_env_info(env, &info) == MDB_SUCCESS else { return EINVAL }
+            if info.me_last_txnid < mdb_txn_id(txn) &+ 2 { return MDB_SUCCESS }
+            mdb_txn_reset(txn)
+            let code = mdb_txn_renew(txn)
+            guard code == MDB_SUCCESS else { return code }
+        }
+        return EAGAIN
     }
 
     // MARK: - Idle readers
