@@ -40,7 +40,8 @@ final class Issue15BenchTargetTests: XCTestCase {
         // Three rounds: 600k/s each, the same bytes written + fsync'd at 400k, 800k and 500k events/s; 1M/s discarded.
         report.exports = [AuditBench.Export(format: "jsonl", events: 600_000, bytes: 600_000 * 480, seconds: 1, rates: [600_000, 600_000, 600_000],
                                             probeSeconds: 1.2, probeBytes: 600_000 * 480, probeFirst: false, probeRates: [400_000, 800_000, 500_000],
-                                            probeOrder: [false, true, false], probeRatios: [1.5, 0.75, 1.2], discardSeconds: 0.6)]
+                                            probeOrder: [false, true, false], probeRatios: [1.5, 0.75, 1.2], discardSeconds: 0.6,
+                                            machineCoresBusy: 1.96, processCPUSeconds: 1.5)]
         report.limitsStart = HardwareLimits(sha256PerSecond: 8e6, fsyncPerSecond: 4_000, writeMegabytesPerSecond: 400)
         report.limitsEnd = HardwareLimits(sha256PerSecond: 7e6, fsyncPerSecond: 1_000, writeMegabytesPerSecond: 300)
         return report
@@ -95,6 +96,8 @@ final class Issue15BenchTargetTests: XCTestCase {
         XCTAssertEqual(limit(export, "write + fsync of the same"), [400_000, 800_000, 500_000])
         XCTAssertEqual(limit(export, "export ÷ same-bytes write + fsync"), [1.2])
         XCTAssertEqual(limit(export, "the same export, bytes discarded"), [1_000_000])
+        // And whether the cores were the limit: the machine's cores busy, this process's CPU per event (1.5 s / 600k).
+        XCTAssertEqual(limit(export, "the machine's \(MachineCPU.cores) cores busy during the median round (every process; this one 2.50 CPU µs/event)"), [1.96])
         // A probe sized by the round before (a bigger file than this export) is converted at this export's bytes per event.
         var bigger = report.exports[0]
         bigger.probeBytes = 700_000 * 480
@@ -104,6 +107,8 @@ final class Issue15BenchTargetTests: XCTestCase {
         XCTAssertEqual(exportJSON["same_bytes_write_fsync_events_per_s"] as? Double, 500_000)
         XCTAssertEqual(exportJSON["ratio_to_same_bytes_write_fsync"] as? Double, 1.2)
         XCTAssertEqual(exportJSON["discarded_bytes_events_per_s"] as? Double, 1_000_000)
+        XCTAssertEqual(exportJSON["machine_cores_busy"] as? Double, 1.96)
+        XCTAssertEqual(exportJSON["process_cpu_us_per_event"] as? Double, 2.5)
         XCTAssertEqual(exportJSON["run_same_bytes_write_fsync_before_export"] as? [Bool], [false, true, false])
         // The threads row: the null writer on as many blocked threads beside it (its batch, CPU, ratio at its batch);
         // the async rows keep theirs.

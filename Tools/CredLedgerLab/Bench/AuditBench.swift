@@ -39,6 +39,11 @@ enum AuditBench {
             return probeEventsPerSecond.map { $0 > 0 ? eventsPerSecond / $0 : 0 }
         }
         var discardEventsPerSecond: Double? { discardSeconds.map { $0 > 0 ? Double(events) / $0 : 0 } }
+        /// The machine's cores busy during the export (every process and kernel thread, `/proc/stat`), and this
+        /// process's CPU per event: whether the two cores, not the disk, were the limit.
+        var machineCoresBusy: Double?
+        var processCPUSeconds: Double = 0
+        var processCPUMicrosPerEvent: Double { events > 0 ? processCPUSeconds * 1e6 / Double(events) : 0 }
 
         var json: [String: Any] {
             func opt(_ v: Double?, _ places: Int) -> Any { v.map { BenchFormat.round($0, places) as Any } ?? NSNull() }
@@ -52,7 +57,9 @@ enum AuditBench {
                     "run_same_bytes_write_fsync_events_per_s": probeRates.map { BenchFormat.round($0, 0) },
                     "run_same_bytes_write_fsync_before_export": probeOrder,
                     "run_ratio_to_same_bytes_write_fsync": probeRatios.map { BenchFormat.round($0, 3) },
-                    "discarded_bytes_events_per_s": opt(discardEventsPerSecond, 0)]
+                    "discarded_bytes_events_per_s": opt(discardEventsPerSecond, 0),
+                    "machine_cores_busy": opt(machineCoresBusy, 2), "machine_cores": MachineCPU.cores,
+                    "process_cpu_us_per_event": BenchFormat.round(processCPUMicrosPerEvent, 3)]
         }
     }
 
@@ -60,10 +67,14 @@ enum AuditBench {
     /// are formatted and hashed but not written (the CPU side alone).
     static func export(_ ledger: Ledger, format: ExportRequest.Format, directory: String, discardingEvents: Bool = false) throws -> Export {
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (busyBefore, cpuBefore) = (MachineCPU.busySeconds(), ProcessCPU.seconds())
         let start = BenchClock.nanos()
         let summary = try ledger.audit.export(ExportRequest(company: nil, format: format, directory: directory), discardingEvents: discardingEvents)
         let seconds = BenchClock.seconds(since: start)
-        return Export(format: format.rawValue, events: summary.events, bytes: summary.files.reduce(0) { $0 + $1.bytes }, seconds: seconds)
+        var e = Export(format: format.rawValue, events: summary.events, bytes: summary.files.reduce(0) { $0 + $1.bytes }, seconds: seconds)
+        e.processCPUSeconds = ProcessCPU.seconds() - cpuBefore
+        if let busyBefore, let busyAfter = MachineCPU.busySeconds(), seconds > 0 { e.machineCoresBusy = (busyAfter - busyBefore) / seconds }
+        return e
     }
 
     /// One export round with the disk's work for the same bytes beside it: the probe runs first when `probeFirst`

@@ -222,6 +222,10 @@ struct BenchReport {
             if let discard = e.discardEventsPerSecond {
                 limits.append(.init(what: "the same export, bytes discarded (CPU side alone)", values: [discard], unit: "/s"))
             }
+            if let busy = e.machineCoresBusy {
+                limits.append(.init(what: "the machine's \(MachineCPU.cores) cores busy during the median round (every process; "
+                    + "this one \(BenchFormat.fixed(e.processCPUMicrosPerEvent, 2)) CPU µs/event)", values: [busy], unit: "cores"))
+            }
             if bytesPerEvent > 0 {
                 limits.append(.init(what: "buffered write at \(BenchFormat.fixed(bytesPerEvent, 0)) B/event (start, end)",
                                     values: machine(\.writeMegabytesPerSecond).map { $0 * 1_048_576 / bytesPerEvent }, unit: "/s"))
@@ -511,14 +515,16 @@ struct BenchReport {
              e.probeEventsPerSecond.map { BenchFormat.count($0) + " (" + BenchFormat.fixed(e.probeMegabytesPerSecond ?? 0, 0) + " MB/s, "
                  + (e.probeFirst ? "before" : "after") + ")" } ?? "-",
              Rounds.range(e.probeRates) { BenchFormat.count($0) }, e.probeRatio.map { BenchFormat.fixed($0, 3) + "×" } ?? "-",
-             e.discardEventsPerSecond.map { BenchFormat.count($0) } ?? "-"]
+             e.discardEventsPerSecond.map { BenchFormat.count($0) } ?? "-",
+             e.machineCoresBusy.map { BenchFormat.fixed($0, 2) } ?? "-", BenchFormat.fixed(e.processCPUMicrosPerEvent, 2)]
         }
         Output.table(["format", "events", "seconds", "events/s", "runs", "MB/s", "B/event", "same bytes write+fsync, events/s",
-                      "runs", "export ÷ disk", "bytes discarded, events/s"], rows)
+                      "runs", "export ÷ disk", "bytes discarded, events/s", "cores busy", "CPU µs/ev"], rows)
         Output.line("same bytes write+fsync: right beside each round (before or after it, in turn), the export's byte count written "
             + "in 1 MiB chunks then fsync'd, as events/s at its B/event (the disk's work for that export); export ÷ disk: the "
             + "median of the rounds' ratios; bytes discarded: the same export once with the events' bytes formatted and "
-            + "hashed but not written (its CPU side alone)")
+            + "hashed but not written (its CPU side alone); cores busy: the whole machine's (every process and kernel thread, "
+            + "/proc/stat) during the median round, of \(MachineCPU.cores); CPU µs/ev: this process's")
         loadLine("6. export")
 
         if let p = pointInTime {

@@ -46,6 +46,23 @@ enum ProcessCPU {
     }
 }
 
+/// CPU time the whole machine spent busy (every core, every process and kernel thread: `/proc/stat`), in seconds:
+/// what an export shares with the kernel's page-cache copy and writeback, which the process's own CPU leaves out.
+enum MachineCPU {
+    static let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+
+    /// Busy seconds summed over the cores since boot (all `cpu` time but idle and iowait), or nil without /proc.
+    static func busySeconds() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") }) else { return nil }
+        let fields = line.split(separator: " ").dropFirst().compactMap { UInt64($0) }
+        guard fields.count >= 5 else { return nil }
+        let idle = fields[3] + fields[4]
+        let busy = fields.prefix(8).reduce(0, +) - idle  // user nice system idle iowait irq softirq steal
+        return Double(busy) / Double(max(1, sysconf(Int32(_SC_CLK_TCK))))
+    }
+}
+
 /// Latency samples in nanoseconds (a preallocated buffer; appending never allocates until full).
 struct LatencySamples {
     private(set) var values: [UInt32] = []
