@@ -273,36 +273,48 @@ public enum ProjectionDigest {
     /// The same bytes as the `scan` path, read in place and gathered into one buffer that is hashed when full: no
     /// array per row, and SHA-256 runs over whole blocks (rows are small: a digest was an allocation-bound loop).
     private static func digestInPlace(_ table: String, _ store: any RawKeyValueStore, into hasher: inout SHA256) throws {
-        let capacity = 64 * 1024
-        try withUnsafeTemporaryAllocation(byteCount: capacity, alignment: 8) { buffer in
-            let base = buffer.baseAddress!
-            var used = 0
-            func put(_ bytes: UnsafeRawBufferPointer, _ hasher: inout SHA256) {
-                if capacity - used < 4 + bytes.count {
-                    hasher.update(UnsafeRawBufferPointer(start: base, count: used))
-                    used = 0
-                }
-                (base + used).storeBytes(of: UInt32(truncatingIfNeeded: bytes.count).bigEndian, as: UInt32.self)
-                used += 4
-                guard let source = bytes.baseAddress, bytes.count > 0 else { return }
-                guard bytes.count <= capacity - used else {   // larger than the buffer (no row is): hashed from the map
-                    hasher.update(UnsafeRawBufferPointer(start: base, count: used))
-                    used = 0
-                    hasher.update(bytes)
-                    return
-                }
-                (base + used).copyMemory(from: source, byteCount: bytes.count)
-                used += bytes.count
-            }
+        try withUnsafeTemporaryAllocation(byteCount: DigestGather.capacity, alignment: 8) { buffer in
+            let base = buffer.baseAddress!   // a 64 KiB allocation has an address
+            // The buffer's state is a value passed inout, not a variable captured by a nested function: a captured one was
+            // boxed and every row paid two dynamic exclusivity checks (`swift_beginAccess`, a tenth of a replay's profile).
+            var gather = DigestGather(base: base)
             try store.withCursor(named: table) { cursor in
                 try cursor.forEach(from: UnsafeRawBufferPointer(start: nil, count: 0)) { key, value in
-                    put(key, &hasher)
-                    put(value, &hasher)
+                    gather.put(key, &hasher)
+                    gather.put(value, &hasher)
                     return true
                 }
             }
-            hasher.update(UnsafeRawBufferPointer(start: base, count: used))
+            gather.flush(&hasher)
         }
+    }
+}
+
+/// `ProjectionDigest`'s gathering buffer: length-prefixed byte strings copied into one buffer that is hashed when full.
+private struct DigestGather {
+    static let capacity = 64 * 1024
+    let base: UnsafeMutableRawPointer
+    var used = 0
+
+    /// Appends u32 length ‖ `bytes` (hashing the buffer first if they do not fit).
+    mutating func put(_ bytes: UnsafeRawBufferPointer, _ hasher: inout SHA256) {
+        if Self.capacity - used < 4 + bytes.count { flush(&hasher) }
+        (base + used).storeBytes(of: UInt32(truncatingIfNeeded: bytes.count).bigEndian, as: UInt32.self)
+        used += 4
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        guard bytes.count <= Self.capacity - used else {   // larger than the buffer (no row is): hashed from the map
+            flush(&hasher)
+            hasher.update(bytes)
+            return
+        }
+        (base + used).copyMemory(from: source, byteCount: bytes.count)
+        used += bytes.count
+    }
+
+    /// Hashes what the buffer holds and empties it.
+    mutating func flush(_ hasher: inout SHA256) {
+        hasher.update(UnsafeRawBufferPointer(start: base, count: used))
+        used = 0
     }
 }
 

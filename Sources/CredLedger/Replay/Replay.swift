@@ -296,55 +296,22 @@ final class ProjectionRebuild: @unchecked Sendable {
             if askedTree {
                 throw LedgerError("internal", "the replay's scratch map had to grow during the comparison: run the replay again", kind: .integrity)
             }
-            outcome = Result()
-            let store = LMDBStore(txn: destination, schema: scratchSchema)
             // The tree, when its own thread rebuilds it, is left out of this projector.
-            var projector = tree == nil ? scratchSchema.makeProjector()
-                : Projector(extensions: schema.extensions.filter { !($0 is MerkleTreeProjection) })
-            var pending = 0
-            var expected: UInt64 = 1
-            /// Decodes and applies one event; false (with `outcome.failure` set) at a bad one.
-            func apply(_ seq: UInt64, _ record: UnsafeRawBufferPointer) throws -> Bool {
-                guard seq == expected else {
-                    outcome.failure = ChainFailure(seq: expected, reason: "missing (next stored is \(seq))")
-                    return false
-                }
-                let stored: StoredEvent
-                do {
-                    stored = try EventCodec.decode(seq: seq, record: record)
-                } catch {
-                    outcome.failure = ChainFailure(seq: seq, reason: "\(error)")
-                    return false
-                }
-                do {
-                    try projector.apply(stored.event, hash: stored.hash, to: store)
-                } catch let error as LMDBError {
-                    throw error   // storage trouble (e.g. a full map) is not the log's fault
-                } catch {
-                    // The event does not fit the state before it (e.g. events swapped): report it here; the
-                    // chain check names an earlier break if there is one.
-                    outcome.failure = ChainFailure(seq: seq, reason: "cannot be applied to the state before it: \(error)")
-                    return false
-                }
-                outcome.projected += 1
-                expected += 1
-                pending += 1
-                if pending >= 200_000 {
-                    try projector.flush(to: store)
-                    pending = 0
-                }
-                return true
-            }
-            func replay(through last: UInt64) throws {
-                try EventLog.scanRaw(from: expected, through: last, schema: schema, environment: environment, budget: budget,
+            var applier = RebuildApplier(projector: tree == nil ? scratchSchema.makeProjector()
+                                            : Projector(extensions: schema.extensions.filter { !($0 is MerkleTreeProjection) }),
+                                         store: LMDBStore(txn: destination, schema: scratchSchema))
+            defer { outcome = applier.outcome }
+            let store = applier.store
+            func replay(through last: UInt64, _ applier: inout RebuildApplier) throws {
+                try EventLog.scanRaw(from: applier.expected, through: last, schema: schema, environment: environment, budget: budget,
                                      between: between) { seq, record in
                     if seq & 0xFFF == 0, isCancelled || isPastLimit(seq) { return false }
-                    return try apply(seq, record)
+                    return try applier.apply(seq, record)
                 }
-                try projector.flush(to: store)
+                try applier.flush()
             }
-            try replay(through: head.seq)
-            guard outcome.failure == nil, !isCancelled, !isPastLimit(head.seq), outcome.projected == head.seq else { return }
+            try replay(through: head.seq, &applier)
+            guard applier.outcome.failure == nil, !isCancelled, !isPastLimit(head.seq), applier.outcome.projected == head.seq else { return }
 
             // The live projections are compared in ONE snapshot, at its own head: the rebuild first catches up with
             // the events appended meanwhile (in short transactions while many are missing), then applies the last few
@@ -355,16 +322,16 @@ final class ProjectionRebuild: @unchecked Sendable {
                 var behind: UInt64?
                 try environment.read { source in
                     let now = try EventLog.head(schema: schema, in: source)
-                    if now.seq >= expected, now.seq - expected + 1 > budget.maxEvents, rounds < 4 {
+                    if now.seq >= applier.expected, now.seq - applier.expected + 1 > budget.maxEvents, rounds < 4 {
                         behind = now.seq
                         return
                     }
-                    try EventLog.scanRaw(from: expected, schema: schema, in: source) { seq, record in
+                    try EventLog.scanRaw(from: applier.expected, schema: schema, in: source) { seq, record in
                         guard seq <= now.seq else { return false }
-                        return try apply(seq, record)
+                        return try applier.apply(seq, record)
                     }
-                    try projector.flush(to: store)
-                    guard outcome.failure == nil, outcome.projected == now.seq else { return }
+                    try applier.flush()
+                    guard applier.outcome.failure == nil, applier.outcome.projected == now.seq else { return }
                     // The tree's thread rebuilds up to this head and digests its tree while this one digests every
                     // live projection in this snapshot.
                     if let tree {
@@ -376,15 +343,15 @@ final class ProjectionRebuild: @unchecked Sendable {
                         let checkpoint = try source.get(schema.meta, key).flatMap(Meta.Checkpoint.init)
                         live.append((p, checkpoint?.lastSeq ?? 0, try ProjectionDigest.compute(p, in: liveStore)))
                     }
-                    outcome.head = now
+                    applier.outcome.head = now
                 }
                 guard let behind else { break }
                 rounds += 1
                 tree?.advance(through: behind)
-                try replay(through: behind)
-                guard outcome.failure == nil, !isCancelled else { return }
+                try replay(through: behind, &applier)
+                guard applier.outcome.failure == nil, !isCancelled else { return }
             }
-            guard outcome.failure == nil, outcome.head != nil else { return }
+            guard applier.outcome.failure == nil, applier.outcome.head != nil else { return }
             var rebuilt: [SHA256Digest?] = []
             for (p, _, _) in live {
                 rebuilt.append(tree != nil && p is MerkleTreeProjection ? nil : try ProjectionDigest.compute(p, in: store))
@@ -398,10 +365,10 @@ final class ProjectionRebuild: @unchecked Sendable {
                     guard treeOutcome?.failure != nil else {
                         throw LedgerError("internal", "the transparency tree's rebuild ended without its digests", kind: .integrity)
                     }
-                    outcome.statuses = []
+                    applier.outcome.statuses = []
                     break
                 }
-                outcome.statuses.append(ProjectionStatus(name: p.name, lastSeq: lastSeq, live: liveDigest, rebuilt: rebuiltDigest))
+                applier.outcome.statuses.append(ProjectionStatus(name: p.name, lastSeq: lastSeq, live: liveDigest, rebuilt: rebuiltDigest))
             }
         }
         // Whatever happened above, the tree's thread has ended before this one reports.
@@ -416,5 +383,55 @@ final class ProjectionRebuild: @unchecked Sendable {
         }
         outcome.seconds = Ledger.Audit.seconds(since: started)
         lock.withLock { result = outcome }
+    }
+}
+
+/// The rebuild's per-event state, a value passed inout: captured by nested functions it was boxed and each event paid
+/// dynamic exclusivity checks (`swift_beginAccess`, a few percent of the rebuild thread, on the replay's critical path).
+private struct RebuildApplier {
+    var projector: Projector
+    let store: LMDBStore
+    var outcome = ProjectionRebuild.Result()
+    /// The next seq to apply.
+    var expected: UInt64 = 1
+    /// Events applied since the last flush.
+    var pending = 0
+
+    /// Decodes and applies one event; false (with `outcome.failure` set) at a bad one.
+    mutating func apply(_ seq: UInt64, _ record: UnsafeRawBufferPointer) throws -> Bool {
+        guard seq == expected else {
+            outcome.failure = ChainFailure(seq: expected, reason: "missing (next stored is \(seq))")
+            return false
+        }
+        let stored: StoredEvent
+        do {
+            stored = try EventCodec.decode(seq: seq, record: record)
+        } catch {
+            outcome.failure = ChainFailure(seq: seq, reason: "\(error)")
+            return false
+        }
+        do {
+            try projector.apply(stored.event, hash: stored.hash, to: store)
+        } catch let error as LMDBError {
+            throw error   // storage trouble (e.g. a full map) is not the log's fault
+        } catch {
+            // The event does not fit the state before it (e.g. events swapped): report it here; the
+            // chain check names an earlier break if there is one.
+            outcome.failure = ChainFailure(seq: seq, reason: "cannot be applied to the state before it: \(error)")
+            return false
+        }
+        outcome.projected += 1
+        expected += 1
+        pending += 1
+        if pending >= 200_000 {
+            try flush()
+        }
+        return true
+    }
+
+    /// Writes what the projector holds back to the scratch tables.
+    mutating func flush() throws {
+        try projector.flush(to: store)
+        pending = 0
     }
 }

@@ -45,7 +45,7 @@ final class ReplayTreeThread: @unchecked Sendable {
 
     /// Chain hashes handed to the tree at a time (small enough for its batch to stay in cache; the digest does not
     /// depend on it).
-    private static let batch = 1 << 12
+    fileprivate static let batch = 1 << 12
 
     init(environment: Environment, schema: Schema, budget: ReadBudget, between: (() -> Void)? = nil) {
         self.environment = environment
@@ -118,61 +118,75 @@ final class ReplayTreeThread: @unchecked Sendable {
 
     private func run() throws {
         // The rebuilt tree is never stored: its digest is hashed as its nodes are made (`MerkleTreeStreamDigest`).
-        var tree = MerkleTreeStreamDigest()
-        var outcome = Result()
-        var pending: [SHA256Digest] = []
-        pending.reserveCapacity(Self.batch)
-        func drain() throws {
-            try tree.append(chainHashes: pending)
-            pending.removeAll(keepingCapacity: true)
-        }
-        /// Takes one record's chain hash; false (with `outcome.failure`) at a missing seq or a record without a hash.
-        func append(_ seq: UInt64, _ record: UnsafeRawBufferPointer) throws -> Bool {
-            let expected = outcome.applied + 1
-            guard seq == expected else {
-                outcome.failure = ChainFailure(seq: expected, reason: "missing (next stored is \(seq))")
-                return false
-            }
-            guard record.count >= EventCodec.headerSize + EventCodec.hashSize,
-                  let hash = SHA256Digest(bytes: UnsafeRawBufferPointer(rebasing: record[(record.count - EventCodec.hashSize)...]))
-            else {
-                outcome.failure = ChainFailure(seq: seq, reason: "record too short (\(record.count) bytes)")
-                return false
-            }
-            pending.append(hash)
-            outcome.applied = seq
-            if pending.count >= Self.batch { try drain() }
-            return true
-        }
+        var feed = TreeFeed()
         while true {
             let (goal, asked, stop): (UInt64, UInt64?, Bool) = condition.withLock {
-                while !cancelled, target <= outcome.applied, request == nil { condition.wait() }
+                while !cancelled, target <= feed.outcome.applied, request == nil { condition.wait() }
                 return (target, request, cancelled)
             }
             if stop { return }
-            if let asked, outcome.applied >= asked {
+            if let asked, feed.outcome.applied >= asked {
                 // The comparison: every event up to the rebuild's snapshot head applied.
-                guard outcome.applied == asked else {
+                guard feed.outcome.applied == asked else {
                     throw LedgerError("internal", "the transparency tree went past the comparison's head", kind: .integrity)
                 }
-                try drain()
-                outcome.rebuilt = tree.digest
+                try feed.drain()
+                feed.outcome.rebuilt = feed.tree.digest
                 break
             }
-            try EventLog.scanRaw(from: outcome.applied + 1, through: goal, schema: schema, environment: environment, budget: budget,
+            try EventLog.scanRaw(from: feed.outcome.applied + 1, through: goal, schema: schema, environment: environment, budget: budget,
                                  between: between) { seq, record in
                 if seq & 0xFFF == 0, shouldStop || isPastLimit(seq) { return false }
-                return try append(seq, record)
+                return try feed.append(seq, record)
             }
-            if outcome.failure != nil || shouldStop { break }
-            if outcome.applied < goal {
+            if feed.outcome.failure != nil || shouldStop { break }
+            if feed.outcome.applied < goal {
                 // Stopped at the limit (a break was found before it), or the log ends early.
-                if !isPastLimit(outcome.applied + 1) {
-                    outcome.failure = ChainFailure(seq: outcome.applied + 1, reason: "missing (the log ends at event \(outcome.applied))")
+                if !isPastLimit(feed.outcome.applied + 1) {
+                    feed.outcome.failure = ChainFailure(seq: feed.outcome.applied + 1, reason: "missing (the log ends at event \(feed.outcome.applied))")
                 }
                 break
             }
         }
-        condition.withLock { result = outcome }
+        condition.withLock { result = feed.outcome }
+    }
+}
+
+/// The tree thread's state, a value passed inout (captured by nested functions it was boxed and each record paid
+/// dynamic exclusivity checks).
+private struct TreeFeed {
+    var tree = MerkleTreeStreamDigest()
+    var outcome = ReplayTreeThread.Result()
+    /// Chain hashes not yet handed to the tree.
+    var pending: [SHA256Digest]
+
+    init() {
+        pending = []
+        pending.reserveCapacity(ReplayTreeThread.batch)
+    }
+
+    /// Hands the pending hashes to the tree.
+    mutating func drain() throws {
+        try tree.append(chainHashes: pending)
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Takes one record's chain hash; false (with `outcome.failure`) at a missing seq or a record without a hash.
+    mutating func append(_ seq: UInt64, _ record: UnsafeRawBufferPointer) throws -> Bool {
+        let expected = outcome.applied + 1
+        guard seq == expected else {
+            outcome.failure = ChainFailure(seq: expected, reason: "missing (next stored is \(seq))")
+            return false
+        }
+        guard record.count >= EventCodec.headerSize + EventCodec.hashSize,
+              let hash = SHA256Digest(bytes: UnsafeRawBufferPointer(rebasing: record[(record.count - EventCodec.hashSize)...]))
+        else {
+            outcome.failure = ChainFailure(seq: seq, reason: "record too short (\(record.count) bytes)")
+            return false
+        }
+        pending.append(hash)
+        outcome.applied = seq
+        if pending.count >= ReplayTreeThread.batch { try drain() }
+        return true
     }
 }
