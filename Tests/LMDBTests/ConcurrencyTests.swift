@@ -38,42 +38,12 @@ final class ConcurrencyTests: LMDBTestCase {
             }
             writerDone.withLock { $0 = true }
         }
-        for reader in 0..<2 {
-            startThread(group) {
-                var last: UInt64 = 0
-                var announced = false
-                while true {
-                    let finished = writerDone.current
-                    do {
-                        let (a, b) = try env.read { txn -> (UInt64?, UInt64?) in
-                            let a = try txn.get(db, Array("a".utf8)).flatMap { bytes in bytes.withUnsafeBytes(decodeKey) }
-                            let b = try txn.get(db, Array("b".utf8)).flatMap { bytes in bytes.withUnsafeBytes(decodeKey) }
-                            return (a, b)
-                        }
-                        snapshots.withLock { $0 += 1 }
-                        if !announced {
-                            announced = true
-                            readersReady.signal()
-                        }
-                        guard let a, let b, a == b else {
-                            failures.withLock { $0.append("reader \(reader): torn snapshot a=\(String(describing: a)) b=\(String(describing: b))") }
-                            return
-                        }
-                        if a < last {
-                            failures.withLock { $0.append("reader \(reader): went back from \(last) to \(a)") }
-                            return
-                        }
-                        last = a
-                    } catch {
-                        failures.withLock { $0.append("reader \(reader): \(error)") }
-                        return
-                    }
-                    if finished { break }
-                }
-                if last != commits {
-                    failures.withLock { $0.append("reader \(reader): final value \(last)") }
-                }
-            }
+        startMonotonicReaders(group, count: 2, env: env, ready: readersReady, writerDone: writerDone, failures: failures,
+                              reads: snapshots, final: commits) { txn in
+            let a = try txn.get(db, Array("a".utf8)).flatMap { bytes in bytes.withUnsafeBytes(decodeKey) }
+            let b = try txn.get(db, Array("b".utf8)).flatMap { bytes in bytes.withUnsafeBytes(decodeKey) }
+            guard let a, let b, a == b else { return .bad("torn snapshot a=\(String(describing: a)) b=\(String(describing: b))") }
+            return .value(a)
         }
         XCTAssertEqual(group.wait(timeout: .now() + 120), .success, "threads did not finish")
         XCTAssertEqual(failures.current, [])

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import LMDB
 // TemporaryDirectory and Locked come from the shared test support, visible to every file of this target.
@@ -33,6 +34,54 @@ class LMDBTestCase: XCTestCase {
         thread.start()
     }
 
+    /// Starts `count` threads that each read one value per snapshot (`read`: the value, or what is wrong with the
+    /// snapshot) until `writerDone`, then once more, and record in `failures` a value that goes back on its thread, a
+    /// bad snapshot, an error, or a last value other than `final`. Each signals `ready` after its first read and adds
+    /// its reads to `reads`.
+    func startMonotonicReaders(
+        _ group: DispatchGroup, count: Int, env: Environment, ready: DispatchSemaphore, writerDone: Locked<Bool>,
+        failures: Locked<[String]>, reads: Locked<Int>, final: UInt64,
+        read: @escaping @Sendable (borrowing Transaction) throws -> SnapshotValue
+    ) {
+        for reader in 0..<count {
+            startThread(group) {
+                var last: UInt64 = 0
+                var announced = false
+                var count = 0
+                defer { reads.withLock { $0 += count } }
+                while true {
+                    let finished = writerDone.current
+                    let outcome: SnapshotValue
+                    do {
+                        outcome = try env.read { txn in try read(txn) }
+                    } catch {
+                        failures.withLock { $0.append("reader \(reader): \(error)") }
+                        return
+                    }
+                    count += 1
+                    if !announced {
+                        announced = true
+                        ready.signal()
+                    }
+                    let value: UInt64
+                    switch outcome {
+                    case .value(let v): value = v
+                    case .bad(let problem):
+                        failures.withLock { $0.append("reader \(reader): \(problem)") }
+                        return
+                    }
+                    if value < last {
+                        failures.withLock { $0.append("reader \(reader): went back from \(last) to \(value)") }
+                        return
+                    }
+                    last = value
+                    if finished { break }
+                }
+                if last != final { failures.withLock { $0.append("reader \(reader): final value \(last)") } }
+            }
+        }
+    }
+
     /// Asserts that `body` throws an ``LMDBError`` equal to `expected`, and returns it.
     @discardableResult
     func assertLMDBError<R>(
@@ -50,4 +99,11 @@ class LMDBTestCase: XCTestCase {
             return nil
         }
     }
+}
+
+/// What a reader of `startMonotonicReaders` found in one snapshot.
+enum SnapshotValue {
+    case value(UInt64)
+    /// What is wrong with the snapshot.
+    case bad(String)
 }

@@ -39,39 +39,10 @@ final class SnapshotOrderTests: LMDBTestCase {
             }
             writerDone.withLock { $0 = true }
         }
-        for reader in 0..<readers {
-            startThread(group) {
-                var last: UInt64 = 0
-                var announced = false
-                var count = 0
-                while true {
-                    let finished = writerDone.current
-                    do {
-                        let value = try env.read { txn in
-                            try txn.get(db, [1]).flatMap { $0.withUnsafeBytes(decodeKey) }
-                        }
-                        count += 1
-                        if !announced {
-                            announced = true
-                            readersReady.signal()
-                        }
-                        guard let value else {
-                            failures.withLock { $0.append("reader \(reader): no value") }
-                            break
-                        }
-                        if value < last {
-                            failures.withLock { $0.append("reader \(reader): went back from \(last) to \(value)") }
-                            break
-                        }
-                        last = value
-                    } catch {
-                        failures.withLock { $0.append("reader \(reader): \(error)") }
-                        break
-                    }
-                    if finished { break }
-                }
-                reads.withLock { $0 += count }
-            }
+        startMonotonicReaders(group, count: readers, env: env, ready: readersReady, writerDone: writerDone,
+                              failures: failures, reads: reads, final: commits) { txn in
+            guard let value = try txn.get(db, [1]).flatMap({ $0.withUnsafeBytes(decodeKey) }) else { return .bad("no value") }
+            return .value(value)
         }
         XCTAssertEqual(group.wait(timeout: .now() + 120), .success, "threads did not finish")
         XCTAssertEqual(failures.current, [])

@@ -41,8 +41,7 @@ struct HardwareLimits {
     }
 
     static func fsyncRate(path: String, seconds: Double) throws -> Double {
-        let fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw LedgerError("bench_failed", "cannot create \(path) (errno \(errno))", kind: .badInput) }
+        let fd = try scratchFile(path, O_CREAT | O_RDWR | O_TRUNC)
         defer {
             close(fd)
             unlink(path)
@@ -62,8 +61,7 @@ struct HardwareLimits {
     }
 
     static func writeRate(path: String, seconds: Double) throws -> Double {
-        let fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw LedgerError("bench_failed", "cannot create \(path) (errno \(errno))", kind: .badInput) }
+        let fd = try scratchFile(path, O_CREAT | O_WRONLY | O_TRUNC)
         defer {
             close(fd)
             unlink(path)
@@ -87,8 +85,7 @@ struct HardwareLimits {
     /// the disk's work for an export of that size (its `write(2)`s, then `ExportFile.finish`'s `fsync`). Returns the
     /// seconds from the first write to the end of the `fsync`.
     static func syncedWrite(path: String, bytes: UInt64) throws -> Double {
-        let fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw LedgerError("bench_failed", "cannot create \(path) (errno \(errno))", kind: .badInput) }
+        let fd = try scratchFile(path, O_CREAT | O_WRONLY | O_TRUNC)
         defer {
             close(fd)
             unlink(path)
@@ -107,5 +104,12 @@ struct HardwareLimits {
         }
         guard fsync(fd) == 0 else { throw LedgerError("bench_failed", "fsync failed on \(path) (errno \(errno))", kind: .badInput) }
         return BenchClock.seconds(since: start)
+    }
+
+    /// A new scratch file for a probe (the caller closes and removes it).
+    private static func scratchFile(_ path: String, _ flags: Int32) throws -> Int32 {
+        let fd = open(path, flags, 0o600)
+        guard fd >= 0 else { throw LedgerError("bench_failed", "cannot create \(path) (errno \(errno))", kind: .badInput) }
+        return fd
     }
 }
