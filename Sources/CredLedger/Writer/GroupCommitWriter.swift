@@ -343,13 +343,12 @@ final class GroupCommitWriter: @unchecked Sendable {
             }
             let ended = CommittedBatch(requests: batch, outcomes: outcomes)
             if acknowledgesItself(batch) {
+                // Counted before the callers are resumed: one that reads the statistics next must see its batch.
+                headLock.withLock { counters.inlineAcknowledgedBatches += 1 }
                 let ackStarted = DispatchTime.now().uptimeNanoseconds
                 deliver(ended)
                 let spent = DispatchTime.now().uptimeNanoseconds &- ackStarted
-                headLock.withLock {
-                    counters.ackNanos += spent
-                    counters.inlineAcknowledgedBatches += 1
-                }
+                headLock.withLock { counters.ackNanos += spent }
             } else {
                 enqueueAcknowledgements(ended)
             }
