@@ -26,15 +26,15 @@ public struct MerkleTreeStreamDigest: Sendable {
     /// Leaves appended so far.
     public var size: UInt64 { frontier.size }
 
-    /// The last leaf's hash (`.zero` while empty): with `size`, the `merkle_tail` row's value.
-    public var lastLeaf: SHA256Digest { frontier.lastLeaf }
+    /// The `merkle_tail` row's value of the tree so far (nil while empty).
+    public var tailValue: [UInt8]? { frontier.size > 0 ? MerkleTreeProjection.tailValue(frontier) : nil }
 
     /// Appends one leaf per stored chain hash: the events of seq `size + 1`, `size + 2`, ….
     public mutating func append(chainHashes: [SHA256Digest]) throws {
         try append(chainHashes: chainHashes) { _, _ in }
     }
 
-    /// The same, handing out each completed node as `MerkleTreeProjection` stores it (key `StoredHashIndex`, its hash),
+    /// The same, handing out each completed node `MerkleTreeProjection` stores (height ≥ `lowestStoredLevel`) (key `StoredHashIndex`, its hash),
     /// in ascending key order: a rebuild appends them to `merkle_nodes` while this digest is hashed on another thread.
     public mutating func append(chainHashes: [SHA256Digest], _ node: (_ key: UInt64, _ hash: SHA256Digest) throws -> Void) throws {
         guard !chainHashes.isEmpty else { return }
@@ -47,7 +47,7 @@ public struct MerkleTreeStreamDigest: Sendable {
         try withUnsafeTemporaryAllocation(byteCount: Self.gather, alignment: 8) { buffer in
             let base = buffer.baseAddress!
             var used = 0
-            try frontier.append(leafInputs: chainHashes, scratch: &scratch) { level, index, hash in
+            try frontier.append(leafInputs: chainHashes, scratch: &scratch, reportingFrom: MerkleTreeProjection.lowestStoredLevel) { level, index, hash in
                 let key = MerkleTree.storedHashIndex(level: level, index: index)
                 if let lastKey, key <= lastKey {
                     throw MerkleTreeError("tree node (level \(level), index \(index)) would come after a larger key")
@@ -73,10 +73,9 @@ public struct MerkleTreeStreamDigest: Sendable {
     public var digest: SHA256Digest {
         var hasher = self.hasher
         ProjectionDigest.hashTableName(MerkleTreeProjection.tailTable, into: &hasher)
-        if frontier.size > 0 {
-            // The one tail row, as `MerkleTreeProjection.flush` writes it: key 0x00, value size u64 ‖ last leaf hash.
+        if let value = tailValue {
+            // The one tail row, as `MerkleTreeProjection.flush` writes it.
             let key = MerkleTreeProjection.tailKey
-            let value = frontier.size.bigEndianBytes + frontier.lastLeaf.bytes
             hasher.update(UInt32(key.count).bigEndianBytes + key + UInt32(value.count).bigEndianBytes + value)
         }
         return hasher.finalize()

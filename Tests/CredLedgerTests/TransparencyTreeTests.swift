@@ -74,10 +74,15 @@ final class TransparencyTreeTests: XCTestCase {
                 XCTAssertNoThrow(try proof.verify(oldRoot: NaiveMerkle.mth(d.prefix(old)), newRoot: NaiveMerkle.mth(d[...])))
             }
         }
-        // Only complete subtrees of height ≥ 1 are stored: n − popcount(n) of them, and the tail row.
+        // Only complete subtrees of height ≥ 4 are stored, each with its hash by the definition, in completion order;
+        // the tail row holds the size, the last leaf and the peaks of heights 3 … 1 the size has.
         let rows = try treeRows(t.ledger)
-        XCTAssertEqual(rows[MerkleTreeProjection.nodesTable]?.count, n - n.nonzeroBitCount)
-        XCTAssertEqual(rows[MerkleTreeProjection.tailTable], [[0] + UInt64(n).bigEndianBytes + hashes[n - 1].bytes])
+        let lowest = MerkleTreeProjection.lowestStoredLevel
+        XCTAssertEqual(lowest, 4)
+        XCTAssertEqual(rows[MerkleTreeProjection.nodesTable], NaiveMerkle.storedRows(hashes, lowest: lowest))
+        XCTAssertEqual(rows[MerkleTreeProjection.nodesTable]?.count, (4...7).map { n >> $0 }.reduce(0, +))
+        XCTAssertEqual(rows[MerkleTreeProjection.tailTable], [NaiveMerkle.tailRow(hashes, lowest: lowest)])
+        XCTAssertEqual(rows[MerkleTreeProjection.tailTable]?.first?.count, 1 + 40 + 32 * (n & 0b1110).nonzeroBitCount)
         // Out of range: refused with a clear error, not an empty proof.
         for (seq, size) in [(0, n), (n + 1, n), (5, 4)] {
             XCTAssertThrowsError(try t.ledger.transparency.inclusionProof(seq: UInt64(seq), size: UInt64(size))) { XCTAssertEqual(($0 as? LedgerError)?.code, "bad_tree_size") }
@@ -142,6 +147,44 @@ final class TransparencyTreeTests: XCTestCase {
         XCTAssertThrowsError(try Ledger(path: t.path, options: options)) { XCTAssertEqual(($0 as? LedgerError)?.code, "transparency_tree_required") }
     }
 
+    /// A ledger whose tree is at code version 1 (every subtree of height ≥ 1 stored, a 40-byte tail row) cannot be read
+    /// as it is; its next read-write open rebuilds the tree in the current layout, with the same roots.
+    func testAVersionOneTreeIsRebuiltAtTheNextReadWriteOpen() throws {
+        let t = try TestLedger("tree-v1")
+        defer { t.remove() }
+        try history(t, uses: 60)
+        let hashes = try leafHashes(t.ledger)
+        let n = hashes.count
+        let root = try t.ledger.transparency.treeHead().root
+        t.close()
+        // Make it what code version 1 wrote: the level 1–3 rows too, the short tail row, the checkpoint's version 1.
+        var configuration = Environment.Configuration()
+        configuration.maxDatabases = 64
+        configuration.mapSize = 64 << 20
+        let environment = try Environment(path: t.path, configuration: configuration)
+        let tables = try environment.openDatabases([MerkleTreeProjection.nodesTable, MerkleTreeProjection.tailTable, "meta"], flags: [])
+        try environment.write { txn in
+            for row in NaiveMerkle.storedRows(hashes, lowest: 1) { try txn.put(tables[0], Array(row.prefix(8)), Array(row.dropFirst(8))) }
+            try txn.put(tables[1], MerkleTreeProjection.tailKey, UInt64(n).bigEndianBytes + hashes[n - 1].bytes)
+            let key = Meta.projectionKey(MerkleTreeProjection.projectionName)
+            var checkpoint = try XCTUnwrap(Meta.Checkpoint(try XCTUnwrap(try txn.get(tables[2], key))))
+            XCTAssertEqual(checkpoint.codeVersion, 2)
+            checkpoint.codeVersion = 1
+            try txn.put(tables[2], key, checkpoint.bytes)
+        }
+        environment.close()
+        var options = t.options
+        options.readOnly = true
+        XCTAssertThrowsError(try Ledger(path: t.path, options: options)) { XCTAssertEqual(($0 as? LedgerError)?.code, "stale_projections") }
+        options.readOnly = false
+        let ledger = try Ledger(path: t.path, options: options)
+        defer { ledger.close() }
+        XCTAssertEqual(try treeRows(ledger)[MerkleTreeProjection.nodesTable], NaiveMerkle.storedRows(hashes, lowest: 4), "the level 1–3 rows are gone")
+        XCTAssertEqual(try treeRows(ledger)[MerkleTreeProjection.tailTable], [NaiveMerkle.tailRow(hashes, lowest: 4)])
+        XCTAssertEqual(try ledger.transparency.treeHead().root, root)
+        XCTAssertTrue(try ledger.audit.verify().ok)
+    }
+
     /// The right edge kept between batches is used only while the stored tail row agrees: a batch whose transaction
     /// was lost (the store went back), or a store holding another history of the same size, makes it read the edge again.
     func testTheCachedRightEdgeIsCheckedAgainstTheStore() throws {
@@ -170,6 +213,76 @@ final class TransparencyTreeTests: XCTestCase {
         try fill(&third, z, b, from: 1, to: 6)            // z holds another history of size 6
         try fill(&projector, z, b, from: 7, to: 9)        // the edge kept (history a at 6) must not be used
         XCTAssertEqual(try root(z, b, 9), NaiveMerkle.mth(b.map { MerkleHash.leaf($0) }[...]))
+    }
+
+    /// The stored rows and every root and proof are right whatever the batches and wherever the right edge is read back
+    /// from the store (a new projector has no cached edge: the low peaks come from the tail row, the higher ones from
+    /// `merkle_nodes`) — over sizes that cross the stored height many times, in random batches.
+    func testRowsRootsAndProofsWithTheRightEdgeReadBackAtEverySize() throws {
+        let event = { (seq: UInt64) in
+            Event(seq: seq, timestamp: 1, company: 1, actor: .system, payload: .credentialUsed(CredentialUse(
+                credential: 0, project: 0, operation: .read, denial: .unknownCredential)))
+        }
+        let chain = (1...150).map { SHA256.hash([UInt8($0 & 0xFF), UInt8($0 >> 8), 7]) }
+        let leaves = chain.map { MerkleHash.leaf($0) }
+        let lowest = MerkleTreeProjection.lowestStoredLevel
+        let random = SeededRandom(seed: 0x7EE5)
+        for round in 0..<4 {
+            let store = MemoryStore()
+            var projector = Projector(extensions: [MerkleTreeProjection()])
+            var n = 0
+            while n < chain.count {
+                let batch = min(chain.count - n, 1 + Int(random.next() % (round == 0 ? 3 : 40)))
+                for seq in (n + 1)...(n + batch) { try projector.apply(event(UInt64(seq)), hash: chain[seq - 1], to: store) }
+                try projector.flush(to: store)
+                n += batch
+                // Most of the time the edge is read back from the store, as after a reopen.
+                if random.next() % 4 != 0 { projector = Projector(extensions: [MerkleTreeProjection()]) }
+                let d = Array(leaves.prefix(n))
+                var nodes: [[UInt8]] = [], tail: [[UInt8]] = []
+                try store.scan(named: MerkleTreeProjection.nodesTable, from: []) { k, v in nodes.append(k + v); return true }
+                try store.scan(named: MerkleTreeProjection.tailTable, from: []) { k, v in tail.append(k + v); return true }
+                XCTAssertEqual(nodes, NaiveMerkle.storedRows(d, lowest: lowest), "rows at \(n)")
+                XCTAssertEqual(tail, [NaiveMerkle.tailRow(d, lowest: lowest)], "tail at \(n)")
+                let source = StoredMerkleNodes(store: store) { leaves[Int($0)] }
+                XCTAssertEqual(try MerkleTree.root(size: UInt64(n), source), NaiveMerkle.mth(d[...]), "root at \(n)")
+                let m = Int(random.next() % UInt64(n))
+                XCTAssertEqual(try MerkleTree.inclusionProof(index: UInt64(m), size: UInt64(n), source), NaiveMerkle.path(m, d[...]), "PATH(\(m), \(n))")
+                let old = 1 + Int(random.next() % UInt64(n))
+                XCTAssertEqual(try MerkleTree.consistencyProof(old: UInt64(old), new: UInt64(n), source), NaiveMerkle.proof(old, d), "PROOF(\(old), \(n))")
+            }
+        }
+        // Every subtree below the stored height, recomputed from its leaves, is the definition's.
+        for level in 0..<lowest {
+            for index in 0..<(leaves.count >> level) {
+                XCTAssertEqual(try MerkleTree.subtree(level: level, index: UInt64(index)) { leaves[Int($0)] }, NaiveMerkle.subtree(level, index, leaves))
+            }
+        }
+        XCTAssertThrowsError(try MerkleTree.subtree(level: 17, index: 0) { leaves[Int($0)] })
+    }
+
+    /// A tail row that is cut, padded, or names a size whose low peaks it does not hold is refused with a clear error
+    /// when the edge must be read back, and the store is left as it was.
+    func testAMalformedTailRowIsRefused() throws {
+        let event = { (seq: UInt64) in
+            Event(seq: seq, timestamp: 1, company: 1, actor: .system, payload: .credentialUsed(CredentialUse(
+                credential: 0, project: 0, operation: .read, denial: .unknownCredential)))
+        }
+        let chain = (1...30).map { SHA256.hash([UInt8($0), 9]) }
+        let store = MemoryStore()
+        var projector = Projector(extensions: [MerkleTreeProjection()])
+        for seq in 1...29 { try projector.apply(event(UInt64(seq)), hash: chain[seq - 1], to: store) }
+        try projector.flush(to: store)
+        let good = try XCTUnwrap(try store.get(named: MerkleTreeProjection.tailTable, MerkleTreeProjection.tailKey))
+        XCTAssertEqual(good.count, 40 + 2 * 32, "29 = 0b11101: the peaks of heights 3 and 2")
+        for bad in [Array(good.dropLast()), good + [0], Array(good.prefix(40)), Array(good.prefix(8)),
+                    UInt64(0).bigEndianBytes + good[8...], UInt64(31).bigEndianBytes + good[8...]] {
+            try store.put(named: MerkleTreeProjection.tailTable, MerkleTreeProjection.tailKey, bad)
+            var fresh = Projector(extensions: [MerkleTreeProjection()])
+            try fresh.apply(event(30), hash: chain[29], to: store)
+            XCTAssertThrowsError(try fresh.flush(to: store), "\(bad.count) bytes") { XCTAssertTrue("\($0)".contains("merkle"), "\($0)") }
+            XCTAssertEqual(try store.get(named: MerkleTreeProjection.tailTable, MerkleTreeProjection.tailKey), bad)
+        }
     }
 
     /// A command whose events are undone leaves no leaf behind; the next batch continues the tree correctly.

@@ -1,5 +1,6 @@
 import CredLedger
 import CredLedgerCore
+import CredLedgerProjections
 @testable import CredLedgerLab
 import Foundation
 import LMDB
@@ -118,7 +119,10 @@ final class TransparencyTamperTests: ReliabilityTestCase {
         XCTAssertEqual(result.findings.count, 2, result.messages.joined(separator: "; "))
         guard case .treeDiffers(let first, let last) = result.findings.first else { return XCTFail("\(result.findings)") }
         XCTAssertTrue((first...last).contains(target), "\(first)…\(last) should hold \(target)")
-        XCTAssertLessThanOrEqual(last - first, 1, "a pair of leaves")
+        // Located to the smallest stored subtree holding it: 16 leaves (height 4; the lower ones are not stored).
+        let block = UInt64(1) << UInt64(MerkleTreeProjection.lowestStoredLevel)
+        XCTAssertEqual(last - first + 1, block, "one subtree of the lowest stored height")
+        XCTAssertEqual((first - 1) % block, 0)
         XCTAssertEqual(result.findings.last, .rootDiffers)
         XCTAssertEqual(result.firstBadSize, first)
     }

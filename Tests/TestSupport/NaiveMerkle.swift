@@ -52,3 +52,36 @@ public struct NaiveNodes: MerkleNodeSource {
     }
 }
 
+
+extension NaiveMerkle {
+    /// The perfect subtree (level, index) of leaf hashes `d`, by the definition.
+    public static func subtree(_ level: Int, _ index: Int, _ d: [SHA256Digest]) -> SHA256Digest {
+        mth(d[(index << level)..<((index + 1) << level)])
+    }
+
+    /// The `merkle_nodes` rows (key ‖ value) a tree over leaf hashes `d` must hold when subtrees of height ≥ `lowest`
+    /// are stored, in completion order: leaf i completes the subtrees of heights 1 … trailing zeros of i + 1.
+    public static func storedRows(_ d: [SHA256Digest], lowest: Int) -> [[UInt8]] {
+        var rows: [[UInt8]] = []
+        for i in 0..<d.count {
+            let completed = (i + 1).trailingZeroBitCount
+            guard completed >= lowest else { continue }
+            for level in lowest...completed {
+                let index = ((i + 1) >> level) - 1
+                rows.append(MerkleTree.storedHashIndex(level: level, index: UInt64(index)).bigEndianBytes + subtree(level, index, d).bytes)
+            }
+        }
+        return rows
+    }
+
+    /// The `merkle_tail` row (key ‖ value) of a tree over leaf hashes `d` (non-empty): key 0x00, size, the last leaf,
+    /// then the right edge's peaks of heights `lowest` − 1 … 1 that the size has.
+    public static func tailRow(_ d: [SHA256Digest], lowest: Int) -> [UInt8] {
+        let n = d.count
+        var row = [0] + UInt64(n).bigEndianBytes + d[n - 1].bytes
+        for level in stride(from: lowest - 1, through: 1, by: -1) where n & (1 << level) != 0 {
+            row += subtree(level, (n >> level) - 1, d).bytes
+        }
+        return row
+    }
+}

@@ -119,9 +119,9 @@ struct RebuildProjections: MaintenanceCommand {
         let outcome = try feed.finish()
         var streamed: [String: SHA256Digest] = [:]
         if let tree, let rebuilt = outcome.tree {
-            // The row `MerkleTreeProjection.flush` leaves: size ‖ last leaf hash (none while the log is empty).
-            if rebuilt.size > 0 {
-                try store.put(named: MerkleTreeProjection.tailTable, MerkleTreeProjection.tailKey, rebuilt.size.bigEndianBytes + rebuilt.lastLeaf.bytes)
+            // The row `MerkleTreeProjection.flush` leaves (none while the log is empty).
+            if let tailValue = rebuilt.tailValue {
+                try store.put(named: MerkleTreeProjection.tailTable, MerkleTreeProjection.tailKey, tailValue)
             }
             streamed[tree.name] = rebuilt.digest
         }

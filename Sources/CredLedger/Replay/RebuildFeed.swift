@@ -25,8 +25,8 @@ final class RebuildFeed: @unchecked Sendable {
     struct Outcome {
         /// The last good event, or the first bad one.
         var chain: Result<ChainHead, ChainFailure>
-        /// The rebuilt tree's digest, size and last leaf (nil without a tree projection).
-        var tree: (digest: SHA256Digest, size: UInt64, lastLeaf: SHA256Digest)?
+        /// The rebuilt tree's digest and its `merkle_tail` row (nil while empty); nil without a tree projection.
+        var tree: (digest: SHA256Digest, tailValue: [UInt8]?)?
     }
 
     /// Bytes of one `merkle_nodes` row in `Batch.nodes`.
@@ -43,7 +43,7 @@ final class RebuildFeed: @unchecked Sendable {
     private let ended = DispatchGroup()
     // Guarded by `lock`.
     private var chain: Result<ChainHead, ChainFailure>?
-    private var tree: (digest: SHA256Digest, size: UInt64, lastLeaf: SHA256Digest)?
+    private var tree: (digest: SHA256Digest, tailValue: [UInt8]?)?
     private var error: Error?
     /// Batches the writer is done with, emptied with their storage kept: the reading thread fills them again. (Freeing
     /// each batch on the writer's thread and allocating the next on the reader's made the allocator trim and grow its
@@ -154,7 +154,7 @@ final class RebuildFeed: @unchecked Sendable {
         defer { toWriter.close() }
         var digest = MerkleTreeStreamDigest()
         while var batch = input.take() {
-            batch.nodes.reserveCapacity(batch.hashes.count * Self.nodeRowSize)
+            batch.nodes.reserveCapacity((batch.hashes.count >> (MerkleTreeProjection.lowestStoredLevel - 1) + 2) * Self.nodeRowSize)
             try digest.append(chainHashes: batch.hashes) { key, hash in
                 withUnsafeBytes(of: key.bigEndian) { batch.nodes.append(contentsOf: $0) }
                 hash.withUnsafeBytes { batch.nodes.append(contentsOf: $0) }
@@ -162,7 +162,7 @@ final class RebuildFeed: @unchecked Sendable {
             guard toWriter.put(batch) else { return }
         }
         guard !input.isCancelled else { return }
-        lock.withLock { tree = (digest.digest, digest.size, digest.lastLeaf) }
+        lock.withLock { tree = (digest.digest, digest.tailValue) }
     }
 }
 

@@ -88,7 +88,9 @@ extension Ledger.Transparency {
             return try txn.withCursor(schema.events) { events in
                 try txn.withCursor(nodes) { stored in
                     var entry = try events.seek(atLeast: from.bigEndianBytes)
-                    // The stored nodes come in the order the frontier creates them: one cursor follows along.
+                    // The stored nodes come in the order the frontier creates them: one cursor follows along. Keys are in
+                    // completion order, so the key of the level-1 node over leaf from − 1 (not itself stored) finds the
+                    // first stored node completed at or after that leaf.
                     var node = treeDiffers == nil ? try stored.seek(atLeast: MerkleTree.storedHashIndex(level: 1, index: (from - 1) / 2).bigEndianBytes) : nil
                     while let e = entry {
                         guard e.key.count == 8, let seq = UInt64(bigEndianBytes: e.key), seq <= head else { return false }
@@ -111,7 +113,7 @@ extension Ledger.Transparency {
                         }
                         var mismatch = false
                         try frontier.append(leafHash: MerkleHash.leaf(hash)) { level, index, computed in
-                            guard treeDiffers == nil, !mismatch else { return }
+                            guard level >= MerkleTreeProjection.lowestStoredLevel, treeDiffers == nil, !mismatch else { return }
                             let key = MerkleTree.storedHashIndex(level: level, index: index)
                             if let n = node, n.key.count == 8, UInt64(bigEndianBytes: n.key) == key,
                                let value = SHA256Digest(bytes: n.value), value == computed {

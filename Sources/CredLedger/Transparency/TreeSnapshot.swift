@@ -3,7 +3,8 @@ import CredLedgerProjections
 import LMDB
 
 /// The transparency tree in one read transaction: roots and proofs from the stored complete subtrees, leaf hashes
-/// from the events' stored chain hashes (docs/PROOFS.md §2). Every method reads O(log n) rows.
+/// and the subtrees below the stored height from the events' stored chain hashes (docs/PROOFS.md §2). Every method
+/// reads O(log n) rows.
 struct TreeSnapshot: MerkleNodeSource {
     let txn: Transaction
     let schema: Schema
@@ -44,8 +45,7 @@ struct TreeSnapshot: MerkleNodeSource {
 
     func node(level: Int, index: UInt64) throws -> SHA256Digest {
         do {
-            if level == 0 { return MerkleHash.leaf(try chainHash(seq: index + 1)) }
-            return try MerkleTreeProjection.storedNode(level: level, index: index, store)
+            return try MerkleTreeProjection.node(level: level, index: index, store) { MerkleHash.leaf(try chainHash(seq: $0 + 1)) }
         } catch let error as MerkleTreeError {
             throw LedgerError("corrupt_tree", "\(error)", kind: .integrity)
         }

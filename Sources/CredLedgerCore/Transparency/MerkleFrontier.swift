@@ -62,8 +62,9 @@ public struct MerkleFrontier: Sendable, Equatable {
     /// Appends one leaf per element of `inputs` (leaf input = `inputs[j]`, its leaf hash `MerkleHash.leaf`), with the
     /// same result and the same `created` calls, in the same order, as `append(leafHash:_:)` leaf by leaf. The hashes
     /// are computed level by level instead, two independent ones at a time (`MerkleHash.leaves`, `MerkleHash.nodes`):
-    /// SHA-256's rounds are latency-bound, and two interleaved messages cost little more than one.
-    public mutating func append(leafInputs inputs: [SHA256Digest], scratch: inout BatchScratch,
+    /// SHA-256's rounds are latency-bound, and two interleaved messages cost little more than one. `created` sees only
+    /// the nodes of level ≥ `lowestReported` (every node is still computed: the higher ones need them).
+    public mutating func append(leafInputs inputs: [SHA256Digest], scratch: inout BatchScratch, reportingFrom lowestReported: Int = 1,
                                 _ created: (Int, UInt64, SHA256Digest) throws -> Void) rethrows {
         let m = inputs.count
         guard m > 0 else { return }
@@ -121,10 +122,11 @@ public struct MerkleFrontier: Sendable, Equatable {
         }
         // Report the new nodes in the order leaf-by-leaf appending completes them: leaf i completes the nodes of
         // levels 1 … trailingZeroBitCount(i + 1).
+        let lowest = max(1, lowestReported)
         for i in first..<end {
             let completed = (i + 1).trailingZeroBitCount
-            guard completed > 0 else { continue }
-            for l in 1...completed {
+            guard completed >= lowest else { continue }
+            for l in lowest...completed {
                 let index = ((i + 1) >> UInt64(l)) - 1
                 try created(l, index, hashes[starts[l] + Int(index - (first >> UInt64(l)))])
             }

@@ -36,6 +36,28 @@ public enum MerkleTree {
         UInt64(1) << (63 - (n - 1).leadingZeroBitCount)
     }
 
+    /// The hash of the perfect subtree of height `level` over leaves [index·2^level, (index+1)·2^level), computed from its
+    /// 2^level leaf hashes (`leafHash(i)` for leaf i, in order): for the low levels a store does not keep. `level` ≤ 16.
+    public static func subtree(level: Int, index: UInt64, leafHash: (UInt64) throws -> SHA256Digest) throws -> SHA256Digest {
+        guard (0...16).contains(level), index < (UInt64(1) << UInt64(63 - level)) else {
+            throw MerkleRangeError("subtree (level \(level), index \(index)) is out of range")
+        }
+        let first = index << UInt64(level), count = UInt64(1) << UInt64(level)
+        // A frontier of at most `level` + 1 peaks: leaf j merges the peaks its trailing one bits complete.
+        var stack: [SHA256Digest] = []
+        stack.reserveCapacity(level + 1)
+        for j in 0..<count {
+            var hash = try leafHash(first + j)
+            var k = j
+            while k & 1 == 1, let left = stack.popLast() {
+                hash = MerkleHash.node(left, hash)
+                k >>= 1
+            }
+            stack.append(hash)
+        }
+        return stack[0]
+    }
+
     /// MTH of the first `size` leaves (RFC 9162 §2.1.1): the perfect subtrees of size's set bits, folded right to left.
     public static func root(size: UInt64, _ source: some MerkleNodeSource) throws -> SHA256Digest {
         guard size > 0 else { return MerkleHash.empty }
