@@ -9,6 +9,12 @@ import XCTest
 /// uses, batches of uses), equal to the naive RFC 9162 definitions over the events' chain hashes at every size,
 /// rebuilt byte-identically, covered by `verify`, and built for a ledger that did not have it.
 final class TransparencyTreeTests: XCTestCase {
+    /// A use event at `seq` (the tree needs only its seq and the chain hash passed beside it).
+    private static func anonymousUse(_ seq: UInt64) -> Event {
+        Event(seq: seq, timestamp: 1, company: 1, actor: .system, payload: .credentialUsed(CredentialUse(
+            credential: 0, project: 0, operation: .read, denial: .unknownCredential)))
+    }
+
     /// Leaf hashes of the log, from the events' stored chain hashes.
     private func leafHashes(_ ledger: Ledger) throws -> [SHA256Digest] {
         try ledger.audit.events().map { MerkleHash.leaf($0.hash) }
@@ -188,10 +194,7 @@ final class TransparencyTreeTests: XCTestCase {
     /// The right edge kept between batches is used only while the stored tail row agrees: a batch whose transaction
     /// was lost (the store went back), or a store holding another history of the same size, makes it read the edge again.
     func testTheCachedRightEdgeIsCheckedAgainstTheStore() throws {
-        let event = { (seq: UInt64) in
-            Event(seq: seq, timestamp: 1, company: 1, actor: .system, payload: .credentialUsed(CredentialUse(
-                credential: 0, project: 0, operation: .read, denial: .unknownCredential)))
-        }
+        let event = Self.anonymousUse
         func history(_ salt: UInt8, _ n: Int) -> [SHA256Digest] { (1...n).map { SHA256.hash([salt, UInt8($0)]) } }
         func fill(_ p: inout Projector, _ store: MemoryStore, _ hashes: [SHA256Digest], from: Int, to: Int) throws {
             for seq in from...to { try p.apply(event(UInt64(seq)), hash: hashes[seq - 1], to: store) }
@@ -219,10 +222,7 @@ final class TransparencyTreeTests: XCTestCase {
     /// from the store (a new projector has no cached edge: the low peaks come from the tail row, the higher ones from
     /// `merkle_nodes`) — over sizes that cross the stored height many times, in random batches.
     func testRowsRootsAndProofsWithTheRightEdgeReadBackAtEverySize() throws {
-        let event = { (seq: UInt64) in
-            Event(seq: seq, timestamp: 1, company: 1, actor: .system, payload: .credentialUsed(CredentialUse(
-                credential: 0, project: 0, operation: .read, denial: .unknownCredential)))
-        }
+        let event = Self.anonymousUse
         let chain = (1...150).map { SHA256.hash([UInt8($0 & 0xFF), UInt8($0 >> 8), 7]) }
         let leaves = chain.map { MerkleHash.leaf($0) }
         let lowest = MerkleTreeProjection.lowestStoredLevel
@@ -264,10 +264,7 @@ final class TransparencyTreeTests: XCTestCase {
     /// A tail row that is cut, padded, or names a size whose low peaks it does not hold is refused with a clear error
     /// when the edge must be read back, and the store is left as it was.
     func testAMalformedTailRowIsRefused() throws {
-        let event = { (seq: UInt64) in
-            Event(seq: seq, timestamp: 1, company: 1, actor: .system, payload: .credentialUsed(CredentialUse(
-                credential: 0, project: 0, operation: .read, denial: .unknownCredential)))
-        }
+        let event = Self.anonymousUse
         let chain = (1...30).map { SHA256.hash([UInt8($0), 9]) }
         let store = MemoryStore()
         var projector = Projector(extensions: [MerkleTreeProjection()])
@@ -289,10 +286,7 @@ final class TransparencyTreeTests: XCTestCase {
     func testRolledBackLeavesLeaveNoTrace() throws {
         var projector = Projector(extensions: [MerkleTreeProjection()])
         let store = MemoryStore()
-        let event = { (seq: UInt64) in
-            Event(seq: seq, timestamp: 1, company: 1, actor: .system, payload: .credentialUsed(CredentialUse(
-                credential: 0, project: 0, operation: .read, denial: .unknownCredential)))
-        }
+        let event = Self.anonymousUse
         let h = (1...4).map { SHA256.hash([UInt8($0)]) }
         try projector.apply(event(1), hash: h[0], to: store)
         let mark = projector.mark
