@@ -33,7 +33,8 @@ public struct MerkleTreeProjection: Projection {
     private var firstSeq: UInt64 = 0
     /// The right edge after the last flush, kept so the next batch need not read it back. Trusted only when the
     /// stored tail row still says the same size and last leaf (a rolled-back or failed batch, a rebuild, another
-    /// writer all change or contradict it: then the edge is read from the tables again).
+    /// writer all change or contradict it: then the edge is read from the tables again). Size and last leaf suffice:
+    /// the last leaf is the hash of the last chain hash, which commits to every event before it.
     private var cached: MerkleFrontier?
     /// The batch append's reused storage (`MerkleFrontier.append(leafInputs:scratch:_:)`).
     private var scratch = MerkleFrontier.BatchScratch()
@@ -182,8 +183,12 @@ public struct MerkleTreeProjection: Projection {
         return try storedNode(level: level, index: index, store)
     }
 
-    /// The stored hash of the complete subtree (level ≥ `lowestStoredLevel`, index).
+    /// The stored hash of the complete subtree (level ≥ `lowestStoredLevel`, index); lower ones are not stored
+    /// (`node(level:index:_:leafHash:)` recomputes them).
     public static func storedNode(level: Int, index: UInt64, _ store: some KeyValueStore, raw: (any RawKeyValueStore)? = nil) throws -> SHA256Digest {
+        guard level >= lowestStoredLevel else {
+            throw MerkleTreeError("tree node (level \(level), index \(index)) is below the stored height \(lowestStoredLevel): recompute it from its leaves")
+        }
         let key = MerkleTree.storedHashIndex(level: level, index: index).bigEndianBytes
         let value: SHA256Digest?
         if let raw {

@@ -189,6 +189,41 @@ final class TransparencyTreeTests: XCTestCase {
         XCTAssertEqual(try treeRows(ledger)[MerkleTreeProjection.tailTable], [NaiveMerkle.tailRow(hashes, lowest: 4)])
         XCTAssertEqual(try ledger.transparency.treeHead().root, root)
         XCTAssertTrue(try ledger.audit.verify().ok)
+        let audit = try ledger.transparency.audit(checkpoint: try ledger.transparency.treeHead(size: UInt64(n - 1)))
+        XCTAssertTrue(audit.ok && audit.storedTreeChecked, "\(audit.findings)")
+    }
+
+    /// A version-1 tree that a read-write open did not rebuild (its checkpoints disagree with the log: a cut tail, when an
+    /// operator audits) is not compared as if it were version 2: the audit recomputes from the events and says so.
+    func testTheAuditSkipsAStoredTreeOfAnotherVersion() throws {
+        let t = try TestLedger("tree-v1-audit")
+        defer { t.remove() }
+        for i in 0..<30 { _ = try t.ledger.administration.registerCompany("c\(i)", admin: "a\(i)@c.example") }
+        let hashes = try leafHashes(t.ledger)
+        let n = hashes.count
+        let checkpoint = try t.ledger.transparency.treeHead(size: UInt64(n - 1))
+        t.close()
+        var configuration = Environment.Configuration()
+        configuration.maxDatabases = 64
+        configuration.mapSize = 64 << 20
+        let environment = try Environment(path: t.path, configuration: configuration)
+        let tables = try environment.openDatabases([MerkleTreeProjection.nodesTable, MerkleTreeProjection.tailTable, "meta", "events"], flags: [])
+        try environment.write { txn in
+            for row in NaiveMerkle.storedRows(hashes, lowest: 1) { try txn.put(tables[0], Array(row.prefix(8)), Array(row.dropFirst(8))) }
+            try txn.put(tables[1], MerkleTreeProjection.tailKey, UInt64(n).bigEndianBytes + hashes[n - 1].bytes)
+            let key = Meta.projectionKey(MerkleTreeProjection.projectionName)
+            var old = try XCTUnwrap(Meta.Checkpoint(try XCTUnwrap(try txn.get(tables[2], key))))
+            old.codeVersion = 1
+            try txn.put(tables[2], key, old.bytes)
+            XCTAssertTrue(try txn.delete(tables[3], UInt64(n).bigEndianBytes))   // the cut the operator is looking at
+        }
+        environment.close()
+        let ledger = try Ledger(path: t.path, options: t.options)   // read-write, yet no rebuild: the checkpoints disagree
+        defer { ledger.close() }
+        let result = try ledger.transparency.audit(checkpoint: checkpoint)
+        XCTAssertTrue(result.ok, "the first \(n - 1) events are untouched: \(result.findings)")
+        XCTAssertFalse(result.storedTreeChecked)
+        XCTAssertEqual(result.recomputedRoot, checkpoint.root)
     }
 
     /// The right edge kept between batches is used only while the stored tail row agrees: a batch whose transaction
@@ -272,14 +307,60 @@ final class TransparencyTreeTests: XCTestCase {
         try projector.flush(to: store)
         let good = try XCTUnwrap(try store.get(named: MerkleTreeProjection.tailTable, MerkleTreeProjection.tailKey))
         XCTAssertEqual(good.count, 40 + 2 * 32, "29 = 0b11101: the peaks of heights 3 and 2")
-        for bad in [Array(good.dropLast()), good + [0], Array(good.prefix(40)), Array(good.prefix(8)),
-                    UInt64(0).bigEndianBytes + good[8...], UInt64(31).bigEndianBytes + good[8...]] {
+        // 13 = 0b1101 has 29's low bits: a well-formed row of another size, refused for its size.
+        let rest = Array(good[8...])
+        let cases: [([UInt8], String)] = [
+            (Array(good.dropLast()), "malformed"), (good + [0], "malformed"), (Array(good.prefix(40)), "malformed"),
+            (Array(good.prefix(8)), "malformed"), (UInt64(0).bigEndianBytes + rest, "malformed"),
+            (UInt64(31).bigEndianBytes + rest, "malformed"), (UInt64(13).bigEndianBytes + rest, "holds 13 leaves"),
+        ]
+        for (bad, reason) in cases {
             try store.put(named: MerkleTreeProjection.tailTable, MerkleTreeProjection.tailKey, bad)
             var fresh = Projector(extensions: [MerkleTreeProjection()])
             try fresh.apply(event(30), hash: chain[29], to: store)
-            XCTAssertThrowsError(try fresh.flush(to: store), "\(bad.count) bytes") { XCTAssertTrue("\($0)".contains("merkle"), "\($0)") }
+            XCTAssertThrowsError(try fresh.flush(to: store), "\(bad.count) bytes") { XCTAssertTrue("\($0)".contains(reason), "\($0)") }
             XCTAssertEqual(try store.get(named: MerkleTreeProjection.tailTable, MerkleTreeProjection.tailKey), bad)
         }
+    }
+
+    /// A stored subtree under the right edge that is missing: the next append is refused by name and writes nothing.
+    func testAMissingStoredPeakIsRefused() throws {
+        let event = Self.anonymousUse
+        let chain = (1...40).map { SHA256.hash([UInt8($0), 0x5A]) }
+        for (n, level) in [(29, 4), (16, 4), (33, 5)] {
+            let store = MemoryStore()
+            var projector = Projector(extensions: [MerkleTreeProjection()])
+            for seq in 1...n { try projector.apply(event(UInt64(seq)), hash: chain[seq - 1], to: store) }
+            try projector.flush(to: store)
+            try store.delete(named: MerkleTreeProjection.nodesTable, MerkleTree.storedHashIndex(level: level, index: 0).bigEndianBytes)
+            var before: [[UInt8]] = []
+            try store.scan(named: MerkleTreeProjection.nodesTable, from: []) { k, v in before.append(k + v); return true }
+            let tail = try store.get(named: MerkleTreeProjection.tailTable, MerkleTreeProjection.tailKey)
+            var fresh = Projector(extensions: [MerkleTreeProjection()])
+            try fresh.apply(event(UInt64(n + 1)), hash: chain[n], to: store)
+            XCTAssertThrowsError(try fresh.flush(to: store)) { XCTAssertTrue("\($0)".contains("(level \(level), index 0) is missing"), "\($0)") }
+            var after: [[UInt8]] = []
+            try store.scan(named: MerkleTreeProjection.nodesTable, from: []) { k, v in after.append(k + v); return true }
+            XCTAssertEqual(after, before)
+            XCTAssertEqual(try store.get(named: MerkleTreeProjection.tailTable, MerkleTreeProjection.tailKey), tail)
+        }
+    }
+
+    /// On LMDB (the raw cursor path that reads the edge back), reopened after every command: the rows are the
+    /// definition's at every size from the first event to past 45 commands.
+    func testRowsAfterAReopenAtEverySizeOnLMDB() throws {
+        let t = try TestLedger("tree-reopen")
+        defer { t.remove() }
+        for i in 0..<45 {
+            _ = try t.ledger.administration.registerCompany("c\(i)", admin: "a\(i)@c.example")
+            try t.reopen()
+            let hashes = try leafHashes(t.ledger)
+            let rows = try treeRows(t.ledger)
+            XCTAssertEqual(rows[MerkleTreeProjection.nodesTable] ?? [], NaiveMerkle.storedRows(hashes, lowest: 4), "at \(hashes.count)")
+            XCTAssertEqual(rows[MerkleTreeProjection.tailTable], [NaiveMerkle.tailRow(hashes, lowest: 4)], "at \(hashes.count)")
+        }
+        XCTAssertGreaterThan(t.head.seq, 64)
+        XCTAssertTrue(try t.ledger.audit.verify().ok)
     }
 
     /// A command whose events are undone leaves no leaf behind; the next batch continues the tree correctly.

@@ -127,6 +127,52 @@ final class TransparencyTamperTests: ReliabilityTestCase {
         XCTAssertEqual(result.firstBadSize, first)
     }
 
+    /// A rewrite among the last events, which no stored subtree covers yet (head mod 16 of them), after an earlier
+    /// checkpoint: the tail row's low peaks, recomputed from the events, locate it; and a damaged low peak in that row
+    /// is named the same way.
+    func testRewriteAmongTheLastEventsIsLocatedByTheTailRow() throws {
+        let directory = try makeDirectory("transparency-tail")
+        var pristine = try TamperDriver.makePristine(directory: directory + "/a", extraUses: 40, seed: Self.seed)
+        // Grow the scenario so that the head is 8 past a multiple of 16: its last 8 events are uses under no stored node.
+        let extra = 40 + (24 - pristine.records.count % 16) % 16
+        if extra != 40 { pristine = try TamperDriver.makePristine(directory: directory + "/b", extraUses: extra, seed: Self.seed) }
+        let head = UInt64(pristine.records.count)
+        XCTAssertEqual(head % 16, 8)
+        let covered = head - 8
+        let ledger = try Ledger(path: pristine.path, options: readOnlyOptions())
+        let earlier = try ledger.transparency.treeHead(size: covered), atHead = try ledger.transparency.treeHead()
+        ledger.close()
+
+        let path = directory + "/rewrite-last"
+        try TamperDriver.writeCopy(pristine.data, to: path)
+        let target = try TamperDriver.rewriteOneUse(path, records: pristine.records, after: Int(covered))
+        XCTAssertGreaterThan(target, covered)
+        let result = try audit(path, earlier)
+        XCTAssertEqual(result.findings, [.treeDiffers(firstSeq: covered + 1, lastSeq: head)], result.messages.joined(separator: "; "))
+        XCTAssertTrue(result.storedTreeChecked)
+        let whole = try audit(path, atHead)
+        XCTAssertEqual(whole.findings, [.treeDiffers(firstSeq: covered + 1, lastSeq: head), .rootDiffers])
+        XCTAssertEqual(whole.firstBadSize, covered + 1)
+
+        // The tail row itself damaged (its peak of height 3, the first after size and last leaf): named, log untouched.
+        let damaged = directory + "/damaged-tail"
+        try TamperDriver.writeCopy(pristine.data, to: damaged)
+        var configuration = Environment.Configuration()
+        configuration.maxDatabases = 64
+        configuration.mapSize = 64 << 20
+        let environment = try Environment(path: damaged, configuration: configuration)
+        let tail = try environment.openDatabases([MerkleTreeProjection.tailTable], flags: [])[0]
+        try environment.write { txn in
+            var row = try XCTUnwrap(try txn.get(tail, MerkleTreeProjection.tailKey))
+            XCTAssertEqual(row.count, 40 + 32)
+            row[50] ^= 0x01
+            try txn.put(tail, MerkleTreeProjection.tailKey, row)
+        }
+        environment.close()
+        XCTAssertEqual(try audit(damaged, earlier).findings, [.treeDiffers(firstSeq: covered + 1, lastSeq: head)])
+        XCTAssertTrue(try audit(pristine.path, earlier).ok, "the untouched ledger passes")
+    }
+
     /// The same rewrite followed by a rebuild of every projection (the attacker rewrote the tree as well): nothing
     /// inside the file disagrees any more; only the checkpoint does.
     func testRewrittenHistoryAndTreeAreCaughtByTheCheckpoint() throws {

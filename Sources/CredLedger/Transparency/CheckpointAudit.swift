@@ -29,6 +29,9 @@ public struct CheckpointAudit: Sendable {
     public var logRoot: SHA256Digest?
     public var findings: [Finding]
     public var seconds: Double
+    /// Whether the stored tree was compared with the recomputed one: false when it is absent or at another code
+    /// version (a ledger not rebuilt since an upgrade); the chain and the roots are recomputed from the events either way.
+    public var storedTreeChecked = false
 
     /// True when the live log extends the checkpoint: same first `checkpoint.size` events, and nothing else wrong.
     public var ok: Bool { findings.isEmpty }
@@ -77,6 +80,13 @@ extension Ledger.Transparency {
         let head = try environment.read { txn in try EventLog.lastSeq(schema: schema, in: txn) }
         var result = CheckpointAudit(checkpoint: checkpoint, logSize: head, recomputedRoot: nil, logRoot: nil, findings: [], seconds: 0)
         let nodes = try schema.database(named: MerkleTreeProjection.nodesTable)
+        // The stored tree is compared only in this code's layout: a tree of another version has other rows.
+        let storedTreeCurrent = try environment.read { txn -> Bool in
+            guard let raw = try txn.get(schema.meta, Meta.projectionKey(MerkleTreeProjection.projectionName)),
+                  let checkpoint = Meta.Checkpoint(raw) else { return false }
+            return checkpoint.codeVersion == MerkleTreeProjection().codeVersion
+        }
+        result.storedTreeChecked = storedTreeCurrent
         var frontier = MerkleFrontier()
         var previous = ChainHead.empty
         var treeDiffers: CheckpointAudit.Finding?
@@ -91,7 +101,7 @@ extension Ledger.Transparency {
                     // The stored nodes come in the order the frontier creates them: one cursor follows along. Keys are in
                     // completion order, so the key of the level-1 node over leaf from − 1 (not itself stored) finds the
                     // first stored node completed at or after that leaf.
-                    var node = treeDiffers == nil ? try stored.seek(atLeast: MerkleTree.storedHashIndex(level: 1, index: (from - 1) / 2).bigEndianBytes) : nil
+                    var node = treeDiffers == nil && storedTreeCurrent ? try stored.seek(atLeast: MerkleTree.storedHashIndex(level: 1, index: (from - 1) / 2).bigEndianBytes) : nil
                     while let e = entry {
                         guard e.key.count == 8, let seq = UInt64(bigEndianBytes: e.key), seq <= head else { return false }
                         guard seq == previous.seq + 1 else {
@@ -113,7 +123,7 @@ extension Ledger.Transparency {
                         }
                         var mismatch = false
                         try frontier.append(leafHash: MerkleHash.leaf(hash)) { level, index, computed in
-                            guard level >= MerkleTreeProjection.lowestStoredLevel, treeDiffers == nil, !mismatch else { return }
+                            guard storedTreeCurrent, level >= MerkleTreeProjection.lowestStoredLevel, treeDiffers == nil, !mismatch else { return }
                             let key = MerkleTree.storedHashIndex(level: level, index: index)
                             if let n = node, n.key.count == 8, UInt64(bigEndianBytes: n.key) == key,
                                let value = SHA256Digest(bytes: n.value), value == computed {
@@ -141,6 +151,10 @@ extension Ledger.Transparency {
                 result.logRoot = frontier.root
             }
         }
+        // The last head mod 16 events are under no stored node yet: the tail row's peaks and last leaf cover them.
+        if storedTreeCurrent, !broken, treeDiffers == nil, previous.seq == head, head > 0 {
+            treeDiffers = try tailDiffers(frontier)
+        }
         if let treeDiffers { result.findings.append(treeDiffers) }
         if head < checkpoint.size {
             result.findings.append(.tailCut)
@@ -159,5 +173,27 @@ extension Ledger.Transparency {
         result.findings.sort { rank($0) < rank($1) }
         result.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return result
+    }
+
+    /// Compares the stored `merkle_tail` row with the one of `frontier`, recomputed from the events: nil when they agree
+    /// or when the row no longer describes the frontier's size (a writer appended since the head was pinned), else the
+    /// events under the first part that differs — a low peak (largest first), then the last leaf.
+    private func tailDiffers(_ frontier: MerkleFrontier) throws -> CheckpointAudit.Finding? {
+        let table = try schema.database(named: MerkleTreeProjection.tailTable)
+        let stored: [UInt8]? = try environment.read { txn in try txn.get(table, MerkleTreeProjection.tailKey) }
+        let n = frontier.size
+        let expected = MerkleTreeProjection.tailValue(frontier)
+        guard let stored, stored.count >= 8, UInt64(bigEndianBytes: Array(stored[0..<8])) == n, stored != expected else { return nil }
+        let block = UInt64(1) << UInt64(MerkleTreeProjection.lowestStoredLevel)
+        guard stored.count == expected.count else { return .treeDiffers(firstSeq: (n - 1) / block * block + 1, lastSeq: n) }
+        var offset = 40
+        for peak in frontier.peaks where peak.level >= 1 && peak.level < MerkleTreeProjection.lowestStoredLevel {
+            if stored[offset..<(offset + 32)] != expected[offset..<(offset + 32)] {
+                let index = (n >> UInt64(peak.level)) - 1
+                return .treeDiffers(firstSeq: (index << UInt64(peak.level)) + 1, lastSeq: (index + 1) << UInt64(peak.level))
+            }
+            offset += 32
+        }
+        return .treeDiffers(firstSeq: n, lastSeq: n)
     }
 }
