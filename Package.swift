@@ -23,6 +23,8 @@ let package = Package(
         ),
         // SHA-256 compression with the CPU's SHA extensions, chosen at run time.
         .target(name: "CSHA256", path: "Sources/CSHA256"),
+        // Linux file calls Glibc's Swift module lacks (sync_file_range, for the export's streaming writes).
+        .target(name: "CFileIO", path: "Sources/CFileIO"),
         .target(name: "LMDB", dependencies: ["CLMDB"], path: "Sources/LMDB"),
         .target(name: "CredLedgerCrypto", dependencies: ["CSHA256"], path: "Sources/CredLedgerCrypto"),
         .target(name: "CredLedgerCore", dependencies: ["CredLedgerCrypto"], path: "Sources/CredLedgerCore"),
@@ -33,7 +35,7 @@ let package = Package(
         ),
         .target(
             name: "CredLedger",
-            dependencies: ["LMDB", "CredLedgerCore", "CredLedgerProjections"],
+            dependencies: ["LMDB", "CredLedgerCore", "CredLedgerProjections", "CFileIO"],
             path: "Sources/CredLedger"
         ),
         // The API model: Codable request and response types of every operation (docs/API.md).

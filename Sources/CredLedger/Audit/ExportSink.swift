@@ -1,9 +1,13 @@
+import CFileIO
 import CredLedgerCore
 import Foundation
 
 /// The open file behind an `ExportSink`: full buffers are SHA-256'd and written on a serial queue of its own,
 /// so formatting (the caller's thread) and hashing + writing (the queue) use both cores. At most three
-/// buffers are in flight, so memory stays constant. Closed when the sink goes.
+/// buffers are in flight, so memory stays constant. Closed when the sink goes. The writeback of each buffer is
+/// started as soon as it is written (`cfileio_start_writeback`): exports are gigabytes written once, and letting
+/// them pile up as dirty pages made the kernel throttle the writes to a fraction of what the disk takes
+/// (docs/BENCHMARKS.md, "Export: writeback started per buffer").
 /// With no descriptor (`fd` nil) the bytes are hashed and dropped: the same export without its disk (the bench's
 /// CPU-side limit, `Ledger.Audit.export(_:discardingEvents:)`).
 final class ExportFile: @unchecked Sendable {
@@ -14,6 +18,8 @@ final class ExportFile: @unchecked Sendable {
     // Touched only on `queue` (and read after it drained).
     private var hasher = SHA256()
     private var failure: LedgerError?
+    /// Bytes written so far: where the next buffer starts in the file.
+    private var offset: Int64 = 0
 
     init(_ fd: Int32?, name: String) {
         self.fd = fd
@@ -33,16 +39,19 @@ final class ExportFile: @unchecked Sendable {
             chunk.withUnsafeBytes { raw in
                 hasher.update(raw)
                 guard let fd else { return }
-                var offset = 0
-                while offset < raw.count {
-                    let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                var done = 0
+                while done < raw.count {
+                    let n = write(fd, raw.baseAddress! + done, raw.count - done)
                     if n < 0 {
                         if errno == EINTR { continue }
                         failure = LedgerError("export_failed", "writing \(name) failed: \(String(cString: strerror(errno)))", kind: .badInput)
                         return
                     }
-                    offset += n
+                    done += n
                 }
+                // Advisory: a failure here changes nothing (the final fsync reports what matters).
+                _ = cfileio_start_writeback(fd, offset, Int64(raw.count))
+                offset += Int64(raw.count)
             }
         }
     }
