@@ -34,8 +34,9 @@ public struct MerkleTreeStreamDigest: Sendable {
         try append(chainHashes: chainHashes) { _, _ in }
     }
 
-    /// The same, handing out each completed node `MerkleTreeProjection` stores (height ≥ `lowestStoredLevel`) (key `StoredHashIndex`, its hash),
-    /// in ascending key order: a rebuild appends them to `merkle_nodes` while this digest is hashed on another thread.
+    /// The same, handing out each completed node that `MerkleTreeProjection` stores — height ≥ `lowestStoredLevel`: key
+    /// `StoredHashIndex`, its hash — in ascending key order: a rebuild appends them to `merkle_nodes` while this digest is
+    /// hashed on another thread.
     public mutating func append(chainHashes: [SHA256Digest], _ node: (_ key: UInt64, _ hash: SHA256Digest) throws -> Void) throws {
         guard !chainHashes.isEmpty else { return }
         // Taken out of `self` so the frontier's callback can update them while the frontier is being appended to.
