@@ -107,4 +107,24 @@ final class ExportChunkTests: XCTestCase {
         let events = try environment.openDatabases(["events"], flags: [])[0]
         try environment.write { txn in try body(txn, events) }
     }
+
+    /// A write that fails (the disk is full: `/dev/full`) is reported by a later hand-over or by `finish`, never lost;
+    /// the buffers handed over before the failure are not waited for one by one (no `queue.sync` per buffer).
+    func testAFailedWriteIsReportedNotLost() throws {
+        let fd = open("/dev/full", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw XCTSkip("no /dev/full on this system") }
+        let file = ExportFile(fd, name: "events.jsonl")
+        let buffer = [UInt8](repeating: 0x61, count: 1 << 20)
+        var reported: Error?
+        for _ in 0..<8 where reported == nil {
+            do { try file.submit(buffer) } catch { reported = error }
+        }
+        if reported == nil {
+            XCTAssertThrowsError(try file.finish()) { reported = $0 }
+        } else {
+            XCTAssertThrowsError(try file.finish(), "the failure stays")
+        }
+        XCTAssertEqual((reported as? LedgerError)?.code, "export_failed")
+        XCTAssertTrue("\(reported.map { "\($0)" } ?? "")".contains("No space left"), "\(String(describing: reported))")
+    }
 }

@@ -17,6 +17,9 @@ final class ExportFile: @unchecked Sendable {
     private let slots = DispatchSemaphore(value: 3)
     // Touched only on `queue` (and read after it drained).
     private var hasher = SHA256()
+    /// The first write failure: set on `queue`, read by `submit` under the lock. (Reading it with `queue.sync` made each
+    /// submit wait until every earlier buffer was written: the caller and the writes took turns instead of overlapping.)
+    private let failureLock = NSLock()
     private var failure: LedgerError?
     /// Bytes written so far: where the next buffer starts in the file.
     private var offset: Int64 = 0
@@ -31,11 +34,11 @@ final class ExportFile: @unchecked Sendable {
 
     /// Hands a full buffer over; blocks while three are still being written.
     func submit(_ chunk: [UInt8]) throws {
-        if let failure = queue.sync(execute: { self.failure }) { throw failure }
+        if let failure = failureLock.withLock({ self.failure }) { throw failure }
         slots.wait()
         queue.async { [self] in
             defer { slots.signal() }
-            guard failure == nil else { return }
+            guard failureLock.withLock({ failure }) == nil else { return }
             chunk.withUnsafeBytes { raw in
                 hasher.update(raw)
                 guard let fd else { return }
@@ -44,7 +47,8 @@ final class ExportFile: @unchecked Sendable {
                     let n = write(fd, raw.baseAddress! + done, raw.count - done)
                     if n < 0 {
                         if errno == EINTR { continue }
-                        failure = LedgerError("export_failed", "writing \(name) failed: \(String(cString: strerror(errno)))", kind: .badInput)
+                        let error = LedgerError("export_failed", "writing \(name) failed: \(String(cString: strerror(errno)))", kind: .badInput)
+                        failureLock.withLock { failure = error }
                         return
                     }
                     done += n
@@ -58,7 +62,7 @@ final class ExportFile: @unchecked Sendable {
 
     /// Waits for every buffer, syncs the file and returns its SHA-256.
     func finish() throws -> SHA256Digest {
-        let (digest, failure) = queue.sync { (hasher.finalize(), self.failure) }
+        let (digest, failure) = queue.sync { (hasher.finalize(), failureLock.withLock { self.failure }) }
         if let failure { throw failure }
         guard let fd else { return digest }
         guard fsync(fd) == 0 else {
