@@ -153,6 +153,28 @@ final class TransparencyTreeTests: XCTestCase {
         XCTAssertThrowsError(try Ledger(path: t.path, options: options)) { XCTAssertEqual(($0 as? LedgerError)?.code, "transparency_tree_required") }
     }
 
+    /// Rewrites the closed ledger at `path` (leaf hashes `hashes`) as code version 1 wrote it: the level 1–3 rows too,
+    /// the 40-byte tail row, the tree checkpoint at version 1; optionally without its last event.
+    private func makeVersionOneTree(_ path: String, hashes: [SHA256Digest], cuttingTheLastEvent: Bool = false) throws {
+        let n = hashes.count
+        var configuration = Environment.Configuration()
+        configuration.maxDatabases = 64
+        configuration.mapSize = 64 << 20
+        let environment = try Environment(path: path, configuration: configuration)
+        defer { environment.close() }
+        let tables = try environment.openDatabases([MerkleTreeProjection.nodesTable, MerkleTreeProjection.tailTable, "meta", "events"], flags: [])
+        try environment.write { txn in
+            for row in NaiveMerkle.storedRows(hashes, lowest: 1) { try txn.put(tables[0], Array(row.prefix(8)), Array(row.dropFirst(8))) }
+            try txn.put(tables[1], MerkleTreeProjection.tailKey, UInt64(n).bigEndianBytes + hashes[n - 1].bytes)
+            let key = Meta.projectionKey(MerkleTreeProjection.projectionName)
+            var checkpoint = try XCTUnwrap(Meta.Checkpoint(try XCTUnwrap(try txn.get(tables[2], key))))
+            XCTAssertEqual(checkpoint.codeVersion, 2)
+            checkpoint.codeVersion = 1
+            try txn.put(tables[2], key, checkpoint.bytes)
+            if cuttingTheLastEvent { XCTAssertTrue(try txn.delete(tables[3], UInt64(n).bigEndianBytes)) }
+        }
+    }
+
     /// A ledger whose tree is at code version 1 (every subtree of height ≥ 1 stored, a 40-byte tail row) cannot be read
     /// as it is; its next read-write open rebuilds the tree in the current layout, with the same roots.
     func testAVersionOneTreeIsRebuiltAtTheNextReadWriteOpen() throws {
@@ -163,22 +185,7 @@ final class TransparencyTreeTests: XCTestCase {
         let n = hashes.count
         let root = try t.ledger.transparency.treeHead().root
         t.close()
-        // Make it what code version 1 wrote: the level 1–3 rows too, the short tail row, the checkpoint's version 1.
-        var configuration = Environment.Configuration()
-        configuration.maxDatabases = 64
-        configuration.mapSize = 64 << 20
-        let environment = try Environment(path: t.path, configuration: configuration)
-        let tables = try environment.openDatabases([MerkleTreeProjection.nodesTable, MerkleTreeProjection.tailTable, "meta"], flags: [])
-        try environment.write { txn in
-            for row in NaiveMerkle.storedRows(hashes, lowest: 1) { try txn.put(tables[0], Array(row.prefix(8)), Array(row.dropFirst(8))) }
-            try txn.put(tables[1], MerkleTreeProjection.tailKey, UInt64(n).bigEndianBytes + hashes[n - 1].bytes)
-            let key = Meta.projectionKey(MerkleTreeProjection.projectionName)
-            var checkpoint = try XCTUnwrap(Meta.Checkpoint(try XCTUnwrap(try txn.get(tables[2], key))))
-            XCTAssertEqual(checkpoint.codeVersion, 2)
-            checkpoint.codeVersion = 1
-            try txn.put(tables[2], key, checkpoint.bytes)
-        }
-        environment.close()
+        try makeVersionOneTree(t.path, hashes: hashes)
         var options = t.options
         options.readOnly = true
         XCTAssertThrowsError(try Ledger(path: t.path, options: options)) { XCTAssertEqual(($0 as? LedgerError)?.code, "stale_projections") }
@@ -203,21 +210,7 @@ final class TransparencyTreeTests: XCTestCase {
         let n = hashes.count
         let checkpoint = try t.ledger.transparency.treeHead(size: UInt64(n - 1))
         t.close()
-        var configuration = Environment.Configuration()
-        configuration.maxDatabases = 64
-        configuration.mapSize = 64 << 20
-        let environment = try Environment(path: t.path, configuration: configuration)
-        let tables = try environment.openDatabases([MerkleTreeProjection.nodesTable, MerkleTreeProjection.tailTable, "meta", "events"], flags: [])
-        try environment.write { txn in
-            for row in NaiveMerkle.storedRows(hashes, lowest: 1) { try txn.put(tables[0], Array(row.prefix(8)), Array(row.dropFirst(8))) }
-            try txn.put(tables[1], MerkleTreeProjection.tailKey, UInt64(n).bigEndianBytes + hashes[n - 1].bytes)
-            let key = Meta.projectionKey(MerkleTreeProjection.projectionName)
-            var old = try XCTUnwrap(Meta.Checkpoint(try XCTUnwrap(try txn.get(tables[2], key))))
-            old.codeVersion = 1
-            try txn.put(tables[2], key, old.bytes)
-            XCTAssertTrue(try txn.delete(tables[3], UInt64(n).bigEndianBytes))   // the cut the operator is looking at
-        }
-        environment.close()
+        try makeVersionOneTree(t.path, hashes: hashes, cuttingTheLastEvent: true)   // the cut the operator is looking at
         let ledger = try Ledger(path: t.path, options: t.options)   // read-write, yet no rebuild: the checkpoints disagree
         defer { ledger.close() }
         let result = try ledger.transparency.audit(checkpoint: checkpoint)
