@@ -157,18 +157,12 @@ final class TransparencyTamperTests: ReliabilityTestCase {
         // The tail row itself damaged (its peak of height 3, the first after size and last leaf): named, log untouched.
         let damaged = directory + "/damaged-tail"
         try TamperDriver.writeCopy(pristine.data, to: damaged)
-        var configuration = Environment.Configuration()
-        configuration.maxDatabases = 64
-        configuration.mapSize = 64 << 20
-        let environment = try Environment(path: damaged, configuration: configuration)
-        let tail = try environment.openDatabases([MerkleTreeProjection.tailTable], flags: [])[0]
-        try environment.write { txn in
+        try TamperDriver.rewriteTable(MerkleTreeProjection.tailTable, in: damaged) { txn, tail in
             var row = try XCTUnwrap(try txn.get(tail, MerkleTreeProjection.tailKey))
             XCTAssertEqual(row.count, 40 + 32)
             row[50] ^= 0x01
             try txn.put(tail, MerkleTreeProjection.tailKey, row)
         }
-        environment.close()
         XCTAssertEqual(try audit(damaged, earlier).findings, [.treeDiffers(firstSeq: covered + 1, lastSeq: head)])
         XCTAssertTrue(try audit(pristine.path, earlier).ok, "the untouched ledger passes")
     }

@@ -216,12 +216,18 @@ enum TamperDriver {
 
     /// Opens the copy's environment directly and runs `body` on the `events` database in a write transaction.
     static func rewriteEvents(_ path: String, _ body: (borrowing Transaction, Database) throws -> Void) throws {
+        try rewriteTable("events", in: path, body)
+    }
+
+    /// Opens the copy's environment directly and runs `body` on the named database in a write transaction.
+    static func rewriteTable(_ name: String, in path: String, _ body: (borrowing Transaction, Database) throws -> Void) throws {
         var configuration = Environment.Configuration()
         configuration.mapSize = 64 << 20
+        configuration.maxDatabases = 64
         let environment = try Environment(path: path, configuration: configuration)
         defer { environment.close() }
-        let events = try environment.openDatabases(["events"], flags: [])[0]
-        try environment.write { txn in try body(txn, events) }
+        let database = try environment.openDatabases([name], flags: [])[0]
+        try environment.write { txn in try body(txn, database) }
     }
 
     /// A consistent rewrite of history: re-encodes the first use event at or after record index `after` with the other
