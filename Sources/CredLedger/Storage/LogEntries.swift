@@ -47,6 +47,7 @@ extension LogEntry {
     init(seq: UInt64, record: UnsafeRawBufferPointer) throws {
         if record.count == UseRecord.bodySize + EventCodec.hashSize, record[0] == EventCodec.formatVersion,
            record[1] == EventType.credentialUsed.rawValue, record[2] == EventType.credentialUsed.currentSchema,
+           Actor(kind: record[3], id: UInt32(bigEndian: record.loadUnaligned(fromByteOffset: 4, as: UInt32.self))) != nil,
            UInt16(bigEndian: record.loadUnaligned(fromByteOffset: 20, as: UInt16.self)) == 10,
            Operation(rawValue: record[30]) != nil, record[31] == 0 || DenialReason(rawValue: record[31]) != nil {
             self.init(seq: seq, company: UInt32(bigEndian: record.loadUnaligned(fromByteOffset: 16, as: UInt32.self)),
