@@ -278,6 +278,40 @@ final class OpenSegmentReviewTests: XCTestCase {
         try assertReadersExact(f, at: [Self.segmentEnd, Self.segmentEnd + 1, Self.segmentEnd + 4], "rebuilds around the boundary")
     }
 
+    // MARK: - A tail cut across the boundary
+
+    /// Events removed from the end of the log across the boundary (the checkpoints, at 65,545, are ahead of the head,
+    /// 65,535: what `verify` reports as a cut tail). A read-only open may still read. `LMDBStore.openSegment` starts the
+    /// open segment at segment(min(checkpoint, head)) = 0, while segment 0 is folded in `usage` and `ix`: the usage
+    /// counters and `PostingReader` (which takes the folded segments from the last `ix` row) count segment 0 twice;
+    /// the generic `PostingIndex.visit` (folded segments before the open one only) counts it once.
+    func testATailCutAcrossTheBoundaryIsNotCountedTwice() throws {
+        let f = try fixture("review-tail-cut")
+        defer { f.t.remove() }
+        try record(f, through: Self.segmentEnd + 10)
+        XCTAssertEqual(try foldedSegments(f), [0])
+        let path = f.t.path
+        f.t.close()
+        do {
+            let env = try Environment(path: path, configuration: { var c = Environment.Configuration(); c.maxDatabases = 64; return c }())
+            defer { env.close() }
+            let events = try env.openDatabases(["events"], flags: [])[0]
+            try env.write { txn in
+                for s in (Self.segmentEnd + 1)...(Self.segmentEnd + 10) { XCTAssertTrue(try txn.delete(events, s.bigEndianBytes)) }
+            }
+        }
+        try f.t.reopen(readOnly: true)
+        XCTAssertEqual(f.ledger.head.seq, Self.segmentEnd)
+        let all = try expected(f, through: Self.segmentEnd)
+        let l = try lists(f, 1...UInt64.max, descending: false)
+        XCTAssertEqual(l.generic, all.list, "PostingIndex.visit")
+        XCTAssertEqual(l.reader.count, l.generic.count, "PostingReader agrees with PostingIndex.visit")
+        XCTAssertEqual(Set(l.reader.map(\.seq)).count, l.reader.count, "PostingReader visits no seq twice")
+        let u = try usage(f)
+        XCTAssertLessThanOrEqual(u.used + u.denied, all.usage.used + all.usage.denied + 10,
+                                 "usage counts at most the log's uses plus the cut ones, not segment 0 twice")
+    }
+
     // MARK: - The projector over any store
 
     /// A projector that begins mid-segment (a reopened writer) and applies one batch crossing two boundaries: segment
