@@ -302,12 +302,21 @@ public enum PostingIndex {
                              descending: Bool = false, _ body: (Entry) throws -> Bool) throws {
         let packed = list.packed
         let open = try store.openSegment(.indexes)
-        // Folded segments to look at: those overlapping `range` before the open one.
+        // Folded segments to look at: those overlapping `range`, up to the last folded one (the one before the open
+        // segment; with none open, the segment of `ix`'s last row, as `PostingReader` reads it).
+        var lastFolded: UInt32?
+        if let open {
+            let first = segment(of: open.lowerBound)
+            lastFolded = first > 0 ? first - 1 : nil
+        } else {
+            try store.scanBackward(.index, from: [UInt8](repeating: 0xFF, count: segmentKeyLength)) { key, _ in
+                if key.count == segmentKeyLength { lastFolded = UInt32(bigEndianBytes: Array(key[0..<4])) }
+                return false
+            }
+        }
         let low = segment(of: range.lowerBound)
-        let segments: [UInt32] = open.map { open in
-            let openSegment = segment(of: open.lowerBound)
-            guard openSegment > 0 else { return [] }
-            let high = min(segment(of: range.upperBound), openSegment - 1)
+        let segments: [UInt32] = lastFolded.map { last in
+            let high = min(segment(of: range.upperBound), last)
             return low <= high ? Array(low...high) : []
         } ?? []
         var keepGoing = true

@@ -10,9 +10,11 @@ extension LMDBStore {
         guard head > 0 else { return nil }
         // The checkpoint is the seq the projection's tables were last flushed at (the batch before, inside a write
         // transaction): segments before its segment are folded. No checkpoint yet: nothing is folded.
+        // A checkpoint ahead of the head (a log cut at its tail: an integrity failure `verify` reports) still says what
+        // the tables hold: the segments before its own. Its segment may then start after the head: nothing is open.
         let applied = try txn.get(schema.meta, Meta.projectionKey(projection)).flatMap(Meta.Checkpoint.init)?.lastSeq ?? 0
-        let start = applied == 0 ? 1 : PostingIndex.seqs(of: PostingIndex.segment(of: min(applied, head))).lowerBound
-        return start...head
+        let start = applied == 0 ? 1 : PostingIndex.seqs(of: PostingIndex.segment(of: applied)).lowerBound
+        return start <= head ? start...head : nil
     }
 
     public func visitLog(_ range: ClosedRange<UInt64>, descending: Bool, _ body: (LogEntry) throws -> Bool) throws {
