@@ -4,10 +4,10 @@ import CredLedgerCore
 ///
 /// The log is cut into segments of 65,536 seqs (`segment(of:)`). The entries of closed segments live in `ix`, one
 /// row per list and segment, written once when the segment is folded (by the batch holding the first event of a
-/// later segment); the open segment's entries live in `ix_recent`, one row per event, appended with the event. So a
-/// batch appends at the end of `ix_recent` and a fold appends at the end of each kind's range in `ix`: the commit
-/// writes few pages however many lists a batch touches. Every row depends only on the log, never on how events
-/// were batched — live writes and a rebuild produce identical bytes. Readers merge both tables (docs/FORMAT.md §6.6).
+/// later segment); the open segment's entries are not stored: readers take them from the log's events
+/// (`KeyValueStore.visitLog`), so a use appends no posting row at all and a fold appends at the end of each kind's
+/// range in `ix`. Every row depends only on the log, never on how events were batched — live writes and a rebuild
+/// produce identical bytes (docs/FORMAT.md §6.6).
 public enum PostingIndex {
     /// log2 of the segment size: a folded row stores seq offsets as `u16`.
     public static let segmentShift: UInt64 = 16
@@ -293,76 +293,26 @@ public enum PostingIndex {
         }
     }
 
-    // MARK: - `ix_recent`: one row per event of the open segment
-
-    /// Bytes of an `ix_recent` key: seq u64 (big-endian).
-    public static let recentKeyLength = 8
-
-    /// One `ix_recent` row read in place: flag u8, n u8 (≥ 1), n × (kind u8 ‖ id u32).
-    public struct RecentRow {
-        public let seq: UInt64
-        public let flag: Flag
-        public let count: Int
-        private let lists: UnsafeRawBufferPointer
-
-        /// Nil when the key or value is malformed.
-        public init?(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-            guard key.count == PostingIndex.recentKeyLength, value.count >= 2, let flag = Flag(rawValue: value[0]) else { return nil }
-            let n = Int(value[1])
-            guard n >= 1, value.count == 2 + 5 * n else { return nil }
-            seq = UInt64(bigEndian: key.loadUnaligned(as: UInt64.self))
-            self.flag = flag
-            count = n
-            lists = UnsafeRawBufferPointer(rebasing: value[2...])
-            for i in 0..<n where Kind(rawValue: lists[5 * i]) == nil { return nil }
-        }
-
-        /// The i-th list, packed (`ListKey.packed`).
-        @inline(__always) public func list(_ i: Int) -> UInt64 {
-            UInt64(lists[5 * i]) << 32 | UInt64(UInt32(bigEndian: lists.loadUnaligned(fromByteOffset: 5 * i + 1, as: UInt32.self)))
-        }
-
-        public func contains(_ packed: UInt64) -> Bool {
-            for i in 0..<count where list(i) == packed { return true }
-            return false
-        }
-    }
-
-    /// Writes the `ix_recent` value of event `e` of `buffer` into `out` (room for `2 + 5 × 255` bytes); returns its length.
-    static func encodeRecent(_ buffer: PostingBuffer, _ e: Int, into out: UnsafeMutableRawPointer) -> Int {
-        let range = buffer.listRange(e)
-        out.storeBytes(of: buffer.flags[e], as: UInt8.self)
-        out.storeBytes(of: UInt8(truncatingIfNeeded: range.count), toByteOffset: 1, as: UInt8.self)
-        var at = 2
-        for l in range {
-            let list = buffer.lists[l]
-            out.storeBytes(of: UInt8(truncatingIfNeeded: list >> 32), toByteOffset: at, as: UInt8.self)
-            out.storeBytes(of: UInt32(truncatingIfNeeded: list).bigEndian, toByteOffset: at + 1, as: UInt32.self)
-            at += 5
-        }
-        return at
-    }
-
     // MARK: - Reading through any store
 
-    /// Visits a list's entries with seq in `range`, ascending or descending, until `body` returns false.
-    /// (The LMDB reader, `PostingReader`, does the same in place.)
+    /// Visits a list's entries with seq in `range`, ascending or descending, until `body` returns false: the folded
+    /// segments' rows, then the open segment's events from the log. (The LMDB reader, `PostingReader`, does the same
+    /// in place.)
     public static func visit(_ list: ListKey, in store: some KeyValueStore, range: ClosedRange<UInt64> = 1...UInt64.max,
                              descending: Bool = false, _ body: (Entry) throws -> Bool) throws {
         let packed = list.packed
-        func recent(_ key: [UInt8], _ value: [UInt8]) throws -> RecentRow {
-            try key.withUnsafeBytes { k in
-                try value.withUnsafeBytes { v in
-                    guard let row = RecentRow(key: k, value: v) else { throw ProjectionError(.indexRecent, "malformed row \(key)") }
-                    return row
-                }
-            }
-        }
-        // Segments to look at: those overlapping `range`, up to the last folded one.
+        let open = try store.openSegment(.indexes)
+        // Folded segments to look at: those overlapping `range`, up to the last folded one (the one before the open
+        // segment; with none open, the segment of `ix`'s last row, as `PostingReader` reads it).
         var lastFolded: UInt32?
-        try store.scanBackward(.index, from: [UInt8](repeating: 0xFF, count: segmentKeyLength)) { key, _ in
-            if key.count == segmentKeyLength { lastFolded = UInt32(bigEndianBytes: Array(key[0..<4])) }
-            return false
+        if let open {
+            let first = segment(of: open.lowerBound)
+            lastFolded = first > 0 ? first - 1 : nil
+        } else {
+            try store.scanBackward(.index, from: [UInt8](repeating: 0xFF, count: segmentKeyLength)) { key, _ in
+                if key.count == segmentKeyLength { lastFolded = UInt32(bigEndianBytes: Array(key[0..<4])) }
+                return false
+            }
         }
         let low = segment(of: range.lowerBound)
         let segments: [UInt32] = lastFolded.map { last in
@@ -377,18 +327,19 @@ public enum PostingIndex {
                 keepGoing = try row.visit(range, descending: descending) { try body(Entry(seq: $0, flag: $1)) }
             }
         }
-        func visitRecent(_ key: [UInt8], _ value: [UInt8]) throws -> Bool {
-            let row = try recent(key, value)
-            guard range.contains(row.seq) else { return false }
-            if row.contains(packed) { keepGoing = try body(Entry(seq: row.seq, flag: row.flag)) }
-            return keepGoing
+        func visitOpen() throws {
+            guard keepGoing, let open, open.overlaps(range) else { return }
+            try store.visitLog(open.clamped(to: range), descending: descending) { entry in
+                if entry.contains(packed) { keepGoing = try body(Entry(seq: entry.seq, flag: entry.flag)) }
+                return keepGoing
+            }
         }
         if descending {
-            try store.scanBackward(.indexRecent, from: range.upperBound.bigEndianBytes, visitRecent)
+            try visitOpen()
             for s in segments.reversed() where keepGoing { try visitSegment(s) }
         } else {
             for s in segments where keepGoing { try visitSegment(s) }
-            if keepGoing { try store.scan(.indexRecent, from: range.lowerBound.bigEndianBytes, visitRecent) }
+            try visitOpen()
         }
     }
 }
@@ -426,10 +377,10 @@ public struct PostingBuffer {
         ends[ends.count - 1] = lists.count
     }
 
-    /// Appends a stored `ix_recent` row.
-    public mutating func append(_ row: PostingIndex.RecentRow) {
-        startEvent(row.seq, row.flag)
-        for i in 0..<row.count { lists.append(row.list(i)) }
+    /// Appends an event read from the log (one with at least one list).
+    public mutating func append(_ entry: LogEntry) {
+        startEvent(entry.seq, entry.flag)
+        for i in 0..<entry.count { lists.append(entry.list(i)) }
         ends[ends.count - 1] = lists.count
     }
 
@@ -440,6 +391,18 @@ public struct PostingBuffer {
             lists.append(contentsOf: other.lists[other.listRange(e)])
             ends[ends.count - 1] = lists.count
         }
+    }
+
+    /// Drops the first `count` events and their lists (a folded segment's).
+    public mutating func removeFirst(_ count: Int) {
+        guard count > 0 else { return }
+        guard count < seqs.count else { return removeAll() }
+        let cut = ends[count - 1]
+        lists.removeFirst(cut)
+        seqs.removeFirst(count)
+        flags.removeFirst(count)
+        ends.removeFirst(count)
+        for i in ends.indices { ends[i] -= cut }
     }
 
     /// Keeps the first `count` events and their lists.

@@ -44,10 +44,16 @@ public struct Projector {
     private var dailySlots = SlotTable()
     private var dailyKeys: [DailyKey] = []
     private var dailyRows: [DailyUsage] = []
-    /// The batch's uses of credentials; `flush` appends them to `usage_recent` or folds them into the counters.
+    /// The open segment's uses of credentials applied since `memoryStart`; `flush` folds a segment's into the
+    /// counters once a later event closes it (the open segment itself is stored only in the log).
     private var uses: [RecentUse] = []
-    /// The batch's postings, per event; `flush` appends them to `ix_recent` or folds them into `ix`.
+    /// The same events' postings; `flush` folds a closed segment's into `ix`.
     private var postings = PostingBuffer()
+    /// The first seq `uses` and `postings` cover (every applied event from there on is in them), or nil when nothing
+    /// was applied since the projector began or forgot them: the log before it is read back when its segment folds.
+    private var memoryStart: UInt64?
+    /// The first segment the store has not folded (set with `memoryStart`: the segment of the seq before it).
+    private var firstUnfolded: UInt32 = 0
     private var scratch: [(PostingIndex.ListKey, PostingIndex.Flag)] = []
     /// Reused buffers: a fold's input and sort keys, and the order the raw flush writes usage rows in.
     private var foldInput = PostingBuffer()
@@ -73,6 +79,13 @@ public struct Projector {
     /// one. The built-in projections (registry, memberships, usage, indexes) are fused: one match on the event for all
     /// four, statically dispatched (the writer's hot path); registered ones follow, in registration order.
     public mutating func apply(_ event: Event, hash: SHA256Digest, to store: some KeyValueStore) throws {
+        // The open segment's entries in memory are a run of consecutive events: a projector moved to another point of
+        // the log (another store, a store behind it) forgets them, and a later fold reads the log instead.
+        if event.seq != lastApplied &+ 1, memoryStart != nil { forgetOpenSegment() }
+        if memoryStart == nil {
+            memoryStart = event.seq
+            firstUnfolded = PostingIndex.segment(of: event.seq - 1)
+        }
         if case .credentialUsed(let use) = event.payload {
             // The hot path: a use's lists (what `PostingIndex.lists(for:)` returns for it), without the generic walk.
             let flag: PostingIndex.Flag = use.allowed ? .allowedUse : .deniedUse
@@ -137,48 +150,64 @@ public struct Projector {
         dailyRows[d].count(use)
     }
 
-    /// Writes accumulated counters and postings, merging with what the store holds.
+    /// Folds every segment closed since the last flush into the usage and index tables (docs/FORMAT.md §6.0): the
+    /// open segment's entries stay in memory, as the log holds them, and are written when a later event closes it.
     public mutating func flush(to store: some KeyValueStore) throws {
         let raw = store as? any RawKeyValueStore
-        try flushUses(store, raw: raw)
-        try flushPostings(store, raw: raw)
+        try foldClosedSegments(store, raw: raw)
         if !extensions.isEmpty {
             for i in extensions.indices { try extensions[i].flush(to: store) }
+            for i in extensions.indices { extensions[i].discard() }
         }
-        discard()
     }
 
-    /// The uses of the batch (docs/FORMAT.md §6.4): those of segments that close are added to `usage` and
-    /// `usage_daily` together with the stored `usage_recent` rows of their segment; the open segment's are appended
-    /// to `usage_recent`.
-    private mutating func flushUses(_ store: some KeyValueStore, raw: (any RawKeyValueStore)?) throws {
-        guard !uses.isEmpty else { return }
-        let open = try Self.openSegment(.usageRecent, store)
-        for step in SegmentStep.plan(count: uses.count, seq: { uses[$0].seq }, open: open) {
-            switch step {
-            case .fold(_, let withStored, let events):
-                usageSlots.removeAll()
-                dailySlots.removeAll()
-                if withStored {
-                    try Self.takeStoredRows(.usageRecent, store, raw: raw) { key, value in
-                        guard let use = RecentUse(key: key, value: value) else { throw ProjectionError(.usageRecent, "malformed row \(Array(key))") }
-                        accumulate(use)
-                    }
-                }
-                for e in events { accumulate(uses[e]) }
-                if let raw { try writeUsageRaw(raw) } else { try writeUsageRows(store) }
-            case .append(let events):
-                try Self.appendRows(.usageRecent, store, raw: raw) { write in
-                    try withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { buffer in
-                        let key = buffer.baseAddress!, value = key + 8
-                        for e in events {
-                            uses[e].encode(key: key, value: value)
-                            try write(UnsafeRawBufferPointer(start: key, count: 8), UnsafeRawBufferPointer(start: value, count: RecentUse.valueLength))
-                        }
-                    }
+    /// Folds the segments before `lastApplied`'s that the store does not hold yet (from `firstUnfolded`: when this
+    /// projector's memory began at `memoryStart`, the store held every segment before the one of `memoryStart − 1`),
+    /// each from the log's events before `memoryStart` (read back from the store's log: after a reopen or a failed
+    /// batch) and the entries in memory. Any batching gives the same bytes: the rows depend only on the seqs.
+    private mutating func foldClosedSegments(_ store: some KeyValueStore, raw: (any RawKeyValueStore)?) throws {
+        guard let start = memoryStart else { return }
+        let open = PostingIndex.segment(of: lastApplied)
+        var segment = firstUnfolded
+        guard segment < open else { return }
+        var usesFolded = 0, postingsFolded = 0
+        while segment < open {
+            let seqs = PostingIndex.seqs(of: segment)
+            usageSlots.removeAll()
+            dailySlots.removeAll()
+            foldInput.removeAll()
+            let fromLog = seqs.lowerBound < start
+            if fromLog {
+                try store.visitLog(seqs.lowerBound...min(start - 1, seqs.upperBound), descending: false) { entry in
+                    if let use = entry.use { accumulate(use) }
+                    if entry.count > 0 { foldInput.append(entry) }
+                    return true
                 }
             }
+            var usesEnd = usesFolded
+            while usesEnd < uses.count, uses[usesEnd].seq <= seqs.upperBound {
+                accumulate(uses[usesEnd])
+                usesEnd += 1
+            }
+            var postingsEnd = postingsFolded
+            while postingsEnd < postings.count, postings.seqs[postingsEnd] <= seqs.upperBound { postingsEnd += 1 }
+            if usageSlots.count > 0 {
+                if let raw { try writeUsageRaw(raw) } else { try writeUsageRows(store) }
+            }
+            if fromLog {
+                foldInput.append(postings, postingsFolded..<postingsEnd)
+                try fold(segment, foldInput, 0..<foldInput.count, store, raw: raw)
+            } else {
+                try fold(segment, postings, postingsFolded..<postingsEnd, store, raw: raw)   // all in memory: no copy
+            }
+            usesFolded = usesEnd
+            postingsFolded = postingsEnd
+            segment += 1
         }
+        uses.removeFirst(usesFolded)
+        postings.removeFirst(postingsFolded)
+        memoryStart = max(start, PostingIndex.seqs(of: open).lowerBound)
+        firstUnfolded = open
     }
 
     /// The reference path, over any store: rows through their `ProjectionRow` codecs.
@@ -245,40 +274,10 @@ public struct Projector {
         }
     }
 
-    /// Writes the batch's postings (docs/FORMAT.md §6.6): events of a segment that a later event closes are folded
-    /// into `ix` together with the stored `ix_recent` rows of that segment; the open segment's events are appended
-    /// to `ix_recent`. The rows depend only on the seqs, so any batching gives the same bytes.
-    private mutating func flushPostings(_ store: some KeyValueStore, raw: (any RawKeyValueStore)?) throws {
-        guard !postings.isEmpty else { return }
-        let open = try Self.openSegment(.indexRecent, store)
-        for step in SegmentStep.plan(count: postings.count, seq: { postings.seqs[$0] }, open: open) {
-            switch step {
-            case .fold(let segment, let withStored, let events):
-                try fold(segment, withStoredRows: withStored, plus: events, store, raw: raw)
-            case .append(let events):
-                try appendRecent(events, store, raw: raw)
-            }
-        }
-    }
-
-    /// Writes the `ix` rows of a closed segment from its stored `ix_recent` rows (which are then removed) and the
-    /// batch's events `batch`.
-    private mutating func fold(_ segment: UInt32, withStoredRows: Bool, plus batch: Range<Int>, _ store: some KeyValueStore,
+    /// Writes the `ix` rows of closed segment `segment` from events `events` of `input` (its entries, in seq order).
+    private mutating func fold(_ segment: UInt32, _ input: PostingBuffer, _ events: Range<Int>, _ store: some KeyValueStore,
                                raw: (any RawKeyValueStore)?) throws {
-        foldInput.removeAll()
-        let input: PostingBuffer, events: Range<Int>
-        if withStoredRows {
-            try Self.takeStoredRows(.indexRecent, store, raw: raw) { key, value in
-                guard let row = PostingIndex.RecentRow(key: key, value: value) else {
-                    throw ProjectionError(.indexRecent, "malformed row \(Array(key))")
-                }
-                foldInput.append(row)
-            }
-            foldInput.append(postings, batch)
-            (input, events) = (foldInput, 0..<foldInput.count)
-        } else {
-            (input, events) = (postings, batch)   // a rebuild's whole segment: no copy
-        }
+        guard !events.isEmpty else { return }
         if let raw {
             try raw.withCursor(.index) { cursor in
                 try PostingIndex.foldRows(input, events: events, segment: segment, scratch: &foldScratch) { try cursor.append($0, $1) }
@@ -288,95 +287,56 @@ public struct Projector {
         }
     }
 
-    /// Appends `ix_recent` rows for the batch's events `batch` (their seqs follow every stored row).
-    private func appendRecent(_ batch: Range<Int>, _ store: some KeyValueStore, raw: (any RawKeyValueStore)?) throws {
-        try Self.appendRows(.indexRecent, store, raw: raw) { write in
-            try withUnsafeTemporaryAllocation(byteCount: 8 + 2 + 5 * 255, alignment: 8) { buffer in
-                let key = buffer.baseAddress!, value = key + 8
-                for e in batch {
-                    precondition(postings.listRange(e).count <= 255, "an event belongs to at most a few lists")
-                    key.storeBytes(of: postings.seqs[e].bigEndian, as: UInt64.self)
-                    let length = PostingIndex.encodeRecent(postings, e, into: value)
-                    try write(UnsafeRawBufferPointer(start: key, count: 8), UnsafeRawBufferPointer(start: value, count: length))
-                }
-            }
-        }
-    }
-
-    // MARK: - `…_recent` tables (docs/FORMAT.md §6.0)
-
-    typealias RowWriter = (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void
-
-    /// The segment of a `…_recent` table's rows (they all belong to one), or nil when it is empty.
-    private static func openSegment(_ table: Table, _ store: some KeyValueStore) throws -> UInt32? {
-        var open: UInt32?
-        try store.scan(table, from: []) { key, _ in
-            if let seq = UInt64(bigEndianBytes: key) { open = PostingIndex.segment(of: seq) }
-            return false
-        }
-        return open
-    }
-
-    /// Hands every row of a `…_recent` table to `body` (in place on the raw path), then deletes them all.
-    private static func takeStoredRows(_ table: Table, _ store: some KeyValueStore, raw: (any RawKeyValueStore)?,
-                                       _ body: RowWriter) throws {
-        if let raw {
-            try raw.withCursor(table) { cursor in
-                try cursor.forEach(from: UnsafeRawBufferPointer(start: nil, count: 0)) { key, value in
-                    try body(key, value)
-                    return true
-                }
-            }
-        } else {
-            try store.scan(table, from: []) { key, value in
-                try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try body(k, v) } }
-                return true
-            }
-        }
-        try store.removeAll(table)
-    }
-
-    /// Runs `rows`, whose `write` appends one row after every stored one (`MDB_APPEND` on the raw path).
-    private static func appendRows(_ table: Table, _ store: some KeyValueStore, raw: (any RawKeyValueStore)?,
-                                   _ rows: (_ write: RowWriter) throws -> Void) throws {
-        if let raw {
-            try raw.withCursor(table) { cursor in try rows { try cursor.append($0, $1) } }
-        } else {
-            try rows { try store.put(table, Array($0), Array($1)) }
-        }
-    }
-
     /// How much a batch has accumulated so far: `rollBack(to:)` forgets what came after.
     public struct Mark {
         let uses: Int
         let postings: Int
         let lastApplied: UInt64
+        let memoryStart: UInt64?
+        let firstUnfolded: UInt32
         /// Each registered projection's mark (empty without registered projections: no allocation).
         let extensions: [Int]
     }
 
     /// The accumulators' current extent (before a command whose events may be undone).
     public var mark: Mark {
-        Mark(uses: uses.count, postings: postings.count, lastApplied: lastApplied,
+        Mark(uses: uses.count, postings: postings.count, lastApplied: lastApplied, memoryStart: memoryStart, firstUnfolded: firstUnfolded,
              extensions: extensions.isEmpty ? [] : extensions.map(\.mark))
     }
 
     /// Forgets the uses and postings accumulated since `mark` (the writer undid that command's events; what
     /// `apply` wrote to the store was undone with its child transaction). Nothing is flushed before the batch ends,
-    /// so the `…_recent` appends and counter folds then see only the events that stay.
+    /// so the folds then see only the events that stay.
     public mutating func rollBack(to mark: Mark) {
         if uses.count > mark.uses { uses.removeSubrange(mark.uses...) }
         postings.truncate(to: mark.postings)
         lastApplied = mark.lastApplied
+        memoryStart = mark.memoryStart
+        firstUnfolded = mark.firstUnfolded
         for (i, m) in zip(extensions.indices, mark.extensions) { extensions[i].rollBack(to: m) }
     }
 
-    /// Forgets everything accumulated (the batch was rolled back, or it was flushed).
+    private mutating func forgetOpenSegment() {
+        uses.removeAll(keepingCapacity: true)
+        postings.removeAll()
+        memoryStart = nil
+    }
+
+    /// Forgets everything accumulated, the open segment's entries included (a batch was rolled back, a rebuild
+    /// begins): a later fold reads the events it needs back from the log.
     public mutating func discard() {
         usageSlots.removeAll()
         dailySlots.removeAll()
-        uses.removeAll(keepingCapacity: true)
-        postings.removeAll()
+        forgetOpenSegment()
+        if !extensions.isEmpty {
+            for i in extensions.indices { extensions[i].discard() }
+        }
+    }
+
+    /// Before a batch on a store whose log ends at `head`: keeps the open segment's entries when they end there (the
+    /// batch before committed them), and forgets them otherwise (a batch that failed after `apply`, another writer).
+    public mutating func prepare(head: UInt64) {
+        if lastApplied != head { discard() }
         if !extensions.isEmpty {
             for i in extensions.indices { extensions[i].discard() }
         }

@@ -7,9 +7,11 @@ public enum Table: String, CaseIterable, Sendable {
     case credentials, credentialIDs = "credential_ids", clientIDs = "client_ids", secrets, tokens, tokenFamilies = "token_families", codes, counters
     // memberships: API service users' and users' own project roles
     case access, accessByProject = "access_by_project", userRoles = "user_roles", userRolesByProject = "user_roles_by_project"
-    // usage: exact counters and daily rollups (closed segments), then the open segment's uses
+    // usage: exact counters and daily rollups of the closed segments (the open segment is read from the log);
+    // `usage_recent` is retired (always empty since usage code version 3) and kept so older files upgrade in place
     case usage, usageDaily = "usage_daily", usageRecent = "usage_recent"
-    // indexes: posting lists by company, credential, project, actor, type (closed segments, then the open one)
+    // indexes: posting lists by company, credential, project, actor, type, of the closed segments; `ix_recent`
+    // is retired like `usage_recent` (indexes code version 3)
     case index = "ix", indexRecent = "ix_recent"
     // registry (issue 11): live credential names per company, so `duplicate_name` needs no scan of every credential
     case credentialNames = "credential_names"
@@ -28,21 +30,25 @@ public enum Table: String, CaseIterable, Sendable {
         case .index, .indexRecent: .indexes
         }
     }
+
+    /// A table no code version writes any more: emptied by a rebuild, left out of digests (docs/FORMAT.md §1).
+    public var isRetired: Bool { self == .usageRecent || self == .indexRecent }
 }
 
 /// The projections; each has its own checkpoint and digest.
 public enum ProjectionName: String, CaseIterable, Sendable {
     case registry, memberships, usage, indexes
 
-    public var tables: [Table] { Table.allCases.filter { $0.projection == self } }
+    /// The tables the projection writes (retired ones left out).
+    public var tables: [Table] { Table.allCases.filter { $0.projection == self && !$0.isRetired } }
 
     /// Bumped when the projection's code changes what it writes; a mismatch at open triggers a rebuild.
     public var codeVersion: UInt32 {
         switch self {
         case .registry: 2  // 2 (issue 11): `credential_names`; token approval time, code state, the family and code indexes; removal and rotation end tokens
         case .memberships: 2  // 2: a removal deletes the user's project roles in the company
-        case .usage: 2     // 2: counters folded per segment (`usage_recent` holds the open one)
-        case .indexes: 2   // 2: segmented posting lists (`ix` + `ix_recent`)
+        case .usage: 3     // 2: counters folded per segment; 3: the open segment is read from the log (no `usage_recent`)
+        case .indexes: 3   // 2: segmented posting lists; 3: the open segment is read from the log (no `ix_recent`)
         }
     }
 }
@@ -66,6 +72,14 @@ public protocol KeyValueStore {
     /// Visits entries with key ≥ `start` in ascending order until `body` returns false.
     func scan(named table: String, from start: [UInt8], _ body: (_ key: [UInt8], _ value: [UInt8]) throws -> Bool) throws
     func removeAll(named table: String) throws
+
+    // The log, as the usage and index projections read it: they store only closed segments (docs/FORMAT.md §6.0).
+    /// The seqs of `projection`'s open segment — the log's events it has applied that its tables do not hold — or nil
+    /// when there are none (an empty log; a store whose counters are complete, as as-of state's are).
+    func openSegment(_ projection: ProjectionName) throws -> ClosedRange<UInt64>?
+    /// Visits the log's events with seq in `range` as the projections see them, ascending or descending, until
+    /// `body` returns false.
+    func visitLog(_ range: ClosedRange<UInt64>, descending: Bool, _ body: (LogEntry) throws -> Bool) throws
 }
 
 extension KeyValueStore {
@@ -125,6 +139,9 @@ public final class MemoryStore: KeyValueStore {
     private var storage: [Table: Rows] = [:]
     /// Tables of registered projections (`Projection`), by name.
     private var named: [String: MemoryStore] = [:]
+    /// The log the projections were applied from, ascending seqs (the caller appends what it applies): the usage and
+    /// index projections read their open segment from it.
+    public var log: [Event] = []
 
     /// All rows by table, as dictionaries (for tests and comparisons).
     public var tables: [Table: [[UInt8]: [UInt8]]] {
@@ -212,6 +229,28 @@ public final class MemoryStore: KeyValueStore {
     public func removeAll(named table: String) throws {
         if let t = Table(rawValue: table) { return removeAll(t) }
         named[table] = nil
+    }
+
+    /// The open segment of the last event of `log`.
+    public func openSegment(_ projection: ProjectionName) -> ClosedRange<UInt64>? {
+        log.last.flatMap { PostingIndex.openSegment(head: $0.seq) }
+    }
+
+    public func visitLog(_ range: ClosedRange<UInt64>, descending: Bool, _ body: (LogEntry) throws -> Bool) throws {
+        // The first event with seq ≥ the range's start (binary search: seqs ascend).
+        var low = 0, high = log.count
+        while low < high {
+            let mid = (low + high) / 2
+            if log[mid].seq < range.lowerBound { low = mid + 1 } else { high = mid }
+        }
+        var end = low
+        while end < log.count, log[end].seq <= range.upperBound { end += 1 }
+        let indices = low..<end
+        if descending {
+            for i in indices.reversed() where try !body(LogEntry(log[i])) { return }
+        } else {
+            for i in indices where try !body(LogEntry(log[i])) { return }
+        }
     }
 
     public func scanBackward(_ table: Table, from start: [UInt8], _ body: ([UInt8], [UInt8]) throws -> Bool) throws {

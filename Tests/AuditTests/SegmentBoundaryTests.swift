@@ -5,7 +5,7 @@ import Foundation
 import XCTest
 
 /// Posting lists across segment boundaries (docs/FORMAT.md §6.6, `Projections/PostingIndex.swift`): a ledger of
-/// 140,001 events, so that segments 0 and 1 are folded into `ix` and segment 2 is still open in `ix_recent`.
+/// 140,001 events, so that segments 0 and 1 are folded into `ix` and segment 2 is still open (read from the log).
 /// Admin events sit right at the first boundary (seqs 65,535, 65,536 and 65,537: the fold of segment 0 is done
 /// by a command batch) and on both sides of the second one, which a single batch of 1,200 uses straddles (the
 /// fold of segment 1 happens in the middle of a `record(batch:)`). Every answer is checked against a model kept

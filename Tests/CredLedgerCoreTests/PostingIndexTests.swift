@@ -51,6 +51,7 @@ final class PostingIndexTests: XCTestCase {
                          flushAfter: (Int) -> Bool) throws -> MemoryStore {
         var projector = Projector()
         for (i, event) in events.enumerated() {
+            store.log.append(event)
             try projector.apply(event, to: store)
             if flushAfter(i) {
                 try projector.flush(to: store)
@@ -64,7 +65,10 @@ final class PostingIndexTests: XCTestCase {
     nonisolated(unsafe) private static let once: MemoryStore = {   // built once, then only read
         var projector = Projector()
         let store = MemoryStore()
-        for e in events { try! projector.apply(e, to: store) }
+        for e in events {
+            store.log.append(e)
+            try! projector.apply(e, to: store)
+        }
         try! projector.flush(to: store)
         return store
     }()
@@ -99,16 +103,16 @@ final class PostingIndexTests: XCTestCase {
         ])
         XCTAssertEqual(order, order.sorted { $0.lexicographicallyPrecedes($1) }, "rows come in key order")
 
-        // The open segment: one `ix_recent` row per event, written by the projector.
+        // The open segment: nothing is written; readers take its entries from the log (a denied use: flag 1).
         let store = MemoryStore()
         var projector = Projector()
-        try projector.apply(Event(seq: 1, timestamp: t2026, company: 2, actor: .credential(3),
-                                  payload: .credentialUsed(CredentialUse(credential: 3, project: 4, operation: .read, denial: .badChecksum))), to: store)
+        let use = Event(seq: 1, timestamp: t2026, company: 2, actor: .credential(3),
+                        payload: .credentialUsed(CredentialUse(credential: 3, project: 4, operation: .read, denial: .badChecksum)))
+        store.log.append(use)
+        try projector.apply(use, to: store)
         try projector.flush(to: store)
-        XCTAssertEqual(store.tables[.indexRecent], [
-            hexBytes("0000000000000001"): hexBytes("01 03 43 00000002 4b 00000003 50 00000004"),
-        ])
         XCTAssertEqual(store.tables[.index] ?? [:], [:], "nothing is folded while the first segment is open")
+        XCTAssertEqual(try collect(ListKey(.credential, 3), store), [Entry(seq: 1, flag: .deniedUse)])
     }
 
     /// A fold reuses its scratch from segment to segment, and lists with huge ids take the hash-table path: rows must
@@ -154,46 +158,42 @@ final class PostingIndexTests: XCTestCase {
         }
     }
 
-    /// The fold/append plan of a batch, on hand-made seqs (segment size S = 65,536).
-    func testSegmentPlan() {
+    /// docs/FORMAT.md §6.0: a projection's open segment is the segment of its last applied seq, up to that seq.
+    func testOpenSegmentOfAHead() {
         let S = PostingIndex.firstSeq(of: 1)
-        func plan(_ seqs: [UInt64], open: UInt32?) -> [SegmentStep] { SegmentStep.plan(count: seqs.count, seq: { seqs[$0] }, open: open) }
-        XCTAssertEqual(plan([1, 2, 3], open: nil), [.append(events: 0..<3)])
-        XCTAssertEqual(plan([10, 11], open: 0), [.append(events: 0..<2)], "the open segment keeps growing")
-        XCTAssertEqual(plan([S - 1, S, S + 1], open: 0), [.fold(segment: 0, withStored: true, events: 0..<1), .append(events: 1..<3)],
-                       "the batch closes the open segment with its own first event")
-        XCTAssertEqual(plan([S, S + 1], open: 0), [.fold(segment: 0, withStored: true, events: 0..<0), .append(events: 0..<2)],
-                       "the stored rows alone are folded")
-        XCTAssertEqual(plan([5, S + 3, 2 * S + 7], open: nil),
-                       [.fold(segment: 0, withStored: false, events: 0..<1), .fold(segment: 1, withStored: false, events: 1..<2),
-                        .append(events: 2..<3)], "a rebuild's batch folds whole segments from memory")
-        XCTAssertEqual(plan([], open: 3), [])
+        XCTAssertNil(PostingIndex.openSegment(head: 0))
+        XCTAssertEqual(PostingIndex.openSegment(head: 1), 1...1)
+        XCTAssertEqual(PostingIndex.openSegment(head: S - 1), 1...(S - 1), "segment 0 has no seq 0")
+        XCTAssertEqual(PostingIndex.openSegment(head: S), S...S, "the first event of a segment closes the one before")
+        XCTAssertEqual(PostingIndex.openSegment(head: 3 * S + 5), (3 * S)...(3 * S + 5))
+        XCTAssertEqual(PostingIndex.seqs(of: 0), 1...(S - 1))
+        XCTAssertEqual(PostingIndex.seqs(of: 2), (2 * S)...(3 * S - 1))
     }
 
-    func testRecentUseBytesMatchTheDocumentedLayout() throws {
-        // docs/FORMAT.md §6.4: an allowed use of credential 3 in project 4 at time 1, seq 9.
-        let use = RecentUse(seq: 9, credential: 3, project: 4, allowed: true, time: 1)
-        var key = [UInt8](repeating: 0, count: 8), value = [UInt8](repeating: 0, count: RecentUse.valueLength)
-        key.withUnsafeMutableBytes { k in value.withUnsafeMutableBytes { use.encode(key: k.baseAddress!, value: $0.baseAddress!) } }
-        XCTAssertEqual(key, hexBytes("0000000000000009"))
-        XCTAssertEqual(value, hexBytes("00000003 00000004 00 0000000000000001"))
-        let decoded: RecentUse? = key.withUnsafeBytes { k in value.withUnsafeBytes { RecentUse(key: k, value: $0) } }
-        XCTAssertEqual(decoded, use)
-        // The projector writes exactly these rows.
+    /// docs/FORMAT.md §6.4: the open segment's uses are not stored — an allowed use of credential 3 in project 4 at
+    /// time 1, seq 9, writes no row; readers count it from the log.
+    func testTheOpenSegmentIsNotStored() throws {
         let store = MemoryStore()
         var projector = Projector()
-        try projector.apply(Event(seq: 9, timestamp: 1, company: 2, actor: .credential(3),
-                                  payload: .credentialUsed(CredentialUse(credential: 3, project: 4, operation: .read, denial: nil))), to: store)
+        let event = Event(seq: 9, timestamp: 1, company: 2, actor: .credential(3),
+                          payload: .credentialUsed(CredentialUse(credential: 3, project: 4, operation: .read, denial: nil)))
+        store.log.append(event)
+        try projector.apply(event, to: store)
         try projector.flush(to: store)
-        XCTAssertEqual(store.tables[.usageRecent], [key: value])
-        func rejects(_ hex: String) -> Bool { key.withUnsafeBytes { k in hexBytes(hex).withUnsafeBytes { RecentUse(key: k, value: $0) == nil } } }
-        XCTAssertTrue(rejects("00000000 00000004 00 0000000000000001"), "credential 0")
-        XCTAssertTrue(rejects("00000003 00000004 02 0000000000000001"), "outcome 2")
-        XCTAssertTrue(rejects("00000003 00000004 00 00000000000001"), "short")
+        XCTAssertEqual(store.tables.values.map(\.count).reduce(0, +), 0, "no table holds the open segment")
+        var expected = UsageRecord()
+        expected.used = 1
+        expected.lastUsed = 1
+        expected.firstUsed = 1
+        XCTAssertEqual(try StateReader(store).usage(credential: 3), expected)
+        XCTAssertEqual(try collect(ListKey(.project, 4), store), [Entry(seq: 9, flag: .allowedUse)])
+        let entry = LogEntry(event)
+        XCTAssertEqual(entry.use, RecentUse(seq: 9, credential: 3, project: 4, allowed: true, time: 1))
+        XCTAssertEqual((0..<entry.count).map(entry.list), [ListKey(.company, 2), ListKey(.credential, 3), ListKey(.project, 4)].map(\.packed))
     }
 
     /// Core guarantee: however events are batched (and whether the projector survives between batches), the
-    /// folded rows and the open segment's rows are byte-identical.
+    /// folded rows are byte-identical (a fresh projector reads the closing segment's earlier events from the log).
     func testBatchingNeverChangesTheRows() throws {
         let events = Self.events[...]
         let random = SeededRandom(seed: 3)
@@ -207,11 +207,9 @@ final class PostingIndexTests: XCTestCase {
         ]
         let reference = Self.once
         XCTAssertEqual(Set((reference.tables[.index] ?? [:]).keys.map { $0[0..<4] }).count, 1, "the first segment is folded")
-        XCTAssertFalse((reference.tables[.indexRecent] ?? [:]).isEmpty)
         XCTAssertFalse((reference.tables[.usage] ?? [:]).isEmpty, "the first segment's uses are folded into counters")
-        XCTAssertFalse((reference.tables[.usageRecent] ?? [:]).isEmpty)
         for (name, store) in variants {
-            for table in [Table.index, .indexRecent, .usage, .usageDaily, .usageRecent] {
+            for table in [Table.index, .usage, .usageDaily] {
                 XCTAssertEqual(store.tables[table], reference.tables[table], "\(name): \(table)")
             }
             for projection in [ProjectionName.indexes, .usage] {
@@ -221,7 +219,7 @@ final class PostingIndexTests: XCTestCase {
     }
 
     /// Counters and daily rollups read through `StateReader` are exact across the fold: folded rows plus the open
-    /// segment's `usage_recent` rows; the folded rows alone hold exactly the closed segment's uses.
+    /// segment's uses from the log; the folded rows alone hold exactly the closed segment's uses.
     func testUsageAcrossTheBoundaryIsExact() throws {
         var all: [UInt32: UsageRecord] = [:], closed: [UInt32: UsageRecord] = [:]
         var daily: [UInt32: [DailyUsage.Key: DailyUsage]] = [:]
@@ -255,12 +253,19 @@ final class PostingIndexTests: XCTestCase {
             for d in days { XCTAssertEqual(d.usage, daily[credential]![DailyUsage.Key(day: d.day, project: d.project)]) }
         }
         XCTAssertEqual(try reader.usage(credential: 9_999), UsageRecord())
-        // The folded `usage` rows are the closed segment's counts exactly; the rest is in `usage_recent`.
+        // The folded `usage` rows are the closed segment's counts exactly; the rest is only in the log.
         XCTAssertEqual(store.tables[.usage]?.count, closed.count)
         for (credential, expected) in closed {
             XCTAssertEqual(try store.get(.usage, Keys.credential(credential)).map(UsageRecord.decode), expected)
         }
-        XCTAssertEqual(store.tables[.usageRecent]?.count, recentUses)
+        var logged = 0
+        if let open = try store.openSegment(.usage) {
+            try store.visitLog(open, descending: false) { entry in
+                if entry.use != nil { logged += 1 }
+                return true
+            }
+        }
+        XCTAssertEqual(logged, recentUses)
     }
 
     func testRowInvariants() throws {
@@ -276,10 +281,11 @@ final class PostingIndexTests: XCTestCase {
             XCTAssertEqual(PostingIndex.segment(of: row.lastSeq), segment)
             entries += row.count
         }
-        for (key, value) in store.tables[.indexRecent] ?? [:] {
-            let row = try XCTUnwrap(key.withUnsafeBytes { k in value.withUnsafeBytes { PostingIndex.RecentRow(key: k, value: $0) } })
-            XCTAssertEqual(PostingIndex.segment(of: row.seq), open, "recent rows are the open segment's")
-            entries += row.count
+        let openRange = try XCTUnwrap(store.openSegment(.indexes))
+        XCTAssertEqual(PostingIndex.segment(of: openRange.lowerBound), open)
+        try store.visitLog(openRange, descending: false) { entry in
+            entries += entry.count
+            return true
         }
         XCTAssertEqual(entries, Self.expected.values.map(\.count).reduce(0, +), "every posting is stored exactly once")
     }
@@ -331,15 +337,6 @@ final class PostingIndexTests: XCTestCase {
         XCTAssertFalse(segmentRow("00000002 0001 0001 00"), "offset repeated")
         XCTAssertFalse(segmentRow("00000001 0001 c0"), "flag 3")
         XCTAssertFalse(segmentRow("000000"), "short")
-        func recentRow(_ key: String, _ value: String) -> Bool {
-            hexBytes(key).withUnsafeBytes { k in hexBytes(value).withUnsafeBytes { PostingIndex.RecentRow(key: k, value: $0) != nil } }
-        }
-        XCTAssertTrue(recentRow("0000000000000001", "00 01 43 00000001"))
-        XCTAssertFalse(recentRow("00000001", "00 01 43 00000001"), "short key")
-        XCTAssertFalse(recentRow("0000000000000001", "03 01 43 00000001"), "flag 3")
-        XCTAssertFalse(recentRow("0000000000000001", "00 00"), "no list")
-        XCTAssertFalse(recentRow("0000000000000001", "00 02 43 00000001"), "length")
-        XCTAssertFalse(recentRow("0000000000000001", "00 01 99 00000001"), "unknown kind")
     }
 
     func testListsForAnEvent() {

@@ -306,11 +306,13 @@ extension Collection {
 
 final class ProjectorTests: XCTestCase {
     /// Applies `events` to a fresh store, flushing where `flushAfter` says (and always at the end);
-    /// optionally with a new Projector per batch (state lives only in the store between batches).
+    /// optionally with a new Projector per batch (state lives only in the store and its log between batches).
     private func project<S: KeyValueStore>(_ events: some Sequence<Event>, into store: S, freshProjectorPerBatch: Bool = false,
                                            flushAfter: (Int) -> Bool) throws -> S {
         var projector = Projector()
         for (i, event) in events.enumerated() {
+            // The usage and index projections read their open segment from the log.
+            if let sorted = store as? SortedStore { sorted.log.append(event) } else if let memory = store as? MemoryStore { memory.log.append(event) }
             try projector.apply(event, to: store)
             XCTAssertEqual(projector.lastApplied, event.seq)
             if flushAfter(i) {
@@ -372,7 +374,7 @@ final class ProjectorTests: XCTestCase {
             }
         }
         // The digests are not vacuous: every projection has rows, and they differ from each other.
-        for table in [Table.companies, .credentials, .secrets, .tokens, .codes, .access, .userRoles, .usageRecent, .indexRecent,
+        for table in [Table.companies, .credentials, .secrets, .tokens, .codes, .access, .userRoles,
                       .userFamilies, .credentialFamilies, .userCodes] {
             XCTAssertFalse((once.tables[table] ?? [:]).isEmpty, "\(table) is empty")
         }
@@ -404,9 +406,9 @@ final class ProjectorTests: XCTestCase {
             if case .credentialUsed(let u) = $0.payload { u.credential != 0 } else { false }
         }.count
         XCTAssertEqual(totalUses, UInt64(usesOfKnownCredentials))
-        // 4,000 events stay inside the first segment: every use is a `usage_recent` row, nothing is folded yet
+        // 4,000 events stay inside the first segment: every use is read from the log, nothing is folded yet
         // (PostingIndexTests folds a segment and checks the counters across it).
-        XCTAssertEqual(store.tables[.usageRecent]?.count, usesOfKnownCredentials)
+        XCTAssertEqual(try store.openSegment(.usage), 1...UInt64(g.events.count))
         XCTAssertNil(store.tables[.usage])
         XCTAssertNil(store.tables[.usageDaily])
         for credential in g.credentials.keys where g.usage[credential] == nil {
@@ -476,7 +478,13 @@ final class ProjectorTests: XCTestCase {
         }
         // No list exists that the events do not imply.
         let folded = (store.tables[.index] ?? [:]).values.map { Int(UInt32(bigEndianBytes: Array($0.prefix(4)))!) }.reduce(0, +)
-        let recent = (store.tables[.indexRecent] ?? [:]).values.map { Int($0[1]) }.reduce(0, +)
+        var recent = 0
+        if let open = try store.openSegment(.indexes) {
+            try store.visitLog(open, descending: false) { entry in
+                recent += entry.count
+                return true
+            }
+        }
         XCTAssertEqual(folded + recent, expected.values.map(\.count).reduce(0, +))
     }
 
@@ -561,7 +569,7 @@ final class ProjectorTests: XCTestCase {
         for table in Table.allCases {
             XCTAssertEqual(memory.tables[table] ?? [:], sorted.tables[table] ?? [:], table.rawValue)
         }
-        XCTAssertGreaterThan(memory.tables[.indexRecent]?.count ?? 0, 100)
+        XCTAssertEqual(memory.tables.values.map(\.count).reduce(0, +), sorted.tables.values.map(\.count).reduce(0, +))
     }
 
     /// Many rotations inside one grace period keep every old secret valid; the credential row must still be
@@ -608,13 +616,12 @@ final class ProjectorTests: XCTestCase {
         message += u32(4) + [0, 0, 0, 2] + u32(1) + [9]
         message += u32(11) + Array("usage_daily".utf8)
         message += u32(12) + [0, 0, 0, 1, 0, 0, 0, 5, 0, 0, 0, 0] + u32(0)
-        message += u32(12) + Array("usage_recent".utf8)
         XCTAssertEqual(try ProjectionDigest.compute(.usage, in: store), SHA256.hash(message, implementation: .portable))
         // An empty projection still hashes its table names.
-        let empty = u32(2) + Array("ix".utf8) + u32(9) + Array("ix_recent".utf8)
+        let empty = u32(2) + Array("ix".utf8)
         XCTAssertEqual(try ProjectionDigest.compute(.indexes, in: store), SHA256.hash(empty, implementation: .portable))
-        XCTAssertEqual(ProjectionName.usage.tables, [.usage, .usageDaily, .usageRecent])
-        XCTAssertEqual(ProjectionName.indexes.tables, [.index, .indexRecent])
+        XCTAssertEqual(ProjectionName.usage.tables, [.usage, .usageDaily], "`usage_recent` is retired")
+        XCTAssertEqual(ProjectionName.indexes.tables, [.index], "`ix_recent` is retired")
         XCTAssertEqual(ProjectionName.memberships.tables, [.access, .accessByProject, .userRoles, .userRolesByProject])
     }
 }

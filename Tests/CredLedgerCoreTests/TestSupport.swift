@@ -221,6 +221,18 @@ final class SortedStore: KeyValueStore {
         }
     }
 
+    /// The log the projections were applied from (ascending seqs), as in `MemoryStore`.
+    var log: [Event] = []
+
+    func openSegment(_ projection: ProjectionName) -> ClosedRange<UInt64>? {
+        log.last.flatMap { PostingIndex.openSegment(head: $0.seq) }
+    }
+
+    func visitLog(_ range: ClosedRange<UInt64>, descending: Bool, _ body: (LogEntry) throws -> Bool) throws {
+        let events = log.filter { range.contains($0.seq) }
+        for e in descending ? events.reversed() : events where try !body(LogEntry(e)) { return }
+    }
+
     /// The same content as MemoryStore's `tables`, for direct comparison.
     var tables: [Table: [[UInt8]: [UInt8]]] {
         var out: [Table: [[UInt8]: [UInt8]]] = [:]

@@ -43,6 +43,11 @@ public final class AsOfStore: KeyValueStore {
     /// Number of rows of a table.
     public func count(_ table: Table) -> Int { tables[table]?.values.count ?? 0 }
 
+    /// None: as-of state holds complete counters in `usage` and reads posting lists from the live ledger.
+    public func openSegment(_ projection: ProjectionName) -> ClosedRange<UInt64>? { nil }
+
+    public func visitLog(_ range: ClosedRange<UInt64>, descending: Bool, _ body: (LogEntry) throws -> Bool) throws {}
+
     public func scan(_ table: Table, from start: [UInt8], _ body: ([UInt8], [UInt8]) throws -> Bool) throws {
         guard let rows = tables[table] else { return }
         let keys = rows.keys()

@@ -3,8 +3,8 @@ import CredLedgerProjections
 import LMDB
 
 /// Reads posting lists in place from one read transaction: closed segments from `ix` (one row per list and
-/// segment), the open segment from `ix_recent` (one row per event). Layout: docs/FORMAT.md §6.6 and
-/// `Projections/PostingIndex.swift`, which owns the row formats (`SegmentRow`, `RecentRow`).
+/// segment), the open segment from the log's events (`LogEntry`). Layout: docs/FORMAT.md §6.6 and
+/// `Projections/PostingIndex.swift`, which owns the row format (`SegmentRow`).
 struct PostingReader {
     let schema: Schema
 
@@ -35,36 +35,13 @@ struct PostingReader {
         return true
     }
 
-    /// Visits the `ix_recent` rows with seq in `range`, ascending or descending, until `body` returns false.
+    /// Visits the open segment's events (read from the log, docs/FORMAT.md §6.0) with seq in `range`, ascending or
+    /// descending, until `body` returns false.
     func visitRecent(range: ClosedRange<UInt64>, descending: Bool, txn: borrowing Transaction,
-                     _ body: (PostingIndex.RecentRow) throws -> Bool) throws {
-        try txn.withCursor(schema.database(.indexRecent)) { cursor in
-            func row(_ e: Cursor.Entry) throws -> PostingIndex.RecentRow {
-                guard let row = PostingIndex.RecentRow(key: e.key, value: e.value) else { throw corrupt("a recent posting row") }
-                return row
-            }
-            if descending {
-                var entry: Cursor.Entry?
-                let start = range.upperBound.bigEndianBytes
-                if let e = try cursor.seek(atLeast: start) {
-                    entry = e.key.elementsEqual(start) ? e : try cursor.previous()
-                } else {
-                    entry = try cursor.last()
-                }
-                while let e = entry {
-                    let r = try row(e)
-                    guard r.seq >= range.lowerBound, try body(r) else { return }
-                    entry = try cursor.previous()
-                }
-            } else {
-                var entry = try cursor.seek(atLeast: range.lowerBound.bigEndianBytes)
-                while let e = entry {
-                    let r = try row(e)
-                    guard r.seq <= range.upperBound, try body(r) else { return }
-                    entry = try cursor.next()
-                }
-            }
-        }
+                     _ body: (LogEntry) throws -> Bool) throws {
+        let store = LMDBStore(txn: copy txn, schema: schema)
+        guard let open = try store.openSegment(.indexes), open.overlaps(range) else { return }
+        try store.visitLog(open.clamped(to: range), descending: descending, body)
     }
 
     /// Visits the folded rows of `list` for the segments overlapping `range`, in order, until `body` returns false.

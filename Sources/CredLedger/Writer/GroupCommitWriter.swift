@@ -267,7 +267,9 @@ final class GroupCommitWriter: @unchecked Sendable {
                         try CheckpointStatus.requireAgreement(head: newHead.seq, keys: schema.checkpointKeys, schema: schema, txn: txn)
                     }
                     hasCommand = false
-                    projector.discard()
+                    // The open segment's entries stay in the projector between batches (they are not stored); a
+                    // batch that failed or a head moved by another process makes it forget them.
+                    projector.prepare(head: newHead.seq)
                     let store = LMDBStore(txn: txn, schema: schema)
                     for request in batch {
                         switch request.job {
