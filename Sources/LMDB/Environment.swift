@@ -43,23 +43,25 @@ public final class Environment: @unchecked Sendable {
     /// The registry key (`realpath`) of the environment.
     let realPath: String
 
-    /// Read under `mapLock` shared, written (closed) under `mapLock` exclusive.
-    private var handle: OpaquePointer?
+    /// Read under `mapLock` shared, written (closed) under `mapLock` exclusive. These and the properties under
+    /// `stateMutex` are `@exclusivity(unchecked)`: the locks already order every access, and the runtime's dynamic check
+    /// (a thread-local access set insert and remove) ran several times per read transaction.
+    @exclusivity(unchecked) private var handle: OpaquePointer?
 
     /// Held shared by every transaction (and map access), exclusively by growth and close.
     private let mapLock = PosixRWLock()
 
     /// Guards the properties below.
     private let stateMutex = PosixMutex()
-    private var currentMapSize: Int
-    private var injector: (@Sendable (LMDBCall) -> Int32?)?
+    @exclusivity(unchecked) private var currentMapSize: Int
+    @exclusivity(unchecked) private var injector: (@Sendable (LMDBCall) -> Int32?)?
     private var databases: [String: Database] = [:]
     /// Reset read transactions (`mdb_txn_reset`) waiting to be renewed by the next read of any thread (under
     /// `stateMutex`). With `MDB_NOTLS` a read transaction is not tied to a thread, so a renew (`mdb_txn_renew`) serves
     /// any thread and saves the begin's allocation and reader-table scan and the abort's free. A reset transaction
     /// keeps its reader slot but pins no snapshot. Taken and given back only under `mapLock` shared; emptied (aborted)
     /// under `mapLock` exclusive before a map resize or the close, and before `mdb_reader_check` on a full table.
-    private var idleReaders: [OpaquePointer] = []
+    @exclusivity(unchecked) private var idleReaders: [OpaquePointer] = []
     /// At most this many idle readers are kept (an eighth of the slots, so other readers and processes keep theirs).
     private var idleReaderLimit: Int { min(32, Int(configuration.maxReaders) / 8) }
 

@@ -110,6 +110,33 @@ final class SecretFormatTests: XCTestCase {
         }
     }
 
+    /// The word-wise alphabet check: every byte value at every body and checksum position is malformed exactly when it is
+    /// outside the alphabet (a base62 byte there is a checksum question), whichever bytes sit beside it; a secret
+    /// whose every body byte is one character (each alphabet border, each neighbour of a range) is well-formed or
+    /// malformed as that character is.
+    func testEveryByteValueAtEveryBodyPositionIsMalformedExactlyOutsideTheAlphabet() {
+        let secret = Array(SecretFormat.generate(.accessToken, using: SeededRandom(seed: 21)).utf8)
+        for position in 4..<46 {
+            for value in 0...255 {
+                var changed = secret
+                changed[position] = UInt8(value)
+                let problem = changed.withUnsafeBytes { SecretFormat.validate($0, expecting: .accessToken) }.problem
+                if Self.alphabet.contains(UInt8(value)) {
+                    XCTAssertNotEqual(problem, .malformedHeader, "position \(position) → \(value)")
+                } else {
+                    XCTAssertEqual(problem, .malformedHeader, "position \(position) → \(value)")
+                }
+            }
+        }
+        for value in 0...255 {
+            let body = [UInt8](repeating: UInt8(value), count: 36)
+            let prefix = Array("cxa_".utf8) + body
+            let whole = prefix + base62(crc32(prefix))
+            let problem = whole.withUnsafeBytes { SecretFormat.validate($0, expecting: .accessToken) }.problem
+            XCTAssertEqual(problem == nil, Self.alphabet.contains(UInt8(value)), "every body byte \(value)")
+        }
+    }
+
     func testWrongPrefixOrLengthIsMalformed() {
         let random = SeededRandom(seed: 9)
         let key = SecretFormat.generate(.apiKey, using: random)

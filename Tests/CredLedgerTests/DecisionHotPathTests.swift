@@ -87,4 +87,41 @@ final class DecisionHotPathTests: XCTestCase {
             }
         }
     }
+
+    /// The header scan's word-wise checks (printable ASCII, a space in the secret) agree with the byte-by-byte ones for
+    /// every byte value at every position of every length 0–24 (three words and every tail), with the other range's
+    /// border next to it, and on unaligned random views.
+    func testWordWiseHeaderChecksAgreeWithByteChecksAtEveryPositionOfEveryLength() {
+        func printable(_ bytes: [UInt8]) -> Bool { bytes.allSatisfy { $0 >= 0x20 && $0 < 0x7F } }
+        XCTAssertTrue(AuthorizationHeader.isPrintableASCII(UnsafeRawBufferPointer(start: nil, count: 0)))
+        XCTAssertFalse(AuthorizationHeader.containsSpace(UnsafeRawBufferPointer(start: nil, count: 0)))
+        for length in 1...24 {
+            for base: UInt8 in [0x20, 0x7E] {
+                let plain = [UInt8](repeating: base, count: length)
+                for position in 0..<length {
+                    for value in 0...255 {
+                        var bytes = plain
+                        bytes[position] = UInt8(value)
+                        // A neighbour at the other border too, so a carry or borrow between bytes would show.
+                        if position + 1 < length { bytes[position + 1] = value < 0x20 ? 0x7E : 0x20 }
+                        bytes.withUnsafeBytes { raw in
+                            XCTAssertEqual(AuthorizationHeader.isPrintableASCII(raw), printable(bytes), "\(bytes)")
+                            XCTAssertEqual(AuthorizationHeader.containsSpace(raw), bytes.contains(0x20), "\(bytes)")
+                        }
+                    }
+                }
+            }
+        }
+        let random = SeededRandom(seed: 7)
+        // Mostly printable, with spaces, control and high bytes among them.
+        let noise = random.bytes(4_096).map { $0 < 8 ? $0 : $0 < 16 ? 0x20 : $0 > 250 ? $0 : 0x21 + $0 % 0x5E }
+        noise.withUnsafeBytes { all in
+            for _ in 0..<4_000 {
+                let start = Int(random.next() % 4_000), count = Int(random.next() % 96)
+                let view = UnsafeRawBufferPointer(rebasing: all[start..<min(all.count, start + count)])
+                XCTAssertEqual(AuthorizationHeader.isPrintableASCII(view), printable(Array(view)), "bytes \(start)..<\(start + count)")
+                XCTAssertEqual(AuthorizationHeader.containsSpace(view), view.contains(0x20), "bytes \(start)..<\(start + count)")
+            }
+        }
+    }
 }

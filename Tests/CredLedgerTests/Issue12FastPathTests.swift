@@ -196,6 +196,37 @@ final class Issue12FastPathTests: XCTestCase {
         XCTAssertEqual(unknown.credentialID, key.id)
     }
 
+    /// Project slugs of every length around the in-place key buffer (64 bytes: the company number and up to 60 bytes of
+    /// slug on the stack, longer ones through a copy), up to the longest allowed: each decided in place, as the
+    /// reference decides; unknown and non-ASCII ones of those lengths too.
+    func testSlugsOfEveryLengthAroundTheStackKeyAreDecidedInPlace() throws {
+        let t = try TestLedger("issue12-slug-lengths")
+        defer { t.remove() }
+        try t.makeWorld()
+        let key = try t.create(.staticKey, .readWrite)
+        let header = try t.header(for: key)
+        for length in [1, 15, 16, 58, 59, 60, 61, 62, 63] {
+            let slug = String(repeating: "p", count: length - 1) + "\(length % 10)"
+            try t.ledger.administration.createProject(World.acme, project: slug, as: World.alice)
+            try t.ledger.administration.grantAccess(World.acme, credential: key.id, project: slug, role: .editor, as: World.alice)
+            let unknown = String(repeating: "q", count: length)
+            let accented = String(repeating: "é", count: (length + 1) / 2)
+            for (project, code) in [(slug, "allowed"), (unknown, "unknown_project"), (accented, "unknown_project")] {
+                let (decision, inPlace) = try t.ledger.access.authorizeReportingPath(header: header, company: World.acme, project: project,
+                                                                              operation: .write)
+                XCTAssertTrue(inPlace, "project slug of \(project.utf8.count) bytes: the reference path decided")
+                XCTAssertEqual(decision.code, code, "project slug of \(project.utf8.count) bytes")
+                let both = try t.ledger.access.decisionsOfBothPaths(header: header, company: World.acme, project: project, operation: .write)
+                XCTAssertEqual(both.inPlace, both.reference, "project slug of \(project.utf8.count) bytes")
+            }
+        }
+        // A company slug is the whole key: every allowed length fits the stack buffer; an unknown one is the reference's.
+        let (unknown, inPlace) = try t.ledger.access.authorizeReportingPath(header: header, company: String(repeating: "c", count: 63),
+                                                                     project: World.bridge, operation: .read)
+        XCTAssertFalse(inPlace)
+        XCTAssertEqual(unknown.code, "unknown_company")
+    }
+
     // MARK: - One rule sequence
 
     /// Facts made up by the test: the rule function is the same whatever reads them.

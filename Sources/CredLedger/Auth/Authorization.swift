@@ -131,61 +131,67 @@ extension Ledger {
                        operation: Operation, now: Timestamp, facts: some AuthorizationFacts) throws -> Decision {
         var decision = Decision(denial: nil, credentialID: nil, principal: nil, capability: .none, scope: nil, company: 0,
                                 use: CredentialUse(credential: 0, project: 0, operation: operation, denial: nil))
-        func deny(_ reason: DenialReason) -> Decision {
-            decision.deny(reason)
-            return decision
-        }
-        guard let company = try facts.company(slug: slug) else {
-            // A secret that names a credential is recorded in the credential's own company, so its owner's trail holds
-            // the attempt (no project, no target company: there is none). The answer stays `unknown_company`.
-            if case .success(let header) = parsed, let found = try secretLookup(header, now: now, facts: facts),
-               let credential = try facts.credential(found.credential) {
-                decision.company = credential.company
-                decision.use.credential = credential.number
-                decision.credentialID = credential.publicID
+        /// The checks in order, filling `decision` in place; the first denial, or nil when none denies (`settle` may
+        /// still deny on the capability, keeping it).
+        func rules(_ decision: inout Decision) throws -> DenialReason? {
+            guard let company = try facts.company(slug: slug) else {
+                // A secret that names a credential is recorded in the credential's own company, so its owner's trail holds
+                // the attempt (no project, no target company: there is none). The answer stays `unknown_company`.
+                if case .success(let header) = parsed, let found = try secretLookup(header, now: now, facts: facts),
+                   let credential = try facts.credential(found.credential) {
+                    decision.company = credential.company
+                    decision.use.credential = credential.number
+                    decision.credentialID = credential.publicID
+                }
+                return .unknownCompany
             }
-            return deny(.unknownCompany)
-        }
-        decision.company = company.number
-        let project = try facts.project(company: company.number, slug: projectSlug)
-        decision.use.project = project?.number ?? 0
-        let header: PresentedSecret
-        switch parsed {
-        case .failure(let reason): return deny(reason)
-        case .success(let h): header = h
-        }
+            decision.company = company.number
+            let project = try facts.project(company: company.number, slug: projectSlug)
+            decision.use.project = project?.number ?? 0
+            let header: PresentedSecret
+            switch parsed {
+            case .failure(let reason): return reason
+            case .success(let h): header = h
+            }
 
-        // Find the credential (and, for tokens, the approving user) from the secret's hash.
-        guard let found = try secretLookup(header, now: now, facts: facts) else { return deny(.unknownCredential) }
-        guard let credential = try facts.credential(found.credential) else { return deny(.unknownCredential) }
-        decision.use.credential = credential.number
-        decision.credentialID = credential.publicID
-        decision.scope = credential.scope
-        decision.attribute(to: credential.company)
-        // What is wrong with the secret itself is reported after the credential's own state, so a deleted credential
-        // always answers `revoked`.
-        if credential.deleted { return deny(.revoked) }
-        if let problem = found.problem { return deny(problem) }
-        if header.scheme == .apiKey, credential.type != .staticKey { return deny(.wrongCredentialType) }
-        if credential.expiresAt != 0 && now >= credential.expiresAt { return deny(.expired) }
-        if credential.company != company.number { return deny(.otherCompany) }
-        if !company.apiEnabled { return deny(.apiModuleDisabled) }
-        guard let project else { return deny(.unknownProject) }
-        if project.archived { return deny(.projectArchived) }
+            // Find the credential (and, for tokens, the approving user) from the secret's hash.
+            guard let found = try secretLookup(header, now: now, facts: facts) else { return .unknownCredential }
+            guard let credential = try facts.credential(found.credential) else { return .unknownCredential }
+            decision.use.credential = credential.number
+            decision.credentialID = credential.publicID
+            decision.scope = credential.scope
+            decision.attribute(to: credential.company)
+            // What is wrong with the secret itself is reported after the credential's own state, so a deleted credential
+            // always answers `revoked`.
+            if credential.deleted { return .revoked }
+            if let problem = found.problem { return problem }
+            if header.scheme == .apiKey, credential.type != .staticKey { return .wrongCredentialType }
+            if credential.expiresAt != 0 && now >= credential.expiresAt { return .expired }
+            if credential.company != company.number { return .otherCompany }
+            if !company.apiEnabled { return .apiModuleDisabled }
+            guard let project else { return .unknownProject }
+            if project.archived { return .projectArchived }
 
-        if credential.type.isUserDelegated {
-            let member = try facts.member(company: company.number, user: found.user)
-            let role = try facts.userRole(user: found.user, project: project.number)
-            let held = AccessPolicy.delegatedRoles(companyRole: member?.role, companySince: member?.since ?? 0, projectRole: role?.role,
-                                                   projectSince: role?.since ?? 0, approvedAt: found.approvedAt)
-            decision.principal = try facts.email(user: found.user)
-            decision.capability = AccessPolicy.delegatedUser(scope: credential.scope, companyRole: held.company, projectRole: held.project)
-        } else {
-            let role = credential.scope == .global ? nil : try facts.access(credential: credential.number, project: project.number)?.role
-            decision.principal = credential.serviceUser
-            decision.capability = AccessPolicy.serviceUser(scope: credential.scope, role: role)
+            if credential.type.isUserDelegated {
+                let member = try facts.member(company: company.number, user: found.user)
+                let role = try facts.userRole(user: found.user, project: project.number)
+                let held = AccessPolicy.delegatedRoles(companyRole: member?.role, companySince: member?.since ?? 0,
+                                                       projectRole: role?.role, projectSince: role?.since ?? 0,
+                                                       approvedAt: found.approvedAt)
+                decision.principal = try facts.email(user: found.user)
+                decision.capability = AccessPolicy.delegatedUser(scope: credential.scope, companyRole: held.company,
+                                                                 projectRole: held.project)
+            } else {
+                let role = credential.scope == .global
+                    ? nil : try facts.access(credential: credential.number, project: project.number)?.role
+                decision.principal = credential.serviceUser
+                decision.capability = AccessPolicy.serviceUser(scope: credential.scope, role: role)
+            }
+            decision.settle(operation, scope: credential.scope, delegated: credential.type.isUserDelegated)
+            return nil
         }
-        decision.settle(operation, scope: credential.scope, delegated: credential.type.isUserDelegated)
+        // One `decision`, returned on every path (moved, not copied: each copy retains and releases its strings).
+        if let reason = try rules(&decision) { decision.deny(reason) }
         return decision
     }
 

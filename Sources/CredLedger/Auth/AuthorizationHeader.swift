@@ -42,7 +42,7 @@ public enum AuthorizationHeader: Sendable, Equatable {
     private static func scanBytes<T>(_ raw: UnsafeBufferPointer<UInt8>, _ make: (PresentedSecret.Scheme, UnsafeRawBufferPointer) -> T)
         -> Result<T, DenialReason> {
         guard !raw.isEmpty, raw.count <= maxLength else { return .failure(.malformedHeader) }
-        guard raw.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else { return .failure(.malformedHeader) }
+        guard isPrintableASCII(UnsafeRawBufferPointer(raw)) else { return .failure(.malformedHeader) }
         var start = 0, end = raw.count
         while start < end, raw[start] == 0x20 { start += 1 }
         while end > start, raw[end - 1] == 0x20 { end -= 1 }
@@ -55,7 +55,7 @@ public enum AuthorizationHeader: Sendable, Equatable {
         var secretStart = space
         while secretStart < end, raw[secretStart] == 0x20 { secretStart += 1 }
         let secretBytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(raw)[secretStart..<end])
-        guard !secretBytes.isEmpty, !secretBytes.contains(0x20) else { return .failure(.malformedHeader) }
+        guard !secretBytes.isEmpty, !containsSpace(secretBytes) else { return .failure(.malformedHeader) }
         // The scheme compared in place, ASCII case-insensitively (only printable ASCII gets here), against the one kind
         // each scheme takes: no string or array is built (or shared) per decision.
         let kind: SecretKind
@@ -70,6 +70,50 @@ public enum AuthorizationHeader: Sendable, Equatable {
         let check = SecretFormat.validate(secretBytes, expecting: kind)
         if let problem = check.problem { return .failure(problem) }
         return .success(make(found, secretBytes))
+    }
+
+    /// Whether every byte is printable ASCII (0x20…0x7E): eight bytes per step (a header is about 53), the tail byte by
+    /// byte. Per word, a byte below 0x20 sets its high bit in `(w - 0x20…) & ~w` and a byte above 0x7E in
+    /// `(w + 0x01…) | w`; a borrow or carry crossing into the next byte comes only from a byte that was already found.
+    @inline(__always)
+    static func isPrintableASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        var found: UInt64 = 0
+        var i = 0
+        while i + 8 <= bytes.count {
+            let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            found |= ((w &- ones &* 0x20) & ~w) | (w &+ ones) | w
+            i += 8
+        }
+        var ok = found & highs == 0
+        while i < bytes.count {
+            let b = base.load(fromByteOffset: i, as: UInt8.self)
+            ok = ok && b >= 0x20 && b < 0x7F
+            i += 1
+        }
+        return ok
+    }
+
+    /// Whether `bytes` hold a space (0x20): eight bytes per step (a byte equal to 0x20 is a zero byte of `w ^ 0x20…`,
+    /// which sets its high bit in `(v - 0x01…) & ~v`), the tail byte by byte.
+    @inline(__always)
+    static func containsSpace(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress else { return false }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        var found: UInt64 = 0
+        var i = 0
+        while i + 8 <= bytes.count {
+            let v = base.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ (ones &* 0x20)
+            found |= (v &- ones) & ~v
+            i += 8
+        }
+        var space = found & 0x8080_8080_8080_8080 != 0
+        while i < bytes.count {
+            space = space || base.load(fromByteOffset: i, as: UInt8.self) == 0x20
+            i += 1
+        }
+        return space
     }
 
     /// Whether `bytes` spell `lowercase` (ASCII lowercase letters) in any letter case.

@@ -34,37 +34,53 @@ extension Ledger {
 extension Ledger.Access {
     /// Decides without recording (the hot path's read part). Never throws for bad input: it denies.
     public func authorize(header: String, company: String, project: String, operation: Operation) throws -> Decision {
-        try authorizeReportingPath(header: header, company: company, project: project, operation: operation).decision
+        var inPlace = false
+        return try decide(header: header, company: company, project: project, operation: operation, inPlace: &inPlace)
     }
 
     /// `authorize`, also telling which path decided (`inPlace` false: the reference path). Tests check with it that
     /// ordinary requests take the hot path.
-    ///
-    /// The hot path builds no `String` of the secret (the header is hashed in place: `presentedSecret`) and reads through
-    /// the non-generic `readSnapshot`, so no generic dispatch crosses into the LMDB module per decision.
     func authorizeReportingPath(header: String, company: String, project: String, operation: Operation) throws
         -> (decision: Decision, inPlace: Bool) {
+        var inPlace = false
+        let decision = try decide(header: header, company: company, project: project, operation: operation, inPlace: &inPlace)
+        return (decision, inPlace)
+    }
+
+    /// The decision of `authorize`; `inPlace` is set to whether the hot path decided.
+    ///
+    /// The hot path builds no `String` of the secret (the header is hashed in place: `presentedSecret`) and reads through
+    /// the non-generic `readSnapshot`, so no generic dispatch crosses into the LMDB module per decision. The decision is
+    /// moved out of the closure (`take`), never held in a tuple: each copy of a `Decision` retains and releases its
+    /// strings, and a `(Decision, Bool)?` was copied through the runtime's generic tuple witnesses.
+    private func decide(header: String, company: String, project: String, operation: Operation, inPlace: inout Bool) throws
+        -> Decision {
         let now = clock.now()
         let presented = AuthorizationHeader.presentedSecret(header)
-        var outcome: (decision: Decision, inPlace: Bool)?
+        var outcome: Decision?
+        var fast = false
         try environment.readSnapshot { txn in
             // The hot path reads the few fields it needs in place; unusual rows or inputs take the reference path.
-            if let fast = try Ledger.decideInPlace(presented, company: company, project: project, operation: operation, now: now,
-                                                   txn: txn, schema: schema) {
+            if let decided = try Ledger.decideInPlace(presented, company: company, project: project, operation: operation, now: now,
+                                                      txn: txn, schema: schema) {
                 #if DEBUG
                 // The reference parses the header into strings and decodes whole records: both must agree.
                 let reference = try Ledger.decide(AuthorizationHeader.parse(header), company: company, project: project,
                                                   operation: operation, now: now, state: StateReader(LMDBStore(txn: copy txn, schema: schema)))
-                assert(fast == reference, "authorize: in-place decision \(fast) differs from the reference \(reference)")
+                assert(decided == reference, "authorize: in-place decision \(decided) differs from the reference \(reference)")
                 #endif
-                outcome = (fast, true)
+                outcome = consume decided
+                fast = true
             } else {
-                outcome = (try Ledger.decide(AuthorizationHeader.parse(header), company: company, project: project, operation: operation,
-                                             now: now, state: StateReader(LMDBStore(txn: copy txn, schema: schema))), false)
+                outcome = try Ledger.decide(AuthorizationHeader.parse(header), company: company, project: project, operation: operation,
+                                            now: now, state: StateReader(LMDBStore(txn: copy txn, schema: schema)))
             }
         }
-        guard let outcome else { throw LedgerError("internal", "authorize finished without a decision", kind: .integrity) }
-        return outcome
+        guard let decision = outcome.take() else {
+            throw LedgerError("internal", "authorize finished without a decision", kind: .integrity)
+        }
+        inPlace = fast
+        return decision
     }
 
     /// Both paths' answers to one request, without the debug assertion: the in-place one (nil when it hands over to

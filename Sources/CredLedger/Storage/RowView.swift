@@ -209,7 +209,30 @@ struct RawReads {
 
     /// The value under `prefix` (0 or 4 bytes: a big-endian u32) followed by the UTF-8 of `text`
     /// (`Keys.companySlug`, `Keys.projectSlug`). The caller keeps the key within LMDB's 1…511 bytes.
+    ///
+    /// A native string's bytes are read where they are and a key of up to 64 bytes is built on the stack: no copy of
+    /// `text` and no closure context (each had cost a retain and a release of the transaction's state and the schema
+    /// per slug). Longer keys and bridged strings take `getCopying`.
+    @inline(__always)
     func get<R>(_ table: Table, prefix: UInt32?, text: String, _ body: (RowView?) throws -> R) throws -> R {
+        let prefixLength = prefix == nil ? 0 : 4
+        let value = try text.utf8.withContiguousStorageIfAvailable { utf8 -> UnsafeRawBufferPointer?? in
+            guard prefixLength + utf8.count <= 64 else { return nil }
+            var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+            return .some(try withUnsafeMutableBytes(of: &words) { key in
+                if let prefix { key.storeBytes(of: prefix.bigEndian, as: UInt32.self) }
+                if let source = utf8.baseAddress, utf8.count > 0 {
+                    (key.baseAddress! + prefixLength).copyMemory(from: source, byteCount: utf8.count)
+                }
+                return try txn.get(schema.database(table), UnsafeRawBufferPointer(rebasing: key[0..<(prefixLength + utf8.count)]))
+            })
+        }
+        guard let found = value ?? nil else { return try getCopying(table, prefix: prefix, text: text, body) }
+        return try body(found.map(RowView.init))
+    }
+
+    /// `get(_:prefix:text:_:)` through a copy of `text` and a temporary allocation: any length, any string.
+    private func getCopying<R>(_ table: Table, prefix: UInt32?, text: String, _ body: (RowView?) throws -> R) throws -> R {
         var text = text
         return try text.withUTF8 { utf8 in
             let prefixLength = prefix == nil ? 0 : 4
