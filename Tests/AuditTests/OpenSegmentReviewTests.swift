@@ -9,41 +9,9 @@ import XCTest
 /// Review of the open segment read from the log (docs/FORMAT.md §6.0): paths the writer's memory of the open segment
 /// does not cover, and readers at the segment boundary, each checked against a brute-force count over the log.
 final class OpenSegmentReviewTests: XCTestCase {
-    private static let segmentEnd = PostingIndex.firstSeq(of: 1) - 1   // 65,535
+    private static let segmentEnd = OpenSegmentFixture.segmentEnd   // 65,535
 
-    private struct Fixture {
-        let t: TestLedger
-        let allowed: Decision
-        let denied: Decision
-        let credential: UInt32
-        var ledger: Ledger { t.ledger }
-    }
-
-    private func fixture(_ label: String) throws -> Fixture {
-        let t = try TestLedger(label)
-        let ledger = t.ledger!
-        try ledger.administration.registerCompany(World.acme, admin: World.alice, mailDomain: "acme.example")
-        try ledger.administration.setAPIModule(World.acme, enabled: true, as: World.alice)
-        try ledger.administration.createProject(World.acme, project: "bridge", as: World.alice)
-        let key = try ledger.administration.createCredential(World.acme, NewCredential(name: "k", type: .staticKey, scope: .global),
-                                                             as: World.alice)
-        let header = "Apikey " + (key.secret ?? "")
-        let allowed = try ledger.access.authorize(header: header, company: World.acme, project: "bridge", operation: .write)
-        let denied = try ledger.access.authorize(header: header, company: World.acme, project: "nowhere", operation: .read)
-        XCTAssertTrue(allowed.allowed)
-        XCTAssertFalse(denied.allowed)
-        let number = try XCTUnwrap(try ledger.audit.withState { try $0.credential(publicID: key.id)?.number })
-        return Fixture(t: t, allowed: allowed, denied: denied, credential: number)
-    }
-
-    /// Records uses until the head is `seq` (every third one denied).
-    private func record(_ f: Fixture, through seq: UInt64) throws {
-        while f.ledger.head.seq < seq {
-            let n = min(4_096, Int(seq - f.ledger.head.seq))
-            try f.ledger.access.record(batch: (0..<n).map { i in (f.ledger.head.seq + UInt64(i)) % 3 == 0 ? f.denied : f.allowed })
-        }
-        XCTAssertEqual(f.ledger.head.seq, seq)
-    }
+    private typealias Fixture = OpenSegmentFixture
 
     /// What the log says, brute force: the credential's counters and its posting list through `seq`.
     private func expected(_ f: Fixture, through seq: UInt64) throws -> (usage: UsageRecord, list: [PostingIndex.Entry], uses: [RecentUse]) {
@@ -149,15 +117,15 @@ final class OpenSegmentReviewTests: XCTestCase {
     /// A writer reopened with its head exactly at the boundary's last seq (65,535), then exactly at the first seq of
     /// segment 1 (65,536): segment 0 is folded once, from the log, by the batch that writes 65,536.
     func testAWriterReopenedExactlyAtTheBoundary() throws {
-        let f = try fixture("review-reopen-boundary")
+        let f = try Fixture("review-reopen-boundary")
         defer { f.t.remove() }
-        try record(f, through: Self.segmentEnd)
+        try f.record(through: Self.segmentEnd)
         XCTAssertEqual(try foldedSegments(f), [])
         try f.t.reopen()
-        try record(f, through: Self.segmentEnd + 1)
+        try f.record(through: Self.segmentEnd + 1)
         XCTAssertEqual(try foldedSegments(f), [0])
         try f.t.reopen()
-        try record(f, through: Self.segmentEnd + 7)
+        try f.record(through: Self.segmentEnd + 7)
         XCTAssertEqual(try foldedSegments(f), [0])
         try assertLiveEqualsRebuild(f, "reopened at 65,535 and 65,536")
         try assertReadersExact(f, at: [Self.segmentEnd - 1, Self.segmentEnd, Self.segmentEnd + 1, Self.segmentEnd + 2], "at the boundary")
@@ -168,9 +136,9 @@ final class OpenSegmentReviewTests: XCTestCase {
     /// The crossing batch's commit reports MDB_MAP_FULL once: the environment grows the map and runs the batch closure
     /// again. The first run folded segment 0 and moved the projector's memory; the second must fold it again, once.
     func testMapFullAtTheCrossingCommitReRunsTheBatchExactly() throws {
-        let f = try fixture("review-map-full")
+        let f = try Fixture("review-map-full")
         defer { f.t.remove() }
-        try record(f, through: Self.segmentEnd - 4)
+        try f.record(through: Self.segmentEnd - 4)
         final class Once: @unchecked Sendable {
             private let lock = NSLock()
             private var fired = false
@@ -183,7 +151,7 @@ final class OpenSegmentReviewTests: XCTestCase {
         XCTAssertFalse(once.fire(), "the fault fired")
         XCTAssertEqual(f.ledger.head.seq, Self.segmentEnd + 6)
         XCTAssertEqual(try foldedSegments(f), [0])
-        try record(f, through: Self.segmentEnd + 20)
+        try f.record(through: Self.segmentEnd + 20)
         try assertLiveEqualsRebuild(f, "after a re-run crossing batch")
         try assertReadersExact(f, at: [Self.segmentEnd, Self.segmentEnd + 1], "after a re-run crossing batch")
     }
@@ -191,9 +159,9 @@ final class OpenSegmentReviewTests: XCTestCase {
     /// A command reads usage and a posting list through the write transaction in the middle of a batch whose uses
     /// crossed the boundary (not folded yet: the checkpoint is the batch before's), then another crossing follows.
     func testACommandInTheMiddleOfACrossingBatchReadsEveryEntryOnce() throws {
-        let f = try fixture("review-mid-batch-read")
+        let f = try Fixture("review-mid-batch-read")
         defer { f.t.remove() }
-        try record(f, through: Self.segmentEnd - 5)
+        try f.record(through: Self.segmentEnd - 5)
         let writer = try XCTUnwrap(f.ledger.writer)
         let use = (f.allowed.company, f.allowed.use)
         let first = QueuedCommand(ReadInBatch(credential: f.credential))
@@ -232,9 +200,9 @@ final class OpenSegmentReviewTests: XCTestCase {
     /// A command whose events are the ones that cross the boundary fails in its child transaction (the projector rolls
     /// back to its mark, taken exactly at 65,535); the uses after it cross instead.
     func testACrossingCommandUndoneInItsChildLeavesTheFoldExact() throws {
-        let f = try fixture("review-child-crossing")
+        let f = try Fixture("review-child-crossing")
         defer { f.t.remove() }
-        try record(f, through: Self.segmentEnd - 2)
+        try f.record(through: Self.segmentEnd - 2)
         let writer = try XCTUnwrap(f.ledger.writer)
         let acme = try XCTUnwrap(try f.ledger.audit.withState { try $0.company(slug: World.acme) }).number
         let alice = try XCTUnwrap(try f.ledger.audit.withState { try $0.user(email: World.alice) })
@@ -265,15 +233,15 @@ final class OpenSegmentReviewTests: XCTestCase {
 
     /// An operator's rebuild inside the writer (it discards the writer's projector), then uses that cross the boundary.
     func testARebuildThenUsesAcrossTheBoundary() throws {
-        let f = try fixture("review-rebuild")
+        let f = try Fixture("review-rebuild")
         defer { f.t.remove() }
-        try record(f, through: Self.segmentEnd - 3)
+        try f.record(through: Self.segmentEnd - 3)
         _ = try f.ledger.maintenance.rebuildProjections()
-        try record(f, through: Self.segmentEnd + 3)
+        try f.record(through: Self.segmentEnd + 3)
         XCTAssertEqual(try foldedSegments(f), [0])
         _ = try f.ledger.maintenance.rebuildProjections()
         XCTAssertEqual(try foldedSegments(f), [0])
-        try record(f, through: Self.segmentEnd + 9)
+        try f.record(through: Self.segmentEnd + 9)
         try assertLiveEqualsRebuild(f, "rebuilds around the boundary")
         try assertReadersExact(f, at: [Self.segmentEnd, Self.segmentEnd + 1, Self.segmentEnd + 4], "rebuilds around the boundary")
     }
@@ -286,9 +254,9 @@ final class OpenSegmentReviewTests: XCTestCase {
     /// counters and `PostingReader` (which takes the folded segments from the last `ix` row) count segment 0 twice;
     /// the generic `PostingIndex.visit` (folded segments before the open one only) counts it once.
     func testATailCutAcrossTheBoundaryIsNotCountedTwice() throws {
-        let f = try fixture("review-tail-cut")
+        let f = try Fixture("review-tail-cut")
         defer { f.t.remove() }
-        try record(f, through: Self.segmentEnd + 10)
+        try f.record(through: Self.segmentEnd + 10)
         XCTAssertEqual(try foldedSegments(f), [0])
         let path = f.t.path
         f.t.close()

@@ -10,46 +10,9 @@ import XCTest
 /// (docs/FORMAT.md §6.0). These tests take the paths where the writer's memory of the open segment does not
 /// cover it: a writer reopened mid-segment, a failed batch, and a ledger written by code version 2.
 final class OpenSegmentTests: XCTestCase {
-    private static let segmentEnd = PostingIndex.firstSeq(of: 1) - 1
+    private static let segmentEnd = OpenSegmentFixture.segmentEnd   // 65,535
 
-    private struct Fixture {
-        let t: TestLedger
-        let allowed: Decision
-        let denied: Decision
-        let credential: UInt32
-        var ledger: Ledger { t.ledger }
-    }
-
-    private func fixture(_ label: String) throws -> Fixture {
-        let t = try TestLedger(label)
-        let ledger = t.ledger!
-        try ledger.administration.registerCompany(World.acme, admin: World.alice, mailDomain: "acme.example")
-        try ledger.administration.setAPIModule(World.acme, enabled: true, as: World.alice)
-        try ledger.administration.createProject(World.acme, project: "bridge", as: World.alice)
-        let key = try ledger.administration.createCredential(World.acme, NewCredential(name: "k", type: .staticKey, scope: .global),
-                                                             as: World.alice)
-        let header = "Apikey " + (key.secret ?? "")
-        let allowed = try ledger.access.authorize(header: header, company: World.acme, project: "bridge", operation: .write)
-        let denied = try ledger.access.authorize(header: header, company: World.acme, project: "nowhere", operation: .read)
-        XCTAssertTrue(allowed.allowed)
-        XCTAssertFalse(denied.allowed)
-        let number = try XCTUnwrap(try ledger.audit.withState { try $0.credential(publicID: key.id)?.number })
-        return Fixture(t: t, allowed: allowed, denied: denied, credential: number)
-    }
-
-    /// Records uses until the head is `seq` (every third one denied); returns (allowed, denied) recorded.
-    @discardableResult
-    private func record(_ f: Fixture, through seq: UInt64) throws -> (UInt64, UInt64) {
-        var allowed: UInt64 = 0, denied: UInt64 = 0
-        while f.ledger.head.seq < seq {
-            let n = min(4_096, Int(seq - f.ledger.head.seq))
-            let batch = (0..<n).map { i in (f.ledger.head.seq + UInt64(i)) % 3 == 0 ? f.denied : f.allowed }
-            try f.ledger.access.record(batch: batch)
-            for d in batch { if d.allowed { allowed += 1 } else { denied += 1 } }
-        }
-        XCTAssertEqual(f.ledger.head.seq, seq)
-        return (allowed, denied)
-    }
+    private typealias Fixture = OpenSegmentFixture
 
     private func usage(_ f: Fixture) throws -> UsageRecord {
         try f.ledger.audit.withState { try $0.usage(credential: f.credential) }
@@ -74,14 +37,14 @@ final class OpenSegmentTests: XCTestCase {
     }
 
     func testAWriterReopenedMidSegmentFoldsItFromTheLog() throws {
-        let f = try fixture("open-segment-reopen")
+        let f = try Fixture("open-segment-reopen")
         defer { f.t.remove() }
         let before = f.ledger.head.seq
-        let first = try record(f, through: Self.segmentEnd - 10)
+        let first = try f.record(through: Self.segmentEnd - 10)
         XCTAssertEqual(try foldedSegments(f), [], "nothing is folded inside the first segment")
         // A new writer knows nothing of the open segment: its first fold reads segment 0 back from the log.
         try f.t.reopen()
-        let second = try record(f, through: Self.segmentEnd + 25)
+        let second = try f.record(through: Self.segmentEnd + 25)
         XCTAssertEqual(try foldedSegments(f), [0], "the batch that crossed the boundary folded segment 0")
         let u = try usage(f)
         XCTAssertEqual(u.used, first.0 + second.0)
@@ -97,9 +60,9 @@ final class OpenSegmentTests: XCTestCase {
     }
 
     func testAFailedBatchAcrossTheBoundaryLeavesNothingHalfFolded() throws {
-        let f = try fixture("open-segment-failed-batch")
+        let f = try Fixture("open-segment-failed-batch")
         defer { f.t.remove() }
-        try record(f, through: Self.segmentEnd - 3)
+        try f.record(through: Self.segmentEnd - 3)
         let before = try usage(f)
         // The batch that would cross the boundary fails at its commit: nothing of it stays, nor of its fold.
         f.ledger.environment.faultInjector = { call in call == .commit ? ENOSPC : nil }
@@ -116,12 +79,12 @@ final class OpenSegmentTests: XCTestCase {
     }
 
     func testAnAdminCommandThatFailsInItsChildKeepsTheSegmentExact() throws {
-        let f = try fixture("open-segment-child")
+        let f = try Fixture("open-segment-child")
         defer { f.t.remove() }
-        try record(f, through: Self.segmentEnd - 1)
+        try f.record(through: Self.segmentEnd - 1)
         // A refused command in the crossing batch writes nothing; the uses around it cross and fold.
         XCTAssertThrowsError(try f.ledger.administration.createProject(World.acme, project: "bridge", as: World.alice))
-        try record(f, through: Self.segmentEnd + 2)
+        try f.record(through: Self.segmentEnd + 2)
         try f.ledger.administration.createProject(World.acme, project: "tunnel", as: World.alice)
         XCTAssertEqual(try foldedSegments(f), [0])
         try assertLiveEqualsRebuild(f, "after a command next to the boundary")
@@ -130,9 +93,9 @@ final class OpenSegmentTests: XCTestCase {
     /// A ledger written by code version 2 kept the open segment in `usage_recent` / `ix_recent`: a read-only open
     /// refuses it, a read-write open rebuilds, the retired tables end empty and the answers are unchanged.
     func testAVersionTwoLedgerIsRebuiltAndItsRetiredTablesEmptied() throws {
-        let f = try fixture("open-segment-v2")
+        let f = try Fixture("open-segment-v2")
         defer { f.t.remove() }
-        try record(f, through: 500)
+        try f.record(through: 500)
         let u = try usage(f)
         let path = f.t.path
         f.t.close()
