@@ -115,6 +115,13 @@ enum UseRecord {
     /// previous hash (32) ‖ 0x45 ‖ seq (8): what precedes the body in the hashed bytes.
     static let linkPrefix = 41
 
+    /// Where each field sits in the body (EventCodec's header, then the use's payload): the writer below and the
+    /// in-place reader (`LogEntry(seq:record:)`) share these.
+    enum Offset {
+        static let version = 0, type = 1, schema = 2, actorKind = 3, actorID = 4, timestamp = 8, company = 16
+        static let payloadLength = 20, credential = 22, project = 26, operation = 30, denial = 31
+    }
+
     /// Whether this encoder reproduces `EventCodec.encodeBody` and `HashChain.link` exactly.
     static let isExact: Bool = {
         let samples: [(Actor, UInt32, CredentialUse)] = [
@@ -154,18 +161,18 @@ enum UseRecord {
             p.storeBytes(of: HashChain.domainByte, toByteOffset: 32, as: UInt8.self)
             p.storeBytes(of: event.seq.bigEndian, toByteOffset: 33, as: UInt64.self)
             let b = p + linkPrefix
-            b.storeBytes(of: EventCodec.formatVersion, toByteOffset: 0, as: UInt8.self)
-            b.storeBytes(of: EventType.credentialUsed.rawValue, toByteOffset: 1, as: UInt8.self)
-            b.storeBytes(of: EventType.credentialUsed.currentSchema, toByteOffset: 2, as: UInt8.self)
-            b.storeBytes(of: event.actor.kind, toByteOffset: 3, as: UInt8.self)
-            b.storeBytes(of: event.actor.id.bigEndian, toByteOffset: 4, as: UInt32.self)
-            b.storeBytes(of: event.timestamp.bigEndian, toByteOffset: 8, as: Int64.self)
-            b.storeBytes(of: event.company.bigEndian, toByteOffset: 16, as: UInt32.self)
-            b.storeBytes(of: UInt16(10).bigEndian, toByteOffset: 20, as: UInt16.self)
-            b.storeBytes(of: use.credential.bigEndian, toByteOffset: 22, as: UInt32.self)
-            b.storeBytes(of: use.project.bigEndian, toByteOffset: 26, as: UInt32.self)
-            b.storeBytes(of: use.operation.rawValue, toByteOffset: 30, as: UInt8.self)
-            b.storeBytes(of: use.denial?.rawValue ?? 0, toByteOffset: 31, as: UInt8.self)
+            b.storeBytes(of: EventCodec.formatVersion, toByteOffset: Offset.version, as: UInt8.self)
+            b.storeBytes(of: EventType.credentialUsed.rawValue, toByteOffset: Offset.type, as: UInt8.self)
+            b.storeBytes(of: EventType.credentialUsed.currentSchema, toByteOffset: Offset.schema, as: UInt8.self)
+            b.storeBytes(of: event.actor.kind, toByteOffset: Offset.actorKind, as: UInt8.self)
+            b.storeBytes(of: event.actor.id.bigEndian, toByteOffset: Offset.actorID, as: UInt32.self)
+            b.storeBytes(of: event.timestamp.bigEndian, toByteOffset: Offset.timestamp, as: Int64.self)
+            b.storeBytes(of: event.company.bigEndian, toByteOffset: Offset.company, as: UInt32.self)
+            b.storeBytes(of: UInt16(10).bigEndian, toByteOffset: Offset.payloadLength, as: UInt16.self)
+            b.storeBytes(of: use.credential.bigEndian, toByteOffset: Offset.credential, as: UInt32.self)
+            b.storeBytes(of: use.project.bigEndian, toByteOffset: Offset.project, as: UInt32.self)
+            b.storeBytes(of: use.operation.rawValue, toByteOffset: Offset.operation, as: UInt8.self)
+            b.storeBytes(of: use.denial?.rawValue ?? 0, toByteOffset: Offset.denial, as: UInt8.self)
             // FIPS 180-4 padding of the 73 hashed bytes: 0x80, zeros (the buffer starts zeroed), the bit length.
             p.storeBytes(of: 0x80, toByteOffset: linkPrefix + bodySize, as: UInt8.self)
             p.storeBytes(of: UInt64((linkPrefix + bodySize) * 8).bigEndian, toByteOffset: 120, as: UInt64.self)

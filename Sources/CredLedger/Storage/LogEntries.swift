@@ -47,16 +47,16 @@ extension LogEntry {
     /// The entry of a stored record: a use of the hot path's layout (`UseRecord`: 64 bytes, no target company) is read
     /// in place, checked as the codec checks it; any other record is decoded by `EventCodec`.
     init(seq: UInt64, record: UnsafeRawBufferPointer) throws {
-        if record.count == UseRecord.bodySize + EventCodec.hashSize, record[0] == EventCodec.formatVersion,
-           record[1] == EventType.credentialUsed.rawValue, record[2] == EventType.credentialUsed.currentSchema,
-           Actor(kind: record[3], id: UInt32(bigEndian: record.loadUnaligned(fromByteOffset: 4, as: UInt32.self))) != nil,
-           UInt16(bigEndian: record.loadUnaligned(fromByteOffset: 20, as: UInt16.self)) == 10,
-           Operation(rawValue: record[30]) != nil, record[31] == 0 || DenialReason(rawValue: record[31]) != nil {
-            self.init(seq: seq, company: UInt32(bigEndian: record.loadUnaligned(fromByteOffset: 16, as: UInt32.self)),
-                      credential: UInt32(bigEndian: record.loadUnaligned(fromByteOffset: 22, as: UInt32.self)),
-                      project: UInt32(bigEndian: record.loadUnaligned(fromByteOffset: 26, as: UInt32.self)),
-                      allowed: record[31] == 0,
-                      time: Int64(bigEndian: record.loadUnaligned(fromByteOffset: 8, as: Int64.self)))
+        typealias At = UseRecord.Offset
+        func u32(_ offset: Int) -> UInt32 { UInt32(bigEndian: record.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
+        if record.count == UseRecord.bodySize + EventCodec.hashSize, record[At.version] == EventCodec.formatVersion,
+           record[At.type] == EventType.credentialUsed.rawValue, record[At.schema] == EventType.credentialUsed.currentSchema,
+           Actor(kind: record[At.actorKind], id: u32(At.actorID)) != nil,
+           UInt16(bigEndian: record.loadUnaligned(fromByteOffset: At.payloadLength, as: UInt16.self)) == 10,
+           Operation(rawValue: record[At.operation]) != nil, record[At.denial] == 0 || DenialReason(rawValue: record[At.denial]) != nil {
+            self.init(seq: seq, company: u32(At.company), credential: u32(At.credential), project: u32(At.project),
+                      allowed: record[At.denial] == 0,
+                      time: Int64(bigEndian: record.loadUnaligned(fromByteOffset: At.timestamp, as: Int64.self)))
             return
         }
         self.init(try EventLog.decodeOrThrow(seq: seq, record: record).event)
