@@ -33,6 +33,18 @@ struct OpenSegmentFixture {
         self.t = t
     }
 
+    /// The segments `ix` holds rows of (read raw): the folded ones.
+    func foldedSegments() throws -> Set<UInt32> {
+        try ledger.audit.withState { state in
+            var segments = Set<UInt32>()
+            try state.store.scan(.index, from: []) { key, _ in
+                segments.insert(UInt32(bigEndianBytes: Array(key.prefix(4))) ?? .max)
+                return true
+            }
+            return segments
+        }
+    }
+
     /// Records uses until the head is `seq` (every third one denied); returns how many of each it recorded.
     @discardableResult
     func record(through seq: UInt64) throws -> (allowed: UInt64, denied: UInt64) {

@@ -101,17 +101,6 @@ final class OpenSegmentReviewTests: XCTestCase {
         }
     }
 
-    private func foldedSegments(_ f: Fixture) throws -> Set<UInt32> {
-        try f.ledger.audit.withState { state in
-            var segments = Set<UInt32>()
-            try state.store.scan(.index, from: []) { key, _ in
-                segments.insert(UInt32(bigEndianBytes: Array(key.prefix(4))) ?? .max)
-                return true
-            }
-            return segments
-        }
-    }
-
     // MARK: - The writer
 
     /// A writer reopened with its head exactly at the boundary's last seq (65,535), then exactly at the first seq of
@@ -120,13 +109,13 @@ final class OpenSegmentReviewTests: XCTestCase {
         let f = try Fixture("review-reopen-boundary")
         defer { f.t.remove() }
         try f.record(through: Self.segmentEnd)
-        XCTAssertEqual(try foldedSegments(f), [])
+        XCTAssertEqual(try f.foldedSegments(), [])
         try f.t.reopen()
         try f.record(through: Self.segmentEnd + 1)
-        XCTAssertEqual(try foldedSegments(f), [0])
+        XCTAssertEqual(try f.foldedSegments(), [0])
         try f.t.reopen()
         try f.record(through: Self.segmentEnd + 7)
-        XCTAssertEqual(try foldedSegments(f), [0])
+        XCTAssertEqual(try f.foldedSegments(), [0])
         try assertLiveEqualsRebuild(f, "reopened at 65,535 and 65,536")
         try assertReadersExact(f, at: [Self.segmentEnd - 1, Self.segmentEnd, Self.segmentEnd + 1, Self.segmentEnd + 2], "at the boundary")
         try f.t.reopen(readOnly: true)
@@ -150,7 +139,7 @@ final class OpenSegmentReviewTests: XCTestCase {
         f.ledger.environment.faultInjector = nil
         XCTAssertFalse(once.fire(), "the fault fired")
         XCTAssertEqual(f.ledger.head.seq, Self.segmentEnd + 6)
-        XCTAssertEqual(try foldedSegments(f), [0])
+        XCTAssertEqual(try f.foldedSegments(), [0])
         try f.record(through: Self.segmentEnd + 20)
         try assertLiveEqualsRebuild(f, "after a re-run crossing batch")
         try assertReadersExact(f, at: [Self.segmentEnd, Self.segmentEnd + 1], "after a re-run crossing batch")
@@ -192,7 +181,7 @@ final class OpenSegmentReviewTests: XCTestCase {
         XCTAssertEqual(a.postings, atA.list.count, "first read")
         XCTAssertEqual(b.usage, atB.usage, "second read")
         XCTAssertEqual(b.postings, atB.list.count, "second read")
-        XCTAssertEqual(try foldedSegments(f), [0])
+        XCTAssertEqual(try f.foldedSegments(), [0])
         try assertLiveEqualsRebuild(f, "after a batch read in its middle")
         try assertReadersExact(f, at: [Self.segmentEnd, Self.segmentEnd + 1], "after a batch read in its middle")
     }
@@ -226,7 +215,7 @@ final class OpenSegmentReviewTests: XCTestCase {
         XCTAssertEqual(group.wait(timeout: .now() + 30), .success)
         XCTAssertEqual(Set(errors.all.keys), [1], "\(errors.all)")
         XCTAssertEqual(f.ledger.head.seq, Self.segmentEnd + 4)
-        XCTAssertEqual(try foldedSegments(f), [0])
+        XCTAssertEqual(try f.foldedSegments(), [0])
         try assertLiveEqualsRebuild(f, "after a crossing command undone")
         try assertReadersExact(f, at: [Self.segmentEnd, Self.segmentEnd + 1], "after a crossing command undone")
     }
@@ -238,9 +227,9 @@ final class OpenSegmentReviewTests: XCTestCase {
         try f.record(through: Self.segmentEnd - 3)
         _ = try f.ledger.maintenance.rebuildProjections()
         try f.record(through: Self.segmentEnd + 3)
-        XCTAssertEqual(try foldedSegments(f), [0])
+        XCTAssertEqual(try f.foldedSegments(), [0])
         _ = try f.ledger.maintenance.rebuildProjections()
-        XCTAssertEqual(try foldedSegments(f), [0])
+        XCTAssertEqual(try f.foldedSegments(), [0])
         try f.record(through: Self.segmentEnd + 9)
         try assertLiveEqualsRebuild(f, "rebuilds around the boundary")
         try assertReadersExact(f, at: [Self.segmentEnd, Self.segmentEnd + 1, Self.segmentEnd + 4], "rebuilds around the boundary")
@@ -257,7 +246,7 @@ final class OpenSegmentReviewTests: XCTestCase {
         let f = try Fixture("review-tail-cut")
         defer { f.t.remove() }
         try f.record(through: Self.segmentEnd + 10)
-        XCTAssertEqual(try foldedSegments(f), [0])
+        XCTAssertEqual(try f.foldedSegments(), [0])
         let path = f.t.path
         f.t.close()
         do {

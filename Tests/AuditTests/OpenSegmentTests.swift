@@ -24,28 +24,16 @@ final class OpenSegmentTests: XCTestCase {
         XCTAssertTrue(report.ok, "\(message): \(report.projections.filter { !$0.matches }.map(\.name))", file: file, line: line)
     }
 
-    /// Rows of the folded `ix` table per segment, read raw.
-    private func foldedSegments(_ f: Fixture) throws -> Set<UInt32> {
-        try f.ledger.audit.withState { state in
-            var segments = Set<UInt32>()
-            try state.store.scan(.index, from: []) { key, _ in
-                segments.insert(UInt32(bigEndianBytes: Array(key.prefix(4))) ?? .max)
-                return true
-            }
-            return segments
-        }
-    }
-
     func testAWriterReopenedMidSegmentFoldsItFromTheLog() throws {
         let f = try Fixture("open-segment-reopen")
         defer { f.t.remove() }
         let before = f.ledger.head.seq
         let first = try f.record(through: Self.segmentEnd - 10)
-        XCTAssertEqual(try foldedSegments(f), [], "nothing is folded inside the first segment")
+        XCTAssertEqual(try f.foldedSegments(), [], "nothing is folded inside the first segment")
         // A new writer knows nothing of the open segment: its first fold reads segment 0 back from the log.
         try f.t.reopen()
         let second = try f.record(through: Self.segmentEnd + 25)
-        XCTAssertEqual(try foldedSegments(f), [0], "the batch that crossed the boundary folded segment 0")
+        XCTAssertEqual(try f.foldedSegments(), [0], "the batch that crossed the boundary folded segment 0")
         let u = try usage(f)
         XCTAssertEqual(u.used, first.0 + second.0)
         XCTAssertEqual(u.denied, first.1 + second.1)
@@ -69,11 +57,11 @@ final class OpenSegmentTests: XCTestCase {
         XCTAssertThrowsError(try f.ledger.access.record(batch: Array(repeating: f.allowed, count: 10)))
         f.ledger.environment.faultInjector = nil
         XCTAssertEqual(f.ledger.head.seq, Self.segmentEnd - 3)
-        XCTAssertEqual(try foldedSegments(f), [])
+        XCTAssertEqual(try f.foldedSegments(), [])
         XCTAssertEqual(try usage(f), before)
         // The writer forgot what the failed batch applied; the next crossing batch folds from the log.
         try f.ledger.access.record(batch: Array(repeating: f.allowed, count: 10))
-        XCTAssertEqual(try foldedSegments(f), [0])
+        XCTAssertEqual(try f.foldedSegments(), [0])
         XCTAssertEqual(try usage(f).used, before.used + 10)
         try assertLiveEqualsRebuild(f, "after a failed crossing batch")
     }
@@ -86,7 +74,7 @@ final class OpenSegmentTests: XCTestCase {
         XCTAssertThrowsError(try f.ledger.administration.createProject(World.acme, project: "bridge", as: World.alice))
         try f.record(through: Self.segmentEnd + 2)
         try f.ledger.administration.createProject(World.acme, project: "tunnel", as: World.alice)
-        XCTAssertEqual(try foldedSegments(f), [0])
+        XCTAssertEqual(try f.foldedSegments(), [0])
         try assertLiveEqualsRebuild(f, "after a command next to the boundary")
     }
 
