@@ -333,10 +333,10 @@ public struct Projector {
         }
     }
 
-    /// Before a batch on a store whose log ends at `head`: keeps the open segment's entries when they end there (the
-    /// batch before committed them), and forgets them otherwise (a batch that failed after `apply`, another writer).
-    public mutating func prepare(head: UInt64) {
-        if lastApplied != head { discard() }
+    /// Before a batch: forgets the registered projections' batch state and keeps the open segment's entries. Those
+    /// are forgotten by `apply` itself when the batch's first event does not follow them (the batch before failed after
+    /// applying events, or another process appended).
+    public mutating func beginBatch() {
         if !extensions.isEmpty {
             for i in extensions.indices { extensions[i].discard() }
         }

@@ -101,6 +101,25 @@ final class OpenSegmentReviewTests: XCTestCase {
         }
     }
 
+    /// Hands `jobs` to the writer in one call (so they can share a batch) and waits for them; the errors by job index.
+    private func submitTogether(_ writer: GroupCommitWriter, _ jobs: [WriteRequest.Job]) throws -> [Int: Error] {
+        final class Errors: @unchecked Sendable {
+            let lock = NSLock()
+            var all: [Int: Error] = [:]
+        }
+        let errors = Errors()
+        let group = DispatchGroup()
+        writer.submit(jobs.enumerated().map { i, job in
+            group.enter()
+            return WriteRequest(job) { error in
+                if let error { errors.lock.withLock { errors.all[i] = error } }
+                group.leave()
+            }
+        })
+        XCTAssertEqual(group.wait(timeout: .now() + 30), .success)
+        return errors.lock.withLock { errors.all }
+    }
+
     // MARK: - The writer
 
     /// A writer reopened with its head exactly at the boundary's last seq (65,535), then exactly at the first seq of
@@ -155,24 +174,10 @@ final class OpenSegmentReviewTests: XCTestCase {
         let use = (f.allowed.company, f.allowed.use)
         let first = QueuedCommand(ReadInBatch(credential: f.credential))
         let second = QueuedCommand(ReadInBatch(credential: f.credential))
-        let group = DispatchGroup()
-        final class Errors: @unchecked Sendable {
-            let lock = NSLock()
-            var all: [Error] = []
-        }
-        let errors = Errors()
-        func request(_ job: WriteRequest.Job) -> WriteRequest {
-            group.enter()
-            return WriteRequest(job) { error in
-                if let error { errors.lock.withLock { errors.all.append(error) } }
-                group.leave()
-            }
-        }
         let batchesBefore = f.ledger.maintenance.writerStatistics.batches
-        writer.submit([request(.uses(Array(repeating: use, count: 10))), request(.command(first)),
-                       request(.uses(Array(repeating: use, count: 3))), request(.command(second))])
-        XCTAssertEqual(group.wait(timeout: .now() + 30), .success)
-        XCTAssertTrue(errors.all.isEmpty, "\(errors.all)")
+        let errors = try submitTogether(writer, [.uses(Array(repeating: use, count: 10)), .command(first),
+                                                 .uses(Array(repeating: use, count: 3)), .command(second)])
+        XCTAssertTrue(errors.isEmpty, "\(errors)")
         XCTAssertEqual(f.ledger.maintenance.writerStatistics.batches - batchesBefore, 1, "one batch")
         XCTAssertEqual(f.ledger.head.seq, Self.segmentEnd + 8)
         let a = try first.result(), b = try second.result()
@@ -196,24 +201,10 @@ final class OpenSegmentReviewTests: XCTestCase {
         let acme = try XCTUnwrap(try f.ledger.audit.withState { try $0.company(slug: World.acme) }).number
         let alice = try XCTUnwrap(try f.ledger.audit.withState { try $0.user(email: World.alice) })
         let use = (f.allowed.company, f.allowed.use)
-        let group = DispatchGroup()
-        final class Errors: @unchecked Sendable {
-            let lock = NSLock()
-            var all: [Int: Error] = [:]
-        }
-        let errors = Errors()
-        func request(_ i: Int, _ job: WriteRequest.Job) -> WriteRequest {
-            group.enter()
-            return WriteRequest(job) { error in
-                if let error { errors.lock.withLock { errors.all[i] = error } }
-                group.leave()
-            }
-        }
-        writer.submit([request(0, .uses(Array(repeating: use, count: 2))),
-                       request(1, .command(QueuedCommand(CrossingThenFailing(company: acme, actor: alice)))),
-                       request(2, .uses(Array(repeating: use, count: 4)))])
-        XCTAssertEqual(group.wait(timeout: .now() + 30), .success)
-        XCTAssertEqual(Set(errors.all.keys), [1], "\(errors.all)")
+        let errors = try submitTogether(writer, [.uses(Array(repeating: use, count: 2)),
+                                                 .command(QueuedCommand(CrossingThenFailing(company: acme, actor: alice))),
+                                                 .uses(Array(repeating: use, count: 4))])
+        XCTAssertEqual(Set(errors.keys), [1], "\(errors)")
         XCTAssertEqual(f.ledger.head.seq, Self.segmentEnd + 4)
         XCTAssertEqual(try f.foldedSegments(), [0])
         try assertLiveEqualsRebuild(f, "after a crossing command undone")

@@ -259,7 +259,7 @@ final class PostingIndexTests: XCTestCase {
             XCTAssertEqual(try store.get(.usage, Keys.credential(credential)).map(UsageRecord.decode), expected)
         }
         var logged = 0
-        if let open = try store.openSegment(.usage) {
+        if let open = store.openSegment(.usage) {
             try store.visitLog(open, descending: false) { entry in
                 if entry.use != nil { logged += 1 }
                 return true

@@ -408,7 +408,7 @@ final class ProjectorTests: XCTestCase {
         XCTAssertEqual(totalUses, UInt64(usesOfKnownCredentials))
         // 4,000 events stay inside the first segment: every use is read from the log, nothing is folded yet
         // (PostingIndexTests folds a segment and checks the counters across it).
-        XCTAssertEqual(try store.openSegment(.usage), 1...UInt64(g.events.count))
+        XCTAssertEqual(store.openSegment(.usage), 1...UInt64(g.events.count))
         XCTAssertNil(store.tables[.usage])
         XCTAssertNil(store.tables[.usageDaily])
         for credential in g.credentials.keys where g.usage[credential] == nil {
@@ -479,7 +479,7 @@ final class ProjectorTests: XCTestCase {
         // No list exists that the events do not imply.
         let folded = (store.tables[.index] ?? [:]).values.map { Int(UInt32(bigEndianBytes: Array($0.prefix(4)))!) }.reduce(0, +)
         var recent = 0
-        if let open = try store.openSegment(.indexes) {
+        if let open = store.openSegment(.indexes) {
             try store.visitLog(open, descending: false) { entry in
                 recent += entry.count
                 return true

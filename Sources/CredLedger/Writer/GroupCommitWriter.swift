@@ -267,9 +267,10 @@ final class GroupCommitWriter: @unchecked Sendable {
                         try CheckpointStatus.requireAgreement(head: newHead.seq, keys: schema.checkpointKeys, schema: schema, txn: txn)
                     }
                     hasCommand = false
-                    // The open segment's entries stay in the projector between batches (they are not stored); a
-                    // batch that failed or a head moved by another process makes it forget them.
-                    projector.prepare(head: newHead.seq)
+                    // The open segment's entries stay in the projector between batches (they are not stored); after a
+                    // failed batch or a head moved by another process, its first event does not follow them and
+                    // `apply` forgets them.
+                    projector.beginBatch()
                     let store = LMDBStore(txn: txn, schema: schema)
                     for request in batch {
                         switch request.job {
