@@ -56,14 +56,31 @@ public final class Environment: @unchecked Sendable {
     @exclusivity(unchecked) private var currentMapSize: Int
     @exclusivity(unchecked) private var injector: (@Sendable (LMDBCall) -> Int32?)?
     private var databases: [String: Database] = [:]
-    /// Reset read transactions (`mdb_txn_reset`) waiting to be renewed by the next read of any thread (under
-    /// `stateMutex`). With `MDB_NOTLS` a read transaction is not tied to a thread, so a renew (`mdb_txn_renew`) serves
-    /// any thread and saves the begin's allocation and reader-table scan and the abort's free. A reset transaction
-    /// keeps its reader slot but pins no snapshot. Taken and given back only under `mapLock` shared; emptied (aborted)
-    /// under `mapLock` exclusive before a map resize or the close, and before `mdb_reader_check` on a full table.
-    @exclusivity(unchecked) private var idleReaders: [OpaquePointer] = []
+    /// Read transactions waiting for the next read of any thread (under `stateMutex`). With `MDB_NOTLS` a read
+    /// transaction is not tied to a thread, so reusing one saves the begin's allocation and reader-table scan and the
+    /// abort's free. Taken and given back only under `mapLock` shared; emptied (aborted) under `mapLock` exclusive
+    /// before a map resize or the close, and before `mdb_reader_check` on a full table. See ``IdleReader``.
+    @exclusivity(unchecked) private var idleReaders: [IdleReader] = []
     /// At most this many idle readers are kept (an eighth of the slots, so other readers and processes keep theirs).
     private var idleReaderLimit: Int { min(32, Int(configuration.maxReaders) / 8) }
+
+    /// A read transaction kept between reads.
+    ///
+    /// It keeps its snapshot (`holdsSnapshot`) when that snapshot was still the newest commit as its read ended: the
+    /// next read takes it as it is if nothing has been committed since (the environment's last txnid is still its
+    /// txnid), which is what a new transaction would read, and so skips `mdb_txn_renew` and, above all, the lookups
+    /// of every named database's record that LMDB makes again in each renewed transaction (`DB_STALE`); a decision
+    /// reads seven tables. Otherwise it is reset (`mdb_txn_reset`: a reader slot, no snapshot) and renewed.
+    ///
+    /// A held snapshot keeps the pages freed after it from reuse, so it must not outlive the next commit: every
+    /// write transaction of this environment that commits resets the held ones (``resetHeldSnapshots()``), and a
+    /// read-only environment — whose commits all come from other processes — holds none. What is left: while this
+    /// process neither reads nor writes, a commit of another process leaves the held snapshots one commit behind,
+    /// until this process's next read or commit.
+    private struct IdleReader {
+        var txn: OpaquePointer
+        var holdsSnapshot: Bool
+    }
 
     /// Serializes `mdb_dbi_open` (LMDB forbids concurrent calls from one process).
     private let databaseMutex = PosixMutex()
@@ -354,24 +371,31 @@ public final class Environment: @unchecked Sendable {
 
         var begun: OpaquePointer?
         let beginCode: Int32
+        // A held snapshot that is still the newest commit is taken as it is: it was settled when it began.
+        var current = false
         if let injected = state.injectedFault(.txnBegin) {
-            if let idle { mdb_txn_abort(idle) }
+            if let idle { mdb_txn_abort(idle.txn) }
             beginCode = injected
+        } else if let idle, idle.holdsSnapshot, Environment.isNewestSnapshot(idle.txn, env) {
+            begun = idle.txn
+            beginCode = MDB_SUCCESS
+            current = true
         } else if let idle {
+            if idle.holdsSnapshot { mdb_txn_reset(idle.txn) }
             // The renewed transaction reads the latest committed snapshot, as a new one would. On failure (a map
             // another process grew: MDB_MAP_RESIZED) it is dropped and a begin reports what LMDB says now.
-            if mdb_txn_renew(idle) == MDB_SUCCESS {
-                begun = idle
+            if mdb_txn_renew(idle.txn) == MDB_SUCCESS {
+                begun = idle.txn
                 beginCode = MDB_SUCCESS
             } else {
-                mdb_txn_abort(idle)
+                mdb_txn_abort(idle.txn)
                 beginCode = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &begun)
             }
         } else {
             beginCode = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &begun)
         }
         var settledCode = beginCode
-        if beginCode == MDB_SUCCESS, readOnly, let txn = begun {
+        if beginCode == MDB_SUCCESS, readOnly, !current, let txn = begun {
             settledCode = Environment.settleReadSnapshot(txn, env)
             if settledCode != MDB_SUCCESS { mdb_txn_abort(txn) }
         }
@@ -424,6 +448,7 @@ public final class Environment: @unchecked Sendable {
         }
         switch commitCode {
         case MDB_SUCCESS:
+            if !readOnly { resetHeldSnapshots() }
             return .finished(result)
         case MDB_MAP_FULL where !readOnly:
             return .growMap(observedMapSize: observedMapSize)
@@ -461,28 +486,51 @@ public final class Environment: @unchecked Sendable {
     /// Ends a read transaction whose closure returned: reset and kept for the next read, or aborted when enough
     /// are kept (called under `mapLock` shared).
     private func releaseReader(_ txn: OpaquePointer) {
-        mdb_txn_reset(txn)
+        // Keep the snapshot only while it is the newest (see `IdleReader`): one that a commit has already passed
+        // would pin pages until the next commit for nothing, as the next read renews it anyway.
+        let holds = !isReadOnly && handle.map { Environment.isNewestSnapshot(txn, $0) } == true
+        if !holds { mdb_txn_reset(txn) }
         let kept = stateMutex.withLock {
             guard idleReaders.count < idleReaderLimit else { return false }
-            idleReaders.append(txn)
+            idleReaders.append(IdleReader(txn: txn, holdsSnapshot: holds))
             return true
         }
         if !kept { mdb_txn_abort(txn) }
+    }
+
+    /// Whether `txn` reads the newest committed snapshot: the environment's last txnid is its own.
+    static func isNewestSnapshot(_ txn: OpaquePointer, _ env: OpaquePointer) -> Bool {
+        var info = MDB_envinfo()
+        return mdb_env_info(env, &info) == MDB_SUCCESS && info.me_last_txnid == mdb_txn_id(txn)
+    }
+
+    /// Resets the idle readers that hold a snapshot, after a commit of this environment has made theirs old (called
+    /// under `mapLock` shared, on the committing thread: a few `mdb_txn_reset` calls under the state mutex).
+    private func resetHeldSnapshots() {
+        stateMutex.withLock {
+            for i in idleReaders.indices where idleReaders[i].holdsSnapshot {
+                mdb_txn_reset(idleReaders[i].txn)
+                idleReaders[i].holdsSnapshot = false
+            }
+        }
     }
 
     /// Aborts every idle reader, freeing its slot: under `mapLock` exclusive before `mdb_env_close` or
     /// `mdb_env_set_mapsize` (LMDB wants no transaction of this process then), under `mapLock` shared on a full reader
     /// table.
     private func abortIdleReaders() {
-        let idle: [OpaquePointer] = stateMutex.withLock {
+        let idle: [IdleReader] = stateMutex.withLock {
             defer { idleReaders.removeAll() }
             return idleReaders
         }
-        for txn in idle { mdb_txn_abort(txn) }
+        for reader in idle { mdb_txn_abort(reader.txn) }
     }
 
-    /// Reset read transactions kept for reuse (tests check that the pool is bounded and emptied).
+    /// Read transactions kept for reuse (tests check that the pool is bounded and emptied).
     var idleReaderCount: Int { stateMutex.withLock { idleReaders.count } }
+
+    /// Kept read transactions that hold their snapshot (tests check that a commit resets them).
+    var heldSnapshotCount: Int { stateMutex.withLock { idleReaders.count(where: \.holdsSnapshot) } }
 
     // MARK: - Map size
 

@@ -24,6 +24,59 @@ final class ReaderReuseTests: LMDBTestCase {
         XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [50])
     }
 
+    /// A kept reader holds its snapshot only while it is the newest commit: the next read takes it as it is, a commit
+    /// of this environment resets it (it must not keep freed pages from reuse), a read that a commit overtook gives
+    /// its snapshot up at once, and a read-only environment holds none.
+    func testAKeptReaderHoldsItsSnapshotOnlyWhileItIsTheNewest() throws {
+        let (env, directory) = try makeEnvironment()
+        let db = try env.openDatabases(["kv"])[0]
+        try env.write { txn in try txn.put(db, [1], [1]) }
+        XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [1])
+        XCTAssertEqual(env.heldSnapshotCount, 1, "the newest snapshot is kept")
+        for _ in 0..<3 {
+            XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [1])
+            XCTAssertEqual(env.heldSnapshotCount, 1)
+        }
+        try env.write { txn in try txn.put(db, [1], [2]) }
+        XCTAssertEqual(env.heldSnapshotCount, 0, "the commit reset the held snapshot")
+        XCTAssertEqual(env.idleReaderCount, 1, "the reader itself stays in the pool")
+        XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [2])
+        XCTAssertEqual(env.heldSnapshotCount, 1)
+
+        // A commit while a read is open: that reader's snapshot is old when it ends, so it is not held.
+        let value = try env.read { txn -> [UInt8]? in
+            // On another thread: this one is inside a transaction of `env`.
+            let group = DispatchGroup()
+            let failure = Locked<String?>(nil)
+            startThread(group) {
+                do { try env.write { w in try w.put(db, [1], [3]) } } catch { failure.withLock { $0 = "\(error)" } }
+            }
+            XCTAssertEqual(group.wait(timeout: .now() + 30), .success)
+            XCTAssertNil(failure.current)
+            return try txn.get(db, [1])
+        }
+        XCTAssertEqual(value, [2], "the open read keeps its own snapshot")
+        XCTAssertEqual(env.heldSnapshotCount, 0, "an overtaken snapshot is given up as the read ends")
+        XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [3])
+
+        // Many commits, each followed by a read: every read sees its commit, whether its reader was held or reset.
+        for round in UInt8(4)...60 {
+            try env.write { txn in try txn.put(db, [1], [round]) }
+            XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [round], "round \(round): a stale snapshot")
+            XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [round], "round \(round): the held reader")
+        }
+        env.close()
+
+        var readOnly = Environment.Configuration()
+        readOnly.flags.insert(.readOnly)
+        let reopened = try Environment(path: directory.appending("env"), configuration: readOnly)
+        defer { reopened.close() }
+        let again = try reopened.openDatabases(["kv"])[0]
+        XCTAssertEqual(try reopened.read { txn in try txn.get(again, [1]) }, [60])
+        XCTAssertEqual(reopened.idleReaderCount, 1)
+        XCTAssertEqual(reopened.heldSnapshotCount, 0, "a read-only environment (every commit another process's) holds none")
+    }
+
     /// `readSnapshot`, the non-generic read of the authorization hot path, is the same transaction as `read`: it sees
     /// every commit through a renewed reader, refuses nesting, passes a body's error on unchanged, and a
     /// transaction copied out of it is refused afterwards.
