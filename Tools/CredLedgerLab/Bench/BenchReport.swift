@@ -36,6 +36,8 @@ struct BenchReport {
         var name: String
         var loadBefore: [Double]
         var loadAfter: [Double]
+        /// Other processes' cores and steal during the section (nil without /proc).
+        var contention: SectionContention?
     }
 
     /// Figures that are CPU-bound (no fsync in them, or the writer's CPU is the limit): they move with the load.
@@ -116,7 +118,9 @@ struct BenchReport {
 
     private func sectionLoad(_ name: String) -> String {
         guard let s = sections.first(where: { $0.name == name }) else { return "" }
-        return "load \(s.loadBefore.first.map { BenchFormat.fixed($0, 2) } ?? "?") → \(s.loadAfter.first.map { BenchFormat.fixed($0, 2) } ?? "?")"
+        let load = "load \(s.loadBefore.first.map { BenchFormat.fixed($0, 2) } ?? "?") → \(s.loadAfter.first.map { BenchFormat.fixed($0, 2) } ?? "?")"
+        guard let c = s.contention else { return load }
+        return load + "; other processes \(BenchFormat.fixed(c.otherCores, 2)) cores, steal \(BenchFormat.fixed(c.stealShare * 100, 1)) %"
     }
 
     /// The same-run limits of a durable recording row: its raw baseline, the writer's ceilings, the async shape's own
@@ -389,7 +393,14 @@ struct BenchReport {
         object["async_limits"] = asyncLimits.map(\.json)
         object["blocking_limits"] = blockingLimits.map(\.json)
         object["limits"] = ["start": limitsStart?.json ?? [:], "end": limitsEnd?.json ?? [:]] as [String: Any]
-        object["sections"] = sections.map { ["name": $0.name, "load_before": $0.loadBefore, "load_after": $0.loadAfter] as [String: Any] }
+        object["sections"] = sections.map { section -> [String: Any] in
+            var entry: [String: Any] = ["name": section.name, "load_before": section.loadBefore, "load_after": section.loadAfter]
+            if let c = section.contention {
+                entry["other_cores"] = BenchFormat.round(c.otherCores, 3)
+                entry["steal_share"] = BenchFormat.round(c.stealShare, 4)
+            }
+            return entry
+        }
         object["rounds"] = config?.rounds ?? 1
         object["cpu_bound"] = BenchReport.cpuBound
         object["integrity_ok"] = integrityOK
@@ -401,7 +412,8 @@ struct BenchReport {
     /// The load average before and after a section, under its table.
     private func loadLine(_ section: String, label: String = "") {
         guard let s = sections.first(where: { $0.name == section }) else { return }
-        Output.line("load average before / after\(label): \(LoadAverage.text(s.loadBefore)) / \(LoadAverage.text(s.loadAfter))")
+        Output.line("load average before / after\(label): \(LoadAverage.text(s.loadBefore)) / \(LoadAverage.text(s.loadAfter))"
+            + (s.contention.map { "; meanwhile " + $0.text } ?? ""))
     }
 
     func printTables() {

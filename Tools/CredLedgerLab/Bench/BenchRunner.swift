@@ -50,12 +50,15 @@ final class BenchRunner {
         self.progress = progress
     }
 
-    /// Runs one section, noting the load average before and after it (every CPU-bound figure moves with it).
+    /// Runs one section, noting the load average before and after it and what else kept the cores busy meanwhile
+    /// (every CPU-bound figure moves with them).
     private func section<R>(_ name: String, _ body: () throws -> R) rethrows -> R {
         let before = LoadAverage.now()
         progress("\(name): load average \(LoadAverage.text(before))")
+        let mark = SectionContention.Mark()
         let result = try body()
-        report.sections.append(.init(name: name, loadBefore: before, loadAfter: LoadAverage.now()))
+        report.sections.append(.init(name: name, loadBefore: before, loadAfter: LoadAverage.now(),
+                                     contention: SectionContention(since: mark)))
         return result
     }
 

@@ -61,6 +61,44 @@ enum MachineCPU {
         let busy = fields.prefix(8).reduce(0, +) - idle  // user nice system idle iowait irq softirq steal
         return Double(busy) / Double(max(1, sysconf(Int32(_SC_CLK_TCK))))
     }
+
+    /// Seconds since boot, summed over the cores: busy apart from steal, and steal (time the hypervisor gave this
+    /// machine's virtual cores to something else), or nil without /proc.
+    static func busyAndSteal() -> (busy: Double, steal: Double)? {
+        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") }) else { return nil }
+        let f = line.split(separator: " ").dropFirst().compactMap { UInt64($0) }
+        guard f.count >= 8 else { return nil }
+        let tick = Double(max(1, sysconf(Int32(_SC_CLK_TCK))))
+        return (Double(f[0] + f[1] + f[2] + f[5] + f[6]) / tick, Double(f[7]) / tick)  // user nice system irq softirq; steal
+    }
+}
+
+/// What else the machine did while a section ran: the cores other processes and kernel threads kept busy, and the
+/// share of the cores' time the hypervisor stole. A CPU-bound figure of a section with either high moved with them.
+struct SectionContention {
+    var otherCores: Double
+    var stealShare: Double
+
+    /// A reading to take before the section; `since` turns it into the section's contention.
+    struct Mark {
+        var wall = BenchClock.nanos()
+        var process = ProcessCPU.seconds()
+        var machine = MachineCPU.busyAndSteal()
+    }
+
+    init?(since mark: Mark) {
+        guard let before = mark.machine, let after = MachineCPU.busyAndSteal() else { return nil }
+        let seconds = BenchClock.seconds(since: mark.wall)
+        guard seconds > 0 else { return nil }
+        let own = ProcessCPU.seconds() - mark.process
+        otherCores = max(0, (after.busy - before.busy) - own) / seconds
+        stealShare = max(0, after.steal - before.steal) / (seconds * Double(MachineCPU.cores))
+    }
+
+    var text: String {
+        "other processes and the kernel's threads \(BenchFormat.fixed(otherCores, 2)) cores, steal \(BenchFormat.fixed(stealShare * 100, 1)) %"
+    }
 }
 
 /// Latency samples in nanoseconds (a preallocated buffer; appending never allocates until full).
