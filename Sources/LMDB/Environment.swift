@@ -486,12 +486,14 @@ public final class Environment: @unchecked Sendable {
     /// Ends a read transaction whose closure returned: reset and kept for the next read, or aborted when enough
     /// are kept (called under `mapLock` shared).
     private func releaseReader(_ txn: OpaquePointer) {
-        // Keep the snapshot only while it is the newest (see `IdleReader`): one that a commit has already passed
-        // would pin pages until the next commit for nothing, as the next read renews it anyway.
-        let holds = !isReadOnly && handle.map { Environment.isNewestSnapshot(txn, $0) } == true
-        if !holds { mdb_txn_reset(txn) }
         let kept = stateMutex.withLock {
             guard idleReaders.count < idleReaderLimit else { return false }
+            // Keep the snapshot only while it is the newest (see `IdleReader`): one that a commit has already passed
+            // would pin pages until the next commit for nothing, as the next read renews it anyway. Decided under the
+            // mutex, which a committing thread's `resetHeldSnapshots` takes after its commit: either that commit is
+            // visible here, or the reset comes after this reader is in the pool.
+            let holds = !isReadOnly && handle.map { Environment.isNewestSnapshot(txn, $0) } == true
+            if !holds { mdb_txn_reset(txn) }
             idleReaders.append(IdleReader(txn: txn, holdsSnapshot: holds))
             return true
         }
