@@ -306,37 +306,40 @@ enum RecordingBench {
         }
     }
 
-    /// The decisions one caller records: a slice of `decisions` (its share, at least 64) whose strings have storage of
-    /// their own. A server's decision is made fresh per request; callers all passing elements of one shared array
-    /// would make the bench measure reference-count traffic between the cores on shared strings, which no server has.
+    /// The decisions one caller records: its share of `decisions` whose strings have storage of their own. A server's
+    /// decision is made fresh per request; callers all passing elements of one shared array would make the bench
+    /// measure reference-count traffic between the cores on shared strings, which no server has.
     static func ownCopies(_ decisions: [Decision], caller: Int, callers: Int) -> [Decision] {
-        guard !decisions.isEmpty else { return [] }
-        let count = min(decisions.count, max(64, decisions.count / max(1, callers)))
-        let start = (caller &* 7919) % decisions.count
-        return (0..<count).map { k in
-            var d = decisions[(start + k) % decisions.count]
-            d.credentialID = d.credentialID.map { String(decoding: Array($0.utf8), as: UTF8.self) }
-            d.principal = d.principal.map { String(decoding: Array($0.utf8), as: UTF8.self) }
-            return d
+        share(of: decisions, caller: caller, callers: callers) { d in
+            d.credentialID = d.credentialID.map(ownString)
+            d.principal = d.principal.map(ownString)
         }
     }
 
-    /// The requests one caller makes: its share of `requests` (at least 64) with strings of their own, as a server's
-    /// are (parsed from each request). Tasks indexing one shared array retained and released the same header and slug
-    /// strings from both cores, an atomic on a contended cache line per string per request that no server pays.
+    /// The requests one caller makes: its share of `requests` with strings of their own, as a server's are (parsed
+    /// from each request), for the same reason.
     static func ownCopies(_ requests: [AuthRequest], caller: Int, callers: Int) -> [AuthRequest] {
-        guard !requests.isEmpty else { return [] }
-        let count = min(requests.count, max(64, requests.count / max(1, callers)))
-        let start = (caller &* 7919) % requests.count
-        func own(_ text: String) -> String { String(decoding: Array(text.utf8), as: UTF8.self) }
-        return (0..<count).map { k in
-            var r = requests[(start + k) % requests.count]
-            r.header = own(r.header)
-            r.company = own(r.company)
-            r.project = own(r.project)
-            return r
+        share(of: requests, caller: caller, callers: callers) { r in
+            r.header = ownString(r.header)
+            r.company = ownString(r.company)
+            r.project = ownString(r.project)
         }
     }
+
+    /// A caller's share of `items` (at least 64, from a start that differs per caller), each passed through `own`.
+    private static func share<T>(of items: [T], caller: Int, callers: Int, _ own: (inout T) -> Void) -> [T] {
+        guard !items.isEmpty else { return [] }
+        let count = min(items.count, max(64, items.count / max(1, callers)))
+        let start = (caller &* 7919) % items.count
+        return (0..<count).map { k in
+            var item = items[(start + k) % items.count]
+            own(&item)
+            return item
+        }
+    }
+
+    /// A copy of `text` with storage of its own.
+    private static func ownString(_ text: String) -> String { String(decoding: Array(text.utf8), as: UTF8.self) }
 
     /// Appends `count` uses as fast as the writer takes them: callers of the async callback API keep up to
     /// `window` decisions in flight (how a server's event loop would record). Returns the seconds taken.
