@@ -75,8 +75,9 @@ public final class Environment: @unchecked Sendable {
     /// A held snapshot keeps the pages freed after it from reuse, so it must not outlive the next commit: every
     /// write transaction of this environment that commits resets the held ones (``resetHeldSnapshots()``), and a
     /// read-only environment — whose commits all come from other processes — holds none. What is left: while this
-    /// process neither reads nor writes, a commit of another process leaves the held snapshots one commit behind,
-    /// until this process's next read or commit.
+    /// process neither reads nor writes, the held snapshots stay at the last commit it saw, and every page that other
+    /// processes' commits free meanwhile stays unusable to their writers (the file grows with what they rewrite) until
+    /// this process's next read or commit.
     ///
     /// LMDB also fixes a transaction's named databases when it begins or renews (`mt_numdbs`), and `openDatabases` of
     /// databases that already exist commits without a new txnid: a held transaction is taken only while no database
