@@ -75,12 +75,23 @@ public final class Environment: @unchecked Sendable {
     /// A held snapshot keeps the pages freed after it from reuse, so it must not outlive the next commit: every
     /// write transaction of this environment that commits resets the held ones (``resetHeldSnapshots()``), and a
     /// read-only environment — whose commits all come from other processes — holds none. What is left: while this
-    /// process neither reads nor writes, a commit of another process leaves the held snapshots one commit behind,
-    /// until this process's next read or commit.
+    /// process neither reads nor writes, the held snapshots stay at the last commit it saw, and every page that other
+    /// processes' commits free meanwhile stays unusable to their writers (the file grows with what they rewrite) until
+    /// this process's next read or commit.
+    ///
+    /// LMDB also fixes a transaction's named databases when it begins or renews (`mt_numdbs`), and `openDatabases` of
+    /// databases that already exist commits without a new txnid: a held transaction is taken only while no database
+    /// was opened since it began (`databaseGeneration`), or it could not use a handle returned before its read.
     private struct IdleReader {
         var txn: OpaquePointer
         var holdsSnapshot: Bool
+        /// `databaseGeneration` when `txn` last began or renewed (or an older one: it may know more databases).
+        var databaseGeneration: UInt64
     }
+
+    /// Counts `openDatabases` calls that opened a database (under `stateMutex`), each raised after LMDB published the
+    /// new handles, so a transaction begun or renewed after reading a value knows every database opened up to it.
+    @exclusivity(unchecked) private var databaseGeneration: UInt64 = 0
 
     /// Serializes `mdb_dbi_open` (LMDB forbids concurrent calls from one process).
     private let databaseMutex = PosixMutex()
@@ -241,6 +252,8 @@ public final class Environment: @unchecked Sendable {
                 }
                 stateMutex.withLock {
                     for database in opened { databases[database.name] = database }
+                    // After the commit published the handles: see `IdleReader`.
+                    databaseGeneration &+= 1
                 }
             }
             return try stateMutex.withLock {
@@ -363,23 +376,29 @@ public final class Environment: @unchecked Sendable {
     ) throws -> Attempt<R> {
         guard let env = handle else { throw closedError("mdb_txn_begin") }
         let reusable = readOnly && !commitReadOnly
-        // The map size, an idle reader (if the read may reuse one) and the fault injector under one lock section.
-        let (observedMapSize, idle, injector) = stateMutex.withLock {
-            (currentMapSize, reusable ? idleReaders.popLast() : nil, self.injector)
+        // The map size, an idle reader (if the read may reuse one), the fault injector and the databases opened so far
+        // under one lock section.
+        let (observedMapSize, idle, injector, generation) = stateMutex.withLock {
+            (currentMapSize, reusable ? idleReaders.popLast() : nil, self.injector, databaseGeneration)
         }
         let state = TransactionState(environment: self, isReadOnly: readOnly, injector: injector)
 
         var begun: OpaquePointer?
         let beginCode: Int32
-        // A held snapshot that is still the newest commit is taken as it is: it was settled when it began.
+        // A held snapshot that is still the newest commit, begun after every database handed out was opened, is taken
+        // as it is: it was settled when it began.
         var current = false
+        // The databases `begun` knows: those opened up to `generation` (read before any begin or renew below).
+        var begunGeneration = generation
         if let injected = state.injectedFault(.txnBegin) {
             if let idle { mdb_txn_abort(idle.txn) }
             beginCode = injected
-        } else if let idle, idle.holdsSnapshot, Environment.isNewestSnapshot(idle.txn, env) {
+        } else if let idle, idle.holdsSnapshot, idle.databaseGeneration == generation,
+                  Environment.isNewestSnapshot(idle.txn, env) {
             begun = idle.txn
             beginCode = MDB_SUCCESS
             current = true
+            begunGeneration = idle.databaseGeneration
         } else if let idle {
             if idle.holdsSnapshot { mdb_txn_reset(idle.txn) }
             // The renewed transaction reads the latest committed snapshot, as a new one would. On failure (a map
@@ -433,7 +452,7 @@ public final class Environment: @unchecked Sendable {
         }
 
         if reusable {
-            releaseReader(txn)
+            releaseReader(txn, databaseGeneration: begunGeneration)
             return .finished(result)
         }
 
@@ -485,16 +504,18 @@ public final class Environment: @unchecked Sendable {
 
     /// Ends a read transaction whose closure returned: reset and kept for the next read, or aborted when enough
     /// are kept (called under `mapLock` shared).
-    private func releaseReader(_ txn: OpaquePointer) {
+    private func releaseReader(_ txn: OpaquePointer, databaseGeneration begun: UInt64) {
         let kept = stateMutex.withLock {
             guard idleReaders.count < idleReaderLimit else { return false }
             // Keep the snapshot only while it is the newest (see `IdleReader`): one that a commit has already passed
             // would pin pages until the next commit for nothing, as the next read renews it anyway. Decided under the
             // mutex, which a committing thread's `resetHeldSnapshots` takes after its commit: either that commit is
             // visible here, or the reset comes after this reader is in the pool.
-            let holds = !isReadOnly && handle.map { Environment.isNewestSnapshot(txn, $0) } == true
+            // One begun before a database was opened could not serve a read of it.
+            let holds = !isReadOnly && begun == databaseGeneration
+                && handle.map { Environment.isNewestSnapshot(txn, $0) } == true
             if !holds { mdb_txn_reset(txn) }
-            idleReaders.append(IdleReader(txn: txn, holdsSnapshot: holds))
+            idleReaders.append(IdleReader(txn: txn, holdsSnapshot: holds, databaseGeneration: begun))
             return true
         }
         if !kept { mdb_txn_abort(txn) }
