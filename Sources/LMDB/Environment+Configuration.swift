@@ -36,6 +36,11 @@ extension Environment {
         /// ``LMDBError/mapFull``. Must be at least ``mapSize``.
         public var maxMapSize: Int = 1 << 40
 
+        /// The longest (milliseconds) an idle read transaction keeps its snapshot when this environment commits
+        /// nothing meanwhile: the pages other processes' commits free after it stay unusable to them until then (see
+        /// `Environment.IdleReader`). 0 keeps no snapshot at all (every read renews).
+        public var heldSnapshotMillis: Int = 100
+
         public init() {}
 
         /// Throws ``LMDBError/invalidArgument`` describing the first invalid field.
@@ -52,6 +57,9 @@ extension Environment {
             }
             guard maxDatabases > 0 else { throw invalid("maxDatabases must be positive") }
             guard maxReaders > 0 else { throw invalid("maxReaders must be positive") }
+            guard (0...3_600_000).contains(heldSnapshotMillis) else {
+                throw invalid("heldSnapshotMillis must be within 0…3,600,000 (got \(heldSnapshotMillis))")
+            }
         }
 
         /// Mode of a directory created for the environment: `fileMode` plus search permission

@@ -1,4 +1,5 @@
 import CLMDB
+import Dispatch
 
 #if canImport(Glibc)
 import Glibc
@@ -74,10 +75,10 @@ public final class Environment: @unchecked Sendable {
     ///
     /// A held snapshot keeps the pages freed after it from reuse, so it must not outlive the next commit: every
     /// write transaction of this environment that commits resets the held ones (``resetHeldSnapshots()``), and a
-    /// read-only environment — whose commits all come from other processes — holds none. What is left: while this
-    /// process neither reads nor writes, the held snapshots stay at the last commit it saw, and every page that other
-    /// processes' commits free meanwhile stays unusable to their writers (the file grows with what they rewrite) until
-    /// this process's next read or commit.
+    /// read-only environment — whose commits all come from other processes — holds none. Other processes' commits
+    /// do not reach this process, so a held snapshot also lives at most `Configuration.heldSnapshotMillis`: then the held
+    /// ones are reset (``releaseHeldSnapshots()``), however idle the process is, and the pages freed meanwhile by the
+    /// other processes' commits become reusable to their writers.
     ///
     /// LMDB also fixes a transaction's named databases when it begins or renews (`mt_numdbs`), and `openDatabases` of
     /// databases that already exist commits without a new txnid: a held transaction is taken only while no database
@@ -92,6 +93,9 @@ public final class Environment: @unchecked Sendable {
     /// Counts `openDatabases` calls that opened a database (under `stateMutex`), each raised after LMDB published the
     /// new handles, so a transaction begun or renewed after reading a value knows every database opened up to it.
     @exclusivity(unchecked) private var databaseGeneration: UInt64 = 0
+
+    /// Whether a `releaseHeldSnapshots` is scheduled (under `stateMutex`): at most one at a time.
+    @exclusivity(unchecked) private var heldReleaseScheduled = false
 
     /// Serializes `mdb_dbi_open` (LMDB forbids concurrent calls from one process).
     private let databaseMutex = PosixMutex()
@@ -269,9 +273,10 @@ public final class Environment: @unchecked Sendable {
 
     // MARK: - Transactions
 
-    /// Runs `body` in a read-only transaction (`mdb_txn_begin(MDB_RDONLY)`, or `mdb_txn_renew` of an idle one),
-    /// ended when `body` returns (`mdb_txn_reset`, kept for the next read of any thread; `mdb_txn_abort` once a few are
-    /// kept) or throws (`mdb_txn_abort`). Either way `body` sees the latest committed snapshot.
+    /// Runs `body` in a read-only transaction (`mdb_txn_begin(MDB_RDONLY)`, `mdb_txn_renew` of an idle one, or an
+    /// idle one as it is while its snapshot is still the newest commit), ended when `body` returns (kept for the next
+    /// read of any thread, its snapshot held only while it is the newest — see `IdleReader`; `mdb_txn_abort` once a
+    /// few are kept) or throws (`mdb_txn_abort`). Either way `body` sees the latest committed snapshot.
     ///
     /// On `MDB_MAP_RESIZED` (another process grew the map) it adopts the new size and retries;
     /// on `MDB_READERS_FULL` it runs `mdb_reader_check` and retries once.
@@ -472,6 +477,9 @@ public final class Environment: @unchecked Sendable {
         case MDB_MAP_FULL where !readOnly:
             return .growMap(observedMapSize: observedMapSize)
         default:
+            // After a failed commit (LMDB may have flagged the environment as failed: `MDB_PANIC`) the next read
+            // begins or renews, so it reports what LMDB says rather than reading a held snapshot.
+            if !readOnly { resetHeldSnapshots() }
             throw LMDBError(code: commitCode, function: "mdb_txn_commit")
         }
     }
@@ -505,6 +513,7 @@ public final class Environment: @unchecked Sendable {
     /// Ends a read transaction whose closure returned: reset and kept for the next read, or aborted when enough
     /// are kept (called under `mapLock` shared).
     private func releaseReader(_ txn: OpaquePointer, databaseGeneration begun: UInt64) {
+        var scheduleRelease = false
         let kept = stateMutex.withLock {
             guard idleReaders.count < idleReaderLimit else { return false }
             // Keep the snapshot only while it is the newest (see `IdleReader`): one that a commit has already passed
@@ -512,13 +521,33 @@ public final class Environment: @unchecked Sendable {
             // mutex, which a committing thread's `resetHeldSnapshots` takes after its commit: either that commit is
             // visible here, or the reset comes after this reader is in the pool.
             // One begun before a database was opened could not serve a read of it.
-            let holds = !isReadOnly && begun == databaseGeneration
+            let holds = !isReadOnly && configuration.heldSnapshotMillis > 0 && begun == databaseGeneration
                 && handle.map { Environment.isNewestSnapshot(txn, $0) } == true
             if !holds { mdb_txn_reset(txn) }
             idleReaders.append(IdleReader(txn: txn, holdsSnapshot: holds, databaseGeneration: begun))
+            if holds && !heldReleaseScheduled {
+                heldReleaseScheduled = true
+                scheduleRelease = true
+            }
             return true
         }
         if !kept { mdb_txn_abort(txn) }
+        if scheduleRelease {
+            let lifetime = DispatchTimeInterval.milliseconds(configuration.heldSnapshotMillis)
+            DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + lifetime) { [weak self] in
+                self?.releaseHeldSnapshots()
+            }
+        }
+    }
+
+    /// Resets the held snapshots a while after one was kept (see `IdleReader`): a dispatch timer, at most one pending.
+    /// Under traffic this costs each pooled reader one renew per lifetime; on a closed environment it does nothing.
+    private func releaseHeldSnapshots() {
+        mapLock.withShared {
+            stateMutex.withLock { heldReleaseScheduled = false }
+            guard handle != nil else { return }
+            resetHeldSnapshots()
+        }
     }
 
     /// Whether `txn` reads the newest committed snapshot: the environment's last txnid is its own.

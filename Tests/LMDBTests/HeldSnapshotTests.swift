@@ -11,7 +11,7 @@ final class HeldSnapshotTests: LMDBTestCase {
     /// But LMDB fixes a transaction's databases (`mt_numdbs`) when it begins or renews: the held transaction cannot
     /// use the handle `openDatabases` returned (EINVAL), although the read that takes it starts after that return.
     func testAReaderBegunBeforeOpenDatabasesIsNotHeldForAReadOfTheNewDatabase() throws {
-        let (first, directory) = try makeEnvironment()
+        let (first, directory) = try makeEnvironment(Self.holdingSnapshots)
         let kv = try first.openDatabases(["kv", "late"])
         try first.write { txn in
             try txn.put(kv[0], [1], [1])
@@ -19,7 +19,7 @@ final class HeldSnapshotTests: LMDBTestCase {
         }
         first.close()
         // Reopened: "late" exists in the file but is not open in this environment yet.
-        let env = try Environment(path: directory.appending("env"))
+        let env = try Environment(path: directory.appending("env"), configuration: Self.holdingSnapshots)
         defer { env.close() }
         let db = try env.openDatabases(["kv"])[0]
 
@@ -49,11 +49,11 @@ final class HeldSnapshotTests: LMDBTestCase {
     /// The sequential case: a reader held in the pool when `openDatabases` opens an existing database (a commit that
     /// changes nothing) and when it creates one (a new txnid). Either way the next read uses the new handle.
     func testAHeldReaderInThePoolServesAReadOfADatabaseOpenedAfterIt() throws {
-        let (first, directory) = try makeEnvironment()
+        let (first, directory) = try makeEnvironment(Self.holdingSnapshots)
         let kv = try first.openDatabases(["kv", "late"])
         try first.write { txn in try txn.put(kv[1], [2], [2]) }
         first.close()
-        let env = try Environment(path: directory.appending("env"))
+        let env = try Environment(path: directory.appending("env"), configuration: Self.holdingSnapshots)
         defer { env.close() }
         let db = try env.openDatabases(["kv"])[0]
         try env.write { txn in try txn.put(db, [1], [1]) }
@@ -70,7 +70,7 @@ final class HeldSnapshotTests: LMDBTestCase {
     /// A map growth (under the exclusive map lock) aborts a held reader with the rest of the pool; the next read sees
     /// what the growing write committed, and the new reader is held again.
     func testMapGrowthAbortsAHeldReader() throws {
-        var configuration = Environment.Configuration()
+        var configuration = Self.holdingSnapshots
         configuration.mapSize = 1 << 20
         let (env, _) = try makeEnvironment(configuration)
         let db = try env.openDatabases(["kv"])[0]
@@ -91,7 +91,7 @@ final class HeldSnapshotTests: LMDBTestCase {
     /// committed child transaction is seen by the next read once its parent commits (only the parent's commit is a
     /// commit of the environment, and it resets the held reader).
     func testBeginFaultsAndNestedCommitsWithAHeldReader() throws {
-        let (env, _) = try makeEnvironment()
+        let (env, _) = try makeEnvironment(Self.holdingSnapshots)
         let db = try env.openDatabases(["kv"])[0]
         try env.write { txn in try txn.put(db, [1], [1]) }
         XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [1])
@@ -117,7 +117,7 @@ final class HeldSnapshotTests: LMDBTestCase {
     /// started, nor goes back on its thread. The writer reads its own commit twice after each (the second read takes
     /// the held snapshot), and the readers take held snapshots between commits. Commits without fsync keep it short.
     func testNoReadSeesLessThanWhatWasCommittedBeforeItStarted() throws {
-        var configuration = Environment.Configuration()
+        var configuration = Self.holdingSnapshots
         configuration.flags.insert(.noSync)
         let (env, _) = try makeEnvironment(configuration)
         let db = try env.openDatabases(["seq"])[0]

@@ -15,6 +15,14 @@ class LMDBTestCase: XCTestCase {
     }
 
     /// An environment with `configuration` in a new temporary directory, closed at tear-down.
+    /// A configuration whose idle readers keep their snapshot until a commit (no timed release within a test), for
+    /// tests that count held snapshots.
+    static var holdingSnapshots: Environment.Configuration {
+        var configuration = Environment.Configuration()
+        configuration.heldSnapshotMillis = 3_600_000
+        return configuration
+    }
+
     func makeEnvironment(_ configuration: Environment.Configuration = .init(), name: String = "env") throws -> (Environment, TemporaryDirectory) {
         let directory = try makeDirectory()
         let path = configuration.flags.contains(.noSubdir) ? directory.appending("\(name).mdb") : directory.appending(name)

@@ -28,7 +28,7 @@ final class ReaderReuseTests: LMDBTestCase {
     /// of this environment resets it (it must not keep freed pages from reuse), a read that a commit overtook gives
     /// its snapshot up at once, and a read-only environment holds none.
     func testAKeptReaderHoldsItsSnapshotOnlyWhileItIsTheNewest() throws {
-        let (env, directory) = try makeEnvironment()
+        let (env, directory) = try makeEnvironment(Self.holdingSnapshots)
         let db = try env.openDatabases(["kv"])[0]
         try env.write { txn in try txn.put(db, [1], [1]) }
         XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [1])
@@ -67,7 +67,7 @@ final class ReaderReuseTests: LMDBTestCase {
         }
         env.close()
 
-        var readOnly = Environment.Configuration()
+        var readOnly = Self.holdingSnapshots
         readOnly.flags.insert(.readOnly)
         let reopened = try Environment(path: directory.appending("env"), configuration: readOnly)
         defer { reopened.close() }
@@ -75,6 +75,35 @@ final class ReaderReuseTests: LMDBTestCase {
         XCTAssertEqual(try reopened.read { txn in try txn.get(again, [1]) }, [60])
         XCTAssertEqual(reopened.idleReaderCount, 1)
         XCTAssertEqual(reopened.heldSnapshotCount, 0, "a read-only environment (every commit another process's) holds none")
+    }
+
+    /// Another process's commits do not reset this process's held snapshots, so an idle process would pin every
+    /// page they free: a held snapshot is reset `heldSnapshotMillis` after it was kept, with no read or commit here.
+    func testAHeldSnapshotIsGivenUpSoonWithoutACommit() throws {
+        var configuration = Environment.Configuration()
+        configuration.heldSnapshotMillis = 50
+        let (env, _) = try makeEnvironment(configuration)
+        let db = try env.openDatabases(["kv"])[0]
+        try env.write { txn in try txn.put(db, [1], [1]) }
+        for round in 1...3 {
+            XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [1])
+            let deadline = Date().addingTimeInterval(10)
+            while env.heldSnapshotCount > 0 && Date() < deadline { usleep(5_000) }
+            XCTAssertEqual(env.heldSnapshotCount, 0, "round \(round): the held snapshot was given up")
+            XCTAssertEqual(env.idleReaderCount, 1, "round \(round): the reader stays in the pool, reset")
+        }
+        var never = Environment.Configuration()
+        never.heldSnapshotMillis = 0
+        let (other, _) = try makeEnvironment(never)
+        let kv = try other.openDatabases(["kv"])[0]
+        try other.write { txn in try txn.put(kv, [1], [2]) }
+        XCTAssertEqual(try other.read { txn in try txn.get(kv, [1]) }, [2])
+        XCTAssertEqual(other.heldSnapshotCount, 0, "0 holds no snapshot")
+        // A closed environment's pending release does nothing.
+        XCTAssertEqual(try env.read { txn in try txn.get(db, [1]) }, [1])
+        env.close()
+        usleep(100_000)
+        XCTAssertEqual(env.idleReaderCount, 0)
     }
 
     /// `readSnapshot`, the non-generic read of the authorization hot path, is the same transaction as `read`: it sees
