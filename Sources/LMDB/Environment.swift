@@ -510,8 +510,8 @@ public final class Environment: @unchecked Sendable {
 
     // MARK: - Idle readers
 
-    /// Ends a read transaction whose closure returned: reset and kept for the next read, or aborted when enough
-    /// are kept (called under `mapLock` shared).
+    /// Ends a read transaction whose closure returned: kept for the next read (its snapshot held while it is the
+    /// newest, else reset), or aborted when enough are kept (called under `mapLock` shared).
     private func releaseReader(_ txn: OpaquePointer, databaseGeneration begun: UInt64) {
         var scheduleRelease = false
         let kept = stateMutex.withLock {

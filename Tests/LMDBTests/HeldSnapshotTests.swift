@@ -67,26 +67,6 @@ final class HeldSnapshotTests: LMDBTestCase {
         XCTAssertEqual(try env.read { txn in try txn.get(created, [3]) }, [3])
     }
 
-    /// A map growth (under the exclusive map lock) aborts a held reader with the rest of the pool; the next read sees
-    /// what the growing write committed, and the new reader is held again.
-    func testMapGrowthAbortsAHeldReader() throws {
-        var configuration = Self.holdingSnapshots
-        configuration.mapSize = 1 << 20
-        let (env, _) = try makeEnvironment(configuration)
-        let db = try env.openDatabases(["kv"])[0]
-        try env.write { txn in try txn.put(db, key(0), [1]) }
-        XCTAssertEqual(try env.read { txn in try txn.get(db, key(0)) }, [1])
-        XCTAssertEqual(env.heldSnapshotCount, 1)
-        try env.write { txn in
-            for i in UInt64(1)...1_000 { try txn.put(db, key(i), pattern(size: 4_000, seed: i)) }
-        }
-        XCTAssertGreaterThan(env.mapSize, 1 << 20)
-        XCTAssertEqual(env.idleReaderCount, 0, "the growth aborted the held reader")
-        XCTAssertEqual(try env.read { txn in try txn.get(db, key(1_000)) }, pattern(size: 4_000, seed: 1_000))
-        XCTAssertEqual(env.heldSnapshotCount, 1)
-        XCTAssertEqual(try env.read { txn in try txn.get(db, key(999)) }, pattern(size: 4_000, seed: 999))
-    }
-
     /// An injected begin fault reaches the read even when a held reader waits in the pool (which it drops), and a
     /// committed child transaction is seen by the next read once its parent commits (only the parent's commit is a
     /// commit of the environment, and it resets the held reader).

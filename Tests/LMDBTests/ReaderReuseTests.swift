@@ -225,14 +225,16 @@ final class ReaderReuseTests: LMDBTestCase {
         XCTAssertEqual(env.idleReaderCount, 0, "with fewer than 8 slots every slot stays free between reads")
     }
 
+    /// The idle reader is held (its snapshot kept): a growth aborts it all the same, and the next read's is held again.
     func testMapGrowthAndCloseEmptyThePool() throws {
-        var configuration = Environment.Configuration()
+        var configuration = Self.holdingSnapshots
         configuration.mapSize = 1 << 20
         let (env, directory) = try makeEnvironment(configuration)
         let db = try env.openDatabases(["kv"])[0]
         try env.write { txn in try txn.put(db, key(0), [1]) }
         XCTAssertNotNil(try env.read { txn in try txn.get(db, key(0)) })
         XCTAssertEqual(env.idleReaderCount, 1)
+        XCTAssertEqual(env.heldSnapshotCount, 1)
         // 4 MiB into a 1 MiB map: the write grows the map, which first aborts the idle reader.
         try env.write { txn in
             for i in UInt64(1)...1_000 { try txn.put(db, key(i), pattern(size: 4_000, seed: i)) }
@@ -241,6 +243,8 @@ final class ReaderReuseTests: LMDBTestCase {
         XCTAssertEqual(env.idleReaderCount, 0, "a resize empties the pool")
         XCTAssertEqual(try env.read { txn in try txn.get(db, key(1_000)) }, pattern(size: 4_000, seed: 1_000))
         XCTAssertEqual(env.idleReaderCount, 1)
+        XCTAssertEqual(env.heldSnapshotCount, 1)
+        XCTAssertEqual(try env.read { txn in try txn.get(db, key(999)) }, pattern(size: 4_000, seed: 999), "the held reader")
         env.close()
         XCTAssertEqual(env.idleReaderCount, 0, "the close aborts idle readers before mdb_env_close")
         // The same path opens again and reads what was committed.
