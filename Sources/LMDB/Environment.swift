@@ -470,16 +470,15 @@ public final class Environment: @unchecked Sendable {
             // On failure the transaction is already freed: it must not be aborted again.
             commitCode = mdb_txn_commit(txn)
         }
+        // Committed or not, the held snapshots go: a commit made them old, and after a failed one (LMDB may have
+        // flagged the environment as failed: `MDB_PANIC`) the next read reports what LMDB says, not a held snapshot.
+        if !readOnly { resetHeldSnapshots() }
         switch commitCode {
         case MDB_SUCCESS:
-            if !readOnly { resetHeldSnapshots() }
             return .finished(result)
         case MDB_MAP_FULL where !readOnly:
             return .growMap(observedMapSize: observedMapSize)
         default:
-            // After a failed commit (LMDB may have flagged the environment as failed: `MDB_PANIC`) the next read
-            // begins or renews, so it reports what LMDB says rather than reading a held snapshot.
-            if !readOnly { resetHeldSnapshots() }
             throw LMDBError(code: commitCode, function: "mdb_txn_commit")
         }
     }
@@ -497,10 +496,9 @@ public final class Environment: @unchecked Sendable {
     ///
     /// - Returns: `MDB_SUCCESS`, a renew's error (the caller aborts `txn`), or `EAGAIN` after 1,000 overtaken tries.
     static func settleReadSnapshot(_ txn: OpaquePointer, _ env: OpaquePointer) -> Int32 {
-        var info = MDB_envinfo()
         for _ in 0..<1_000 {
-            guard mdb_env_info(env, &info) == MDB_SUCCESS else { return EINVAL }
-            if info.me_last_txnid < mdb_txn_id(txn) &+ 2 { return MDB_SUCCESS }
+            guard let last = lastCommittedTxnID(env) else { return EINVAL }
+            if last < mdb_txn_id(txn) &+ 2 { return MDB_SUCCESS }
             mdb_txn_reset(txn)
             let code = mdb_txn_renew(txn)
             guard code == MDB_SUCCESS else { return code }
@@ -552,8 +550,13 @@ public final class Environment: @unchecked Sendable {
 
     /// Whether `txn` reads the newest committed snapshot: the environment's last txnid is its own.
     static func isNewestSnapshot(_ txn: OpaquePointer, _ env: OpaquePointer) -> Bool {
+        lastCommittedTxnID(env) == mdb_txn_id(txn)
+    }
+
+    /// The newest meta page's txnid (`mdb_env_info`'s `me_last_txnid`), or nil if LMDB refuses.
+    private static func lastCommittedTxnID(_ env: OpaquePointer) -> Int? {
         var info = MDB_envinfo()
-        return mdb_env_info(env, &info) == MDB_SUCCESS && info.me_last_txnid == mdb_txn_id(txn)
+        return mdb_env_info(env, &info) == MDB_SUCCESS ? info.me_last_txnid : nil
     }
 
     /// Resets the idle readers that hold a snapshot, after a commit of this environment has made theirs old (called

@@ -33,6 +33,18 @@ class LMDBTestCase: XCTestCase {
 
     /// Runs `body` on a new dedicated thread (not the GCD pool, whose width on a 2-core machine
     /// must not decide whether blocking test threads get to run), entering `group` until it ends.
+    /// Runs `body` on a new thread and waits for it, failing the test if it throws: for a step that must not run on a
+    /// thread already inside a transaction of the same environment.
+    func onAnotherThread(_ body: @escaping @Sendable () throws -> Void, file: StaticString = #filePath, line: UInt = #line) {
+        let group = DispatchGroup()
+        let failure = Locked<String?>(nil)
+        startThread(group) {
+            do { try body() } catch { failure.withLock { $0 = "\(error)" } }
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 30), .success, file: file, line: line)
+        XCTAssertNil(failure.current, file: file, line: line)
+    }
+
     func startThread(_ group: DispatchGroup, _ body: @escaping @Sendable () -> Void) {
         group.enter()
         let thread = Thread {

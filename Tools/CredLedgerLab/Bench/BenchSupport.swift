@@ -53,13 +53,7 @@ enum MachineCPU {
 
     /// Busy seconds summed over the cores since boot (all `cpu` time but idle and iowait), or nil without /proc.
     static func busySeconds() -> Double? {
-        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") }) else { return nil }
-        let fields = line.split(separator: " ").dropFirst().compactMap { UInt64($0) }
-        guard fields.count >= 5 else { return nil }
-        let idle = fields[3] + fields[4]
-        let busy = fields.prefix(8).reduce(0, +) - idle  // user nice system idle iowait irq softirq steal
-        return Double(busy) / Double(max(1, sysconf(Int32(_SC_CLK_TCK))))
+        busyAndSteal().map { $0.busy + $0.steal }
     }
 
     /// Seconds since boot, summed over the cores: busy apart from steal, and steal (time the hypervisor gave this
