@@ -44,58 +44,52 @@ public final class Environment: @unchecked Sendable {
     /// The registry key (`realpath`) of the environment.
     let realPath: String
 
-    /// Read under `mapLock` shared, written (closed) under `mapLock` exclusive. These and the properties under
-    /// `stateMutex` are `@exclusivity(unchecked)`: the locks already order every access, and the runtime's dynamic check
-    /// (a thread-local access set insert and remove) ran several times per read transaction.
+    /// Read under the map lock shared, written (closed) under it exclusive. These and the properties under
+    /// `stateMutex` or the pools' mutexes are `@exclusivity(unchecked)`: the locks already order every access, and the
+    /// runtime's dynamic check (a thread-local access set insert and remove) ran several times per read transaction.
     @exclusivity(unchecked) private var handle: OpaquePointer?
 
-    /// Held shared by every transaction (and map access), exclusively by growth and close.
-    private let mapLock = PosixRWLock()
+    /// The map lock — held shared by every transaction (and map access), exclusively by growth and close — and the
+    /// pool of idle read transactions, both split into stripes: a thread uses its own (``ReaderStripes``).
+    ///
+    /// The pool: read transactions waiting for the next read. With `MDB_NOTLS` a read transaction is not tied to a
+    /// thread, so reusing one saves the begin's allocation and reader-table scan and the abort's free. Taken and given
+    /// back only under the map lock shared; emptied (aborted) under it exclusive before a map resize or the close, and
+    /// before `mdb_reader_check` on a full table. At most an eighth of the reader slots are kept, so other readers and
+    /// processes keep theirs. See "Held snapshots" below.
+    private let stripes: ReaderStripes
 
-    /// Guards the properties below.
+    /// Guards `currentMapSize` (also written only under the map lock exclusive, so a transaction reads it without this
+    /// mutex) and `databases`.
     private let stateMutex = PosixMutex()
     @exclusivity(unchecked) private var currentMapSize: Int
-    @exclusivity(unchecked) private var injector: (@Sendable (LMDBCall) -> Int32?)?
     private var databases: [String: Database] = [:]
-    /// Read transactions waiting for the next read of any thread (under `stateMutex`). With `MDB_NOTLS` a read
-    /// transaction is not tied to a thread, so reusing one saves the begin's allocation and reader-table scan and the
-    /// abort's free. Taken and given back only under `mapLock` shared; emptied (aborted) under `mapLock` exclusive
-    /// before a map resize or the close, and before `mdb_reader_check` on a full table. See ``IdleReader``.
-    @exclusivity(unchecked) private var idleReaders: [IdleReader] = []
-    /// At most this many idle readers are kept (an eighth of the slots, so other readers and processes keep theirs).
-    private var idleReaderLimit: Int { min(32, Int(configuration.maxReaders) / 8) }
+    /// Written with every pool's mutex held, read under any one (``ReaderStripes/withAllPools(_:)``).
+    @exclusivity(unchecked) private var injector: (@Sendable (LMDBCall) -> Int32?)?
 
-    /// A read transaction kept between reads.
-    ///
-    /// It keeps its snapshot (`holdsSnapshot`) when that snapshot was still the newest commit as its read ended: the
-    /// next read takes it as it is if nothing has been committed since (the environment's last txnid is still its
-    /// txnid), which is what a new transaction would read, and so skips `mdb_txn_renew` and, above all, the lookups
-    /// of every named database's record that LMDB makes again in each renewed transaction (`DB_STALE`); a decision
-    /// reads seven tables. Otherwise it is reset (`mdb_txn_reset`: a reader slot, no snapshot) and renewed.
-    ///
-    /// A held snapshot keeps the pages freed after it from reuse, so it must not outlive the next commit: every
-    /// write transaction of this environment that commits resets the held ones (``resetHeldSnapshots()``), and a
-    /// read-only environment — whose commits all come from other processes — holds none. Other processes' commits
-    /// do not reach this process, so a held snapshot also lives at most `Configuration.heldSnapshotMillis`: then the held
-    /// ones are reset (``releaseHeldSnapshots()``), however idle the process is, and the pages freed meanwhile by the
-    /// other processes' commits become reusable to their writers.
-    ///
-    /// LMDB also fixes a transaction's named databases when it begins or renews (`mt_numdbs`), and `openDatabases` of
-    /// databases that already exist commits without a new txnid: a held transaction is taken only while no database
-    /// was opened since it began (`databaseGeneration`), or it could not use a handle returned before its read.
-    private struct IdleReader {
-        var txn: OpaquePointer
-        var holdsSnapshot: Bool
-        /// `databaseGeneration` when `txn` last began or renewed (or an older one: it may know more databases).
-        var databaseGeneration: UInt64
-    }
+    // Held snapshots.
+    //
+    // A kept read transaction keeps its snapshot (`holdsSnapshot`) when that snapshot was still the newest commit as its read ended: the
+    // next read takes it as it is if nothing has been committed since (the environment's last txnid is still its
+    // txnid), which is what a new transaction would read, and so skips `mdb_txn_renew` and, above all, the lookups
+    // of every named database's record that LMDB makes again in each renewed transaction (`DB_STALE`); a decision
+    // reads seven tables. Otherwise it is reset (`mdb_txn_reset`: a reader slot, no snapshot) and renewed.
+    //
+    // A held snapshot keeps the pages freed after it from reuse, so it must not outlive the next commit: every
+    // write transaction of this environment that commits resets the held ones (`resetHeldSnapshots`), and a
+    // read-only environment — whose commits all come from other processes — holds none. Other processes' commits
+    // do not reach this process, so a held snapshot also lives at most `Configuration.heldSnapshotMillis`: then the held
+    // ones are reset (`releaseHeldSnapshots`), however idle the process is, and the pages freed meanwhile by the
+    // other processes' commits become reusable to their writers.
+    //
+    // LMDB also fixes a transaction's named databases when it begins or renews (`mt_numdbs`), and `openDatabases` of
+    // databases that already exist commits without a new txnid: a held transaction is taken only while no database
+    // was opened since it began (`databaseGeneration`), or it could not use a handle returned before its read.
 
-    /// Counts `openDatabases` calls that opened a database (under `stateMutex`), each raised after LMDB published the
-    /// new handles, so a transaction begun or renewed after reading a value knows every database opened up to it.
+    /// Counts `openDatabases` calls that opened a database (written with every pool's mutex held, read under any one),
+    /// each raised after LMDB published the new handles, so a transaction begun or renewed after reading a value knows
+    /// every database opened up to it.
     @exclusivity(unchecked) private var databaseGeneration: UInt64 = 0
-
-    /// Whether a `releaseHeldSnapshots` is scheduled (under `stateMutex`): at most one at a time.
-    @exclusivity(unchecked) private var heldReleaseScheduled = false
 
     /// Serializes `mdb_dbi_open` (LMDB forbids concurrent calls from one process).
     private let databaseMutex = PosixMutex()
@@ -145,6 +139,7 @@ public final class Environment: @unchecked Sendable {
         self.realPath = key
         self.handle = opened.handle
         self.currentMapSize = opened.mapSize
+        self.stripes = ReaderStripes(keepingAtMost: min(32, Int(configuration.maxReaders) / 8))
     }
 
     /// `mdb_env_create` … `mdb_env_open`, `mdb_reader_check`, `mdb_env_set_mapsize`; closes the
@@ -189,7 +184,7 @@ public final class Environment: @unchecked Sendable {
         precondition(
             !currentThreadHasTransaction,
             "Environment.close() called inside a transaction of the environment at \(path)")
-        let wasOpen: Bool = mapLock.withExclusive {
+        let wasOpen: Bool = stripes.withExclusive {
             guard let env = handle else { return false }
             abortIdleReaders()
             handle = nil
@@ -256,9 +251,9 @@ public final class Environment: @unchecked Sendable {
                 }
                 stateMutex.withLock {
                     for database in opened { databases[database.name] = database }
-                    // After the commit published the handles: see `IdleReader`.
-                    databaseGeneration &+= 1
                 }
+                // After the commit published the handles: see "Held snapshots".
+                stripes.withAllPools { databaseGeneration &+= 1 }
             }
             return try stateMutex.withLock {
                 try names.map { name in
@@ -275,8 +270,8 @@ public final class Environment: @unchecked Sendable {
 
     /// Runs `body` in a read-only transaction (`mdb_txn_begin(MDB_RDONLY)`, `mdb_txn_renew` of an idle one, or an
     /// idle one as it is while its snapshot is still the newest commit), ended when `body` returns (kept for the next
-    /// read of any thread, its snapshot held only while it is the newest — see `IdleReader`; `mdb_txn_abort` once a
-    /// few are kept) or throws (`mdb_txn_abort`). Either way `body` sees the latest committed snapshot.
+    /// read of a thread of the same stripe, its snapshot held only while it is the newest — see "Held snapshots";
+    /// `mdb_txn_abort` once a few are kept) or throws (`mdb_txn_abort`). Either way `body` sees the latest committed snapshot.
     ///
     /// On `MDB_MAP_RESIZED` (another process grew the map) it adopts the new size and retries;
     /// on `MDB_READERS_FULL` it runs `mdb_reader_check` and retries once.
@@ -338,13 +333,13 @@ public final class Environment: @unchecked Sendable {
     private func runTransaction<R>(
         readOnly: Bool, commitReadOnly: Bool, function: String, _ body: (borrowing Transaction) throws -> R
     ) throws -> R {
-        try enterTransactionScope(function)
+        let stripe = try enterTransactionScope(function)
         defer { leaveTransactionScope() }
         var checkedReaders = false
         var adoptedSizes = 0
         while true {
-            let attempt = try mapLock.withShared {
-                try attemptTransaction(readOnly: readOnly, commitReadOnly: commitReadOnly, body)
+            let attempt = try stripes.withShared(stripe) {
+                try attemptTransaction(readOnly: readOnly, commitReadOnly: commitReadOnly, stripe: stripe, body)
             }
             switch attempt {
             case .finished(let result):
@@ -369,22 +364,24 @@ public final class Environment: @unchecked Sendable {
                 // Idle readers hold slots too: give them back first. Shared is enough (an idle reader is nobody's, and
                 // the close and resizes, which need exclusive, empty the pool themselves); exclusive would wait for
                 // the very readers that fill the table.
-                mapLock.withShared { abortIdleReaders() }
+                stripes.withShared(stripe) { abortIdleReaders() }
                 _ = try readerCheck()
             }
         }
     }
 
-    /// One attempt, with `mapLock` held shared by the caller.
+    /// One attempt, with the map lock held shared (in `stripe`) by the caller.
     private func attemptTransaction<R>(
-        readOnly: Bool, commitReadOnly: Bool, _ body: (borrowing Transaction) throws -> R
+        readOnly: Bool, commitReadOnly: Bool, stripe: Int, _ body: (borrowing Transaction) throws -> R
     ) throws -> Attempt<R> {
         guard let env = handle else { throw closedError("mdb_txn_begin") }
         let reusable = readOnly && !commitReadOnly
-        // The map size, an idle reader (if the read may reuse one), the fault injector and the databases opened so far
-        // under one lock section.
-        let (observedMapSize, idle, injector, generation) = stateMutex.withLock {
-            (currentMapSize, reusable ? idleReaders.popLast() : nil, self.injector, databaseGeneration)
+        // Written only under the map lock exclusive.
+        let observedMapSize = currentMapSize
+        // An idle reader of this thread's stripe (if the read may reuse one), the fault injector and the databases
+        // opened so far under one lock section.
+        let (idle, injector, generation) = stripes.withPool(stripe) { pool in
+            (reusable ? pool.popLast() : nil, self.injector, databaseGeneration)
         }
         let state = TransactionState(environment: self, isReadOnly: readOnly, injector: injector)
 
@@ -457,7 +454,7 @@ public final class Environment: @unchecked Sendable {
         }
 
         if reusable {
-            releaseReader(txn, databaseGeneration: begunGeneration)
+            releaseReader(txn, databaseGeneration: begunGeneration, stripe: stripe)
             return .finished(result)
         }
 
@@ -508,23 +505,23 @@ public final class Environment: @unchecked Sendable {
 
     // MARK: - Idle readers
 
-    /// Ends a read transaction whose closure returned: kept for the next read (its snapshot held while it is the
-    /// newest, else reset), or aborted when enough are kept (called under `mapLock` shared).
-    private func releaseReader(_ txn: OpaquePointer, databaseGeneration begun: UInt64) {
+    /// Ends a read transaction whose closure returned: kept in `stripe`'s pool for the next read (its snapshot held
+    /// while it is the newest, else reset), or aborted when the stripe keeps enough (called under the map lock shared).
+    private func releaseReader(_ txn: OpaquePointer, databaseGeneration begun: UInt64, stripe: Int) {
         var scheduleRelease = false
-        let kept = stateMutex.withLock {
-            guard idleReaders.count < idleReaderLimit else { return false }
-            // Keep the snapshot only while it is the newest (see `IdleReader`): one that a commit has already passed
-            // would pin pages until the next commit for nothing, as the next read renews it anyway. Decided under the
-            // mutex, which a committing thread's `resetHeldSnapshots` takes after its commit: either that commit is
-            // visible here, or the reset comes after this reader is in the pool.
+        let kept = stripes.withPool(stripe) { pool in
+            guard !pool.isFull else { return false }
+            // Keep the snapshot only while it is the newest (see "Held snapshots"): one that a commit has already
+            // passed would pin pages until the next commit for nothing, as the next read renews it anyway. Decided
+            // under the stripe's mutex, which a committing thread's `resetHeldSnapshots` takes after its commit:
+            // either that commit is visible here, or the reset comes after this reader is in the pool.
             // One begun before a database was opened could not serve a read of it.
             let holds = !isReadOnly && configuration.heldSnapshotMillis > 0 && begun == databaseGeneration
                 && handle.map { Environment.isNewestSnapshot(txn, $0) } == true
             if !holds { mdb_txn_reset(txn) }
-            idleReaders.append(IdleReader(txn: txn, holdsSnapshot: holds, databaseGeneration: begun))
-            if holds && !heldReleaseScheduled {
-                heldReleaseScheduled = true
+            pool.append(ReaderStripes.IdleReader(txn: txn, holdsSnapshot: holds, databaseGeneration: begun))
+            if holds && !pool.releaseScheduled {
+                pool.releaseScheduled = true
                 scheduleRelease = true
             }
             return true
@@ -533,18 +530,21 @@ public final class Environment: @unchecked Sendable {
         if scheduleRelease {
             let lifetime = DispatchTimeInterval.milliseconds(configuration.heldSnapshotMillis)
             DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + lifetime) { [weak self] in
-                self?.releaseHeldSnapshots()
+                self?.releaseHeldSnapshots(stripe: stripe)
             }
         }
     }
 
-    /// Resets the held snapshots a while after one was kept (see `IdleReader`): a dispatch timer, at most one pending.
-    /// Under traffic this costs each pooled reader one renew per lifetime; on a closed environment it does nothing.
-    private func releaseHeldSnapshots() {
-        mapLock.withShared {
-            stateMutex.withLock { heldReleaseScheduled = false }
-            guard handle != nil else { return }
-            resetHeldSnapshots()
+    /// Resets `stripe`'s held snapshots a while after one was kept (see "Held snapshots"): a dispatch timer, at most
+    /// one pending per stripe. Under traffic this costs each pooled reader one renew per lifetime; on a closed
+    /// environment it does nothing.
+    private func releaseHeldSnapshots(stripe: Int) {
+        stripes.withShared(stripes.index(ordinal: ThreadTransactions.ordinal)) {
+            stripes.withPool(stripe) { pool in
+                pool.releaseScheduled = false
+                guard handle != nil else { return }
+                pool.resetHeld()
+            }
         }
     }
 
@@ -560,32 +560,35 @@ public final class Environment: @unchecked Sendable {
     }
 
     /// Resets the idle readers that hold a snapshot, after a commit of this environment has made theirs old (called
-    /// under `mapLock` shared, on the committing thread: a few `mdb_txn_reset` calls under the state mutex).
+    /// under the map lock shared, on the committing thread: a few `mdb_txn_reset` calls, each stripe under its mutex).
     private func resetHeldSnapshots() {
-        stateMutex.withLock {
-            for i in idleReaders.indices where idleReaders[i].holdsSnapshot {
-                mdb_txn_reset(idleReaders[i].txn)
-                idleReaders[i].holdsSnapshot = false
-            }
-        }
+        stripes.forEachPool { $0.resetHeld() }
     }
 
-    /// Aborts every idle reader, freeing its slot: under `mapLock` exclusive before `mdb_env_close` or
-    /// `mdb_env_set_mapsize` (LMDB wants no transaction of this process then), under `mapLock` shared on a full reader
-    /// table.
+    /// Aborts every idle reader, freeing its slot: under the map lock exclusive before `mdb_env_close` or
+    /// `mdb_env_set_mapsize` (LMDB wants no transaction of this process then), under it shared on a full reader table.
     private func abortIdleReaders() {
-        let idle: [IdleReader] = stateMutex.withLock {
-            defer { idleReaders.removeAll() }
-            return idleReaders
-        }
+        var idle: [ReaderStripes.IdleReader] = []
+        stripes.forEachPool { idle += $0.removeAll() }
         for reader in idle { mdb_txn_abort(reader.txn) }
     }
 
     /// Read transactions kept for reuse (tests check that the pool is bounded and emptied).
-    var idleReaderCount: Int { stateMutex.withLock { idleReaders.count } }
+    var idleReaderCount: Int {
+        var total = 0
+        stripes.forEachPool { total += $0.count }
+        return total
+    }
 
     /// Kept read transactions that hold their snapshot (tests check that a commit resets them).
-    var heldSnapshotCount: Int { stateMutex.withLock { idleReaders.count(where: \.holdsSnapshot) } }
+    var heldSnapshotCount: Int {
+        var total = 0
+        stripes.forEachPool { total += $0.heldCount }
+        return total
+    }
+
+    /// Idle readers kept at most: each stripe's share of an eighth of the reader slots (at most 32).
+    var idleReaderCapacity: Int { stripes.count * stripes.capacity }
 
     // MARK: - Map size
 
@@ -599,7 +602,7 @@ public final class Environment: @unchecked Sendable {
     ///
     /// - Throws: ``LMDBError/mapFull`` once `maxMapSize` is reached; errno codes from `mmap`.
     private func growMap(after observed: Int) throws {
-        try mapLock.withExclusive {
+        try stripes.withExclusive {
             guard let env = handle else { throw closedError("mdb_env_set_mapsize") }
             abortIdleReaders()
             let current = stateMutex.withLock { currentMapSize }
@@ -626,7 +629,7 @@ public final class Environment: @unchecked Sendable {
     /// Adopts the size another process grew the map to (`mdb_env_set_mapsize(0)`), with no
     /// transaction of this process active. Never shrinks below the current size.
     private func adoptResizedMap() throws {
-        try mapLock.withExclusive {
+        try stripes.withExclusive {
             guard let env = handle else { throw closedError("mdb_env_set_mapsize") }
             abortIdleReaders()
             let previous = stateMutex.withLock { currentMapSize }
@@ -687,7 +690,7 @@ public final class Environment: @unchecked Sendable {
         let noSubdir = configuration.flags.contains(.noSubdir)
         try FilePaths.createDirectory(
             noSubdir ? FilePaths.parentDirectory(of: directory) : directory, mode: configuration.directoryMode)
-        try mapLock.withShared {
+        try stripes.withShared(stripes.index(ordinal: ThreadTransactions.ordinal)) {
             guard let env = handle else { throw closedError(function) }
             let code = mdb_env_copy2(env, directory, compact ? UInt32(MDB_CP_COMPACT) : 0)
             guard code == MDB_SUCCESS else {
@@ -747,21 +750,24 @@ public final class Environment: @unchecked Sendable {
     /// commit failure frees the transaction, as a real one does. A transaction uses the hook that
     /// was set when it began.
     public var faultInjector: (@Sendable (LMDBCall) -> Int32?)? {
-        get { stateMutex.withLock { injector } }
-        set { stateMutex.withLock { injector = newValue } }
+        get { stripes.withPool(0) { _ in injector } }
+        set { stripes.withAllPools { injector = newValue } }
     }
 
     // MARK: - Thread bookkeeping
 
     /// Whether the calling thread is inside a transaction closure of this environment (and so
-    /// already holds `mapLock` shared). Thread-local: no lock.
+    /// already holds the map lock shared). Thread-local: no lock.
     private var currentThreadHasTransaction: Bool { ThreadTransactions.contains(id) }
 
     /// Marks the calling thread as having a transaction; throws ``LMDBError/badTransaction`` if
     /// it already has one (LMDB: one transaction per thread; also, the growth lock is not
     /// recursive). Thread-local, so a read takes no lock for it.
-    private func enterTransactionScope(_ function: String) throws {
-        guard ThreadTransactions.enter(id) else { throw nestedError(function) }
+    ///
+    /// - Returns: the thread's stripe of the map lock and the reader pool.
+    private func enterTransactionScope(_ function: String) throws -> Int {
+        guard let ordinal = ThreadTransactions.enter(id) else { throw nestedError(function) }
+        return stripes.index(ordinal: ordinal)
     }
 
     private func leaveTransactionScope() {
@@ -772,14 +778,14 @@ public final class Environment: @unchecked Sendable {
         if currentThreadHasTransaction { throw nestedError(function) }
     }
 
-    /// Runs `body` with the map guaranteed not to be remapped or closed: under `mapLock`
+    /// Runs `body` with the map guaranteed not to be remapped or closed: under the map lock
     /// shared, unless this thread's transaction already holds it.
     private func withMapAccess<R>(_ function: String, _ body: (OpaquePointer) throws -> R) throws -> R {
         if currentThreadHasTransaction {
             guard let env = handle else { throw closedError(function) }
             return try body(env)
         }
-        return try mapLock.withShared {
+        return try stripes.withShared(stripes.index(ordinal: ThreadTransactions.ordinal)) {
             guard let env = handle else { throw closedError(function) }
             return try body(env)
         }

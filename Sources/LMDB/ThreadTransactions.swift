@@ -15,6 +15,9 @@ enum ThreadTransactions {
     /// The calling thread's open environments (ids; usually none or one), behind a raw pointer: only its own thread
     /// touches it, and a class property would cost a dynamic exclusivity check per access on the read path.
     private struct Open {
+        /// The thread's number, in the order threads first used an environment (it picks the thread's stripe of the
+        /// map lock and the reader pool: ``ReaderStripes``).
+        let ordinal: Int
         var count: Int
         var capacity: Int
         var ids: UnsafeMutablePointer<UInt64>
@@ -38,17 +41,29 @@ enum ThreadTransactions {
     private static var current: UnsafeMutablePointer<Open> {
         if let pointer = pthread_getspecific(key) { return pointer.assumingMemoryBound(to: Open.self) }
         let open = UnsafeMutablePointer<Open>.allocate(capacity: 1)
-        open.initialize(to: Open(count: 0, capacity: 4, ids: .allocate(capacity: 4)))
+        let ordinal = ordinals.withLock {
+            defer { nextOrdinal &+= 1 }
+            return nextOrdinal & Int.max
+        }
+        open.initialize(to: Open(ordinal: ordinal, count: 0, capacity: 4, ids: .allocate(capacity: 4)))
         let rc = pthread_setspecific(key, open)
         precondition(rc == 0, "pthread_setspecific failed: \(rc)")
         return open
     }
 
-    /// Marks the calling thread as inside a transaction of environment `id`; false when it already was (nesting).
-    static func enter(_ id: UInt64) -> Bool {
+    /// Hands out ordinals, once per thread.
+    private static let ordinals = PosixMutex()
+    nonisolated(unsafe) private static var nextOrdinal = 0
+
+    /// The calling thread's ordinal (see `Open`).
+    static var ordinal: Int { current.pointee.ordinal }
+
+    /// Marks the calling thread as inside a transaction of environment `id` and returns the thread's ordinal; nil when
+    /// it already was (nesting).
+    static func enter(_ id: UInt64) -> Int? {
         let open = current
         let count = open.pointee.count
-        for i in 0..<count where open.pointee.ids[i] == id { return false }
+        for i in 0..<count where open.pointee.ids[i] == id { return nil }
         if count == open.pointee.capacity {
             // Transactions of more environments at once than ever before on this thread: double the list.
             let grown = UnsafeMutablePointer<UInt64>.allocate(capacity: count * 2)
@@ -59,7 +74,7 @@ enum ThreadTransactions {
         }
         open.pointee.ids[count] = id
         open.pointee.count = count + 1
-        return true
+        return open.pointee.ordinal
     }
 
     /// Ends what ``enter(_:)`` marked.

@@ -123,12 +123,20 @@ final class ConcurrencyTests: LMDBTestCase {
         let stop = Locked(false)
         let failures = Locked<[String]>([])
         let group = DispatchGroup()
-        for _ in 0..<2 {
+        // Made before the readers start: the writes must not wait for CPU time the readers take.
+        let values = (UInt64(1)...40).map { pattern(size: 256 << 10, seed: $0) }
+        let ends = Array(values[0].prefix(64) + values[0].suffix(64))
+        // More threads than the map lock has stripes (`ReaderStripes`): a growth must wait for the readers of each.
+        for _ in 0..<9 {
             startThread(group) {
                 while !stop.current {
                     do {
-                        let value = try env.read { txn in try txn.get(db, [0]) }
+                        // The first big value (once written) is read from both ends of its 256 KiB in the map.
+                        let (value, big) = try env.read { txn in
+                            (try txn.get(db, [0]), try key(1).withUnsafeBytes { k in try txn.get(db, k).map { Array($0.prefix(64) + $0.suffix(64)) } })
+                        }
                         if value != [0] { failures.withLock { $0.append("read \(String(describing: value))") } }
+                        if let big, big != ends { failures.withLock { $0.append("the first big value differs") } }
                     } catch {
                         failures.withLock { $0.append("\(error)") }
                         return
@@ -136,8 +144,8 @@ final class ConcurrencyTests: LMDBTestCase {
                 }
             }
         }
-        for index in UInt64(1)...40 {
-            try env.write { txn in try txn.put(db, key(index), pattern(size: 256 << 10, seed: index)) }
+        for (index, value) in zip(UInt64(1)..., values) {
+            try env.write { txn in try txn.put(db, key(index), value) }
         }
         stop.withLock { $0 = true }
         XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
