@@ -18,9 +18,10 @@ import Darwin
 /// thread's stripe and exclusively in all of them, in order (a "big-reader" lock); each stripe's mutex guards its
 /// share of the pool.
 final class ReaderStripes: @unchecked Sendable {
-    /// A read transaction kept between reads (see `Environment`'s pool).
+    /// A read transaction kept between reads (see "Held snapshots" in `Environment`).
     struct IdleReader {
         var txn: OpaquePointer
+        /// Whether `txn` keeps its snapshot (it was the newest commit as its read ended), else it was reset.
         var holdsSnapshot: Bool
         /// The environment's database generation when `txn` last began or renewed (or an older one).
         var databaseGeneration: UInt64

@@ -3,7 +3,7 @@ import Foundation
 @testable import LMDB
 import XCTest
 
-/// A kept reader that holds its snapshot (`Environment.IdleReader.holdsSnapshot`) is taken by the next read without
+/// A kept reader that holds its snapshot (`ReaderStripes.IdleReader.holdsSnapshot`) is taken by the next read without
 /// `mdb_txn_renew`: it must still serve that read as a new transaction would, whatever happened since it began.
 final class HeldSnapshotTests: LMDBTestCase {
     /// `openDatabases` of a database that already exists commits a write transaction that changes nothing: LMDB does
