@@ -69,11 +69,12 @@ public final class Environment: @unchecked Sendable {
 
     // Held snapshots.
     //
-    // A kept read transaction keeps its snapshot (`holdsSnapshot`) when that snapshot was still the newest commit as its read ended: the
-    // next read takes it as it is if nothing has been committed since (the environment's last txnid is still its
-    // txnid), which is what a new transaction would read, and so skips `mdb_txn_renew` and, above all, the lookups
-    // of every named database's record that LMDB makes again in each renewed transaction (`DB_STALE`); a decision
-    // reads seven tables. Otherwise it is reset (`mdb_txn_reset`: a reader slot, no snapshot) and renewed.
+    // A kept read transaction keeps its snapshot (`holdsSnapshot`) when that snapshot was still the newest commit as
+    // its read ended: the next read takes it as it is if nothing has been committed since (the environment's last
+    // txnid is still its txnid), which is what a new transaction would read, and so skips `mdb_txn_renew` and, above
+    // all, the lookups of every named database's record that LMDB makes again in each renewed transaction
+    // (`DB_STALE`); a decision reads seven tables. Otherwise it is reset (`mdb_txn_reset`: a reader slot, no
+    // snapshot) and renewed.
     //
     // A held snapshot keeps the pages freed after it from reuse, so it must not outlive the next commit: every
     // write transaction of this environment that commits resets the held ones (`resetHeldSnapshots`), and a
@@ -271,7 +272,8 @@ public final class Environment: @unchecked Sendable {
     /// Runs `body` in a read-only transaction (`mdb_txn_begin(MDB_RDONLY)`, `mdb_txn_renew` of an idle one, or an
     /// idle one as it is while its snapshot is still the newest commit), ended when `body` returns (kept for the next
     /// read of a thread of the same stripe, its snapshot held only while it is the newest — see "Held snapshots";
-    /// `mdb_txn_abort` once a few are kept) or throws (`mdb_txn_abort`). Either way `body` sees the latest committed snapshot.
+    /// `mdb_txn_abort` once a few are kept) or throws (`mdb_txn_abort`). Either way `body` sees the latest committed
+    /// snapshot.
     ///
     /// On `MDB_MAP_RESIZED` (another process grew the map) it adopts the new size and retries;
     /// on `MDB_READERS_FULL` it runs `mdb_reader_check` and retries once.
