@@ -366,8 +366,14 @@ public final class Environment: @unchecked Sendable {
                 // Idle readers hold slots too: give them back first. Shared is enough (an idle reader is nobody's, and
                 // the close and resizes, which need exclusive, empty the pool themselves); exclusive would wait for
                 // the very readers that fill the table.
-                stripes.withShared(stripe) { abortIdleReaders() }
-                _ = try readerCheck()
+                // `mdb_reader_check` under the same lock: this thread counts as inside a transaction here, so
+                // `readerCheck()` would take no lock and could race a close.
+                try stripes.withShared(stripe) {
+                    abortIdleReaders()
+                    guard let env = handle else { throw closedError("mdb_reader_check") }
+                    var dead: Int32 = 0
+                    try LMDBError.check(mdb_reader_check(env, &dead), "mdb_reader_check").get()
+                }
             }
         }
     }

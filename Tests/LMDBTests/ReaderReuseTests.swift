@@ -197,6 +197,22 @@ final class ReaderReuseTests: LMDBTestCase {
         }
     }
 
+    /// Review: the timed release is per stripe: held snapshots kept by threads of every stripe are all given up.
+    func testAHeldSnapshotOfEveryStripeIsGivenUpSoon() throws {
+        var configuration = Environment.Configuration()
+        configuration.heldSnapshotMillis = 50
+        let (env, _) = try makeEnvironment(configuration)
+        let db = try env.openDatabases(["kv"])[0]
+        try env.write { txn in try txn.put(db, [1], [1]) }
+        for round in 1...2 {
+            for _ in 0..<16 { onAnotherThread { _ = try env.read { txn in try txn.get(db, [1]) } } }
+            XCTAssertGreaterThan(env.heldSnapshotCount, 1, "round \(round): several stripes hold")
+            let deadline = Date().addingTimeInterval(10)
+            while env.heldSnapshotCount > 0 && Date() < deadline { usleep(5_000) }
+            XCTAssertEqual(env.heldSnapshotCount, 0, "round \(round): every stripe's held snapshot was given up")
+        }
+    }
+
     func testThePoolIsBoundedAcrossThreads() throws {
         let (env, _) = try makeEnvironment()
         let db = try env.openDatabases(["kv"])[0]
