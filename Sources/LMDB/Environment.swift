@@ -371,8 +371,7 @@ public final class Environment: @unchecked Sendable {
                 try stripes.withShared(stripe) {
                     abortIdleReaders()
                     guard let env = handle else { throw closedError("mdb_reader_check") }
-                    var dead: Int32 = 0
-                    try LMDBError.check(mdb_reader_check(env, &dead), "mdb_reader_check").get()
+                    _ = try Environment.clearStaleReaders(env)
                 }
             }
         }
@@ -733,11 +732,14 @@ public final class Environment: @unchecked Sendable {
     /// - Returns: the number of stale slots cleared.
     /// - Throws: ``LMDBError/invalidArgument`` (closed), errno codes.
     public func readerCheck() throws -> Int {
-        try withMapAccess("mdb_reader_check") { env in
-            var dead: Int32 = 0
-            try LMDBError.check(mdb_reader_check(env, &dead), "mdb_reader_check").get()
-            return Int(dead)
-        }
+        try withMapAccess("mdb_reader_check") { env in try Environment.clearStaleReaders(env) }
+    }
+
+    /// `mdb_reader_check`: the number of stale slots cleared.
+    private static func clearStaleReaders(_ env: OpaquePointer) throws -> Int {
+        var dead: Int32 = 0
+        try LMDBError.check(mdb_reader_check(env, &dead), "mdb_reader_check").get()
+        return Int(dead)
     }
 
     /// The version of the linked LMDB library. Wraps `mdb_version`.
