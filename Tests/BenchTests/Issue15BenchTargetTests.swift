@@ -229,6 +229,41 @@ final class Issue15BenchTargetTests: XCTestCase {
         }
     }
 
+    func testTheCommitIOLimitIsTheProbesInterpolatedAtTheRowsPagesPerUse() throws {
+        var report = report()
+        // No probe (and no bytes written): no such limit.
+        func commitIO(_ r: BenchReport) throws -> [Double]? {
+            try target(r, "check_ratio.1024").limits.first { $0.what.hasPrefix("the machine's CPU for this row's commit I/O") }?.values
+        }
+        XCTAssertNil(try commitIO(report))
+        // 12 pages per commit at batch 300; the probes: 40 µs at 1 page and 160 at 16 (start), 20 and 50 (end).
+        let i = try XCTUnwrap(report.recording.firstIndex { if case .checkTasks = $0.mode { true } else { false } })
+        report.recording[i].bytesWritten = UInt64(report.recording[i].batches) * 12 * 4096
+        report.limitsStart?.commitIO = [.init(pages: 1, cpuMicros: 40, wallMicros: 100), .init(pages: 16, cpuMicros: 160, wallMicros: 400)]
+        report.limitsEnd?.commitIO = [.init(pages: 1, cpuMicros: 20, wallMicros: 100), .init(pages: 16, cpuMicros: 50, wallMicros: 400)]
+        let values = try XCTUnwrap(try commitIO(report))
+        XCTAssertEqual(values.count, 2)
+        XCTAssertEqual(values[0], (40 + 8 * 11) / 300, accuracy: 1e-9)
+        XCTAssertEqual(values[1], (20 + 2 * 11) / 300, accuracy: 1e-9)
+        // One probe only: nothing to interpolate, no value made up.
+        XCTAssertNil(HardwareLimits(sha256PerSecond: 1, fsyncPerSecond: 1, writeMegabytesPerSecond: 1,
+                                    commitIO: [.init(pages: 1, cpuMicros: 40, wallMicros: 100)]).commitCPUMicros(pages: 12))
+    }
+
+    func testCommitIOProbeMeasuresAndRemovesItsFileAndFailsClearly() throws {
+        let directory = NSTemporaryDirectory() + "credledger-commit-probe-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let cost = try HardwareLimits.commitIOCost(path: directory + "/probe", pages: 4, seconds: 0.05)
+        XCTAssertEqual(cost.pages, 4)
+        XCTAssertGreaterThan(cost.wallMicros, 0)
+        XCTAssertGreaterThanOrEqual(cost.wallMicros * 1.05 + 1, cost.cpuMicros, "one thread cannot use more CPU than time")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/probe"))
+        XCTAssertThrowsError(try HardwareLimits.commitIOCost(path: "/nonexistent-\(getpid())/probe", pages: 1, seconds: 0.01)) { error in
+            XCTAssertTrue("\(error)".contains("cannot create"), "\(error)")
+        }
+    }
+
     func testSameBytesProbeWritesAndRemovesItsFileAndFailsClearly() throws {
         let directory = NSTemporaryDirectory() + "credledger-probe-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

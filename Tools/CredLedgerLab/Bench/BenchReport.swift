@@ -153,6 +153,14 @@ struct BenchReport {
         }
         out.append(.init(what: "writer max (build + commit)", values: [r.serialCeiling], unit: "/s"))
         out.append(.init(what: "pwrite 4 KiB + fdatasync (start, end)", values: machine(\.fsyncPerSecond), unit: "/s"))
+        // What the machine bills in CPU for this row's commits' I/O alone, per use: the share of a use's CPU no code of
+        // ours can remove short of writing fewer pages or committing less often.
+        let pages = r.pagesWrittenPerBatch
+        let perUse = [limitsStart, limitsEnd].compactMap { $0?.commitCPUMicros(pages: pages) }.map { r.batchMean > 0 ? $0 / r.batchMean : 0 }
+        if pages > 0, !perUse.isEmpty {
+            out.append(.init(what: "the machine's CPU for this row's commit I/O alone (\(BenchFormat.fixed(pages, 0)) scattered page writes, "
+                + "2 fdatasync, per use at batch \(BenchFormat.fixed(r.batchMean, 0)), start, end)", values: perUse, unit: "µs"))
+        }
         return out
     }
 
@@ -571,7 +579,12 @@ struct BenchReport {
                 ["pwrite 4 KiB + fdatasync (/s)", BenchFormat.count(a.fsyncPerSecond), BenchFormat.count(b.fsyncPerSecond), "durable commits per second"],
                 ["buffered write, 1 MiB chunks (MB/s)", BenchFormat.fixed(a.writeMegabytesPerSecond, 0), BenchFormat.fixed(b.writeMegabytesPerSecond, 0),
                  "export bytes"],
-            ])
+            ] + zip(a.commitIO, b.commitIO).map { x, y in
+                ["commit I/O, \(x.pages) scattered page\(x.pages == 1 ? "" : "s") + meta, 2 fdatasync (CPU / wall µs)",
+                 BenchFormat.fixed(x.cpuMicros, 1) + " / " + BenchFormat.fixed(x.wallMicros, 0),
+                 BenchFormat.fixed(y.cpuMicros, 1) + " / " + BenchFormat.fixed(y.wallMicros, 0),
+                 "the CPU a durable commit costs the machine's cores"]
+            })
             loadLine("9. limits (start)", label: " (start)")
             loadLine("9. limits (end)", label: " (end)")
         }

@@ -10,17 +10,83 @@ struct HardwareLimits {
     var fsyncPerSecond: Double
     /// Buffered `write(2)` of 1 MiB chunks to a new file (no sync): the page-cache copy an export pays.
     var writeMegabytesPerSecond: Double
+    /// A commit's I/O in LMDB's shape, at 1 and at 16 dirty pages: what the machine charges for it.
+    var commitIO: [CommitIOCost] = []
+
+    /// LMDB's commit I/O without LMDB: `pages` scattered 4 KiB `pwrite`s into pages the previous commit's flush left
+    /// clean (one syscall each, as `mdb_page_flush` writes pages that are not adjacent), `fdatasync`, then one 4 KiB
+    /// meta `pwrite` and a second `fdatasync` (the meta page's sync). `cpuMicros` is this thread's CPU (user +
+    /// system) per commit: on a virtual machine a flush's device notifications and a clean page's re-dirtying are
+    /// billed there, on the cores the callers share.
+    struct CommitIOCost {
+        var pages: Int
+        var cpuMicros: Double
+        var wallMicros: Double
+    }
+
+    /// The CPU of one commit's I/O at `pages` dirty pages, from the two probes (linear between and beyond them);
+    /// nil when not measured.
+    func commitCPUMicros(pages: Double) -> Double? {
+        guard let a = commitIO.first, let b = commitIO.last, b.pages > a.pages else { return nil }
+        let slope = (b.cpuMicros - a.cpuMicros) / Double(b.pages - a.pages)
+        return max(0, a.cpuMicros + slope * (pages - Double(a.pages)))
+    }
 
     var json: [String: Any] {
         ["sha256_73b_per_s": BenchFormat.round(sha256PerSecond, 0), "fsync_4k_per_s": BenchFormat.round(fsyncPerSecond, 0),
          "fsync_ms": BenchFormat.round(fsyncPerSecond > 0 ? 1000 / fsyncPerSecond : 0, 3),
-         "buffered_write_mb_per_s": BenchFormat.round(writeMegabytesPerSecond, 1)]
+         "buffered_write_mb_per_s": BenchFormat.round(writeMegabytesPerSecond, 1),
+         "commit_io": commitIO.map { ["pages": $0.pages, "cpu_us": BenchFormat.round($0.cpuMicros, 1), "wall_us": BenchFormat.round($0.wallMicros, 1)] }]
     }
 
     static func measure(directory: String, seconds: Double) throws -> HardwareLimits {
         HardwareLimits(sha256PerSecond: sha256Rate(seconds: seconds),
                        fsyncPerSecond: try fsyncRate(path: directory + "/fsync-probe", seconds: seconds),
-                       writeMegabytesPerSecond: try writeRate(path: directory + "/write-probe", seconds: seconds))
+                       writeMegabytesPerSecond: try writeRate(path: directory + "/write-probe", seconds: seconds),
+                       commitIO: try [1, 16].map { try commitIOCost(path: directory + "/commit-probe", pages: $0, seconds: seconds / 2) })
+    }
+
+    /// See `CommitIOCost`. The pages are spread over a 4 MiB file written and synced first, so every write lands on
+    /// an allocated page that the previous flush left clean, and no two are adjacent.
+    static func commitIOCost(path: String, pages: Int, seconds: Double) throws -> CommitIOCost {
+        let fd = try scratchFile(path, O_CREAT | O_RDWR | O_TRUNC)
+        defer {
+            close(fd)
+            unlink(path)
+        }
+        let slots = 1024
+        let page = [UInt8]((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) | 1 })
+        func fail(_ what: String) -> LedgerError {
+            LedgerError("bench_failed", "\(what) failed on \(path) (errno \(errno))", kind: .badInput)
+        }
+        for slot in 0..<slots {
+            guard page.withUnsafeBytes({ pwrite(fd, $0.baseAddress, 4096, off_t(4096 * slot)) }) == 4096 else { throw fail("pwrite") }
+        }
+        guard fdatasync(fd) == 0 else { throw fail("fdatasync") }
+        var commits = 0
+        let cpuStart = threadCPUNanos()
+        let start = BenchClock.nanos()
+        let deadline = start + UInt64(seconds * 1e9)
+        repeat {
+            for p in 0..<pages {
+                // Odd strides over 1,023 data slots (slot 0 is the meta page): scattered, never adjacent within a commit.
+                let slot = 1 + (commits &* 61 &+ p &* 67) % (slots - 1)
+                guard page.withUnsafeBytes({ pwrite(fd, $0.baseAddress, 4096, off_t(4096 * slot)) }) == 4096 else { throw fail("pwrite") }
+            }
+            guard fdatasync(fd) == 0 else { throw fail("fdatasync") }
+            guard page.withUnsafeBytes({ pwrite(fd, $0.baseAddress, 4096, 0) }) == 4096, fdatasync(fd) == 0 else { throw fail("meta write") }
+            commits += 1
+        } while BenchClock.nanos() < deadline
+        let wall = Double(BenchClock.nanos() - start) / 1000
+        let cpu = Double(threadCPUNanos() &- cpuStart) / 1000
+        return CommitIOCost(pages: pages, cpuMicros: cpu / Double(commits), wallMicros: wall / Double(commits))
+    }
+
+    /// This thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), in nanoseconds.
+    static func threadCPUNanos() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
     }
 
     static func sha256Rate(seconds: Double) -> Double {
