@@ -46,6 +46,15 @@ enum ProcessCPU {
     }
 }
 
+/// CPU time the calling thread has used (user + system: `CLOCK_THREAD_CPUTIME_ID`), in nanoseconds.
+enum ThreadCPU {
+    static func nanos() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+    }
+}
+
 /// CPU time the whole machine spent busy (every core, every process and kernel thread: `/proc/stat`), in seconds:
 /// what an export shares with the kernel's page-cache copy and writeback, which the process's own CPU leaves out.
 enum MachineCPU {

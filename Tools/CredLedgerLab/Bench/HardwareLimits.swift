@@ -64,7 +64,7 @@ struct HardwareLimits {
         }
         guard fdatasync(fd) == 0 else { throw fail("fdatasync") }
         var commits = 0
-        let cpuStart = threadCPUNanos()
+        let cpuStart = ThreadCPU.nanos()
         let start = BenchClock.nanos()
         let deadline = start + UInt64(seconds * 1e9)
         repeat {
@@ -78,16 +78,10 @@ struct HardwareLimits {
             commits += 1
         } while BenchClock.nanos() < deadline
         let wall = Double(BenchClock.nanos() - start) / 1000
-        let cpu = Double(threadCPUNanos() &- cpuStart) / 1000
+        let cpu = Double(ThreadCPU.nanos() &- cpuStart) / 1000
         return CommitIOCost(pages: pages, cpuMicros: cpu / Double(commits), wallMicros: wall / Double(commits))
     }
 
-    /// This thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), in nanoseconds.
-    static func threadCPUNanos() -> UInt64 {
-        var t = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
-        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
-    }
 
     static func sha256Rate(seconds: Double) -> Double {
         var message = [UInt8](repeating: 0, count: 73)
