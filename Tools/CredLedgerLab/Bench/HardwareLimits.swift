@@ -16,8 +16,8 @@ struct HardwareLimits {
     /// LMDB's commit I/O without LMDB: `pages` scattered 4 KiB `pwrite`s into pages the previous commit's flush left
     /// clean (one syscall each, as `mdb_page_flush` writes pages that are not adjacent), `fdatasync`, then one 4 KiB
     /// meta `pwrite` and a second `fdatasync` (the meta page's sync). `cpuMicros` is this thread's CPU (user +
-    /// system) per commit: on a virtual machine a flush's device notifications and a clean page's re-dirtying are
-    /// billed there, on the cores the callers share.
+    /// system) per commit: on a virtual machine each flush and each scattered page's own device request (its queue
+    /// notification, a VM exit) are billed there, on the cores the callers share.
     struct CommitIOCost {
         var pages: Int
         var cpuMicros: Double
