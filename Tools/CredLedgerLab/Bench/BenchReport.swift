@@ -156,8 +156,8 @@ struct BenchReport {
         // What the machine bills in CPU for this row's commits' I/O alone, per use: the share of a use's CPU no code of
         // ours can remove short of writing fewer pages or committing less often.
         let pages = r.pagesWrittenPerBatch
-        let perUse = [limitsStart, limitsEnd].compactMap { $0?.commitCPUMicros(pages: pages) }.map { r.batchMean > 0 ? $0 / r.batchMean : 0 }
-        if pages > 0, !perUse.isEmpty {
+        let perUse = [limitsStart, limitsEnd].compactMap { $0?.commitCPUMicros(pages: pages) }.map { $0 / r.batchMean }
+        if pages > 0, r.batchMean > 0, !perUse.isEmpty {
             out.append(.init(what: "the machine's CPU for this row's commit I/O alone (\(BenchFormat.fixed(pages, 0)) scattered page writes, "
                 + "2 fdatasync, per use at batch \(BenchFormat.fixed(r.batchMean, 0)), start, end)", values: perUse, unit: "µs"))
         }

@@ -59,10 +59,14 @@ struct HardwareLimits {
         func fail(_ what: String) -> LedgerError {
             LedgerError("bench_failed", "\(what) failed on \(path) (errno \(errno))", kind: .badInput)
         }
-        for slot in 0..<slots {
+        func write(slot: Int) throws {
             guard page.withUnsafeBytes({ pwrite(fd, $0.baseAddress, 4096, off_t(4096 * slot)) }) == 4096 else { throw fail("pwrite") }
         }
-        guard fdatasync(fd) == 0 else { throw fail("fdatasync") }
+        func sync() throws {
+            guard fdatasync(fd) == 0 else { throw fail("fdatasync") }
+        }
+        for slot in 0..<slots { try write(slot: slot) }
+        try sync()
         var commits = 0
         let cpuStart = ThreadCPU.nanos()
         let start = BenchClock.nanos()
@@ -70,18 +74,17 @@ struct HardwareLimits {
         repeat {
             for p in 0..<pages {
                 // Odd strides over 1,023 data slots (slot 0 is the meta page): scattered, never adjacent within a commit.
-                let slot = 1 + (commits &* 61 &+ p &* 67) % (slots - 1)
-                guard page.withUnsafeBytes({ pwrite(fd, $0.baseAddress, 4096, off_t(4096 * slot)) }) == 4096 else { throw fail("pwrite") }
+                try write(slot: 1 + (commits &* 61 &+ p &* 67) % (slots - 1))
             }
-            guard fdatasync(fd) == 0 else { throw fail("fdatasync") }
-            guard page.withUnsafeBytes({ pwrite(fd, $0.baseAddress, 4096, 0) }) == 4096, fdatasync(fd) == 0 else { throw fail("meta write") }
+            try sync()
+            try write(slot: 0)
+            try sync()
             commits += 1
         } while BenchClock.nanos() < deadline
         let wall = Double(BenchClock.nanos() - start) / 1000
         let cpu = Double(ThreadCPU.nanos() &- cpuStart) / 1000
         return CommitIOCost(pages: pages, cpuMicros: cpu / Double(commits), wallMicros: wall / Double(commits))
     }
-
 
     static func sha256Rate(seconds: Double) -> Double {
         var message = [UInt8](repeating: 0, count: 73)
