@@ -421,7 +421,7 @@ enum RegistryProjection {
         case .companyRegistered(let slug, let name, let domain):
             let record = CompanyRecord(number: event.company, apiEnabled: false, registeredAt: t, slug: slug, name: name, mailDomain: domain)
             try store.put(.companies, Keys.company(event.company), record.bytes)
-            try store.put(.companySlugs, Keys.companySlug(slug), event.company.bigEndianBytes)
+            try store.put(.companySlugs, Keys.companySlug(slug), CompanySlugEntry(company: event.company, apiEnabled: false).bytes)
             try bump(.company, to: event.company, in: store)
         case .apiModuleEnabled, .apiModuleDisabled:
             let key = Keys.company(event.company)
@@ -429,6 +429,7 @@ enum RegistryProjection {
             var record = try CompanyRecord.decode(raw)
             record.apiEnabled = event.type == .apiModuleEnabled
             try store.put(.companies, key, record.bytes)
+            try store.put(.companySlugs, Keys.companySlug(record.slug), CompanySlugEntry(company: record.number, apiEnabled: record.apiEnabled).bytes)
         case .memberRoleSet(let user, let email, let role):
             try store.put(.users, Keys.userByEmail(email), user.bigEndianBytes)
             try store.put(.users, Keys.emailByUser(user), Array(email.lowercased().utf8))
@@ -441,12 +442,13 @@ enum RegistryProjection {
         case .projectCreated(let project, let slug, let name):
             let record = ProjectRecord(company: event.company, archived: false, number: project, createdAt: t, slug: slug, name: name)
             try store.put(.projects, Keys.project(project), record.bytes)
-            try store.put(.projectSlugs, Keys.projectSlug(event.company, slug), project.bigEndianBytes)
+            try store.put(.projectSlugs, Keys.projectSlug(event.company, slug), ProjectSlugEntry(project: project, archived: false).bytes)
             try bump(.project, to: project, in: store)
         case .projectArchived(let project):
             var record = try load(ProjectRecord.self, .projects, Keys.project(project), store)
             record.archived = true
             try store.put(.projects, Keys.project(project), record.bytes)
+            try store.put(.projectSlugs, Keys.projectSlug(record.company, record.slug), ProjectSlugEntry(project: project, archived: true).bytes)
         case .credentialCreated(let c):
             let createdBy: UInt32 = if case .user(let u) = event.actor { u } else { 0 }
             let record = CredentialRecord(

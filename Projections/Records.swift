@@ -146,6 +146,56 @@ public struct ProjectRecord: ProjectionRow, Sendable {
     }
 }
 
+/// `company_slugs`: slug → the company's number and whether its API module is on. The flag repeats
+/// `companies[c].api_enabled` so that the authorization hot path resolves a company in one lookup.
+public struct CompanySlugEntry: ProjectionRow, Sendable, Equatable {
+    public static let table = Table.companySlugs
+    public var company: UInt32
+    public var apiEnabled: Bool
+
+    /// Byte offsets in the order `encode` writes the fields (read in place by the authorization hot path).
+    public enum Layout {
+        @inlinable public static var company: Int { 0 }
+        @inlinable public static var apiEnabled: Int { company + MemoryLayout<UInt32>.size }
+        @inlinable public static var size: Int { apiEnabled + MemoryLayout<UInt8>.size }
+    }
+
+    public func encode(into w: inout ByteWriter) { w.write(company); w.write(UInt8(apiEnabled ? 1 : 0)) }
+    public init?(reader r: inout ByteReader) {
+        guard let company = r.read(UInt32.self), let flag = r.read(UInt8.self), flag <= 1 else { return nil }
+        self.init(company: company, apiEnabled: flag == 1)
+    }
+    public init(company: UInt32, apiEnabled: Bool) {
+        self.company = company
+        self.apiEnabled = apiEnabled
+    }
+}
+
+/// `project_slugs`: company + slug → the project's number and whether it is archived. The flag repeats
+/// `projects[p].archived` so that the authorization hot path resolves a project in one lookup.
+public struct ProjectSlugEntry: ProjectionRow, Sendable, Equatable {
+    public static let table = Table.projectSlugs
+    public var project: UInt32
+    public var archived: Bool
+
+    /// Byte offsets in the order `encode` writes the fields (read in place by the authorization hot path).
+    public enum Layout {
+        @inlinable public static var project: Int { 0 }
+        @inlinable public static var archived: Int { project + MemoryLayout<UInt32>.size }
+        @inlinable public static var size: Int { archived + MemoryLayout<UInt8>.size }
+    }
+
+    public func encode(into w: inout ByteWriter) { w.write(project); w.write(UInt8(archived ? 1 : 0)) }
+    public init?(reader r: inout ByteReader) {
+        guard let project = r.read(UInt32.self), let flag = r.read(UInt8.self), flag <= 1 else { return nil }
+        self.init(project: project, archived: flag == 1)
+    }
+    public init(project: UInt32, archived: Bool) {
+        self.project = project
+        self.archived = archived
+    }
+}
+
 /// `credentials`: credential number → the row behind the API keys table (never the secret).
 public struct CredentialRecord: ProjectionRow, Sendable {
     public static let table = Table.credentials

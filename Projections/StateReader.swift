@@ -31,6 +31,12 @@ public struct StateReader<Store: KeyValueStore> {
         return try company(n)
     }
     public func company(_ n: UInt32) throws -> CompanyRecord? { try row(CompanyRecord.self, .companies, Keys.company(n)) }
+    /// The `company_slugs` row of `slug`: the company's number and API flag, in one lookup.
+    public func companyEntry(slug: String) throws -> CompanySlugEntry? {
+        let key = Keys.companySlug(slug)
+        guard !key.isEmpty, key.count <= 511 else { return nil }
+        return try row(CompanySlugEntry.self, .companySlugs, key)
+    }
 
     public func user(email: String) throws -> UInt32? { try number(.users, Keys.userByEmail(email)) }
     public func email(user: UInt32) throws -> String? {
@@ -54,6 +60,12 @@ public struct StateReader<Store: KeyValueStore> {
         return try project(n)
     }
     public func project(_ n: UInt32) throws -> ProjectRecord? { try row(ProjectRecord.self, .projects, Keys.project(n)) }
+    /// The `project_slugs` row of `company`'s `slug`: the project's number and archived flag, in one lookup.
+    public func projectEntry(company: UInt32, slug: String) throws -> ProjectSlugEntry? {
+        let key = Keys.projectSlug(company, slug)
+        guard key.count <= 511 else { return nil }
+        return try row(ProjectSlugEntry.self, .projectSlugs, key)
+    }
     public func projects(company: UInt32) throws -> [ProjectRecord] {
         var numbers: [UInt32] = []
         try store.scan(.projectSlugs, prefix: company.bigEndianBytes) { _, value in

@@ -540,6 +540,18 @@ final class ProjectorTests: XCTestCase {
         XCTAssertGreaterThan(g.codeStatus.values.filter { $0 == .revoked }.count, 0)
         XCTAssertGreaterThan(g.tokenStatus.values.filter { $0 == .revoked }.count, 0)
         for p in g.archived { XCTAssertEqual(try reader.project(p)?.archived, true) }
+        // The slug rows repeat the API and archived flags (issue 15: the decision reads them alone).
+        let companies = try (store.tables[.companies] ?? [:]).values.map(CompanyRecord.decode)
+        XCTAssertEqual(companies.count, g.companies.count)
+        XCTAssertTrue(companies.contains { $0.apiEnabled } && companies.contains { !$0.apiEnabled }, "the history toggles the module")
+        for c in companies {
+            XCTAssertEqual(try reader.companyEntry(slug: c.slug), CompanySlugEntry(company: c.number, apiEnabled: c.apiEnabled), c.slug)
+        }
+        let projects = try (store.tables[.projects] ?? [:]).values.map(ProjectRecord.decode)
+        XCTAssertEqual(store.tables[.projectSlugs]?.count, projects.count)
+        for p in projects {
+            XCTAssertEqual(try reader.projectEntry(company: p.company, slug: p.slug), ProjectSlugEntry(project: p.number, archived: p.archived))
+        }
     }
 
     func testDiscardDropsOnlyPendingWork() throws {

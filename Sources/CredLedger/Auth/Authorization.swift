@@ -279,10 +279,10 @@ struct ReferenceFacts<Store: KeyValueStore>: AuthorizationFacts {
     let state: StateReader<Store>
 
     func company(slug: String) throws -> CompanyFacts? {
-        try state.company(slug: slug).map { CompanyFacts(number: $0.number, apiEnabled: $0.apiEnabled) }
+        try state.companyEntry(slug: slug).map { CompanyFacts(number: $0.company, apiEnabled: $0.apiEnabled) }
     }
     func project(company: UInt32, slug: String) throws -> ProjectFacts? {
-        try state.project(company: company, slug: slug).map { ProjectFacts(number: $0.number, archived: $0.archived) }
+        try state.projectEntry(company: company, slug: slug).map { ProjectFacts(number: $0.project, archived: $0.archived) }
     }
     func secret(hash: SHA256Digest) throws -> SecretFacts? {
         try state.secret(hash: hash).map { SecretFacts(credential: $0.credential, validUntil: $0.validUntil) }
@@ -337,14 +337,12 @@ struct InPlaceFacts: AuthorizationFacts {
     func company(slug: String) throws -> CompanyFacts? {
         // An unknown company takes the reference path (rare): it looks the secret up to record the attempt in its
         // owner's trail.
-        guard let number = try reads.get(.companySlugs, prefix: nil, text: slug, { $0?.leadingU32 }),
-              let company = try usual(reads.get(.companies, number) { row($0) { $0.companyFacts } })
+        guard let company = try usual(reads.get(.companySlugs, prefix: nil, text: slug) { row($0) { $0.companySlugFacts } })
         else { throw InPlaceFallback() }
         return company
     }
     func project(company: UInt32, slug: String) throws -> ProjectFacts? {
-        guard let number = try reads.get(.projectSlugs, prefix: company, text: slug, { $0?.leadingU32 }) else { return nil }
-        return try usual(reads.get(.projects, number) { row($0) { $0.projectFacts } })
+        try usual(reads.get(.projectSlugs, prefix: company, text: slug) { row($0) { $0.projectSlugFacts } })
     }
     func secret(hash: SHA256Digest) throws -> SecretFacts? {
         try usual(reads.get(.secrets, hashPrefixOf: hash) { $0?.secretFacts(matching: hash) ?? .missing })

@@ -69,8 +69,6 @@ struct RowView {
         return at
     }
 
-    /// The value as `UInt32(bigEndianBytes:)` reads it: the first four bytes, nil if shorter.
-    var leadingU32: UInt32? { u32(0) }
 }
 
 /// What an in-place read of one row found.
@@ -84,19 +82,18 @@ enum Lookup<T> {
 // MARK: - The rows the authorization decision reads, at the offsets their codecs declare (`<Record>.Layout`)
 
 extension RowView {
-    /// A `companies` row (`CompanyRecord`); nil when its shape differs from what the codec writes.
-    var companyFacts: CompanyFacts? {
-        typealias L = CompanyRecord.Layout
-        guard let enabled = u8(L.apiEnabled), let number = u32(L.number), skipStrings(L.stringCount, from: L.strings) == count
-        else { return nil }
+    /// A `company_slugs` row (`CompanySlugEntry`); nil when its shape differs from what the codec writes (a flag
+    /// other than 0 or 1 included).
+    var companySlugFacts: CompanyFacts? {
+        typealias L = CompanySlugEntry.Layout
+        guard count == L.size, let number = u32(L.company), let enabled = u8(L.apiEnabled), enabled <= 1 else { return nil }
         return CompanyFacts(number: number, apiEnabled: enabled == 1)
     }
 
-    /// A `projects` row (`ProjectRecord`); nil when its shape differs from what the codec writes.
-    var projectFacts: ProjectFacts? {
-        typealias L = ProjectRecord.Layout
-        guard let archived = u8(L.archived), let number = u32(L.number), skipStrings(L.stringCount, from: L.strings) == count
-        else { return nil }
+    /// A `project_slugs` row (`ProjectSlugEntry`); nil when its shape differs from what the codec writes.
+    var projectSlugFacts: ProjectFacts? {
+        typealias L = ProjectSlugEntry.Layout
+        guard count == L.size, let number = u32(L.project), let archived = u8(L.archived), archived <= 1 else { return nil }
         return ProjectFacts(number: number, archived: archived == 1)
     }
 

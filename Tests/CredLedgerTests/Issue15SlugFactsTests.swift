@@ -1,0 +1,142 @@
+@testable import CredLedger
+import CredLedgerCore
+import CredLedgerProjections
+import LMDB
+import XCTest
+
+/// Issue 15, fewer lookups per decision: a company's API flag and a project's archived flag are repeated in their slug
+/// rows (registry code version 3), so the decision resolves each in one lookup. The rows follow every event that
+/// changes the flags, both paths read them, an older registry is rebuilt at open, and a damaged row is reported.
+final class Issue15SlugFactsTests: XCTestCase {
+    private func rawRow(_ t: TestLedger, _ table: Table, _ key: [UInt8]) throws -> [UInt8]? {
+        try t.ledger.environment.read { txn in try txn.get(t.ledger.schema.database(table), key) }
+    }
+
+    private func putRaw(_ t: TestLedger, _ table: Table, _ key: [UInt8], _ value: [UInt8]) throws {
+        try t.ledger.environment.write { txn in try txn.put(t.ledger.schema.database(table), key, value) }
+    }
+
+    /// The slug rows, as stored, next to the records they repeat.
+    private func assertSlugRowsAgree(_ t: TestLedger, file: StaticString = #filePath, line: UInt = #line) throws {
+        try t.ledger.access.withState { state in
+            for slug in [World.acme, World.beta] {
+                let company = try XCTUnwrap(state.company(slug: slug), file: file, line: line)
+                XCTAssertEqual(try state.store.get(.companySlugs, Keys.companySlug(slug)),
+                               CompanySlugEntry(company: company.number, apiEnabled: company.apiEnabled).bytes, slug, file: file, line: line)
+                for project in try state.projects(company: company.number) {
+                    XCTAssertEqual(try state.store.get(.projectSlugs, Keys.projectSlug(company.number, project.slug)),
+                                   ProjectSlugEntry(project: project.number, archived: project.archived).bytes,
+                                   "\(slug)/\(project.slug)", file: file, line: line)
+                }
+            }
+        }
+    }
+
+    /// `header` at acme/`project`: decided in place, equal to the reference, with `code`.
+    private func assertDecision(_ t: TestLedger, _ header: String, _ project: String, _ code: String,
+                                file: StaticString = #filePath, line: UInt = #line) throws {
+        let (decision, inPlace) = try t.ledger.access.authorizeReportingPath(header: header, company: World.acme, project: project,
+                                                                         operation: .read)
+        XCTAssertTrue(inPlace, "\(code): the reference path decided", file: file, line: line)
+        XCTAssertEqual(decision.code, code, file: file, line: line)
+        let both = try t.ledger.access.decisionsOfBothPaths(header: header, company: World.acme, project: project, operation: .read)
+        XCTAssertEqual(both.inPlace, both.reference, file: file, line: line)
+    }
+
+    func testSlugRowsFollowTheModuleAndTheArchive() throws {
+        let t = try TestLedger("issue15-slug-rows")
+        defer { t.remove() }
+        try t.makeWorld(enableAPI: false)
+        try assertSlugRowsAgree(t)
+        try t.ledger.administration.setAPIModule(World.acme, enabled: true, as: World.alice)
+        try assertSlugRowsAgree(t)
+        let key = try t.create(.staticKey, .read)
+        try t.ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .viewer, as: World.alice)
+        try t.ledger.administration.grantAccess(World.acme, credential: key.id, project: World.tunnel, role: .viewer, as: World.alice)
+        let header = try t.header(for: key)
+        try assertDecision(t, header, World.bridge, "allowed")
+
+        try t.ledger.administration.setAPIModule(World.acme, enabled: false, as: World.alice)
+        try assertSlugRowsAgree(t)
+        try assertDecision(t, header, World.bridge, "api_module_disabled")
+
+        try t.ledger.administration.setAPIModule(World.acme, enabled: true, as: World.alice)
+        try t.ledger.administration.archiveProject(World.acme, project: World.bridge, as: World.alice)
+        try assertSlugRowsAgree(t)
+        try assertDecision(t, header, World.bridge, "project_archived")
+        try assertDecision(t, header, World.tunnel, "allowed")
+
+        try t.ledger.administration.setAPIModule(World.acme, enabled: false, as: World.alice)
+        try assertSlugRowsAgree(t)
+        try assertDecision(t, header, World.tunnel, "api_module_disabled")
+        // Beta's rows were never touched by acme's events.
+        try t.ledger.access.withState { state in
+            XCTAssertEqual(try state.companyEntry(slug: World.beta)?.apiEnabled, false)
+        }
+
+        // What the live projection holds is what a rebuild from the log makes.
+        let report = try t.ledger.audit.verify()
+        XCTAssertTrue(report.ok, "\(report)")
+    }
+
+    /// A ledger last written by registry code version 2 (slug rows of the number alone) is rebuilt at its next
+    /// read-write open; a read-only open refuses it rather than read rows of another shape.
+    func testAnOlderRegistryIsRebuiltAtOpen() throws {
+        let t = try TestLedger("issue15-old-registry")
+        defer { t.remove() }
+        try t.makeWorld()
+        try t.ledger.administration.archiveProject(World.acme, project: World.tunnel, as: World.alice)
+        let key = try t.create(.staticKey, .read)
+        try t.ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .viewer, as: World.alice)
+        let header = try t.header(for: key)
+
+        // What version 2 wrote: the number alone, and its code version in the registry's checkpoint.
+        let acme = try XCTUnwrap(try t.ledger.access.withState { try $0.company(slug: World.acme) })
+        let tunnel = try XCTUnwrap(try t.ledger.access.withState { try $0.project(company: acme.number, slug: World.tunnel) })
+        try putRaw(t, .companySlugs, Keys.companySlug(World.acme), acme.number.bigEndianBytes)
+        try putRaw(t, .projectSlugs, Keys.projectSlug(acme.number, World.tunnel), tunnel.number.bigEndianBytes)
+        try t.ledger.environment.write { txn in
+            let meta = t.ledger.schema.meta, checkpointKey = Meta.projectionKey(.registry)
+            var checkpoint = try XCTUnwrap(try txn.get(meta, checkpointKey))
+            checkpoint.replaceSubrange(0..<4, with: UInt32(2).bigEndianBytes)
+            try txn.put(meta, checkpointKey, checkpoint)
+        }
+
+        XCTAssertThrowsError(try t.reopen(readOnly: true)) { error in
+            XCTAssertEqual((error as? LedgerError)?.code, "stale_projections", "\(error)")
+        }
+        try t.reopen()
+        try assertSlugRowsAgree(t)
+        try assertDecision(t, header, World.bridge, "allowed")
+        try assertDecision(t, header, World.tunnel, "project_archived")
+    }
+
+    /// A slug row of another shape (a flag of 2, a row cut to the number) is not read in place: the reference path
+    /// reports the damage as the projection's, and the decision is not made from it.
+    func testADamagedSlugRowIsReportedNotDecidedFrom() throws {
+        let t = try TestLedger("issue15-damaged-slug")
+        defer { t.remove() }
+        try t.makeWorld()
+        let key = try t.create(.staticKey, .read)
+        try t.ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .viewer, as: World.alice)
+        let header = try t.header(for: key)
+        let acme = try XCTUnwrap(try t.ledger.access.withState { try $0.company(slug: World.acme) })
+        let companyKey = Keys.companySlug(World.acme), projectKey = Keys.projectSlug(acme.number, World.bridge)
+        let goodCompany = try XCTUnwrap(try rawRow(t, .companySlugs, companyKey))
+        let goodProject = try XCTUnwrap(try rawRow(t, .projectSlugs, projectKey))
+
+        for (table, key, good, bad) in [(Table.companySlugs, companyKey, goodCompany, goodCompany.dropLast() + [2]),
+                                        (.companySlugs, companyKey, goodCompany, Array(goodCompany.prefix(4))),
+                                        (.projectSlugs, projectKey, goodProject, goodProject.dropLast() + [7]),
+                                        (.projectSlugs, projectKey, goodProject, goodProject + [0])] {
+            try putRaw(t, table, key, Array(bad))
+            XCTAssertThrowsError(try t.ledger.access.authorize(header: header, company: World.acme, project: World.bridge, operation: .read),
+                                 "\(table.rawValue) row \(Array(bad))") { error in
+                XCTAssertTrue("\(error)".contains(table.rawValue), "\(error)")
+            }
+            XCTAssertFalse(try t.ledger.audit.verify().ok, "verify finds the damaged \(table.rawValue) row")
+            try putRaw(t, table, key, good)
+            try assertDecision(t, header, World.bridge, "allowed")
+        }
+    }
+}
