@@ -461,7 +461,7 @@ enum RegistryProjection {
             try store.put(.credentialNames, Keys.pair(event.company, c.credential), Array(c.name.utf8))
             if !c.clientID.isEmpty { try store.put(.clientIDs, Keys.credentialID(c.clientID), c.credential.bigEndianBytes) }
             if let hash = c.secretHash {
-                try store.put(.secrets, Keys.hashPrefix(hash), SecretEntry(credential: c.credential, validUntil: 0, hash: hash).bytes)
+                try store.put(.secrets, Keys.hashPrefix(hash), SecretEntry(of: record, validUntil: 0, hash: hash).bytes)
             }
             try bump(.credential, to: c.credential, in: store)
         case .secretRotated(let credential, let hash, let prefix, let graceUntil):
@@ -484,7 +484,7 @@ enum RegistryProjection {
             while kept.count >= CredentialRecord.maxLiveSecrets, let oldest = kept.popLast() {
                 try store.delete(.secrets, Keys.hashPrefix(oldest))
             }
-            try store.put(.secrets, Keys.hashPrefix(hash), SecretEntry(credential: credential, validUntil: 0, hash: hash).bytes)
+            try store.put(.secrets, Keys.hashPrefix(hash), SecretEntry(of: record, validUntil: 0, hash: hash).bytes)
             record.secretHashes = [hash] + kept
             record.displayPrefix = record.type == .staticKey ? prefix : record.displayPrefix
             record.rotatedAt = t
@@ -496,6 +496,14 @@ enum RegistryProjection {
             record.deletedAt = t
             try store.put(.credentials, Keys.credential(credential), record.bytes)
             try store.delete(.credentialNames, Keys.pair(record.company, credential))
+            // The secrets' rows stay (a deleted key answers `revoked`, not `unknown_credential`) and carry the flag.
+            for hash in record.secretHashes {
+                let key = Keys.hashPrefix(hash)
+                guard let raw = try store.get(.secrets, key) else { continue }
+                var entry = try SecretEntry.decode(raw)
+                entry.deleted = true
+                try store.put(.secrets, key, entry.bytes)
+            }
         case .projectAccessGranted(let credential, let project, let role), .projectAccessChanged(let credential, let project, let role):
             let grant = RoleGrant(role: role, since: t).bytes
             try store.put(.access, Keys.pair(credential, project), grant)

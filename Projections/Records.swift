@@ -302,36 +302,73 @@ public struct CredentialRecord: ProjectionRow, Sendable {
     }
 }
 
-/// `secrets`: first 16 bytes of SHA-256(secret) → which credential, until when, and the full hash.
-public struct SecretEntry: ProjectionRow, Sendable {
+/// `secrets`: first 16 bytes of SHA-256(secret) → the secret's state, and the facts of its credential an API-key
+/// decision needs (company, type, scope, deleted, expiry, public id, service user), repeated from `credentials` so that
+/// the decision finds them in this one row. Only `deleted` of those ever changes, and the projector sets it in every
+/// row of the credential's secrets.
+public struct SecretEntry: ProjectionRow, Sendable, Equatable {
     public static let table = Table.secrets
     public var credential: UInt32
     /// 0 = no end (the current secret); otherwise the end of a rotation grace period.
     public var validUntil: Timestamp
     public var hash: SHA256Digest
+    public var company: UInt32
+    public var type: CredentialType
+    public var scope: Scope
+    public var deleted: Bool
+    /// 0 = never.
+    public var expiresAt: Timestamp
+    public var publicID: String
+    public var serviceUser: String
 
     /// Byte offsets in the order `encode` writes the fields (read in place by the authorization hot path).
     public enum Layout {
         @inlinable public static var credential: Int { 0 }
         @inlinable public static var validUntil: Int { credential + MemoryLayout<UInt32>.size }
         @inlinable public static var hash: Int { validUntil + MemoryLayout<Timestamp>.size }
-        @inlinable public static var size: Int { hash + MemoryLayout<SHA256Digest>.size }
+        @inlinable public static var company: Int { hash + MemoryLayout<SHA256Digest>.size }
+        @inlinable public static var type: Int { company + MemoryLayout<UInt32>.size }
+        @inlinable public static var scope: Int { type + MemoryLayout<UInt8>.size }
+        @inlinable public static var deleted: Int { scope + MemoryLayout<UInt8>.size }
+        @inlinable public static var expiresAt: Int { deleted + MemoryLayout<UInt8>.size }
+        /// Where the two length-prefixed strings (public id, service user) begin; nothing follows them.
+        @inlinable public static var strings: Int { expiresAt + MemoryLayout<Timestamp>.size }
     }
-
-    /// Bytes of a row.
-    @inlinable public static var size: Int { Layout.size }
 
     public func encode(into w: inout ByteWriter) {
+        let start = w.count
         w.write(credential); w.write(validUntil); hash.withUnsafeBytes { w.write(bytes: $0) }
+        w.write(company); w.write(type.rawValue); w.write(scope.rawValue); w.write(UInt8(deleted ? 1 : 0)); w.write(expiresAt)
+        assert(w.count - start == Layout.strings, "SecretEntry.Layout differs from its codec")
+        w.write(string: publicID); w.write(string: serviceUser)
     }
     public init?(reader r: inout ByteReader) {
-        guard let c = r.read(UInt32.self), let v = r.read(Int64.self), let raw = r.readBytes(32), let h = SHA256Digest(bytes: raw) else { return nil }
-        self.init(credential: c, validUntil: v, hash: h)
+        guard let c = r.read(UInt32.self), let v = r.read(Int64.self), let raw = r.readBytes(32), let h = SHA256Digest(bytes: raw),
+              let company = r.read(UInt32.self), let t = r.read(UInt8.self), let type = CredentialType(rawValue: t),
+              let s = r.read(UInt8.self), let scope = Scope(rawValue: s), let deleted = r.read(UInt8.self), deleted <= 1,
+              let expiresAt = r.read(Int64.self), let publicID = r.readString(), let serviceUser = r.readString()
+        else { return nil }
+        self.init(credential: c, validUntil: v, hash: h, company: company, type: type, scope: scope, deleted: deleted == 1,
+                  expiresAt: expiresAt, publicID: publicID, serviceUser: serviceUser)
     }
-    public init(credential: UInt32, validUntil: Timestamp, hash: SHA256Digest) {
+    public init(credential: UInt32, validUntil: Timestamp, hash: SHA256Digest, company: UInt32, type: CredentialType, scope: Scope,
+                deleted: Bool, expiresAt: Timestamp, publicID: String, serviceUser: String) {
         self.credential = credential
         self.validUntil = validUntil
         self.hash = hash
+        self.company = company
+        self.type = type
+        self.scope = scope
+        self.deleted = deleted
+        self.expiresAt = expiresAt
+        self.publicID = publicID
+        self.serviceUser = serviceUser
+    }
+    /// The row of `hash`, a secret of `record`'s credential, with `record`'s facts.
+    public init(of record: CredentialRecord, validUntil: Timestamp, hash: SHA256Digest) {
+        self.init(credential: record.number, validUntil: validUntil, hash: hash, company: record.company, type: record.type,
+                  scope: record.scope, deleted: record.deleted, expiresAt: record.expiresAt, publicID: record.publicID,
+                  serviceUser: record.serviceUser)
     }
 }
 

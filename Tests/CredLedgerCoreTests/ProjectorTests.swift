@@ -540,6 +540,15 @@ final class ProjectorTests: XCTestCase {
         XCTAssertGreaterThan(g.codeStatus.values.filter { $0 == .revoked }.count, 0)
         XCTAssertGreaterThan(g.tokenStatus.values.filter { $0 == .revoked }.count, 0)
         for p in g.archived { XCTAssertEqual(try reader.project(p)?.archived, true) }
+        // Every secret's row repeats its credential's facts, the deleted flag included (issue 15: a key's decision reads
+        // no `credentials` row).
+        let secretRows = try (store.tables[.secrets] ?? [:]).values.map(SecretEntry.decode)
+        XCTAssertTrue(secretRows.contains { $0.deleted } && secretRows.contains { !$0.deleted }, "the history deletes keys")
+        for entry in secretRows {
+            let record = try XCTUnwrap(reader.credential(entry.credential))
+            XCTAssertTrue(record.secretHashes.contains(entry.hash), "\(entry.credential)")
+            XCTAssertEqual(entry, SecretEntry(of: record, validUntil: entry.validUntil, hash: entry.hash), "\(entry.credential)")
+        }
         // The slug rows repeat the API and archived flags (issue 15: the decision reads them alone).
         let companies = try (store.tables[.companies] ?? [:]).values.map(CompanyRecord.decode)
         XCTAssertEqual(companies.count, g.companies.count)

@@ -85,13 +85,33 @@ final class Issue12FastPathTests: XCTestCase {
 
     func testSecretTokenAndRoleLayoutsAreWhereTheCodecsWrite() throws {
         let hash = fastPathDigest(0x40)
-        let secret = SecretEntry(credential: 0x0102_0304, validUntil: 0x1112_1314_1516_1718, hash: hash)
-        XCTAssertEqual(secret.bytes.count, SecretEntry.Layout.size)
-        fastPathWithRow(secret) { row in
-            guard case .found(let facts) = row.secretFacts(matching: hash) else { return XCTFail("secret not read") }
-            XCTAssertEqual(facts, SecretFacts(credential: 0x0102_0304, validUntil: 0x1112_1314_1516_1718))
-            guard case .missing = row.secretFacts(matching: fastPathDigest(0x41)) else { return XCTFail("another hash matched") }
+        for type in CredentialType.allCases {
+            for deleted in [false, true] {
+                let secret = SecretEntry(credential: 0x0102_0304, validUntil: 0x1112_1314_1516_1718, hash: hash, company: 0x0506_0708,
+                                         type: type, scope: .global, deleted: deleted, expiresAt: 0x2122_2324_2526_2728,
+                                         publicID: "cred_ABC", serviceUser: "svc-user")
+                XCTAssertEqual(secret.bytes.count, SecretEntry.Layout.strings + 2 + 8 + 2 + 8)
+                XCTAssertEqual(try SecretEntry.decode(secret.bytes), secret)
+                fastPathWithRow(secret) { row in
+                    guard case .found(let facts) = row.secretFacts(matching: hash) else { return XCTFail("secret not read") }
+                    XCTAssertEqual(facts, SecretFacts(credential: 0x0102_0304, validUntil: 0x1112_1314_1516_1718,
+                                                      facts: CredentialFacts(company: 0x0506_0708, type: type, scope: .global,
+                                                                             deleted: deleted, expiresAt: 0x2122_2324_2526_2728,
+                                                                             number: 0x0102_0304, publicID: "cred_ABC",
+                                                                             serviceUser: type.isUserDelegated ? nil : "svc-user")))
+                    XCTAssertEqual(row.u8(SecretEntry.Layout.deleted), deleted ? 1 : 0)
+                    guard case .missing = row.secretFacts(matching: fastPathDigest(0x41)) else { return XCTFail("another hash matched") }
+                }
+            }
         }
+        // A deleted flag other than 0 or 1 is no row the codec writes.
+        var odd = SecretEntry(credential: 1, validUntil: 0, hash: hash, company: 2, type: .staticKey, scope: .read, deleted: false,
+                              expiresAt: 0, publicID: "cred_a", serviceUser: "s").bytes
+        odd[SecretEntry.Layout.deleted] = 2
+        odd.withUnsafeBytes { raw in
+            guard case .unusual = RowView(raw).secretFacts(matching: hash) else { return XCTFail("a flag of 2 was read") }
+        }
+        XCTAssertThrowsError(try SecretEntry.decode(odd))
 
         for status in [TokenRecord.Status.active, .spent, .revoked] {
             let token = TokenRecord(kind: .refresh, status: status, credential: 0x0102_0304, user: 0x0506_0708, family: 0x2122_2324_2526_2728,
@@ -133,7 +153,8 @@ final class Issue12FastPathTests: XCTestCase {
                                             deletedAt: 0, createdBy: 4, rotatedAt: 0, publicID: "cred_a", name: "n", serviceUser: "s",
                                             displayPrefix: "", clientID: "cxc_a", redirectURIs: [], secretHashes: [hash]).bytes,
              { $0.credentialFacts != nil }),
-            ("secret", SecretEntry(credential: 1, validUntil: 0, hash: hash).bytes,
+            ("secret", SecretEntry(credential: 1, validUntil: 0, hash: hash, company: 2, type: .staticKey, scope: .read, deleted: false,
+                                   expiresAt: 0, publicID: "cred_a", serviceUser: "s").bytes,
              { if case .found = $0.secretFacts(matching: hash) { return true } else { return false } }),
             ("token", TokenRecord(kind: .access, status: .active, credential: 1, user: 2, family: 3, expiresAt: 4, issuedAt: 5, hash: hash,
                                   approvedAt: 6).bytes,
@@ -236,14 +257,17 @@ final class Issue12FastPathTests: XCTestCase {
     private struct StubFacts: AuthorizationFacts {
         var company = CompanyFacts(number: 1, apiEnabled: true)
         var project: ProjectFacts? = ProjectFacts(number: 2, archived: false)
-        var secret = SecretFacts(credential: 3, validUntil: 0)
+        /// The key's row: its number and end; its facts are `credential`'s (the row repeats them).
+        var secret: (credential: UInt32, validUntil: Timestamp)? = (3, 0)
         var credential = CredentialFacts(company: 1, type: .staticKey, scope: .readWrite, deleted: false, expiresAt: 0, number: 3,
                                          publicID: "cred_stub", serviceUser: "svc")
         var access: RoleFacts<ProjectRole>? = RoleFacts(role: .editor, since: 0)
 
         func company(slug: String) throws -> CompanyFacts? { company }
         func project(company: UInt32, slug: String) throws -> ProjectFacts? { project }
-        func secret(hash: SHA256Digest) throws -> SecretFacts? { secret }
+        func secret(hash: SHA256Digest) throws -> SecretFacts? {
+            secret.map { SecretFacts(credential: $0.credential, validUntil: $0.validUntil, facts: credential) }
+        }
         func token(hash: SHA256Digest) throws -> TokenFacts? { nil }
         func credential(_ number: UInt32) throws -> CredentialFacts? { number == credential.number ? credential : nil }
         func member(company: UInt32, user: UInt32) throws -> RoleFacts<CompanyRole>? { nil }
@@ -279,11 +303,14 @@ final class Issue12FastPathTests: XCTestCase {
         XCTAssertEqual(try code(facts), "expired")
         facts.credential.type = .oauth
         XCTAssertEqual(try code(facts), "wrong_credential_type")
-        facts.secret.validUntil = now
+        facts.secret?.validUntil = now
         XCTAssertEqual(try code(facts), "secret_superseded")
         facts.credential.deleted = true
         XCTAssertEqual(try code(facts), "revoked")
-        facts.secret.credential = 4
+        // A key is decided from the facts its row carries: no `credentials` row is read for it.
+        facts.secret?.credential = 4
+        XCTAssertEqual(try code(facts), "revoked")
+        facts.secret = nil
         XCTAssertEqual(try code(facts), "unknown_credential")
     }
 

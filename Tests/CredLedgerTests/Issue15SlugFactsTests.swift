@@ -5,8 +5,9 @@ import LMDB
 import XCTest
 
 /// Issue 15, fewer lookups per decision: a company's API flag and a project's archived flag are repeated in their slug
-/// rows (registry code version 3), so the decision resolves each in one lookup. The rows follow every event that
-/// changes the flags, both paths read them, an older registry is rebuilt at open, and a damaged row is reported.
+/// rows (registry code version 3), and a key's credential facts in its `secrets` row (version 4), so an API-key
+/// decision reads 4 rows instead of 7. The rows follow every event that changes what they repeat, both paths read
+/// them, an older registry is rebuilt at open, and a damaged row is reported.
 final class Issue15SlugFactsTests: XCTestCase {
     private func rawRow(_ t: TestLedger, _ table: Table, _ key: [UInt8]) throws -> [UInt8]? {
         try t.ledger.environment.read { txn in try txn.get(t.ledger.schema.database(table), key) }
@@ -75,6 +76,57 @@ final class Issue15SlugFactsTests: XCTestCase {
         }
 
         // What the live projection holds is what a rebuild from the log makes.
+        let report = try t.ledger.audit.verify()
+        XCTAssertTrue(report.ok, "\(report)")
+    }
+
+    /// The `secrets` rows of a key, as stored, next to its credential record.
+    private func assertSecretRowsAgree(_ t: TestLedger, _ id: String, count: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        try t.ledger.access.withState { state in
+            let record = try XCTUnwrap(state.credential(publicID: id), file: file, line: line)
+            XCTAssertEqual(record.secretHashes.count, count, file: file, line: line)
+            for hash in record.secretHashes {
+                let entry = try XCTUnwrap(state.secret(hash: hash), file: file, line: line)
+                XCTAssertEqual(entry, SecretEntry(of: record, validUntil: entry.validUntil, hash: hash), file: file, line: line)
+            }
+        }
+    }
+
+    func testSecretRowsFollowRotationAndDeletion() throws {
+        let t = try TestLedger("issue15-secret-rows")
+        defer { t.remove() }
+        try t.makeWorld()
+        let key = try t.create(.staticKey, .readWrite)
+        try t.ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: World.alice)
+        let first = try t.header(for: key)
+        try assertSecretRowsAgree(t, key.id, count: 1)
+        try assertDecision(t, first, World.bridge, "allowed")
+
+        // Rotated with a grace period: both secrets' rows carry the facts; the old one still works until its end.
+        let rotated = try t.ledger.administration.rotateSecret(World.acme, credential: key.id, grace: 3_600, as: World.alice)
+        let second = try t.header(for: rotated)
+        try assertSecretRowsAgree(t, key.id, count: 2)
+        try assertDecision(t, first, World.bridge, "allowed")
+        try assertDecision(t, second, World.bridge, "allowed")
+
+        // Deleted: every row of its secrets says so, and both secrets answer `revoked` in place.
+        try t.ledger.administration.deleteCredential(World.acme, credential: key.id, as: World.alice)
+        try assertSecretRowsAgree(t, key.id, count: 2)
+        try t.ledger.access.withState { state in
+            let record = try XCTUnwrap(state.credential(publicID: key.id))
+            for hash in record.secretHashes { XCTAssertEqual(try state.secret(hash: hash)?.deleted, true) }
+        }
+        try assertDecision(t, first, World.bridge, "revoked")
+        try assertDecision(t, second, World.bridge, "revoked")
+
+        // A key of another company is decided from its row's facts; an OAuth client's secret row carries its facts too.
+        let betaKey = try t.create(.staticKey, .readWrite, name: "beta key", company: World.beta, as: World.bea)
+        try assertDecision(t, try t.header(for: betaKey), World.bridge, "other_company")
+        let client = try t.create(.oauth, .read)
+        try assertSecretRowsAgree(t, client.id, count: 1)
+        XCTAssertEqual(try t.ledger.oauth.clientCredentialsToken(clientID: try XCTUnwrap(client.clientID),
+                                                                 clientSecret: try XCTUnwrap(client.clientSecret)).tokenType.lowercased(), "bearer")
+
         let report = try t.ledger.audit.verify()
         XCTAssertTrue(report.ok, "\(report)")
     }

@@ -138,7 +138,7 @@ extension Ledger {
                 // A secret that names a credential is recorded in the credential's own company, so its owner's trail holds
                 // the attempt (no project, no target company: there is none). The answer stays `unknown_company`.
                 if case .success(let header) = parsed, let found = try secretLookup(header, now: now, facts: facts),
-                   let credential = try facts.credential(found.credential) {
+                   let credential = try credential(of: found, facts: facts) {
                     decision.company = credential.company
                     decision.use.credential = credential.number
                     decision.credentialID = credential.publicID
@@ -156,7 +156,7 @@ extension Ledger {
 
             // Find the credential (and, for tokens, the approving user) from the secret's hash.
             guard let found = try secretLookup(header, now: now, facts: facts) else { return .unknownCredential }
-            guard let credential = try facts.credential(found.credential) else { return .unknownCredential }
+            guard let credential = try credential(of: found, facts: facts) else { return .unknownCredential }
             decision.use.credential = credential.number
             decision.credentialID = credential.publicID
             decision.scope = credential.scope
@@ -199,15 +199,23 @@ extension Ledger {
     /// itself (reported after the credential's own state), and for a token the approving user and the approval time.
     /// nil when the secret matches nothing (a refresh token is not a bearer credential).
     private static func secretLookup(_ header: PresentedSecret, now: Timestamp, facts: some AuthorizationFacts) throws
-        -> (credential: UInt32, problem: DenialReason?, user: UInt32, approvedAt: Timestamp)? {
+        -> (credential: UInt32, problem: DenialReason?, user: UInt32, approvedAt: Timestamp, facts: CredentialFacts?)? {
         switch header.scheme {
         case .apiKey:
+            // A key's row carries its credential's facts: no `credentials` lookup.
             guard let entry = try facts.secret(hash: header.hash) else { return nil }
-            return (entry.credential, entry.validUntil != 0 && now >= entry.validUntil ? .secretSuperseded : nil, 0, 0)
+            return (entry.credential, entry.validUntil != 0 && now >= entry.validUntil ? .secretSuperseded : nil, 0, 0, entry.facts)
         case .bearer:
             guard let t = try facts.token(hash: header.hash), t.kind == .access else { return nil }
-            return (t.credential, t.status != .active ? .tokenRevoked : now >= t.expiresAt ? .tokenExpired : nil, t.user, t.approvedAt)
+            return (t.credential, t.status != .active ? .tokenRevoked : now >= t.expiresAt ? .tokenExpired : nil, t.user, t.approvedAt, nil)
         }
+    }
+
+    /// The credential a found secret names: the facts its row carries, else (a token) its `credentials` row.
+    private static func credential(of found: (credential: UInt32, problem: DenialReason?, user: UInt32, approvedAt: Timestamp,
+                                              facts: CredentialFacts?), facts: some AuthorizationFacts) throws -> CredentialFacts? {
+        if let carried = found.facts { return carried }
+        return try facts.credential(found.credential)
     }
 }
 
@@ -225,10 +233,11 @@ struct ProjectFacts: Equatable {
     var archived: Bool
 }
 
-/// A `secrets` row whose full hash matched.
+/// A `secrets` row whose full hash matched, with its credential's facts (the row repeats them).
 struct SecretFacts: Equatable {
     var credential: UInt32
     var validUntil: Timestamp
+    var facts: CredentialFacts
 }
 
 /// A `tokens` row whose full hash matched.
@@ -285,7 +294,12 @@ struct ReferenceFacts<Store: KeyValueStore>: AuthorizationFacts {
         try state.projectEntry(company: company, slug: slug).map { ProjectFacts(number: $0.project, archived: $0.archived) }
     }
     func secret(hash: SHA256Digest) throws -> SecretFacts? {
-        try state.secret(hash: hash).map { SecretFacts(credential: $0.credential, validUntil: $0.validUntil) }
+        try state.secret(hash: hash).map {
+            SecretFacts(credential: $0.credential, validUntil: $0.validUntil,
+                        facts: CredentialFacts(company: $0.company, type: $0.type, scope: $0.scope, deleted: $0.deleted,
+                                               expiresAt: $0.expiresAt, number: $0.credential, publicID: $0.publicID,
+                                               serviceUser: $0.type.isUserDelegated ? nil : $0.serviceUser))
+        }
     }
     func token(hash: SHA256Digest) throws -> TokenFacts? {
         try state.token(hash: hash).map {

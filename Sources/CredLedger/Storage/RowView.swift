@@ -115,13 +115,22 @@ extension RowView {
                                serviceUser: type.isUserDelegated ? nil : String(ascii: serviceUser.bytes))
     }
 
-    /// A `secrets` row (`SecretEntry`) if its full hash is `hash` (compared in constant time), else `.missing`.
+    /// A `secrets` row (`SecretEntry`) if its full hash is `hash` (compared in constant time), else `.missing`; with
+    /// its credential's facts, the whole row checked as the codec decodes it (exact length, known enums, a 0/1 flag).
+    /// The service user is only read for service-user types, as `credentialFacts` does.
     func secretFacts(matching hash: SHA256Digest) -> Lookup<SecretFacts> {
         typealias L = SecretEntry.Layout
-        guard count == L.size, let credential = u32(L.credential), let until = i64(L.validUntil),
-              let stored = slice(L.hash, L.size - L.hash) else { return .unusual }
-        let matches = hash.withUnsafeBytes { constantTimeEquals($0, stored) }
-        return matches ? .found(SecretFacts(credential: credential, validUntil: until)) : .missing
+        guard let credential = u32(L.credential), let until = i64(L.validUntil), let stored = slice(L.hash, L.company - L.hash),
+              let company = u32(L.company), let t = u8(L.type), let type = CredentialType(rawValue: t),
+              let s = u8(L.scope), let scope = Scope(rawValue: s), let deleted = u8(L.deleted), deleted <= 1,
+              let expiresAt = i64(L.expiresAt), let publicID = asciiString(L.strings), let serviceUser = asciiString(publicID.end),
+              serviceUser.end == count
+        else { return .unusual }
+        guard hash.withUnsafeBytes({ constantTimeEquals($0, stored) }) else { return .missing }
+        let facts = CredentialFacts(company: company, type: type, scope: scope, deleted: deleted == 1, expiresAt: expiresAt,
+                                    number: credential, publicID: String(ascii: publicID.bytes),
+                                    serviceUser: type.isUserDelegated ? nil : String(ascii: serviceUser.bytes))
+        return .found(SecretFacts(credential: credential, validUntil: until, facts: facts))
     }
 
     /// A `tokens` row (`TokenRecord`) if its full hash is `hash` (compared in constant time), else `.missing`.
