@@ -137,8 +137,9 @@ extension Ledger {
             guard let company = try facts.company(slug: slug) else {
                 // A secret that names a credential is recorded in the credential's own company, so its owner's trail holds
                 // the attempt (no project, no target company: there is none). The answer stays `unknown_company`.
-                if case .success(let header) = parsed, let found = try secretLookup(header, now: now, facts: facts),
-                   let credential = try credential(of: found, facts: facts) {
+                var carried: CredentialFacts?
+                if case .success(let header) = parsed, let found = try secretLookup(header, now: now, facts: facts, carried: &carried),
+                   let credential = try carried.take() ?? facts.credential(found.credential) {
                     decision.company = credential.company
                     decision.use.credential = credential.number
                     decision.credentialID = credential.publicID
@@ -155,8 +156,9 @@ extension Ledger {
             }
 
             // Find the credential (and, for tokens, the approving user) from the secret's hash.
-            guard let found = try secretLookup(header, now: now, facts: facts) else { return .unknownCredential }
-            guard let credential = try credential(of: found, facts: facts) else { return .unknownCredential }
+            var carried: CredentialFacts?
+            guard let found = try secretLookup(header, now: now, facts: facts, carried: &carried) else { return .unknownCredential }
+            guard let credential = try carried.take() ?? facts.credential(found.credential) else { return .unknownCredential }
             decision.use.credential = credential.number
             decision.credentialID = credential.publicID
             decision.scope = credential.scope
@@ -198,24 +200,22 @@ extension Ledger {
     /// What a key or an access token names, from its hash: the credential's number, what is wrong with the secret
     /// itself (reported after the credential's own state), and for a token the approving user and the approval time.
     /// nil when the secret matches nothing (a refresh token is not a bearer credential).
-    private static func secretLookup(_ header: PresentedSecret, now: Timestamp, facts: some AuthorizationFacts) throws
-        -> (credential: UInt32, problem: DenialReason?, user: UInt32, approvedAt: Timestamp, facts: CredentialFacts?)? {
+    /// A key's row carries its credential's facts: they are moved into `carried` (no `credentials` lookup, no copy of
+    /// their strings); a token leaves it nil.
+    private static func secretLookup(_ header: PresentedSecret, now: Timestamp, facts: some AuthorizationFacts,
+                                     carried: inout CredentialFacts?) throws
+        -> (credential: UInt32, problem: DenialReason?, user: UInt32, approvedAt: Timestamp)? {
         switch header.scheme {
         case .apiKey:
-            // A key's row carries its credential's facts: no `credentials` lookup.
-            guard let entry = try facts.secret(hash: header.hash) else { return nil }
-            return (entry.credential, entry.validUntil != 0 && now >= entry.validUntil ? .secretSuperseded : nil, 0, 0, entry.facts)
+            guard var entry = try facts.secret(hash: header.hash) else { return nil }
+            let problem: DenialReason? = entry.validUntil != 0 && now >= entry.validUntil ? .secretSuperseded : nil
+            let credential = entry.credential
+            carried = entry.takeFacts()
+            return (credential, problem, 0, 0)
         case .bearer:
             guard let t = try facts.token(hash: header.hash), t.kind == .access else { return nil }
-            return (t.credential, t.status != .active ? .tokenRevoked : now >= t.expiresAt ? .tokenExpired : nil, t.user, t.approvedAt, nil)
+            return (t.credential, t.status != .active ? .tokenRevoked : now >= t.expiresAt ? .tokenExpired : nil, t.user, t.approvedAt)
         }
-    }
-
-    /// The credential a found secret names: the facts its row carries, else (a token) its `credentials` row.
-    private static func credential(of found: (credential: UInt32, problem: DenialReason?, user: UInt32, approvedAt: Timestamp,
-                                              facts: CredentialFacts?), facts: some AuthorizationFacts) throws -> CredentialFacts? {
-        if let carried = found.facts { return carried }
-        return try facts.credential(found.credential)
     }
 }
 
@@ -238,6 +238,14 @@ struct SecretFacts: Equatable {
     var credential: UInt32
     var validUntil: Timestamp
     var facts: CredentialFacts
+
+    /// Moves the facts out (their strings are not retained again), leaving facts without strings behind.
+    mutating func takeFacts() -> CredentialFacts {
+        var taken = CredentialFacts(company: 0, type: .staticKey, scope: .read, deleted: false, expiresAt: 0, number: 0,
+                                    publicID: "", serviceUser: nil)
+        swap(&taken, &facts)
+        return taken
+    }
 }
 
 /// A `tokens` row whose full hash matched.
