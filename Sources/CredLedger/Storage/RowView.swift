@@ -68,7 +68,6 @@ struct RowView {
         }
         return at
     }
-
 }
 
 /// What an in-place read of one row found.
