@@ -146,24 +146,31 @@ public struct ProjectRecord: ProjectionRow, Sendable {
     }
 }
 
+/// The shape both slug rows share: a `u32` number, then a `bool` flag (exactly 0 or 1).
+public enum SlugRowLayout {
+    @inlinable public static var number: Int { 0 }
+    @inlinable public static var flag: Int { number + MemoryLayout<UInt32>.size }
+    @inlinable public static var size: Int { flag + MemoryLayout<UInt8>.size }
+
+    static func encode(_ number: UInt32, _ flag: Bool, into w: inout ByteWriter) { w.write(number); w.write(UInt8(flag ? 1 : 0)) }
+    static func decode(_ r: inout ByteReader) -> (number: UInt32, flag: Bool)? {
+        guard let number = r.read(UInt32.self), let flag = r.read(UInt8.self), flag <= 1 else { return nil }
+        return (number, flag == 1)
+    }
+}
+
 /// `company_slugs`: slug → the company's number and whether its API module is on. The flag repeats
 /// `companies[c].api_enabled` so that the authorization hot path resolves a company in one lookup.
 public struct CompanySlugEntry: ProjectionRow, Sendable, Equatable {
     public static let table = Table.companySlugs
+    public typealias Layout = SlugRowLayout
     public var company: UInt32
     public var apiEnabled: Bool
 
-    /// Byte offsets in the order `encode` writes the fields (read in place by the authorization hot path).
-    public enum Layout {
-        @inlinable public static var company: Int { 0 }
-        @inlinable public static var apiEnabled: Int { company + MemoryLayout<UInt32>.size }
-        @inlinable public static var size: Int { apiEnabled + MemoryLayout<UInt8>.size }
-    }
-
-    public func encode(into w: inout ByteWriter) { w.write(company); w.write(UInt8(apiEnabled ? 1 : 0)) }
+    public func encode(into w: inout ByteWriter) { Layout.encode(company, apiEnabled, into: &w) }
     public init?(reader r: inout ByteReader) {
-        guard let company = r.read(UInt32.self), let flag = r.read(UInt8.self), flag <= 1 else { return nil }
-        self.init(company: company, apiEnabled: flag == 1)
+        guard let (company, apiEnabled) = Layout.decode(&r) else { return nil }
+        self.init(company: company, apiEnabled: apiEnabled)
     }
     public init(company: UInt32, apiEnabled: Bool) {
         self.company = company
@@ -175,20 +182,14 @@ public struct CompanySlugEntry: ProjectionRow, Sendable, Equatable {
 /// `projects[p].archived` so that the authorization hot path resolves a project in one lookup.
 public struct ProjectSlugEntry: ProjectionRow, Sendable, Equatable {
     public static let table = Table.projectSlugs
+    public typealias Layout = SlugRowLayout
     public var project: UInt32
     public var archived: Bool
 
-    /// Byte offsets in the order `encode` writes the fields (read in place by the authorization hot path).
-    public enum Layout {
-        @inlinable public static var project: Int { 0 }
-        @inlinable public static var archived: Int { project + MemoryLayout<UInt32>.size }
-        @inlinable public static var size: Int { archived + MemoryLayout<UInt8>.size }
-    }
-
-    public func encode(into w: inout ByteWriter) { w.write(project); w.write(UInt8(archived ? 1 : 0)) }
+    public func encode(into w: inout ByteWriter) { Layout.encode(project, archived, into: &w) }
     public init?(reader r: inout ByteReader) {
-        guard let project = r.read(UInt32.self), let flag = r.read(UInt8.self), flag <= 1 else { return nil }
-        self.init(project: project, archived: flag == 1)
+        guard let (project, archived) = Layout.decode(&r) else { return nil }
+        self.init(project: project, archived: archived)
     }
     public init(project: UInt32, archived: Bool) {
         self.project = project

@@ -81,20 +81,19 @@ enum Lookup<T> {
 // MARK: - The rows the authorization decision reads, at the offsets their codecs declare (`<Record>.Layout`)
 
 extension RowView {
-    /// A `company_slugs` row (`CompanySlugEntry`); nil when its shape differs from what the codec writes (a flag
-    /// other than 0 or 1 included).
-    var companySlugFacts: CompanyFacts? {
-        typealias L = CompanySlugEntry.Layout
-        guard count == L.size, let number = u32(L.company), let enabled = u8(L.apiEnabled), enabled <= 1 else { return nil }
-        return CompanyFacts(number: number, apiEnabled: enabled == 1)
+    /// A slug row (`SlugRowLayout`: `CompanySlugEntry`, `ProjectSlugEntry`); nil when its shape differs from what the
+    /// codecs write (a flag other than 0 or 1 included).
+    var slugRow: (number: UInt32, flag: Bool)? {
+        typealias L = SlugRowLayout
+        guard count == L.size, let number = u32(L.number), let flag = u8(L.flag), flag <= 1 else { return nil }
+        return (number, flag == 1)
     }
 
-    /// A `project_slugs` row (`ProjectSlugEntry`); nil when its shape differs from what the codec writes.
-    var projectSlugFacts: ProjectFacts? {
-        typealias L = ProjectSlugEntry.Layout
-        guard count == L.size, let number = u32(L.project), let archived = u8(L.archived), archived <= 1 else { return nil }
-        return ProjectFacts(number: number, archived: archived == 1)
-    }
+    /// A `company_slugs` row (`CompanySlugEntry`) as the rules see it.
+    var companySlugFacts: CompanyFacts? { slugRow.map { CompanyFacts(number: $0.number, apiEnabled: $0.flag) } }
+
+    /// A `project_slugs` row (`ProjectSlugEntry`) as the rules see it.
+    var projectSlugFacts: ProjectFacts? { slugRow.map { ProjectFacts(number: $0.number, archived: $0.flag) } }
 
     /// A `credentials` row (`CredentialRecord`), its whole structure checked like `init(reader:)` + `decode` (exact
     /// length) do; nil when it differs. The service user is only read for service-user types (no string otherwise).
