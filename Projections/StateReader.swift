@@ -27,8 +27,8 @@ public struct StateReader<Store: KeyValueStore> {
     }
 
     public func company(slug: String) throws -> CompanyRecord? {
-        guard let n = try number(.companySlugs, Keys.companySlug(slug)) else { return nil }
-        return try company(n)
+        guard let entry = try companyEntry(slug: slug) else { return nil }
+        return try company(entry.company)
     }
     public func company(_ n: UInt32) throws -> CompanyRecord? { try row(CompanyRecord.self, .companies, Keys.company(n)) }
     /// The `company_slugs` row of `slug`: the company's number and API flag, in one lookup.
@@ -56,8 +56,8 @@ public struct StateReader<Store: KeyValueStore> {
     }
 
     public func project(company: UInt32, slug: String) throws -> ProjectRecord? {
-        guard let n = try number(.projectSlugs, Keys.projectSlug(company, slug)) else { return nil }
-        return try project(n)
+        guard let entry = try projectEntry(company: company, slug: slug) else { return nil }
+        return try project(entry.project)
     }
     public func project(_ n: UInt32) throws -> ProjectRecord? { try row(ProjectRecord.self, .projects, Keys.project(n)) }
     /// The `project_slugs` row of `company`'s `slug`: the project's number and archived flag, in one lookup.
@@ -69,7 +69,7 @@ public struct StateReader<Store: KeyValueStore> {
     public func projects(company: UInt32) throws -> [ProjectRecord] {
         var numbers: [UInt32] = []
         try store.scan(.projectSlugs, prefix: company.bigEndianBytes) { _, value in
-            numbers.append(UInt32(bigEndianBytes: value) ?? 0)
+            numbers.append(try ProjectSlugEntry.decode(value).project)
             return true
         }
         return try numbers.compactMap { try project($0) }.sorted { $0.number < $1.number }

@@ -147,6 +147,10 @@ final class Issue15SlugFactsTests: XCTestCase {
         let tunnel = try XCTUnwrap(try t.ledger.access.withState { try $0.project(company: acme.number, slug: World.tunnel) })
         try putRaw(t, .companySlugs, Keys.companySlug(World.acme), acme.number.bigEndianBytes)
         try putRaw(t, .projectSlugs, Keys.projectSlug(acme.number, World.tunnel), tunnel.number.bigEndianBytes)
+        // … and the key's `secrets` row of 44 bytes: credential, valid_until, hash (no facts).
+        let record = try XCTUnwrap(try t.ledger.access.withState { try $0.credential(publicID: key.id) })
+        let hash = try XCTUnwrap(record.secretHashes.first)
+        try putRaw(t, .secrets, Keys.hashPrefix(hash), record.number.bigEndianBytes + Int64(0).bigEndianBytes + hash.bytes)
         try t.ledger.environment.write { txn in
             let meta = t.ledger.schema.meta, checkpointKey = Meta.projectionKey(.registry)
             var checkpoint = try XCTUnwrap(try txn.get(meta, checkpointKey))
@@ -159,6 +163,7 @@ final class Issue15SlugFactsTests: XCTestCase {
         }
         try t.reopen()
         try assertSlugRowsAgree(t)
+        try assertSecretRowsAgree(t, key.id, count: 1)
         try assertDecision(t, header, World.bridge, "allowed")
         try assertDecision(t, header, World.tunnel, "project_archived")
     }
@@ -188,6 +193,32 @@ final class Issue15SlugFactsTests: XCTestCase {
             }
             XCTAssertFalse(try t.ledger.audit.verify().ok, "verify finds the damaged \(table.rawValue) row")
             try putRaw(t, table, key, good)
+            try assertDecision(t, header, World.bridge, "allowed")
+        }
+    }
+
+    /// A `secrets` row of another shape (a deleted flag of 2, the 44 bytes of before, one byte more) is not read in
+    /// place: the reference path reports the damage, and no decision is made from it.
+    func testADamagedSecretsRowIsReportedNotDecidedFrom() throws {
+        let t = try TestLedger("issue15-damaged-secret")
+        defer { t.remove() }
+        try t.makeWorld()
+        let key = try t.create(.staticKey, .read)
+        try t.ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .viewer, as: World.alice)
+        let header = try t.header(for: key)
+        let record = try XCTUnwrap(try t.ledger.access.withState { try $0.credential(publicID: key.id) })
+        let rowKey = Keys.hashPrefix(try XCTUnwrap(record.secretHashes.first))
+        let good = try XCTUnwrap(try rawRow(t, .secrets, rowKey))
+        var flagged = good
+        flagged[SecretEntry.Layout.deleted] = 2
+        for bad in [flagged, Array(good.prefix(SecretEntry.Layout.company)), good + [0]] {
+            try putRaw(t, .secrets, rowKey, bad)
+            XCTAssertThrowsError(try t.ledger.access.authorize(header: header, company: World.acme, project: World.bridge, operation: .read),
+                                 "secrets row of \(bad.count) bytes") { error in
+                XCTAssertTrue("\(error)".contains(Table.secrets.rawValue), "\(error)")
+            }
+            XCTAssertFalse(try t.ledger.audit.verify().ok, "verify finds the damaged secrets row")
+            try putRaw(t, .secrets, rowKey, good)
             try assertDecision(t, header, World.bridge, "allowed")
         }
     }
