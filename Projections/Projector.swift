@@ -496,13 +496,23 @@ enum RegistryProjection {
             record.deletedAt = t
             try store.put(.credentials, Keys.credential(credential), record.bytes)
             try store.delete(.credentialNames, Keys.pair(record.company, credential))
-            // The secrets' rows stay (a deleted key answers `revoked`, not `unknown_credential`) and carry the flag.
+            // The secrets' rows stay (a deleted key answers `revoked`, not `unknown_credential`) and carry the flag;
+            // so do its tokens' rows (a token of a deleted credential answers `revoked` too).
             for hash in record.secretHashes {
                 let key = Keys.hashPrefix(hash)
                 guard let raw = try store.get(.secrets, key) else { continue }
                 var entry = try SecretEntry.decode(raw)
                 entry.deleted = true
                 try store.put(.secrets, key, entry.bytes)
+            }
+            let state = StateReader(store)
+            for family in try state.families(credential: credential) {
+                for key in try state.tokenKeys(family: family) {
+                    guard let raw = try store.get(.tokens, key) else { continue }
+                    var token = try TokenRecord.decode(raw)
+                    token.credentialDeleted = true
+                    try store.put(.tokens, key, token.bytes)
+                }
             }
         case .projectAccessGranted(let credential, let project, let role), .projectAccessChanged(let credential, let project, let role):
             let grant = RoleGrant(role: role, since: t).bytes
@@ -536,10 +546,13 @@ enum RegistryProjection {
                 approvedAt = record.approvedAt
                 try store.put(.codes, Keys.hashPrefix(code), record.bytes)
             }
-            try putToken(TokenRecord(kind: .access, status: .active, credential: i.credential, user: i.user, family: family,
+            // The rows carry the credential's facts and the principal: its service user, or the approving user's email.
+            let record = try load(CredentialRecord.self, .credentials, Keys.credential(i.credential), store)
+            let principal = record.type.isUserDelegated ? try StateReader(store).email(user: i.user) ?? "" : record.serviceUser
+            try putToken(TokenRecord(kind: .access, status: .active, of: record, user: i.user, principal: principal, family: family,
                                      expiresAt: i.accessExpiresAt, issuedAt: t, hash: i.accessHash, approvedAt: approvedAt), store)
             if let refresh = i.refreshHash {
-                try putToken(TokenRecord(kind: .refresh, status: .active, credential: i.credential, user: i.user, family: family,
+                try putToken(TokenRecord(kind: .refresh, status: .active, of: record, user: i.user, principal: principal, family: family,
                                          expiresAt: i.refreshExpiresAt, issuedAt: t, hash: refresh, approvedAt: approvedAt), store)
             }
             // The family's RFC 8707 resource lives in this per-family row (empty = none), not in `tokens`: the
@@ -551,10 +564,10 @@ enum RegistryProjection {
             var spent = try load(TokenRecord.self, .tokens, spentKey, store)
             spent.status = .spent
             try store.put(.tokens, spentKey, spent.bytes)
-            try putToken(TokenRecord(kind: .access, status: .active, credential: r.credential, user: spent.user, family: r.family,
-                                     expiresAt: r.accessExpiresAt, issuedAt: t, hash: r.accessHash, approvedAt: spent.approvedAt), store)
-            try putToken(TokenRecord(kind: .refresh, status: .active, credential: r.credential, user: spent.user, family: r.family,
-                                     expiresAt: r.refreshExpiresAt, issuedAt: t, hash: r.refreshHash, approvedAt: spent.approvedAt), store)
+            // The new pair repeats the spent token's credential, family, user, approval, credential facts and principal
+            // (the refresh command emits the spent token's credential and family, so they are the event's too).
+            try putToken(spent.renewed(.access, expiresAt: r.accessExpiresAt, issuedAt: t, hash: r.accessHash), store)
+            try putToken(spent.renewed(.refresh, expiresAt: r.refreshExpiresAt, issuedAt: t, hash: r.refreshHash), store)
         case .tokenRevoked(let r):
             if r.wholeFamily {
                 var members: [[UInt8]] = []

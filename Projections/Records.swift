@@ -46,8 +46,8 @@ public struct CompanyRecord: ProjectionRow, Sendable {
     public var name: String
     public var mailDomain: String
 
-    /// Byte offsets of the fixed fields, each the previous one plus its size in the order `encode` writes them;
-    /// the authorization hot path reads them in place (`RowView`). Inlinable so they fold to constants there.
+    /// Byte offsets of the fixed fields, each the previous one plus its size in the order `encode` writes them
+    /// (docs/FORMAT.md §6.2; `encode` asserts them).
     public enum Layout {
         @inlinable public static var apiEnabled: Int { 0 }
         @inlinable public static var number: Int { apiEnabled + MemoryLayout<UInt8>.size }
@@ -114,7 +114,7 @@ public struct ProjectRecord: ProjectionRow, Sendable {
     public var slug: String
     public var name: String
 
-    /// Byte offsets of the fixed fields in the order `encode` writes them (read in place by the authorization hot path).
+    /// Byte offsets of the fixed fields in the order `encode` writes them (docs/FORMAT.md §6.2; `encode` asserts them).
     public enum Layout {
         @inlinable public static var company: Int { 0 }
         @inlinable public static var archived: Int { company + MemoryLayout<UInt32>.size }
@@ -222,7 +222,7 @@ public struct CredentialRecord: ProjectionRow, Sendable {
     /// Most secrets valid at once (current + those in a rotation grace period).
     public static let maxLiveSecrets = 16
 
-    /// Byte offsets of the fixed fields in the order `encode` writes them (read in place by the authorization hot path).
+    /// Byte offsets of the fixed fields in the order `encode` writes them (docs/FORMAT.md §6.2; `encode` asserts them).
     public enum Layout {
         @inlinable public static var company: Int { 0 }
         @inlinable public static var type: Int { company + MemoryLayout<UInt32>.size }
@@ -373,8 +373,9 @@ public struct SecretEntry: ProjectionRow, Sendable, Equatable {
     }
 }
 
-/// `tokens`: first 16 bytes of SHA-256(token) → token state.
-public struct TokenRecord: ProjectionRow, Sendable {
+/// `tokens`: first 16 bytes of SHA-256(token) → token state, with its credential's facts and its principal (the
+/// authorization hot path decides a Bearer token from this row, its slug rows and the roles alone).
+public struct TokenRecord: ProjectionRow, Sendable, Equatable {
     public static let table = Table.tokens
     public enum Kind: UInt8, Sendable { case access = 1, refresh = 2 }
     public enum Status: UInt8, Sendable { case active = 1, spent = 2, revoked = 3 }
@@ -390,6 +391,18 @@ public struct TokenRecord: ProjectionRow, Sendable {
     /// When the approval the family acts on was given: the consent time for authorization-code families, the family's
     /// issue time otherwise. A user's role granted after it does not reach the token (docs/FORMAT.md §6.1).
     public var approvedAt: Timestamp
+    // The credential's facts, copied from its record (registry code version 5); `credentialDeleted` is the only one
+    // that changes, and `credential_deleted` sets it in every token row of the credential.
+    public var company: UInt32
+    public var type: CredentialType
+    public var scope: Scope
+    public var credentialDeleted: Bool
+    /// The credential's own expiry (0 = never), not the token's.
+    public var credentialExpiresAt: Timestamp
+    public var publicID: String
+    /// Who acts with the token: the credential's service user, or for a user-delegated credential the approving
+    /// user's email (neither ever changes).
+    public var principal: String
 
     /// Byte offsets in the order `encode` writes the fields (read in place by the authorization hot path).
     public enum Layout {
@@ -403,24 +416,40 @@ public struct TokenRecord: ProjectionRow, Sendable {
         @inlinable public static var hash: Int { issuedAt + MemoryLayout<Timestamp>.size }
         /// After the hash: added with the token approval time (registry code version 2).
         @inlinable public static var approvedAt: Int { hash + MemoryLayout<SHA256Digest>.size }
-        @inlinable public static var size: Int { approvedAt + MemoryLayout<Timestamp>.size }
+        /// The credential's facts follow (registry code version 5).
+        @inlinable public static var company: Int { approvedAt + MemoryLayout<Timestamp>.size }
+        @inlinable public static var type: Int { company + MemoryLayout<UInt32>.size }
+        @inlinable public static var scope: Int { type + MemoryLayout<UInt8>.size }
+        @inlinable public static var credentialDeleted: Int { scope + MemoryLayout<UInt8>.size }
+        @inlinable public static var credentialExpiresAt: Int { credentialDeleted + MemoryLayout<UInt8>.size }
+        /// Where the two length-prefixed strings (public id, principal) begin; nothing follows them.
+        @inlinable public static var strings: Int { credentialExpiresAt + MemoryLayout<Timestamp>.size }
     }
 
-    /// Bytes of a row.
-    @inlinable public static var size: Int { Layout.size }
-
     public func encode(into w: inout ByteWriter) {
+        let start = w.count
         w.write(kind.rawValue); w.write(status.rawValue); w.write(credential); w.write(user); w.write(family)
         w.write(expiresAt); w.write(issuedAt); hash.withUnsafeBytes { w.write(bytes: $0) }; w.write(approvedAt)
+        w.write(company); w.write(type.rawValue); w.write(scope.rawValue); w.write(UInt8(credentialDeleted ? 1 : 0))
+        w.write(credentialExpiresAt)
+        assert(w.count - start == Layout.strings, "TokenRecord.Layout differs from its codec")
+        w.write(string: publicID); w.write(string: principal)
     }
     public init?(reader r: inout ByteReader) {
         guard let k = r.read(UInt8.self), let kind = Kind(rawValue: k), let s = r.read(UInt8.self), let status = Status(rawValue: s),
               let c = r.read(UInt32.self), let u = r.read(UInt32.self), let f = r.read(UInt64.self), let e = r.read(Int64.self),
-              let i = r.read(Int64.self), let raw = r.readBytes(32), let h = SHA256Digest(bytes: raw), let a = r.read(Int64.self) else { return nil }
-        self.init(kind: kind, status: status, credential: c, user: u, family: f, expiresAt: e, issuedAt: i, hash: h, approvedAt: a)
+              let i = r.read(Int64.self), let raw = r.readBytes(32), let h = SHA256Digest(bytes: raw), let a = r.read(Int64.self),
+              let company = r.read(UInt32.self), let t = r.read(UInt8.self), let type = CredentialType(rawValue: t),
+              let sc = r.read(UInt8.self), let scope = Scope(rawValue: sc), let deleted = r.read(UInt8.self), deleted <= 1,
+              let credentialExpiresAt = r.read(Int64.self), let publicID = r.readString(), let principal = r.readString()
+        else { return nil }
+        self.init(kind: kind, status: status, credential: c, user: u, family: f, expiresAt: e, issuedAt: i, hash: h, approvedAt: a,
+                  company: company, type: type, scope: scope, credentialDeleted: deleted == 1, credentialExpiresAt: credentialExpiresAt,
+                  publicID: publicID, principal: principal)
     }
     public init(kind: Kind, status: Status, credential: UInt32, user: UInt32, family: UInt64, expiresAt: Timestamp, issuedAt: Timestamp,
-                hash: SHA256Digest, approvedAt: Timestamp) {
+                hash: SHA256Digest, approvedAt: Timestamp, company: UInt32, type: CredentialType, scope: Scope,
+                credentialDeleted: Bool, credentialExpiresAt: Timestamp, publicID: String, principal: String) {
         self.kind = kind
         self.status = status
         self.credential = credential
@@ -430,6 +459,32 @@ public struct TokenRecord: ProjectionRow, Sendable {
         self.issuedAt = issuedAt
         self.hash = hash
         self.approvedAt = approvedAt
+        self.company = company
+        self.type = type
+        self.scope = scope
+        self.credentialDeleted = credentialDeleted
+        self.credentialExpiresAt = credentialExpiresAt
+        self.publicID = publicID
+        self.principal = principal
+    }
+    /// A token of `record`'s credential acting as `principal`, with `record`'s facts.
+    public init(kind: Kind, status: Status, of record: CredentialRecord, user: UInt32, principal: String, family: UInt64,
+                expiresAt: Timestamp, issuedAt: Timestamp, hash: SHA256Digest, approvedAt: Timestamp) {
+        self.init(kind: kind, status: status, credential: record.number, user: user, family: family, expiresAt: expiresAt,
+                  issuedAt: issuedAt, hash: hash, approvedAt: approvedAt, company: record.company, type: record.type,
+                  scope: record.scope, credentialDeleted: record.deleted, credentialExpiresAt: record.expiresAt,
+                  publicID: record.publicID, principal: principal)
+    }
+    /// A new active token of the same credential, family, user, approval, credential facts and principal (a refresh's
+    /// new pair).
+    public func renewed(_ kind: Kind, expiresAt: Timestamp, issuedAt: Timestamp, hash: SHA256Digest) -> TokenRecord {
+        var token = self
+        token.kind = kind
+        token.status = .active
+        token.expiresAt = expiresAt
+        token.issuedAt = issuedAt
+        token.hash = hash
+        return token
     }
 }
 

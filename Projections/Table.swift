@@ -45,9 +45,10 @@ public enum ProjectionName: String, CaseIterable, Sendable {
     /// Bumped when the projection's code changes what it writes; a mismatch at open triggers a rebuild.
     public var codeVersion: UInt32 {
         switch self {
-        case .registry: 4  // 2 (issue 11): `credential_names`; token approval time, code state, the family and code indexes; removal and rotation end tokens
+        case .registry: 5  // 2 (issue 11): `credential_names`; token approval time, code state, the family and code indexes; removal and rotation end tokens
                            // 3 (issue 15): slug rows carry the company's API flag and the project's archived flag
                            // 4 (issue 15): `secrets` rows carry their credential's facts (and its deleted flag)
+                           // 5 (issue 15): `tokens` rows carry their credential's facts (and its deleted flag) and the principal
         case .memberships: 2  // 2: a removal deletes the user's project roles in the company
         case .usage: 3     // 2: counters folded per segment; 3: the open segment is read from the log (no `usage_recent`)
         case .indexes: 3   // 2: segmented posting lists; 3: the open segment is read from the log (no `ix_recent`)

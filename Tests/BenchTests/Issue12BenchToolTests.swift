@@ -18,7 +18,8 @@ final class Issue12BenchToolTests: XCTestCase {
         XCTAssertEqual(r.code, ExitCode.ok, r.stderr)
         XCTAssertTrue(r.stdout.hasPrefix("credledger-bench — "), r.stdout)
         let listed = r.stdout.split(separator: "\n").filter { $0.hasPrefix("  credledger") }.map { $0.split(separator: " ").prefix(3).joined(separator: " ") }
-        XCTAssertEqual(listed, ["credledger-bench bench [--events", "credledger-bench http [--connections", "credledger-bench record-lab [--mode", "credledger-bench transparency [--events", "credledger-bench stress setup", "credledger-bench stress record",
+        XCTAssertEqual(listed, ["credledger-bench bench [--events", "credledger-bench http [--connections", "credledger-bench record-lab [--mode",
+                                "credledger-bench auth-lab [--decisions", "credledger-bench transparency [--events", "credledger-bench stress setup", "credledger-bench stress record",
                                 "credledger-bench stress crash", "credledger-bench stress tamper", "credledger-bench stress fuzz"])
         // The command's own help spells the lab name too.
         let one = bench(["stress", "record", "--help"])
@@ -46,6 +47,29 @@ final class Issue12BenchToolTests: XCTestCase {
             XCTAssertEqual(lab.code, ExitCode.usage, "\(arguments)")
             XCTAssertTrue(lab.stderr.contains(message) && lab.stderr.contains("usage: credledger-bench record-lab "), lab.stderr)
         }
+        // So does the authorization lab.
+        for (arguments, message) in [(["--pools", "bearer,tokens"], "--pools takes"), (["--pools", ","], "--pools takes"),
+                                     (["--decisions", "10"], "--decisions"), (["--fill", "-1"], "--fill")] {
+            let lab = bench(["auth-lab"] + arguments)
+            XCTAssertEqual(lab.code, ExitCode.usage, "\(arguments)")
+            XCTAssertTrue(lab.stderr.contains(message) && lab.stderr.contains("usage: credledger-bench auth-lab "), lab.stderr)
+        }
+    }
+
+    /// The authorization lab times each pool it is asked for, the Bearer pool split into its two kinds of token.
+    func testAuthLabTimesEachPool() throws {
+        let r = bench(["--json", "auth-lab", "--companies", "3", "--projects", "9", "--credentials", "60", "--decisions", "1000",
+                       "--rounds", "1", "--fill", "2000"])
+        XCTAssertEqual(r.code, ExitCode.ok, r.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+        let rows = try XCTUnwrap(object["rows"] as? [[String: Any]])
+        XCTAssertEqual(rows.compactMap { $0["pool"] as? String }, ["Apikey", "Bearer", "Bearer client_credentials", "Bearer PKCE"])
+        for row in rows {
+            XCTAssertGreaterThan(row["median_p50_us"] as? Double ?? 0, 0, "\(row)")
+            XCTAssertGreaterThanOrEqual(row["median_p99_us"] as? Double ?? 0, row["median_p50_us"] as? Double ?? .infinity, "\(row)")
+        }
+        let requests = rows.map { $0["requests"] as? Int ?? 0 }
+        XCTAssertEqual(requests[2] + requests[3], requests[1], "the two kinds of token make up the Bearer pool")
     }
 
     /// `stress setup` through the lab's command line makes a ledger the product CLI then reads.

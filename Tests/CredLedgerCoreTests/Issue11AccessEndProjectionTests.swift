@@ -89,7 +89,7 @@ final class Issue11AccessEndProjectionTests: XCTestCase {
             let token = try XCTUnwrap(state.token(hash: hash))
             XCTAssertEqual(token.approvedAt, consentTime)
             XCTAssertEqual(token.issuedAt, consentTime + 1_000_000)
-            XCTAssertEqual(token.bytes.count, TokenRecord.size)
+            XCTAssertEqual(token.bytes.count, TokenRecord.Layout.strings + 2 + token.publicID.utf8.count + 2 + token.principal.utf8.count)
         }
         emit(.tokenRefreshed(TokenRefreshed(credential: 1, family: UInt64(events.count), spentRefreshHash: tokens[1],
                                             accessHash: sampleDigest(0x50), accessExpiresAt: time + 3_600_000_000,

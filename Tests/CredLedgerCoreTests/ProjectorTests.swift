@@ -549,6 +549,20 @@ final class ProjectorTests: XCTestCase {
             XCTAssertTrue(record.secretHashes.contains(entry.hash), "\(entry.credential)")
             XCTAssertEqual(entry, SecretEntry(of: record, validUntil: entry.validUntil, hash: entry.hash), "\(entry.credential)")
         }
+        // Every token's row repeats its credential's facts, the deleted flag included, and names its principal: the
+        // service user, or the approving user's email (issue 15: a Bearer decision reads no `credentials` or `users` row).
+        let tokenRows = try (store.tables[.tokens] ?? [:]).values.map(TokenRecord.decode)
+        XCTAssertEqual(tokenRows.count, g.tokenStatus.count)
+        XCTAssertTrue(tokenRows.contains { $0.credentialDeleted } && tokenRows.contains { !$0.credentialDeleted },
+                      "the history deletes credentials that hold tokens")
+        XCTAssertTrue(tokenRows.contains { $0.type.isUserDelegated } && tokenRows.contains { !$0.type.isUserDelegated })
+        for token in tokenRows {
+            let record = try XCTUnwrap(reader.credential(token.credential))
+            let principal = record.type.isUserDelegated ? try XCTUnwrap(reader.email(user: token.user)) : record.serviceUser
+            XCTAssertEqual(token, TokenRecord(kind: token.kind, status: token.status, of: record, user: token.user, principal: principal,
+                                              family: token.family, expiresAt: token.expiresAt, issuedAt: token.issuedAt, hash: token.hash,
+                                              approvedAt: token.approvedAt), "token of \(token.credential)")
+        }
         // The slug rows repeat the API and archived flags (issue 15: the decision reads them alone).
         let companies = try (store.tables[.companies] ?? [:]).values.map(CompanyRecord.decode)
         XCTAssertEqual(companies.count, g.companies.count)

@@ -56,11 +56,13 @@ final class Issue12FastPathTests: XCTestCase {
                                           redirectURIs: ["https://a.example/cb", "https://b.example/cb"],
                                           secretHashes: [fastPathDigest(1), fastPathDigest(2)])
             try fastPathWithRow(record) { row in
-                let facts = try XCTUnwrap(row.credentialFacts, "\(type)")
-                XCTAssertEqual(facts, CredentialFacts(company: 0x0102_0304, type: type, scope: .readWrite, deleted: true,
-                                                      expiresAt: 0x1112_1314_1516_1718, number: 0x0506_0708, publicID: "cred_ABC",
-                                                      serviceUser: type.isUserDelegated ? nil : "svc-user"))
                 typealias L = CredentialRecord.Layout
+                XCTAssertEqual(row.u32(L.company), 0x0102_0304)
+                XCTAssertEqual(row.u8(L.type), type.rawValue)
+                XCTAssertEqual(row.u8(L.scope), Scope.readWrite.rawValue)
+                XCTAssertEqual(row.u8(L.deleted), 1)
+                XCTAssertEqual(row.i64(L.expiresAt), 0x1112_1314_1516_1718)
+                XCTAssertEqual(row.u32(L.number), 0x0506_0708)
                 XCTAssertEqual(row.i64(L.createdAt), 0x2122_2324_2526_2728)
                 XCTAssertEqual(row.i64(L.deletedAt), 0x3132_3334_3536_3738)
                 XCTAssertEqual(row.u32(L.createdBy), 0x090A_0B0C)
@@ -77,9 +79,11 @@ final class Issue12FastPathTests: XCTestCase {
         let plain = CredentialRecord(company: 7, type: .staticKey, scope: .global, deleted: false, expiresAt: 0, number: 9, createdAt: 1,
                                      deletedAt: 0, createdBy: 2, rotatedAt: 0, publicID: "cred_X", name: "", serviceUser: "s",
                                      displayPrefix: "", clientID: "", redirectURIs: [], secretHashes: [])
-        fastPathWithRow(plain) {
-            XCTAssertEqual($0.credentialFacts, CredentialFacts(company: 7, type: .staticKey, scope: .global, deleted: false, expiresAt: 0,
-                                                               number: 9, publicID: "cred_X", serviceUser: "s"))
+        try fastPathWithRow(plain) { row in
+            let afterStrings = try XCTUnwrap(row.skipStrings(CredentialRecord.Layout.stringCount, from: CredentialRecord.Layout.strings))
+            XCTAssertEqual(row.u8(afterStrings), 0)
+            XCTAssertEqual(row.u8(afterStrings + 1), 0)
+            XCTAssertEqual(afterStrings + 2, row.count)
         }
     }
 
@@ -98,7 +102,7 @@ final class Issue12FastPathTests: XCTestCase {
                                                       facts: CredentialFacts(company: 0x0506_0708, type: type, scope: .global,
                                                                              deleted: deleted, expiresAt: 0x2122_2324_2526_2728,
                                                                              number: 0x0102_0304, publicID: "cred_ABC",
-                                                                             serviceUser: type.isUserDelegated ? nil : "svc-user")))
+                                                                             principal: type.isUserDelegated ? nil : "svc-user")))
                     XCTAssertEqual(row.u8(SecretEntry.Layout.deleted), deleted ? 1 : 0)
                     guard case .missing = row.secretFacts(matching: fastPathDigest(0x41)) else { return XCTFail("another hash matched") }
                 }
@@ -113,21 +117,40 @@ final class Issue12FastPathTests: XCTestCase {
         }
         XCTAssertThrowsError(try SecretEntry.decode(odd))
 
+        // A token's row: its own state, then its credential's facts and its principal (registry code version 5).
         for status in [TokenRecord.Status.active, .spent, .revoked] {
-            let token = TokenRecord(kind: .refresh, status: status, credential: 0x0102_0304, user: 0x0506_0708, family: 0x2122_2324_2526_2728,
-                                    expiresAt: 0x1112_1314_1516_1718, issuedAt: 0x3132_3334_3536_3738, hash: hash,
-                                    approvedAt: 0x4142_4344_4546_4748)
-            XCTAssertEqual(token.bytes.count, TokenRecord.Layout.size)
-            fastPathWithRow(token) { row in
-                guard case .found(let facts) = row.tokenFacts(matching: hash) else { return XCTFail("token not read") }
-                XCTAssertEqual(facts, TokenFacts(kind: .refresh, status: status, credential: 0x0102_0304, user: 0x0506_0708,
-                                                 expiresAt: 0x1112_1314_1516_1718, approvedAt: 0x4142_4344_4546_4748))
-                XCTAssertEqual(row.u32(TokenRecord.Layout.family).map { UInt64($0) << 32 | UInt64(row.u32(TokenRecord.Layout.family + 4)!) },
-                               0x2122_2324_2526_2728)
-                XCTAssertEqual(row.i64(TokenRecord.Layout.issuedAt), 0x3132_3334_3536_3738)
-                guard case .missing = row.tokenFacts(matching: fastPathDigest(0x41)) else { return XCTFail("another hash matched") }
+            for (type, deleted) in [(CredentialType.oauth, false), (.pkce, true), (.pkcePublic, false)] {
+                let token = TokenRecord(kind: .refresh, status: status, credential: 0x0102_0304, user: 0x0506_0708,
+                                        family: 0x2122_2324_2526_2728, expiresAt: 0x1112_1314_1516_1718, issuedAt: 0x3132_3334_3536_3738,
+                                        hash: hash, approvedAt: 0x4142_4344_4546_4748, company: 0x5152_5354, type: type, scope: .read,
+                                        credentialDeleted: deleted, credentialExpiresAt: 0x6162_6364_6566_6768, publicID: "cred_TOK",
+                                        principal: "who@acme.example")
+                typealias L = TokenRecord.Layout
+                XCTAssertEqual(token.bytes.count, L.strings + 2 + 8 + 2 + 16)
+                XCTAssertEqual(try TokenRecord.decode(token.bytes), token)
+                fastPathWithRow(token) { row in
+                    guard case .found(let facts) = row.tokenFacts(matching: hash) else { return XCTFail("token not read") }
+                    XCTAssertEqual(facts, TokenFacts(kind: .refresh, status: status, user: 0x0506_0708, expiresAt: 0x1112_1314_1516_1718,
+                                                     approvedAt: 0x4142_4344_4546_4748,
+                                                     facts: CredentialFacts(company: 0x5152_5354, type: type, scope: .read, deleted: deleted,
+                                                                            expiresAt: 0x6162_6364_6566_6768, number: 0x0102_0304,
+                                                                            publicID: "cred_TOK", principal: "who@acme.example")))
+                    XCTAssertEqual(row.u32(L.family).map { UInt64($0) << 32 | UInt64(row.u32(L.family + 4)!) }, 0x2122_2324_2526_2728)
+                    XCTAssertEqual(row.i64(L.issuedAt), 0x3132_3334_3536_3738)
+                    XCTAssertEqual(row.u8(L.credentialDeleted), deleted ? 1 : 0)
+                    guard case .missing = row.tokenFacts(matching: fastPathDigest(0x41)) else { return XCTFail("another hash matched") }
+                }
             }
         }
+        // A deleted flag other than 0 or 1 is no row the codec writes.
+        var oddToken = TokenRecord(kind: .access, status: .active, credential: 1, user: 0, family: 3, expiresAt: 4, issuedAt: 5, hash: hash,
+                                   approvedAt: 6, company: 7, type: .oauth, scope: .read, credentialDeleted: false, credentialExpiresAt: 0,
+                                   publicID: "cred_a", principal: "s").bytes
+        oddToken[TokenRecord.Layout.credentialDeleted] = 2
+        oddToken.withUnsafeBytes { raw in
+            guard case .unusual = RowView(raw).tokenFacts(matching: hash) else { return XCTFail("a flag of 2 was read") }
+        }
+        XCTAssertThrowsError(try TokenRecord.decode(oddToken))
 
         for role in ProjectRole.allCases {
             let grant = RoleGrant(role: role, since: 0x1112_1314_1516_1718)
@@ -149,15 +172,12 @@ final class Issue12FastPathTests: XCTestCase {
         let rows: [(String, [UInt8], (RowView) -> Bool)] = [
             ("company slug", CompanySlugEntry(company: 1, apiEnabled: true).bytes, { $0.companySlugFacts != nil }),
             ("project slug", ProjectSlugEntry(project: 2, archived: false).bytes, { $0.projectSlugFacts != nil }),
-            ("credential", CredentialRecord(company: 1, type: .oauth, scope: .read, deleted: false, expiresAt: 0, number: 2, createdAt: 3,
-                                            deletedAt: 0, createdBy: 4, rotatedAt: 0, publicID: "cred_a", name: "n", serviceUser: "s",
-                                            displayPrefix: "", clientID: "cxc_a", redirectURIs: [], secretHashes: [hash]).bytes,
-             { $0.credentialFacts != nil }),
             ("secret", SecretEntry(credential: 1, validUntil: 0, hash: hash, company: 2, type: .staticKey, scope: .read, deleted: false,
                                    expiresAt: 0, publicID: "cred_a", serviceUser: "s").bytes,
              { if case .found = $0.secretFacts(matching: hash) { return true } else { return false } }),
             ("token", TokenRecord(kind: .access, status: .active, credential: 1, user: 2, family: 3, expiresAt: 4, issuedAt: 5, hash: hash,
-                                  approvedAt: 6).bytes,
+                                  approvedAt: 6, company: 7, type: .pkce, scope: .read, credentialDeleted: false, credentialExpiresAt: 0,
+                                  publicID: "cred_a", principal: "u@a.example").bytes,
              { if case .found = $0.tokenFacts(matching: hash) { return true } else { return false } }),
             ("member", MemberRecord(role: .admin, since: 1).bytes, { $0.memberFacts != nil }),
             ("grant", RoleGrant(role: .viewer, since: 1).bytes, { $0.grantFacts != nil }),
@@ -259,21 +279,25 @@ final class Issue12FastPathTests: XCTestCase {
         var project: ProjectFacts? = ProjectFacts(number: 2, archived: false)
         /// The key's row: its number and end; its facts are `credential`'s (the row repeats them).
         var secret: (credential: UInt32, validUntil: Timestamp)? = (3, 0)
+        /// The token's row: its state; its facts are `credential`'s (the row repeats them, and the principal).
+        var token: (kind: TokenRecord.Kind, status: TokenRecord.Status, user: UInt32, expiresAt: Timestamp)? = nil
         var credential = CredentialFacts(company: 1, type: .staticKey, scope: .readWrite, deleted: false, expiresAt: 0, number: 3,
-                                         publicID: "cred_stub", serviceUser: "svc")
+                                         publicID: "cred_stub", principal: "svc")
         var access: RoleFacts<ProjectRole>? = RoleFacts(role: .editor, since: 0)
+        var member: RoleFacts<CompanyRole>? = RoleFacts(role: .member, since: 0)
+        var userRole: RoleFacts<ProjectRole>? = RoleFacts(role: .editor, since: 0)
 
         func company(slug: String) throws -> CompanyFacts? { company }
         func project(company: UInt32, slug: String) throws -> ProjectFacts? { project }
         func secret(hash: SHA256Digest) throws -> SecretFacts? {
             secret.map { SecretFacts(credential: $0.credential, validUntil: $0.validUntil, facts: credential) }
         }
-        func token(hash: SHA256Digest) throws -> TokenFacts? { nil }
-        func credential(_ number: UInt32) throws -> CredentialFacts? { number == credential.number ? credential : nil }
-        func member(company: UInt32, user: UInt32) throws -> RoleFacts<CompanyRole>? { nil }
-        func userRole(user: UInt32, project: UInt32) throws -> RoleFacts<ProjectRole>? { nil }
+        func token(hash: SHA256Digest) throws -> TokenFacts? {
+            token.map { TokenFacts(kind: $0.kind, status: $0.status, user: $0.user, expiresAt: $0.expiresAt, approvedAt: 0, facts: credential) }
+        }
+        func member(company: UInt32, user: UInt32) throws -> RoleFacts<CompanyRole>? { member }
+        func userRole(user: UInt32, project: UInt32) throws -> RoleFacts<ProjectRole>? { userRole }
         func access(credential: UInt32, project: UInt32) throws -> RoleFacts<ProjectRole>? { access }
-        func email(user: UInt32) throws -> String? { nil }
     }
 
     /// deleted → secret problem → wrong type → expired → other company → module → project → role, each reason
@@ -307,11 +331,47 @@ final class Issue12FastPathTests: XCTestCase {
         XCTAssertEqual(try code(facts), "secret_superseded")
         facts.credential.deleted = true
         XCTAssertEqual(try code(facts), "revoked")
-        // A key is decided from the facts its row carries: no `credentials` row is read for it.
-        facts.secret?.credential = 4
-        XCTAssertEqual(try code(facts), "revoked")
         facts.secret = nil
         XCTAssertEqual(try code(facts), "unknown_credential")
+    }
+
+    /// A Bearer token is decided from the facts its row carries: its own state after its credential's, and for a
+    /// user-delegated credential the principal the row names (no `credentials` or `users` row is read).
+    func testOneRuleSequenceForTokensOverAnyFacts() throws {
+        let parsed = AuthorizationHeader.parse("Bearer " + SecretFormat.generate(.accessToken, using: SeededRandom(seed: 10)))
+        let now: Timestamp = 1_000
+        func decide(_ facts: StubFacts, _ op: CredLedgerCore.Operation = .write) throws -> Decision {
+            try Ledger.decide(parsed, company: "c", project: "p", operation: op, now: now, facts: facts)
+        }
+        var facts = StubFacts()
+        facts.secret = nil
+        facts.credential = CredentialFacts(company: 1, type: .pkce, scope: .readWrite, deleted: false, expiresAt: 0, number: 3,
+                                           publicID: "cred_app", principal: "bob@acme.example")
+        facts.token = (.access, .active, 5, now + 1)
+        var decision = try decide(facts)
+        XCTAssertEqual(decision.code, "allowed")
+        XCTAssertEqual(decision.principal, "bob@acme.example")
+        XCTAssertEqual(decision.credentialID, "cred_app")
+        facts.userRole = RoleFacts(role: .viewer, since: 0)
+        XCTAssertEqual(try decide(facts).code, "read_only_role")
+        facts.member = nil
+        XCTAssertEqual(try decide(facts).code, "user_not_member")
+        facts.token?.expiresAt = now
+        XCTAssertEqual(try decide(facts).code, "token_expired")
+        facts.token?.status = .revoked
+        XCTAssertEqual(try decide(facts).code, "token_revoked")
+        facts.credential.deleted = true
+        XCTAssertEqual(try decide(facts).code, "revoked")
+        facts.token?.kind = .refresh
+        XCTAssertEqual(try decide(facts).code, "unknown_credential")
+        // A client-credentials token acts as its service user, with the credential's grants.
+        facts.credential = CredentialFacts(company: 1, type: .oauth, scope: .read, deleted: false, expiresAt: 0, number: 4,
+                                           publicID: "cred_svc", principal: "svc-reporting")
+        facts.token = (.access, .active, 0, now + 1)
+        decision = try decide(facts, .read)
+        XCTAssertEqual(decision.code, "allowed")
+        XCTAssertEqual(decision.principal, "svc-reporting")
+        XCTAssertEqual(try decide(facts).code, "read_only_scope")
     }
 
     // MARK: - Agreement on random histories
@@ -480,5 +540,17 @@ private final class FastPathHistory {
         let company = dice.chance(5) ? "nope" : dice.chance(70) ? owner ?? dice.pick(companies) : dice.pick(companies)
         let project = dice.chance(10) ? "nope" : dice.pick(projects[company] ?? ["p0"])
         try probe(header, company, project, dice.chance(50) ? .read : .write)
+    }
+}
+
+extension RowView {
+    /// The offset after `count` consecutive strings starting at `offset` (the layout tests walk records with it).
+    func skipStrings(_ count: Int, from offset: Int) -> Int? {
+        var at = offset
+        for _ in 0..<count {
+            guard let s = asciiString(at) else { return nil }
+            at = s.end
+        }
+        return at
     }
 }

@@ -6,7 +6,7 @@ import Foundation
 /// kept out of the product CLI. Same global options, parser, help and exit codes as `credledger`.
 public enum BenchTool {
     /// Every command, in help order.
-    static var commands: [CommandSpec] { BenchCommands.all + RecordLabCommands.all + TransparencyBenchCommands.all + StressCommands.all }
+    static var commands: [CommandSpec] { BenchCommands.all + RecordLabCommands.all + AuthLabCommands.all + TransparencyBenchCommands.all + StressCommands.all }
 
     static let help = """
         credledger-bench — the benchmark and the stress drivers of credledger (not the product CLI: that is credledger)

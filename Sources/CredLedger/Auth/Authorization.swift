@@ -138,8 +138,8 @@ extension Ledger {
                 // A secret that names a credential is recorded in the credential's own company, so its owner's trail holds
                 // the attempt (no project, no target company: there is none). The answer stays `unknown_company`.
                 var carried: CredentialFacts?
-                if case .success(let header) = parsed, let found = try secretLookup(header, now: now, facts: facts, carried: &carried),
-                   let credential = try carried.take() ?? facts.credential(found.credential) {
+                if case .success(let header) = parsed, try secretLookup(header, now: now, facts: facts, carried: &carried) != nil,
+                   let credential = carried.take() {
                     decision.company = credential.company
                     decision.use.credential = credential.number
                     decision.credentialID = credential.publicID
@@ -157,8 +157,8 @@ extension Ledger {
 
             // Find the credential (and, for tokens, the approving user) from the secret's hash.
             var carried: CredentialFacts?
-            guard let found = try secretLookup(header, now: now, facts: facts, carried: &carried) else { return .unknownCredential }
-            guard let credential = try carried.take() ?? facts.credential(found.credential) else { return .unknownCredential }
+            guard let found = try secretLookup(header, now: now, facts: facts, carried: &carried),
+                  let credential = carried.take() else { return .unknownCredential }
             decision.use.credential = credential.number
             decision.credentialID = credential.publicID
             decision.scope = credential.scope
@@ -180,13 +180,13 @@ extension Ledger {
                 let held = AccessPolicy.delegatedRoles(companyRole: member?.role, companySince: member?.since ?? 0,
                                                        projectRole: role?.role, projectSince: role?.since ?? 0,
                                                        approvedAt: found.approvedAt)
-                decision.principal = try facts.email(user: found.user)
+                decision.principal = credential.principal
                 decision.capability = AccessPolicy.delegatedUser(scope: credential.scope, companyRole: held.company,
                                                                  projectRole: held.project)
             } else {
                 let role = credential.scope == .global
                     ? nil : try facts.access(credential: credential.number, project: project.number)?.role
-                decision.principal = credential.serviceUser
+                decision.principal = credential.principal
                 decision.capability = AccessPolicy.serviceUser(scope: credential.scope, role: role)
             }
             decision.settle(operation, scope: credential.scope, delegated: credential.type.isUserDelegated)
@@ -200,8 +200,8 @@ extension Ledger {
     /// What a key or an access token names, from its hash: the credential's number, what is wrong with the secret
     /// itself (reported after the credential's own state), and for a token the approving user and the approval time.
     /// nil when the secret matches nothing (a refresh token is not a bearer credential).
-    /// A key's row carries its credential's facts: they are moved into `carried` (no `credentials` lookup, no copy of
-    /// their strings); a token leaves it nil.
+    /// A key's row and a token's row carry their credential's facts: they are moved into `carried` (no `credentials`
+    /// lookup, no copy of their strings).
     private static func secretLookup(_ header: PresentedSecret, now: Timestamp, facts: some AuthorizationFacts,
                                      carried: inout CredentialFacts?) throws
         -> (credential: UInt32, problem: DenialReason?, user: UInt32, approvedAt: Timestamp)? {
@@ -213,8 +213,11 @@ extension Ledger {
             carried = entry.takeFacts()
             return (credential, problem, 0, 0)
         case .bearer:
-            guard let t = try facts.token(hash: header.hash), t.kind == .access else { return nil }
-            return (t.credential, t.status != .active ? .tokenRevoked : now >= t.expiresAt ? .tokenExpired : nil, t.user, t.approvedAt)
+            guard var t = try facts.token(hash: header.hash), t.kind == .access else { return nil }
+            let problem: DenialReason? = t.status != .active ? .tokenRevoked : now >= t.expiresAt ? .tokenExpired : nil
+            let (credential, user, approvedAt) = (t.facts.number, t.user, t.approvedAt)
+            carried = t.takeFacts()
+            return (credential, problem, user, approvedAt)
         }
     }
 }
@@ -233,29 +236,36 @@ struct ProjectFacts: Equatable {
     var archived: Bool
 }
 
-/// A `secrets` row whose full hash matched, with its credential's facts (the row repeats them).
-struct SecretFacts: Equatable {
-    var credential: UInt32
-    var validUntil: Timestamp
-    var facts: CredentialFacts
+/// A row that carries its credential's facts (`secrets`, `tokens`).
+protocol CarriesCredentialFacts {
+    var facts: CredentialFacts { get set }
+}
 
+extension CarriesCredentialFacts {
     /// Moves the facts out (their strings are not retained again), leaving facts without strings behind.
     mutating func takeFacts() -> CredentialFacts {
         var taken = CredentialFacts(company: 0, type: .staticKey, scope: .read, deleted: false, expiresAt: 0, number: 0,
-                                    publicID: "", serviceUser: nil)
+                                    publicID: "", principal: nil)
         swap(&taken, &facts)
         return taken
     }
 }
 
-/// A `tokens` row whose full hash matched.
-struct TokenFacts: Equatable {
+/// A `secrets` row whose full hash matched, with its credential's facts (the row repeats them).
+struct SecretFacts: Equatable, CarriesCredentialFacts {
+    var credential: UInt32
+    var validUntil: Timestamp
+    var facts: CredentialFacts
+}
+
+/// A `tokens` row whose full hash matched, with its credential's facts and principal (the row repeats them).
+struct TokenFacts: Equatable, CarriesCredentialFacts {
     var kind: TokenRecord.Kind
     var status: TokenRecord.Status
-    var credential: UInt32
     var user: UInt32
     var expiresAt: Timestamp
     var approvedAt: Timestamp
+    var facts: CredentialFacts
 }
 
 /// A credential, as the rules see it.
@@ -267,8 +277,9 @@ struct CredentialFacts: Equatable {
     var expiresAt: Timestamp
     var number: UInt32
     var publicID: String
-    /// nil for user-delegated types: their principal is the approving user (the hot path builds no string for it).
-    var serviceUser: String?
+    /// Who acts: the service user; for a token of a user-delegated type the approving user's email; nil for a key
+    /// or client secret of a user-delegated type (it acts for no one: such a secret is never a bearer credential).
+    var principal: String?
 }
 
 /// A company or project role, and since when.
@@ -284,11 +295,9 @@ protocol AuthorizationFacts {
     func project(company: UInt32, slug: String) throws -> ProjectFacts?
     func secret(hash: SHA256Digest) throws -> SecretFacts?
     func token(hash: SHA256Digest) throws -> TokenFacts?
-    func credential(_ number: UInt32) throws -> CredentialFacts?
     func member(company: UInt32, user: UInt32) throws -> RoleFacts<CompanyRole>?
     func userRole(user: UInt32, project: UInt32) throws -> RoleFacts<ProjectRole>?
     func access(credential: UInt32, project: UInt32) throws -> RoleFacts<ProjectRole>?
-    func email(user: UInt32) throws -> String?
 }
 
 /// The reference facts: whole records decoded by their codecs (a corrupt row throws `ProjectionError`).
@@ -306,19 +315,15 @@ struct ReferenceFacts<Store: KeyValueStore>: AuthorizationFacts {
             SecretFacts(credential: $0.credential, validUntil: $0.validUntil,
                         facts: CredentialFacts(company: $0.company, type: $0.type, scope: $0.scope, deleted: $0.deleted,
                                                expiresAt: $0.expiresAt, number: $0.credential, publicID: $0.publicID,
-                                               serviceUser: $0.type.isUserDelegated ? nil : $0.serviceUser))
+                                               principal: $0.type.isUserDelegated ? nil : $0.serviceUser))
         }
     }
     func token(hash: SHA256Digest) throws -> TokenFacts? {
         try state.token(hash: hash).map {
-            TokenFacts(kind: $0.kind, status: $0.status, credential: $0.credential, user: $0.user, expiresAt: $0.expiresAt,
-                       approvedAt: $0.approvedAt)
-        }
-    }
-    func credential(_ number: UInt32) throws -> CredentialFacts? {
-        try state.credential(number).map {
-            CredentialFacts(company: $0.company, type: $0.type, scope: $0.scope, deleted: $0.deleted, expiresAt: $0.expiresAt,
-                            number: $0.number, publicID: $0.publicID, serviceUser: $0.type.isUserDelegated ? nil : $0.serviceUser)
+            TokenFacts(kind: $0.kind, status: $0.status, user: $0.user, expiresAt: $0.expiresAt, approvedAt: $0.approvedAt,
+                       facts: CredentialFacts(company: $0.company, type: $0.type, scope: $0.scope, deleted: $0.credentialDeleted,
+                                              expiresAt: $0.credentialExpiresAt, number: $0.credential, publicID: $0.publicID,
+                                              principal: $0.principal))
         }
     }
     func member(company: UInt32, user: UInt32) throws -> RoleFacts<CompanyRole>? {
@@ -330,7 +335,6 @@ struct ReferenceFacts<Store: KeyValueStore>: AuthorizationFacts {
     func access(credential: UInt32, project: UInt32) throws -> RoleFacts<ProjectRole>? {
         try state.access(credential: credential, project: project).map { RoleFacts(role: $0.role, since: $0.since) }
     }
-    func email(user: UInt32) throws -> String? { try state.email(user: user) }
 }
 
 /// Thrown by `InPlaceFacts` when the reference path must decide: a row whose shape differs from what its codec
@@ -372,9 +376,6 @@ struct InPlaceFacts: AuthorizationFacts {
     func token(hash: SHA256Digest) throws -> TokenFacts? {
         try usual(reads.get(.tokens, hashPrefixOf: hash) { $0?.tokenFacts(matching: hash) ?? .missing })
     }
-    func credential(_ number: UInt32) throws -> CredentialFacts? {
-        try usual(reads.get(.credentials, number) { row($0) { $0.credentialFacts } })
-    }
     func member(company: UInt32, user: UInt32) throws -> RoleFacts<CompanyRole>? {
         try usual(reads.get(.members, company, user) { row($0) { $0.memberFacts } })
     }
@@ -383,13 +384,6 @@ struct InPlaceFacts: AuthorizationFacts {
     }
     func access(credential: UInt32, project: UInt32) throws -> RoleFacts<ProjectRole>? {
         try usual(reads.get(.access, credential, project) { row($0) { $0.grantFacts } })
-    }
-    func email(user: UInt32) throws -> String? {
-        // `Keys.emailByUser`: the tag, then the user number.
-        try reads.get(.users, keyLength: 1 + MemoryLayout<UInt32>.size, {
-            $0.storeBytes(of: Keys.emailByUserTag, as: UInt8.self)
-            $0.storeBytes(of: user.bigEndian, toByteOffset: 1, as: UInt32.self)
-        }) { row in row.map { String(decoding: $0.bytes, as: UTF8.self) } }
     }
 }
 

@@ -41,8 +41,8 @@ struct RowView {
         return (body, offset + 2 + length)
     }
 
-    /// Whether every byte of `bytes` is below 0x80: eight bytes per step (the credential row's strings are most of the
-    /// decision's in-place checking), the tail byte by byte.
+    /// Whether every byte of `bytes` is below 0x80: eight bytes per step (a row's strings are most of the decision's
+    /// in-place checking), the tail byte by byte.
     @inline(__always) static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let base = bytes.baseAddress else { return true }
         let count = bytes.count
@@ -57,16 +57,6 @@ struct RowView {
             i += 1
         }
         return high & 0x8080_8080_8080_8080 == 0
-    }
-
-    /// The offset after `count` consecutive strings starting at `offset`, validating each as `asciiString` does.
-    @inline(__always) func skipStrings(_ count: Int, from offset: Int) -> Int? {
-        var at = offset
-        for _ in 0..<count {
-            guard let s = asciiString(at) else { return nil }
-            at = s.end
-        }
-        return at
     }
 }
 
@@ -95,27 +85,9 @@ extension RowView {
     /// A `project_slugs` row (`ProjectSlugEntry`) as the rules see it.
     var projectSlugFacts: ProjectFacts? { slugRow.map { ProjectFacts(number: $0.number, archived: $0.flag) } }
 
-    /// A `credentials` row (`CredentialRecord`), its whole structure checked like `init(reader:)` + `decode` (exact
-    /// length) do; nil when it differs. The service user is only read for service-user types (no string otherwise).
-    var credentialFacts: CredentialFacts? {
-        typealias L = CredentialRecord.Layout
-        guard let company = u32(L.company),
-              let t = u8(L.type), let type = CredentialType(rawValue: t),
-              let s = u8(L.scope), let scope = Scope(rawValue: s),
-              let deleted = u8(L.deleted), let expiresAt = i64(L.expiresAt), let number = u32(L.number), count >= L.strings,
-              let publicID = asciiString(L.strings), let name = asciiString(publicID.end), let serviceUser = asciiString(name.end),
-              let afterStrings = skipStrings(L.stringCount - 3, from: serviceUser.end), // the three above read, the rest skipped
-              let uriCount = u8(afterStrings), let afterURIs = skipStrings(Int(uriCount), from: afterStrings + 1),
-              let hashCount = u8(afterURIs), afterURIs + 1 + L.hashSize * Int(hashCount) == count
-        else { return nil }
-        return CredentialFacts(company: company, type: type, scope: scope, deleted: deleted == 1, expiresAt: expiresAt, number: number,
-                               publicID: String(ascii: publicID.bytes),
-                               serviceUser: type.isUserDelegated ? nil : String(ascii: serviceUser.bytes))
-    }
-
     /// A `secrets` row (`SecretEntry`) if its full hash is `hash` (compared in constant time), else `.missing`; with
     /// its credential's facts, the whole row checked as the codec decodes it (exact length, known enums, a 0/1 flag).
-    /// The service user is only read for service-user types, as `credentialFacts` does.
+    /// The service user is only read for service-user types: a key of a user-delegated type has no principal.
     func secretFacts(matching hash: SHA256Digest) -> Lookup<SecretFacts> {
         typealias L = SecretEntry.Layout
         guard let credential = u32(L.credential), let until = i64(L.validUntil), let stored = slice(L.hash, L.company - L.hash),
@@ -127,21 +99,27 @@ extension RowView {
         guard hash.withUnsafeBytes({ constantTimeEquals($0, stored) }) else { return .missing }
         let facts = CredentialFacts(company: company, type: type, scope: scope, deleted: deleted == 1, expiresAt: expiresAt,
                                     number: credential, publicID: String(ascii: publicID.bytes),
-                                    serviceUser: type.isUserDelegated ? nil : String(ascii: serviceUser.bytes))
+                                    principal: type.isUserDelegated ? nil : String(ascii: serviceUser.bytes))
         return .found(SecretFacts(credential: credential, validUntil: until, facts: facts))
     }
 
-    /// A `tokens` row (`TokenRecord`) if its full hash is `hash` (compared in constant time), else `.missing`.
+    /// A `tokens` row (`TokenRecord`) if its full hash is `hash` (compared in constant time), else `.missing`; with its
+    /// credential's facts and principal, the whole row checked as the codec decodes it (exact length, known enums, a
+    /// 0/1 flag).
     func tokenFacts(matching hash: SHA256Digest) -> Lookup<TokenFacts> {
         typealias L = TokenRecord.Layout
-        guard count == L.size, let k = u8(L.kind), let kind = TokenRecord.Kind(rawValue: k),
+        guard let k = u8(L.kind), let kind = TokenRecord.Kind(rawValue: k),
               let s = u8(L.status), let status = TokenRecord.Status(rawValue: s), let credential = u32(L.credential),
               let user = u32(L.user), let expiresAt = i64(L.expiresAt), let stored = slice(L.hash, L.approvedAt - L.hash),
-              let approvedAt = i64(L.approvedAt)
+              let approvedAt = i64(L.approvedAt), let company = u32(L.company), let t = u8(L.type), let type = CredentialType(rawValue: t),
+              let sc = u8(L.scope), let scope = Scope(rawValue: sc), let deleted = u8(L.credentialDeleted), deleted <= 1,
+              let credentialExpiresAt = i64(L.credentialExpiresAt), let publicID = asciiString(L.strings),
+              let principal = asciiString(publicID.end), principal.end == count
         else { return .unusual }
-        let matches = hash.withUnsafeBytes { constantTimeEquals($0, stored) }
-        return matches ? .found(TokenFacts(kind: kind, status: status, credential: credential, user: user, expiresAt: expiresAt,
-                                           approvedAt: approvedAt)) : .missing
+        guard hash.withUnsafeBytes({ constantTimeEquals($0, stored) }) else { return .missing }
+        let facts = CredentialFacts(company: company, type: type, scope: scope, deleted: deleted == 1, expiresAt: credentialExpiresAt,
+                                    number: credential, publicID: String(ascii: publicID.bytes), principal: String(ascii: principal.bytes))
+        return .found(TokenFacts(kind: kind, status: status, user: user, expiresAt: expiresAt, approvedAt: approvedAt, facts: facts))
     }
 
     /// A `members` row (`MemberRecord`); nil when its shape differs from what the codec writes.
