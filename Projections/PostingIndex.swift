@@ -257,39 +257,59 @@ public enum PostingIndex {
             at += s.counts[slot]
         }
         if s.entries.count < at { s.entries = Array(repeating: 0, count: at) }
-        var posting = 0
-        for e in events {
-            let entry = UInt32(truncatingIfNeeded: buffer.seqs[e] - first) << 2 | UInt32(buffer.flags[e])
-            for _ in buffer.listRange(e) {
-                let slot = Int(s.slotOfPosting[posting])
-                s.entries[s.next[slot]] = entry
-                s.next[slot] += 1
-                posting += 1
+        // The scatter and the rows' bytes go through raw buffers: one uniqueness check per array per fold, not one per
+        // posting (these loops were most of a fold's time).
+        s.entries.withUnsafeMutableBufferPointer { entries in
+            s.next.withUnsafeMutableBufferPointer { next in
+                s.slotOfPosting.withUnsafeBufferPointer { slotOfPosting in
+                    var posting = 0
+                    for e in events {
+                        let entry = UInt32(truncatingIfNeeded: buffer.seqs[e] - first) << 2 | UInt32(buffer.flags[e])
+                        for _ in buffer.listRange(e) {
+                            let slot = Int(slotOfPosting[posting])
+                            entries[next[slot]] = entry
+                            next[slot] += 1
+                            posting += 1
+                        }
+                    }
+                }
             }
         }
-        var key = [UInt8](repeating: 0, count: segmentKeyLength)
-        key.replaceSubrange(0..<4, with: segment.bigEndianBytes)
-        var start = 0
-        for slot in s.order {
-            let n = s.counts[slot], list = s.listOfSlot[slot]
-            key[4] = UInt8(truncatingIfNeeded: list >> 32)
-            key.replaceSubrange(5..<9, with: UInt32(truncatingIfNeeded: list).bigEndianBytes)
-            s.value.removeAll(keepingCapacity: true)
-            s.value.append(contentsOf: UInt32(n).bigEndianBytes)
-            for i in start..<(start + n) {
-                let offset = s.entries[i] >> 2
-                s.value.append(UInt8(truncatingIfNeeded: offset >> 8))
-                s.value.append(UInt8(truncatingIfNeeded: offset))
+        // The longest row: its count, 2 bytes of offset per entry, 2 bits of flag per entry.
+        let longest = s.counts.max() ?? 0
+        let valueCapacity = 4 + 2 * longest + (longest + 3) / 4
+        if s.value.count < valueCapacity { s.value = [UInt8](repeating: 0, count: valueCapacity) }
+        var key: (UInt64, UInt64) = (0, 0)
+        try withUnsafeMutableBytes(of: &key) { key in
+            key.storeBytes(of: segment.bigEndian, as: UInt32.self)
+            try s.entries.withUnsafeBufferPointer { entries in
+                try s.value.withUnsafeMutableBytes { value in
+                    var start = 0
+                    for slot in s.order {
+                        let n = s.counts[slot], list = s.listOfSlot[slot]
+                        key[4] = UInt8(truncatingIfNeeded: list >> 32)
+                        key.storeBytes(of: UInt32(truncatingIfNeeded: list).bigEndian, toByteOffset: 5, as: UInt32.self)
+                        value.storeBytes(of: UInt32(n).bigEndian, as: UInt32.self)
+                        var o = 4
+                        for i in start..<(start + n) {
+                            let offset = entries[i] >> 2
+                            value[o] = UInt8(truncatingIfNeeded: offset >> 8)
+                            value[o + 1] = UInt8(truncatingIfNeeded: offset)
+                            o += 2
+                        }
+                        var i = start
+                        while i < start + n {
+                            var byte: UInt8 = 0
+                            for j in 0..<min(4, start + n - i) { byte |= UInt8(truncatingIfNeeded: entries[i + j] & 3) << (6 - 2 * UInt8(j)) }
+                            value[o] = byte
+                            o += 1
+                            i += 4
+                        }
+                        try emit(UnsafeRawBufferPointer(rebasing: key[0..<segmentKeyLength]), UnsafeRawBufferPointer(rebasing: value[0..<o]))
+                        start += n
+                    }
+                }
             }
-            var i = start
-            while i < start + n {
-                var byte: UInt8 = 0
-                for j in 0..<4 where i + j < start + n { byte |= UInt8(truncatingIfNeeded: s.entries[i + j] & 3) << (6 - 2 * UInt8(j)) }
-                s.value.append(byte)
-                i += 4
-            }
-            try key.withUnsafeBytes { k in try s.value.withUnsafeBytes { v in try emit(k, v) } }
-            start += n
         }
     }
 
