@@ -7,7 +7,7 @@ public enum Keys {
     /// `users`: 'e' + email → user number; 'n' + user number → email.
     public static func userByEmail(_ email: String) -> [UInt8] { [0x65] + Array(email.lowercased().utf8) }
     public static func emailByUser(_ u: UInt32) -> [UInt8] { [emailByUserTag] + u.bigEndianBytes }
-    /// The first byte of an `emailByUser` key ('n'); the authorization hot path builds the key in place.
+    /// The first byte of an `emailByUser` key ('n').
     @inlinable public static var emailByUserTag: UInt8 { 0x6E }
     public static func member(_ c: UInt32, _ u: UInt32) -> [UInt8] { c.bigEndianBytes + u.bigEndianBytes }
     public static func project(_ p: UInt32) -> [UInt8] { p.bigEndianBytes }

@@ -89,7 +89,11 @@ final class Issue11AccessEndProjectionTests: XCTestCase {
             let token = try XCTUnwrap(state.token(hash: hash))
             XCTAssertEqual(token.approvedAt, consentTime)
             XCTAssertEqual(token.issuedAt, consentTime + 1_000_000)
-            XCTAssertEqual(token.bytes.count, TokenRecord.Layout.strings + 2 + token.publicID.utf8.count + 2 + token.principal.utf8.count)
+            // The row repeats its credential's facts and names the approving user (registry code version 5).
+            XCTAssertEqual(token.principal, "bob@acme.example")
+            XCTAssertEqual(token.publicID, "cred_1")
+            XCTAssertEqual(token.type, .pkce)
+            XCTAssertFalse(token.credentialDeleted)
         }
         emit(.tokenRefreshed(TokenRefreshed(credential: 1, family: UInt64(events.count), spentRefreshHash: tokens[1],
                                             accessHash: sampleDigest(0x50), accessExpiresAt: time + 3_600_000_000,
@@ -98,6 +102,7 @@ final class Issue11AccessEndProjectionTests: XCTestCase {
         let after = try project()
         XCTAssertEqual(try after.token(hash: sampleDigest(0x50))?.approvedAt, consentTime)
         XCTAssertEqual(try after.token(hash: sampleDigest(0x51))?.approvedAt, consentTime)
+        XCTAssertEqual(try after.token(hash: sampleDigest(0x50))?.principal, "bob@acme.example", "a refresh keeps the principal")
     }
 
     func testRotationCapsOrRevokesTheCredentialsTokens() throws {

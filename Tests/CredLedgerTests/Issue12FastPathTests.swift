@@ -95,6 +95,7 @@ final class Issue12FastPathTests: XCTestCase {
                                          type: type, scope: .global, deleted: deleted, expiresAt: 0x2122_2324_2526_2728,
                                          publicID: "cred_ABC", serviceUser: "svc-user")
                 XCTAssertEqual(secret.bytes.count, SecretEntry.Layout.strings + 2 + 8 + 2 + 8)
+                XCTAssertEqual([SecretEntry.Layout.company, SecretEntry.Layout.strings], [44, 59], "docs/FORMAT.md §6.2")
                 XCTAssertEqual(try SecretEntry.decode(secret.bytes), secret)
                 fastPathWithRow(secret) { row in
                     guard case .found(let facts) = row.secretFacts(matching: hash) else { return XCTFail("secret not read") }
@@ -126,6 +127,8 @@ final class Issue12FastPathTests: XCTestCase {
                                         credentialDeleted: deleted, credentialExpiresAt: 0x6162_6364_6566_6768, publicID: "cred_TOK",
                                         principal: "who@acme.example")
                 typealias L = TokenRecord.Layout
+                // The offsets docs/FORMAT.md §6.2 states.
+                XCTAssertEqual([L.approvedAt, L.company, L.credentialDeleted, L.strings], [66, 74, 80, 89])
                 XCTAssertEqual(token.bytes.count, L.strings + 2 + 8 + 2 + 16)
                 XCTAssertEqual(try TokenRecord.decode(token.bytes), token)
                 fastPathWithRow(token) { row in

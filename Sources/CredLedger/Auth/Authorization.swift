@@ -197,27 +197,26 @@ extension Ledger {
         return decision
     }
 
-    /// What a key or an access token names, from its hash: the credential's number, what is wrong with the secret
-    /// itself (reported after the credential's own state), and for a token the approving user and the approval time.
+    /// What a key or an access token names, from its hash: what is wrong with the secret itself (reported after the
+    /// credential's own state), and for a token the approving user and the approval time.
     /// nil when the secret matches nothing (a refresh token is not a bearer credential).
     /// A key's row and a token's row carry their credential's facts: they are moved into `carried` (no `credentials`
     /// lookup, no copy of their strings).
     private static func secretLookup(_ header: PresentedSecret, now: Timestamp, facts: some AuthorizationFacts,
                                      carried: inout CredentialFacts?) throws
-        -> (credential: UInt32, problem: DenialReason?, user: UInt32, approvedAt: Timestamp)? {
+        -> (problem: DenialReason?, user: UInt32, approvedAt: Timestamp)? {
         switch header.scheme {
         case .apiKey:
             guard var entry = try facts.secret(hash: header.hash) else { return nil }
             let problem: DenialReason? = entry.validUntil != 0 && now >= entry.validUntil ? .secretSuperseded : nil
-            let credential = entry.credential
             carried = entry.takeFacts()
-            return (credential, problem, 0, 0)
+            return (problem, 0, 0)
         case .bearer:
             guard var t = try facts.token(hash: header.hash), t.kind == .access else { return nil }
             let problem: DenialReason? = t.status != .active ? .tokenRevoked : now >= t.expiresAt ? .tokenExpired : nil
-            let (credential, user, approvedAt) = (t.facts.number, t.user, t.approvedAt)
+            let (user, approvedAt) = (t.user, t.approvedAt)
             carried = t.takeFacts()
-            return (credential, problem, user, approvedAt)
+            return (problem, user, approvedAt)
         }
     }
 }

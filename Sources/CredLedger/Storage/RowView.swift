@@ -166,12 +166,6 @@ struct RawReads {
         }
     }
 
-    /// The value under a u32 key.
-    @inline(__always)
-    func get<R>(_ table: Table, _ number: UInt32, _ body: (RowView?) throws -> R) throws -> R {
-        try get(table, keyLength: 4, { $0.storeBytes(of: number.bigEndian, as: UInt32.self) }, body)
-    }
-
     /// The value under a (u32, u32) key.
     @inline(__always)
     func get<R>(_ table: Table, _ a: UInt32, _ b: UInt32, _ body: (RowView?) throws -> R) throws -> R {

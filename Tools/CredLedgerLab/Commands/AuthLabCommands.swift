@@ -10,7 +10,7 @@ enum AuthLabCommands {
         Authorization latency only (release build!): builds the bench's fixture (--companies 100, --projects 1000, \
         --credentials 10000; --fill N then records N uses as the bench's fill does), then per pool (--pools apikey,bearer,cc,pkce) (Apikey; Bearer; Bearer of client-credentials tokens; Bearer of PKCE tokens) \
         --rounds N (default 3) runs of --decisions D (default 300000) decisions on one thread; prints each run's p50 and \
-        p99 and their medians.
+        p99 and their medians. --dir DIR: where the temporary ledger goes (removed at the end).
         """
 
     static var all: [CommandSpec] {
