@@ -99,7 +99,7 @@ final class Issue12FastPathTests: XCTestCase {
                 XCTAssertEqual(try SecretEntry.decode(secret.bytes), secret)
                 fastPathWithRow(secret) { row in
                     guard case .found(let facts) = row.secretFacts(matching: hash) else { return XCTFail("secret not read") }
-                    XCTAssertEqual(facts, SecretFacts(credential: 0x0102_0304, validUntil: 0x1112_1314_1516_1718,
+                    XCTAssertEqual(facts, SecretFacts(validUntil: 0x1112_1314_1516_1718,
                                                       facts: CredentialFacts(company: 0x0506_0708, type: type, scope: .global,
                                                                              deleted: deleted, expiresAt: 0x2122_2324_2526_2728,
                                                                              number: 0x0102_0304, publicID: "cred_ABC",
@@ -280,8 +280,8 @@ final class Issue12FastPathTests: XCTestCase {
     private struct StubFacts: AuthorizationFacts {
         var company = CompanyFacts(number: 1, apiEnabled: true)
         var project: ProjectFacts? = ProjectFacts(number: 2, archived: false)
-        /// The key's row: its number and end; its facts are `credential`'s (the row repeats them).
-        var secret: (credential: UInt32, validUntil: Timestamp)? = (3, 0)
+        /// The key's row, by its end (nil: no row); its facts are `credential`'s (the row repeats them).
+        var secretValidUntil: Timestamp? = 0
         /// The token's row: its state; its facts are `credential`'s (the row repeats them, and the principal).
         var token: (kind: TokenRecord.Kind, status: TokenRecord.Status, user: UInt32, expiresAt: Timestamp)? = nil
         var credential = CredentialFacts(company: 1, type: .staticKey, scope: .readWrite, deleted: false, expiresAt: 0, number: 3,
@@ -293,7 +293,7 @@ final class Issue12FastPathTests: XCTestCase {
         func company(slug: String) throws -> CompanyFacts? { company }
         func project(company: UInt32, slug: String) throws -> ProjectFacts? { project }
         func secret(hash: SHA256Digest) throws -> SecretFacts? {
-            secret.map { SecretFacts(credential: $0.credential, validUntil: $0.validUntil, facts: credential) }
+            secretValidUntil.map { SecretFacts(validUntil: $0, facts: credential) }
         }
         func token(hash: SHA256Digest) throws -> TokenFacts? {
             token.map { TokenFacts(kind: $0.kind, status: $0.status, user: $0.user, expiresAt: $0.expiresAt, approvedAt: 0, facts: credential) }
@@ -330,11 +330,11 @@ final class Issue12FastPathTests: XCTestCase {
         XCTAssertEqual(try code(facts), "expired")
         facts.credential.type = .oauth
         XCTAssertEqual(try code(facts), "wrong_credential_type")
-        facts.secret?.validUntil = now
+        facts.secretValidUntil = now
         XCTAssertEqual(try code(facts), "secret_superseded")
         facts.credential.deleted = true
         XCTAssertEqual(try code(facts), "revoked")
-        facts.secret = nil
+        facts.secretValidUntil = nil
         XCTAssertEqual(try code(facts), "unknown_credential")
     }
 
@@ -347,7 +347,7 @@ final class Issue12FastPathTests: XCTestCase {
             try Ledger.decide(parsed, company: "c", project: "p", operation: op, now: now, facts: facts)
         }
         var facts = StubFacts()
-        facts.secret = nil
+        facts.secretValidUntil = nil
         facts.credential = CredentialFacts(company: 1, type: .pkce, scope: .readWrite, deleted: false, expiresAt: 0, number: 3,
                                            publicID: "cred_app", principal: "bob@acme.example")
         facts.token = (.access, .active, 5, now + 1)

@@ -252,7 +252,6 @@ extension CarriesCredentialFacts {
 
 /// A `secrets` row whose full hash matched, with its credential's facts (the row repeats them).
 struct SecretFacts: Equatable, CarriesCredentialFacts {
-    var credential: UInt32
     var validUntil: Timestamp
     var facts: CredentialFacts
 }
@@ -311,7 +310,7 @@ struct ReferenceFacts<Store: KeyValueStore>: AuthorizationFacts {
     }
     func secret(hash: SHA256Digest) throws -> SecretFacts? {
         try state.secret(hash: hash).map {
-            SecretFacts(credential: $0.credential, validUntil: $0.validUntil,
+            SecretFacts(validUntil: $0.validUntil,
                         facts: CredentialFacts(company: $0.company, type: $0.type, scope: $0.scope, deleted: $0.deleted,
                                                expiresAt: $0.expiresAt, number: $0.credential, publicID: $0.publicID,
                                                principal: $0.type.isUserDelegated ? nil : $0.serviceUser))

@@ -100,7 +100,7 @@ extension RowView {
         let facts = CredentialFacts(company: company, type: type, scope: scope, deleted: deleted == 1, expiresAt: expiresAt,
                                     number: credential, publicID: String(ascii: publicID.bytes),
                                     principal: type.isUserDelegated ? nil : String(ascii: serviceUser.bytes))
-        return .found(SecretFacts(credential: credential, validUntil: until, facts: facts))
+        return .found(SecretFacts(validUntil: until, facts: facts))
     }
 
     /// A `tokens` row (`TokenRecord`) if its full hash is `hash` (compared in constant time), else `.missing`; with its
