@@ -505,14 +505,9 @@ enum RegistryProjection {
                 entry.deleted = true
                 try store.put(.secrets, key, entry.bytes)
             }
-            let state = StateReader(store)
-            for family in try state.families(credential: credential) {
-                for key in try state.tokenKeys(family: family) {
-                    guard let raw = try store.get(.tokens, key) else { continue }
-                    var token = try TokenRecord.decode(raw)
-                    token.credentialDeleted = true
-                    try store.put(.tokens, key, token.bytes)
-                }
+            try updateTokens(credential: credential, store) { token in
+                token.credentialDeleted = true
+                return true
             }
         case .projectAccessGranted(let credential, let project, let role), .projectAccessChanged(let credential, let project, let role):
             let grant = RoleGrant(role: role, since: t).bytes
@@ -602,15 +597,23 @@ enum RegistryProjection {
     /// A rotation's old secrets end at `end`: so does every token obtained with them — every active token of the
     /// credential that would outlive `end` now expires then, and is revoked if `end` is not after the rotation.
     private static func endTokens(credential: UInt32, at end: Timestamp, now: Timestamp, _ store: some KeyValueStore) throws {
+        try updateTokens(credential: credential, store) { token in
+            guard token.status == .active, token.expiresAt > end else { return false }
+            token.expiresAt = end
+            if end <= now { token.status = .revoked }
+            return true
+        }
+    }
+
+    /// Rewrites each token row of `credential`'s families that `change` modifies (returns true for).
+    private static func updateTokens(credential: UInt32, _ store: some KeyValueStore,
+                                     _ change: (inout TokenRecord) -> Bool) throws {
         let state = StateReader(store)
         for family in try state.families(credential: credential) {
             for key in try state.tokenKeys(family: family) {
                 guard let raw = try store.get(.tokens, key) else { continue }
                 var token = try TokenRecord.decode(raw)
-                guard token.status == .active, token.expiresAt > end else { continue }
-                token.expiresAt = end
-                if end <= now { token.status = .revoked }
-                try store.put(.tokens, key, token.bytes)
+                if change(&token) { try store.put(.tokens, key, token.bytes) }
             }
         }
     }
