@@ -27,8 +27,10 @@ enum ChainVerifier {
     /// Verifies events `range` (inclusive). `range.lowerBound` ≥ 1; events after `range.upperBound` are not read.
     /// The link of the first event is checked against the stored hash of the event before it (genesis for seq 1).
     /// With `decodePayloads`, every payload is decoded too (§3.2 rule 7); `replay` leaves that to its rebuild.
+    /// `besideRebuild`: a replay's rebuild runs at the same time, and the worker threads yield to it (`HelperPriority`).
     static func verify(environment: Environment, schema: Schema, range: ClosedRange<UInt64>, threads: Int,
-                       chunkSize: UInt64 = ChainVerifier.chunkSize, decodePayloads: Bool = true) throws -> Outcome {
+                       chunkSize: UInt64 = ChainVerifier.chunkSize, decodePayloads: Bool = true,
+                       besideRebuild: Bool = false) throws -> Outcome {
         let first = max(range.lowerBound, 1)
         guard first <= range.upperBound else { return Outcome(verified: 0, failure: nil, last: .empty) }
         let total = range.upperBound - first + 1
@@ -45,6 +47,7 @@ enum ChainVerifier {
             for i in 0..<workers {
                 group.enter()
                 let thread = Thread {
+                    if besideRebuild { HelperPriority.lowerCallingThread(by: HelperPriority.verifier) }
                     job.work()
                     group.leave()
                 }

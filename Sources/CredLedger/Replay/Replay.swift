@@ -93,7 +93,7 @@ extension Ledger.Audit {
             do {
                 // Without a rebuild (which decodes every payload), the verifying threads decode them.
                 outcome = try ChainVerifier.verify(environment: environment, schema: schema, range: report.from...head.seq, threads: threads,
-                                                   chunkSize: chunkSize, decodePayloads: rebuild == nil)
+                                                   chunkSize: chunkSize, decodePayloads: rebuild == nil, besideRebuild: rebuild != nil)
             } catch {
                 rebuild?.cancel()
                 _ = try? rebuild?.wait()

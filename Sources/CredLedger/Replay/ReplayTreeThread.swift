@@ -61,6 +61,7 @@ final class ReplayTreeThread: @unchecked Sendable {
 
     func start() {
         let thread = Thread { [self] in
+            HelperPriority.lowerCallingThread(by: HelperPriority.tree)
             do {
                 try run()
             } catch {
