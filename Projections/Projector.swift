@@ -38,12 +38,7 @@ public struct Projector {
 
     // Per-batch accumulators: a slot table per kind maps a key to a dense slot of the arrays beside it
     // (slots past `count` are stale storage kept for the next batch).
-    private var usageSlots = SlotTable()
-    private var usageKeys: [UInt32] = []
-    private var usageRows: [UsageRecord] = []
-    private var dailySlots = SlotTable()
-    private var dailyKeys: [DailyKey] = []
-    private var dailyRows: [DailyUsage] = []
+    private var usageFold = UsageFold()
     /// The open segment's uses of credentials applied since `memoryStart`; `flush` folds a segment's into the
     /// counters once a later event closes it (the open segment itself is stored only in the log).
     private var uses: [RecentUse] = []
@@ -55,11 +50,9 @@ public struct Projector {
     /// The first segment the store has not folded (set with `memoryStart`: the segment of the seq before it).
     private var firstUnfolded: UInt32 = 0
     private var scratch: [(PostingIndex.ListKey, PostingIndex.Flag)] = []
-    /// Reused buffers: a fold's input and sort keys, and the orders the raw flush writes usage rows in.
+    /// Reused buffers: a fold's input and sort keys.
     private var foldInput = PostingBuffer()
     private var foldScratch = PostingIndex.FoldScratch()
-    private var usageOrder: [UInt64] = []
-    private var dailyOrder: [DailySortKey] = []
     public private(set) var lastApplied: UInt64 = 0
     /// Registered projections (`Projection`), applied after the built-in ones, in this order.
     private var extensions: [any Projection]
@@ -124,33 +117,6 @@ public struct Projector {
         for i in extensions.indices { try extensions[i].apply(event, hash: hash, to: store) }
     }
 
-    private mutating func accumulate(_ use: RecentUse) {
-        let (u, newUsage) = usageSlots.slot(UInt64(use.credential), 0)
-        if newUsage {
-            if u < usageRows.count {
-                usageKeys[u] = use.credential
-                usageRows[u] = UsageRecord()
-            } else {
-                usageKeys.append(use.credential)
-                usageRows.append(UsageRecord())
-            }
-        }
-        let day = TimeFormat.day(use.time)
-        let (d, newDaily) = dailySlots.slot(UInt64(use.credential) << 32 | UInt64(use.project), UInt64(day))
-        if newDaily {
-            let key = DailyKey(credential: use.credential, day: day, project: use.project)
-            if d < dailyRows.count {
-                dailyKeys[d] = key
-                dailyRows[d] = DailyUsage()
-            } else {
-                dailyKeys.append(key)
-                dailyRows.append(DailyUsage())
-            }
-        }
-        usageRows[u].count(use)
-        dailyRows[d].count(use)
-    }
-
     /// Folds every segment closed since the last flush into the usage and index tables (docs/FORMAT.md §6.0): the
     /// open segment's entries stay in memory, as the log holds them, and are written when a later event closes it.
     public mutating func flush(to store: some KeyValueStore) throws {
@@ -174,25 +140,25 @@ public struct Projector {
         var usesFolded = 0, postingsFolded = 0
         while segment < open {
             let seqs = PostingIndex.seqs(of: segment)
-            usageSlots.removeAll()
-            dailySlots.removeAll()
+            usageFold.removeAll()
             foldInput.removeAll()
             let fromLog = seqs.lowerBound < start
             if fromLog {
                 try store.visitLog(seqs.lowerBound...min(start - 1, seqs.upperBound), descending: false) { entry in
-                    if let use = entry.use { accumulate(use) }
+                    if let use = entry.use { usageFold.add(use) }
                     if entry.count > 0 { foldInput.append(entry) }
                     return true
                 }
             }
             var usesEnd = usesFolded
             while usesEnd < uses.count, uses[usesEnd].seq <= seqs.upperBound {
-                accumulate(uses[usesEnd])
+                usageFold.add(uses[usesEnd])
                 usesEnd += 1
             }
             var postingsEnd = postingsFolded
             while postingsEnd < postings.count, postings.seqs[postingsEnd] <= seqs.upperBound { postingsEnd += 1 }
-            if usageSlots.count > 0 {
+            usageFold.finish()
+            if !usageFold.isEmpty {
                 if let raw { try writeUsageRaw(raw) } else { try writeUsageRows(store) }
             }
             if fromLog {
@@ -213,14 +179,13 @@ public struct Projector {
 
     /// The reference path, over any store: rows through their `ProjectionRow` codecs.
     private func writeUsageRows(_ store: some KeyValueStore) throws {
-        for u in 0..<usageSlots.count {
-            let key = Keys.credential(usageKeys[u])
+        for (credential, delta) in zip(usageFold.credentials, usageFold.usage) {
+            let key = Keys.credential(credential)
             var row = try store.get(.usage, key).map(UsageRecord.decode) ?? UsageRecord()
-            row.merge(usageRows[u])
+            row.merge(delta)
             try store.put(.usage, key, row.bytes)
         }
-        for d in 0..<dailySlots.count {
-            let day = dailyKeys[d], delta = dailyRows[d]
+        for (day, delta) in zip(usageFold.dailyKeys, usageFold.daily) {
             let key = Keys.daily(day.credential, day.day, day.project)
             var row = try store.get(.usageDaily, key).map(DailyUsage.decode) ?? DailyUsage()
             row.allowed += delta.allowed
@@ -229,37 +194,26 @@ public struct Projector {
         }
     }
 
-    /// The same rows, read in place and written from stack buffers: no array per row. Keys are visited in ascending
-    /// order with one cursor per table, so consecutive rows are found from the cursor's page. The orders are sorted as
-    /// packed integers (key, then slot), not as slot numbers compared through the key arrays: a segment has tens of
-    /// thousands of daily rows, and the indirect comparisons were a tenth of a rebuild's applying thread.
-    private mutating func writeUsageRaw(_ store: any RawKeyValueStore) throws {
-        usageOrder.removeAll(keepingCapacity: true)
-        for u in 0..<usageSlots.count { usageOrder.append(UInt64(usageKeys[u]) << 32 | UInt64(u)) }
-        usageOrder.sort()
-        dailyOrder.removeAll(keepingCapacity: true)
-        for d in 0..<dailySlots.count { dailyOrder.append(DailySortKey(dailyKeys[d], slot: d)) }
-        dailyOrder.sort()
+    /// The same rows, read in place and written from stack buffers: no array per row. The fold lists the keys in
+    /// ascending order and one cursor per table visits them, so consecutive rows are found from the cursor's page.
+    private func writeUsageRaw(_ store: any RawKeyValueStore) throws {
         try withUnsafeTemporaryAllocation(byteCount: 64, alignment: 8) { buffer in
             let key = buffer.baseAddress!
             let value = key + 16
             try store.withCursor(.usage) { cursor in
-                for packed in usageOrder {
-                    let u = Int(truncatingIfNeeded: packed & 0xFFFF_FFFF)
-                    key.storeBytes(of: usageKeys[u].bigEndian, as: UInt32.self)
+                for (credential, delta) in zip(usageFold.credentials, usageFold.usage) {
+                    key.storeBytes(of: credential.bigEndian, as: UInt32.self)
                     let keyBytes = UnsafeRawBufferPointer(start: key, count: 4)
                     let stored = try cursor.value(at: keyBytes)
                     var row = try stored.map(UsageRecord.decodeFixed) ?? UsageRecord()
-                    row.merge(usageRows[u])
+                    row.merge(delta)
                     row.encodeFixed(into: value)
                     try cursor.put(keyBytes, UnsafeRawBufferPointer(start: value, count: UsageRecord.fixedSize),
                                    atCurrent: stored?.count == UsageRecord.fixedSize)
                 }
             }
             try store.withCursor(.usageDaily) { cursor in
-                for sortKey in dailyOrder {
-                    let d = sortKey.slot
-                    let day = dailyKeys[d], delta = dailyRows[d]
+                for (day, delta) in zip(usageFold.dailyKeys, usageFold.daily) {
                     key.storeBytes(of: day.credential.bigEndian, toByteOffset: 0, as: UInt32.self)
                     key.storeBytes(of: day.day.bigEndian, toByteOffset: 4, as: UInt32.self)
                     key.storeBytes(of: day.project.bigEndian, toByteOffset: 8, as: UInt32.self)
@@ -327,8 +281,7 @@ public struct Projector {
     /// Forgets everything accumulated, the open segment's entries included (a batch was rolled back, a rebuild
     /// begins): a later fold reads the events it needs back from the log.
     public mutating func discard() {
-        usageSlots.removeAll()
-        dailySlots.removeAll()
+        usageFold.removeAll()
         forgetOpenSegment()
         if !extensions.isEmpty {
             for i in extensions.indices { extensions[i].discard() }
@@ -349,7 +302,8 @@ extension UsageRecord {
     /// Bytes of the row: used, denied, lastUsed, firstUsed, lastDenied, each 8 bytes big-endian.
     static let fixedSize = 40
 
-    /// Counts one use: the fold rule of docs/FORMAT.md §6.4, shared by the writer's folds and the readers' open segment.
+    /// Counts one use: the fold rule of docs/FORMAT.md §6.4, of the readers' open segment. The writer's folds compute
+    /// the same from a segment's sorted uses (`UsageFold`; the tests hold the two to each other).
     mutating func count(_ use: RecentUse) {
         if use.allowed {
             used += 1
@@ -651,24 +605,6 @@ enum RegistryProjection {
         let current = try store.get(.counters, key).flatMap { UInt32(bigEndianBytes: $0) } ?? 0
         if value > current { try store.put(.counters, key, value.bigEndianBytes) }
     }
-}
-
-/// A `usage_daily` key and its slot packed for sorting: ascending order is the key's byte order (credential, day,
-/// project, each big-endian), and the slot, unique per key, never decides.
-struct DailySortKey: Comparable {
-    /// credential ‖ day.
-    let high: UInt64
-    /// project ‖ slot.
-    let low: UInt64
-
-    init(_ key: Projector.DailyKey, slot: Int) {
-        high = UInt64(key.credential) << 32 | UInt64(key.day)
-        low = UInt64(key.project) << 32 | UInt64(truncatingIfNeeded: slot) & 0xFFFF_FFFF
-    }
-
-    var slot: Int { Int(truncatingIfNeeded: low & 0xFFFF_FFFF) }
-
-    static func < (a: DailySortKey, b: DailySortKey) -> Bool { a.high != b.high ? a.high < b.high : a.low < b.low }
 }
 
 /// A small open-addressing hash table from 128-bit keys to dense slot numbers (0, 1, 2, … in insertion order),
