@@ -73,33 +73,18 @@ public struct Projector {
     /// one. The built-in projections (registry, memberships, usage, indexes) are fused: one match on the event for all
     /// four, statically dispatched (the writer's hot path); registered ones follow, in registration order.
     public mutating func apply(_ event: Event, hash: SHA256Digest, to store: some KeyValueStore) throws {
-        // The open segment's entries in memory are a run of consecutive events: a projector moved to another point of
-        // the log (another store, a store behind it) forgets them, and a later fold reads the log instead.
-        if event.seq != lastApplied &+ 1, memoryStart != nil { forgetOpenSegment() }
-        if memoryStart == nil {
-            memoryStart = event.seq
-            firstUnfolded = PostingIndex.segment(of: event.seq - 1)
-        }
+        begin(event.seq)
         if case .credentialUsed(let use) = event.payload {
-            // The hot path: a use's lists (what `PostingIndex.lists(for:)` returns for it), without the generic walk.
-            let flag: PostingIndex.Flag = use.allowed ? .allowedUse : .deniedUse
-            if event.company != 0 || use.credential != 0 || use.project != 0 {
-                postings.startEvent(event.seq, flag)
-                if event.company != 0 { postings.addList(PostingIndex.ListKey(.company, event.company)) }
-                if use.credential != 0 { postings.addList(PostingIndex.ListKey(.credential, use.credential)) }
-                if use.project != 0 { postings.addList(PostingIndex.ListKey(.project, use.project)) }
-            }
+            countUse(seq: event.seq, company: event.company, timestamp: event.timestamp, use)
             #if DEBUG
             scratch.removeAll(keepingCapacity: true)
             PostingIndex.lists(for: event, into: &scratch)
             let expected = [event.company != 0 ? PostingIndex.ListKey(.company, event.company) : nil,
                             use.credential != 0 ? PostingIndex.ListKey(.credential, use.credential) : nil,
                             use.project != 0 ? PostingIndex.ListKey(.project, use.project) : nil].compactMap { $0 }
+            let flag: PostingIndex.Flag = use.allowed ? .allowedUse : .deniedUse
             assert(scratch.map(\.0) == expected && scratch.allSatisfy { $0.1 == flag }, "use postings differ from PostingIndex.lists")
             #endif
-            if use.credential != 0 {
-                uses.append(RecentUse(seq: event.seq, credential: use.credential, project: use.project, allowed: use.allowed, time: event.timestamp))
-            }
         } else {
             scratch.removeAll(keepingCapacity: true)
             PostingIndex.lists(for: event, into: &scratch)
@@ -111,6 +96,46 @@ public struct Projector {
         }
         lastApplied = event.seq
         if !extensions.isEmpty { try applyExtensions(event, hash: hash, to: store) }
+    }
+
+    /// `apply` of a `credential_used` event given by its parts, with no `Event` built (the replay's fast path over
+    /// `EventCodec.decodeUse`). Only for a projector without registered projections (`hasRegisteredProjections`).
+    public mutating func applyUse(seq: UInt64, company: UInt32, timestamp: Timestamp, _ use: CredentialUse) {
+        precondition(extensions.isEmpty, "registered projections need the event: apply(_:hash:to:)")
+        begin(seq)
+        countUse(seq: seq, company: company, timestamp: timestamp, use)
+        lastApplied = seq
+    }
+
+    /// Whether projections were registered beside the built-in ones (then every event goes through `apply`).
+    public var hasRegisteredProjections: Bool { !extensions.isEmpty }
+
+    /// Starts applying event `seq`. The open segment's entries in memory are a run of consecutive events: a projector
+    /// moved to another point of the log (another store, a store behind it) forgets them, and a later fold reads the
+    /// log instead.
+    @inline(__always)
+    private mutating func begin(_ seq: UInt64) {
+        if seq != lastApplied &+ 1, memoryStart != nil { forgetOpenSegment() }
+        if memoryStart == nil {
+            memoryStart = seq
+            firstUnfolded = PostingIndex.segment(of: seq - 1)
+        }
+    }
+
+    /// A use's postings and its entry for the usage fold: the hot path, a use's lists (what `PostingIndex.lists(for:)`
+    /// returns for it) without the generic walk. A use changes no row at once.
+    @inline(__always)
+    private mutating func countUse(seq: UInt64, company: UInt32, timestamp: Timestamp, _ use: CredentialUse) {
+        let flag: PostingIndex.Flag = use.allowed ? .allowedUse : .deniedUse
+        if company != 0 || use.credential != 0 || use.project != 0 {
+            postings.startEvent(seq, flag)
+            if company != 0 { postings.addList(PostingIndex.ListKey(.company, company)) }
+            if use.credential != 0 { postings.addList(PostingIndex.ListKey(.credential, use.credential)) }
+            if use.project != 0 { postings.addList(PostingIndex.ListKey(.project, use.project)) }
+        }
+        if use.credential != 0 {
+            uses.append(RecentUse(seq: seq, credential: use.credential, project: use.project, allowed: use.allowed, time: timestamp))
+        }
     }
 
     private mutating func applyExtensions(_ event: Event, hash: SHA256Digest, to store: some KeyValueStore) throws {

@@ -311,4 +311,68 @@ final class EventCodecTests: XCTestCase {
         XCTAssertGreaterThan(decodedCount, 500)
         XCTAssertLessThan(decodedCount, 19_000)
     }
+
+    // MARK: the replay's fast path for uses
+
+    /// `decodeUse` against `decode` on every sample and 20,000 seeded mutations, most of them of use records: the
+    /// same error (reason and offset), or nil exactly for another type (whose payload it does not read), or the
+    /// header and use `decode` gives.
+    func testTheUseFastPathAgreesWithDecode() {
+        let random = SeededRandom(seed: 0x05E)
+        let samples = Samples.events.map { record($0).record }
+        let uses = Samples.events.filter { $0.type == .credentialUsed }.map { record($0).record }
+        XCTAssertGreaterThan(uses.count, 1)
+        var outcomes: [String: Int] = [:]
+        func compare(_ b: [UInt8], seq: UInt64) {
+            let expected = Result { () throws(EventCodecError) in try decode(b, seq: seq) }
+            let fast: Result<(header: EventCodec.Header, use: CredentialUse)?, EventCodecError> = b.withUnsafeBytes { raw in
+                Result { () throws(EventCodecError) in try EventCodec.decodeUse(seq: seq, record: raw) }
+            }
+            switch (expected, fast) {
+            case (.failure(let e), .failure(let f)):
+                XCTAssertEqual(e, f)
+                outcomes["both threw", default: 0] += 1
+            case (.failure, .success(nil)):
+                // Another type with a bad payload: `decodeUse` read only its header, and the general decode (which the
+                // replay runs next) reports it.
+                let header = try? b.withUnsafeBytes { raw throws(EventCodecError) in try EventCodec.decodeHeader(seq: seq, record: raw) }
+                XCTAssertNotNil(header)
+                XCTAssertNotEqual(header?.type, .credentialUsed)
+                outcomes["another type", default: 0] += 1
+            case (.success(let stored), .success(nil)):
+                XCTAssertNotEqual(stored.event.type, .credentialUsed)
+                outcomes["another type", default: 0] += 1
+            case (.success(let stored), .success(let decoded?)):
+                guard case .credentialUsed(let use) = stored.event.payload else { return XCTFail("decodeUse decoded a \(stored.event.type.name)") }
+                XCTAssertEqual(decoded.use, use)
+                XCTAssertEqual(decoded.header.company, stored.event.company)
+                XCTAssertEqual(decoded.header.timestamp, stored.event.timestamp)
+                XCTAssertEqual(decoded.header.actor, stored.event.actor)
+                outcomes["use", default: 0] += 1
+            default:
+                XCTFail("decode \(expected), decodeUse \(fast)")
+            }
+        }
+        for (i, b) in samples.enumerated() { compare(b, seq: UInt64(i + 1)) }
+        for _ in 0..<20_000 {
+            let pool = random.next() % 4 == 0 ? samples : uses
+            var b = pool[Int(random.next() % UInt64(pool.count))]
+            for _ in 0..<(1 + Int(random.next() % 2)) {
+                let at = Int(random.next() % UInt64(b.count))
+                switch random.next() % 4 {
+                case 0: b[at] ^= UInt8(1 << (random.next() % 8))
+                case 1: b.insert(UInt8(truncatingIfNeeded: random.next()), at: at)
+                case 2: if b.count > 1 { b.remove(at: at) }
+                default: b[at] = UInt8(truncatingIfNeeded: random.next())
+                }
+            }
+            if random.next() % 2 == 0, b.count >= 22 + 32 {
+                let length = UInt16(clamping: b.count - 22 - 32)
+                b[20] = UInt8(length >> 8); b[21] = UInt8(length & 0xFF)
+            }
+            compare(b, seq: random.next() % 1000 + 1)
+        }
+        // Every outcome must occur for the comparison to mean anything.
+        for outcome in ["both threw", "another type", "use"] { XCTAssertGreaterThan(outcomes[outcome, default: 0], 100, outcome) }
+    }
 }

@@ -403,6 +403,21 @@ private struct RebuildApplier {
             outcome.failure = ChainFailure(seq: expected, reason: "missing (next stored is \(seq))")
             return false
         }
+        // Most of a log is uses: decoded and applied without building an `Event` (a quarter of this thread's time
+        // was the general decode), unless registered projections need the event.
+        if !projector.hasRegisteredProjections {
+            let decoded: (header: EventCodec.Header, use: CredentialUse)?
+            do {
+                decoded = try EventCodec.decodeUse(seq: seq, record: record)
+            } catch {
+                outcome.failure = ChainFailure(seq: seq, reason: "\(error)")
+                return false
+            }
+            if let (header, use) = decoded {
+                projector.applyUse(seq: seq, company: header.company, timestamp: header.timestamp, use)
+                return try advance()
+            }
+        }
         let stored: StoredEvent
         do {
             stored = try EventCodec.decode(seq: seq, record: record)
@@ -420,6 +435,11 @@ private struct RebuildApplier {
             outcome.failure = ChainFailure(seq: seq, reason: "cannot be applied to the state before it: \(error)")
             return false
         }
+        return try advance()
+    }
+
+    /// Counts the event just applied; flushes every 200,000.
+    private mutating func advance() throws -> Bool {
         outcome.projected += 1
         expected += 1
         pending += 1

@@ -149,6 +149,41 @@ public enum EventCodec {
         return StoredEvent(event: event, hash: hash)
     }
 
+    /// Decodes a stored `credential_used` record into its header and use without building an `Event` (most of a
+    /// log is uses: the replay's fast path); nil for a record of another type. The same checks as `decode`, which
+    /// decodes a use's payload through the same function.
+    public static func decodeUse(seq: UInt64, record: UnsafeRawBufferPointer) throws(EventCodecError) -> (header: Header, use: CredentialUse)? {
+        let header = try decodeHeader(seq: seq, record: record)
+        guard header.type == .credentialUsed else { return nil }
+        let use = try decodeUsePayload(schema: header.schema, seq: seq,
+                                       bytes: UnsafeRawBufferPointer(rebasing: record[headerSize..<header.bodyLength]))
+        return (header, use)
+    }
+
+    /// A `credential_used` payload, to its end.
+    static func decodeUsePayload(schema: UInt8, seq: UInt64, bytes: UnsafeRawBufferPointer) throws(EventCodecError) -> CredentialUse {
+        var r = ByteReader(bytes)
+        func fail(_ reason: EventCodecError.Reason) -> EventCodecError {
+            EventCodecError(reason, seq: seq, offset: headerSize + r.offset)
+        }
+        guard let credential = r.read(UInt32.self), let project = r.read(UInt32.self) else { throw fail(.truncated) }
+        guard let rawOperation = r.read(UInt8.self) else { throw fail(.truncated) }
+        guard let operation = Operation(rawValue: rawOperation) else { throw fail(.badEnum) }
+        guard let raw = r.read(UInt8.self) else { throw fail(.truncated) }
+        guard raw == 0 || DenialReason(rawValue: raw) != nil else { throw fail(.badEnum) }
+        // Schema 1 has no target (upcast: 0). Schema 2 has one only when 4 more bytes follow (fewer are
+        // trailing bytes); a stored 0 would be a second encoding of "none", so it is refused.
+        var target: UInt32 = 0
+        if schema >= 2, r.remaining >= 4 {
+            guard let value = r.read(UInt32.self) else { throw fail(.truncated) }
+            target = value
+            guard target != 0 else { throw fail(.badEnum) }
+        }
+        guard r.isAtEnd else { throw fail(.trailingBytes) }
+        return CredentialUse(credential: credential, project: project, operation: operation, denial: DenialReason(rawValue: raw),
+                             targetCompany: target)
+    }
+
     /// Decodes one payload; upcasting of older schema versions happens here.
     public static func decodePayload(_ type: EventType, schema: UInt8, seq: UInt64, bytes: UnsafeRawBufferPointer) throws(EventCodecError) -> EventPayload {
         var r = ByteReader(bytes)
@@ -253,19 +288,8 @@ public enum EventCodec {
                 credential: credential, family: family, tokenHash: hash, wholeFamily: whole == 1,
                 reason: try enumValue(TokenRevoked.Reason.self)))
         case .credentialUsed:
-            let credential = try u32(), project = try u32()
-            let op = try enumValue(Operation.self)
-            let raw = try u8()
-            guard raw == 0 || DenialReason(rawValue: raw) != nil else { throw fail(.badEnum) }
-            // Schema 1 has no target (upcast: 0). Schema 2 has one only when 4 more bytes follow (fewer are
-            // trailing bytes); a stored 0 would be a second encoding of "none", so it is refused.
-            var target: UInt32 = 0
-            if schema >= 2, r.remaining >= 4 {
-                target = try u32()
-                guard target != 0 else { throw fail(.badEnum) }
-            }
-            payload = .credentialUsed(CredentialUse(credential: credential, project: project, operation: op, denial: DenialReason(rawValue: raw),
-                                                    targetCompany: target))
+            // Checked in one place with the replay's fast path (`decodeUse`), trailing bytes included.
+            return .credentialUsed(try decodeUsePayload(schema: schema, seq: seq, bytes: bytes))
         case .oauthRequestDenied:
             payload = .oauthRequestDenied(
                 credential: try u32(), user: try u32(), grant: try enumValue(GrantKind.self), reason: try enumValue(DenialReason.self))
