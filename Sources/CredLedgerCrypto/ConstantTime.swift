@@ -4,9 +4,16 @@
 /// Compares two byte sequences in time independent of where they differ (length may leak).
 public func constantTimeEquals(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
     guard a.count == b.count else { return false }
-    var difference: UInt8 = 0
-    for i in 0..<a.count {
-        difference |= a[i] ^ b[i]
+    // Eight bytes at a time, then the rest: the same every-byte fold (a chain check compares a hash per event).
+    var difference: UInt64 = 0
+    var i = 0
+    while i + 8 <= a.count {
+        difference |= a.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+        i += 8
+    }
+    while i < a.count {
+        difference |= UInt64(a[i] ^ b[i])
+        i += 1
     }
     return difference == 0
 }

@@ -27,6 +27,23 @@ final class HashChainTests: XCTestCase {
         }
     }
 
+    /// Bodies of every length from 0 to 300 bytes: the padded one-call path (up to `paddedBodyLimit`, across every block
+    /// boundary of its padding) and the streaming path after it give the portable hash of the concatenation.
+    func testLinkOfEveryBodyLength() {
+        let random = SeededRandom(seed: 41)
+        let previous = SHA256Digest(bytes: random.bytes(32))!
+        let seq: UInt64 = 0x0A0B_0C0D_0E0F_1011
+        for length in 0...300 {
+            let b = random.bytes(length)
+            var message = previous.bytes
+            message.append(0x45)
+            message += withUnsafeBytes(of: seq.bigEndian) { Array($0) }
+            message += b
+            let link = b.withUnsafeBytes { HashChain.link(previous: previous, seq: seq, body: $0) }
+            XCTAssertEqual(link, SHA256.hash(message, implementation: .portable), "body of \(length) bytes")
+        }
+    }
+
     /// A chain of three events re-verified by python3's hashlib from the record bytes alone (what a third party does).
     func testChainOfThreeMatchesPythonHashlib() throws {
         let third = Event(seq: 3, timestamp: 1_767_225_602_000_000, company: 1, actor: .user(1),

@@ -3,6 +3,21 @@ import XCTest
 import CredLedgerCrypto
 
 final class ConstantTimeTests: XCTestCase {
+    /// Every length to 40 (the eight-byte words and the tail), equal and with each single byte changed.
+    func testEveryPositionOfEveryLength() {
+        for length in 0...40 {
+            let a = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            let equal = a.withUnsafeBytes { x in a.withUnsafeBytes { y in constantTimeEquals(x, y) } }
+            XCTAssertTrue(equal, "length \(length)")
+            for position in 0..<length {
+                var b = a
+                b[position] ^= 0x01 << UInt8(position % 8)
+                let same = a.withUnsafeBytes { x in b.withUnsafeBytes { y in constantTimeEquals(x, y) } }
+                XCTAssertFalse(same, "length \(length), byte \(position)")
+            }
+        }
+    }
+
     func testTruthTable() {
         let cases: [(a: [UInt8], b: [UInt8], equal: Bool)] = [
             ([], [], true),

@@ -5,9 +5,32 @@ public enum HashChain {
     /// Domain-separation byte ('E' for event) so an event link can never be confused with other hashed data.
     public static let domainByte: UInt8 = 0x45
 
+    /// Bytes hashed before the body: previous hash, domain byte, seq.
+    @usableFromInline static let prefixSize = 41
+    /// The longest body hashed in one padded buffer (four blocks: prefix, body, 0x80 and the 8-byte length).
+    @usableFromInline static let paddedBodyLimit = 4 * 64 - prefixSize - 9
+
     /// Computes hash_n from hash_{n-1}, the sequence number and the record body (record minus its hash).
+    /// A body of up to `paddedBodyLimit` bytes (every use, most events) is laid out with its padding in a stack buffer
+    /// and compressed in one call: the streaming hasher's buffering was a third of a verifying thread's time.
     @inlinable
     public static func link(previous: SHA256Digest, seq: UInt64, body: UnsafeRawBufferPointer) -> SHA256Digest {
+        if body.count <= paddedBodyLimit {
+            return withUnsafeTemporaryAllocation(byteCount: 256, alignment: 16) { buffer in
+                let p = buffer.baseAddress!
+                let length = prefixSize + body.count
+                let blocks = (length + 9 + 63) / 64
+                previous.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: 32) }
+                p.storeBytes(of: domainByte, toByteOffset: 32, as: UInt8.self)
+                p.storeBytes(of: seq.bigEndian, toByteOffset: 33, as: UInt64.self)
+                if let base = body.baseAddress { (p + prefixSize).copyMemory(from: base, byteCount: body.count) }
+                // FIPS 180-4 padding: 0x80, zeros, the message length in bits (big-endian) at the end of the last block.
+                p.storeBytes(of: 0x80, toByteOffset: length, as: UInt8.self)
+                (p + length + 1).initializeMemory(as: UInt8.self, repeating: 0, count: blocks * 64 - 8 - length - 1)
+                p.storeBytes(of: UInt64(length * 8).bigEndian, toByteOffset: blocks * 64 - 8, as: UInt64.self)
+                return SHA256.hash(paddedBlocks: UnsafeRawPointer(p), count: blocks)
+            }
+        }
         var hasher = SHA256()
         hasher.update(previous)
         var domain = domainByte
