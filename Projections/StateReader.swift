@@ -95,6 +95,18 @@ public struct StateReader<Store: KeyValueStore> {
         return out
     }
 
+    /// Every credential, grouped by company number, each company's in credential-number order: one scan of the table
+    /// (`credentials(company:)` per company scans it once per company).
+    public func credentialsByCompany() throws -> [UInt32: [CredentialRecord]] {
+        var out: [UInt32: [CredentialRecord]] = [:]
+        try store.scan(.credentials, from: []) { _, value in
+            let record = try CredentialRecord.decode(value)
+            out[record.company, default: []].append(record)
+            return true
+        }
+        return out
+    }
+
     /// Names of a company's credentials that are not deleted, by credential number (`credential_names`).
     public func liveCredentialNames(company: UInt32) throws -> [(credential: UInt32, name: String)] {
         var out: [(UInt32, String)] = []

@@ -323,8 +323,10 @@ extension Ledger.Audit {
         let credentials = try SnapshotTable(directory: directory, name: "credentials.\(format.rawValue)", columns: credentialColumns, format: format)
         let membershipColumns = ["company", "kind", "principal", "credential", "project", "role", "since"]
         let memberships = try SnapshotTable(directory: directory, name: "memberships.\(format.rawValue)", columns: membershipColumns, format: format)
+        // Every company's credentials from one scan of the table (a scan per company was most of an export's snapshot).
+        let byCompany = company == nil ? try state.credentialsByCompany() : nil
         for company in companies {
-            for record in try state.credentials(company: company.number) {
+            for record in try byCompany.map({ $0[company.number] ?? [] }) ?? state.credentials(company: company.number) {
                 let r = try state.row(for: record, at: snapshot.time)
                 try credentials.row([
                     .string(company.slug), .string(r.id), .string(r.name), .string(r.type.name), .string(r.scope.name),
