@@ -42,4 +42,26 @@ final class ExportSinkTests: XCTestCase {
             XCTAssertEqual(sink.takeBytes(), expected, "round \(round)")
         }
     }
+
+    /// `csvJSONString` against its definition: the JSON string (`jsonString`) with every quote doubled, for plain
+    /// strings and for hostile ones (quotes, backslashes, control bytes, non-ASCII), anywhere in the buffer.
+    func testCSVJSONStringIsTheJSONStringWithQuotesDoubled() {
+        let random = SeededRandom(seed: 33)
+        let pieces = ["a", "acme-bridge", "\"", "\\", "\n", "\u{1}", "é", "🔑", ",", "\"\"", "x\ty", ""]
+        for round in 0..<400 {
+            let s = (0..<Int(random.next() % 8)).map { _ in pieces[Int(random.next() % UInt64(pieces.count))] }.joined()
+            let prefix = Array("row \(round),".utf8)
+            var json = ExportSink(inMemory: "json", capacity: 16)
+            json.jsonString(s)
+            var expected = prefix
+            for c in json.takeBytes() {
+                if c == 0x22 { expected.append(0x22) }
+                expected.append(c)
+            }
+            var sink = ExportSink(inMemory: "csv", capacity: 16)
+            sink.append(prefix)
+            sink.csvJSONString(s)
+            XCTAssertEqual(sink.takeBytes(), expected, "\(s.debugDescription)")
+        }
+    }
 }

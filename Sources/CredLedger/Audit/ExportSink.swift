@@ -247,11 +247,38 @@ struct ExportSink {
         buffer.append(0x22)
     }
 
+    /// `jsonString(s)` as it reads inside a quoted CSV field: every quote doubled. Most strings need no JSON escape,
+    /// and then only the two delimiting quotes are doubled.
+    mutating func csvJSONString(_ s: String) {
+        var s = s
+        let copied = s.withUTF8 { utf8 in
+            guard !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else { return false }
+            buffer.append(0x22); buffer.append(0x22)
+            buffer.append(contentsOf: utf8)
+            buffer.append(0x22); buffer.append(0x22)
+            return true
+        }
+        guard !copied else { return }
+        let mark = self.mark
+        jsonString(s)
+        doubleQuotes(from: mark, wrap: false)
+    }
+
+    #if DEBUG
+    /// The bytes appended since `mark` (debug checks of one writer path against another).
+    func bytes(from mark: Int) -> [UInt8] { Array(buffer[mark...]) }
+    /// Drops the bytes appended since `mark`.
+    mutating func truncate(to mark: Int) { buffer.removeSubrange(mark...) }
+    #endif
+
     /// Where the next byte goes (to quote what follows as one CSV field, see `csvQuoteTail`).
     var mark: Int { buffer.count }
 
     /// Turns the bytes appended since `mark` into one quoted CSV field, in place: quotes doubled, wrapped in quotes.
-    mutating func csvQuoteTail(from mark: Int) {
+    mutating func csvQuoteTail(from mark: Int) { doubleQuotes(from: mark, wrap: true) }
+
+    /// Doubles every quote appended since `mark`, in place; `wrap`: and puts the whole between two quotes.
+    private mutating func doubleQuotes(from mark: Int, wrap: Bool) {
         let oldEnd = buffer.count
         let quotes = buffer.withUnsafeBufferPointer { b in
             var n = 0
@@ -260,7 +287,8 @@ struct ExportSink {
         }
         // Room for the doubled quotes and the two around the field, from a constant block of zeros (one copy, no
         // generic append of a repeated element).
-        var grow = quotes + 2
+        var grow = quotes + (wrap ? 2 : 0)
+        guard grow > 0 else { return }
         while grow > 0 {
             let n = min(grow, ExportSink.zeros.count)
             ExportSink.zeros.withUnsafeBufferPointer { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: $0[0..<n])) }
@@ -269,7 +297,7 @@ struct ExportSink {
         buffer.withUnsafeMutableBufferPointer { b in
             guard let base = b.baseAddress else { return }
             if quotes == 0 {
-                // The common case: the field moves one byte right and gets its quotes.
+                // The common case: the field moves one byte right and gets its quotes (`wrap` is set: grow > 0).
                 (base + mark + 1).update(from: base + mark, count: oldEnd - mark)
                 base[mark] = 0x22
                 base[oldEnd + 1] = 0x22
@@ -277,8 +305,10 @@ struct ExportSink {
             }
             // Right to left, so nothing is overwritten before it is moved.
             var dst = b.count - 1
-            b[dst] = 0x22
-            dst -= 1
+            if wrap {
+                b[dst] = 0x22
+                dst -= 1
+            }
             var src = oldEnd - 1
             while src >= mark {
                 let c = b[src]
@@ -290,7 +320,7 @@ struct ExportSink {
                 }
                 src -= 1
             }
-            b[dst] = 0x22   // dst == mark
+            if wrap { b[dst] = 0x22 }   // dst == mark
         }
     }
 
