@@ -29,15 +29,7 @@ public protocol RawCursor: AnyObject {
 /// Applies events to every projection. State changes are written at once; use counters and index
 /// postings are accumulated and written by `flush` (once per batch), with the same bytes either way.
 public struct Projector {
-    /// `usage_daily` key parts: credential, day, project.
-    struct DailyKey: Hashable {
-        var credential: UInt32
-        var day: UInt32
-        var project: UInt32
-    }
-
-    // Per-batch accumulators: a slot table per kind maps a key to a dense slot of the arrays beside it
-    // (slots past `count` are stale storage kept for the next batch).
+    /// A closed segment's usage deltas, computed when it folds (its buffers are kept from segment to segment).
     private var usageFold = UsageFold()
     /// The open segment's uses of credentials applied since `memoryStart`; `flush` folds a segment's into the
     /// counters once a later event closes it (the open segment itself is stored only in the log).
@@ -633,8 +625,8 @@ enum RegistryProjection {
 }
 
 /// A small open-addressing hash table from 128-bit keys to dense slot numbers (0, 1, 2, … in insertion order),
-/// for the projector's per-batch accumulators: a multiply-and-shift hash per lookup instead of SipHash, no
-/// allocation once warm, and clearing touches only the used buckets.
+/// for the posting fold's lists beyond its direct-indexed ids (`PostingIndex.FoldScratch`): a multiply-and-shift
+/// hash per lookup instead of SipHash, no allocation once warm, and clearing touches only the used buckets.
 struct SlotTable {
     private var keys0: [UInt64] = []
     private var keys1: [UInt64] = []

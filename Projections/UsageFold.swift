@@ -8,12 +8,19 @@ import CredLedgerCore
 /// a fifth of a rebuild's applying thread). The sort is an LSD radix sort over the key bytes that differ within the
 /// segment (typically 4–5 of 12), stable, from the uses in seq order, so equal keys keep seq order.
 struct UsageFold {
+    /// `usage_daily` key parts: credential, day, project.
+    struct DailyKey {
+        var credential: UInt32
+        var day: UInt32
+        var project: UInt32
+    }
+
     /// Credentials with uses in the segment, ascending, and each one's delta (`UsageRecord.count` over its uses in
     /// seq order).
     private(set) var credentials: [UInt32] = []
     private(set) var usage: [UsageRecord] = []
     /// (credential, day, project) keys with uses, ascending, and each one's counts.
-    private(set) var dailyKeys: [Projector.DailyKey] = []
+    private(set) var dailyKeys: [DailyKey] = []
     private(set) var daily: [DailyUsage] = []
 
     /// A use's sort key: credential ‖ day, then project ‖ ordinal ‖ allowed (the ordinal, its place in seq order,
@@ -84,7 +91,7 @@ struct UsageFold {
                             }
                             i += 1
                         }
-                        dailyKeys.append(Projector.DailyKey(credential: credential, day: UInt32(truncatingIfNeeded: dayKey),
+                        dailyKeys.append(DailyKey(credential: credential, day: UInt32(truncatingIfNeeded: dayKey),
                                                             project: UInt32(truncatingIfNeeded: project)))
                         daily.append(counts)
                     }

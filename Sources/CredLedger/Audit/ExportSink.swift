@@ -195,7 +195,7 @@ struct ExportSink {
         var s = s
         s.withUTF8 { utf8 in
             // Most strings (ids, slugs, emails, codes) need no escape: copy them whole.
-            guard utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else {
+            guard Self.needsEscape(utf8) else {
                 buffer.append(contentsOf: utf8)
                 return
             }
@@ -247,12 +247,18 @@ struct ExportSink {
         buffer.append(0x22)
     }
 
+    /// Whether a JSON string of these bytes needs an escape (a control byte, a quote or a backslash).
+    @inline(__always)
+    private static func needsEscape(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        utf8.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
+    }
+
     /// `jsonString(s)` as it reads inside a quoted CSV field: every quote doubled. Most strings need no JSON escape,
     /// and then only the two delimiting quotes are doubled.
     mutating func csvJSONString(_ s: String) {
         var s = s
         let copied = s.withUTF8 { utf8 in
-            guard !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else { return false }
+            guard !Self.needsEscape(utf8) else { return false }
             buffer.append(0x22); buffer.append(0x22)
             buffer.append(contentsOf: utf8)
             buffer.append(0x22); buffer.append(0x22)
