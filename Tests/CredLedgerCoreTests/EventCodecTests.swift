@@ -271,6 +271,26 @@ final class EventCodecTests: XCTestCase {
 
     // MARK: fuzz
 
+    /// `record` after 1 to `most` seeded mutations (flip / insert / delete / overwrite), its length field sometimes
+    /// fixed up to match.
+    private func mutated(_ record: [UInt8], upTo most: UInt64, _ random: SeededRandom) -> [UInt8] {
+        var b = record
+        for _ in 0..<(1 + Int(random.next() % most)) {
+            let at = Int(random.next() % UInt64(b.count))
+            switch random.next() % 4 {
+            case 0: b[at] ^= UInt8(1 << (random.next() % 8))
+            case 1: b.insert(UInt8(truncatingIfNeeded: random.next()), at: at)
+            case 2: if b.count > 1 { b.remove(at: at) }
+            default: b[at] = UInt8(truncatingIfNeeded: random.next())
+            }
+        }
+        if random.next() % 2 == 0, b.count >= 22 + 32 {
+            let length = UInt16(clamping: b.count - 22 - 32)
+            b[20] = UInt8(length >> 8); b[21] = UInt8(length & 0xFF)
+        }
+        return b
+    }
+
     /// 20,000 seeded mutations (flip / insert / delete / overwrite, sometimes with the length field fixed up):
     /// decoding throws, or returns an event that re-encodes to exactly the mutated bytes.
     func testRandomMutationsNeverDecodeToAWrongValue() {
@@ -278,21 +298,7 @@ final class EventCodecTests: XCTestCase {
         let originals = Samples.events.map { record($0).record }
         var decodedCount = 0
         for _ in 0..<20_000 {
-            var b = originals[Int(random.next() % UInt64(originals.count))]
-            let mutations = 1 + Int(random.next() % 3)
-            for _ in 0..<mutations {
-                let at = Int(random.next() % UInt64(b.count))
-                switch random.next() % 4 {
-                case 0: b[at] ^= UInt8(1 << (random.next() % 8))
-                case 1: b.insert(UInt8(truncatingIfNeeded: random.next()), at: at)
-                case 2: if b.count > 1 { b.remove(at: at) }
-                default: b[at] = UInt8(truncatingIfNeeded: random.next())
-                }
-            }
-            if random.next() % 2 == 0, b.count >= 22 + 32 {
-                let length = UInt16(clamping: b.count - 22 - 32)
-                b[20] = UInt8(length >> 8); b[21] = UInt8(length & 0xFF)
-            }
+            let b = mutated(originals[Int(random.next() % UInt64(originals.count))], upTo: 3, random)
             let seq = random.next() % 1000 + 1
             do {
                 let stored = try decode(b, seq: seq)
@@ -356,20 +362,7 @@ final class EventCodecTests: XCTestCase {
         for (i, b) in samples.enumerated() { compare(b, seq: UInt64(i + 1)) }
         for _ in 0..<20_000 {
             let pool = random.next() % 4 == 0 ? samples : uses
-            var b = pool[Int(random.next() % UInt64(pool.count))]
-            for _ in 0..<(1 + Int(random.next() % 2)) {
-                let at = Int(random.next() % UInt64(b.count))
-                switch random.next() % 4 {
-                case 0: b[at] ^= UInt8(1 << (random.next() % 8))
-                case 1: b.insert(UInt8(truncatingIfNeeded: random.next()), at: at)
-                case 2: if b.count > 1 { b.remove(at: at) }
-                default: b[at] = UInt8(truncatingIfNeeded: random.next())
-                }
-            }
-            if random.next() % 2 == 0, b.count >= 22 + 32 {
-                let length = UInt16(clamping: b.count - 22 - 32)
-                b[20] = UInt8(length >> 8); b[21] = UInt8(length & 0xFF)
-            }
+            let b = mutated(pool[Int(random.next() % UInt64(pool.count))], upTo: 2, random)
             compare(b, seq: random.next() % 1000 + 1)
         }
         // Every outcome must occur for the comparison to mean anything.
