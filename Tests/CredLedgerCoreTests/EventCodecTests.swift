@@ -368,4 +368,42 @@ final class EventCodecTests: XCTestCase {
         // Every outcome must occur for the comparison to mean anything.
         for outcome in ["both threw", "another type", "use"] { XCTAssertGreaterThan(outcomes[outcome, default: 0], 100, outcome) }
     }
+
+    /// A use payload's errors, pinned (reason and offset in the record) for both decoders: `decodeUse` and `decode`
+    /// share the payload code, so this is what holds them to the rules `decode` had before the fast path.
+    func testUsePayloadErrorsArePinned() {
+        let valid: [UInt8] = [0, 0, 0, 3, 0, 0, 0, 2, 0x02, 0x1F]   // credential 3, project 2, write, read_only_scope
+        let cases: [(schema: UInt8, payload: [UInt8], reason: EventCodecError.Reason, offset: Int)] = [
+            (2, [0, 0, 0], .truncated, 22),
+            (2, Array(valid[0..<6]), .truncated, 26),
+            (2, Array(valid[0..<8]), .truncated, 30),
+            (2, Array(valid[0..<9]), .truncated, 31),
+            (2, Array(valid[0..<8]) + [0xFF, 0x00], .badEnum, 31),            // no such operation
+            (2, Array(valid[0..<9]) + [0xEE], .badEnum, 32),                  // no such denial reason
+            (2, valid + [0, 0, 0, 0], .badEnum, 36),                          // a target company of 0
+            (2, valid + [0, 0, 7], .trailingBytes, 32),                       // fewer than 4 bytes are no target
+            (1, valid + [0, 0, 0, 7], .trailingBytes, 32),                    // schema 1 has no target
+        ]
+        for (i, c) in cases.enumerated() {
+            var record: [UInt8] = [EventCodec.formatVersion, EventType.credentialUsed.rawValue, c.schema, 2, 0, 0, 0, 3,
+                                   0, 0x06, 0x47, 0x48, 0x46, 0x37, 0x23, 0x60, 0, 0, 0, 1,
+                                   UInt8(c.payload.count >> 8), UInt8(c.payload.count & 0xFF)]
+            record += c.payload + [UInt8](repeating: 0xAB, count: 32)
+            let expected = EventCodecError(c.reason, seq: 9, offset: c.offset)
+            XCTAssertThrowsError(try decode(record, seq: 9), "case \(i)") { XCTAssertEqual($0 as? EventCodecError, expected, "case \(i)") }
+            XCTAssertThrowsError(try record.withUnsafeBytes { raw throws(EventCodecError) in try EventCodec.decodeUse(seq: 9, record: raw) },
+                                 "case \(i)") { XCTAssertEqual($0 as? EventCodecError, expected, "case \(i)") }
+        }
+        // The valid payload, and with a target company, decode to the same use both ways.
+        for payload in [valid, valid + [0, 0, 0, 5]] {
+            var record: [UInt8] = [EventCodec.formatVersion, EventType.credentialUsed.rawValue, 2, 2, 0, 0, 0, 3,
+                                   0, 0x06, 0x47, 0x48, 0x46, 0x37, 0x23, 0x60, 0, 0, 0, 1, 0, UInt8(payload.count)]
+            record += payload + [UInt8](repeating: 0xAB, count: 32)
+            let fast = try? record.withUnsafeBytes { raw throws(EventCodecError) in try EventCodec.decodeUse(seq: 9, record: raw) }
+            XCTAssertEqual(fast?.use, CredentialUse(credential: 3, project: 2, operation: .write, denial: .readOnlyScope,
+                                                     targetCompany: payload.count == 14 ? 5 : 0))
+            guard case .credentialUsed(let use)? = (try? decode(record, seq: 9))?.event.payload else { return XCTFail("no use") }
+            XCTAssertEqual(fast?.use, use)
+        }
+    }
 }

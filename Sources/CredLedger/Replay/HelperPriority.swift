@@ -1,3 +1,4 @@
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,12 +17,26 @@ enum HelperPriority {
     /// Lowers the calling thread's priority by `increment` nice levels. Linux keeps a nice value per thread (`who` 0
     /// is the calling thread), so only this thread changes; elsewhere it is process-wide and this does nothing.
     /// Call it only on a thread made for the purpose: an unprivileged thread cannot raise its priority again.
+    ///
+    /// A thread starts with its creator's nice value, so a lowered thread must not create long-lived threads. The one
+    /// way these helpers could is a read transaction's snapshot-release timer (`DispatchQueue.asyncAfter`): the first
+    /// timer of a process starts libdispatch's manager thread, which then starts the global queues' workers. So the
+    /// first call schedules a timer while the calling thread is still at its own priority.
+    ///
+    /// On a loaded host the lowered helpers get little CPU beside busy threads of normal priority (a server's), and a
+    /// replay, which waits for them, takes longer: its reading then yields to the serving work.
     static func lowerCallingThread(by increment: Int32) {
         #if os(Linux)
+        _ = dispatchStarted
         errno = 0
         let current = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
         guard errno == 0 else { return }
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, min(19, current + increment))
         #endif
     }
+
+    /// libdispatch's timer machinery, started once by the first thread about to lower itself (see above).
+    private static let dispatchStarted: Void = {
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now()) {}
+    }()
 }
