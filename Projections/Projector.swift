@@ -27,7 +27,8 @@ public protocol RawCursor: AnyObject {
 }
 
 /// Applies events to every projection. State changes are written at once; use counters and index
-/// postings are accumulated and written by `flush` (once per batch), with the same bytes either way.
+/// postings are accumulated and written by the first `flush` after their segment closes, with the same bytes
+/// whatever the batching.
 public struct Projector {
     /// A closed segment's usage deltas, computed when it folds (its buffers are kept from segment to segment).
     private var usageFold = UsageFold()
