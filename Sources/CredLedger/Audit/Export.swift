@@ -474,7 +474,7 @@ struct EventRowWriter {
             sink.csvField(fields.actor(e.actor))
             sink.byte(0x2C)
             // The payload as JSON in one quoted field (quotes doubled). A use's is written doubled as it goes: quoting
-            // it after, in place, was half of a formatting worker's time.
+            // it after, in place, was 8 % of a CSV export's CPU (perf). The JSON path stays the reference (checked below).
             if case .credentialUsed(let use) = e.payload {
                 #if DEBUG
                 let mark = sink.mark
