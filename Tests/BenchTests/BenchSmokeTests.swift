@@ -64,9 +64,10 @@ final class BenchSmokeTests: XCTestCase {
             XCTAssertNotNil(replay[key], "replay lacks \(key)")
             XCTAssertEqual(((replay[key] as? [String: Any])?["run_events_per_s"] as? [Any])?.count, 2, key)
         }
-        // Issue 15: at every async caller count, check (with its baseline), the decision alone and the null writer.
+        // Issue 15: at every async caller count, check (with its baseline), the decision alone, the decision followed by the
+        // null writer (check without the ledger's recording) and the null writer.
         for callers in [1, 8] {
-            for mode in ["tasks", "check_tasks", "decide_tasks", "null_writer_tasks"] {
+            for mode in ["tasks", "check_tasks", "decide_tasks", "decide_null_writer_tasks", "null_writer_tasks"] {
                 let row = try XCTUnwrap(recording.first { $0["mode"] as? String == mode && $0["callers"] as? Int == callers },
                                         "no \(mode) row at \(callers)")
                 XCTAssertGreaterThan(row["uses"] as? Int ?? 0, 0, "\(mode) × \(callers)")
@@ -110,7 +111,7 @@ final class BenchSmokeTests: XCTestCase {
         XCTAssertEqual(asyncLimits.map { $0["callers"] as? Int }, [1, 8])
         for l in asyncLimits {
             for key in ["record_uses_per_s", "check_per_s", "decide_per_s", "null_writer_uses_per_s", "check_minus_decide_cpu_us_per_use",
-                        "half_raw_at_check_batch_per_s"] {
+                        "half_raw_at_check_batch_per_s", "decide_null_writer_per_s", "check_minus_decide_null_writer_cpu_us_per_use"] {
                 XCTAssertFalse(l[key] == nil || l[key] is NSNull, "async_limits lacks \(key): \(l)")
             }
         }

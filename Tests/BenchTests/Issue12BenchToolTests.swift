@@ -40,7 +40,7 @@ final class Issue12BenchToolTests: XCTestCase {
         XCTAssertEqual(callers.code, ExitCode.usage)
         XCTAssertTrue(callers.stderr.contains("usage: credledger-bench bench "), callers.stderr)
         // The recording lab refuses what it cannot run before it builds anything.
-        for (arguments, message) in [(["--mode", "blocking"], "--mode is tasks, check_tasks, decide_tasks or threads"),
+        for (arguments, message) in [(["--mode", "blocking"], "--mode is tasks, check_tasks, decide_tasks, decide_null_tasks, null_tasks or threads"),
                                      (["--callers", "0"], "--callers takes"), (["--callers", "64,x"], "--callers takes"),
                                      (["--seconds", "0"], "--seconds must be")] {
             let lab = bench(["record-lab"] + arguments)

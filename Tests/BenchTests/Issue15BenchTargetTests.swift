@@ -30,6 +30,7 @@ final class Issue15BenchTargetTests: XCTestCase {
             row(.checkTasks, callers: 1024, perSecond: 150_000, batch: 300, cpuMicros: 7, baseline: 250_000, ratios: [0.5, 0.6, 0.7]),
             row(.decideTasks, callers: 1024, perSecond: 500_000, batch: 0, cpuMicros: 3, baseline: nil),
             row(.nullWriterTasks, callers: 1024, perSecond: 600_000, batch: 700, cpuMicros: 2.5, baseline: 1_200_000, ratios: [0.5]),
+            row(.decideNullWriterTasks, callers: 1024, perSecond: 180_000, batch: 60, cpuMicros: 6.25, baseline: 400_000, ratios: [0.4]),
         ]
         let p50s = [2.5, 2.9, 3.4], p99s = [9, 11, 12.0]
         report.authorizeApikey = AuthorizationBench.Result(
@@ -75,6 +76,12 @@ final class Issue15BenchTargetTests: XCTestCase {
         XCTAssertEqual(limit(check, "0.5× raw @300 needs"), [125_000])
         XCTAssertEqual(limit(check, "null writer × 1024 tasks"), [600_000])
         XCTAssertEqual(limit(check, "decision alone × 1024 tasks"), [500_000])
+        // … and check without the ledger's recording (decide, then the null writer), with what the recording adds per use.
+        XCTAssertEqual(limit(check, "decide + null writer × 1024 tasks"), [180_000])
+        XCTAssertEqual(check.limits.first { $0.what.hasPrefix("decide + null writer") }?.what.hasSuffix("recording adds 0.75)"), true)
+        XCTAssertEqual(limit(checkRatio, "decide + null writer × 1024 tasks"), [180_000])
+        // The recording rows have no decision beside them.
+        XCTAssertNil(limit(tasks, "decide + null writer"))
         XCTAssertEqual(limit(check, "pwrite 4 KiB + fdatasync"), [4_000, 1_000])
         // The threads row has no async limit beside it (the tasks null writer is the async shape's).
         XCTAssertNil(limit(try target(report, "recording_ratio.threads.1024"), "null writer × 1024 tasks"))
@@ -127,6 +134,11 @@ final class Issue15BenchTargetTests: XCTestCase {
         XCTAssertEqual(split.callers, 1024)
         XCTAssertEqual(try XCTUnwrap(split.checkMinusDecideMicros), 4, accuracy: 1e-9)
         XCTAssertEqual(split.halfRawAtCheckBatch, 125_000)
+        // … and minus the decision followed by the null writer's wait: what the ledger's recording adds.
+        XCTAssertEqual(try XCTUnwrap(split.recordingMicros), 0.75, accuracy: 1e-9)
+        let asyncJSON = try XCTUnwrap((report.json["async_limits"] as? [[String: Any]])?.first)
+        XCTAssertEqual(asyncJSON["decide_null_writer_per_s"] as? Double, 180_000)
+        XCTAssertEqual(asyncJSON["check_minus_decide_null_writer_cpu_us_per_use"] as? Double, 0.75)
         // The JSON object: keyed by name, met consistent with value and goal.
         let json = try XCTUnwrap(report.json["targets"] as? [String: Any])
         let c = try XCTUnwrap(json["check_at_1024"] as? [String: Any])

@@ -148,6 +148,12 @@ struct BenchReport {
                 out.append(.init(what: "decision alone × \(r.callers) tasks (\(BenchFormat.fixed(decide.cpuMicrosPerUse, 2)) CPU µs each)",
                                  values: [decide.usesPerSecond], unit: "/s"))
             }
+            if case .checkTasks = r.mode, let floor = row(RecordingBench.Mode.decideNullWriterTasks.key, r.callers) {
+                out.append(.init(what: "decide + null writer × \(r.callers) tasks: check without the ledger's recording (batch "
+                    + "\(BenchFormat.fixed(floor.batchMean, 0)), \(BenchFormat.fixed(floor.cpuMicrosPerUse, 2)) CPU µs/use, "
+                    + "recording adds \(BenchFormat.fixed(r.cpuMicrosPerUse - floor.cpuMicrosPerUse, 2)))",
+                                 values: [floor.usesPerSecond], unit: "/s"))
+            }
         default:
             break
         }
@@ -285,7 +291,15 @@ struct BenchReport {
         var record: RecordingBench.Result?
         var check: RecordingBench.Result?
         var decide: RecordingBench.Result?
+        /// The decision, then the null writer: `check` without the ledger's recording.
+        var decideNull: RecordingBench.Result?
         var null: RecordingBench.Result?
+
+        /// The check row's CPU per use minus that of the decision + null writer: what the ledger's recording costs.
+        var recordingMicros: Double? {
+            guard let check, let decideNull else { return nil }
+            return check.cpuMicrosPerUse - decideNull.cpuMicrosPerUse
+        }
 
         /// What 0.5× the raw append at the check row's batch needs (the target's floor there).
         var halfRawAtCheckBatch: Double? { check?.baseline.map { $0.eventsPerSecond / 2 } }
@@ -304,6 +318,9 @@ struct BenchReport {
                     "record_cpu_us_per_use": cpu(record), "check_cpu_us_per_use": cpu(check), "decide_cpu_us_per_use": cpu(decide),
                     "null_writer_cpu_us_per_use": cpu(null),
                     "check_minus_decide_cpu_us_per_use": checkMinusDecideMicros.map { BenchFormat.round($0, 3) as Any } ?? NSNull(),
+                    "decide_null_writer_per_s": rate(decideNull), "decide_null_writer_cpu_us_per_use": cpu(decideNull),
+                    "decide_null_writer_batch": decideNull.map { BenchFormat.round($0.batchMean, 1) as Any } ?? NSNull(),
+                    "check_minus_decide_null_writer_cpu_us_per_use": recordingMicros.map { BenchFormat.round($0, 3) as Any } ?? NSNull(),
                     "half_raw_at_check_batch_per_s": halfRawAtCheckBatch.map { BenchFormat.round($0, 0) as Any } ?? NSNull()]
         }
     }
@@ -339,7 +356,8 @@ struct BenchReport {
         let counts = recording.filter { if case .nullWriterTasks = $0.mode { true } else { false } }.map(\.callers)
         return counts.map { n in
             AsyncLimit(callers: n, record: row(RecordingBench.Mode.tasks.key, n), check: row(RecordingBench.Mode.checkTasks.key, n),
-                       decide: row(RecordingBench.Mode.decideTasks.key, n), null: row(RecordingBench.Mode.nullWriterTasks.key, n))
+                       decide: row(RecordingBench.Mode.decideTasks.key, n), decideNull: row(RecordingBench.Mode.decideNullWriterTasks.key, n),
+                       null: row(RecordingBench.Mode.nullWriterTasks.key, n))
         }
     }
 
@@ -475,14 +493,17 @@ struct BenchReport {
                 func cpu(_ r: RecordingBench.Result?) -> String { r.map { BenchFormat.fixed($0.cpuMicrosPerUse, 2) } ?? "-" }
                 return ["\(l.callers)", rate(l.record), cpu(l.record), rate(l.check), cpu(l.check),
                         rate(l.decide), cpu(l.decide), l.checkMinusDecideMicros.map { BenchFormat.fixed($0, 2) } ?? "-",
+                        rate(l.decideNull), cpu(l.decideNull), l.recordingMicros.map { BenchFormat.fixed($0, 2) } ?? "-",
                         rate(l.null), l.null.map { BenchFormat.fixed($0.batchMean, 0) } ?? "-", cpu(l.null),
                         l.null.map { BenchFormat.fixed($0.coresBusy, 2) } ?? "-",
                         l.halfRawAtCheckBatch.map { BenchFormat.count($0) + (l.check?.baseline.map { " @\($0.batch)" } ?? "") } ?? "-"]
             }
             Output.table(["tasks", "record/s", "CPU µs", "check/s", "CPU µs", "decide alone/s", "CPU µs", "check − decide µs",
-                          "null writer/s", "batch", "CPU µs", "cores busy", "0.5× raw @check batch"], rows)
+                          "decide + null/s", "CPU µs", "check − (decide + null) µs", "null writer/s", "batch", "CPU µs", "cores busy", "0.5× raw @check batch"], rows)
             Output.line("null writer/s is what the tasks, continuations and acknowledgements alone sustain here with one small synced "
-                + "write per batch: a ledger row cannot exceed it at that many tasks; 0.5× raw is what the ratio target needs")
+                + "write per batch: a ledger row cannot exceed it at that many tasks; decide + null/s is check with a null writer "
+                + "(authorize, then the same wait): check − (decide + null) is the CPU the ledger's recording adds per use "
+                + "(writer, pages, acknowledgement of a real batch); 0.5× raw is what the ratio target needs")
         }
 
         let blocking = blockingLimits

@@ -111,7 +111,8 @@ final class BenchRunner {
         var plan: [(RecordingBench.Mode, Int)] = config.callers.flatMap { [(.threads, $0), (.nullWriterThreads, $0)] }
         for size in config.batchSizes { plan += [(.batch(size: size), 1), (.batch(size: size), 8)] }
         for callers in config.asyncCallers {
-            plan += [(.tasks, callers), (.checkTasks, callers), (.decideTasks, callers), (.nullWriterTasks, callers)]
+            plan += [(.tasks, callers), (.checkTasks, callers), (.decideTasks, callers), (.decideNullWriterTasks, callers),
+                     (.nullWriterTasks, callers)]
         }
         try section("2. recording") {
             for (mode, callers) in plan {

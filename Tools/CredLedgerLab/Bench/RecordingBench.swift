@@ -19,6 +19,10 @@ enum RecordingBench {
         /// Swift tasks each awaiting a continuation resumed by the `NullWriter` (no ledger work): the limit of the
         /// per-request async shape on this machine.
         case nullWriterTasks
+        /// Swift tasks each deciding (`authorize`, as `check` does) and then awaiting the `NullWriter`: `check` with
+        /// everything but the ledger's recording — the most a `check` row could do at that many tasks with a writer that
+        /// cost nothing beyond one small synced write per batch.
+        case decideNullWriterTasks
         /// Threads each blocking in `NullWriter.submitAndWait` (no ledger work), woken as the ledger's blocking
         /// `record` is: the limit of the blocking per-request shape at that many threads.
         case nullWriterThreads
@@ -31,6 +35,7 @@ enum RecordingBench {
             case .checkTasks: "check async (decide+record), tasks"
             case .decideTasks: "decide alone (authorize), tasks"
             case .nullWriterTasks: "null writer (no ledger), tasks"
+            case .decideNullWriterTasks: "decide + null writer (no recording), tasks"
             case .nullWriterThreads: "null writer (no ledger), threads"
             }
         }
@@ -43,6 +48,7 @@ enum RecordingBench {
             case .checkTasks: "check_tasks"
             case .decideTasks: "decide_tasks"
             case .nullWriterTasks: "null_writer_tasks"
+            case .decideNullWriterTasks: "decide_null_writer_tasks"
             case .nullWriterThreads: "null_writer_threads"
             }
         }
@@ -143,7 +149,7 @@ enum RecordingBench {
     static func run(_ ledger: Ledger, mode: Mode, callers: Int, seconds: Double, decisions: [Decision],
                     requests: [AuthRequest], scratch: String = NSTemporaryDirectory()) throws -> Result {
         let nullWriter: NullWriter? = switch mode {
-        case .nullWriterTasks, .nullWriterThreads: try NullWriter(path: scratch + "/null-writer-\(getpid())")
+        case .nullWriterTasks, .nullWriterThreads, .decideNullWriterTasks: try NullWriter(path: scratch + "/null-writer-\(getpid())")
         default: nil
         }
         nullWriter?.start()
@@ -212,7 +218,7 @@ enum RecordingBench {
                     if $0.error == nil { $0.error = finalFailure }
                 }
             }
-        case .tasks, .checkTasks, .decideTasks, .nullWriterTasks:
+        case .tasks, .checkTasks, .decideTasks, .nullWriterTasks, .decideNullWriterTasks:
             // Each task's own decisions or requests are made before the window opens (hundreds of thousands of strings
             // at 4,096 tasks); tasks are cheap to create (microseconds each): the window opens before they are.
             let ownDecisions: [[Decision]] = switch mode {
@@ -220,7 +226,7 @@ enum RecordingBench {
             default: []
             }
             let ownRequests: [[AuthRequest]] = switch mode {
-            case .checkTasks, .decideTasks: (0..<callers).map { ownCopies(requests, caller: $0, callers: callers) }
+            case .checkTasks, .decideTasks, .decideNullWriterTasks: (0..<callers).map { ownCopies(requests, caller: $0, callers: callers) }
             default: []
             }
             open()
@@ -248,6 +254,17 @@ enum RecordingBench {
                                         let r = asked[k]
                                         k = k + 1 == asked.count ? 0 : k + 1
                                         _ = try ledger.access.authorize(header: r.header, company: r.company, project: r.project, operation: r.operation)
+                                    case .decideNullWriterTasks:
+                                        // `check`'s shape: the decision lives across the wait and is returned after it.
+                                        let r = asked[k]
+                                        k = k + 1 == asked.count ? 0 : k + 1
+                                        let decision = try ledger.access.authorize(header: r.header, company: r.company, project: r.project,
+                                                                                   operation: r.operation)
+                                        guard let writer = nullWriter else { break }
+                                        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, Error>) in
+                                            writer.submit(continuation)
+                                        }
+                                        withExtendedLifetime(decision) {}
                                     case .nullWriterTasks:
                                         // The shape of `Ledger.Access.record(_:) async`: the continuation itself is
                                         // queued and resumed on the acknowledgement thread.

@@ -7,7 +7,7 @@ import Foundation
 /// async per-request path (`record async`, `check async`) at a chosen number of tasks, without the rest of the bench.
 enum RecordLabCommands {
     static let summary = """
-        Durable recording only (release build!): --mode tasks|check_tasks|decide_tasks|threads (default tasks; decide_tasks: the decision alone, nothing recorded), --callers 1024,4096, \
+        Durable recording only (release build!): --mode tasks|check_tasks|decide_tasks|decide_null_tasks|null_tasks|threads (default tasks; decide_tasks: the decision alone, nothing recorded; null_tasks: the null writer, no ledger work; decide_null_tasks: the decision, then the null writer), --callers 1024,4096, \
         --seconds S per run (default 2), --rounds N (default 1). One line per run: uses/s, batch, CPU µs per use, cores busy, \
         the writer's build and commit, its gap between batches (the hand-offs); --writer-poll-us N sets \
         Ledger.Options.writerPollMicros (0: off); --idle S then measures the process's CPU over S s of an idle ledger and of \
@@ -24,7 +24,9 @@ enum RecordLabCommands {
                 case "check_tasks": mode = .checkTasks
                 case "threads": mode = .threads
                 case "decide_tasks": mode = .decideTasks
-                default: throw UsageError("--mode is tasks, check_tasks, decide_tasks or threads")
+                case "null_tasks": mode = .nullWriterTasks
+                case "decide_null_tasks": mode = .decideNullWriterTasks
+                default: throw UsageError("--mode is tasks, check_tasks, decide_tasks, decide_null_tasks, null_tasks or threads")
                 }
                 let counts = (inv.option("callers") ?? "1024,4096").split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
                 guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 8192 }) else {
