@@ -20,6 +20,10 @@ public final class Ledger: @unchecked Sendable {
         /// straight back (one caller recording in a loop) needs no wake-up of the writer. Only after a batch that
         /// followed a short idle spell (steady traffic); 0 turns it off. Bounded per batch: an idle ledger never spins.
         public var writerPollMicros: Int = 100
+        /// Whether `access` keeps the facts of recent decisions in memory (`DecisionCache`): a credential presented
+        /// again is decided without a read transaction. Never stale (a change of the facts, by this process or
+        /// another, invalidates them before anyone can see it); off, every decision reads the map.
+        public var cachesDecisions = true
         public var readOnly = false
         /// Whether a missing ledger (no directory, or a directory without `data.mdb`) is created. The library
         /// default keeps `Ledger(path:)` an open-or-create for embedders and tests; the CLI passes false for every
@@ -141,6 +145,7 @@ public final class Ledger: @unchecked Sendable {
             writer = GroupCommitWriter(environment: environment, schema: schema, head: head, clock: options.clock,
                                        random: options.random, durability: options.durability, maxBatch: options.maxBatch,
                                        pollNanos: UInt64(max(0, min(options.writerPollMicros, 10_000))) * 1000,
+                                       cachesDecisions: options.cachesDecisions,
                                        lifetimes: TokenLifetimes(accessToken: options.accessTokenLifetime,
                                                                  refreshToken: options.refreshTokenLifetime,
                                                                  authorizationCode: options.authorizationCodeLifetime))

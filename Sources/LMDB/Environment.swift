@@ -719,6 +719,12 @@ public final class Environment: @unchecked Sendable {
             maxReaders: Int(info.me_maxreaders), readers: Int(info.me_numreaders))
     }
 
+    /// The id of the newest committed transaction (`mdb_env_info`'s `me_last_txnid`): one read of the meta pages, no
+    /// transaction, no allocation. nil once closed. A commit of any process moves it.
+    public func lastCommittedTransactionID() -> Int? {
+        (try? withMapAccess("mdb_env_info") { env in Environment.lastCommittedTxnID(env) }) ?? nil
+    }
+
     /// B-tree statistics of `db`, in a read transaction of its own. Wraps `mdb_stat`.
     ///
     /// - Throws: ``LMDBError/badDBI``, ``LMDBError/badTransaction`` (called inside a

@@ -35,6 +35,10 @@ public struct Transaction {
     /// Whether this is a read-only transaction (`MDB_RDONLY`).
     public var isReadOnly: Bool { state.isReadOnly }
 
+    /// The transaction's id (`mdb_txn_id`): a read transaction's is the snapshot's (the commit it reads); a write
+    /// transaction's is the id its commit will have.
+    public var id: Int { Int(mdb_txn_id(pointer)) }
+
     // MARK: - Nested transactions
 
     /// Runs `body` in a child write transaction (`mdb_txn_begin` with this transaction as the

@@ -59,6 +59,9 @@ final class BenchSmokeTests: XCTestCase {
         }
         XCTAssertNotNil(authorize["apikey"])
         XCTAssertNotNil(authorize["bearer"])
+        // Issue 15: the same decisions read from the map (the decision cache bypassed), beside them.
+        XCTAssertNotNil(authorize["apikey_from_map"])
+        XCTAssertNotNil(authorize["bearer_from_map"])
         let replay = try XCTUnwrap(object["replay"] as? [String: Any])
         for key in ["verify_chain", "verify_full", "rebuild"] {
             XCTAssertNotNil(replay[key], "replay lacks \(key)")
@@ -67,7 +70,7 @@ final class BenchSmokeTests: XCTestCase {
         // Issue 15: at every async caller count, check (with its baseline), the decision alone, the decision followed by the
         // null writer (check without the ledger's recording) and the null writer.
         for callers in [1, 8] {
-            for mode in ["tasks", "check_tasks", "decide_tasks", "decide_null_writer_tasks", "null_writer_tasks"] {
+            for mode in ["tasks", "check_tasks", "check_map_tasks", "decide_tasks", "decide_null_writer_tasks", "null_writer_tasks"] {
                 let row = try XCTUnwrap(recording.first { $0["mode"] as? String == mode && $0["callers"] as? Int == callers },
                                         "no \(mode) row at \(callers)")
                 XCTAssertGreaterThan(row["uses"] as? Int ?? 0, 0, "\(mode) × \(callers)")

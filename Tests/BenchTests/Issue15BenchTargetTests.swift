@@ -31,11 +31,15 @@ final class Issue15BenchTargetTests: XCTestCase {
             row(.decideTasks, callers: 1024, perSecond: 500_000, batch: 0, cpuMicros: 3, baseline: nil),
             row(.nullWriterTasks, callers: 1024, perSecond: 600_000, batch: 700, cpuMicros: 2.5, baseline: 1_200_000, ratios: [0.5]),
             row(.decideNullWriterTasks, callers: 1024, perSecond: 180_000, batch: 60, cpuMicros: 6.25, baseline: 400_000, ratios: [0.4]),
+            row(.checkTasksFromMap, callers: 1024, perSecond: 120_000, batch: 250, cpuMicros: 9, baseline: 240_000, ratios: [0.5]),
         ]
         let p50s = [2.5, 2.9, 3.4], p99s = [9, 11, 12.0]
         report.authorizeApikey = AuthorizationBench.Result(
             latency: LatencySummary(count: 100, p50: 2.9, p99: 11, p999: 20, max: 30, mean: 3), roundP99: [], allowed: 90, denied: 10,
             seconds: 1, runP50: p50s, runP99: p99s)
+        report.authorizeApikeyFromMap = AuthorizationBench.Result(
+            latency: LatencySummary(count: 100, p50: 4, p99: 15, p999: 20, max: 30, mean: 4), roundP99: [], allowed: 90, denied: 10,
+            seconds: 1, runP50: [3.5, 4, 4.5], runP99: [14, 15, 16])
         report.replay = [BenchReport.Replay(name: "replay", events: 1_200_000, seconds: 1, ok: true, rates: [1.1e6, 1.2e6, 1.3e6]),
                          BenchReport.Replay(name: "verify_chain", events: 7_000_000, seconds: 1, ok: true)]
         // Three rounds: 600k/s each, the same bytes written + fsync'd at 400k, 800k and 500k events/s; 1M/s discarded.
@@ -80,6 +84,8 @@ final class Issue15BenchTargetTests: XCTestCase {
         XCTAssertEqual(limit(check, "decide + null writer × 1024 tasks"), [180_000])
         XCTAssertEqual(check.limits.first { $0.what.hasPrefix("decide + null writer") }?.what.hasSuffix("recording adds 0.75)"), true)
         XCTAssertEqual(limit(checkRatio, "decide + null writer × 1024 tasks"), [180_000])
+        // … and the same check with its decisions read from the map (the decision cache bypassed).
+        XCTAssertEqual(limit(check, "check × 1024 tasks, decisions read from the map"), [120_000])
         // The recording rows have no decision beside them.
         XCTAssertNil(limit(tasks, "decide + null writer"))
         XCTAssertEqual(limit(check, "pwrite 4 KiB + fdatasync"), [4_000, 1_000])
@@ -92,6 +98,9 @@ final class Issue15BenchTargetTests: XCTestCase {
         XCTAssertEqual(p99.value, 11)
         XCTAssertEqual(p99.met, false)
         XCTAssertEqual(try XCTUnwrap(limit(p99, "SHA-256")).map { ($0 * 1000).rounded() / 1000 }, [0.125, 0.143])
+        // … and the same decisions read from the map (the decision cache bypassed): its median run's p50 and p99.
+        XCTAssertEqual(limit(p99, "the same decisions read from the map"), [4, 15])
+        XCTAssertEqual((report.json["authorize"] as? [String: Any])?["apikey_from_map"] != nil, true)
         // Replay against 1.5M (not the old 1M), the chain alone beside it; export against the buffered write.
         let replay = try target(report, "replay_events_per_s")
         XCTAssertEqual(replay.met, false)

@@ -1,4 +1,4 @@
-import CredLedger
+@testable import CredLedger
 import CredLedgerCore
 @testable import CredLedgerLab
 import Foundation
@@ -40,5 +40,31 @@ final class CrossProcessDecisionTests: ReliabilityTestCase {
         for _ in 0..<3 { XCTAssertEqual(try decide().code, "allowed") }
         _ = try cli(["key", "delete", "acme", id, "--yes", "--as", "alice@acme.example"])
         XCTAssertEqual(try decide().code, DenialReason.revoked.code, "the other process's delete")
+
+        // The server records a use (its writer accounts for the other process's commits): decisions are then
+        // answered from memory, until the other process changes something.
+        let second = try JSONSerialization.jsonObject(with: Data(try cli(["key", "create", "acme", "--name", "Second", "--type", "static",
+                                                                         "--scope", "read", "--as", "alice@acme.example"]).utf8))
+        let secondFields = try XCTUnwrap(second as? [String: Any])
+        let secondID = try XCTUnwrap(secondFields["id"] as? String)
+        let secondSecret = try XCTUnwrap(secondFields["secret"] as? String)
+        _ = try cli(["access", "grant", "acme", secondID, "bridge", "--role", "viewer", "--as", "alice@acme.example"])
+        func decideSecond() throws -> Decision {
+            try ledger.access.authorize(header: "Apikey " + secondSecret, company: "acme", project: "bridge", operation: .read)
+        }
+        XCTAssertEqual(try ledger.access.check(header: "Apikey " + secondSecret, company: "acme", project: "bridge", operation: .read).code,
+                       "allowed")
+        XCTAssertEqual(try decideSecond().code, "allowed")
+        // With every read transaction refused, only a decision kept in memory succeeds.
+        ledger.environment.faultInjector = { $0 == .txnBegin ? EIO : nil }
+        let fromMemory = try? decideSecond()
+        ledger.environment.faultInjector = nil
+        XCTAssertEqual(fromMemory?.code, "allowed", "kept in memory")
+        _ = try cli(["access", "revoke", "acme", secondID, "bridge", "--as", "alice@acme.example"])
+        XCTAssertEqual(try decideSecond().code, DenialReason.projectAccessMissing.code, "the other process's revoke, with a kept decision")
+        _ = try cli(["access", "grant", "acme", secondID, "bridge", "--role", "viewer", "--as", "alice@acme.example"])
+        XCTAssertEqual(try decideSecond().code, "allowed")
+        _ = try cli(["key", "delete", "acme", secondID, "--yes", "--as", "alice@acme.example"])
+        XCTAssertEqual(try decideSecond().code, DenialReason.revoked.code, "the other process's delete, with a kept decision")
     }
 }

@@ -281,7 +281,7 @@ struct CredentialFacts: Equatable {
 }
 
 /// A company or project role, and since when.
-struct RoleFacts<Role: Equatable>: Equatable {
+struct RoleFacts<Role: Equatable & Sendable>: Equatable, Sendable {
     var role: Role
     var since: Timestamp
 }
@@ -389,15 +389,21 @@ extension Ledger {
     /// `decide` over facts read in place. Returns nil — and the caller runs the reference `decide` — when an input or
     /// a row is unusual (a key LMDB would refuse, a row whose shape differs from what its codec writes) or the company
     /// is unknown (rare: the reference then finds the secret's owner), so both paths agree on every input.
+    /// `recorder`: where what the decision read is also written (a decision the `DecisionCache` is to keep).
     static func decideInPlace(_ parsed: Result<PresentedSecret, DenialReason>, company slug: String, project projectSlug: String,
-                              operation: Operation, now: Timestamp, txn: borrowing Transaction, schema: Schema) throws -> Decision? {
+                              operation: Operation, now: Timestamp, txn: borrowing Transaction, schema: Schema,
+                              recorder: FactsRecorder? = nil) throws -> Decision? {
         let companyLength = slug.utf8.count, projectLength = projectSlug.utf8.count
         // `Keys.companySlug` is the slug; `Keys.projectSlug` the company number, then the slug.
         guard companyLength >= 1, companyLength <= Environment.maxKeySize,
               MemoryLayout<UInt32>.size + projectLength <= Environment.maxKeySize else { return nil }
         do {
-            return try decide(parsed, company: slug, project: projectSlug, operation: operation, now: now,
-                              facts: InPlaceFacts(reads: RawReads(txn: copy txn, schema: schema)))
+            let facts = InPlaceFacts(reads: RawReads(txn: copy txn, schema: schema))
+            if let recorder {
+                return try decide(parsed, company: slug, project: projectSlug, operation: operation, now: now,
+                                  facts: RecordingFacts(base: facts, recorder: recorder))
+            }
+            return try decide(parsed, company: slug, project: projectSlug, operation: operation, now: now, facts: facts)
         } catch is InPlaceFallback {
             return nil
         }

@@ -14,12 +14,15 @@ extension Ledger {
         /// Records uses; nil for a read-only ledger.
         let writer: GroupCommitWriter?
         let clock: any LedgerClock
+        /// The facts of recent decisions (the writer keeps it current); nil when off or read-only.
+        let cache: DecisionCache?
 
         init(_ reads: LedgerReads, clock: any LedgerClock) {
             environment = reads.environment
             schema = reads.schema
             writer = reads.writer
             self.clock = clock
+            cache = reads.writer?.decisionCache
         }
 
         func requireWriter() throws -> GroupCommitWriter { try CommandRunner(writer: writer).requireWriter() }
@@ -36,6 +39,24 @@ extension Ledger.Access {
     public func authorize(header: String, company: String, project: String, operation: Operation) throws -> Decision {
         var inPlace = false
         return try decide(header: header, company: company, project: project, operation: operation, inPlace: &inPlace)
+    }
+
+    /// `authorize` reading the map even when the facts are kept (`DecisionCache`): the benchmark's same-run figure of
+    /// a decision that misses.
+    package func authorizeFromTheMap(header: String, company: String, project: String, operation: Operation) throws -> Decision {
+        let now = clock.now()
+        return try decide(AuthorizationHeader.presentedSecret(header), header: header, company: company, project: project,
+                          operation: operation, now: now, recorder: nil).decision
+    }
+
+    /// `check` whose decision reads the map (`authorizeFromTheMap`): the benchmark's same-run figure without kept facts.
+    package func checkFromTheMap(header: String, company: String, project: String, operation: Operation) async throws -> Decision {
+        let decision = try authorizeFromTheMap(header: header, company: company, project: project, operation: operation)
+        let recorded = decision.recorded
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, Error>) in
+            submit(recorded, resuming: continuation)
+        }
+        return decision
     }
 
     /// `authorize`, also telling which path decided (`inPlace` false: the reference path). Tests check with it that
@@ -57,12 +78,48 @@ extension Ledger.Access {
         -> Decision {
         let now = clock.now()
         let presented = AuthorizationHeader.presentedSecret(header)
+        // A secret decided a moment ago: its facts are in memory (see `DecisionCache`), no read transaction.
+        var recorder: FactsRecorder?
+        var fillTag: UInt64 = 0
+        if let cache, case .success(let secret) = presented {
+            if let (kept, tag) = cache.decision(secret, company: company, project: project, operation: operation, now: now) {
+                #if DEBUG
+                // The map must agree while nothing changed: the same rules over the same facts.
+                if let read = try? decide(presented, header: header, company: company, project: project, operation: operation,
+                                          now: now, recorder: nil).decision {
+                    assert(!cache.isCurrent(tag) || read == kept, "authorize: kept decision \(kept) differs from the map's \(read)")
+                }
+                #endif
+                inPlace = true
+                return kept
+            }
+            if let tag = cache.fillGeneration() {
+                recorder = FactsRecorder()
+                fillTag = tag
+            }
+        }
+        let (decision, fast, snapshot) = try decide(presented, header: header, company: company, project: project,
+                                                    operation: operation, now: now, recorder: recorder)
+        if fast, let recorder, let cache, case .success(let secret) = presented {
+            cache.store(recorder.facts, for: secret, company: company, project: project, generation: fillTag, snapshot: snapshot)
+        }
+        inPlace = fast
+        return decision
+    }
+
+    /// The decision from a read snapshot: in place when it can (what it read also written to `recorder`), else by the
+    /// reference path; with whether the hot path decided and the snapshot's transaction id.
+    private func decide(_ presented: Result<PresentedSecret, DenialReason>, header: String, company: String, project: String,
+                        operation: Operation, now: Timestamp, recorder: FactsRecorder?) throws
+        -> (decision: Decision, fast: Bool, snapshot: Int) {
         var outcome: Decision?
         var fast = false
+        var snapshot = 0
         try environment.readSnapshot { txn in
+            snapshot = txn.id
             // The hot path reads the few fields it needs in place; unusual rows or inputs take the reference path.
             if let decided = try Ledger.decideInPlace(presented, company: company, project: project, operation: operation, now: now,
-                                                      txn: txn, schema: schema) {
+                                                      txn: txn, schema: schema, recorder: recorder) {
                 #if DEBUG
                 // The reference parses the header into strings and decodes whole records: both must agree.
                 let reference = try Ledger.decide(AuthorizationHeader.parse(header), company: company, project: project,
@@ -79,8 +136,7 @@ extension Ledger.Access {
         guard let decision = outcome.take() else {
             throw LedgerError("internal", "authorize finished without a decision", kind: .integrity)
         }
-        inPlace = fast
-        return decision
+        return (decision, fast, snapshot)
     }
 
     /// Both paths' answers to one request, without the debug assertion: the in-place one (nil when it hands over to

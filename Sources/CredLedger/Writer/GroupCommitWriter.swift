@@ -78,6 +78,13 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let headLock = NSLock()
     private var committedHead: ChainHead
 
+    /// The facts of recent decisions (nil: not kept): the writer tells it which batches may change them, and which
+    /// LMDB transactions it accounted for.
+    let decisionCache: DecisionCache?
+    /// Writer thread only: the id of the writer's last commit (or of the newest commit when it started). A write
+    /// transaction with another id than the next one means another writer committed in between.
+    private var ownTransactionID: Int
+
     /// Batches committed, requests and events written, time spent (under `headLock`).
     private var counters = WriterStatistics()
     var statistics: WriterStatistics { headLock.withLock { counters } }
@@ -90,7 +97,7 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     init(environment: Environment, schema: Schema, head: ChainHead, clock: any LedgerClock,
          random: any RandomBytesGenerator, durability: Durability, maxBatch: Int, pollNanos: UInt64 = 0,
-         lifetimes: TokenLifetimes) {
+         cachesDecisions: Bool = true, lifetimes: TokenLifetimes) {
         self.environment = environment
         self.schema = schema
         self.committedHead = head
@@ -102,6 +109,9 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.lifetimes = lifetimes
         self.log = EventLog(schema: schema)
         self.projector = schema.makeProjector()
+        let newest = environment.lastCommittedTransactionID() ?? 0
+        self.ownTransactionID = newest
+        self.decisionCache = cachesDecisions ? DecisionCache(environment: environment, accountedUpTo: newest) : nil
     }
 
     var head: ChainHead { headLock.withLock { committedHead } }
@@ -253,7 +263,14 @@ final class GroupCommitWriter: @unchecked Sendable {
             // False for a batch that appended nothing and maintained nothing: its transaction changes no page.
             var wrote = false
             var startSeq: UInt64 = 0
+            // Whether the decision cache's facts may change in this batch: its kept facts are then not used until the
+            // transaction has ended (see `DecisionCache`).
+            var changingFacts = false
+            var transactionID = 0
             do {
+                defer {
+                    if changingFacts { decisionCache?.endChange() }
+                }
                 try environment.write { txn in
                     // Re-run from scratch if LMDB asks (map growth): state lives only in these locals.
                     outcomes.removeAll(keepingCapacity: true)
@@ -261,6 +278,18 @@ final class GroupCommitWriter: @unchecked Sendable {
                     // Another process may have appended since our last batch: the txn's own view is the truth.
                     newHead = try EventLog.head(schema: schema, in: txn)
                     startSeq = newHead.seq
+                    transactionID = txn.id
+                    if let cache = decisionCache {
+                        // An id the writer did not expect: another writer committed since our last batch, and what it
+                        // changed is unknown. The facts read before are dropped before its commit is accounted for.
+                        if transactionID != ownTransactionID &+ 1, !changingFacts {
+                            cache.beginChange()
+                            changingFacts = true
+                        }
+                        // This transaction's own id is accounted for only once it has committed: one that writes
+                        // nothing or fails leaves the id to the next writer, which may be another process.
+                        cache.account(upTo: transactionID &- 1)
+                    }
                     // Checkpoints that disagree with the head mean the log was cut or extended behind the writer's
                     // back: refuse rather than append on top of it (a few meta reads per batch, nothing per event).
                     if !(batch.count == 1 && batch[0].isMaintenance) {
@@ -323,12 +352,24 @@ final class GroupCommitWriter: @unchecked Sendable {
                         try projector.flush(to: store)
                         try writeCheckpoints(newHead.seq, txn: txn)
                     }
+                    // A command's events (or a rebuild) may change what decisions read: kept facts stop being used
+                    // before the commit makes the change visible. Uses change none of them, and a command that
+                    // appended nothing (a refusal, an introspection) changes nothing: neither drops the kept facts.
+                    if wrote, hasCommand, !changingFacts, let cache = decisionCache {
+                        cache.beginChange()
+                        changingFacts = true
+                    }
                     bodyEnded = DispatchTime.now().uptimeNanoseconds
                 }
                 // The batch is committed: whatever its fsync does now, its events exist and its callers get their
                 // results (a created key's secret included). A failure is counted and the next batch syncs again.
                 if durability == .ackBeforeSync && hasCommand && wrote { syncAfterCommit() }
                 let committed = DispatchTime.now().uptimeNanoseconds
+                // A transaction that wrote nothing commits nothing (LMDB keeps its id for the next one).
+                if wrote {
+                    ownTransactionID = transactionID
+                    decisionCache?.account(upTo: transactionID)
+                }
                 let appended = newHead.seq &- startSeq
                 headLock.withLock {
                     committedHead = newHead

@@ -14,10 +14,16 @@ public enum Validation {
     public static func slug(_ s: String, field: String) throws(LedgerError) {
         guard !s.isEmpty else { throw .invalid(field, "\(field) must not be empty") }
         guard s.utf8.count <= maxSlugLength else { throw .invalid(field, "\(field) is longer than \(maxSlugLength) characters") }
-        let ok = s.utf8.enumerated().allSatisfy { i, c in
-            (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c == 45 && i > 0)
-        }
-        guard ok else { throw .invalid(field, "\(field) '\(s)' may use only a-z, 0-9 and '-' (not first)") }
+        guard hasSlugCharacters(s) else { throw .invalid(field, "\(field) '\(s)' may use only a-z, 0-9 and '-' (not first)") }
+    }
+
+    /// Whether `s` is a well-formed company or project id (what `slug(_:field:)` accepts), without making an error.
+    public static func isSlug(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.count <= maxSlugLength && hasSlugCharacters(s)
+    }
+
+    private static func hasSlugCharacters(_ s: String) -> Bool {
+        s.utf8.enumerated().allSatisfy { i, c in (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c == 45 && i > 0) }
     }
 
     /// Display names: 1…100 characters, no secret-shaped text, no control, format or invisible characters

@@ -71,8 +71,9 @@ enum AuthorizationBench {
         }
     }
 
-    /// Times `count` decisions cycling through `pool` on the calling thread (no write), in `rounds` slices.
-    static func run(_ ledger: Ledger, pool: [AuthRequest], count: Int, rounds: Int = 10) throws -> Result {
+    /// Times `count` decisions cycling through `pool` on the calling thread (no write), in `rounds` slices;
+    /// `fromTheMap`: each read from the map, the decision cache bypassed.
+    static func run(_ ledger: Ledger, pool: [AuthRequest], count: Int, rounds: Int = 10, fromTheMap: Bool = false) throws -> Result {
         var all = LatencySamples(capacity: count)
         var roundP99: [Double] = []
         var allowed = 0
@@ -88,7 +89,9 @@ enum AuthorizationBench {
                 i += 1
                 if i == pool.count { i = 0 }
                 let t0 = BenchClock.nanos()
-                let decision = try ledger.access.authorize(header: r.header, company: r.company, project: r.project, operation: r.operation)
+                let decision = fromTheMap
+                    ? try ledger.access.authorizeFromTheMap(header: r.header, company: r.company, project: r.project, operation: r.operation)
+                    : try ledger.access.authorize(header: r.header, company: r.company, project: r.project, operation: r.operation)
                 let t1 = BenchClock.nanos()
                 samples.add(nanos: t1 &- t0)
                 if decision.allowed { allowed += 1 }

@@ -111,8 +111,8 @@ final class BenchRunner {
         var plan: [(RecordingBench.Mode, Int)] = config.callers.flatMap { [(.threads, $0), (.nullWriterThreads, $0)] }
         for size in config.batchSizes { plan += [(.batch(size: size), 1), (.batch(size: size), 8)] }
         for callers in config.asyncCallers {
-            plan += [(.tasks, callers), (.checkTasks, callers), (.decideTasks, callers), (.decideNullWriterTasks, callers),
-                     (.nullWriterTasks, callers)]
+            plan += [(.tasks, callers), (.checkTasks, callers), (.checkTasksFromMap, callers), (.decideTasks, callers),
+                     (.decideNullWriterTasks, callers), (.nullWriterTasks, callers)]
         }
         try section("2. recording") {
             for (mode, callers) in plan {
@@ -164,6 +164,17 @@ final class BenchRunner {
                 result.runP50 = runs.map(\.latency.p50)
                 result.runP99 = runs.map(\.latency.p99)
                 if bearer { report.authorizeBearer = result } else { report.authorizeApikey = result }
+                // The same decisions read from the map (the decision cache bypassed): what a miss costs.
+                progress("authorize: \(config.rounds) × \(config.decisions) \(bearer ? "Bearer" : "Apikey") decisions read from the map")
+                var mapRuns: [AuthorizationBench.Result] = []
+                var (fromMap, _) = try Rounds.median(config.rounds, key: { (r: AuthorizationBench.Result) in r.latency.p99 }) { _ in
+                    let r = try AuthorizationBench.run(ledger, pool: kindPool, count: config.decisions, fromTheMap: true)
+                    mapRuns.append(r)
+                    return r
+                }
+                fromMap.runP50 = mapRuns.map(\.latency.p50)
+                fromMap.runP99 = mapRuns.map(\.latency.p99)
+                if bearer { report.authorizeBearerFromMap = fromMap } else { report.authorizeApikeyFromMap = fromMap }
             }
         }
 

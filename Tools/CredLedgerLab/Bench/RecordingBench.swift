@@ -13,6 +13,9 @@ enum RecordingBench {
         case batch(size: Int)
         /// Swift tasks each awaiting `Ledger.Access.check(…) async`: decide + record, end to end.
         case checkTasks
+        /// `checkTasks` whose decisions read the map even when their facts are kept (`Ledger.Options.cachesDecisions`):
+        /// the same run's figure of a check that misses the decision cache.
+        case checkTasksFromMap
         /// Swift tasks each calling `Ledger.Access.authorize` (the decision alone, no record), yielding every
         /// `decideSlice` decisions so every task runs: the decide part of a `check` row's CPU.
         case decideTasks
@@ -33,6 +36,7 @@ enum RecordingBench {
             case .tasks: "record async, tasks"
             case .batch(let size): "record(batch: \(size)), threads"
             case .checkTasks: "check async (decide+record), tasks"
+            case .checkTasksFromMap: "check async, decision read from the map, tasks"
             case .decideTasks: "decide alone (authorize), tasks"
             case .nullWriterTasks: "null writer (no ledger), tasks"
             case .decideNullWriterTasks: "decide + null writer (no recording), tasks"
@@ -46,6 +50,7 @@ enum RecordingBench {
             case .tasks: "tasks"
             case .batch(let size): "batch\(size)"
             case .checkTasks: "check_tasks"
+            case .checkTasksFromMap: "check_map_tasks"
             case .decideTasks: "decide_tasks"
             case .nullWriterTasks: "null_writer_tasks"
             case .decideNullWriterTasks: "decide_null_writer_tasks"
@@ -218,7 +223,7 @@ enum RecordingBench {
                     if $0.error == nil { $0.error = finalFailure }
                 }
             }
-        case .tasks, .checkTasks, .decideTasks, .nullWriterTasks, .decideNullWriterTasks:
+        case .tasks, .checkTasks, .checkTasksFromMap, .decideTasks, .nullWriterTasks, .decideNullWriterTasks:
             // Each task's own decisions or requests are made before the window opens (hundreds of thousands of strings
             // at 4,096 tasks); tasks are cheap to create (microseconds each): the window opens before they are.
             let ownDecisions: [[Decision]] = switch mode {
@@ -226,7 +231,7 @@ enum RecordingBench {
             default: []
             }
             let ownRequests: [[AuthRequest]] = switch mode {
-            case .checkTasks, .decideTasks, .decideNullWriterTasks: (0..<callers).map { ownCopies(requests, caller: $0, callers: callers) }
+            case .checkTasks, .checkTasksFromMap, .decideTasks, .decideNullWriterTasks: (0..<callers).map { ownCopies(requests, caller: $0, callers: callers) }
             default: []
             }
             open()
@@ -250,6 +255,11 @@ enum RecordingBench {
                                         let r = asked[k]
                                         k = k + 1 == asked.count ? 0 : k + 1
                                         _ = try await ledger.access.check(header: r.header, company: r.company, project: r.project, operation: r.operation)
+                                    case .checkTasksFromMap:
+                                        let r = asked[k]
+                                        k = k + 1 == asked.count ? 0 : k + 1
+                                        _ = try await ledger.access.checkFromTheMap(header: r.header, company: r.company, project: r.project,
+                                                                                    operation: r.operation)
                                     case .decideTasks:
                                         let r = asked[k]
                                         k = k + 1 == asked.count ? 0 : k + 1

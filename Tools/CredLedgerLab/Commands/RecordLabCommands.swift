@@ -10,13 +10,14 @@ enum RecordLabCommands {
         Durable recording only (release build!): --mode tasks|check_tasks|decide_tasks|decide_null_tasks|null_tasks|threads (default tasks; decide_tasks: the decision alone, nothing recorded; null_tasks: the null writer, no ledger work; decide_null_tasks: the decision, then the null writer), --callers 1024,4096, \
         --seconds S per run (default 2), --rounds N (default 1). One line per run: uses/s, batch, CPU µs per use, cores busy, \
         the writer's build and commit, its gap between batches (the hand-offs); --writer-poll-us N sets \
-        Ledger.Options.writerPollMicros (0: off); --idle S then measures the process's CPU over S s of an idle ledger and of \
+        Ledger.Options.writerPollMicros (0: off); --no-decision-cache opens the ledger with Ledger.Options.cachesDecisions off (every \
+        decision reads the map); --idle S then measures the process's CPU over S s of an idle ledger and of \
         one use every 10 ms; --json for the rows.
         """
 
     static var all: [CommandSpec] {
         [
-            CommandSpec("record-lab", options: ["mode", "callers", "seconds", "rounds", "dir", "writer-poll-us", "idle"], flags: [],
+            CommandSpec("record-lab", options: ["mode", "callers", "seconds", "rounds", "dir", "writer-poll-us", "idle"], flags: ["no-decision-cache"],
                         summary: RecordLabCommands.summary) { inv, ctx in
                 let mode: RecordingBench.Mode
                 switch inv.option("mode") ?? "tasks" {
@@ -44,6 +45,7 @@ enum RecordLabCommands {
                     guard let micros = Int(poll), (0...10_000).contains(micros) else { throw UsageError("--writer-poll-us takes 0…10000") }
                     options.writerPollMicros = micros
                 }
+                if inv.flag("no-decision-cache") { options.cachesDecisions = false }
                 let ledger = try Ledger(path: root + "/ledger", options: options)
                 defer { ledger.close() }
                 let fixture = LedgerFixture(ledger: ledger, shape: .init(companies: 20, projects: 200, credentials: 2_000, sequentialSample: 20))
