@@ -52,10 +52,7 @@ extension Ledger.Access {
     /// `check` whose decision reads the map (`authorizeFromTheMap`): the benchmark's same-run figure without kept facts.
     package func checkFromTheMap(header: String, company: String, project: String, operation: Operation) async throws -> Decision {
         let decision = try authorizeFromTheMap(header: header, company: company, project: project, operation: operation)
-        let recorded = decision.recorded
-        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, Error>) in
-            submit(recorded, resuming: continuation)
-        }
+        try await record(decision)
         return decision
     }
 
