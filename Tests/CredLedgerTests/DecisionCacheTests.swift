@@ -1,5 +1,6 @@
 @testable import CredLedger
 @testable import CredLedgerCore
+import CredLedgerCrypto
 import Foundation
 import XCTest
 
@@ -212,6 +213,41 @@ final class DecisionCacheTests: XCTestCase {
         XCTAssertEqual(try authorize(t, header), "allowed")
     }
 
+    func testRefusedCommandsBatchedWithUsesKeepTheFacts() throws {
+        let t = try TestLedger("decision-cache-refusals")
+        defer { t.remove() }
+        try t.makeWorld()
+        let key = try t.create(.staticKey, .readWrite)
+        try t.ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: World.alice)
+        let header = try t.header(for: key)
+        let decision = try t.check(header, World.bridge, .read)
+        XCTAssertEqual(try authorize(t, header), "allowed")
+        let cache = try cache(t)
+        let before = cache.fillGeneration()
+        // Uses and refused commands (a revoke of access never granted) submitted together, so batches hold both: the
+        // uses append events, the refusals nothing, and no fact changes.
+        let group = DispatchGroup()
+        let ledger = t.ledger!
+        let refusals = Locked(0)
+        for i in 0..<200 {
+            group.enter()
+            if i % 2 == 0 {
+                ledger.access.record(decision) { _ in group.leave() }
+            } else {
+                DispatchQueue.global().async {
+                    if (try? ledger.administration.revokeAccess(World.acme, credential: key.id, project: World.tunnel, as: World.alice)) == nil {
+                        refusals.withLock { $0 += 1 }
+                    }
+                    group.leave()
+                }
+            }
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
+        XCTAssertEqual(refusals.current, 100)
+        XCTAssertEqual(cache.fillGeneration(), before, "no batch moved the generation")
+        XCTAssertEqual(try withoutReads(t) { try authorize(t, header) }, "allowed")
+    }
+
     func testNothingIsKeptForASecretTheLedgerDoesNotKnowAndTheCacheIsBounded() throws {
         let t = try TestLedger("decision-cache-bounds")
         defer { t.remove() }
@@ -245,9 +281,22 @@ final class DecisionCacheTests: XCTestCase {
         let tag = try XCTUnwrap(small.fillGeneration())
         for i in 0..<10 {
             small.store(keepable(company: 1), for: secret, company: World.acme, project: "p\(i)", generation: tag, snapshot: 0)
-            XCTAssertLessThanOrEqual(small.count, 3)
+            XCTAssertEqual(small.count, min(i + 1, 3))
         }
-        XCTAssertGreaterThan(small.count, 0)
+        // Secrets spread over the shards: 64 of them, at most 3 per shard, fill far more than one shard.
+        let spread = DecisionCache(environment: t.ledger.environment, accountedUpTo: t.ledger.environment.lastCommittedTransactionID() ?? 0,
+                                   shardCapacity: 3)
+        for i in 0..<64 {
+            let other = PresentedSecret(scheme: .apiKey, hash: SHA256.hash(Array("secret \(i)".utf8)))
+            spread.store(keepable(company: 1), for: other, company: World.acme, project: World.bridge, generation: tag, snapshot: 0)
+        }
+        XCTAssertGreaterThan(spread.count, 30, "keys spread over the 16 shards")
+        // First in, first out: the three last keys are kept (one secret: one shard), the others were dropped.
+        let now = t.clock.now()
+        for i in 0..<10 {
+            let kept = small.decision(secret, company: World.acme, project: "p\(i)", operation: .read, now: now)
+            XCTAssertEqual(kept?.0.code, i >= 7 ? "allowed" : nil, "p\(i)")
+        }
     }
 
     func testDecisionsOnManyThreadsNeverGoBackWhileRolesChange() throws {

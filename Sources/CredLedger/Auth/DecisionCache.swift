@@ -26,8 +26,9 @@ import Synchronization
 /// accounted for: a foreign commit turns every lookup into a miss until the writer's next batch, and after it the
 /// generation has moved. (So does the writer's own commit while it is being made: a lookup in that window reads the map.)
 ///
-/// Bounded: `shardCount` shards of at most `shardCapacity` entries each, a full shard emptied before it takes a new
-/// one. Each shard is a dictionary under its own mutex (the digest picks the shard).
+/// Bounded: `shardCount` shards of at most `shardCapacity` entries each; a full shard drops its oldest key to take a
+/// new one (first in, first out: no scan, no spike). Each shard is a dictionary under its own mutex (the digest picks
+/// the shard).
 final class DecisionCache: Sendable {
     static let shardCount = 16
     static let defaultShardCapacity = 4_096
@@ -79,7 +80,7 @@ final class DecisionCache: Sendable {
         guard tag & 1 == 0, Validation.isSlug(company), Validation.isSlug(project) else { return nil }
         let key = Key(secret, company: company, project: project)
         let shard = shards[key.shard]
-        guard let entry = shard.entries.withLock({ $0[key] }), entry.generation == tag else { return nil }
+        guard let entry = shard.state.withLock({ $0.entries[key] }), entry.generation == tag else { return nil }
         guard let decision = try? Ledger.decide(.success(secret), company: company, project: project, operation: operation,
                                                 now: now, facts: ReplayFacts(recorded: entry.facts)) else { return nil }
         guard isCurrent(tag) else { return nil }
@@ -101,10 +102,8 @@ final class DecisionCache: Sendable {
               generation.load(ordering: .sequentiallyConsistent) == tag else { return }
         let key = Key(secret, company: company, project: project)
         let shard = shards[key.shard]
-        shard.entries.withLock { entries in
-            if entries.count >= shardCapacity, entries[key] == nil { entries.removeAll(keepingCapacity: true) }
-            entries[key] = Entry(generation: tag, facts: facts)
-        }
+        let capacity = shardCapacity
+        shard.state.withLock { $0.insert(Entry(generation: tag, facts: facts), for: key, capacity: capacity) }
     }
 
     /// Whether entries of generation `tag` may still be used: no commit exists that the writer has not accounted for,
@@ -118,7 +117,7 @@ final class DecisionCache: Sendable {
     }
 
     /// Entries kept (tests).
-    var count: Int { shards.reduce(0) { total, shard in total + shard.entries.withLock { $0.count } } }
+    var count: Int { shards.reduce(0) { total, shard in total + shard.state.withLock { $0.entries.count } } }
 
     // MARK: - Storage
 
@@ -135,8 +134,15 @@ final class DecisionCache: Sendable {
             self.project = project
         }
 
-        /// The shard: the digest's first byte (uniform: a SHA-256 output).
-        var shard: Int { hash.withUnsafeBytes { Int($0[0]) } % DecisionCache.shardCount }
+        /// The shard: the digest's four words folded, then the top bits of a multiplicative hash of them. (The first
+        /// byte alone put every key of the bench's fixture in one shard.)
+        var shard: Int {
+            let folded = hash.withUnsafeBytes { raw in
+                raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self) ^ raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+                    ^ raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self) ^ raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+            }
+            return Int(truncatingIfNeeded: (folded &* 0x9E37_79B9_7F4A_7C15) >> 60) % DecisionCache.shardCount
+        }
     }
 
     private struct Entry: Sendable {
@@ -145,7 +151,25 @@ final class DecisionCache: Sendable {
     }
 
     private final class Shard: Sendable {
-        let entries = Mutex<[Key: Entry]>([:])
+        let state = Mutex(ShardState())
+    }
+
+    /// A shard's entries, and its keys in the order they came (`order[next]` is the oldest once full).
+    private struct ShardState {
+        var entries: [Key: Entry] = [:]
+        var order: [Key] = []
+        var next = 0
+
+        mutating func insert(_ entry: Entry, for key: Key, capacity: Int) {
+            if entries.updateValue(entry, forKey: key) != nil { return }
+            if order.count < capacity {
+                order.append(key)
+                return
+            }
+            entries[order[next]] = nil
+            order[next] = key
+            next = next + 1 == capacity ? 0 : next + 1
+        }
     }
 }
 

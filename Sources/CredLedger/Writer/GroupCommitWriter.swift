@@ -296,6 +296,8 @@ final class GroupCommitWriter: @unchecked Sendable {
                         try CheckpointStatus.requireAgreement(head: newHead.seq, keys: schema.checkpointKeys, schema: schema, txn: txn)
                     }
                     hasCommand = false
+                    // Whether a command appended events (or a rebuild ran): what decisions read may change.
+                    var commandWrote = false
                     // The open segment's entries stay in the projector between batches (they are not stored); after a
                     // failed batch or a head moved by another process, its first event does not follow them and
                     // `apply` forgets them.
@@ -330,15 +332,18 @@ final class GroupCommitWriter: @unchecked Sendable {
                                 outcomes.append(nil)
                                 continue
                             }
-                            outcomes.append(try isolated(txn, head: &newHead) { child, head in
+                            let outcome = try isolated(txn, head: &newHead) { child, head in
                                 for e in context.staged {
                                     try append(company: e.company, actor: e.actor, e.payload, head: &head, store: child, at: context.now)
                                 }
-                            })
+                            }
+                            if outcome == nil { commandWrote = true }
+                            outcomes.append(outcome)
                         case .maintenance(let job):
                             // No child: maintenance runs alone in its batch, so the batch is its isolation, and a
                             // rebuild rewrites whole tables (a child would copy and merge their page lists).
                             hasCommand = true
+                            commandWrote = true
                             for payload in try job.run(store, &projector) {
                                 try append(company: 0, actor: .system, payload, head: &newHead, store: store)
                             }
@@ -354,8 +359,9 @@ final class GroupCommitWriter: @unchecked Sendable {
                     }
                     // A command's events (or a rebuild) may change what decisions read: kept facts stop being used
                     // before the commit makes the change visible. Uses change none of them, and a command that
-                    // appended nothing (a refusal, an introspection) changes nothing: neither drops the kept facts.
-                    if wrote, hasCommand, !changingFacts, let cache = decisionCache {
+                    // appended nothing (a refusal, an introspection) changes nothing: neither drops the kept facts,
+                    // even in a batch with others' events.
+                    if commandWrote, !changingFacts, let cache = decisionCache {
                         cache.beginChange()
                         changingFacts = true
                     }

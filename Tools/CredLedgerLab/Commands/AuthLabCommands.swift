@@ -10,12 +10,13 @@ enum AuthLabCommands {
         Authorization latency only (release build!): builds the bench's fixture (--companies 100, --projects 1000, \
         --credentials 10000; --fill N then records N uses as the bench's fill does), then per pool (--pools apikey,bearer,cc,pkce) (Apikey; Bearer; Bearer of client-credentials tokens; Bearer of PKCE tokens) \
         --rounds N (default 3) runs of --decisions D (default 300000) decisions on one thread; prints each run's p50 and \
-        p99 and their medians. --dir DIR: where the temporary ledger goes (removed at the end).
+        p99 and their medians. --from-map: every decision read from the map (the decision cache bypassed). --dir DIR: where \
+        the temporary ledger goes (removed at the end).
         """
 
     static var all: [CommandSpec] {
         [
-            CommandSpec("auth-lab", options: ["decisions", "rounds", "companies", "projects", "credentials", "fill", "pools", "dir"], flags: [],
+            CommandSpec("auth-lab", options: ["decisions", "rounds", "companies", "projects", "credentials", "fill", "pools", "dir"], flags: ["from-map"],
                         summary: AuthLabCommands.summary) { inv, ctx in
                 let decisions = try inv.integer("decisions", default: 300_000, range: 1_000...100_000_000)
                 let rounds = try inv.integer("rounds", default: 3, range: 1...20)
@@ -55,12 +56,13 @@ enum AuthLabCommands {
                 ]
                 var rows: [[String: Any]] = []
                 for ((name, pool), key) in zip(pools, keys) where !pool.isEmpty && wanted.contains(key) {
-                    _ = try AuthorizationBench.run(ledger, pool: pool, count: min(decisions, 20_000))
+                    let fromTheMap = inv.flag("from-map")
+                    _ = try AuthorizationBench.run(ledger, pool: pool, count: min(decisions, 20_000), fromTheMap: fromTheMap)
                     var p50: [Double] = [], p99: [Double] = []
                     // The process's cores busy over the rounds: above 1, something beside the timed thread ran.
                     let cpu = ProcessCPU.seconds(), start = BenchClock.nanos()
                     for _ in 1...rounds {
-                        let r = try AuthorizationBench.run(ledger, pool: pool, count: decisions)
+                        let r = try AuthorizationBench.run(ledger, pool: pool, count: decisions, fromTheMap: fromTheMap)
                         p50.append(r.latency.p50)
                         p99.append(r.latency.p99)
                     }
