@@ -184,7 +184,8 @@ enum RecordingBench {
                 var failure: String?
                 var chunk: [Decision] = []
                 chunk.reserveCapacity(perCall)
-                while BenchClock.nanos() < deadline {
+                // At least one call per caller: on a loaded machine a thread can start after a short window closed.
+                repeat {
                     do {
                         if perCall == 1 {
                             let d = decisions[i]
@@ -212,7 +213,7 @@ enum RecordingBench {
                         failure = "\(error)"
                         break
                     }
-                }
+                } while BenchClock.nanos() < deadline
                 let done = calls
                 let finalSamples = samples
                 let finalFailure = failure
@@ -247,7 +248,7 @@ enum RecordingBench {
                             var k = 0
                             var calls = 0
                             var failure: String?
-                            while BenchClock.nanos() < deadline {
+                            repeat {  // at least one call per task (see the threads' loop)
                                 let t0 = BenchClock.nanos()
                                 do {
                                     switch mode {
@@ -293,7 +294,7 @@ enum RecordingBench {
                                 samples.add(nanos: BenchClock.nanos() &- t0)
                                 calls += 1
                                 if case .decideTasks = mode, calls % decideSlice == 0 { await Task.yield() }
-                            }
+                            } while BenchClock.nanos() < deadline
                             let done = calls
                             let finalSamples = samples
                             let finalFailure = failure
