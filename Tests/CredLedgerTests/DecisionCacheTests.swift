@@ -24,6 +24,14 @@ final class DecisionCacheTests: XCTestCase {
 
     private func cache(_ t: TestLedger) throws -> DecisionCache { try XCTUnwrap(t.ledger.access.cache) }
 
+    /// The standard world, and a READ-WRITE static key with the editor role on bridge, with its header.
+    private func editorKey(_ t: TestLedger) throws -> (key: IssuedCredential, header: String) {
+        try t.makeWorld()
+        let key = try t.create(.staticKey, .readWrite)
+        try t.ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: World.alice)
+        return (key, try t.header(for: key))
+    }
+
     func testAKeptDecisionIsMadeAgainWithTheRequestsOperationAndTime() throws {
         let t = try TestLedger("decision-cache-hit")
         defer { t.remove() }
@@ -56,10 +64,7 @@ final class DecisionCacheTests: XCTestCase {
     func testEveryChangeOfWhatADecisionReadsIsSeenByTheNextDecision() throws {
         let t = try TestLedger("decision-cache-changes")
         defer { t.remove() }
-        try t.makeWorld()
-        let key = try t.create(.staticKey, .readWrite)
-        try t.ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: World.alice)
-        let header = try t.header(for: key)
+        let (key, header) = try editorKey(t)
         let admin = t.ledger.administration
 
         // Each step: warm the entry (a second decision is answered from memory), change, decide again.
@@ -122,10 +127,7 @@ final class DecisionCacheTests: XCTestCase {
     func testAnotherWritersCommitTurnsEveryLookupIntoAMissUntilTheWriterHasSeenIt() throws {
         let t = try TestLedger("decision-cache-foreign")
         defer { t.remove() }
-        try t.makeWorld()
-        let key = try t.create(.staticKey, .readWrite)
-        try t.ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: World.alice)
-        let header = try t.header(for: key)
+        let header = try editorKey(t).header
         XCTAssertEqual(try authorize(t, header), "allowed")
         XCTAssertEqual(try withoutReads(t) { try authorize(t, header) }, "allowed")
         // A write outside the writer (as another process's commit is; `CrossProcessDecisionTests` has a real one that
@@ -148,10 +150,7 @@ final class DecisionCacheTests: XCTestCase {
     func testWhileAChangeIsBeingWrittenNothingIsKeptOrUsed() throws {
         let t = try TestLedger("decision-cache-generation")
         defer { t.remove() }
-        try t.makeWorld()
-        let key = try t.create(.staticKey, .readWrite)
-        try t.ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: World.alice)
-        let header = try t.header(for: key)
+        let header = try editorKey(t).header
         let cache = try cache(t)
         XCTAssertEqual(try authorize(t, header), "allowed")
         let tag = try XCTUnwrap(cache.fillGeneration())
@@ -198,10 +197,7 @@ final class DecisionCacheTests: XCTestCase {
     func testAWriteThatCommittedNothingLeavesItsIDToTheNextWriter() throws {
         let t = try TestLedger("decision-cache-unused-id")
         defer { t.remove() }
-        try t.makeWorld()
-        let key = try t.create(.staticKey, .readWrite)
-        try t.ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: World.alice)
-        let header = try t.header(for: key)
+        let (key, header) = try editorKey(t)
         try t.check(header, World.bridge, .read)
         XCTAssertEqual(try authorize(t, header), "allowed")
         // A refused command: a batch of the writer that commits nothing, and keeps the facts (it changed none).
@@ -216,10 +212,7 @@ final class DecisionCacheTests: XCTestCase {
     func testRefusedCommandsBatchedWithUsesKeepTheFacts() throws {
         let t = try TestLedger("decision-cache-refusals")
         defer { t.remove() }
-        try t.makeWorld()
-        let key = try t.create(.staticKey, .readWrite)
-        try t.ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: World.alice)
-        let header = try t.header(for: key)
+        let (key, header) = try editorKey(t)
         let decision = try t.check(header, World.bridge, .read)
         XCTAssertEqual(try authorize(t, header), "allowed")
         let cache = try cache(t)
@@ -356,10 +349,7 @@ final class DecisionCacheTests: XCTestCase {
     func testTheCacheCanBeTurnedOff() throws {
         let t = try TestLedger("decision-cache-off") { $0.cachesDecisions = false }
         defer { t.remove() }
-        try t.makeWorld()
-        let key = try t.create(.staticKey, .readWrite)
-        try t.ledger.administration.grantAccess(World.acme, credential: key.id, project: World.bridge, role: .editor, as: World.alice)
-        let header = try t.header(for: key)
+        let header = try editorKey(t).header
         XCTAssertNil(t.ledger.access.cache)
         XCTAssertEqual(try authorize(t, header), "allowed")
         XCTAssertThrowsError(try withoutReads(t) { try authorize(t, header) })
