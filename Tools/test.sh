@@ -12,16 +12,6 @@ rm -f "$report"
 swift test --skip-build --parallel --num-workers 2 --disable-swift-testing --xunit-output "$report"
 status=$?
 if [ -f "$report" ]; then
-  python3 - "$report" <<'PY'
-import sys, xml.etree.ElementTree as ET
-root = ET.parse(sys.argv[1]).getroot()
-cases = root.iter("testcase")
-passed = failed = skipped = 0
-for c in cases:
-    if c.find("failure") is not None or c.find("error") is not None: failed += 1
-    elif c.find("skipped") is not None: skipped += 1
-    else: passed += 1
-print(f"Tests: {passed} passed, {failed} failed, {skipped} skipped")
-PY
+  python3 Tools/xunit_summary.py "$report"
 fi
 exit $status

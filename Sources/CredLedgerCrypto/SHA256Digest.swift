@@ -90,8 +90,10 @@ public struct SHA256Digest: Hashable, Sendable, CustomStringConvertible {
 
     /// Calls `body` with a view of the 32 digest bytes, valid only during the call.
     @inlinable public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        var words: Words = (w0, w1, w2, w3)
-        return try Swift.withUnsafeBytes(of: &words, body)
+        // A `let` copy, not `withUnsafeBytes(of: &var)`: Swift 6.3.1 -O miscompiles a read at a constant offset 0 of
+        // a `var` tuple viewed that way (`{ Int($0[0]) }` gave 0; docs/RELIABILITY.md §8).
+        let words: Words = (w0, w1, w2, w3)
+        return try Swift.withUnsafeBytes(of: words, body)
     }
 
     /// The lowercase hex form, same as `hex`.

@@ -192,6 +192,24 @@ final class SHA256Tests: XCTestCase {
         XCTAssertEqual(Set([digest, digest, other]).count, 2)
     }
 
+    /// Reads of the byte view at fixed offsets, widened as callers widen them (`{ Int($0[0]) }`): Swift 6.3.1 -O gave
+    /// 0 for offset 0 of the tuple once viewed through `withUnsafeBytes(of: &var)` (the old decision-cache shard).
+    /// Debug builds never showed it; `Tools/test-release.sh` runs this in a release build.
+    func testByteViewAtFixedOffsetsMatchesTheBytes() {
+        for text in ["abc", "credledger", "", "a longer message of more than one block's worth of bytes to hash, twice over"] {
+            let digest = SHA256.hash(text)
+            let bytes = digest.bytes.map { Int($0) }
+            let first = digest.withUnsafeBytes { Int($0[0]) }
+            let second = digest.withUnsafeBytes { Int($0[1]) }
+            let last = digest.withUnsafeBytes { Int($0[31]) }
+            XCTAssertEqual([first, second, last], [bytes[0], bytes[1], bytes[31]], text)
+            XCTAssertEqual(byteViewFirst(digest), bytes[0], text)
+            XCTAssertEqual(byteViewFirstPair(digest), bytes[0] | bytes[1] << 8, text)
+            XCTAssertEqual(digest.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: 0, as: UInt32.self)) },
+                           bytes[0..<4].reversed().reduce(0) { $0 << 8 | $1 }, text)
+        }
+    }
+
     func testRoughThroughputNotAsserted() {
         // Debug builds are far slower than release; this only prints an order of magnitude.
         let input = SeededRandom(seed: 1).bytes(192)
@@ -293,4 +311,10 @@ final class SHA256TwoLaneTests: XCTestCase {
             }
         }
     }
+}
+
+// Out of line, as a caller in another function sees the view (how the miscompile first showed).
+@inline(never) private func byteViewFirst(_ digest: SHA256Digest) -> Int { digest.withUnsafeBytes { Int($0[0]) } }
+@inline(never) private func byteViewFirstPair(_ digest: SHA256Digest) -> Int {
+    digest.withUnsafeBytes { Int($0.load(fromByteOffset: 0, as: UInt16.self)) }
 }
