@@ -241,6 +241,70 @@ final class DecisionCacheTests: XCTestCase {
         XCTAssertEqual(try withoutReads(t) { try authorize(t, header) }, "allowed")
     }
 
+    /// Events that only add rows no kept decision read (a token issued, a consent, a code revoked, a refused OAuth
+    /// request logged) leave the kept facts in use; a refresh and a revocation still move the generation.
+    func testIssuedTokensConsentsAndRefusedOAuthRequestsKeepTheFacts() throws {
+        let t = try TestLedger("decision-cache-oauth")
+        defer { t.remove() }
+        let (_, header) = try editorKey(t)
+        let machine = try t.create(.oauth, .readWrite)
+        let app = try t.create(.pkce, .readWrite)
+        _ = try t.ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
+        XCTAssertEqual(try authorize(t, header), "allowed")
+        let cache = try cache(t)
+        let generation = try XCTUnwrap(cache.fillGeneration())
+
+        // Each of these appends events, and none moves the generation: the key's decision is still answered from memory.
+        func keeps(_ what: String, _ change: () throws -> Void, line: UInt = #line) throws {
+            let seq = t.head.seq
+            try change()
+            XCTAssertGreaterThan(t.head.seq, seq, "\(what) appended events", line: line)
+            XCTAssertEqual(cache.fillGeneration(), generation, what, line: line)
+            XCTAssertEqual(try withoutReads(t) { try authorize(t, header) }, "allowed", what, line: line)
+        }
+        var issued: TokenResponse?
+        try keeps("client_credentials token issued") {
+            issued = try t.ledger.oauth.clientCredentialsToken(clientID: machine.clientID!, clientSecret: machine.clientSecret!)
+        }
+        try keeps("wrong client secret refused and logged") {
+            XCTAssertThrowsError(try t.ledger.oauth.clientCredentialsToken(clientID: machine.clientID!, clientSecret: "cx_wrong"))
+        }
+        var pkce: TokenResponse?
+        try keeps("consent, code exchanged for tokens") { pkce = try t.pkceTokens(app, user: World.bob) }
+        var grant: AuthorizationGrant?
+        try keeps("consent given") {
+            grant = try t.ledger.oauth.approveClient(company: World.acme, clientID: app.clientID!, user: World.bob, redirectURI: World.redirect,
+                                                     codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256", state: "s2")
+        }
+        let code = try XCTUnwrap(grant).code
+        try keeps("code exchanged") {
+            _ = try t.ledger.oauth.exchangeCode(clientID: app.clientID!, clientSecret: app.clientSecret, code: code,
+                                                codeVerifier: PKCEPair.verifier, redirectURI: World.redirect)
+        }
+        // The new tokens themselves are decided from the map (nothing of theirs was kept), correctly.
+        let machineHeader = "Bearer " + (try XCTUnwrap(issued).accessToken)
+        XCTAssertEqual(try authorize(t, machineHeader), DenialReason.projectAccessMissing.code)
+        let userHeader = "Bearer " + (try XCTUnwrap(pkce).accessToken)
+        XCTAssertEqual(try authorize(t, userHeader, World.bridge, .write), "allowed")
+        XCTAssertEqual(try withoutReads(t) { try authorize(t, userHeader, World.bridge, .write) }, "allowed")
+
+        // A replayed code revokes its tokens, a refresh spends a token row and a revocation ends one: each moves the
+        // generation, and the next decision reads.
+        XCTAssertThrowsError(try t.ledger.oauth.exchangeCode(clientID: app.clientID!, clientSecret: app.clientSecret, code: code,
+                                                             codeVerifier: PKCEPair.verifier, redirectURI: World.redirect))
+        XCTAssertNotEqual(cache.fillGeneration(), generation, "a replayed code moves the generation")
+        XCTAssertEqual(try authorize(t, header), "allowed")
+        let afterReplay = try XCTUnwrap(cache.fillGeneration())
+        _ = try t.ledger.oauth.refresh(clientID: app.clientID!, clientSecret: app.clientSecret, refreshToken: try XCTUnwrap(pkce?.refreshToken))
+        XCTAssertNotEqual(cache.fillGeneration(), afterReplay, "a refresh moves the generation")
+        let afterRefresh = try XCTUnwrap(cache.fillGeneration())
+        XCTAssertEqual(try authorize(t, userHeader, World.bridge, .write), "allowed", "the access token outlives its spent refresh token")
+        _ = try t.ledger.oauth.revokeToken(try XCTUnwrap(pkce).accessToken, clientID: app.clientID!, clientSecret: app.clientSecret)
+        XCTAssertNotEqual(cache.fillGeneration(), afterRefresh, "a revocation moves the generation")
+        XCTAssertEqual(try authorize(t, userHeader, World.bridge, .write), DenialReason.tokenRevoked.code)
+        XCTAssertEqual(try withoutReads(t) { try authorize(t, userHeader, World.bridge, .write) }, DenialReason.tokenRevoked.code)
+    }
+
     func testNothingIsKeptForASecretTheLedgerDoesNotKnowAndTheCacheIsBounded() throws {
         let t = try TestLedger("decision-cache-bounds")
         defer { t.remove() }

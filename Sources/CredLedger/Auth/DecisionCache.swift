@@ -70,6 +70,26 @@ final class DecisionCache: Sendable {
         known.store(txnID, ordering: .sequentiallyConsistent)
     }
 
+    /// Whether an event of `type` may change a fact a kept decision read (the `companySlugs`, `projectSlugs`, `secrets`,
+    /// `tokens`, `members`, `userRoles` and `access` rows): its command's commit then moves the generation.
+    ///
+    /// False only for events whose projection writes no row of those tables except new `tokens` rows under fresh
+    /// hashes, which no kept decision can have read (one is kept only when its secret or token was found): a use, an
+    /// issued token (new token rows; the redeemed code's and the family's rows), a consent (code rows), a revoked code
+    /// (code rows), a refused OAuth request or an accepted transparency log (no row). Without this, a server issuing
+    /// client-credentials tokens, or answering wrong client secrets at `/oauth/token`, dropped every kept fact at each
+    /// one. Exhaustive on purpose: a new event type must be classified here.
+    static func changesKeptFacts(_ type: EventType) -> Bool {
+        switch type {
+        case .credentialUsed, .tokenIssued, .consentGiven, .codeRevoked, .oauthRequestDenied, .logAccepted:
+            false
+        case .companyRegistered, .apiModuleEnabled, .apiModuleDisabled, .memberRoleSet, .projectCreated, .projectArchived,
+             .credentialCreated, .secretRotated, .credentialDeleted, .projectAccessGranted, .projectAccessChanged,
+             .projectAccessRevoked, .userProjectRoleSet, .tokenRefreshed, .tokenRevoked:
+            true
+        }
+    }
+
     // MARK: - The deciding side
 
     /// The decision of a request whose facts are kept, with the generation it was made under; nil: a miss (decide from

@@ -296,21 +296,27 @@ final class GroupCommitWriter: @unchecked Sendable {
                         try CheckpointStatus.requireAgreement(head: newHead.seq, keys: schema.checkpointKeys, schema: schema, txn: txn)
                     }
                     hasCommand = false
-                    // Whether a command appended events (or a rebuild ran): what decisions read may change.
-                    var commandWrote = false
+                    // Whether a command appended events that change what decisions read (`DecisionCache.changesKeptFacts`),
+                    // or a rebuild ran.
+                    var factsChanged = false
                     // The open segment's entries stay in the projector between batches (they are not stored); after a
                     // failed batch or a head moved by another process, its first event does not follow them and
                     // `apply` forgets them.
                     projector.beginBatch()
                     let store = LMDBStore(txn: txn, schema: schema)
+                    // One clock read, at the batch's first use, stamps all its uses (a read per use was 5 % of the
+                    // writer's time): they become visible together, and `append` keeps the times non-decreasing.
+                    var usesTime: Timestamp?
                     for request in batch {
                         switch request.job {
                         case .use(let company, let use):
-                            try appendUse(company: company, use, head: &newHead, store: store)
+                            if usesTime == nil { usesTime = clock.now() }
+                            try appendUse(company: company, use, at: usesTime, head: &newHead, store: store)
                             outcomes.append(nil)
                         case .uses(let list):
+                            if usesTime == nil { usesTime = clock.now() }
                             for (company, use) in list {
-                                try appendUse(company: company, use, head: &newHead, store: store)
+                                try appendUse(company: company, use, at: usesTime, head: &newHead, store: store)
                             }
                             outcomes.append(nil)
                         case .command(let command):
@@ -337,13 +343,15 @@ final class GroupCommitWriter: @unchecked Sendable {
                                     try append(company: e.company, actor: e.actor, e.payload, head: &head, store: child, at: context.now)
                                 }
                             }
-                            if outcome == nil { commandWrote = true }
+                            if outcome == nil, context.staged.contains(where: { DecisionCache.changesKeptFacts($0.payload.type) }) {
+                                factsChanged = true
+                            }
                             outcomes.append(outcome)
                         case .maintenance(let job):
                             // No child: maintenance runs alone in its batch, so the batch is its isolation, and a
                             // rebuild rewrites whole tables (a child would copy and merge their page lists).
                             hasCommand = true
-                            commandWrote = true
+                            factsChanged = true
                             for payload in try job.run(store, &projector) {
                                 try append(company: 0, actor: .system, payload, head: &newHead, store: store)
                             }
@@ -358,10 +366,11 @@ final class GroupCommitWriter: @unchecked Sendable {
                         try writeCheckpoints(newHead.seq, txn: txn)
                     }
                     // A command's events (or a rebuild) may change what decisions read: kept facts stop being used
-                    // before the commit makes the change visible. Uses change none of them, and a command that
-                    // appended nothing (a refusal, an introspection) changes nothing: neither drops the kept facts,
-                    // even in a batch with others' events.
-                    if commandWrote, !changingFacts, let cache = decisionCache {
+                    // before the commit makes the change visible. Uses change none of them, nor do the events that
+                    // only add rows no kept decision read (a token issued, a consent, a refused OAuth request logged:
+                    // `DecisionCache.changesKeptFacts`), and a command that appended nothing (a refusal, an
+                    // introspection) changes nothing: none of these drops the kept facts, even in a batch with others.
+                    if factsChanged, !changingFacts, let cache = decisionCache {
                         cache.beginChange()
                         changingFacts = true
                     }
@@ -454,9 +463,9 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     /// A recorded decision: one `credential_used` event.
     @inline(__always)
-    private func appendUse(company: UInt32, _ use: CredentialUse, head: inout ChainHead, store: LMDBStore) throws {
+    private func appendUse(company: UInt32, _ use: CredentialUse, at time: Timestamp?, head: inout ChainHead, store: LMDBStore) throws {
         let actor: Actor = use.credential == 0 ? .system : .credential(use.credential)
-        try append(company: company, actor: actor, .credentialUsed(use), head: &head, store: store)
+        try append(company: company, actor: actor, .credentialUsed(use), head: &head, store: store, at: time)
     }
 
     private func append(company: UInt32, actor: Actor, _ payload: EventPayload, head: inout ChainHead, store: LMDBStore,
