@@ -241,8 +241,9 @@ final class DecisionCacheTests: XCTestCase {
         XCTAssertEqual(try withoutReads(t) { try authorize(t, header) }, "allowed")
     }
 
-    /// Events that only add rows no kept decision read (a token issued, a consent, a code revoked, a refused OAuth
-    /// request logged) leave the kept facts in use; a refresh and a revocation still move the generation.
+    /// Events that only add rows no kept decision read (a token issued, a consent, a refused OAuth request logged)
+    /// leave the kept facts in use, and each kept answer still equals the map's; a replayed code, a refresh and a
+    /// revocation still move the generation.
     func testIssuedTokensConsentsAndRefusedOAuthRequestsKeepTheFacts() throws {
         let t = try TestLedger("decision-cache-oauth")
         defer { t.remove() }
@@ -250,17 +251,28 @@ final class DecisionCacheTests: XCTestCase {
         let machine = try t.create(.oauth, .readWrite)
         let app = try t.create(.pkce, .readWrite)
         _ = try t.ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
+        // Two kept decisions: the static key's, and a Bearer token of the same client and user as the tokens issued
+        // below (it read the token, member and user-role rows).
+        let first = try t.pkceTokens(app, user: World.bob)
+        let bobHeader = "Bearer " + first.accessToken
         XCTAssertEqual(try authorize(t, header), "allowed")
+        XCTAssertEqual(try authorize(t, bobHeader, World.bridge, .write), "allowed")
         let cache = try cache(t)
         let generation = try XCTUnwrap(cache.fillGeneration())
 
-        // Each of these appends events, and none moves the generation: the key's decision is still answered from memory.
+        // Each of these appends events, and none moves the generation: both decisions are still answered from memory,
+        // and the same as the map's.
         func keeps(_ what: String, _ change: () throws -> Void, line: UInt = #line) throws {
             let seq = t.head.seq
             try change()
             XCTAssertGreaterThan(t.head.seq, seq, "\(what) appended events", line: line)
             XCTAssertEqual(cache.fillGeneration(), generation, what, line: line)
-            XCTAssertEqual(try withoutReads(t) { try authorize(t, header) }, "allowed", what, line: line)
+            for (h, op) in [(header, CredLedgerCore.Operation.read), (bobHeader, .write)] {
+                let kept = try withoutReads(t) { try t.ledger.access.authorize(header: h, company: World.acme, project: World.bridge, operation: op) }
+                let map = try t.ledger.access.authorizeFromTheMap(header: h, company: World.acme, project: World.bridge, operation: op)
+                XCTAssertEqual(kept.code, "allowed", what, line: line)
+                XCTAssertEqual(kept, map, what, line: line)
+            }
         }
         var issued: TokenResponse?
         try keeps("client_credentials token issued") {
