@@ -76,8 +76,10 @@ struct BenchReport {
         var met: Bool? { value.map { comparison == .atLeast ? $0 >= goal : $0 <= goal } }
 
         var json: [String: Any] {
+            // The value unrounded: `met` judges it, and a reader of the JSON must be able to judge it the same way
+            // (0.49996 printed as 0.500 is missed).
             ["title": title, "goal": goal, "comparison": comparison.rawValue, "unit": unit,
-             "value": value.map { BenchFormat.round($0, 3) as Any } ?? NSNull(), "runs": runs.map { BenchFormat.round($0, 3) },
+             "value": value.map { $0 as Any } ?? NSNull(), "runs": runs.map { BenchFormat.round($0, 3) },
              "met": met.map { $0 as Any } ?? NSNull(), "note": note,
              "limits": limits.map { ["what": $0.what, "values": $0.values.map { BenchFormat.round($0, 3) }, "unit": $0.unit] as [String: Any] }]
         }
