@@ -139,9 +139,8 @@ extension Ledger {
     }
 
     /// A new token of `kind` and its hash.
-    static func newToken(_ kind: SecretKind, _ ctx: BatchContext) -> (String, SHA256Digest) {
-        let token = SecretFormat.generate(kind, using: ctx.random)
-        return (token, SecretFormat.hash(token))
+    static func newToken(_ kind: SecretKind, _ ctx: BatchContext) throws -> (String, SHA256Digest) {
+        try ctx.drawFreshSecret(kind, in: kind == .authorizationCode ? .codes : .tokens)
     }
 
     /// The access + refresh pair of a code exchange or a refresh: drawn first (the random stream's order is part of a
@@ -150,9 +149,9 @@ extension Ledger {
         let access: String, accessHash: SHA256Digest
         let refresh: String, refreshHash: SHA256Digest
 
-        init(_ ctx: BatchContext) {
-            (access, accessHash) = Ledger.newToken(.accessToken, ctx)
-            (refresh, refreshHash) = Ledger.newToken(.refreshToken, ctx)
+        init(_ ctx: BatchContext) throws {
+            (access, accessHash) = try Ledger.newToken(.accessToken, ctx)
+            (refresh, refreshHash) = try Ledger.newToken(.refreshToken, ctx)
         }
 
         func accessExpiresAt(_ ctx: BatchContext, _ attempt: OAuthAttempt) -> Timestamp { attempt.expiry(ctx.now, ctx.lifetimes.accessToken) }
@@ -217,7 +216,7 @@ public struct ClientCredentialsGrant: LedgerCommand, OAuthStep {
     public func decide(_ ctx: inout BatchContext) throws -> TokenResponse { try decideRecordingDenial(&ctx) }
 
     func step(_ ctx: inout BatchContext, _ attempt: inout Ledger.OAuthAttempt) throws -> TokenResponse {
-        let (access, accessHash) = Ledger.newToken(.accessToken, ctx)
+        let (access, accessHash) = try Ledger.newToken(.accessToken, ctx)
         let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt, allowed: [.oauth])
         let resource = try Ledger.requestedResource(resource)
         let expiresAt = attempt.expiry(ctx.now, ctx.lifetimes.accessToken)
@@ -246,7 +245,7 @@ public struct ApproveClient: LedgerCommand, OAuthStep {
 
     func step(_ ctx: inout BatchContext, _ attempt: inout Ledger.OAuthAttempt) throws -> AuthorizationGrant {
         typealias OAuthDenial = Ledger.OAuthDenial
-        let (code, codeHash) = Ledger.newToken(.authorizationCode, ctx)
+        let (code, codeHash) = try Ledger.newToken(.authorizationCode, ctx)
         let email = user
         guard let client = try ctx.state.credential(clientID: clientID) else { throw OAuthDenial(.invalidClient) }
         attempt.company = client.company
@@ -319,7 +318,7 @@ public struct ExchangeCode: LedgerCommand, OAuthStep {
 
     func step(_ ctx: inout BatchContext, _ attempt: inout Ledger.OAuthAttempt) throws -> TokenResponse {
         typealias OAuthDenial = Ledger.OAuthDenial
-        let pair = Ledger.TokenPair(ctx)
+        let pair = try Ledger.TokenPair(ctx)
         let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt, allowed: [.pkce, .pkcePublic])
         guard SecretFormat.validate(code, expecting: [.authorizationCode]).problem == nil,
               let grant = try ctx.state.code(hash: SecretFormat.hash(code)), grant.credential == client.number
@@ -366,7 +365,7 @@ public struct RefreshGrant: LedgerCommand, OAuthStep {
 
     func step(_ ctx: inout BatchContext, _ attempt: inout Ledger.OAuthAttempt) throws -> TokenResponse {
         typealias OAuthDenial = Ledger.OAuthDenial
-        let pair = Ledger.TokenPair(ctx)
+        let pair = try Ledger.TokenPair(ctx)
         let client = try Ledger.authenticateClient(clientID, secret: clientSecret, ctx: ctx, attempt: &attempt, allowed: [.pkce, .pkcePublic])
         guard SecretFormat.validate(refreshToken, expecting: [.refreshToken]).problem == nil,
               let token = try ctx.state.token(hash: SecretFormat.hash(refreshToken)), token.kind == .refresh,

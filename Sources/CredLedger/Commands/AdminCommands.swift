@@ -247,17 +247,21 @@ public struct CreateCredential: LedgerCommand {
             throw LedgerError.duplicateName(request.name)
         }
         let number = try ctx.state.counter(.credential) + 1
-        let publicID = Identifier.credentialID(using: random)
-        let secret = request.type.hasSecret
-            ? SecretFormat.generate(request.type == .staticKey ? .apiKey : .clientSecret, using: random) : nil
-        let clientID = request.type.isOAuthClient ? Identifier.clientID(using: random) : ""
+        // Identifiers and the secret are drawn fresh: never one the ledger already holds (`drawFresh`).
+        let publicID = try ctx.drawFresh("credential id", { Identifier.credentialID(using: random) },
+                                         isTaken: { try ctx.state.credential(publicID: $0) != nil })
+        let drawn = request.type.hasSecret ? try ctx.drawFreshSecret(request.type == .staticKey ? .apiKey : .clientSecret, in: .secrets) : nil
+        let secret = drawn?.secret
+        let clientID = request.type.isOAuthClient
+            ? try ctx.drawFresh("client id", { Identifier.clientID(using: random) }, isTaken: { try ctx.state.credential(clientID: $0) != nil })
+            : ""
         let serviceUser = request.type.hasServiceUser
             ? "apiservice+\(Identifier.serviceUserID(using: random))@\(company.mailDomain)" : ""
         let displayPrefix = request.type == .staticKey ? SecretFormat.displayPrefix(of: secret ?? "") : clientID
         ctx.emit(company: company.number, actor: .user(user), .credentialCreated(CredentialCreated(
             credential: number, type: request.type, scope: request.scope, publicID: publicID, name: request.name,
             serviceUser: serviceUser, displayPrefix: displayPrefix, clientID: clientID,
-            secretHash: secret.map(SecretFormat.hash), expiresAt: request.expiresAt ?? 0, redirectURIs: request.redirectURIs)))
+            secretHash: drawn?.hash, expiresAt: request.expiresAt ?? 0, redirectURIs: request.redirectURIs)))
         return IssuedCredential(
             id: publicID, name: request.name, type: request.type, scope: request.scope,
             serviceUser: serviceUser.isEmpty ? nil : serviceUser,
@@ -291,10 +295,10 @@ public struct RotateSecret: LedgerCommand {
         guard grace == 0 || record.secretHashes.count < CredentialRecord.maxLiveSecrets else {
             throw LedgerError("too_many_live_secrets", "16 secrets of this credential are still in their grace period: rotate with --grace 0 or wait")
         }
-        let secret = SecretFormat.generate(record.type == .staticKey ? .apiKey : .clientSecret, using: ctx.random)
+        let (secret, hash) = try ctx.drawFreshSecret(record.type == .staticKey ? .apiKey : .clientSecret, in: .secrets)
         let prefix = record.type == .staticKey ? SecretFormat.displayPrefix(of: secret) : record.displayPrefix
         ctx.emit(company: company.number, actor: .user(user), .secretRotated(
-            credential: record.number, secretHash: SecretFormat.hash(secret), displayPrefix: prefix, graceUntil: ctx.now + grace))
+            credential: record.number, secretHash: hash, displayPrefix: prefix, graceUntil: ctx.now + grace))
         return IssuedCredential(
             id: record.publicID, name: record.name, type: record.type, scope: record.scope,
             serviceUser: record.serviceUser.isEmpty ? nil : record.serviceUser,
