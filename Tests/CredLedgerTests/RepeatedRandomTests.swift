@@ -5,8 +5,8 @@ import Foundation
 import XCTest
 
 /// A random stream that repeats (a cloned VM's generator state, a reused seed) never makes the ledger reuse an
-/// identifier, secret, token or code it already holds: the value is drawn again, and a stream that only repeats is
-/// refused with nothing written (`BatchContext.drawFresh`).
+/// identifier, secret, token or code it already holds, nor a secret's random body under another kind: the request is
+/// refused with nothing written (`BatchContext.drawChecked`).
 final class RepeatedRandomTests: XCTestCase {
     /// SplitMix64 whose position can be saved and restored: `rewind()` replays everything drawn since `mark()`.
     final class RewindingRandom: RandomBytesGenerator, @unchecked Sendable {
@@ -38,45 +38,86 @@ final class RepeatedRandomTests: XCTestCase {
         }
     }
 
-    func testARepeatedStreamDrawsAgainInsteadOfOverwritingACredentialOrAToken() throws {
+    /// Runs `body`, which must be refused as `random_repeats` with nothing written.
+    private func refused(_ t: TestLedger, _ what: String, line: UInt = #line, _ body: () throws -> Void) {
+        let head = t.head
+        XCTAssertThrowsError(try body(), what, line: line) { error in
+            XCTAssertEqual((error as? LedgerError)?.code, "random_repeats", "\(what): \(error)", line: line)
+            XCTAssertEqual((error as? LedgerError)?.kind, .integrity, what, line: line)
+        }
+        XCTAssertEqual(t.head, head, "\(what): nothing written", line: line)
+    }
+
+    func testARepeatedStreamIsRefusedInsteadOfOverwritingACredentialATokenOrACode() throws {
         let random = RewindingRandom(seed: 42)
         let t = try TestLedger("repeated-random", configure: { $0.random = random })
         defer { t.remove() }
         try t.makeWorld()
+        let app = try t.create(.pkce, .readWrite, name: "app")
+        _ = try t.ledger.administration.setUserProjectRole(World.acme, project: World.bridge, email: World.bob, role: .editor, as: World.alice)
 
-        // The same draws twice: the second credential would get the first one's id, client id and secret.
+        // The same draws again: a second credential would get the first one's id (and secret, client id).
         random.mark()
         let first = try t.create(.oauth, .readWrite, name: "first")
         random.rewind()
-        let second = try t.create(.oauth, .readWrite, name: "second")
-        XCTAssertNotEqual(first.id, second.id)
-        XCTAssertNotEqual(first.clientID, second.clientID)
-        XCTAssertNotEqual(first.clientSecret, second.clientSecret)
+        refused(t, "a credential with a taken id") { _ = try t.create(.oauth, .readWrite, name: "second") }
         XCTAssertEqual(try t.row(first.id).name, "first", "the first credential's id still names it")
-        XCTAssertEqual(try t.row(second.id).name, "second")
 
-        // Each client's secret still authenticates that client, and its tokens are its own.
-        random.mark()
-        let firstToken = try t.ledger.oauth.clientCredentialsToken(clientID: first.clientID!, clientSecret: first.clientSecret!)
-        random.rewind()
-        let secondToken = try t.ledger.oauth.clientCredentialsToken(clientID: second.clientID!, clientSecret: second.clientSecret!)
-        XCTAssertNotEqual(firstToken.accessToken, secondToken.accessToken)
-        let firstSeen = try t.ledger.oauth.introspect(firstToken.accessToken, clientID: first.clientID!, clientSecret: first.clientSecret)
-        XCTAssertTrue(firstSeen.active)
-        XCTAssertEqual(firstSeen.credentialID, first.id, "the first token was not overwritten by the second")
-        XCTAssertEqual(try t.ledger.oauth.introspect(secondToken.accessToken, clientID: second.clientID!, clientSecret: second.clientSecret).credentialID,
-                       second.id)
-
-        // A rotation that would draw an existing secret draws again: the other credential's secret keeps working.
+        // A client secret's body must not come back as an API key: the rotation of a static key is refused.
         let key = try t.create(.staticKey, .read, name: "key")
         random.mark()
         let rotated = try t.ledger.administration.rotateSecret(World.acme, credential: first.id, grace: 0, as: World.alice)
         random.rewind()
-        let rotatedKey = try t.ledger.administration.rotateSecret(World.acme, credential: key.id, grace: 0, as: World.alice)
-        XCTAssertNotEqual(rotated.clientSecret, rotatedKey.secret)
-        XCTAssertNoThrow(try t.ledger.oauth.clientCredentialsToken(clientID: first.clientID!, clientSecret: rotated.clientSecret!))
-        XCTAssertEqual(try t.ledger.access.authorize(header: "Apikey " + rotatedKey.secret!, company: World.acme, project: World.bridge,
-                                                     operation: .read).credentialID, key.id)
+        refused(t, "an API key with a client secret's body") {
+            _ = try t.ledger.administration.rotateSecret(World.acme, credential: key.id, grace: 0, as: World.alice)
+        }
+        XCTAssertEqual(try t.ledger.access.authorize(header: "Apikey " + key.secret!, company: World.acme, project: World.bridge,
+                                                     operation: .read).credentialID, key.id, "the key keeps its secret")
+
+        // An access token again, then a code with an access token's body.
+        random.mark()
+        let token = try t.ledger.oauth.clientCredentialsToken(clientID: first.clientID!, clientSecret: rotated.clientSecret!)
+        random.rewind()
+        refused(t, "an access token already issued") {
+            _ = try t.ledger.oauth.clientCredentialsToken(clientID: first.clientID!, clientSecret: rotated.clientSecret!)
+        }
+        random.rewind()
+        refused(t, "a code with an access token's body") {
+            _ = try t.ledger.oauth.approveClient(company: World.acme, clientID: app.clientID!, user: World.bob, redirectURI: World.redirect,
+                                                 codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256", state: "s")
+        }
+        XCTAssertEqual(try t.ledger.oauth.introspect(token.accessToken, clientID: first.clientID!, clientSecret: rotated.clientSecret).credentialID,
+                       first.id, "the token is still the first client's")
+
+        // A code again.
+        random.mark()
+        _ = try t.ledger.oauth.approveClient(company: World.acme, clientID: app.clientID!, user: World.bob, redirectURI: World.redirect,
+                                             codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256", state: "s")
+        random.rewind()
+        refused(t, "a code already issued") {
+            _ = try t.ledger.oauth.approveClient(company: World.acme, clientID: app.clientID!, user: World.bob, redirectURI: World.redirect,
+                                                 codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256", state: "s")
+        }
+
+        // A code exchange draws an access and then a refresh token (48 random bytes each): past the access token's
+        // bytes, the next secret drawn has the refresh token's body, and an API key with it is refused.
+        let grant = try t.ledger.oauth.approveClient(company: World.acme, clientID: app.clientID!, user: World.bob, redirectURI: World.redirect,
+                                                     codeChallenge: PKCEPair.challenge, codeChallengeMethod: "S256", state: "s")
+        random.mark()
+        let pair = try t.ledger.oauth.exchangeCode(clientID: app.clientID!, clientSecret: app.clientSecret, code: grant.code,
+                                                   codeVerifier: PKCEPair.verifier, redirectURI: World.redirect)
+        random.rewind()
+        _ = random.bytes(48)
+        refused(t, "an API key with a refresh token's body") {
+            _ = try t.ledger.administration.rotateSecret(World.acme, credential: key.id, grace: 0, as: World.alice)
+        }
+        XCTAssertNoThrow(try t.ledger.oauth.refresh(clientID: app.clientID!, clientSecret: app.clientSecret, refreshToken: try XCTUnwrap(pair.refreshToken)),
+                         "the refresh token still works")
+
+        // With the stream moving on, everything works again.
+        let later = try t.create(.oauth, .readWrite, name: "later")
+        XCTAssertNotEqual(later.id, first.id)
+        XCTAssertNoThrow(try t.ledger.oauth.clientCredentialsToken(clientID: later.clientID!, clientSecret: later.clientSecret!))
     }
 
     func testAStuckGeneratorIsRefusedAndNothingIsWritten() throws {
@@ -86,15 +127,26 @@ final class RepeatedRandomTests: XCTestCase {
         try t.makeWorld()
         random.stuck = 0x5A
         let first = try t.create(.staticKey, .read, name: "first")
-        let head = t.head
-        XCTAssertThrowsError(try t.create(.staticKey, .read, name: "second")) { error in
-            XCTAssertEqual((error as? LedgerError)?.code, "random_repeats", "\(error)")
-            XCTAssertEqual((error as? LedgerError)?.kind, .integrity)
-        }
-        XCTAssertEqual(t.head, head, "nothing was written")
-        XCTAssertThrowsError(try t.ledger.administration.rotateSecret(World.acme, credential: first.id, grace: 0, as: World.alice))
-        XCTAssertEqual(t.head, head)
+        refused(t, "a second credential") { _ = try t.create(.staticKey, .read, name: "second") }
+        refused(t, "a rotation") { _ = try t.ledger.administration.rotateSecret(World.acme, credential: first.id, grace: 0, as: World.alice) }
         XCTAssertEqual(try t.ledger.access.authorize(header: "Apikey " + first.secret!, company: World.acme, project: World.bridge,
                                                      operation: .read).credentialID, first.id, "the first key is untouched")
+    }
+
+    /// `SecretFormat.withKind`: the same body under another prefix, with a valid checksum.
+    func testTheSameBodyUnderEveryKind() {
+        let random = SeededRandom(seed: 3)
+        for kind in SecretKind.allCases {
+            let secret = SecretFormat.generate(kind, using: random)
+            XCTAssertEqual(SecretFormat.withKind(secret, kind), secret)
+            for other in SecretKind.allCases {
+                let moved = SecretFormat.withKind(secret, other)
+                XCTAssertTrue(moved.hasPrefix(other.prefix))
+                XCTAssertEqual(moved.dropFirst(4).prefix(36), secret.dropFirst(4).prefix(36))
+                let check = Array(moved.utf8).withUnsafeBytes { SecretFormat.validate($0, expecting: other) }
+                XCTAssertEqual(check.kind, other)
+                XCTAssertNil(check.problem, moved)
+            }
+        }
     }
 }

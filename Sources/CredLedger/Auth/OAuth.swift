@@ -140,7 +140,7 @@ extension Ledger {
 
     /// A new token of `kind` and its hash.
     static func newToken(_ kind: SecretKind, _ ctx: BatchContext) throws -> (String, SHA256Digest) {
-        try ctx.drawFreshSecret(kind, in: kind == .authorizationCode ? .codes : .tokens)
+        try ctx.drawCheckedSecret(kind)
     }
 
     /// The access + refresh pair of a code exchange or a refresh: drawn first (the random stream's order is part of a

@@ -247,13 +247,15 @@ public struct CreateCredential: LedgerCommand {
             throw LedgerError.duplicateName(request.name)
         }
         let number = try ctx.state.counter(.credential) + 1
-        // Identifiers and the secret are drawn fresh: never one the ledger already holds (`drawFresh`).
-        let publicID = try ctx.drawFresh("credential id", { Identifier.credentialID(using: random) },
-                                         isTaken: { try ctx.state.credential(publicID: $0) != nil })
-        let drawn = request.type.hasSecret ? try ctx.drawFreshSecret(request.type == .staticKey ? .apiKey : .clientSecret, in: .secrets) : nil
+        // Identifiers and the secret are never ones the ledger already holds (`drawChecked`).
+        let store = ctx.store
+        let publicID = try ctx.drawChecked("credential id", { Identifier.credentialID(using: random) },
+                                           isTaken: { try store.get(.credentialIDs, Keys.credentialID($0)) != nil })
+        let drawn = request.type.hasSecret ? try ctx.drawCheckedSecret(request.type == .staticKey ? .apiKey : .clientSecret) : nil
         let secret = drawn?.secret
         let clientID = request.type.isOAuthClient
-            ? try ctx.drawFresh("client id", { Identifier.clientID(using: random) }, isTaken: { try ctx.state.credential(clientID: $0) != nil })
+            ? try ctx.drawChecked("client id", { Identifier.clientID(using: random) },
+                                  isTaken: { try store.get(.clientIDs, Keys.credentialID($0)) != nil })
             : ""
         let serviceUser = request.type.hasServiceUser
             ? "apiservice+\(Identifier.serviceUserID(using: random))@\(company.mailDomain)" : ""
@@ -295,7 +297,7 @@ public struct RotateSecret: LedgerCommand {
         guard grace == 0 || record.secretHashes.count < CredentialRecord.maxLiveSecrets else {
             throw LedgerError("too_many_live_secrets", "16 secrets of this credential are still in their grace period: rotate with --grace 0 or wait")
         }
-        let (secret, hash) = try ctx.drawFreshSecret(record.type == .staticKey ? .apiKey : .clientSecret, in: .secrets)
+        let (secret, hash) = try ctx.drawCheckedSecret(record.type == .staticKey ? .apiKey : .clientSecret)
         let prefix = record.type == .staticKey ? SecretFormat.displayPrefix(of: secret) : record.displayPrefix
         ctx.emit(company: company.number, actor: .user(user), .secretRotated(
             credential: record.number, secretHash: hash, displayPrefix: prefix, graceUntil: ctx.now + grace))

@@ -23,25 +23,41 @@ public struct BatchContext {
         staged.append((company, actor, payload))
     }
 
-    /// A random value (`draw`) the ledger does not hold yet (`isTaken`), drawn again while it does. A working generator
-    /// never repeats one (every identifier and secret has ≥ 95 random bits); a repeating stream (a cloned VM's state,
-    /// a reused seed) would otherwise overwrite another credential's, token's or code's lookup row. After 8 draws the
-    /// request is refused, and nothing is written.
-    func drawFresh<T>(_ what: String, _ draw: () -> T, isTaken: (T) throws -> Bool) throws -> T {
-        for _ in 0..<8 {
-            let value = draw()
-            if try !isTaken(value) { return value }
+    /// `draw()`'s value, unless the ledger already holds it (`isTaken`). Every identifier and secret has ≥ 95 random
+    /// bits, so a working generator never repeats one; one that does (a cloned VM's state, a reused seed) would
+    /// overwrite another credential's, token's or code's lookup row. The request is then refused (`random_repeats`,
+    /// nothing written) rather than drawn again: a repeating stream's next values were handed out before too.
+    func drawChecked<T>(_ what: String, _ draw: () -> T, isTaken: (T) throws -> Bool) throws -> T {
+        let value = draw()
+        guard try !isTaken(value) else {
+            throw LedgerError("random_repeats", "the random generator returned a \(what) the ledger already holds: nothing was written; check the machine's random source",
+                              kind: .integrity)
         }
-        throw LedgerError("random_repeats", "the random generator keeps returning \(what)s the ledger already holds: nothing was written; check the machine's random source",
-                          kind: .integrity)
+        return value
     }
 
-    /// `drawFresh` of a secret (`kind`) and its hash, taken when `table` holds a row under the hash's lookup key.
-    func drawFreshSecret(_ kind: SecretKind, in table: Table) throws -> (secret: String, hash: SHA256Digest) {
-        try drawFresh("\(kind.prefix)… secret", {
+    /// `drawChecked` of a secret of `kind` and its hash. Taken when its random body is held under any kind: the body
+    /// alone is the secret (the prefix and checksum can be written by anyone), so a client secret's body must not
+    /// come back as an API key or a token.
+    func drawCheckedSecret(_ kind: SecretKind) throws -> (secret: String, hash: SHA256Digest) {
+        try drawChecked("\(kind.prefix)… secret", {
             let secret = SecretFormat.generate(kind, using: random)
             return (secret, SecretFormat.hash(secret))
-        }, isTaken: { try store.get(table, Keys.hashPrefix($0.1)) != nil })
+        }, isTaken: { drawn in
+            try SecretKind.allCases.contains { other in
+                let hash = other == kind ? drawn.1 : SecretFormat.hash(SecretFormat.withKind(drawn.0, other))
+                return try store.get(BatchContext.lookupTable(of: other), Keys.hashPrefix(hash)) != nil
+            }
+        })
+    }
+
+    /// The table whose rows are keyed by the hash of a secret of `kind`.
+    static func lookupTable(of kind: SecretKind) -> Table {
+        switch kind {
+        case .apiKey, .clientSecret: .secrets
+        case .accessToken, .refreshToken: .tokens
+        case .authorizationCode: .codes
+        }
     }
 }
 

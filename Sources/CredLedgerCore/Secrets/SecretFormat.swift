@@ -53,6 +53,16 @@ public enum SecretFormat {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// `secret` (well-formed, any kind) with `kind`'s prefix and the checksum recomputed: the same random body as
+    /// another kind of secret.
+    public static func withKind(_ secret: String, _ kind: SecretKind) -> String {
+        var out = Array(kind.prefix.utf8)
+        out.append(contentsOf: secret.utf8.dropFirst(prefixLength).prefix(bodyLength))
+        let crc = out.withUnsafeBytes { CRC32.checksum($0) }
+        out.append(contentsOf: Base62.encode(crc, width: checksumLength).utf8)
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// Checks prefix, length, alphabet and checksum; nil means well-formed.
     public static func validate(_ bytes: UnsafeRawBufferPointer, expecting kinds: [SecretKind]) -> (kind: SecretKind?, problem: DenialReason?) {
         guard bytes.count == length, bytes[0] == 0x63, bytes[1] == 0x78, bytes[3] == 0x5F else {
