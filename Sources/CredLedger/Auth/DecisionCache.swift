@@ -154,8 +154,8 @@ final class DecisionCache: Sendable {
             self.project = project
         }
 
-        /// The shard: the digest's four words folded, then the top bits of a multiplicative hash of them. (The first
-        /// byte alone put every key of the bench's fixture in one shard.)
+        /// The shard: the digest's four words folded, then the top bits of a multiplicative hash of them. (A first
+        /// version read the digest's first byte, which Swift 6.3.1 -O read as 0 for every key: docs/RELIABILITY.md §8.)
         var shard: Int {
             let folded = hash.withUnsafeBytes { raw in
                 raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self) ^ raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)

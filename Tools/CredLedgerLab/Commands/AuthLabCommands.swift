@@ -61,8 +61,8 @@ enum AuthLabCommands {
                     ("Bearer PKCE", bearer.filter { kinds[$0.header]?.isUserDelegated == true }),
                 ]
                 var rows: [[String: Any]] = []
+                let fromTheMap = inv.flag("from-map")
                 for ((name, pool), key) in zip(pools, keys) where !pool.isEmpty && wanted.contains(key) {
-                    let fromTheMap = inv.flag("from-map")
                     _ = try AuthorizationBench.run(ledger, pool: pool, count: min(decisions, 20_000), fromTheMap: fromTheMap)
                     var p50: [Double] = [], p99: [Double] = []
                     // The process's cores busy over the rounds: above 1, something beside the timed thread ran.
