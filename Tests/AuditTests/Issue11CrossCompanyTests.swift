@@ -189,7 +189,7 @@ final class Issue11CrossCompanyTests: XCTestCase {
 
         // What matches nothing, or is malformed, still belongs to no company.
         start = t.ledger.head.seq
-        let unknownKey = SecretFormat.generate(.apiKey, using: SystemRandom())
+        let unknownKey = try SecretFormat.generate(.apiKey, using: SystemRandom())
         for header in ["Apikey " + unknownKey, "Bearer not-a-token", "Basic abc", ""] {
             let decision = try t.use(header, "bridge", .read, company: "nope")
             XCTAssertEqual(decision.denial, .unknownCompany, header)

@@ -33,7 +33,7 @@ final class SecretFormatTests: XCTestCase {
         s.withUnsafeBytes { SecretFormat.validate($0, expecting: kinds) }
     }
 
-    func testConstants() {
+    func testConstants() throws {
         XCTAssertEqual(SecretFormat.length, 46)
         XCTAssertEqual(SecretFormat.bodyLength, 36)
         XCTAssertEqual(SecretFormat.checksumLength, 6)
@@ -42,11 +42,11 @@ final class SecretFormatTests: XCTestCase {
         XCTAssertEqual(Int((36 * log2(62.0)).rounded(.down)), 214)
     }
 
-    func testGeneratedSecretsHaveTheDocumentedShape() {
+    func testGeneratedSecretsHaveTheDocumentedShape() throws {
         let random = SeededRandom(seed: 2026)
         for kind in SecretKind.allCases {
             for _ in 0..<200 {
-                let secret = SecretFormat.generate(kind, using: random)
+                let secret = try SecretFormat.generate(kind, using: random)
                 let bytes = Array(secret.utf8)
                 XCTAssertEqual(bytes.count, 46)
                 XCTAssertTrue(secret.hasPrefix(kind.prefix))
@@ -62,7 +62,7 @@ final class SecretFormatTests: XCTestCase {
 
     func testChecksumAgainstPythonZlib() throws {
         let random = SeededRandom(seed: 5)
-        let secrets = (0..<20).map { _ in SecretFormat.generate(.apiKey, using: random) }
+        let secrets = try (0..<20).map { _ in try SecretFormat.generate(.apiKey, using: random) }
         let script = """
             import sys, zlib
             A = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
@@ -74,8 +74,8 @@ final class SecretFormatTests: XCTestCase {
         XCTAssertEqual(try ExternalOracle.python(script, input: secrets.joined(separator: "\n")), Array(repeating: "ok", count: 20))
     }
 
-    func testEverySingleCharacterSubstitutionIsABadChecksum() {
-        let secret = Array(SecretFormat.generate(.apiKey, using: SeededRandom(seed: 1)).utf8)
+    func testEverySingleCharacterSubstitutionIsABadChecksum() throws {
+        let secret = Array(try SecretFormat.generate(.apiKey, using: SeededRandom(seed: 1)).utf8)
         for position in 4..<46 {
             for c in Self.alphabet where c != secret[position] {
                 var typo = secret
@@ -87,10 +87,10 @@ final class SecretFormatTests: XCTestCase {
         }
     }
 
-    func testEveryAdjacentTranspositionIsABadChecksum() {
+    func testEveryAdjacentTranspositionIsABadChecksum() throws {
         let random = SeededRandom(seed: 3)
         for _ in 0..<20 {
-            let secret = Array(SecretFormat.generate(.clientSecret, using: random).utf8)
+            let secret = Array(try SecretFormat.generate(.clientSecret, using: random).utf8)
             for i in 4..<45 where secret[i] != secret[i + 1] {
                 var typo = secret
                 typo.swapAt(i, i + 1)
@@ -99,8 +99,8 @@ final class SecretFormatTests: XCTestCase {
         }
     }
 
-    func testNonAlphabetCharacterIsMalformed() {
-        let secret = Array(SecretFormat.generate(.accessToken, using: SeededRandom(seed: 2)).utf8)
+    func testNonAlphabetCharacterIsMalformed() throws {
+        let secret = Array(try SecretFormat.generate(.accessToken, using: SeededRandom(seed: 2)).utf8)
         for position in 4..<46 {
             for c: UInt8 in [0x2D, 0x5F, 0x2B, 0x2F, 0x3D, 0x20, 0x00, 0xC3] {
                 var bad = secret
@@ -114,8 +114,8 @@ final class SecretFormatTests: XCTestCase {
     /// outside the alphabet (a base62 byte there is a checksum question), whichever bytes sit beside it; a secret
     /// whose every body byte is one character (each alphabet border, each neighbour of a range) is well-formed or
     /// malformed as that character is.
-    func testEveryByteValueAtEveryBodyPositionIsMalformedExactlyOutsideTheAlphabet() {
-        let secret = Array(SecretFormat.generate(.accessToken, using: SeededRandom(seed: 21)).utf8)
+    func testEveryByteValueAtEveryBodyPositionIsMalformedExactlyOutsideTheAlphabet() throws {
+        let secret = Array(try SecretFormat.generate(.accessToken, using: SeededRandom(seed: 21)).utf8)
         for position in 4..<46 {
             for value in 0...255 {
                 var changed = secret
@@ -137,9 +137,9 @@ final class SecretFormatTests: XCTestCase {
         }
     }
 
-    func testWrongPrefixOrLengthIsMalformed() {
+    func testWrongPrefixOrLengthIsMalformed() throws {
         let random = SeededRandom(seed: 9)
-        let key = SecretFormat.generate(.apiKey, using: random)
+        let key = try SecretFormat.generate(.apiKey, using: random)
         let bytes = Array(key.utf8)
         // The prefix must be one of the expected kinds.
         XCTAssertEqual(SecretFormat.validate(key, expecting: [.clientSecret, .accessToken]).problem, .malformedHeader)
@@ -158,30 +158,30 @@ final class SecretFormatTests: XCTestCase {
         XCTAssertEqual(SecretFormat.validate(String(key.dropFirst()), expecting: [.apiKey]).problem, .malformedHeader)
         // Each kind is recognised by its own letter only.
         for kind in SecretKind.allCases {
-            let s = SecretFormat.generate(kind, using: random)
+            let s = try SecretFormat.generate(kind, using: random)
             for other in SecretKind.allCases where other != kind {
                 XCTAssertEqual(SecretFormat.validate(s, expecting: [other]).problem, .malformedHeader)
             }
         }
     }
 
-    func testSeededGenerationIsDeterministic() {
+    func testSeededGenerationIsDeterministic() throws {
         for kind in SecretKind.allCases {
-            let a = SecretFormat.generate(kind, using: SeededRandom(seed: 77))
-            XCTAssertEqual(a, SecretFormat.generate(kind, using: SeededRandom(seed: 77)))
-            XCTAssertNotEqual(a, SecretFormat.generate(kind, using: SeededRandom(seed: 78)))
+            let a = try SecretFormat.generate(kind, using: SeededRandom(seed: 77))
+            XCTAssertEqual(a, try SecretFormat.generate(kind, using: SeededRandom(seed: 77)))
+            XCTAssertNotEqual(a, try SecretFormat.generate(kind, using: SeededRandom(seed: 78)))
         }
         let random = SeededRandom(seed: 77)
-        XCTAssertNotEqual(SecretFormat.generate(.apiKey, using: random), SecretFormat.generate(.apiKey, using: random))
+        XCTAssertNotEqual(try SecretFormat.generate(.apiKey, using: random), try SecretFormat.generate(.apiKey, using: random))
     }
 
     /// Rejection sampling: every base62 digit equally likely (plain `byte % 62` would favour 0-7 by 25 %).
-    func testBodyDigitsAreUniform() {
+    func testBodyDigitsAreUniform() throws {
         let random = SeededRandom(seed: 11)
         var counts = [Int](repeating: 0, count: 128)
         let secrets = 2_000
         for _ in 0..<secrets {
-            for c in SecretFormat.generate(.refreshToken, using: random).utf8.dropFirst(4).prefix(36) { counts[Int(c)] += 1 }
+            for c in try SecretFormat.generate(.refreshToken, using: random).utf8.dropFirst(4).prefix(36) { counts[Int(c)] += 1 }
         }
         let expected = Double(secrets * 36) / 62
         for c in Self.alphabet {
@@ -192,10 +192,10 @@ final class SecretFormatTests: XCTestCase {
         XCTAssertEqual(Double(firstEight) / Double(lastEight), 1, accuracy: 0.08)
     }
 
-    func testDisplayPrefixRevealsOnlyPrefixAndSixCharacters() {
+    func testDisplayPrefixRevealsOnlyPrefixAndSixCharacters() throws {
         let random = SeededRandom(seed: 4)
         for kind in SecretKind.allCases {
-            let secret = SecretFormat.generate(kind, using: random)
+            let secret = try SecretFormat.generate(kind, using: random)
             let shown = SecretFormat.displayPrefix(of: secret)
             XCTAssertEqual(shown.utf8.count, 10)
             XCTAssertEqual(shown, String(secret.prefix(10)))
@@ -205,14 +205,14 @@ final class SecretFormatTests: XCTestCase {
     }
 
     /// displayPrefix is a public function over any String: it must not trap on input that is not a generated secret.
-    func testDisplayPrefixOfNonASCIIInputDoesNotTrap() {
+    func testDisplayPrefixOfNonASCIIInputDoesNotTrap() throws {
         XCTAssertTrue(runsWithoutTrapping { _ = SecretFormat.displayPrefix(of: "cxk_abcde€fghij") })
         XCTAssertTrue(runsWithoutTrapping { _ = SecretFormat.displayPrefix(of: "short") })
     }
 
     func testHashIsSHA256OfTheWholeString() throws {
         let random = SeededRandom(seed: 6)
-        let secrets = (0..<5).map { _ in SecretFormat.generate(.apiKey, using: random) }
+        let secrets = try (0..<5).map { _ in try SecretFormat.generate(.apiKey, using: random) }
         for s in secrets {
             XCTAssertEqual(SecretFormat.hash(s), SHA256.hash(Array(s.utf8), implementation: .portable))
             XCTAssertNotEqual(SecretFormat.hash(s), SHA256.hash(Array(s.utf8.dropFirst(4)), implementation: .portable))
@@ -224,7 +224,7 @@ final class SecretFormatTests: XCTestCase {
     /// The worked example and the scanner regex of docs/SECRETS.md.
     func testDocumentedExample() throws {
         let secret = "cxk_7U2DojALfoIdbHn4WNoqcNBF4qKA7pzv1NUM1D1S98"
-        XCTAssertEqual(SecretFormat.generate(.apiKey, using: SeededRandom(seed: 1)), secret)
+        XCTAssertEqual(try SecretFormat.generate(.apiKey, using: SeededRandom(seed: 1)), secret)
         XCTAssertEqual(CRC32.checksum(Array(secret.utf8.prefix(40))), 0x4213_764E)
         XCTAssertEqual(Base62.encode(0x4213_764E, width: 6), "1D1S98")
         XCTAssertEqual(SecretFormat.hash(secret).hex, "42e8c3ecbf6e96243b241581a65d9d2a8684667e9f616dfc7b003b7ab505f787")
@@ -237,7 +237,7 @@ final class SecretFormatTests: XCTestCase {
         var text = "Authorization: Apikey \(secret)\n"
         var planted = [secret]
         for kind in SecretKind.allCases {
-            let s = SecretFormat.generate(kind, using: random)
+            let s = try SecretFormat.generate(kind, using: random)
             planted.append(s)
             text += "token=\(s)&x=1 \"\(s.dropLast())\" cxc_\(s.dropFirst(4)) \(s)A\n"
         }
@@ -245,24 +245,95 @@ final class SecretFormatTests: XCTestCase {
         XCTAssertEqual(found, planted, "exactly the complete secrets, not truncated, longer or client-id lookalikes")
     }
 
-    func testIdentifiers() {
+    func testIdentifiers() throws {
         let random = SeededRandom(seed: 8)
         let lower = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
         for _ in 0..<100 {
-            let cred = Identifier.credentialID(using: random)
+            let cred = try Identifier.credentialID(using: random)
             XCTAssertTrue(cred.hasPrefix("cred_"))
             XCTAssertEqual(cred.utf8.count, 21)
             XCTAssertTrue(cred.utf8.dropFirst(5).allSatisfy(Self.alphabet.contains))
-            let client = Identifier.clientID(using: random)
+            let client = try Identifier.clientID(using: random)
             XCTAssertTrue(client.hasPrefix("cxc_"))
             XCTAssertEqual(client.utf8.count, 28)
             XCTAssertTrue(client.utf8.dropFirst(4).allSatisfy(Self.alphabet.contains))
-            let user = Identifier.serviceUserID(using: random)
+            let user = try Identifier.serviceUserID(using: random)
             XCTAssertEqual(user.utf8.count, 12)
             XCTAssertTrue(user.utf8.allSatisfy(lower.contains))
             // A client id is never a valid secret (no checksum, different length).
             XCTAssertEqual(SecretFormat.validate(client, expecting: SecretKind.allCases).problem, .malformedHeader)
         }
-        XCTAssertEqual(Identifier.credentialID(using: SeededRandom(seed: 1)), Identifier.credentialID(using: SeededRandom(seed: 1)))
+        XCTAssertEqual(try Identifier.credentialID(using: SeededRandom(seed: 1)), try Identifier.credentialID(using: SeededRandom(seed: 1)))
+    }
+
+    /// Gives `stuckBytes` bytes of `stuckOn` (a broken source), then the seeded stream.
+    private final class StuckThenSeeded: RandomBytesGenerator, @unchecked Sendable {
+        private let lock = NSLock()
+        private var stuckBytes: Int
+        private let stuckOn: UInt8
+        private let seeded: SeededRandom
+
+        init(stuckBytes: Int, on byte: UInt8 = 0xFF, seed: UInt64 = 1) {
+            (self.stuckBytes, stuckOn, seeded) = (stuckBytes, byte, SeededRandom(seed: seed))
+        }
+
+        func fill(_ buffer: UnsafeMutableRawBufferPointer) {
+            lock.withLock {
+                let stuck = min(stuckBytes, buffer.count)
+                for i in 0..<stuck { buffer[i] = stuckOn }
+                stuckBytes -= stuck
+                if stuck < buffer.count { seeded.fill(UnsafeMutableRawBufferPointer(rebasing: buffer[stuck...])) }
+            }
+        }
+    }
+
+    /// A generator that gives only bytes the rejection sampling throws away (≥ 248, stuck on 0xFF) is refused with
+    /// `random_stuck` after 64 rounds instead of being waited on forever; one that recovers within them is used.
+    func testAGeneratorStuckAboveTheSamplingLimitIsRefusedNotWaitedOn() throws {
+        for byte: UInt8 in [0xFF, 248] {
+            for kind in SecretKind.allCases {
+                XCTAssertThrowsError(try SecretFormat.generate(kind, using: StuckThenSeeded(stuckBytes: .max, on: byte))) { error in
+                    XCTAssertEqual((error as? LedgerError)?.code, "random_stuck", "\(kind)")
+                    XCTAssertEqual((error as? LedgerError)?.kind, .integrity)
+                }
+            }
+            let stuck = StuckThenSeeded(stuckBytes: .max, on: byte)
+            XCTAssertThrowsError(try Identifier.credentialID(using: stuck))
+            XCTAssertThrowsError(try Identifier.clientID(using: stuck))
+            // 0xFF is above the service user alphabet's limit (252) too; 248 is below it, so that one is usable.
+            if byte >= 252 { XCTAssertThrowsError(try Identifier.serviceUserID(using: stuck)) }
+        }
+        // The bound is 64 rounds: stuck through 63 rounds of a secret's 48-byte draws, then working, gives a secret
+        // (the seeded stream's, as if those rounds had not happened); stuck through all 64 does not.
+        let recovered = try SecretFormat.generate(.apiKey, using: StuckThenSeeded(stuckBytes: 63 * 48, seed: 5))
+        XCTAssertEqual(recovered, try SecretFormat.generate(.apiKey, using: SeededRandom(seed: 5)))
+        XCTAssertThrowsError(try SecretFormat.generate(.apiKey, using: StuckThenSeeded(stuckBytes: 64 * 48, seed: 5)))
+        let id = try Identifier.credentialID(using: StuckThenSeeded(stuckBytes: 63 * 24, seed: 6))
+        XCTAssertEqual(id, try Identifier.credentialID(using: SeededRandom(seed: 6)))
+        XCTAssertThrowsError(try Identifier.credentialID(using: StuckThenSeeded(stuckBytes: 64 * 24, seed: 6)))
+    }
+
+    /// The bounded sampling draws exactly what the unbounded loop did (the same 48, 24 or count + 8 bytes a round, the
+    /// same bytes kept), so every seeded ledger keeps its secrets and ids: compared with that loop, written here.
+    func testBoundedSamplingDrawsWhatTheUnboundedLoopDrew() throws {
+        func reference(_ count: Int, _ alphabet: [UInt8], round: Int, _ random: SeededRandom) -> String {
+            let limit = 256 - 256 % alphabet.count
+            var out: [UInt8] = []
+            while out.count < count {
+                for b in random.bytes(round) where Int(b) < limit && out.count < count { out.append(alphabet[Int(b) % alphabet.count]) }
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+        let lower = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        for seed in UInt64(0)..<300 {
+            let (a, b) = (SeededRandom(seed: seed), SeededRandom(seed: seed))
+            for kind in SecretKind.allCases {
+                let secret = try SecretFormat.generate(kind, using: a)
+                XCTAssertEqual(String(secret.dropFirst(4).prefix(36)), reference(36, Self.alphabet, round: 48, b), "seed \(seed)")
+            }
+            XCTAssertEqual(try Identifier.credentialID(using: a), "cred_" + reference(16, Self.alphabet, round: 24, b))
+            XCTAssertEqual(try Identifier.clientID(using: a), "cxc_" + reference(24, Self.alphabet, round: 32, b))
+            XCTAssertEqual(try Identifier.serviceUserID(using: a), reference(12, lower, round: 24, b))
+        }
     }
 }

@@ -104,9 +104,9 @@ final class DecisionSnapshotTests: XCTestCase {
     /// `validate` on secrets of every kind against every kind (as a list and as the one kind the decision passes):
     /// accepted only for its own kind, and a changed checksum character (to every other base62 character) is
     /// `bad_checksum`.
-    func testValidateAcceptsOnlyTheRightKindAndChecksum() {
+    func testValidateAcceptsOnlyTheRightKindAndChecksum() throws {
         for (index, kind) in SecretKind.allCases.enumerated() {
-            let secret = Array(SecretFormat.generate(kind, using: SeededRandom(seed: UInt64(40 + index))).utf8)
+            let secret = Array(try SecretFormat.generate(kind, using: SeededRandom(seed: UInt64(40 + index))).utf8)
             for expected in SecretKind.allCases {
                 let check = secret.withUnsafeBytes { SecretFormat.validate($0, expecting: [expected]) }
                 let single = secret.withUnsafeBytes { SecretFormat.validate($0, expecting: expected) }

@@ -29,8 +29,8 @@ final class HeaderTests: XCTestCase {
 
     func testMalformedHeadersAreDeniedWithSpecificCodesAndRecorded() throws {
         let secret = key.secret!
-        let other = SecretFormat.generate(.apiKey, using: SeededRandom(seed: 12_345))
-        let clientSecret = SecretFormat.generate(.clientSecret, using: SeededRandom(seed: 1))
+        let other = try SecretFormat.generate(.apiKey, using: SeededRandom(seed: 12_345))
+        let clientSecret = try SecretFormat.generate(.clientSecret, using: SeededRandom(seed: 1))
         let cases: [(String, String, DenialReason?)] = [
             ("empty", "", .malformedHeader),
             ("only spaces", "     ", .malformedHeader),
@@ -72,7 +72,7 @@ final class HeaderTests: XCTestCase {
             ("an API key as an upper-case bearer token", "BEARER " + secret, .malformedHeader),
             ("an API key as a mixed-case bearer token", "bEaReR " + secret, .malformedHeader),
             ("well-formed but unknown key", "Apikey " + other, .unknownCredential),
-            ("well-formed but unknown token", "Bearer " + SecretFormat.generate(.accessToken, using: SeededRandom(seed: 3)), .unknownCredential),
+            ("well-formed but unknown token", try "Bearer " + SecretFormat.generate(.accessToken, using: SeededRandom(seed: 3)), .unknownCredential),
         ]
         let row0 = try t.row(key.id)
         let start = t.head.seq

@@ -57,7 +57,7 @@ final class Issue11IntrospectionTests: XCTestCase {
         let attempts: [(String, () throws -> Void)] = [
             ("no secret", { _ = try self.introspect(token, by: self.pkce, secret: .some(nil)) }),
             ("another client's secret", { _ = try self.introspect(token, by: self.pkce, secret: self.api.clientSecret) }),
-            ("a made-up secret", { _ = try self.introspect(token, by: self.pkce, secret: SecretFormat.generate(.clientSecret, using: SeededRandom(seed: 3))) }),
+            ("a made-up secret", { _ = try self.introspect(token, by: self.pkce, secret: try SecretFormat.generate(.clientSecret, using: SeededRandom(seed: 3))) }),
             ("the token as the secret", { _ = try self.introspect(token, by: self.pkce, secret: token) }),
             ("unknown client id", { _ = try self.ledger.oauth.introspect(token, clientID: "cxc_unknown", clientSecret: self.pkce.clientSecret) }),
             ("empty client id", { _ = try self.ledger.oauth.introspect(token, clientID: "", clientSecret: nil) }),
@@ -122,7 +122,7 @@ final class Issue11IntrospectionTests: XCTestCase {
         assertInactive(try introspect(cc.accessToken, by: betaAPI), "beta on acme's API token")
         assertInactive(try introspect(betaToken.accessToken, by: api), "acme on beta's token")
         // Unknown and garbage look the same.
-        assertInactive(try introspect(SecretFormat.generate(.accessToken, using: SeededRandom(seed: 9)), by: pkce), "unknown")
+        assertInactive(try introspect(try SecretFormat.generate(.accessToken, using: SeededRandom(seed: 9)), by: pkce), "unknown")
         assertInactive(try introspect("garbage", by: pkce), "garbage")
         assertInactive(try introspect(api.clientSecret!, by: pkce), "a client secret")
         XCTAssertEqual(t.head, before, "introspection by authenticated clients wrote to the log")

@@ -117,7 +117,7 @@ final class Issue11RevocationTests: XCTestCase {
         var flipped = Array(tokens.accessToken)
         flipped[10] = flipped[10] == "Q" ? "R" : "Q"
         let head = t.head
-        for token in [SecretFormat.generate(.accessToken, using: SeededRandom(seed: 4)), SecretFormat.generate(.refreshToken, using: SeededRandom(seed: 5)),
+        for token in [try SecretFormat.generate(.accessToken, using: SeededRandom(seed: 4)), try SecretFormat.generate(.refreshToken, using: SeededRandom(seed: 5)),
                       String(flipped), "garbage", "", "cxa_short"] {
             XCTAssertEqual(try revoke(token, by: pkce), .unknown, token)
         }
@@ -213,7 +213,7 @@ final class Issue11RevocationTests: XCTestCase {
         XCTAssertEqual(key.object["error"] as? String, "unsupported_token_type")
         // Unknown: exit 0, said so, no event.
         var head = try cli.head()
-        let unknown = cli.run("token", "revoke", "--token", SecretFormat.generate(.accessToken, using: SeededRandom(seed: 6)),
+        let unknown = cli.run("token", "revoke", "--token", try SecretFormat.generate(.accessToken, using: SeededRandom(seed: 6)),
                               "--client-id", erp.id, "--client-secret", erp.secret)
         XCTAssertEqual(unknown.code, 0, unknown.all)
         XCTAssertEqual(unknown.out, "unknown token: nothing to revoke\n")

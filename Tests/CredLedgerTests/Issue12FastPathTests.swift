@@ -223,7 +223,7 @@ final class Issue12FastPathTests: XCTestCase {
             (pkceHeader, World.acme, World.tunnel, .read, "user_not_member"),
             (try t.header(for: betaKey), World.beta, World.betaProject, .read, "project_access_missing"),
             (deletedHeader, World.acme, World.bridge, .read, "revoked"),
-            ("Apikey " + SecretFormat.generate(.apiKey, using: SeededRandom(seed: 5)), World.acme, World.bridge, .read, "unknown_credential"),
+            (try "Apikey " + SecretFormat.generate(.apiKey, using: SeededRandom(seed: 5)), World.acme, World.bridge, .read, "unknown_credential"),
             ("Basic Zm9vOmJhcg==", World.acme, World.bridge, .read, "malformed_header"),
         ]
         for c in cases {
@@ -306,7 +306,7 @@ final class Issue12FastPathTests: XCTestCase {
     /// deleted → secret problem → wrong type → expired → other company → module → project → role, each reason
     /// reported only when every earlier check passes.
     func testOneRuleSequenceOverAnyFacts() throws {
-        let parsed = AuthorizationHeader.parse("Apikey " + SecretFormat.generate(.apiKey, using: SeededRandom(seed: 9)))
+        let parsed = AuthorizationHeader.parse(try "Apikey " + SecretFormat.generate(.apiKey, using: SeededRandom(seed: 9)))
         let now: Timestamp = 1_000
         func code(_ facts: StubFacts, _ op: CredLedgerCore.Operation = .write) throws -> String {
             try Ledger.decide(parsed, company: "c", project: "p", operation: op, now: now, facts: facts).code
@@ -341,7 +341,7 @@ final class Issue12FastPathTests: XCTestCase {
     /// A Bearer token is decided from the facts its row carries: its own state after its credential's, and for a
     /// user-delegated credential the principal the row names (no `credentials` or `users` row is read).
     func testOneRuleSequenceForTokensOverAnyFacts() throws {
-        let parsed = AuthorizationHeader.parse("Bearer " + SecretFormat.generate(.accessToken, using: SeededRandom(seed: 10)))
+        let parsed = AuthorizationHeader.parse(try "Bearer " + SecretFormat.generate(.accessToken, using: SeededRandom(seed: 10)))
         let now: Timestamp = 1_000
         func decide(_ facts: StubFacts, _ op: CredLedgerCore.Operation = .write) throws -> Decision {
             try Ledger.decide(parsed, company: "c", project: "p", operation: op, now: now, facts: facts)
@@ -536,7 +536,7 @@ private final class FastPathHistory {
             (header, owner) = dice.pick(headers)
         } else {
             header = dice.pick(["", "Basic Zm9vOmJhcg==", "Apikey cxk_short", "Bearer " + String(repeating: "x", count: 300),
-                                "Apikey " + SecretFormat.generate(.apiKey, using: SeededRandom(seed: dice.next()))])
+                                try "Apikey " + SecretFormat.generate(.apiKey, using: SeededRandom(seed: dice.next()))])
         }
         if dice.chance(3) { header = header.lowercased() }
         // Mostly the credential's own company; sometimes another one or none.

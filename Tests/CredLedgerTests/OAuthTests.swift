@@ -311,7 +311,7 @@ final class OAuthTests: XCTestCase {
         XCTAssertEqual(try introspect(cc.accessToken, as: api).username, api.serviceUser)
 
         // Inactive: garbage, unknown, not a token, module off.
-        for text in ["", "garbage", api.clientSecret!, SecretFormat.generate(.accessToken, using: SeededRandom(seed: 5)),
+        for text in ["", "garbage", api.clientSecret!, try SecretFormat.generate(.accessToken, using: SeededRandom(seed: 5)),
                      String(tokens.accessToken.dropLast()) + (tokens.accessToken.hasSuffix("A") ? "B" : "A")] {
             let i = try introspect(text)
             XCTAssertFalse(i.active, text)
@@ -354,7 +354,7 @@ final class OAuthTests: XCTestCase {
         // Unknown or already revoked tokens: success without effect (RFC 7009 §2.2), saying which.
         let c = try exchange(pkce, try authorize(pkce).code)
         let head = t.head
-        XCTAssertEqual(try ledger.oauth.revokeToken(SecretFormat.generate(.accessToken, using: SeededRandom(seed: 8)), clientID: pkce.clientID!,
+        XCTAssertEqual(try ledger.oauth.revokeToken(try SecretFormat.generate(.accessToken, using: SeededRandom(seed: 8)), clientID: pkce.clientID!,
                                               clientSecret: pkce.clientSecret), .unknown)
         XCTAssertEqual(try ledger.oauth.revokeToken("nonsense", clientID: pkce.clientID!, clientSecret: pkce.clientSecret), .unknown)
         XCTAssertEqual(try ledger.oauth.revokeToken(a.accessToken, clientID: pkce.clientID!, clientSecret: pkce.clientSecret), .alreadyInactive)

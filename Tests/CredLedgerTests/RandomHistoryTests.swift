@@ -171,7 +171,7 @@ private final class History {
             expectedOwner = owner[token]
         } else {
             header = dice.pick(["", "Basic Zm9vOmJhcg==", "Apikey cxk_short", "Bearer " + String(repeating: "x", count: 300),
-                                "Apikey " + SecretFormat.generate(.apiKey, using: SeededRandom(seed: dice.next()))])
+                                try "Apikey " + SecretFormat.generate(.apiKey, using: SeededRandom(seed: dice.next()))])
             if let key = apiKeys.first, dice.chance(50) {
                 var chars = Array(key)
                 chars[10] = chars[10] == "Q" ? "R" : "Q"

@@ -133,11 +133,39 @@ final class RepeatedRandomTests: XCTestCase {
                                                      operation: .read).credentialID, first.id, "the first key is untouched")
     }
 
+    /// A generator stuck above the rejection sampling's limit (0xFF) used to hang the writer thread, and with it every
+    /// request: now the request is refused (`random_stuck`), nothing is written, and the ledger works on once the
+    /// generator does.
+    func testAGeneratorStuckAboveTheSamplingLimitIsRefusedAndTheLedgerGoesOn() throws {
+        let random = RewindingRandom(seed: 11)
+        let t = try TestLedger("stuck-high-random", configure: { $0.random = random })
+        defer { t.remove() }
+        try t.makeWorld()
+        let first = try t.create(.oauth, .read, name: "first")
+        random.stuck = 0xFF
+        for (what, body) in [
+            ("a key", { _ = try t.create(.staticKey, .read, name: "second") }),
+            ("a PKCE client (ids only)", { _ = try t.create(.pkce, .read, name: "third") }),
+            ("a rotation", { _ = try t.ledger.administration.rotateSecret(World.acme, credential: first.id, grace: 0, as: World.alice) }),
+            ("a token", { _ = try t.ledger.oauth.clientCredentialsToken(clientID: first.clientID!, clientSecret: first.clientSecret!) }),
+        ] as [(String, () throws -> Void)] {
+            let head = t.head
+            XCTAssertThrowsError(try body(), what) { error in
+                XCTAssertEqual((error as? LedgerError)?.code, "random_stuck", "\(what): \(error)")
+            }
+            XCTAssertEqual(t.head, head, "\(what): nothing written")
+        }
+        random.stuck = nil
+        let later = try t.create(.staticKey, .read, name: "second")
+        XCTAssertEqual(try t.ledger.access.authorize(header: "Apikey " + later.secret!, company: World.acme, project: World.bridge,
+                                                     operation: .read).credentialID, later.id)
+    }
+
     /// `SecretFormat.withKind`: the same body under another prefix, with a valid checksum.
-    func testTheSameBodyUnderEveryKind() {
+    func testTheSameBodyUnderEveryKind() throws {
         let random = SeededRandom(seed: 3)
         for kind in SecretKind.allCases {
-            let secret = SecretFormat.generate(kind, using: random)
+            let secret = try SecretFormat.generate(kind, using: random)
             XCTAssertEqual(SecretFormat.withKind(secret, kind), secret)
             for other in SecretKind.allCases {
                 let moved = SecretFormat.withKind(secret, other)

@@ -208,7 +208,7 @@ final class SecretHygieneTests: ReliabilityTestCase {
     /// A secret pasted into the wrong place of a command line must not be echoed back in the error message.
     func testSecretPastedInTheWrongPlaceIsNotEchoed() throws {
         let db = try makeDirectory("echo") + "/ledger"
-        let secret = SecretFormat.generate(.apiKey, using: SeededRandom(seed: Self.seed))
+        let secret = try SecretFormat.generate(.apiKey, using: SeededRandom(seed: Self.seed))
         let body = String(secret.dropFirst(SecretFormat.prefixLength))
         let cases: [[String]] = [
             ["auth", "check", "acme", secret, "--project", "bridge", "--op", "read"],                    // as a stray positional

@@ -249,16 +249,16 @@ public struct CreateCredential: LedgerCommand {
         let number = try ctx.state.counter(.credential) + 1
         // Identifiers and the secret are never ones the ledger already holds (`drawChecked`).
         let store = ctx.store
-        let publicID = try ctx.drawChecked("credential id", { Identifier.credentialID(using: random) },
+        let publicID = try ctx.drawChecked("credential id", { try Identifier.credentialID(using: random) },
                                            isTaken: { try store.get(.credentialIDs, Keys.credentialID($0)) != nil })
         let drawn = request.type.hasSecret ? try ctx.drawCheckedSecret(request.type == .staticKey ? .apiKey : .clientSecret) : nil
         let secret = drawn?.secret
         let clientID = request.type.isOAuthClient
-            ? try ctx.drawChecked("client id", { Identifier.clientID(using: random) },
+            ? try ctx.drawChecked("client id", { try Identifier.clientID(using: random) },
                                   isTaken: { try store.get(.clientIDs, Keys.credentialID($0)) != nil })
             : ""
         let serviceUser = request.type.hasServiceUser
-            ? "apiservice+\(Identifier.serviceUserID(using: random))@\(company.mailDomain)" : ""
+            ? "apiservice+\(try Identifier.serviceUserID(using: random))@\(company.mailDomain)" : ""
         let displayPrefix = request.type == .staticKey ? SecretFormat.displayPrefix(of: secret ?? "") : clientID
         ctx.emit(company: company.number, actor: .user(user), .credentialCreated(CredentialCreated(
             credential: number, type: request.type, scope: request.scope, publicID: publicID, name: request.name,

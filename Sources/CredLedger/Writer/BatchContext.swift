@@ -27,8 +27,8 @@ public struct BatchContext {
     /// bits, so a working generator never repeats one; one that does (a cloned VM's state, a reused seed) would
     /// overwrite another credential's, token's or code's lookup row. The request is then refused (`random_repeats`,
     /// nothing written) rather than drawn again: a repeating stream's next values were handed out before too.
-    func drawChecked<T>(_ what: String, _ draw: () -> T, isTaken: (T) throws -> Bool) throws -> T {
-        let value = draw()
+    func drawChecked<T>(_ what: String, _ draw: () throws -> T, isTaken: (T) throws -> Bool) throws -> T {
+        let value = try draw()
         guard try !isTaken(value) else {
             throw LedgerError("random_repeats", "the random generator returned a \(what) the ledger already holds: nothing was written; check the machine's random source",
                               kind: .integrity)
@@ -41,7 +41,7 @@ public struct BatchContext {
     /// come back as an API key or a token.
     func drawCheckedSecret(_ kind: SecretKind) throws -> (secret: String, hash: SHA256Digest) {
         try drawChecked("\(kind.prefix)… secret", {
-            let secret = SecretFormat.generate(kind, using: random)
+            let secret = try SecretFormat.generate(kind, using: random)
             return (secret, SecretFormat.hash(secret))
         }, isTaken: { drawn in
             try SecretKind.allCases.contains { other in

@@ -39,15 +39,12 @@ public enum SecretFormat {
     /// Characters of the body shown in the table (36 bits of 214; the rest stays secret).
     public static let displayedBodyLength = 6
 
-    /// A fresh secret of `kind` from `random` (rejection sampling keeps the base62 digits uniform).
-    public static func generate(_ kind: SecretKind, using random: some RandomBytesGenerator) -> String {
+    /// A fresh secret of `kind` from `random` (rejection sampling keeps the base62 digits uniform); `random_stuck` when
+    /// the generator gives no usable bytes (`RejectionSampling`).
+    public static func generate(_ kind: SecretKind, using random: some RandomBytesGenerator) throws(LedgerError) -> String {
         var out = Array(kind.prefix.utf8)
         out.reserveCapacity(length)
-        while out.count < prefixLength + bodyLength {
-            for byte in random.bytes(48) where byte < 248 && out.count < prefixLength + bodyLength {
-                out.append(Base62.alphabet[Int(byte % 62)])
-            }
-        }
+        try RejectionSampling.append(bodyLength, of: Base62.alphabet, drawing: 48, from: random, to: &out)
         let crc = out.withUnsafeBytes { CRC32.checksum($0) }
         out.append(contentsOf: Base62.encode(crc, width: checksumLength).utf8)
         return String(decoding: out, as: UTF8.self)
@@ -153,24 +150,50 @@ public enum SecretFormat {
 /// Non-secret random identifiers.
 public enum Identifier {
     /// `cred_` + 16 base62 characters.
-    public static func credentialID(using random: some RandomBytesGenerator) -> String { "cred_" + base62(16, random) }
+    public static func credentialID(using random: some RandomBytesGenerator) throws(LedgerError) -> String {
+        "cred_" + (try base62(16, random))
+    }
     /// OAuth client id: `cxc_` + 24 base62 characters.
-    public static func clientID(using random: some RandomBytesGenerator) -> String { "cxc_" + base62(24, random) }
+    public static func clientID(using random: some RandomBytesGenerator) throws(LedgerError) -> String {
+        "cxc_" + (try base62(24, random))
+    }
     /// Unique part of `apiservice+<id>@domain`: 12 lowercase alphanumerics.
-    public static func serviceUserID(using random: some RandomBytesGenerator) -> String {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
+    public static func serviceUserID(using random: some RandomBytesGenerator) throws(LedgerError) -> String {
         var out: [UInt8] = []
-        while out.count < 12 {
-            for b in random.bytes(24) where b < 252 && out.count < 12 { out.append(alphabet[Int(b % 36)]) }
-        }
+        try RejectionSampling.append(12, of: Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8), drawing: 24, from: random, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func base62(_ count: Int, _ random: some RandomBytesGenerator) -> String {
+    static func base62(_ count: Int, _ random: some RandomBytesGenerator) throws(LedgerError) -> String {
         var out: [UInt8] = []
-        while out.count < count {
-            for b in random.bytes(count + 8) where b < 248 && out.count < count { out.append(Base62.alphabet[Int(b % 62)]) }
-        }
+        try RejectionSampling.append(count, of: Base62.alphabet, drawing: count + 8, from: random, to: &out)
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Uniform characters from random bytes: a byte is used only below the largest multiple of the alphabet's size (248
+/// for base62), so every character is equally likely. A working generator fills a secret in its first round with
+/// near certainty; one that gives no usable bytes (stuck on 0xFF, a broken source an embedder passed) would be waited
+/// on forever, on the writer thread, stopping every request: after `maxRounds` rounds it is refused instead.
+enum RejectionSampling {
+    /// Rounds of `drawing` bytes before the generator is called broken (a working one fails this with probability
+    /// below 2^-1000 for every use here).
+    static let maxRounds = 64
+
+    /// Appends `count` characters of `alphabet` (≤ 256 of them) to `out`, drawing `drawing` bytes at a time. The draws
+    /// are the same as before the bound was added, so a seeded generator still gives the same secrets and ids.
+    static func append(_ count: Int, of alphabet: [UInt8], drawing: Int, from random: some RandomBytesGenerator,
+                       to out: inout [UInt8]) throws(LedgerError) {
+        let limit = 256 - 256 % alphabet.count
+        var needed = count
+        for _ in 0..<maxRounds {
+            for byte in random.bytes(drawing) where Int(byte) < limit && needed > 0 {
+                out.append(alphabet[Int(byte) % alphabet.count])
+                needed -= 1
+            }
+            if needed == 0 { return }
+        }
+        throw LedgerError("random_stuck", "the random generator gave \(maxRounds * drawing) bytes without \(count) usable ones: nothing was written; check the machine's random source",
+                          kind: .integrity)
     }
 }

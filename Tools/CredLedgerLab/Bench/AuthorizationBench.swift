@@ -16,7 +16,7 @@ enum AuthorizationBench {
     /// `count` requests of credentials chosen Zipf(1) over those that have a header of the wanted kind:
     /// mostly on projects the principal has a role on, some on other projects of the company, 3/4 reads,
     /// and a few well-formed unknown secrets.
-    static func pool(_ fixture: LedgerFixture, count: Int, bearer: Bool?, seed: UInt64) -> [AuthRequest] {
+    static func pool(_ fixture: LedgerFixture, count: Int, bearer: Bool?, seed: UInt64) throws -> [AuthRequest] {
         var random = BenchRandom(seed: seed)
         let usable = fixture.credentials.indices.filter { i in
             let c = fixture.credentials[i]
@@ -24,7 +24,7 @@ enum AuthorizationBench {
         }
         guard !usable.isEmpty else { return [] }
         let zipf = Zipf(count: usable.count, exponent: 1.0, random: &random)
-        let unknownKey = "Apikey " + SecretFormat.generate(.apiKey, using: SystemRandom())
+        let unknownKey = try "Apikey " + SecretFormat.generate(.apiKey, using: SystemRandom())
         var out: [AuthRequest] = []
         out.reserveCapacity(count)
         for _ in 0..<count {

@@ -97,7 +97,7 @@ final class BenchRunner {
         report.admin = fixture.rates
 
         // Decisions to record: authorize a Zipf pool once.
-        let pool = AuthorizationBench.pool(fixture, count: config.quick ? 16_384 : 65_536, bearer: nil, seed: 7)
+        let pool = try AuthorizationBench.pool(fixture, count: config.quick ? 16_384 : 65_536, bearer: nil, seed: 7)
         guard !pool.isEmpty else { throw LedgerError("bench_failed", "the fixture has no usable credential", kind: .badInput) }
         let decisions = try AuthorizationBench.decisions(ledger, pool: pool)
 
@@ -151,7 +151,7 @@ final class BenchRunner {
         // 3. Authorization decisions, per header kind, on the full ledger.
         try section("3. authorize") {
             for bearer in [false, true] {
-                let kindPool = AuthorizationBench.pool(fixture, count: config.quick ? 16_384 : 65_536, bearer: bearer, seed: bearer ? 11 : 13)
+                let kindPool = try AuthorizationBench.pool(fixture, count: config.quick ? 16_384 : 65_536, bearer: bearer, seed: bearer ? 11 : 13)
                 guard !kindPool.isEmpty else { continue }
                 progress("authorize: \(config.rounds) × \(config.decisions) \(bearer ? "Bearer" : "Apikey") decisions")
                 _ = try AuthorizationBench.run(ledger, pool: kindPool, count: min(config.decisions, 20_000))

@@ -81,7 +81,7 @@ struct TransparencyBench {
             progress("fixture (\(name) the tree)")
             let fixture = LedgerFixture(ledger: ledger, shape: .init(companies: 20, projects: 200, credentials: 2_000, sequentialSample: 10))
             try fixture.build(progress: { _ in })
-            let pool = AuthorizationBench.pool(fixture, count: 16_384, bearer: nil, seed: 7)
+            let pool = try AuthorizationBench.pool(fixture, count: 16_384, bearer: nil, seed: 7)
             pools.append(pool)
             decisions.append(try AuthorizationBench.decisions(ledger, pool: pool))
         }

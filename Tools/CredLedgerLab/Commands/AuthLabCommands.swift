@@ -42,7 +42,7 @@ enum AuthLabCommands {
                 try fixture.build { _ in }
                 // --fill N: the bench's own fill first (N uses recorded through the writer), as on its full ledger.
                 if fill > 0 {
-                    let pool = AuthorizationBench.pool(fixture, count: 65_536, bearer: nil, seed: 7)
+                    let pool = try AuthorizationBench.pool(fixture, count: 65_536, bearer: nil, seed: 7)
                     let seconds = try RecordingBench.fill(ledger, count: fill, decisions: try AuthorizationBench.decisions(ledger, pool: pool)) { _ in }
                     if !ctx.json { print("filled: \(fill) uses in \(BenchFormat.fixed(seconds, 1)) s") }
                 }
@@ -53,8 +53,8 @@ enum AuthLabCommands {
 
                 // The bench's own pools (same seeds), the Bearer one also split by the token's kind.
                 let kinds = Dictionary(fixture.credentials.compactMap { c in c.header.map { ($0, c.type) } }, uniquingKeysWith: { a, _ in a })
-                let apikey = AuthorizationBench.pool(fixture, count: 65_536, bearer: false, seed: 13)
-                let bearer = AuthorizationBench.pool(fixture, count: 65_536, bearer: true, seed: 11)
+                let apikey = try AuthorizationBench.pool(fixture, count: 65_536, bearer: false, seed: 13)
+                let bearer = try AuthorizationBench.pool(fixture, count: 65_536, bearer: true, seed: 11)
                 let pools: [(String, [AuthRequest])] = [
                     ("Apikey", apikey), ("Bearer", bearer),
                     ("Bearer client_credentials", bearer.filter { kinds[$0.header] == .oauth }),

@@ -50,7 +50,7 @@ enum RecordLabCommands {
                 defer { ledger.close() }
                 let fixture = LedgerFixture(ledger: ledger, shape: .init(companies: 20, projects: 200, credentials: 2_000, sequentialSample: 20))
                 try fixture.build { _ in }
-                let pool = AuthorizationBench.pool(fixture, count: 16_384, bearer: nil, seed: 7)
+                let pool = try AuthorizationBench.pool(fixture, count: 16_384, bearer: nil, seed: 7)
                 guard !pool.isEmpty else { throw LedgerError("bench_failed", "the fixture has no usable credential", kind: .badInput) }
                 let decisions = try AuthorizationBench.decisions(ledger, pool: pool)
                 _ = try RecordingBench.run(ledger, mode: .tasks, callers: 64, seconds: 0.3, decisions: decisions, requests: pool)

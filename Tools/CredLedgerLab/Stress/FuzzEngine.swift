@@ -110,8 +110,10 @@ enum FuzzEngine {
             let tally = Tally()
             switch target {
             case .codec: fuzzCodec(corpus, budget, &rng, tally)
-            case .header: fuzzHeader(secrets, budget, &rng, tally)
-            case .secret: fuzzSecret(budget, &rng, tally)
+            case .header:
+                do { try fuzzHeader(secrets, budget, &rng, tally) } catch { tally.fail("the seeded generator failed: \(error)") }
+            case .secret:
+                do { try fuzzSecret(budget, &rng, tally) } catch { tally.fail("the seeded generator failed: \(error)") }
             case .base64: fuzzBase64(budget, &rng, tally)
             case .pkce: fuzzPKCE(budget, &rng, tally)
             case .cliParse: fuzzCLIParse(budget, &rng, tally)
@@ -273,9 +275,9 @@ enum FuzzEngine {
 
     /// Properties: parse never traps; a failure is one of the three header reasons; a success carries a secret that
     /// validates for the scheme's kind; every single-character typo in a valid secret is rejected without a lookup.
-    static func fuzzHeader(_ secrets: [String], _ budget: Int, _ rng: inout StressRandom, _ tally: Tally) {
+    static func fuzzHeader(_ secrets: [String], _ budget: Int, _ rng: inout StressRandom, _ tally: Tally) throws {
         let valid = secrets.filter { $0.hasPrefix("cxk_") || $0.hasPrefix("cxa_") }
-        let seeds = valid.isEmpty ? [SecretFormat.generate(.apiKey, using: SeededRandom(seed: 1))] : valid
+        let seeds = valid.isEmpty ? [try SecretFormat.generate(.apiKey, using: SeededRandom(seed: 1))] : valid
         let allowedFailures: Set<DenialReason> = [.malformedHeader, .unsupportedScheme, .badChecksum]
         let alphabet = Array(" \t\r\n\0AaBbKkEeYy_-=:.,;/+%\"'\\éß€🙂\u{7F}\u{85}\u{2028}".unicodeScalars)
         while tally.inputs < budget {
@@ -317,7 +319,7 @@ enum FuzzEngine {
                 text = rng.pick(["", " ", scheme, scheme + " ", text + " " + secret, String(repeating: "A", count: rng.int(200...400)),
                                  scheme + " " + String(repeating: "x", count: rng.int(0...300)), text + String(repeating: " ", count: rng.int(0...260))])
             case 4:  // wrong kind for the scheme
-                let other = SecretFormat.generate(rng.pick(SecretKind.allCases), using: SeededRandom(seed: rng.next()))
+                let other = try SecretFormat.generate(rng.pick(SecretKind.allCases), using: SeededRandom(seed: rng.next()))
                 text = scheme + " " + other
             case 5:  // random printable bytes
                 text = String(decoding: (0..<rng.int(0...80)).map { _ in UInt8(rng.int(0x20...0x7E)) }, as: UTF8.self)
@@ -350,10 +352,10 @@ enum FuzzEngine {
     }
 
     /// Properties: validate never traps on any bytes; it accepts exactly the generated secrets and their kinds.
-    static func fuzzSecret(_ budget: Int, _ rng: inout StressRandom, _ tally: Tally) {
+    static func fuzzSecret(_ budget: Int, _ rng: inout StressRandom, _ tally: Tally) throws {
         while tally.inputs < budget {
             let kind = rng.pick(SecretKind.allCases)
-            let genuine = SecretFormat.generate(kind, using: SeededRandom(seed: rng.next()))
+            let genuine = try SecretFormat.generate(kind, using: SeededRandom(seed: rng.next()))
             var bytes = Array(genuine.utf8)
             let mode = rng.int(0..<5)
             switch mode {
