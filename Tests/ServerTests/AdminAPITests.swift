@@ -165,6 +165,73 @@ final class AdminAPITests: XCTestCase {
         XCTAssertEqual(server.ledger.head.seq, head, "a refused request wrote")
     }
 
+    /// Rotation (the page's *Rotate secret…*): the new secret once, in the answer only; the old one's fate by the grace;
+    /// what cannot be rotated, or a grace that is not a duration, is refused and writes nothing.
+    func testRotationAnswersTheNewSecretOnceAndRefusesWhatCannotBeRotated() throws {
+        XCTAssertEqual(try call("PUT", "/api-module", json: #"{"api_enabled":true}"#).status, 200)
+        func create(_ body: String) throws -> API.IssuedCredential {
+            let r = try call("POST", "/credentials", json: body)
+            XCTAssertEqual(r.status, 201, r.body)
+            return try API.decode(API.IssuedCredential.self, from: Data(r.body.utf8))
+        }
+        let key = try create(#"{"name":"sync","type":"static","scope":"read"}"#)
+        let client = try create(#"{"name":"erp","type":"oauth","scope":"read"}"#)
+        let app = try create(#"{"name":"desk","type":"pkce-public","scope":"read","redirect_uris":["http://127.0.0.1/cb"]}"#)
+        let gone = try create(#"{"name":"gone","type":"static","scope":"read"}"#)
+        XCTAssertEqual(try call("DELETE", "/credentials/\(gone.id)").status, 200)
+        // Globex's module is on, so its admin reaches the lookup (an id of another company is not found there).
+        XCTAssertEqual(try call("PUT", server.url + "/v1/companies/globex/api-module", as: "hank@globex.example", json: #"{"api_enabled":true}"#).status, 200)
+        let head = server.ledger.head.seq
+        let rotate = "/credentials/\(key.id)/rotate"
+        for (path, user, body, status, code) in [
+            (rotate, Self.alice, #"{"grace":"forever"}"#, 400, "invalid_request"),
+            (rotate, Self.alice, #"{"grace":"-1h"}"#, 400, "invalid_request"),
+            (rotate, Self.alice, #"{"grace":""}"#, 400, "invalid_request"),
+            (rotate, Self.alice, #"{"grace":"24 h"}"#, 400, "invalid_request"),
+            (rotate, Self.alice, #"{"grace":"99999d"}"#, 400, "invalid_request"),
+            (rotate, Self.alice, #"{"grace":24}"#, 400, "invalid_request"),
+            (rotate, Self.alice, #"{}"#, 400, "invalid_request"),
+            (rotate, Self.alice, #"{"grace":"1h","as":"hank@globex.example"}"#, 400, "invalid_request"),
+            (rotate, Self.bob, #"{"grace":"1h"}"#, 403, "not_company_admin"),
+            (rotate, "hank@globex.example", #"{"grace":"1h"}"#, 403, "not_company_admin"),
+            (server.url + "/v1/companies/globex/credentials/\(key.id)/rotate", "hank@globex.example", #"{"grace":"1h"}"#, 404, "unknown_credential"),
+            ("/credentials/\(app.id)/rotate", Self.alice, #"{"grace":"0"}"#, 409, "no_secret"),
+            ("/credentials/\(gone.id)/rotate", Self.alice, #"{"grace":"0"}"#, 409, "credential_deleted"),
+            ("/credentials/cred_nope/rotate", Self.alice, #"{"grace":"0"}"#, 404, "unknown_credential"),
+        ] {
+            assertError(try call("POST", path, as: user, json: body), status, code)
+        }
+        XCTAssertEqual(server.ledger.head.seq, head, "a refused rotation wrote")
+
+        // A grace: both secrets work until it ends. Now (an OAuth client): the old secret and its tokens stop at once.
+        let graced = try call("POST", rotate, json: #"{"grace":"24h"}"#)
+        XCTAssertEqual(graced.status, 200, graced.body)
+        XCTAssertEqual(graced["Cache-Control"], "no-store")
+        let newKey = try API.decode(API.IssuedCredential.self, from: Data(graced.body.utf8))
+        let secret = try XCTUnwrap(newKey.secret)
+        XCTAssertNotEqual(secret, key.secret)
+        XCTAssertNil(newKey.oldTokens, "a static key has no tokens")
+        for header in ["Apikey " + secret, "Apikey " + (key.secret ?? "")] {
+            XCTAssertNotEqual(try server.ledger.access.authorize(header: header, company: "acme", project: "bridge", operation: .read).denial,
+                              .unknownCredential, "both keys are the credential's during the grace")
+        }
+        let token = try server.ledger.oauth.clientCredentialsToken(clientID: client.clientID!, clientSecret: client.clientSecret!)
+        let now = try call("POST", "/credentials/\(client.id)/rotate", json: #"{"grace":"0"}"#)
+        XCTAssertEqual(now.status, 200, now.body)
+        let newClient = try API.decode(API.IssuedCredential.self, from: Data(now.body.utf8))
+        XCTAssertEqual(newClient.oldTokens, "revoked")
+        XCTAssertEqual(newClient.clientID, client.clientID, "the client id stays")
+        XCTAssertThrowsError(try server.ledger.oauth.clientCredentialsToken(clientID: client.clientID!, clientSecret: client.clientSecret!))
+        XCTAssertEqual(try server.ledger.access.authorize(header: "Bearer " + token.accessToken, company: "acme", project: "bridge", operation: .read).denial,
+                       .tokenRevoked)
+        XCTAssertNoThrow(try server.ledger.oauth.clientCredentialsToken(clientID: client.clientID!, clientSecret: try XCTUnwrap(newClient.clientSecret)))
+        // The new secrets were in those answers only: not in the list, the detail or the events.
+        for path in ["/credentials?all=true", "/credentials/\(key.id)", "/credentials/\(client.id)", "/credentials/\(client.id)/events?limit=50"] {
+            let body = try call("GET", path).body
+            XCTAssertFalse(body.contains(secret) || body.contains(newClient.clientSecret ?? "-"), path)
+        }
+    }
+
     /// Browser callers (a session cookie, or any Origin / Sec-Fetch-Site) need the page's CSRF token to change state.
     func testCSRFAndOriginChecksForBrowserCallers() throws {
         XCTAssertEqual(try call("PUT", "/api-module", json: #"{"api_enabled":true}"#).status, 200)

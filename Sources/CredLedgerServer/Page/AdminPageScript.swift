@@ -181,6 +181,7 @@ extension PageAssets {
     event.preventDefault();
     var body = { name: $('c-name').value.trim(), type: typeSelect.value, scope: $('c-scope').value };
     if (!redirectRow.hidden) body.redirect_uris = $('c-redirects').value.split(/\s+/).filter(Boolean);
+    if ($('c-expires').value) body.expires_in = $('c-expires').value;
     var save = $('create-save'); save.disabled = true;
     call('POST', '/credentials', body).then(function (issued) {
       save.disabled = false;
@@ -210,10 +211,12 @@ extension PageAssets {
   }
   function selectText(node) { var r = document.createRange(); r.selectNodeContents(node); var s = getSelection(); s.removeAllRanges(); s.addRange(r); }
 
-  function showSecret(issued) {
+  // `rotated`: the grace the admin chose when this is a rotation's new secret (the old one's fate is said first).
+  function showSecret(issued, rotated) {
     clear(secretBody);
     secretConfirm.hidden = true;
-    $('secret-title').textContent = (TYPES[issued.type] || issued.type) + ' created: ' + issued.name;
+    $('secret-title').textContent = rotated ? 'Secret rotated: ' + issued.name : (TYPES[issued.type] || issued.type) + ' created: ' + issued.name;
+    if (rotated) secretBody.appendChild(el('p', { class: 'note', id: 'rotated-note', text: rotatedNote(issued, rotated) }));
     var pkce = issued.type === 'pkce' || issued.type === 'pkce-public';
     if (issued.secret) secretBody.appendChild(secretField('secret', 'API key', issued.secret, true));
     if (pkce) {
@@ -265,6 +268,50 @@ extension PageAssets {
     }, function (e) { $('delete-error').textContent = e.message; });
   });
 
+  // ---- rotate ----
+  var GRACE = { '0': 'now', '1h': '1 hour', '24h': '24 hours', '7d': '7 days' };
+  var rotateDialog = $('rotate-dialog'), rotating = null;
+  function tokensNote(type, grace) {
+    if (type === 'static') return '';
+    if (grace === '0') return type === 'pkce'
+      ? 'Every token obtained with the old secret is revoked at once: each user of this client must approve it again.'
+      : 'Every token obtained with the old secret is revoked at once: the client must request new tokens with the new secret.';
+    return 'Tokens obtained with the old secret keep working until it stops, then they are refused too.';
+  }
+  function rotatedNote(issued, grace) {
+    var old = issued.type === 'static' ? 'The old key' : 'The old client secret';
+    if (grace === '0') return old + ' stopped working now.' + (issued.old_tokens === 'revoked' ? ' ' + tokensNote(issued.type, '0') : '');
+    return old + ' keeps working for ' + GRACE[grace] + ', then it is refused (secret_superseded). Update every integration before then.';
+  }
+  function syncGrace() { $('rotate-tokens').textContent = rotating ? tokensNote(rotating.type, $('rotate-grace').value) : ''; }
+  $('rotate-grace').addEventListener('change', syncGrace);
+  function askRotate(r) {
+    rotating = r;
+    $('rotate-form').reset();
+    $('rotate-name').textContent = r.name;
+    $('rotate-type').textContent = TYPES[r.type] || r.type;
+    $('rotate-error').textContent = '';
+    syncGrace();
+    openDialog(rotateDialog);
+    $('rotate-grace').focus();
+  }
+  rotateDialog.addEventListener('close', function () { rotating = null; });
+  $('rotate-form').addEventListener('submit', function (event) {
+    event.preventDefault();
+    if (!rotating) return;
+    var r = rotating, grace = $('rotate-grace').value, button = $('rotate-confirm');
+    button.disabled = true;
+    call('POST', '/credentials/' + encodeURIComponent(r.id) + '/rotate', { grace: grace }).then(function (issued) {
+      button.disabled = false;
+      closeDialog(rotateDialog); closeDialog(detailDialog);
+      showSecret(issued, grace);
+      load();
+    }, function (e) {
+      button.disabled = false;
+      $('rotate-error').textContent = e.message + (e.code ? ' (' + e.code + ')' : '');
+    });
+  });
+
   // ---- detail ----
   var detailDialog = $('detail-dialog'), detailBody = $('detail-body'), current = null, eventsBefore = null;
   function showDetail(id) {
@@ -292,6 +339,9 @@ extension PageAssets {
         el('button', { type: 'button', id: 'older', class: 'secondary', hidden: true, on: { click: function () { loadEvents(false); } } }, 'Older events'));
       detailBody.appendChild(audit);
       var actions = $('detail-actions'); clear(actions);
+      // A public PKCE client has no secret to rotate; a deleted or expired credential gets no new one.
+      if (r.status === 'active' && r.type !== 'pkce-public') actions.appendChild(el('button', { type: 'button', class: 'secondary', id: 'rotate-open',
+        on: { click: function () { askRotate(r); } } }, 'Rotate secret…'));
       if (!r.deleted) actions.appendChild(el('button', { type: 'button', class: 'danger', on: { click: function () { askDelete(r); } } }, 'Delete API key'));
       actions.appendChild(el('button', { type: 'button', class: 'secondary', on: { click: function () { closeDialog(detailDialog); } } }, 'Close'));
       openDialog(detailDialog);

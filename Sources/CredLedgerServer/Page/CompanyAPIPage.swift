@@ -109,7 +109,7 @@ struct CompanyAPIPage {
         """)
     }
 
-    /// The dialogs: create, show once, delete, detail, module off. Native `<dialog>`: modal, focus kept inside, Escape.
+    /// The dialogs: create, show once, delete, rotate, detail, module off. Native `<dialog>`: modal, focus kept inside, Escape.
     static let dialogs = """
     <dialog id="create-dialog" aria-labelledby="create-title">
     <form id="create-form" novalidate>
@@ -131,6 +131,14 @@ struct CompanyAPIPage {
     <option value="global">Developer Global API</option>
     </select>
     <p class="hint">READ and READ-WRITE reach only the projects you add the key to; Global reaches all company projects.</p></div>
+    <div class="field"><label for="c-expires">Expires</label>
+    <select id="c-expires" name="expires_in">
+    <option value="">Never</option>
+    <option value="30d">In 30 days</option>
+    <option value="90d">In 90 days</option>
+    <option value="365d">In 1 year</option>
+    </select>
+    <p class="hint">After that it is refused (<code>expired</code>); create a new one to replace it.</p></div>
     <div class="field" id="c-redirect-row" hidden><label for="c-redirects">Redirect URIs</label>
     <textarea id="c-redirects" name="redirect_uris" rows="2" autocomplete="off" spellcheck="false"></textarea>
     <p class="hint">One per line: https, or http on 127.0.0.1 / [::1] for apps on this machine. For Claude: <code>https://claude.ai/api/mcp/auth_callback</code>.</p></div>
@@ -143,7 +151,7 @@ struct CompanyAPIPage {
     <dialog id="secret-dialog" aria-labelledby="secret-title" aria-describedby="secret-warning">
     <div class="dialog-body">
     <h2 id="secret-title">API key created</h2>
-    <p class="warning" id="secret-warning"><strong>Secrets are only shown once.</strong> Copy and store them securely now. If lost, you must create a new key or client and delete the old one.</p>
+    <p class="warning" id="secret-warning"><strong>Secrets are only shown once.</strong> Copy and store them securely now. If lost, rotate the secret (Details › Rotate secret…), or create a new key or client and delete the old one.</p>
     <div id="secret-body"></div>
     <div class="confirm" id="secret-confirm" hidden role="alertdialog" aria-labelledby="secret-confirm-text">
     <p id="secret-confirm-text">Have you stored the secret? After closing it cannot be shown again.</p>
@@ -160,6 +168,25 @@ struct CompanyAPIPage {
     <p class="form-error" role="alert" id="delete-error"></p>
     </div>
     <div class="dialog-actions"><button type="button" class="secondary" id="delete-cancel" data-close>Cancel</button><button type="button" class="danger" id="delete-confirm">Delete API key</button></div>
+    </dialog>
+
+    <dialog id="rotate-dialog" aria-labelledby="rotate-title" aria-describedby="rotate-text">
+    <form id="rotate-form" novalidate>
+    <div class="dialog-body">
+    <h2 id="rotate-title">Rotate secret</h2>
+    <p id="rotate-text">Issue a new secret for <strong id="rotate-name"></strong> (<span id="rotate-type"></span>). The new secret is shown once. Until the old one stops working, both work: update every integration that uses it.</p>
+    <div class="field"><label for="rotate-grace">The old secret stops working</label>
+    <select id="rotate-grace" name="grace">
+    <option value="0">Now</option>
+    <option value="1h">In 1 hour</option>
+    <option value="24h" selected>In 24 hours</option>
+    <option value="7d">In 7 days</option>
+    </select>
+    <p class="hint" id="rotate-tokens"></p></div>
+    <p class="form-error" role="alert" id="rotate-error"></p>
+    </div>
+    <div class="dialog-actions"><button type="button" class="secondary" id="rotate-cancel" data-close>Cancel</button><button type="submit" class="danger" id="rotate-confirm">Rotate secret</button></div>
+    </form>
     </dialog>
 
     <dialog id="detail-dialog" class="wide" aria-labelledby="detail-title">

@@ -156,6 +156,11 @@ try:
         Select(by_id("c-scope")).select_by_value(scope)
         labels = [o.text for o in Select(by_id("c-scope")).options]
         check(labels == ["Developer READ API", "Developer READ-WRITE API", "Developer Global API"], "scope options: %r" % labels)
+        expiry = [o.get_attribute("value") for o in Select(by_id("c-expires")).options]
+        check(expiry == ["", "30d", "90d", "365d"] and Select(by_id("c-expires")).first_selected_option.text == "Never",
+              "expiry options: %r" % expiry)
+        if kind == "oauth":
+            Select(by_id("c-expires")).select_by_value("90d")
         if kind.startswith("pkce"):
             check(by_id("c-redirects").is_displayed(), "redirect URIs hidden for a PKCE type")
             by_id("c-redirects").send_keys(REDIRECT)
@@ -246,9 +251,13 @@ try:
     code, token = cli(["token", "client-credentials", "--client-id", oauth["client_id"], "--client-secret", "-"], [oauth["client_secret"]])
     check(code == 0 and token and token.get("access_token"), "client_credentials failed (exit %d)" % code)
     SECRETS.append(token["access_token"])
+    oauth_token = token["access_token"]
     # Grant through the JSON API is the page's job too: do it in the UI below for 'tunnel' with editor.
     row("ERP connector").find_element(By.CSS_SELECTOR, "button[data-action='details']").click()
     visible("detail-dialog")
+    expires = driver.find_element(By.XPATH, "//dl[@class='facts']/dt[.='Expires']/following-sibling::dd[1]").text
+    days = (time.mktime(time.strptime(expires, "%Y-%m-%d %H:%M:%S UTC")) - time.mktime(time.gmtime())) / 86400
+    check(89 < days < 91, "created to expire in 90 days, the detail says %r" % expires)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#grant-project option[value='tunnel']"))
     Select(by_id("grant-project")).select_by_value("tunnel")
     Select(by_id("grant-role")).select_by_value("editor")
@@ -330,10 +339,65 @@ try:
     by_id("detail-dialog").send_keys(Keys.ESCAPE)
     check(auth_check(static_header, "bridge", "read") == "project_access_missing", "access still works after the revoke")
 
-    step("GLOBAL key: no per-project setup")
+    # 6b. Rotation from the detail panel: the OAuth API user's secret at once, the static key with a 24-hour grace.
+    def rotate(name, grace, field):
+        row(name).find_element(By.CSS_SELECTOR, "button[data-action='details']").click()
+        visible("detail-dialog")
+        visible("rotate-open").click()
+        visible("rotate-dialog")
+        check(by_id("rotate-name").text == name, "the rotate dialog names %r" % by_id("rotate-name").text)
+        Select(by_id("rotate-grace")).select_by_value(grace)
+        tokens = by_id("rotate-tokens").text
+        if name == "ERP connector":
+            check("revoked at once" in tokens and "request new tokens" in tokens, "the grace-0 warning for tokens: %r" % tokens)
+            shot("08d-rotate-dialog")
+        else:
+            check(tokens == "", "a static key's rotation talks of tokens: %r" % tokens)
+        by_id("rotate-confirm").click()
+        visible("secret-dialog")
+        check(by_id("secret-title").text == "Secret rotated: " + name, "title %r" % by_id("secret-title").text)
+        note = by_id("rotated-note").text
+        new = by_id("secret-value-" + field).text
+        SECRETS.append(new)
+        if name == "ERP connector":
+            shot("08e-rotated-secret")
+        by_id("secret-done").click()
+        visible("secret-confirm")
+        by_id("secret-close-yes").click()
+        wait.until(EC.invisibility_of_element_located((By.ID, "secret-dialog")))
+        check(not driver.find_elements(By.CSS_SELECTOR, "#secret-body *"), "the rotated secret stayed in the DOM")
+        return new, note
+
+    step("rotate the OAuth API user's secret now: the old secret and its token stop, the new one works")
+    new_secret, note = rotate("ERP connector", "0", "client_secret")
+    check(new_secret.startswith("cxs_") and new_secret != oauth["client_secret"], "no new client secret shown")
+    check("stopped working now" in note and "revoked at once" in note, "the rotation's note: %r" % note)
+    check(auth_check("Bearer " + oauth_token, "tunnel", "write") != "allowed", "a token of the rotated-away secret still works")
+    code, _ = cli(["token", "client-credentials", "--client-id", oauth["client_id"], "--client-secret", "-"], [oauth["client_secret"]])
+    check(code != 0, "the rotated-away client secret still gets tokens")
+    code, token = cli(["token", "client-credentials", "--client-id", oauth["client_id"], "--client-secret", "-"], [new_secret])
+    check(code == 0 and token and token.get("access_token"), "the new client secret gets no token (exit %d)" % code)
+    SECRETS.append(token["access_token"])
+    check(auth_check("Bearer " + token["access_token"], "tunnel", "write") == "allowed", "the new secret's token is refused")
+    row("ERP connector").find_element(By.CSS_SELECTOR, "button[data-action='details']").click()
+    visible("detail-dialog")
+    wait.until(lambda d: any("Secret rotated" in e.text for e in d.find_elements(By.CSS_SELECTOR, "#timeline li.ev")))
+    by_id("detail-dialog").send_keys(Keys.ESCAPE)
+
+    step("rotate the static key with a 24-hour grace: both keys work until it ends")
+    new_key, note = rotate("Nightly sync", "24h", "secret")
+    check(new_key.startswith("cxk_") and new_key != issued["static"]["secret"], "no new key shown")
+    check("keeps working for 24 hours" in note, "the rotation's note: %r" % note)
+    # The key has no project access since 6: both are recognised (not unknown, not superseded) and refused for that.
+    check(auth_check(static_header, "bridge", "read") == "project_access_missing", "the old key stopped during its grace")
+    check(auth_check("Apikey " + new_key, "bridge", "read") == "project_access_missing", "the new key is not recognised")
+    scan_page("after rotating")
+
+    step("GLOBAL key: no per-project setup; a public client has no secret to rotate")
     row("Desktop app").find_element(By.CSS_SELECTOR, "button[data-action='details']").click()
     visible("detail-dialog")
     check("acts as the user who approves" in by_id("access-panel").text, "PKCE access note missing")
+    check(not driver.find_elements(By.ID, "rotate-open"), "a public PKCE client offers a secret rotation")
     by_id("detail-dialog").send_keys(Keys.ESCAPE)
 
     # 7. Delete with the confirmation; the row shows it revoked; the next use is refused.
@@ -348,6 +412,11 @@ try:
     check(not row("Nightly sync").find_elements(By.CSS_SELECTOR, "button[data-action='delete']"), "a revoked key can be deleted again")
     shot("10-after-delete")
     check(auth_check(static_header, "bridge", "read") == "revoked", "a deleted key still works")
+    check(auth_check("Apikey " + new_key, "bridge", "read") == "revoked", "a deleted key's rotated secret still works")
+    row("Nightly sync").find_element(By.CSS_SELECTOR, "button[data-action='details']").click()
+    visible("detail-dialog")
+    check(not driver.find_elements(By.ID, "rotate-open"), "a deleted key offers a secret rotation")
+    by_id("detail-dialog").send_keys(Keys.ESCAPE)
 
     # 8. Reload and back never show a secret again.
     step("reload, back and forward never show a secret")
