@@ -211,10 +211,14 @@ final class AdminAPITests: XCTestCase {
         let secret = try XCTUnwrap(newKey.secret)
         XCTAssertNotEqual(secret, key.secret)
         XCTAssertNil(newKey.oldTokens, "a static key has no tokens")
+        // The key has no project access: both secrets are its own during the grace (not unknown, not superseded).
         for header in ["Apikey " + secret, "Apikey " + (key.secret ?? "")] {
-            XCTAssertNotEqual(try server.ledger.access.authorize(header: header, company: "acme", project: "bridge", operation: .read).denial,
-                              .unknownCredential, "both keys are the credential's during the grace")
+            XCTAssertEqual(try server.ledger.access.authorize(header: header, company: "acme", project: "bridge", operation: .read).denial,
+                           .projectAccessMissing, "both keys are the credential's during the grace")
         }
+        server.clock.advance(seconds: 24 * 3600 + 1)
+        XCTAssertEqual(try server.ledger.access.authorize(header: "Apikey " + (key.secret ?? ""), company: "acme", project: "bridge",
+                                                          operation: .read).denial, .secretSuperseded, "the grace ended")
         let token = try server.ledger.oauth.clientCredentialsToken(clientID: client.clientID!, clientSecret: client.clientSecret!)
         let now = try call("POST", "/credentials/\(client.id)/rotate", json: #"{"grace":"0"}"#)
         XCTAssertEqual(now.status, 200, now.body)

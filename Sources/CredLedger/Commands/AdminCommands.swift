@@ -295,7 +295,7 @@ public struct RotateSecret: LedgerCommand {
         }
         // Each live secret is a lookup row; bound them (the record stores their count in a byte).
         guard grace == 0 || record.secretHashes.count < CredentialRecord.maxLiveSecrets else {
-            throw LedgerError("too_many_live_secrets", "16 secrets of this credential are still in their grace period: rotate with --grace 0 or wait")
+            throw LedgerError("too_many_live_secrets", "16 secrets of this credential are still in their grace period: rotate with no grace (--grace 0; Now on the page) or wait")
         }
         let (secret, hash) = try ctx.drawCheckedSecret(record.type == .staticKey ? .apiKey : .clientSecret)
         let prefix = record.type == .staticKey ? SecretFormat.displayPrefix(of: secret) : record.displayPrefix

@@ -281,7 +281,10 @@ extension PageAssets {
   function rotatedNote(issued, grace) {
     var old = issued.type === 'static' ? 'The old key' : 'The old client secret';
     if (grace === '0') return old + ' stopped working now.' + (issued.old_tokens === 'revoked' ? ' ' + tokensNote(issued.type, '0') : '');
-    return old + ' keeps working for ' + GRACE[grace] + ', then it is refused (secret_superseded). Update every integration before then.';
+    // What refuses it afterwards: a static key's use says secret_superseded; a client secret is refused at the token
+    // endpoint (invalid_client), and its tokens end with it.
+    var after = issued.type === 'static' ? ', then it is refused (secret_superseded).' : ', then it is refused, and so is every token obtained with it.';
+    return old + ' keeps working for ' + GRACE[grace] + after + ' Update every integration before then.';
   }
   function syncGrace() { $('rotate-tokens').textContent = rotating ? tokensNote(rotating.type, $('rotate-grace').value) : ''; }
   $('rotate-grace').addEventListener('change', syncGrace);
@@ -295,20 +298,27 @@ extension PageAssets {
     openDialog(rotateDialog);
     $('rotate-grace').focus();
   }
+  // While the rotation is sent, Escape does not close the dialog: its answer (the new secret) must find it.
+  var rotateBusy = false;
+  rotateDialog.addEventListener('cancel', function (event) { if (rotateBusy) event.preventDefault(); });
   rotateDialog.addEventListener('close', function () { rotating = null; });
   $('rotate-form').addEventListener('submit', function (event) {
     event.preventDefault();
     if (!rotating) return;
     var r = rotating, grace = $('rotate-grace').value, button = $('rotate-confirm');
-    button.disabled = true;
+    button.disabled = true; $('rotate-cancel').disabled = true; rotateBusy = true;
+    function done() { button.disabled = false; $('rotate-cancel').disabled = false; rotateBusy = false; }
     call('POST', '/credentials/' + encodeURIComponent(r.id) + '/rotate', { grace: grace }).then(function (issued) {
-      button.disabled = false;
+      done();
       closeDialog(rotateDialog); closeDialog(detailDialog);
       showSecret(issued, grace);
       load();
     }, function (e) {
-      button.disabled = false;
-      $('rotate-error').textContent = e.message + (e.code ? ' (' + e.code + ')' : '');
+      done();
+      // No answer at all (the network failed): the server may have rotated, and the new secret is lost with the answer.
+      $('rotate-error').textContent = e.status ? e.message + (e.code ? ' (' + e.code + ')' : '')
+        : e.message + ': the rotation may have happened. Check the key’s audit timeline for “Secret rotated” before trying again.';
+      load();
     });
   });
 

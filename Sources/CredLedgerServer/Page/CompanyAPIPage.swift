@@ -174,7 +174,7 @@ struct CompanyAPIPage {
     <form id="rotate-form" novalidate>
     <div class="dialog-body">
     <h2 id="rotate-title">Rotate secret</h2>
-    <p id="rotate-text">Issue a new secret for <strong id="rotate-name"></strong> (<span id="rotate-type"></span>). The new secret is shown once. Until the old one stops working, both work: update every integration that uses it.</p>
+    <p id="rotate-text">Issue a new secret for <strong id="rotate-name"></strong> (<span id="rotate-type"></span>). The new secret is shown once. Update every integration that uses the old one before it stops working.</p>
     <div class="field"><label for="rotate-grace">The old secret stops working</label>
     <select id="rotate-grace" name="grace">
     <option value="0">Now</option>

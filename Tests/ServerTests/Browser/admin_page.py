@@ -346,6 +346,9 @@ try:
         visible("rotate-open").click()
         visible("rotate-dialog")
         check(by_id("rotate-name").text == name, "the rotate dialog names %r" % by_id("rotate-name").text)
+        check(Select(by_id("rotate-grace")).first_selected_option.get_attribute("value") == "24h", "the default grace is not 24 hours")
+        if name == "ERP connector":
+            check("keep working until it stops" in by_id("rotate-tokens").text, "the grace note for tokens: %r" % by_id("rotate-tokens").text)
         Select(by_id("rotate-grace")).select_by_value(grace)
         tokens = by_id("rotate-tokens").text
         if name == "ERP connector":
@@ -372,7 +375,7 @@ try:
     new_secret, note = rotate("ERP connector", "0", "client_secret")
     check(new_secret.startswith("cxs_") and new_secret != oauth["client_secret"], "no new client secret shown")
     check("stopped working now" in note and "revoked at once" in note, "the rotation's note: %r" % note)
-    check(auth_check("Bearer " + oauth_token, "tunnel", "write") != "allowed", "a token of the rotated-away secret still works")
+    check(auth_check("Bearer " + oauth_token, "tunnel", "write") == "token_revoked", "a token of the rotated-away secret still works")
     code, _ = cli(["token", "client-credentials", "--client-id", oauth["client_id"], "--client-secret", "-"], [oauth["client_secret"]])
     check(code != 0, "the rotated-away client secret still gets tokens")
     code, token = cli(["token", "client-credentials", "--client-id", oauth["client_id"], "--client-secret", "-"], [new_secret])
