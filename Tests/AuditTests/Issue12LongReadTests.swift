@@ -254,13 +254,33 @@ final class Issue12LongReadTests: XCTestCase {
 }
 
 /// The verify hook runs on the rebuild thread: its state behind a lock.
+/// The replay's hook is called by the rebuild thread and by the tree thread: the first caller waits for the growth,
+/// and every other caller waits until it has (a rebuild thread that ran on while the tree thread waited could take its
+/// comparison snapshot before the writer's commit, and the test would see no event appended meanwhile).
 private final class GrowthWait: @unchecked Sendable {
-    private let lock = NSLock()
+    private let condition = NSCondition()
     private var called = false
+    private var done = false
     private var result = false
-    func first() -> Bool { lock.withLock { defer { called = true }; return !called } }
-    func set(_ grew: Bool) { lock.withLock { result = grew } }
-    var grew: Bool { lock.withLock { result } }
+    /// True for the first caller, which must then `set` the outcome; a later caller returns false once it is set.
+    func first() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        if !called {
+            called = true
+            return true
+        }
+        while !done { condition.wait() }
+        return false
+    }
+    func set(_ grew: Bool) {
+        condition.lock()
+        result = grew
+        done = true
+        condition.broadcast()
+        condition.unlock()
+    }
+    var grew: Bool { condition.withLock { result } }
 }
 
 /// Audit queries examine the pinned range in bounded read transactions too: cut into transactions of a few events,
